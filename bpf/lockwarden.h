@@ -1,0 +1,68 @@
+/* Structs that the BPF programs and userspace both see: one definition. */
+#ifndef LOCKWARDEN_H
+#define LOCKWARDEN_H
+
+#define LW_MAX_HOLDERS 8	/* holders per lease; a shared lease takes at most this many */
+#define LW_PATH_MAX 256		/* image path in an event, as the kernel resolves it */
+#define LW_COMM_LEN 16
+
+/* The kernel's own identity of an image. */
+struct lw_image_key {
+	__u64 dev;	/* files: inode->i_sb->s_dev; block devices: inode->i_rdev */
+	__u64 ino;	/* files: inode->i_ino; block devices: 0 */
+};
+
+enum lw_holder_kind {
+	LW_HOLDER_NONE = 0,
+	LW_HOLDER_PROCESS = 1,	/* one process: tgid and its start time */
+	LW_HOLDER_CGROUP = 2,	/* every task in a cgroup v2 subtree */
+};
+
+struct lw_holder {
+	__u32 kind;		/* enum lw_holder_kind */
+	__u32 pid;		/* process: tgid */
+	__u64 start_time;	/* process: start time in clock ticks since boot,
+				 * as /proc/PID/stat field 22, so a reused pid never matches */
+	__u64 cgroup_id;	/* cgroup: the cgroup v2 id (its directory's inode number) */
+};
+
+enum lw_lease_mode {
+	LW_LEASE_EXCLUSIVE = 1,
+	LW_LEASE_SHARED = 2,
+};
+
+/* Value of the leases map: who may write the image. */
+struct lw_lease {
+	__u32 mode;		/* enum lw_lease_mode */
+	__u32 nr_holders;
+	struct lw_holder holders[LW_MAX_HOLDERS];
+};
+
+enum lw_op {
+	LW_OP_OPEN_WRITE = 1,
+	LW_OP_TRUNCATE = 2,
+	LW_OP_UNLINK = 3,
+	LW_OP_RENAME = 4,
+	LW_OP_WRITE = 5,	/* through a descriptor opened before the lease */
+};
+
+/* One denied access, sent to userspace through the events ring buffer. */
+struct lw_denial_event {
+	__u64 time_ns;		/* bpf_ktime_get_boot_ns(); userspace converts to wall clock */
+	__u32 pid;		/* thread id */
+	__u32 tgid;		/* process id */
+	__u32 uid;
+	__u32 gid;
+	__u32 loginuid;
+	__u32 sessionid;
+	__u32 op;		/* enum lw_op */
+	__u32 open_flags;	/* file->f_flags for opens, 0 otherwise */
+	struct lw_image_key key;
+	__u32 lease_mode;	/* enum lw_lease_mode */
+	__u32 suppressed;	/* denials of this subject on this image not sent since the last event */
+	struct lw_holder holder;	/* the lease's first holder */
+	char comm[LW_COMM_LEN];
+	char path[LW_PATH_MAX];
+};
+
+#endif /* LOCKWARDEN_H */
