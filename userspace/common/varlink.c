@@ -1,0 +1,312 @@
+/* varlink messages: parse and validate requests and replies, build
+ * replies, errors and requests. */
+#include "common/varlink.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Parse exactly text[0..len) as one JSON value; anything after it other
+ * than whitespace makes the message malformed. */
+static struct json_object *parse_json(const char *text, size_t len, const char **why)
+{
+	struct json_tokener *tok;
+	struct json_object *root = NULL;
+	size_t end;
+
+	if (memchr(text, '\0', len)) {
+		*why = "NUL byte inside message";
+		return NULL;
+	}
+	if (len > (size_t)INT32_MAX) {
+		*why = "message too long";
+		return NULL;
+	}
+	tok = json_tokener_new();
+	if (!tok) {
+		*why = "out of memory";
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
+		/* json_tokener_continue: the text ended inside a value. */
+		*why = "malformed JSON";
+		json_object_put(root);
+		root = NULL;
+		goto cleanup;
+	}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
+		if (!strchr(" \t\r\n", text[end])) {
+			*why = "trailing data after JSON value";
+			json_object_put(root);
+			root = NULL;
+			goto cleanup;
+		}
+	}
+cleanup:
+	json_tokener_free(tok);
+	return root;
+}
+
+/* A string member that must be a non-empty string without NUL. */
+static int get_name(struct json_object *root, const char *key, bool required,
+		    const char **out, const char **why, const char *bad)
+{
+	struct json_object *v;
+	const char *s;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(root, key, &v) || json_object_is_type(v, json_type_null)) {
+		if (required) {
+			*why = bad;
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		*why = bad;
+		return -EBADMSG;
+	}
+	s = json_object_get_string(v);
+	if (s[0] == '\0' || strlen(s) != (size_t)json_object_get_string_len(v)) {
+		*why = bad;
+		return -EBADMSG;
+	}
+	*out = s;
+	return 0;
+}
+
+static int get_flag(struct json_object *root, const char *key, bool *out,
+		    const char **why, const char *bad)
+{
+	struct json_object *v;
+
+	*out = false;
+	if (!json_object_object_get_ex(root, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		*why = bad;
+		return -EBADMSG;
+	}
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* "parameters" is an object; absent or null becomes {} owned by root, so
+ * callers never check for NULL. */
+static int get_parameters(struct json_object *root, struct json_object **out, const char **why)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(root, "parameters", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_object)) {
+			*why = "parameters is not an object";
+			return -EBADMSG;
+		}
+		*out = v;
+		return 0;
+	}
+	v = json_object_new_object();
+	if (!v || json_object_object_add(root, "parameters", v) < 0) {
+		json_object_put(v);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	*out = v;
+	return 0;
+}
+
+/* interface.Method: at least one dot, nothing empty around the last one. */
+static bool valid_method_name(const char *method)
+{
+	const char *dot = strrchr(method, '.');
+
+	return dot && dot != method && dot[1] != '\0';
+}
+
+int varlink_request_parse(const char *text, size_t len,
+			  struct varlink_request *req, const char **why)
+{
+	const char *unused;
+	int ret = -EBADMSG;
+
+	if (!why)
+		why = &unused;
+	memset(req, 0, sizeof(*req));
+	req->root = parse_json(text, len, why);
+	if (!req->root)
+		return -EBADMSG;
+	if (!json_object_is_type(req->root, json_type_object)) {
+		*why = "message is not a JSON object";
+		goto fail;
+	}
+	ret = get_name(req->root, "method", true, &req->method, why,
+		       "method missing or not a non-empty string");
+	if (ret < 0)
+		goto fail;
+	if (!valid_method_name(req->method)) {
+		*why = "method is not interface.Method";
+		ret = -EBADMSG;
+		goto fail;
+	}
+	ret = get_flag(req->root, "oneway", &req->oneway, why, "oneway is not a boolean");
+	if (ret < 0)
+		goto fail;
+	ret = get_flag(req->root, "more", &req->more, why, "more is not a boolean");
+	if (ret < 0)
+		goto fail;
+	ret = get_parameters(req->root, &req->parameters, why);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	varlink_request_release(req);
+	return ret;
+}
+
+int varlink_reply_parse(const char *text, size_t len,
+			struct varlink_reply *reply, const char **why)
+{
+	const char *unused;
+	int ret = -EBADMSG;
+
+	if (!why)
+		why = &unused;
+	memset(reply, 0, sizeof(*reply));
+	reply->root = parse_json(text, len, why);
+	if (!reply->root)
+		return -EBADMSG;
+	if (!json_object_is_type(reply->root, json_type_object)) {
+		*why = "message is not a JSON object";
+		goto fail;
+	}
+	ret = get_name(reply->root, "error", false, &reply->error, why,
+		       "error is not a non-empty string");
+	if (ret < 0)
+		goto fail;
+	ret = get_flag(reply->root, "continues", &reply->continues, why,
+		       "continues is not a boolean");
+	if (ret < 0)
+		goto fail;
+	ret = get_parameters(reply->root, &reply->parameters, why);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	varlink_reply_release(reply);
+	return ret;
+}
+
+void varlink_request_release(struct varlink_request *req)
+{
+	json_object_put(req->root);
+	memset(req, 0, sizeof(*req));
+}
+
+void varlink_reply_release(struct varlink_reply *reply)
+{
+	json_object_put(reply->root);
+	memset(reply, 0, sizeof(*reply));
+}
+
+/* A message object holding parameters (taken over; NULL means {}). */
+static struct json_object *message_new(struct json_object *parameters)
+{
+	struct json_object *msg = json_object_new_object();
+
+	if (!parameters)
+		parameters = json_object_new_object();
+	if (!msg || !parameters)
+		goto fail;
+	if (json_object_object_add(msg, "parameters", parameters) < 0)
+		goto fail;
+	return msg;
+fail:
+	json_object_put(parameters);
+	json_object_put(msg);
+	return NULL;
+}
+
+static int add_string(struct json_object *obj, const char *key, const char *value)
+{
+	struct json_object *v = json_object_new_string(value);
+
+	if (!v || json_object_object_add(obj, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_true(struct json_object *obj, const char *key)
+{
+	struct json_object *v = json_object_new_boolean(1);
+
+	if (!v || json_object_object_add(obj, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct json_object *varlink_reply_new(struct json_object *parameters, bool continues)
+{
+	struct json_object *msg = message_new(parameters);
+
+	if (msg && continues && add_true(msg, "continues") < 0) {
+		json_object_put(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+struct json_object *varlink_error_new(const char *error, struct json_object *parameters)
+{
+	struct json_object *msg = message_new(parameters);
+
+	if (msg && add_string(msg, "error", error) < 0) {
+		json_object_put(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+struct json_object *varlink_request_new(const char *method, struct json_object *parameters,
+					bool oneway, bool more)
+{
+	struct json_object *msg = message_new(parameters);
+
+	if (!msg)
+		return NULL;
+	if (add_string(msg, "method", method) < 0 ||
+	    (oneway && add_true(msg, "oneway") < 0) ||
+	    (more && add_true(msg, "more") < 0)) {
+		json_object_put(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* The standard errors carry one string parameter naming the culprit. */
+static struct json_object *error_with_string(const char *error, const char *key,
+					     const char *value)
+{
+	struct json_object *parameters = json_object_new_object();
+
+	if (!parameters || add_string(parameters, key, value) < 0) {
+		json_object_put(parameters);
+		return NULL;
+	}
+	return varlink_error_new(error, parameters);
+}
+
+struct json_object *varlink_error_invalid_parameter(const char *parameter)
+{
+	return error_with_string(VARLINK_ERROR_INVALID_PARAMETER, "parameter", parameter);
+}
+
+struct json_object *varlink_error_method_not_found(const char *method)
+{
+	return error_with_string(VARLINK_ERROR_METHOD_NOT_FOUND, "method", method);
+}

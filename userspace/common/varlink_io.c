@@ -1,0 +1,121 @@
+/* varlink on a socket: serialize and send messages, and the blocking
+ * request/reply round trip a client needs. */
+#include "common/varlink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int varlink_serialize(struct json_object *msg, char **out, size_t *len)
+{
+	const char *text;
+	size_t n;
+	char *buf;
+
+	/* A NUL inside a string is written as \u0000, so the only raw NUL
+	 * on the wire is the terminator. */
+	text = json_object_to_json_string_length(msg,
+						 JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+						 &n);
+	if (!text)
+		return -ENOMEM;
+	buf = malloc(n + 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n + 1;
+	return 0;
+}
+
+static int wait_for(int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int n;
+
+	do
+		n = poll(&pfd, 1, -1);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+int varlink_send(int fd, struct json_object *msg)
+{
+	char *buf = NULL;
+	size_t len, off = 0;
+	ssize_t n;
+	int ret;
+
+	ret = varlink_serialize(msg, &buf, &len);
+	if (ret < 0)
+		return ret;
+	while (off < len) {
+		n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			ret = wait_for(fd, POLLOUT);
+			if (ret < 0)
+				goto cleanup;
+			continue;
+		}
+		ret = -errno;
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	free(buf);
+	return ret;
+}
+
+int varlink_read_reply(int fd, struct varlink_reader *r, struct varlink_reply *reply)
+{
+	const char *text;
+	size_t len;
+	ssize_t n;
+	int ret;
+
+	memset(reply, 0, sizeof(*reply));
+	for (;;) {
+		if (varlink_reader_next(r, &text, &len) == 1)
+			return varlink_reply_parse(text, len, reply, NULL);
+		n = varlink_reader_fill(r, fd);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return -ECONNRESET; /* closed before (the end of) a reply */
+		if (n != -EAGAIN)
+			return (int)n;
+		/* EAGAIN on a blocking fd is its SO_RCVTIMEO expiring. */
+		if (!(fcntl(fd, F_GETFL) & O_NONBLOCK))
+			return -ETIMEDOUT;
+		ret = wait_for(fd, POLLIN);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+int varlink_call(int fd, struct varlink_reader *r, const char *method,
+		 struct json_object *parameters, struct varlink_reply *reply)
+{
+	struct json_object *request;
+	int ret;
+
+	memset(reply, 0, sizeof(*reply));
+	request = varlink_request_new(method, parameters, false, false);
+	if (!request)
+		return -ENOMEM;
+	ret = varlink_send(fd, request);
+	json_object_put(request);
+	if (ret < 0)
+		return ret;
+	return varlink_read_reply(fd, r, reply);
+}
