@@ -5,13 +5,12 @@
 #include <errno.h>
 #include <string.h>
 
-/* Parse exactly text[0..len) as one JSON value; anything after it other
- * than whitespace makes the message malformed. */
+/* Parse exactly text[0..len) as one JSON value. Strict mode refuses
+ * anything but whitespace after it, and invalid UTF-8. */
 static struct json_object *parse_json(const char *text, size_t len, const char **why)
 {
 	struct json_tokener *tok;
 	struct json_object *root = NULL;
-	size_t end;
 
 	if (memchr(text, '\0', len)) {
 		*why = "NUL byte inside message";
@@ -33,17 +32,7 @@ static struct json_object *parse_json(const char *text, size_t len, const char *
 		*why = "malformed JSON";
 		json_object_put(root);
 		root = NULL;
-		goto cleanup;
 	}
-	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
-		if (!strchr(" \t\r\n", text[end])) {
-			*why = "trailing data after JSON value";
-			json_object_put(root);
-			root = NULL;
-			goto cleanup;
-		}
-	}
-cleanup:
 	json_tokener_free(tok);
 	return root;
 }

@@ -1,0 +1,385 @@
+/* varlink codec: framing, request/reply validation, builders, send. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/varlink.h"
+
+/* Feed a string including its terminating NUL, as one message on the wire. */
+static void feed_message(struct varlink_reader *r, const char *s)
+{
+	assert_int_equal(varlink_reader_feed(r, s, strlen(s) + 1), 0);
+}
+
+static void expect_next(struct varlink_reader *r, const char *want)
+{
+	const char *msg = NULL;
+	size_t len = 0;
+
+	assert_int_equal(varlink_reader_next(r, &msg, &len), 1);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(msg, want);
+}
+
+static void expect_none(struct varlink_reader *r)
+{
+	const char *msg;
+	size_t len;
+
+	assert_int_equal(varlink_reader_next(r, &msg, &len), 0);
+}
+
+static void message_split_across_partial_reads_is_reassembled(void **state)
+{
+	const char *wire = "{\"method\":\"a.B\"}";
+	struct varlink_reader r;
+	size_t i;
+
+	(void)state;
+	varlink_reader_init(&r, 0);
+	/* One byte at a time: nothing until the NUL arrives. */
+	for (i = 0; i < strlen(wire); i++) {
+		assert_int_equal(varlink_reader_feed(&r, wire + i, 1), 0);
+		expect_none(&r);
+		assert_true(varlink_reader_has_partial(&r));
+	}
+	assert_int_equal(varlink_reader_feed(&r, "", 1), 0);
+	expect_next(&r, wire);
+	expect_none(&r);
+	assert_false(varlink_reader_has_partial(&r));
+	varlink_reader_free(&r);
+}
+
+static void several_messages_in_one_read_come_out_in_order(void **state)
+{
+	const char wire[] = "{\"a\":1}\0{\"b\":2}\0{\"c\":";
+	struct varlink_reader r;
+
+	(void)state;
+	varlink_reader_init(&r, 0);
+	assert_int_equal(varlink_reader_feed(&r, wire, sizeof(wire) - 1), 0);
+	expect_next(&r, "{\"a\":1}");
+	expect_next(&r, "{\"b\":2}");
+	expect_none(&r);
+	assert_true(varlink_reader_has_partial(&r));
+	/* The tail completes with the next read. */
+	feed_message(&r, "3}");
+	expect_next(&r, "{\"c\":3}");
+	varlink_reader_free(&r);
+}
+
+static void oversized_message_is_refused_without_growing(void **state)
+{
+	char chunk[64];
+	struct varlink_reader r;
+	int ret = 0;
+	size_t fed = 0;
+
+	(void)state;
+	memset(chunk, 'x', sizeof(chunk));
+	varlink_reader_init(&r, 256);
+	while (fed <= 1024 && (ret = varlink_reader_feed(&r, chunk, sizeof(chunk))) == 0) {
+		expect_none(&r);
+		fed += sizeof(chunk);
+	}
+	assert_int_equal(ret, -EMSGSIZE);
+	assert_int_equal(fed, 256);
+	assert_true(r.cap <= 256);
+	varlink_reader_free(&r);
+}
+
+static void message_of_exactly_the_limit_is_accepted(void **state)
+{
+	char wire[16];
+	struct varlink_reader r;
+
+	(void)state;
+	memset(wire, 'y', sizeof(wire) - 1);
+	wire[sizeof(wire) - 1] = '\0';
+	varlink_reader_init(&r, sizeof(wire));
+	assert_int_equal(varlink_reader_feed(&r, wire, sizeof(wire)), 0);
+	expect_next(&r, wire);
+	/* Once drained, the space is free again. */
+	assert_int_equal(varlink_reader_feed(&r, wire, sizeof(wire)), 0);
+	expect_next(&r, wire);
+	varlink_reader_free(&r);
+}
+
+static void fill_reports_oversized_message_from_socket(void **state)
+{
+	char junk[300];
+	struct varlink_reader r;
+	ssize_t n;
+	int sv[2];
+
+	(void)state;
+	memset(junk, 'z', sizeof(junk));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(sv[1]);
+	varlink_reader_init(&r, 128);
+	do {
+		n = varlink_reader_fill(&r, sv[0]);
+		if (n > 0)
+			expect_none(&r);
+	} while (n > 0);
+	assert_int_equal(n, -EMSGSIZE);
+	assert_true(r.cap <= 128);
+	varlink_reader_free(&r);
+	close(sv[0]);
+}
+
+static void fill_reports_end_of_stream(void **state)
+{
+	struct varlink_reader r;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], "{}\0{", 4), 4);
+	close(sv[1]);
+	varlink_reader_init(&r, 0);
+	assert_int_equal(varlink_reader_fill(&r, sv[0]), 4);
+	expect_next(&r, "{}");
+	expect_none(&r);
+	assert_int_equal(varlink_reader_fill(&r, sv[0]), 0);
+	assert_true(varlink_reader_has_partial(&r));
+	varlink_reader_free(&r);
+	close(sv[0]);
+}
+
+static void request_with_method_and_parameters_parses(void **state)
+{
+	const char *text = "{\"method\":\"io.lockwarden.Manager.Acquire\","
+			   "\"parameters\":{\"image\":\"/a\",\"pid\":42},\"more\":true}";
+	struct varlink_request req;
+	struct json_object *pid;
+
+	(void)state;
+	assert_int_equal(varlink_request_parse(text, strlen(text), &req, NULL), 0);
+	assert_string_equal(req.method, "io.lockwarden.Manager.Acquire");
+	assert_true(req.more);
+	assert_false(req.oneway);
+	assert_true(json_object_object_get_ex(req.parameters, "pid", &pid));
+	assert_int_equal(json_object_get_int(pid), 42);
+	varlink_request_release(&req);
+}
+
+static void request_without_parameters_gets_empty_object(void **state)
+{
+	const char *text = "{\"method\":\"io.lockwarden.Manager.List\"}";
+	struct varlink_request req;
+
+	(void)state;
+	assert_int_equal(varlink_request_parse(text, strlen(text), &req, NULL), 0);
+	assert_non_null(req.parameters);
+	assert_true(json_object_is_type(req.parameters, json_type_object));
+	assert_int_equal(json_object_object_length(req.parameters), 0);
+	varlink_request_release(&req);
+}
+
+/* Each malformed request is refused with -EBADMSG and a reason. */
+static void expect_bad_request(const char *text, size_t len, const char *reason_part)
+{
+	struct varlink_request req;
+	const char *why = NULL;
+
+	assert_int_equal(varlink_request_parse(text, len, &req, &why), -EBADMSG);
+	assert_non_null(why);
+	if (!strstr(why, reason_part))
+		fail_msg("expected a reason containing \"%s\", got \"%s\"", reason_part, why);
+	assert_null(req.root);
+}
+
+static void malformed_json_request_is_refused(void **state)
+{
+	(void)state;
+	expect_bad_request("{\"method\":", 10, "malformed JSON");
+	expect_bad_request("{method: 1}", 11, "malformed JSON");
+	expect_bad_request("", 0, "malformed JSON");
+	expect_bad_request("{} {}", 5, "malformed JSON");
+}
+
+static void non_object_request_is_refused(void **state)
+{
+	(void)state;
+	expect_bad_request("[1,2]", 5, "not a JSON object");
+	expect_bad_request("\"x\"", 3, "not a JSON object");
+}
+
+static void request_without_method_is_refused(void **state)
+{
+	(void)state;
+	expect_bad_request("{\"parameters\":{}}", 17, "method");
+	expect_bad_request("{\"method\":7}", 12, "method");
+	expect_bad_request("{\"method\":\"\"}", 13, "method");
+	expect_bad_request("{\"method\":\"NoInterface\"}", 24, "interface.Method");
+}
+
+static void request_with_non_object_parameters_is_refused(void **state)
+{
+	(void)state;
+	expect_bad_request("{\"method\":\"a.B\",\"parameters\":[]}", 32, "parameters");
+	expect_bad_request("{\"method\":\"a.B\",\"oneway\":1}", 27, "oneway");
+}
+
+static void nul_inside_message_is_refused(void **state)
+{
+	const char raw[] = "{\"method\":\"a.B\"\0}";
+	const char *escaped = "{\"method\":\"a.B\\u0000x\"}";
+
+	(void)state;
+	expect_bad_request(raw, sizeof(raw) - 1, "NUL");
+	/* An escaped NUL would cut the method name short in C: refused. */
+	expect_bad_request(escaped, strlen(escaped), "method");
+}
+
+static void reply_with_error_parses(void **state)
+{
+	const char *text = "{\"error\":\"io.lockwarden.LeaseHeld\","
+			   "\"parameters\":{\"image\":\"/a\"}}";
+	struct varlink_reply reply;
+
+	(void)state;
+	assert_int_equal(varlink_reply_parse(text, strlen(text), &reply, NULL), 0);
+	assert_string_equal(reply.error, "io.lockwarden.LeaseHeld");
+	assert_false(reply.continues);
+	assert_int_equal(json_object_object_length(reply.parameters), 1);
+	varlink_reply_release(&reply);
+}
+
+static void reply_with_non_string_error_is_refused(void **state)
+{
+	const char *text = "{\"error\":{},\"parameters\":{}}";
+	struct varlink_reply reply;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(varlink_reply_parse(text, strlen(text), &reply, &why), -EBADMSG);
+	assert_non_null(why);
+}
+
+static void built_error_reply_round_trips(void **state)
+{
+	struct json_object *msg = varlink_error_invalid_parameter("pid");
+	struct varlink_reply reply;
+	struct json_object *v;
+	char *wire = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(msg);
+	assert_int_equal(varlink_serialize(msg, &wire, &len), 0);
+	assert_int_equal(wire[len - 1], '\0');
+	assert_int_equal(varlink_reply_parse(wire, len - 1, &reply, NULL), 0);
+	assert_string_equal(reply.error, VARLINK_ERROR_INVALID_PARAMETER);
+	assert_true(json_object_object_get_ex(reply.parameters, "parameter", &v));
+	assert_string_equal(json_object_get_string(v), "pid");
+	varlink_reply_release(&reply);
+	json_object_put(msg);
+	free(wire);
+}
+
+static void string_with_nul_is_escaped_on_the_wire(void **state)
+{
+	struct json_object *params = json_object_new_object();
+	struct json_object *msg;
+	char *wire = NULL;
+	size_t len = 0;
+
+	(void)state;
+	json_object_object_add(params, "image", json_object_new_string_len("a\0b", 3));
+	msg = varlink_reply_new(params, true);
+	assert_int_equal(varlink_serialize(msg, &wire, &len), 0);
+	/* Exactly one raw NUL: the terminator. */
+	assert_ptr_equal(memchr(wire, '\0', len), wire + len - 1);
+	assert_non_null(strstr(wire, "\"continues\":true"));
+	json_object_put(msg);
+	free(wire);
+}
+
+static void call_sends_request_and_reads_reply(void **state)
+{
+	const char reply_wire[] = "{\"parameters\":{\"n\":1}}";
+	struct varlink_reader client_reader, server_reader;
+	struct varlink_request req;
+	struct varlink_reply reply;
+	const char *text;
+	size_t len;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* The reply is queued before the call: the call still sends first. */
+	assert_int_equal(write(sv[1], reply_wire, sizeof(reply_wire)), (ssize_t)sizeof(reply_wire));
+	varlink_reader_init(&client_reader, 0);
+	assert_int_equal(varlink_call(sv[0], &client_reader, "x.y.Z", NULL, &reply), 0);
+	assert_null(reply.error);
+	assert_int_equal(json_object_object_length(reply.parameters), 1);
+	varlink_reply_release(&reply);
+
+	varlink_reader_init(&server_reader, 0);
+	assert_true(varlink_reader_fill(&server_reader, sv[1]) > 0);
+	assert_int_equal(varlink_reader_next(&server_reader, &text, &len), 1);
+	assert_int_equal(varlink_request_parse(text, len, &req, NULL), 0);
+	assert_string_equal(req.method, "x.y.Z");
+	varlink_request_release(&req);
+
+	/* Peer gone: the send fails with -EPIPE (no SIGPIPE), not a hang. */
+	close(sv[1]);
+	assert_int_equal(varlink_call(sv[0], &client_reader, "x.y.Z", NULL, &reply), -EPIPE);
+	varlink_reader_free(&client_reader);
+	varlink_reader_free(&server_reader);
+	close(sv[0]);
+}
+
+static void call_reports_peer_closing_before_reply(void **state)
+{
+	struct varlink_reader r;
+	struct varlink_reply reply;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+	varlink_reader_init(&r, 0);
+	assert_int_equal(varlink_call(sv[0], &r, "x.y.Z", NULL, &reply), -ECONNRESET);
+	varlink_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(message_split_across_partial_reads_is_reassembled),
+		cmocka_unit_test(several_messages_in_one_read_come_out_in_order),
+		cmocka_unit_test(oversized_message_is_refused_without_growing),
+		cmocka_unit_test(message_of_exactly_the_limit_is_accepted),
+		cmocka_unit_test(fill_reports_oversized_message_from_socket),
+		cmocka_unit_test(fill_reports_end_of_stream),
+		cmocka_unit_test(request_with_method_and_parameters_parses),
+		cmocka_unit_test(request_without_parameters_gets_empty_object),
+		cmocka_unit_test(malformed_json_request_is_refused),
+		cmocka_unit_test(non_object_request_is_refused),
+		cmocka_unit_test(request_without_method_is_refused),
+		cmocka_unit_test(request_with_non_object_parameters_is_refused),
+		cmocka_unit_test(nul_inside_message_is_refused),
+		cmocka_unit_test(reply_with_error_parses),
+		cmocka_unit_test(reply_with_non_string_error_is_refused),
+		cmocka_unit_test(built_error_reply_round_trips),
+		cmocka_unit_test(string_with_nul_is_escaped_on_the_wire),
+		cmocka_unit_test(call_sends_request_and_reads_reply),
+		cmocka_unit_test(call_reports_peer_closing_before_reply),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
