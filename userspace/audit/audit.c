@@ -1,0 +1,155 @@
+/* The audit trail: builds each record once and hands it to every enabled
+ * sink. A sink that fails does not keep the record from the others. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit/audit.h"
+#include "audit/audit_proc.h"
+#include "audit/audit_record.h"
+#include "audit/audit_sinks.h"
+
+struct lw_audit {
+	struct lw_audit_config cfg;
+	struct lw_audit_file file;
+	int linux_fd;
+	struct lw_audit_stats stats;
+	char error[LW_AUDIT_ERR_LEN];
+};
+
+const char *lw_audit_error(const struct lw_audit *audit)
+{
+	return audit->error;
+}
+
+int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out)
+{
+	struct lw_audit *audit = calloc(1, sizeof(*audit));
+	int r = 0;
+
+	if (!audit)
+		return -ENOMEM;
+	audit->cfg = *cfg;
+	audit->file.fd = -1;
+	audit->linux_fd = -1;
+	if (cfg->file) {
+		r = lw_audit_file_open(&audit->file, cfg->file_path, cfg->fsync, audit->error);
+		if (r < 0)
+			goto cleanup;
+	}
+	if (cfg->journal) {
+		r = lw_audit_journal_check(audit->error);
+		if (r < 0)
+			goto cleanup;
+	}
+	if (cfg->linux_audit) {
+		r = lw_audit_linux_open(&audit->linux_fd, audit->error);
+		if (r < 0)
+			goto cleanup;
+	}
+	*out = audit;
+	return 0;
+cleanup:
+	/* the reason is lost with the struct: print it for the caller */
+	fprintf(stderr, "lockwarden: %s\n", audit->error);
+	lw_audit_close(audit);
+	return r;
+}
+
+/* Keep the first error's reason; count every failed sink write. */
+static void sink_result(struct lw_audit *audit, int r, const char *err, int *first)
+{
+	if (r >= 0)
+		return;
+	audit->stats.sink_errors++;
+	if (*first == 0) {
+		*first = r;
+		snprintf(audit->error, sizeof(audit->error), "%s", err);
+	}
+}
+
+static int fan_out(struct lw_audit *audit, struct json_object *rec)
+{
+	char err[LW_AUDIT_ERR_LEN];
+	int first = 0;
+
+	if (audit->cfg.file)
+		sink_result(audit, lw_audit_file_write(&audit->file, rec, err), err, &first);
+	if (audit->cfg.journal)
+		sink_result(audit, lw_audit_journal_write(rec, err), err, &first);
+	if (audit->cfg.linux_audit)
+		sink_result(audit, lw_audit_linux_write(audit->linux_fd, rec, err), err, &first);
+	return first;
+}
+
+int lw_audit_denial(struct lw_audit *audit, const struct lw_denial_event *ev,
+		    const struct lw_audit_lease_ctx *ctx)
+{
+	struct lw_audit_lease_ctx filled = { 0 };
+	char exe[4096], holder_comm[64];
+	struct json_object *rec;
+	int r;
+
+	if (ctx)
+		filled = *ctx;
+	if (!filled.holder_comm && ev->holder.kind == LW_HOLDER_PROCESS &&
+	    lw_audit_proc_comm(ev->holder.pid, ev->holder.start_time, holder_comm,
+			       sizeof(holder_comm)) == 0)
+		filled.holder_comm = holder_comm;
+	rec = lw_audit_record_denial(ev, &filled,
+				     lw_audit_proc_exe(ev->tgid, exe, sizeof(exe)) == 0 ? exe : NULL,
+				     lw_audit_wall_ns_of_boot_ns(ev->time_ns));
+	if (!rec) {
+		snprintf(audit->error, sizeof(audit->error), "audit: out of memory building a record");
+		return -ENOMEM;
+	}
+	audit->stats.denials++;
+	audit->stats.suppressed += ev->suppressed;
+	r = fan_out(audit, rec);
+	json_object_put(rec);
+	return r;
+}
+
+int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_record *lr)
+{
+	struct lw_audit_lease_record filled = *lr;
+	char holder_comm[64];
+	struct json_object *rec;
+	int r;
+
+	if (!filled.holder_comm && lr->holder && lr->holder->kind == LW_HOLDER_PROCESS &&
+	    lw_audit_proc_comm(lr->holder->pid, lr->holder->start_time, holder_comm,
+			       sizeof(holder_comm)) == 0)
+		filled.holder_comm = holder_comm;
+	rec = lw_audit_record_lease(&filled, lw_audit_now_ns());
+	if (!rec) {
+		snprintf(audit->error, sizeof(audit->error), "audit: out of memory building a record");
+		return -ENOMEM;
+	}
+	audit->stats.lease_events++;
+	r = fan_out(audit, rec);
+	json_object_put(rec);
+	return r;
+}
+
+int lw_audit_reopen(struct lw_audit *audit)
+{
+	if (!audit->cfg.file)
+		return 0;
+	return lw_audit_file_reopen(&audit->file, audit->error);
+}
+
+void lw_audit_stats(const struct lw_audit *audit, struct lw_audit_stats *stats)
+{
+	*stats = audit->stats;
+}
+
+void lw_audit_close(struct lw_audit *audit)
+{
+	if (!audit)
+		return;
+	lw_audit_file_close(&audit->file);
+	lw_audit_linux_close(audit->linux_fd);
+	free(audit);
+}

@@ -1,0 +1,142 @@
+/* The JSON Lines file sink. O_APPEND and one write(2) per line keep records
+ * whole for readers and for other writers; reopen by path lets logrotate move
+ * the file away and the daemon (on SIGHUP) continue in a fresh one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "audit/audit_sinks.h"
+#include "audit/audit_record.h"
+
+/* mkdir -p of path's folder; the log may hold other users' activity, so
+ * the folder is not world-readable. */
+static int make_parent_dirs(const char *path, char *err)
+{
+	char dir[sizeof(((struct lw_audit_file *)0)->path)];
+	char *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+
+		*p = '\0';
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+			int e = errno;
+
+			snprintf(err, LW_AUDIT_ERR_LEN, "audit file: cannot create folder %.150s: %s",
+				 dir, strerror(e));
+			return -e;
+		}
+		*p = saved;
+		if (saved == '\0')
+			return 0;
+	}
+}
+
+static int open_log(const char *path, char *err)
+{
+	int fd, r;
+
+	r = make_parent_dirs(path, err);
+	if (r < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: cannot open %.150s: %s", path,
+			 strerror(-r));
+		return r;
+	}
+	return fd;
+}
+
+int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync, char *err)
+{
+	int fd;
+
+	if (strlen(path) >= sizeof(file->path)) {
+		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: path too long");
+		return -ENAMETOOLONG;
+	}
+	fd = open_log(path, err);
+	if (fd < 0)
+		return fd;
+	file->fd = fd;
+	file->fsync = fsync;
+	snprintf(file->path, sizeof(file->path), "%s", path);
+	return 0;
+}
+
+int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, char *err)
+{
+	const char *json = lw_audit_record_json(rec);
+	size_t len = strlen(json);
+	char stack[8192], *line = stack;
+	ssize_t n;
+	int r = 0;
+
+	if (len + 1 > sizeof(stack)) {
+		line = malloc(len + 1);
+		if (!line) {
+			snprintf(err, LW_AUDIT_ERR_LEN, "audit file: out of memory");
+			return -ENOMEM;
+		}
+	}
+	memcpy(line, json, len);
+	line[len] = '\n';
+	do {
+		n = write(file->fd, line, len + 1);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r = -errno;
+		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: write to %.150s: %s", file->path,
+			 strerror(-r));
+		goto cleanup;
+	}
+	if ((size_t)n != len + 1) {
+		/* a regular file only writes short when the disk is full */
+		r = -ENOSPC;
+		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: short write to %.150s (%zd of %zu bytes)",
+			 file->path, n, len + 1);
+		goto cleanup;
+	}
+	if (file->fsync && fdatasync(file->fd) < 0) {
+		r = -errno;
+		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: fdatasync %.150s: %s", file->path,
+			 strerror(-r));
+	}
+cleanup:
+	if (line != stack)
+		free(line);
+	return r;
+}
+
+int lw_audit_file_reopen(struct lw_audit_file *file, char *err)
+{
+	int fd = open_log(file->path, err);
+
+	if (fd < 0)
+		return fd;
+	fdatasync(file->fd);
+	close(file->fd);
+	file->fd = fd;
+	return 0;
+}
+
+void lw_audit_file_close(struct lw_audit_file *file)
+{
+	if (file->fd < 0)
+		return;
+	fdatasync(file->fd);
+	close(file->fd);
+	file->fd = -1;
+}
