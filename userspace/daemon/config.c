@@ -1,0 +1,135 @@
+/* The INI configuration, parsed with libinih. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "enforcer/enforcer.h"
+
+void lw_config_defaults(struct lw_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->socket, sizeof(cfg->socket), "%s", LW_DEFAULT_SOCKET);
+	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", LW_DEFAULT_PIN_DIR);
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", LW_DEFAULT_STATE_DIR);
+	cfg->max_clients = 256;
+	cfg->max_images = LW_DEFAULT_MAX_IMAGES;
+	snprintf(cfg->backend, sizeof(cfg->backend), "fcntl");
+	lw_audit_config_defaults(&cfg->audit);
+}
+
+static int set_string(char *dst, size_t size, const char *value)
+{
+	if (strlen(value) >= size)
+		return -ENAMETOOLONG;
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int set_path(char *dst, size_t size, const char *value)
+{
+	if (value[0] != '/')
+		return -EINVAL;	/* relative paths would depend on the daemon's cwd */
+	return set_string(dst, size, value);
+}
+
+static int set_uint(unsigned int *dst, const char *value, unsigned int min, unsigned int max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*dst = (unsigned int)v;
+	return 0;
+}
+
+int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value)
+{
+	if (strcmp(section, "daemon") == 0) {
+		if (strcmp(key, "socket") == 0)
+			return set_path(cfg->socket, sizeof(cfg->socket), value);
+		if (strcmp(key, "pin_dir") == 0)
+			return set_path(cfg->pin_dir, sizeof(cfg->pin_dir), value);
+		if (strcmp(key, "state_dir") == 0)
+			return set_path(cfg->state_dir, sizeof(cfg->state_dir), value);
+		if (strcmp(key, "admin_group") == 0)
+			return set_string(cfg->admin_group, sizeof(cfg->admin_group), value);
+		if (strcmp(key, "max_clients") == 0)
+			return set_uint(&cfg->max_clients, value, 1, 65536);
+		if (strcmp(key, "max_images") == 0)
+			return set_uint(&cfg->max_images, value, 1, 1u << 24);
+		return -ENOENT;
+	}
+	if (strcmp(section, "backend") == 0) {
+		if (strcmp(key, "name") == 0) {
+			if (strcmp(value, "nop") && strcmp(value, "fcntl") && strcmp(value, "paxos"))
+				return -EINVAL;
+			return set_string(cfg->backend, sizeof(cfg->backend), value);
+		}
+		if (strcmp(key, "lockspace") == 0)
+			return value[0] ? set_path(cfg->lockspace, sizeof(cfg->lockspace), value)
+					: set_string(cfg->lockspace, sizeof(cfg->lockspace), value);
+		return -ENOENT;
+	}
+	if (strcmp(section, "audit") == 0)
+		return lw_audit_config_set(&cfg->audit, key, value);
+	return -ESRCH;
+}
+
+struct load_ctx {
+	struct lw_config *cfg;
+	int error;
+	char why[256];
+};
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *ctx = user;
+	int r = lw_config_set(ctx->cfg, section, key, value);
+
+	if (r == 0)
+		return 1;
+	ctx->error = r;
+	if (r == -ESRCH)
+		snprintf(ctx->why, sizeof(ctx->why), "unknown section [%.64s]", section);
+	else if (r == -ENOENT)
+		snprintf(ctx->why, sizeof(ctx->why), "unknown key %.64s in [%.64s]", key, section);
+	else
+		snprintf(ctx->why, sizeof(ctx->why), "bad value for %.64s in [%.64s]: \"%.64s\"",
+			 key, section, value);
+	return 0;
+}
+
+int lw_config_load(struct lw_config *cfg, const char *path, bool required)
+{
+	struct load_ctx ctx = { .cfg = cfg };
+	FILE *f;
+	int line;
+
+	f = fopen(path, "re");
+	if (!f) {
+		int r = -errno;
+
+		if (r == -ENOENT && !required)
+			return 0;
+		snprintf(cfg->error, sizeof(cfg->error), "%.200s: %s", path, strerror(-r));
+		return r;
+	}
+	line = ini_parse_file(f, on_key, &ctx);
+	fclose(f);
+	if (line == 0)
+		return 0;
+	if (line > 0) {
+		snprintf(cfg->error, sizeof(cfg->error), "%.200s:%d: %s", path, line,
+			 ctx.error ? ctx.why : "syntax error");
+		return ctx.error ? ctx.error : -EINVAL;
+	}
+	snprintf(cfg->error, sizeof(cfg->error), "%s: cannot read", path);
+	return -EIO;
+}

@@ -1,0 +1,40 @@
+/* lockwardend's configuration: defaults, the INI file (libinih), then
+ * command-line options, each overriding the one before. */
+#ifndef LW_DAEMON_CONFIG_H
+#define LW_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "audit/audit.h"
+
+#define LW_DEFAULT_CONFIG "/etc/lockwarden/lockwarden.conf"
+#define LW_DEFAULT_SOCKET "/run/lockwarden/lockwarden.sock"
+#define LW_DEFAULT_STATE_DIR "/var/lib/lockwarden"
+#define LW_CONFIG_ERROR_MAX 512
+
+struct lw_config {
+	char socket[PATH_MAX];		/* [daemon] socket */
+	char pin_dir[PATH_MAX];		/* [daemon] pin_dir */
+	char state_dir[PATH_MAX];	/* [daemon] state_dir */
+	char admin_group[64];		/* [daemon] admin_group: may act for any process; "" none */
+	unsigned int max_clients;	/* [daemon] max_clients: connections at once */
+	unsigned int max_images;	/* [daemon] max_images: kernel table size when created */
+	char backend[32];		/* [backend] name: nop | fcntl */
+	char lockspace[PATH_MAX];	/* [backend] lockspace: fcntl lock files folder; "" locks images directly */
+	struct lw_audit_config audit;	/* [audit] keys, see audit/audit.h */
+	char error[LW_CONFIG_ERROR_MAX];
+};
+
+void lw_config_defaults(struct lw_config *cfg);
+
+/* Read an INI file over cfg. A missing file is fine when !required (the
+ * defaults stand). Returns 0, or -errno with cfg->error saying which line
+ * and why. Unknown sections or keys are errors: a typo must not pass silently. */
+int lw_config_load(struct lw_config *cfg, const char *path, bool required);
+
+/* Set one key ("section", "key", "value"), as the file or an option does. */
+int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value);
+
+#endif /* LW_DAEMON_CONFIG_H */

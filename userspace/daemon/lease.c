@@ -1,0 +1,180 @@
+/* The lease table: two hash indexes and a list for ordered iteration. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+
+struct lw_lease_table {
+	unsigned int nbuckets;
+	unsigned int count;
+	struct lw_lease_entry **by_key;
+	struct lw_lease_entry **by_image;
+	struct lw_lease_entry *head, *tail;
+};
+
+int lw_lease_table_new(unsigned int buckets, struct lw_lease_table **out)
+{
+	struct lw_lease_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->nbuckets = buckets ? buckets : 1024;
+	t->by_key = calloc(t->nbuckets, sizeof(*t->by_key));
+	t->by_image = calloc(t->nbuckets, sizeof(*t->by_image));
+	if (!t->by_key || !t->by_image) {
+		lw_lease_table_free(t);
+		return -ENOMEM;
+	}
+	*out = t;
+	return 0;
+}
+
+void lw_lease_table_free(struct lw_lease_table *t)
+{
+	struct lw_lease_entry *e, *next;
+
+	if (!t)
+		return;
+	for (e = t->head; e; e = next) {
+		next = e->next;
+		free(e);
+	}
+	free(t->by_key);
+	free(t->by_image);
+	free(t);
+}
+
+struct lw_lease_entry *lw_lease_entry_new(void)
+{
+	struct lw_lease_entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->lock_fd = -1;
+	for (unsigned int i = 0; i < LW_MAX_HOLDERS; i++)
+		e->holders[i].pidfd = -1;
+	return e;
+}
+
+static unsigned int hash_key(const struct lw_lease_table *t, const struct lw_image_key *key)
+{
+	uint64_t h = key->dev * 0x9e3779b97f4a7c15ull ^ key->ino * 0xc2b2ae3d27d4eb4full;
+
+	return (unsigned int)((h ^ (h >> 29)) % t->nbuckets);
+}
+
+static unsigned int hash_image(const struct lw_lease_table *t, const char *image)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+
+	for (; *image; image++)
+		h = (h ^ (unsigned char)*image) * 1099511628211ull;
+	return (unsigned int)(h % t->nbuckets);
+}
+
+void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e)
+{
+	unsigned int k = hash_key(t, &e->key), i = hash_image(t, e->image);
+
+	e->next_by_key = t->by_key[k];
+	t->by_key[k] = e;
+	e->next_by_image = t->by_image[i];
+	t->by_image[i] = e;
+	e->next = NULL;
+	e->prev = t->tail;
+	if (t->tail)
+		t->tail->next = e;
+	else
+		t->head = e;
+	t->tail = e;
+	t->count++;
+}
+
+void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
+{
+	struct lw_lease_entry **p;
+
+	for (p = &t->by_key[hash_key(t, &e->key)]; *p; p = &(*p)->next_by_key)
+		if (*p == e) {
+			*p = e->next_by_key;
+			break;
+		}
+	for (p = &t->by_image[hash_image(t, e->image)]; *p; p = &(*p)->next_by_image)
+		if (*p == e) {
+			*p = e->next_by_image;
+			break;
+		}
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		t->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		t->tail = e->prev;
+	e->next = e->prev = e->next_by_key = e->next_by_image = NULL;
+	t->count--;
+}
+
+struct lw_lease_entry *lw_lease_by_key(struct lw_lease_table *t, const struct lw_image_key *key)
+{
+	struct lw_lease_entry *e;
+
+	for (e = t->by_key[hash_key(t, key)]; e; e = e->next_by_key)
+		if (e->key.dev == key->dev && e->key.ino == key->ino)
+			return e;
+	return NULL;
+}
+
+struct lw_lease_entry *lw_lease_by_image(struct lw_lease_table *t, const char *image)
+{
+	struct lw_lease_entry *e;
+
+	for (e = t->by_image[hash_image(t, image)]; e; e = e->next_by_image)
+		if (strcmp(e->image, image) == 0)
+			return e;
+	return NULL;
+}
+
+unsigned int lw_lease_count(const struct lw_lease_table *t)
+{
+	return t->count;
+}
+
+struct lw_lease_entry *lw_lease_first(struct lw_lease_table *t)
+{
+	return t->head;
+}
+
+int lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == LW_HOLDER_CGROUP)
+		return a->cgroup_id == b->cgroup_id;
+	return a->pid == b->pid && a->start_time == b->start_time;
+}
+
+int lw_lease_find_holder(const struct lw_lease_entry *e, const struct lw_holder *holder)
+{
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		if (lw_holder_equal(&e->holders[i].id, holder))
+			return (int)i;
+	return -1;
+}
+
+void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i)
+{
+	if (i >= e->nr_holders)
+		return;
+	memmove(&e->holders[i], &e->holders[i + 1], (e->nr_holders - i - 1) * sizeof(e->holders[0]));
+	e->nr_holders--;
+	memset(&e->holders[e->nr_holders], 0, sizeof(e->holders[0]));
+	e->holders[e->nr_holders].pidfd = -1;
+}
+
+const char *lw_lease_mode_name(enum lw_lease_mode mode)
+{
+	return mode == LW_LEASE_SHARED ? "shared" : "exclusive";
+}

@@ -1,0 +1,61 @@
+/* The daemon's table of leases: what it holds, for whom, and the backend
+ * lock that goes with each. Indexed by the kernel's image key and by the
+ * image path the lease was taken with. */
+#ifndef LW_DAEMON_LEASE_H
+#define LW_DAEMON_LEASE_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include <systemd/sd-event.h>
+
+#include "lockwarden.h"
+
+struct lw_lease_holder {
+	struct lw_holder id;		/* pid + start time, or cgroup id */
+	char comm[LW_COMM_LEN];		/* process holder's command, for errors and audit */
+	char cgroup[LW_PATH_MAX];	/* cgroup holder's path */
+	int pidfd;			/* runtime: process holder's pidfd, -1 if none */
+	sd_event_source *watch;		/* runtime: fires when the holder exits */
+};
+
+struct lw_lease_entry {
+	char image[PATH_MAX];		/* absolute path the lease was taken with */
+	struct lw_image_key key;	/* the kernel's identity of the image */
+	enum lw_lease_mode mode;
+	char backend[32];
+	__u64 acquired_usec;		/* CLOCK_REALTIME */
+	unsigned int nr_holders;
+	struct lw_lease_holder holders[LW_MAX_HOLDERS];
+	int lock_fd;			/* runtime: the backend lock, -1 if none */
+	struct lw_lease_entry *next_by_key, *next_by_image, *next, *prev;
+};
+
+struct lw_lease_table;
+
+int lw_lease_table_new(unsigned int buckets, struct lw_lease_table **out);
+/* Frees entries (closing nothing: the owner closes descriptors first). */
+void lw_lease_table_free(struct lw_lease_table *t);
+
+/* A zeroed entry with lock_fd and pidfds at -1, not yet in a table. */
+struct lw_lease_entry *lw_lease_entry_new(void);
+void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e);
+/* Unlinks e; the caller frees it. */
+void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e);
+
+struct lw_lease_entry *lw_lease_by_key(struct lw_lease_table *t, const struct lw_image_key *key);
+struct lw_lease_entry *lw_lease_by_image(struct lw_lease_table *t, const char *image);
+unsigned int lw_lease_count(const struct lw_lease_table *t);
+/* Iteration in insertion order: for (e = first(t); e; e = e->next). */
+struct lw_lease_entry *lw_lease_first(struct lw_lease_table *t);
+
+/* Index of holder in e->holders, or -1. */
+int lw_lease_find_holder(const struct lw_lease_entry *e, const struct lw_holder *holder);
+/* Removes holders[i], keeping order. */
+void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i);
+int lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
+
+const char *lw_lease_mode_name(enum lw_lease_mode mode);
+
+#endif /* LW_DAEMON_LEASE_H */

@@ -1,0 +1,131 @@
+/* Lease <-> JSON, one format for the protocol and the state file. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lease_json.h"
+
+struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (h->id.kind == LW_HOLDER_CGROUP) {
+		json_object_object_add(o, "kind", json_object_new_string("cgroup"));
+		json_object_object_add(o, "cgroup", json_object_new_string(h->cgroup));
+		if (with_ids)
+			json_object_object_add(o, "cgroup_id", json_object_new_int64((int64_t)h->id.cgroup_id));
+	} else {
+		json_object_object_add(o, "kind", json_object_new_string("process"));
+		json_object_object_add(o, "pid", json_object_new_int64(h->id.pid));
+		json_object_object_add(o, "start_time", json_object_new_int64((int64_t)h->id.start_time));
+		json_object_object_add(o, "comm", json_object_new_string(h->comm));
+	}
+	return o;
+}
+
+struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_ids)
+{
+	struct json_object *o = json_object_new_object(), *holders = json_object_new_array();
+
+	if (!o || !holders) {
+		json_object_put(o);
+		json_object_put(holders);
+		return NULL;
+	}
+	json_object_object_add(o, "image", json_object_new_string(e->image));
+	json_object_object_add(o, "mode", json_object_new_string(lw_lease_mode_name(e->mode)));
+	json_object_object_add(o, "dev", json_object_new_int64((int64_t)e->key.dev));
+	json_object_object_add(o, "ino", json_object_new_int64((int64_t)e->key.ino));
+	json_object_object_add(o, "backend", json_object_new_string(e->backend));
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		json_object_array_add(holders, lw_holder_to_json(&e->holders[i], with_ids));
+	json_object_object_add(o, "holders", holders);
+	json_object_object_add(o, "acquired_usec", json_object_new_int64((int64_t)e->acquired_usec));
+	return o;
+}
+
+static int get_string(struct json_object *o, const char *name, char *dst, size_t size)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	s = json_object_get_string(v);
+	if (strlen(s) >= size)
+		return -EINVAL;
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int get_u64(struct json_object *o, const char *name, __u64 *dst)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	*dst = (__u64)json_object_get_int64(v);
+	return 0;
+}
+
+static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
+{
+	char kind[16];
+	__u64 v;
+
+	if (get_string(o, "kind", kind, sizeof(kind)) < 0)
+		return -EINVAL;
+	if (strcmp(kind, "cgroup") == 0) {
+		h->id.kind = LW_HOLDER_CGROUP;
+		if (get_string(o, "cgroup", h->cgroup, sizeof(h->cgroup)) < 0 ||
+		    get_u64(o, "cgroup_id", &h->id.cgroup_id) < 0)
+			return -EINVAL;
+		return 0;
+	}
+	if (strcmp(kind, "process") != 0)
+		return -EINVAL;
+	h->id.kind = LW_HOLDER_PROCESS;
+	if (get_u64(o, "pid", &v) < 0 || v == 0 || v > INT32_MAX ||
+	    get_u64(o, "start_time", &h->id.start_time) < 0)
+		return -EINVAL;
+	h->id.pid = (__u32)v;
+	if (get_string(o, "comm", h->comm, sizeof(h->comm)) < 0)
+		h->comm[0] = '\0';
+	return 0;
+}
+
+int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const char **why)
+{
+	struct json_object *holders;
+	char mode[16];
+	size_t n;
+
+	*why = NULL;
+	if (!json_object_is_type(obj, json_type_object))
+		return *why = "lease is not an object", -EINVAL;
+	if (get_string(obj, "image", e->image, sizeof(e->image)) < 0 || e->image[0] != '/')
+		return *why = "image missing or not absolute", -EINVAL;
+	if (get_string(obj, "mode", mode, sizeof(mode)) < 0 ||
+	    (strcmp(mode, "exclusive") && strcmp(mode, "shared")))
+		return *why = "mode missing or not exclusive/shared", -EINVAL;
+	e->mode = strcmp(mode, "shared") == 0 ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
+	if (get_u64(obj, "dev", &e->key.dev) < 0 || get_u64(obj, "ino", &e->key.ino) < 0)
+		return *why = "dev or ino missing", -EINVAL;
+	if (get_string(obj, "backend", e->backend, sizeof(e->backend)) < 0)
+		return *why = "backend missing", -EINVAL;
+	if (get_u64(obj, "acquired_usec", &e->acquired_usec) < 0)
+		return *why = "acquired_usec missing", -EINVAL;
+	if (!json_object_object_get_ex(obj, "holders", &holders) ||
+	    !json_object_is_type(holders, json_type_array))
+		return *why = "holders missing", -EINVAL;
+	n = json_object_array_length(holders);
+	if (n == 0 || n > LW_MAX_HOLDERS || (e->mode == LW_LEASE_EXCLUSIVE && n > 1))
+		return *why = "wrong number of holders", -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (holder_from_json(json_object_array_get_idx(holders, i), &e->holders[i]) < 0)
+			return *why = "a holder is malformed", -EINVAL;
+	e->nr_holders = (unsigned int)n;
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* A lease as JSON: the protocol's Lease type (io.lockwarden.Manager.varlink),
+ * also what the state file stores. */
+#ifndef LW_DAEMON_LEASE_JSON_H
+#define LW_DAEMON_LEASE_JSON_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "lease.h"
+
+/* with_ids adds what only the state file needs (a cgroup holder's id). */
+struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_ids);
+struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids);
+/* Fills e (runtime fields untouched); -EINVAL with *why if a field is missing or wrong. */
+int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const char **why);
+
+#endif /* LW_DAEMON_LEASE_JSON_H */
