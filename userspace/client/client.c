@@ -1,0 +1,257 @@
+/* liblockwarden: one connection to lockwardend and the calls of the
+ * io.lockwarden.Manager interface on it. */
+#include "client/client_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/varlink.h"
+
+struct lockwarden {
+	int fd;
+	struct varlink_reader reader;
+	struct varlink_reply last; /* last successful reply, for --json */
+};
+
+int lockwarden_connect_fd(int fd, struct lockwarden **out, struct lockwarden_error *err)
+{
+	struct lockwarden *lw = calloc(1, sizeof(*lw));
+
+	*out = NULL;
+	if (!lw)
+		return error_set(err, -ENOMEM, "out of memory");
+	lw->fd = fd;
+	varlink_reader_init(&lw->reader, 0);
+	*out = lw;
+	if (err)
+		memset(err, 0, sizeof(*err));
+	return 0;
+}
+
+int lockwarden_connect(const char *socket_path, struct lockwarden **out,
+		       struct lockwarden_error *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	*out = NULL;
+	if (!socket_path)
+		socket_path = LOCKWARDEN_SOCKET_DEFAULT;
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return error_set(err, -ENAMETOOLONG, "socket path too long: %s", socket_path);
+	memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
+	/* Close-on-exec: `lockwarden run` execs the command after acquiring. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return error_set(err, -errno, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		ret = -errno;
+		close(fd);
+		return error_set(err, ret, "cannot connect to lockwardend at %s: %s%s", socket_path,
+				 strerror(-ret),
+				 ret == -ENOENT || ret == -ECONNREFUSED ?
+					 " (is lockwardend running?)" : "");
+	}
+	ret = lockwarden_connect_fd(fd, out, err);
+	if (ret < 0)
+		close(fd);
+	return ret;
+}
+
+void lockwarden_disconnect(struct lockwarden *lw)
+{
+	if (!lw)
+		return;
+	if (lw->fd >= 0)
+		close(lw->fd);
+	varlink_reader_free(&lw->reader);
+	varlink_reply_release(&lw->last);
+	free(lw);
+}
+
+/* One round trip to io.lockwarden.Manager.<method>. On success the reply
+ * stays in lw->last and *parameters points into it. */
+static int call(struct lockwarden *lw, const char *method, struct json_object *in,
+		struct json_object **parameters, struct lockwarden_error *err)
+{
+	struct varlink_reply reply;
+	char full[128];
+	int ret;
+
+	snprintf(full, sizeof(full), "%s.%s", LOCKWARDEN_INTERFACE, method);
+	if (err)
+		memset(err, 0, sizeof(*err));
+	ret = varlink_call(lw->fd, &lw->reader, full, in, &reply);
+	if (ret == -EBADMSG)
+		return error_set(err, ret, "lockwardend sent a malformed reply to %s", method);
+	if (ret < 0)
+		return error_set(err, ret, "lost connection to lockwardend: %s", strerror(-ret));
+	if (reply.error) {
+		ret = error_from_reply(err, reply.error, reply.parameters);
+		varlink_reply_release(&reply);
+		return ret;
+	}
+	varlink_reply_release(&lw->last);
+	lw->last = reply;
+	if (parameters)
+		*parameters = reply.parameters;
+	return 0;
+}
+
+static struct json_object *params_new(const char *image)
+{
+	struct json_object *p = json_object_new_object();
+
+	if (p && image)
+		json_object_object_add(p, "image", json_object_new_string(image));
+	return p;
+}
+
+/* Acquire for a process (cgroup NULL) or a cgroup. */
+static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
+		   unsigned flags, struct lockwarden_lease **lease, struct lockwarden_error *err)
+{
+	struct json_object *in = params_new(image), *out = NULL, *v;
+	int ret;
+
+	if (lease)
+		*lease = NULL;
+	if (!in)
+		return error_set(err, -ENOMEM, "out of memory");
+	if (cgroup)
+		json_object_object_add(in, "cgroup", json_object_new_string(cgroup));
+	else if (pid > 0)
+		json_object_object_add(in, "pid", json_object_new_int64(pid));
+	if (flags & LOCKWARDEN_SHARED)
+		json_object_object_add(in, "shared", json_object_new_boolean(1));
+	if (flags & LOCKWARDEN_FORCE)
+		json_object_object_add(in, "force", json_object_new_boolean(1));
+	ret = call(lw, "Acquire", in, &out, err);
+	if (ret < 0 || !lease)
+		return ret;
+	if (!json_object_object_get_ex(out, "lease", &v) || !(*lease = lease_from_json(v)))
+		return error_set(err, -EBADMSG, "lockwardend sent a malformed lease for %s", image);
+	return 0;
+}
+
+int lockwarden_acquire(struct lockwarden *lw, const char *image, pid_t pid, unsigned flags,
+		       struct lockwarden_lease **lease, struct lockwarden_error *err)
+{
+	return acquire(lw, image, pid, NULL, flags, lease, err);
+}
+
+int lockwarden_acquire_cgroup(struct lockwarden *lw, const char *image, const char *cgroup,
+			      unsigned flags, struct lockwarden_lease **lease,
+			      struct lockwarden_error *err)
+{
+	return acquire(lw, image, 0, cgroup, flags, lease, err);
+}
+
+static int release(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
+		   struct lockwarden_error *err)
+{
+	struct json_object *in = params_new(image);
+
+	if (!in)
+		return error_set(err, -ENOMEM, "out of memory");
+	if (cgroup)
+		json_object_object_add(in, "cgroup", json_object_new_string(cgroup));
+	else if (pid > 0)
+		json_object_object_add(in, "pid", json_object_new_int64(pid));
+	return call(lw, "Release", in, NULL, err);
+}
+
+int lockwarden_release(struct lockwarden *lw, const char *image, pid_t pid,
+		       struct lockwarden_error *err)
+{
+	return release(lw, image, pid, NULL, err);
+}
+
+int lockwarden_release_cgroup(struct lockwarden *lw, const char *image, const char *cgroup,
+			      struct lockwarden_error *err)
+{
+	return release(lw, image, 0, cgroup, err);
+}
+
+int lockwarden_inquire(struct lockwarden *lw, const char *image,
+		       struct lockwarden_lease **lease, struct lockwarden_error *err)
+{
+	struct json_object *in = params_new(image), *out = NULL, *v;
+	int ret;
+
+	*lease = NULL;
+	if (!in)
+		return error_set(err, -ENOMEM, "out of memory");
+	ret = call(lw, "Inquire", in, &out, err);
+	if (ret < 0)
+		return ret;
+	if (!json_object_object_get_ex(out, "lease", &v) || json_object_is_type(v, json_type_null))
+		return 0; /* no lease on this image */
+	*lease = lease_from_json(v);
+	if (!*lease)
+		return error_set(err, -EBADMSG, "lockwardend sent a malformed lease for %s", image);
+	return 0;
+}
+
+int lockwarden_list(struct lockwarden *lw, struct lockwarden_lease ***leases, size_t *n,
+		    struct lockwarden_error *err)
+{
+	struct json_object *out = NULL, *array;
+	struct lockwarden_lease **list;
+	size_t i, count;
+	int ret;
+
+	*leases = NULL;
+	*n = 0;
+	ret = call(lw, "List", NULL, &out, err);
+	if (ret < 0)
+		return ret;
+	if (!json_object_object_get_ex(out, "leases", &array) ||
+	    !json_object_is_type(array, json_type_array))
+		return error_set(err, -EBADMSG, "lockwardend sent a malformed lease list");
+	count = json_object_array_length(array);
+	list = calloc(count ? count : 1, sizeof(*list));
+	if (!list)
+		return error_set(err, -ENOMEM, "out of memory");
+	for (i = 0; i < count; i++) {
+		list[i] = lease_from_json(json_object_array_get_idx(array, i));
+		if (!list[i]) {
+			lockwarden_lease_list_free(list, i);
+			return error_set(err, -EBADMSG, "lockwardend sent a malformed lease list");
+		}
+	}
+	*leases = list;
+	*n = count;
+	return 0;
+}
+
+int lockwarden_status(struct lockwarden *lw, struct lockwarden_status *status,
+		      struct lockwarden_error *err)
+{
+	struct json_object *out = NULL;
+	int ret;
+
+	memset(status, 0, sizeof(*status));
+	ret = call(lw, "Status", NULL, &out, err);
+	if (ret < 0)
+		return ret;
+	if (status_from_json(out, status) < 0)
+		return error_set(err, -EBADMSG, "lockwardend sent a malformed status");
+	return 0;
+}
+
+const char *lockwarden_last_reply_json(struct lockwarden *lw, bool pretty)
+{
+	if (!lw->last.parameters)
+		return NULL;
+	return json_object_to_json_string_ext(lw->last.parameters,
+					      (pretty ? JSON_C_TO_STRING_PRETTY |
+							JSON_C_TO_STRING_SPACED :
+							JSON_C_TO_STRING_PLAIN) |
+						      JSON_C_TO_STRING_NOSLASHESCAPE);
+}

@@ -1,0 +1,24 @@
+/* Shared between liblockwarden's own files; not installed. */
+#ifndef LOCKWARDEN_CLIENT_INTERNAL_H
+#define LOCKWARDEN_CLIENT_INTERNAL_H
+
+#include <json-c/json.h>
+
+#include "client/lockwarden.h"
+
+/* Decoding of the interface's types (lease.c). Return NULL / -errno when
+ * the daemon sent something that does not match the interface. */
+struct lockwarden_lease *lease_from_json(struct json_object *obj);
+int holders_from_json(struct json_object *array, struct lockwarden_holder **holders,
+		      size_t *n);
+void holders_free(struct lockwarden_holder *holders, size_t n);
+int status_from_json(struct json_object *obj, struct lockwarden_status *status);
+
+/* Error reporting (error.c). */
+int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Fill err from a varlink error reply; returns its negative errno. */
+int error_from_reply(struct lockwarden_error *err, const char *name,
+		     struct json_object *parameters);
+
+#endif
