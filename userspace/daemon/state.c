@@ -123,7 +123,7 @@ int lw_state_load(const char *state_dir, struct lw_lease_table *t, char *err, si
 			snprintf(err, err_size, "state: out of memory");
 			goto cleanup;
 		}
-		r = lw_lease_from_json(json_object_array_get_idx(leases, i), e, &why);
+		r = lw_lease_from_json(json_object_array_get_idx(leases, i), e, &why) < 0 ? -EBADMSG : 0;
 		if (r == 0 && (lw_lease_by_image(t, e->image) || lw_lease_by_key(t, &e->key))) {
 			r = -EBADMSG;
 			why = "duplicate image";

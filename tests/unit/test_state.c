@@ -1,0 +1,246 @@
+/* The state file: every lease field survives a save and load, and a save is
+ * atomic (a reader sees the old state or the new, never a mix or nothing). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "daemon/lease.h"
+#include "daemon/state.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct lw_lease_table *table;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/lw-test-state-XXXXXX");
+	if (!mkdtemp(f->dir) || lw_lease_table_new(16, &f->table) < 0)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, LW_STATE_FILE);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	lw_lease_table_free(f->table);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static struct lw_lease_entry *add_exclusive(struct lw_lease_table *t, const char *image, __u64 ino, __u32 pid)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+
+	snprintf(e->image, sizeof(e->image), "%s", image);
+	e->key.dev = 0x803;
+	e->key.ino = ino;
+	e->mode = LW_LEASE_EXCLUSIVE;
+	snprintf(e->backend, sizeof(e->backend), "fcntl");
+	e->acquired_usec = 1764460000123456ull;
+	e->nr_holders = 1;
+	e->holders[0].id.kind = LW_HOLDER_PROCESS;
+	e->holders[0].id.pid = pid;
+	e->holders[0].id.start_time = 987654321ull;
+	snprintf(e->holders[0].comm, sizeof(e->holders[0].comm), "qemu-system-x86");
+	lw_lease_table_insert(t, e);
+	return e;
+}
+
+static struct lw_lease_entry *add_shared(struct lw_lease_table *t)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+
+	snprintf(e->image, sizeof(e->image), "/images/shared.raw");
+	e->key.dev = 0x10300000ull;
+	e->key.ino = 0;
+	e->mode = LW_LEASE_SHARED;
+	snprintf(e->backend, sizeof(e->backend), "nop");
+	e->acquired_usec = 42;
+	e->nr_holders = 2;
+	e->holders[0].id.kind = LW_HOLDER_PROCESS;
+	e->holders[0].id.pid = 77;
+	e->holders[0].id.start_time = 5;
+	snprintf(e->holders[0].comm, sizeof(e->holders[0].comm), "vm1");
+	e->holders[1].id.kind = LW_HOLDER_CGROUP;
+	e->holders[1].id.cgroup_id = 123456;
+	snprintf(e->holders[1].cgroup, sizeof(e->holders[1].cgroup), "/sys/fs/cgroup/machine.slice/vm2");
+	lw_lease_table_insert(t, e);
+	return e;
+}
+
+static void assert_same_lease(const struct lw_lease_entry *a, const struct lw_lease_entry *b)
+{
+	assert_string_equal(a->image, b->image);
+	assert_int_equal(a->key.dev, b->key.dev);
+	assert_int_equal(a->key.ino, b->key.ino);
+	assert_int_equal(a->mode, b->mode);
+	assert_string_equal(a->backend, b->backend);
+	assert_int_equal(a->acquired_usec, b->acquired_usec);
+	assert_int_equal(a->nr_holders, b->nr_holders);
+	for (unsigned int i = 0; i < a->nr_holders; i++) {
+		assert_true(lw_holder_equal(&a->holders[i].id, &b->holders[i].id));
+		assert_string_equal(a->holders[i].comm, b->holders[i].comm);
+		assert_string_equal(a->holders[i].cgroup, b->holders[i].cgroup);
+	}
+	assert_int_equal(b->lock_fd, -1);	/* runtime fields are not stored */
+}
+
+static void saved_leases_load_back_with_every_field(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_table *loaded;
+	char err[256] = "";
+	struct lw_lease_entry *a = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	struct lw_lease_entry *b = add_shared(f->table);
+
+	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_lease_table_new(16, &loaded), 0);
+	if (lw_state_load(f->dir, loaded, err, sizeof(err)) < 0)
+		fail_msg("expected the saved state to load, got: %s", err);
+	assert_int_equal(lw_lease_count(loaded), 2);
+	assert_same_lease(a, lw_lease_by_image(loaded, "/images/a.qcow2"));
+	assert_same_lease(b, lw_lease_by_key(loaded, &b->key));
+	lw_lease_table_free(loaded);
+}
+
+static void missing_state_file_is_an_empty_state(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_lease_count(f->table), 0);
+}
+
+static void save_leaves_no_temporary_file(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], tmp[160];
+
+	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", f->dir, LW_STATE_FILE);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(f->path, F_OK), 0);
+}
+
+static void failed_save_leaves_previous_state_intact(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_table *loaded;
+	char err[256] = "", tmp[160];
+
+	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	/* make the temporary file impossible to create: a folder in its place */
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", f->dir, LW_STATE_FILE);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	add_exclusive(f->table, "/images/b.qcow2", 13, 1235);
+	assert_true(lw_state_save(f->dir, f->table, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "cannot create"));
+	assert_int_equal(lw_lease_table_new(16, &loaded), 0);
+	assert_int_equal(lw_state_load(f->dir, loaded, err, sizeof(err)), 0);
+	assert_int_equal(lw_lease_count(loaded), 1);
+	assert_non_null(lw_lease_by_image(loaded, "/images/a.qcow2"));
+	lw_lease_table_free(loaded);
+	rmdir(tmp);
+}
+
+static void concurrent_reader_never_sees_a_partial_state(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	int status;
+	pid_t reader;
+
+	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	reader = fork();
+	assert_true(reader >= 0);
+	if (reader == 0) {
+		/* load in a loop; any failure means a torn or missing file was seen */
+		for (;;) {
+			struct lw_lease_table *t;
+			char why[256];
+
+			if (lw_lease_table_new(16, &t) < 0)
+				_exit(2);
+			if (lw_state_load(f->dir, t, why, sizeof(why)) < 0 || lw_lease_count(t) < 1)
+				_exit(1);
+			lw_lease_table_free(t);
+		}
+	}
+	for (int i = 0; i < 300; i++) {
+		char image[64];
+
+		snprintf(image, sizeof(image), "/images/%d.qcow2", i);
+		add_exclusive(f->table, image, 100 + (__u64)i, 2000 + (__u32)i);
+		assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	}
+	assert_int_equal(waitpid(reader, &status, WNOHANG), 0);	/* still happy */
+	kill(reader, SIGKILL);
+	waitpid(reader, &status, 0);
+}
+
+static void corrupt_state_file_is_refused_with_reason(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	FILE *fp = fopen(f->path, "w");
+
+	fputs("{\"version\":1,\"leases\":[{\"image\":\"relative\"}]}", fp);
+	fclose(fp);
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "lease 0"));
+	assert_int_equal(lw_lease_count(f->table), 0);
+}
+
+static void unparsable_state_file_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	FILE *fp = fopen(f->path, "w");
+
+	fputs("{\"version\":1,\"leases\":[", fp);
+	fclose(fp);
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "cannot parse"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(saved_leases_load_back_with_every_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_state_file_is_an_empty_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(save_leaves_no_temporary_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_save_leaves_previous_state_intact, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_reader_never_sees_a_partial_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(corrupt_state_file_is_refused_with_reason, setup, teardown),
+		cmocka_unit_test_setup_teardown(unparsable_state_file_is_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
