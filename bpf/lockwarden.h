@@ -65,4 +65,64 @@ struct lw_denial_event {
 	char path[LW_PATH_MAX];
 };
 
+/* Indices of the per-CPU counters map; userspace sums the CPUs.
+ * Every denial increments LW_COUNTER_DENIALS and then exactly one of: an event
+ * is sent, LW_COUNTER_SUPPRESSED (rate limit) or LW_COUNTER_DROPPED (ring
+ * buffer full). So events + suppressed + dropped == denials, and the sum of
+ * the events' `suppressed` fields catches up with suppressed + dropped. */
+enum lw_counter {
+	LW_COUNTER_DENIALS = 0,
+	LW_COUNTER_SUPPRESSED = 1,
+	LW_COUNTER_DROPPED = 2,
+	LW_COUNTER_MAX = 3,
+};
+
+/* Value of the rate_limit map, keyed by struct lw_rate_key: one window per
+ * (subject, image) pair. */
+struct lw_rate_key {
+	__u32 tgid;
+	__u32 pad;
+	struct lw_image_key key;
+};
+struct lw_rate_state {
+	__u64 window_start_ns;	/* start of the current one-second window */
+	__u32 sent;		/* events sent in this window */
+	__u32 suppressed;	/* denials not sent since the last sent event */
+};
+
+/* The lease filter: an array of counters, one slot per hash of a key. A zero
+ * slot means "no lease has this hash", so a write open of an unleased image
+ * costs one inlined array access instead of a hash-map lookup. Userspace
+ * increments the slot before inserting a lease and decrements it after
+ * removing one, so the filter never says no for a leased image. */
+static inline __u32 lw_filter_slot(const struct lw_image_key *key, __u32 mask)
+{
+	__u64 h = (key->dev ^ (key->ino * 0x9E3779B97F4A7C15ULL));
+
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ULL;
+	h ^= h >> 32;
+	return (__u32)h & mask;
+}
+
+/* The files iterator (lockwarden_files.bpf.c) answers one query at a time. */
+enum lw_files_query {
+	LW_FILES_KEY_OF_FD = 1,	/* the key of (tgid, fd) */
+	LW_FILES_WRITERS = 2,	/* every descriptor open for write on key */
+};
+
+#define LW_FMODE_WRITE 0x2	/* the kernel's FMODE_WRITE */
+
+/* One answer of the files iterator. */
+struct lw_file_record {
+	__u32 tgid;
+	__u32 fd;
+	__u64 file_id;		/* the struct file's address: tells dup'd descriptors apart */
+	struct lw_image_key key;
+	__s32 writecount;	/* inode->i_writecount: write openers of a regular file */
+	__u32 f_mode;		/* file->f_mode; LW_FMODE_WRITE: open for write */
+	__u64 start_time;	/* process start in clock ticks, as struct lw_holder */
+	char comm[LW_COMM_LEN];
+};
+
 #endif /* LOCKWARDEN_H */

@@ -17,11 +17,18 @@ struct lw_enforcer;
 struct lw_enforcer_opts {
 	const char *pin_dir;		/* bpffs folder; NULL: LW_DEFAULT_PIN_DIR */
 	unsigned int max_images;	/* 0: LW_DEFAULT_MAX_IMAGES; used only when creating */
+	unsigned int events_per_sec;	/* 0: 10; denial events per (process, image) pair
+					 * per second, the rest counted as suppressed;
+					 * used only when loading a new program version */
 };
 
 /* Adopt the programs, links and maps pinned in pin_dir, or load, attach and
- * pin them when there are none. */
+ * pin them when there are none. A different pinned program version is
+ * replaced: the new one is attached before the old one is detached. On
+ * failure lw_enforcer_error(NULL) gives the reason. */
 int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out);
+const char *lw_enforcer_pin_dir(const struct lw_enforcer *enf);
+unsigned int lw_enforcer_max_images(const struct lw_enforcer *enf);
 
 /* Drop this process's references; the pins keep enforcement in place. */
 void lw_enforcer_close(struct lw_enforcer *enf);
@@ -38,6 +45,25 @@ int lw_enforcer_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_image_key *
  * (nothing else changes), -EBUSY if another process has it open for write. */
 int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
 			  const struct lw_holder *first_holder, struct lw_image_key *key_out);
+
+/* A descriptor open for write that keeps a lease from being taken. */
+struct lw_writer {
+	__u32 pid;		/* tgid; 0 if the writer is in no descriptor table
+				 * (a shared writable mapping, or an open in flight) */
+	__u32 fd;
+	char comm[LW_COMM_LEN];
+};
+
+#define LW_LEASE_FORCE 0x1	/* take the lease even if non-holders have it open for write */
+
+/* lw_enforcer_add_lease with flags; on -EBUSY, *writer (if not NULL) names
+ * the first non-holder writer found. The lease is inserted first (new write
+ * opens are denied from then on), then the kernel's open files are checked
+ * (a task_file iterator, plus the inode's write count for writers in no
+ * descriptor table); a busy image is rolled back, so nothing changes. */
+int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
+				const struct lw_holder *first_holder, unsigned int flags,
+				struct lw_image_key *key_out, struct lw_writer *writer);
 int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key *key);
 
 /* Holders of a lease: -ENOENT if no lease, -E2BIG if LW_MAX_HOLDERS reached,
@@ -61,8 +87,17 @@ typedef int (*lw_denial_fn)(const struct lw_denial_event *event, void *ctx);
 int lw_enforcer_events_fd(struct lw_enforcer *enf);
 int lw_enforcer_events_consume(struct lw_enforcer *enf, lw_denial_fn fn, void *ctx);
 
+/* Kernel counters since the maps were created: denied attempts, denials not
+ * sent because of the per-(process, image) rate limit, and denials lost to a
+ * full ring buffer. Events delivered + suppressed + dropped == denials. */
+int lw_enforcer_counters(struct lw_enforcer *enf, __u64 *denials, __u64 *suppressed,
+			 __u64 *dropped);
+
 /* A process holder for pid, with its start time read from /proc. */
 int lw_holder_of_pid(int pid, struct lw_holder *holder);
+/* Whether process pid is covered by holder (same process, or inside the
+ * cgroup subtree; cgroup v2 mounted at /sys/fs/cgroup). */
+bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);
 /* A cgroup holder for a cgroup v2 folder (e.g. /sys/fs/cgroup/machine.slice/x). */
 int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder);
 

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The kernel half of lockwarden: deny a leased image's write opens,
+ * truncate, unlink and rename to every task that does not hold the lease,
+ * and report each denial (rate-limited) to userspace. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "lockwarden.h"
+#include "image_key.bpf.h"
+
+/* BPF_PROG hands every hook argument over, used or not. */
+#pragma clang diagnostic ignored "-Wunused-parameter"
+
+#define EACCES 13
+#define O_TRUNC 01000
+#define LW_MAX_CGROUP_DEPTH 16	/* cgroup v2 levels searched for a cgroup holder */
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by userspace before load. */
+const volatile __u32 filter_mask = 0;		/* lease_filter size - 1 (a power of two) */
+const volatile __u32 events_per_sec = 10;	/* events per (subject, image) pair per second */
+
+/* The leased images. Key: the kernel's image key; value: who may write it.
+ * max_entries is set by userspace (opts.max_images). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);	/* default; userspace sets opts.max_images */
+	__type(key, struct lw_image_key);
+	__type(value, struct lw_lease);
+} leases SEC(".maps");
+
+/* Key: lw_filter_slot(image key); value: how many leases hash there.
+ * Zero means "not leased" without a hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 131072);	/* userspace sets a power of two >= 2 x max_images */
+	__type(key, __u32);
+	__type(value, __u32);
+} lease_filter SEC(".maps");
+
+/* Denial events for the audit trail. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Key: (subject tgid, image key); value: its rate-limit window. LRU, so a
+ * flood of distinct pairs only forgets old windows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct lw_rate_key);
+	__type(value, struct lw_rate_state);
+} rate_limit SEC(".maps");
+
+/* Key: enum lw_counter; value: a count per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LW_COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 counter)
+{
+	__u64 *value = bpf_map_lookup_elem(&counters, &counter);
+
+	if (value)
+		*value += 1;	/* per CPU: no other writer */
+}
+
+/* The lease of key, or NULL; the filter answers most misses. */
+static __always_inline struct lw_lease *lease_of(const struct lw_image_key *key)
+{
+	__u32 slot = lw_filter_slot(key, filter_mask);
+	__u32 *leases_here = bpf_map_lookup_elem(&lease_filter, &slot);
+
+	if (!leases_here || !*leases_here)
+		return NULL;
+	return bpf_map_lookup_elem(&leases, key);
+}
+
+static __always_inline bool in_cgroup_subtree(__u64 cgroup_id)
+{
+	for (int level = 0; level < LW_MAX_CGROUP_DEPTH; level++) {
+		__u64 ancestor = bpf_get_current_ancestor_cgroup_id(level);
+
+		if (ancestor == 0)	/* deeper than the current cgroup */
+			return false;
+		if (ancestor == cgroup_id)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_holder(const struct lw_lease *lease)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 nr = lease->nr_holders;
+
+	for (__u32 i = 0; i < LW_MAX_HOLDERS; i++) {
+		const struct lw_holder *holder = &lease->holders[i];
+
+		if (i >= nr)
+			break;
+		/* The start time makes a reused pid a stranger. */
+		if (holder->kind == LW_HOLDER_PROCESS && holder->pid == tgid &&
+		    holder->start_time == lw_start_time_of(task))
+			return true;
+		if (holder->kind == LW_HOLDER_CGROUP && in_cgroup_subtree(holder->cgroup_id))
+			return true;
+	}
+	return false;
+}
+
+/* Whether this denial may send an event; else counts it as suppressed.
+ * *state_out gets the pair's window (NULL if it cannot be tracked). */
+static __always_inline bool rate_allows(const struct lw_image_key *key, __u32 tgid,
+					struct lw_rate_state **state_out)
+{
+	struct lw_rate_key rate_key = { .tgid = tgid, .key = *key };
+	struct lw_rate_state fresh = {}, *state;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	state = bpf_map_lookup_elem(&rate_limit, &rate_key);
+	if (!state) {
+		fresh.window_start_ns = now;
+		bpf_map_update_elem(&rate_limit, &rate_key, &fresh, BPF_NOEXIST);
+		state = bpf_map_lookup_elem(&rate_limit, &rate_key);
+	}
+	*state_out = state;
+	if (!state)	/* cannot track the pair: send rather than lose it */
+		return true;
+	if (now - state->window_start_ns >= 1000000000ULL) {
+		state->window_start_ns = now;
+		state->sent = 0;
+	}
+	if (state->sent >= events_per_sec) {
+		__sync_fetch_and_add(&state->suppressed, 1);
+		count(LW_COUNTER_SUPPRESSED);
+		return false;
+	}
+	state->sent++;
+	return true;
+}
+
+/* Fill the event fields that do not depend on the hook. */
+static __always_inline void fill_subject(struct lw_denial_event *event)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	event->time_ns = bpf_ktime_get_boot_ns();
+	event->pid = (__u32)pid_tgid;
+	event->tgid = pid_tgid >> 32;
+	event->uid = (__u32)uid_gid;
+	event->gid = uid_gid >> 32;
+	event->loginuid = task->loginuid.val;
+	event->sessionid = task->sessionid;
+	bpf_get_current_comm(event->comm, sizeof(event->comm));
+}
+
+/* Count a denial and send its event unless rate-limited or the ring is
+ * full. path: resolve with bpf_d_path (sleepable hooks only);
+ * otherwise name: the dentry's last component. */
+static __always_inline void report(const struct lw_image_key *key, const struct lw_lease *lease,
+				   __u32 op, __u32 open_flags, struct path *path,
+				   const struct dentry *name, bool use_d_path)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lw_rate_state *state;
+	struct lw_denial_event *event;
+	__u32 pending;
+
+	count(LW_COUNTER_DENIALS);
+	if (!rate_allows(key, tgid, &state))
+		return;
+
+	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	if (!event) {
+		/* Reported as suppressed in the pair's next event. */
+		count(LW_COUNTER_DROPPED);
+		if (state)
+			__sync_fetch_and_add(&state->suppressed, 1);
+		return;
+	}
+	fill_subject(event);
+	event->op = op;
+	event->open_flags = open_flags;
+	event->key = *key;
+	event->lease_mode = lease->mode;
+	event->holder = lease->holders[0];
+	pending = state ? state->suppressed : 0;
+	event->suppressed = pending;
+	if (state && pending)
+		__sync_fetch_and_add(&state->suppressed, -pending);
+	event->path[0] = 0;
+	if (use_d_path && path)
+		bpf_d_path(path, event->path, sizeof(event->path));
+	else if (name)
+		bpf_probe_read_kernel_str(event->path, sizeof(event->path), name->d_name.name);
+	bpf_ringbuf_submit(event, 0);
+}
+
+/* Whether a non-holder must be stopped from changing inode; the lease in
+ * *lease_out. */
+static __always_inline bool denied(const struct inode *inode, struct lw_image_key *key,
+				   struct lw_lease **lease_out)
+{
+	struct lw_lease *lease;
+
+	if (!inode)
+		return false;
+	lw_key_of_inode(inode, key);
+	lease = lease_of(key);
+	if (!lease || is_holder(lease))
+		return false;
+	*lease_out = lease;
+	return true;
+}
+
+/* Sleepable so the event can carry bpf_d_path's full path. */
+SEC("lsm.s/file_open")
+int BPF_PROG(lw_file_open, struct file *file, int ret)
+{
+	struct lw_image_key key;
+	struct lw_lease *lease;
+
+	if (ret)	/* an earlier LSM already said no */
+		return ret;
+	/* Fast path: a read-only open leaves here. */
+	if (!(file->f_mode & LW_FMODE_WRITE) && !(file->f_flags & O_TRUNC))
+		return 0;
+	if (!denied(file->f_inode, &key, &lease))
+		return 0;
+	report(&key, lease, LW_OP_OPEN_WRITE, file->f_flags, (struct path *)&file->f_path, NULL, true);
+	return -EACCES;
+}
+
+/* truncate(2), ftruncate(2) and O_TRUNC all pass here. */
+SEC("lsm/path_truncate")
+int BPF_PROG(lw_path_truncate, const struct path *path, int ret)
+{
+	struct lw_image_key key;
+	struct lw_lease *lease;
+
+	if (ret)
+		return ret;
+	if (!denied(path->dentry->d_inode, &key, &lease))
+		return 0;
+	report(&key, lease, LW_OP_TRUNCATE, 0, NULL, path->dentry, false);
+	return -EACCES;
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(lw_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	struct lw_image_key key;
+	struct lw_lease *lease;
+
+	if (ret)
+		return ret;
+	if (!denied(dentry->d_inode, &key, &lease))
+		return 0;
+	report(&key, lease, LW_OP_UNLINK, 0, NULL, dentry, false);
+	return -EACCES;
+}
+
+/* Renaming the image away, or another file over it (new_dentry positive). */
+SEC("lsm/inode_rename")
+int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry, int ret)
+{
+	struct lw_image_key key;
+	struct lw_lease *lease;
+
+	if (ret)
+		return ret;
+	if (denied(old_dentry->d_inode, &key, &lease)) {
+		report(&key, lease, LW_OP_RENAME, 0, NULL, old_dentry, false);
+		return -EACCES;
+	}
+	if (denied(new_dentry->d_inode, &key, &lease)) {
+		report(&key, lease, LW_OP_RENAME, 0, NULL, new_dentry, false);
+		return -EACCES;
+	}
+	return 0;
+}

@@ -1,0 +1,136 @@
+/* Holders: a process by tgid and start time, or a cgroup v2 subtree by id. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include "enforcer/enforcer.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static int tgid_of(int pid)
+{
+	char path[64], line[256];
+	int tgid = -ESRCH;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ESRCH;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
+static int start_time_of(int tgid, __u64 *start_time)
+{
+	char path[64], buf[1024];
+	unsigned long long value;
+	char *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ESRCH;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: fields count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	for (int field = 3; field <= 22; field++) {	/* to the space before field 22 */
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+	}
+	if (sscanf(p + 1, "%llu", &value) != 1)
+		return -EINVAL;
+	*start_time = value;
+	return 0;
+}
+
+int lw_holder_of_pid(int pid, struct lw_holder *holder)
+{
+	int tgid = pid > 0 ? tgid_of(pid) : -ESRCH;
+	int err;
+
+	if (tgid < 0)
+		return tgid;
+	memset(holder, 0, sizeof(*holder));
+	holder->kind = LW_HOLDER_PROCESS;
+	holder->pid = tgid;
+	err = start_time_of(tgid, &holder->start_time);
+	return err;
+}
+
+int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (statfs(cgroup_path, &fs) || stat(cgroup_path, &st))
+		return -errno;
+	if (fs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode))
+		return -ENOTDIR;	/* not a cgroup v2 folder */
+	memset(holder, 0, sizeof(*holder));
+	holder->kind = LW_HOLDER_CGROUP;
+	holder->cgroup_id = st.st_ino;	/* cgroup v2: the id is the folder's inode number */
+	return 0;
+}
+
+/* Whether cgroup_id is the cgroup of pid or one of its ancestors. */
+static bool pid_in_cgroup(int pid, __u64 cgroup_id)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	bool found = false;
+	struct stat st;
+	char *slash;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3))
+			break;
+	fclose(f);
+	if (strncmp(line, "0::", 3))
+		return false;
+	line[strcspn(line, "\n")] = 0;
+	if (snprintf(path, sizeof(path), "%s%s", CGROUP_ROOT, line + 3) >= (int)sizeof(path))
+		return false;
+	for (;;) {
+		if (!stat(path, &st) && st.st_ino == cgroup_id)
+			found = true;
+		if (found || !strcmp(path, CGROUP_ROOT))
+			break;
+		slash = strrchr(path, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+	}
+	return found;
+}
+
+bool lw_holder_covers_pid(const struct lw_holder *holder, int pid)
+{
+	struct lw_holder process;
+
+	if (holder->kind == LW_HOLDER_CGROUP)
+		return pid_in_cgroup(pid, holder->cgroup_id);
+	if (holder->kind != LW_HOLDER_PROCESS || (__u32)pid != holder->pid)
+		return false;
+	return !lw_holder_of_pid(pid, &process) && process.start_time == holder->start_time;
+}

@@ -1,0 +1,263 @@
+/* The kernel's table of leases: the leases hash map, and the lease filter
+ * that lets the programs skip it for unleased images. One writer at a time
+ * (the daemon). */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "enforcer/enforcer_internal.h"
+
+static void describe_key(const struct lw_image_key *key, char *buf, size_t size)
+{
+	snprintf(buf, size, "dev %llu:%llu ino %llu", (unsigned long long)(key->dev >> 20),
+		 (unsigned long long)(key->dev & 0xfffff), (unsigned long long)key->ino);
+}
+
+int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta)
+{
+	__u32 slot = lw_filter_slot(key, enf->filter_mask), count;
+
+	if (bpf_map_lookup_elem(enf->filter_fd, &slot, &count))
+		return lw_fail(enf, -errno, "cannot read the lease filter: %s", strerror(errno));
+	count += delta;
+	if (bpf_map_update_elem(enf->filter_fd, &slot, &count, BPF_ANY))
+		return lw_fail(enf, -errno, "cannot update the lease filter: %s", strerror(errno));
+	return 0;
+}
+
+static bool same_holder(const struct lw_holder *a, const struct lw_holder *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == LW_HOLDER_CGROUP)
+		return a->cgroup_id == b->cgroup_id;
+	return a->pid == b->pid && a->start_time == b->start_time;
+}
+
+static int check_holder(struct lw_enforcer *enf, const struct lw_holder *holder)
+{
+	if (!holder || (holder->kind != LW_HOLDER_PROCESS && holder->kind != LW_HOLDER_CGROUP))
+		return lw_fail(enf, -EINVAL, "holder must be a process or a cgroup");
+	if (holder->kind == LW_HOLDER_PROCESS && !holder->pid)
+		return lw_fail(enf, -EINVAL, "process holder without a pid");
+	return 0;
+}
+
+static bool covered_by_lease(const struct lw_lease *lease, __u32 pid)
+{
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++)
+		if (lw_holder_covers_pid(&lease->holders[i], pid))
+			return true;
+	return false;
+}
+
+/* -EBUSY if a non-holder has the image open for write, as the kernel sees
+ * it now. The lease is already in the map, so no new writer can appear. fd
+ * is the caller's descriptor of the image: its record carries the inode's
+ * write count. */
+static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+			 const struct lw_lease *lease, bool regular_file, struct lw_writer *writer)
+{
+	struct lw_file_record *records;
+	size_t count, distinct = 0;
+	__s32 writecount = 0;
+	int err;
+
+	err = lw_files_query(enf, LW_FILES_WRITERS, getpid(), fd, key, &records, &count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		const struct lw_file_record *r = &records[i];
+		bool seen = false;
+
+		writecount = r->writecount;
+		if (!(r->f_mode & LW_FMODE_WRITE))	/* the caller's read-only descriptor */
+			continue;
+		for (size_t j = 0; j < i; j++)
+			seen |= records[j].file_id == r->file_id;
+		distinct += !seen;
+		if (r->tgid == (__u32)getpid() || covered_by_lease(lease, r->tgid))
+			continue;
+		if (writer) {
+			writer->pid = r->tgid;
+			writer->fd = r->fd;
+			memcpy(writer->comm, r->comm, sizeof(writer->comm));
+		}
+		err = lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
+			      r->tgid, LW_COMM_LEN, r->comm, r->fd);
+		goto cleanup;
+	}
+	/* i_writecount counts every write opener of a regular file, also
+	 * those in no descriptor table: a shared writable mapping whose
+	 * descriptor was closed, or an open that passed the check before the
+	 * lease was inserted and is not installed yet. */
+	if (regular_file && writecount > (__s32)distinct) {
+		if (writer)
+			memset(writer, 0, sizeof(*writer));
+		err = lw_fail(enf, -EBUSY, "image has %d write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)",
+			      writecount - (__s32)distinct);
+	}
+cleanup:
+	free(records);
+	return err;
+}
+
+int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
+				const struct lw_holder *first_holder, unsigned int flags,
+				struct lw_image_key *key_out, struct lw_writer *writer)
+{
+	struct lw_lease lease = {};
+	struct lw_image_key key;
+	char name[96];
+	struct stat st;
+	int err;
+
+	if (mode != LW_LEASE_EXCLUSIVE && mode != LW_LEASE_SHARED)
+		return lw_fail(enf, -EINVAL, "lease mode must be exclusive or shared");
+	if ((err = check_holder(enf, first_holder)))
+		return err;
+	if (fstat(fd, &st))
+		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return lw_fail(enf, -EINVAL, "an image must be a regular file or a block device");
+	if ((err = lw_enforcer_key_of_fd(enf, fd, &key)))
+		return err;
+	describe_key(&key, name, sizeof(name));
+
+	lease.mode = mode;
+	lease.nr_holders = 1;
+	lease.holders[0] = *first_holder;
+	/* Filter first: the programs must never skip a leased image. */
+	if ((err = lw_filter_add(enf, &key, 1)))
+		return err;
+	if (bpf_map_update_elem(enf->leases_fd, &key, &lease, BPF_NOEXIST)) {
+		err = -errno;
+		lw_filter_add(enf, &key, -1);
+		if (err == -EEXIST)
+			return lw_fail(enf, -EEXIST, "image (%s) is already leased", name);
+		if (err == -E2BIG || err == -ENOMEM)
+			return lw_fail(enf, -ENOSPC, "lease table is full (%u images); raise max_images",
+				       enf->max_images);
+		return lw_fail(enf, err, "cannot insert the lease: %s", strerror(-err));
+	}
+	if (!(flags & LW_LEASE_FORCE)) {
+		err = check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer);
+		if (err) {
+			char reason[sizeof(enf->error)];
+
+			/* Roll back; keep the reason check_writers gave. */
+			memcpy(reason, enf->error, sizeof(reason));
+			bpf_map_delete_elem(enf->leases_fd, &key);
+			lw_filter_add(enf, &key, -1);
+			memcpy(enf->error, reason, sizeof(reason));
+			return err;
+		}
+	}
+	if (key_out)
+		*key_out = key;
+	return 0;
+}
+
+int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
+			  const struct lw_holder *first_holder, struct lw_image_key *key_out)
+{
+	return lw_enforcer_add_lease_flags(enf, fd, mode, first_holder, 0, key_out, NULL);
+}
+
+int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	char name[96];
+
+	describe_key(key, name, sizeof(name));
+	if (bpf_map_delete_elem(enf->leases_fd, key)) {
+		if (errno == ENOENT)
+			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
+		return lw_fail(enf, -errno, "cannot remove the lease of %s: %s", name, strerror(errno));
+	}
+	return lw_filter_add(enf, key, -1);
+}
+
+int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_image_key *key,
+		       struct lw_lease *lease)
+{
+	char name[96];
+
+	if (!bpf_map_lookup_elem(enf->leases_fd, key, lease))
+		return 0;
+	describe_key(key, name, sizeof(name));
+	if (errno == ENOENT)
+		return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
+	return lw_fail(enf, -errno, "cannot read the lease of %s: %s", name, strerror(errno));
+}
+
+int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
+			   const struct lw_holder *holder)
+{
+	struct lw_lease lease;
+	int err;
+
+	if ((err = check_holder(enf, holder)) || (err = lw_enforcer_lookup(enf, key, &lease)))
+		return err;
+	for (__u32 i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
+		if (same_holder(&lease.holders[i], holder))
+			return lw_fail(enf, -EEXIST, "already a holder of this lease");
+	if (lease.mode == LW_LEASE_EXCLUSIVE && lease.nr_holders >= 1)
+		return lw_fail(enf, -EINVAL, "an exclusive lease has one holder");
+	if (lease.nr_holders >= LW_MAX_HOLDERS)
+		return lw_fail(enf, -E2BIG, "a shared lease has at most %d holders", LW_MAX_HOLDERS);
+	lease.holders[lease.nr_holders++] = *holder;
+	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_EXIST))
+		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
+	return 0;
+}
+
+int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
+			      const struct lw_holder *holder)
+{
+	struct lw_lease lease;
+	__u32 i;
+	int err;
+
+	if ((err = lw_enforcer_lookup(enf, key, &lease)))
+		return err;
+	for (i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
+		if (same_holder(&lease.holders[i], holder))
+			break;
+	if (i == lease.nr_holders || i == LW_MAX_HOLDERS)
+		return lw_fail(enf, -ENOENT, "not a holder of this lease");
+	if (lease.nr_holders == 1)
+		return lw_enforcer_remove_lease(enf, key);
+	memmove(&lease.holders[i], &lease.holders[i + 1],
+		(lease.nr_holders - i - 1) * sizeof(lease.holders[0]));
+	lease.nr_holders--;
+	memset(&lease.holders[lease.nr_holders], 0, sizeof(lease.holders[0]));
+	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_EXIST))
+		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
+	return 0;
+}
+
+int lw_enforcer_foreach(struct lw_enforcer *enf,
+			int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx),
+			void *ctx)
+{
+	struct lw_image_key key, next;
+	struct lw_lease lease;
+	void *prev = NULL;
+	int ret;
+
+	while (!bpf_map_get_next_key(enf->leases_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(enf->leases_fd, &key, &lease))
+			continue;	/* removed meanwhile */
+		if ((ret = fn(&key, &lease, ctx)))
+			return ret;
+	}
+	if (errno != ENOENT)
+		return lw_fail(enf, -errno, "cannot walk the leases: %s", strerror(errno));
+	return 0;
+}
