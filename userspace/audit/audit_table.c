@@ -1,0 +1,112 @@
+/* Filtering records and printing them as a table for `lockwarden audit`. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "audit/audit_reader.h"
+
+static struct json_object *field(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	return obj && json_object_object_get_ex(obj, key, &v) ? v : NULL;
+}
+
+static const char *text(struct json_object *obj, const char *key, const char *missing)
+{
+	struct json_object *v = field(obj, key);
+
+	return v ? json_object_get_string(v) : missing;
+}
+
+void lw_audit_filter_init(struct lw_audit_filter *filter)
+{
+	memset(filter, 0, sizeof(*filter));
+}
+
+/* The image may be named through a symlink or a relative path: compare the
+ * resolved name too. */
+void lw_audit_filter_set_image(struct lw_audit_filter *filter, const char *image)
+{
+	char resolved[PATH_MAX];
+
+	filter->image = image;
+	filter->image_resolved[0] = '\0';
+	if (realpath(image, resolved))
+		snprintf(filter->image_resolved, sizeof(filter->image_resolved), "%s", resolved);
+}
+
+static bool names_image(const struct lw_audit_filter *filter, const char *name)
+{
+	return name && (!strcmp(name, filter->image) ||
+			(filter->image_resolved[0] && !strcmp(name, filter->image_resolved)));
+}
+
+bool lw_audit_filter_match(const struct lw_audit_filter *filter, struct json_object *rec)
+{
+	struct json_object *time_ns = field(rec, "time_ns");
+
+	if (filter->since_set && (!time_ns || json_object_get_int64(time_ns) < filter->since_ns))
+		return false;
+	if (filter->image && !names_image(filter, text(rec, "image", NULL)) &&
+	    !names_image(filter, text(rec, "path", NULL)))
+		return false;
+	return true;
+}
+
+const char lw_audit_table_header[] =
+	"TIME                     EVENT             PID      UID    COMM             "
+	"IMAGE                                     HOLDER                  NOTE";
+
+/* Local time to the millisecond: the table is for people, the JSON keeps ns. */
+static void local_time(struct json_object *rec, char *buf, size_t len)
+{
+	int64_t ns = json_object_get_int64(field(rec, "time_ns"));
+	time_t sec = (time_t)(ns / 1000000000);
+	struct tm tm;
+	char date[32];
+
+	localtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03d", date, (int)(ns % 1000000000 / 1000000));
+}
+
+static void holder_cell(struct json_object *rec, char *buf, size_t len)
+{
+	struct json_object *holder = field(rec, "holder");
+
+	if (!holder)
+		snprintf(buf, len, "-");
+	else if (!strcmp(text(holder, "kind", ""), "cgroup"))
+		snprintf(buf, len, "cgroup %s", text(holder, "cgroup", text(holder, "cgroup_id", "?")));
+	else
+		snprintf(buf, len, "%s(%s)", text(holder, "pid", "?"), text(holder, "comm", "?"));
+}
+
+void lw_audit_format_row(struct json_object *rec, char *buf, size_t len)
+{
+	bool denial = !strcmp(text(rec, "type", ""), "denial");
+	char time[40], event[40], holder[300], note[80];
+	long long suppressed = json_object_get_int64(field(rec, "suppressed"));
+
+	local_time(rec, time, sizeof(time));
+	holder_cell(rec, holder, sizeof(holder));
+	if (denial) {
+		snprintf(event, sizeof(event), "deny %s", text(rec, "op", "?"));
+		if (suppressed)
+			snprintf(note, sizeof(note), "%s, +%lld suppressed",
+				 text(rec, "lease_mode", "?"), suppressed);
+		else
+			snprintf(note, sizeof(note), "%s", text(rec, "lease_mode", "?"));
+		snprintf(buf, len, "%-23s  %-16s  %-7s  %-5s  %-15s  %-40s  %-22s  %s", time, event,
+			 text(rec, "tgid", "?"), text(rec, "uid", "?"), text(rec, "comm", "?"),
+			 text(rec, "path", text(rec, "image", "?")), holder, note);
+	} else {
+		snprintf(event, sizeof(event), "%s", text(rec, "event", "?"));
+		snprintf(note, sizeof(note), "%s%s%s", text(rec, "lease_mode", "?"),
+			 field(rec, "reason") ? ": " : "", text(rec, "reason", ""));
+		snprintf(buf, len, "%-23s  %-16s  %-7s  %-5s  %-15s  %-40s  %-22s  %s", time, event,
+			 "-", "-", "-", text(rec, "image", "?"), holder, note);
+	}
+}
