@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "daemon/keeper.h"
 
 struct fixture {
 	char dir[64];
@@ -240,6 +242,53 @@ static void verify_keeps_a_held_lock_and_reports_a_lost_one(void **state)
 	lw_backend_close(be);
 }
 
+static int take_kept(const char *name, int fd, void *ctx)
+{
+	int *out = ctx;
+
+	(void)name;
+	*out = fd;
+	return 0;
+}
+
+static void lock_kept_by_keeper_survives_kill_9_of_the_daemon(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_backend *be = open_backend(f->lockspace);
+	struct lw_keeper *k = NULL;
+	char err[256] = "";
+	int status, kept = -1;
+	pid_t daemon = fork();
+
+	assert_true(daemon >= 0);
+	if (daemon == 0) {
+		/* the daemon: take the lock, hand it to the keeper, then die hard */
+		int fd;
+
+		if (be->ops->acquire(be, f->image, false, &fd) < 0 ||
+		    lw_keeper_connect(f->dir, &k, err, sizeof(err)) < 0 ||
+		    lw_keeper_put(k, f->image, fd) < 0)
+			_exit(1);
+		kill(getpid(), SIGKILL);
+	}
+	assert_int_equal(waitpid(daemon, &status, 0), daemon);
+	if (!WIFSIGNALED(status))
+		fail_msg("expected the stand-in daemon to die by SIGKILL, exit status %d", WEXITSTATUS(status));
+	assert_int_equal(other_process_acquire(f->lockspace, f->image, false), -EAGAIN);
+
+	/* the restarted daemon takes it back and releases it */
+	if (lw_keeper_connect(f->dir, &k, err, sizeof(err)) < 0)
+		fail_msg("expected to reconnect to the keeper, got: %s", err);
+	assert_int_equal(lw_keeper_list(k, take_kept, &kept), 0);
+	assert_true(kept >= 0);
+	assert_int_equal(be->ops->verify(be, f->image, false, kept), 0);
+	assert_int_equal(be->ops->release(be, f->image, kept), 0);
+	assert_int_equal(lw_keeper_drop(k, f->image), 0);
+	assert_int_equal(other_process_acquire(f->lockspace, f->image, false), 0);
+	lw_keeper_close(k);	/* holding nothing, the keeper exits */
+	lw_backend_close(be);
+}
+
 static void missing_image_is_enoent_with_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -274,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(indirect_shared_leases_coexist, setup, teardown),
 		cmocka_unit_test_setup_teardown(lock_survives_in_a_duplicate_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(verify_keeps_a_held_lock_and_reports_a_lost_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(lock_kept_by_keeper_survives_kill_9_of_the_daemon, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_image_is_enoent_with_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_lockspace_folder_is_enoent, setup, teardown),
 	};
