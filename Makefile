@@ -120,6 +120,12 @@ $(BUILD)/tests/unit/%: $(BUILD)/san/tests/unit/%.o $(CORE_LIB_SAN)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
 
+# CLI tests (test_cli*) also link the CLI's own files, all but its main.
+$(BUILD)/tests/unit/test_cli%: $(BUILD)/san/tests/unit/test_cli%.o \
+		$(filter-out %/main.o,$(CLI_SRCS:%.c=$(BUILD)/san/%.o)) $(CORE_LIB_SAN)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(BUILD)/tests/vm/%: $(BUILD)/obj/tests/vm/%.o $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(CC) -o $@ $^ $(LDLIBS) -lcmocka -luring
