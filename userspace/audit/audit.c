@@ -18,9 +18,12 @@ struct lw_audit {
 	char error[LW_AUDIT_ERR_LEN];
 };
 
+/* Why the last lw_audit_open of this thread failed. */
+static __thread char open_error[LW_AUDIT_ERR_LEN];
+
 const char *lw_audit_error(const struct lw_audit *audit)
 {
-	return audit->error;
+	return audit ? audit->error : open_error;
 }
 
 int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out)
@@ -28,8 +31,11 @@ int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out)
 	struct lw_audit *audit = calloc(1, sizeof(*audit));
 	int r = 0;
 
-	if (!audit)
+	*out = NULL;
+	if (!audit) {
+		snprintf(open_error, sizeof(open_error), "audit: out of memory");
 		return -ENOMEM;
+	}
 	audit->cfg = *cfg;
 	audit->file.fd = -1;
 	audit->linux_fd = -1;
@@ -51,8 +57,7 @@ int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out)
 	*out = audit;
 	return 0;
 cleanup:
-	/* the reason is lost with the struct: print it for the caller */
-	fprintf(stderr, "lockwarden: %s\n", audit->error);
+	snprintf(open_error, sizeof(open_error), "%s", audit->error);
 	lw_audit_close(audit);
 	return r;
 }

@@ -1,7 +1,7 @@
 /* The audit trail: one record per denied access and per lease change, fanned
  * out to the sinks the config enables (JSON Lines file, systemd journal,
  * Linux audit). Errors are negative errno; a failing call leaves a one-line
- * reason in lw_audit_error().
+ * reason in lw_audit_error() (lw_audit_error(NULL) after a failed open).
  *
  * Config keys the daemon reads from the [audit] section (lw_audit_config_set
  * parses them, so the daemon's inih handler only forwards key and value):

@@ -56,8 +56,8 @@ static int parse_relative(const char *spec, int64_t now_ns, int64_t *out_ns)
 	while (isalpha((unsigned char)*end))
 		end++;
 	unit_len = (size_t)(end - unit);
-	seconds = unit_len ? unit_seconds(unit, unit_len) : 1;
-	if (!seconds)
+	seconds = unit_len ? unit_seconds(unit, unit_len) : 0;
+	if (!seconds)	/* a bare number says nothing: seconds? minutes? */
 		return -EINVAL;
 	while (*end == ' ')
 		end++;
@@ -163,7 +163,6 @@ static int parse_absolute(const char *spec, int64_t *out_ns)
 int lw_audit_parse_since(const char *spec, int64_t now_ns, int64_t *out_ns)
 {
 	char *end;
-	double seconds;
 
 	if (!spec || !*spec)
 		return -EINVAL;
@@ -172,11 +171,18 @@ int lw_audit_parse_since(const char *spec, int64_t now_ns, int64_t *out_ns)
 		return 0;
 	}
 	if (spec[0] == '@') {
-		errno = 0;
-		seconds = strtod(spec + 1, &end);
-		if (errno || end == spec + 1 || *end || seconds < 0)
+		long long sec;
+		int64_t frac_ns;
+
+		if (!isdigit((unsigned char)spec[1]))
 			return -EINVAL;
-		*out_ns = (int64_t)(seconds * NSEC);
+		errno = 0;
+		sec = strtoll(spec + 1, &end, 10);
+		if (errno || sec > INT64_MAX / NSEC - 1)
+			return -EINVAL;
+		if (*parse_fraction(end, &frac_ns))
+			return -EINVAL;
+		*out_ns = sec * NSEC + frac_ns;
 		return 0;
 	}
 	if (spec[0] == '-' || !strchr(spec + 1, '-'))
