@@ -230,7 +230,8 @@ static int attach_and_pin(struct lw_enforcer *enf, struct lockwarden_bpf *skel, 
 	size_t nr_links = 0;
 	int err = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.%d", enf->pin_dir, version, getpid());
+	/* bpffs refuses names with dots. */
+	snprintf(tmp, sizeof(tmp), "%s/new-%s-%d", enf->pin_dir, version, getpid());
 	snprintf(final, sizeof(final), "%s/%s", enf->pin_dir, version);
 	if (mkdir(tmp, 0700) && errno != EEXIST)
 		return lw_fail(enf, -errno, "cannot create %s: %s", tmp, strerror(errno));
@@ -387,7 +388,10 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 		err = lw_fail(enf, -errno, "cannot lock %s: %s", enf->pin_dir, strerror(errno));
 		goto cleanup;
 	}
-	program_version(version, sizeof(version));
+	if (opts->program_version)
+		snprintf(version, sizeof(version), "v-%s", opts->program_version);
+	else
+		program_version(version, sizeof(version));
 	if (maps_pinned(enf) && version_pinned(enf, version))
 		err = adopt_maps(enf);
 	else

@@ -20,6 +20,9 @@ struct lw_enforcer_opts {
 	unsigned int events_per_sec;	/* 0: 10; denial events per (process, image) pair
 					 * per second, the rest counted as suppressed;
 					 * used only when loading a new program version */
+	const char *program_version;	/* NULL: derived from the BPF object; a different
+					 * name makes this loader replace the pinned programs
+					 * (upgrade tests) */
 };
 
 /* Adopt the programs, links and maps pinned in pin_dir, or load, attach and

@@ -1,0 +1,363 @@
+/* The bypass matrix: for an image leased to this test process, every way a
+ * non-holder might change it is denied, the holder and read-only opens are
+ * allowed, and everything is allowed again after release. Run once per
+ * filesystem: tmpfs, ext4 and btrfs (loop-mounted). */
+#include <liburing.h>
+#include <pthread.h>
+#include <sys/sysmacros.h>
+
+#include "enforce_common.h"
+
+static struct lw_enforcer *enf;
+static char pin_dir[128];
+static const char *fs_dir;	/* the current group's filesystem */
+static char image[256], other[256];
+static int image_fd = -1;	/* the "daemon's" read-only descriptor */
+static struct lw_image_key key;
+static bool leased;
+
+static void path_on_fs(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", fs_dir, name);
+}
+
+/* Each test starts with a fresh image leased (exclusive) to this process. */
+static int lease_image(void **state)
+{
+	struct lw_holder self;
+	int err;
+
+	(void)state;
+	path_on_fs(image, sizeof(image), "image.raw");
+	path_on_fs(other, sizeof(other), "other.raw");
+	write_file(image, "image content\n");
+	write_file(other, "another file\n");
+	image_fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (image_fd < 0)
+		fail_msg("cannot open %s: %s", image, strerror(errno));
+	if ((err = lw_holder_of_pid(getpid(), &self)))
+		fail_msg("cannot describe this process as a holder: %s", strerror(-err));
+	err = lw_enforcer_add_lease(enf, image_fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	if (err)
+		fail_msg("expected the lease on %s to be taken, got %s: %s", image, strerror(-err),
+			 lw_enforcer_error(enf));
+	leased = true;
+	return 0;
+}
+
+static int release_image(void **state)
+{
+	(void)state;
+	if (leased)
+		lw_enforcer_remove_lease(enf, &key);
+	leased = false;
+	if (image_fd >= 0)
+		close(image_fd);
+	image_fd = -1;
+	sh("umount %s/bind-target 2>/dev/null; find %s -maxdepth 1 ! -type d -delete", fs_dir, fs_dir);
+	return 0;
+}
+
+static void non_holder_open_wronly_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(child_open(image, O_WRONLY), "a non-holder's O_WRONLY open");
+}
+
+static void non_holder_open_rdwr_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(child_open(image, O_RDWR), "a non-holder's O_RDWR open");
+}
+
+static void non_holder_open_rdonly_trunc_is_denied(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	assert_denied(child_open(image, O_RDONLY | O_TRUNC), "a non-holder's O_RDONLY|O_TRUNC open");
+	if (stat(image, &st) || st.st_size == 0)
+		fail_msg("expected the image to keep its content, found it truncated");
+}
+
+static void non_holder_open_wronly_trunc_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(child_open(image, O_WRONLY | O_TRUNC), "a non-holder's O_WRONLY|O_TRUNC open");
+}
+
+static void non_holder_open_append_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(child_open(image, O_WRONLY | O_APPEND), "a non-holder's O_WRONLY|O_APPEND open");
+}
+
+static void non_holder_open_creat_on_existing_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(child_open(image, O_RDWR | O_CREAT), "a non-holder's O_RDWR|O_CREAT open of the existing image");
+}
+
+static void non_holder_open_rdonly_is_allowed(void **state)
+{
+	(void)state;
+	assert_allowed(child_open(image, O_RDONLY), "a non-holder's O_RDONLY open");
+}
+
+static void holder_open_rdwr_is_allowed(void **state)
+{
+	(void)state;
+	assert_allowed(try_open(image, O_RDWR), "the holder's O_RDWR open");
+}
+
+static void holder_truncate_is_allowed(void **state)
+{
+	(void)state;
+	assert_allowed(truncate(image, 4096) ? errno : 0, "the holder's truncate(2)");
+}
+
+static void *thread_open_rdwr(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)try_open(image, O_RDWR);
+}
+
+static void holder_thread_open_rdwr_is_allowed(void **state)
+{
+	pthread_t thread;
+	void *result;
+
+	(void)state;
+	assert_int_equal(pthread_create(&thread, NULL, thread_open_rdwr, NULL), 0);
+	assert_int_equal(pthread_join(thread, &result), 0);
+	assert_allowed((int)(intptr_t)result, "an O_RDWR open by a thread of the holder");
+}
+
+static void fork_of_holder_open_rdwr_is_denied(void **state)
+{
+	(void)state;
+	/* child_open forks this process, the holder: the child is another process. */
+	assert_denied(child_open(image, O_RDWR), "an O_RDWR open by a fork of the holder");
+}
+
+static void non_holder_open_through_hard_link_is_denied(void **state)
+{
+	char link_path[300];
+
+	(void)state;
+	path_on_fs(link_path, sizeof(link_path), "hard-link.raw");
+	if (link(image, link_path))
+		fail_msg("cannot hard-link %s: %s", image, strerror(errno));
+	assert_denied(child_open(link_path, O_RDWR), "an O_RDWR open through a hard link");
+}
+
+static void non_holder_open_through_symlink_is_denied(void **state)
+{
+	char link_path[300];
+
+	(void)state;
+	path_on_fs(link_path, sizeof(link_path), "symlink.raw");
+	if (symlink(image, link_path))
+		fail_msg("cannot symlink %s: %s", image, strerror(errno));
+	assert_denied(child_open(link_path, O_RDWR), "an O_RDWR open through a symlink");
+}
+
+static void non_holder_open_through_bind_mount_is_denied(void **state)
+{
+	char target[300];
+
+	(void)state;
+	path_on_fs(target, sizeof(target), "bind-target");
+	write_file(target, "");
+	if (mount(image, target, NULL, MS_BIND, NULL))
+		fail_msg("cannot bind-mount %s: %s", image, strerror(errno));
+	assert_denied(child_open(target, O_RDWR), "an O_RDWR open through a bind mount");
+}
+
+static int reopen_through_proc(void *arg)
+{
+	char proc_path[64];
+
+	(void)arg;
+	/* The inherited read-only descriptor, reopened read-write by path. */
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", image_fd);
+	return try_open(proc_path, O_RDWR);
+}
+
+static void non_holder_reopen_through_proc_fd_is_denied(void **state)
+{
+	(void)state;
+	/* image_fd has O_CLOEXEC but fork keeps it. */
+	assert_denied(in_child(reopen_through_proc, NULL), "an O_RDWR reopen through /proc/self/fd/N");
+}
+
+static int truncate_image(void *arg)
+{
+	(void)arg;
+	return truncate(image, 0) ? errno : 0;
+}
+
+static void non_holder_truncate_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(in_child(truncate_image, NULL), "a non-holder's truncate(2)");
+}
+
+static int rename_other_over_image(void *arg)
+{
+	(void)arg;
+	return rename(other, image) ? errno : 0;
+}
+
+static void non_holder_rename_over_image_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(in_child(rename_other_over_image, NULL), "renaming another file over the image");
+}
+
+static int rename_image_away(void *arg)
+{
+	char away[300];
+
+	(void)arg;
+	path_on_fs(away, sizeof(away), "renamed.raw");
+	return rename(image, away) ? errno : 0;
+}
+
+static void non_holder_rename_image_away_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(in_child(rename_image_away, NULL), "renaming the image away");
+}
+
+static int unlink_image(void *arg)
+{
+	(void)arg;
+	return unlink(image) ? errno : 0;
+}
+
+static void non_holder_unlink_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(in_child(unlink_image, NULL), "a non-holder's unlink of the image");
+}
+
+static int io_uring_open_rdwr(void *arg)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int res, err;
+
+	(void)arg;
+	if ((err = io_uring_queue_init(4, &ring, 0)) < 0)
+		return 254;	/* not a denial: the test reports it */
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_openat(sqe, AT_FDCWD, image, O_RDWR, 0);
+	io_uring_submit(&ring);
+	if (io_uring_wait_cqe(&ring, &cqe) < 0) {
+		io_uring_queue_exit(&ring);
+		return 254;
+	}
+	res = cqe->res;
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	if (res >= 0) {
+		close(res);
+		return 0;
+	}
+	return -res;
+}
+
+static void non_holder_io_uring_openat_is_denied(void **state)
+{
+	int r;
+
+	(void)state;
+	r = in_child(io_uring_open_rdwr, NULL);
+	if (r == 254)
+		fail_msg("expected an io_uring ring to set up, it did not");
+	assert_denied(r, "an O_RDWR openat through io_uring");
+}
+
+static void unleased_file_open_rdwr_is_allowed(void **state)
+{
+	(void)state;
+	assert_allowed(child_open(other, O_RDWR), "an O_RDWR open of an unleased file");
+}
+
+static void everything_is_allowed_after_release(void **state)
+{
+	int err;
+
+	(void)state;
+	if ((err = lw_enforcer_remove_lease(enf, &key)))
+		fail_msg("expected the lease to be released, got %s: %s", strerror(-err),
+			 lw_enforcer_error(enf));
+	leased = false;
+	assert_allowed(child_open(image, O_RDWR), "an O_RDWR open after release");
+	assert_allowed(in_child(truncate_image, NULL), "truncate(2) after release");
+	assert_allowed(in_child(rename_image_away, NULL), "renaming the image after release");
+}
+
+#define MATRIX(t) cmocka_unit_test_setup_teardown(t, lease_image, release_image)
+
+static const struct CMUnitTest matrix[] = {
+	MATRIX(non_holder_open_wronly_is_denied),
+	MATRIX(non_holder_open_rdwr_is_denied),
+	MATRIX(non_holder_open_rdonly_trunc_is_denied),
+	MATRIX(non_holder_open_wronly_trunc_is_denied),
+	MATRIX(non_holder_open_append_is_denied),
+	MATRIX(non_holder_open_creat_on_existing_is_denied),
+	MATRIX(non_holder_open_rdonly_is_allowed),
+	MATRIX(holder_open_rdwr_is_allowed),
+	MATRIX(holder_truncate_is_allowed),
+	MATRIX(holder_thread_open_rdwr_is_allowed),
+	MATRIX(fork_of_holder_open_rdwr_is_denied),
+	MATRIX(non_holder_open_through_hard_link_is_denied),
+	MATRIX(non_holder_open_through_symlink_is_denied),
+	MATRIX(non_holder_open_through_bind_mount_is_denied),
+	MATRIX(non_holder_reopen_through_proc_fd_is_denied),
+	MATRIX(non_holder_truncate_is_denied),
+	MATRIX(non_holder_rename_over_image_is_denied),
+	MATRIX(non_holder_rename_image_away_is_denied),
+	MATRIX(non_holder_unlink_is_denied),
+	MATRIX(non_holder_io_uring_openat_is_denied),
+	MATRIX(unleased_file_open_rdwr_is_allowed),
+	MATRIX(everything_is_allowed_after_release),
+};
+
+static int mount_group(const char *fstype, const char *dir)
+{
+	fs_dir = dir;
+	if (mount_test_fs(fstype, dir)) {
+		fprintf(stderr, "# cannot make a %s filesystem at %s\n", fstype, dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_tmpfs(void **state) { (void)state; return mount_group("tmpfs", "/tmp/lw-matrix-tmpfs"); }
+static int setup_ext4(void **state) { (void)state; return mount_group("ext4", "/tmp/lw-matrix-ext4"); }
+static int setup_btrfs(void **state) { (void)state; return mount_group("btrfs", "/tmp/lw-matrix-btrfs"); }
+static int teardown_fs(void **state) { (void)state; unmount_test_fs(fs_dir); return 0; }
+
+int main(void)
+{
+	int failed = 0;
+
+	test_pin_dir(pin_dir, sizeof(pin_dir), "matrix");
+	enf = open_enforcer(pin_dir, 0);
+	if (!enf) {
+		fprintf(stderr, "enforce_matrix: cannot load the enforcer: %s\n", lw_enforcer_error(NULL));
+		return 1;
+	}
+	failed += _cmocka_run_group_tests("bypass matrix on tmpfs", matrix, sizeof(matrix) / sizeof(matrix[0]),
+					  setup_tmpfs, teardown_fs);
+	failed += _cmocka_run_group_tests("bypass matrix on ext4", matrix, sizeof(matrix) / sizeof(matrix[0]),
+					  setup_ext4, teardown_fs);
+	failed += _cmocka_run_group_tests("bypass matrix on btrfs", matrix, sizeof(matrix) / sizeof(matrix[0]),
+					  setup_btrfs, teardown_fs);
+	close_and_unpin(enf);
+	return failed ? 1 : 0;
+}
