@@ -1,0 +1,79 @@
+/* libFuzzer target for the varlink codec: the bytes a peer may send.
+ * The first byte picks how the stream is cut into reads, so framing across
+ * partial reads is fuzzed too; every message is parsed as a request and as
+ * a reply, and what parses is serialized and parsed again. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/varlink.h"
+
+/* Small limit: the oversized path is reached often. */
+#define FUZZ_MESSAGE_MAX 4096
+
+static void round_trip(struct json_object *msg)
+{
+	struct varlink_reply again;
+	char *wire = NULL;
+	size_t len;
+
+	if (!msg || varlink_serialize(msg, &wire, &len) < 0)
+		goto cleanup;
+	if (memchr(wire, '\0', len - 1))
+		abort(); /* a raw NUL inside a serialized message breaks framing */
+	if (varlink_reply_parse(wire, len - 1, &again, NULL) < 0)
+		abort(); /* what we build, we must be able to read */
+	varlink_reply_release(&again);
+cleanup:
+	free(wire);
+	json_object_put(msg);
+}
+
+static void parse_message(const char *text, size_t len)
+{
+	struct varlink_request req;
+	struct varlink_reply reply;
+
+	if (varlink_request_parse(text, len, &req, NULL) == 0) {
+		round_trip(varlink_reply_new(json_object_get(req.parameters), req.more));
+		varlink_request_release(&req);
+	}
+	if (varlink_reply_parse(text, len, &reply, NULL) == 0) {
+		if (reply.error)
+			round_trip(varlink_error_new(reply.error, json_object_get(reply.parameters)));
+		varlink_reply_release(&reply);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct varlink_reader r;
+	size_t chunk, off = 0, len;
+	const char *text;
+
+	if (size == 0)
+		return 0;
+	chunk = (size_t)data[0] + 1;
+	data++;
+	size--;
+	varlink_reader_init(&r, FUZZ_MESSAGE_MAX);
+	while (off < size) {
+		size_t n = size - off < chunk ? size - off : chunk;
+
+		if (varlink_reader_feed(&r, data + off, n) < 0)
+			break; /* oversized: a server drops this peer */
+		off += n;
+		while (varlink_reader_next(&r, &text, &len) == 1) {
+			if (len >= FUZZ_MESSAGE_MAX)
+				abort(); /* the limit counts the NUL */
+			parse_message(text, len);
+		}
+		if (r.cap > FUZZ_MESSAGE_MAX)
+			abort(); /* the reader must never grow past its limit */
+	}
+	varlink_reader_free(&r);
+	return 0;
+}
