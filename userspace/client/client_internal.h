@@ -6,6 +6,9 @@
 
 #include "client/lockwarden.h"
 
+/* Not part of liblockwarden.so's interface. */
+#pragma GCC visibility push(hidden)
+
 /* Decoding of the interface's types (lease.c). Return NULL / -errno when
  * the daemon sent something that does not match the interface. */
 struct lockwarden_lease *lease_from_json(struct json_object *obj);
@@ -20,5 +23,7 @@ int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)
 /* Fill err from a varlink error reply; returns its negative errno. */
 int error_from_reply(struct lockwarden_error *err, const char *name,
 		     struct json_object *parameters);
+
+#pragma GCC visibility pop
 
 #endif
