@@ -192,6 +192,31 @@ static void list_decodes_every_lease_and_keeps_reply_json(void **state)
 	assert_string_equal(s.methods[0], "io.lockwarden.Manager.List");
 }
 
+static void list_reply_larger_than_the_request_limit_is_read(void **state)
+{
+	const size_t count = 3000; /* about 500 KiB, twice VARLINK_MESSAGE_MAX */
+	struct lockwarden_lease **leases = NULL;
+	struct fake_server s;
+	struct lockwarden *lw;
+	size_t i, n = 0, off;
+	char *big;
+
+	(void)state;
+	big = malloc(count * (sizeof(LEASE_JSON) + 1) + 64);
+	assert_non_null(big);
+	off = (size_t)sprintf(big, "{\"parameters\":{\"leases\":[");
+	for (i = 0; i < count; i++)
+		off += (size_t)sprintf(big + off, "%s" LEASE_JSON, i ? "," : "");
+	strcpy(big + off, "]}}");
+	assert_true(strlen(big) > 2 * VARLINK_MESSAGE_MAX);
+	lw = start(&s, 1, big);
+	assert_int_equal(lockwarden_list(lw, &leases, &n, NULL), 0);
+	assert_int_equal(n, count);
+	lockwarden_lease_list_free(leases, n);
+	stop(&s, lw);
+	free(big);
+}
+
 static void inquire_of_unleased_image_gives_no_lease(void **state)
 {
 	struct fake_server s;
@@ -272,6 +297,7 @@ int main(void)
 		cmocka_unit_test(acquire_of_held_lease_reports_holder),
 		cmocka_unit_test(named_errors_map_to_errno_and_message),
 		cmocka_unit_test(list_decodes_every_lease_and_keeps_reply_json),
+		cmocka_unit_test(list_reply_larger_than_the_request_limit_is_read),
 		cmocka_unit_test(inquire_of_unleased_image_gives_no_lease),
 		cmocka_unit_test(status_decodes_counters),
 		cmocka_unit_test(daemon_hanging_up_is_a_clear_error),

@@ -12,6 +12,10 @@
 
 #include "common/varlink.h"
 
+/* Replies may be far larger than requests (List of every lease); the
+ * daemon is trusted, but a bound still stops a runaway stream. */
+#define CLIENT_REPLY_MAX (16u * 1024u * 1024u)
+
 struct lockwarden {
 	int fd;
 	struct varlink_reader reader;
@@ -26,7 +30,7 @@ int lockwarden_connect_fd(int fd, struct lockwarden **out, struct lockwarden_err
 	if (!lw)
 		return error_set(err, -ENOMEM, "out of memory");
 	lw->fd = fd;
-	varlink_reader_init(&lw->reader, 0);
+	varlink_reader_init(&lw->reader, CLIENT_REPLY_MAX);
 	*out = lw;
 	if (err)
 		memset(err, 0, sizeof(*err));
