@@ -1,0 +1,260 @@
+/* Re-adoption of leases at start. See adopt.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "enforcer/enforcer.h"
+#include "holders.h"
+#include "keeper.h"
+#include "leasing.h"
+#include "adopt.h"
+#include "state.h"
+
+struct kept_lock {
+	char *name;
+	int fd;
+};
+
+struct kept_list {
+	struct kept_lock *items;
+	size_t count, cap;
+};
+
+static int collect_kept(const char *name, int fd, void *ctx)
+{
+	struct kept_list *l = ctx;
+
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct kept_lock *grown = realloc(l->items, cap * sizeof(*grown));
+
+		if (!grown) {
+			close(fd);
+			return -ENOMEM;
+		}
+		l->items = grown;
+		l->cap = cap;
+	}
+	l->items[l->count].name = strdup(name);
+	l->items[l->count++].fd = fd;
+	return 0;
+}
+
+/* Take the kept lock for image out of the list (-1 if none). */
+static int take_kept(struct kept_list *l, const char *image)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (l->items[i].fd >= 0 && l->items[i].name && strcmp(l->items[i].name, image) == 0) {
+			int fd = l->items[i].fd;
+
+			l->items[i].fd = -1;
+			return fd;
+		}
+	return -1;
+}
+
+/* The backend lock for e: the kept one if it still holds, else taken anew. */
+static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept)
+{
+	bool shared = e->mode == LW_LEASE_SHARED;
+	int fd = take_kept(kept, e->image), r;
+
+	r = d->backend->ops->verify(d->backend, e->image, shared, fd);
+	if (r == 0) {
+		e->lock_fd = fd;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r == -EAGAIN)
+		return r;
+	/* no kept copy (the keeper died too): take it again if nobody else has */
+	r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
+	if (r < 0)
+		return r;
+	if (e->lock_fd >= 0 && lw_keeper_put(d->keeper, e->image, e->lock_fd) < 0)
+		lw_log(LOG_WARNING, "adopt %s: the keeper did not take the lock", e->image);
+	return 0;
+}
+
+/* Put the kernel's entry for e in line with e's holders. */
+static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
+{
+	struct lw_lease kernel;
+	struct lw_image_key key;
+	int r, fd;
+
+	r = lw_enforcer_lookup(d->enforcer, &e->key, &kernel);
+	if (r == 0 && kernel.mode == (__u32)e->mode) {
+		for (__u32 i = 0; i < kernel.nr_holders && i < LW_MAX_HOLDERS; i++)
+			if (lw_lease_find_holder(e, &kernel.holders[i]) < 0)
+				lw_enforcer_remove_holder(d->enforcer, &e->key, &kernel.holders[i]);
+		for (unsigned int i = 0; i < e->nr_holders; i++) {
+			bool found = false;
+
+			for (__u32 j = 0; j < kernel.nr_holders && j < LW_MAX_HOLDERS; j++)
+				found |= lw_holder_equal(&kernel.holders[j], &e->holders[i].id) != 0;
+			if (!found && (r = lw_enforcer_add_holder(d->enforcer, &e->key, &e->holders[i].id)) < 0)
+				return r;
+		}
+		return 0;
+	}
+	if (r == 0)
+		lw_enforcer_remove_lease(d->enforcer, &e->key);
+	/* not enforced (pins were lost, or a crash mid-way): enforce it again */
+	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	r = lw_enforcer_add_lease_flags(d->enforcer, fd, e->mode, &e->holders[0].id, LW_LEASE_FORCE, &key, NULL);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (key.dev != e->key.dev || key.ino != e->key.ino) {
+		lw_log(LOG_WARNING, "adopt %s: the path now names another file; following it", e->image);
+		e->key = key;
+	}
+	for (unsigned int i = 1; i < e->nr_holders; i++)
+		lw_enforcer_add_holder(d->enforcer, &e->key, &e->holders[i].id);
+	return 0;
+}
+
+/* Release e everywhere while adopting (it is not watched yet). */
+static void drop_lease(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_lease_event why,
+		       const struct lw_lease_holder *who, const char *reason)
+{
+	lw_lease_table_remove(d->leases, e);
+	lw_enforcer_remove_lease(d->enforcer, &e->key);
+	lw_keeper_drop(d->keeper, e->image);
+	if (e->lock_fd >= 0)
+		d->backend->ops->release(d->backend, e->image, e->lock_fd);
+	lw_leasing_audit(d, e, who, why, reason);
+	free(e);
+}
+
+static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept)
+{
+	struct lw_lease_holder last = e->holders[0];
+	int r;
+
+	for (unsigned int i = 0; i < e->nr_holders;) {
+		if (lw_holder_alive(&e->holders[i].id)) {
+			i++;
+			continue;
+		}
+		lw_log(LOG_INFO, "adopt %s: holder pid %u exited while the daemon was down",
+		       e->image, e->holders[i].id.pid);
+		last = e->holders[i];
+		if (e->nr_holders > 1)
+			lw_leasing_audit(d, e, &e->holders[i], LW_LEASE_HOLDER_DEATH, "exited while the daemon was down");
+		lw_lease_drop_holder(e, i);
+	}
+	if (e->nr_holders == 0) {
+		e->lock_fd = take_kept(kept, e->image);
+		drop_lease(d, e, LW_LEASE_HOLDER_DEATH, &last, "exited while the daemon was down");
+		return;
+	}
+	r = adopt_lock(d, e, kept);
+	if (r < 0) {
+		lw_log(LOG_ERR, "adopt %s: backend lock lost: %s", e->image, lw_backend_error(d->backend));
+		e->lock_fd = -1;
+		drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &e->holders[0], "backend lock lost while the daemon was down");
+		return;
+	}
+	r = adopt_kernel(d, e);
+	if (r < 0) {
+		lw_log(LOG_ERR, "adopt %s: cannot enforce it again: %s", e->image, lw_enforcer_error(d->enforcer));
+		drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &e->holders[0], "cannot enforce it after a restart");
+		return;
+	}
+	for (unsigned int i = 0; i < e->nr_holders;) {
+		if (lw_holder_watch(d->event, e, &e->holders[i], lw_leasing_holder_exited, d) == 0) {
+			i++;
+			continue;
+		}
+		/* died just now: the general path releases it */
+		struct lw_holder gone = e->holders[i].id;
+
+		lw_leasing_holder_exited(e->image, &gone, d);
+		return;
+	}
+}
+
+struct stale_keys {
+	struct lw_image_key *keys;
+	size_t count, cap;
+	struct lw_lease_table *leases;
+};
+
+static int collect_stale(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
+{
+	struct stale_keys *s = ctx;
+
+	(void)lease;
+	if (lw_lease_by_key(s->leases, key))
+		return 0;
+	if (s->count == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct lw_image_key *grown = realloc(s->keys, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		s->keys = grown;
+		s->cap = cap;
+	}
+	s->keys[s->count++] = *key;
+	return 0;
+}
+
+int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
+{
+	struct kept_list kept = { 0 };
+	struct stale_keys stale = { .leases = d->leases };
+	struct lw_lease_entry *e, *next;
+	int r;
+
+	r = lw_state_load(d->cfg->state_dir, d->leases, err, err_size);
+	if (r < 0)
+		return r;
+	r = lw_keeper_list(d->keeper, collect_kept, &kept);
+	if (r < 0) {
+		snprintf(err, err_size, "keeper: cannot list the kept locks: %s", strerror(-r));
+		goto cleanup;
+	}
+	if (lw_lease_count(d->leases) || kept.count)
+		lw_log(LOG_INFO, "adopting %u lease(s) from the state file, %zu kept lock(s)",
+		       lw_lease_count(d->leases), kept.count);
+	for (e = lw_lease_first(d->leases); e; e = next) {
+		next = e->next;
+		adopt_lease(d, e, &kept);
+	}
+	r = lw_enforcer_foreach(d->enforcer, collect_stale, &stale);
+	for (size_t i = 0; r >= 0 && i < stale.count; i++) {
+		lw_log(LOG_INFO, "removing a stale kernel lease (dev %llu ino %llu) the state does not list",
+		       (unsigned long long)stale.keys[i].dev, (unsigned long long)stale.keys[i].ino);
+		lw_enforcer_remove_lease(d->enforcer, &stale.keys[i]);
+	}
+	r = 0;
+	for (size_t i = 0; i < kept.count; i++)
+		if (kept.items[i].fd >= 0) {
+			/* kept for a lease the state does not list: an acquire that never committed */
+			lw_log(LOG_INFO, "dropping a stale kept lock for %s", kept.items[i].name);
+			lw_keeper_drop(d->keeper, kept.items[i].name);
+			d->backend->ops->release(d->backend, kept.items[i].name, kept.items[i].fd);
+			kept.items[i].fd = -1;
+		}
+	r = lw_state_save(d->cfg->state_dir, d->leases, err, err_size);
+cleanup:
+	for (size_t i = 0; i < kept.count; i++) {
+		if (kept.items[i].fd >= 0)
+			close(kept.items[i].fd);
+		free(kept.items[i].name);
+	}
+	free(kept.items);
+	free(stale.keys);
+	return r;
+}

@@ -1,0 +1,21 @@
+/* Re-adoption at start: after a crash, a kill -9, a re-exec or a clean stop,
+ * the daemon takes back the leases its state file lists, the backend lock
+ * descriptors its keeper kept, and the kernel's table of leases (pinned), and
+ * makes the three agree:
+ *   - a lease whose holders all died meanwhile is released everywhere;
+ *   - dead holders of a shared lease are removed;
+ *   - a kernel entry or a kept lock that the state file does not list is
+ *     stale (a crash between steps of an acquire or release) and goes;
+ *   - a lease whose backend lock was lost (taken by another host) is
+ *     released and logged.
+ * The state file is then written again. */
+#ifndef LW_DAEMON_ADOPT_H
+#define LW_DAEMON_ADOPT_H
+
+#include <stddef.h>
+
+#include "daemon.h"
+
+int lw_adopt(struct lw_daemon *d, char *err, size_t err_size);
+
+#endif /* LW_DAEMON_ADOPT_H */

@@ -1,0 +1,38 @@
+/* The running daemon: the parts main.c wires together, which the manager,
+ * the server and re-adoption all act on. */
+#ifndef LW_DAEMON_DAEMON_H
+#define LW_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "lease.h"
+
+struct lw_backend;
+struct lw_enforcer;
+struct lw_audit;
+struct lw_keeper;
+struct lw_server;
+
+struct lw_daemon {
+	const struct lw_config *cfg;
+	sd_event *event;
+	struct lw_lease_table *leases;
+	struct lw_backend *backend;
+	struct lw_enforcer *enforcer;
+	struct lw_audit *audit;		/* NULL: no audit sink */
+	struct lw_keeper *keeper;
+	struct lw_server *server;
+	bool has_admin_group;
+	gid_t admin_gid;		/* [daemon] admin_group: may act for any process */
+	uint64_t start_usec;		/* CLOCK_MONOTONIC */
+	sd_event_source *events_source;	/* the enforcer's denial events */
+};
+
+/* Logging with a priority, to stderr (the journal under systemd). */
+void lw_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* LW_DAEMON_DAEMON_H */

@@ -1,0 +1,82 @@
+/* Builders for the named errors of io.lockwarden.Manager. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "common/varlink.h"
+#include "errors.h"
+#include "lease_json.h"
+
+#define ERR(name) "io.lockwarden." name
+
+static struct json_object *error_with(const char *name, const char *k1, struct json_object *v1,
+				      const char *k2, struct json_object *v2)
+{
+	struct json_object *p = json_object_new_object();
+
+	if (!p)
+		return NULL;
+	if (k1)
+		json_object_object_add(p, k1, v1);
+	if (k2)
+		json_object_object_add(p, k2, v2);
+	return varlink_error_new(name, p);
+}
+
+struct json_object *lw_error_lease_held(const char *image, const struct lw_lease_entry *e)
+{
+	struct json_object *holders = json_object_new_array();
+
+	/* held on another host: the backend knows no holders we could name */
+	for (unsigned int i = 0; e && i < e->nr_holders; i++)
+		json_object_array_add(holders, lw_holder_to_json(&e->holders[i], false));
+	return error_with(ERR("LeaseHeld"), "image", json_object_new_string(image), "holders", holders);
+}
+
+struct json_object *lw_error_image_not_found(const char *image, const char *reason)
+{
+	return error_with(ERR("ImageNotFound"), "image", json_object_new_string(image),
+			  "reason", json_object_new_string(reason));
+}
+
+struct json_object *lw_error_image_busy(const char *image, int pid, const char *comm)
+{
+	struct json_object *e = error_with(ERR("ImageBusy"), "image", json_object_new_string(image),
+					   "pid", json_object_new_int(pid));
+	struct json_object *p;
+
+	if (e && json_object_object_get_ex(e, "parameters", &p))
+		json_object_object_add(p, "comm", json_object_new_string(comm));
+	return e;
+}
+
+struct json_object *lw_error_not_holder(const char *image)
+{
+	return error_with(ERR("NotHolder"), "image", json_object_new_string(image), NULL, NULL);
+}
+
+struct json_object *lw_error_permission_denied(const char *reason)
+{
+	return error_with(ERR("PermissionDenied"), "reason", json_object_new_string(reason), NULL, NULL);
+}
+
+struct json_object *lw_error_capacity_exceeded(unsigned int max)
+{
+	return error_with(ERR("CapacityExceeded"), "max", json_object_new_int64(max), NULL, NULL);
+}
+
+struct json_object *lw_error_backend_failure(const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return error_with(ERR("BackendFailure"), "reason", json_object_new_string(reason), NULL, NULL);
+}
+
+struct json_object *lw_error_invalid_parameter(const char *parameter)
+{
+	return error_with(ERR("InvalidParameter"), "parameter", json_object_new_string(parameter),
+			  NULL, NULL);
+}

@@ -1,0 +1,19 @@
+/* The io.lockwarden.Manager errors, as varlink error replies. Each returns a
+ * new object (NULL only when out of memory). */
+#ifndef LW_DAEMON_ERRORS_H
+#define LW_DAEMON_ERRORS_H
+
+#include <json-c/json.h>
+
+#include "lease.h"
+
+struct json_object *lw_error_lease_held(const char *image, const struct lw_lease_entry *e);
+struct json_object *lw_error_image_not_found(const char *image, const char *reason);
+struct json_object *lw_error_image_busy(const char *image, int pid, const char *comm);
+struct json_object *lw_error_not_holder(const char *image);
+struct json_object *lw_error_permission_denied(const char *reason);
+struct json_object *lw_error_capacity_exceeded(unsigned int max);
+struct json_object *lw_error_backend_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct json_object *lw_error_invalid_parameter(const char *parameter);
+
+#endif /* LW_DAEMON_ERRORS_H */

@@ -1,0 +1,117 @@
+/* Watching holders with pidfds on the daemon's sd-event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "enforcer/enforcer.h"
+#include "holders.h"
+
+struct watch {
+	char image[PATH_MAX];	/* looked up again on exit: entries move in their arrays */
+	struct lw_holder holder;
+	lw_holder_exit_fn fn;
+	void *ctx;
+	int pidfd;
+};
+
+bool lw_holder_alive(const struct lw_holder *holder)
+{
+	struct lw_holder now;
+
+	if (holder->kind != LW_HOLDER_PROCESS)
+		return true;	/* a cgroup holder lives until released */
+	return lw_holder_of_pid((int)holder->pid, &now) == 0 && now.pid == holder->pid &&
+	       now.start_time == holder->start_time;
+}
+
+void lw_pid_comm(int pid, char comm[LW_COMM_LEN])
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	comm[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, LW_COMM_LEN - 1);
+	close(fd);
+	if (n <= 0) {
+		comm[0] = '\0';
+		return;
+	}
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct watch *w = userdata;
+
+	(void)fd;
+	(void)revents;
+	/* one shot: the callback releases the lease, which unwatches and frees */
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	w->fn(w->image, &w->holder, w->ctx);
+	return 0;
+}
+
+static void free_watch(void *userdata)
+{
+	struct watch *w = userdata;
+
+	close(w->pidfd);
+	free(w);
+}
+
+int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
+		    lw_holder_exit_fn fn, void *ctx)
+{
+	struct watch *w;
+	int pidfd, r;
+
+	if (h->id.kind != LW_HOLDER_PROCESS || h->watch)
+		return 0;
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)h->id.pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	/* the pidfd is taken first, so a match now means it is this process */
+	if (!lw_holder_alive(&h->id)) {
+		close(pidfd);
+		return -ESRCH;
+	}
+	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	snprintf(w->image, sizeof(w->image), "%s", e->image);
+	w->holder = h->id;
+	w->fn = fn;
+	w->ctx = ctx;
+	w->pidfd = pidfd;
+	r = sd_event_add_io(event, &h->watch, pidfd, EPOLLIN, on_exit_readable, w);
+	if (r < 0) {
+		free_watch(w);
+		h->watch = NULL;
+		return r;
+	}
+	sd_event_source_set_destroy_callback(h->watch, free_watch);
+	h->pidfd = pidfd;
+	if (h->comm[0] == '\0')
+		lw_pid_comm((int)h->id.pid, h->comm);
+	return 0;
+}
+
+void lw_holder_unwatch(struct lw_lease_holder *h)
+{
+	/* the destroy callback closes the pidfd */
+	h->watch = sd_event_source_disable_unref(h->watch);
+	h->pidfd = -1;
+}

@@ -1,0 +1,303 @@
+/* Lease transactions. See leasing.h for the order of steps and why. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "enforcer/enforcer.h"
+#include "errors.h"
+#include "holders.h"
+#include "keeper.h"
+#include "leasing.h"
+#include "state.h"
+
+static __u64 now_realtime_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
+}
+
+int lw_leasing_save(struct lw_daemon *d, char *err, size_t err_size)
+{
+	int r = lw_state_save(d->cfg->state_dir, d->leases, err, err_size);
+
+	if (r < 0)
+		lw_log(LOG_ERR, "%s", err);
+	return r;
+}
+
+void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,
+		      const struct lw_lease_holder *h, enum lw_lease_event what, const char *reason)
+{
+	struct lw_audit_lease_record rec = {
+		.event = what,
+		.image = e->image,
+		.key = &e->key,
+		.mode = e->mode,
+		.holder = &h->id,
+		.holder_comm = h->comm[0] ? h->comm : NULL,
+		.holder_cgroup = h->cgroup[0] ? h->cgroup : NULL,
+		.reason = reason,
+	};
+
+	if (d->audit && lw_audit_lease_event(d->audit, &rec) < 0)
+		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
+}
+
+/* Join an existing shared lease as one more holder. */
+static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
+		       const struct lw_lease_holder *holder, struct json_object **error)
+{
+	struct lw_lease_holder *h;
+	char err[512];
+	int r;
+
+	if (e->nr_holders >= LW_MAX_HOLDERS) {
+		*error = lw_error_capacity_exceeded(LW_MAX_HOLDERS);
+		return -E2BIG;
+	}
+	r = lw_enforcer_add_holder(d->enforcer, &e->key, &holder->id);
+	if (r < 0) {
+		*error = lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
+		return r;
+	}
+	h = &e->holders[e->nr_holders++];
+	*h = *holder;
+	h->pidfd = -1;
+	h->watch = NULL;
+	r = lw_holder_watch(d->event, e, h, lw_leasing_holder_exited, d);
+	if (r < 0) {
+		*error = lw_error_invalid_parameter("pid");
+		goto undo;
+	}
+	r = lw_leasing_save(d, err, sizeof(err));
+	if (r < 0) {
+		*error = lw_error_backend_failure("%s", err);
+		goto undo;
+	}
+	lw_leasing_audit(d, e, h, LW_LEASE_ACQUIRE, NULL);
+	return 0;
+undo:
+	lw_holder_unwatch(h);
+	lw_enforcer_remove_holder(d->enforcer, &e->key, &holder->id);
+	lw_lease_drop_holder(e, e->nr_holders - 1);
+	return r;
+}
+
+static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char *image,
+					  const struct lw_writer *writer)
+{
+	switch (r) {
+	case -EBUSY:
+		return lw_error_image_busy(image, (int)writer->pid, writer->comm);
+	case -EEXIST:
+		return lw_error_lease_held(image, NULL);
+	case -ENOSPC:
+		return lw_error_capacity_exceeded(lw_enforcer_max_images(d->enforcer));
+	default:
+		return lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
+	}
+}
+
+static struct json_object *backend_error(struct lw_daemon *d, int r, const char *image)
+{
+	switch (r) {
+	case -EAGAIN:
+		return lw_error_lease_held(image, NULL);
+	case -ENOENT:
+		return lw_error_image_not_found(image, lw_backend_error(d->backend));
+	default:
+		return lw_error_backend_failure("%s", lw_backend_error(d->backend));
+	}
+}
+
+int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_lease_holder *holder,
+		       bool shared, bool force, struct lw_lease_entry **out, struct json_object **error)
+{
+	enum lw_lease_mode mode = shared ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
+	struct lw_writer writer = { 0 };
+	struct lw_image_key key;
+	struct lw_lease_entry *e = NULL;
+	bool kernel = false, kept = false, inserted = false;
+	char err[512];
+	struct stat st;
+	int fd, r;
+
+	*error = NULL;
+	/* the daemon's own read-only descriptor tells the kernel which image */
+	fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		*error = lw_error_image_not_found(image, strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+		*error = lw_error_image_not_found(image, "not a regular file or block device");
+		r = -EINVAL;
+		goto cleanup;
+	}
+	r = lw_enforcer_key_of_fd(d->enforcer, fd, &key);
+	if (r < 0) {
+		*error = lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
+		goto cleanup;
+	}
+	e = lw_lease_by_key(d->leases, &key);
+	if (!e)
+		e = lw_lease_by_image(d->leases, image);
+	if (e) {
+		if (lw_lease_find_holder(e, &holder->id) >= 0)
+			r = 0;	/* asking again for what one holds is not an error */
+		else if (shared && e->mode == LW_LEASE_SHARED)
+			r = join_shared(d, e, holder, error);
+		else {
+			*error = lw_error_lease_held(image, e);
+			r = -EAGAIN;
+		}
+		if (r == 0)
+			*out = e;
+		e = NULL;
+		goto cleanup;
+	}
+	if (lw_lease_count(d->leases) >= d->cfg->max_images) {
+		*error = lw_error_capacity_exceeded(d->cfg->max_images);
+		r = -ENOSPC;
+		goto cleanup;
+	}
+
+	e = lw_lease_entry_new();
+	if (!e) {
+		*error = lw_error_backend_failure("out of memory");
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	snprintf(e->image, sizeof(e->image), "%s", image);
+	e->mode = mode;
+	snprintf(e->backend, sizeof(e->backend), "%s", lw_backend_name(d->backend));
+	e->acquired_usec = now_realtime_usec();
+	e->holders[0] = *holder;
+	e->holders[0].pidfd = -1;
+	e->holders[0].watch = NULL;
+	e->nr_holders = 1;
+
+	r = d->backend->ops->acquire(d->backend, image, shared, &e->lock_fd);
+	if (r < 0) {
+		e->lock_fd = -1;
+		*error = backend_error(d, r, image);
+		goto cleanup;
+	}
+	r = lw_enforcer_add_lease_flags(d->enforcer, fd, mode, &holder->id,
+					force ? LW_LEASE_FORCE : 0, &e->key, &writer);
+	if (r < 0) {
+		*error = enforcer_error(d, r, image, &writer);
+		goto cleanup;
+	}
+	kernel = true;
+	/* after the kernel check: the keeper's copy of a direct-mode lock is a
+	 * descriptor open for write that the busy check must not see */
+	if (e->lock_fd >= 0) {
+		r = lw_keeper_put(d->keeper, image, e->lock_fd);
+		if (r < 0) {
+			*error = lw_error_backend_failure("keeper: cannot keep the lock: %s", strerror(-r));
+			goto cleanup;
+		}
+		kept = true;
+	}
+	lw_lease_table_insert(d->leases, e);
+	inserted = true;
+	r = lw_holder_watch(d->event, e, &e->holders[0], lw_leasing_holder_exited, d);
+	if (r < 0) {
+		*error = lw_error_invalid_parameter("pid");
+		goto cleanup;
+	}
+	r = lw_leasing_save(d, err, sizeof(err));
+	if (r < 0) {
+		*error = lw_error_backend_failure("%s", err);
+		goto cleanup;
+	}
+	lw_leasing_audit(d, e, &e->holders[0], LW_LEASE_ACQUIRE, force ? "forced" : NULL);
+	*out = e;
+	e = NULL;
+cleanup:
+	if (e) {
+		/* roll back in reverse */
+		lw_holder_unwatch(&e->holders[0]);
+		if (inserted)
+			lw_lease_table_remove(d->leases, e);
+		if (kept)
+			lw_keeper_drop(d->keeper, image);
+		if (kernel)
+			lw_enforcer_remove_lease(d->enforcer, &e->key);
+		if (e->lock_fd >= 0)
+			d->backend->ops->release(d->backend, image, e->lock_fd);
+		free(e);
+	}
+	close(fd);
+	return r;
+}
+
+int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
+		       enum lw_lease_event why, const char *reason, struct json_object **error)
+{
+	bool died = why == LW_LEASE_HOLDER_DEATH;
+	struct lw_lease_holder gone = e->holders[idx];
+	char err[512];
+	int r;
+
+	*error = NULL;
+	if (e->nr_holders > 1) {
+		lw_holder_unwatch(&e->holders[idx]);
+		lw_lease_drop_holder(e, idx);
+		r = lw_leasing_save(d, err, sizeof(err));
+		if (r < 0 && !died) {
+			e->holders[e->nr_holders] = gone;
+			e->holders[e->nr_holders].watch = NULL;
+			lw_holder_watch(d->event, e, &e->holders[e->nr_holders++], lw_leasing_holder_exited, d);
+			*error = lw_error_backend_failure("%s", err);
+			return r;
+		}
+		if (lw_enforcer_remove_holder(d->enforcer, &e->key, &gone.id) < 0)
+			lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
+		lw_leasing_audit(d, e, &gone, why, reason);
+		return 0;
+	}
+
+	lw_lease_table_remove(d->leases, e);
+	r = lw_leasing_save(d, err, sizeof(err));
+	if (r < 0 && !died) {
+		lw_lease_table_insert(d->leases, e);
+		*error = lw_error_backend_failure("%s", err);
+		return r;
+	}
+	lw_holder_unwatch(&e->holders[0]);
+	if (lw_enforcer_remove_lease(d->enforcer, &e->key) < 0)
+		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
+	if (e->lock_fd >= 0 && lw_keeper_drop(d->keeper, e->image) < 0)
+		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
+	if (d->backend->ops->release(d->backend, e->image, e->lock_fd) < 0)
+		lw_log(LOG_ERR, "release %s: %s", e->image, lw_backend_error(d->backend));
+	lw_leasing_audit(d, e, &gone, why, reason);
+	free(e);
+	return 0;
+}
+
+void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx)
+{
+	struct lw_daemon *d = ctx;
+	struct lw_lease_entry *e = lw_lease_by_image(d->leases, image);
+	struct json_object *error = NULL;
+	int idx = e ? lw_lease_find_holder(e, holder) : -1;
+
+	if (idx < 0)
+		return;
+	lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", holder->pid, image);
+	lw_leasing_release(d, e, (unsigned int)idx, LW_LEASE_HOLDER_DEATH, NULL, &error);
+	json_object_put(error);
+}

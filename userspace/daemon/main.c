@@ -1,0 +1,263 @@
+/* lockwardend: parse options, wire the parts together, run the loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "adopt.h"
+#include "audit/audit.h"
+#include "backend.h"
+#include "common/version.h"
+#include "config.h"
+#include "daemon.h"
+#include "denials.h"
+#include "enforcer/enforcer.h"
+#include "keeper.h"
+#include "reexec.h"
+#include "server.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: lockwardend [OPTION]...\n"
+		"Lease daemon for VM disk images; the kernel enforces the leases.\n\n"
+		"  -c, --config FILE      configuration (default " LW_DEFAULT_CONFIG ")\n"
+		"  -s, --socket PATH      varlink socket (default " LW_DEFAULT_SOCKET ")\n"
+		"  -p, --pin-dir DIR      bpffs folder for pins (default " LW_DEFAULT_PIN_DIR ")\n"
+		"  -S, --state-dir DIR    state folder (default " LW_DEFAULT_STATE_DIR ")\n"
+		"  -a, --audit-log FILE   audit log (default " LW_AUDIT_DEFAULT_PATH ")\n"
+		"  -b, --backend NAME     nop or fcntl (default fcntl)\n"
+		"  -l, --lockspace DIR    fcntl: lock files in DIR instead of on the images\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          the version\n\n"
+		"Signals: SIGTERM/SIGINT stop (leases stay held and enforced), SIGHUP reopens\n"
+		"the audit log, SIGUSR1 re-executes the daemon (upgrade). See lockwardend(8).\n");
+}
+
+/* Options override the file: each is a [section] key. */
+struct override {
+	const char *section, *key, *value;
+};
+
+static int parse_options(int argc, char **argv, const char **config, bool *config_given,
+			 struct override *ov, int *nov)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "audit-log", required_argument, NULL, 'a' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "lockspace", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:s:p:S:a:b:l:hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': *config = optarg; *config_given = true; break;
+		case 's': ov[(*nov)++] = (struct override){ "daemon", "socket", optarg }; break;
+		case 'p': ov[(*nov)++] = (struct override){ "daemon", "pin_dir", optarg }; break;
+		case 'S': ov[(*nov)++] = (struct override){ "daemon", "state_dir", optarg }; break;
+		case 'a': ov[(*nov)++] = (struct override){ "audit", "path", optarg }; break;
+		case 'b': ov[(*nov)++] = (struct override){ "backend", "name", optarg }; break;
+		case 'l': ov[(*nov)++] = (struct override){ "backend", "lockspace", optarg }; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("lockwardend %s\n", LOCKWARDEN_VERSION); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+		if (*nov >= 16) {
+			fprintf(stderr, "lockwardend: too many options\n");
+			return -E2BIG;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "lockwardend: unexpected argument: %s\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct lw_daemon *d = userdata;
+
+	(void)s;
+	switch (si->ssi_signo) {
+	case SIGHUP:
+		if (d->audit && lw_audit_reopen(d->audit) < 0)
+			lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
+		break;
+	case SIGUSR1:
+		lw_reexec(lw_server_listen_fd(d->server));
+		break;
+	default:
+		lw_log(LOG_NOTICE, "stopping; %u lease(s) stay held and enforced", lw_lease_count(d->leases));
+		sd_event_exit(d->event, 0);
+	}
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* one lock descriptor (and pidfd) per lease */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int fail(const char *what, const char *why)
+{
+	lw_log(LOG_ERR, "%s: %s", what, why);
+	sd_notifyf(0, "STATUS=%s: %s", what, why);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	const char *config_path = LW_DEFAULT_CONFIG;
+	struct lw_enforcer_opts enf_opts = { 0 };
+	struct lw_backend_config be_cfg = { 0 };
+	struct lw_daemon d = { 0 };
+	struct lw_config cfg;
+	struct override ov[16];
+	bool config_given = false;
+	struct timespec ts;
+	struct group *gr;
+	sigset_t mask;
+	char err[2 * PATH_MAX];
+	int nov = 0, r, status = 1;
+
+	lw_reexec_init(argc, argv);
+	if (parse_options(argc, argv, &config_path, &config_given, ov, &nov) < 0)
+		return 2;
+	lw_config_defaults(&cfg);
+	if (lw_config_load(&cfg, config_path, config_given) < 0)
+		return fail("config", cfg.error);
+	for (int i = 0; i < nov; i++)
+		if (lw_config_set(&cfg, ov[i].section, ov[i].key, ov[i].value) < 0) {
+			snprintf(err, sizeof(err), "bad value for %s: \"%s\"", ov[i].key, ov[i].value);
+			return fail("options", err);
+		}
+	d.cfg = &cfg;
+	if (cfg.admin_group[0]) {
+		gr = getgrnam(cfg.admin_group);
+		if (!gr)
+			return fail("config", "admin_group names no group");
+		d.has_admin_group = true;
+		d.admin_gid = gr->gr_gid;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	d.start_usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	raise_fd_limit();
+	if (mkdir(cfg.state_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, sizeof(err), "cannot create %s: %s", cfg.state_dir, strerror(errno));
+		return fail("state", err);
+	}
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaddset(&mask, signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r = sd_event_default(&d.event);
+	if (r < 0)
+		return fail("event loop", strerror(-r));
+
+	/* the socket first: it is fd 3, which a re-exec hands over */
+	r = lw_server_open(&d, &d.server, err, sizeof(err));
+	if (r < 0) {
+		fail("socket", err);
+		goto cleanup;
+	}
+	r = lw_keeper_connect(cfg.state_dir, &d.keeper, err, sizeof(err));
+	if (r < 0) {
+		fail("keeper", err);
+		goto cleanup;
+	}
+	enf_opts.pin_dir = cfg.pin_dir;
+	enf_opts.max_images = cfg.max_images;
+	r = lw_enforcer_open(&enf_opts, &d.enforcer);
+	if (r < 0) {
+		fail("enforcer", lw_enforcer_error(NULL));
+		goto cleanup;
+	}
+	be_cfg.lockspace = cfg.lockspace[0] ? cfg.lockspace : NULL;
+	r = lw_backend_open(cfg.backend, &be_cfg, &d.backend);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "%s: %s", cfg.backend,
+			 r == -ENOENT ? (lw_backend_find(cfg.backend) ? "lockspace folder does not exist"
+								     : "no such backend")
+				      : strerror(-r));
+		fail("backend", err);
+		goto cleanup;
+	}
+	r = lw_audit_open(&cfg.audit, &d.audit);
+	if (r < 0) {
+		fail("audit", lw_audit_error(d.audit));
+		goto cleanup;
+	}
+	r = lw_lease_table_new(0, &d.leases);
+	if (r < 0) {
+		fail("leases", strerror(-r));
+		goto cleanup;
+	}
+	r = lw_adopt(&d, err, sizeof(err));
+	if (r < 0) {
+		fail("adopt", err);
+		goto cleanup;
+	}
+	r = lw_denials_start(&d);
+	if (r < 0) {
+		fail("denial events", strerror(-r));
+		goto cleanup;
+	}
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sd_event_add_signal(d.event, NULL, signals[i], on_signal, &d);
+
+	lw_log(LOG_INFO, "ready: socket %s, backend %s, pins %s, %u lease(s)", cfg.socket,
+	       cfg.backend, lw_enforcer_pin_dir(d.enforcer), lw_lease_count(d.leases));
+	sd_notifyf(0, "READY=1\nSTATUS=%u lease(s)\nMAINPID=%d", lw_lease_count(d.leases), getpid());
+	r = sd_event_loop(d.event);
+	status = r < 0 ? 1 : 0;
+	sd_notify(0, "STOPPING=1");
+cleanup:
+	/* leases are not released on exit: the kernel keeps enforcing (pins),
+	 * the keeper keeps the backend locks, the next start re-adopts */
+	lw_denials_stop(&d);
+	if (d.leases)
+		for (struct lw_lease_entry *e = lw_lease_first(d.leases); e; e = e->next) {
+			for (unsigned int i = 0; i < e->nr_holders; i++)
+				sd_event_source_disable_unref(e->holders[i].watch);
+			if (e->lock_fd >= 0)
+				close(e->lock_fd);
+		}
+	lw_lease_table_free(d.leases);
+	lw_server_close(d.server);
+	lw_audit_close(d.audit);
+	lw_backend_close(d.backend);
+	if (d.enforcer)
+		lw_enforcer_close(d.enforcer);
+	lw_keeper_close(d.keeper);
+	sd_event_unref(d.event);
+	return status;
+}

@@ -1,0 +1,275 @@
+/* io.lockwarden.Manager: Acquire, Release, Inquire, List, Status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "common/varlink.h"
+#include "common/version.h"
+#include "enforcer/enforcer.h"
+#include "errors.h"
+#include "holders.h"
+#include "lease_json.h"
+#include "leasing.h"
+#include "manager.h"
+
+/* Parameters of one call, checked against what the method accepts. */
+struct params {
+	const char *image;
+	bool has_pid;
+	int pid;
+	const char *cgroup;
+	bool shared;
+	bool force;
+};
+
+enum {
+	PARAM_IMAGE = 1 << 0,
+	PARAM_PID = 1 << 1,
+	PARAM_CGROUP = 1 << 2,
+	PARAM_SHARED = 1 << 3,
+	PARAM_FORCE = 1 << 4,
+};
+
+/* NULL on success, else the name of the offending parameter. */
+static const char *parse_params(struct json_object *in, unsigned int allowed, unsigned int required,
+				struct params *p)
+{
+	memset(p, 0, sizeof(*p));
+	json_object_object_foreach(in, name, value) {
+		bool is_null = json_object_is_type(value, json_type_null);
+
+		if (strcmp(name, "image") == 0 && (allowed & PARAM_IMAGE)) {
+			if (!json_object_is_type(value, json_type_string))
+				return "image";
+			p->image = json_object_get_string(value);
+			if (p->image[0] != '/' || strlen(p->image) >= PATH_MAX)
+				return "image";
+		} else if (strcmp(name, "pid") == 0 && (allowed & PARAM_PID)) {
+			if (is_null)
+				continue;
+			if (!json_object_is_type(value, json_type_int))
+				return "pid";
+			int64_t v = json_object_get_int64(value);
+
+			if (v <= 0 || v > INT32_MAX)
+				return "pid";
+			p->has_pid = true;
+			p->pid = (int)v;
+		} else if (strcmp(name, "cgroup") == 0 && (allowed & PARAM_CGROUP)) {
+			if (is_null)
+				continue;
+			if (!json_object_is_type(value, json_type_string) ||
+			    strlen(json_object_get_string(value)) >= LW_PATH_MAX)
+				return "cgroup";
+			p->cgroup = json_object_get_string(value);
+		} else if (strcmp(name, "shared") == 0 && (allowed & PARAM_SHARED)) {
+			if (is_null)
+				continue;
+			if (!json_object_is_type(value, json_type_boolean))
+				return "shared";
+			p->shared = json_object_get_boolean(value);
+		} else if (strcmp(name, "force") == 0 && (allowed & PARAM_FORCE)) {
+			if (is_null)
+				continue;
+			if (!json_object_is_type(value, json_type_boolean))
+				return "force";
+			p->force = json_object_get_boolean(value);
+		} else {
+			return name;	/* unknown parameter */
+		}
+	}
+	if ((required & PARAM_IMAGE) && !p->image)
+		return "image";
+	if (p->has_pid && p->cgroup)
+		return "cgroup";
+	return NULL;
+}
+
+/* Who the call is for: the given pid or cgroup, else the caller itself.
+ * Only privileged peers may name anyone else. */
+static struct json_object *resolve_holder(const struct lw_peer *peer, const struct params *p,
+					  struct lw_lease_holder *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->pidfd = -1;
+	if (p->cgroup) {
+		if (!peer->privileged)
+			return lw_error_permission_denied("only root or the admin group may act for a cgroup");
+		if (lw_holder_of_cgroup(p->cgroup, &h->id) < 0)
+			return lw_error_invalid_parameter("cgroup");
+		snprintf(h->cgroup, sizeof(h->cgroup), "%s", p->cgroup);
+		return NULL;
+	}
+	int pid = p->has_pid ? p->pid : peer->pid;
+
+	if (pid != peer->pid && !peer->privileged)
+		return lw_error_permission_denied("only root or the admin group may act for another process");
+	if (lw_holder_of_pid(pid, &h->id) < 0)
+		return lw_error_invalid_parameter("pid");
+	if ((int)h->id.pid != pid)
+		return lw_error_invalid_parameter("pid");	/* a thread id: leases belong to processes */
+	lw_pid_comm(pid, h->comm);
+	return NULL;
+}
+
+static struct json_object *reply_lease(const struct lw_lease_entry *e)
+{
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "lease", e ? lw_lease_to_json(e, false) : NULL);
+	return varlink_reply_new(p, false);
+}
+
+static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
+{
+	struct lw_lease_entry *e = NULL;
+	struct json_object *error;
+	struct lw_lease_holder h;
+	struct params p;
+	const char *bad;
+	struct stat st;
+
+	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE, PARAM_IMAGE, &p);
+	if (bad)
+		return lw_error_invalid_parameter(bad);
+	error = resolve_holder(peer, &p, &h);
+	if (error)
+		return error;
+	/* an unprivileged caller could otherwise lock root out of any file */
+	if (!peer->privileged) {
+		if (stat(p.image, &st) < 0)
+			return lw_error_image_not_found(p.image, strerror(errno));
+		if (st.st_uid != peer->uid)
+			return lw_error_permission_denied("only root or the admin group may lease an image the caller does not own");
+	}
+	if (lw_leasing_acquire(d, p.image, &h, p.shared, p.force, &e, &error) < 0)
+		return error;
+	return reply_lease(e);
+}
+
+/* The lease named by image: by the path it was taken with, else by the
+ * kernel's key for whatever the path names now (a hard link, another name). */
+static struct lw_lease_entry *find_lease(struct lw_daemon *d, const char *image)
+{
+	struct lw_lease_entry *e = lw_lease_by_image(d->leases, image);
+	struct lw_image_key key;
+	int fd;
+
+	if (e)
+		return e;
+	fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	if (lw_enforcer_key_of_fd(d->enforcer, fd, &key) == 0)
+		e = lw_lease_by_key(d->leases, &key);
+	close(fd);
+	return e;
+}
+
+static struct json_object *release(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
+{
+	struct lw_lease_entry *e;
+	struct json_object *error = NULL;
+	struct params p;
+	const char *bad;
+	int idx = -1;
+
+	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP, PARAM_IMAGE, &p);
+	if (bad)
+		return lw_error_invalid_parameter(bad);
+	if (p.cgroup && !peer->privileged)
+		return lw_error_permission_denied("only root or the admin group may act for a cgroup");
+	int pid = p.has_pid ? p.pid : peer->pid;
+
+	if (!p.cgroup && pid != peer->pid && !peer->privileged)
+		return lw_error_permission_denied("only root or the admin group may act for another process");
+	e = find_lease(d, p.image);
+	for (unsigned int i = 0; e && i < e->nr_holders && idx < 0; i++) {
+		const struct lw_lease_holder *h = &e->holders[i];
+
+		/* holders are live processes (dead ones are released at once), so the pid names one */
+		if (p.cgroup ? h->id.kind == LW_HOLDER_CGROUP && strcmp(h->cgroup, p.cgroup) == 0
+			     : h->id.kind == LW_HOLDER_PROCESS && (int)h->id.pid == pid)
+			idx = (int)i;
+	}
+	if (idx < 0)
+		return lw_error_not_holder(p.image);
+	if (lw_leasing_release(d, e, (unsigned int)idx, LW_LEASE_RELEASE, NULL, &error) < 0)
+		return error;
+	return varlink_reply_new(NULL, false);
+}
+
+static struct json_object *inquire(struct lw_daemon *d, struct json_object *in)
+{
+	struct params p;
+	const char *bad = parse_params(in, PARAM_IMAGE, PARAM_IMAGE, &p);
+
+	if (bad)
+		return lw_error_invalid_parameter(bad);
+	return reply_lease(find_lease(d, p.image));
+}
+
+static struct json_object *list(struct lw_daemon *d, struct json_object *in)
+{
+	struct json_object *p, *leases;
+	struct params unused;
+	const char *bad = parse_params(in, 0, 0, &unused);
+
+	if (bad)
+		return lw_error_invalid_parameter(bad);
+	p = json_object_new_object();
+	leases = json_object_new_array();
+	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next)
+		json_object_array_add(leases, lw_lease_to_json(e, false));
+	json_object_object_add(p, "leases", leases);
+	return varlink_reply_new(p, false);
+}
+
+static struct json_object *status(struct lw_daemon *d, struct json_object *in)
+{
+	__u64 denials = 0, suppressed = 0, dropped = 0;
+	struct json_object *p;
+	struct params unused;
+	struct timespec ts;
+	const char *bad = parse_params(in, 0, 0, &unused);
+
+	if (bad)
+		return lw_error_invalid_parameter(bad);
+	lw_enforcer_counters(d->enforcer, &denials, &suppressed, &dropped);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	p = json_object_new_object();
+	json_object_object_add(p, "version", json_object_new_string(LOCKWARDEN_VERSION));
+	json_object_object_add(p, "backend", json_object_new_string(lw_backend_name(d->backend)));
+	json_object_object_add(p, "pin_dir", json_object_new_string(lw_enforcer_pin_dir(d->enforcer)));
+	json_object_object_add(p, "leases", json_object_new_int64(lw_lease_count(d->leases)));
+	json_object_object_add(p, "max_images", json_object_new_int64(lw_enforcer_max_images(d->enforcer)));
+	json_object_object_add(p, "denials", json_object_new_int64((int64_t)denials));
+	json_object_object_add(p, "suppressed", json_object_new_int64((int64_t)suppressed));
+	json_object_object_add(p, "ringbuf_dropped", json_object_new_int64((int64_t)dropped));
+	json_object_object_add(p, "uptime_usec",
+			       json_object_new_int64(((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) -
+						     (int64_t)d->start_usec));
+	return varlink_reply_new(p, false);
+}
+
+struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *peer,
+				    const char *member, struct json_object *parameters)
+{
+	if (strcmp(member, "Acquire") == 0)
+		return acquire(d, peer, parameters);
+	if (strcmp(member, "Release") == 0)
+		return release(d, peer, parameters);
+	if (strcmp(member, "Inquire") == 0)
+		return inquire(d, parameters);
+	if (strcmp(member, "List") == 0)
+		return list(d, parameters);
+	if (strcmp(member, "Status") == 0)
+		return status(d, parameters);
+	return NULL;
+}

@@ -1,0 +1,28 @@
+/* The io.lockwarden.Manager methods: parameters in, a reply or a named
+ * error out. Who may do what is decided here from the peer's credentials. */
+#ifndef LW_DAEMON_MANAGER_H
+#define LW_DAEMON_MANAGER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "daemon.h"
+
+#define LW_MANAGER_INTERFACE "io.lockwarden.Manager"
+
+/* Who is calling, from SO_PEERCRED / SO_PEERGROUPS at connect time. */
+struct lw_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool privileged;	/* root or the admin group: may act for any process */
+};
+
+/* Handle member ("Acquire", ...) of io.lockwarden.Manager. Returns the
+ * reply (varlink_reply_new) or error message to send; NULL only when out
+ * of memory. */
+struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *peer,
+				    const char *member, struct json_object *parameters);
+
+#endif /* LW_DAEMON_MANAGER_H */
