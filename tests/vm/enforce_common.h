@@ -112,6 +112,57 @@ static int child_open(const char *path, int flags)
 	return in_child(open_attempt, &a);
 }
 
+/* A child that runs prepare(arg), reports its result, waits to be told to
+ * go on, then runs act(arg) (if any) and exits with its result: a process
+ * that stays alive while the test does something (a holder, a writer). */
+struct helper {
+	pid_t pid;
+	int go_fd;
+};
+
+static int helper_start(struct helper *h, int (*prepare)(void *), int (*act)(void *), void *arg)
+{
+	int ready[2], go[2];
+	unsigned char result = 255;
+
+	if (pipe(ready) || pipe(go))
+		return errno;
+	h->pid = fork();
+	if (h->pid < 0)
+		return errno;
+	if (h->pid == 0) {
+		unsigned char r = prepare ? prepare(arg) & 0xff : 0, byte;
+
+		close(ready[0]);
+		close(go[1]);
+		if (write(ready[1], &r, 1) != 1 || read(go[0], &byte, 1) < 0)
+			_exit(255);
+		_exit(act ? act(arg) & 0xff : 0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	h->go_fd = go[1];
+	if (read(ready[0], &result, 1) != 1)
+		result = 255;
+	close(ready[0]);
+	return result;
+}
+
+/* Let the helper go on; its exit status (act's result). */
+static int helper_finish(struct helper *h)
+{
+	int status;
+
+	if (h->pid <= 0)
+		return 255;
+	if (write(h->go_fd, "g", 1) != 1) { /* already gone */ }
+	close(h->go_fd);
+	if (waitpid(h->pid, &status, 0) < 0 || !WIFEXITED(status))
+		status = 255 << 8;
+	h->pid = 0;
+	return WEXITSTATUS(status);
+}
+
 static const char *errno_name(int err)
 {
 	return err == 0 ? "success" : err == 255 ? "a crashed child" : strerror(err);
