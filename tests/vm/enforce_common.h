@@ -22,7 +22,7 @@
 #include "enforcer/enforcer.h"
 
 /* A shell command's status; the command and its output go to stderr. */
-static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
+static inline int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
@@ -39,12 +39,12 @@ static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
 
 /* A pin folder of our own under /sys/fs/bpf, so tests never touch a real
  * daemon's pins. */
-static void test_pin_dir(char *buf, size_t size, const char *name)
+static inline void test_pin_dir(char *buf, size_t size, const char *name)
 {
 	snprintf(buf, size, "/sys/fs/bpf/lw-test-%s-%d", name, getpid());
 }
 
-static struct lw_enforcer *open_enforcer(const char *pin_dir, unsigned int max_images)
+static inline struct lw_enforcer *open_enforcer(const char *pin_dir, unsigned int max_images)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .max_images = max_images };
 	struct lw_enforcer *enf = NULL;
@@ -56,7 +56,7 @@ static struct lw_enforcer *open_enforcer(const char *pin_dir, unsigned int max_i
 	return enf;
 }
 
-static void close_and_unpin(struct lw_enforcer *enf)
+static inline void close_and_unpin(struct lw_enforcer *enf)
 {
 	if (!enf)
 		return;
@@ -67,7 +67,7 @@ static void close_and_unpin(struct lw_enforcer *enf)
 
 /* Run fn(arg) in a forked child (a new process: never a process holder)
  * and return what it returned: 0 or an errno value. */
-static int in_child(int (*fn)(void *arg), void *arg)
+static inline int in_child(int (*fn)(void *arg), void *arg)
 {
 	int status;
 	pid_t pid = fork();
@@ -82,7 +82,7 @@ static int in_child(int (*fn)(void *arg), void *arg)
 }
 
 /* 0 if path opens with flags, else errno. */
-static int try_open(const char *path, int flags)
+static inline int try_open(const char *path, int flags)
 {
 	int fd = open(path, flags | O_CLOEXEC, 0644);
 
@@ -97,7 +97,7 @@ struct open_attempt {
 	int flags;
 };
 
-static int open_attempt(void *arg)
+static inline int open_attempt(void *arg)
 {
 	const struct open_attempt *a = arg;
 
@@ -105,7 +105,7 @@ static int open_attempt(void *arg)
 }
 
 /* 0 or errno of open(path, flags) in a new process. */
-static int child_open(const char *path, int flags)
+static inline int child_open(const char *path, int flags)
 {
 	struct open_attempt a = { path, flags };
 
@@ -120,7 +120,7 @@ struct helper {
 	int go_fd;
 };
 
-static int helper_start(struct helper *h, int (*prepare)(void *), int (*act)(void *), void *arg)
+static inline int helper_start(struct helper *h, int (*prepare)(void *), int (*act)(void *), void *arg)
 {
 	int ready[2], go[2];
 	unsigned char result = 255;
@@ -149,7 +149,7 @@ static int helper_start(struct helper *h, int (*prepare)(void *), int (*act)(voi
 }
 
 /* Let the helper go on; its exit status (act's result). */
-static int helper_finish(struct helper *h)
+static inline int helper_finish(struct helper *h)
 {
 	int status;
 
@@ -163,7 +163,7 @@ static int helper_finish(struct helper *h)
 	return WEXITSTATUS(status);
 }
 
-static const char *errno_name(int err)
+static inline const char *errno_name(int err)
 {
 	return err == 0 ? "success" : err == 255 ? "a crashed child" : strerror(err);
 }
@@ -183,7 +183,7 @@ static const char *errno_name(int err)
 			fail_msg("expected %s to be allowed, got %s", what, errno_name(r_)); \
 	} while (0)
 
-static void write_file(const char *path, const char *content)
+static inline void write_file(const char *path, const char *content)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -196,7 +196,7 @@ static void write_file(const char *path, const char *content)
 
 /* Mount a filesystem of type fstype at dir: tmpfs directly, others on a
  * loop device over a file in /tmp. 0 or a reason on stderr. */
-static int mount_test_fs(const char *fstype, const char *dir)
+static inline int mount_test_fs(const char *fstype, const char *dir)
 {
 	if (sh("mkdir -p %s", dir))
 		return -1;
@@ -211,7 +211,7 @@ static int mount_test_fs(const char *fstype, const char *dir)
 	return sh("mount -o loop %s.img %s", dir, dir);
 }
 
-static void unmount_test_fs(const char *dir)
+static inline void unmount_test_fs(const char *dir)
 {
 	sh("umount %s && rm -rf %s %s.img", dir, dir, dir);
 }

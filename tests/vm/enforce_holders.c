@@ -132,7 +132,7 @@ static int open_image_rdwr_if_pid(void *arg)
 
 static void new_process_with_dead_holders_pid_is_denied(void **state)
 {
-	struct helper holder_proc;
+	struct helper holder_proc = { .pid = 0, .go_fd = -1 };
 	struct lw_holder holder;
 	pid_t dead;
 	FILE *f;
@@ -171,7 +171,7 @@ static void exclusive_lease_refuses_a_second_holder(void **state)
 static void shared_lease_second_holder_open_rdwr_is_allowed(void **state)
 {
 	struct lw_holder self = holder_of(getpid()), second;
-	struct helper h;
+	struct helper h = { .pid = 0, .go_fd = -1 };
 	int err;
 
 	(void)state;
@@ -246,7 +246,7 @@ static void acquire_with_a_non_holder_write_fd_is_busy_and_names_it(void **state
 	struct lw_holder self = holder_of(getpid());
 	struct lw_writer writer = {};
 	char comm[LW_COMM_LEN + 1] = "";
-	struct helper h;
+	struct helper h = { .pid = 0, .go_fd = -1 };
 	pid_t writer_pid;
 	int err;
 
@@ -277,7 +277,7 @@ static void busy_acquire_leaves_the_image_unleased(void **state)
 	struct lw_holder self = holder_of(getpid());
 	struct lw_image_key probe;
 	struct lw_lease lease;
-	struct helper h;
+	struct helper h = { .pid = 0, .go_fd = -1 };
 
 	(void)state;
 	assert_int_equal(helper_start(&h, hold_write_fd, NULL, NULL), 0);
@@ -292,7 +292,7 @@ static void acquire_with_a_shared_writable_mapping_is_busy(void **state)
 {
 	struct lw_holder self = holder_of(getpid());
 	struct lw_writer writer = { .pid = 12345 };
-	struct helper h;
+	struct helper h = { .pid = 0, .go_fd = -1 };
 	int err;
 
 	(void)state;
@@ -307,7 +307,7 @@ static void acquire_with_a_shared_writable_mapping_is_busy(void **state)
 static void forced_acquire_with_a_write_fd_succeeds(void **state)
 {
 	struct lw_holder self = holder_of(getpid());
-	struct helper h;
+	struct helper h = { .pid = 0, .go_fd = -1 };
 	int err;
 
 	(void)state;
@@ -321,7 +321,7 @@ static void forced_acquire_with_a_write_fd_succeeds(void **state)
 static void acquire_with_the_holders_own_write_fd_succeeds(void **state)
 {
 	struct lw_holder holder;
-	struct helper h;
+	struct helper h = { .pid = 0, .go_fd = -1 };
 	int err;
 
 	(void)state;
