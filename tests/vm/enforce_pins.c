@@ -240,6 +240,27 @@ static void program_replacement_leaves_no_gap_and_keeps_the_leases(void **state)
 	lw_enforcer_close(new);
 }
 
+static void next_loader_removes_an_interrupted_loaders_leftovers(void **state)
+{
+	struct lw_enforcer *enf;
+	char leftover[256], versions[256];
+
+	(void)state;
+	enf = open_enforcer(pin_dir, 0);
+	assert_non_null(enf);
+	lw_enforcer_close(enf);
+	/* What a loader killed before renaming its folder into place leaves. */
+	snprintf(leftover, sizeof(leftover), "%s/new-v-killed-99999", pin_dir);
+	if (mkdir(leftover, 0700))
+		fail_msg("cannot create %s: %s", leftover, strerror(errno));
+	enf = open_enforcer(pin_dir, 0);
+	assert_non_null(enf);
+	lw_enforcer_close(enf);
+	version_folders(versions, sizeof(versions));
+	if (strchr(versions, ',') || strncmp(versions, "v-", 2))
+		fail_msg("expected only the current version folder left, found %s", versions);
+}
+
 static void unpin_stops_enforcement(void **state)
 {
 	struct lw_enforcer *enf;
@@ -261,6 +282,7 @@ static const struct CMUnitTest pins[] = {
 	cmocka_unit_test_setup_teardown(second_loader_adopts_the_pins_and_the_leases, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(killing_the_loader_leaves_no_gap, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(program_replacement_leaves_no_gap_and_keeps_the_leases, fresh_pins, remove_pins),
+	cmocka_unit_test_setup_teardown(next_loader_removes_an_interrupted_loaders_leftovers, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(unpin_stops_enforcement, fresh_pins, remove_pins),
 };
 

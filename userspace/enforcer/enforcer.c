@@ -392,9 +392,12 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 		snprintf(version, sizeof(version), "v-%s", opts->program_version);
 	else
 		program_version(version, sizeof(version));
-	if (maps_pinned(enf) && version_pinned(enf, version))
-		err = adopt_maps(enf);
-	else
+	if (maps_pinned(enf) && version_pinned(enf, version)) {
+		/* Ours is complete: anything else is a replaced version or a
+		 * dead loader's work in progress (we hold the lock). */
+		if (!(err = adopt_maps(enf)))
+			err = unpin_versions_except(enf, version);
+	} else
 		err = load_and_attach(enf, opts, version, true);
 cleanup:
 	if (lock_fd >= 0)
