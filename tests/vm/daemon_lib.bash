@@ -1,0 +1,116 @@
+# Helpers for the daemon VM tests (tests/vm/daemon_*.sh), sourced, not run.
+# Each daemon gets its own socket, state folder, pins folder and audit log
+# under $work, so several run side by side ("hosts" sharing the storage).
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+daemon_bin=$top/build/lockwardend
+cli_bin=$top/build/lockwarden
+py=/usr/bin/python3
+work=$(mktemp -d /tmp/lw-daemon-test.XXXXXX)
+declare -A daemon_pid=()
+test_number=0
+failures=0
+children=()
+
+ok() { test_number=$((test_number + 1)); echo "ok $test_number - $1"; }
+not_ok() {
+	test_number=$((test_number + 1)); failures=$((failures + 1))
+	echo "not ok $test_number - $1"; shift
+	for line in "$@"; do echo "#   $line"; done
+}
+# check NAME COMMAND...: ok if the command succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "${why:-command failed: $*}"; fi; why=""; }
+
+require() {
+	for f in "$daemon_bin" "$cli_bin" "$py"; do
+		if [ ! -x "$f" ]; then
+			echo "1..1"; echo "not ok 1 - prerequisites: $f is missing (run make)"; exit 1
+		fi
+	done
+	if ! grep -qw bpf /sys/kernel/security/lsm 2>/dev/null; then
+		echo "1..1"; echo "not ok 1 - prerequisites: BPF LSM is not active (run under tests/vm/run)"; exit 1
+	fi
+}
+
+sock() { echo "$work/$1/lockwarden.sock"; }
+pins() { echo "/sys/fs/bpf/lw-test-$1-$$"; }
+
+# start_daemon NAME [OPTIONS...]: start lockwardend and wait until it answers.
+start_daemon() {
+	local name=$1; shift
+	mkdir -p "$work/$name"
+	"$daemon_bin" --config /nonexistent --socket "$(sock "$name")" --pin-dir "$(pins "$name")" \
+		--state-dir "$work/$name/state" --audit-log "$work/$name/audit.log" "$@" \
+		>>"$work/$name/daemon.log" 2>&1 &
+	daemon_pid[$name]=$!
+	wait_answers "$name"
+}
+
+# wait until the daemon NAME answers Status (TCG is slow: up to 60 s).
+wait_answers() {
+	for _ in $(seq 600); do
+		"$cli_bin" --socket "$(sock "$1")" status >/dev/null 2>&1 && return 0
+		kill -0 "${daemon_pid[$1]}" 2>/dev/null || { why="lockwardend $1 exited: $(tail -n 3 "$work/$1/daemon.log" | tr '\n' ' ')"; return 1; }
+		sleep 0.1
+	done
+	why="lockwardend $1 did not answer within 60 s"
+	return 1
+}
+
+stop_daemon() { kill -TERM "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[$1]}" 2>/dev/null; }
+kill9_daemon() { kill -KILL "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[$1]}" 2>/dev/null; }
+
+# lw NAME ARGS...: the CLI against daemon NAME.
+lw() { local name=$1; shift; "$cli_bin" --socket "$(sock "$name")" "$@"; }
+
+# holder: a process that lives until killed; prints its pid.
+start_holder() { sleep 100000 & children+=($!); echo $!; }
+
+# rogue_write IMAGE: a write open by a process holding no lease; 0 if it got through.
+rogue_write() { dd if=/dev/zero of="$1" bs=1 count=1 seek=4096 conv=notrunc status=none 2>/dev/null; }
+
+new_image() { local f=$work/$1; dd if=/dev/zero of="$f" bs=64k count=1 status=none; echo "$f"; }
+
+# varlink NAME JSON...: send raw messages, print each reply on its own line.
+varlink() {
+	local name=$1; shift
+	"$py" - "$(sock "$name")" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(60)
+s.connect(sys.argv[1])
+buf = b""
+for msg in sys.argv[2:]:
+    s.sendall(msg.encode() + b"\0")
+    while b"\0" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            print("EOF"); sys.exit(0)
+        buf += chunk
+    reply, buf = buf.split(b"\0", 1)
+    print(reply.decode())
+PY
+}
+
+# count_leases NAME: how many leases daemon NAME lists.
+count_leases() { lw "$1" list --json | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)["leases"]))'; }
+
+cleanup() {
+	for pid in "${children[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+	wait "${children[@]}" 2>/dev/null
+	# with no holders left, every lease is released, then each daemon stops
+	sleep 1
+	for name in "${!daemon_pid[@]}"; do stop_daemon "$name"; rm -rf "$(pins "$name")"; done
+	if ((failures)); then
+		for name in "${!daemon_pid[@]}"; do
+			echo "# --- daemon $name log ---"; sed 's/^/# /' "$work/$name/daemon.log" | tail -n 30
+		done
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+not() { ! "$@"; }
+# failed_with TEXT: the last command ($status, $out) failed and its message names TEXT.
+failed_with() { [ "$status" -ne 0 ] && grep -q -- "$1" <<<"$out"; }
