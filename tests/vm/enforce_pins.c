@@ -240,6 +240,53 @@ static void program_replacement_leaves_no_gap_and_keeps_the_leases(void **state)
 	lw_enforcer_close(new);
 }
 
+static int upgrading_loader(void *arg)
+{
+	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .program_version = arg };
+	struct lw_enforcer *enf;
+
+	return lw_enforcer_open(&opts, &enf) ? 1 : 0;
+}
+
+/* Loaders of new versions killed at different moments of loading,
+ * attaching, pinning and retiring the old version. */
+static void killing_loaders_midway_through_upgrades_leaves_no_gap(void **state)
+{
+	static const char *names[] = { "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7" };
+	struct lw_enforcer *enf;
+	struct poller writer;
+	struct lw_image_key key;
+	char versions[256];
+
+	(void)state;
+	enf = open_enforcer(pin_dir, 0);
+	assert_non_null(enf);
+	lease_to(enf, getpid(), &key);
+	lw_enforcer_close(enf);
+	poller_start(&writer);
+	for (int i = 0; i < 8; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(upgrading_loader((void *)names[i]));
+		usleep(i * 60 * 1000);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	version_folders(versions, sizeof(versions));
+	fprintf(stderr, "# pinned after the killed upgrades: %s\n", versions);
+	enf = open_enforcer(pin_dir, 0);
+	usleep(200 * 1000);
+	poller_stop_and_check(&writer, "while upgrading loaders were killed midway");
+	assert_non_null(enf);
+	version_folders(versions, sizeof(versions));
+	fprintf(stderr, "# pinned after the killed upgrades and one clean start: %s\n", versions);
+	if (strchr(versions, ','))
+		fail_msg("expected one version folder after a clean start, found %s", versions);
+	assert_denied(child_open(image, O_RDWR), "an O_RDWR open after the killed upgrades");
+	lw_enforcer_close(enf);
+}
+
 static void next_loader_removes_an_interrupted_loaders_leftovers(void **state)
 {
 	struct lw_enforcer *enf;
@@ -282,6 +329,7 @@ static const struct CMUnitTest pins[] = {
 	cmocka_unit_test_setup_teardown(second_loader_adopts_the_pins_and_the_leases, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(killing_the_loader_leaves_no_gap, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(program_replacement_leaves_no_gap_and_keeps_the_leases, fresh_pins, remove_pins),
+	cmocka_unit_test_setup_teardown(killing_loaders_midway_through_upgrades_leaves_no_gap, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(next_loader_removes_an_interrupted_loaders_leftovers, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(unpin_stops_enforcement, fresh_pins, remove_pins),
 };
