@@ -246,6 +246,24 @@ int BPF_PROG(lw_file_open, struct file *file, int ret)
 	return -EACCES;
 }
 
+/* A write descriptor handed over instead of opened: SCM_RIGHTS from a
+ * holder, or pidfd_getfd(2) on a holder. Rare, so no fast path needed. */
+SEC("lsm/file_receive")
+int BPF_PROG(lw_file_receive, struct file *file, int ret)
+{
+	struct lw_image_key key;
+	struct lw_lease *lease;
+
+	if (ret)
+		return ret;
+	if (!(file->f_mode & LW_FMODE_WRITE))
+		return 0;
+	if (!denied(file->f_inode, &key, &lease))
+		return 0;
+	report(&key, lease, LW_OP_WRITE, file->f_flags, NULL, file->f_path.dentry, false);
+	return -EACCES;
+}
+
 /* truncate(2), ftruncate(2) and O_TRUNC all pass here. */
 SEC("lsm/path_truncate")
 int BPF_PROG(lw_path_truncate, const struct path *path, int ret)

@@ -43,7 +43,8 @@ enum lw_op {
 	LW_OP_TRUNCATE = 2,
 	LW_OP_UNLINK = 3,
 	LW_OP_RENAME = 4,
-	LW_OP_WRITE = 5,	/* through a descriptor opened before the lease */
+	LW_OP_WRITE = 5,	/* a write descriptor not opened by the subject: received
+				 * from a holder (SCM_RIGHTS, pidfd_getfd) */
 };
 
 /* One denied access, sent to userspace through the events ring buffer. */

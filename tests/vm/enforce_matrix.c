@@ -4,6 +4,8 @@
  * filesystem: tmpfs, ext4 and btrfs (loop-mounted). */
 #include <liburing.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 #include "enforce_common.h"
@@ -280,6 +282,85 @@ static void non_holder_io_uring_openat_is_denied(void **state)
 	assert_denied(r, "an O_RDWR openat through io_uring");
 }
 
+static int receive_fd(void *arg)
+{
+	int sock = *(int *)arg;
+	char byte, control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *cmsg;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return 252;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (cmsg && cmsg->cmsg_type == SCM_RIGHTS && cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+		return 0;	/* got a write descriptor */
+	return (msg.msg_flags & MSG_CTRUNC) ? EACCES : 251;
+}
+
+static void non_holder_receiving_a_write_fd_over_scm_rights_is_denied(void **state)
+{
+	char control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { "x", 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct helper h = { .pid = 0, .go_fd = -1 };
+	struct cmsghdr *cmsg;
+	int pair[2], fd, r;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	helper_start(&h, NULL, receive_fd, &pair[1]);	/* forked before the write open */
+	fd = open(image, O_RDWR | O_CLOEXEC);	/* the holder's */
+	if (fd < 0)
+		fail_msg("expected the holder's O_RDWR open to work: %s", strerror(errno));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (sendmsg(pair[0], &msg, 0) != 1)
+		fail_msg("cannot send the descriptor: %s", strerror(errno));
+	r = helper_finish(&h);
+	close(fd);
+	close(pair[0]);
+	close(pair[1]);
+	if (r == 252 || r == 251)
+		fail_msg("expected the receiver to get the message (status %d)", r);
+	assert_denied(r, "receiving the holder's write descriptor over SCM_RIGHTS");
+}
+
+static int steal_fd(void *arg)
+{
+	int fd = *(int *)arg, pidfd, stolen;
+
+	close(fd);	/* inherited by fork: steal it instead */
+	pidfd = syscall(SYS_pidfd_open, getppid(), 0);
+	if (pidfd < 0)
+		return 250;
+	stolen = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (stolen < 0)
+		return errno;
+	close(stolen);
+	return 0;
+}
+
+static void non_holder_pidfd_getfd_of_a_write_fd_is_denied(void **state)
+{
+	int fd, r;
+
+	(void)state;
+	fd = open(image, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("expected the holder's O_RDWR open to work: %s", strerror(errno));
+	r = in_child(steal_fd, &fd);
+	close(fd);
+	if (r == 250)
+		fail_msg("expected pidfd_open to work in the guest");
+	assert_denied(r, "pidfd_getfd of the holder's write descriptor");
+}
+
 static void unleased_file_open_rdwr_is_allowed(void **state)
 {
 	(void)state;
@@ -323,6 +404,8 @@ static const struct CMUnitTest matrix[] = {
 	MATRIX(non_holder_rename_image_away_is_denied),
 	MATRIX(non_holder_unlink_is_denied),
 	MATRIX(non_holder_io_uring_openat_is_denied),
+	MATRIX(non_holder_receiving_a_write_fd_over_scm_rights_is_denied),
+	MATRIX(non_holder_pidfd_getfd_of_a_write_fd_is_denied),
 	MATRIX(unleased_file_open_rdwr_is_allowed),
 	MATRIX(everything_is_allowed_after_release),
 };
