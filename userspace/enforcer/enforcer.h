@@ -1,6 +1,11 @@
 /* The enforcer: loads (or adopts) the pinned BPF LSM programs and keeps the
  * kernel's table of leases. Errors are negative errno; when a function fails
- * it leaves a one-line reason in lw_enforcer_error(). */
+ * it leaves a one-line reason in lw_enforcer_error().
+ *
+ * One thread at a time per struct lw_enforcer, and one process changing the
+ * leases of a pin folder at a time (the lease filter is updated by
+ * read-modify-write). Holders' pids are those of the initial pid namespace
+ * (what the kernel reports), so the daemon runs there. */
 #ifndef LW_ENFORCER_H
 #define LW_ENFORCER_H
 
