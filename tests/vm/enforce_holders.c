@@ -419,6 +419,90 @@ static void non_holder_open_block_device_rdonly_is_allowed(void **state)
 	assert_allowed(child_open(loop_dev, O_RDONLY), "a non-holder's O_RDONLY open of the loop device");
 }
 
+/* --- keys from the kernel: btrfs and overlayfs --- */
+
+#define BTRFS_DIR "/tmp/lw-keys-btrfs"
+#define OVL "/tmp/lw-keys-ovl"
+
+/* Lease path to this process; the key in *out. */
+static int lease_path(const char *path, struct lw_image_key *out)
+{
+	struct lw_holder self = holder_of(getpid());
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, out);
+	close(fd);
+	if (err)
+		fail_msg("expected a lease on %s, got %s: %s", path, strerror(-err), lw_enforcer_error(enf));
+	return 0;
+}
+
+static void btrfs_image_key_differs_from_stat_and_is_enforced(void **state)
+{
+	const char *path = BTRFS_DIR "/image.raw";
+	struct lw_image_key btrfs_key;
+	struct stat st;
+	__u64 stat_dev;
+
+	(void)state;
+	if (mount_test_fs("btrfs", BTRFS_DIR))
+		fail_msg("expected to make a btrfs filesystem in the guest");
+	write_file(path, "x");
+	lease_path(path, &btrfs_key);
+	assert_int_equal(stat(path, &st), 0);
+	stat_dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+	fprintf(stderr, "# btrfs: stat() says dev %u:%u, the kernel's key has %llu:%llu\n", major(st.st_dev),
+		minor(st.st_dev), (unsigned long long)(btrfs_key.dev >> 20),
+		(unsigned long long)(btrfs_key.dev & 0xfffff));
+	if (stat_dev == btrfs_key.dev)
+		fail_msg("expected btrfs's stat() dev to differ from the superblock's s_dev");
+	assert_denied(child_open(path, O_RDWR), "a non-holder's O_RDWR open on btrfs");
+	lw_enforcer_remove_lease(enf, &btrfs_key);
+	unmount_test_fs(BTRFS_DIR);
+}
+
+static int mount_overlay(void **state)
+{
+	(void)state;
+	if (sh("mkdir -p " OVL " && mount -t tmpfs lw-ovl " OVL " && mkdir " OVL "/lower " OVL "/upper "
+	       OVL "/work " OVL "/merged && echo x > " OVL "/upper/image.raw && modprobe overlay 2>/dev/null; "
+	       "mount -t overlay overlay -o lowerdir=" OVL "/lower,upperdir=" OVL "/upper,workdir=" OVL
+	       "/work " OVL "/merged"))
+		return -1;
+	return 0;
+}
+
+static int unmount_overlay(void **state)
+{
+	(void)state;
+	lw_enforcer_remove_lease(enf, &key);
+	sh("umount " OVL "/merged; umount " OVL "; rmdir " OVL);
+	return 0;
+}
+
+static void overlay_lease_by_upper_path_denies_opens_through_the_overlay(void **state)
+{
+	(void)state;
+	lease_path(OVL "/upper/image.raw", &key);
+	assert_denied(child_open(OVL "/merged/image.raw", O_RDWR), "an O_RDWR open through the overlay");
+}
+
+static void overlay_lease_by_upper_path_denies_opens_of_the_upper_path(void **state)
+{
+	(void)state;
+	lease_path(OVL "/upper/image.raw", &key);
+	assert_denied(child_open(OVL "/upper/image.raw", O_RDWR), "an O_RDWR open of the upper file");
+}
+
+static void overlay_lease_by_overlay_path_denies_opens_through_the_overlay(void **state)
+{
+	(void)state;
+	lease_path(OVL "/merged/image.raw", &key);
+	assert_denied(child_open(OVL "/merged/image.raw", O_RDWR), "an O_RDWR open through the overlay");
+}
+
 /* --- capacity --- */
 
 static void full_lease_table_is_enospc_and_changes_nothing(void **state)
@@ -484,6 +568,16 @@ static const struct CMUnitTest block_device[] = {
 	cmocka_unit_test(holder_open_block_device_rdwr_is_allowed),
 };
 
+static const struct CMUnitTest kernel_keys[] = {
+	cmocka_unit_test(btrfs_image_key_differs_from_stat_and_is_enforced),
+	cmocka_unit_test_setup_teardown(overlay_lease_by_upper_path_denies_opens_through_the_overlay,
+					mount_overlay, unmount_overlay),
+	cmocka_unit_test_setup_teardown(overlay_lease_by_upper_path_denies_opens_of_the_upper_path,
+					mount_overlay, unmount_overlay),
+	cmocka_unit_test_setup_teardown(overlay_lease_by_overlay_path_denies_opens_through_the_overlay,
+					mount_overlay, unmount_overlay),
+};
+
 int main(void)
 {
 	int failed = 0;
@@ -498,6 +592,7 @@ int main(void)
 	failed += cmocka_run_group_tests_name("write descriptors opened before the lease",
 					      writers_before_lease, NULL, NULL);
 	failed += cmocka_run_group_tests_name("block devices by i_rdev", block_device, attach_loop, detach_loop);
+	failed += cmocka_run_group_tests_name("keys from the kernel", kernel_keys, NULL, NULL);
 	close_and_unpin(enf);
 	unmount_test_fs(DIR_);
 	return failed ? 1 : 0;

@@ -44,7 +44,11 @@ void lw_enforcer_close(struct lw_enforcer *enf);
 /* Detach and unpin everything (uninstall); enforcement stops. */
 int lw_enforcer_unpin(struct lw_enforcer *enf);
 
-/* The key the kernel will see for the image open at fd. */
+/* The key the kernel will see for the image open at fd (from the kernel:
+ * btrfs and overlayfs report other numbers to stat()). An open through an
+ * overlayfs is checked against the overlay file's key and then the upper
+ * file's key, so lease an overlay image through its upper-layer path: that
+ * covers both; a lease through the overlay path covers the overlay only. */
 int lw_enforcer_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_image_key *key);
 
 /* Start enforcing a lease on the image open at fd (the descriptor gives the
