@@ -308,6 +308,28 @@ static void next_loader_removes_an_interrupted_loaders_leftovers(void **state)
 		fail_msg("expected only the current version folder left, found %s", versions);
 }
 
+static void loader_recovers_when_a_map_pin_was_removed(void **state)
+{
+	struct lw_enforcer *enf;
+	struct lw_image_key key;
+	char path[256], versions[256];
+
+	(void)state;
+	enf = open_enforcer(pin_dir, 0);
+	assert_non_null(enf);
+	lw_enforcer_close(enf);
+	snprintf(path, sizeof(path), "%s/leases", pin_dir);
+	assert_int_equal(unlink(path), 0);
+	enf = open_enforcer(pin_dir, 0);
+	assert_non_null(enf);
+	lease_to(enf, getpid(), &key);
+	assert_denied(child_open(image, O_RDWR), "an O_RDWR open with the re-created leases map");
+	version_folders(versions, sizeof(versions));
+	if (strchr(versions, ','))
+		fail_msg("expected one version folder, found %s", versions);
+	lw_enforcer_close(enf);
+}
+
 static void unpin_stops_enforcement(void **state)
 {
 	struct lw_enforcer *enf;
@@ -331,6 +353,7 @@ static const struct CMUnitTest pins[] = {
 	cmocka_unit_test_setup_teardown(program_replacement_leaves_no_gap_and_keeps_the_leases, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(killing_loaders_midway_through_upgrades_leaves_no_gap, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(next_loader_removes_an_interrupted_loaders_leftovers, fresh_pins, remove_pins),
+	cmocka_unit_test_setup_teardown(loader_recovers_when_a_map_pin_was_removed, fresh_pins, remove_pins),
 	cmocka_unit_test_setup_teardown(unpin_stops_enforcement, fresh_pins, remove_pins),
 };
 

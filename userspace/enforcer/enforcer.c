@@ -260,7 +260,9 @@ static int attach_and_pin(struct lw_enforcer *enf, struct lockwarden_bpf *skel, 
 			goto cleanup;
 		}
 	}
-	if (rename(tmp, final)) {
+	/* A folder of this version with maps gone missing: ours replaces it
+	 * (we are attached already, so no gap). */
+	if (rename(tmp, final) && (errno != ENOTEMPTY || unpin_folder(final) || rename(tmp, final))) {
 		err = lw_fail(enf, -errno, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
 		goto cleanup;
 	}
