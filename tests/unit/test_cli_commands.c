@@ -34,10 +34,29 @@ struct fake_daemon {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	char log[MAX_LOG][600]; /* "Method {parameters}" per request */
+	char holder_comm[32];   /* /proc/PID/comm of the last Acquire's pid */
 	size_t n_log;
 };
 
 static struct fake_daemon daemon_;
+
+/* What the real daemon sees of the holder at acquire time. */
+static void record_holder_comm(struct json_object *parameters)
+{
+	struct json_object *pid;
+	char path[64];
+	FILE *f;
+
+	if (!json_object_object_get_ex(parameters, "pid", &pid))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/comm", json_object_get_int(pid));
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(daemon_.holder_comm, sizeof(daemon_.holder_comm), f))
+		daemon_.holder_comm[strcspn(daemon_.holder_comm, "\n")] = '\0';
+	fclose(f);
+}
 
 static void serve_connection(int fd)
 {
@@ -61,6 +80,7 @@ static void serve_connection(int fd)
 								JSON_C_TO_STRING_PLAIN |
 									JSON_C_TO_STRING_NOSLASHESCAPE));
 		pthread_mutex_unlock(&daemon_.lock);
+		record_holder_comm(req.parameters);
 		reply = daemon_.answer(req.method, req.parameters);
 		varlink_request_release(&req);
 		if (write(fd, reply, strlen(reply) + 1) < 0)
@@ -87,6 +107,7 @@ static void daemon_start(answer_fn *answer)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
 	memset(daemon_.log, 0, sizeof(daemon_.log));
+	memset(daemon_.holder_comm, 0, sizeof(daemon_.holder_comm));
 	daemon_.n_log = 0;
 	daemon_.answer = answer;
 	strcpy(daemon_.dir, "/tmp/lockwarden-cli-XXXXXX");
@@ -341,6 +362,23 @@ static void run_holder_is_the_commands_own_pid(void **state)
 	pthread_mutex_unlock(&daemon_.lock);
 }
 
+static void run_holder_already_carries_the_commands_name(void **state)
+{
+	char a[128];
+	const char *images[1] = { a };
+	char *cmd[] = { "/bin/true", NULL };
+	struct cli_args args = { .command = CLI_RUN, .n_images = 1, .images = images,
+				 .exec_argv = cmd };
+
+	(void)state;
+	daemon_start(lease_answer);
+	make_file("a.img", a, sizeof(a));
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(run_in_child(&args), 0);
+	/* Conflict messages then name "true", not "lockwarden". */
+	assert_string_equal(daemon_.holder_comm, "true");
+}
+
 static void run_of_missing_command_releases_and_exits_127(void **state)
 {
 	char a[128];
@@ -386,6 +424,8 @@ int main(void)
 		cmocka_unit_test_teardown(run_is_all_or_none_and_does_not_start_the_command,
 					  daemon_stop),
 		cmocka_unit_test_teardown(run_holder_is_the_commands_own_pid, daemon_stop),
+		cmocka_unit_test_teardown(run_holder_already_carries_the_commands_name,
+					  daemon_stop),
 		cmocka_unit_test_teardown(run_of_missing_command_releases_and_exits_127,
 					  daemon_stop),
 		cmocka_unit_test_teardown(missing_image_fails_before_contacting_the_daemon,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "client/lockwarden.h"
@@ -30,6 +31,7 @@ int cmd_run(const struct cli_args *args)
 	struct lockwarden_error err;
 	pid_t self = getpid();
 	size_t i, taken = 0;
+	const char *name;
 	char **images;
 	int status = 1, saved;
 
@@ -43,6 +45,11 @@ int cmd_run(const struct cli_args *args)
 			goto cleanup;
 		}
 	}
+	/* Take CMD's name now (exec will give it the same one), so the daemon
+	 * records the holder as "qemu-system-x86", not "lockwarden", in its
+	 * conflict messages, list and audit trail. Best effort. */
+	name = strrchr(args->exec_argv[0], '/');
+	prctl(PR_SET_NAME, name ? name + 1 : args->exec_argv[0], 0, 0, 0);
 	/* The socket is close-on-exec: CMD does not inherit it. */
 	if (lockwarden_connect(args->socket_path, &lw, &err) < 0) {
 		cli_fail("run", "%s", err.message);
