@@ -262,6 +262,27 @@ static void daemon_hanging_up_is_a_clear_error(void **state)
 	stop(&s, lw);
 }
 
+/* No server at all: the peer end stays open and silent. */
+static void silent_daemon_times_out_and_connection_is_retired(void **state)
+{
+	struct lockwarden_error err;
+	struct lockwarden *lw;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(lockwarden_connect_fd(sv[0], &lw, NULL), 0);
+	assert_int_equal(lockwarden_set_timeout(lw, 100, &err), 0);
+	assert_int_equal(lockwarden_release(lw, "/i", 1, &err), -ETIMEDOUT);
+	if (!strstr(err.message, "did not answer Release within 100 ms"))
+		fail_msg("expected a timeout message, got \"%s\"", err.message);
+	/* A late reply must not be taken for the next call's. */
+	assert_int_equal(write(sv[1], "{}", 3), 3);
+	assert_int_equal(lockwarden_release(lw, "/i", 1, &err), -ENOTCONN);
+	lockwarden_disconnect(lw);
+	close(sv[1]);
+}
+
 static void malformed_reply_is_refused(void **state)
 {
 	struct fake_server s;
@@ -301,6 +322,7 @@ int main(void)
 		cmocka_unit_test(inquire_of_unleased_image_gives_no_lease),
 		cmocka_unit_test(status_decodes_counters),
 		cmocka_unit_test(daemon_hanging_up_is_a_clear_error),
+		cmocka_unit_test(silent_daemon_times_out_and_connection_is_retired),
 		cmocka_unit_test(malformed_reply_is_refused),
 		cmocka_unit_test(connect_to_missing_socket_names_path),
 	};

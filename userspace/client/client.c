@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@ struct lockwarden {
 	int fd;
 	struct varlink_reader reader;
 	struct varlink_reply last; /* last successful reply, for --json */
+	bool broken;               /* out of step with the daemon: no more calls */
+	unsigned timeout_ms;
 };
 
 int lockwarden_connect_fd(int fd, struct lockwarden **out, struct lockwarden_error *err)
@@ -78,6 +81,19 @@ void lockwarden_disconnect(struct lockwarden *lw)
 	free(lw);
 }
 
+int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,
+			   struct lockwarden_error *err)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+
+	if (setsockopt(lw->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(lw->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return error_set(err, -errno, "cannot set a timeout: %s", strerror(errno));
+	lw->timeout_ms = timeout_ms;
+	return 0;
+}
+
 /* One round trip to io.lockwarden.Manager.<method>. On success the reply
  * stays in lw->last and *parameters points into it. */
 static int call(struct lockwarden *lw, const char *method, struct json_object *in,
@@ -90,9 +106,18 @@ static int call(struct lockwarden *lw, const char *method, struct json_object *i
 	snprintf(full, sizeof(full), "%s.%s", LOCKWARDEN_INTERFACE, method);
 	if (err)
 		memset(err, 0, sizeof(*err));
+	if (lw->broken) {
+		json_object_put(in);
+		return error_set(err, -ENOTCONN, "connection to lockwardend already failed");
+	}
 	ret = varlink_call(lw->fd, &lw->reader, full, in, &reply);
+	if (ret < 0)
+		lw->broken = true;
 	if (ret == -EBADMSG)
 		return error_set(err, ret, "lockwardend sent a malformed reply to %s", method);
+	if (ret == -ETIMEDOUT || ret == -EAGAIN)
+		return error_set(err, -ETIMEDOUT, "lockwardend did not answer %s within %u ms",
+				 method, lw->timeout_ms);
 	if (ret < 0)
 		return error_set(err, ret, "lost connection to lockwardend: %s", strerror(-ret));
 	if (reply.error) {

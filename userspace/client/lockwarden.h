@@ -89,6 +89,14 @@ int lockwarden_connect(const char *socket_path, struct lockwarden **out,
 int lockwarden_connect_fd(int fd, struct lockwarden **out, struct lockwarden_error *err);
 void lockwarden_disconnect(struct lockwarden *lw);
 
+/* Give up on a call when lockwardend has not answered within timeout_ms
+ * (0: wait forever, the default; a paxos acquire may take many seconds).
+ * A call that timed out or lost the connection leaves lw unusable: later
+ * calls fail with -ENOTCONN, since a late reply would be taken for the
+ * next call's. */
+int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,
+			   struct lockwarden_error *err);
+
 /* image must be an absolute path. pid 0 means the calling process.
  * lease (may be NULL) receives the lease as the daemon now holds it. */
 int lockwarden_acquire(struct lockwarden *lw, const char *image, pid_t pid, unsigned flags,
