@@ -140,6 +140,7 @@ install: all
 	$(if $(wildcard $(CLI)),install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 0755 $(CLIENT_LIB) $(DESTDIR)$(PREFIX)/lib/liblockwarden.so.0
 	ln -sf liblockwarden.so.0 $(DESTDIR)$(PREFIX)/lib/liblockwarden.so
+	install -D -m 0644 userspace/client/lockwarden.h $(DESTDIR)$(PREFIX)/include/lockwarden.h
 	$(if $(wildcard docs/*.1 docs/*.5 docs/*.8),tools/install-man "$(DESTDIR)$(PREFIX)/share/man" docs/*.[158])
 	$(if $(wildcard docs/lockwardend.service),install -D -m 0644 docs/lockwardend.service $(DESTDIR)$(PREFIX)/lib/systemd/system/lockwardend.service)
 
