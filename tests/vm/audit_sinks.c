@@ -3,74 +3,21 @@
  * fixed MESSAGE_ID) and from auditd's log (ausearch -m USER_AVC). Starts
  * systemd-journald and auditd when they are not running; if they cannot
  * run, the tests fail and say why. */
-#include <errno.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
-#include <cmocka.h>
-#include <systemd/sd-journal.h>
 
 #include "audit/audit.h"
+#include "audit_common.h"
 
-#define JOURNALD "/lib/systemd/systemd-journald"
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
-
-static bool wait_for(bool (*ready)(void), int seconds)
-{
-	int i;
-
-	for (i = 0; i < seconds * 10; i++) {
-		if (ready())
-			return true;
-		usleep(100000);
-	}
-	return ready();
-}
-
-static bool journal_socket_exists(void)
-{
-	return access(JOURNAL_SOCKET, W_OK) == 0;
-}
-
-static bool auditd_running(void)
-{
-	return system("auditctl -s 2>/dev/null | grep -Eq '^pid [1-9]'") == 0;
-}
-
-static int start_journald(void **state)
+static int journald_setup(void **state)
 {
 	(void)state;
-	if (journal_socket_exists())
-		return 0;
-	if (system("setsid " JOURNALD " </dev/null >/dev/null 2>&1 &") != 0 ||
-	    !wait_for(journal_socket_exists, 30)) {
-		fprintf(stderr, "# expected %s to start and create %s; it did not\n", JOURNALD,
-			JOURNAL_SOCKET);
-		return -1;
-	}
-	return 0;
+	return start_journald();
 }
 
-static int start_auditd(void **state)
+static int auditd_setup(void **state)
 {
 	(void)state;
-	if (auditd_running())
-		return 0;
-	/* auditd forks and returns once it is the kernel's audit daemon */
-	if (system("auditd") != 0 || !wait_for(auditd_running, 30)) {
-		fprintf(stderr, "# expected auditd to start and register with the kernel; "
-			"`auditctl -s` shows no pid\n");
-		return -1;
-	}
-	return 0;
+	return start_auditd();
 }
 
 /* A path no other test run uses, so reading back finds only our record. */
@@ -112,52 +59,6 @@ static struct lw_denial_event denial_of(const char *path)
 	snprintf(ev.comm, sizeof(ev.comm), "dd");
 	snprintf(ev.path, sizeof(ev.path), "%s", path);
 	return ev;
-}
-
-/* The value of field in the journal entry sd is at, or "" if absent. */
-static void journal_value(sd_journal *j, const char *field, char *buf, size_t len)
-{
-	const void *data;
-	size_t size, name = strlen(field) + 1;
-
-	buf[0] = '\0';
-	if (sd_journal_get_data(j, field, &data, &size) < 0 || size < name)
-		return;
-	snprintf(buf, len, "%.*s", (int)(size - name), (const char *)data + name);
-}
-
-/* Wait up to 10 s for the entry with MESSAGE_ID and LOCKWARDEN_field=value. */
-static sd_journal *journal_find(const char *message_id, const char *field, const char *value)
-{
-	char match[512];
-	sd_journal *j;
-	int i, r;
-
-	r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
-	if (r < 0)
-		fail_msg("expected sd_journal_open to work, got %s", strerror(-r));
-	snprintf(match, sizeof(match), "MESSAGE_ID=%s", message_id);
-	sd_journal_add_match(j, match, 0);
-	snprintf(match, sizeof(match), "%s=%s", field, value);
-	sd_journal_add_match(j, match, 0);
-	for (i = 0; i < 100; i++) {
-		if (sd_journal_next(j) > 0)
-			return j;
-		sd_journal_wait(j, 100000);
-	}
-	sd_journal_close(j);
-	fail_msg("expected a journal entry with MESSAGE_ID=%s and %s=%s within 10 s; none came",
-		 message_id, field, value);
-	return NULL;
-}
-
-static void assert_journal_value(sd_journal *j, const char *field, const char *want)
-{
-	char got[512];
-
-	journal_value(j, field, got, sizeof(got));
-	if (strcmp(got, want))
-		fail_msg("expected journal field %s=%s, got \"%s\"", field, want, got);
 }
 
 static void journal_denial_reads_back_by_message_id(void **state)
@@ -208,30 +109,6 @@ static void journal_lease_event_reads_back_by_message_id(void **state)
 	lw_audit_close(audit);
 }
 
-/* ausearch's output for our record, waiting up to 10 s for auditd. */
-static char *ausearch_find(const char *path)
-{
-	char cmd[256], *out = NULL;
-	size_t len = 0;
-	FILE *p;
-	int i;
-
-	snprintf(cmd, sizeof(cmd), "ausearch -m USER_AVC --raw 2>/dev/null | grep -F '%s'", path);
-	for (i = 0; i < 100; i++) {
-		p = popen(cmd, "r");
-		if (p) {
-			ssize_t n = getdelim(&out, &len, '\0', p);
-
-			pclose(p);
-			if (n > 0)
-				return out;
-		}
-		usleep(100000);
-	}
-	free(out);
-	return NULL;
-}
-
 static void linux_audit_denial_is_found_by_ausearch(void **state)
 {
 	struct lw_audit *audit = open_sinks(false, true);
@@ -260,9 +137,9 @@ static void linux_audit_denial_is_found_by_ausearch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(journal_denial_reads_back_by_message_id, start_journald),
-		cmocka_unit_test_setup(journal_lease_event_reads_back_by_message_id, start_journald),
-		cmocka_unit_test_setup(linux_audit_denial_is_found_by_ausearch, start_auditd),
+		cmocka_unit_test_setup(journal_denial_reads_back_by_message_id, journald_setup),
+		cmocka_unit_test_setup(journal_lease_event_reads_back_by_message_id, journald_setup),
+		cmocka_unit_test_setup(linux_audit_denial_is_found_by_ausearch, auditd_setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
