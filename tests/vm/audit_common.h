@@ -81,26 +81,28 @@ static void journal_value(sd_journal *j, const char *field, char *buf, size_t le
 	snprintf(buf, len, "%.*s", (int)(size - name), (const char *)data + name);
 }
 
-/* Wait up to 10 s for the entry with MESSAGE_ID and field=value. */
+/* Wait up to 10 s for the entry with MESSAGE_ID and field=value. Opens the
+ * journal afresh each time: a journald started moments ago may not have
+ * created its files yet when the first open looks. */
 static sd_journal *journal_find(const char *message_id, const char *field, const char *value)
 {
 	char match[512];
 	sd_journal *j;
 	int i, r;
 
-	r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
-	if (r < 0)
-		fail_msg("expected sd_journal_open to work, got %s", strerror(-r));
-	snprintf(match, sizeof(match), "MESSAGE_ID=%s", message_id);
-	sd_journal_add_match(j, match, 0);
-	snprintf(match, sizeof(match), "%s=%s", field, value);
-	sd_journal_add_match(j, match, 0);
 	for (i = 0; i < 100; i++) {
+		r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+		if (r < 0)
+			fail_msg("expected sd_journal_open to work, got %s", strerror(-r));
+		snprintf(match, sizeof(match), "MESSAGE_ID=%s", message_id);
+		sd_journal_add_match(j, match, 0);
+		snprintf(match, sizeof(match), "%s=%s", field, value);
+		sd_journal_add_match(j, match, 0);
 		if (sd_journal_next(j) > 0)
 			return j;
-		sd_journal_wait(j, 100000);
+		sd_journal_close(j);
+		usleep(100000);
 	}
-	sd_journal_close(j);
 	fail_msg("expected a journal entry with MESSAGE_ID=%s and %s=%s within 10 s; none came",
 		 message_id, field, value);
 	return NULL;
