@@ -130,6 +130,8 @@ static void denial_record_names_each_operation(void **state)
 		assert_field_string(rec, "op", ops[i].name);
 		/* only opens carry flags */
 		assert_field_int(rec, "open_flags", ops[i].op == LW_OP_OPEN_WRITE ? 0100001 | 01000 : 0);
+		if (ops[i].op != LW_OP_OPEN_WRITE)
+			assert_field_null(rec, "open_flags_names");
 		json_object_put(rec);
 	}
 }

@@ -20,7 +20,8 @@
  *            the kernel resolved it), "image" (the lease's image path as the
  *            daemon knows it, null: unknown), "key":{"dev","major","minor",
  *            "ino"}, "op" ("open-write"|"truncate"|"unlink"|"rename"|"write"),
- *            "open_flags", "open_flags_names" ("O_WRONLY|O_TRUNC"...),
+ *            "open_flags", "open_flags_names" ("O_WRONLY|O_TRUNC"..., null
+ *            when not an open),
  *            "holder":{"kind":"process","pid","start_time","comm"} or
  *            {"kind":"cgroup","cgroup_id","cgroup"}, "lease_mode"
  *            ("exclusive"|"shared"), "suppressed" (denials of this subject on

@@ -263,7 +263,10 @@ struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
 	json_object_object_add(rec, "key", key_json(&ev->key));
 	json_object_object_add(rec, "op", json_object_new_string(lw_audit_op_name(ev->op)));
 	json_object_object_add(rec, "open_flags", json_object_new_int64(ev->open_flags));
-	json_object_object_add(rec, "open_flags_names", json_object_new_string(flags));
+	/* only opens have flags: "O_RDONLY" for an unlink would mislead */
+	json_object_object_add(rec, "open_flags_names",
+			       ev->open_flags || ev->op == LW_OP_OPEN_WRITE ?
+			       json_object_new_string(flags) : NULL);
 	json_object_object_add(rec, "holder",
 			       holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
 	json_object_object_add(rec, "lease_mode",
