@@ -6,8 +6,7 @@ require
 echo "1..22"
 
 img=$(new_image a.img)
-start_daemon A --backend fcntl
-check daemon_answers_status_after_start true
+check daemon_answers_status_after_start start_daemon A --backend fcntl
 
 holder=$(start_holder)
 out=$(lw A acquire "$img" --pid "$holder" 2>&1); status=$?

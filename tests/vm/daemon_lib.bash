@@ -40,7 +40,8 @@ pins() { echo "/sys/fs/bpf/lw-test-$1-$$"; }
 start_daemon() {
 	local name=$1; shift
 	mkdir -p "$work/$name"
-	"$daemon_bin" --config /nonexistent --socket "$(sock "$name")" --pin-dir "$(pins "$name")" \
+	: >"$work/empty.conf"
+	"$daemon_bin" --config "$work/empty.conf" --socket "$(sock "$name")" --pin-dir "$(pins "$name")" \
 		--state-dir "$work/$name/state" --audit-log "$work/$name/audit.log" "$@" \
 		>>"$work/$name/daemon.log" 2>&1 &
 	daemon_pid[$name]=$!
@@ -51,12 +52,15 @@ start_daemon() {
 wait_answers() {
 	for _ in $(seq 600); do
 		"$cli_bin" --socket "$(sock "$1")" status >/dev/null 2>&1 && return 0
-		kill -0 "${daemon_pid[$1]}" 2>/dev/null || { why="lockwardend $1 exited: $(tail -n 3 "$work/$1/daemon.log" | tr '\n' ' ')"; return 1; }
+		alive "${daemon_pid[$1]}" || { why="lockwardend $1 exited: $(tail -n 3 "$work/$1/daemon.log" | tr '\n' ' ')"; return 1; }
 		sleep 0.1
 	done
 	why="lockwardend $1 did not answer within 60 s"
 	return 1
 }
+
+# a process that exited but was not waited for is a zombie: not alive
+alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st:0:1}" != Z ]; }
 
 stop_daemon() { kill -TERM "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[$1]}" 2>/dev/null; }
 kill9_daemon() { kill -KILL "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[$1]}" 2>/dev/null; }

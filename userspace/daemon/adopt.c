@@ -17,7 +17,8 @@
 
 struct kept_lock {
 	char *name;
-	int fd;
+	int fd;		/* -1: kept, but the kernel would not pass it back */
+	bool claimed;	/* a lease in the state file owns it */
 };
 
 struct kept_list {
@@ -41,29 +42,38 @@ static int collect_kept(const char *name, int fd, void *ctx)
 		l->cap = cap;
 	}
 	l->items[l->count].name = strdup(name);
+	l->items[l->count].claimed = false;
 	l->items[l->count++].fd = fd;
 	return 0;
 }
 
-/* Take the kept lock for image out of the list (-1 if none). */
-static int take_kept(struct kept_list *l, const char *image)
+/* Claim the kept lock for image: true if the keeper has one; *fd gets our
+ * duplicate, or -1 if the kernel would not pass it back. */
+static bool take_kept(struct kept_list *l, const char *image, int *fd)
 {
+	*fd = -1;
 	for (size_t i = 0; i < l->count; i++)
-		if (l->items[i].fd >= 0 && l->items[i].name && strcmp(l->items[i].name, image) == 0) {
-			int fd = l->items[i].fd;
-
+		if (!l->items[i].claimed && l->items[i].name && strcmp(l->items[i].name, image) == 0) {
+			*fd = l->items[i].fd;
 			l->items[i].fd = -1;
-			return fd;
+			l->items[i].claimed = true;
+			return true;
 		}
-	return -1;
+	return false;
 }
 
 /* The backend lock for e: the kept one if it still holds, else taken anew. */
 static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept)
 {
 	bool shared = e->mode == LW_LEASE_SHARED;
-	int fd = take_kept(kept, e->image), r;
+	int fd, r;
 
+	if (take_kept(kept, e->image, &fd) && fd < 0) {
+		/* the keeper's copy holds the lock (a write descriptor of a leased
+		 * image that only holders may receive); release drops it there */
+		e->lock_fd = -1;
+		return 0;
+	}
 	r = d->backend->ops->verify(d->backend, e->image, shared, fd);
 	if (r == 0) {
 		e->lock_fd = fd;
@@ -154,7 +164,7 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct ke
 		lw_lease_drop_holder(e, i);
 	}
 	if (e->nr_holders == 0) {
-		e->lock_fd = take_kept(kept, e->image);
+		take_kept(kept, e->image, &e->lock_fd);
 		drop_lease(d, e, LW_LEASE_HOLDER_DEATH, &last, "exited while the daemon was down");
 		return;
 	}
@@ -240,11 +250,12 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 	}
 	r = 0;
 	for (size_t i = 0; i < kept.count; i++)
-		if (kept.items[i].fd >= 0) {
+		if (!kept.items[i].claimed) {
 			/* kept for a lease the state does not list: an acquire that never committed */
 			lw_log(LOG_INFO, "dropping a stale kept lock for %s", kept.items[i].name);
 			lw_keeper_drop(d->keeper, kept.items[i].name);
-			d->backend->ops->release(d->backend, kept.items[i].name, kept.items[i].fd);
+			if (kept.items[i].fd >= 0)
+				d->backend->ops->release(d->backend, kept.items[i].name, kept.items[i].fd);
 			kept.items[i].fd = -1;
 		}
 	r = lw_state_save(d->cfg->state_dir, d->leases, err, err_size);

@@ -92,7 +92,9 @@ static int recv_msg(int sock, struct keeper_msg *m, int *fd)
 			memcpy(fd, CMSG_DATA(c), sizeof(int));
 	if (n == 0)
 		return 0;
-	if ((size_t)n != sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+	/* MSG_CTRUNC alone: the descriptor was refused (an LSM's file_receive);
+	 * the message still counts, without it */
+	if ((size_t)n != sizeof(*m) || (mh.msg_flags & MSG_TRUNC)) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
@@ -384,7 +386,7 @@ int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void
 			return r ? r : -ECONNRESET;
 		if (m.op == KEEPER_END)
 			return first_error;
-		if (m.op != KEEPER_ITEM || fd < 0) {
+		if (m.op != KEEPER_ITEM) {
 			if (fd >= 0)
 				close(fd);
 			continue;

@@ -28,7 +28,9 @@ void lw_keeper_close(struct lw_keeper *k);
 int lw_keeper_put(struct lw_keeper *k, const char *name, int fd);
 /* Close the keeper's copy for name (missing is fine). */
 int lw_keeper_drop(struct lw_keeper *k, const char *name);
-/* Calls fn with a fresh duplicate of every kept descriptor (fn owns it). */
+/* Calls fn with a fresh duplicate of every kept descriptor (fn owns it), or
+ * -1 when the kernel refused to pass it: the write descriptor of an image
+ * under a lease goes to holders only. The keeper's copy still holds then. */
 int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void *ctx), void *ctx);
 /* The keeper's pid (for tests and logs). */
 int lw_keeper_pid(const struct lw_keeper *k);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "busy.h"
 #include "enforcer/enforcer.h"
 #include "errors.h"
 #include "holders.h"
@@ -193,15 +194,8 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 		*error = backend_error(d, r, image);
 		goto cleanup;
 	}
-	r = lw_enforcer_add_lease_flags(d->enforcer, fd, mode, &holder->id,
-					force ? LW_LEASE_FORCE : 0, &e->key, &writer);
-	if (r < 0) {
-		*error = enforcer_error(d, r, image, &writer);
-		goto cleanup;
-	}
-	kernel = true;
-	/* after the kernel check: the keeper's copy of a direct-mode lock is a
-	 * descriptor open for write that the busy check must not see */
+	/* the keeper gets its copy before the lease exists: the kernel refuses
+	 * to pass a leased image's write descriptor to a non-holder */
 	if (e->lock_fd >= 0) {
 		r = lw_keeper_put(d->keeper, image, e->lock_fd);
 		if (r < 0) {
@@ -209,6 +203,26 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 			goto cleanup;
 		}
 		kept = true;
+	}
+	/* forced insert, then our own writers check, which knows the keeper's copy */
+	r = lw_enforcer_add_lease_flags(d->enforcer, fd, mode, &holder->id, LW_LEASE_FORCE,
+					&e->key, NULL);
+	if (r < 0) {
+		*error = enforcer_error(d, r, image, &writer);
+		goto cleanup;
+	}
+	kernel = true;
+	if (!force) {
+		r = lw_busy_check(d->enforcer, fd, &e->key, &holder->id, S_ISREG(st.st_mode), &writer);
+		if (r < 0) {
+			if (r == -EBUSY && !writer.pid)
+				*error = lw_error_image_busy(image, 0, "(a writer in no descriptor table, e.g. a shared writable mapping)");
+			else if (r == -EBUSY)
+				*error = lw_error_image_busy(image, (int)writer.pid, writer.comm);
+			else
+				*error = lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
+			goto cleanup;
+		}
 	}
 	lw_lease_table_insert(d->leases, e);
 	inserted = true;
@@ -231,10 +245,10 @@ cleanup:
 		lw_holder_unwatch(&e->holders[0]);
 		if (inserted)
 			lw_lease_table_remove(d->leases, e);
-		if (kept)
-			lw_keeper_drop(d->keeper, image);
 		if (kernel)
 			lw_enforcer_remove_lease(d->enforcer, &e->key);
+		if (kept)
+			lw_keeper_drop(d->keeper, image);
 		if (e->lock_fd >= 0)
 			d->backend->ops->release(d->backend, image, e->lock_fd);
 		free(e);
@@ -279,7 +293,8 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 	lw_holder_unwatch(&e->holders[0]);
 	if (lw_enforcer_remove_lease(d->enforcer, &e->key) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
-	if (e->lock_fd >= 0 && lw_keeper_drop(d->keeper, e->image) < 0)
+	/* after a restart the keeper may hold the only copy (lock_fd -1): drop it always */
+	if (lw_keeper_drop(d->keeper, e->image) < 0)
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
 	if (d->backend->ops->release(d->backend, e->image, e->lock_fd) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_backend_error(d->backend));

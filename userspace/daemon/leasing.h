@@ -1,7 +1,8 @@
 /* Taking and giving up leases, all or nothing.
  *
- * Acquire: backend lock -> kernel enforcement -> keeper copy of the lock ->
- * state file (the commit point) -> reply; any failure undoes what was done.
+ * Acquire: backend lock -> keeper copy of the lock -> kernel enforcement
+ * (forced insert, then the writers check of busy.h) -> state file (the
+ * commit point) -> reply; any failure undoes what was done.
  * Release: state file (commit) -> kernel entry -> keeper copy -> backend
  * lock. A crash anywhere leaves the state file right, and re-adoption
  * (adopt.h) brings the kernel, the keeper and the backend in line with it. */

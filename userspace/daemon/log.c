@@ -2,6 +2,7 @@
  * the level under systemd and a terminal shows plain lines. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
@@ -13,7 +14,9 @@ void lw_log(int priority, const char *fmt, ...)
 	};
 	va_list ap;
 
-	fputs(prefix[priority & 7], stderr);
+	/* the journal reads the priority from the prefix; a terminal shows it raw */
+	if (getenv("JOURNAL_STREAM"))
+		fputs(prefix[priority & 7], stderr);
 	fputs("lockwardend: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -1,0 +1,78 @@
+#!/bin/bash
+# kill -9 and restart of lockwardend lose nothing: the backend lock stays
+# held (another host cannot take it), the kernel keeps denying a rogue writer
+# that polls throughout, the restarted daemon re-adopts its leases and
+# releases those of holders that died meanwhile; no stale lease remains. The
+# same across a SIGUSR1 re-exec.
+source "$(dirname "$0")/daemon_lib.bash"
+require
+echo "1..15"
+
+img=$(new_image kept.img)
+img2=$(new_image dies.img)
+check daemon_starts start_daemon A --backend fcntl
+start_daemon B --backend fcntl >/dev/null	# another host on the same storage
+
+h1=$(start_holder); h2=$(start_holder); other=$(start_holder)
+out=$(lw A acquire "$img" --pid "$h1" 2>&1 && lw A acquire "$img2" --pid "$h2" 2>&1); status=$?
+why="acquires failed ($status): $out"
+check leases_taken_before_the_crash [ $status -eq 0 ]
+
+# a rogue writer polls both images through the crash; any success is a breach
+breach=$work/breach
+( while [ ! -e "$work/stop-rogue" ]; do
+	for f in "$img" "$img2"; do
+		if [ ! -e "$work/h2-dead" ] || [ "$f" = "$img" ]; then
+			rogue_write "$f" && echo "$f" >>"$breach"
+		fi
+	done
+	sleep 0.05
+done ) & rogue=$!; children+=($rogue)
+sleep 1
+
+kill9_daemon A
+why="host B took the image while A was down"
+check backend_lock_survives_kill_9 not lw B acquire "$img" --pid "$other"
+why="a write got through while the daemon was down: $(cat "$breach" 2>/dev/null)"
+check kernel_keeps_denying_while_the_daemon_is_down [ ! -s "$breach" ]
+
+# h2 dies while the daemon is down: the restart must release its lease
+touch "$work/h2-dead"
+kill -KILL "$h2"; wait "$h2" 2>/dev/null
+check daemon_restarts_after_kill_9 start_daemon A --backend fcntl
+out=$(lw A list --json 2>&1)
+why="list after restart: $out"
+check restart_readopts_the_live_holders_lease grep -q "\"pid\": *$h1" <<<"$out"
+why="list after restart still has the dead holder $h2: $out"
+check restart_releases_the_dead_holders_lease not grep -q "\"pid\": *$h2" <<<"$out"
+why="the dead holder's image is still enforced"
+check dead_holders_image_is_writable_again rogue_write "$img2"
+out=$(lw B acquire "$img2" --pid "$other" 2>&1); status=$?
+why="another host could not take the dead holder's image ($status): $out"
+check dead_holders_backend_lock_is_released [ $status -eq 0 ]
+lw B release "$img2" --pid "$other" >/dev/null 2>&1
+
+pid_before=${daemon_pid[A]}
+kill -USR1 "$pid_before"
+sleep 1
+wait_answers A
+out=$(lw A list --json 2>&1)
+why="after SIGUSR1 the daemon's pid $pid_before is gone"
+check reexec_keeps_the_pid alive "$pid_before"
+why="after SIGUSR1, list: $out"
+check reexec_keeps_the_lease grep -q "\"pid\": *$h1" <<<"$out"
+why="host B took the image after A re-executed"
+check backend_lock_survives_reexec not lw B acquire "$img" --pid "$other"
+
+touch "$work/stop-rogue"; wait "$rogue" 2>/dev/null
+why="writes got through: $(sort "$breach" 2>/dev/null | uniq -c | tr '\n' ' ')"
+check rogue_writer_never_succeeded_throughout [ ! -s "$breach" ]
+
+kill -KILL "$h1"; wait "$h1" 2>/dev/null
+for _ in $(seq 50); do [ "$(count_leases A)" = 0 ] && break; sleep 0.1; done
+listed=$(count_leases A)
+kernel=$(bpftool -j map dump pinned "$(pins A)/leases" 2>&1 | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>&1)
+why="after the last holder died: $listed lease(s) listed, kernel entries: $kernel"
+check no_stale_lease_remains [ "$listed:$kernel" = "0:0" ]
+
+exit $((failures > 0))
