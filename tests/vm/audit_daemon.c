@@ -241,14 +241,45 @@ static bool lease_of_image(struct json_object *rec, const void *arg)
 	return !strcmp(text(rec, "type"), "lease") && !strcmp(text(rec, "image"), arg);
 }
 
-/* A forked writer: open(image, flags) when told, report errno, stay alive
- * (so the daemon can still read its /proc/PID/exe) until told to go. */
+/* A forked writer: does its action on the image when told, reports errno,
+ * and stays alive (so the daemon can still read its /proc/PID/exe) until
+ * told to go. */
+enum action {
+	ACT_OPEN,		/* open(image, flags) */
+	ACT_TRUNCATE,		/* truncate(image, 0) */
+	ACT_UNLINK,
+	ACT_RENAME,		/* rename(image, image + ".moved") */
+};
+
 struct writer {
 	pid_t pid;
 	int go[2], done[2];
 };
 
-static void start_writer(struct writer *w, const char *comm, const char *image, int flags)
+static int act(enum action action, const char *image, int flags)
+{
+	char moved[PATH_MAX + 8];
+	int fd;
+
+	switch (action) {
+	case ACT_OPEN:
+		fd = open(image, flags);
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? errno : 0;
+	case ACT_TRUNCATE:
+		return truncate(image, 0) < 0 ? errno : 0;
+	case ACT_UNLINK:
+		return unlink(image) < 0 ? errno : 0;
+	case ACT_RENAME:
+		snprintf(moved, sizeof(moved), "%s.moved", image);
+		return rename(image, moved) < 0 ? errno : 0;
+	}
+	return EINVAL;
+}
+
+static void start_actor(struct writer *w, const char *comm, const char *image,
+			enum action action, int flags)
 {
 	char c;
 
@@ -256,19 +287,23 @@ static void start_writer(struct writer *w, const char *comm, const char *image, 
 		fail_msg("pipe: %s", strerror(errno));
 	w->pid = fork();
 	if (w->pid == 0) {
-		int fd, err;
+		int err;
 
 		prctl(PR_SET_NAME, comm);
 		if (read(w->go[0], &c, 1) != 1)
 			_exit(1);
-		fd = open(image, flags);
-		err = fd < 0 ? errno : 0;
+		err = act(action, image, flags);
 		if (write(w->done[1], &err, sizeof(err)) != sizeof(err))
 			_exit(1);
 		if (read(w->go[0], &c, 1) < 0)
 			_exit(1);
 		_exit(0);
 	}
+}
+
+static void start_writer(struct writer *w, const char *comm, const char *image, int flags)
+{
+	start_actor(w, comm, image, ACT_OPEN, flags);
 }
 
 static int writer_open(struct writer *w)
@@ -427,6 +462,48 @@ static void denied_open_appears_in_the_log_within_a_second_with_every_field_righ
 
 	json_object_put(rec);
 	end_writer(&w);
+	end_process(holder);
+}
+
+/* Whether the record of a denial names op and, as its path, want_path. */
+static void expect_denial_of(struct writer *w, const char *op, const char *want_path)
+{
+	struct json_object *rec;
+	int64_t waited_ms;
+	int err = writer_open(w);
+
+	if (err != EACCES && err != EPERM)
+		fail_msg("expected %s by a non-holder to be denied, got %s", op,
+			 err ? strerror(err) : "success");
+	rec = wait_denial(w->pid, 5000, &waited_ms);
+	if (!rec)
+		fail_msg("expected a %s denial record for pid %d within 5 s", op, (int)w->pid);
+	expect_text(rec, "op", op);
+	expect_text(rec, "path", want_path);
+	json_object_put(rec);
+	end_writer(w);
+}
+
+static void each_denied_operation_is_recorded_with_its_op(void **state)
+{
+	char image[PATH_MAX], *name;
+	struct writer w;
+	pid_t holder;
+
+	(void)state;
+	make_image(image, sizeof(image), "ops");
+	name = strrchr(image, '/') + 1;
+	holder = spawn_idle("qemu-holder");
+	acquire(image, holder);
+	/* the kernel gives the full path for opens, the name for the others */
+	start_actor(&w, "truncator", image, ACT_TRUNCATE, 0);
+	expect_denial_of(&w, "truncate", name);
+	start_actor(&w, "unlinker", image, ACT_UNLINK, 0);
+	expect_denial_of(&w, "unlink", name);
+	start_actor(&w, "renamer", image, ACT_RENAME, 0);
+	expect_denial_of(&w, "rename", name);
+	start_writer(&w, "opener", image, O_RDWR);
+	expect_denial_of(&w, "open-write", image);
 	end_process(holder);
 }
 
@@ -736,6 +813,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(denied_open_appears_in_the_log_within_a_second_with_every_field_right),
+		cmocka_unit_test(each_denied_operation_is_recorded_with_its_op),
 		cmocka_unit_test(lease_history_reconstructs_acquires_releases_and_holder_death),
 		cmocka_unit_test(flood_of_denied_opens_keeps_daemon_answering_log_bounded_and_counts_exact),
 		cmocka_unit_test(sighup_reopen_under_logrotate_create_mode_keeps_every_record),

@@ -17,7 +17,8 @@
  *   denial: {"type":"denial", "time_ns", "time" (RFC 3339 UTC, ns), "pid",
  *            "tgid", "uid", "gid", "loginuid" (null: unset), "session"
  *            (null: unset), "comm", "exe" (null: process gone), "path" (as
- *            the kernel resolved it), "image" (the lease's image path as the
+ *            the kernel resolved it: full for opens, the last component
+ *            otherwise), "image" (the lease's image path as the
  *            daemon knows it, null: unknown), "key":{"dev","major","minor",
  *            "ino"}, "op" ("open-write"|"truncate"|"unlink"|"rename"|"write"),
  *            "open_flags", "open_flags_names" ("O_WRONLY|O_TRUNC"..., null
