@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -184,6 +185,41 @@ static void acquire(const char *image, pid_t holder)
 		fail_msg("expected lockwarden acquire %s --pid %d to succeed", image, (int)holder);
 }
 
+/* A holder that opens the image for write (it may) and waits; its
+ * descriptor number in *fd. */
+static pid_t spawn_writing_holder(const char *comm, const char *image, int *fd)
+{
+	int go[2], opened[2];
+	pid_t pid;
+
+	if (pipe(go) < 0 || pipe(opened) < 0)
+		fail_msg("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		int image_fd;
+		char c;
+
+		prctl(PR_SET_NAME, comm);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		image_fd = open(image, O_RDWR);
+		if (write(opened[1], &image_fd, sizeof(image_fd)) != sizeof(image_fd))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	/* hold the lease first, then open */
+	acquire(image, pid);
+	if (write(go[1], "o", 1) != 1 || read(opened[0], fd, sizeof(*fd)) != sizeof(*fd) ||
+	    *fd < 0)
+		fail_msg("expected the holder to open %s for write", image);
+	close(go[0]);
+	close(go[1]);
+	close(opened[0]);
+	close(opened[1]);
+	return pid;
+}
+
 /* Every record of the log for which keep() says yes, in order. */
 typedef bool (*record_filter)(struct json_object *rec, const void *arg);
 
@@ -249,6 +285,7 @@ enum action {
 	ACT_TRUNCATE,		/* truncate(image, 0) */
 	ACT_UNLINK,
 	ACT_RENAME,		/* rename(image, image + ".moved") */
+	ACT_GETFD,		/* pidfd_getfd of the holder's write descriptor */
 };
 
 struct writer {
@@ -256,10 +293,13 @@ struct writer {
 	int go[2], done[2];
 };
 
+/* For ACT_GETFD: flags is the holder's pid; this is its write descriptor. */
+static int holder_write_fd;
+
 static int act(enum action action, const char *image, int flags)
 {
 	char moved[PATH_MAX + 8];
-	int fd;
+	int fd, pidfd;
 
 	switch (action) {
 	case ACT_OPEN:
@@ -274,6 +314,15 @@ static int act(enum action action, const char *image, int flags)
 	case ACT_RENAME:
 		snprintf(moved, sizeof(moved), "%s.moved", image);
 		return rename(image, moved) < 0 ? errno : 0;
+	case ACT_GETFD:
+		pidfd = (int)syscall(SYS_pidfd_open, flags, 0);
+		if (pidfd < 0)
+			return errno == EACCES || errno == EPERM ? EIO : errno;
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, holder_write_fd, 0);
+		close(pidfd);
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? errno : 0;
 	}
 	return EINVAL;
 }
@@ -493,9 +542,10 @@ static void each_denied_operation_is_recorded_with_its_op(void **state)
 	(void)state;
 	make_image(image, sizeof(image), "ops");
 	name = strrchr(image, '/') + 1;
-	holder = spawn_idle("qemu-holder");
-	acquire(image, holder);
+	holder = spawn_writing_holder("qemu-holder", image, &holder_write_fd);
 	/* the kernel gives the full path for opens, the name for the others */
+	start_actor(&w, "fd-thief", image, ACT_GETFD, holder);
+	expect_denial_of(&w, "write", name);
 	start_actor(&w, "truncator", image, ACT_TRUNCATE, 0);
 	expect_denial_of(&w, "truncate", name);
 	start_actor(&w, "unlinker", image, ACT_UNLINK, 0);
