@@ -277,6 +277,54 @@ static void open_failure_gives_a_reason(void **state)
 		fail_msg("expected a reason naming the path, got \"%s\"", lw_audit_error(NULL));
 }
 
+/* Field 22 of /proc/self/stat: this process's start time. */
+static uint64_t own_start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f = fopen("/proc/self/stat", "r");
+	int i;
+
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')') + 2;
+	for (i = 3; i < 22; i++)
+		p = strchr(p, ' ') + 1;
+	assert_int_equal(sscanf(p, "%llu", &start), 1);
+	return start;
+}
+
+static void holder_comm_comes_from_proc_only_for_the_same_process(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_denial_event ev = own_event(0);
+	struct json_object *recs[2], *holder;
+	char comm[32];
+	FILE *in;
+
+	open_file_sink(f);
+	ev.holder.pid = (uint32_t)getpid();
+	ev.holder.start_time = own_start_time();
+	assert_int_equal(lw_audit_denial(f->audit, &ev, NULL), 0);
+	ev.holder.start_time++;	/* a reused pid: another process */
+	assert_int_equal(lw_audit_denial(f->audit, &ev, NULL), 0);
+	in = fopen("/proc/self/comm", "r");
+	assert_non_null(fgets(comm, sizeof(comm), in));
+	fclose(in);
+	comm[strcspn(comm, "\n")] = '\0';
+	assert_int_equal(read_records(f->log, recs, 2), 2);
+	json_object_object_get_ex(recs[0], "holder", &holder);
+	if (!text(holder, "comm") || strcmp(text(holder, "comm"), comm))
+		fail_msg("expected the holder's comm %s, got %s", comm,
+			 text(holder, "comm") ? text(holder, "comm") : "null");
+	json_object_object_get_ex(recs[1], "holder", &holder);
+	if (text(holder, "comm"))
+		fail_msg("expected no comm for a holder whose start time does not match, got %s",
+			 text(holder, "comm"));
+	free_records(recs, 2);
+}
+
 static void config_keys_parse_and_reject_bad_values(void **state)
 {
 	struct lw_audit_config cfg;
@@ -310,6 +358,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_reopen_keeps_writing_to_the_old_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(stats_count_denials_suppressed_and_lease_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(fsync_policy_still_writes_every_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(holder_comm_comes_from_proc_only_for_the_same_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_failure_gives_a_reason, setup, teardown),
 		cmocka_unit_test(config_keys_parse_and_reject_bad_values),
 	};
