@@ -8,7 +8,7 @@ echo "1..22"
 img=$(new_image a.img)
 check daemon_answers_status_after_start start_daemon A --backend fcntl
 
-holder=$(start_holder)
+start_holder holder
 out=$(lw A acquire "$img" --pid "$holder" 2>&1); status=$?
 why="acquire failed ($status): $out"
 check acquire_for_another_pid_as_root_succeeds [ $status -eq 0 ]
@@ -20,7 +20,7 @@ check list_shows_the_lease_and_its_holder grep -q "\"pid\": *$holder" <<<"$out"
 why="a write open by a non-holder got through"
 check non_holder_write_open_is_denied_while_leased not rogue_write "$img"
 
-other=$(start_holder)
+start_holder other
 out=$(lw A acquire "$img" --pid "$other" 2>&1); status=$?
 why="expected a non-zero exit naming holder $holder, got status $status: $out"
 check second_exclusive_acquire_fails_naming_the_holder failed_with "$holder"
@@ -37,7 +37,9 @@ check list_is_empty_after_release [ "$(count_leases A)" = 0 ]
 why="a write open after release was denied"
 check write_open_is_allowed_after_release rogue_write "$img"
 
-out=$(lw A run "$img" -- sh -c "echo lease-holder-wrote | dd of='$img' conv=notrunc status=none" 2>&1); status=$?
+# the command itself writes: its children would not be holders
+echo lease-holder-wrote >"$work/payload"
+out=$(lw A run "$img" -- dd if="$work/payload" of="$img" conv=notrunc status=none 2>&1); status=$?
 why="run ($status): $out"
 check run_command_holds_the_lease_and_may_write [ $status -eq 0 ]
 why="the image does not hold what the command wrote"
@@ -46,19 +48,20 @@ sleep 1
 why="list shows $(count_leases A) lease(s) after the run command exited"
 check run_lease_ends_with_the_command [ "$(count_leases A)" = 0 ]
 
-holder=$(start_holder)
+start_holder holder
 lw A acquire "$img" --pid "$holder" >/dev/null 2>&1
 start=$(date +%s%N)
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
-for _ in $(seq 100); do [ "$(count_leases A)" = 0 ] && break; sleep 0.05; done
+# the audit trail's holder-death record marks the end of the release
+for _ in $(seq 1000); do grep -q holder-death "$work/A/audit.log" 2>/dev/null && break; sleep 0.01; done
 ms=$((($(date +%s%N) - start) / 1000000))
-echo "# holder death to release: ${ms} ms (TCG)"
+echo "# holder death to release recorded: ${ms} ms (under TCG, ~10-50x slower than a host)"
 why="lease still listed ${ms} ms after its holder died"
 check holder_death_releases_the_lease [ "$(count_leases A)" = 0 ]
 why="write open still denied after the holder died"
 check holder_death_ends_enforcement rogue_write "$img"
 
-h1=$(start_holder); h2=$(start_holder); h3=$(start_holder)
+start_holder h1; start_holder h2; start_holder h3
 out=$(lw A acquire "$img" --pid "$h1" --shared 2>&1 && lw A acquire "$img" --pid "$h2" --shared 2>&1); status=$?
 why="two shared acquires failed ($status): $out"
 check shared_leases_admit_two_holders [ $status -eq 0 ]
@@ -77,24 +80,24 @@ out=$(lw A acquire "$img" --pid "$h3" --force 2>&1); status=$?
 why="forced acquire failed ($status): $out"
 check forced_acquire_succeeds_despite_a_writer [ $status -eq 0 ]
 lw A release "$img" --pid "$h3" >/dev/null 2>&1
+kill -KILL "$busy"; wait "$busy" 2>/dev/null
 
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$cli_bin" --socket "$(sock A)" acquire "$img" --pid "$h3" 2>&1); status=$?
 why="expected PermissionDenied for an unprivileged caller acting for pid $h3, got $status: $out"
 check unprivileged_caller_may_not_act_for_another_pid [ $status -ne 0 ]
 
-own=$(new_image own.img); chown 65534:65534 "$own"
+chmod 755 "$work"; own=$(new_image own.img); chown 65534:65534 "$own"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$cli_bin" --socket "$(sock A)" run "$own" -- true 2>&1); status=$?
 why="unprivileged run on its own image failed ($status): $out"
 check unprivileged_caller_may_lease_its_own_image_for_itself [ $status -eq 0 ]
 
-holder=$(start_holder); lw A acquire "$img" --pid "$holder" >/dev/null 2>&1
-big=$(head -c 300000 /dev/zero | tr '\0' x)
+start_holder holder; lw A acquire "$img" --pid "$holder" >/dev/null 2>&1
 replies=$(varlink A '{"method":"io.lockwarden.Manager.Status"' '[1,2]' \
 	'{"method":"io.lockwarden.Manager.Frobnicate","parameters":{}}' \
 	'{"method":"io.lockwarden.Manager.Acquire","parameters":{"image":42}}' \
 	'{"method":"org.varlink.service.GetInfo","parameters":{}}' \
 	'{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.lockwarden.Manager"}}' \
-	"{\"method\":\"io.lockwarden.Manager.List\",\"parameters\":{\"pad\":\"$big\"}}" 2>&1)
+	@OVERSIZED 2>&1)
 expect=("InvalidParameter" "InvalidParameter" "MethodNotFound" "InvalidParameter" '"interfaces"' "method Acquire" "InvalidParameter")
 bad=""
 for i in "${!expect[@]}"; do

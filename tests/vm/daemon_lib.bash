@@ -68,8 +68,9 @@ kill9_daemon() { kill -KILL "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[
 # lw NAME ARGS...: the CLI against daemon NAME.
 lw() { local name=$1; shift; "$cli_bin" --socket "$(sock "$name")" "$@"; }
 
-# holder: a process that lives until killed; prints its pid.
-start_holder() { sleep 100000 & children+=($!); echo $!; }
+# start_holder VAR: a process that lives until killed; its pid goes to VAR.
+# (Not $(...): the background process would keep the substitution's pipe open.)
+start_holder() { sleep 100000 </dev/null >/dev/null 2>&1 & children+=($!); printf -v "$1" %s $!; }
 
 # rogue_write IMAGE: a write open by a process holding no lease; 0 if it got through.
 rogue_write() { dd if=/dev/zero of="$1" bs=1 count=1 seek=4096 conv=notrunc status=none 2>/dev/null; }
@@ -86,6 +87,8 @@ s.settimeout(60)
 s.connect(sys.argv[1])
 buf = b""
 for msg in sys.argv[2:]:
+    if msg == "@OVERSIZED":  # beyond the 256 KiB message limit
+        msg = '{"method":"io.lockwarden.Manager.List","parameters":{"pad":"' + "x" * 300000 + '"}}'
     s.sendall(msg.encode() + b"\0")
     while b"\0" not in buf:
         chunk = s.recv(65536)
@@ -94,6 +97,18 @@ for msg in sys.argv[2:]:
         buf += chunk
     reply, buf = buf.split(b"\0", 1)
     print(reply.decode())
+PY
+}
+
+# byte0_locked IMAGE: does anyone hold an fcntl lock on byte 0 (direct mode)?
+# F_OFD_GETLK needs no write access, so it works on a leased image too.
+byte0_locked() {
+	"$py" - "$1" <<'PY'
+import fcntl, struct, sys
+fd = open(sys.argv[1], "rb")
+req = struct.pack("hh4xqqi4x", fcntl.F_WRLCK, 0, 0, 1, 0)
+res = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, req)
+sys.exit(0 if struct.unpack("hh4xqqi4x", res)[0] != fcntl.F_UNLCK else 1)
 PY
 }
 
