@@ -142,7 +142,8 @@ install: all
 	ln -sf liblockwarden.so.0 $(DESTDIR)$(PREFIX)/lib/liblockwarden.so
 	install -D -m 0644 userspace/client/lockwarden.h $(DESTDIR)$(PREFIX)/include/lockwarden.h
 	$(if $(wildcard docs/*.1 docs/*.5 docs/*.8),tools/install-man "$(DESTDIR)$(PREFIX)/share/man" docs/*.[158])
-	$(if $(wildcard docs/lockwardend.service),install -D -m 0644 docs/lockwardend.service $(DESTDIR)$(PREFIX)/lib/systemd/system/lockwardend.service)
+	$(if $(wildcard docs/lockwardend.service),install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
+		sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' docs/lockwardend.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/lockwardend.service)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/bpf $(BUILD)/tests $(BUILD)/bench $(BUILD)/*.a $(BUILD)/*.so $(PROGRAMS)

@@ -6,7 +6,7 @@
 # same across a SIGUSR1 re-exec.
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..14"
+echo "1..15"
 
 img=$(new_image kept.img)
 img2=$(new_image dies.img)
@@ -72,5 +72,7 @@ listed=$(count_leases A)
 kernel=$(bpftool -j map dump pinned "$(pins A)/leases" 2>&1 | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>&1)
 why="after the last holder died: $listed lease(s) listed, kernel entries: $kernel"
 check no_stale_lease_remains [ "$listed:$kernel" = "0:0" ]
+why="the lock on byte 0 outlived the last holder (kept by the keeper after the restart)"
+check last_release_after_restart_frees_the_backend_lock not byte0_locked "$img"
 
 exit $((failures > 0))
