@@ -25,6 +25,7 @@
 #include "denials.h"
 #include "enforcer/enforcer.h"
 #include "keeper.h"
+#include "mkdirs.h"
 #include "reexec.h"
 #include "server.h"
 
@@ -48,7 +49,7 @@ static void usage(FILE *out)
 
 /* Options override the file: each is a [section] key. */
 struct override {
-	const char *section, *key, *value;
+	const char *option, *section, *key, *value;
 };
 
 static int parse_options(int argc, char **argv, const char **config, bool *config_given,
@@ -71,12 +72,12 @@ static int parse_options(int argc, char **argv, const char **config, bool *confi
 	while ((c = getopt_long(argc, argv, "c:s:p:S:a:b:l:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': *config = optarg; *config_given = true; break;
-		case 's': ov[(*nov)++] = (struct override){ "daemon", "socket", optarg }; break;
-		case 'p': ov[(*nov)++] = (struct override){ "daemon", "pin_dir", optarg }; break;
-		case 'S': ov[(*nov)++] = (struct override){ "daemon", "state_dir", optarg }; break;
-		case 'a': ov[(*nov)++] = (struct override){ "audit", "path", optarg }; break;
-		case 'b': ov[(*nov)++] = (struct override){ "backend", "name", optarg }; break;
-		case 'l': ov[(*nov)++] = (struct override){ "backend", "lockspace", optarg }; break;
+		case 's': ov[(*nov)++] = (struct override){ "--socket", "daemon", "socket", optarg }; break;
+		case 'p': ov[(*nov)++] = (struct override){ "--pin-dir", "daemon", "pin_dir", optarg }; break;
+		case 'S': ov[(*nov)++] = (struct override){ "--state-dir", "daemon", "state_dir", optarg }; break;
+		case 'a': ov[(*nov)++] = (struct override){ "--audit-log", "audit", "path", optarg }; break;
+		case 'b': ov[(*nov)++] = (struct override){ "--backend", "backend", "name", optarg }; break;
+		case 'l': ov[(*nov)++] = (struct override){ "--lockspace", "backend", "lockspace", optarg }; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("lockwardend %s\n", LOCKWARDEN_VERSION); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
 		return fail("config", cfg.error);
 	for (int i = 0; i < nov; i++)
 		if (lw_config_set(&cfg, ov[i].section, ov[i].key, ov[i].value) < 0) {
-			snprintf(err, sizeof(err), "bad value for %s: \"%s\"", ov[i].key, ov[i].value);
+			snprintf(err, sizeof(err), "bad value for %s: \"%s\"", ov[i].option, ov[i].value);
 			return fail("options", err);
 		}
 	d.cfg = &cfg;
@@ -169,8 +170,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	d.start_usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	raise_fd_limit();
-	if (mkdir(cfg.state_dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, sizeof(err), "cannot create %s: %s", cfg.state_dir, strerror(errno));
+	r = lw_mkdirs(cfg.state_dir, 0700);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "cannot create %s: %s", cfg.state_dir, strerror(-r));
 		return fail("state", err);
 	}
 

@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "interface.h"
 #include "manager.h"
+#include "mkdirs.h"
 #include "server.h"
 
 struct conn {
@@ -281,22 +282,6 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-static int mkdir_parents(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
-
 static int create_socket(const char *path, char *err, size_t err_size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -307,7 +292,7 @@ static int create_socket(const char *path, char *err, size_t err_size)
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
-	r = mkdir_parents(path);
+	r = lw_mkdirs_for(path);
 	if (r < 0) {
 		snprintf(err, err_size, "cannot create the folder of %s: %s", path, strerror(-r));
 		return r;
