@@ -4,16 +4,35 @@
 # that polls throughout, the restarted daemon re-adopts its leases and
 # releases those of holders that died meanwhile; no stale lease remains. The
 # same across a SIGUSR1 re-exec.
+#   daemon_restart.sh [--lockspace]: fcntl direct mode (locks on the images,
+#   which the keeper holds but cannot hand back), or indirect mode (lock files
+#   in a lockspace, which it hands back).
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..15"
+echo "1..18"
+
+opts=()
+if [ "${1:-}" = --lockspace ]; then
+	mkdir -p "$work/lockspace"
+	opts=(--lockspace "$work/lockspace")
+fi
+# the file whose byte 0 carries image's backend lock
+lock_of() {
+	if ((${#opts[@]})); then
+		echo "$work/lockspace/$(printf %s "$1" | sha256sum | cut -d' ' -f1)"
+	else
+		echo "$1"
+	fi
+}
 
 img=$(new_image kept.img)
 img2=$(new_image dies.img)
-check daemon_starts start_daemon A --backend fcntl
+img3=$(new_image shared.img)
+check daemon_starts start_daemon A --backend fcntl "${opts[@]}"
 
-start_holder h1; start_holder h2
-out=$(lw A acquire "$img" --pid "$h1" 2>&1 && lw A acquire "$img2" --pid "$h2" 2>&1); status=$?
+start_holder h1; start_holder h2; start_holder s1; start_holder s2
+out=$(lw A acquire "$img" --pid "$h1" 2>&1 && lw A acquire "$img2" --pid "$h2" 2>&1 &&
+	lw A acquire "$img3" --pid "$s1" --shared 2>&1 && lw A acquire "$img3" --pid "$s2" --shared 2>&1); status=$?
 why="acquires failed ($status): $out"
 check leases_taken_before_the_crash [ $status -eq 0 ]
 
@@ -31,15 +50,15 @@ sleep 1
 
 kill9_daemon A
 # direct mode: the lock on byte 0 of the image, which any host would see
-why="nobody holds the lock on byte 0 of $img while the daemon is down"
-check backend_lock_survives_kill_9 byte0_locked "$img"
+why="nobody holds the backend lock of $img while the daemon is down"
+check backend_lock_survives_kill_9 byte0_locked "$(lock_of "$img")"
 why="a write got through while the daemon was down: $(cat "$breach" 2>/dev/null)"
 check kernel_keeps_denying_while_the_daemon_is_down [ ! -s "$breach" ]
 
 # h2 dies while the daemon is down: the restart must release its lease
 touch "$work/h2-dead"
-kill -KILL "$h2"; wait "$h2" 2>/dev/null
-check daemon_restarts_after_kill_9 start_daemon A --backend fcntl
+kill -KILL "$h2" "$s2"; wait "$h2" "$s2" 2>/dev/null
+check daemon_restarts_after_kill_9 start_daemon A --backend fcntl "${opts[@]}"
 out=$(lw A list --json 2>&1)
 why="list after restart: $out"
 check restart_readopts_the_live_holders_lease grep -q "\"pid\": *$h1" <<<"$out"
@@ -48,7 +67,15 @@ check restart_releases_the_dead_holders_lease not grep -q "\"pid\": *$h2" <<<"$o
 why="the dead holder's image is still enforced"
 check dead_holders_image_is_writable_again rogue_write "$img2"
 why="the dead holder's image is still locked on byte 0"
-check dead_holders_backend_lock_is_released not byte0_locked "$img2"
+check dead_holders_backend_lock_is_released not byte0_locked "$(lock_of "$img2")"
+out=$(lw A list --json 2>&1)
+why="shared lease after restart should keep holder $s1 and lose $s2: $out"
+check shared_lease_keeps_its_live_holder_after_restart grep -q "\"pid\": *$s1" <<<"$out"
+check shared_lease_loses_its_dead_holder_after_restart not grep -q "\"pid\": *$s2" <<<"$out"
+kill -KILL "$s1"; wait "$s1" 2>/dev/null
+for _ in $(seq 50); do grep -q "$img3" <<<"$(lw A list 2>&1)" || break; sleep 0.1; done
+why="the shared lease outlived its last holder: $(lw A list 2>&1)"
+check shared_lease_ends_with_its_last_holder_after_restart not grep -q "$img3" <<<"$(lw A list 2>&1)"
 
 pid_before=${daemon_pid[A]}
 kill -USR1 "$pid_before"
@@ -60,7 +87,7 @@ check reexec_keeps_the_pid alive "$pid_before"
 why="after SIGUSR1, list: $out"
 check reexec_keeps_the_lease grep -q "\"pid\": *$h1" <<<"$out"
 why="nobody holds the lock on byte 0 of $img after the re-exec"
-check backend_lock_survives_reexec byte0_locked "$img"
+check backend_lock_survives_reexec byte0_locked "$(lock_of "$img")"
 
 touch "$work/stop-rogue"; wait "$rogue" 2>/dev/null
 why="writes got through: $(sort "$breach" 2>/dev/null | uniq -c | tr '\n' ' ')"
@@ -73,6 +100,6 @@ kernel=$(bpftool -j map dump pinned "$(pins A)/leases" 2>&1 | "$py" -c 'import j
 why="after the last holder died: $listed lease(s) listed, kernel entries: $kernel"
 check no_stale_lease_remains [ "$listed:$kernel" = "0:0" ]
 why="the lock on byte 0 outlived the last holder (kept by the keeper after the restart)"
-check last_release_after_restart_frees_the_backend_lock not byte0_locked "$img"
+check last_release_after_restart_frees_the_backend_lock not byte0_locked "$(lock_of "$img")"
 
 exit $((failures > 0))
