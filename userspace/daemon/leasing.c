@@ -53,6 +53,34 @@ void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,
 		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
 }
 
+/* Hand a lock to the keeper. If the keeper died (killed by hand), start a
+ * new one and give it every lock this process still has a copy of; locks
+ * only the old keeper held are gone, which is logged. */
+static int keep_lock(struct lw_daemon *d, const char *image, int fd)
+{
+	struct lw_keeper *fresh;
+	char err[512];
+	int r = lw_keeper_put(d->keeper, image, fd);
+
+	if (r != -ECONNRESET && r != -EPIPE && r != -ENOTCONN)
+		return r;
+	lw_log(LOG_ERR, "keeper: connection lost (%s); starting a new keeper", strerror(-r));
+	r = lw_keeper_connect(d->cfg->state_dir, &fresh, err, sizeof(err));
+	if (r < 0) {
+		lw_log(LOG_ERR, "%s", err);
+		return r;
+	}
+	lw_keeper_close(d->keeper);
+	d->keeper = fresh;
+	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next) {
+		if (e->lock_fd >= 0)
+			lw_keeper_put(d->keeper, e->image, e->lock_fd);
+		else if (strcmp(e->backend, "nop") != 0)
+			lw_log(LOG_ERR, "keeper: the backend lock of %s died with the old keeper", e->image);
+	}
+	return lw_keeper_put(d->keeper, image, fd);
+}
+
 /* Join an existing shared lease as one more holder. */
 static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 		       const struct lw_lease_holder *holder, struct json_object **error)
@@ -197,7 +225,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 	/* the keeper gets its copy before the lease exists: the kernel refuses
 	 * to pass a leased image's write descriptor to a non-holder */
 	if (e->lock_fd >= 0) {
-		r = lw_keeper_put(d->keeper, image, e->lock_fd);
+		r = keep_lock(d, image, e->lock_fd);
 		if (r < 0) {
 			*error = lw_error_backend_failure("keeper: cannot keep the lock: %s", strerror(-r));
 			goto cleanup;
