@@ -8,6 +8,8 @@
  *     stale (a crash between steps of an acquire or release) and goes;
  *   - a lease whose backend lock was lost (taken by another host) is
  *     released and logged.
+ *   - a lock the keeper no longer has (it was killed too) is taken again;
+ *     in direct mode with a short lift of our own enforcement on the image.
  * The state file is then written again. */
 #ifndef LW_DAEMON_ADOPT_H
 #define LW_DAEMON_ADOPT_H

@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 		fail("keeper", err);
 		goto cleanup;
 	}
+	lw_log(LOG_INFO, "keeper pid %d holds the backend locks", lw_keeper_pid(d.keeper));
 	enf_opts.pin_dir = cfg.pin_dir;
 	enf_opts.max_images = cfg.max_images;
 	r = lw_enforcer_open(&enf_opts, &d.enforcer);
