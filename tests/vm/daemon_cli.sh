@@ -3,7 +3,7 @@
 # holder death, shared leases, busy images, permissions and bad requests.
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..22"
+echo "1..23"
 
 img=$(new_image a.img)
 check daemon_answers_status_after_start start_daemon A --backend fcntl
@@ -108,5 +108,28 @@ why="$bad"
 check bad_requests_get_error_replies [ -z "$bad" ]
 why="after bad requests: status or lease gone ($(count_leases A) leases)"
 check bad_requests_disturb_no_lease grep -q "\"pid\": *$holder" <<<"$(lw A list --json 2>&1)"
+
+# a client that sends many requests and never reads the replies: the daemon
+# stops reading from it (bounded buffers) and keeps serving everyone else
+"$py" - "$(sock A)" <<'PY' & flood=$!
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.setblocking(False)
+req = b'{"method":"io.lockwarden.Manager.List","parameters":{}}\0'
+sent = 0
+for _ in range(20000):
+    try:
+        sent += s.send(req)
+    except BlockingIOError:
+        break
+time.sleep(30)
+PY
+children+=($flood)
+sleep 2
+out=$(timeout 30 "$cli_bin" --socket "$(sock A)" status 2>&1); status=$?
+why="status while another client floods without reading: $status $out"
+check client_not_reading_replies_does_not_stall_others [ $status -eq 0 ]
+kill "$flood" 2>/dev/null
 
 exit $((failures > 0))
