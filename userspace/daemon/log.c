@@ -1,25 +1,23 @@
-/* Logging: stderr with sd-daemon priority prefixes, so the journal keeps
- * the level under systemd and a terminal shows plain lines. */
+/* Logging: to the journal with structured fields when stderr is connected
+ * to it (under systemd), else plain lines on stderr. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "daemon.h"
 
 void lw_log(int priority, const char *fmt, ...)
 {
-	static const char *const prefix[] = {
-		SD_EMERG, SD_ALERT, SD_CRIT, SD_ERR, SD_WARNING, SD_NOTICE, SD_INFO, SD_DEBUG,
-	};
+	char message[2048];
 	va_list ap;
 
-	/* the journal reads the priority from the prefix; a terminal shows it raw */
-	if (getenv("JOURNAL_STREAM"))
-		fputs(prefix[priority & 7], stderr);
-	fputs("lockwardend: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (getenv("JOURNAL_STREAM") &&
+	    sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", priority,
+			    "SYSLOG_IDENTIFIER=lockwardend", NULL) == 0)
+		return;
+	fprintf(stderr, "lockwardend: %s\n", message);
 }

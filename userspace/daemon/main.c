@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 		fail("audit", lw_audit_error(d.audit));
 		goto cleanup;
 	}
-	r = lw_lease_table_new(0, &d.leases);
+	r = lw_lease_table_new(cfg.max_images, &d.leases);
 	if (r < 0) {
 		fail("leases", strerror(-r));
 		goto cleanup;
