@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "busy.h"
 #include "enforcer/enforcer.h"
 #include "errors.h"
 #include "holders.h"
@@ -126,6 +125,8 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 {
 	switch (r) {
 	case -EBUSY:
+		if (!writer->pid)
+			return lw_error_image_busy(image, 0, "(a writer in no descriptor table, e.g. a shared writable mapping)");
 		return lw_error_image_busy(image, (int)writer->pid, writer->comm);
 	case -EEXIST:
 		return lw_error_lease_held(image, NULL);
@@ -232,26 +233,14 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 		}
 		kept = true;
 	}
-	/* forced insert, then our own writers check, which knows the keeper's copy */
-	r = lw_enforcer_add_lease_flags(d->enforcer, fd, mode, &holder->id, LW_LEASE_FORCE,
-					&e->key, NULL);
+	/* the enforcer's writers check counts the keeper's copy as ours */
+	r = lw_enforcer_add_lease_flags(d->enforcer, fd, mode, &holder->id,
+					force ? LW_LEASE_FORCE : 0, &e->key, &writer);
 	if (r < 0) {
 		*error = enforcer_error(d, r, image, &writer);
 		goto cleanup;
 	}
 	kernel = true;
-	if (!force) {
-		r = lw_busy_check(d->enforcer, fd, &e->key, &holder->id, S_ISREG(st.st_mode), &writer);
-		if (r < 0) {
-			if (r == -EBUSY && !writer.pid)
-				*error = lw_error_image_busy(image, 0, "(a writer in no descriptor table, e.g. a shared writable mapping)");
-			else if (r == -EBUSY)
-				*error = lw_error_image_busy(image, (int)writer.pid, writer.comm);
-			else
-				*error = lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
-			goto cleanup;
-		}
-	}
 	lw_lease_table_insert(d->leases, e);
 	inserted = true;
 	r = lw_holder_watch(d->event, e, &e->holders[0], lw_leasing_holder_exited, d);

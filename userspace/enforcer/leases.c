@@ -55,6 +55,17 @@ static bool covered_by_lease(const struct lw_lease *lease, __u32 pid)
 	return false;
 }
 
+/* Whether file_id is one of the caller's own open file descriptions: a
+ * copy of it elsewhere (e.g. a lock descriptor the daemon handed to its
+ * keeper) is the caller's, not a foreign writer. */
+static bool callers_file(const struct lw_file_record *records, size_t count, __u64 file_id)
+{
+	for (size_t i = 0; i < count; i++)
+		if (records[i].tgid == (__u32)getpid() && records[i].file_id == file_id)
+			return true;
+	return false;
+}
+
 /* -EBUSY if a non-holder has the image open for write, as the kernel sees
  * it now. The lease is already in the map, so no new writer can appear. fd
  * is the caller's descriptor of the image: its record carries the inode's
@@ -80,7 +91,8 @@ static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_
 		for (size_t j = 0; j < i; j++)
 			seen |= records[j].file_id == r->file_id;
 		distinct += !seen;
-		if (r->tgid == (__u32)getpid() || covered_by_lease(lease, r->tgid))
+		if (r->tgid == (__u32)getpid() || callers_file(records, count, r->file_id) ||
+		    covered_by_lease(lease, r->tgid))
 			continue;
 		if (writer) {
 			writer->pid = r->tgid;
