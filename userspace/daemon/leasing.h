@@ -1,7 +1,7 @@
 /* Taking and giving up leases, all or nothing.
  *
  * Acquire: backend lock -> keeper copy of the lock -> kernel enforcement
- * (forced insert, then the writers check of busy.h) -> state file (the
+ * (refused while a non-holder has the image open for write) -> state file (the
  * commit point) -> reply; any failure undoes what was done.
  * Release: state file (commit) -> kernel entry -> keeper copy -> backend
  * lock. A crash anywhere leaves the state file right, and re-adoption
