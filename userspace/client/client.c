@@ -141,21 +141,29 @@ static struct json_object *params_new(const char *image)
 	return p;
 }
 
+/* Parameters naming an image and its holder: a cgroup, else a pid (0: the caller). */
+static struct json_object *holder_params_new(const char *image, pid_t pid, const char *cgroup)
+{
+	struct json_object *p = params_new(image);
+
+	if (p && cgroup)
+		json_object_object_add(p, "cgroup", json_object_new_string(cgroup));
+	else if (p && pid > 0)
+		json_object_object_add(p, "pid", json_object_new_int64(pid));
+	return p;
+}
+
 /* Acquire for a process (cgroup NULL) or a cgroup. */
 static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
 		   unsigned flags, struct lockwarden_lease **lease, struct lockwarden_error *err)
 {
-	struct json_object *in = params_new(image), *out = NULL, *v;
+	struct json_object *in = holder_params_new(image, pid, cgroup), *out = NULL, *v;
 	int ret;
 
 	if (lease)
 		*lease = NULL;
 	if (!in)
 		return error_set(err, -ENOMEM, "out of memory");
-	if (cgroup)
-		json_object_object_add(in, "cgroup", json_object_new_string(cgroup));
-	else if (pid > 0)
-		json_object_object_add(in, "pid", json_object_new_int64(pid));
 	if (flags & LOCKWARDEN_SHARED)
 		json_object_object_add(in, "shared", json_object_new_boolean(1));
 	if (flags & LOCKWARDEN_FORCE)
@@ -184,14 +192,10 @@ int lockwarden_acquire_cgroup(struct lockwarden *lw, const char *image, const ch
 static int release(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
 		   struct lockwarden_error *err)
 {
-	struct json_object *in = params_new(image);
+	struct json_object *in = holder_params_new(image, pid, cgroup);
 
 	if (!in)
 		return error_set(err, -ENOMEM, "out of memory");
-	if (cgroup)
-		json_object_object_add(in, "cgroup", json_object_new_string(cgroup));
-	else if (pid > 0)
-		json_object_object_add(in, "pid", json_object_new_int64(pid));
 	return call(lw, "Release", in, NULL, err);
 }
 
