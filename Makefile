@@ -57,6 +57,8 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps check test-bins demo bench install vmlinux clean
 .DELETE_ON_ERROR:
+# Keep objects that pattern chains would otherwise delete as intermediates.
+.SECONDARY:
 
 all: $(BPF_SKELS) $(PROGRAMS) $(CLIENT_LIB)
 
