@@ -103,6 +103,10 @@ $(BUILD)/san/%.o: %.c | $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC-SAN,$@)$(CC) $(CFLAGS) $(SANITIZE) -c $< -o $@
 
+# interface.c embeds the protocol contract with .incbin, which -MMD cannot see.
+$(BUILD)/obj/userspace/daemon/interface.o $(BUILD)/san/userspace/daemon/interface.o: \
+	userspace/common/io.lockwarden.Manager.varlink
+
 $(CORE_LIB): $(filter-out %/main.o,$(CORE_OBJS))
 	$(call msg,AR,$@)rm -f $@; ar rcs $@ $^
 

@@ -3,7 +3,7 @@
 # holder death, shared leases, busy images, permissions and bad requests.
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..23"
+echo "1..24"
 
 img=$(new_image a.img)
 check daemon_answers_status_after_start start_daemon A --backend fcntl
@@ -24,6 +24,10 @@ start_holder other
 out=$(lw A acquire "$img" --pid "$other" 2>&1); status=$?
 why="expected a non-zero exit naming holder $holder, got status $status: $out"
 check second_exclusive_acquire_fails_naming_the_holder failed_with "$holder"
+
+out=$(lw A acquire "$img" --pid 4000000 2>&1); status=$?
+why="expected a non-zero exit saying 'no process 4000000', got status $status: $out"
+check acquire_for_a_pid_with_no_process_says_so failed_with "invalid parameter pid: no process 4000000"
 
 out=$(lw A release "$img" --pid "$other" 2>&1); status=$?
 why="expected release by a non-holder to fail, got status $status: $out"

@@ -25,6 +25,11 @@ int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)
 	return code;
 }
 
+static bool has_param(struct json_object *parameters, const char *key)
+{
+	return json_object_object_get_ex(parameters, key, NULL);
+}
+
 static const char *string_param(struct json_object *parameters, const char *key)
 {
 	struct json_object *v;
@@ -86,8 +91,11 @@ int error_from_reply(struct lockwarden_error *err, const char *name,
 				string_param(parameters, "reason"));
 	else if (strcmp(name, MANAGER_ERROR("InvalidParameter")) == 0 ||
 		 strcmp(name, VARLINK_ERROR_INVALID_PARAMETER) == 0)
-		ret = error_set(err, -EINVAL, "invalid parameter: %s",
-				string_param(parameters, "parameter"));
+		ret = has_param(parameters, "reason")
+			? error_set(err, -EINVAL, "invalid parameter %s: %s",
+				    string_param(parameters, "parameter"), string_param(parameters, "reason"))
+			: error_set(err, -EINVAL, "invalid parameter: %s",
+				    string_param(parameters, "parameter"));
 	else if (strcmp(name, VARLINK_ERROR_METHOD_NOT_FOUND) == 0 ||
 		 strcmp(name, VARLINK_ERROR_INTERFACE_NOT_FOUND) == 0 ||
 		 strcmp(name, VARLINK_ERROR_METHOD_NOT_IMPLEMENTED) == 0)

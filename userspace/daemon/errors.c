@@ -80,3 +80,15 @@ struct json_object *lw_error_invalid_parameter(const char *parameter)
 	return error_with(ERR("InvalidParameter"), "parameter", json_object_new_string(parameter),
 			  NULL, NULL);
 }
+
+struct json_object *lw_error_invalid_parameter_why(const char *parameter, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return error_with(ERR("InvalidParameter"), "parameter", json_object_new_string(parameter),
+			  "reason", json_object_new_string(reason));
+}

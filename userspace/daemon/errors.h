@@ -15,5 +15,8 @@ struct json_object *lw_error_permission_denied(const char *reason);
 struct json_object *lw_error_capacity_exceeded(unsigned int max);
 struct json_object *lw_error_backend_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct json_object *lw_error_invalid_parameter(const char *parameter);
+/* The same, with a reason a person can act on. */
+struct json_object *lw_error_invalid_parameter_why(const char *parameter, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif /* LW_DAEMON_ERRORS_H */

@@ -103,7 +103,7 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 	h->watch = NULL;
 	r = lw_holder_watch(d->event, e, h, lw_leasing_holder_exited, d);
 	if (r < 0) {
-		*error = lw_error_invalid_parameter("pid");
+		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
 		goto undo;
 	}
 	r = lw_leasing_save(d, err, sizeof(err));
@@ -245,7 +245,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 	inserted = true;
 	r = lw_holder_watch(d->event, e, &e->holders[0], lw_leasing_holder_exited, d);
 	if (r < 0) {
-		*error = lw_error_invalid_parameter("pid");
+		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
 		goto cleanup;
 	}
 	r = lw_leasing_save(d, err, sizeof(err));

@@ -102,7 +102,7 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 		if (!peer->privileged)
 			return lw_error_permission_denied("only root or the admin group may act for a cgroup");
 		if (lw_holder_of_cgroup(p->cgroup, &h->id) < 0)
-			return lw_error_invalid_parameter("cgroup");
+			return lw_error_invalid_parameter_why("cgroup", "%s is not a cgroup v2 folder", p->cgroup);
 		snprintf(h->cgroup, sizeof(h->cgroup), "%s", p->cgroup);
 		return NULL;
 	}
@@ -111,9 +111,10 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 	if (pid != peer->pid && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for another process");
 	if (lw_holder_of_pid(pid, &h->id) < 0)
-		return lw_error_invalid_parameter("pid");
+		return lw_error_invalid_parameter_why("pid", "no process %d", pid);
 	if ((int)h->id.pid != pid)
-		return lw_error_invalid_parameter("pid");	/* a thread id: leases belong to processes */
+		return lw_error_invalid_parameter_why("pid", "%d is a thread of process %u: leases belong to processes",
+						      pid, h->id.pid);
 	lw_pid_comm(pid, h->comm);
 	return NULL;
 }
