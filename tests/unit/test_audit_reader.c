@@ -127,6 +127,13 @@ static void filter_drops_records_before_since(void **state)
 	json_object_put(recent);
 }
 
+static bool ends_with(const char *text, const char *suffix)
+{
+	size_t n = strlen(text), m = strlen(suffix);
+
+	return n >= m && strcmp(text + n - m, suffix) == 0;
+}
+
 static void table_row_shows_who_what_when_and_holder(void **state)
 {
 	struct json_object *denial = record(
@@ -144,10 +151,10 @@ static void table_row_shows_who_what_when_and_holder(void **state)
 	tzset();
 	lw_audit_format_row(denial, row, sizeof(row));
 	if (strncmp(row, "2023-11-14 22:13:20.123  deny truncate     30       1000   dd ", 62) ||
-	    !strstr(row, " /img/a ") || !strstr(row, " 20(qemu) ") ||
+	    !ends_with(row, "  /img/a") || !strstr(row, " 20(qemu) ") ||
 	    !strstr(row, "exclusive, +3 suppressed"))
-		fail_msg("expected a denial row with time, op, pid, uid, comm, path, holder and "
-			 "suppressed count, got \"%s\"", row);
+		fail_msg("expected a denial row with time, op, pid, uid, comm, holder, "
+			 "suppressed count and the path last, got \"%s\"", row);
 	lw_audit_format_row(lease, row, sizeof(row));
 	if (!strstr(row, " acquire ") || !strstr(row, " cgroup /machine.slice/vm ") ||
 	    !strstr(row, " shared"))

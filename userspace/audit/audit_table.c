@@ -57,7 +57,7 @@ bool lw_audit_filter_match(const struct lw_audit_filter *filter, struct json_obj
 
 const char lw_audit_table_header[] =
 	"TIME                     EVENT             PID      UID    COMM             "
-	"IMAGE                                     HOLDER                  NOTE";
+	"HOLDER                  NOTE                          IMAGE";
 
 /* Local time to the millisecond: the table is for people, the JSON keeps ns. */
 static void local_time(struct json_object *rec, char *buf, size_t len)
@@ -84,6 +84,9 @@ static void holder_cell(struct json_object *rec, char *buf, size_t len)
 		snprintf(buf, len, "%s(%s)", text(holder, "pid", "?"), text(holder, "comm", "?"));
 }
 
+/* The image comes last: paths are long and would push the other columns. */
+#define ROW_FORMAT "%-23s  %-16s  %-7s  %-5s  %-15s  %-22s  %-28s  %s"
+
 void lw_audit_format_row(struct json_object *rec, char *buf, size_t len)
 {
 	bool denial = !strcmp(text(rec, "type", ""), "denial");
@@ -99,14 +102,13 @@ void lw_audit_format_row(struct json_object *rec, char *buf, size_t len)
 				 text(rec, "lease_mode", "?"), suppressed);
 		else
 			snprintf(note, sizeof(note), "%s", text(rec, "lease_mode", "?"));
-		snprintf(buf, len, "%-23s  %-16s  %-7s  %-5s  %-15s  %-40s  %-22s  %s", time, event,
-			 text(rec, "tgid", "?"), text(rec, "uid", "?"), text(rec, "comm", "?"),
-			 text(rec, "path", text(rec, "image", "?")), holder, note);
+		snprintf(buf, len, ROW_FORMAT, time, event, text(rec, "tgid", "?"), text(rec, "uid", "?"),
+			 text(rec, "comm", "?"), holder, note, text(rec, "path", text(rec, "image", "?")));
 	} else {
 		snprintf(event, sizeof(event), "%s", text(rec, "event", "?"));
 		snprintf(note, sizeof(note), "%s%s%s", text(rec, "lease_mode", "?"),
 			 field(rec, "reason") ? ": " : "", text(rec, "reason", ""));
-		snprintf(buf, len, "%-23s  %-16s  %-7s  %-5s  %-15s  %-40s  %-22s  %s", time, event,
-			 "-", "-", "-", text(rec, "image", "?"), holder, note);
+		snprintf(buf, len, ROW_FORMAT, time, event, "-", "-", "-", holder, note,
+			 text(rec, "image", "?"));
 	}
 }
