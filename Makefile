@@ -21,7 +21,7 @@ WARN     := -Wall -Wextra -Werror
 INCLUDES := -I$(BUILD)/bpf -Ibpf -Iuserspace -Ibackends -Itools
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -fPIC $(INCLUDES) -MMD -MP
-LDLIBS   := -lbpf -lelf -lz -ljson-c -linih -lsystemd -laudit -lsanlock -lcrypto
+LDLIBS   := -lbpf -lelf -lz -ljson-c -linih -lsystemd -laudit -lcrypto
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function \
 	-I. -Ibpf -I$(BUILD)/bpf
