@@ -18,9 +18,10 @@
 #include "audit/audit.h"
 #include "enforcer/enforcer.h"
 #include "audit_common.h"
+#include "shell.h"
 
 #define FLOOD_ATTEMPTS 100000
-#define CMD_MAX (3 * PATH_MAX + 256)
+#define CMD_MAX SH_CMD_MAX
 
 struct daemon {
 	char build[PATH_MAX];	/* where lockwardend and lockwarden are */
@@ -45,21 +46,6 @@ static int64_t monotonic_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
-{
-	char cmd[CMD_MAX];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		fprintf(stderr, "# command failed (status %d): %s\n", status, cmd);
-	return status;
 }
 
 /* lockwarden ARGS against the daemon under test. */

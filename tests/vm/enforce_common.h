@@ -20,22 +20,7 @@
 #include <cmocka.h>
 
 #include "enforcer/enforcer.h"
-
-/* A shell command's status; the command and its output go to stderr. */
-static inline int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		fprintf(stderr, "# command failed (status %d): %s\n", status, cmd);
-	return status;
-}
+#include "shell.h"
 
 /* A pin folder of our own under /sys/fs/bpf, so tests never touch a real
  * daemon's pins. */
