@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -163,18 +164,120 @@ static void unknown_command_or_none_is_refused(void **state)
 	assert_non_null(strstr(err, "no command given"));
 }
 
-static void audit_gets_its_arguments_and_the_socket(void **state)
+static void audit_options_are_parsed_with_the_others(void **state)
 {
 	(void)state;
-	PARSE_OK("--socket", "/s", "audit", "--follow", "--json");
+	PARSE_OK("--socket", "/s", "audit", "--follow", "--json", "--since", "-10min",
+		 "--image=/img/a", "--log", "/tmp/audit.log");
 	assert_int_equal(args.command, CLI_AUDIT);
-	assert_int_equal(args.audit_argc, 5);
-	assert_string_equal(args.audit_argv[0], "audit");
-	assert_string_equal(args.audit_argv[1], "--socket");
-	assert_string_equal(args.audit_argv[2], "/s");
-	assert_string_equal(args.audit_argv[3], "--follow");
-	assert_string_equal(args.audit_argv[4], "--json");
-	assert_null(args.audit_argv[5]);
+	assert_string_equal(args.socket_path, "/s");
+	assert_true(args.follow);
+	assert_true(args.json);
+	assert_string_equal(args.since, "-10min");
+	assert_string_equal(args.audit_image, "/img/a");
+	assert_string_equal(args.log_path, "/tmp/audit.log");
+	PARSE_FAILS("audit: --since needs a time", "audit", "--since");
+	PARSE_FAILS("audit: unexpected argument x", "audit", "x");
+	PARSE_FAILS("audit: unknown option --pid", "audit", "--pid", "3");
+}
+
+static void inquire_takes_one_image_and_json(void **state)
+{
+	(void)state;
+	PARSE_OK("inquire", "/img/a", "--json");
+	assert_int_equal(args.command, CLI_INQUIRE);
+	assert_int_equal(args.n_images, 1);
+	assert_string_equal(args.images[0], "/img/a");
+	assert_true(args.json);
+	PARSE_FAILS("inquire: expected exactly one IMAGE, got 0", "inquire");
+	PARSE_FAILS("inquire: expected exactly one IMAGE, got 2", "inquire", "/a", "/b");
+	PARSE_FAILS("inquire: unknown option --pid", "inquire", "/a", "--pid", "1");
+}
+
+static void each_command_has_its_own_help(void **state)
+{
+	(void)state;
+	PARSE_OK("acquire", "--help");
+	assert_int_equal(args.help_for, CLI_ACQUIRE);
+	PARSE_OK("run", "-h");
+	assert_int_equal(args.help_for, CLI_RUN);
+	PARSE_OK("help", "inquire");
+	assert_int_equal(args.command, CLI_HELP);
+	assert_int_equal(args.help_for, CLI_INQUIRE);
+	PARSE_OK("--help");
+	assert_int_equal(args.help_for, CLI_HELP);
+	PARSE_OK("help");
+	assert_int_equal(args.help_for, CLI_HELP);
+	PARSE_FAILS("help: unknown command frob", "help", "frob");
+}
+
+static void options_are_not_permuted_past_the_separator(void **state)
+{
+	(void)state;
+	/* CMD's own options, even ones lockwarden knows, stay CMD's */
+	PARSE_OK("run", "a.img", "--shared", "b.img", "--", "qemu", "--shared", "--help");
+	assert_true(args.shared);
+	assert_int_equal(args.n_images, 2);
+	assert_string_equal(args.images[0], "a.img");
+	assert_string_equal(args.images[1], "b.img");
+	assert_string_equal(args.exec_argv[0], "qemu");
+	assert_string_equal(args.exec_argv[1], "--shared");
+	assert_string_equal(args.exec_argv[2], "--help");
+	PARSE_OK("run", "a.img", "--", "qemu", "--shared");
+	assert_false(args.shared);
+	/* after "--" elsewhere, option-looking words are images */
+	PARSE_OK("inquire", "--", "--json");
+	assert_false(args.json);
+	assert_string_equal(args.images[0], "--json");
+}
+
+static void unknown_short_option_is_named(void **state)
+{
+	(void)state;
+	PARSE_FAILS("list: unknown option -x", "list", "-x");
+	PARSE_FAILS("unknown option -q", "-q", "list");
+}
+
+static void every_command_names_itself_in_its_errors(void **state)
+{
+	(void)state;
+	PARSE_FAILS("status: unknown option --follow", "status", "--follow");
+	PARSE_FAILS("release: --pid 1x: not a process id", "release", "/a", "--pid=1x");
+	PARSE_FAILS("run: --socket needs a path", "run", "--socket=", "a", "--", "true");
+}
+
+static void usage_of_each_command_shows_its_synopsis(void **state)
+{
+	static const struct {
+		enum cli_command command;
+		const char *want;
+	} cases[] = {
+		{ CLI_ACQUIRE, "Usage: lockwarden acquire IMAGE --pid PID" },
+		{ CLI_RELEASE, "Usage: lockwarden release IMAGE --pid PID" },
+		{ CLI_RUN, "Usage: lockwarden run [--shared] IMAGE... -- CMD" },
+		{ CLI_LIST, "Usage: lockwarden list" },
+		{ CLI_STATUS, "Usage: lockwarden status" },
+		{ CLI_INQUIRE, "Usage: lockwarden inquire IMAGE [--json]" },
+		{ CLI_AUDIT, "Usage: lockwarden audit [--follow]" },
+		{ CLI_HELP, "  lockwarden inquire IMAGE [--json]\n" },
+	};
+	char text[4096];
+	size_t i, n;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f = tmpfile();
+		assert_non_null(f);
+		cli_usage(cases[i].command, f);
+		rewind(f);
+		n = fread(text, 1, sizeof(text) - 1, f);
+		text[n] = '\0';
+		fclose(f);
+		if (!strstr(text, cases[i].want) || !strstr(text, "--socket PATH"))
+			fail_msg("expected help with \"%s\" and --socket PATH, got:\n%s",
+				 cases[i].want, text);
+	}
 }
 
 static void double_dash_lets_an_image_start_with_dash(void **state)
@@ -199,7 +302,13 @@ int main(void)
 		cmocka_unit_test_teardown(list_takes_no_operands, teardown),
 		cmocka_unit_test_teardown(help_and_version_win_anywhere, teardown),
 		cmocka_unit_test_teardown(unknown_command_or_none_is_refused, teardown),
-		cmocka_unit_test_teardown(audit_gets_its_arguments_and_the_socket, teardown),
+		cmocka_unit_test_teardown(audit_options_are_parsed_with_the_others, teardown),
+		cmocka_unit_test_teardown(inquire_takes_one_image_and_json, teardown),
+		cmocka_unit_test_teardown(each_command_has_its_own_help, teardown),
+		cmocka_unit_test_teardown(options_are_not_permuted_past_the_separator, teardown),
+		cmocka_unit_test_teardown(unknown_short_option_is_named, teardown),
+		cmocka_unit_test_teardown(every_command_names_itself_in_its_errors, teardown),
+		cmocka_unit_test_teardown(usage_of_each_command_shows_its_synopsis, teardown),
 		cmocka_unit_test_teardown(double_dash_lets_an_image_start_with_dash, teardown),
 	};
 

@@ -413,6 +413,160 @@ static void missing_image_fails_before_contacting_the_daemon(void **state)
 	assert_int_equal(daemon_.n_log, 0);
 }
 
+/* A lease whose image and holder name carry escape sequences, a newline
+ * and a C1 CSI: what a hostile user can name a file and a process. */
+#define LEASE_HOSTILE                                                                    \
+	"{\"image\":\"/img/\\u001b[2Jx\\nFORGED\\u009b\",\"mode\":\"shared\",\"dev\":1,"    \
+	"\"ino\":2,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\",\"pid\":9,"    \
+	"\"start_time\":5,\"comm\":\"\\u001b]0;t\\u0007\"},{\"kind\":\"cgroup\","          \
+	"\"cgroup\":\"/c\\r\"}],\"acquired_usec\":1}"
+
+static const char *hostile_answer(const char *method, struct json_object *parameters)
+{
+	(void)parameters;
+	if (strstr(method, ".List"))
+		return "{\"parameters\":{\"leases\":[" LEASE_HOSTILE "]}}";
+	if (strstr(method, ".Inquire"))
+		return "{\"parameters\":{\"lease\":" LEASE_HOSTILE "}}";
+	if (strstr(method, ".Status"))
+		return "{\"parameters\":{\"version\":\"0.1\",\"backend\":\"x\\u001b[2J\","
+		       "\"pin_dir\":\"/sys/fs/bpf/\\n\"}}";
+	return "{\"error\":\"io.lockwarden.LeaseHeld\",\"parameters\":{\"image\":\"/x\","
+	       "\"holders\":[{\"kind\":\"process\",\"pid\":1234,\"comm\":\"\\u001b[31mred\"}]}}";
+}
+
+static void expect_no_control_bytes(const char *what, const char *text)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f || *p == 0x9b ||
+		    (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			fail_msg("expected no control byte in %s, found 0x%02x at %td: \"%s\"", what,
+				 *p, (const char *)p - text, text);
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+static void list_escapes_hostile_image_and_holder_names(void **state)
+{
+	struct cli_args args = { .command = CLI_LIST };
+	char out[2048], err[512];
+
+	(void)state;
+	daemon_start(hostile_answer);
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_list, &args, out, sizeof(out), err, sizeof(err)), 0);
+	expect_no_control_bytes("list output", out);
+	if (count_lines(out) != 2 || !strstr(out, "/img/\\x1b[2Jx\\nFORGED\\u009b  shared") ||
+	    !strstr(out, "pid 9 (\\x1b]0;t\\x07), cgroup /c\\r\n"))
+		fail_msg("expected a header and one row with escaped names, got:\n%s", out);
+}
+
+static void status_escapes_the_daemons_strings(void **state)
+{
+	struct cli_args args = { .command = CLI_STATUS };
+	char out[2048], err[512];
+
+	(void)state;
+	daemon_start(hostile_answer);
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_status, &args, out, sizeof(out), err, sizeof(err)), 0);
+	expect_no_control_bytes("status output", out);
+	if (!strstr(out, "backend:          x\\x1b[2J\n") ||
+	    !strstr(out, "pin dir:          /sys/fs/bpf/\\n\n"))
+		fail_msg("expected backend and pin dir escaped, got:\n%s", out);
+}
+
+static void conflict_message_escapes_the_holder_name(void **state)
+{
+	const char *images[1];
+	struct cli_args args = { .command = CLI_ACQUIRE, .pid = 42, .n_images = 1 };
+	char image[128], out[512], err[512], want[512];
+
+	(void)state;
+	daemon_start(hostile_answer);
+	make_file("a.img", image, sizeof(image));
+	images[0] = image;
+	args.images = images;
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_acquire, &args, out, sizeof(out), err, sizeof(err)), 1);
+	snprintf(want, sizeof(want), "lockwarden: acquire %s: lease held by pid 1234 (\\x1b[31mred)\n",
+		 image);
+	assert_string_equal(err, want);
+}
+
+static void error_quoting_a_hostile_path_is_one_escaped_line(void **state)
+{
+	const char *images[1] = { "/nonexistent/\x1b[2J\nFORGED\x9b" };
+	struct cli_args args = { .command = CLI_ACQUIRE, .pid = 1, .n_images = 1,
+				 .images = images };
+	char out[256], err[512];
+
+	(void)state;
+	daemon_start(lease_answer);
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_acquire, &args, out, sizeof(out), err, sizeof(err)), 1);
+	assert_string_equal(err, "lockwarden: acquire: /nonexistent/\\x1b[2J\\nFORGED\\x9b: "
+				 "No such file or directory\n");
+}
+
+static void inquire_prints_the_lease_escaped(void **state)
+{
+	struct cli_args args = { .command = CLI_INQUIRE, .n_images = 1 };
+	const char *images[1];
+	char image[128], out[2048], err[512], want[300];
+
+	(void)state;
+	daemon_start(hostile_answer);
+	make_file("a.img", image, sizeof(image));
+	images[0] = image;
+	args.images = images;
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_inquire, &args, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	expect_no_control_bytes("inquire output", out);
+	if (count_lines(out) != 2 || !strstr(out, "/img/\\x1b[2Jx\\nFORGED\\u009b  shared"))
+		fail_msg("expected a header and the lease's row, got:\n%s", out);
+	snprintf(want, sizeof(want), "Inquire {\"image\":\"%s\"}", image);
+	assert_string_equal(daemon_.log[0], want);
+}
+
+static const char *not_leased_answer(const char *method, struct json_object *parameters)
+{
+	(void)method;
+	(void)parameters;
+	return "{\"parameters\":{\"lease\":null}}";
+}
+
+static void inquire_of_a_free_image_says_not_leased_and_exits_0(void **state)
+{
+	struct cli_args args = { .command = CLI_INQUIRE, .n_images = 1 };
+	const char *images[1] = { "/nonexistent/gone.img" };
+	char out[512], err[512];
+
+	(void)state;
+	daemon_start(not_leased_answer);
+	args.images = images;
+	args.socket_path = daemon_.socket_path;
+	/* a deleted image may still be leased: asked by name, not refused */
+	assert_int_equal(capture(cmd_inquire, &args, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "not leased\n");
+	assert_string_equal(err, "");
+	assert_string_equal(daemon_.log[0], "Inquire {\"image\":\"/nonexistent/gone.img\"}");
+	args.json = true;
+	assert_int_equal(capture(cmd_inquire, &args, out, sizeof(out), err, sizeof(err)), 0);
+	if (!strstr(out, "\"lease\": null"))
+		fail_msg("expected the reply's JSON with \"lease\": null, got \"%s\"", out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +583,14 @@ int main(void)
 		cmocka_unit_test_teardown(run_of_missing_command_releases_and_exits_127,
 					  daemon_stop),
 		cmocka_unit_test_teardown(missing_image_fails_before_contacting_the_daemon,
+					  daemon_stop),
+		cmocka_unit_test_teardown(list_escapes_hostile_image_and_holder_names, daemon_stop),
+		cmocka_unit_test_teardown(status_escapes_the_daemons_strings, daemon_stop),
+		cmocka_unit_test_teardown(conflict_message_escapes_the_holder_name, daemon_stop),
+		cmocka_unit_test_teardown(error_quoting_a_hostile_path_is_one_escaped_line,
+					  daemon_stop),
+		cmocka_unit_test_teardown(inquire_prints_the_lease_escaped, daemon_stop),
+		cmocka_unit_test_teardown(inquire_of_a_free_image_says_not_leased_and_exits_0,
 					  daemon_stop),
 	};
 

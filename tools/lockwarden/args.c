@@ -1,60 +1,85 @@
 /* lockwarden's command line: global options, the command, its options and
- * operands. Hand-written rather than getopt because `run` must keep the
- * boundary between IMAGE... and `-- CMD ARGS` that getopt's permutation
- * would lose. */
+ * operands, all through getopt_long. The optstrings start with '+' so
+ * getopt never permutes: operands are taken in order between options, and
+ * `run`'s `-- CMD ARGS` reaches CMD untouched. */
 #include "lockwarden/commands.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Which options each command takes. */
-#define OPT_PID    0x01u
-#define OPT_SHARED 0x02u
-#define OPT_FORCE  0x04u
-#define OPT_JSON   0x08u
+enum {
+	OPT_SOCKET = 256,
+	OPT_PID,
+	OPT_SHARED,
+	OPT_FORCE,
+	OPT_JSON,
+	OPT_FOLLOW,
+	OPT_SINCE,
+	OPT_IMAGE,
+	OPT_LOG,
+};
+
+#define FOR(c) (1u << (c))
+#define EVERY_COMMAND (~0u)
+
+/* Every option and the commands that take it. */
+static const struct {
+	struct option option;
+	unsigned commands;
+} option_table[] = {
+	{ { "help", no_argument, NULL, 'h' }, EVERY_COMMAND },
+	{ { "version", no_argument, NULL, 'V' }, EVERY_COMMAND },
+	{ { "socket", required_argument, NULL, OPT_SOCKET }, EVERY_COMMAND },
+	{ { "pid", required_argument, NULL, OPT_PID }, FOR(CLI_ACQUIRE) | FOR(CLI_RELEASE) },
+	{ { "shared", no_argument, NULL, OPT_SHARED }, FOR(CLI_ACQUIRE) | FOR(CLI_RUN) },
+	{ { "force", no_argument, NULL, OPT_FORCE }, FOR(CLI_ACQUIRE) },
+	{ { "json", no_argument, NULL, OPT_JSON },
+	  FOR(CLI_ACQUIRE) | FOR(CLI_RELEASE) | FOR(CLI_LIST) | FOR(CLI_STATUS) |
+		  FOR(CLI_INQUIRE) | FOR(CLI_AUDIT) },
+	{ { "follow", no_argument, NULL, OPT_FOLLOW }, FOR(CLI_AUDIT) },
+	{ { "since", required_argument, NULL, OPT_SINCE }, FOR(CLI_AUDIT) },
+	{ { "image", required_argument, NULL, OPT_IMAGE }, FOR(CLI_AUDIT) },
+	{ { "log", required_argument, NULL, OPT_LOG }, FOR(CLI_AUDIT) },
+};
+
+#define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))
 
 static const struct {
 	const char *name;
 	enum cli_command command;
-	unsigned options;
 } commands[] = {
-	{ "acquire", CLI_ACQUIRE, OPT_PID | OPT_SHARED | OPT_FORCE | OPT_JSON },
-	{ "release", CLI_RELEASE, OPT_PID | OPT_JSON },
-	{ "run", CLI_RUN, OPT_SHARED },
-	{ "list", CLI_LIST, OPT_JSON },
-	{ "status", CLI_STATUS, OPT_JSON },
-	{ "audit", CLI_AUDIT, 0 },
-	{ "help", CLI_HELP, 0 },
-	{ "version", CLI_VERSION, 0 },
+	{ "acquire", CLI_ACQUIRE }, { "release", CLI_RELEASE }, { "run", CLI_RUN },
+	{ "list", CLI_LIST },       { "status", CLI_STATUS },   { "inquire", CLI_INQUIRE },
+	{ "audit", CLI_AUDIT },     { "help", CLI_HELP },       { "version", CLI_VERSION },
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 const char *cli_command_name(enum cli_command command)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < N_COMMANDS; i++)
 		if (commands[i].command == command)
 			return commands[i].name;
 	return "?";
 }
 
-void cli_usage(FILE *out)
+static bool command_by_name(const char *name, enum cli_command *command)
 {
-	fputs("Usage:\n"
-	      "  lockwarden acquire IMAGE --pid PID [--shared] [--force] [--json]\n"
-	      "  lockwarden release IMAGE --pid PID [--json]\n"
-	      "  lockwarden run [--shared] IMAGE... -- CMD [ARGS...]\n"
-	      "  lockwarden list [--json]\n"
-	      "  lockwarden status [--json]\n"
-	      "  lockwarden audit [--follow] [--json]\n"
-	      "  lockwarden --help | --version\n"
-	      "\n"
-	      "Every command takes --socket PATH (default /run/lockwarden/lockwarden.sock),\n"
-	      "before or after the command name. See lockwarden(1).\n",
-	      out);
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(name, commands[i].name) == 0) {
+			*command = commands[i].command;
+			return true;
+		}
+	}
+	return false;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -70,31 +95,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* "--name" or "--name=value": returns true if arg names option. */
-static bool is_option(const char *arg, const char *name, const char **inline_value)
-{
-	size_t n = strlen(name);
-
-	*inline_value = NULL;
-	if (strncmp(arg, name, n) != 0)
-		return false;
-	if (arg[n] == '=') {
-		*inline_value = arg + n + 1;
-		return true;
-	}
-	return arg[n] == '\0';
-}
-
-/* The value of an option: inline, or the next argument. */
-static const char *option_value(int argc, char **argv, int *i, const char *inline_value)
-{
-	if (inline_value)
-		return inline_value;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
 static int parse_pid(const char *s, pid_t *pid)
 {
 	char *end;
@@ -108,79 +108,92 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
-/* --socket, --help, --version: allowed before the command and after it.
- * Returns 1 if argv[*i] was one of them, 0 if not, -1 on error. */
-static int global_option(int argc, char **argv, int *i, struct cli_args *args, bool *stop,
-			 char *err, size_t errlen)
+/* The getopt_long table of one command (global: the options before it). */
+static void options_for(enum cli_command command, bool global, struct option *out)
 {
-	const char *value;
+	size_t i, n = 0;
 
-	if (is_option(argv[*i], "--socket", &value)) {
-		args->socket_path = option_value(argc, argv, i, value);
-		if (!args->socket_path || !args->socket_path[0])
-			return fail(err, errlen, "--socket needs a path");
-		return 1;
+	for (i = 0; i < N_OPTIONS; i++)
+		if (global ? option_table[i].commands == EVERY_COMMAND
+			   : (option_table[i].commands & FOR(command)))
+			out[n++] = option_table[i].option;
+	memset(&out[n], 0, sizeof(out[n]));
+}
+
+static const char *option_name(int id)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if (option_table[i].option.val == id)
+			return option_table[i].option.name;
+	return "?";
+}
+
+/* What getopt refused: the option as the user typed it. */
+static int refused(char **argv, int c, const char *where, char *err, size_t errlen)
+{
+	if (c == ':') {
+		switch (optopt) {
+		case OPT_PID:
+			return fail(err, errlen, "%s--pid needs a process id", where);
+		case OPT_SOCKET:
+			return fail(err, errlen, "%s--socket needs a path", where);
+		case OPT_SINCE:
+			return fail(err, errlen, "%s--since needs a time", where);
+		default:
+			return fail(err, errlen, "%s--%s needs a value", where, option_name(optopt));
+		}
 	}
-	if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
+	if (optopt && optopt < 256)
+		return fail(err, errlen, "%sunknown option -%c (try --help)", where, optopt);
+	return fail(err, errlen, "%sunknown option %s (try --help)", where, argv[optind - 1]);
+}
+
+/* One option: 1 if it ends parsing (help, version), 0 if taken, -1 on error. */
+static int take_option(int c, struct cli_args *args, const char *where, char *err, size_t errlen)
+{
+	switch (c) {
+	case 'h':
+		args->help_for = args->command;
 		args->command = CLI_HELP;
-		*stop = true;
 		return 1;
-	}
-	if (strcmp(argv[*i], "--version") == 0 || strcmp(argv[*i], "-V") == 0) {
+	case 'V':
 		args->command = CLI_VERSION;
-		*stop = true;
 		return 1;
-	}
-	return 0;
-}
-
-/* `audit` gets its own argv: "audit", then a --socket given before it. */
-static int build_audit_argv(int argc, char **argv, int i, struct cli_args *args)
-{
-	int n = 0;
-
-	args->audit_argv = calloc((size_t)argc + 3, sizeof(char *));
-	if (!args->audit_argv)
-		return -1;
-	args->audit_argv[n++] = (char *)"audit";
-	if (args->socket_path) {
-		args->audit_argv[n++] = (char *)"--socket";
-		args->audit_argv[n++] = (char *)args->socket_path;
-	}
-	while (i < argc)
-		args->audit_argv[n++] = argv[i++];
-	args->audit_argc = n;
-	return 0;
-}
-
-/* One option after the command name. Returns 0, or -1 on error. */
-static int command_option(int argc, char **argv, int *i, unsigned allowed,
-			  struct cli_args *args, char *err, size_t errlen)
-{
-	const char *name = cli_command_name(args->command);
-	const char *arg = argv[*i], *value;
-
-	if ((allowed & OPT_PID) && is_option(arg, "--pid", &value)) {
-		value = option_value(argc, argv, i, value);
-		if (!value)
-			return fail(err, errlen, "%s: --pid needs a process id", name);
-		if (parse_pid(value, &args->pid) < 0)
-			return fail(err, errlen, "%s: --pid %s: not a process id", name, value);
+	case OPT_SOCKET:
+		if (!optarg[0])
+			return fail(err, errlen, "%s--socket needs a path", where);
+		args->socket_path = optarg;
 		return 0;
-	}
-	if ((allowed & OPT_SHARED) && strcmp(arg, "--shared") == 0) {
+	case OPT_PID:
+		if (parse_pid(optarg, &args->pid) < 0)
+			return fail(err, errlen, "%s--pid %s: not a process id", where, optarg);
+		return 0;
+	case OPT_SHARED:
 		args->shared = true;
 		return 0;
-	}
-	if ((allowed & OPT_FORCE) && strcmp(arg, "--force") == 0) {
+	case OPT_FORCE:
 		args->force = true;
 		return 0;
-	}
-	if ((allowed & OPT_JSON) && strcmp(arg, "--json") == 0) {
+	case OPT_JSON:
 		args->json = true;
 		return 0;
+	case OPT_FOLLOW:
+		args->follow = true;
+		return 0;
+	case OPT_SINCE:
+		args->since = optarg;
+		return 0;
+	case OPT_IMAGE:
+		args->audit_image = optarg;
+		return 0;
+	case OPT_LOG:
+		args->log_path = optarg;
+		return 0;
+	default:
+		return fail(err, errlen, "%sinternal error: option %d", where, c);
 	}
-	return fail(err, errlen, "%s: unknown option %s (try --help)", name, arg);
 }
 
 /* What the command needs once everything is read. */
@@ -197,28 +210,75 @@ static int check_complete(struct cli_args *args, bool saw_separator, char *err, 
 		if (args->pid == 0)
 			return fail(err, errlen, "%s: --pid PID is required", name);
 		return 0;
+	case CLI_INQUIRE:
+		if (args->n_images != 1)
+			return fail(err, errlen, "%s: expected exactly one IMAGE, got %zu", name,
+				    args->n_images);
+		return 0;
 	case CLI_RUN:
 		if (args->n_images == 0)
 			return fail(err, errlen, "run: expected at least one IMAGE before --");
 		if (!saw_separator || !args->exec_argv || !args->exec_argv[0])
 			return fail(err, errlen, "run: expected -- CMD [ARGS...] after the images");
 		return 0;
-	case CLI_LIST:
-	case CLI_STATUS:
-		if (args->n_images)
-			return fail(err, errlen, "%s: unexpected argument %s", name, args->images[0]);
+	case CLI_HELP:
+		/* `help [COMMAND]` */
+		if (args->n_images > 1)
+			return fail(err, errlen, "help: unexpected argument %s", args->images[1]);
+		if (args->n_images == 1 && !command_by_name(args->images[0], &args->help_for))
+			return fail(err, errlen, "help: unknown command %s", args->images[0]);
 		return 0;
 	default:
+		if (args->n_images)
+			return fail(err, errlen, "%s: unexpected argument %s", name, args->images[0]);
 		return 0;
 	}
 }
 
+/* The command's options and operands, argv[0] being the command name. */
+static int parse_command(int argc, char **argv, struct cli_args *args, char *err, size_t errlen)
+{
+	struct option options[N_OPTIONS + 1];
+	bool saw_separator = false;
+	char where[32];
+	int c, before, ret;
+
+	snprintf(where, sizeof(where), "%s: ", cli_command_name(args->command));
+	options_for(args->command, false, options);
+	optind = 0; /* glibc: start afresh (we parse more than once) */
+	opterr = 0;
+	for (;;) {
+		before = optind ? optind : 1;
+		c = getopt_long(argc, argv, "+:hV", options, NULL);
+		if (c == '?' || c == ':')
+			return refused(argv, c, where, err, errlen);
+		if (c != -1) {
+			ret = take_option(c, args, where, err, errlen);
+			if (ret != 0)
+				return ret < 0 ? -1 : 0;
+			continue;
+		}
+		if (optind == before + 1 && strcmp(argv[before], "--") == 0) {
+			saw_separator = true;
+			break;
+		}
+		if (optind >= argc)
+			break;
+		/* An operand: take it and go on with the options after it. */
+		args->images[args->n_images++] = argv[optind++];
+	}
+	if (saw_separator && args->command == CLI_RUN)
+		args->exec_argv = &argv[optind];
+	else /* elsewhere "--" only ends options: an image may start with '-' */
+		while (optind < argc)
+			args->images[args->n_images++] = argv[optind++];
+	return check_complete(args, saw_separator, err, errlen);
+}
+
 int cli_args_parse(int argc, char **argv, struct cli_args *args, char *err, size_t errlen)
 {
-	bool stop = false, saw_separator = false;
-	unsigned allowed = 0;
-	size_t c;
-	int i = 1, ret;
+	struct option options[N_OPTIONS + 1];
+	int c, ret;
 
 	memset(args, 0, sizeof(*args));
 	err[0] = '\0';
@@ -226,66 +286,29 @@ int cli_args_parse(int argc, char **argv, struct cli_args *args, char *err, size
 	if (!args->images)
 		return fail(err, errlen, "out of memory");
 
-	/* Global options, then the command name. */
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		ret = global_option(argc, argv, &i, args, &stop, err, errlen);
-		if (ret < 0 || stop)
+	/* Global options: the ones every command takes, before its name. */
+	args->command = CLI_HELP;
+	options_for(CLI_HELP, true, options);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return refused(argv, c, "", err, errlen);
+		ret = take_option(c, args, "", err, errlen);
+		if (ret != 0)
 			return ret < 0 ? -1 : 0;
-		if (ret == 0)
-			return fail(err, errlen, "unknown option %s before the command (try --help)",
-				    argv[i]);
 	}
-	if (i >= argc)
+	if (optind >= argc)
 		return fail(err, errlen, "no command given (try --help)");
-	for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (strcmp(argv[i], commands[c].name) == 0)
-			break;
-	if (c == sizeof(commands) / sizeof(commands[0]))
-		return fail(err, errlen, "unknown command %s (try --help)", argv[i]);
-	args->command = commands[c].command;
-	allowed = commands[c].options;
-	i++;
-
-	/* audit parses its own options; we only hand them over. */
-	if (args->command == CLI_AUDIT)
-		return build_audit_argv(argc, argv, i, args) < 0 ? fail(err, errlen, "out of memory")
-								: 0;
-	if (args->command == CLI_HELP || args->command == CLI_VERSION)
-		return 0;
-
-	for (; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (strcmp(arg, "--") == 0) {
-			saw_separator = true;
-			if (args->command == CLI_RUN) {
-				args->exec_argv = &argv[i + 1];
-				break;
-			}
-			/* Elsewhere "--" only ends options: an image may start with '-'. */
-			for (i++; i < argc; i++)
-				args->images[args->n_images++] = argv[i];
-			break;
-		}
-		if (arg[0] == '-' && arg[1] != '\0') {
-			ret = global_option(argc, argv, &i, args, &stop, err, errlen);
-			if (ret < 0)
-				return -1;
-			if (stop)
-				return 0;
-			if (ret == 0 && command_option(argc, argv, &i, allowed, args, err, errlen) < 0)
-				return -1;
-			continue;
-		}
-		args->images[args->n_images++] = arg;
-	}
-	return check_complete(args, saw_separator, err, errlen);
+	if (!command_by_name(argv[optind], &args->command))
+		return fail(err, errlen, "unknown command %s (try --help)", argv[optind]);
+	if (args->command == CLI_HELP)
+		args->help_for = CLI_HELP;
+	return parse_command(argc - optind, argv + optind, args, err, errlen);
 }
 
 void cli_args_free(struct cli_args *args)
 {
 	free(args->images);
-	free(args->audit_argv);
 	args->images = NULL;
-	args->audit_argv = NULL;
 }

@@ -1,7 +1,6 @@
 /* `lockwarden audit [--follow] [--json] [--since TIME] [--image PATH] [--log PATH]`:
  * the audit trail read back from the daemon's JSON Lines file. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,28 +15,25 @@ struct audit_view {
 	unsigned long malformed;
 };
 
-static void audit_usage(FILE *out)
+/* JSON has no raw control characters; json-c's parser would let them
+ * through, and --json prints the line as stored. */
+static bool has_raw_control(const char *line)
 {
-	fprintf(out,
-		"usage: lockwarden audit [--follow] [--json] [--since TIME] [--image PATH] [--log PATH]\n"
-		"  --follow       keep printing new records (survives log rotation)\n"
-		"  --json         print the JSON lines as stored\n"
-		"  --since TIME   only records at or after TIME: -10min, -2h, \"1 day ago\",\n"
-		"                 2026-11-30T01:02:03Z, 2026-11-30 01:02 (local), @UNIXSECONDS\n"
-		"  --image PATH   only records about this image\n"
-		"  --log PATH     the audit log (default %s)\n",
-		LW_AUDIT_DEFAULT_PATH);
+	for (; *line; line++)
+		if ((unsigned char)*line < 0x20 || *line == 0x7f)
+			return true;
+	return false;
 }
 
 static int print_line(const char *line, void *ctx)
 {
 	struct audit_view *view = ctx;
 	struct json_object *rec;
-	char row[2048];
+	char row[20000];
 
 	if (!*line)
 		return 0;
-	rec = json_tokener_parse(line);
+	rec = has_raw_control(line) ? NULL : json_tokener_parse(line);
 	if (!rec || !json_object_is_type(rec, json_type_object)) {
 		view->malformed++;
 		json_object_put(rec);
@@ -47,6 +43,7 @@ static int print_line(const char *line, void *ctx)
 		if (view->json) {
 			puts(line);
 		} else {
+			/* every cell escaped for the terminal */
 			lw_audit_format_row(rec, row, sizeof(row));
 			puts(row);
 		}
@@ -55,75 +52,35 @@ static int print_line(const char *line, void *ctx)
 	return 0;
 }
 
-int cmd_audit(int argc, char **argv)
+int cmd_audit(const struct cli_args *args)
 {
-	static const struct option options[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "since", required_argument, NULL, 's' },
-		{ "image", required_argument, NULL, 'i' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "socket", required_argument, NULL, 'S' },	/* global option: not used here */
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct audit_view view = { 0 };
-	const char *log = LW_AUDIT_DEFAULT_PATH;
+	const char *log = args->log_path ? args->log_path : LW_AUDIT_DEFAULT_PATH;
+	struct audit_view view = { .json = args->json };
 	struct lw_audit_tail tail;
-	bool follow = false;
-	int opt, r;
+	int r;
 
 	lw_audit_filter_init(&view.filter);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "fjh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			follow = true;
-			break;
-		case 'j':
-			view.json = true;
-			break;
-		case 's':
-			if (lw_audit_parse_since(optarg, lw_audit_now_ns(), &view.filter.since_ns) < 0) {
-				fprintf(stderr, "lockwarden audit: --since %s: not a time (try -10min, "
-					"2026-11-30T01:02:03Z or @UNIXSECONDS)\n", optarg);
-				return 2;
-			}
-			view.filter.since_set = true;
-			break;
-		case 'i':
-			lw_audit_filter_set_image(&view.filter, optarg);
-			break;
-		case 'l':
-			log = optarg;
-			break;
-		case 'S':
-			break;
-		case 'h':
-			audit_usage(stdout);
-			return 0;
-		default:
-			audit_usage(stderr);
-			return 2;
+	if (args->since) {
+		if (lw_audit_parse_since(args->since, lw_audit_now_ns(), &view.filter.since_ns) < 0) {
+			cli_fail("audit", "--since %s: not a time (try -10min, "
+				 "2026-11-30T01:02:03Z or @UNIXSECONDS)", args->since);
+			return CLI_EXIT_USAGE;
 		}
+		view.filter.since_set = true;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "lockwarden audit: unexpected argument %s\n", argv[optind]);
-		return 2;
-	}
+	if (args->audit_image)
+		lw_audit_filter_set_image(&view.filter, args->audit_image);
 
-	r = lw_audit_tail_open(&tail, log, follow);
-	if (r < 0) {
-		fprintf(stderr, "lockwarden audit: cannot read %s: %s\n", log, strerror(-r));
-		return 1;
-	}
+	r = lw_audit_tail_open(&tail, log, args->follow);
+	if (r < 0)
+		return cli_fail("audit", "cannot read %s: %s", log, strerror(-r));
 	/* a reader that stops (head, less) ends us quietly */
 	signal(SIGPIPE, SIG_DFL);
-	setvbuf(stdout, NULL, follow ? _IOLBF : _IOFBF, 0);
+	setvbuf(stdout, NULL, args->follow ? _IOLBF : _IOFBF, 0);
 	if (!view.json)
 		puts(lw_audit_table_header);
 	r = lw_audit_tail_read(&tail, print_line, &view);
-	while (r >= 0 && follow) {
+	while (r >= 0 && args->follow) {
 		r = lw_audit_tail_wait(&tail, -1);
 		if (r >= 0)
 			r = lw_audit_tail_read(&tail, print_line, &view);
@@ -131,11 +88,9 @@ int cmd_audit(int argc, char **argv)
 	lw_audit_tail_close(&tail);
 	fflush(stdout);
 	if (view.malformed)
-		fprintf(stderr, "lockwarden audit: skipped %lu lines of %s that are not JSON records\n",
-			view.malformed, log);
-	if (r < 0) {
-		fprintf(stderr, "lockwarden audit: reading %s: %s\n", log, strerror(-r));
-		return 1;
-	}
+		cli_fail("audit", "skipped %lu lines of %s that are not JSON records",
+			 view.malformed, log);
+	if (r < 0)
+		return cli_fail("audit", "reading %s: %s", log, strerror(-r));
 	return 0;
 }

@@ -24,7 +24,7 @@ static int lease_command(const struct cli_args *args, bool acquire)
 		return cli_fail(verb, "out of memory");
 	}
 	if (lockwarden_connect(args->socket_path, &lw, &err) < 0) {
-		cli_fail(what, "%s", err.message);
+		cli_fail_error(what, &err);
 		goto cleanup;
 	}
 	if (acquire)
@@ -35,7 +35,7 @@ static int lease_command(const struct cli_args *args, bool acquire)
 	else
 		ret = lockwarden_release(lw, image, args->pid, &err);
 	if (ret < 0) {
-		cli_fail(what, "%s", err.message);
+		cli_fail_error(what, &err);
 		goto cleanup;
 	}
 	if (args->json)

@@ -2,49 +2,36 @@
  * line and hands it to one command; see lockwarden(1). */
 #include "lockwarden/commands.h"
 
+#include "common/terminal.h"
 #include "common/version.h"
+
+static int (*const run_command[CLI_COMMAND_COUNT])(const struct cli_args *) = {
+	[CLI_ACQUIRE] = cmd_acquire, [CLI_RELEASE] = cmd_release, [CLI_RUN] = cmd_run,
+	[CLI_LIST] = cmd_list,       [CLI_STATUS] = cmd_status,   [CLI_INQUIRE] = cmd_inquire,
+	[CLI_AUDIT] = cmd_audit,
+};
 
 int main(int argc, char **argv)
 {
 	struct cli_args args;
-	char err[256];
+	char err[512], shown[2048];
 	int status;
 
+	/* Non-ASCII is shown as is only where the terminal's locale is UTF-8. */
+	lw_terminal_use_locale();
 	if (cli_args_parse(argc, argv, &args, err, sizeof(err)) < 0) {
-		fprintf(stderr, "lockwarden: %s\n", err);
+		fprintf(stderr, "lockwarden: %s\n", lw_terminal_escape(err, shown, sizeof(shown)));
 		cli_args_free(&args);
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
-	switch (args.command) {
-	case CLI_HELP:
-		cli_usage(stdout);
+	if (args.command == CLI_HELP) {
+		cli_usage(args.help_for, stdout);
 		status = 0;
-		break;
-	case CLI_VERSION:
+	} else if (args.command == CLI_VERSION) {
 		printf("lockwarden %s\n", LOCKWARDEN_VERSION);
 		status = 0;
-		break;
-	case CLI_ACQUIRE:
-		status = cmd_acquire(&args);
-		break;
-	case CLI_RELEASE:
-		status = cmd_release(&args);
-		break;
-	case CLI_RUN:
-		status = cmd_run(&args);
-		break;
-	case CLI_LIST:
-		status = cmd_list(&args);
-		break;
-	case CLI_STATUS:
-		status = cmd_status(&args);
-		break;
-	case CLI_AUDIT:
-		status = cmd_audit(args.audit_argc, args.audit_argv);
-		break;
-	default:
-		status = 2;
-		break;
+	} else {
+		status = run_command[args.command](&args);
 	}
 	cli_args_free(&args);
 	return status;

@@ -7,6 +7,7 @@
 #include "lockwarden/commands.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,10 +19,14 @@
 static void release_all(struct lockwarden *lw, char **images, size_t n, pid_t pid)
 {
 	struct lockwarden_error err;
+	char what[PATH_MAX + 16];
 
-	while (n-- > 0)
-		if (lockwarden_release(lw, images[n], pid, &err) < 0)
-			fprintf(stderr, "lockwarden: run: release %s: %s\n", images[n], err.message);
+	while (n-- > 0) {
+		if (lockwarden_release(lw, images[n], pid, &err) < 0) {
+			snprintf(what, sizeof(what), "run: release %s", images[n]);
+			cli_fail_error(what, &err);
+		}
+	}
 }
 
 int cmd_run(const struct cli_args *args)
@@ -32,6 +37,7 @@ int cmd_run(const struct cli_args *args)
 	pid_t self = getpid();
 	size_t i, taken = 0;
 	const char *name;
+	char what[PATH_MAX + 16];
 	char **images;
 	int status = 1, saved;
 
@@ -52,13 +58,13 @@ int cmd_run(const struct cli_args *args)
 	prctl(PR_SET_NAME, name ? name + 1 : args->exec_argv[0], 0, 0, 0);
 	/* The socket is close-on-exec: CMD does not inherit it. */
 	if (lockwarden_connect(args->socket_path, &lw, &err) < 0) {
-		cli_fail("run", "%s", err.message);
+		cli_fail_error("run", &err);
 		goto cleanup;
 	}
 	for (taken = 0; taken < args->n_images; taken++) {
 		if (lockwarden_acquire(lw, images[taken], self, flags, NULL, &err) < 0) {
-			fprintf(stderr, "lockwarden: run: acquire %s: %s\n", images[taken],
-				err.message);
+			snprintf(what, sizeof(what), "run: acquire %s", images[taken]);
+			cli_fail_error(what, &err);
 			release_all(lw, images, taken, self);
 			goto cleanup;
 		}

@@ -1,33 +1,66 @@
-/* `lockwarden list` and `lockwarden status`: a table for people, the
+/* `lockwarden list`, `lockwarden inquire` and `lockwarden status`: a table
+ * for people (every name from the daemon escaped for the terminal), the
  * reply's JSON with --json. */
 #include "lockwarden/commands.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/lockwarden.h"
+#include "common/terminal.h"
 
-static void print_leases(struct lockwarden_lease **leases, size_t n)
+/* The image column of each lease, escaped: freed with free_images. */
+static char **escaped_images(struct lockwarden_lease **leases, size_t n)
+{
+	char **images = calloc(n ? n : 1, sizeof(*images));
+	size_t i;
+
+	for (i = 0; images && i < n; i++) {
+		images[i] = lw_terminal_escape_dup(leases[i]->image);
+		if (!images[i]) {
+			while (i-- > 0)
+				free(images[i]);
+			free(images);
+			return NULL;
+		}
+	}
+	return images;
+}
+
+static int print_leases(struct lockwarden_lease **leases, size_t n)
 {
 	int width = (int)strlen("IMAGE");
-	char holders[512];
+	char holders[1024], backend[64];
+	char **images;
 	size_t i;
 
 	if (n == 0) {
 		printf("no leases\n");
-		return;
+		return 0;
 	}
+	images = escaped_images(leases, n);
+	if (!images)
+		return -ENOMEM;
 	for (i = 0; i < n; i++)
-		if ((int)strlen(leases[i]->image) > width)
-			width = (int)strlen(leases[i]->image);
+		if ((int)strlen(images[i]) > width)
+			width = (int)strlen(images[i]);
 	printf("%-*s  %-9s  %-8s  %s\n", width, "IMAGE", "MODE", "BACKEND", "HOLDERS");
 	for (i = 0; i < n; i++) {
+		/* the library's holder text is already escaped */
 		lockwarden_holders_format(leases[i]->holders, leases[i]->n_holders, holders,
 					  sizeof(holders));
-		printf("%-*s  %-9s  %-8s  %s\n", width, leases[i]->image,
+		printf("%-*s  %-9s  %-8s  %s\n", width, images[i],
 		       leases[i]->shared ? "shared" : "exclusive",
-		       leases[i]->backend ? leases[i]->backend : "-", holders);
+		       leases[i]->backend ? lw_terminal_escape(leases[i]->backend, backend,
+							      sizeof(backend))
+					  : "-",
+		       holders);
+		free(images[i]);
 	}
+	free(images);
+	return 0;
 }
 
 int cmd_list(const struct cli_args *args)
@@ -36,31 +69,73 @@ int cmd_list(const struct cli_args *args)
 	struct lockwarden *lw = NULL;
 	struct lockwarden_error err;
 	size_t n = 0;
-	int status = 1;
+	int status = CLI_EXIT_FAILURE;
 
 	if (lockwarden_connect(args->socket_path, &lw, &err) < 0 ||
 	    lockwarden_list(lw, &leases, &n, &err) < 0) {
-		cli_fail("list", "%s", err.message);
+		cli_fail_error("list", &err);
 		goto cleanup;
 	}
 	if (args->json)
 		printf("%s\n", lockwarden_last_reply_json(lw, true));
-	else
-		print_leases(leases, n);
+	else if (print_leases(leases, n) < 0)
+		goto oom;
 	status = 0;
+	goto cleanup;
+oom:
+	cli_fail("list", "out of memory");
 cleanup:
 	lockwarden_lease_list_free(leases, n);
 	lockwarden_disconnect(lw);
 	return status;
 }
 
+/* Exit 0 whether or not the image is leased: the question was answered.
+ * Scripts tell the two apart with --json ("lease": null). */
+int cmd_inquire(const struct cli_args *args)
+{
+	struct lockwarden_lease *lease = NULL;
+	struct lockwarden *lw = NULL;
+	struct lockwarden_error err;
+	int status = CLI_EXIT_FAILURE;
+	char *image, *what = NULL;
+
+	/* like release: a deleted image may still be leased under its name */
+	image = cli_image_path(args->images[0], false);
+	if (!image)
+		return cli_fail("inquire", "%s: %s", args->images[0], strerror(errno));
+	if (asprintf(&what, "inquire %s", image) < 0) {
+		free(image);
+		return cli_fail("inquire", "out of memory");
+	}
+	if (lockwarden_connect(args->socket_path, &lw, &err) < 0 ||
+	    lockwarden_inquire(lw, image, &lease, &err) < 0) {
+		cli_fail_error(what, &err);
+		goto cleanup;
+	}
+	status = 0;
+	if (args->json)
+		printf("%s\n", lockwarden_last_reply_json(lw, true));
+	else if (!lease)
+		printf("not leased\n");
+	else if (print_leases(&lease, 1) < 0)
+		status = cli_fail(what, "out of memory");
+cleanup:
+	lockwarden_lease_free(lease);
+	lockwarden_disconnect(lw);
+	free(what);
+	free(image);
+	return status;
+}
+
 static void print_status(const struct lockwarden_status *st)
 {
 	uint64_t s = st->uptime_usec / 1000000;
+	char text[4096 * 4];
 
-	printf("version:          %s\n", st->version ? st->version : "?");
-	printf("backend:          %s\n", st->backend ? st->backend : "?");
-	printf("pin dir:          %s\n", st->pin_dir ? st->pin_dir : "?");
+	printf("version:          %s\n", lw_terminal_escape(st->version, text, sizeof(text)));
+	printf("backend:          %s\n", lw_terminal_escape(st->backend, text, sizeof(text)));
+	printf("pin dir:          %s\n", lw_terminal_escape(st->pin_dir, text, sizeof(text)));
 	printf("leases:           %" PRId64 " (at most %" PRId64 " images)\n", st->leases,
 	       st->max_images);
 	printf("denials:          %" PRId64 " (%" PRId64 " suppressed from the audit trail)\n",
@@ -75,11 +150,11 @@ int cmd_status(const struct cli_args *args)
 	struct lockwarden_status st = { 0 };
 	struct lockwarden *lw = NULL;
 	struct lockwarden_error err;
-	int status = 1;
+	int status = CLI_EXIT_FAILURE;
 
 	if (lockwarden_connect(args->socket_path, &lw, &err) < 0 ||
 	    lockwarden_status(lw, &st, &err) < 0) {
-		cli_fail("status", "%s", err.message);
+		cli_fail_error("status", &err);
 		goto cleanup;
 	}
 	if (args->json)

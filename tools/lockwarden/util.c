@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/lockwarden.h"
+#include "common/terminal.h"
+
 char *cli_image_path(const char *image, bool must_exist)
 {
 	char *path = realpath(image, NULL), *cwd;
@@ -27,14 +30,34 @@ char *cli_image_path(const char *image, bool must_exist)
 	return path;
 }
 
+/* "lockwarden: what: reason" on one line; reason_is_safe: already escaped. */
+static void print_failure(const char *what, const char *reason, bool reason_is_safe)
+{
+	char *w = lw_terminal_escape_dup(what);
+	char *r = reason_is_safe ? NULL : lw_terminal_escape_dup(reason);
+
+	fprintf(stderr, "lockwarden: %s: %s\n", w ? w : "?",
+		reason_is_safe ? reason : r ? r : "out of memory");
+	free(w);
+	free(r);
+}
+
 int cli_fail(const char *what, const char *fmt, ...)
 {
+	char *reason = NULL;
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "lockwarden: %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&reason, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
+	print_failure(what, n < 0 ? "out of memory" : reason, false);
+	free(n < 0 ? NULL : reason);
+	return CLI_EXIT_FAILURE;
+}
+
+int cli_fail_error(const char *what, const struct lockwarden_error *err)
+{
+	print_failure(what, err->message, true);
+	return CLI_EXIT_FAILURE;
 }

@@ -1,7 +1,9 @@
-/* One readable sentence per record, for the journal's MESSAGE and the CLI. */
+/* One readable sentence per record, for the journal's MESSAGE and the CLI.
+ * Every value is escaped for the terminal that journalctl prints it on. */
 #include <stdio.h>
 #include <string.h>
 #include "audit/audit_sinks.h"
+#include "common/terminal.h"
 
 static const char *text(struct json_object *obj, const char *key)
 {
@@ -12,30 +14,47 @@ static const char *text(struct json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
+/* Up to four escaped values of one sentence. */
+struct shown {
+	char v[4][1024];
+};
+
+static const char *show(struct shown *s, int i, struct json_object *obj, const char *key)
+{
+	return lw_terminal_escape(text(obj, key), s->v[i], sizeof(s->v[i]));
+}
+
 static void holder_text(struct json_object *rec, char *buf, size_t len)
 {
 	struct json_object *holder;
+	struct shown s;
 
 	if (!json_object_object_get_ex(rec, "holder", &holder) || !holder) {
 		snprintf(buf, len, "no holder");
 		return;
 	}
 	if (!strcmp(text(holder, "kind"), "cgroup"))
-		snprintf(buf, len, "cgroup %s", text(holder, "cgroup"));
+		snprintf(buf, len, "cgroup %s", show(&s, 0, holder, "cgroup"));
 	else
-		snprintf(buf, len, "pid %s (%s)", text(holder, "pid"), text(holder, "comm"));
+		snprintf(buf, len, "pid %s (%s)", show(&s, 0, holder, "pid"),
+			 show(&s, 1, holder, "comm"));
 }
 
 void lw_audit_summary(struct json_object *rec, char *buf, size_t len)
 {
-	char holder[320];
+	char holder[1400], mode[40], op[40], suppressed[40];
+	struct shown s;
 
 	holder_text(rec, holder, sizeof(holder));
-	if (!strcmp(text(rec, "type"), "denial"))
+	lw_terminal_escape(text(rec, "lease_mode"), mode, sizeof(mode));
+	if (!strcmp(text(rec, "type"), "denial")) {
+		lw_terminal_escape(text(rec, "op"), op, sizeof(op));
+		lw_terminal_escape(text(rec, "suppressed"), suppressed, sizeof(suppressed));
 		snprintf(buf, len, "denied %s of %s by pid %s (%s) uid %s; %s lease held by %s; %s suppressed",
-			 text(rec, "op"), text(rec, "path"), text(rec, "tgid"), text(rec, "comm"),
-			 text(rec, "uid"), text(rec, "lease_mode"), holder, text(rec, "suppressed"));
-	else
-		snprintf(buf, len, "lease %s: %s %s by %s", text(rec, "event"), text(rec, "image"),
-			 text(rec, "lease_mode"), holder);
+			 op, show(&s, 0, rec, "path"), show(&s, 1, rec, "tgid"),
+			 show(&s, 2, rec, "comm"), show(&s, 3, rec, "uid"), mode, holder, suppressed);
+	} else {
+		snprintf(buf, len, "lease %s: %s %s by %s", show(&s, 0, rec, "event"),
+			 show(&s, 1, rec, "image"), mode, holder);
+	}
 }

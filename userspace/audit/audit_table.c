@@ -1,10 +1,13 @@
-/* Filtering records and printing them as a table for `lockwarden audit`. */
+/* Filtering records and printing them as a table for `lockwarden audit`.
+ * Every cell is escaped for the terminal: paths, comms and cgroups are
+ * whatever the processes chose. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "audit/audit_reader.h"
+#include "common/terminal.h"
 
 static struct json_object *field(struct json_object *obj, const char *key)
 {
@@ -18,6 +21,13 @@ static const char *text(struct json_object *obj, const char *key, const char *mi
 	struct json_object *v = field(obj, key);
 
 	return v ? json_object_get_string(v) : missing;
+}
+
+/* A field as a terminal may show it. */
+static const char *shown(struct json_object *obj, const char *key, const char *missing,
+			 char *buf, size_t len)
+{
+	return lw_terminal_escape(text(obj, key, missing), buf, len);
 }
 
 void lw_audit_filter_init(struct lw_audit_filter *filter)
@@ -75,13 +85,16 @@ static void local_time(struct json_object *rec, char *buf, size_t len)
 static void holder_cell(struct json_object *rec, char *buf, size_t len)
 {
 	struct json_object *holder = field(rec, "holder");
+	char a[1024], b[256];
 
 	if (!holder)
 		snprintf(buf, len, "-");
 	else if (!strcmp(text(holder, "kind", ""), "cgroup"))
-		snprintf(buf, len, "cgroup %s", text(holder, "cgroup", text(holder, "cgroup_id", "?")));
+		snprintf(buf, len, "cgroup %s",
+			 shown(holder, "cgroup", text(holder, "cgroup_id", "?"), a, sizeof(a)));
 	else
-		snprintf(buf, len, "%s(%s)", text(holder, "pid", "?"), text(holder, "comm", "?"));
+		snprintf(buf, len, "%s(%s)", shown(holder, "pid", "?", a, sizeof(a)),
+			 shown(holder, "comm", "?", b, sizeof(b)));
 }
 
 /* The image comes last: paths are long and would push the other columns. */
@@ -90,25 +103,28 @@ static void holder_cell(struct json_object *rec, char *buf, size_t len)
 void lw_audit_format_row(struct json_object *rec, char *buf, size_t len)
 {
 	bool denial = !strcmp(text(rec, "type", ""), "denial");
-	char time[40], event[40], holder[300], note[80];
+	char time[40], event[80], holder[1300], note[400], op[40], mode[40], reason[300];
+	char pid[40], uid[40], comm[80], path[16384];
 	long long suppressed = json_object_get_int64(field(rec, "suppressed"));
 
 	local_time(rec, time, sizeof(time));
 	holder_cell(rec, holder, sizeof(holder));
+	shown(rec, "lease_mode", "?", mode, sizeof(mode));
 	if (denial) {
-		snprintf(event, sizeof(event), "deny %s", text(rec, "op", "?"));
+		snprintf(event, sizeof(event), "deny %s", shown(rec, "op", "?", op, sizeof(op)));
 		if (suppressed)
-			snprintf(note, sizeof(note), "%s, +%lld suppressed",
-				 text(rec, "lease_mode", "?"), suppressed);
+			snprintf(note, sizeof(note), "%s, +%lld suppressed", mode, suppressed);
 		else
-			snprintf(note, sizeof(note), "%s", text(rec, "lease_mode", "?"));
-		snprintf(buf, len, ROW_FORMAT, time, event, text(rec, "tgid", "?"), text(rec, "uid", "?"),
-			 text(rec, "comm", "?"), holder, note, text(rec, "path", text(rec, "image", "?")));
+			snprintf(note, sizeof(note), "%s", mode);
+		snprintf(buf, len, ROW_FORMAT, time, event, shown(rec, "tgid", "?", pid, sizeof(pid)),
+			 shown(rec, "uid", "?", uid, sizeof(uid)),
+			 shown(rec, "comm", "?", comm, sizeof(comm)), holder, note,
+			 shown(rec, "path", text(rec, "image", "?"), path, sizeof(path)));
 	} else {
-		snprintf(event, sizeof(event), "%s", text(rec, "event", "?"));
-		snprintf(note, sizeof(note), "%s%s%s", text(rec, "lease_mode", "?"),
-			 field(rec, "reason") ? ": " : "", text(rec, "reason", ""));
+		shown(rec, "event", "?", event, sizeof(event));
+		snprintf(note, sizeof(note), "%s%s%s", mode, field(rec, "reason") ? ": " : "",
+			 shown(rec, "reason", "", reason, sizeof(reason)));
 		snprintf(buf, len, ROW_FORMAT, time, event, "-", "-", "-", holder, note,
-			 text(rec, "image", "?"));
+			 shown(rec, "image", "?", path, sizeof(path)));
 	}
 }

@@ -15,9 +15,14 @@ struct lockwarden_lease *lease_from_json(struct json_object *obj);
 int holders_from_json(struct json_object *array, struct lockwarden_holder **holders,
 		      size_t *n);
 void holders_free(struct lockwarden_holder *holders, size_t n);
+/* lockwarden_holders_format, with names escaped for a terminal or raw
+ * (raw when the whole text is escaped later, as error messages are). */
+char *holders_format(const struct lockwarden_holder *holders, size_t n, char *buf, size_t len,
+		     bool escape);
 int status_from_json(struct json_object *obj, struct lockwarden_status *status);
 
-/* Error reporting (error.c). */
+/* Error reporting (error.c): the message is escaped for a terminal as a
+ * whole (common/terminal.h), whatever the daemon put in it. */
 int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Fill err from a varlink error reply; returns its negative errno. */

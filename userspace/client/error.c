@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/terminal.h"
 #include "common/varlink.h"
 
 #define MANAGER_ERROR(name) "io.lockwarden." name
 
 int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)
 {
+	char raw[sizeof(err->message)];
 	va_list ap;
 
 	if (!err)
@@ -20,8 +22,9 @@ int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)
 	err->code = code;
 	err->name[0] = '\0';
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	lw_terminal_escape(raw, err->message, sizeof(err->message));
 	return code;
 }
 
@@ -59,7 +62,7 @@ static int lease_held(struct lockwarden_error *err, struct json_object *paramete
 	json_object_object_get_ex(parameters, "holders", &array);
 	if (holders_from_json(array, &holders, &n) < 0 || n == 0)
 		return error_set(err, -EBUSY, "lease held by another holder");
-	lockwarden_holders_format(holders, n, who, sizeof(who));
+	holders_format(holders, n, who, sizeof(who), false);
 	holders_free(holders, n);
 	return error_set(err, -EBUSY, "lease held by %s", who);
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/terminal.h"
+
 static struct json_object *member(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
@@ -207,9 +209,10 @@ void lockwarden_status_clear(struct lockwarden_status *st)
 	memset(st, 0, sizeof(*st));
 }
 
-char *lockwarden_holders_format(const struct lockwarden_holder *holders, size_t n,
-				char *buf, size_t len)
+char *holders_format(const struct lockwarden_holder *holders, size_t n, char *buf, size_t len,
+		     bool escape)
 {
+	char comm[256], cgroup[1024];
 	size_t off = 0, i;
 	int w;
 
@@ -219,13 +222,16 @@ char *lockwarden_holders_format(const struct lockwarden_holder *holders, size_t 
 	for (i = 0; i < n && off < len; i++) {
 		const struct lockwarden_holder *h = &holders[i];
 		const char *sep = i ? ", " : "";
+		const char *c = h->comm, *g = h->cgroup ? h->cgroup : "?";
 
+		if (escape) {
+			c = c ? lw_terminal_escape(c, comm, sizeof(comm)) : NULL;
+			g = lw_terminal_escape(g, cgroup, sizeof(cgroup));
+		}
 		if (h->kind == LOCKWARDEN_HOLDER_CGROUP)
-			w = snprintf(buf + off, len - off, "%scgroup %s", sep,
-				     h->cgroup ? h->cgroup : "?");
-		else if (h->comm)
-			w = snprintf(buf + off, len - off, "%spid %d (%s)", sep, (int)h->pid,
-				     h->comm);
+			w = snprintf(buf + off, len - off, "%scgroup %s", sep, g);
+		else if (c)
+			w = snprintf(buf + off, len - off, "%spid %d (%s)", sep, (int)h->pid, c);
 		else
 			w = snprintf(buf + off, len - off, "%spid %d", sep, (int)h->pid);
 		if (w < 0)
@@ -233,4 +239,10 @@ char *lockwarden_holders_format(const struct lockwarden_holder *holders, size_t 
 		off += (size_t)w;
 	}
 	return buf;
+}
+
+char *lockwarden_holders_format(const struct lockwarden_holder *holders, size_t n,
+				char *buf, size_t len)
+{
+	return holders_format(holders, n, buf, len, true);
 }

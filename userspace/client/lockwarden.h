@@ -4,7 +4,9 @@
  * Every call is a blocking round trip on one connection. Functions return
  * 0 or a negative errno; when err is not NULL it is filled with the errno,
  * the varlink error name (empty for local failures) and a one-line
- * message suitable after "lockwarden: acquire IMAGE: ":
+ * message suitable after "lockwarden: acquire IMAGE: " (safe to print on a
+ * terminal: control characters, C1 and bad UTF-8 from the daemon's reply
+ * come out escaped, as \x1b, \n, \u009b):
  *
  *   io.lockwarden.LeaseHeld          -EBUSY       "lease held by pid 1234 (qemu-system-x86)"
  *   io.lockwarden.ImageNotFound      -ENOENT
@@ -127,7 +129,8 @@ void lockwarden_status_clear(struct lockwarden_status *status);
 const char *lockwarden_last_reply_json(struct lockwarden *lw, bool pretty);
 
 /* "lease held by pid 1234 (qemu)" style text for one holder list, used in
- * the messages above and by the CLI's tables. Returns buf. */
+ * the messages above and by the CLI's tables; names are escaped for a
+ * terminal like the messages. Returns buf. */
 char *lockwarden_holders_format(const struct lockwarden_holder *holders, size_t n,
 				char *buf, size_t len);
 
