@@ -1,13 +1,33 @@
 # lockwarden: the one entry point (build, check, demo, bench, install).
 # Out-of-tree build in $(BUILD); `make V=1` prints full commands.
+#
+# Packagers: CPPFLAGS, CFLAGS and LDFLAGS from the environment or the
+# command line are honoured (dpkg-buildflags' hardening flags reach every
+# compile and link); ours are added to them, never replaced by them.
+# -Werror is off for a plain `make` (a newer compiler's new warning must not
+# break a package build) and on for `make check`, `demo` and `bench`
+# (WERROR=1). Objects are rebuilt when CC, CPPFLAGS, CFLAGS or LDFLAGS
+# change; WERROR is left out of that so `make check` reuses a build.
 
 BUILD   ?= build
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
-PREFIX  ?= /usr/local
-DESTDIR ?=
 ARCH    ?= x86
+WERROR  ?= 0
+
+# Install locations; LIBDIR is multiarch like Debian's (/usr/local/lib/x86_64-linux-gnu).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MULTIARCH  ?= $(or $(DEB_HOST_MULTIARCH),$(shell $(CC) -print-multiarch 2>/dev/null))
+LIBDIR     ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/lockwarden
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 
 ifeq ($(V),1)
 Q :=
@@ -17,14 +37,23 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-WARN     := -Wall -Wextra -Werror
+WARN     := -Wall -Wextra $(if $(filter 1 yes,$(WERROR)),-Werror)
 INCLUDES := -I$(BUILD)/bpf -Ibpf -Iuserspace -Ibackends -Itools
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -fPIC $(INCLUDES) -MMD -MP
+# Ours first, the packager's after: their -O or -f flags win.
+COMPILE   = $(CC) -D_GNU_SOURCE $(INCLUDES) $(CPPFLAGS) $(WARN) -std=gnu11 -fPIC -MMD -MP $(CFLAGS)
+LINK      = $(CC) $(CFLAGS) $(LDFLAGS)
 LDLIBS   := -lbpf -lelf -lz -ljson-c -linih -lsystemd -laudit -lcrypto
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function \
 	-I. -Ibpf -I$(BUILD)/bpf
+
+FLAGS_STAMP := $(BUILD)/.build-flags
+FLAGS_NOW   := $(CC) | $(CPPFLAGS) | $(CFLAGS) | $(LDFLAGS)
+ifneq ($(file < $(FLAGS_STAMP)),$(FLAGS_NOW))
+$(shell mkdir -p $(BUILD))
+$(file > $(FLAGS_STAMP),$(FLAGS_NOW))
+endif
 
 # BPF programs: bpf/x.bpf.c -> x.bpf.o -> x.skel.h (libbpf-tools shape).
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -37,8 +66,15 @@ CORE_SRCS   := $(wildcard userspace/*/*.c backends/*.c)
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_LIB    := $(BUILD)/liblockwarden-core.a
 CORE_LIB_SAN := $(BUILD)/liblockwarden-core-san.a
+# liblockwarden: the real file carries the version, the soname the major;
+# a version script exports lockwarden_* and nothing else (it is loaded into
+# libvirtd, where our internal names must not meet anyone else's).
 CLIENT_SRCS := $(wildcard userspace/client/*.c userspace/common/*.c)
+LIB_VERSION := $(shell sed -n 's/^\#define LOCKWARDEN_VERSION "\(.*\)"/\1/p' userspace/common/version.h)
+LIB_SONAME  := liblockwarden.so.$(firstword $(subst ., ,$(LIB_VERSION)))
+CLIENT_LIB_FILE := $(BUILD)/liblockwarden.so.$(LIB_VERSION)
 CLIENT_LIB  := $(BUILD)/liblockwarden.so
+CLIENT_MAP  := userspace/client/liblockwarden.map
 
 DAEMON    := $(BUILD)/lockwardend
 CLI       := $(BUILD)/lockwarden
@@ -60,7 +96,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 # Keep objects that pattern chains would otherwise delete as intermediates.
 .SECONDARY:
 
-all: $(BPF_SKELS) $(PROGRAMS) $(CLIENT_LIB)
+all: $(BPF_SKELS) $(PROGRAMS) $(CLIENT_LIB) $(BUILD)/$(LIB_SONAME)
 
 deps:
 	$(Q)tools/install-deps
@@ -68,19 +104,19 @@ deps:
 # deps first (a fresh machine has nothing), then build, then every test.
 check:
 	$(Q)$(MAKE) --no-print-directory deps
-	$(Q)$(MAKE) --no-print-directory all test-bins
-	$(Q)tests/check
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all test-bins
+	$(Q)WERROR=1 tests/check
 
 test-bins: $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
 demo:
 	$(Q)$(MAKE) --no-print-directory deps
-	$(Q)$(MAKE) --no-print-directory all test-bins
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all test-bins
 	$(Q)tools/demo
 
 bench:
 	$(Q)$(MAKE) --no-print-directory deps
-	$(Q)$(MAKE) --no-print-directory all test-bins
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all test-bins
 	$(Q)bench/run
 
 vmlinux:
@@ -95,13 +131,13 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # Skeletons exist before any C file that may include them is compiled;
 # -MMD records which ones really do.
-$(BUILD)/obj/%.o: %.c | $(BPF_SKELS)
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP) | $(BPF_SKELS)
 	@mkdir -p $(@D)
-	$(call msg,CC,$@)$(CC) $(CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)$(COMPILE) -c $< -o $@
 
-$(BUILD)/san/%.o: %.c | $(BPF_SKELS)
+$(BUILD)/san/%.o: %.c $(FLAGS_STAMP) | $(BPF_SKELS)
 	@mkdir -p $(@D)
-	$(call msg,CC-SAN,$@)$(CC) $(CFLAGS) $(SANITIZE) -c $< -o $@
+	$(call msg,CC-SAN,$@)$(COMPILE) $(SANITIZE) -c $< -o $@
 
 # interface.c embeds the protocol contract with .incbin, which -MMD cannot see.
 $(BUILD)/obj/userspace/daemon/interface.o $(BUILD)/san/userspace/daemon/interface.o: \
@@ -113,45 +149,58 @@ $(CORE_LIB): $(filter-out %/main.o,$(CORE_OBJS))
 $(CORE_LIB_SAN): $(filter-out %/main.o,$(CORE_SRCS:%.c=$(BUILD)/san/%.o))
 	$(call msg,AR,$@)rm -f $@; ar rcs $@ $^
 
-$(CLIENT_LIB): $(CLIENT_SRCS:%.c=$(BUILD)/obj/%.o)
-	$(call msg,LD,$@)$(CC) -shared -Wl,-soname,liblockwarden.so.0 -o $@ $^ -ljson-c
+$(CLIENT_LIB_FILE): $(CLIENT_SRCS:%.c=$(BUILD)/obj/%.o) $(CLIENT_MAP)
+	$(call msg,LD,$@)$(LINK) -shared -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=$(CLIENT_MAP) -Wl,--no-undefined -o $@ $(filter %.o,$^) -ljson-c
+
+$(CLIENT_LIB) $(BUILD)/$(LIB_SONAME): $(CLIENT_LIB_FILE)
+	$(Q)ln -sf $(notdir $<) $@
 
 $(DAEMON): $(BUILD)/obj/userspace/daemon/main.o $(CORE_LIB)
-	$(call msg,LD,$@)$(CC) -o $@ $^ $(LDLIBS)
+	$(call msg,LD,$@)$(LINK) -o $@ $^ $(LDLIBS)
 
 $(CLI): $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(CORE_LIB)
-	$(call msg,LD,$@)$(CC) -o $@ $^ $(LDLIBS)
+	$(call msg,LD,$@)$(LINK) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/san/tests/unit/%.o $(CORE_LIB_SAN)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
+	$(call msg,LD,$@)$(LINK) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
 
-# CLI tests (test_cli*) also link the CLI's own files, all but its main.
-$(BUILD)/tests/unit/test_cli%: $(BUILD)/san/tests/unit/test_cli%.o \
+# CLI tests (test_cli*) also link the CLI's own files, all but its main. A
+# static pattern rule, so a CLI file not yet compiled cannot make make fall
+# back to the rule above.
+$(filter $(BUILD)/tests/unit/test_cli%,$(UNIT_BINS)): $(BUILD)/tests/unit/%: \
+		$(BUILD)/san/tests/unit/%.o \
 		$(filter-out %/main.o,$(CLI_SRCS:%.c=$(BUILD)/san/%.o)) $(CORE_LIB_SAN)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
+	$(call msg,LD,$@)$(LINK) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/vm/%: $(BUILD)/obj/tests/vm/%.o $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) -o $@ $^ $(LDLIBS) -lcmocka -luring
+	$(call msg,LD,$@)$(LINK) -o $@ $^ $(LDLIBS) -lcmocka -luring
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) -o $@ $^ $(LDLIBS)
+	$(call msg,LD,$@)$(LINK) -o $@ $^ $(LDLIBS)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib
-	$(if $(wildcard $(DAEMON)),install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/)
-	$(if $(wildcard $(CLI)),install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/)
-	install -m 0755 $(CLIENT_LIB) $(DESTDIR)$(PREFIX)/lib/liblockwarden.so.0
-	ln -sf liblockwarden.so.0 $(DESTDIR)$(PREFIX)/lib/liblockwarden.so
-	install -D -m 0644 userspace/client/lockwarden.h $(DESTDIR)$(PREFIX)/include/lockwarden.h
-	$(if $(wildcard docs/*.1 docs/*.5 docs/*.8),tools/install-man "$(DESTDIR)$(PREFIX)/share/man" docs/*.[158])
-	$(if $(wildcard docs/lockwardend.service),install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
-		sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' docs/lockwardend.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/lockwardend.service)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR)
+	$(if $(wildcard $(DAEMON)),install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/)
+	$(if $(wildcard $(CLI)),install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/)
+	install -m 0755 $(CLIENT_LIB_FILE) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(CLIENT_LIB_FILE)) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/liblockwarden.so
+	install -m 0644 userspace/client/lockwarden.h $(DESTDIR)$(INCLUDEDIR)/lockwarden.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(LIB_VERSION)|' userspace/client/lockwarden.pc.in \
+		> $(DESTDIR)$(PKGCONFIGDIR)/lockwarden.pc
+	install -m 0644 LICENSE COPYING.LGPL-2.1 COPYING.GPL-2 $(DESTDIR)$(DOCDIR)/
+	$(if $(wildcard docs/*.1 docs/*.5 docs/*.8),tools/install-man "$(DESTDIR)$(MANDIR)" docs/*.[158])
+	$(if $(wildcard docs/lockwardend.service),install -d $(DESTDIR)$(UNITDIR) && \
+		sed 's|/usr/local/sbin/|$(SBINDIR)/|' docs/lockwardend.service > $(DESTDIR)$(UNITDIR)/lockwardend.service)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/bpf $(BUILD)/tests $(BUILD)/bench $(BUILD)/*.a $(BUILD)/*.so $(PROGRAMS)
+	rm -rf $(BUILD)/obj $(BUILD)/san $(BUILD)/bpf $(BUILD)/tests $(BUILD)/bench $(BUILD)/*.a $(BUILD)/liblockwarden.so* $(PROGRAMS)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/san -name '*.d' 2>/dev/null)
