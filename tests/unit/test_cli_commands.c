@@ -539,6 +539,27 @@ static void inquire_prints_the_lease_escaped(void **state)
 	assert_string_equal(daemon_.log[0], want);
 }
 
+static void image_path_that_is_not_utf8_is_refused_before_the_daemon_sees_it(void **state)
+{
+	struct cli_args args = { .command = CLI_ACQUIRE, .pid = 42, .n_images = 1 };
+	char image[128], out[512], err[1024], want[1024], shown[256];
+	const char *images[1];
+
+	(void)state;
+	daemon_start(lease_answer);
+	make_file("bad\x9b.img", image, sizeof(image));
+	images[0] = image;
+	args.images = images;
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_acquire, &args, out, sizeof(out), err, sizeof(err)), 1);
+	snprintf(shown, sizeof(shown), "%s/bad\\x9b.img", daemon_.dir);
+	snprintf(want, sizeof(want),
+		 "lockwarden: acquire %s: image path is not valid UTF-8, which lockwardend's "
+		 "protocol needs: %s\n", shown, shown);
+	assert_string_equal(err, want);
+	assert_int_equal(daemon_.n_log, 0);
+}
+
 static const char *not_leased_answer(const char *method, struct json_object *parameters)
 {
 	(void)method;
@@ -590,6 +611,9 @@ int main(void)
 		cmocka_unit_test_teardown(error_quoting_a_hostile_path_is_one_escaped_line,
 					  daemon_stop),
 		cmocka_unit_test_teardown(inquire_prints_the_lease_escaped, daemon_stop),
+		cmocka_unit_test_teardown(
+			image_path_that_is_not_utf8_is_refused_before_the_daemon_sees_it,
+			daemon_stop),
 		cmocka_unit_test_teardown(inquire_of_a_free_image_says_not_leased_and_exits_0,
 					  daemon_stop),
 	};

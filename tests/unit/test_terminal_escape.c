@@ -187,6 +187,19 @@ static void no_input_lets_a_control_through(void **state)
 	}
 }
 
+static void utf8_validity_follows_rfc_3629(void **state)
+{
+	(void)state;
+	assert_true(lw_utf8_valid("/img/Bild-\xc3\xa4 \xf0\x9f\x92\xbe"));
+	assert_true(lw_utf8_valid("\x1b[2J")); /* valid, if hostile: escaping is for display */
+	assert_true(lw_utf8_valid(NULL));
+	assert_false(lw_utf8_valid("a\x9b"));
+	assert_false(lw_utf8_valid("\xc0\xaf"));
+	assert_false(lw_utf8_valid("\xed\xa0\x80"));
+	assert_false(lw_utf8_valid("\xf4\x90\x80\x80"));
+	assert_false(lw_utf8_valid("\xe2\x82"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +217,7 @@ int main(void)
 		cmocka_unit_test(short_buffer_cuts_between_escapes_never_inside),
 		cmocka_unit_test(dup_returns_the_whole_escape_of_a_long_name),
 		cmocka_unit_test(no_input_lets_a_control_through),
+		cmocka_unit_test(utf8_validity_follows_rfc_3629),
 	};
 
 	return cmocka_run_group_tests(tests, utf8_terminal, NULL);

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/terminal.h"
 #include "common/varlink.h"
 
 /* Replies may be far larger than requests (List of every lease); the
@@ -132,6 +133,19 @@ static int call(struct lockwarden *lw, const char *method, struct json_object *i
 	return 0;
 }
 
+/* Varlink carries JSON, which is UTF-8: a name that is not would reach the
+ * daemon as a malformed request; say what is wrong instead. */
+static int check_utf8(const char *image, const char *cgroup, struct lockwarden_error *err)
+{
+	static const char needs[] = "is not valid UTF-8, which lockwardend's protocol needs";
+
+	if (!lw_utf8_valid(image))
+		return error_set(err, -EINVAL, "image path %s: %s", needs, image);
+	if (!lw_utf8_valid(cgroup))
+		return error_set(err, -EINVAL, "cgroup %s: %s", needs, cgroup);
+	return 0;
+}
+
 static struct json_object *params_new(const char *image)
 {
 	struct json_object *p = json_object_new_object();
@@ -162,6 +176,11 @@ static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const ch
 
 	if (lease)
 		*lease = NULL;
+	ret = check_utf8(image, cgroup, err);
+	if (ret < 0) {
+		json_object_put(in);
+		return ret;
+	}
 	if (!in)
 		return error_set(err, -ENOMEM, "out of memory");
 	if (flags & LOCKWARDEN_SHARED)
@@ -193,7 +212,13 @@ static int release(struct lockwarden *lw, const char *image, pid_t pid, const ch
 		   struct lockwarden_error *err)
 {
 	struct json_object *in = holder_params_new(image, pid, cgroup);
+	int ret;
 
+	ret = check_utf8(image, cgroup, err);
+	if (ret < 0) {
+		json_object_put(in);
+		return ret;
+	}
 	if (!in)
 		return error_set(err, -ENOMEM, "out of memory");
 	return call(lw, "Release", in, NULL, err);
@@ -218,6 +243,11 @@ int lockwarden_inquire(struct lockwarden *lw, const char *image,
 	int ret;
 
 	*lease = NULL;
+	ret = check_utf8(image, NULL, err);
+	if (ret < 0) {
+		json_object_put(in);
+		return ret;
+	}
 	if (!in)
 		return error_set(err, -ENOMEM, "out of memory");
 	ret = call(lw, "Inquire", in, &out, err);

@@ -152,3 +152,24 @@ char *lw_terminal_escape_dup(const char *s)
 		escape(s, buf, len);
 	return buf;
 }
+
+bool lw_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t n;
+
+	if (!p)
+		return true;
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		n = utf8_decode(p, &cp);
+		if (!n)
+			return false;
+		p += n;
+	}
+	return true;
+}

@@ -39,4 +39,8 @@ char *lw_terminal_escape(const char *s, char *buf, size_t len);
 /* The same into a malloc'd string; NULL when out of memory. */
 char *lw_terminal_escape_dup(const char *s);
 
+/* Whether s is valid UTF-8 (RFC 3629), as JSON text on the wire must be;
+ * NULL is (there is no text). */
+bool lw_utf8_valid(const char *s);
+
 #endif
