@@ -470,6 +470,26 @@ static void list_escapes_hostile_image_and_holder_names(void **state)
 		fail_msg("expected a header and one row with escaped names, got:\n%s", out);
 }
 
+static void list_json_is_the_same_json_with_c1_escaped(void **state)
+{
+	struct cli_args args = { .command = CLI_LIST, .json = true };
+	struct json_object *parsed, *leases, *image;
+	char out[4096], err[512];
+
+	(void)state;
+	daemon_start(hostile_answer);
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_list, &args, out, sizeof(out), err, sizeof(err)), 0);
+	expect_no_control_bytes("list --json output", out);
+	parsed = json_tokener_parse(out);
+	if (!parsed)
+		fail_msg("expected JSON on stdout, got \"%s\"", out);
+	assert_true(json_object_object_get_ex(parsed, "leases", &leases));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(leases, 0), "image", &image));
+	assert_string_equal(json_object_get_string(image), "/img/\x1b[2Jx\nFORGED\xc2\x9b");
+	json_object_put(parsed);
+}
+
 static void status_escapes_the_daemons_strings(void **state)
 {
 	struct cli_args args = { .command = CLI_STATUS };
@@ -606,6 +626,7 @@ int main(void)
 		cmocka_unit_test_teardown(missing_image_fails_before_contacting_the_daemon,
 					  daemon_stop),
 		cmocka_unit_test_teardown(list_escapes_hostile_image_and_holder_names, daemon_stop),
+		cmocka_unit_test_teardown(list_json_is_the_same_json_with_c1_escaped, daemon_stop),
 		cmocka_unit_test_teardown(status_escapes_the_daemons_strings, daemon_stop),
 		cmocka_unit_test_teardown(conflict_message_escapes_the_holder_name, daemon_stop),
 		cmocka_unit_test_teardown(error_quoting_a_hostile_path_is_one_escaped_line,

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 #include <iconv.h>
+#include <json-c/json.h>
 
 #include "common/terminal.h"
 
@@ -200,6 +201,60 @@ static void utf8_validity_follows_rfc_3629(void **state)
 	assert_false(lw_utf8_valid("\xe2\x82"));
 }
 
+static void expect_json(const char *in, const char *want)
+{
+	char *out = lw_terminal_json_dup(in);
+
+	assert_non_null(out);
+	if (strcmp(out, want) != 0)
+		fail_msg("expected JSON \"%s\", got \"%s\"", want, out);
+	free(out);
+}
+
+static void json_keeps_its_whitespace_and_json_c_escapes(void **state)
+{
+	(void)state;
+	expect_json("{\n  \"image\": \"/a\\u001b[2J\\n\",\t\"n\": 1\r\n}",
+		    "{\n  \"image\": \"/a\\u001b[2J\\n\",\t\"n\": 1\r\n}");
+	expect_json("{\"name\": \"Bild-\xc3\xa4\"}", "{\"name\": \"Bild-\xc3\xa4\"}");
+}
+
+static void json_gets_what_json_c_lets_through_as_u_escapes(void **state)
+{
+	(void)state;
+	/* DEL, C1 CSI in UTF-8, bidi override, a tag (surrogate pair), raw ESC */
+	expect_json("[\"a\x7f\xc2\x9b\xe2\x80\xae\xf3\xa0\x80\x81\x1b\"]",
+		    "[\"a\\u007f\\u009b\\u202e\\udb40\\udc01\\u001b\"]");
+	/* a byte JSON cannot carry */
+	expect_json("[\"a\x9b\xff\"]", "[\"a\\ufffd\\ufffd\"]");
+}
+
+static void json_escapes_keep_the_same_strings(void **state)
+{
+	const char *in = "{\"s\": \"x\x7f\xc2\x9b\xe2\x80\xae\xf3\xa0\x80\x81y\"}";
+	char *out = lw_terminal_json_dup(in);
+	struct json_object *a = json_tokener_parse(in), *b = json_tokener_parse(out), *sa, *sb;
+
+	(void)state;
+	assert_non_null(a);
+	if (!b)
+		fail_msg("expected JSON, got \"%s\"", out);
+	assert_true(json_object_object_get_ex(a, "s", &sa));
+	assert_true(json_object_object_get_ex(b, "s", &sb));
+	assert_string_equal(json_object_get_string(sa), json_object_get_string(sb));
+	json_object_put(a);
+	json_object_put(b);
+	free(out);
+}
+
+static void json_for_a_non_utf8_terminal_is_ascii(void **state)
+{
+	(void)state;
+	lw_terminal_set_utf8(false);
+	expect_json("[\"\xc3\xa4\xf0\x9f\x92\xbe\"]", "[\"\\u00e4\\ud83d\\udcbe\"]");
+	lw_terminal_set_utf8(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +273,10 @@ int main(void)
 		cmocka_unit_test(dup_returns_the_whole_escape_of_a_long_name),
 		cmocka_unit_test(no_input_lets_a_control_through),
 		cmocka_unit_test(utf8_validity_follows_rfc_3629),
+		cmocka_unit_test(json_keeps_its_whitespace_and_json_c_escapes),
+		cmocka_unit_test(json_gets_what_json_c_lets_through_as_u_escapes),
+		cmocka_unit_test(json_escapes_keep_the_same_strings),
+		cmocka_unit_test(json_for_a_non_utf8_terminal_is_ascii),
 	};
 
 	return cmocka_run_group_tests(tests, utf8_terminal, NULL);

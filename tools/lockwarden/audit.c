@@ -30,6 +30,7 @@ static int print_line(const char *line, void *ctx)
 	struct audit_view *view = ctx;
 	struct json_object *rec;
 	char row[20000];
+	int r = 0;
 
 	if (!*line)
 		return 0;
@@ -41,7 +42,8 @@ static int print_line(const char *line, void *ctx)
 	}
 	if (lw_audit_filter_match(&view->filter, rec)) {
 		if (view->json) {
-			puts(line);
+			/* as stored, but inert: C1 or bidi characters as \u escapes */
+			r = cli_print_json(line) < 0 ? -ENOMEM : 0;
 		} else {
 			/* every cell escaped for the terminal */
 			lw_audit_format_row(rec, row, sizeof(row));
@@ -49,7 +51,7 @@ static int print_line(const char *line, void *ctx)
 		}
 	}
 	json_object_put(rec);
-	return 0;
+	return r;
 }
 
 int cmd_audit(const struct cli_args *args)

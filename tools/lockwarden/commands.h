@@ -75,5 +75,9 @@ int cli_fail(const char *what, const char *fmt, ...) __attribute__((format(print
 /* The same with the client library's message, which is already safe for
  * a terminal (escaping it again would double its backslashes). */
 int cli_fail_error(const char *what, const struct lockwarden_error *err);
+/* JSON on stdout, one line per call's text, with what json-c leaves raw
+ * (DEL, C1, bidi overrides, bytes that are not UTF-8) as \u escapes: the
+ * same JSON, inert on a terminal. Returns -1 when out of memory. */
+int cli_print_json(const char *json);
 
 #endif

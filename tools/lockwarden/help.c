@@ -36,7 +36,7 @@ static const struct {
 	{ CLI_AUDIT, "audit [--follow] [--json] [--since TIME] [--image PATH] [--log PATH]",
 	  "Show the audit trail: denied accesses and lease changes.",
 	  "  --follow       keep printing new records (survives log rotation)\n"
-	  "  --json         print the JSON lines as stored\n"
+	  "  --json         print the JSON lines as stored (C1, DEL as \\u escapes)\n"
 	  "  --since TIME   only records at or after TIME: -10min, -2h, \"1 day ago\",\n"
 	  "                 2026-11-30T01:02:03Z, 2026-11-30 01:02 (local), @UNIXSECONDS\n"
 	  "  --image PATH   only records about this image\n"

@@ -38,8 +38,10 @@ static int lease_command(const struct cli_args *args, bool acquire)
 		cli_fail_error(what, &err);
 		goto cleanup;
 	}
-	if (args->json)
-		printf("%s\n", lockwarden_last_reply_json(lw, true));
+	if (args->json && cli_print_json(lockwarden_last_reply_json(lw, true)) < 0) {
+		cli_fail(what, "out of memory");
+		goto cleanup;
+	}
 	status = 0;
 cleanup:
 	lockwarden_disconnect(lw);

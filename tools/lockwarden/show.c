@@ -76,14 +76,12 @@ int cmd_list(const struct cli_args *args)
 		cli_fail_error("list", &err);
 		goto cleanup;
 	}
-	if (args->json)
-		printf("%s\n", lockwarden_last_reply_json(lw, true));
-	else if (print_leases(leases, n) < 0)
-		goto oom;
+	if (args->json ? cli_print_json(lockwarden_last_reply_json(lw, true)) < 0
+		       : print_leases(leases, n) < 0) {
+		cli_fail("list", "out of memory");
+		goto cleanup;
+	}
 	status = 0;
-	goto cleanup;
-oom:
-	cli_fail("list", "out of memory");
 cleanup:
 	lockwarden_lease_list_free(leases, n);
 	lockwarden_disconnect(lw);
@@ -114,11 +112,8 @@ int cmd_inquire(const struct cli_args *args)
 		goto cleanup;
 	}
 	status = 0;
-	if (args->json)
-		printf("%s\n", lockwarden_last_reply_json(lw, true));
-	else if (!lease)
-		printf("not leased\n");
-	else if (print_leases(&lease, 1) < 0)
+	if (args->json ? cli_print_json(lockwarden_last_reply_json(lw, true)) < 0
+		       : lease ? print_leases(&lease, 1) < 0 : puts("not leased") < 0)
 		status = cli_fail(what, "out of memory");
 cleanup:
 	lockwarden_lease_free(lease);
@@ -157,9 +152,11 @@ int cmd_status(const struct cli_args *args)
 		cli_fail_error("status", &err);
 		goto cleanup;
 	}
-	if (args->json)
-		printf("%s\n", lockwarden_last_reply_json(lw, true));
-	else
+	if (args->json && cli_print_json(lockwarden_last_reply_json(lw, true)) < 0) {
+		cli_fail("status", "out of memory");
+		goto cleanup;
+	}
+	if (!args->json)
 		print_status(&st);
 	status = 0;
 cleanup:

@@ -61,3 +61,14 @@ int cli_fail_error(const char *what, const struct lockwarden_error *err)
 	print_failure(what, err->message, true);
 	return CLI_EXIT_FAILURE;
 }
+
+int cli_print_json(const char *json)
+{
+	char *shown = lw_terminal_json_dup(json ? json : "{}");
+
+	if (!shown)
+		return -1;
+	puts(shown);
+	free(shown);
+	return 0;
+}

@@ -173,3 +173,43 @@ bool lw_utf8_valid(const char *s)
 	}
 	return true;
 }
+
+/* Append one code point as JSON's \uXXXX (a surrogate pair above U+FFFF). */
+static size_t json_u_escape(uint32_t cp, char *out)
+{
+	if (cp <= 0xffff)
+		return (size_t)sprintf(out, "\\u%04x", (unsigned)cp);
+	cp -= 0x10000;
+	return (size_t)sprintf(out, "\\u%04x\\u%04x", (unsigned)(0xd800 + (cp >> 10)),
+			       (unsigned)(0xdc00 + (cp & 0x3ff)));
+}
+
+char *lw_terminal_json_dup(const char *json)
+{
+	const unsigned char *p = (const unsigned char *)json;
+	size_t len = strlen(json), off = 0, seq;
+	char *out = malloc(len * 6 + 1);
+	uint32_t cp;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		if (*p == '\n' || *p == '\r' || *p == '\t' || (*p >= 0x20 && *p < 0x7f)) {
+			out[off++] = (char)*p++;
+		} else if (*p < 0x80) {
+			off += json_u_escape(*p++, out + off);
+		} else if (!(seq = utf8_decode(p, &cp))) {
+			off += json_u_escape(0xfffd, out + off); /* JSON cannot carry the byte */
+			p++;
+		} else if (is_hidden(cp) || !terminal_utf8) {
+			off += json_u_escape(cp, out + off);
+			p += seq;
+		} else {
+			memcpy(out + off, p, seq);
+			off += seq;
+			p += seq;
+		}
+	}
+	out[off] = '\0';
+	return out;
+}

@@ -39,6 +39,14 @@ char *lw_terminal_escape(const char *s, char *buf, size_t len);
 /* The same into a malloc'd string; NULL when out of memory. */
 char *lw_terminal_escape_dup(const char *s);
 
+/* JSON text made as safe for a terminal, with the same meaning: DEL, C1,
+ * the invisible format characters (and, on a terminal that is not UTF-8,
+ * all non-ASCII) become \uXXXX escapes, a byte that is not UTF-8 becomes
+ * \ufffd (JSON cannot carry it), and a raw C0 control other than the
+ * whitespace between tokens becomes \u00XX. json-c escapes C0 in strings
+ * but lets the rest through. malloc'd; NULL when out of memory. */
+char *lw_terminal_json_dup(const char *json);
+
 /* Whether s is valid UTF-8 (RFC 3629), as JSON text on the wire must be;
  * NULL is (there is no text). */
 bool lw_utf8_valid(const char *s);
