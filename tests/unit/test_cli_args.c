@@ -238,6 +238,15 @@ static void unknown_short_option_is_named(void **state)
 	PARSE_FAILS("unknown option -q", "-q", "list");
 }
 
+static void unique_prefixes_work_and_ambiguous_ones_are_named(void **state)
+{
+	(void)state;
+	PARSE_OK("acquire", "/a", "--pi", "7", "--sh");
+	assert_int_equal(args.pid, 7);
+	assert_true(args.shared);
+	PARSE_FAILS("run: ambiguous option --s", "run", "--s", "a", "--", "true");
+}
+
 static void every_command_names_itself_in_its_errors(void **state)
 {
 	(void)state;
@@ -307,6 +316,7 @@ int main(void)
 		cmocka_unit_test_teardown(each_command_has_its_own_help, teardown),
 		cmocka_unit_test_teardown(options_are_not_permuted_past_the_separator, teardown),
 		cmocka_unit_test_teardown(unknown_short_option_is_named, teardown),
+		cmocka_unit_test_teardown(unique_prefixes_work_and_ambiguous_ones_are_named, teardown),
 		cmocka_unit_test_teardown(every_command_names_itself_in_its_errors, teardown),
 		cmocka_unit_test_teardown(usage_of_each_command_shows_its_synopsis, teardown),
 		cmocka_unit_test_teardown(double_dash_lets_an_image_start_with_dash, teardown),

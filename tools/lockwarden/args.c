@@ -130,8 +130,25 @@ static const char *option_name(int id)
 	return "?";
 }
 
+/* How many of options a "--name[=value]" abbreviates (getopt_long takes
+ * unique prefixes and refuses the others as it refuses unknown ones). */
+static int prefix_matches(const char *arg, const struct option *options)
+{
+	size_t len;
+	int n = 0;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return 0;
+	arg += 2;
+	len = strcspn(arg, "=");
+	for (; options->name; options++)
+		n += len && strncmp(options->name, arg, len) == 0;
+	return n;
+}
+
 /* What getopt refused: the option as the user typed it. */
-static int refused(char **argv, int c, const char *where, char *err, size_t errlen)
+static int refused(char **argv, int c, const struct option *options, const char *where,
+		   char *err, size_t errlen)
 {
 	if (c == ':') {
 		switch (optopt) {
@@ -147,6 +164,8 @@ static int refused(char **argv, int c, const char *where, char *err, size_t errl
 	}
 	if (optopt && optopt < 256)
 		return fail(err, errlen, "%sunknown option -%c (try --help)", where, optopt);
+	if (prefix_matches(argv[optind - 1], options) > 1)
+		return fail(err, errlen, "%sambiguous option %s (try --help)", where, argv[optind - 1]);
 	return fail(err, errlen, "%sunknown option %s (try --help)", where, argv[optind - 1]);
 }
 
@@ -251,7 +270,7 @@ static int parse_command(int argc, char **argv, struct cli_args *args, char *err
 		before = optind ? optind : 1;
 		c = getopt_long(argc, argv, "+:hV", options, NULL);
 		if (c == '?' || c == ':')
-			return refused(argv, c, where, err, errlen);
+			return refused(argv, c, options, where, err, errlen);
 		if (c != -1) {
 			ret = take_option(c, args, where, err, errlen);
 			if (ret != 0)
@@ -293,7 +312,7 @@ int cli_args_parse(int argc, char **argv, struct cli_args *args, char *err, size
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
 		if (c == '?' || c == ':')
-			return refused(argv, c, "", err, errlen);
+			return refused(argv, c, options, "", err, errlen);
 		ret = take_option(c, args, "", err, errlen);
 		if (ret != 0)
 			return ret < 0 ? -1 : 0;
