@@ -313,3 +313,5 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	}
 	return 0;
 }
+
+#include "guard.bpf.h"

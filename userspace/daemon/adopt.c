@@ -14,6 +14,7 @@
 #include "leasing.h"
 #include "adopt.h"
 #include "state.h"
+#include "tamper.h"
 
 struct kept_lock {
 	char *name;
@@ -125,7 +126,11 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 	}
 	if (r == 0)
 		lw_enforcer_remove_lease(d->enforcer, &e->key);
-	/* not enforced (pins were lost, or a crash mid-way): enforce it again */
+	/* Not enforced (pins were lost while the daemon was down, or a crash
+	 * mid-way): enforce it again first, so no new writer gets in, then
+	 * report who opened it for write in the gap. Those keep their
+	 * descriptors (the holder's lease stands), but not silently. */
+	lw_log(LOG_WARNING, "adopt %s: the kernel did not enforce this lease; enforcing it again", e->image);
 	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -139,6 +144,7 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 	}
 	for (unsigned int i = 1; i < e->nr_holders; i++)
 		lw_enforcer_add_holder(d->enforcer, &e->key, &e->holders[i].id);
+	lw_tamper_report_writers(d, e, "at start, after a gap in enforcement");
 	return 0;
 }
 
