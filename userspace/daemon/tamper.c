@@ -281,7 +281,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	struct lw_daemon *d = userdata;
 
 	lw_tamper_check(d);
-	return sd_event_source_set_time(s, usec + LW_TAMPER_INTERVAL_USEC);
+	sd_event_source_set_time(s, usec + LW_TAMPER_INTERVAL_USEC);
+	return sd_event_source_set_enabled(s, SD_EVENT_ON);	/* a time source fires once */
 }
 
 int lw_tamper_start(struct lw_daemon *d)
