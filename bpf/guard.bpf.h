@@ -37,6 +37,18 @@ static __always_inline struct lw_guard *guard_on(void)
 	return g && g->enabled ? g : NULL;
 }
 
+/* The current task belongs to the daemon registered in the guard map (in
+ * hardened mode or not). */
+static __always_inline bool is_running_daemon(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	struct lw_guard *g = bpf_map_lookup_elem(&guard, &zero);
+
+	return g && g->daemon.kind == LW_HOLDER_PROCESS && g->daemon.pid == tgid &&
+	       g->daemon.start_time == lw_start_time_of(task);
+}
+
 static __always_inline bool is_daemon(const struct lw_guard *g)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

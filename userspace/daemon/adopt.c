@@ -84,17 +84,10 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 		close(fd);
 	if (r == -EAGAIN)
 		return r;
-	/* no kept copy (the keeper died too): take it again if nobody else has */
+	/* No kept copy (the keeper died too): take it again if nobody else
+	 * has. The lease stays enforced meanwhile: the kernel lets the daemon
+	 * (registered by lw_tamper_open) open the image for write. */
 	r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
-	if (r == -EACCES || r == -EPERM) {
-		/* direct mode: our own pinned lease denies us the write open the
-		 * lock needs; lift it for the moment of the open (adopt_kernel
-		 * puts it back), a short gap that beats losing the lease */
-		lw_log(LOG_WARNING, "adopt %s: re-taking the lock needs a moment without enforcement",
-		       e->image);
-		lw_enforcer_remove_lease(d->enforcer, &e->key);
-		r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
-	}
 	if (r < 0)
 		return r;
 	if (e->lock_fd >= 0 && lw_keeper_put(d->keeper, e->image, e->lock_fd) < 0)
