@@ -2,12 +2,13 @@
 # Tampering behind the daemon's back is noticed within 2 s, logged, audited
 # and undone: rm -rf of the pin folder, pins hidden under another mount
 # (enforcement reported degraded until they can be pinned again), bpftool
-# map delete / update of a lease entry, an entry the daemon never made.
+# map delete / update of a lease entry, an entry the daemon never made, the
+# guard entry (the daemon's identity) overwritten.
 # A rogue writer is denied after each restore.
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/tamper_lib.bash"
 require
-echo "1..19"
+echo "1..20"
 
 img=$(new_image leased.img)
 other=$(new_image other.img)
@@ -70,3 +71,8 @@ print("hex " + " ".join("%02x" % b for b in struct.pack("<QQ", (os.major(st.st_d
 bpftool map update pinned "$pindir/leases" key $okey value hex 01 00 00 00 01 00 00 00 $(printf '00 %.0s' $(seq 192)) >/dev/null 2>&1
 why="the foreign entry was not removed within 2 s: $(tail -n 2 "$work/A/audit.log")"
 check foreign_entry_is_removed_within_2_s within 20 eval 'audit_has A "\"event\":\"tamper\"" "never made" && ! bpftool map lookup pinned "$pindir/leases" key $okey >/dev/null 2>&1'
+
+# 6. the guard entry (the daemon's identity, the hardened flag) overwritten
+bpftool map update pinned "$pindir/guard" key hex 00 00 00 00 value hex $(printf '00 %.0s' $(seq 64)) >/dev/null 2>&1
+why="the overwritten guard entry was not noticed within 2 s: $(tail -n 1 "$work/A/audit.log")"
+check guard_entry_change_is_noticed_and_restored_within_2_s within 20 audit_has A '"event":"tamper"' "guard entry"

@@ -250,7 +250,7 @@ int lw_tamper_check(struct lw_daemon *d)
 {
 	struct lw_tamper *t = d->tamper;
 	char what[400];
-	int pins, entries;
+	int pins, entries, r;
 
 	pins = lw_enforcer_verify_pins(d->enforcer, what, sizeof(what));
 	if (pins > 0)
@@ -260,6 +260,11 @@ int lw_tamper_check(struct lw_daemon *d)
 			found(d, NULL, "pins removed and cannot be restored: %s", lw_enforcer_error(d->enforcer));
 		snprintf(t->degraded, sizeof(t->degraded), "%s", lw_enforcer_error(d->enforcer));
 		return pins;
+	}
+	r = lw_enforcer_verify_guard(d->enforcer);
+	if (r > 0) {
+		found(d, NULL, "the guard entry (hardened mode, the daemon's identity) was changed behind the daemon's back; restored");
+		pins += r;
 	}
 	entries = check_entries(d);
 	if (entries < 0) {

@@ -127,6 +127,10 @@ int lw_enforcer_verify_pins(struct lw_enforcer *enf, char *what, size_t what_siz
 int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_holder *daemon,
 		      const char *exe);
 
+/* Whether the guard entry (hardened flag, the daemon's identity) is as
+ * lw_enforcer_guard wrote it; rewrites it if not. 1: restored, 0: intact. */
+int lw_enforcer_verify_guard(struct lw_enforcer *enf);
+
 /* A second process (the keeper) whose write descriptors count as the
  * caller's own in the writers check. */
 void lw_enforcer_trust_pid(struct lw_enforcer *enf, int pid);

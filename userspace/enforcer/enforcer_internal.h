@@ -33,6 +33,8 @@ struct lw_enforcer {
 	char version[32];	/* the pinned program version folder */
 	struct lw_held_program programs[LW_MAX_PROGRAMS];
 	size_t nr_programs;
+	struct lw_guard guard;	/* as lw_enforcer_guard wrote it */
+	bool guard_set;
 	__u32 trusted_pid;	/* a second process whose descriptors count as ours (the keeper) */
 	__u32 filter_mask;	/* lease_filter entries - 1 */
 	unsigned int max_images;

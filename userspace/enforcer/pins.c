@@ -189,7 +189,25 @@ int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_hol
 			return err;
 	if (bpf_map_update_elem(enf->guard_fd, &zero, &guard, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the guard map: %s", strerror(errno));
+	enf->guard = guard;
+	enf->guard_set = true;
 	return 0;
+}
+
+int lw_enforcer_verify_guard(struct lw_enforcer *enf)
+{
+	struct lw_guard now;
+	__u32 zero = 0;
+
+	if (!enf->guard_set)
+		return 0;
+	if (bpf_map_lookup_elem(enf->guard_fd, &zero, &now))
+		return lw_fail(enf, -errno, "cannot read the guard map: %s", strerror(errno));
+	if (!memcmp(&now, &enf->guard, sizeof(now)))
+		return 0;
+	if (bpf_map_update_elem(enf->guard_fd, &zero, &enf->guard, BPF_ANY))
+		return lw_fail(enf, -errno, "cannot restore the guard map: %s", strerror(errno));
+	return 1;
 }
 
 void lw_enforcer_trust_pid(struct lw_enforcer *enf, int pid)
