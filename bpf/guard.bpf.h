@@ -10,6 +10,7 @@
 #define LW_GUARD_BPF_H
 
 #define EPERM 1
+#define LW_PTRACE_MODE_ATTACH 0x02
 
 /* One entry: struct lw_guard. Written by the daemon only. */
 struct {
@@ -211,6 +212,26 @@ int BPF_PROG(lw_guard_umount, struct vfsmount *mnt, int flags, int ret)
 	if (!g || mnt->mnt_sb->s_dev != g->pin_dev || is_daemon(g))
 		return 0;
 	report_guard(g, LW_OP_UNPIN, 0, "umount");
+	return -EPERM;
+}
+
+/* ptrace, /proc/PID/mem, process_vm_writev and pidfd_getfd of the daemon
+ * (all PTRACE_MODE_ATTACH) would hand its descriptors or its memory to
+ * another process. Reads of /proc/PID/ (PTRACE_MODE_READ) stay allowed. */
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(lw_guard_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	struct lw_guard *g;
+
+	if (ret)
+		return ret;
+	if (!(mode & LW_PTRACE_MODE_ATTACH))
+		return 0;
+	g = guard_on();
+	if (!g || g->daemon.kind != LW_HOLDER_PROCESS || (__u32)child->tgid != g->daemon.pid ||
+	    g->daemon.start_time != lw_start_time_of(child) || is_daemon(g))
+		return 0;
+	report_guard(g, LW_OP_BPF, child->tgid, "ptrace");
 	return -EPERM;
 }
 

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/tamper_lib.bash"
 require
-echo "1..21"
+echo "1..22"
 
 img=$(new_image leased.img)
 conf=$(hardened_conf)
@@ -47,6 +47,11 @@ check root_rm_rf_of_the_pins_is_refused eval '[ -e "$pindir/leases" ] && ls -d "
 out=$(mv "$pindir/leases" /sys/fs/bpf/lw-stolen-$$ 2>&1); status=$?
 why="root's mv of a pin: expected refused, got status $status: $out"
 check root_rename_of_a_pin_is_refused [ $status -ne 0 ]
+out=$("$py" -c '
+import os, sys
+fd = os.open("/proc/%s/mem" % sys.argv[1], os.O_RDWR)' "$dpid" 2>&1); status=$?
+why="root's /proc/PID/mem open of the daemon: expected refused, got status $status: $out"
+check root_cannot_open_the_daemons_memory [ $status -ne 0 ]
 why="no denial records with op bpf and unpin in the audit log: $(tail -n 3 "$work/A/audit.log")"
 check refusals_are_audited_as_denials within 20 eval 'audit_has A "\"type\":\"denial\"" "\"op\":\"bpf\"" && audit_has A "\"type\":\"denial\"" "\"op\":\"unpin\""'
 check rogue_write_still_denied not rogue_write "$img"
