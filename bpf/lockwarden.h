@@ -45,6 +45,9 @@ enum lw_op {
 	LW_OP_RENAME = 4,
 	LW_OP_WRITE = 5,	/* a write descriptor not opened by the subject: received
 				 * from a holder (SCM_RIGHTS, pidfd_getfd) */
+	LW_OP_BPF = 6,		/* hardened: a descriptor of lockwarden's maps, programs
+				 * or links asked for by another process */
+	LW_OP_UNPIN = 7,	/* hardened: unlink, rmdir or rename of a pin */
 };
 
 /* One denied access, sent to userspace through the events ring buffer. */
@@ -64,6 +67,31 @@ struct lw_denial_event {
 	struct lw_holder holder;	/* the lease's first holder */
 	char comm[LW_COMM_LEN];
 	char path[LW_PATH_MAX];
+};
+
+/* Hardened mode ("guard"): only the daemon may touch lockwarden's BPF
+ * objects and pins. Value of the one-entry guard map. */
+struct lw_guard {
+	__u32 enabled;		/* hardened = yes */
+	__u32 pad;
+	struct lw_holder daemon;	/* the running daemon (LW_HOLDER_PROCESS), or
+					 * LW_HOLDER_NONE once it exited (task_free clears it) */
+	__u64 exe_dev;		/* the daemon's binary (superblock dev, inode): while no */
+	__u64 exe_ino;		/* daemon runs, a process of it may start and take over */
+	__u64 pin_dev;		/* the pin folder on bpffs: its folder, the pins in it */
+	__u64 pin_ino;		/* and one level of subfolders are the daemon's only */
+};
+
+enum lw_object_kind {
+	LW_OBJECT_MAP = 1,
+	LW_OBJECT_PROG = 2,
+	LW_OBJECT_LINK = 3,
+};
+
+/* Key of the guarded map: one of lockwarden's BPF objects by kernel id. */
+struct lw_object_id {
+	__u32 kind;		/* enum lw_object_kind */
+	__u32 id;
 };
 
 /* Indices of the per-CPU counters map; userspace sums the CPUs.

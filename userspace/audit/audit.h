@@ -20,7 +20,7 @@
  *            the kernel resolved it: full for opens, the last component
  *            otherwise), "image" (the lease's image path as the
  *            daemon knows it, null: unknown), "key":{"dev","major","minor",
- *            "ino"}, "op" ("open-write"|"truncate"|"unlink"|"rename"|"write"),
+ *            "ino"}, "op" ("open-write"|"truncate"|"unlink"|"rename"|"write"|"bpf"|"unpin"),
  *            "open_flags", "open_flags_names" ("O_WRONLY|O_TRUNC"..., null
  *            when not an open),
  *            "holder":{"kind":"process","pid","start_time","comm"} or
@@ -28,7 +28,7 @@
  *            ("exclusive"|"shared"), "suppressed" (denials of this subject on
  *            this image the kernel rate limit dropped since the last record)}
  *   lease:  {"type":"lease", "event" ("acquire"|"release"|"holder-death"|
- *            "forced-release"), "time_ns", "time", "image", "key", "lease_mode",
+ *            "forced-release"|"tamper"|"gap-writer"), "time_ns", "time", "image", "key", "lease_mode",
  *            "holder":{...as above}, "reason" (null or free text)}
  *
  * File sink: opened O_APPEND, each record is one write(2) of one line, so
@@ -79,6 +79,9 @@ enum lw_lease_event {
 	LW_LEASE_RELEASE = 2,
 	LW_LEASE_HOLDER_DEATH = 3,	/* the holder exited without releasing */
 	LW_LEASE_FORCED_RELEASE = 4,	/* an operator or the backend took the lease away */
+	LW_LEASE_TAMPER = 5,		/* pins or kernel entries changed behind the daemon's back */
+	LW_LEASE_GAP_WRITER = 6,	/* a non-holder opened the image for write while
+					 * enforcement was off (holder: that writer) */
 };
 
 struct lw_audit_lease_record {

@@ -124,6 +124,8 @@ const char *lw_audit_op_name(uint32_t op)
 	case LW_OP_UNLINK: return "unlink";
 	case LW_OP_RENAME: return "rename";
 	case LW_OP_WRITE: return "write";
+	case LW_OP_BPF: return "bpf";
+	case LW_OP_UNPIN: return "unpin";
 	}
 	return "unknown";
 }
@@ -144,6 +146,8 @@ const char *lw_audit_lease_event_name(enum lw_lease_event event)
 	case LW_LEASE_RELEASE: return "release";
 	case LW_LEASE_HOLDER_DEATH: return "holder-death";
 	case LW_LEASE_FORCED_RELEASE: return "forced-release";
+	case LW_LEASE_TAMPER: return "tamper";
+	case LW_LEASE_GAP_WRITER: return "gap-writer";
 	}
 	return "unknown";
 }

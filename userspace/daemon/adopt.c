@@ -14,6 +14,7 @@
 #include "leasing.h"
 #include "adopt.h"
 #include "state.h"
+#include "tamper.h"
 
 struct kept_lock {
 	char *name;
@@ -83,17 +84,10 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 		close(fd);
 	if (r == -EAGAIN)
 		return r;
-	/* no kept copy (the keeper died too): take it again if nobody else has */
+	/* No kept copy (the keeper died too): take it again if nobody else
+	 * has. The lease stays enforced meanwhile: the kernel lets the daemon
+	 * (registered by lw_tamper_open) open the image for write. */
 	r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
-	if (r == -EACCES || r == -EPERM) {
-		/* direct mode: our own pinned lease denies us the write open the
-		 * lock needs; lift it for the moment of the open (adopt_kernel
-		 * puts it back), a short gap that beats losing the lease */
-		lw_log(LOG_WARNING, "adopt %s: re-taking the lock needs a moment without enforcement",
-		       e->image);
-		lw_enforcer_remove_lease(d->enforcer, &e->key);
-		r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
-	}
 	if (r < 0)
 		return r;
 	if (e->lock_fd >= 0 && lw_keeper_put(d->keeper, e->image, e->lock_fd) < 0)
@@ -125,7 +119,11 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 	}
 	if (r == 0)
 		lw_enforcer_remove_lease(d->enforcer, &e->key);
-	/* not enforced (pins were lost, or a crash mid-way): enforce it again */
+	/* Not enforced (pins were lost while the daemon was down, or a crash
+	 * mid-way): enforce it again first, so no new writer gets in, then
+	 * report who opened it for write in the gap. Those keep their
+	 * descriptors (the holder's lease stands), but not silently. */
+	lw_log(LOG_WARNING, "adopt %s: the kernel did not enforce this lease; enforcing it again", e->image);
 	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -139,6 +137,7 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 	}
 	for (unsigned int i = 1; i < e->nr_holders; i++)
 		lw_enforcer_add_holder(d->enforcer, &e->key, &e->holders[i].id);
+	lw_tamper_report_writers(d, e, "at start, after a gap in enforcement");
 	return 0;
 }
 

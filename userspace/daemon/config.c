@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -49,6 +50,20 @@ static int set_uint(unsigned int *dst, const char *value, unsigned int min, unsi
 	return 0;
 }
 
+static int set_bool(bool *dst, const char *value)
+{
+	/* the words [audit] accepts */
+	if (!strcasecmp(value, "yes") || !strcasecmp(value, "true") || !strcasecmp(value, "on") ||
+	    !strcmp(value, "1"))
+		*dst = true;
+	else if (!strcasecmp(value, "no") || !strcasecmp(value, "false") || !strcasecmp(value, "off") ||
+		 !strcmp(value, "0"))
+		*dst = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value)
 {
 	if (strcmp(section, "daemon") == 0) {
@@ -64,6 +79,8 @@ int lw_config_set(struct lw_config *cfg, const char *section, const char *key, c
 			return set_uint(&cfg->max_clients, value, 1, 65536);
 		if (strcmp(key, "max_images") == 0)
 			return set_uint(&cfg->max_images, value, 1, 1u << 24);
+		if (strcmp(key, "hardened") == 0)
+			return set_bool(&cfg->hardened, value);
 		return -ENOENT;
 	}
 	if (strcmp(section, "backend") == 0) {

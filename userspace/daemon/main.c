@@ -28,6 +28,7 @@
 #include "mkdirs.h"
 #include "reexec.h"
 #include "server.h"
+#include "tamper.h"
 
 static void usage(FILE *out)
 {
@@ -224,6 +225,11 @@ int main(int argc, char **argv)
 		fail("leases", strerror(-r));
 		goto cleanup;
 	}
+	r = lw_tamper_open(&d, err, sizeof(err));
+	if (r < 0) {
+		fail("tamper", err);
+		goto cleanup;
+	}
 	r = lw_adopt(&d, err, sizeof(err));
 	if (r < 0) {
 		fail("adopt", err);
@@ -232,6 +238,11 @@ int main(int argc, char **argv)
 	r = lw_denials_start(&d);
 	if (r < 0) {
 		fail("denial events", strerror(-r));
+		goto cleanup;
+	}
+	r = lw_tamper_start(&d);
+	if (r < 0) {
+		fail("tamper check", strerror(-r));
 		goto cleanup;
 	}
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
@@ -247,6 +258,7 @@ cleanup:
 	/* leases are not released on exit: the kernel keeps enforcing (pins),
 	 * the keeper keeps the backend locks, the next start re-adopts */
 	lw_denials_stop(&d);
+	lw_tamper_close(&d);
 	if (d.leases)
 		for (struct lw_lease_entry *e = lw_lease_first(d.leases); e; e = e->next) {
 			for (unsigned int i = 0; i < e->nr_holders; i++)

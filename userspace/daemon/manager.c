@@ -17,6 +17,7 @@
 #include "lease_json.h"
 #include "leasing.h"
 #include "manager.h"
+#include "tamper.h"
 
 /* Parameters of one call, checked against what the method accepts. */
 struct params {
@@ -256,6 +257,7 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	json_object_object_add(p, "uptime_usec",
 			       json_object_new_int64(((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) -
 						     (int64_t)d->start_usec));
+	lw_tamper_status(d, p);
 	return varlink_reply_new(p, false);
 }
 

@@ -25,6 +25,16 @@ void lw_reexec_init(int argc, char **argv)
 	arguments = argv;
 }
 
+const char *lw_reexec_binary(void)
+{
+	char *deleted = strstr(binary, " (deleted)");
+
+	/* /proc/self/exe names the old file after an upgrade replaced it; the path names the new */
+	if (deleted)
+		*deleted = '\0';
+	return binary;
+}
+
 int lw_reexec(int listen_fd)
 {
 	char pid[32];

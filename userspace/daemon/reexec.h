@@ -10,6 +10,9 @@
 /* Remember the binary's path and arguments at start. */
 void lw_reexec_init(int argc, char **argv);
 
+/* The path of the daemon's binary (the new file after an upgrade). */
+const char *lw_reexec_binary(void);
+
 /* Replace this process; returns only on failure (-errno, logged). */
 int lw_reexec(int listen_fd);
 

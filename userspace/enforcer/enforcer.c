@@ -28,8 +28,10 @@
 
 #define LW_DEFAULT_EVENTS_PER_SEC 10
 
-static const char *const map_names[] = { "leases", "lease_filter", "events", "rate_limit", "counters" };
-#define NR_MAPS (sizeof(map_names) / sizeof(map_names[0]))
+const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events", "rate_limit",
+					       "counters", "guard", "guarded" };
+#define NR_MAPS LW_NR_MAPS
+#define map_names lw_map_names
 
 int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
 {
@@ -160,24 +162,31 @@ static bool version_pinned(const struct lw_enforcer *enf, const char *version)
 	return complete;
 }
 
+static void set_map_aliases(struct lw_enforcer *enf)
+{
+	enf->leases_fd = enf->map_fds[0];
+	enf->filter_fd = enf->map_fds[1];
+	enf->events_map_fd = enf->map_fds[2];
+	enf->counters_fd = enf->map_fds[4];
+	enf->guard_fd = enf->map_fds[5];
+	enf->guarded_fd = enf->map_fds[6];
+}
+
 /* Take the pinned maps without loading anything. */
 static int adopt_maps(struct lw_enforcer *enf)
 {
-	int *fds[NR_MAPS] = { &enf->leases_fd, &enf->filter_fd, &enf->events_map_fd, NULL,
-			      &enf->counters_fd };
 	char path[512];
 	__u32 entries = 0;
 	int err;
 
 	for (size_t i = 0; i < NR_MAPS; i++) {
-		if (!fds[i])
-			continue;
 		if ((err = path_in(path, sizeof(path), enf->pin_dir, map_names[i])))
 			return lw_fail(enf, err, "pin folder name too long");
-		*fds[i] = bpf_obj_get(path);
-		if (*fds[i] < 0)
+		enf->map_fds[i] = bpf_obj_get(path);
+		if (enf->map_fds[i] < 0)
 			return lw_fail(enf, -errno, "cannot adopt pinned map %s: %s", path, strerror(errno));
 	}
+	set_map_aliases(enf);
 	if ((err = map_max_entries(enf->leases_fd, &entries)))
 		return lw_fail(enf, err, "cannot read the leases map: %s", strerror(-err));
 	enf->max_images = entries;
@@ -226,7 +235,7 @@ static int attach_and_pin(struct lw_enforcer *enf, struct lockwarden_bpf *skel, 
 {
 	char tmp[512], final[512], path[600];
 	struct bpf_program *prog;
-	struct bpf_link *links[8] = {};
+	struct bpf_link *links[LW_MAX_PROGRAMS] = {};
 	size_t nr_links = 0;
 	int err = 0;
 
@@ -300,6 +309,8 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 	maps[2] = skel->maps.events;
 	maps[3] = skel->maps.rate_limit;
 	maps[4] = skel->maps.counters;
+	maps[5] = skel->maps.guard;
+	maps[6] = skel->maps.guarded;
 	if ((err = size_maps(enf, skel, opts)))
 		goto cleanup;
 	for (size_t i = 0; i < NR_MAPS; i++) {
@@ -314,11 +325,10 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 			strerror(-err), enf->pin_dir);
 		goto cleanup;
 	}
-	if ((err = keep_map_fd(enf, skel->maps.leases, &enf->leases_fd)) ||
-	    (err = keep_map_fd(enf, skel->maps.lease_filter, &enf->filter_fd)) ||
-	    (err = keep_map_fd(enf, skel->maps.events, &enf->events_map_fd)) ||
-	    (err = keep_map_fd(enf, skel->maps.counters, &enf->counters_fd)))
-		goto cleanup;
+	for (size_t i = 0; i < NR_MAPS; i++)
+		if ((err = keep_map_fd(enf, maps[i], &enf->map_fds[i])))
+			goto cleanup;
+	set_map_aliases(enf);
 	if (attach) {
 		if ((err = attach_and_pin(enf, skel, version)))
 			goto cleanup;
@@ -357,7 +367,9 @@ static bool maps_pinned(const struct lw_enforcer *enf)
 
 static void init_fds(struct lw_enforcer *enf)
 {
-	enf->leases_fd = enf->filter_fd = enf->counters_fd = enf->events_map_fd = -1;
+	for (size_t i = 0; i < NR_MAPS; i++)
+		enf->map_fds[i] = -1;
+	set_map_aliases(enf);
 	enf->files_link_fd = -1;
 }
 
@@ -401,6 +413,9 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 			err = unpin_versions_except(enf, version);
 	} else
 		err = load_and_attach(enf, opts, version, true);
+	snprintf(enf->version, sizeof(enf->version), "%s", version);
+	if (!err)
+		err = lw_hold_programs(enf);
 cleanup:
 	if (lock_fd >= 0)
 		close(lock_fd);	/* releases the flock */
@@ -426,10 +441,9 @@ void lw_enforcer_close(struct lw_enforcer *enf)
 		return;
 	lw_events_close(enf);
 	lw_files_close(enf);
-	close_fd(&enf->leases_fd);
-	close_fd(&enf->filter_fd);
-	close_fd(&enf->counters_fd);
-	close_fd(&enf->events_map_fd);
+	lw_release_programs(enf);
+	for (size_t i = 0; i < NR_MAPS; i++)
+		close_fd(&enf->map_fds[i]);
 	free(enf);
 }
 
@@ -438,6 +452,7 @@ int lw_enforcer_unpin(struct lw_enforcer *enf)
 	char path[512];
 	int err;
 
+	lw_release_programs(enf);	/* else the held links keep enforcing */
 	if ((err = unpin_versions_except(enf, NULL)))
 		return err;
 	for (size_t i = 0; i < NR_MAPS; i++) {

@@ -113,6 +113,43 @@ bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);
 /* A cgroup holder for a cgroup v2 folder (e.g. /sys/fs/cgroup/machine.slice/x). */
 int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder);
 
+/* Tamper evidence: check that every pin in the pin folder names the object
+ * this process holds, and pin it again where not (a removed folder, pin or
+ * version folder). Returns how many pins were restored (0: all intact),
+ * with their names in what; or a negative errno. While the daemon holds
+ * the links, a removed pin detaches nothing. */
+int lw_enforcer_verify_pins(struct lw_enforcer *enf, char *what, size_t what_size);
+
+/* Hardened mode: when enabled, only daemon (the calling process) may get
+ * descriptors of the pinned maps, programs and links, or unlink, rmdir or
+ * rename in the pin folder; while no daemon runs, a process of the binary
+ * exe may (a restart). Disabled: the kernel refuses nothing of this. */
+int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_holder *daemon,
+		      const char *exe);
+
+/* Whether the guard entry (hardened flag, the daemon's identity) is as
+ * lw_enforcer_guard wrote it; rewrites it if not. 1: restored, 0: intact. */
+int lw_enforcer_verify_guard(struct lw_enforcer *enf);
+
+/* A second process (the keeper) whose write descriptors count as the
+ * caller's own in the writers check. */
+void lw_enforcer_trust_pid(struct lw_enforcer *enf, int pid);
+
+/* Non-holders that have the leased image open for write (a lease put back
+ * after a gap): up to max of them in writers; *count gets how many were
+ * found (a writer in no descriptor table has pid 0). */
+int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+			struct lw_writer *writers, size_t max, size_t *count);
+
+/* Repairs after tampering, for the one process that owns the table (the
+ * daemon): write key's entry as given (filter untouched); delete an entry
+ * the daemon never made (filter untouched); raise every lease filter slot
+ * of keys that counts fewer leases than hash there (returns how many). */
+int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
+			  enum lw_lease_mode mode, const struct lw_holder *holders, unsigned int n);
+int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key);
+int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n);
+
 const char *lw_enforcer_error(const struct lw_enforcer *enf);
 
 #endif /* LW_ENFORCER_H */

@@ -7,12 +7,35 @@
 struct ring_buffer;
 struct lockwarden_files_bpf;
 
+#define LW_NR_MAPS 7
+#define LW_MAX_PROGRAMS 16
+
+/* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
+extern const char *const lw_map_names[LW_NR_MAPS];
+
+/* One program of the pinned version, held so that removed pins can be
+ * restored and a removed link pin does not detach it. */
+struct lw_held_program {
+	char name[64];
+	int prog_fd;
+	int link_fd;
+};
+
 struct lw_enforcer {
 	char pin_dir[256];
-	int leases_fd;		/* the pinned maps, adopted or created */
+	int map_fds[LW_NR_MAPS];	/* every pinned map, adopted or created */
+	int leases_fd;		/* copies of map_fds[] entries (not owned) */
 	int filter_fd;
 	int counters_fd;
 	int events_map_fd;
+	int guard_fd;
+	int guarded_fd;
+	char version[32];	/* the pinned program version folder */
+	struct lw_held_program programs[LW_MAX_PROGRAMS];
+	size_t nr_programs;
+	struct lw_guard guard;	/* as lw_enforcer_guard wrote it */
+	bool guard_set;
+	__u32 trusted_pid;	/* a second process whose descriptors count as ours (the keeper) */
 	__u32 filter_mask;	/* lease_filter entries - 1 */
 	unsigned int max_images;
 	struct ring_buffer *events;	/* NULL until lw_enforcer_events_fd() */
@@ -36,5 +59,9 @@ void lw_files_close(struct lw_enforcer *enf);
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta);
 
 void lw_events_close(struct lw_enforcer *enf);
+
+/* Open and keep the pinned version's programs and links (pins.c). */
+int lw_hold_programs(struct lw_enforcer *enf);
+void lw_release_programs(struct lw_enforcer *enf);
 
 #endif

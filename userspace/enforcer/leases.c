@@ -66,18 +66,20 @@ static bool callers_file(const struct lw_file_record *records, size_t count, __u
 	return false;
 }
 
-/* -EBUSY if a non-holder has the image open for write, as the kernel sees
- * it now. The lease is already in the map, so no new writer can appear. fd
- * is the caller's descriptor of the image: its record carries the inode's
- * write count. */
-static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
-			 const struct lw_lease *lease, bool regular_file, struct lw_writer *writer)
+/* Non-holders with the image open for write, as the kernel sees it now:
+ * up to max in writers, *found of them in all. The lease is already in the
+ * map, so no new writer can appear. fd is the caller's descriptor of the
+ * image: its record carries the inode's write count. */
+static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+			const struct lw_lease *lease, bool regular_file, struct lw_writer *writers,
+			size_t max, size_t *found)
 {
 	struct lw_file_record *records;
 	size_t count, distinct = 0;
 	__s32 writecount = 0;
 	int err;
 
+	*found = 0;
 	err = lw_files_query(enf, LW_FILES_WRITERS, getpid(), fd, key, &records, &count);
 	if (err)
 		return err;
@@ -91,31 +93,60 @@ static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_
 		for (size_t j = 0; j < i; j++)
 			seen |= records[j].file_id == r->file_id;
 		distinct += !seen;
-		if (r->tgid == (__u32)getpid() || callers_file(records, count, r->file_id) ||
-		    covered_by_lease(lease, r->tgid))
+		if (r->tgid == (__u32)getpid() || (enf->trusted_pid && r->tgid == enf->trusted_pid) ||
+		    callers_file(records, count, r->file_id) || covered_by_lease(lease, r->tgid))
 			continue;
-		if (writer) {
-			writer->pid = r->tgid;
-			writer->fd = r->fd;
-			memcpy(writer->comm, r->comm, sizeof(writer->comm));
+		if (*found < max) {
+			writers[*found].pid = r->tgid;
+			writers[*found].fd = r->fd;
+			memcpy(writers[*found].comm, r->comm, sizeof(writers[*found].comm));
 		}
-		err = lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
-			      r->tgid, LW_COMM_LEN, r->comm, r->fd);
-		goto cleanup;
+		++*found;
 	}
 	/* i_writecount counts every write opener of a regular file, also
 	 * those in no descriptor table: a shared writable mapping whose
 	 * descriptor was closed, or an open that passed the check before the
 	 * lease was inserted and is not installed yet. */
 	if (regular_file && writecount > (__s32)distinct) {
-		if (writer)
-			memset(writer, 0, sizeof(*writer));
-		err = lw_fail(enf, -EBUSY, "image has %d write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)",
-			      writecount - (__s32)distinct);
+		if (*found < max)
+			memset(&writers[*found], 0, sizeof(writers[*found]));
+		++*found;
 	}
-cleanup:
 	free(records);
-	return err;
+	return 0;
+}
+
+/* -EBUSY if a non-holder has the image open for write; *writer (if not
+ * NULL) names the first. */
+static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+			 const struct lw_lease *lease, bool regular_file, struct lw_writer *writer)
+{
+	struct lw_writer first;
+	size_t found;
+	int err = find_writers(enf, fd, key, lease, regular_file, &first, 1, &found);
+
+	if (err || !found)
+		return err;
+	if (writer)
+		*writer = first;
+	if (first.pid)
+		return lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
+			       first.pid, LW_COMM_LEN, first.comm, first.fd);
+	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
+}
+
+int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+			struct lw_writer *writers, size_t max, size_t *count)
+{
+	struct lw_lease lease;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st))
+		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
+	if ((err = lw_enforcer_lookup(enf, key, &lease)))
+		return err;
+	return find_writers(enf, fd, key, &lease, S_ISREG(st.st_mode), writers, max, count);
 }
 
 int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
@@ -272,4 +303,64 @@ int lw_enforcer_foreach(struct lw_enforcer *enf,
 	if (errno != ENOENT)
 		return lw_fail(enf, -errno, "cannot walk the leases: %s", strerror(errno));
 	return 0;
+}
+
+int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
+			  enum lw_lease_mode mode, const struct lw_holder *holders, unsigned int n)
+{
+	struct lw_lease lease = { .mode = mode };
+
+	if (n == 0 || n > LW_MAX_HOLDERS)
+		return lw_fail(enf, -EINVAL, "a lease has 1 to %d holders", LW_MAX_HOLDERS);
+	lease.nr_holders = n;
+	memcpy(lease.holders, holders, n * sizeof(holders[0]));
+	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_ANY))
+		return lw_fail(enf, -errno, "cannot write the lease: %s", strerror(errno));
+	return 0;
+}
+
+int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	if (bpf_map_delete_elem(enf->leases_fd, key) && errno != ENOENT)
+		return lw_fail(enf, -errno, "cannot remove the entry: %s", strerror(errno));
+	return 0;
+}
+
+static int compare_slots(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n)
+{
+	__u32 *slots = malloc((n ? n : 1) * sizeof(*slots)), count;
+	int repaired = 0;
+
+	if (!slots)
+		return lw_fail(enf, -ENOMEM, "out of memory checking the lease filter");
+	for (size_t i = 0; i < n; i++)
+		slots[i] = lw_filter_slot(&keys[i], enf->filter_mask);
+	qsort(slots, n, sizeof(*slots), compare_slots);
+	for (size_t i = 0, run; i < n; i += run) {
+		__u32 want;
+
+		for (run = 1; i + run < n && slots[i + run] == slots[i]; run++)
+			;
+		want = (__u32)run;
+		if (bpf_map_lookup_elem(enf->filter_fd, &slots[i], &count)) {
+			repaired = lw_fail(enf, -errno, "cannot read the lease filter: %s", strerror(errno));
+			break;
+		}
+		if (count >= want)	/* more is only slower; fewer lets the programs skip a lease */
+			continue;
+		if (bpf_map_update_elem(enf->filter_fd, &slots[i], &want, BPF_ANY)) {
+			repaired = lw_fail(enf, -errno, "cannot update the lease filter: %s", strerror(errno));
+			break;
+		}
+		repaired++;
+	}
+	free(slots);
+	return repaired;
 }

@@ -1,0 +1,31 @@
+#!/bin/bash
+# After a gap in enforcement (the daemon down and its pins removed), the
+# restart enforces the lease again but does not force silently: a process
+# that opened the image for write in the gap is logged, audited and shown
+# by status, by pid and command.
+source "$(dirname "$0")/daemon_lib.bash"
+source "$(dirname "$0")/tamper_lib.bash"
+require
+echo "1..8"
+
+img=$(new_image leased.img)
+check daemon_starts start_daemon A --backend fcntl
+start_holder h
+out=$(lw A acquire "$img" --pid "$h" 2>&1); status=$?
+why="acquire failed ($status): $out"
+check lease_taken [ $status -eq 0 ]
+stop_daemon A
+rm -rf "$(pins A)"
+hold_open_for_write "$img" writer
+sleep 0.5
+why="the gap writer $writer could not open the image (enforcement should be off)"
+check writer_opened_the_image_in_the_gap eval 'alive $writer && ls -l /proc/$writer/fd/7 2>/dev/null | grep -q leased.img'
+check daemon_restarts start_daemon A --backend fcntl
+why="daemon log does not name gap writer $writer: $(grep -i adopt "$work/A/daemon.log" | tail -n 3 | tr '\n' ' ')"
+check gap_writer_is_logged grep -q "gap writer: $img: pid $writer " "$work/A/daemon.log"
+why="audit log has no gap-writer record for pid $writer: $(tail -n 2 "$work/A/audit.log")"
+check gap_writer_is_audited audit_has A '"event":"gap-writer"' "\"pid\":$writer" "$img"
+out=$(status_get A '[(w["pid"], w["image"]) for w in s["gap_writers"]]')
+why="status gap_writers: $out"
+check status_shows_the_gap_writer grep -q "($writer, '$img')" <<<"$out"
+check new_write_opens_are_denied_again not rogue_write "$img"

@@ -1,0 +1,350 @@
+/* Tamper evidence and restoration. See tamper.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "audit/audit_record.h"
+#include "enforcer/enforcer.h"
+#include "keeper.h"
+#include "leasing.h"
+#include "reexec.h"
+#include "tamper.h"
+
+#define MAX_GAP_WRITERS 32
+
+struct gap_writer {
+	char image[PATH_MAX];
+	struct lw_writer writer;
+	__u64 time_usec;	/* CLOCK_REALTIME */
+};
+
+struct lw_tamper {
+	sd_event_source *timer;
+	struct lw_lease_holder self;	/* the daemon as a holder, for audit records */
+	char degraded[512];		/* "": enforcement active */
+	unsigned long events;		/* tampering found since start */
+	char last[512];			/* what the last one was */
+	__u64 last_usec, restored_usec;	/* CLOCK_REALTIME; restored 0: not yet */
+	struct gap_writer gap[MAX_GAP_WRITERS];
+	size_t nr_gap;			/* reported, also beyond MAX_GAP_WRITERS */
+};
+
+static __u64 now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
+}
+
+int lw_tamper_open(struct lw_daemon *d, char *err, size_t err_size)
+{
+	struct lw_tamper *t = calloc(1, sizeof(*t));
+	int r;
+
+	if (!t) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	d->tamper = t;
+	t->self.pidfd = -1;
+	if ((r = lw_holder_of_pid(getpid(), &t->self.id)) < 0) {
+		snprintf(err, err_size, "cannot read the daemon's own start time: %s", strerror(-r));
+		return r;
+	}
+	snprintf(t->self.comm, sizeof(t->self.comm), "lockwardend");
+	r = lw_enforcer_guard(d->enforcer, d->cfg->hardened, &t->self.id, lw_reexec_binary());
+	if (r < 0) {
+		snprintf(err, err_size, "%s", lw_enforcer_error(d->enforcer));
+		return r;
+	}
+	if (d->cfg->hardened)
+		lw_log(LOG_NOTICE, "hardened: only this process (pid %d) may touch the BPF objects and pins in %s",
+		       getpid(), lw_enforcer_pin_dir(d->enforcer));
+	return 0;
+}
+
+/* One finding: log it, audit it, remember it for status. e NULL: the pins. */
+static void found(struct lw_daemon *d, const struct lw_lease_entry *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void found(struct lw_daemon *d, const struct lw_lease_entry *e, const char *fmt, ...)
+{
+	struct lw_tamper *t = d->tamper;
+	struct lw_audit_lease_record rec = {
+		.event = LW_LEASE_TAMPER,
+		.image = lw_enforcer_pin_dir(d->enforcer),
+		.holder = &t->self.id,
+		.holder_comm = t->self.comm,
+	};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->last, sizeof(t->last), fmt, ap);
+	va_end(ap);
+	t->events++;
+	t->last_usec = now_usec();
+	t->restored_usec = 0;
+	if (e) {
+		rec.image = e->image;
+		rec.key = &e->key;
+		rec.mode = e->mode;
+	}
+	rec.reason = t->last;
+	lw_log(LOG_CRIT, "tamper: %s: %s", rec.image, t->last);
+	if (d->audit && lw_audit_lease_event(d->audit, &rec) < 0)
+		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
+}
+
+void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, const char *when)
+{
+	struct lw_tamper *t = d->tamper;
+	struct lw_writer writers[MAX_GAP_WRITERS];
+	size_t count = 0;
+	char reason[160];
+	int fd, r;
+
+	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when, strerror(errno));
+		return;
+	}
+	lw_enforcer_trust_pid(d->enforcer, lw_keeper_pid(d->keeper));
+	r = lw_enforcer_writers(d->enforcer, fd, &e->key, writers, MAX_GAP_WRITERS, &count);
+	close(fd);
+	if (r < 0) {
+		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when,
+		       lw_enforcer_error(d->enforcer));
+		return;
+	}
+	for (size_t i = 0; i < count && i < MAX_GAP_WRITERS; i++) {
+		struct lw_lease_holder who = { .pidfd = -1 };
+
+		if (writers[i].pid && lw_holder_of_pid((int)writers[i].pid, &who.id) < 0)
+			who.id = (struct lw_holder){ .kind = LW_HOLDER_PROCESS, .pid = writers[i].pid };
+		memcpy(who.comm, writers[i].comm, sizeof(who.comm));
+		if (writers[i].pid)
+			snprintf(reason, sizeof(reason), "pid %u (%.16s) opened it for write while enforcement was off (found %s)",
+				 writers[i].pid, writers[i].comm, when);
+		else
+			snprintf(reason, sizeof(reason), "a writer in no descriptor table (shared writable mapping) appeared while enforcement was off (found %s)",
+				 when);
+		lw_log(LOG_CRIT, "gap writer: %s: %s; it keeps its descriptor, the lease is enforced for new opens",
+		       e->image, reason);
+		lw_leasing_audit(d, e, &who, LW_LEASE_GAP_WRITER, reason);
+		if (t && t->nr_gap < MAX_GAP_WRITERS) {
+			struct gap_writer *g = &t->gap[t->nr_gap];
+
+			snprintf(g->image, sizeof(g->image), "%s", e->image);
+			g->writer = writers[i];
+			g->time_usec = now_usec();
+		}
+		if (t)
+			t->nr_gap++;
+	}
+}
+
+static bool holders_match(const struct lw_lease_entry *e, const struct lw_lease *k)
+{
+	if (k->mode != (__u32)e->mode || k->nr_holders != e->nr_holders)
+		return false;
+	for (__u32 i = 0; i < k->nr_holders && i < LW_MAX_HOLDERS; i++)
+		if (lw_lease_find_holder(e, &k->holders[i]) < 0)
+			return false;
+	return true;
+}
+
+/* Put e's entry back as the daemon's table has it. */
+static int restore_entry(struct lw_daemon *d, const struct lw_lease_entry *e)
+{
+	struct lw_holder holders[LW_MAX_HOLDERS];
+
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		holders[i] = e->holders[i].id;
+	return lw_enforcer_put_lease(d->enforcer, &e->key, e->mode, holders, e->nr_holders);
+}
+
+struct extra_keys {
+	struct lw_daemon *d;
+	struct lw_image_key keys[64];
+	size_t count;
+};
+
+static int collect_extra(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
+{
+	struct extra_keys *x = ctx;
+
+	(void)lease;
+	if (lw_lease_by_key(x->d->leases, key) || x->count == sizeof(x->keys) / sizeof(x->keys[0]))
+		return 0;
+	x->keys[x->count++] = *key;
+	return 0;
+}
+
+/* The lease entries and the filter against the daemon's table. */
+static int check_entries(struct lw_daemon *d)
+{
+	unsigned int n = lw_lease_count(d->leases), i = 0;
+	struct lw_image_key *keys = malloc((n ? n : 1) * sizeof(*keys));
+	struct extra_keys *extra = calloc(1, sizeof(*extra));
+	struct lw_lease_entry *e;
+	struct lw_lease kernel;
+	int restored = 0, r;
+
+	if (!keys || !extra) {
+		free(keys);
+		free(extra);
+		return -ENOMEM;
+	}
+	for (e = lw_lease_first(d->leases); e && i < n; e = e->next)
+		keys[i++] = e->key;
+	/* the filter first: a zeroed slot makes the programs skip the lease */
+	r = lw_enforcer_repair_filter(d->enforcer, keys, i);
+	if (r > 0) {
+		found(d, NULL, "%d lease filter slot(s) lowered behind the daemon's back; restored", r);
+		restored += r;
+	}
+	for (e = lw_lease_first(d->leases); e && r >= 0; e = e->next) {
+		bool missing;
+
+		r = lw_enforcer_lookup(d->enforcer, &e->key, &kernel);
+		if (r == 0 && holders_match(e, &kernel))
+			continue;
+		missing = r == -ENOENT;
+		if (r < 0 && !missing)
+			break;
+		r = restore_entry(d, e);
+		if (r < 0)
+			break;
+		restored++;
+		found(d, e, "the kernel's lease entry was %s behind the daemon's back; restored",
+		      missing ? "deleted" : "changed");
+		if (missing)
+			lw_tamper_report_writers(d, e, "after the entry was restored");
+	}
+	extra->d = d;
+	if (r >= 0)
+		r = lw_enforcer_foreach(d->enforcer, collect_extra, extra);
+	for (size_t j = 0; r >= 0 && j < extra->count; j++) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "a kernel lease entry (dev %llu ino %llu) the daemon never made; removed",
+			 (unsigned long long)extra->keys[j].dev, (unsigned long long)extra->keys[j].ino);
+		if ((r = lw_enforcer_drop_entry(d->enforcer, &extra->keys[j])) == 0) {
+			found(d, NULL, "%s", what);
+			restored++;
+		}
+	}
+	free(keys);
+	free(extra);
+	return r < 0 ? r : restored;
+}
+
+int lw_tamper_check(struct lw_daemon *d)
+{
+	struct lw_tamper *t = d->tamper;
+	char what[400];
+	int pins, entries, r;
+
+	pins = lw_enforcer_verify_pins(d->enforcer, what, sizeof(what));
+	if (pins > 0)
+		found(d, NULL, "pins removed or replaced behind the daemon's back: %s; pinned again", what);
+	if (pins < 0) {
+		if (strcmp(t->degraded, lw_enforcer_error(d->enforcer)))
+			found(d, NULL, "pins removed and cannot be restored: %s", lw_enforcer_error(d->enforcer));
+		snprintf(t->degraded, sizeof(t->degraded), "%s", lw_enforcer_error(d->enforcer));
+		return pins;
+	}
+	r = lw_enforcer_verify_guard(d->enforcer);
+	if (r > 0) {
+		found(d, NULL, "the guard entry (hardened mode, the daemon's identity) was changed behind the daemon's back; restored");
+		pins += r;
+	}
+	entries = check_entries(d);
+	if (entries < 0) {
+		snprintf(t->degraded, sizeof(t->degraded), "cannot check the lease entries: %s",
+			 lw_enforcer_error(d->enforcer));
+		return entries;
+	}
+	if (pins + entries > 0 || t->degraded[0]) {
+		t->restored_usec = now_usec();
+		if (t->degraded[0])
+			lw_log(LOG_NOTICE, "tamper: enforcement restored");
+		t->degraded[0] = '\0';
+	}
+	return pins + entries;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct lw_daemon *d = userdata;
+
+	lw_tamper_check(d);
+	sd_event_source_set_time(s, usec + LW_TAMPER_INTERVAL_USEC);
+	return sd_event_source_set_enabled(s, SD_EVENT_ON);	/* a time source fires once */
+}
+
+int lw_tamper_start(struct lw_daemon *d)
+{
+	uint64_t now;
+
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	return sd_event_add_time(d->event, &d->tamper->timer, CLOCK_MONOTONIC,
+				 now + LW_TAMPER_INTERVAL_USEC, 100000, on_timer, d);
+}
+
+void lw_tamper_close(struct lw_daemon *d)
+{
+	if (!d->tamper)
+		return;
+	sd_event_source_disable_unref(d->tamper->timer);
+	free(d->tamper);
+	d->tamper = NULL;
+}
+
+static struct json_object *time_or_null(__u64 usec)
+{
+	char buf[64];
+
+	if (!usec)
+		return NULL;
+	lw_audit_format_time((int64_t)usec * 1000, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
+void lw_tamper_status(const struct lw_daemon *d, struct json_object *reply)
+{
+	const struct lw_tamper *t = d->tamper;
+	struct json_object *tamper, *gap;
+	char state[600];
+
+	if (!t)
+		return;
+	snprintf(state, sizeof(state), "%s%s", t->degraded[0] ? "degraded: " : "active", t->degraded);
+	json_object_object_add(reply, "enforcement", json_object_new_string(state));
+	json_object_object_add(reply, "hardened", json_object_new_boolean(d->cfg->hardened));
+	tamper = json_object_new_object();
+	json_object_object_add(tamper, "events", json_object_new_int64((int64_t)t->events));
+	json_object_object_add(tamper, "last", t->events ? json_object_new_string(t->last) : NULL);
+	json_object_object_add(tamper, "last_time", time_or_null(t->last_usec));
+	json_object_object_add(tamper, "restored_time", time_or_null(t->restored_usec));
+	json_object_object_add(reply, "tamper", tamper);
+	gap = json_object_new_array();
+	for (size_t i = 0; i < t->nr_gap && i < MAX_GAP_WRITERS; i++) {
+		struct json_object *w = json_object_new_object();
+
+		json_object_object_add(w, "image", json_object_new_string(t->gap[i].image));
+		json_object_object_add(w, "pid", json_object_new_int64(t->gap[i].writer.pid));
+		json_object_object_add(w, "comm", json_object_new_string_len(t->gap[i].writer.comm,
+						strnlen(t->gap[i].writer.comm, LW_COMM_LEN)));
+		json_object_object_add(w, "time", time_or_null(t->gap[i].time_usec));
+		json_object_array_add(gap, w);
+	}
+	json_object_object_add(reply, "gap_writers", gap);
+}

@@ -1,0 +1,33 @@
+/* Tamper evidence: once a second the daemon checks the kernel against its
+ * own table (pins, program links, lease entries and the lease filter),
+ * logs (LOG_CRIT) and audits what changed behind its back, and puts it
+ * back. After a gap in enforcement it reports the writers that opened a
+ * leased image meanwhile instead of forcing silently. `lockwarden status`
+ * shows the outcome. */
+#ifndef LW_DAEMON_TAMPER_H
+#define LW_DAEMON_TAMPER_H
+
+#include <json-c/json.h>
+
+#include "daemon.h"
+
+#define LW_TAMPER_INTERVAL_USEC 1000000
+
+/* Set up the guard (hardened mode, and the daemon's identity in the
+ * kernel); before adoption, which may report gap writers. */
+int lw_tamper_open(struct lw_daemon *d, char *err, size_t err_size);
+/* Start the periodic check on d->event. */
+int lw_tamper_start(struct lw_daemon *d);
+void lw_tamper_close(struct lw_daemon *d);
+
+/* One check now; returns how many things were restored, or -errno. */
+int lw_tamper_check(struct lw_daemon *d);
+
+/* e's kernel entry was put back after a gap (when: "at start", "after
+ * tampering"): log, audit and remember every non-holder writer of it. */
+void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, const char *when);
+
+/* Add "enforcement", "hardened", "tamper" and "gap_writers" to a Status reply. */
+void lw_tamper_status(const struct lw_daemon *d, struct json_object *reply);
+
+#endif
