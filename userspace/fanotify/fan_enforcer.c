@@ -85,7 +85,7 @@ static void describe_limits(struct lw_fan_enforcer *enf)
 		 "pre-content events on: truncate(2) and writes through received descriptors "
 		 "are denied, and non-holders may read a leased image only with "
 		 "read/pread/readv/preadv (no mmap page faults, sendfile or copy_file_range); " :
-		 "no pre-content events (kernel before 6.14, or turned off): truncate(2) and "
+		 "no pre-content events (not asked for, or kernel before 6.14): truncate(2) and "
 		 "writes through received or inherited descriptors are not stopped; ");
 }
 
@@ -103,7 +103,7 @@ int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_
 	enf->events_per_sec = opts && opts->events_per_sec ? opts->events_per_sec : 10;
 	enf->self = getpid();
 	pthread_mutex_init(&enf->lock, NULL);
-	err = create_group(enf, !(opts && opts->no_pre_content));
+	err = create_group(enf, opts && opts->pre_content);
 	if (err)
 		goto fail;
 	enf->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -135,8 +135,12 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
 		close(enf->stop_fd);
 	if (enf->events_fd >= 0)
 		close(enf->events_fd);
-	for (size_t i = 0; i < enf->nr_leases; i++)
+	for (size_t i = 0; i < enf->nr_leases; i++) {
 		close(enf->leases[i].path_fd);
+		for (int h = 0; h < LW_MAX_HOLDERS; h++)
+			if (enf->leases[i].pidfds[h] >= 0)
+				close(enf->leases[i].pidfds[h]);
+	}
 	free(enf->leases);
 	pthread_mutex_destroy(&enf->lock);
 	free(enf);

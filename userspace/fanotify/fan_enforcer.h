@@ -27,10 +27,12 @@ struct lw_fan_enforcer_opts {
 	unsigned int max_images;	/* 0: LW_FAN_DEFAULT_MAX_IMAGES */
 	unsigned int events_per_sec;	/* 0: 10; denial events per (process, image)
 					 * pair per second, the rest counted as suppressed */
-	bool no_pre_content;		/* do not ask for pre-content events even where
-					 * the kernel offers them (see docs/fanotify.md:
-					 * they stop truncate(2) and writes through received
-					 * descriptors, and cost a round trip per read/write) */
+	bool pre_content;		/* also ask for pre-content events where the kernel
+					 * offers them (6.14+): they stop truncate(2) and
+					 * writes through received or inherited descriptors,
+					 * but put a round trip to this process in front of
+					 * every read and write of a leased image, the
+					 * holder's too (docs/fanotify.md has the numbers) */
 };
 
 /* Create the fanotify group and start the thread that answers it. Nothing is

@@ -88,8 +88,7 @@ static __u32 decide(struct lw_fan_enforcer *enf, const struct fanotify_event_met
 {
 	struct lw_fan_lease lease;
 	struct lw_fan_opener opener;
-	struct lw_holder process;
-	bool found = false;
+	bool found = false, holder = false;
 	pid_t tid = m->pid;
 	struct stat st;
 
@@ -100,14 +99,13 @@ static __u32 decide(struct lw_fan_enforcer *enf, const struct fanotify_event_met
 		if (enf->leases[i].st_dev == st.st_dev && enf->leases[i].st_ino == st.st_ino) {
 			lease = enf->leases[i];
 			found = true;
+			/* Under the lock: the holders' pidfds stay open meanwhile. */
+			holder = lw_fan_holder_covers_tid(&enf->leases[i], tid);
 		}
 	pthread_mutex_unlock(&enf->lock);
 	if (!found)
 		return FAN_ALLOW;	/* the lease was removed while the event waited */
-	if (lw_fan_process_of(tid, &process))
-		process.pid = 0;	/* gone (killed while waiting): not a holder */
-	if (process.pid == (__u32)enf->self ||
-	    (process.pid && lw_fan_holder_covers(&lease.lease, &process, tid)))
+	if (holder || lw_fan_thread_of(tid, enf->self))
 		return FAN_ALLOW;
 	lw_fan_classify(tid, m->mask & FAN_PRE_ACCESS, &opener);
 	if (opener.access == LW_FAN_READ)

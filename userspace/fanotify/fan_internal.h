@@ -27,6 +27,8 @@ struct lw_fan_lease {
 	int path_fd;			/* O_PATH descriptor of the marked inode */
 	bool pre_content;		/* marked for FAN_PRE_ACCESS too */
 	struct lw_lease lease;
+	int pidfds[LW_MAX_HOLDERS];	/* process holders: a pidfd, -1 if the process
+					 * was gone when it became a holder */
 };
 
 struct lw_fan_rate {
@@ -85,9 +87,12 @@ struct lw_fan_opener {
 	__u32 op;		/* enum lw_op if denied */
 };
 void lw_fan_classify(pid_t tid, bool pre_content_event, struct lw_fan_opener *opener);
-/* The process (tgid, start time) of thread tid, for holder matching. */
-int lw_fan_process_of(pid_t tid, struct lw_holder *process);
-bool lw_fan_holder_covers(const struct lw_lease *lease, const struct lw_holder *process, pid_t tid);
+/* A pidfd for a process holder, -1 if that process (pid and start time)
+ * is gone; and whether thread tid belongs to a holder of the lease. */
+int lw_fan_holder_pidfd(const struct lw_holder *holder);
+bool lw_fan_holder_covers_tid(const struct lw_fan_lease *lease, pid_t tid);
+/* Whether thread tid belongs to process pid. */
+bool lw_fan_thread_of(pid_t tid, pid_t pid);
 /* The denial record's subject fields (pid, tgid, uid, gid, loginuid,
  * sessionid, comm) from /proc. */
 void lw_fan_fill_subject(pid_t tid, struct lw_denial_event *event);

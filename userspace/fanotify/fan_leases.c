@@ -67,6 +67,9 @@ static void drop_lease(struct lw_fan_enforcer *enf, size_t i)
 
 	mark(enf, FAN_MARK_REMOVE, l->path_fd, mark_mask(l->pre_content));
 	close(l->path_fd);
+	for (__u32 h = 0; h < l->lease.nr_holders && h < LW_MAX_HOLDERS; h++)
+		if (l->pidfds[h] >= 0)
+			close(l->pidfds[h]);
 	enf->leases[i] = enf->leases[--enf->nr_leases];
 }
 
@@ -93,6 +96,9 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	if (l->path_fd < 0)
 		return lw_fan_fail(enf, -errno, "cannot reopen the image descriptor: %s",
 				   strerror(errno));
+	for (int h = 0; h < LW_MAX_HOLDERS; h++)
+		l->pidfds[h] = -1;
+	l->pidfds[0] = lw_fan_holder_pidfd(&l->lease.holders[0]);
 	/* In the table before the mark: an event must find its lease. */
 	enf->nr_leases++;
 	l->pre_content = enf->pre_content;
@@ -104,6 +110,8 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	}
 	if (err) {
 		close(l->path_fd);
+		if (l->pidfds[0] >= 0)
+			close(l->pidfds[0]);
 		enf->nr_leases--;
 		return lw_fan_fail(enf, err, "cannot mark the image (%s): %s", name, strerror(-err));
 	}
@@ -226,8 +234,10 @@ int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_imag
 	else if (!err && lease->nr_holders >= LW_MAX_HOLDERS)
 		err = lw_fan_fail(enf, -E2BIG, "a shared lease has at most %d holders",
 				  LW_MAX_HOLDERS);
-	else if (!err)
+	else if (!err) {
+		l->pidfds[lease->nr_holders] = lw_fan_holder_pidfd(holder);
 		lease->holders[lease->nr_holders++] = *holder;
+	}
 	pthread_mutex_unlock(&enf->lock);
 	return err;
 }
@@ -255,6 +265,11 @@ int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_i
 	} else if (lease->nr_holders == 1) {
 		drop_lease(enf, l - enf->leases);	/* the last holder: the lease goes */
 	} else {
+		if (l->pidfds[i] >= 0)
+			close(l->pidfds[i]);
+		memmove(&l->pidfds[i], &l->pidfds[i + 1],
+			(lease->nr_holders - i - 1) * sizeof(l->pidfds[0]));
+		l->pidfds[lease->nr_holders - 1] = -1;
 		memmove(&lease->holders[i], &lease->holders[i + 1],
 			(lease->nr_holders - i - 1) * sizeof(lease->holders[0]));
 		lease->nr_holders--;

@@ -187,15 +187,11 @@ int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_in
 {
 	struct target t = { .key = key, .st_dev = st_dev, .st_ino = st_ino, .blockdev = blockdev,
 			    .self = getpid() };
-	struct lw_lease one = { .nr_holders = 1 };
-	struct lw_holder process;
 	struct lw_writer w;
 	struct dirent *d;
 	int err = 0;
 	DIR *proc;
 
-	if (holder)
-		one.holders[0] = *holder;
 	task_writer_fd("/proc/self", t.self, &t, true);
 	proc = opendir("/proc");
 	if (!proc)
@@ -208,8 +204,7 @@ int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_in
 		pid = atoi(d->d_name);
 		if (!process_writer(pid, &t, &w))
 			continue;
-		if (holder && !lw_fan_process_of(pid, &process) &&
-		    lw_fan_holder_covers(&one, &process, pid))
+		if (holder && lw_holder_covers_pid(holder, pid))
 			continue;	/* the holder's own writers are its right */
 		if (writer)
 			*writer = w;
