@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -70,7 +71,13 @@ static int try_open(const char *path, int flags)
 }
 
 /* Holder commands: one line of text, an int answer. */
-enum { CMD_OPEN_RDWR = 1, CMD_SEND_FD, CMD_CHILD_OPEN_RDWR, CMD_CHILD_WRITE_INHERITED };
+enum { CMD_OPEN_RDWR = 1, CMD_SEND_FD, CMD_CHILD_OPEN_RDWR, CMD_CHILD_WRITE_INHERITED,
+       CMD_THREAD_OPEN_RDWR };
+
+static void *thread_open_rdwr(void *image)
+{
+	return (void *)(intptr_t)try_open(image, O_RDWR);
+}
 
 static int send_fd(int sock, int fd)
 {
@@ -141,6 +148,15 @@ static void holder_serve(const char *image, int sock)
 				_exit(pwrite(fd, "C", 1, 0) == 1 ? 0 : errno);
 			answer = child_status(child);
 			break;
+		case CMD_THREAD_OPEN_RDWR: {	/* another thread of the holder */
+			pthread_t t;
+			void *ret = (void *)(intptr_t)-1;
+
+			if (!pthread_create(&t, NULL, thread_open_rdwr, (void *)image))
+				pthread_join(t, &ret);
+			answer = (int)(intptr_t)ret;
+			break;
+		}
 		default:
 			answer = EINVAL;
 		}
@@ -355,6 +371,22 @@ static int write_received_fd(struct fixture *f, const void *arg)
 	return pwrite(fd, "R", 1, 0) == 1 ? 0 : errno;
 }
 
+static int mmap_received_fd_shared_write(struct fixture *f, const void *arg)
+{
+	int answer = -1, cmd = CMD_SEND_FD, fd;
+	void *p;
+
+	(void)arg;
+	if (write(f->holder_cmd, &cmd, sizeof(cmd)) != sizeof(cmd) ||
+	    read(f->holder_cmd, &answer, sizeof(answer)) != sizeof(answer) || answer)
+		return 100;
+	fd = recv_fd(f->holder_cmd);
+	if (fd < 0 || read(f->holder_cmd, &answer, sizeof(answer)) != sizeof(answer))
+		return 101;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? errno : 0;
+}
+
 /* ---- the matrix ---- */
 
 static const char *name_of(int err)
@@ -437,6 +469,11 @@ static void holder_open_rdwr_is_allowed(void **state)
 	EXPECT(holder_do(*state, CMD_OPEN_RDWR), 0);
 }
 
+static void holder_other_thread_open_rdwr_is_allowed(void **state)
+{
+	EXPECT(holder_do(*state, CMD_THREAD_OPEN_RDWR), 0);
+}
+
 static void daemon_open_rdwr_is_allowed(void **state)
 {
 	EXPECT(try_open(((struct fixture *)*state)->image, O_RDWR), 0);
@@ -462,6 +499,13 @@ static void non_holder_write_through_received_fd(void **state)
 {
 	EXPECT(holder_do(*state, CMD_OPEN_RDWR), 0);
 	EXPECT(as_non_holder(write_received_fd, *state, NULL),
+	       lw_fan_enforcer_pre_content(enf) ? EPERM : 0);
+}
+
+static void non_holder_mmap_shared_writable_of_received_fd(void **state)
+{
+	EXPECT(holder_do(*state, CMD_OPEN_RDWR), 0);
+	EXPECT(as_non_holder(mmap_received_fd_shared_write, *state, NULL),
 	       lw_fan_enforcer_pre_content(enf) ? EPERM : 0);
 }
 
@@ -530,6 +574,43 @@ static void write_through_descriptor_opened_before_lease_is_allowed(void **state
 	EXPECT(child_status(early), 0);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+static void block_device_lease_is_refused_kernel_sends_no_events(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[2 * PATH_MAX + 64], loop[64] = "";
+	struct lw_image_key key;
+	struct lw_holder holder;
+	struct stat st;
+	FILE *p;
+	int fd, err;
+
+	/* 6.18 places a mark on a device node but sends no permission event
+	 * for opening it: the enforcer finds out and refuses the lease rather
+	 * than pretend to guard the device. */
+	snprintf(cmd, sizeof(cmd), "truncate -s 1M '%s' && losetup --find --show '%s'", f->other,
+		 f->other);
+	p = popen(cmd, "r");
+	if (!p || !fgets(loop, sizeof(loop), p) || pclose(p) != 0)
+		fail_msg("expected a loop device over %s (losetup), got none", f->other);
+	loop[strcspn(loop, "\n")] = 0;
+	fd = open(loop, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0 && !fstat(fd, &st));
+	/* The key is still i_rdev (kernel layout) and no inode, as the BPF side's. */
+	assert_int_equal(lw_fan_enforcer_key_of_fd(enf, fd, &key), 0);
+	assert_int_equal(key.dev >> 20, major(st.st_rdev));
+	assert_int_equal(key.dev & 0xfffff, minor(st.st_rdev));
+	assert_int_equal(key.ino, 0);
+	assert_int_equal(lw_holder_of_pid(f->holder, &holder), 0);
+	err = lw_fan_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &holder, NULL);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "losetup -d '%s'", loop);
+	assert_int_equal(system(cmd), 0);
+	if (err != -EOPNOTSUPP)
+		fail_msg("expected -EOPNOTSUPP, got %d (%s)", err, lw_fan_enforcer_error(enf));
+	assert_non_null(strstr(lw_fan_enforcer_error(enf), "no fanotify permission events"));
+	assert_int_equal(lw_fan_enforcer_lookup(enf, &key, &(struct lw_lease){ 0 }), -ENOENT);
 }
 
 /* ---- the enforcer's bookkeeping ---- */
@@ -686,16 +767,19 @@ int main(void)
 		T(non_holder_open_rdonly_and_read_is_allowed),
 		T(non_holder_openat2_even_rdonly_is_denied),
 		T(holder_open_rdwr_is_allowed),
+		T(holder_other_thread_open_rdwr_is_allowed),
 		T(daemon_open_rdwr_is_allowed),
 		T(child_of_holder_open_rdwr_is_denied),
 		T(child_of_holder_write_through_inherited_fd),
 		T(non_holder_write_through_received_fd),
+		T(non_holder_mmap_shared_writable_of_received_fd),
 		T(non_holder_truncate_by_path),
 		T(unleased_file_open_rdwr_is_allowed),
 		T(after_remove_lease_open_rdwr_is_allowed),
 		T(unlink_is_allowed_fanotify_cannot_stop_it),
 		T(rename_is_allowed_fanotify_cannot_stop_it),
 		T(write_through_descriptor_opened_before_lease_is_allowed),
+		T(block_device_lease_is_refused_kernel_sends_no_events),
 		T(denial_is_recorded_with_who_what_and_which_lease),
 		T(denials_beyond_the_rate_limit_are_counted_as_suppressed),
 		T(second_lease_of_an_image_is_eexist),

@@ -97,6 +97,7 @@ static __u32 decide(struct lw_fan_enforcer *enf, const struct fanotify_event_met
 	pthread_mutex_lock(&enf->lock);
 	for (size_t i = 0; i < enf->nr_leases && !found; i++)
 		if (enf->leases[i].st_dev == st.st_dev && enf->leases[i].st_ino == st.st_ino) {
+			enf->leases[i].events++;
 			lease = enf->leases[i];
 			found = true;
 			/* Under the lock: the holders' pidfds stay open meanwhile. */

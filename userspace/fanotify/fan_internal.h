@@ -26,6 +26,7 @@ struct lw_fan_lease {
 	ino_t st_ino;
 	int path_fd;			/* O_PATH descriptor of the marked inode */
 	bool pre_content;		/* marked for FAN_PRE_ACCESS too */
+	__u64 events;			/* permission events seen for it (proves the mark) */
 	struct lw_lease lease;
 	int pidfds[LW_MAX_HOLDERS];	/* process holders: a pidfd, -1 if the process
 					 * was gone when it became a holder */

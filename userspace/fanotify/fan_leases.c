@@ -103,7 +103,7 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	enf->nr_leases++;
 	l->pre_content = enf->pre_content;
 	err = mark(enf, FAN_MARK_ADD, fd, mark_mask(l->pre_content));
-	if (err == -EINVAL && l->pre_content) {
+	if ((err == -EINVAL || err == -EOPNOTSUPP) && l->pre_content) {
 		/* This filesystem does not allow pre-content events: opens only. */
 		l->pre_content = false;
 		err = mark(enf, FAN_MARK_ADD, fd, mark_mask(false));
@@ -115,6 +115,33 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 		enf->nr_leases--;
 		return lw_fan_fail(enf, err, "cannot mark the image (%s): %s", name, strerror(-err));
 	}
+	return 0;
+}
+
+/* Whether the kernel really sends events for the mark: it places a mark
+ * on a device node, for one, but 6.18 sends no permission event for opening
+ * it. One read-only open of our own must come back through our thread. */
+static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
+		      const char *name)
+{
+	struct lw_fan_lease *l;
+	char path[64];
+	__u64 events;
+	int probe;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	probe = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (probe < 0)
+		return lw_fan_fail(enf, -errno, "cannot open the image (%s) to check its mark: %s",
+				   name, strerror(errno));
+	close(probe);	/* the open returned, so our thread has answered its event */
+	pthread_mutex_lock(&enf->lock);
+	l = find_lease(enf, key);
+	events = l ? l->events : 0;
+	pthread_mutex_unlock(&enf->lock);
+	if (!events)
+		return lw_fan_fail(enf, -EOPNOTSUPP, "the kernel sends no fanotify permission events "
+				   "for this image (%s): it cannot be guarded by this enforcer", name);
 	return 0;
 }
 
@@ -147,6 +174,14 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 	pthread_mutex_unlock(&enf->lock);
 	if (err)
 		return err;
+	if ((err = prove_mark(enf, fd, &lease.key, name))) {
+		char reason[sizeof(enf->error)];
+
+		memcpy(reason, enf->error, sizeof(reason));
+		lw_fan_enforcer_remove_lease(enf, &lease.key);
+		memcpy(enf->error, reason, sizeof(reason));
+		return err;
+	}
 	/* Marked first, so no new writer can appear while the scan runs; the
 	 * scan runs unlocked, so opens of leased images keep being answered. */
 	if (!(flags & LW_LEASE_FORCE)) {
