@@ -72,7 +72,7 @@ static int try_open(const char *path, int flags)
 
 /* Holder commands: one line of text, an int answer. */
 enum { CMD_OPEN_RDWR = 1, CMD_SEND_FD, CMD_CHILD_OPEN_RDWR, CMD_CHILD_WRITE_INHERITED,
-       CMD_THREAD_OPEN_RDWR };
+       CMD_THREAD_OPEN_RDWR, CMD_TRUNCATE, CMD_FD_NUMBER };
 
 static void *thread_open_rdwr(void *image)
 {
@@ -157,6 +157,12 @@ static void holder_serve(const char *image, int sock)
 			answer = (int)(intptr_t)ret;
 			break;
 		}
+		case CMD_TRUNCATE:
+			answer = truncate(image, 10) ? errno : 0;
+			break;
+		case CMD_FD_NUMBER:	/* for pidfd_getfd(2) by someone else */
+			answer = fd;
+			break;
 		default:
 			answer = EINVAL;
 		}
@@ -387,6 +393,20 @@ static int mmap_received_fd_shared_write(struct fixture *f, const void *arg)
 	return p == MAP_FAILED ? errno : 0;
 }
 
+static int write_fd_taken_with_pidfd_getfd(struct fixture *f, const void *arg)
+{
+	int holder_fd = holder_do(f, CMD_FD_NUMBER), pidfd, fd;
+
+	(void)arg;
+	pidfd = syscall(SYS_pidfd_open, f->holder, 0);
+	if (holder_fd < 0 || pidfd < 0)
+		return 100;
+	fd = syscall(SYS_pidfd_getfd, pidfd, holder_fd, 0);
+	if (fd < 0)
+		return 101;
+	return pwrite(fd, "G", 1, 0) == 1 ? 0 : errno;
+}
+
 /* ---- the matrix ---- */
 
 static const char *name_of(int err)
@@ -421,6 +441,13 @@ static void non_holder_open_rdonly_trunc_is_denied(void **state)
 	EXPECT(as_non_holder(open_image, *state, &o_rdonly_trunc), EPERM);
 	assert_int_equal(stat(((struct fixture *)*state)->image, &st), 0);
 	assert_int_equal(st.st_size, 10);	/* not truncated */
+}
+
+static void non_holder_open_wronly_trunc_is_denied(void **state)
+{
+	static const int flags = O_WRONLY | O_TRUNC;
+
+	EXPECT(as_non_holder(open_image, *state, &flags), EPERM);
 }
 
 static void non_holder_open_append_is_denied(void **state)
@@ -507,6 +534,18 @@ static void non_holder_mmap_shared_writable_of_received_fd(void **state)
 	EXPECT(holder_do(*state, CMD_OPEN_RDWR), 0);
 	EXPECT(as_non_holder(mmap_received_fd_shared_write, *state, NULL),
 	       lw_fan_enforcer_pre_content(enf) ? EPERM : 0);
+}
+
+static void non_holder_write_through_pidfd_getfd(void **state)
+{
+	EXPECT(holder_do(*state, CMD_OPEN_RDWR), 0);
+	EXPECT(as_non_holder(write_fd_taken_with_pidfd_getfd, *state, NULL),
+	       lw_fan_enforcer_pre_content(enf) ? EPERM : 0);
+}
+
+static void holder_truncate_by_path_is_allowed(void **state)
+{
+	EXPECT(holder_do(*state, CMD_TRUNCATE), 0);
 }
 
 static void non_holder_truncate_by_path(void **state)
@@ -758,6 +797,7 @@ int main(void)
 		T(non_holder_open_wronly_is_denied),
 		T(non_holder_open_rdwr_is_denied),
 		T(non_holder_open_rdonly_trunc_is_denied),
+		T(non_holder_open_wronly_trunc_is_denied),
 		T(non_holder_open_append_is_denied),
 		T(non_holder_open_creat_rdwr_of_existing_is_denied),
 		T(non_holder_open_through_hard_link_is_denied),
@@ -773,7 +813,9 @@ int main(void)
 		T(child_of_holder_write_through_inherited_fd),
 		T(non_holder_write_through_received_fd),
 		T(non_holder_mmap_shared_writable_of_received_fd),
+		T(non_holder_write_through_pidfd_getfd),
 		T(non_holder_truncate_by_path),
+		T(holder_truncate_by_path_is_allowed),
 		T(unleased_file_open_rdwr_is_allowed),
 		T(after_remove_lease_open_rdwr_is_allowed),
 		T(unlink_is_allowed_fanotify_cannot_stop_it),
