@@ -170,9 +170,15 @@ static bool process_writer(int pid, struct target *t, struct lw_writer *w)
 	if (!tasks)
 		return false;
 	while (fd < 0 && (d = readdir(tasks))) {
+		int tid;
+
 		if (!is_number(d->d_name))
 			continue;
-		snprintf(task_dir, sizeof(task_dir), "%s/task/%d", proc_dir, atoi(d->d_name));
+		tid = atoi(d->d_name);
+		/* Threads share the leader's table unless they unshared it. */
+		if (tid != pid && syscall(SYS_kcmp, pid, tid, KCMP_FILES, 0, 0) == 0)
+			continue;
+		snprintf(task_dir, sizeof(task_dir), "%s/task/%d", proc_dir, tid);
 		fd = task_writer_fd(task_dir, pid, t, false);
 	}
 	closedir(tasks);
