@@ -715,6 +715,33 @@ static void denials_beyond_the_rate_limit_are_counted_as_suppressed(void **state
 	assert_int_equal(c.n + (s1 - s0) + (x1 - x0), attempts);
 }
 
+static int count_fanotify_groups(struct fixture *f, const void *arg)
+{
+	char path[64], line[256];
+	int groups = 0;
+
+	(void)f;
+	(void)arg;
+	for (int fd = 0; fd < 1024; fd++) {
+		FILE *info;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		if (!(info = fopen(path, "re")))
+			continue;
+		while (fgets(line, sizeof(line), info))
+			groups += !strncmp(line, "fanotify flags:", 15);
+		fclose(info);
+	}
+	return groups;
+}
+
+static void forked_child_does_not_keep_the_group(void **state)
+{
+	/* Otherwise the group would outlive the daemon with nobody answering. */
+	assert_true(count_fanotify_groups(*state, NULL) >= 1);	/* the test process has it */
+	EXPECT(as_non_holder(count_fanotify_groups, *state, NULL), 0);
+}
+
 static void second_lease_of_an_image_is_eexist(void **state)
 {
 	struct fixture *f = *state;
@@ -824,6 +851,7 @@ int main(void)
 		T(block_device_lease_is_refused_kernel_sends_no_events),
 		T(denial_is_recorded_with_who_what_and_which_lease),
 		T(denials_beyond_the_rate_limit_are_counted_as_suppressed),
+		T(forked_child_does_not_keep_the_group),
 		T(second_lease_of_an_image_is_eexist),
 		T(exclusive_lease_takes_one_holder_and_last_removal_ends_it),
 		T(key_is_the_superblock_dev_and_inode),

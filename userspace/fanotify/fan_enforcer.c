@@ -14,6 +14,46 @@
 
 static __thread char open_error[256];	/* lw_fan_enforcer_error(NULL) */
 
+/* A forked child would keep the group alive after the daemon dies, with no
+ * thread to answer it: every open of a leased image would then hang. So a
+ * child closes its copies (a process meant to keep the group, like the
+ * keeper, gets a descriptor passed on purpose). */
+static pthread_mutex_t open_list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lw_fan_enforcer *open_list;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void close_groups_in_child(void)
+{
+	for (struct lw_fan_enforcer *e = open_list; e; e = e->next_open) {
+		close(e->fan_fd);
+		e->fan_fd = -1;
+		e->thread_started = false;	/* the thread is not in the child */
+	}
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, close_groups_in_child);
+}
+
+static void track(struct lw_fan_enforcer *enf, bool add)
+{
+	struct lw_fan_enforcer **p;
+
+	pthread_mutex_lock(&open_list_lock);
+	if (add) {
+		enf->next_open = open_list;
+		open_list = enf;
+	} else {
+		for (p = &open_list; *p; p = &(*p)->next_open)
+			if (*p == enf) {
+				*p = enf->next_open;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&open_list_lock);
+}
+
 int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)
 {
 	char *buf = enf ? enf->error : open_error;
@@ -113,6 +153,8 @@ int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_
 		goto fail;
 	}
 	describe_limits(enf);
+	pthread_once(&atfork_once, register_atfork);
+	track(enf, true);
 	err = lw_fan_thread_start(enf);
 	if (err)
 		goto fail;
@@ -127,6 +169,7 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
 {
 	if (!enf)
 		return;
+	track(enf, false);
 	lw_fan_thread_stop(enf);
 	/* Closing the group answers any event still pending with "allow". */
 	if (enf->fan_fd >= 0)

@@ -10,7 +10,9 @@
  * Unlike pinned BPF programs, enforcement lasts only as long as the group's
  * descriptor is open: it lapses when the daemon exits. lw_fan_enforcer_limits()
  * says what else it cannot do. Needs CAP_SYS_ADMIN (fanotify permission
- * events) and CAP_SYS_PTRACE (reading an opener's system call from /proc). */
+ * events) and CAP_SYS_PTRACE (reading an opener's system call from /proc).
+ * A forked child closes its copy of the group (pthread_atfork), so the group
+ * never outlives the daemon in a child with no thread answering it. */
 #ifndef LW_FAN_ENFORCER_H
 #define LW_FAN_ENFORCER_H
 

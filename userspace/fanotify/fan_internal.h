@@ -51,6 +51,7 @@ struct lw_fan_enforcer {
 	pid_t self;			/* the daemon: always allowed */
 	pthread_t thread;
 	bool thread_started;
+	struct lw_fan_enforcer *next_open;	/* every open enforcer, for fork */
 
 	pthread_mutex_t lock;		/* guards everything below */
 	struct lw_fan_lease *leases;
