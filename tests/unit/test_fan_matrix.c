@@ -312,6 +312,26 @@ static int reopen_proc_fd_rdwr(struct fixture *f, const void *arg)
 	return try_open(path, O_RDWR);
 }
 
+static int open_by_handle_rdwr(struct fixture *f, const void *arg)
+{
+	struct file_handle *h = calloc(1, sizeof(*h) + MAX_HANDLE_SZ);
+	int mount_id, mount_fd, fd;
+
+	(void)arg;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, f->image, h, &mount_id, 0) ||
+	    (mount_fd = open(f->dir, O_RDONLY | O_DIRECTORY)) < 0) {
+		free(h);
+		return 100;
+	}
+	fd = open_by_handle_at(mount_fd, h, O_RDWR);
+	free(h);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
 static int openat2_rdonly(struct fixture *f, const void *arg)
 {
 	struct open_how how = { .flags = O_RDONLY };
@@ -478,6 +498,11 @@ static void non_holder_open_through_bind_mount_is_denied(void **state)
 static void non_holder_reopen_through_proc_fd_is_denied(void **state)
 {
 	EXPECT(as_non_holder(reopen_proc_fd_rdwr, *state, NULL), EPERM);
+}
+
+static void non_holder_open_by_handle_rdwr_is_denied(void **state)
+{
+	EXPECT(as_non_holder(open_by_handle_rdwr, *state, NULL), EPERM);
 }
 
 static void non_holder_open_rdonly_and_read_is_allowed(void **state)
@@ -831,6 +856,7 @@ int main(void)
 		T(non_holder_open_through_symlink_is_denied),
 		T(non_holder_open_through_bind_mount_is_denied),
 		T(non_holder_reopen_through_proc_fd_is_denied),
+		T(non_holder_open_by_handle_rdwr_is_denied),
 		T(non_holder_open_rdonly_and_read_is_allowed),
 		T(non_holder_openat2_even_rdonly_is_denied),
 		T(holder_open_rdwr_is_allowed),
