@@ -115,11 +115,13 @@ static void describe_limits(struct lw_fan_enforcer *enf)
 		 "fanotify: enforcement lapses while the daemon is not running; "
 		 "%s"
 		 "unlink and rename of an image are not stopped; "
-		 "writes through a descriptor opened before the lease are not stopped; "
+		 "writes through a descriptor opened before the lease, or through a shared "
+		 "writable mapping that already exists, are not stopped; "
 		 "an open whose flags the kernel does not show (openat2, io_uring, kernel threads) "
 		 "is denied to non-holders even for reading; "
-		 "only the leased device node of a block device is watched, not other nodes "
-		 "for the same device; writers outside any descriptor table (in-flight "
+		 "a block device lease is refused where the kernel sends no permission events "
+		 "for device nodes (6.18), and elsewhere covers the leased node only, not other "
+		 "nodes of the device; writers outside any descriptor table (in-flight "
 		 "descriptors, loop devices) are not seen when a lease is taken",
 		 enf->pre_content ?
 		 "pre-content events on: truncate(2) and writes through received descriptors "
