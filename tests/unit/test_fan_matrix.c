@@ -767,6 +767,24 @@ static void forked_child_does_not_keep_the_group(void **state)
 	EXPECT(as_non_holder(count_fanotify_groups, *state, NULL), 0);
 }
 
+static void closing_the_enforcer_ends_its_enforcement(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_fan_enforcer *second;
+	struct lw_holder holder;
+	int fd = open(f->other, O_RDONLY | O_CLOEXEC);
+
+	/* What a daemon exit does: the group goes, and with it every mark. */
+	assert_true(fd >= 0);
+	assert_int_equal(lw_fan_enforcer_open(NULL, &second), 0);
+	assert_int_equal(lw_holder_of_pid(f->holder, &holder), 0);
+	assert_int_equal(lw_fan_enforcer_add_lease(second, fd, LW_LEASE_EXCLUSIVE, &holder, NULL), 0);
+	EXPECT(as_non_holder(open_other, f, &o_rdwr), EPERM);
+	lw_fan_enforcer_close(second);
+	EXPECT(as_non_holder(open_other, f, &o_rdwr), 0);
+	close(fd);
+}
+
 static void second_lease_of_an_image_is_eexist(void **state)
 {
 	struct fixture *f = *state;
@@ -878,6 +896,7 @@ int main(void)
 		T(denial_is_recorded_with_who_what_and_which_lease),
 		T(denials_beyond_the_rate_limit_are_counted_as_suppressed),
 		T(forked_child_does_not_keep_the_group),
+		T(closing_the_enforcer_ends_its_enforcement),
 		T(second_lease_of_an_image_is_eexist),
 		T(exclusive_lease_takes_one_holder_and_last_removal_ends_it),
 		T(key_is_the_superblock_dev_and_inode),
