@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <poll.h>
+#include <sched.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,7 +23,7 @@
 
 /* Read /proc/TID/syscall: "NR ARG0..ARG5 SP PC", "-1 SP PC" outside a
  * system call, "running" for a running task. */
-static int syscall_of(pid_t tid, long *nr, unsigned long args[6])
+static int read_syscall(pid_t tid, long *nr, unsigned long args[6])
 {
 	char path[64], line[512];
 	int n;
@@ -36,9 +38,32 @@ static int syscall_of(pid_t tid, long *nr, unsigned long args[6])
 		return -EIO;
 	}
 	fclose(f);
+	if (!strncmp(line, "running", 7))
+		return -EAGAIN;
 	n = sscanf(line, "%ld %lx %lx %lx %lx %lx %lx", nr, &args[0], &args[1], &args[2], &args[3],
 		   &args[4], &args[5]);
 	return n == 7 ? 0 : -ENOENT;
+}
+
+/* The event is queued before its task goes to sleep waiting for the
+ * answer, and the kernel shows a task's registers only once it sleeps
+ * ("running" until then): wait for that, a bounded while (the task cannot
+ * go on without our answer, so it sleeps soon). */
+static int syscall_of(pid_t tid, long *nr, unsigned long args[6])
+{
+	const struct timespec pause = { 0, 20000 };	/* 20 us */
+	int err;
+
+	for (int tries = 0; tries < 2500; tries++) {	/* at most ~50 ms, then deny */
+		err = read_syscall(tid, nr, args);
+		if (err != -EAGAIN)
+			return err;
+		if (tries < 10)
+			sched_yield();
+		else
+			nanosleep(&pause, NULL);
+	}
+	return err;
 }
 
 static bool open_flags_write(unsigned long flags)
