@@ -51,17 +51,24 @@ static int read_syscall(pid_t tid, long *nr, unsigned long args[6])
  * go on without our answer, so it sleeps soon). */
 static int syscall_of(pid_t tid, long *nr, unsigned long args[6])
 {
-	const struct timespec pause = { 0, 20000 };	/* 20 us */
+	struct timespec pause = { 0, 10000 };	/* 10 us, doubling up to 1 ms */
+	long waited_ns = 0;
 	int err;
 
-	for (int tries = 0; tries < 2500; tries++) {	/* at most ~50 ms, then deny */
+	/* At most about a second (a preempted opener on a saturated or
+	 * emulated machine), then the open counts as unknown: denied. */
+	for (int tries = 0; waited_ns < 1000000000; tries++) {
 		err = read_syscall(tid, nr, args);
 		if (err != -EAGAIN)
 			return err;
-		if (tries < 10)
+		if (tries < 10) {
 			sched_yield();
-		else
-			nanosleep(&pause, NULL);
+			continue;
+		}
+		nanosleep(&pause, NULL);
+		waited_ns += pause.tv_nsec;
+		if (pause.tv_nsec < 1000000)
+			pause.tv_nsec *= 2;
 	}
 	return err;
 }
