@@ -1,0 +1,202 @@
+/* The fanotify group: created with what the running kernel offers, answered
+ * by a thread of its own (fan_events.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+
+#include "fanotify/fan_internal.h"
+
+static __thread char open_error[256];	/* lw_fan_enforcer_error(NULL) */
+
+/* A forked child would keep the group alive after the daemon dies, with no
+ * thread to answer it: every open of a leased image would then hang. So a
+ * child closes its copies (a process meant to keep the group, like the
+ * keeper, gets a descriptor passed on purpose). */
+static pthread_mutex_t open_list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lw_fan_enforcer *open_list;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void close_groups_in_child(void)
+{
+	for (struct lw_fan_enforcer *e = open_list; e; e = e->next_open) {
+		close(e->fan_fd);
+		e->fan_fd = -1;
+		e->thread_started = false;	/* the thread is not in the child */
+	}
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, close_groups_in_child);
+}
+
+static void track(struct lw_fan_enforcer *enf, bool add)
+{
+	struct lw_fan_enforcer **p;
+
+	pthread_mutex_lock(&open_list_lock);
+	if (add) {
+		enf->next_open = open_list;
+		open_list = enf;
+	} else {
+		for (p = &open_list; *p; p = &(*p)->next_open)
+			if (*p == enf) {
+				*p = enf->next_open;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&open_list_lock);
+}
+
+int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)
+{
+	char *buf = enf ? enf->error : open_error;
+	size_t size = enf ? sizeof(enf->error) : sizeof(open_error);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *lw_fan_enforcer_error(const struct lw_fan_enforcer *enf)
+{
+	return enf ? enf->error : open_error;
+}
+
+/* Whether the kernel knows FAN_PRE_ACCESS: a mark request is checked for
+ * known events before its object is looked up, so an unknown event gives
+ * EINVAL and a known one EBADF for the descriptor -1. */
+static bool kernel_offers_pre_access(int fan_fd)
+{
+	return fanotify_mark(fan_fd, FAN_MARK_ADD, FAN_PRE_ACCESS, -1, NULL) && errno == EBADF;
+}
+
+static int create_group(struct lw_fan_enforcer *enf, bool want_pre_content)
+{
+	const unsigned int base = FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID |
+				  FAN_UNLIMITED_QUEUE;	/* a full queue would allow */
+	const unsigned int event_flags = O_RDONLY | O_LARGEFILE | O_CLOEXEC;
+	unsigned int classes[2] = { FAN_CLASS_PRE_CONTENT, FAN_CLASS_CONTENT };
+
+	for (int i = want_pre_content ? 0 : 1; i < 2; i++) {
+		/* FAN_ENABLE_AUDIT needs CAP_AUDIT_WRITE; denials are audited by us anyway. */
+		for (int audit = 1; audit >= 0; audit--) {
+			unsigned int flags = base | classes[i] | (audit ? FAN_ENABLE_AUDIT : 0);
+
+			enf->fan_fd = fanotify_init(flags, event_flags);
+			if (enf->fan_fd < 0)
+				continue;
+			enf->audit = audit;
+			enf->pre_content = classes[i] == FAN_CLASS_PRE_CONTENT &&
+					   kernel_offers_pre_access(enf->fan_fd);
+			if (classes[i] == FAN_CLASS_PRE_CONTENT && !enf->pre_content) {
+				close(enf->fan_fd);	/* a pre-content class without its events: no use */
+				enf->fan_fd = -1;
+				break;
+			}
+			return 0;
+		}
+	}
+	return lw_fan_fail(NULL, -errno, "fanotify permission events are not available: "
+			   "fanotify_init(FAN_CLASS_CONTENT): %s", strerror(errno));
+}
+
+static void describe_limits(struct lw_fan_enforcer *enf)
+{
+	snprintf(enf->limits, sizeof(enf->limits),
+		 "fanotify: enforcement lapses while the daemon is not running; "
+		 "%s"
+		 "unlink and rename of an image are not stopped; "
+		 "writes through a descriptor opened before the lease, or through a shared "
+		 "writable mapping that already exists, are not stopped; "
+		 "an open whose flags the kernel does not show (openat2, io_uring, kernel threads) "
+		 "is denied to non-holders even for reading; "
+		 "a block device lease is refused where the kernel sends no permission events "
+		 "for device nodes (6.18), and elsewhere covers the leased node only, not other "
+		 "nodes of the device; writers outside any descriptor table (in-flight "
+		 "descriptors, loop devices) are not seen when a lease is taken",
+		 enf->pre_content ?
+		 "pre-content events on: truncate(2) and writes through received descriptors "
+		 "are denied, and non-holders may read a leased image only with "
+		 "read/pread/readv/preadv (no mmap page faults, sendfile or copy_file_range); " :
+		 "no pre-content events (not asked for, or kernel before 6.14): truncate(2) and "
+		 "writes through received or inherited descriptors are not stopped; ");
+}
+
+int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out)
+{
+	struct lw_fan_enforcer *enf;
+	int err;
+
+	*out = NULL;
+	enf = calloc(1, sizeof(*enf));
+	if (!enf)
+		return lw_fan_fail(NULL, -ENOMEM, "out of memory");
+	enf->fan_fd = enf->stop_fd = enf->events_fd = -1;
+	enf->max_images = opts && opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
+	enf->events_per_sec = opts && opts->events_per_sec ? opts->events_per_sec : 10;
+	enf->self = getpid();
+	pthread_mutex_init(&enf->lock, NULL);
+	err = create_group(enf, opts && opts->pre_content);
+	if (err)
+		goto fail;
+	enf->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	enf->events_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (enf->stop_fd < 0 || enf->events_fd < 0) {
+		err = lw_fan_fail(NULL, -errno, "cannot create an eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	describe_limits(enf);
+	pthread_once(&atfork_once, register_atfork);
+	track(enf, true);
+	err = lw_fan_thread_start(enf);
+	if (err)
+		goto fail;
+	*out = enf;
+	return 0;
+fail:
+	lw_fan_enforcer_close(enf);
+	return err;
+}
+
+void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
+{
+	if (!enf)
+		return;
+	track(enf, false);
+	lw_fan_thread_stop(enf);
+	/* Closing the group answers any event still pending with "allow". */
+	if (enf->fan_fd >= 0)
+		close(enf->fan_fd);
+	if (enf->stop_fd >= 0)
+		close(enf->stop_fd);
+	if (enf->events_fd >= 0)
+		close(enf->events_fd);
+	for (size_t i = 0; i < enf->nr_leases; i++) {
+		close(enf->leases[i].path_fd);
+		for (int h = 0; h < LW_MAX_HOLDERS; h++)
+			if (enf->leases[i].pidfds[h] >= 0)
+				close(enf->leases[i].pidfds[h]);
+	}
+	free(enf->leases);
+	pthread_mutex_destroy(&enf->lock);
+	free(enf);
+}
+
+bool lw_fan_enforcer_pre_content(const struct lw_fan_enforcer *enf)
+{
+	return enf->pre_content;
+}
+
+const char *lw_fan_enforcer_limits(const struct lw_fan_enforcer *enf)
+{
+	return enf->limits;
+}

@@ -1,0 +1,95 @@
+/* The fanotify enforcer: the fallback where BPF LSM is off. It marks each
+ * leased inode (and nothing else) for fanotify permission events, and a
+ * thread of its own answers them: FAN_DENY for a non-holder that opens the
+ * image for write (or modifies it, where the kernel offers pre-content
+ * events), FAN_ALLOW otherwise. Its functions mirror the BPF enforcer's
+ * (enforcer/enforcer.h) one for one, in the same domain words, so both can
+ * sit behind one interface. Errors are negative errno with a one-line reason
+ * in lw_fan_enforcer_error().
+ *
+ * Unlike pinned BPF programs, enforcement lasts only as long as the group's
+ * descriptor is open: it lapses when the daemon exits. lw_fan_enforcer_limits()
+ * says what else it cannot do. Needs CAP_SYS_ADMIN (fanotify permission
+ * events) and CAP_SYS_PTRACE (reading an opener's system call from /proc).
+ * A forked child closes its copy of the group (pthread_atfork), so the group
+ * never outlives the daemon in a child with no thread answering it. */
+#ifndef LW_FAN_ENFORCER_H
+#define LW_FAN_ENFORCER_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include "lockwarden.h"
+#include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn, holders */
+
+#define LW_FAN_DEFAULT_MAX_IMAGES 65536
+
+struct lw_fan_enforcer;
+
+struct lw_fan_enforcer_opts {
+	unsigned int max_images;	/* 0: LW_FAN_DEFAULT_MAX_IMAGES */
+	unsigned int events_per_sec;	/* 0: 10; denial events per (process, image)
+					 * pair per second, the rest counted as suppressed */
+	bool pre_content;		/* also ask for pre-content events where the kernel
+					 * offers them (6.14+): they stop truncate(2) and
+					 * writes through received or inherited descriptors,
+					 * but put a round trip to this process in front of
+					 * every read and write of a leased image, the
+					 * holder's too (docs/fanotify.md has the numbers) */
+};
+
+/* Create the fanotify group and start the thread that answers it. Nothing is
+ * pinned: closing ends enforcement. On failure lw_fan_enforcer_error(NULL)
+ * gives the reason. */
+int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out);
+/* Stop the thread and close the group: every lease stops being enforced. */
+void lw_fan_enforcer_close(struct lw_fan_enforcer *enf);
+
+/* The key the BPF enforcer sees for the image open at fd: (the superblock's
+ * dev from /proc/self/mountinfo, the inode number) for files, (i_rdev, 0)
+ * for block devices, both in the kernel's dev_t layout (MAJOR = dev >> 20). */
+int lw_fan_enforcer_key_of_fd(struct lw_fan_enforcer *enf, int fd, struct lw_image_key *key);
+
+/* As lw_enforcer_add_lease(_flags): -EEXIST if already leased, -ENOSPC if
+ * the table is full, -EBUSY if a non-holder has it open for write (found by
+ * scanning /proc: see the limits). The mark is placed first, then the scan
+ * runs; a busy image is rolled back. */
+int lw_fan_enforcer_add_lease(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+			      const struct lw_holder *first_holder, struct lw_image_key *key_out);
+int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+				    const struct lw_holder *first_holder, unsigned int flags,
+				    struct lw_image_key *key_out, struct lw_writer *writer);
+int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key);
+
+/* Same errors as lw_enforcer_add_holder/remove_holder; removing the last
+ * holder removes the lease. */
+int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+			       const struct lw_holder *holder);
+int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+				  const struct lw_holder *holder);
+
+int lw_fan_enforcer_lookup(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+			   struct lw_lease *lease);
+int lw_fan_enforcer_foreach(struct lw_fan_enforcer *enf,
+			    int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease,
+				      void *ctx),
+			    void *ctx);
+
+/* Denial events, the same struct lw_denial_event the BPF programs send:
+ * poll lw_fan_enforcer_events_fd() for input, then consume. */
+int lw_fan_enforcer_events_fd(struct lw_fan_enforcer *enf);
+int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn, void *ctx);
+
+/* Counters since open, as lw_enforcer_counters(): events delivered +
+ * suppressed + dropped == denials. */
+int lw_fan_enforcer_counters(struct lw_fan_enforcer *enf, __u64 *denials, __u64 *suppressed,
+			     __u64 *dropped);
+
+/* Whether the running kernel gave pre-content events (FAN_PRE_ACCESS) to
+ * this group, and a one-paragraph description of what this enforcer cannot
+ * stop, for `lockwarden status`. */
+bool lw_fan_enforcer_pre_content(const struct lw_fan_enforcer *enf);
+const char *lw_fan_enforcer_limits(const struct lw_fan_enforcer *enf);
+
+const char *lw_fan_enforcer_error(const struct lw_fan_enforcer *enf);
+
+#endif /* LW_FAN_ENFORCER_H */

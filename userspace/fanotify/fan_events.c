@@ -1,0 +1,225 @@
+/* The thread that answers the group: every permission event gets exactly
+ * one answer (an unanswered one would hang its opener), FAN_DENY for a
+ * non-holder that modifies a leased image, FAN_ALLOW for everything else.
+ * Denials are queued as struct lw_denial_event for events_consume, rate
+ * limited per (process, image) like the BPF programs. */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+
+#include "fanotify/fan_internal.h"
+
+static __u64 boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);	/* as bpf_ktime_get_boot_ns() */
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Whether a denial of tgid on key may be sent now; lock held. When it may,
+ * *suppressed is what was held back since the last one sent. */
+static bool rate_allows(struct lw_fan_enforcer *enf, __u32 tgid, const struct lw_image_key *key,
+			__u32 *suppressed)
+{
+	__u64 h = (key->dev ^ (key->ino * 0x9E3779B97F4A7C15ull)) + tgid * 0xBF58476D1CE4E5B9ull;
+	struct lw_fan_rate *r = &enf->rate[(h ^ (h >> 31)) % LW_FAN_RATE_SLOTS];
+	__u64 now = boot_ns();
+
+	if (r->tgid != tgid || r->key.dev != key->dev || r->key.ino != key->ino) {
+		/* A new pair (or one evicted from the slot, like an LRU entry). */
+		*r = (struct lw_fan_rate){ .tgid = tgid, .key = *key, .window_start_ns = now };
+	} else if (now - r->window_start_ns >= 1000000000ull) {
+		r->window_start_ns = now;
+		r->sent = 0;
+	}
+	if (r->sent >= enf->events_per_sec) {
+		r->suppressed++;
+		return false;
+	}
+	r->sent++;
+	*suppressed = r->suppressed;
+	r->suppressed = 0;
+	return true;
+}
+
+static void record_denial(struct lw_fan_enforcer *enf, const struct lw_fan_lease *lease,
+			  pid_t tid, const struct lw_fan_opener *opener, int event_fd)
+{
+	struct lw_denial_event e = { 0 };
+	char link[64];
+	ssize_t n;
+	__u64 one = 1;
+
+	e.time_ns = boot_ns();
+	lw_fan_fill_subject(tid, &e);
+	e.op = opener->op;
+	e.open_flags = opener->open_flags;
+	e.key = lease->key;
+	e.lease_mode = lease->lease.mode;
+	e.holder = lease->lease.holders[0];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", event_fd);
+	n = readlink(link, e.path, sizeof(e.path) - 1);	/* the name the kernel opened */
+	e.path[n > 0 ? n : 0] = 0;
+
+	pthread_mutex_lock(&enf->lock);
+	enf->denials++;
+	if (!rate_allows(enf, e.tgid, &e.key, &e.suppressed)) {
+		enf->suppressed++;
+	} else if (enf->queue_len == LW_FAN_QUEUE_LEN) {
+		enf->dropped++;	/* the daemon is not consuming: like a full ring buffer */
+	} else {
+		enf->queue[(enf->queue_head + enf->queue_len++) % LW_FAN_QUEUE_LEN] = e;
+		if (write(enf->events_fd, &one, sizeof(one)) < 0) {
+			/* eventfd counter full: it is readable anyway */
+		}
+	}
+	pthread_mutex_unlock(&enf->lock);
+}
+
+/* The answer to one event; records the denial if it is one. */
+static __u32 decide(struct lw_fan_enforcer *enf, const struct fanotify_event_metadata *m)
+{
+	struct lw_fan_lease lease;
+	struct lw_fan_opener opener;
+	bool found = false, holder = false;
+	pid_t tid = m->pid;
+	struct stat st;
+
+	if (fstat(m->fd, &st))
+		return FAN_ALLOW;	/* cannot be one of ours: marks are on leased inodes only */
+	pthread_mutex_lock(&enf->lock);
+	for (size_t i = 0; i < enf->nr_leases && !found; i++)
+		if (enf->leases[i].st_dev == st.st_dev && enf->leases[i].st_ino == st.st_ino) {
+			enf->leases[i].events++;
+			lease = enf->leases[i];
+			found = true;
+			/* Under the lock: the holders' pidfds stay open meanwhile. */
+			holder = lw_fan_holder_covers_tid(&enf->leases[i], tid);
+		}
+	pthread_mutex_unlock(&enf->lock);
+	if (!found)
+		return FAN_ALLOW;	/* the lease was removed while the event waited */
+	if (holder || lw_fan_thread_of(tid, enf->self))
+		return FAN_ALLOW;
+	lw_fan_classify(tid, m->mask & FAN_PRE_ACCESS, &opener);
+	if (opener.access == LW_FAN_READ)
+		return FAN_ALLOW;
+	record_denial(enf, &lease, tid, &opener, m->fd);
+	return FAN_DENY | (enf->audit ? FAN_AUDIT : 0);
+}
+
+static void answer(struct lw_fan_enforcer *enf, int fd, __u32 response)
+{
+	struct fanotify_response r = { .fd = fd, .response = response };
+
+	while (write(enf->fan_fd, &r, sizeof(r)) < 0 && errno == EINTR)
+		;
+}
+
+static void handle_buffer(struct lw_fan_enforcer *enf, char *buf, ssize_t len)
+{
+	struct fanotify_event_metadata *m = (struct fanotify_event_metadata *)buf;
+
+	for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+		if (m->fd < 0)
+			continue;	/* an overflow notice: nothing to answer */
+		if (m->vers != FANOTIFY_METADATA_VERSION)
+			answer(enf, m->fd, FAN_ALLOW);	/* cannot read it: never hang the opener */
+		else if (m->mask & (FAN_OPEN_PERM | FAN_PRE_ACCESS))
+			answer(enf, m->fd, decide(enf, m));
+		else
+			answer(enf, m->fd, FAN_ALLOW);
+		close(m->fd);
+	}
+}
+
+static void *answer_thread(void *arg)
+{
+	struct lw_fan_enforcer *enf = arg;
+	char buf[16384] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+
+	for (;;) {
+		struct pollfd fds[2] = { { enf->fan_fd, POLLIN, 0 }, { enf->stop_fd, POLLIN, 0 } };
+		ssize_t len;
+
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
+		len = read(enf->fan_fd, buf, sizeof(buf));
+		if (len > 0)
+			handle_buffer(enf, buf, len);
+	}
+	return NULL;
+}
+
+int lw_fan_thread_start(struct lw_fan_enforcer *enf)
+{
+	int err = pthread_create(&enf->thread, NULL, answer_thread, enf);
+
+	if (err)
+		return lw_fan_fail(NULL, -err, "cannot start the fanotify thread: %s", strerror(err));
+	enf->thread_started = true;
+	return 0;
+}
+
+void lw_fan_thread_stop(struct lw_fan_enforcer *enf)
+{
+	__u64 one = 1;
+
+	if (!enf->thread_started)
+		return;
+	if (write(enf->stop_fd, &one, sizeof(one)) < 0) {
+		/* cannot fail on a fresh eventfd; the join below would tell */
+	}
+	pthread_join(enf->thread, NULL);
+	enf->thread_started = false;
+}
+
+int lw_fan_enforcer_events_fd(struct lw_fan_enforcer *enf)
+{
+	return enf->events_fd;
+}
+
+int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn, void *ctx)
+{
+	struct lw_denial_event e;
+	__u64 count;
+	int n = 0, ret = 0;
+
+	if (read(enf->events_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return lw_fan_fail(enf, -errno, "cannot read the events eventfd: %s", strerror(errno));
+	for (;;) {
+		pthread_mutex_lock(&enf->lock);
+		if (!enf->queue_len) {
+			pthread_mutex_unlock(&enf->lock);
+			break;
+		}
+		e = enf->queue[enf->queue_head];
+		enf->queue_head = (enf->queue_head + 1) % LW_FAN_QUEUE_LEN;
+		enf->queue_len--;
+		pthread_mutex_unlock(&enf->lock);
+		n++;
+		if (fn && (ret = fn(&e, ctx)))
+			return ret;	/* as ring_buffer__consume: the callback's error stops it */
+	}
+	return n;
+}
+
+int lw_fan_enforcer_counters(struct lw_fan_enforcer *enf, __u64 *denials, __u64 *suppressed,
+			     __u64 *dropped)
+{
+	pthread_mutex_lock(&enf->lock);
+	*denials = enf->denials;
+	*suppressed = enf->suppressed;
+	*dropped = enf->dropped;
+	pthread_mutex_unlock(&enf->lock);
+	return 0;
+}

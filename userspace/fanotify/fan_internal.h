@@ -1,0 +1,106 @@
+/* What the fanotify enforcer's files share; not part of the API. */
+#ifndef LW_FAN_INTERNAL_H
+#define LW_FAN_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/types.h>
+#include "fanotify/fan_enforcer.h"
+
+/* Debian 12's glibc headers predate these; values from the kernel's
+ * include/uapi/linux/fanotify.h (6.14+). */
+#ifndef FAN_PRE_ACCESS
+#define FAN_PRE_ACCESS 0x00100000	/* pre-content access: read, write, truncate */
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_RANGE
+#define FAN_EVENT_INFO_TYPE_RANGE 6	/* offset and count of a pre-content event */
+#endif
+
+#define LW_FAN_QUEUE_LEN 1024		/* denial events waiting for events_consume */
+#define LW_FAN_RATE_SLOTS 1024		/* rate-limit windows, one per (tgid, image) hash */
+
+/* One leased image: the lease as the daemon sees it, plus how to find it
+ * from an event (fstat of the event's descriptor) and how to unmark it. */
+struct lw_fan_lease {
+	struct lw_image_key key;	/* the kernel's key, as the BPF enforcer's */
+	dev_t st_dev;			/* fstat() identity, what events are matched by */
+	ino_t st_ino;
+	int path_fd;			/* O_PATH descriptor of the marked inode */
+	bool pre_content;		/* marked for FAN_PRE_ACCESS too */
+	__u64 events;			/* permission events seen for it (proves the mark) */
+	struct lw_lease lease;
+	int pidfds[LW_MAX_HOLDERS];	/* process holders: a pidfd, -1 if the process
+					 * was gone when it became a holder */
+};
+
+struct lw_fan_rate {
+	__u32 tgid;
+	struct lw_image_key key;
+	__u64 window_start_ns;
+	__u32 sent;
+	__u32 suppressed;
+};
+
+struct lw_fan_enforcer {
+	int fan_fd;			/* the fanotify group */
+	int stop_fd;			/* eventfd: tells the thread to leave */
+	int events_fd;			/* eventfd: denial events are queued */
+	bool pre_content;		/* the group is FAN_CLASS_PRE_CONTENT */
+	bool audit;			/* FAN_ENABLE_AUDIT was accepted */
+	unsigned int max_images;
+	unsigned int events_per_sec;
+	pid_t self;			/* the daemon: always allowed */
+	pthread_t thread;
+	bool thread_started;
+	struct lw_fan_enforcer *next_open;	/* every open enforcer, for fork */
+
+	pthread_mutex_t lock;		/* guards everything below */
+	struct lw_fan_lease *leases;
+	size_t nr_leases;
+	struct lw_denial_event queue[LW_FAN_QUEUE_LEN];
+	size_t queue_head, queue_len;
+	struct lw_fan_rate rate[LW_FAN_RATE_SLOTS];
+	__u64 denials, suppressed, dropped;
+
+	char limits[1024];
+	char error[256];
+};
+
+int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* fan_key.c: the kernel's dev_t layout, and the key of an open file. */
+__u64 lw_fan_kdev(dev_t dev);
+int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino);
+
+/* fan_writers.c: the first non-holder with the image open for write. */
+int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
+		       const struct lw_holder *holder, struct lw_writer *writer);
+
+/* fan_opener.c: what the task blocked in a permission event is doing. */
+enum lw_fan_access {
+	LW_FAN_READ = 0,	/* a read-only open, or a read */
+	LW_FAN_MODIFY,		/* an open for write, a write, a truncate */
+	LW_FAN_UNKNOWN,		/* nothing tells: treated as a modification */
+};
+struct lw_fan_opener {
+	long syscall_nr;	/* -1: unknown */
+	__u32 open_flags;	/* for an open: its flags, 0 if unknown */
+	enum lw_fan_access access;
+	__u32 op;		/* enum lw_op if denied */
+};
+void lw_fan_classify(pid_t tid, bool pre_content_event, struct lw_fan_opener *opener);
+/* A pidfd for a process holder, -1 if that process (pid and start time)
+ * is gone; and whether thread tid belongs to a holder of the lease. */
+int lw_fan_holder_pidfd(const struct lw_holder *holder);
+bool lw_fan_holder_covers_tid(const struct lw_fan_lease *lease, pid_t tid);
+/* Whether thread tid belongs to process pid. */
+bool lw_fan_thread_of(pid_t tid, pid_t pid);
+/* The denial record's subject fields (pid, tgid, uid, gid, loginuid,
+ * sessionid, comm) from /proc. */
+void lw_fan_fill_subject(pid_t tid, struct lw_denial_event *event);
+
+/* fan_events.c: the thread that answers the group. */
+int lw_fan_thread_start(struct lw_fan_enforcer *enf);
+void lw_fan_thread_stop(struct lw_fan_enforcer *enf);
+
+#endif /* LW_FAN_INTERNAL_H */

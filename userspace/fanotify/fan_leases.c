@@ -1,0 +1,340 @@
+/* The table of leases: one mark on each leased inode, and the holders the
+ * answering thread checks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+
+#include "fanotify/fan_internal.h"
+
+static void describe_key(const struct lw_image_key *key, char *buf, size_t size)
+{
+	snprintf(buf, size, "dev %llu:%llu ino %llu", (unsigned long long)(key->dev >> 20),
+		 (unsigned long long)(key->dev & 0xfffff), (unsigned long long)key->ino);
+}
+
+static bool same_holder(const struct lw_holder *a, const struct lw_holder *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == LW_HOLDER_CGROUP)
+		return a->cgroup_id == b->cgroup_id;
+	return a->pid == b->pid && a->start_time == b->start_time;
+}
+
+static int check_holder(struct lw_fan_enforcer *enf, const struct lw_holder *holder)
+{
+	if (!holder || (holder->kind != LW_HOLDER_PROCESS && holder->kind != LW_HOLDER_CGROUP))
+		return lw_fan_fail(enf, -EINVAL, "holder must be a process or a cgroup");
+	if (holder->kind == LW_HOLDER_PROCESS && !holder->pid)
+		return lw_fan_fail(enf, -EINVAL, "process holder without a pid");
+	return 0;
+}
+
+/* The lease of key, or NULL; enf->lock held. */
+static struct lw_fan_lease *find_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
+{
+	for (size_t i = 0; i < enf->nr_leases; i++)
+		if (enf->leases[i].key.dev == key->dev && enf->leases[i].key.ino == key->ino)
+			return &enf->leases[i];
+	return NULL;
+}
+
+static __u64 mark_mask(bool pre_content)
+{
+	return FAN_OPEN_PERM | (pre_content ? FAN_PRE_ACCESS : 0);
+}
+
+static int mark(struct lw_fan_enforcer *enf, unsigned int how, int fd, __u64 mask)
+{
+	char path[64];
+
+	/* Through the descriptor's /proc link: the inode the caller resolved,
+	 * not a path that could be swapped meanwhile (fanotify_mark() takes no
+	 * O_PATH descriptor as its object). */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return fanotify_mark(enf->fan_fd, how, mask, AT_FDCWD, path) ? -errno : 0;
+}
+
+/* Remove the lease at index i; enf->lock held. */
+static void drop_lease(struct lw_fan_enforcer *enf, size_t i)
+{
+	struct lw_fan_lease *l = &enf->leases[i];
+
+	mark(enf, FAN_MARK_REMOVE, l->path_fd, mark_mask(l->pre_content));
+	close(l->path_fd);
+	for (__u32 h = 0; h < l->lease.nr_holders && h < LW_MAX_HOLDERS; h++)
+		if (l->pidfds[h] >= 0)
+			close(l->pidfds[h]);
+	enf->leases[i] = enf->leases[--enf->nr_leases];
+}
+
+static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan_lease *lease,
+			const char *name)
+{
+	struct lw_fan_lease *grown, *l;
+	char path[64];
+	int err;
+
+	if (find_lease(enf, &lease->key))
+		return lw_fan_fail(enf, -EEXIST, "image (%s) is already leased", name);
+	if (enf->nr_leases >= enf->max_images)
+		return lw_fan_fail(enf, -ENOSPC, "lease table is full (%u images); raise max_images",
+				   enf->max_images);
+	grown = realloc(enf->leases, (enf->nr_leases + 1) * sizeof(*grown));
+	if (!grown)
+		return lw_fan_fail(enf, -ENOMEM, "out of memory");
+	enf->leases = grown;
+	l = &enf->leases[enf->nr_leases];
+	*l = *lease;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	l->path_fd = open(path, O_PATH | O_CLOEXEC);	/* keeps the marked inode to unmark */
+	if (l->path_fd < 0)
+		return lw_fan_fail(enf, -errno, "cannot reopen the image descriptor: %s",
+				   strerror(errno));
+	for (int h = 0; h < LW_MAX_HOLDERS; h++)
+		l->pidfds[h] = -1;
+	l->pidfds[0] = lw_fan_holder_pidfd(&l->lease.holders[0]);
+	/* In the table before the mark: an event must find its lease. */
+	enf->nr_leases++;
+	l->pre_content = enf->pre_content;
+	err = mark(enf, FAN_MARK_ADD, fd, mark_mask(l->pre_content));
+	if ((err == -EINVAL || err == -EOPNOTSUPP) && l->pre_content) {
+		/* This filesystem does not allow pre-content events: opens only. */
+		l->pre_content = false;
+		err = mark(enf, FAN_MARK_ADD, fd, mark_mask(false));
+	}
+	if (err) {
+		close(l->path_fd);
+		if (l->pidfds[0] >= 0)
+			close(l->pidfds[0]);
+		enf->nr_leases--;
+		return lw_fan_fail(enf, err, "cannot mark the image (%s): %s", name, strerror(-err));
+	}
+	return 0;
+}
+
+/* Whether the kernel really sends events for the mark: it places a mark
+ * on a device node, for one, but 6.18 sends no permission event for opening
+ * it. One read-only open of our own must come back through our thread. */
+static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
+		      const char *name)
+{
+	struct lw_fan_lease *l;
+	char path[64];
+	__u64 events;
+	int probe;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	probe = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (probe < 0)
+		return lw_fan_fail(enf, -errno, "cannot open the image (%s) to check its mark: %s",
+				   name, strerror(errno));
+	close(probe);	/* the open returned, so our thread has answered its event */
+	pthread_mutex_lock(&enf->lock);
+	l = find_lease(enf, key);
+	events = l ? l->events : 0;
+	pthread_mutex_unlock(&enf->lock);
+	if (!events)
+		return lw_fan_fail(enf, -EOPNOTSUPP, "the kernel sends no fanotify permission events "
+				   "for this image (%s): it cannot be guarded by this enforcer", name);
+	return 0;
+}
+
+int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+				    const struct lw_holder *first_holder, unsigned int flags,
+				    struct lw_image_key *key_out, struct lw_writer *writer)
+{
+	struct lw_fan_lease lease = { 0 };
+	struct stat st;
+	char name[96];
+	int err;
+
+	if (mode != LW_LEASE_EXCLUSIVE && mode != LW_LEASE_SHARED)
+		return lw_fan_fail(enf, -EINVAL, "lease mode must be exclusive or shared");
+	if ((err = check_holder(enf, first_holder)))
+		return err;
+	if (fstat(fd, &st))
+		return lw_fan_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return lw_fan_fail(enf, -EINVAL, "an image must be a regular file or a block device");
+	if ((err = lw_fan_key_of(fd, &lease.key, &lease.st_dev, &lease.st_ino)))
+		return lw_fan_fail(enf, err, "cannot find the key of the image: %s", strerror(-err));
+	describe_key(&lease.key, name, sizeof(name));
+	lease.lease.mode = mode;
+	lease.lease.nr_holders = 1;
+	lease.lease.holders[0] = *first_holder;
+
+	pthread_mutex_lock(&enf->lock);
+	err = insert_lease(enf, fd, &lease, name);
+	pthread_mutex_unlock(&enf->lock);
+	if (err)
+		return err;
+	if ((err = prove_mark(enf, fd, &lease.key, name))) {
+		char reason[sizeof(enf->error)];
+
+		memcpy(reason, enf->error, sizeof(reason));
+		lw_fan_enforcer_remove_lease(enf, &lease.key);
+		memcpy(enf->error, reason, sizeof(reason));
+		return err;
+	}
+	/* Marked first, so no new writer can appear while the scan runs; the
+	 * scan runs unlocked, so opens of leased images keep being answered. */
+	if (!(flags & LW_LEASE_FORCE)) {
+		struct lw_writer found;
+
+		err = lw_fan_find_writer(&lease.key, lease.st_dev, lease.st_ino, S_ISBLK(st.st_mode),
+					 first_holder, &found);
+		if (err) {
+			lw_fan_enforcer_remove_lease(enf, &lease.key);
+			if (err != -EBUSY)
+				return lw_fan_fail(enf, err, "cannot look for writers of the image: %s",
+						   strerror(-err));
+			if (writer)
+				*writer = found;
+			if (found.fd == (__u32)-1)
+				return lw_fan_fail(enf, -EBUSY, "image (%s) is mapped for write by "
+						   "process %u (%s)", name, found.pid, found.comm);
+			return lw_fan_fail(enf, -EBUSY, "image (%s) is open for write by process %u "
+					   "(%s, descriptor %u)", name, found.pid, found.comm, found.fd);
+		}
+	}
+	if (key_out)
+		*key_out = lease.key;
+	return 0;
+}
+
+int lw_fan_enforcer_add_lease(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+			      const struct lw_holder *first_holder, struct lw_image_key *key_out)
+{
+	return lw_fan_enforcer_add_lease_flags(enf, fd, mode, first_holder, 0, key_out, NULL);
+}
+
+int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
+{
+	struct lw_fan_lease *l;
+	char name[96];
+
+	pthread_mutex_lock(&enf->lock);
+	l = find_lease(enf, key);
+	if (l)
+		drop_lease(enf, l - enf->leases);
+	pthread_mutex_unlock(&enf->lock);
+	if (l)
+		return 0;
+	describe_key(key, name, sizeof(name));
+	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+}
+
+int lw_fan_enforcer_lookup(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+			   struct lw_lease *lease)
+{
+	struct lw_fan_lease *l;
+	char name[96];
+
+	pthread_mutex_lock(&enf->lock);
+	l = find_lease(enf, key);
+	if (l)
+		*lease = l->lease;
+	pthread_mutex_unlock(&enf->lock);
+	if (l)
+		return 0;
+	describe_key(key, name, sizeof(name));
+	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+}
+
+int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+			       const struct lw_holder *holder)
+{
+	struct lw_fan_lease *l;
+	struct lw_lease *lease;
+	int err = 0;
+
+	if ((err = check_holder(enf, holder)))
+		return err;
+	pthread_mutex_lock(&enf->lock);
+	l = find_lease(enf, key);
+	lease = l ? &l->lease : NULL;
+	for (__u32 i = 0; lease && i < lease->nr_holders && i < LW_MAX_HOLDERS && !err; i++)
+		if (same_holder(&lease->holders[i], holder))
+			err = lw_fan_fail(enf, -EEXIST, "already a holder of this lease");
+	if (!lease)
+		err = lw_fan_fail(enf, -ENOENT, "image is not leased");
+	else if (!err && lease->mode == LW_LEASE_EXCLUSIVE && lease->nr_holders >= 1)
+		err = lw_fan_fail(enf, -EINVAL, "an exclusive lease has one holder");
+	else if (!err && lease->nr_holders >= LW_MAX_HOLDERS)
+		err = lw_fan_fail(enf, -E2BIG, "a shared lease has at most %d holders",
+				  LW_MAX_HOLDERS);
+	else if (!err) {
+		l->pidfds[lease->nr_holders] = lw_fan_holder_pidfd(holder);
+		lease->holders[lease->nr_holders++] = *holder;
+	}
+	pthread_mutex_unlock(&enf->lock);
+	return err;
+}
+
+int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+				  const struct lw_holder *holder)
+{
+	struct lw_fan_lease *l;
+	struct lw_lease *lease;
+	int err = 0;
+	__u32 i;
+
+	pthread_mutex_lock(&enf->lock);
+	l = find_lease(enf, key);
+	if (!l) {
+		err = lw_fan_fail(enf, -ENOENT, "image is not leased");
+		goto out;
+	}
+	lease = &l->lease;
+	for (i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++)
+		if (same_holder(&lease->holders[i], holder))
+			break;
+	if (i == lease->nr_holders || i == LW_MAX_HOLDERS) {
+		err = lw_fan_fail(enf, -ENOENT, "not a holder of this lease");
+	} else if (lease->nr_holders == 1) {
+		drop_lease(enf, l - enf->leases);	/* the last holder: the lease goes */
+	} else {
+		if (l->pidfds[i] >= 0)
+			close(l->pidfds[i]);
+		memmove(&l->pidfds[i], &l->pidfds[i + 1],
+			(lease->nr_holders - i - 1) * sizeof(l->pidfds[0]));
+		l->pidfds[lease->nr_holders - 1] = -1;
+		memmove(&lease->holders[i], &lease->holders[i + 1],
+			(lease->nr_holders - i - 1) * sizeof(lease->holders[0]));
+		lease->nr_holders--;
+		memset(&lease->holders[lease->nr_holders], 0, sizeof(lease->holders[0]));
+	}
+out:
+	pthread_mutex_unlock(&enf->lock);
+	return err;
+}
+
+int lw_fan_enforcer_foreach(struct lw_fan_enforcer *enf,
+			    int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease,
+				      void *ctx),
+			    void *ctx)
+{
+	struct lw_fan_lease *copy;
+	size_t n;
+	int ret = 0;
+
+	/* Call fn on a copy, unlocked: fn may call back into the enforcer. */
+	pthread_mutex_lock(&enf->lock);
+	n = enf->nr_leases;
+	copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (copy)
+		memcpy(copy, enf->leases, n * sizeof(*copy));
+	pthread_mutex_unlock(&enf->lock);
+	if (!copy)
+		return lw_fan_fail(enf, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = fn(&copy[i].key, &copy[i].lease, ctx);
+	free(copy);
+	return ret;
+}
