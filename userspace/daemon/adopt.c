@@ -84,7 +84,7 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 	if (r == -EAGAIN)
 		return r;
 	/* no kept copy (the keeper died too): take it again if nobody else has */
-	r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
+	r = d->backend->ops->acquire(d->backend, e->image, -1, shared, &e->lock_fd);
 	if (r == -EACCES || r == -EPERM) {
 		/* direct mode: our own pinned lease denies us the write open the
 		 * lock needs; lift it for the moment of the open (adopt_kernel
@@ -92,7 +92,7 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 		lw_log(LOG_WARNING, "adopt %s: re-taking the lock needs a moment without enforcement",
 		       e->image);
 		lw_enforcer_remove_lease(d->enforcer, &e->key);
-		r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
+		r = d->backend->ops->acquire(d->backend, e->image, -1, shared, &e->lock_fd);
 	}
 	if (r < 0)
 		return r;

@@ -21,6 +21,7 @@ struct lw_config {
 	char admin_group[64];		/* [daemon] admin_group: may act for any process; "" none */
 	unsigned int max_clients;	/* [daemon] max_clients: connections at once */
 	unsigned int max_images;	/* [daemon] max_images: kernel table size when created */
+	unsigned int max_leases_per_uid;	/* [daemon] max_leases_per_uid: holds per unprivileged uid */
 	char backend[32];		/* [backend] name: nop | fcntl */
 	char lockspace[PATH_MAX];	/* [backend] lockspace: fcntl lock files folder; "" locks images directly */
 	struct lw_audit_config audit;	/* [audit] keys, see audit/audit.h */

@@ -16,6 +16,7 @@ struct lw_enforcer;
 struct lw_audit;
 struct lw_keeper;
 struct lw_server;
+struct lw_exit_queue;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -30,6 +31,7 @@ struct lw_daemon {
 	gid_t admin_gid;		/* [daemon] admin_group: may act for any process */
 	uint64_t start_usec;		/* CLOCK_MONOTONIC */
 	sd_event_source *events_source;	/* the enforcer's denial events */
+	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */
