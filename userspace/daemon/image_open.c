@@ -36,6 +36,7 @@ struct lookup {
 	int err;
 	struct stat st;
 	bool writable;		/* the caller may open it for write */
+	bool no_identity;	/* the thread could not take the caller's identity */
 };
 
 bool lw_image_kind_ok(mode_t mode, long fs_magic)
@@ -126,6 +127,7 @@ static void *lookup_as_caller(void *arg)
 	    syscall(SYS_setresuid, l->uid, l->uid, l->uid) < 0) {
 		l->err = -errno;
 		l->fd = -1;
+		l->no_identity = true;
 		return NULL;
 	}
 	lookup_here(l);
@@ -180,7 +182,8 @@ int lw_image_open(const char *path, const struct lw_image_caller *caller, int *f
 	*fd = -1;
 	r = lookup(path, caller, &l);
 	if (r < 0) {
-		*why = strerror(-r);
+		*why = l.no_identity ? "the daemon cannot take the caller's identity to look the path up "
+				       "(it needs CAP_SETUID and CAP_SETGID)" : strerror(-r);
 		return r;
 	}
 	if (fstatfs(l.fd, &fs) < 0) {

@@ -352,10 +352,20 @@ struct exited {
 struct lw_exit_queue {
 	struct lw_daemon *d;
 	struct exited *head, *tail;
-	sd_event_source *source;	/* enabled while the queue is not empty */
+	sd_event_source *source;	/* a timer due now while the queue is not empty */
 };
 
-static int release_exited_batch(sd_event_source *s, void *userdata)
+/* A timer due at once rather than a defer source: sd-event keeps a defer
+ * source ahead of every younger pending event of its priority, while a
+ * timer that fires now queues behind the clients' requests already pending,
+ * so batches and requests take turns. */
+static void next_batch(struct lw_exit_queue *q)
+{
+	sd_event_source_set_time_relative(q->source, 0);
+	sd_event_source_set_enabled(q->source, SD_EVENT_ONESHOT);
+}
+
+static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct lw_exit_queue *q = userdata;
 	struct lw_daemon *d = q->d;
@@ -363,8 +373,12 @@ static int release_exited_batch(sd_event_source *s, void *userdata)
 	unsigned int n = 0;
 	char err[512];
 
-	if (!batch)
-		return 0;	/* out of memory: the source stays on and tries again */
+	(void)s;
+	(void)usec;
+	if (!batch) {
+		next_batch(q);	/* out of memory: try again */
+		return 0;
+	}
 	while (q->head && n < EXIT_BATCH) {
 		struct exited *x = q->head;
 		struct lw_lease_entry *e = lw_lease_by_image(d->leases, x->image);
@@ -391,8 +405,8 @@ static int release_exited_batch(sd_event_source *s, void *userdata)
 		if (batch[i].ended)
 			finish(d, &batch[i], LW_LEASE_HOLDER_DEATH, NULL);
 	free(batch);
-	if (!q->head)
-		sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (q->head)
+		next_batch(q);
 	return 0;
 }
 
@@ -420,7 +434,7 @@ static struct lw_exit_queue *exit_queue(struct lw_daemon *d)
 		return NULL;
 	/* floating: the loop owns it and frees the queue when it goes */
 	q->d = d;
-	if (sd_event_add_defer(d->event, &q->source, release_exited_batch, q) < 0) {
+	if (sd_event_add_time_relative(d->event, &q->source, CLOCK_MONOTONIC, 0, 0, release_exited_batch, q) < 0) {
 		free(q);
 		return NULL;
 	}
@@ -458,5 +472,6 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
 	else
 		q->head = x;
 	q->tail = x;
-	sd_event_source_set_enabled(q->source, SD_EVENT_ON);
+	if (x == q->head)
+		next_batch(q);
 }
