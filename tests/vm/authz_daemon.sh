@@ -5,7 +5,7 @@
 # capabilities; root's calls go through the same socket.
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..23"
+echo "1..26"
 
 user=lw-authz
 id "$user" >/dev/null 2>&1 || useradd -M -s /bin/sh "$user" ||
@@ -143,6 +143,24 @@ probe() {	# probe NAME: the user's Inquire, Release and Acquire answers, with NA
 a=$(probe exists.img); b=$(probe missing.img)
 why="answers differ: existing (and leased by root): [$a] missing: [$b]"
 check probing_a_folder_the_user_cannot_search_tells_nothing [ "$a" = "$b" ]
+
+# ---- one user cannot fill the lease table: max_leases_per_uid ----
+printf '[daemon]\nmax_leases_per_uid = 2\n' >"$work/cap.conf"
+check capped_daemon_answers_status_after_start start_daemon B --config "$work/cap.conf"
+chmod 0666 "$(sock B)"
+for i in 1 2 3; do new_image "cap$i.img" >/dev/null; chown "$user:" "$work/cap$i.img"; done
+for i in 1 2; do
+	as_user "$cli_bin" --socket "$(sock B)" run "$work/cap$i.img" -- sleep 100000 >/dev/null 2>&1 &
+	children+=($!)
+done
+for _ in $(seq 100); do [ "$(count_leases B)" = 2 ] && break; sleep 0.1; done
+out=$(as_user "$cli_bin" --socket "$(sock B)" run "$work/cap3.img" -- true 2>&1); status=$?
+why="expected the user's third lease refused naming max_leases_per_uid, got $status: $out"
+check user_beyond_max_leases_per_uid_gets_a_clear_error failed_with "capacity exceeded: uid $uid holds 2 leases already (max_leases_per_uid)"
+start_holder capped_root_holder
+out=$(lw B acquire "$work/cap3.img" --pid "$capped_root_holder" 2>&1); status=$?
+why="root's acquire failed while the user was at its cap ($status): $out"
+check root_still_acquires_while_a_user_is_at_its_cap [ $status -eq 0 ]
 
 # ---- a watchdog the daemon must never open ----
 modprobe softdog 2>&1 | sed 's/^/# /'

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Mass release: a holder of ~2000 leases exits while another client keeps
-# calling Status. The daemon releases the dead holder's leases in batches,
+# Mass release: a holder of many leases exits while another client keeps
+# calling Status (1000 leases; LW_MASS_LEASES=2000 for the size of issue 8,
+# whose setup takes minutes under TCG). The daemon releases the dead holder's leases in batches,
 # so every Status is answered meanwhile (asserted generously: within 10 s
 # each; the worst latency measured is printed), and in the end every lease
 # is gone from the table and from the state file.
@@ -8,7 +9,7 @@ source "$(dirname "$0")/daemon_lib.bash"
 require
 echo "1..5"
 
-n=${LW_MASS_LEASES:-2000}
+n=${LW_MASS_LEASES:-1000}
 # the daemon watches each lease's holder through a pidfd: room for them all
 ulimit -n 65536
 

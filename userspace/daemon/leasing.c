@@ -338,10 +338,10 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 	return 0;
 }
 
-/* Holders that exited, released a batch per event-loop iteration: a holder
+/* Holders that exited, released a batch at a time: a holder
  * of thousands of leases must not stop the daemon answering others, and the
  * state file is written once a batch, not once a lease. */
-#define EXIT_BATCH 64
+#define EXIT_BATCH 32
 
 struct exited {
 	struct exited *next;

@@ -30,7 +30,7 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 		       enum lw_lease_event why, const char *reason, struct json_object **error);
 
 /* lw_holder_exit_fn for holders.h: queues what a dead holder held; it is
- * released in batches of a few dozen per event-loop iteration (one state
+ * released in batches of a few dozen that take turns with clients (one state
  * file write a batch), so other clients are answered meanwhile. */
 void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx);
 
