@@ -3,12 +3,17 @@
 # (renameat2 RENAME_EXCHANGE) between a link to its own file and a link to a
 # root-owned file. The daemon resolves the path once, as the user, so it must
 # never lease the root file nor ever hold it open for write, however the
-# swaps fall. Sized for >= 10,000 tries.
+# swaps fall. Two rounds: 10,000 tries while the user's own file is leased
+# already (each try is one resolution and a refusal: LeaseHeld for the own
+# file, PermissionDenied for root's; a check-then-use race would lease root's
+# file), then 1,000 acquire+release pairs on the free own file, where a
+# second lookup by the backend would lock root's file for write.
 source "$(dirname "$0")/daemon_lib.bash"
 require
 echo "1..7"
 
 tries=${LW_SWAP_TRIES:-10000}
+pairs=${LW_SWAP_PAIRS:-1000}
 user=lw-authz
 id "$user" >/dev/null 2>&1 || useradd -M -s /bin/sh "$user" ||
 	{ echo "not ok 1 - prerequisites: useradd $user failed"; exit 1; }
@@ -68,7 +73,7 @@ while not os.path.exists(stop):
                     if (s.st_dev, s.st_ino) != (st.st_dev, st.st_ino):
                         continue
                     with open(f"/proc/{pid}/fdinfo/{n}") as f:
-                        flags = int(f.readline().split()[1], 8)
+                        flags = next(int(l.split()[1], 8) for l in f if l.startswith("flags:"))
                     if flags & os.O_ACCMODE != os.O_RDONLY:
                         seen.append(f"pid {pid} fd {n} open for write (flags {flags:o})")
                 except OSError:
@@ -85,11 +90,12 @@ for s in sorted(set(seen)):
 PY
 watcher=$!
 
-# the attacker's client: acquire through a, note what was leased, release
-start=$(date +%s)
-as_user "$py" - "$(sock A)" "$race/a" "$tries" "$own_key" "$root_file" >"$work/race.out" 2>&1 <<'PY'
+# the attacker's client: acquire through a (and release, in pairs mode),
+# note what was leased
+race() {	# race MODE TRIES: prints "tries N own N refused N won N locked N"
+as_user "$py" - "$(sock A)" "$race/a" "$2" "$own_key" "$root_file" "$1" 2>&1 <<'PY'
 import fcntl, json, os, socket, struct, sys
-sock, name, tries, own_key, root_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+sock, name, tries, own_key, root_file, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 root_fd = open(root_file, "rb")	# 0644: the user may read it, and ask about its locks
 req = struct.pack("hh4xqqi4x", fcntl.F_WRLCK, 0, 0, 1, 0)
 def root_file_locked():
@@ -118,12 +124,16 @@ def replies(n):
 # round trips; after each window, is the root file locked (by the daemon's
 # write descriptor)?
 acquire = request("Acquire", {"image": name, "force": True})
-release = request("Release", {"image": name})
+release = request("Release", {"image": name}) if mode == "pairs" else b""
+per_try = 2 if release else 1
 own = refused = won = locked = done = 0
 while done < tries:
     k = min(25, tries - done)
     s.sendall((acquire + release) * k)
-    for r in replies(2 * k)[0::2]:
+    for r in replies(per_try * k)[0::per_try]:
+        if r.get("error") == "io.lockwarden.LeaseHeld":
+            own += 1	# held mode: the own file, leased by the user's other process
+            continue
         if "error" in r:
             refused += 1
             continue
@@ -137,16 +147,31 @@ while done < tries:
     done += k
 print(f"tries {done} own {own} refused {refused} won {won} locked {locked}")
 PY
-echo "# $(cat "$work/race.out") in $(($(date +%s) - start)) s"
-touch "$work/watch.stop"; wait "$watcher"
-read -r _ done_tries _ own _ refused _ won _ locked <<<"$(grep '^tries' "$work/race.out")"
+}
 
-why="the race client did not finish: $(tail -n 2 "$work/race.out")"
-check race_ran_the_full_number_of_tries [ "${done_tries:-0}" = "$tries" ]
-why="expected both outcomes (own file leased, root file refused), got own=$own refused=$refused"
-check the_swap_really_alternated_the_target [ "${own:-0}" -gt 0 -a "${refused:-0}" -gt 0 ]
-why="the daemon leased the root file (or a file that is neither) $won time(s) out of $tries"
-check daemon_never_leased_the_root_file [ "${won:-1}" = 0 ]
+# round 1: the own file is leased by the user's other process
+as_user "$cli_bin" --socket "$(sock A)" run "$race/own.img" -- sleep 100000 >/dev/null 2>&1 &
+user_holder=$!; children+=($user_holder)
+for _ in $(seq 100); do [ "$(count_leases A)" = 1 ] && break; sleep 0.1; done
+start=$(date +%s)
+race held "$tries" >"$work/race1.out"
+echo "# round 1 (own file held): $(tail -n 1 "$work/race1.out") in $(($(date +%s) - start)) s"
+kill -KILL "$user_holder"; wait "$user_holder" 2>/dev/null
+for _ in $(seq 100); do [ "$(count_leases A)" = 0 ] && break; sleep 0.1; done
+# round 2: acquire+release pairs on the free own file
+start=$(date +%s)
+race pairs "$pairs" >"$work/race2.out"
+echo "# round 2 (pairs): $(tail -n 1 "$work/race2.out") in $(($(date +%s) - start)) s"
+touch "$work/watch.stop"; wait "$watcher"
+read -r _ t1 _ own1 _ refused1 _ won1 _ _ <<<"$(grep '^tries' "$work/race1.out")"
+read -r _ t2 _ own2 _ refused2 _ won2 _ locked <<<"$(grep '^tries' "$work/race2.out")"
+
+why="a race client did not finish: $(tail -n 2 "$work/race1.out" "$work/race2.out" | tr '\n' ' ')"
+check race_ran_the_full_number_of_tries [ "${t1:-0}" = "$tries" -a "${t2:-0}" = "$pairs" ]
+why="expected both outcomes in each round (own file, root file refused), got own=$own1/$own2 refused=$refused1/$refused2"
+check the_swap_really_alternated_the_target [ "${own1:-0}" -gt 0 -a "${refused1:-0}" -gt 0 -a "${own2:-0}" -gt 0 -a "${refused2:-0}" -gt 0 ]
+why="the daemon leased the root file (or a file that is neither) $won1 + $won2 time(s)"
+check daemon_never_leased_the_root_file [ "${won1:-1}" = 0 -a "${won2:-1}" = 0 ]
 why="the root file was locked for write after $locked successful acquire(s); the watcher saw: $(grep -v '^rounds' "$work/watch.out" | tr '\n' ';')"
 check daemon_never_held_the_root_file_open_for_write eval '[ "${locked:-1}" = 0 ] && ! grep -qv "^rounds" "$work/watch.out"'
 echo "# watcher: $(head -n 1 "$work/watch.out")"
