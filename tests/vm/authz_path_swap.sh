@@ -3,11 +3,13 @@
 # (renameat2 RENAME_EXCHANGE) between a link to its own file and a link to a
 # root-owned file. The daemon resolves the path once, as the user, so it must
 # never lease the root file nor ever hold it open for write, however the
-# swaps fall. Two rounds: 10,000 tries while the user's own file is leased
-# already (each try is one resolution and a refusal: LeaseHeld for the own
-# file, PermissionDenied for root's; a check-then-use race would lease root's
-# file), then 1,000 acquire+release pairs on the free own file, where a
-# second lookup by the backend would lock root's file for write.
+# swaps fall. Two rounds: 10,000 tries through a name swapped between the
+# user's own folder and root's file (each try is one resolution and a
+# refusal: not an image, or not the user's; a check-then-use race, as the
+# owner check by stat() then open() was, leases root's file), then 1,000
+# acquire+release pairs through a name swapped between the user's own
+# image and root's file, where a second lookup by the backend would lock
+# root's file for write.
 source "$(dirname "$0")/daemon_lib.bash"
 require
 echo "1..7"
@@ -27,6 +29,9 @@ mkdir "$race"; chown "$user:" "$race"
 as_user dd if=/dev/zero of="$race/own.img" bs=64k count=1 status=none
 as_user ln -s "$race/own.img" "$race/a"
 as_user ln -s "$root_file" "$race/b"
+as_user mkdir "$race/own.dir"
+as_user ln -s "$race/own.dir" "$race/c"
+as_user ln -s "$root_file" "$race/d"
 
 check daemon_answers_status_after_start start_daemon A --backend fcntl
 chmod 0666 "$(sock A)"
@@ -43,16 +48,19 @@ own_key=$(key_of "$race/own.img"); root_key=$(key_of "$root_file")
 why="kernel keys unknown or equal: own [$own_key] root [$root_key]"
 check kernel_keys_of_both_files_are_known [ -n "$own_key" -a -n "$root_key" -a "$own_key" != "$root_key" ]
 
-# the attacker's swapper: exchanges a and b as fast as it can
-as_user "$py" - "$race" <<'PY' &
+# the attacker's swapper: exchanges two names as fast as it can
+start_swapper() {	# start_swapper VAR NAME NAME
+	as_user "$py" - "$race" "$2" "$3" <<'PY' &
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 AT_FDCWD, RENAME_EXCHANGE = -100, 2
 os.chdir(sys.argv[1])
+x, y = sys.argv[2].encode(), sys.argv[3].encode()
 while True:
-    libc.renameat2(AT_FDCWD, b"a", AT_FDCWD, b"b", RENAME_EXCHANGE)
+    libc.renameat2(AT_FDCWD, x, AT_FDCWD, y, RENAME_EXCHANGE)
 PY
-children+=($!)
+	children+=($!); printf -v "$1" %s $!
+}
 
 # root's watcher: does the daemon or its keeper ever have the root file open
 # for write, or a lock on it? Reports what it saw when told to stop.
@@ -92,8 +100,8 @@ watcher=$!
 
 # the attacker's client: acquire through a (and release, in pairs mode),
 # note what was leased
-race() {	# race MODE TRIES: prints "tries N own N refused N won N locked N"
-as_user "$py" - "$(sock A)" "$race/a" "$2" "$own_key" "$root_file" "$1" 2>&1 <<'PY'
+race() {	# race MODE TRIES NAME: prints "tries N own N refused N won N locked N"
+as_user "$py" - "$(sock A)" "$race/$3" "$2" "$own_key" "$root_file" "$1" 2>&1 <<'PY'
 import fcntl, json, os, socket, struct, sys
 sock, name, tries, own_key, root_file, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 root_fd = open(root_file, "rb")	# 0644: the user may read it, and ask about its locks
@@ -131,8 +139,8 @@ while done < tries:
     k = min(25, tries - done)
     s.sendall((acquire + release) * k)
     for r in replies(per_try * k)[0::per_try]:
-        if r.get("error") == "io.lockwarden.LeaseHeld":
-            own += 1	# held mode: the own file, leased by the user's other process
+        if mode == "folder" and r.get("error") == "io.lockwarden.InvalidParameter":
+            own += 1	# the user's own folder: not an image
             continue
         if "error" in r:
             refused += 1
@@ -149,18 +157,16 @@ print(f"tries {done} own {own} refused {refused} won {won} locked {locked}")
 PY
 }
 
-# round 1: the own file is leased by the user's other process
-as_user "$cli_bin" --socket "$(sock A)" run "$race/own.img" -- sleep 100000 >/dev/null 2>&1 &
-user_holder=$!; children+=($user_holder)
-for _ in $(seq 100); do [ "$(count_leases A)" = 1 ] && break; sleep 0.1; done
+# round 1: c is swapped between the user's folder and root's file
+start_swapper swapper c d
 start=$(date +%s)
-race held "$tries" >"$work/race1.out"
-echo "# round 1 (own file held): $(tail -n 1 "$work/race1.out") in $(($(date +%s) - start)) s"
-kill -KILL "$user_holder"; wait "$user_holder" 2>/dev/null
-for _ in $(seq 100); do [ "$(count_leases A)" = 0 ] && break; sleep 0.1; done
-# round 2: acquire+release pairs on the free own file
+race folder "$tries" c >"$work/race1.out"
+echo "# round 1 (own folder / root file): $(tail -n 1 "$work/race1.out") in $(($(date +%s) - start)) s"
+kill -KILL "$swapper"; wait "$swapper" 2>/dev/null
+# round 2: a is swapped between the user's image and root's file
+start_swapper swapper a b
 start=$(date +%s)
-race pairs "$pairs" >"$work/race2.out"
+race pairs "$pairs" a >"$work/race2.out"
 echo "# round 2 (pairs): $(tail -n 1 "$work/race2.out") in $(($(date +%s) - start)) s"
 touch "$work/watch.stop"; wait "$watcher"
 read -r _ t1 _ own1 _ refused1 _ won1 _ _ <<<"$(grep '^tries' "$work/race1.out")"
