@@ -77,14 +77,20 @@ while not os.path.exists(stop):
         try:
             for n in os.listdir(f"/proc/{pid}/fd"):
                 try:
-                    s = os.stat(f"/proc/{pid}/fd/{n}")
-                    if (s.st_dev, s.st_ino) != (st.st_dev, st.st_ino):
-                        continue
+                    # fdinfo, stat, fdinfo: a descriptor closed and reused
+                    # meanwhile (the daemon opens and closes many) changes
+                    # its fdinfo, and is not counted
                     with open(f"/proc/{pid}/fdinfo/{n}") as f:
-                        flags = next(int(l.split()[1], 8) for l in f if l.startswith("flags:"))
+                        before = f.read()
+                    s = os.stat(f"/proc/{pid}/fd/{n}")
+                    with open(f"/proc/{pid}/fdinfo/{n}") as f:
+                        after = f.read()
+                    if (s.st_dev, s.st_ino) != (st.st_dev, st.st_ino) or before.split("flags:")[1:] != after.split("flags:")[1:]:
+                        continue
+                    flags = next(int(l.split()[1], 8) for l in after.splitlines() if l.startswith("flags:"))
                     if flags & os.O_ACCMODE != os.O_RDONLY:
                         seen.append(f"pid {pid} fd {n} open for write (flags {flags:o})")
-                except OSError:
+                except (OSError, StopIteration):
                     pass
         except OSError:
             pass
