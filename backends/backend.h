@@ -24,8 +24,11 @@ struct lw_backend;
 struct lw_backend_ops {
 	const char *name;
 	int (*open)(const struct lw_backend_config *cfg, struct lw_backend **out);
-	/* Take the lease on image (an absolute path); *lock_fd gets the lock's descriptor or -1. */
-	int (*acquire)(struct lw_backend *be, const char *image, bool shared, int *lock_fd);
+	/* Take the lease on image (an absolute path); *lock_fd gets the lock's
+	 * descriptor or -1. image_fd is the image as the daemon resolved it
+	 * (the lock goes on that same file, never on whatever the path names
+	 * now), or -1 to open image by its path. */
+	int (*acquire)(struct lw_backend *be, const char *image, int image_fd, bool shared, int *lock_fd);
 	/* Give the lease up; closes lock_fd. */
 	int (*release)(struct lw_backend *be, const char *image, int lock_fd);
 	/* After a restart: does lock_fd (or, if -1, nothing) still hold the lease? 0 if so. */

@@ -81,10 +81,11 @@ static int set_lock(int fd, bool shared)
 	return 0;
 }
 
-static int fcntl_acquire(struct lw_backend *be, const char *image, bool shared, int *lock_fd)
+static int fcntl_acquire(struct lw_backend *be, const char *image, int image_fd, bool shared, int *lock_fd)
 {
 	struct fcntl_backend *fb = (struct fcntl_backend *)be;
 	char path[PATH_MAX];
+	const char *shown = fb->lockspace[0] ? path : image;	/* for errors */
 	int fd, r;
 
 	if (fb->lockspace[0]) {
@@ -93,21 +94,26 @@ static int fcntl_acquire(struct lw_backend *be, const char *image, bool shared, 
 			return r;
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	} else {
-		snprintf(path, sizeof(path), "%s", image);
+		/* the daemon's own descriptor names the file: reopening it through
+		 * /proc/self/fd cannot land on another file, as the path could */
+		if (image_fd >= 0)
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", image_fd);
+		else
+			snprintf(path, sizeof(path), "%s", image);
 		/* a write lock needs a descriptor open for writing */
-		fd = open(path, (shared ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		fd = open(path, (shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	}
 	if (fd < 0) {
 		r = -errno;
-		lw_backend_set_error(be, "fcntl: cannot open %s: %s", path, strerror(errno));
+		lw_backend_set_error(be, "fcntl: cannot open %s: %s", shown, strerror(errno));
 		return r;
 	}
 	r = set_lock(fd, shared);
 	if (r < 0) {
 		if (r == -EAGAIN)
-			lw_backend_set_error(be, "fcntl: %s is locked by another holder", path);
+			lw_backend_set_error(be, "fcntl: %s is locked by another holder", shown);
 		else
-			lw_backend_set_error(be, "fcntl: cannot lock %s: %s", path, strerror(-r));
+			lw_backend_set_error(be, "fcntl: cannot lock %s: %s", shown, strerror(-r));
 		close(fd);
 		return r;
 	}

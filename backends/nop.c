@@ -16,9 +16,9 @@ static int nop_open(const struct lw_backend_config *cfg, struct lw_backend **out
 	return 0;
 }
 
-static int nop_acquire(struct lw_backend *be, const char *image, bool shared, int *lock_fd)
+static int nop_acquire(struct lw_backend *be, const char *image, int image_fd, bool shared, int *lock_fd)
 {
-	(void)be; (void)image; (void)shared;
+	(void)be; (void)image; (void)image_fd; (void)shared;
 	*lock_fd = -1;
 	return 0;
 }

@@ -78,7 +78,7 @@ static int other_process_acquire(const char *lockspace, const char *image, bool 
 
 		if (lw_backend_open("fcntl", &cfg, &be) < 0)
 			_exit(100);
-		r = be->ops->acquire(be, image, shared, &fd);
+		r = be->ops->acquire(be, image, -1, shared, &fd);
 		_exit(r == 0 ? 0 : r == -EAGAIN ? 1 : 2);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -98,7 +98,7 @@ static void direct_exclusive_lease_blocks_other_process(void **state)
 	struct lw_backend *be = open_backend(NULL);
 	int fd = -1;
 
-	assert_int_equal(be->ops->acquire(be, f->image, false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &fd), 0);
 	assert_true(fd >= 0);
 	assert_int_equal(other_process_acquire(NULL, f->image, false), -EAGAIN);
 	assert_int_equal(other_process_acquire(NULL, f->image, true), -EAGAIN);
@@ -112,7 +112,7 @@ static void direct_release_lets_other_process_acquire(void **state)
 	struct lw_backend *be = open_backend(NULL);
 	int fd = -1;
 
-	assert_int_equal(be->ops->acquire(be, f->image, false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &fd), 0);
 	assert_int_equal(be->ops->release(be, f->image, fd), 0);
 	assert_int_equal(other_process_acquire(NULL, f->image, false), 0);
 	lw_backend_close(be);
@@ -124,7 +124,7 @@ static void direct_shared_leases_coexist_and_block_exclusive(void **state)
 	struct lw_backend *be = open_backend(NULL);
 	int fd = -1;
 
-	assert_int_equal(be->ops->acquire(be, f->image, true, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, true, &fd), 0);
 	assert_int_equal(other_process_acquire(NULL, f->image, true), 0);
 	assert_int_equal(other_process_acquire(NULL, f->image, false), -EAGAIN);
 	assert_int_equal(be->ops->release(be, f->image, fd), 0);
@@ -138,7 +138,7 @@ static void direct_lock_leaves_qemu_lock_bytes_free(void **state)
 	int fd = -1, status;
 	pid_t pid;
 
-	assert_int_equal(be->ops->acquire(be, f->image, false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &fd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -169,7 +169,7 @@ static void indirect_lock_file_is_named_by_sha256_of_image_path(void **state)
 	/* sha256("/var/lib/images/a.qcow2"); the image need not exist in indirect mode */
 	snprintf(expected, sizeof(expected),
 		 "%s/c294c881d15385b999870f80674c107a616a0379ede84fe32abec903fb314642", f->lockspace);
-	assert_int_equal(be->ops->acquire(be, "/var/lib/images/a.qcow2", false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, "/var/lib/images/a.qcow2", -1, false, &fd), 0);
 	if (access(expected, F_OK) < 0)
 		fail_msg("expected lock file %s, it does not exist", expected);
 	assert_int_equal(be->ops->release(be, "/var/lib/images/a.qcow2", fd), 0);
@@ -182,7 +182,7 @@ static void indirect_exclusive_lease_blocks_other_process_until_release(void **s
 	struct lw_backend *be = open_backend(f->lockspace);
 	int fd = -1;
 
-	assert_int_equal(be->ops->acquire(be, f->image, false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &fd), 0);
 	assert_int_equal(other_process_acquire(f->lockspace, f->image, false), -EAGAIN);
 	/* indirect mode never touches the image's own bytes */
 	assert_int_equal(other_process_acquire(NULL, f->image, false), 0);
@@ -197,7 +197,7 @@ static void indirect_shared_leases_coexist(void **state)
 	struct lw_backend *be = open_backend(f->lockspace);
 	int fd = -1;
 
-	assert_int_equal(be->ops->acquire(be, f->image, true, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, true, &fd), 0);
 	assert_int_equal(other_process_acquire(f->lockspace, f->image, true), 0);
 	assert_int_equal(other_process_acquire(f->lockspace, f->image, false), -EAGAIN);
 	assert_int_equal(be->ops->release(be, f->image, fd), 0);
@@ -211,7 +211,7 @@ static void lock_survives_in_a_duplicate_descriptor(void **state)
 	int fd = -1, kept;
 
 	/* what the keeper does: a dup keeps the OFD lock after the daemon's copy is gone */
-	assert_int_equal(be->ops->acquire(be, f->image, false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &fd), 0);
 	kept = dup(fd);
 	assert_true(kept >= 0);
 	close(fd);
@@ -230,11 +230,11 @@ static void verify_keeps_a_held_lock_and_reports_a_lost_one(void **state)
 	struct lw_backend *be = open_backend(f->lockspace);
 	int fd = -1, other = -1;
 
-	assert_int_equal(be->ops->acquire(be, f->image, false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &fd), 0);
 	assert_int_equal(be->ops->verify(be, f->image, false, fd), 0);
 	/* simulate losing it: unlock, let another description take it */
 	assert_int_equal(be->ops->release(be, f->image, dup(fd)), 0);
-	assert_int_equal(be->ops->acquire(be, f->image, false, &other), 0);
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &other), 0);
 	assert_int_equal(be->ops->verify(be, f->image, false, fd), -EAGAIN);
 	assert_non_null(strstr(lw_backend_error(be), "lost"));
 	assert_int_equal(be->ops->release(be, f->image, other), 0);
@@ -265,7 +265,7 @@ static void lock_kept_by_keeper_survives_kill_9_of_the_daemon(void **state)
 		/* the daemon: take the lock, hand it to the keeper, then die hard */
 		int fd;
 
-		if (be->ops->acquire(be, f->image, false, &fd) < 0 ||
+		if (be->ops->acquire(be, f->image, -1, false, &fd) < 0 ||
 		    lw_keeper_connect(f->dir, &k, err, sizeof(err)) < 0 ||
 		    lw_keeper_put(k, f->image, fd) < 0)
 			_exit(1);
@@ -297,7 +297,7 @@ static void missing_image_is_enoent_with_reason(void **state)
 	int fd = -1;
 
 	snprintf(missing, sizeof(missing), "%s/nope.img", f->dir);
-	assert_int_equal(be->ops->acquire(be, missing, false, &fd), -ENOENT);
+	assert_int_equal(be->ops->acquire(be, missing, -1, false, &fd), -ENOENT);
 	assert_non_null(strstr(lw_backend_error(be), "nope.img"));
 	lw_backend_close(be);
 }

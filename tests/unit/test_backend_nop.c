@@ -24,7 +24,7 @@ static void nop_acquire_needs_no_lock_descriptor(void **state)
 	(void)state;
 	assert_int_equal(lw_backend_open("nop", NULL, &be), 0);
 	assert_string_equal(lw_backend_name(be), "nop");
-	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", false, &fd), 0);
+	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", -1, false, &fd), 0);
 	assert_int_equal(fd, -1);
 	assert_int_equal(be->ops->verify(be, "/images/a.qcow2", false, fd), 0);
 	assert_int_equal(be->ops->release(be, "/images/a.qcow2", fd), 0);
@@ -39,8 +39,8 @@ static void nop_second_exclusive_acquire_also_succeeds(void **state)
 	(void)state;
 	/* nop asks no one: the kernel table on this host is the only arbiter */
 	assert_int_equal(lw_backend_open("nop", NULL, &be), 0);
-	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", false, &fd1), 0);
-	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", false, &fd2), 0);
+	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", -1, false, &fd1), 0);
+	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", -1, false, &fd2), 0);
 	lw_backend_close(be);
 }
 

@@ -239,7 +239,25 @@ static void nul_inside_message_is_refused(void **state)
 	(void)state;
 	expect_bad_request(raw, sizeof(raw) - 1, "NUL");
 	/* An escaped NUL would cut the method name short in C: refused. */
-	expect_bad_request(escaped, strlen(escaped), "method");
+	expect_bad_request(escaped, strlen(escaped), "NUL");
+}
+
+/* json-c cuts member names at an escaped NUL ("image\u0000x" reads "image"):
+ * refused wherever it is, in names and in values. */
+static void escaped_nul_in_a_name_or_value_is_refused(void **state)
+{
+	const char *in_name = "{\"method\":\"a.B\",\"parameters\":{\"image\\u0000x\":\"/a\"}}";
+	const char *in_value = "{\"method\":\"a.B\",\"parameters\":{\"image\":\"/a\\u0000/b\"}}";
+	const char *escaped_backslash = "{\"method\":\"a.B\",\"parameters\":{\"image\":\"/a\\\\u0000\"}}";
+	struct varlink_request req;
+	const char *why = NULL;
+
+	(void)state;
+	expect_bad_request(in_name, strlen(in_name), "NUL");
+	expect_bad_request(in_value, strlen(in_value), "NUL");
+	/* a backslash, then the text u0000: no NUL */
+	assert_int_equal(varlink_request_parse(escaped_backslash, strlen(escaped_backslash), &req, &why), 0);
+	varlink_request_release(&req);
 }
 
 static void reply_with_error_parses(void **state)
@@ -373,6 +391,7 @@ int main(void)
 		cmocka_unit_test(request_without_method_is_refused),
 		cmocka_unit_test(request_with_non_object_parameters_is_refused),
 		cmocka_unit_test(nul_inside_message_is_refused),
+		cmocka_unit_test(escaped_nul_in_a_name_or_value_is_refused),
 		cmocka_unit_test(reply_with_error_parses),
 		cmocka_unit_test(reply_with_non_string_error_is_refused),
 		cmocka_unit_test(built_error_reply_round_trips),

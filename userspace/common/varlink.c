@@ -5,6 +5,22 @@
 #include <errno.h>
 #include <string.h>
 
+/* Does the JSON text escape a NUL (\u0000)? json-c keeps it inside string
+ * values but cuts member names at it ("image\u0000x" would read "image"),
+ * and C code cuts every string at it: no message may carry one. A backslash
+ * outside a string is malformed JSON anyway, so a plain scan suffices. */
+static bool escapes_nul(const char *text, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+			return true;
+		i++;	/* the escaped character: "\\\\u0000" is a backslash and text */
+	}
+	return false;
+}
+
 /* Parse exactly text[0..len) as one JSON value. Strict mode refuses
  * anything but whitespace after it, and invalid UTF-8. */
 static struct json_object *parse_json(const char *text, size_t len, const char **why)
@@ -14,6 +30,10 @@ static struct json_object *parse_json(const char *text, size_t len, const char *
 
 	if (memchr(text, '\0', len)) {
 		*why = "NUL byte inside message";
+		return NULL;
+	}
+	if (escapes_nul(text, len)) {
+		*why = "NUL character (\\u0000) inside a string";
 		return NULL;
 	}
 	if (len > (size_t)INT32_MAX) {
@@ -293,6 +313,15 @@ static struct json_object *error_with_string(const char *error, const char *key,
 struct json_object *varlink_error_invalid_parameter(const char *parameter)
 {
 	return error_with_string(VARLINK_ERROR_INVALID_PARAMETER, "parameter", parameter);
+}
+
+struct json_object *varlink_error_invalid_parameter_why(const char *parameter, const char *reason)
+{
+	struct json_object *e = varlink_error_invalid_parameter(parameter), *p;
+
+	if (e && reason && json_object_object_get_ex(e, "parameters", &p))
+		add_string(p, "reason", reason);
+	return e;
 }
 
 struct json_object *varlink_error_method_not_found(const char *method)

@@ -105,6 +105,8 @@ struct json_object *varlink_request_new(const char *method, struct json_object *
 
 /* Convenience errors with their standard single parameter. */
 struct json_object *varlink_error_invalid_parameter(const char *parameter);
+/* The same with a reason a person can act on (NULL: none). */
+struct json_object *varlink_error_invalid_parameter_why(const char *parameter, const char *reason);
 struct json_object *varlink_error_method_not_found(const char *method);
 
 /* ---- sending ---------------------------------------------------------- */

@@ -87,7 +87,7 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 	/* No kept copy (the keeper died too): take it again if nobody else
 	 * has. The lease stays enforced meanwhile: the kernel lets the daemon
 	 * (registered by lw_tamper_open) open the image for write. */
-	r = d->backend->ops->acquire(d->backend, e->image, shared, &e->lock_fd);
+	r = d->backend->ops->acquire(d->backend, e->image, -1, shared, &e->lock_fd);
 	if (r < 0)
 		return r;
 	if (e->lock_fd >= 0 && lw_keeper_put(d->keeper, e->image, e->lock_fd) < 0)

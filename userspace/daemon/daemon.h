@@ -17,6 +17,7 @@ struct lw_audit;
 struct lw_keeper;
 struct lw_server;
 struct lw_tamper;
+struct lw_exit_queue;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -32,6 +33,7 @@ struct lw_daemon {
 	uint64_t start_usec;		/* CLOCK_MONOTONIC */
 	sd_event_source *events_source;	/* the enforcer's denial events */
 	struct lw_tamper *tamper;	/* tamper evidence (tamper.h) */
+	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */

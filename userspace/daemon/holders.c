@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +27,52 @@ bool lw_holder_alive(const struct lw_holder *holder)
 		return true;	/* a cgroup holder lives until released */
 	return lw_holder_of_pid((int)holder->pid, &now) == 0 && now.pid == holder->pid &&
 	       now.start_time == holder->start_time;
+}
+
+#define PF_KTHREAD 0x00200000	/* include/linux/sched.h: I am a kernel thread */
+
+/* The flags field of /proc/PID/stat (the 9th); fields after comm, which
+ * may itself hold spaces and parentheses, start after the last ')'. */
+static int pid_flags(int pid, unsigned long *flags)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", flags) != 1)
+		return -EIO;
+	return 0;
+}
+
+const char *lw_pid_refusal(int pid)
+{
+	unsigned long flags;
+
+	if (pid == 1)
+		return "pid 1 (init) never exits: a lease it held would never end";
+	if (pid_flags(pid, &flags) == 0 && (flags & PF_KTHREAD))
+		return "a kernel thread cannot hold a lease";
+	return NULL;
+}
+
+uid_t lw_pid_uid(int pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
 }
 
 void lw_pid_comm(int pid, char comm[LW_COMM_LEN])

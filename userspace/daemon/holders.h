@@ -5,6 +5,7 @@
 #define LW_DAEMON_HOLDERS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "lease.h"
@@ -20,6 +21,13 @@ void lw_holder_unwatch(struct lw_lease_holder *h);
 
 /* Is this exact process (pid and start time) still there? */
 bool lw_holder_alive(const struct lw_holder *holder);
+
+/* Why pid may not hold a lease (pid 1, which never exits, or a kernel
+ * thread, which no pidfd can watch), or NULL if it may. */
+const char *lw_pid_refusal(int pid);
+
+/* The effective uid pid runs as (the owner of /proc/PID), or -1. */
+uid_t lw_pid_uid(int pid);
 
 /* The command name of pid, "" if unknown. */
 void lw_pid_comm(int pid, char comm[LW_COMM_LEN]);

@@ -178,3 +178,21 @@ const char *lw_lease_mode_name(enum lw_lease_mode mode)
 {
 	return mode == LW_LEASE_SHARED ? "shared" : "exclusive";
 }
+
+bool lw_lease_held_by_uid(const struct lw_lease_entry *e, uid_t uid)
+{
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		if (e->holders[i].uid == uid)
+			return true;
+	return false;
+}
+
+unsigned int lw_lease_count_uid(struct lw_lease_table *t, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (const struct lw_lease_entry *e = t->head; e; e = e->next)
+		for (unsigned int i = 0; i < e->nr_holders; i++)
+			n += e->holders[i].uid == uid;
+	return n;
+}

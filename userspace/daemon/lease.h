@@ -5,7 +5,9 @@
 #define LW_DAEMON_LEASE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 #include <systemd/sd-event.h>
@@ -16,6 +18,7 @@ struct lw_lease_holder {
 	struct lw_holder id;		/* pid + start time, or cgroup id */
 	char comm[LW_COMM_LEN];		/* process holder's command, for errors and audit */
 	char cgroup[LW_PATH_MAX];	/* cgroup holder's path */
+	uid_t uid;			/* whose it is: who may see it, whose cap it counts in */
 	int pidfd;			/* runtime: process holder's pidfd, -1 if none */
 	sd_event_source *watch;		/* runtime: fires when the holder exits */
 };
@@ -57,5 +60,10 @@ void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i);
 int lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
 
 const char *lw_lease_mode_name(enum lw_lease_mode mode);
+
+/* Whether uid has a holder in e. */
+bool lw_lease_held_by_uid(const struct lw_lease_entry *e, uid_t uid);
+/* How many holders uid has across the table. */
+unsigned int lw_lease_count_uid(struct lw_lease_table *t, uid_t uid);
 
 #endif /* LW_DAEMON_LEASE_H */

@@ -1,6 +1,7 @@
 /* Lease <-> JSON, one format for the protocol and the state file. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lease_json.h"
@@ -11,6 +12,8 @@ struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with
 
 	if (!o)
 		return NULL;
+	if (with_ids)
+		json_object_object_add(o, "uid", json_object_new_int64(h->uid));
 	if (h->id.kind == LW_HOLDER_CGROUP) {
 		json_object_object_add(o, "kind", json_object_new_string("cgroup"));
 		json_object_object_add(o, "cgroup", json_object_new_string(h->cgroup));
@@ -77,6 +80,8 @@ static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
 
 	if (get_string(o, "kind", kind, sizeof(kind)) < 0)
 		return -EINVAL;
+	/* state files from before holders had an owner: root's, seen by admins only */
+	h->uid = get_u64(o, "uid", &v) == 0 && v <= UINT32_MAX ? (uid_t)v : 0;
 	if (strcmp(kind, "cgroup") == 0) {
 		h->id.kind = LW_HOLDER_CGROUP;
 		if (get_string(o, "cgroup", h->cgroup, sizeof(h->cgroup)) < 0 ||

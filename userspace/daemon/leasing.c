@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "holders.h"
 #include "keeper.h"
+#include "lease.h"
 #include "leasing.h"
 #include "state.h"
 
@@ -149,7 +150,7 @@ static struct json_object *backend_error(struct lw_daemon *d, int r, const char 
 	}
 }
 
-int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_lease_holder *holder,
+int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const struct lw_lease_holder *holder,
 		       bool shared, bool force, struct lw_lease_entry **out, struct json_object **error)
 {
 	enum lw_lease_mode mode = shared ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
@@ -158,22 +159,9 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 	struct lw_lease_entry *e = NULL;
 	bool kernel = false, kept = false, inserted = false;
 	char err[512];
-	struct stat st;
-	int fd, r;
+	int r;
 
 	*error = NULL;
-	/* the daemon's own read-only descriptor tells the kernel which image */
-	fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		*error = lw_error_image_not_found(image, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
-		*error = lw_error_image_not_found(image, "not a regular file or block device");
-		r = -EINVAL;
-		goto cleanup;
-	}
 	r = lw_enforcer_key_of_fd(d->enforcer, fd, &key);
 	if (r < 0) {
 		*error = lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
@@ -217,7 +205,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 	e->holders[0].watch = NULL;
 	e->nr_holders = 1;
 
-	r = d->backend->ops->acquire(d->backend, image, shared, &e->lock_fd);
+	r = d->backend->ops->acquire(d->backend, image, fd, shared, &e->lock_fd);
 	if (r < 0) {
 		e->lock_fd = -1;
 		*error = backend_error(d, r, image);
@@ -270,44 +258,56 @@ cleanup:
 			d->backend->ops->release(d->backend, image, e->lock_fd);
 		free(e);
 	}
-	close(fd);
 	return r;
 }
 
-int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
-		       enum lw_lease_event why, const char *reason, struct json_object **error)
+/* One holder leaving a lease. Release is two steps around the state file
+ * (the commit point): detach takes the holder (or, for the last one, the
+ * whole lease) out of the table; finish then lifts it from the kernel, the
+ * keeper and the backend, and audits. */
+struct leaving {
+	struct lw_lease_entry *e;
+	struct lw_lease_holder gone;
+	bool ended;		/* the last holder left: e is out of the table, finish frees it */
+};
+
+static void detach(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx, struct leaving *l)
 {
-	bool died = why == LW_LEASE_HOLDER_DEATH;
-	struct lw_lease_holder gone = e->holders[idx];
-	char err[512];
-	int r;
-
-	*error = NULL;
-	if (e->nr_holders > 1) {
-		lw_holder_unwatch(&e->holders[idx]);
+	l->e = e;
+	lw_holder_unwatch(&e->holders[idx]);
+	l->gone = e->holders[idx];
+	l->ended = e->nr_holders == 1;
+	if (l->ended)
+		lw_lease_table_remove(d->leases, e);
+	else
 		lw_lease_drop_holder(e, idx);
-		r = lw_leasing_save(d, err, sizeof(err));
-		if (r < 0 && !died) {
-			e->holders[e->nr_holders] = gone;
-			e->holders[e->nr_holders].watch = NULL;
-			lw_holder_watch(d->event, e, &e->holders[e->nr_holders++], lw_leasing_holder_exited, d);
-			*error = lw_error_backend_failure("%s", err);
-			return r;
-		}
-		if (lw_enforcer_remove_holder(d->enforcer, &e->key, &gone.id) < 0)
-			lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
-		lw_leasing_audit(d, e, &gone, why, reason);
-		return 0;
-	}
+}
 
-	lw_lease_table_remove(d->leases, e);
-	r = lw_leasing_save(d, err, sizeof(err));
-	if (r < 0 && !died) {
-		lw_lease_table_insert(d->leases, e);
-		*error = lw_error_backend_failure("%s", err);
-		return r;
+/* The state file could not be written and the holder is alive: put it back. */
+static void undo_detach(struct lw_daemon *d, struct leaving *l)
+{
+	struct lw_lease_holder *h;
+
+	if (l->ended) {
+		lw_lease_table_insert(d->leases, l->e);
+		h = &l->e->holders[0];
+	} else {
+		h = &l->e->holders[l->e->nr_holders++];
+		*h = l->gone;
 	}
-	lw_holder_unwatch(&e->holders[0]);
+	lw_holder_watch(d->event, l->e, h, lw_leasing_holder_exited, d);
+}
+
+static void finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why, const char *reason)
+{
+	struct lw_lease_entry *e = l->e;
+
+	if (!l->ended) {
+		if (lw_enforcer_remove_holder(d->enforcer, &e->key, &l->gone.id) < 0)
+			lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
+		lw_leasing_audit(d, e, &l->gone, why, reason);
+		return;
+	}
 	if (lw_enforcer_remove_lease(d->enforcer, &e->key) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
 	/* after a restart the keeper may hold the only copy (lock_fd -1): drop it always */
@@ -315,21 +315,163 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
 	if (d->backend->ops->release(d->backend, e->image, e->lock_fd) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_backend_error(d->backend));
-	lw_leasing_audit(d, e, &gone, why, reason);
+	lw_leasing_audit(d, e, &l->gone, why, reason);
 	free(e);
+}
+
+int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
+		       enum lw_lease_event why, const char *reason, struct json_object **error)
+{
+	struct leaving l;
+	char err[512];
+	int r;
+
+	*error = NULL;
+	detach(d, e, idx, &l);
+	r = lw_leasing_save(d, err, sizeof(err));
+	if (r < 0 && why != LW_LEASE_HOLDER_DEATH) {
+		undo_detach(d, &l);
+		*error = lw_error_backend_failure("%s", err);
+		return r;
+	}
+	finish(d, &l, why, reason);
 	return 0;
+}
+
+/* Holders that exited, released a batch at a time: a holder
+ * of thousands of leases must not stop the daemon answering others, and the
+ * state file is written once a batch, not once a lease. */
+#define EXIT_BATCH 32
+
+struct exited {
+	struct exited *next;
+	struct lw_holder holder;
+	char image[];
+};
+
+struct lw_exit_queue {
+	struct lw_daemon *d;
+	struct exited *head, *tail;
+	sd_event_source *source;	/* a timer due now while the queue is not empty */
+};
+
+/* A timer due at once rather than a defer source: sd-event keeps a defer
+ * source ahead of every younger pending event of its priority, while a
+ * timer that fires now queues behind the clients' requests already pending,
+ * so batches and requests take turns. */
+static void next_batch(struct lw_exit_queue *q)
+{
+	sd_event_source_set_time_relative(q->source, 0);
+	sd_event_source_set_enabled(q->source, SD_EVENT_ONESHOT);
+}
+
+static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct lw_exit_queue *q = userdata;
+	struct lw_daemon *d = q->d;
+	struct leaving *batch = calloc(EXIT_BATCH, sizeof(*batch));
+	unsigned int n = 0;
+	char err[512];
+
+	(void)s;
+	(void)usec;
+	if (!batch) {
+		next_batch(q);	/* out of memory: try again */
+		return 0;
+	}
+	while (q->head && n < EXIT_BATCH) {
+		struct exited *x = q->head;
+		struct lw_lease_entry *e = lw_lease_by_image(d->leases, x->image);
+		int idx = e ? lw_lease_find_holder(e, &x->holder) : -1;
+
+		q->head = x->next;
+		if (!q->head)
+			q->tail = NULL;
+		/* gone already: released by the holder's own call, or the lease ended */
+		if (idx >= 0) {
+			lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", x->holder.pid, x->image);
+			detach(d, e, (unsigned int)idx, &batch[n++]);
+		}
+		free(x);
+	}
+	if (n)
+		lw_leasing_save(d, err, sizeof(err));	/* dead holders go even if this fails (logged) */
+	/* holders leaving a lease that stays first: an entry that ended later
+	 * in the batch is freed only in the second pass */
+	for (unsigned int i = 0; i < n; i++)
+		if (!batch[i].ended)
+			finish(d, &batch[i], LW_LEASE_HOLDER_DEATH, NULL);
+	for (unsigned int i = 0; i < n; i++)
+		if (batch[i].ended)
+			finish(d, &batch[i], LW_LEASE_HOLDER_DEATH, NULL);
+	free(batch);
+	if (q->head)
+		next_batch(q);
+	return 0;
+}
+
+static void free_exit_queue(void *userdata)
+{
+	struct lw_exit_queue *q = userdata;
+
+	while (q->head) {
+		struct exited *x = q->head;
+
+		q->head = x->next;
+		free(x);
+	}
+	free(q);
+}
+
+static struct lw_exit_queue *exit_queue(struct lw_daemon *d)
+{
+	struct lw_exit_queue *q;
+
+	if (d->exits)
+		return d->exits;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	/* floating: the loop owns it and frees the queue when it goes */
+	q->d = d;
+	if (sd_event_add_time_relative(d->event, &q->source, CLOCK_MONOTONIC, 0, 0, release_exited_batch, q) < 0) {
+		free(q);
+		return NULL;
+	}
+	sd_event_source_set_destroy_callback(q->source, free_exit_queue);
+	sd_event_source_set_floating(q->source, 1);
+	sd_event_source_set_enabled(q->source, SD_EVENT_OFF);
+	d->exits = q;
+	return q;
 }
 
 void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx)
 {
 	struct lw_daemon *d = ctx;
 	struct lw_lease_entry *e = lw_lease_by_image(d->leases, image);
+	struct lw_exit_queue *q = exit_queue(d);
+	size_t len = strlen(image) + 1;
+	struct exited *x;
 	struct json_object *error = NULL;
-	int idx = e ? lw_lease_find_holder(e, holder) : -1;
 
-	if (idx < 0)
+	if (!e || lw_lease_find_holder(e, holder) < 0)
 		return;
-	lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", holder->pid, image);
-	lw_leasing_release(d, e, (unsigned int)idx, LW_LEASE_HOLDER_DEATH, NULL, &error);
-	json_object_put(error);
+	x = q ? malloc(sizeof(*x) + len) : NULL;
+	if (!x) {
+		/* out of memory: release this one now rather than never */
+		lw_leasing_release(d, e, (unsigned int)lw_lease_find_holder(e, holder),
+				   LW_LEASE_HOLDER_DEATH, NULL, &error);
+		json_object_put(error);
+		return;
+	}
+	x->next = NULL;
+	x->holder = *holder;
+	memcpy(x->image, image, len);
+	if (q->tail)
+		q->tail->next = x;
+	else
+		q->head = x;
+	q->tail = x;
+	if (x == q->head)
+		next_batch(q);
 }

@@ -15,9 +15,11 @@
 #include "audit/audit.h"
 #include "daemon.h"
 
-/* Take (or join, for shared) a lease on image for holder. On failure
- * returns a negative errno and *error gets the varlink error reply. */
-int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_lease_holder *holder,
+/* Take (or join, for shared) a lease on image for holder. fd is the image
+ * as image_open.h opened it: the kernel key and the backend lock come from
+ * that same file (it stays the caller's to close). On failure returns a
+ * negative errno and *error gets the varlink error reply. */
+int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const struct lw_lease_holder *holder,
 		       bool shared, bool force, struct lw_lease_entry **out, struct json_object **error);
 
 /* Remove e->holders[idx]; the last holder's leaving ends the lease. why is
@@ -27,7 +29,9 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, const struct lw_l
 int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
 		       enum lw_lease_event why, const char *reason, struct json_object **error);
 
-/* lw_holder_exit_fn for holders.h: releases what a dead holder held. */
+/* lw_holder_exit_fn for holders.h: queues what a dead holder held; it is
+ * released in batches of a few dozen that take turns with clients (one state
+ * file write a batch), so other clients are answered meanwhile. */
 void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx);
 
 /* Write the state file now; logs and returns the error. */

@@ -14,6 +14,7 @@
 #include "enforcer/enforcer.h"
 #include "errors.h"
 #include "holders.h"
+#include "image_open.h"
 #include "lease_json.h"
 #include "leasing.h"
 #include "manager.h"
@@ -37,6 +38,13 @@ enum {
 	PARAM_FORCE = 1 << 4,
 };
 
+/* A string parameter as C code sees it: refused if a NUL inside it would cut it short. */
+static bool whole_string(struct json_object *value)
+{
+	return json_object_is_type(value, json_type_string) &&
+	       strlen(json_object_get_string(value)) == (size_t)json_object_get_string_len(value);
+}
+
 /* NULL on success, else the name of the offending parameter. */
 static const char *parse_params(struct json_object *in, unsigned int allowed, unsigned int required,
 				struct params *p)
@@ -45,6 +53,8 @@ static const char *parse_params(struct json_object *in, unsigned int allowed, un
 	json_object_object_foreach(in, name, value) {
 		bool is_null = json_object_is_type(value, json_type_null);
 
+		if (json_object_is_type(value, json_type_string) && !whole_string(value))
+			return name;
 		if (strcmp(name, "image") == 0 && (allowed & PARAM_IMAGE)) {
 			if (!json_object_is_type(value, json_type_string))
 				return "image";
@@ -92,6 +102,33 @@ static const char *parse_params(struct json_object *in, unsigned int allowed, un
 	return NULL;
 }
 
+/* The error for parameter bad of in, with the reason when one is plain. */
+static struct json_object *bad_param(struct json_object *in, const char *bad)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(in, bad, &v) && json_object_is_type(v, json_type_string)) {
+		if (!whole_string(v))
+			return lw_error_invalid_parameter_why(bad, "contains a NUL character (\\u0000)");
+		if (strcmp(bad, "image") == 0 && json_object_get_string(v)[0] != '/')
+			return lw_error_invalid_parameter_why(bad, "not an absolute path");
+	}
+	return lw_error_invalid_parameter(bad);
+}
+
+static struct lw_image_caller caller_of(const struct lw_peer *peer)
+{
+	return (struct lw_image_caller){
+		.pid = peer->pid, .uid = peer->uid, .gid = peer->gid, .privileged = peer->privileged,
+	};
+}
+
+/* What an unprivileged caller may see: leases with a holder of its own uid. */
+static bool visible(const struct lw_peer *peer, const struct lw_lease_entry *e)
+{
+	return peer->privileged || lw_lease_held_by_uid(e, peer->uid);
+}
+
 /* Who the call is for: the given pid or cgroup, else the caller itself.
  * Only privileged peers may name anyone else. */
 static struct json_object *resolve_holder(const struct lw_peer *peer, const struct params *p,
@@ -105,17 +142,23 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 		if (lw_holder_of_cgroup(p->cgroup, &h->id) < 0)
 			return lw_error_invalid_parameter_why("cgroup", "%s is not a cgroup v2 folder", p->cgroup);
 		snprintf(h->cgroup, sizeof(h->cgroup), "%s", p->cgroup);
+		h->uid = peer->uid;
 		return NULL;
 	}
 	int pid = p->has_pid ? p->pid : peer->pid;
+	const char *refusal;
 
 	if (pid != peer->pid && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for another process");
+	refusal = lw_pid_refusal(pid);
+	if (refusal)
+		return lw_error_invalid_parameter_why("pid", "%d: %s", pid, refusal);
 	if (lw_holder_of_pid(pid, &h->id) < 0)
 		return lw_error_invalid_parameter_why("pid", "no process %d", pid);
 	if ((int)h->id.pid != pid)
 		return lw_error_invalid_parameter_why("pid", "%d is a thread of process %u: leases belong to processes",
 						      pid, h->id.pid);
+	h->uid = pid == peer->pid ? peer->uid : lw_pid_uid(pid);
 	lw_pid_comm(pid, h->comm);
 	return NULL;
 }
@@ -130,48 +173,58 @@ static struct json_object *reply_lease(const struct lw_lease_entry *e)
 
 static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
+	struct lw_image_caller caller = caller_of(peer);
 	struct lw_lease_entry *e = NULL;
 	struct json_object *error;
 	struct lw_lease_holder h;
 	struct params p;
-	const char *bad;
-	struct stat st;
+	const char *bad, *why;
+	int fd, r;
 
 	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE, PARAM_IMAGE, &p);
 	if (bad)
-		return lw_error_invalid_parameter(bad);
+		return bad_param(in, bad);
 	error = resolve_holder(peer, &p, &h);
 	if (error)
 		return error;
-	/* an unprivileged caller could otherwise lock root out of any file */
-	if (!peer->privileged) {
-		if (stat(p.image, &st) < 0)
-			return lw_error_image_not_found(p.image, strerror(errno));
-		if (st.st_uid != peer->uid)
-			return lw_error_permission_denied("only root or the admin group may lease an image the caller does not own");
-	}
-	if (lw_leasing_acquire(d, p.image, &h, p.shared, p.force, &e, &error) < 0)
+	/* one user must not fill the table root relies on */
+	if (!peer->privileged && lw_lease_count_uid(d->leases, peer->uid) >= d->cfg->max_leases_per_uid)
+		return lw_error_capacity_exceeded_why(d->cfg->max_leases_per_uid,
+						      "uid %u holds %u leases already (max_leases_per_uid)",
+						      (unsigned int)peer->uid, d->cfg->max_leases_per_uid);
+	r = lw_image_open(p.image, &caller, &fd, &why);
+	if (r == -EINVAL)
+		return lw_error_invalid_parameter_why("image", "%s: %s", p.image, why);
+	if (r == -EPERM)
+		return lw_error_permission_denied(why);
+	if (r < 0)
+		return lw_error_image_not_found(p.image, why);
+	r = lw_leasing_acquire(d, p.image, fd, &h, p.shared, p.force, &e, &error);
+	close(fd);
+	if (r < 0)
 		return error;
 	return reply_lease(e);
 }
 
 /* The lease named by image: by the path it was taken with, else by the
- * kernel's key for whatever the path names now (a hard link, another name). */
-static struct lw_lease_entry *find_lease(struct lw_daemon *d, const char *image)
+ * kernel's key for whatever the path names now (a hard link, another name),
+ * looked up as the caller into an O_PATH descriptor, which opens nothing:
+ * no device is ever opened on a caller's behalf. NULL also for a lease the
+ * caller may not see, so "not yours" and "no such file" look the same. */
+static struct lw_lease_entry *find_lease(struct lw_daemon *d, const struct lw_peer *peer, const char *image)
 {
+	struct lw_image_caller caller = caller_of(peer);
 	struct lw_lease_entry *e = lw_lease_by_image(d->leases, image);
 	struct lw_image_key key;
+	struct stat st;
 	int fd;
 
-	if (e)
-		return e;
-	fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return NULL;
-	if (lw_enforcer_key_of_fd(d->enforcer, fd, &key) == 0)
-		e = lw_lease_by_key(d->leases, &key);
-	close(fd);
-	return e;
+	if (!e && lw_image_lookup(image, &caller, &fd, &st) == 0) {
+		if (lw_enforcer_key_of_fd(d->enforcer, fd, &key) == 0)
+			e = lw_lease_by_key(d->leases, &key);
+		close(fd);
+	}
+	return e && visible(peer, e) ? e : NULL;
 }
 
 static struct json_object *release(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
@@ -184,14 +237,14 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 
 	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP, PARAM_IMAGE, &p);
 	if (bad)
-		return lw_error_invalid_parameter(bad);
+		return bad_param(in, bad);
 	if (p.cgroup && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for a cgroup");
 	int pid = p.has_pid ? p.pid : peer->pid;
 
 	if (!p.cgroup && pid != peer->pid && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for another process");
-	e = find_lease(d, p.image);
+	e = find_lease(d, peer, p.image);
 	for (unsigned int i = 0; e && i < e->nr_holders && idx < 0; i++) {
 		const struct lw_lease_holder *h = &e->holders[i];
 
@@ -207,28 +260,29 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 	return varlink_reply_new(NULL, false);
 }
 
-static struct json_object *inquire(struct lw_daemon *d, struct json_object *in)
+static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
 	struct params p;
 	const char *bad = parse_params(in, PARAM_IMAGE, PARAM_IMAGE, &p);
 
 	if (bad)
-		return lw_error_invalid_parameter(bad);
-	return reply_lease(find_lease(d, p.image));
+		return bad_param(in, bad);
+	return reply_lease(find_lease(d, peer, p.image));
 }
 
-static struct json_object *list(struct lw_daemon *d, struct json_object *in)
+static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
 	struct json_object *p, *leases;
 	struct params unused;
 	const char *bad = parse_params(in, 0, 0, &unused);
 
 	if (bad)
-		return lw_error_invalid_parameter(bad);
+		return bad_param(in, bad);
 	p = json_object_new_object();
 	leases = json_object_new_array();
 	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next)
-		json_object_array_add(leases, lw_lease_to_json(e, false));
+		if (visible(peer, e))
+			json_object_array_add(leases, lw_lease_to_json(e, false));
 	json_object_object_add(p, "leases", leases);
 	return varlink_reply_new(p, false);
 }
@@ -242,7 +296,7 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	const char *bad = parse_params(in, 0, 0, &unused);
 
 	if (bad)
-		return lw_error_invalid_parameter(bad);
+		return bad_param(in, bad);
 	lw_enforcer_counters(d->enforcer, &denials, &suppressed, &dropped);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	p = json_object_new_object();
@@ -269,9 +323,9 @@ struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *p
 	if (strcmp(member, "Release") == 0)
 		return release(d, peer, parameters);
 	if (strcmp(member, "Inquire") == 0)
-		return inquire(d, parameters);
+		return inquire(d, peer, parameters);
 	if (strcmp(member, "List") == 0)
-		return list(d, parameters);
+		return list(d, peer, parameters);
 	if (strcmp(member, "Status") == 0)
 		return status(d, parameters);
 	return NULL;

@@ -138,7 +138,7 @@ static void process(struct conn *c)
 		struct json_object *reply;
 
 		if (varlink_request_parse(text, len, &req, &why) < 0) {
-			queue(c, varlink_error_invalid_parameter("request"));
+			queue(c, varlink_error_invalid_parameter_why("request", why));
 			continue;
 		}
 		reply = dispatch(c, &req);

@@ -1,0 +1,297 @@
+/* One resolution of an image, as the caller: what an unprivileged caller may
+ * lease, what is an image at all, and that a lookup the caller could not
+ * make fails the same way whether the file exists or not. Runs as root (the
+ * lookup as another uid needs the daemon's privileges), on real files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "backend.h"
+#include "daemon/image_open.h"
+#include "daemon/lease.h"
+#include "daemon/lease_json.h"
+
+#define USER 65534	/* an unprivileged uid that owns nothing here */
+
+struct fixture {
+	char dir[64];
+	char path[192];
+};
+
+static const struct lw_image_caller user = { .pid = 0, .uid = USER, .gid = USER, .privileged = false };
+static const struct lw_image_caller admin = { .pid = 0, .uid = 0, .gid = 0, .privileged = true };
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_image_open: must run as root (it looks paths up as uid %d)\n", USER);
+		return -1;
+	}
+	snprintf(f->dir, sizeof(f->dir), "/tmp/lw-test-image-XXXXXX");
+	if (!mkdtemp(f->dir) || chmod(f->dir, 0755) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* make_file(f, name, uid, mode): a file under the fixture's folder */
+static const char *make_file(struct fixture *f, const char *name, uid_t uid, mode_t mode)
+{
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+	fd = open(f->path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chown(f->path, uid, uid), 0);
+	assert_int_equal(chmod(f->path, mode), 0);
+	return f->path;
+}
+
+static int open_as(const char *path, const struct lw_image_caller *c, const char **why)
+{
+	int fd = -1, r = lw_image_open(path, c, &fd, why);
+
+	if (r == 0) {
+		assert_true(fd >= 0);
+		close(fd);
+	} else {
+		assert_int_equal(fd, -1);
+	}
+	return r;
+}
+
+static void user_may_open_its_own_file(void **state)
+{
+	const char *why = NULL;
+
+	assert_int_equal(open_as(make_file(*state, "own.img", USER, 0600), &user, &why), 0);
+}
+
+static void user_may_open_a_root_file_it_may_write(void **state)
+{
+	const char *why = NULL;
+
+	assert_int_equal(open_as(make_file(*state, "rw.img", 0, 0666), &user, &why), 0);
+}
+
+static void user_may_not_open_a_root_file_it_may_only_read(void **state)
+{
+	const char *why = NULL;
+
+	assert_int_equal(open_as(make_file(*state, "ro.img", 0, 0644), &user, &why), -EPERM);
+	assert_non_null(strstr(why, "neither owns nor may write"));
+}
+
+static void admin_may_open_any_file(void **state)
+{
+	const char *why = NULL;
+
+	assert_int_equal(open_as(make_file(*state, "root.img", 0, 0600), &admin, &why), 0);
+}
+
+static void user_may_not_follow_a_symlink_to_a_root_file(void **state)
+{
+	struct fixture *f = *state;
+	const char *why = NULL;
+	char link[256];
+
+	make_file(f, "target.img", 0, 0644);
+	snprintf(link, sizeof(link), "%s/link", f->dir);
+	assert_int_equal(symlink(f->path, link), 0);
+	assert_int_equal(open_as(link, &user, &why), -EPERM);
+}
+
+static void magic_links_are_never_followed(void **state)
+{
+	char path[64];
+	const char *why = NULL;
+	int fd = open(make_file(*state, "magic.img", 0, 0600), O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	assert_int_equal(open_as(path, &admin, &why), -ELOOP);
+	close(fd);
+}
+
+/* in a folder the user cannot search, existing and missing names fail alike */
+static void unsearchable_folder_hides_which_names_exist(void **state)
+{
+	struct fixture *f = *state;
+	const char *why_exists = NULL, *why_missing = NULL;
+	char secret[128], exists[160], missing[160];
+	int r_exists, r_missing;
+
+	snprintf(secret, sizeof(secret), "%s/secret", f->dir);
+	assert_int_equal(mkdir(secret, 0700), 0);
+	snprintf(exists, sizeof(exists), "%s/exists.img", secret);
+	snprintf(missing, sizeof(missing), "%s/missing.img", secret);
+	close(open(exists, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
+	r_exists = open_as(exists, &user, &why_exists);
+	r_missing = open_as(missing, &user, &why_missing);
+	assert_int_equal(r_exists, -EACCES);
+	assert_int_equal(r_missing, r_exists);
+	assert_string_equal(why_missing, why_exists);
+}
+
+static void non_images_are_refused_even_for_root(void **state)
+{
+	struct fixture *f = *state;
+	const char *why = NULL;
+
+	assert_int_equal(open_as("/proc/self/mem", &admin, &why), -EINVAL);
+	assert_non_null(strstr(why, "not an image"));
+	assert_int_equal(open_as("/dev/null", &admin, &why), -EINVAL);
+	assert_int_equal(open_as(f->dir, &admin, &why), -EINVAL);
+	assert_int_equal(open_as("/sys/kernel/notes", &admin, &why), -EINVAL);
+}
+
+static void image_kinds(void **state)
+{
+	(void)state;
+	assert_true(lw_image_kind_ok(S_IFREG | 0600, EXT4_SUPER_MAGIC));
+	assert_true(lw_image_kind_ok(S_IFBLK | 0600, TMPFS_MAGIC));
+	assert_false(lw_image_kind_ok(S_IFCHR | 0600, TMPFS_MAGIC));
+	assert_false(lw_image_kind_ok(S_IFDIR | 0755, EXT4_SUPER_MAGIC));
+	assert_false(lw_image_kind_ok(S_IFIFO | 0600, EXT4_SUPER_MAGIC));
+	assert_false(lw_image_kind_ok(S_IFREG | 0600, PROC_SUPER_MAGIC));
+	assert_false(lw_image_kind_ok(S_IFREG | 0600, SYSFS_MAGIC));
+	assert_false(lw_image_kind_ok(S_IFREG | 0600, BPF_FS_MAGIC));
+}
+
+static void lookup_opens_nothing_yet_names_the_file(void **state)
+{
+	const char *path = make_file(*state, "lookup.img", USER, 0600);
+	struct stat st, want;
+	int fd = -1;
+
+	assert_int_equal(lw_image_lookup(path, &user, &fd, &st), 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_PATH, O_PATH);
+	assert_int_equal(stat(path, &want), 0);
+	assert_true(st.st_ino == want.st_ino && st.st_dev == want.st_dev);
+	close(fd);
+}
+
+/* the holder's uid is kept in the state file: who may see the lease after a restart */
+static void holder_uid_survives_the_state_format(void **state)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new(), *back = lw_lease_entry_new();
+	struct json_object *o;
+	const char *why;
+
+	(void)state;
+	snprintf(e->image, sizeof(e->image), "/images/a.img");
+	snprintf(e->backend, sizeof(e->backend), "nop");
+	e->nr_holders = 1;
+	e->holders[0].id.kind = LW_HOLDER_PROCESS;
+	e->holders[0].id.pid = 42;
+	e->holders[0].uid = 1234;
+	o = lw_lease_to_json(e, true);
+	assert_int_equal(lw_lease_from_json(o, back, &why), 0);
+	assert_int_equal(back->holders[0].uid, 1234);
+	assert_true(lw_lease_held_by_uid(back, 1234));
+	assert_false(lw_lease_held_by_uid(back, 0));
+	json_object_put(o);
+	free(e);
+	free(back);
+}
+
+static void leases_are_counted_per_uid(void **state)
+{
+	struct lw_lease_table *t;
+	unsigned int uids[] = { 1000, 1000, 1001 };
+
+	(void)state;
+	assert_int_equal(lw_lease_table_new(8, &t), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		struct lw_lease_entry *e = lw_lease_entry_new();
+
+		snprintf(e->image, sizeof(e->image), "/images/%u.img", i);
+		e->key.ino = i + 1;
+		e->nr_holders = 1;
+		e->holders[0].uid = uids[i];
+		lw_lease_table_insert(t, e);
+	}
+	assert_int_equal(lw_lease_count_uid(t, 1000), 2);
+	assert_int_equal(lw_lease_count_uid(t, 1001), 1);
+	assert_int_equal(lw_lease_count_uid(t, 0), 0);
+	lw_lease_table_free(t);
+}
+
+static bool byte0_locked(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	assert_int_equal(fcntl(fd, F_OFD_GETLK, &fl), 0);
+	return fl.l_type != F_UNLCK;
+}
+
+/* the backend locks the file the daemon resolved, not what the path names by then */
+static void fcntl_lock_goes_on_the_resolved_file_not_the_path(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_backend *be;
+	char image[192], other[192];
+	int image_fd, other_fd, lock_fd = -1;
+
+	snprintf(image, sizeof(image), "%s", make_file(f, "image.img", 0, 0600));
+	snprintf(other, sizeof(other), "%s", make_file(f, "other.img", 0, 0600));
+	image_fd = open(image, O_RDONLY | O_CLOEXEC);
+	other_fd = open(other, O_RDONLY | O_CLOEXEC);
+	assert_true(image_fd >= 0 && other_fd >= 0);
+	assert_int_equal(rename(other, image), 0);	/* the path now names the other file */
+	assert_int_equal(lw_backend_open("fcntl", NULL, &be), 0);
+	assert_int_equal(be->ops->acquire(be, image, image_fd, false, &lock_fd), 0);
+	assert_true(byte0_locked(image_fd));
+	assert_false(byte0_locked(other_fd));
+	be->ops->release(be, image, lock_fd);
+	lw_backend_close(be);
+	close(image_fd);
+	close(other_fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(user_may_open_its_own_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(user_may_open_a_root_file_it_may_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(user_may_not_open_a_root_file_it_may_only_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(admin_may_open_any_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(user_may_not_follow_a_symlink_to_a_root_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(magic_links_are_never_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(unsearchable_folder_hides_which_names_exist, setup, teardown),
+		cmocka_unit_test_setup_teardown(non_images_are_refused_even_for_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(lookup_opens_nothing_yet_names_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(fcntl_lock_goes_on_the_resolved_file_not_the_path, setup, teardown),
+		cmocka_unit_test(image_kinds),
+		cmocka_unit_test(holder_uid_survives_the_state_format),
+		cmocka_unit_test(leases_are_counted_per_uid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

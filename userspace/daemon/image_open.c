@@ -1,0 +1,225 @@
+/* One resolution of an image path, as the caller. See image_open.h.
+ *
+ * Why a thread with the caller's credentials rather than checks of our own:
+ * the kernel then applies every rule the caller is subject to (search
+ * permission on each folder, ACLs, protected_symlinks, LSMs) in the same
+ * single lookup that yields the descriptor, so nothing can be swapped
+ * between a check and a use, and we write no path walker. Linux credentials
+ * belong to a thread; the raw set*id syscalls (not glibc's, which change
+ * every thread) drop the daemon's identity and capabilities in that one
+ * thread only, and the thread ends right after. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "image_open.h"
+
+#define MAX_GROUPS 256
+
+struct lookup {
+	const char *path;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	int nr_groups;
+	bool as_caller;
+	/* results */
+	int fd;
+	int err;
+	struct stat st;
+	bool writable;		/* the caller may open it for write */
+	bool no_identity;	/* the thread could not take the caller's identity */
+};
+
+bool lw_image_kind_ok(mode_t mode, long fs_magic)
+{
+	/* files of the kernel's own filesystems are views of kernel state
+	 * (/proc/PID/mem, sysfs attributes), never disk images */
+	static const long pseudo[] = {
+		PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC, SECURITYFS_MAGIC,
+		BPF_FS_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, EFIVARFS_MAGIC, PSTOREFS_MAGIC,
+		SELINUX_MAGIC, SMACK_MAGIC, DEVPTS_SUPER_MAGIC, NSFS_MAGIC, PIPEFS_MAGIC, SOCKFS_MAGIC,
+		ANON_INODE_FS_MAGIC, BINFMTFS_MAGIC, RDTGROUP_SUPER_MAGIC, HUGETLBFS_MAGIC,
+		0x73636673 /* securityfs */, 0x62656570 /* configfs */, 0x65735543 /* fusectl */,
+	};
+
+	if (!S_ISREG(mode) && !S_ISBLK(mode))
+		return false;
+	for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
+		if (fs_magic == pseudo[i])
+			return false;
+	return true;
+}
+
+/* The caller's supplementary groups, from /proc/PID/status, if that process
+ * still runs as uid (else none: fewer groups never grant more). */
+static void caller_groups(const struct lw_image_caller *c, struct lookup *l)
+{
+	char path[64], line[4096];
+	bool same_uid = false;
+	FILE *f;
+
+	l->nr_groups = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long real, eff;
+
+		if (sscanf(line, "Uid: %lu %lu", &real, &eff) == 2)
+			same_uid = eff == c->uid;
+		else if (strncmp(line, "Groups:", 7) == 0 && same_uid) {
+			char *p = line + 7, *end;
+
+			while (l->nr_groups < MAX_GROUPS) {
+				unsigned long g = strtoul(p, &end, 10);
+
+				if (end == p)
+					break;
+				l->groups[l->nr_groups++] = (gid_t)g;
+				p = end;
+			}
+		}
+	}
+	fclose(f);
+}
+
+static void lookup_here(struct lookup *l)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_MAGICLINKS,
+	};
+
+	l->fd = (int)syscall(SYS_openat2, AT_FDCWD, l->path, &how, sizeof(how));
+	if (l->fd < 0) {
+		l->err = -errno;
+		return;
+	}
+	if (fstat(l->fd, &l->st) < 0) {
+		l->err = -errno;
+		close(l->fd);
+		l->fd = -1;
+		return;
+	}
+	/* AT_EACCESS: as this thread's effective identity, which is the caller's */
+	l->writable = syscall(SYS_faccessat2, l->fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
+	l->err = 0;
+}
+
+static void *lookup_as_caller(void *arg)
+{
+	struct lookup *l = arg;
+
+	/* groups first, then gid, then uid: each later step gives up the
+	 * capability the earlier ones need */
+	if (syscall(SYS_setgroups, (size_t)l->nr_groups, l->groups) < 0 ||
+	    syscall(SYS_setresgid, l->gid, l->gid, l->gid) < 0 ||
+	    syscall(SYS_setresuid, l->uid, l->uid, l->uid) < 0) {
+		l->err = -errno;
+		l->fd = -1;
+		l->no_identity = true;
+		return NULL;
+	}
+	lookup_here(l);
+	return NULL;
+}
+
+static int lookup(const char *path, const struct lw_image_caller *caller, struct lookup *l)
+{
+	pthread_t thread;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	l->path = path;
+	l->fd = -1;
+	l->as_caller = !caller->privileged;
+	if (path[0] != '/')
+		return l->err = -EINVAL;
+	if (!l->as_caller) {
+		lookup_here(l);
+		return l->err;
+	}
+	l->uid = caller->uid;
+	l->gid = caller->gid;
+	caller_groups(caller, l);
+	r = pthread_create(&thread, NULL, lookup_as_caller, l);
+	if (r)
+		return l->err = -r;
+	pthread_join(thread, NULL);
+	return l->err;
+}
+
+int lw_image_lookup(const char *path, const struct lw_image_caller *caller, int *fd, struct stat *st)
+{
+	struct lookup l;
+	int r = lookup(path, caller, &l);
+
+	if (r < 0)
+		return r;
+	*fd = l.fd;
+	*st = l.st;
+	return 0;
+}
+
+int lw_image_open(const char *path, const struct lw_image_caller *caller, int *fd, const char **why)
+{
+	char proc_path[64];
+	struct statfs fs;
+	struct lookup l;
+	struct stat st;
+	int r, rfd;
+
+	*fd = -1;
+	r = lookup(path, caller, &l);
+	if (r < 0) {
+		*why = l.no_identity ? "the daemon cannot take the caller's identity to look the path up "
+				       "(it needs CAP_SETUID and CAP_SETGID)" : strerror(-r);
+		return r;
+	}
+	if (fstatfs(l.fd, &fs) < 0) {
+		r = -errno;
+		*why = strerror(errno);
+		goto out;
+	}
+	if (!lw_image_kind_ok(l.st.st_mode, (long)fs.f_type)) {
+		*why = "not an image: only regular files and block devices (on no kernel pseudo filesystem) are";
+		r = -EINVAL;
+		goto out;
+	}
+	/* an unprivileged caller could otherwise lock root out of root's files */
+	if (l.as_caller && l.st.st_uid != caller->uid && !l.writable) {
+		*why = "the caller neither owns nor may write this image (only root or the admin group may lease it)";
+		r = -EPERM;
+		goto out;
+	}
+	/* the same file, through its descriptor: no second lookup of the path.
+	 * Non-blocking and no controlling tty: opening must not wait or act. */
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", l.fd);
+	rfd = open(proc_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (rfd < 0) {
+		r = -errno;
+		*why = strerror(errno);
+		goto out;
+	}
+	if (fstat(rfd, &st) < 0 || st.st_dev != l.st.st_dev || st.st_ino != l.st.st_ino) {
+		close(rfd);
+		*why = "the image changed while it was opened";
+		r = -EAGAIN;
+		goto out;
+	}
+	*fd = rfd;
+	r = 0;
+out:
+	close(l.fd);
+	return r;
+}
