@@ -15,6 +15,21 @@
 
 static char in_dir[64], out_dir[64];
 
+static void remove_dir(const char *dir)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, LW_STATE_FILE);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void remove_dirs(void)
+{
+	remove_dir(in_dir);
+	remove_dir(out_dir);
+}
+
 static void make_dirs(void)
 {
 	if (in_dir[0])
@@ -23,6 +38,7 @@ static void make_dirs(void)
 	snprintf(out_dir, sizeof(out_dir), "/tmp/fuzz_state.XXXXXX");
 	if (!mkdtemp(in_dir) || !mkdtemp(out_dir))
 		abort();
+	atexit(remove_dirs);
 }
 
 static void write_state(const uint8_t *data, size_t size)

@@ -444,7 +444,7 @@ class Fault:
             detail = "\n".join(["%d write open(s) of a leased image got through: %s; first:"
                                 % (len(lines), ", ".join("%s: %d" % kv for kv in sorted(mine.items())))]
                                + lines[:3])
-            if kind == "lift":
+            if kind == "lift" and lines:
                 restarts_lifting = sum(1 for t in self.timeline if t[5])
                 detail += ("\nknown gap (issue 9 item 3, adopt.c): %d restart(s) found a lock lost (its keeper "
                            "was killed) and logged \"%s\" (%d time(s) in all) while the rogue polled"
