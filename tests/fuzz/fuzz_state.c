@@ -13,6 +13,7 @@
 #include "daemon/lease.h"
 #include "daemon/state.h"
 
+/* on tmpfs: every input is written, loaded, saved (with fsync) and loaded again */
 static char in_dir[64], out_dir[64];
 
 static void remove_dir(const char *dir)
@@ -34,8 +35,8 @@ static void make_dirs(void)
 {
 	if (in_dir[0])
 		return;
-	snprintf(in_dir, sizeof(in_dir), "/tmp/fuzz_state.XXXXXX");
-	snprintf(out_dir, sizeof(out_dir), "/tmp/fuzz_state.XXXXXX");
+	snprintf(in_dir, sizeof(in_dir), "/dev/shm/fuzz_state.XXXXXX");
+	snprintf(out_dir, sizeof(out_dir), "/dev/shm/fuzz_state.XXXXXX");
 	if (!mkdtemp(in_dir) || !mkdtemp(out_dir))
 		abort();
 	atexit(remove_dirs);
