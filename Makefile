@@ -91,7 +91,7 @@ VM_BINS    := $(VM_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all deps check test-bins demo bench install vmlinux clean
+.PHONY: all deps check test-bins demo bench install vmlinux clean fuzz
 .DELETE_ON_ERROR:
 # Keep objects that pattern chains would otherwise delete as intermediates.
 .SECONDARY:
@@ -108,6 +108,12 @@ check:
 	$(Q)WERROR=1 tests/check
 
 test-bins: $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
+
+# libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each after the regression
+# inputs; `make check` runs a short pass of the same (tests/host/fuzz.sh).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)tests/fuzz/run --seconds $(FUZZ_SECONDS)
 
 demo:
 	$(Q)$(MAKE) --no-print-directory deps

@@ -230,6 +230,78 @@ static void unparsable_state_file_is_refused(void **state)
 	assert_non_null(strstr(err, "cannot parse"));
 }
 
+static void write_state(const struct fixture *f, const char *text)
+{
+	FILE *fp = fopen(f->path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
+	assert_int_equal(fclose(fp), 0);
+}
+
+#define LEASE_A "{\"image\":\"/a\",\"mode\":\"exclusive\",\"dev\":1,\"ino\":2,\"backend\":\"fcntl\"," \
+	"\"holders\":[{\"kind\":\"process\",\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}"
+
+static void refused_state_file_adds_no_lease(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	/* a good lease, then a bad one: nothing of the file is taken */
+	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A ",{\"image\":\"relative\"}]}");
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "lease 1"));
+	assert_int_equal(lw_lease_count(f->table), 0);
+}
+
+static void nul_inside_image_path_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\\u0000/etc/passwd\",\"mode\":\"exclusive\","
+		       "\"dev\":1,\"ino\":2,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
+		       "\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "image"));
+	assert_int_equal(lw_lease_count(f->table), 0);
+}
+
+static void data_after_the_document_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A "]}\n{\"version\":1}");
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "unexpected data"));
+	assert_int_equal(lw_lease_count(f->table), 0);
+}
+
+static void empty_state_file_is_refused_on_one_line(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	write_state(f, "");
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "cannot parse"));
+	assert_null(strchr(err, '\n'));
+}
+
+static void holder_listed_twice_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"shared\",\"dev\":1,\"ino\":2,"
+		       "\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\",\"pid\":7,\"start_time\":8},"
+		       "{\"kind\":\"process\",\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "listed twice"));
+	assert_int_equal(lw_lease_count(f->table), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +312,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(concurrent_reader_never_sees_a_partial_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(corrupt_state_file_is_refused_with_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(unparsable_state_file_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_state_file_adds_no_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(nul_inside_image_path_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(data_after_the_document_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(empty_state_file_is_refused_on_one_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(holder_listed_twice_is_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,8 @@ static int get_string(struct json_object *o, const char *name, char *dst, size_t
 	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
 		return -EINVAL;
 	s = json_object_get_string(v);
-	if (strlen(s) >= size)
+	/* a NUL inside the JSON string would cut it silently: refuse it */
+	if (strlen(s) != (size_t)json_object_get_string_len(v) || strlen(s) >= size)
 		return -EINVAL;
 	memcpy(dst, s, strlen(s) + 1);
 	return 0;

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -13,6 +15,9 @@
 #include "state.h"
 
 #define STATE_VERSION 1
+/* Far above any real table (max_images leases of a few hundred bytes each)
+ * yet small enough to read whole. */
+#define STATE_SIZE_MAX (256 << 20)
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -90,29 +95,137 @@ cleanup:
 	return r;
 }
 
+/* The whole file, NUL-terminated, or NULL with err set. A missing file is
+ * *text == NULL with 0 returned. */
+static int read_state(const char *path, char **text, size_t *len, char *err, size_t err_size)
+{
+	struct stat st;
+	size_t done = 0;
+	char *buf = NULL;
+	int fd, r = 0;
+
+	*text = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, err_size, "state: cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > STATE_SIZE_MAX) {
+		r = -EBADMSG;
+		snprintf(err, err_size, "state: %s is not a regular file of at most %d bytes", path,
+			 STATE_SIZE_MAX);
+		goto cleanup;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		snprintf(err, err_size, "state: out of memory");
+		goto cleanup;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EBADMSG;
+			snprintf(err, err_size, "state: cannot read %s: %s", path,
+				 n < 0 ? strerror(errno) : "it shrank while read");
+			goto cleanup;
+		}
+		done += (size_t)n;
+	}
+	buf[done] = '\0';
+	*text = buf;
+	*len = done;
+	buf = NULL;
+cleanup:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* One JSON document and nothing after it but white space: a file cut or
+ * glued to another is refused, not read in part. */
+static struct json_object *parse_state(const char *path, const char *text, size_t len,
+				       char *err, size_t err_size)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root = NULL;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	if (!tok || len > INT_MAX) {
+		snprintf(err, err_size, "state: cannot parse %s: out of memory", path);
+		goto cleanup;
+	}
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (!root || jerr != json_tokener_success) {
+		snprintf(err, err_size, "state: cannot parse %s at byte %zu: %s", path, end,
+			 jerr == json_tokener_continue ? "the file ends inside the document"
+						       : json_tokener_error_desc(jerr));
+		json_object_put(root);
+		root = NULL;
+		goto cleanup;
+	}
+	while (end < len && strchr(" \t\r\n", text[end]) && text[end])
+		end++;
+	if (end < len) {
+		snprintf(err, err_size, "state: cannot parse %s: unexpected data at byte %zu", path, end);
+		json_object_put(root);
+		root = NULL;
+	}
+cleanup:
+	if (tok)
+		json_tokener_free(tok);
+	return root;
+}
+
+static bool has_duplicate_holder(const struct lw_lease_entry *e)
+{
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (lw_holder_equal(&e->holders[i].id, &e->holders[j].id))
+				return true;
+	return false;
+}
+
 int lw_state_load(const char *state_dir, struct lw_lease_table *t, char *err, size_t err_size)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *text = NULL;
 	struct json_object *root = NULL, *leases, *version;
+	struct lw_lease_table *loaded = NULL;
 	struct lw_lease_entry *e;
 	const char *why;
-	size_t n;
-	int r = 0;
+	size_t n, len;
+	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", state_dir, LW_STATE_FILE);
-	if (access(path, F_OK) < 0 && errno == ENOENT)
-		return 0;
-	root = json_object_from_file(path);
+	r = read_state(path, &text, &len, err, err_size);
+	if (r < 0 || !text)
+		return r;
+	root = parse_state(path, text, len, err, err_size);
 	if (!root) {
-		snprintf(err, err_size, "state: cannot parse %s: %s", path, json_util_get_last_err());
-		return -EBADMSG;
+		r = -EBADMSG;
+		goto cleanup;
 	}
 	if (!json_object_object_get_ex(root, "version", &version) ||
-	    json_object_get_int(version) != STATE_VERSION ||
+	    !json_object_is_type(version, json_type_int) ||
+	    json_object_get_int64(version) != STATE_VERSION ||
 	    !json_object_object_get_ex(root, "leases", &leases) ||
 	    !json_object_is_type(leases, json_type_array)) {
 		snprintf(err, err_size, "state: %s: no version %d lease list", path, STATE_VERSION);
 		r = -EBADMSG;
+		goto cleanup;
+	}
+	/* read into a table of its own: a file refused adds nothing to t */
+	r = lw_lease_table_new(0, &loaded);
+	if (r < 0) {
+		snprintf(err, err_size, "state: out of memory");
 		goto cleanup;
 	}
 	n = json_object_array_length(leases);
@@ -124,7 +237,12 @@ int lw_state_load(const char *state_dir, struct lw_lease_table *t, char *err, si
 			goto cleanup;
 		}
 		r = lw_lease_from_json(json_object_array_get_idx(leases, i), e, &why) < 0 ? -EBADMSG : 0;
-		if (r == 0 && (lw_lease_by_image(t, e->image) || lw_lease_by_key(t, &e->key))) {
+		if (r == 0 && has_duplicate_holder(e)) {
+			r = -EBADMSG;
+			why = "a holder is listed twice";
+		}
+		if (r == 0 && (lw_lease_by_image(t, e->image) || lw_lease_by_key(t, &e->key) ||
+			       lw_lease_by_image(loaded, e->image) || lw_lease_by_key(loaded, &e->key))) {
 			r = -EBADMSG;
 			why = "duplicate image";
 		}
@@ -133,9 +251,15 @@ int lw_state_load(const char *state_dir, struct lw_lease_table *t, char *err, si
 			free(e);
 			goto cleanup;
 		}
+		lw_lease_table_insert(loaded, e);
+	}
+	while ((e = lw_lease_first(loaded))) {
+		lw_lease_table_remove(loaded, e);
 		lw_lease_table_insert(t, e);
 	}
 cleanup:
+	lw_lease_table_free(loaded);
 	json_object_put(root);
+	free(text);
 	return r;
 }
