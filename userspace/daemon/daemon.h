@@ -16,6 +16,7 @@ struct lw_enforcer;
 struct lw_audit;
 struct lw_keeper;
 struct lw_server;
+struct lw_denials;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -30,6 +31,7 @@ struct lw_daemon {
 	gid_t admin_gid;		/* [daemon] admin_group: may act for any process */
 	uint64_t start_usec;		/* CLOCK_MONOTONIC */
 	sd_event_source *events_source;	/* the enforcer's denial events */
+	struct lw_denials *denials;	/* denials.c: the per-uid record budget */
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */

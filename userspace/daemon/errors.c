@@ -64,6 +64,17 @@ struct json_object *lw_error_capacity_exceeded(unsigned int max)
 	return error_with(ERR("CapacityExceeded"), "max", json_object_new_int64(max), NULL, NULL);
 }
 
+struct json_object *lw_error_resource_limit(const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return error_with(ERR("ResourceLimit"), "reason", json_object_new_string(reason), NULL, NULL);
+}
+
 struct json_object *lw_error_backend_failure(const char *fmt, ...)
 {
 	char reason[512];

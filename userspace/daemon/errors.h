@@ -13,6 +13,7 @@ struct json_object *lw_error_image_busy(const char *image, int pid, const char *
 struct json_object *lw_error_not_holder(const char *image);
 struct json_object *lw_error_permission_denied(const char *reason);
 struct json_object *lw_error_capacity_exceeded(unsigned int max);
+struct json_object *lw_error_resource_limit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct json_object *lw_error_backend_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct json_object *lw_error_invalid_parameter(const char *parameter);
 /* The same, with a reason a person can act on. */
