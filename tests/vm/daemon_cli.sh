@@ -6,7 +6,9 @@ require
 echo "1..24"
 
 img=$(new_image a.img)
-check daemon_answers_status_after_start start_daemon A --backend fcntl
+# unprivileged callers below: open the socket to all users (default 0660)
+printf '[daemon]\nsocket_mode = 0666\n' >"$work/open.conf"
+check daemon_answers_status_after_start start_daemon A --backend fcntl --config "$work/open.conf"
 
 start_holder holder
 out=$(lw A acquire "$img" --pid "$holder" 2>&1); status=$?

@@ -138,6 +138,21 @@ int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_rec
 	return r;
 }
 
+int lw_audit_suppressed(struct lw_audit *audit, uint32_t uid, uint64_t count, unsigned int limit)
+{
+	struct json_object *rec = lw_audit_record_suppressed(uid, count, limit, lw_audit_now_ns());
+	int r;
+
+	if (!rec) {
+		snprintf(audit->error, sizeof(audit->error), "audit: out of memory building a record");
+		return -ENOMEM;
+	}
+	audit->stats.suppressed += count;
+	r = fan_out(audit, rec);
+	json_object_put(rec);
+	return r;
+}
+
 int lw_audit_reopen(struct lw_audit *audit)
 {
 	if (!audit->cfg.file)

@@ -10,6 +10,10 @@
  *   fsync=yes|no        fdatasync after every record (default no: see below)
  *   journal=yes|no      systemd journal sink (default no)
  *   linux_audit=yes|no  Linux audit sink, AUDIT_USER_AVC records (default no)
+ *   max_records_per_uid_per_min=N  denial records of one uid's processes a
+ *                       minute (default 600, 0: no limit); the daemon counts
+ *                       the rest and writes one "suppressed" record per uid
+ *                       and minute (lw_audit_suppressed)
  *
  * Record schema (the file holds exactly this, one JSON object a line; the
  * journal gets the same fields flattened and upper-cased with a LOCKWARDEN_
@@ -27,6 +31,9 @@
  *            {"kind":"cgroup","cgroup_id","cgroup"}, "lease_mode"
  *            ("exclusive"|"shared"), "suppressed" (denials of this subject on
  *            this image the kernel rate limit dropped since the last record)}
+ *   suppressed: {"type":"suppressed", "time_ns", "time", "uid", "suppressed"
+ *            (denials of that uid's processes not written since its last
+ *            record of this type), "event":"denials-suppressed", "reason"}
  *   lease:  {"type":"lease", "event" ("acquire"|"release"|"holder-death"|
  *            "forced-release"|"tamper"|"gap-writer"), "time_ns", "time", "image", "key", "lease_mode",
  *            "holder":{...as above}, "reason" (null or free text)}
@@ -59,6 +66,7 @@ struct lw_audit_config {
 	bool fsync;
 	bool journal;
 	bool linux_audit;
+	unsigned int max_records_per_uid_per_min;	/* 0: no limit */
 };
 
 /* Fill cfg with the defaults listed above. */
@@ -110,6 +118,9 @@ int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out);
 int lw_audit_denial(struct lw_audit *audit, const struct lw_denial_event *ev,
 		    const struct lw_audit_lease_ctx *ctx);
 int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_record *rec);
+/* Record that count denials of uid's processes were not written (the
+ * per-uid record limit above). */
+int lw_audit_suppressed(struct lw_audit *audit, uint32_t uid, uint64_t count, unsigned int limit);
 /* Reopen the file sink by path (SIGHUP after logrotate moved it away). */
 int lw_audit_reopen(struct lw_audit *audit);
 void lw_audit_stats(const struct lw_audit *audit, struct lw_audit_stats *stats);

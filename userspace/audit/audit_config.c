@@ -1,6 +1,7 @@
 /* The [audit] section of lockwarden.conf (keys listed in audit.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "audit/audit.h"
@@ -9,6 +10,7 @@ void lw_audit_config_defaults(struct lw_audit_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->file = true;
+	cfg->max_records_per_uid_per_min = 600;
 	snprintf(cfg->file_path, sizeof(cfg->file_path), "%s", LW_AUDIT_DEFAULT_PATH);
 }
 
@@ -41,6 +43,17 @@ int lw_audit_config_set(struct lw_audit_config *cfg, const char *key, const char
 		return parse_bool(value, &cfg->journal);
 	if (!strcmp(key, "linux_audit"))
 		return parse_bool(value, &cfg->linux_audit);
+	if (!strcmp(key, "max_records_per_uid_per_min")) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno || end == value || *end || value[0] == '-' || v > 1000000)
+			return -EINVAL;
+		cfg->max_records_per_uid_per_min = (unsigned int)v;
+		return 0;
+	}
 	if (!strcmp(key, "path")) {
 		if (value[0] != '/' || strlen(value) >= sizeof(cfg->file_path))
 			return -EINVAL;

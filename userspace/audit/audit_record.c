@@ -297,6 +297,24 @@ struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *lr
 	return rec;
 }
 
+struct json_object *lw_audit_record_suppressed(uint32_t uid, uint64_t count, unsigned int limit,
+					       int64_t wall_ns)
+{
+	struct json_object *rec = record_new("suppressed", wall_ns);
+	char reason[160];
+
+	if (!rec)
+		return NULL;
+	snprintf(reason, sizeof(reason),
+		 "%llu denials of uid %u suppressed (more than %u records a minute)",
+		 (unsigned long long)count, uid, limit);
+	json_object_object_add(rec, "event", json_object_new_string("denials-suppressed"));
+	json_object_object_add(rec, "uid", json_object_new_int64(uid));
+	json_object_object_add(rec, "suppressed", json_object_new_int64((int64_t)count));
+	json_object_object_add(rec, "reason", json_object_new_string(reason));
+	return rec;
+}
+
 const char *lw_audit_record_json(struct json_object *rec)
 {
 	return json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |

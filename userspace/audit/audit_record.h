@@ -15,6 +15,9 @@ struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
 struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *rec,
 					  int64_t wall_ns);
 
+struct json_object *lw_audit_record_suppressed(uint32_t uid, uint64_t count, unsigned int limit,
+					       int64_t wall_ns);
+
 /* The record as one line of JSON, without the newline; owned by rec. */
 const char *lw_audit_record_json(struct json_object *rec);
 

@@ -91,6 +91,9 @@ int error_from_reply(struct lockwarden_error *err, const char *name,
 			? error_set(err, -ENOSPC, "capacity exceeded: %s", string_param(parameters, "reason"))
 			: error_set(err, -ENOSPC, "capacity exceeded: at most %lld images",
 				    (long long)int_param(parameters, "max"));
+	else if (strcmp(name, MANAGER_ERROR("ResourceLimit")) == 0)
+		ret = error_set(err, -EAGAIN, "lockwardend refused the connection: %s",
+				string_param(parameters, "reason"));
 	else if (strcmp(name, MANAGER_ERROR("BackendFailure")) == 0)
 		ret = error_set(err, -EIO, "backend failure: %s",
 				string_param(parameters, "reason"));

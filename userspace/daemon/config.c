@@ -19,6 +19,10 @@ void lw_config_defaults(struct lw_config *cfg)
 	cfg->max_clients = 256;
 	cfg->max_images = LW_DEFAULT_MAX_IMAGES;
 	cfg->max_leases_per_uid = 4096;
+	cfg->max_clients_per_uid = 32;
+	cfg->reserved_clients = 16;
+	cfg->idle_timeout_sec = 60;
+	cfg->socket_mode = 0660;
 	snprintf(cfg->backend, sizeof(cfg->backend), "fcntl");
 	lw_audit_config_defaults(&cfg->audit);
 }
@@ -65,6 +69,20 @@ static int set_bool(bool *dst, const char *value)
 	return 0;
 }
 
+/* Octal permission bits, as chmod(1) takes them: "0660", "660". */
+static int set_mode(unsigned int *dst, const char *value)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 8);
+	if (errno || end == value || *end || value[0] == '-' || value[0] == '+' || v > 0777)
+		return -EINVAL;
+	*dst = (unsigned int)v;
+	return 0;
+}
+
 int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value)
 {
 	if (strcmp(section, "daemon") == 0) {
@@ -84,6 +102,16 @@ int lw_config_set(struct lw_config *cfg, const char *section, const char *key, c
 			return set_bool(&cfg->hardened, value);
 		if (strcmp(key, "max_leases_per_uid") == 0)
 			return set_uint(&cfg->max_leases_per_uid, value, 1, 1u << 24);
+		if (strcmp(key, "max_clients_per_uid") == 0)
+			return set_uint(&cfg->max_clients_per_uid, value, 1, 65536);
+		if (strcmp(key, "reserved_clients") == 0)
+			return set_uint(&cfg->reserved_clients, value, 0, 65535);
+		if (strcmp(key, "idle_timeout_sec") == 0)
+			return set_uint(&cfg->idle_timeout_sec, value, 0, 86400);
+		if (strcmp(key, "socket_mode") == 0)
+			return set_mode(&cfg->socket_mode, value);
+		if (strcmp(key, "socket_group") == 0)
+			return set_string(cfg->socket_group, sizeof(cfg->socket_group), value);
 		return -ENOENT;
 	}
 	if (strcmp(section, "backend") == 0) {
@@ -152,4 +180,15 @@ int lw_config_load(struct lw_config *cfg, const char *path, bool required)
 	}
 	snprintf(cfg->error, sizeof(cfg->error), "%s: cannot read", path);
 	return -EIO;
+}
+
+int lw_config_check(struct lw_config *cfg)
+{
+	if (cfg->reserved_clients >= cfg->max_clients) {
+		snprintf(cfg->error, sizeof(cfg->error),
+			 "reserved_clients (%u) must be less than max_clients (%u)",
+			 cfg->reserved_clients, cfg->max_clients);
+		return -EINVAL;
+	}
+	return 0;
 }

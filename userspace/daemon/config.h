@@ -23,6 +23,12 @@ struct lw_config {
 	unsigned int max_images;	/* [daemon] max_images: kernel table size when created */
 	bool hardened;			/* [daemon] hardened: only the daemon may touch its BPF objects and pins */
 	unsigned int max_leases_per_uid;	/* [daemon] max_leases_per_uid: holds per unprivileged uid */
+	/* limits an unprivileged user cannot turn against root (lockwardend(8)) */
+	unsigned int max_clients_per_uid;	/* [daemon] max_clients_per_uid: an unprivileged uid's connections */
+	unsigned int reserved_clients;	/* [daemon] reserved_clients: last slots of max_clients, root/admin only */
+	unsigned int idle_timeout_sec;	/* [daemon] idle_timeout_sec: unprivileged connection with no request; 0 never */
+	unsigned int socket_mode;	/* [daemon] socket_mode: octal permission bits of the socket */
+	char socket_group[64];		/* [daemon] socket_group: the socket's group; "" the admin group (else root) */
 	char backend[32];		/* [backend] name: nop | fcntl */
 	char lockspace[PATH_MAX];	/* [backend] lockspace: fcntl lock files folder; "" locks images directly */
 	struct lw_audit_config audit;	/* [audit] keys, see audit/audit.h */
@@ -38,5 +44,8 @@ int lw_config_load(struct lw_config *cfg, const char *path, bool required);
 
 /* Set one key ("section", "key", "value"), as the file or an option does. */
 int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value);
+
+/* Checks across keys, after everything is set: 0, or -EINVAL with cfg->error. */
+int lw_config_check(struct lw_config *cfg);
 
 #endif /* LW_DAEMON_CONFIG_H */

@@ -18,6 +18,7 @@ struct lw_keeper;
 struct lw_server;
 struct lw_tamper;
 struct lw_exit_queue;
+struct lw_denials;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -34,6 +35,7 @@ struct lw_daemon {
 	sd_event_source *events_source;	/* the enforcer's denial events */
 	struct lw_tamper *tamper;	/* tamper evidence (tamper.h) */
 	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
+	struct lw_denials *denials;	/* denials.c: the per-uid record budget */
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */

@@ -76,6 +76,17 @@ struct json_object *lw_error_capacity_exceeded_why(unsigned int max, const char 
 			  "reason", json_object_new_string(reason));
 }
 
+struct json_object *lw_error_resource_limit(const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return error_with(ERR("ResourceLimit"), "reason", json_object_new_string(reason), NULL, NULL);
+}
+
 struct json_object *lw_error_backend_failure(const char *fmt, ...)
 {
 	char reason[512];

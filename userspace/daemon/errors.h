@@ -16,6 +16,7 @@ struct json_object *lw_error_capacity_exceeded(unsigned int max);
 /* The same, saying which limit (e.g. the per-user cap). */
 struct json_object *lw_error_capacity_exceeded_why(unsigned int max, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+struct json_object *lw_error_resource_limit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct json_object *lw_error_backend_failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct json_object *lw_error_invalid_parameter(const char *parameter);
 /* The same, with a reason a person can act on. */

@@ -115,15 +115,28 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
-static void raise_fd_limit(void)
+/* Descriptors: one lock descriptor and one pidfd a lease, two a connection
+ * (socket, pidfd), and a margin for the maps, the keeper, the audit sinks.
+ * Raise the soft limit to the hard one and say whether that fits. */
+static void raise_fd_limit(const struct lw_config *cfg)
 {
+	unsigned long long need = 2ull * cfg->max_images + 2ull * cfg->max_clients + 256;
 	struct rlimit rl;
 
-	/* one lock descriptor (and pidfd) per lease */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur < need)
+		lw_log(LOG_WARNING, "descriptor limit %llu is below the %llu that max_images %u and max_clients %u "
+		       "need (2 a lease, 2 a connection, 256 more): raise LimitNOFILE (ulimit -n)",
+		       (unsigned long long)rl.rlim_cur, need, cfg->max_images, cfg->max_clients);
+	else
+		lw_log(LOG_INFO, "descriptor limit %llu (max_images %u and max_clients %u need %llu)",
+		       (unsigned long long)rl.rlim_cur, cfg->max_images, cfg->max_clients, need);
 }
 
 static int fail(const char *what, const char *why)
@@ -160,6 +173,8 @@ int main(int argc, char **argv)
 			snprintf(err, sizeof(err), "bad value for %s: \"%s\"", ov[i].option, ov[i].value);
 			return fail("options", err);
 		}
+	if (lw_config_check(&cfg) < 0)
+		return fail("config", cfg.error);
 	d.cfg = &cfg;
 	if (cfg.admin_group[0]) {
 		gr = getgrnam(cfg.admin_group);
@@ -170,7 +185,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	d.start_usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-	raise_fd_limit();
+	raise_fd_limit(&cfg);
 	r = lw_mkdirs(cfg.state_dir, 0700);
 	if (r < 0) {
 		snprintf(err, sizeof(err), "cannot create %s: %s", cfg.state_dir, strerror(-r));

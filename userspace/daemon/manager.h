@@ -4,6 +4,7 @@
 #define LW_DAEMON_MANAGER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 
@@ -11,12 +12,16 @@
 
 #define LW_MANAGER_INTERFACE "io.lockwarden.Manager"
 
-/* Who is calling, from SO_PEERCRED / SO_PEERGROUPS at connect time. */
+/* Who is calling, from SO_PEERCRED / SO_PEERGROUPS at connect time. The
+ * server checks before each call that the process is still the one that
+ * connected (pidfd), so pid never names a later process that reused it. */
 struct lw_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
 	bool privileged;	/* root or the admin group: may act for any process */
+	int pidfd;		/* the connecting process; readable once it exits */
+	uint64_t start_time;	/* its start time (clock ticks since boot) */
 };
 
 /* Handle member ("Acquire", ...) of io.lockwarden.Manager. Returns the

@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 
 #include "common/varlink.h"
 #include "common/version.h"
+#include "enforcer/enforcer.h"
 #include "errors.h"
 #include "interface.h"
 #include "manager.h"
@@ -30,15 +34,34 @@ struct conn {
 	size_t out_len, out_off;
 	bool closing;		/* close once out is written */
 	struct lw_peer peer;
+	sd_event_source *idle;	/* unprivileged: closes after idle_timeout_sec without a request */
 	struct conn *next, *prev;
 };
+
+/* A connection refused at accept: it got its error reply at once and
+ * stays only until the client's request is read (closing earlier could
+ * fail the client's send before it reads the reply), at most a second. */
+struct refused {
+	struct lw_server *srv;
+	int fd;
+	sd_event_source *io, *timer;
+	struct refused *next, *prev;
+};
+
+#define REFUSED_MAX 64			/* beyond this a refusal is reply-and-close */
+#define REFUSED_LINGER_USEC 1000000	/* how long one waits for the request */
+#define ACCEPT_PAUSE_USEC 1000000	/* no accepting this long after EMFILE */
 
 struct lw_server {
 	struct lw_daemon *d;
 	int listen_fd;
 	sd_event_source *listen_source;
+	sd_event_source *resume;	/* re-enables listen_source after a pause */
+	int spare_fd;			/* closed to accept and refuse one client at EMFILE */
 	struct conn *conns;
 	unsigned int nr_conns;
+	struct refused *refused;
+	unsigned int nr_refused;
 };
 
 static void conn_free(struct conn *c)
@@ -53,6 +76,9 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	s->nr_conns--;
 	sd_event_source_disable_unref(c->source);
+	sd_event_source_disable_unref(c->idle);
+	if (c->peer.pidfd >= 0)
+		close(c->peer.pidfd);
 	close(c->fd);
 	varlink_reader_free(&c->reader);
 	free(c->out);
@@ -103,6 +129,18 @@ static struct json_object *get_interface_description(struct json_object *in)
 	return varlink_reply_new(p, false);
 }
 
+/* Is the process that connected still there? Its pidfd turns readable
+ * when it exits; from then on its pid may name another process, so the
+ * connection may not act for anyone. */
+static bool peer_alive(const struct lw_peer *peer)
+{
+	struct pollfd pfd = { .fd = peer->pidfd, .events = POLLIN };
+
+	if (peer->pidfd < 0)
+		return false;
+	return poll(&pfd, 1, 0) == 0;
+}
+
 static struct json_object *dispatch(struct conn *c, const struct varlink_request *req)
 {
 	const char *dot = strrchr(req->method, '.');
@@ -111,6 +149,13 @@ static struct json_object *dispatch(struct conn *c, const struct varlink_request
 
 	if (dot && iface_len == strlen(LW_MANAGER_INTERFACE) &&
 	    strncmp(req->method, LW_MANAGER_INTERFACE, iface_len) == 0) {
+		if (!peer_alive(&c->peer)) {
+			lw_log(LOG_WARNING, "refusing %s from uid %u: the connecting process %d has exited",
+			       req->method, c->peer.uid, c->peer.pid);
+			c->closing = true;
+			return lw_error_permission_denied("the connecting process has exited: "
+							  "a connection acts only for the process that opened it");
+		}
 		reply = lw_manager_call(c->srv->d, &c->peer, dot + 1, req->parameters);
 		if (!reply)
 			reply = varlink_error_method_not_found(req->method);
@@ -137,6 +182,9 @@ static void process(struct conn *c)
 	while (!c->out && !c->closing && varlink_reader_next(&c->reader, &text, &len) == 1) {
 		struct json_object *reply;
 
+		if (c->idle)
+			sd_event_source_set_time_relative(c->idle,
+							  (uint64_t)c->srv->d->cfg->idle_timeout_sec * 1000000u);
 		if (varlink_request_parse(text, len, &req, &why) < 0) {
 			queue(c, varlink_error_invalid_parameter_why("request", why));
 			continue;
@@ -225,51 +273,257 @@ static bool in_group(gid_t group, gid_t gid, const gid_t *groups, int n)
 	return false;
 }
 
-static void peer_credentials(struct lw_server *s, struct conn *c)
+/* Who connected: credentials, groups, and a pidfd of the process with its
+ * start time. The start time is read after pidfd_open and the pidfd checked
+ * alive after that, so both name the same process. 0, or -ESRCH when the
+ * connecting process is gone already, or -errno (EMFILE...). */
+static int peer_identify(struct lw_server *s, int fd, struct lw_peer *peer)
 {
 	struct ucred cred = { 0 };
 	socklen_t len = sizeof(cred);
 	gid_t groups[256];
 	socklen_t glen = sizeof(groups);
+	struct lw_holder id;
 	int n = 0;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		cred.uid = (uid_t)-1;	/* unknown: no privileges */
-	c->peer.pid = cred.pid;
-	c->peer.uid = cred.uid;
-	c->peer.gid = cred.gid;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+	peer->pidfd = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
 		n = (int)(glen / sizeof(gid_t));
-	c->peer.privileged = cred.uid == 0 ||
+	peer->privileged = cred.uid == 0 ||
 		(s->d->has_admin_group && in_group(s->d->admin_gid, cred.gid, groups, n));
+	if (cred.pid <= 0)
+		return -ESRCH;	/* from another pid namespace: no pid to hold to */
+	peer->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	if (peer->pidfd < 0)
+		return -errno;
+	if (lw_holder_of_pid(cred.pid, &id) < 0 || !peer_alive(peer))
+		return -ESRCH;
+	peer->start_time = id.start_time;
+	return 0;
+}
+
+static unsigned int conns_of_uid(const struct lw_server *s, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (const struct conn *c = s->conns; c; c = c->next)
+		n += c->peer.uid == uid;
+	return n;
+}
+
+/* NULL if this peer may have one more connection, else an error reply. */
+static struct json_object *admission(struct lw_server *s, const struct lw_peer *peer)
+{
+	const struct lw_config *cfg = s->d->cfg;
+
+	if (s->nr_conns >= cfg->max_clients)
+		return lw_error_resource_limit("%u connections already (max_clients)", s->nr_conns);
+	if (peer->privileged)
+		return NULL;
+	if (s->nr_conns >= cfg->max_clients - cfg->reserved_clients)
+		return lw_error_resource_limit("the last %u of %u connections are kept for root and the admin group "
+					       "(reserved_clients)", cfg->reserved_clients, cfg->max_clients);
+	if (conns_of_uid(s, peer->uid) >= cfg->max_clients_per_uid)
+		return lw_error_resource_limit("uid %u has %u connections already (max_clients_per_uid)",
+					       peer->uid, cfg->max_clients_per_uid);
+	return NULL;
+}
+
+static void refused_free(struct refused *r)
+{
+	struct lw_server *s = r->srv;
+
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		s->refused = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	s->nr_refused--;
+	sd_event_source_disable_unref(r->io);
+	sd_event_source_disable_unref(r->timer);
+	close(r->fd);
+	free(r);
+}
+
+/* Read and drop the client's request; done at its end, EOF or an error. */
+static int on_refused_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	char buf[4096];
+	ssize_t n;
+
+	(void)source;
+	(void)revents;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0 || memchr(buf, '\0', (size_t)n))
+		refused_free(userdata);
+	return 0;
+}
+
+static int on_refused_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	(void)source;
+	(void)usec;
+	refused_free(userdata);
+	return 0;
+}
+
+/* Send the error reply now; keep the socket a moment so the client can
+ * send its request and read the reply (see struct refused). */
+static void refuse(struct lw_server *s, int fd, struct json_object *error)
+{
+	struct refused *r = NULL;
+	char *out = NULL;
+	size_t len = 0;
+
+	if (error && varlink_serialize(error, &out, &len) == 0)
+		(void)send(fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(out);
+	json_object_put(error);
+	if (s->nr_refused < REFUSED_MAX)
+		r = calloc(1, sizeof(*r));
+	if (!r) {
+		close(fd);
+		return;
+	}
+	r->srv = s;
+	r->fd = fd;
+	if (sd_event_add_io(s->d->event, &r->io, fd, EPOLLIN, on_refused_io, r) < 0 ||
+	    sd_event_add_time_relative(s->d->event, &r->timer, CLOCK_MONOTONIC, REFUSED_LINGER_USEC, 0,
+				       on_refused_timer, r) < 0) {
+		sd_event_source_disable_unref(r->io);
+		close(fd);
+		free(r);
+		return;
+	}
+	r->next = s->refused;
+	if (s->refused)
+		s->refused->prev = r;
+	s->refused = r;
+	s->nr_refused++;
+}
+
+static int on_idle(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct conn *c = userdata;
+
+	(void)source;
+	(void)usec;
+	lw_log(LOG_INFO, "closing the connection of uid %u pid %d: no request for %u s (idle_timeout_sec)",
+	       c->peer.uid, c->peer.pid, c->srv->d->cfg->idle_timeout_sec);
+	conn_free(c);
+	return 0;
+}
+
+static int on_resume(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct lw_server *s = userdata;
+
+	(void)source;
+	(void)usec;
+	sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+	return 0;
+}
+
+/* Out of descriptors: accepting again at once would spin the loop on the
+ * same EMFILE. Refuse one waiting client with a reason (the spare
+ * descriptor makes room for it), then stop accepting for a moment. */
+static void out_of_descriptors(struct lw_server *s, int err)
+{
+	struct rlimit rl = { 0 };
+	int cfd;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	lw_log(LOG_ERR, "cannot accept a client: %s (%u connections, %u leases, descriptor limit %llu); "
+	       "not accepting for %u ms", strerror(err), s->nr_conns, lw_lease_count(s->d->leases),
+	       (unsigned long long)rl.rlim_cur, ACCEPT_PAUSE_USEC / 1000);
+	if (s->spare_fd >= 0) {
+		close(s->spare_fd);
+		s->spare_fd = -1;
+		cfd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd >= 0) {
+			char *out = NULL;
+			size_t len = 0;
+			struct json_object *e = lw_error_resource_limit(
+				"lockwardend is out of file descriptors (limit %llu)",
+				(unsigned long long)rl.rlim_cur);
+
+			if (e && varlink_serialize(e, &out, &len) == 0)
+				(void)send(cfd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			free(out);
+			json_object_put(e);
+			close(cfd);
+		}
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
+	if (sd_event_source_set_time_relative(s->resume, ACCEPT_PAUSE_USEC) < 0 ||
+	    sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT) < 0)
+		sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
 }
 
 static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
 	struct lw_server *s = userdata;
+	struct json_object *error;
+	struct lw_peer peer;
 	struct conn *c;
-	int cfd;
+	int cfd, r;
 
 	(void)source;
 	(void)revents;
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
+	if (cfd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			out_of_descriptors(s, errno);
 		return 0;
-	if (s->nr_conns >= s->d->cfg->max_clients) {
-		lw_log(LOG_WARNING, "refusing a client: %u connections already (max_clients)", s->nr_conns);
-		close(cfd);
+	}
+	r = peer_identify(s, cfd, &peer);
+	if (r == -EMFILE || r == -ENFILE) {
+		error = lw_error_resource_limit("lockwardend is out of file descriptors");
+		lw_log(LOG_ERR, "cannot identify a client of uid %u: %s", peer.uid, strerror(-r));
+	} else if (r < 0) {
+		error = lw_error_permission_denied("the connecting process has exited: "
+						   "a connection acts only for the process that opened it");
+		lw_log(LOG_WARNING, "refusing a client of uid %u pid %d: the connecting process has exited",
+		       peer.uid, peer.pid);
+	} else {
+		error = admission(s, &peer);
+		if (error)
+			lw_log(LOG_WARNING, "refusing a client of uid %u pid %d: %s", peer.uid, peer.pid,
+			       json_object_get_string(json_object_object_get(
+				       json_object_object_get(error, "parameters"), "reason")));
+	}
+	if (error) {
+		if (peer.pidfd >= 0)
+			close(peer.pidfd);
+		refuse(s, cfd, error);
 		return 0;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
+		close(peer.pidfd);
 		close(cfd);
 		return 0;
 	}
 	c->srv = s;
 	c->fd = cfd;
+	c->peer = peer;
 	varlink_reader_init(&c->reader, 0);
-	peer_credentials(s, c);
-	if (sd_event_add_io(s->d->event, &c->source, cfd, EPOLLIN, on_conn, c) < 0) {
+	if (sd_event_add_io(s->d->event, &c->source, cfd, EPOLLIN, on_conn, c) < 0 ||
+	    (!peer.privileged && s->d->cfg->idle_timeout_sec &&
+	     sd_event_add_time_relative(s->d->event, &c->idle, CLOCK_MONOTONIC,
+					(uint64_t)s->d->cfg->idle_timeout_sec * 1000000u, 100000,
+					on_idle, c) < 0)) {
+		sd_event_source_disable_unref(c->source);
+		close(peer.pidfd);
 		close(cfd);
 		free(c);
 		return 0;
@@ -282,10 +536,28 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-static int create_socket(const char *path, char *err, size_t err_size)
+/* The socket's group: socket_group, else the admin group, else root's. */
+static int socket_gid(const struct lw_daemon *d, gid_t *gid, char *err, size_t err_size)
+{
+	const struct group *gr;
+
+	*gid = d->has_admin_group ? d->admin_gid : 0;
+	if (!d->cfg->socket_group[0])
+		return 0;
+	gr = getgrnam(d->cfg->socket_group);
+	if (!gr) {
+		snprintf(err, err_size, "socket_group %s names no group", d->cfg->socket_group);
+		return -ENOENT;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+static int create_socket(const char *path, mode_t mode, gid_t gid, char *err, size_t err_size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, probe, r;
+	mode_t old_umask;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, err_size, "socket path too long: %s", path);
@@ -308,8 +580,11 @@ static int create_socket(const char *path, char *err, size_t err_size)
 		close(probe);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, 128) < 0) {
+	/* born 0600: no one else may connect before mode and group are set */
+	old_umask = umask(0177);
+	r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (r < 0 || chown(path, 0, gid) < 0 || chmod(path, mode) < 0 || listen(fd, 128) < 0) {
 		r = -errno;
 		snprintf(err, err_size, "cannot listen on %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -326,30 +601,45 @@ int lw_server_open(struct lw_daemon *d, struct lw_server **out, char *err, size_
 
 	if (!s)
 		return -ENOMEM;
+	gid_t gid;
+
 	s->d = d;
 	s->listen_fd = -1;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	r = socket_gid(d, &gid, err, err_size);
+	if (r < 0)
+		goto fail;
 	/* socket activation, or our own socket handed over a re-exec */
 	if (sd_listen_fds(1) >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
 		s->listen_fd = SD_LISTEN_FDS_START;
 		fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
 		fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
 	} else {
-		s->listen_fd = create_socket(d->cfg->socket, err, err_size);
+		s->listen_fd = create_socket(d->cfg->socket, d->cfg->socket_mode, gid, err, err_size);
 		if (s->listen_fd < 0) {
 			r = s->listen_fd;
-			free(s);
-			return r;
+			goto fail;
 		}
 	}
 	r = sd_event_add_io(d->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
+	if (r >= 0)
+		r = sd_event_add_time_relative(d->event, &s->resume, CLOCK_MONOTONIC, ACCEPT_PAUSE_USEC, 0,
+					       on_resume, s);
 	if (r < 0) {
 		snprintf(err, err_size, "cannot watch the socket: %s", strerror(-r));
-		close(s->listen_fd);
-		free(s);
-		return r;
+		goto fail;
 	}
+	sd_event_source_set_enabled(s->resume, SD_EVENT_OFF);
 	*out = s;
 	return 0;
+fail:
+	sd_event_source_disable_unref(s->listen_source);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
+	free(s);
+	return r;
 }
 
 int lw_server_listen_fd(const struct lw_server *s)
@@ -363,7 +653,12 @@ void lw_server_close(struct lw_server *s)
 		return;
 	while (s->conns)
 		conn_free(s->conns);
+	while (s->refused)
+		refused_free(s->refused);
 	sd_event_source_disable_unref(s->listen_source);
+	sd_event_source_disable_unref(s->resume);
 	close(s->listen_fd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	free(s);
 }
