@@ -176,7 +176,7 @@ clean-libvirt-plugin:
 # Tests of the plugin dlopen the built .so as libvirt does, and export
 # virReportErrorHelper (-rdynamic) to catch what it reports; the unit test
 # also links the plugin's pure parts (config, cgroup) to test them directly.
-$(BUILD)/tests/unit/test_libvirt%: $(BUILD)/san/tests/unit/test_libvirt%.o \
+$(BUILD)/tests/unit/test_libvirt_plugin: $(BUILD)/san/tests/unit/test_libvirt_plugin.o \
 		$(BUILD)/san/tools/libvirt/config.o $(BUILD)/san/tools/libvirt/cgroup.o \
 		$(CORE_LIB_SAN) | $(PLUGIN)
 	@mkdir -p $(@D)

@@ -86,6 +86,8 @@ int lw_leases_check(const struct lw_plugin_config *cfg, const struct lw_domain *
 	struct holder h;
 	int ret = -1;
 
+	if (dom->n_disks == 0)
+		return 0;
 	if (holder_of(cfg, dom, false, &h) < 0 || connect_daemon(cfg, &lw) < 0)
 		return -1;
 	for (size_t i = 0; i < dom->n_disks; i++) {
