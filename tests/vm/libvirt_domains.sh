@@ -6,9 +6,17 @@ source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/libvirt_lib.bash"
 require
 lv_require
-trap 'lv_cleanup; cleanup' EXIT
-echo "1..22"
+# stop lockwardend before daemon_lib's cleanup, whose wait would otherwise wait for it
+trap 'lv_cleanup; umount "$work/images" 2>/dev/null; stop_daemon A; cleanup' EXIT
+echo "1..23"
 
+# the images live on ext4: libvirt opens <shareable/> disks with O_DIRECT,
+# which the guest's tmpfs refuses
+modprobe loop 2>/dev/null
+truncate -s 64M "$work/fs.img" && mkfs.ext4 -q -F "$work/fs.img" && mkdir -p "$work/images" &&
+	mount -o loop "$work/fs.img" "$work/images" ||
+	{ echo "1..1"; echo "not ok 1 - prerequisites: cannot mount an ext4 image for the disks"; exit 1; }
+new_image() { local f=$work/images/$1; dd if=/dev/zero of="$f" bs=64k count=1 status=none; echo "$f"; }
 disk=$(new_image disk.img)
 shared=$(new_image shared.img)
 ro=$(new_image ro.img)
@@ -44,7 +52,7 @@ why="dd wrote into the running domain's disk"
 check dd_writing_the_running_domains_disk_is_denied not rogue_write "$disk"
 out=$(qemu-img resize -f raw "$disk" 1M 2>&1); status=$?
 why="qemu-img resize got through (status $status): $out"
-check qemu_img_writing_the_running_domains_disk_is_fails [ $status -ne 0 ]
+check qemu_img_writing_the_running_domains_disk_fails [ $status -ne 0 ]
 # the kernel, not only QEMU's own image locking, said no: the audit trail has both
 denied_by() { "$py" - "$work/A/audit.log" "$1" "$2" "$disk" <<'PY'
 import json, sys
@@ -96,20 +104,32 @@ check disk_stays_protected_after_libvirtd_restart not rogue_write "$disk"
 vsh destroy a >/dev/null 2>&1
 why="lease after destroy: $(lease_json "$disk")"
 check stopping_the_domain_releases_its_lease wait_no_lease "$disk"
-t0=$(date +%s%N)
 out=$(vsh start b 2>&1); status=$?
-t_plugin=$(( ($(date +%s%N) - t0) / 1000000 ))
 why="virsh start b after a stopped ($status): $out"
 check the_other_domain_starts_once_the_disk_is_free [ $status -eq 0 ]
 vsh destroy b >/dev/null 2>&1; vsh destroy c >/dev/null 2>&1; vsh destroy d >/dev/null 2>&1
 
-# the same start without a lock manager (libvirt's nop), for the time it costs
+# time_starts N: start and destroy b N times; print each start's ms, sorted.
+time_starts() {
+	local t0 i times=()
+	for ((i = 0; i < $1; i++)); do
+		wait_no_lease "$disk"
+		t0=$(date +%s%N)
+		vsh start b >/dev/null 2>&1 || { echo "failed"; return 1; }
+		times+=($(( ($(date +%s%N) - t0) / 1000000 )))
+		vsh destroy b >/dev/null 2>&1
+	done
+	printf '%s\n' "${times[@]}" | sort -n | tr '\n' ' '
+}
+t_plugin=$(time_starts 3)
+why="starting b again and again with lockwarden: $t_plugin"
+check domain_starts_again_after_each_stop [ "${t_plugin%% *}" != failed ]
+
+# the same starts without a lock manager (libvirt's nop), for the time it costs
 lv_stop
 lv_configure ""
 lv_start
-t0=$(date +%s%N)
-out=$(vsh start b 2>&1); status=$?
-t_nop=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "# domain start (virsh start b, warm caches): ${t_plugin} ms with lockwarden, ${t_nop} ms without a lock manager"
-why="virsh start b without a lock manager failed ($status): $out"
-check domain_starts_without_a_lock_manager_too [ $status -eq 0 ]
+t_nop=$(time_starts 3)
+echo "# virsh start b, ms, sorted: with lockwarden: $t_plugin; without a lock manager: $t_nop"
+why="starting b without a lock manager: $t_nop"
+check domain_starts_without_a_lock_manager_too [ "${t_nop%% *}" != failed ]
