@@ -336,6 +336,27 @@ static void config_refuses_bad_input_with_a_reason(void **state)
 	}
 }
 
+/* docs/qemu-lockwarden.conf, what `make install` puts in /etc/libvirt,
+ * parses and states the defaults. */
+static void shipped_example_config_loads_to_the_defaults(void **state)
+{
+	struct lw_plugin_config cfg, defaults;
+	char path[PATH_MAX], err[512], *cut;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", plugin_path);
+	cut = strrchr(path, '/');
+	*cut = '\0';			/* BUILD */
+	cut = strrchr(path, '/');
+	assert_non_null(cut);
+	snprintf(cut, sizeof(path) - (size_t)(cut - path), "/docs/qemu-lockwarden.conf");
+	if (lw_plugin_config_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", path, err);
+	assert_int_equal(access(path, R_OK), 0);
+	lw_plugin_config_defaults(&defaults);
+	assert_memory_equal(&cfg, &defaults, sizeof(cfg));
+}
+
 /* ---- drvNew and drvAddResource -------------------------------------------- */
 
 static void new_refuses_an_unknown_object_type(void **state)
@@ -536,6 +557,7 @@ int main(void)
 		cmocka_unit_test(config_reads_libvirt_style_quoted_values),
 		cmocka_unit_test(config_defaults_require_leases_when_auto_leases_are_off),
 		cmocka_unit_test(config_refuses_bad_input_with_a_reason),
+		cmocka_unit_test(shipped_example_config_loads_to_the_defaults),
 		cmocka_unit_test_setup_teardown(new_refuses_an_unknown_object_type, setup_no_daemon, teardown_plugin),
 		cmocka_unit_test_setup_teardown(lease_resources_need_the_paxos_backend, setup_no_daemon, teardown_plugin),
 		cmocka_unit_test_setup_teardown(relative_disk_path_is_refused, setup_no_daemon, teardown_plugin),

@@ -162,6 +162,15 @@ static void new_domain(virLockManager *man, const char *name, pid_t pid, unsigne
 			fail_msg("drvAddResource %s: %s", disks[i].image, last_error);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
 /* ---- the sequences -------------------------------------------------------- */
 
 /* virsh start: REGISTER_ONLY|RESTRICT in the child before exec, then a
@@ -174,13 +183,15 @@ static void start_leases_writable_disks_to_qemu_only_when_cpus_start(void **stat
 	pid_t qemu = new_holder();
 	virLockManager man;
 	char want[64];
-	int fd = 42;
+	int fd = 42, fds;
 
 	(void)state;
 	new_domain(&man, "vm1", qemu, VIR_LOCK_MANAGER_NEW_STARTED, disks, 3);
+	fds = count_fds();
 	assert_int_equal(t.drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY |
 					   VIR_LOCK_MANAGER_ACQUIRE_RESTRICT, 0, &fd), 0);
 	assert_int_equal(fd, -1);
+	assert_int_equal(count_fds(), fds); /* nothing of ours left for QEMU to inherit */
 	assert_lease(rw, "none");
 	t.drv->drvFree(&man);
 
@@ -188,6 +199,7 @@ static void start_leases_writable_disks_to_qemu_only_when_cpus_start(void **stat
 	if (t.drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0)
 		fail_msg("acquire: %s", last_error);
 	t.drv->drvFree(&man);
+	assert_int_equal(count_fds(), fds);
 	snprintf(want, sizeof(want), "exclusive %d", (int)qemu);
 	assert_lease(rw, want);
 	snprintf(want, sizeof(want), "shared %d", (int)qemu);
