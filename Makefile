@@ -182,7 +182,7 @@ $(BUILD)/tests/unit/test_libvirt_plugin: $(BUILD)/san/tests/unit/test_libvirt_pl
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(CC) $(SANITIZE) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/vm/libvirt%: $(BUILD)/obj/tests/vm/libvirt%.o $(CORE_LIB) | $(PLUGIN)
+$(BUILD)/tests/vm/libvirt_plugin_calls: $(BUILD)/obj/tests/vm/libvirt_plugin_calls.o $(CORE_LIB) | $(PLUGIN)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(CC) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
 # ---- end of the libvirt plugin ----------------------------------------------

@@ -8,7 +8,7 @@ require
 lv_require
 # stop lockwardend before daemon_lib's cleanup, whose wait would otherwise wait for it
 trap 'lv_cleanup; umount "$work/images" 2>/dev/null; stop_daemon A; cleanup' EXIT
-echo "1..23"
+echo "1..24"
 
 # the images live on ext4: libvirt opens <shareable/> disks with O_DIRECT,
 # which the guest's tmpfs refuses
@@ -124,6 +124,13 @@ time_starts() {
 t_plugin=$(time_starts 3)
 why="starting b again and again with lockwarden: $t_plugin"
 check domain_starts_again_after_each_stop [ "${t_plugin%% *}" != failed ]
+
+wait_no_lease "$disk"
+stop_daemon A
+out=$(vsh start b 2>&1); status=$?
+echo "# virsh start b with lockwardend stopped printed: $(tr '\n' ' ' <<<"$out")"
+why="expected a failure saying 'is lockwardend running?', got status $status: $out"
+check domain_does_not_start_without_lockwardend_and_says_why failed_with "is lockwardend running?"
 
 # the same starts without a lock manager (libvirt's nop), for the time it costs
 lv_stop

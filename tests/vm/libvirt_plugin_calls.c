@@ -174,8 +174,9 @@ static int count_fds(void)
 /* ---- the sequences -------------------------------------------------------- */
 
 /* virsh start: REGISTER_ONLY|RESTRICT in the child before exec, then a
- * plain acquire from libvirtd once QEMU runs (its CPUs start). */
-static void start_leases_writable_disks_to_qemu_only_when_cpus_start(void **state)
+ * plain acquire from libvirtd once QEMU runs (its CPUs start). Exclusive
+ * leases wait for the second; shared ones are joined at the first. */
+static void start_leases_exclusive_disks_when_cpus_start_and_shared_ones_before_exec(void **state)
 {
 	const char *rw = new_image(), *sh = new_image(), *ro = new_image();
 	struct disk disks[] = { { rw, 0 }, { sh, VIR_LOCK_MANAGER_RESOURCE_SHARED },
@@ -193,6 +194,9 @@ static void start_leases_writable_disks_to_qemu_only_when_cpus_start(void **stat
 	assert_int_equal(fd, -1);
 	assert_int_equal(count_fds(), fds); /* nothing of ours left for QEMU to inherit */
 	assert_lease(rw, "none");
+	/* QEMU opens a shareable disk for write before its CPUs start: it joins now */
+	snprintf(want, sizeof(want), "shared %d", (int)qemu);
+	assert_lease(sh, want);
 	t.drv->drvFree(&man);
 
 	new_domain(&man, "vm1", qemu, 0, disks, 3);
@@ -489,7 +493,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(start_leases_writable_disks_to_qemu_only_when_cpus_start),
+		cmocka_unit_test(start_leases_exclusive_disks_when_cpus_start_and_shared_ones_before_exec),
 		cmocka_unit_test(second_domain_on_a_held_disk_is_refused_naming_the_holder),
 		cmocka_unit_test(pause_releases_and_resume_reacquires_with_the_state),
 		cmocka_unit_test(inquire_states_the_domains_leases),

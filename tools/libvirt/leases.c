@@ -80,6 +80,9 @@ static int report_held(const struct lw_disk *disk, const struct lockwarden_lease
 			 lease->shared ? "shared" : "exclusive", who);
 }
 
+static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_domain *dom,
+			 const struct holder *hp, bool shared_only);
+
 int lw_leases_check(const struct lw_plugin_config *cfg, const struct lw_domain *dom)
 {
 	struct lockwarden *lw = NULL;
@@ -113,6 +116,11 @@ int lw_leases_check(const struct lw_plugin_config *cfg, const struct lw_domain *
 	ret = 0;
 out:
 	lockwarden_disconnect(lw);
+	/* QEMU opens its disks for write before its CPUs start: a shared disk
+	 * that others already lease would be denied to it, so it joins now
+	 * (a shared lease keeps out only exclusive takers, which must wait). */
+	if (ret == 0)
+		ret = acquire_disks(cfg, dom, &h, true);
 	return ret;
 }
 
@@ -123,18 +131,16 @@ static int release_one(struct lockwarden *lw, const struct holder *h, const char
 			    : lockwarden_release(lw, image, h->pid, err);
 }
 
-int lw_leases_acquire(const struct lw_plugin_config *cfg, const struct lw_domain *dom)
+/* Lease the domain's disks (only its shared ones if shared_only) to h. */
+static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_domain *dom,
+			 const struct holder *hp, bool shared_only)
 {
+	const struct holder h = *hp;
 	struct lockwarden *lw = NULL;
 	bool *taken;
-	struct holder h;
 	size_t i;
 	int ret = -1;
 
-	if (dom->n_disks == 0)
-		return 0;
-	if (holder_of(cfg, dom, true, &h) < 0)
-		return -1;
 	taken = calloc(dom->n_disks, sizeof(*taken));
 	if (!taken)
 		return lw_report(VIR_ERR_INTERNAL_ERROR, "lockwarden: out of memory");
@@ -145,8 +151,11 @@ int lw_leases_acquire(const struct lw_plugin_config *cfg, const struct lw_domain
 		struct lockwarden_lease *lease = NULL;
 		struct lockwarden_error err;
 		unsigned flags = disk->shared ? LOCKWARDEN_SHARED : 0;
-		int r = lockwarden_inquire(lw, disk->image, &lease, &err);
+		int r;
 
+		if (shared_only && !disk->shared)
+			continue;
+		r = lockwarden_inquire(lw, disk->image, &lease, &err);
 		if (r == 0 && lease && holds(lease, &h)) {
 			lockwarden_lease_free(lease); /* already ours: never taken twice */
 			continue;
@@ -178,6 +187,17 @@ out:
 	lockwarden_disconnect(lw);
 	free(taken);
 	return ret;
+}
+
+int lw_leases_acquire(const struct lw_plugin_config *cfg, const struct lw_domain *dom)
+{
+	struct holder h;
+
+	if (dom->n_disks == 0)
+		return 0;
+	if (holder_of(cfg, dom, true, &h) < 0)
+		return -1;
+	return acquire_disks(cfg, dom, &h, false);
 }
 
 static int release_all(struct lockwarden *lw, const struct lw_domain *dom, const struct holder *h)

@@ -9,9 +9,12 @@
 #include "libvirt/config.h"
 #include "libvirt/domain.h"
 
-/* REGISTER_ONLY: take nothing, but refuse a start whose disks another
- * holder leases, so the user reads who holds them instead of QEMU's
- * "Permission denied". */
+/* REGISTER_ONLY (QEMU about to be exec'd, paused): refuse a start whose
+ * disks another holder leases, so the user reads who holds them instead of
+ * QEMU's "Permission denied". Exclusive leases wait for lw_leases_acquire
+ * (an incoming migration's source still holds them); <shareable/> disks
+ * join their shared lease now, for this process, since QEMU opens them for
+ * write before its CPUs start and the kernel would deny a non-holder. */
 int lw_leases_check(const struct lw_plugin_config *cfg, const struct lw_domain *dom);
 
 /* Lease every disk for the domain's holder. All or nothing: what this call
