@@ -399,6 +399,41 @@ static void qemu_exit_releases_its_leases(void **state)
 	assert_lease(rw, "none");
 }
 
+/* What the plugin adds to a domain start: the check before exec and the
+ * acquire when the CPUs start, for a domain with one writable disk,
+ * against a real lockwardend. Printed, not judged: TCG and a shared machine. */
+static void plugin_cost_per_domain_start_is_measured(void **state)
+{
+	const char *rw = new_image();
+	struct disk disks[] = { { rw, 0 } };
+	struct timespec t0, t1;
+	virLockManager man;
+	const int rounds = 20;
+	double ms;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < rounds; i++) {
+		pid_t qemu = new_holder();
+
+		new_domain(&man, "vm", qemu, VIR_LOCK_MANAGER_NEW_STARTED, disks, 1);
+		assert_int_equal(t.drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY |
+						   VIR_LOCK_MANAGER_ACQUIRE_RESTRICT, 0, NULL), 0);
+		t.drv->drvFree(&man);
+		new_domain(&man, "vm", qemu, 0, disks, 1);
+		assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+		t.drv->drvFree(&man);
+		new_domain(&man, "vm", qemu, 0, disks, 1);
+		assert_int_equal(t.drv->drvRelease(&man, NULL, 0), 0);
+		t.drv->drvFree(&man);
+		end_holder(qemu);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / rounds;
+	fprintf(stderr, "# plugin calls of one start (check + acquire) and one release: %.1f ms per domain (%d rounds)\n",
+		ms, rounds);
+}
+
 static void missing_image_is_named_in_the_error(void **state)
 {
 	struct disk disks[] = { { "/nonexistent/vm.raw", 0 } };
@@ -502,6 +537,7 @@ int main(void)
 		cmocka_unit_test(acquire_is_all_or_nothing),
 		cmocka_unit_test(qemu_exit_releases_its_leases),
 		cmocka_unit_test(missing_image_is_named_in_the_error),
+		cmocka_unit_test(plugin_cost_per_domain_start_is_measured),
 	};
 
 	return cmocka_run_group_tests_name("libvirt_plugin_calls", tests, setup, teardown);
