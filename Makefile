@@ -207,10 +207,10 @@ clean: clean-libvirt-plugin
 
 $(BUILD)/plugin/%.o: %.c
 	@mkdir -p $(@D)
-	$(call msg,CC,$@)$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
+	$(call msg,CC,$@)$(COMPILE) -fvisibility=hidden -c $< -o $@
 
 $(PLUGIN): $(PLUGIN_OBJS) $(CLIENT_SRCS:%.c=$(BUILD)/obj/%.o) $(PLUGIN_MAP)
-	$(call msg,LD,$@)$(CC) -shared -o $@ $(filter %.o,$^) -Wl,--version-script=$(PLUGIN_MAP) \
+	$(call msg,LD,$@)$(LINK) -shared -o $@ $(filter %.o,$^) -Wl,--version-script=$(PLUGIN_MAP) \
 		-Wl,-z,defs -Wl,-z,now -ljson-c -linih
 
 # The config file is the admin's once installed: never overwritten.
@@ -229,11 +229,11 @@ $(BUILD)/tests/unit/test_libvirt_plugin: $(BUILD)/san/tests/unit/test_libvirt_pl
 		$(BUILD)/san/tools/libvirt/config.o $(BUILD)/san/tools/libvirt/cgroup.o \
 		$(CORE_LIB_SAN) | $(PLUGIN)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) $(SANITIZE) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
+	$(call msg,LD,$@)$(LINK) $(SANITIZE) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/vm/libvirt_plugin_calls: $(BUILD)/obj/tests/vm/libvirt_plugin_calls.o $(CORE_LIB) | $(PLUGIN)
 	@mkdir -p $(@D)
-	$(call msg,LD,$@)$(CC) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
+	$(call msg,LD,$@)$(LINK) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
 # ---- end of the libvirt plugin ----------------------------------------------
 
 install: all
