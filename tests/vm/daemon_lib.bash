@@ -117,7 +117,8 @@ count_leases() { lw "$1" list --json | "$py" -c 'import json,sys; print(len(json
 
 cleanup() {
 	for pid in "${children[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-	wait "${children[@]}" 2>/dev/null
+	# (wait with no pid would wait for the daemons too)
+	((${#children[@]})) && wait "${children[@]}" 2>/dev/null
 	# with no holders left, every lease is released, then each daemon stops
 	sleep 1
 	for name in "${!daemon_pid[@]}"; do stop_daemon "$name"; rm -rf "$(pins "$name")"; done

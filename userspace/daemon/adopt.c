@@ -160,7 +160,7 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct ke
 	int r;
 
 	for (unsigned int i = 0; i < e->nr_holders;) {
-		if (lw_holder_alive(&e->holders[i].id)) {
+		if (lw_lease_holder_alive(&e->holders[i])) {
 			i++;
 			continue;
 		}

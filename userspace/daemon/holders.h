@@ -1,6 +1,8 @@
 /* Holders' lifetime: each process holder is watched through a pidfd, which
- * becomes readable when the process exits; the daemon then releases what it
- * held. The identity is pid + start time, so a reused pid never matches. */
+ * becomes readable when the process exits, and each cgroup holder through
+ * inotify on its folder, which tells when the cgroup is removed; the daemon
+ * then releases what it held. The identity is pid + start time, or the
+ * cgroup's id, so a reused pid or a new cgroup of the same path never matches. */
 #ifndef LW_DAEMON_HOLDERS_H
 #define LW_DAEMON_HOLDERS_H
 
@@ -13,14 +15,16 @@
 /* Called once when a watched holder exits; image and holder say which. */
 typedef void (*lw_holder_exit_fn)(const char *image, const struct lw_holder *holder, void *ctx);
 
-/* Start watching e->holders[i] (process holders only; others: no-op).
- * -ESRCH if that process is gone already (or its pid now names another). */
+/* Start watching e->holders[i]. -ESRCH if that process or cgroup is gone
+ * already (or its pid or path now names another). */
 int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
 		    lw_holder_exit_fn fn, void *ctx);
 void lw_holder_unwatch(struct lw_lease_holder *h);
 
-/* Is this exact process (pid and start time) still there? */
+/* Is this exact process (pid and start time) still there? Cgroups: true. */
 bool lw_holder_alive(const struct lw_holder *holder);
+/* Is this holder, process or cgroup (its folder, by id), still there? */
+bool lw_lease_holder_alive(const struct lw_lease_holder *h);
 
 /* Why pid may not hold a lease (pid 1, which never exits, or a kernel
  * thread, which no pidfd can watch), or NULL if it may. */

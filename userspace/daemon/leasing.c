@@ -389,7 +389,11 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 			q->tail = NULL;
 		/* gone already: released by the holder's own call, or the lease ended */
 		if (idx >= 0) {
-			lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", x->holder.pid, x->image);
+			if (x->holder.kind == LW_HOLDER_CGROUP)
+				lw_log(LOG_INFO, "holder cgroup %s of %s was removed: releasing",
+				       e->holders[idx].cgroup, x->image);
+			else
+				lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", x->holder.pid, x->image);
 			detach(d, e, (unsigned int)idx, &batch[n++]);
 		}
 		free(x);
