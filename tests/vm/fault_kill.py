@@ -241,13 +241,14 @@ class Fault:
             return set(images)
         return {img for img in images if self.lock_file(img) not in held}
 
-    def verify_keeper(self, round_no, kind, killed_keeper):
+    def verify_keeper(self, round_no, kind, killed_keeper, listed):
         """The keeper running now (a new one after a keeper kill) holds a
-        copy of every leased image's lock."""
+        copy of every leased image's lock (listed: the leases verify saw)."""
         where = "round %d (%s)" % (round_no, kind)
         deadline = time.monotonic() + 3
         while True:
-            leased = [img for img, pids in self.listed().items() if pids]
+            leased = [img for img, pids in (listed or self.listed()).items() if pids]
+            listed = None
             keeper = self.keeper_pid()
             missing = (set(leased) if keeper is None or keeper == killed_keeper
                        else self.keeper_holds(keeper, leased))
@@ -365,6 +366,7 @@ class Fault:
                     self.stale_lock.add("%s: %s has no lease but its backend lock is still held" % (where, img))
                 if self.write_denied(img):
                     self.stale_kernel.add("%s: %s has no lease but a write open is denied" % (where, img))
+        return listed
 
     def run(self, kills_wanted, max_seconds):
         self.op_failed, self.lost_lease, self.dead_lease = Failures(), Failures(), Failures()
@@ -431,8 +433,8 @@ class Fault:
                         self.retaken_after_daemon_kill.add(
                             "round %d: the restart took %d lock(s) again (\"%s\")"
                             % (round_no, self.timeline[-1][5], RETAKE))
-                self.verify(round_no, kind)
-                self.verify_keeper(round_no, kind, keeper)
+                listed = self.verify(round_no, kind)
+                self.verify_keeper(round_no, kind, keeper if kind != "daemon" else None, listed)
         except RuntimeError as e:
             tap("fault_run_completes", False, "round %d: %s" % (round_no, e))
         elapsed = time.monotonic() - begin
