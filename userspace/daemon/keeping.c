@@ -47,6 +47,8 @@ static int replace(struct lw_daemon *d, const struct lw_keeper_lock *extra, cons
 		lw_log(LOG_ERR, "%s", err);
 		return r;
 	}
+	/* unwatched before its descriptor closes (the number may come back) */
+	d->keeper_source = sd_event_source_disable_unref(d->keeper_source);
 	lw_keeper_close(d->keeper);
 	d->keeper = fresh;
 	lw_log(LOG_WARNING, "keeper: %s: keeper pid %d replaced pid %d and holds %zu lock(s)", why,
