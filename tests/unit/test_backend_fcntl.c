@@ -289,6 +289,57 @@ static void lock_kept_by_keeper_survives_kill_9_of_the_daemon(void **state)
 	lw_backend_close(be);
 }
 
+/* Polls until another process can take the lock (up to 3 s). */
+static int acquire_within_seconds(const char *lockspace, const char *image)
+{
+	int r = -EAGAIN;
+
+	for (int i = 0; i < 300 && r == -EAGAIN; i++) {
+		r = other_process_acquire(lockspace, image, false);
+		if (r == -EAGAIN)
+			usleep(10000);
+	}
+	return r;
+}
+
+/* The keeper is replaced (old_told: the old one is told to quit; else the
+ * daemon hangs up on it, as when it dies before telling it): the new one
+ * holds the lock alone once the daemon closes its copy, and when it dies
+ * too the lock is free, so the old keeper kept no copy. */
+static void replace_keeper(struct fixture *f, bool old_told)
+{
+	struct lw_backend *be = open_backend(f->lockspace);
+	struct lw_keeper *old = NULL, *fresh = NULL;
+	struct lw_keeper_lock lock = { .name = f->image };
+	char err[256] = "";
+
+	assert_int_equal(be->ops->acquire(be, f->image, -1, false, &lock.fd), 0);
+	if (lw_keeper_connect(f->dir, &old, err, sizeof(err)) < 0)
+		fail_msg("expected a keeper, got: %s", err);
+	assert_int_equal(lw_keeper_put(old, f->image, lock.fd), 0);
+	if (lw_keeper_replace(f->dir, &lock, 1, old_told ? old : NULL, &fresh, err, sizeof(err)) < 0)
+		fail_msg("expected a new keeper holding 1 lock, got: %s", err);
+	assert_int_not_equal(lw_keeper_pid(fresh), lw_keeper_pid(old));
+	lw_keeper_close(old);
+	close(lock.fd);
+	assert_int_equal(other_process_acquire(f->lockspace, f->image, false), -EAGAIN);
+	assert_int_equal(kill(lw_keeper_pid(fresh), SIGKILL), 0);
+	lw_keeper_close(fresh);
+	if (acquire_within_seconds(f->lockspace, f->image) != 0)
+		fail_msg("expected the lock free once the new keeper died, but it is still held (the old keeper kept a copy)");
+	lw_backend_close(be);
+}
+
+static void replaced_keeper_holds_the_lock_and_the_old_one_lets_go_when_told(void **state)
+{
+	replace_keeper(*state, true);
+}
+
+static void replaced_keeper_holds_the_lock_and_the_old_one_lets_go_when_its_daemon_hangs_up(void **state)
+{
+	replace_keeper(*state, false);
+}
+
 static void missing_image_is_enoent_with_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -324,6 +375,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lock_survives_in_a_duplicate_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(verify_keeps_a_held_lock_and_reports_a_lost_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(lock_kept_by_keeper_survives_kill_9_of_the_daemon, setup, teardown),
+		cmocka_unit_test_setup_teardown(replaced_keeper_holds_the_lock_and_the_old_one_lets_go_when_told,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			replaced_keeper_holds_the_lock_and_the_old_one_lets_go_when_its_daemon_hangs_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_image_is_enoent_with_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_lockspace_folder_is_enoent, setup, teardown),
 	};

@@ -3,13 +3,15 @@
 # held (another host cannot take it), the kernel keeps denying a rogue writer
 # that polls throughout, the restarted daemon re-adopts its leases and
 # releases those of holders that died meanwhile; no stale lease remains. The
-# same across a SIGUSR1 re-exec.
-#   daemon_restart.sh [--lockspace]: fcntl direct mode (locks on the images,
-#   which the keeper holds but cannot hand back), or indirect mode (lock files
-#   in a lockspace, which it hands back).
+# same across a SIGUSR1 re-exec. The keeper killed with the daemon up loses
+# nothing (the daemon holds its own copy of every lock, a new keeper inherits
+# them), nor does the daemon killed after that; both killed together, the
+# restart takes the lock again with the lease enforced all along.
+#   daemon_restart.sh [--lockspace]: fcntl direct mode (locks on the images)
+#   or indirect mode (lock files in a lockspace).
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..21"
+echo "1..25"
 
 opts=()
 if [ "${1:-}" = --lockspace ]; then
@@ -39,8 +41,9 @@ check leases_taken_before_the_crash [ $status -eq 0 ]
 # a rogue writer polls both images through the crash; any success is a breach
 breach=$work/breach
 ( while [ ! -e "$work/stop-rogue" ]; do
-	for f in "$img" "$img2"; do
-		if [ ! -e "$work/h2-dead" ] || [ "$f" = "$img" ]; then
+	for f in "$img" "$img2" "$work/orphan.img"; do
+		if { [ ! -e "$work/h2-dead" ] || [ "$f" != "$img2" ]; } &&
+		   { [ -e "$work/orphan-leased" ] || [ "$f" != "$work/orphan.img" ]; }; then
 			rogue_write "$f" && echo "$f" >>"$breach"
 		fi
 	done
@@ -89,16 +92,36 @@ check reexec_keeps_the_lease grep -q "\"pid\": *$h1" <<<"$out"
 why="nobody holds the lock on byte 0 of $img after the re-exec"
 check backend_lock_survives_reexec byte0_locked "$(lock_of "$img")"
 
-touch "$work/stop-rogue"; wait "$rogue" 2>/dev/null
-why="writes got through: $(sort "$breach" 2>/dev/null | uniq -c | tr '\n' ' ')"
-check rogue_writer_never_succeeded_throughout [ ! -s "$breach" ]
+# the keeper's pid, as the daemon last logged it (at start or on replacing one)
+current_keeper() {
+	sed -n 's/.*keeper pid \([0-9]*\) \(holds\|replaced\).*/\1/p' "$work/A/daemon.log" | tail -n 1
+}
+retakes() { grep -c "took it again" "$work/A/daemon.log"; }
 
-# the keeper killed too (outside the guarantee, after the rogue stopped): the
-# restart takes the lock again; in direct mode that needs a moment without
-# enforcement on the image (see lockwardend(8))
+# the keeper killed with the daemon up: the daemon's own copy holds the lock
+# and a new keeper inherits it, so a daemon kill after that loses nothing
 img4=$(new_image orphan.img); start_holder h4
-lw A acquire "$img4" --pid "$h4" >/dev/null 2>&1
-keeper=$(sed -n 's/.*keeper pid \([0-9]*\) holds.*/\1/p' "$work/A/daemon.log" | tail -n 1)
+lw A acquire "$img4" --pid "$h4" >/dev/null 2>&1 && touch "$work/orphan-leased"
+keeper=$(current_keeper)
+kill -KILL "$keeper"
+why="nobody holds the backend lock of $img4 after its keeper $keeper was killed"
+check backend_lock_survives_keeper_kill_with_the_daemon_up byte0_locked "$(lock_of "$img4")"
+for _ in $(seq 50); do [ "$(current_keeper)" != "$keeper" ] && break; sleep 0.1; done
+new_keeper=$(current_keeper)
+why="no new keeper after killing $keeper (last logged: $new_keeper): $(tail -n 3 "$work/A/daemon.log")"
+replaced() { [ -n "$new_keeper" ] && [ "$new_keeper" != "$keeper" ] && alive "$new_keeper"; }
+check a_new_keeper_replaces_a_killed_one replaced
+retakes_before=$(retakes)
+kill9_daemon A
+why="nobody holds the backend lock of $img4 with the daemon down, its new keeper $new_keeper up"
+check backend_lock_survives_a_daemon_kill_after_a_keeper_kill byte0_locked "$(lock_of "$img4")"
+start_daemon A --backend fcntl "${opts[@]}" >/dev/null
+why="the restart took $(($(retakes) - retakes_before)) lock(s) again: the new keeper did not hold them all"
+check restart_after_a_keeper_kill_finds_every_lock_kept [ "$(retakes)" = "$retakes_before" ]
+
+# the daemon and the keeper killed together: the restart takes the lock
+# again, the lease enforced all along (the rogue still polls)
+keeper=$(current_keeper)
 kill9_daemon A; kill -KILL "$keeper" 2>/dev/null
 start_daemon A --backend fcntl "${opts[@]}" >/dev/null
 out=$(lw A list --json 2>&1)
@@ -108,6 +131,10 @@ why="nobody holds the backend lock of $img4 after the keeper died"
 check lock_is_taken_again_after_keeper_loss byte0_locked "$(lock_of "$img4")"
 why="a write open of $img4 got through after the keeper died"
 check enforcement_is_back_after_keeper_loss not rogue_write "$img4"
+
+touch "$work/stop-rogue"; wait "$rogue" 2>/dev/null
+why="writes got through: $(sort "$breach" 2>/dev/null | uniq -c | tr '\n' ' ')"
+check rogue_writer_never_succeeded_throughout [ ! -s "$breach" ]
 kill -KILL "$h4"; wait "$h4" 2>/dev/null
 
 

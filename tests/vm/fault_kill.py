@@ -9,7 +9,10 @@ lock and no enforcement left. A rogue writer polls every image that is
 leased for certain, all along; any write open it gets is a breach.
 
 Run by fault_kill.sh (fcntl direct mode) and fault_kill_lockspace.sh (lock
-files in a lockspace). FAULT_KILLS (default 200) sets how many kills;
+files in a lockspace). Also after every round: the keeper running then (a
+new one, after a keeper kill) holds a descriptor of every leased image's
+lock, and a daemon kill alone never leaves a lock to be taken again (the
+keeper had them all). FAULT_KILLS (default 200) sets how many kills;
 FAULT_MAX_SECONDS (500) ends a run early, failing, on a machine too slow for
 them, so the results are still reported within tap-run's limit. TAP output; prints the measured numbers as comments."""
 import errno
@@ -33,7 +36,10 @@ DAEMON = os.path.join(TOP, "build/lockwardend")
 CLI = os.path.join(TOP, "build/lockwarden")
 EXCLUSIVE_IMAGES = 5
 SHARED_HOLDERS_MAX = 2
-GAP_WARNING = "re-taking the lock needs a moment without enforcement"
+# adopt.c logs this when a lock was lost (the keeper died too) and taken again
+RETAKE = "the backend lock was lost with the keeper; took it again"
+# keeping.c logs this when a lease's lock had no copy in the daemon when the keeper was replaced
+ONLY_IN_OLD_KEEPER = "it lives only as long as the old keeper"
 
 tests = []
 
@@ -222,6 +228,38 @@ class Fault:
         finally:
             os.close(fd)
 
+    def keeper_holds(self, pid, images):
+        """The images whose lock file the keeper pid has no descriptor of."""
+        held = set()
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    held.add(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+                except OSError:
+                    pass
+        except OSError:
+            return set(images)
+        return {img for img in images if self.lock_file(img) not in held}
+
+    def verify_keeper(self, round_no, kind, killed_keeper, listed):
+        """The keeper running now (a new one after a keeper kill) holds a
+        copy of every leased image's lock (listed: the leases verify saw)."""
+        where = "round %d (%s)" % (round_no, kind)
+        deadline = time.monotonic() + 3
+        while True:
+            leased = [img for img, pids in (listed or self.listed()).items() if pids]
+            listed = None
+            keeper = self.keeper_pid()
+            missing = (set(leased) if keeper is None or keeper == killed_keeper
+                       else self.keeper_holds(keeper, leased))
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        if missing:
+            self.keeper_missing.add("%s: %s has no copy of the lock of %s" % (
+                where, "no keeper runs" if keeper is None or keeper == killed_keeper
+                else "keeper %d" % keeper, sorted(missing)))
+
     @staticmethod
     def write_denied(image):
         try:
@@ -328,6 +366,7 @@ class Fault:
                     self.stale_lock.add("%s: %s has no lease but its backend lock is still held" % (where, img))
                 if self.write_denied(img):
                     self.stale_kernel.add("%s: %s has no lease but a write open is denied" % (where, img))
+        return listed
 
     def run(self, kills_wanted, max_seconds):
         self.op_failed, self.lost_lease, self.dead_lease = Failures(), Failures(), Failures()
@@ -337,9 +376,11 @@ class Fault:
         self.ops = {}
         self.call_time = 0.2    # seconds a call takes, measured as we go
         rounds = {"daemon": 0, "keeper": 0, "both": 0}
-        # [round, kind, killed at, restart exec at, answered at, lifts of enforcement it logged]
+        # [round, kind, killed at, restart exec at, answered at, locks it took again]
         self.timeline = []
-        lifts_before = 0
+        self.keeper_missing = Failures()
+        self.retaken_after_daemon_kill = Failures()
+        retakes_before = 0
         kills = no_keeper = 0
         restarts = []
         first = self.start_daemon()
@@ -385,10 +426,15 @@ class Fault:
                     no_keeper += 0 if keeper else 1
                 if kind != "keeper":
                     restarts.append(self.start_daemon())
-                    lifts = self.log_count(GAP_WARNING)
-                    self.timeline[-1][3:] = [self.exec_at, self.answer_at, lifts - lifts_before]
-                    lifts_before = lifts
-                self.verify(round_no, kind)
+                    retakes = self.log_count(RETAKE)
+                    self.timeline[-1][3:] = [self.exec_at, self.answer_at, retakes - retakes_before]
+                    retakes_before = retakes
+                    if kind == "daemon" and self.timeline[-1][5]:
+                        self.retaken_after_daemon_kill.add(
+                            "round %d: the restart took %d lock(s) again (\"%s\")"
+                            % (round_no, self.timeline[-1][5], RETAKE))
+                listed = self.verify(round_no, kind)
+                self.verify_keeper(round_no, kind, keeper if kind != "daemon" else None, listed)
         except RuntimeError as e:
             tap("fault_run_completes", False, "round %d: %s" % (round_no, e))
         elapsed = time.monotonic() - begin
@@ -404,8 +450,10 @@ class Fault:
         if restarts:
             print("# restart (exec to first answer): first %.2f s, mean %.2f s, max %.2f s"
                   % (first, sum(restarts) / len(restarts), max(restarts)))
-        print("# daemon log: %d lift(s) of enforcement to re-take a lock (\"%s\"), %d lock(s) lost with a keeper"
-              % (self.log_count(GAP_WARNING), GAP_WARNING, self.log_count("died with the old keeper")))
+        print("# daemon log: %d lock(s) taken again at a restart (\"%s\"), %d keeper replacement(s),"
+              " %d lock(s) only an old keeper held" % (self.log_count(RETAKE), RETAKE,
+                                                     self.log_count("replaced pid"),
+                                                     self.log_count(ONLY_IN_OLD_KEEPER)))
         print("# rogue writer: %s write open(s) tried on leased images, %d got through" % (tries, len(breaches)))
         tap("rogue_writer_ran_throughout", rogue_status == 0 and int(tries) > 0,
             "expected the rogue to exit 0 after trying opens, got status %d after %s tries"
@@ -427,32 +475,29 @@ class Fault:
             not self.no_enforcement.count, self.no_enforcement.detail(round_no))
         tap("every_lease_holds_its_backend_lock_after_daemon_kills",
             not self.no_backend_lock["daemon"].count, self.no_backend_lock["daemon"].detail(rounds["daemon"]))
-        note = "" if self.lockspace else (
-            "\nknown gap in direct mode (issue 9 item 3): the keeper cannot hand a lock back to the "
-            "daemon, so a lock only the keeper held dies with it (leasing.c keep_lock logs \"died "
-            "with the old keeper\")")
         for kind, what in (("keeper", "keeper_kills_with_the_daemon_up"),
                            ("both", "kills_of_daemon_and_keeper_together")):
             f = self.no_backend_lock[kind]
-            tap("every_lease_holds_its_backend_lock_after_" + what, not f.count,
-                f.detail(rounds[kind]) + (note if f.count else ""))
+            tap("every_lease_holds_its_backend_lock_after_" + what, not f.count, f.detail(rounds[kind]))
+        tap("the_keeper_holds_a_copy_of_every_leased_lock_after_every_kill",
+            not self.keeper_missing.count, self.keeper_missing.detail(round_no))
+        tap("a_daemon_kill_alone_never_needs_a_lock_taken_again",
+            not self.retaken_after_daemon_kill.count, self.retaken_after_daemon_kill.detail(rounds["daemon"]))
         tap("no_backend_lock_outlives_its_lease", not self.stale_lock.count, self.stale_lock.detail(round_no))
         tap("no_kernel_enforcement_outlives_its_lease", not self.stale_kernel.count,
             self.stale_kernel.detail(round_no))
         phases = self.breach_phases(breaches)
         for kind, what in (("daemon", "daemon_kills"), ("keeper", "keeper_kills_with_the_daemon_up"),
                            ("both", "kills_of_daemon_and_keeper_together"),
-                           ("lift", "restarts_that_retook_a_lost_lock")):
+                           ("retake", "restarts_that_retook_a_lost_lock")):
             mine = {p: n for (k, p), n in phases.items() if k == kind}
             lines = [line for line in breaches if self.breach_kind(line) == kind]
             detail = "\n".join(["%d write open(s) of a leased image got through: %s; first:"
                                 % (len(lines), ", ".join("%s: %d" % kv for kv in sorted(mine.items())))]
                                + lines[:3])
-            if kind == "lift" and lines:
-                restarts_lifting = sum(1 for t in self.timeline if t[5])
-                detail += ("\nknown gap (issue 9 item 3, adopt.c): %d restart(s) found a lock lost (its keeper "
-                           "was killed) and logged \"%s\" (%d time(s) in all) while the rogue polled"
-                           % (restarts_lifting, GAP_WARNING, self.log_count(GAP_WARNING)))
+            if kind == "retake":
+                print("# %d restart(s) took a lost lock again (\"%s\"), the rogue polling throughout"
+                      % (sum(1 for t in self.timeline if t[5]), RETAKE))
             tap("rogue_writer_polling_throughout_never_opened_a_leased_image_across_" + what,
                 not lines, detail)
         early = [line for line in breaches if self.breach_kind(line) is None]
@@ -461,11 +506,11 @@ class Fault:
 
     def breach_round(self, line):
         """The kill a breach followed and its phase: (kind, phase), or (None, ...).
-        A breach during a restart that lifted enforcement to re-take a lost
-        lock is of kind "lift", whatever was killed."""
+        A breach during a restart that took a lost lock again is of kind
+        "retake", whatever was killed."""
         when = float(line.split()[0])
         kind, phase = None, "before the first kill"
-        for _, k, killed, execd, answered, lifts in self.timeline:
+        for _, k, killed, execd, answered, retakes in self.timeline:
             if when < killed:
                 break
             kind = k
@@ -475,8 +520,8 @@ class Fault:
                 phase = "daemon down"
             elif when < answered:
                 phase = "restart, before it answered"
-                if lifts:
-                    kind = "lift"
+                if retakes:
+                    kind = "retake"
             else:
                 phase = "after the restart answered"
         return kind, phase

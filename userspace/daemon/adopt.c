@@ -1,6 +1,7 @@
 /* Re-adoption of leases at start. See adopt.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "enforcer/enforcer.h"
 #include "holders.h"
 #include "keeper.h"
+#include "keeping.h"
 #include "leasing.h"
 #include "adopt.h"
 #include "state.h"
@@ -22,9 +24,14 @@ struct kept_lock {
 	bool claimed;	/* a lease in the state file owns it */
 };
 
+/* What the keeper kept, found by image through a hash table (built once
+ * all are in: the array may move while it grows). */
 struct kept_list {
 	struct kept_lock *items;
 	size_t count, cap;
+	struct hsearch_data by_image;
+	bool hashed;
+	bool retaken;	/* a lock was taken anew: the keeper has no copy of it */
 };
 
 static int collect_kept(const char *name, int fd, void *ctx)
@@ -48,19 +55,39 @@ static int collect_kept(const char *name, int fd, void *ctx)
 	return 0;
 }
 
+static int hash_kept(struct kept_list *l)
+{
+	if (!hcreate_r(l->count * 2 + 1, &l->by_image))
+		return -errno;
+	l->hashed = true;
+	for (size_t i = 0; i < l->count; i++) {
+		ENTRY item = { .key = l->items[i].name, .data = &l->items[i] }, *found;
+
+		if (!item.key)
+			return -ENOMEM;
+		if (!hsearch_r(item, ENTER, &found, &l->by_image))
+			return -errno;
+	}
+	return 0;
+}
+
 /* Claim the kept lock for image: true if the keeper has one; *fd gets our
- * duplicate, or -1 if the kernel would not pass it back. */
+ * own copy of it, or -1 if the kernel would not pass it back. */
 static bool take_kept(struct kept_list *l, const char *image, int *fd)
 {
+	ENTRY want = { .key = (char *)image }, *found;
+	struct kept_lock *k;
+
 	*fd = -1;
-	for (size_t i = 0; i < l->count; i++)
-		if (!l->items[i].claimed && l->items[i].name && strcmp(l->items[i].name, image) == 0) {
-			*fd = l->items[i].fd;
-			l->items[i].fd = -1;
-			l->items[i].claimed = true;
-			return true;
-		}
-	return false;
+	if (!hsearch_r(want, FIND, &found, &l->by_image))
+		return false;
+	k = found->data;
+	if (k->claimed)
+		return false;
+	*fd = k->fd;
+	k->fd = -1;
+	k->claimed = true;
+	return true;
 }
 
 /* The backend lock for e: the kept one if it still holds, else taken anew. */
@@ -70,14 +97,17 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 	int fd, r;
 
 	if (take_kept(kept, e->image, &fd) && fd < 0) {
-		/* the keeper's copy holds the lock (a write descriptor of a leased
-		 * image that only holders may receive); release drops it there */
+		/* the kernel would not pass the daemon (registered by
+		 * lw_tamper_open) its copy: the keeper's still holds the lock,
+		 * release drops it there */
+		lw_log(LOG_ERR, "adopt %s: the keeper's copy of the lock did not pass; only the keeper holds it",
+		       e->image);
 		e->lock_fd = -1;
 		return 0;
 	}
 	r = d->backend->ops->verify(d->backend, e->image, shared, fd);
 	if (r == 0) {
-		e->lock_fd = fd;
+		e->lock_fd = fd;	/* the keeper's and the daemon's copy: one lock */
 		return 0;
 	}
 	if (fd >= 0)
@@ -90,8 +120,10 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 	r = d->backend->ops->acquire(d->backend, e->image, -1, shared, &e->lock_fd);
 	if (r < 0)
 		return r;
-	if (e->lock_fd >= 0 && lw_keeper_put(d->keeper, e->image, e->lock_fd) < 0)
-		lw_log(LOG_WARNING, "adopt %s: the keeper did not take the lock", e->image);
+	if (e->lock_fd >= 0) {
+		lw_log(LOG_WARNING, "adopt %s: the backend lock was lost with the keeper; took it again", e->image);
+		kept->retaken = true;
+	}
 	return 0;
 }
 
@@ -243,6 +275,11 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 		snprintf(err, err_size, "keeper: cannot list the kept locks: %s", strerror(-r));
 		goto cleanup;
 	}
+	r = hash_kept(&kept);
+	if (r < 0) {
+		snprintf(err, err_size, "keeper: cannot index the kept locks: %s", strerror(-r));
+		goto cleanup;
+	}
 	if (lw_lease_count(d->leases) || kept.count)
 		lw_log(LOG_INFO, "adopting %u lease(s) from the state file, %zu kept lock(s)",
 		       lw_lease_count(d->leases), kept.count);
@@ -266,13 +303,21 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 				d->backend->ops->release(d->backend, kept.items[i].name, kept.items[i].fd);
 			kept.items[i].fd = -1;
 		}
+	/* a lock taken anew cannot be passed to the keeper now that its lease
+	 * is in the kernel: a new keeper inherits every lock instead */
+	if (kept.retaken)
+		lw_keeping_renew(d, "locks were taken again at start");
 	r = lw_state_save(d->cfg->state_dir, d->leases, err, err_size);
+	if (r == 0)
+		r = lw_keeping_watch(d);
 cleanup:
 	for (size_t i = 0; i < kept.count; i++) {
 		if (kept.items[i].fd >= 0)
 			close(kept.items[i].fd);
 		free(kept.items[i].name);
 	}
+	if (kept.hashed)
+		hdestroy_r(&kept.by_image);
 	free(kept.items);
 	free(stale.keys);
 	return r;

@@ -8,9 +8,12 @@
  *     stale (a crash between steps of an acquire or release) and goes;
  *   - a lease whose backend lock was lost (taken by another host) is
  *     released and logged.
- *   - a lock the keeper no longer has (it was killed too) is taken again;
- *     in direct mode with a short lift of our own enforcement on the image.
- * The state file is then written again. */
+ *   - the daemon takes its own copy of every kept lock back (the kernel
+ *     passes it: the daemon is exempt by identity), so the lock survives
+ *     either the daemon or the keeper dying;
+ *   - a lock the keeper no longer has (it was killed too) is taken again,
+ *     with the lease enforced all along, and a new keeper inherits it.
+ * The state file is then written again, and the keeper watched. */
 #ifndef LW_DAEMON_ADOPT_H
 #define LW_DAEMON_ADOPT_H
 

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,11 +27,14 @@ enum keeper_op {
 	KEEPER_END,
 	KEEPER_OK,
 	KEEPER_FAIL,
+	KEEPER_HELLO,		/* daemon -> keeper; answered by OK with pid and count */
+	KEEPER_QUIT,		/* daemon -> keeper: drop every copy and exit (it was replaced) */
 };
 
 struct keeper_msg {
 	uint32_t op;
-	int32_t pid;		/* OK to a LIST-less hello: the keeper's pid */
+	int32_t pid;		/* in every message: the sender's pid */
+	uint32_t count;		/* OK to HELLO: how many descriptors the keeper holds */
 	char name[PATH_MAX];
 };
 
@@ -44,9 +48,9 @@ struct lw_keeper {
 
 /* ---- messages ----------------------------------------------------------- */
 
-static int send_msg(int sock, uint32_t op, const char *name, int fd)
+static int send_msg_count(int sock, uint32_t op, const char *name, int fd, uint32_t count)
 {
-	struct keeper_msg m = { .op = op, .pid = getpid() };
+	struct keeper_msg m = { .op = op, .pid = getpid(), .count = count };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -69,6 +73,11 @@ static int send_msg(int sock, uint32_t op, const char *name, int fd)
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : 0;
+}
+
+static int send_msg(int sock, uint32_t op, const char *name, int fd)
+{
+	return send_msg_count(sock, op, name, fd, 0);
 }
 
 /* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
@@ -166,6 +175,17 @@ static void serve(struct keeper_store *s, int conn)
 			store_drop(s, m.name);
 			send_msg(conn, KEEPER_OK, NULL, -1);
 			break;
+		case KEEPER_HELLO:
+			if (fd >= 0)
+				close(fd);
+			send_msg_count(conn, KEEPER_OK, NULL, -1, (uint32_t)s->count);
+			break;
+		case KEEPER_QUIT:
+			/* replaced by a keeper that inherited every lock: ours go */
+			if (fd >= 0)
+				close(fd);
+			send_msg(conn, KEEPER_OK, NULL, -1);
+			_exit(0);
 		case KEEPER_LIST:
 			if (fd >= 0)
 				close(fd);
@@ -181,9 +201,25 @@ static void serve(struct keeper_store *s, int conn)
 	}
 }
 
-static void keeper_main(int listen_fd)
+/* Where the keeper listens: the socket file it was started on. A keeper
+ * whose file was replaced (a new keeper took over; the daemon died before it
+ * could tell this one to quit) is reached by nobody and must not hold copies
+ * of locks that may be released meanwhile. */
+struct keeper_home {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+};
+
+static bool still_home(const struct keeper_home *home)
 {
-	struct keeper_store store = { 0 };
+	struct stat st;
+
+	return stat(home->path, &st) == 0 && st.st_dev == home->dev && st.st_ino == home->ino;
+}
+
+static void keeper_main(int listen_fd, struct keeper_store *store, const struct keeper_home *home)
+{
 	sigset_t all;
 
 	/* a clean slate: the daemon's blocked signals and handlers are not ours */
@@ -197,20 +233,64 @@ static void keeper_main(int listen_fd)
 		struct pollfd p = { .fd = listen_fd, .events = POLLIN };
 		int conn;
 
-		if (poll(&p, 1, store.count ? -1 : KEEPER_IDLE_MS) == 0)
+		if (poll(&p, 1, store->count ? -1 : KEEPER_IDLE_MS) == 0)
 			_exit(0);	/* nothing held and no daemon came */
 		conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0)
 			continue;
-		serve(&store, conn);
+		serve(store, conn);
 		close(conn);
-		if (store.count == 0)
+		if (store->count == 0 || !still_home(home))
 			_exit(0);
 	}
 }
 
-/* Double fork: the keeper is nobody's child and in its own session. */
-static int spawn(int listen_fd)
+static int compare_fds(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* In the new keeper: take a copy of each lock (inherited across fork, so no
+ * descriptor passes a socket), put the listening socket at fd 3, and close
+ * every other descriptor the daemon had. */
+static void keeper_setup(int listen_fd, const struct lw_keeper_lock *locks, size_t count,
+			 struct keeper_store *store)
+{
+	int null, *keep = calloc(count + 1, sizeof(*keep)), from = 4;
+	size_t n = 0;
+
+	if (!keep)
+		_exit(1);
+	for (size_t i = 0; i < count; i++) {
+		/* at 4 and up: fds 0 to 3 are about to be replaced */
+		int fd = fcntl(locks[i].fd, F_DUPFD, 4);
+
+		if (fd < 0 || store_put(store, locks[i].name, fd) < 0)
+			_exit(1);
+	}
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (dup2(listen_fd, 3) < 0)
+		_exit(1);
+	for (size_t i = 0; i < store->count; i++)
+		keep[n++] = store->items[i].fd;
+	qsort(keep, n, sizeof(*keep), compare_fds);
+	for (size_t i = 0; i < n; from = keep[i++] + 1)
+		if (keep[i] > from)
+			close_range((unsigned int)from, (unsigned int)keep[i] - 1, 0);
+	close_range((unsigned int)from, ~0u, 0);
+	free(keep);
+}
+
+/* Double fork: the keeper is nobody's child and in its own session. The
+ * intermediate child exits non-zero if the keeper could not take every
+ * lock, so the daemon knows before it relies on it. */
+static int spawn(int listen_fd, const struct lw_keeper_lock *locks, size_t count,
+		 const struct keeper_home *home)
 {
 	pid_t pid = fork(), inner;
 	int status;
@@ -218,23 +298,16 @@ static int spawn(int listen_fd)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		struct keeper_store store = { 0 };
+
 		setsid();
+		keeper_setup(listen_fd, locks, count, &store);
+		if (chdir("/") < 0)
+			_exit(1);
 		inner = fork();
 		if (inner != 0)
 			_exit(inner < 0 ? 1 : 0);
-		int null = open("/dev/null", O_RDWR);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		if (dup2(listen_fd, 3) < 0)
-			_exit(1);
-		close_range(4, ~0u, 0);
-		if (chdir("/") < 0)
-			_exit(1);
-		keeper_main(3);
+		keeper_main(3, &store, home);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
 		return -ECHILD;
@@ -242,6 +315,8 @@ static int spawn(int listen_fd)
 }
 
 /* ---- the daemon's side -------------------------------------------------- */
+
+static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd);
 
 static int socket_address(const char *state_dir, struct sockaddr_un *sa)
 {
@@ -268,72 +343,117 @@ static int try_connect(const struct sockaddr_un *sa)
 	return fd;
 }
 
-static int start_keeper(const struct sockaddr_un *sa)
+/* A keeper on sa holding copies of locks. Any keeper found there before
+ * (dead, or about to be told to quit) loses the path. */
+static int start_keeper(const struct sockaddr_un *sa, const struct lw_keeper_lock *locks, size_t count)
 {
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), r = 0;
+	struct keeper_home home;
+	struct stat st;
 
 	if (fd < 0)
 		return -errno;
-	unlink(sa->sun_path);	/* a stale socket: nobody answered on it */
-	if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 || listen(fd, 4) < 0)
+	snprintf(home.path, sizeof(home.path), "%s", sa->sun_path);
+	unlink(sa->sun_path);
+	if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 || listen(fd, 4) < 0 ||
+	    stat(sa->sun_path, &st) < 0)
 		r = -errno;
-	else
-		r = spawn(fd);
+	else {
+		home.dev = st.st_dev;
+		home.ino = st.st_ino;
+		r = spawn(fd, locks, count, &home);
+	}
 	close(fd);
 	return r;
 }
 
-int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, char *err, size_t err_size)
+/* Connect to sa and say hello; *count gets how many locks the keeper holds. */
+static int hello(const struct sockaddr_un *sa, struct lw_keeper **out, uint32_t *count)
 {
-	struct sockaddr_un sa;
 	struct keeper_msg m;
 	struct lw_keeper *k;
-	int fd, r, extra;
+	int fd = try_connect(sa), r, extra;
 
-	r = socket_address(state_dir, &sa);
-	if (r < 0) {
-		snprintf(err, err_size, "keeper: socket path under %s too long", state_dir);
-		return r;
-	}
-	fd = try_connect(&sa);
-	if (fd < 0) {
-		r = start_keeper(&sa);
-		if (r < 0) {
-			snprintf(err, err_size, "keeper: cannot start at %s: %s", sa.sun_path, strerror(-r));
-			return r;
-		}
-		fd = try_connect(&sa);
-	}
-	if (fd < 0) {
-		snprintf(err, err_size, "keeper: cannot connect to %s: %s", sa.sun_path, strerror(-fd));
+	if (fd < 0)
 		return fd;
-	}
 	k = calloc(1, sizeof(*k));
 	if (!k) {
 		close(fd);
 		return -ENOMEM;
 	}
 	k->fd = fd;
-	/* an empty LIST round trip proves it answers and gives its pid */
-	r = send_msg(fd, KEEPER_LIST, NULL, -1);
-	while (r == 0) {
+	r = send_msg(fd, KEEPER_HELLO, NULL, -1);
+	if (r == 0)
 		r = recv_msg(fd, &m, &extra);
-		if (extra >= 0)
-			close(extra);
-		if (r <= 0) {
-			r = r ? r : -ECONNRESET;
-			break;
-		}
-		if (m.op == KEEPER_END) {
-			k->pid = m.pid;
-			*out = k;
-			return 0;
-		}
-		r = 0;
+	if (r > 0 && extra >= 0)
+		close(extra);
+	if (r > 0 && m.op == KEEPER_OK) {
+		k->pid = m.pid;
+		*count = m.count;
+		*out = k;
+		return 0;
 	}
-	snprintf(err, err_size, "keeper: %s does not answer: %s", sa.sun_path, strerror(-r));
 	lw_keeper_close(k);
+	return r < 0 ? r : r == 0 ? -ECONNRESET : -EPROTO;
+}
+
+int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, char *err, size_t err_size)
+{
+	struct sockaddr_un sa;
+	uint32_t count;
+	int r;
+
+	r = socket_address(state_dir, &sa);
+	if (r < 0) {
+		snprintf(err, err_size, "keeper: socket path under %s too long", state_dir);
+		return r;
+	}
+	if (hello(&sa, out, &count) == 0)
+		return 0;
+	r = start_keeper(&sa, NULL, 0);
+	if (r < 0) {
+		snprintf(err, err_size, "keeper: cannot start at %s: %s", sa.sun_path, strerror(-r));
+		return r;
+	}
+	r = hello(&sa, out, &count);
+	if (r < 0)
+		snprintf(err, err_size, "keeper: %s does not answer: %s", sa.sun_path, strerror(-r));
 	return r;
+}
+
+int lw_keeper_replace(const char *state_dir, const struct lw_keeper_lock *locks, size_t count,
+		      struct lw_keeper *old, struct lw_keeper **out, char *err, size_t err_size)
+{
+	struct sockaddr_un sa;
+	uint32_t held = 0;
+	int r;
+
+	r = socket_address(state_dir, &sa);
+	if (r < 0) {
+		snprintf(err, err_size, "keeper: socket path under %s too long", state_dir);
+		return r;
+	}
+	r = start_keeper(&sa, locks, count);
+	if (r < 0) {
+		snprintf(err, err_size, "keeper: cannot start one holding %zu lock(s) at %s: %s", count,
+			 sa.sun_path, strerror(-r));
+		return r;
+	}
+	r = hello(&sa, out, &held);
+	if (r < 0) {
+		snprintf(err, err_size, "keeper: the new one at %s does not answer: %s", sa.sun_path, strerror(-r));
+		return r;
+	}
+	if (held != count) {
+		snprintf(err, err_size, "keeper: the new one holds %u of %zu lock(s)", held, count);
+		lw_keeper_close(*out);
+		*out = NULL;
+		return -EIO;
+	}
+	/* the old one's copies go only now: every lock has two holders meanwhile */
+	if (old)
+		round_trip(old, KEEPER_QUIT, "", -1);
+	return 0;
 }
 
 void lw_keeper_close(struct lw_keeper *k)
@@ -400,4 +520,9 @@ int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void
 int lw_keeper_pid(const struct lw_keeper *k)
 {
 	return k->pid;
+}
+
+int lw_keeper_fd(const struct lw_keeper *k)
+{
+	return k->fd;
 }

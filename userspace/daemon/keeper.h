@@ -3,14 +3,19 @@
  * daemon.
  *
  * Why a process: OFD locks (fcntl backend) live as long as any descriptor of
- * their open file description does. The daemon hands each lock descriptor to
- * the keeper over a Unix socket (SCM_RIGHTS) before it commits the lease to
- * the state file; a restarted daemon connects to the same socket
- * (STATE_DIR/keeper.sock), takes duplicates of all of them back and
- * reconciles them with the state file. Unlike the systemd fd store this
- * works without systemd (tests, containers); the keeper runs in its own
- * session so it does not share the daemon's death. It exits by itself once
- * it holds nothing and no daemon is connected. */
+ * their open file description does. The daemon and the keeper each hold a
+ * descriptor of every lock's one open file description, so the lock survives
+ * either of them dying. The daemon hands each new lock to the keeper over a
+ * Unix socket (SCM_RIGHTS) before the lease exists in the kernel (the
+ * kernel lets only holders and the daemon receive a leased image's write
+ * descriptor); a restarted daemon connects to the same socket
+ * (STATE_DIR/keeper.sock), takes its own copy of every lock back and
+ * reconciles them with the state file. A keeper that died is replaced by one
+ * that inherits the daemon's copies across fork (no socket, no kernel check).
+ * Unlike the systemd fd store this works without systemd (tests,
+ * containers); the keeper runs in its own session so it does not share the
+ * daemon's death. It exits by itself once it holds nothing and no daemon is
+ * connected, or when another keeper took its socket file. */
 #ifndef LW_DAEMON_KEEPER_H
 #define LW_DAEMON_KEEPER_H
 
@@ -20,19 +25,34 @@
 
 struct lw_keeper;
 
+/* One lock to keep: the image path it is kept under and its descriptor. */
+struct lw_keeper_lock {
+	const char *name;
+	int fd;
+};
+
 /* Connect to the keeper of state_dir, starting one if none answers. */
 int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, char *err, size_t err_size);
 void lw_keeper_close(struct lw_keeper *k);
+/* Start a new keeper that holds a copy of each of locks from birth
+ * (inherited across fork), in place of old (dead, or alive: it is then told
+ * to drop its copies and exit, after the new one holds them). old stays the
+ * caller's to close. */
+int lw_keeper_replace(const char *state_dir, const struct lw_keeper_lock *locks, size_t count,
+		      struct lw_keeper *old, struct lw_keeper **out, char *err, size_t err_size);
 
 /* Keep a duplicate of fd under name (an image path); replaces a previous one. */
 int lw_keeper_put(struct lw_keeper *k, const char *name, int fd);
 /* Close the keeper's copy for name (missing is fine). */
 int lw_keeper_drop(struct lw_keeper *k, const char *name);
 /* Calls fn with a fresh duplicate of every kept descriptor (fn owns it), or
- * -1 when the kernel refused to pass it: the write descriptor of an image
- * under a lease goes to holders only. The keeper's copy still holds then. */
+ * -1 when the kernel refused to pass it (only holders and the registered
+ * daemon receive a leased image's write descriptor). The keeper's copy
+ * still holds then. */
 int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void *ctx), void *ctx);
 /* The keeper's pid (for tests and logs). */
 int lw_keeper_pid(const struct lw_keeper *k);
+/* The connection's descriptor: it hangs up when the keeper dies. */
+int lw_keeper_fd(const struct lw_keeper *k);
 
 #endif /* LW_DAEMON_KEEPER_H */

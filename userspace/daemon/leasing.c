@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "holders.h"
 #include "keeper.h"
+#include "keeping.h"
 #include "lease.h"
 #include "leasing.h"
 #include "state.h"
@@ -51,34 +52,6 @@ void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,
 
 	if (d->audit && lw_audit_lease_event(d->audit, &rec) < 0)
 		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
-}
-
-/* Hand a lock to the keeper. If the keeper died (killed by hand), start a
- * new one and give it every lock this process still has a copy of; locks
- * only the old keeper held are gone, which is logged. */
-static int keep_lock(struct lw_daemon *d, const char *image, int fd)
-{
-	struct lw_keeper *fresh;
-	char err[512];
-	int r = lw_keeper_put(d->keeper, image, fd);
-
-	if (r != -ECONNRESET && r != -EPIPE && r != -ENOTCONN)
-		return r;
-	lw_log(LOG_ERR, "keeper: connection lost (%s); starting a new keeper", strerror(-r));
-	r = lw_keeper_connect(d->cfg->state_dir, &fresh, err, sizeof(err));
-	if (r < 0) {
-		lw_log(LOG_ERR, "%s", err);
-		return r;
-	}
-	lw_keeper_close(d->keeper);
-	d->keeper = fresh;
-	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next) {
-		if (e->lock_fd >= 0)
-			lw_keeper_put(d->keeper, e->image, e->lock_fd);
-		else if (strcmp(e->backend, "nop") != 0)
-			lw_log(LOG_ERR, "keeper: the backend lock of %s died with the old keeper", e->image);
-	}
-	return lw_keeper_put(d->keeper, image, fd);
 }
 
 /* Join an existing shared lease as one more holder. */
@@ -211,10 +184,10 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const str
 		*error = backend_error(d, r, image);
 		goto cleanup;
 	}
-	/* the keeper gets its copy before the lease exists: the kernel refuses
-	 * to pass a leased image's write descriptor to a non-holder */
+	/* the keeper gets its copy before the lease exists: the kernel passes
+	 * a leased image's write descriptor to holders and the daemon only */
 	if (e->lock_fd >= 0) {
-		r = keep_lock(d, image, e->lock_fd);
+		r = lw_keeping_put(d, image, e->lock_fd);
 		if (r < 0) {
 			*error = lw_error_backend_failure("keeper: cannot keep the lock: %s", strerror(-r));
 			goto cleanup;
@@ -310,7 +283,7 @@ static void finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event w
 	}
 	if (lw_enforcer_remove_lease(d->enforcer, &e->key) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
-	/* after a restart the keeper may hold the only copy (lock_fd -1): drop it always */
+	/* drop it always: the keeper may hold the only copy (lock_fd -1) */
 	if (lw_keeper_drop(d->keeper, e->image) < 0)
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
 	if (d->backend->ops->release(d->backend, e->image, e->lock_fd) < 0)

@@ -1,0 +1,100 @@
+/* The daemon's link to its keeper. See keeping.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <syslog.h>
+
+#include "keeper.h"
+#include "keeping.h"
+
+/* Every lock the daemon holds, plus extra (a lock not yet in the table). */
+static struct lw_keeper_lock *daemon_locks(struct lw_daemon *d, const struct lw_keeper_lock *extra,
+					   size_t *count)
+{
+	struct lw_keeper_lock *locks = calloc(lw_lease_count(d->leases) + 1, sizeof(*locks));
+	size_t n = 0;
+
+	if (!locks)
+		return NULL;
+	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next) {
+		if (e->lock_fd >= 0)
+			locks[n++] = (struct lw_keeper_lock){ .name = e->image, .fd = e->lock_fd };
+		else if (strcmp(e->backend, "nop") != 0)
+			lw_log(LOG_ERR, "keeper: the daemon has no copy of the backend lock of %s;"
+			       " it lives only as long as the old keeper", e->image);
+	}
+	if (extra)
+		locks[n++] = *extra;
+	*count = n;
+	return locks;
+}
+
+static int replace(struct lw_daemon *d, const struct lw_keeper_lock *extra, const char *why)
+{
+	struct lw_keeper *fresh;
+	struct lw_keeper_lock *locks;
+	size_t count;
+	char err[512];
+	int r, old_pid = lw_keeper_pid(d->keeper);
+
+	locks = daemon_locks(d, extra, &count);
+	if (!locks)
+		return -ENOMEM;
+	r = lw_keeper_replace(d->cfg->state_dir, locks, count, d->keeper, &fresh, err, sizeof(err));
+	free(locks);
+	if (r < 0) {
+		lw_log(LOG_ERR, "%s", err);
+		return r;
+	}
+	/* unwatched before its descriptor closes (the number may come back) */
+	d->keeper_source = sd_event_source_disable_unref(d->keeper_source);
+	lw_keeper_close(d->keeper);
+	d->keeper = fresh;
+	lw_log(LOG_WARNING, "keeper: %s: keeper pid %d replaced pid %d and holds %zu lock(s)", why,
+	       lw_keeper_pid(fresh), old_pid, count);
+	return lw_keeping_watch(d);
+}
+
+int lw_keeping_renew(struct lw_daemon *d, const char *why)
+{
+	return replace(d, NULL, why);
+}
+
+int lw_keeping_put(struct lw_daemon *d, const char *image, int fd)
+{
+	struct lw_keeper_lock lock = { .name = image, .fd = fd };
+	int r = lw_keeper_put(d->keeper, image, fd);
+
+	if (r != -ECONNRESET && r != -EPIPE && r != -ENOTCONN)
+		return r;
+	/* the new keeper inherits this one with the others */
+	return replace(d, &lock, "the keeper died");
+}
+
+static int keeper_hung_up(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct lw_daemon *d = userdata;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	if (replace(d, NULL, "the keeper died") < 0) {
+		/* try again at the next put; meanwhile the daemon's copies hold */
+		sd_event_source_set_enabled(d->keeper_source, SD_EVENT_OFF);
+	}
+	return 0;
+}
+
+int lw_keeping_watch(struct lw_daemon *d)
+{
+	int r;
+
+	d->keeper_source = sd_event_source_disable_unref(d->keeper_source);
+	/* no EPOLLIN: replies are read where they are asked for */
+	r = sd_event_add_io(d->event, &d->keeper_source, lw_keeper_fd(d->keeper), EPOLLRDHUP,
+			    keeper_hung_up, d);
+	if (r < 0)
+		lw_log(LOG_ERR, "keeper: cannot watch its connection: %s", strerror(-r));
+	return r;
+}

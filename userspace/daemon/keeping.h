@@ -1,0 +1,21 @@
+/* The daemon's side of its keeper (keeper.h): hand it each new lock, notice
+ * at once when it dies, and replace it by one that holds every lock the
+ * daemon has. The daemon keeps its own copy of every lock too, so a lock
+ * lives as long as either of the two does. */
+#ifndef LW_DAEMON_KEEPING_H
+#define LW_DAEMON_KEEPING_H
+
+#include "daemon.h"
+
+/* Give the keeper a copy of fd (the lock of image, not yet leased in the
+ * kernel); a dead keeper is replaced first. */
+int lw_keeping_put(struct lw_daemon *d, const char *image, int fd);
+
+/* Replace the keeper (dead or alive) by one that holds a copy of every
+ * lock the daemon has. why is logged. */
+int lw_keeping_renew(struct lw_daemon *d, const char *why);
+
+/* Renew the keeper as soon as its connection hangs up (it died). */
+int lw_keeping_watch(struct lw_daemon *d);
+
+#endif /* LW_DAEMON_KEEPING_H */
