@@ -11,7 +11,7 @@ source "$(dirname "$0")/../vm/daemon_lib.bash"
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$daemon_bin" ] || [ ! -x "$cli_bin" ]; then
 	echo "1..1"; echo "not ok 1 - prerequisites: needs root and a build (make all): $daemon_bin"; exit 1
 fi
-echo "1..14"
+echo "1..16"
 
 json_field() { "$py" -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"; }
 
@@ -65,6 +65,17 @@ why="the image was not writable after the holder exited (leases: $(count_leases 
 check image_is_writable_after_release rogue_write "$img"
 why="expected the holder's second write at the start of the image, got: $(head -c 7 "$img" | tr -d '\0')"
 check image_holds_what_the_holder_wrote [ "$(head -c 7 "$img" | tr -d '\0')" = holder2 ]
+
+# A block device: fanotify gets no permission events for device nodes on
+# this kernel, so the lease is refused with a reason, and nothing is left.
+loopdev=$(losetup --find --show "$(new_image disk.raw)" 2>&1)
+start_holder holder
+out=$(lw a acquire "$loopdev" --pid "$holder" 2>&1); status=$?
+why="expected the lease on $loopdev refused with 'the fanotify enforcer cannot guard this image', got status $status: $out"
+check block_device_lease_is_refused_with_a_reason failed_with "the fanotify enforcer cannot guard this image"
+why="expected no lease left after the refusal, got $(count_leases a)"
+check refused_block_device_lease_leaves_nothing [ "$(count_leases a)" = 0 ]
+losetup -d "$loopdev" 2>/dev/null
 
 # Across a restart: a rogue writer tries an open for write every ~1 ms and
 # logs each attempt (CLOCK_REALTIME); the daemon is killed (SIGKILL, as a

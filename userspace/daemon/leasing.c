@@ -133,6 +133,10 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 		return lw_error_lease_held(image, NULL);
 	case -ENOSPC:
 		return lw_error_capacity_exceeded(lw_enforcement_max_images(d->enforcer));
+	case -EOPNOTSUPP:	/* e.g. a block device under fanotify */
+		return lw_error_invalid_parameter_why("image", "the %s enforcer cannot guard this image: %s",
+						      lw_enforcement_name(d->enforcer),
+						      lw_enforcement_error(d->enforcer));
 	default:
 		return lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
 	}
