@@ -11,7 +11,7 @@ source "$(dirname "$0")/../vm/daemon_lib.bash"
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$daemon_bin" ] || [ ! -x "$cli_bin" ]; then
 	echo "1..1"; echo "not ok 1 - prerequisites: needs root and a build (make all): $daemon_bin"; exit 1
 fi
-echo "1..19"
+echo "1..20"
 
 json_field() { "$py" -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"; }
 
@@ -39,6 +39,19 @@ why="no 'enforcer: fanotify' line in: $out"
 check status_text_names_the_enforcer grep -qE "^enforcer: +fanotify$" <<<"$out"
 why="no line matching '$log_says' in the daemon log: $(cat "$work/a/daemon.log")"
 check daemon_log_says_why_bpf_lsm_was_not_used grep -qE "$log_says" "$work/a/daemon.log"
+
+# auto never falls back while a pin folder holds something: pinned BPF
+# programs would go on enforcing leases the fanotify daemon no longer sees.
+# (The folder is not on bpffs, so bpf-lsm cannot open there on any host.)
+mkdir -p "$work/b/stale-pins" && : >"$work/b/stale-pins/leases"
+"$daemon_bin" --config "$work/empty.conf" --enforcer auto --socket "$work/b/s" --pin-dir "$work/b/stale-pins" \
+	--state-dir "$work/b/state" --audit-log "$work/b/audit.log" >"$work/b/log" 2>&1 &
+b=$!
+for _ in $(seq 100); do alive "$b" || break; sleep 0.05; done
+alive "$b" && kill "$b"; wait "$b"; status=$?
+out=$(cat "$work/b/log")
+why="expected a start-up failure naming the pinned state, got status $status: $out"
+check auto_does_not_fall_back_beside_existing_pins failed_with "not falling back to fanotify: $work/b/stale-pins holds pinned BPF state"
 
 # A holder under `lockwarden run` writes, waits for the rogue, opens and
 # writes again (the shell itself: a forked child of a holder is not one).
@@ -106,7 +119,7 @@ PY
 	local rogue=$!
 	children+=("$rogue")
 	# a loaded host may take a while to start python: wait for its attempts
-	for _ in $(seq 100); do [ "$(wc -l <"$work/rogue.log" 2>/dev/null || echo 0)" -ge 50 ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ "$(wc -l 2>/dev/null <"$work/rogue.log" || echo 0)" -ge 50 ] && break; sleep 0.05; done
 	start_at=$(date +%s.%N)
 	"$@"
 	answered_at=$(date +%s.%N)
