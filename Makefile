@@ -189,6 +189,53 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(LINK) -o $@ $^ $(LDLIBS)
 
+# ---- libvirt lock-driver plugin (tools/libvirt, docs/libvirt.md) ------------
+# lockwarden.so links liblockwarden's objects in and exports only
+# virLockDriverImpl (version script): nothing of ours, varlink or the client
+# API, reaches libvirtd's symbol space. json-c and inih stay its own
+# dependencies (libvirt dlopens plugins RTLD_LOCAL).
+LIBVIRT_LOCK_DRIVER_DIR ?= $(or $(patsubst %,%/libvirt/lock-driver,$(shell pkg-config --variable=libdir libvirt 2>/dev/null)),/usr/lib/x86_64-linux-gnu/libvirt/lock-driver)
+LIBVIRT_CONF_DIR ?= /etc/libvirt
+PLUGIN      := $(BUILD)/lockwarden.so
+PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(BUILD)/plugin/%.o)
+PLUGIN_MAP  := tools/libvirt/lockwarden.map
+
+.PHONY: install-libvirt-plugin clean-libvirt-plugin
+all: $(if $(PLUGIN_SRCS),$(PLUGIN))
+install: $(if $(PLUGIN_SRCS),install-libvirt-plugin)
+clean: clean-libvirt-plugin
+
+$(BUILD)/plugin/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)$(COMPILE) -fvisibility=hidden -c $< -o $@
+
+$(PLUGIN): $(PLUGIN_OBJS) $(CLIENT_SRCS:%.c=$(BUILD)/obj/%.o) $(PLUGIN_MAP)
+	$(call msg,LD,$@)$(LINK) -shared -o $@ $(filter %.o,$^) -Wl,--version-script=$(PLUGIN_MAP) \
+		-Wl,-z,defs -Wl,-z,now -ljson-c -linih
+
+# The config file is the admin's once installed: never overwritten.
+install-libvirt-plugin: $(PLUGIN)
+	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(LIBVIRT_LOCK_DRIVER_DIR)/lockwarden.so
+	[ -e $(DESTDIR)$(LIBVIRT_CONF_DIR)/qemu-lockwarden.conf ] || \
+		install -D -m 0644 docs/qemu-lockwarden.conf $(DESTDIR)$(LIBVIRT_CONF_DIR)/qemu-lockwarden.conf
+
+clean-libvirt-plugin:
+	rm -rf $(BUILD)/plugin
+
+# Tests of the plugin dlopen the built .so as libvirt does, and export
+# virReportErrorHelper (-rdynamic) to catch what it reports; the unit test
+# also links the plugin's pure parts (config, cgroup) to test them directly.
+$(BUILD)/tests/unit/test_libvirt_plugin: $(BUILD)/san/tests/unit/test_libvirt_plugin.o \
+		$(BUILD)/san/tools/libvirt/config.o $(BUILD)/san/tools/libvirt/cgroup.o \
+		$(CORE_LIB_SAN) | $(PLUGIN)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(LINK) $(SANITIZE) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/vm/libvirt_plugin_calls: $(BUILD)/obj/tests/vm/libvirt_plugin_calls.o $(CORE_LIB) | $(PLUGIN)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)$(LINK) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
+# ---- end of the libvirt plugin ----------------------------------------------
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR)

@@ -1,0 +1,585 @@
+/* build/lockwarden.so loaded the way libvirt loads a lock driver (dlopen
+ * RTLD_NOW|RTLD_LOCAL, then the symbol virLockDriverImpl), driven through
+ * the calls that need no lockwardend: the ABI, what it exports, its
+ * configuration, the resources it accepts or refuses, and the errors a
+ * missing or silent daemon gives. This program defines
+ * virReportErrorHelper as libvirt.so does (exported with -rdynamic), so it
+ * sees every error the plugin reports. The sequences against a real
+ * lockwardend run in the VM (tests/vm/libvirt_plugin_calls.c). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libvirt/cgroup.h"
+#include "libvirt/config.h"
+#include "libvirt/lock_driver.h"
+
+/* ---- libvirt's side ------------------------------------------------------ */
+
+static char last_error[1024];
+static int last_code, n_errors;
+
+void virReportErrorHelper(int domcode, int errcode, const char *filename, const char *funcname,
+			  size_t linenr, const char *fmt, ...);
+void virReportErrorHelper(int domcode, int errcode, const char *filename, const char *funcname,
+			  size_t linenr, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)filename;
+	(void)funcname;
+	(void)linenr;
+	assert_int_equal(domcode, VIR_FROM_LOCKING);
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	last_code = errcode;
+	n_errors++;
+}
+
+static void reset_errors(void)
+{
+	last_error[0] = '\0';
+	last_code = 0;
+	n_errors = 0;
+}
+
+#define assert_error_contains(text)                                                          \
+	do {                                                                                 \
+		if (!strstr(last_error, (text)))                                             \
+			fail_msg("expected an error containing \"%s\", got \"%s\"", (text), \
+				 last_error);                                                \
+	} while (0)
+
+static char plugin_path[PATH_MAX];
+static char tmpdir[] = "/tmp/lw-plugin-test.XXXXXX";
+
+/* build/tests/unit/test_libvirt_plugin -> build/lockwarden.so */
+static void find_plugin(void)
+{
+	char exe[PATH_MAX - 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *cut;
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	cut = strstr(exe, "/tests/unit/");
+	assert_non_null(cut);
+	*cut = '\0';
+	snprintf(plugin_path, sizeof(plugin_path), "%s/lockwarden.so", exe);
+}
+
+struct plugin {
+	void *handle;
+	virLockDriver *drv;
+};
+
+static void plugin_open(struct plugin *p)
+{
+	p->handle = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
+	if (!p->handle)
+		fail_msg("dlopen %s: %s", plugin_path, dlerror());
+	p->drv = dlsym(p->handle, "virLockDriverImpl");
+	assert_non_null(p->drv);
+}
+
+static void plugin_close(struct plugin *p)
+{
+	dlclose(p->handle);
+}
+
+static char *write_config(const char *name, const char *text)
+{
+	static char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* A plugin initialized with config text (NULL: no file at all). */
+static int setup_plugin(void **state, const char *config_text)
+{
+	struct plugin *p = calloc(1, sizeof(*p));
+	const char *path = config_text ? write_config("qemu-lockwarden.conf", config_text)
+				       : "/nonexistent/qemu-lockwarden.conf";
+
+	plugin_open(p);
+	reset_errors();
+	if (p->drv->drvInit(VIR_LOCK_MANAGER_VERSION, path, 0) != 0)
+		fail_msg("drvInit failed: %s", last_error);
+	*state = p;
+	return 0;
+}
+
+static int setup_no_daemon(void **state)
+{
+	return setup_plugin(state, "socket = \"/nonexistent/lockwarden.sock\"\n");
+}
+
+static int teardown_plugin(void **state)
+{
+	struct plugin *p = *state;
+
+	p->drv->drvDeinit();
+	plugin_close(p);
+	free(p);
+	return 0;
+}
+
+/* drvNew with the parameters domain_lock.c passes (uuid, name, id, pid, uri). */
+static int new_domain(struct plugin *p, virLockManager *man, int pid, unsigned flags)
+{
+	virLockManagerParam params[5] = {
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_UUID, .key = "uuid" },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "name", .value.str = (char *)"vm1" },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_UINT, .key = "id", .value.iv = 3 },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_UINT, .key = "pid", .value.iv = pid },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING, .key = "uri", .value.cstr = "qemu:///system" },
+	};
+
+	memset(params[0].value.uuid, 0xab, VIR_UUID_BUFLEN);
+	man->driver = p->drv;
+	man->privateData = NULL;
+	return p->drv->drvNew(man, VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN, 5, params, flags);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* ---- the ABI and the exports --------------------------------------------- */
+
+static void driver_has_abi_version_1_and_uses_state(void **state)
+{
+	struct plugin *p = *state;
+
+	assert_int_equal(p->drv->version, 1000000);
+	assert_int_equal(p->drv->flags, VIR_LOCK_MANAGER_USES_STATE);
+	assert_non_null(p->drv->drvInit);
+	assert_non_null(p->drv->drvDeinit);
+	assert_non_null(p->drv->drvNew);
+	assert_non_null(p->drv->drvFree);
+	assert_non_null(p->drv->drvAddResource);
+	assert_non_null(p->drv->drvAcquire);
+	assert_non_null(p->drv->drvRelease);
+	assert_non_null(p->drv->drvInquire);
+}
+
+/* Every defined global symbol in .dynsym: only virLockDriverImpl may be there,
+ * so nothing of liblockwarden, varlink or the plugin reaches libvirtd. */
+static void plugin_exports_only_virLockDriverImpl(void **state)
+{
+	int fd = open(plugin_path, O_RDONLY | O_CLOEXEC);
+	Elf_Scn *scn = NULL;
+	size_t exported = 0;
+	Elf *elf;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_not_equal(elf_version(EV_CURRENT), EV_NONE);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNSYM)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			gelf_getsym(data, (int)i, &sym);
+			name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+			if (sym.st_shndx == SHN_UNDEF || GELF_ST_BIND(sym.st_info) == STB_LOCAL)
+				continue;
+			if (strcmp(name, "virLockDriverImpl") != 0)
+				fail_msg("expected only virLockDriverImpl exported, also found %s", name);
+			exported++;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	assert_int_equal(exported, 1);
+}
+
+/* ---- drvInit and the configuration ---------------------------------------- */
+
+static void init_without_a_config_file_uses_the_defaults(void **state)
+{
+	struct plugin p;
+
+	(void)state;
+	plugin_open(&p);
+	reset_errors();
+	assert_int_equal(p.drv->drvInit(VIR_LOCK_MANAGER_VERSION, "/nonexistent/qemu-lockwarden.conf", 0), 0);
+	assert_int_equal(n_errors, 0);
+	p.drv->drvDeinit();
+	plugin_close(&p);
+}
+
+static void init_refuses_another_abi_major_version(void **state)
+{
+	struct plugin p;
+
+	(void)state;
+	plugin_open(&p);
+	reset_errors();
+	assert_int_equal(p.drv->drvInit(2000000, NULL, 0), -1);
+	assert_error_contains("lock driver ABI 2.0 not supported");
+	plugin_close(&p);
+}
+
+static void init_names_the_file_and_line_of_a_bad_value(void **state)
+{
+	const char *path = write_config("bad.conf", "# comment\nholder = \"both\"\n");
+	char want[PATH_MAX + 16];
+	struct plugin p;
+
+	(void)state;
+	plugin_open(&p);
+	reset_errors();
+	assert_int_equal(p.drv->drvInit(VIR_LOCK_MANAGER_VERSION, path, 0), -1);
+	snprintf(want, sizeof(want), "%s:2: holder must be \"process\" or \"cgroup\"", path);
+	assert_error_contains(want);
+	assert_int_equal(last_code, VIR_ERR_CONF_SYNTAX);
+	plugin_close(&p);
+}
+
+static void config_reads_libvirt_style_quoted_values(void **state)
+{
+	struct lw_plugin_config cfg;
+	char err[512];
+	const char *path = write_config("ok.conf",
+					"# qemu-lockwarden.conf\n"
+					"auto_disk_leases = 1\n"
+					"socket = \"/run/lw test/lockwarden.sock\"\n"
+					"holder='cgroup'\n"
+					"timeout_ms = 2500\n");
+
+	(void)state;
+	assert_int_equal(lw_plugin_config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_true(cfg.auto_disk_leases);
+	assert_false(cfg.require_lease_for_disks);
+	assert_string_equal(cfg.socket, "/run/lw test/lockwarden.sock");
+	assert_int_equal(cfg.holder, LW_PLUGIN_HOLDER_CGROUP);
+	assert_int_equal(cfg.timeout_ms, 2500);
+}
+
+static void config_defaults_require_leases_when_auto_leases_are_off(void **state)
+{
+	struct lw_plugin_config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(lw_plugin_config_load(&cfg, write_config("auto0.conf", "auto_disk_leases = 0\n"),
+					       err, sizeof(err)), 0);
+	assert_false(cfg.auto_disk_leases);
+	assert_true(cfg.require_lease_for_disks);
+	assert_int_equal(lw_plugin_config_load(&cfg, write_config("auto0r0.conf",
+			 "auto_disk_leases = 0\nrequire_lease_for_disks = 0\n"), err, sizeof(err)), 0);
+	assert_false(cfg.require_lease_for_disks);
+}
+
+static void config_refuses_bad_input_with_a_reason(void **state)
+{
+	static const struct {
+		const char *text, *reason;
+	} cases[] = {
+		{ "socket = /run/x.sock\n", ":1: socket must be a quoted absolute path" },
+		{ "socket = \"relative.sock\"\n", ":1: socket must be a quoted absolute path" },
+		{ "auto_disk_leases = yes\n", ":1: auto_disk_leases must be 0 or 1" },
+		{ "timeout_ms = 0\n", ":1: timeout_ms must be a number of milliseconds" },
+		{ "timeout_ms = -5\n", ":1: timeout_ms must be a number of milliseconds" },
+		{ "\nlock_space_dir = \"/x\"\n", ":2: unknown key lock_space_dir" },
+		{ "holder = \"process\nx\n", ":1: holder must be" },
+		{ "[section]\nholder = \"process\"\n", ":2: no sections" },
+		{ "just words\n", ":1: expected key = value" },
+	};
+	struct lw_plugin_config cfg;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = lw_plugin_config_load(&cfg, write_config("case.conf", cases[i].text), err,
+					      sizeof(err));
+
+		if (r != -1 || !strstr(err, cases[i].reason))
+			fail_msg("config %zu: expected -1 and \"%s\", got %d and \"%s\"", i,
+				 cases[i].reason, r, err);
+	}
+}
+
+/* docs/qemu-lockwarden.conf, what `make install` puts in /etc/libvirt,
+ * parses and states the defaults. */
+static void shipped_example_config_loads_to_the_defaults(void **state)
+{
+	struct lw_plugin_config cfg, defaults;
+	char path[PATH_MAX], err[512], *cut;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", plugin_path);
+	cut = strrchr(path, '/');
+	*cut = '\0';			/* BUILD */
+	cut = strrchr(path, '/');
+	assert_non_null(cut);
+	snprintf(cut, sizeof(path) - (size_t)(cut - path), "/docs/qemu-lockwarden.conf");
+	if (lw_plugin_config_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", path, err);
+	assert_int_equal(access(path, R_OK), 0);
+	lw_plugin_config_defaults(&defaults);
+	assert_memory_equal(&cfg, &defaults, sizeof(cfg));
+}
+
+/* ---- drvNew and drvAddResource -------------------------------------------- */
+
+static void new_refuses_an_unknown_object_type(void **state)
+{
+	struct plugin *p = *state;
+	virLockManager man = { .driver = p->drv };
+
+	reset_errors();
+	assert_int_equal(p->drv->drvNew(&man, 7, 0, NULL, 0), -1);
+	assert_error_contains("unknown object type 7");
+	assert_null(man.privateData);
+}
+
+static void lease_resources_need_the_paxos_backend(void **state)
+{
+	struct plugin *p = *state;
+	virLockManager man;
+	virLockManagerParam lease[2] = {
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "path", .value.str = (char *)"/var/lib/libvirt/sanlock/x" },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_ULONG, .key = "offset", .value.ul = 1048576 },
+	};
+
+	assert_int_equal(new_domain(p, &man, 0, VIR_LOCK_MANAGER_NEW_STARTED), 0);
+	reset_errors();
+	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE, "vm1-lease",
+						2, lease, 0), -1);
+	assert_error_contains("lease resources need the paxos backend (not available yet)");
+	assert_int_equal(last_code, VIR_ERR_CONFIG_UNSUPPORTED);
+	p->drv->drvFree(&man);
+}
+
+static void relative_disk_path_is_refused(void **state)
+{
+	struct plugin *p = *state;
+	virLockManager man;
+
+	assert_int_equal(new_domain(p, &man, 0, 0), 0);
+	reset_errors();
+	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, "disk.img",
+						0, NULL, 0), -1);
+	assert_error_contains("disk image path must be absolute: disk.img");
+	p->drv->drvFree(&man);
+}
+
+/* With only a read-only disk there is nothing to lease: acquire succeeds
+ * without asking lockwardend (which is not running here). */
+static void readonly_disk_is_not_leased(void **state)
+{
+	struct plugin *p = *state;
+	virLockManager man;
+	int fd = 42;
+
+	assert_int_equal(new_domain(p, &man, 0, VIR_LOCK_MANAGER_NEW_STARTED), 0);
+	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, "/images/cdrom.iso",
+						0, NULL, VIR_LOCK_MANAGER_RESOURCE_READONLY), 0);
+	reset_errors();
+	assert_int_equal(p->drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY |
+					    VIR_LOCK_MANAGER_ACQUIRE_RESTRICT, 0, &fd), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(p->drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	assert_int_equal(n_errors, 0);
+	p->drv->drvFree(&man);
+}
+
+/* ---- a missing or silent lockwardend -------------------------------------- */
+
+static void acquire_without_lockwardend_is_a_clear_error(void **state)
+{
+	struct plugin *p = *state;
+	virLockManager man;
+	int fds_before = count_fds(), fd = 42;
+
+	assert_int_equal(new_domain(p, &man, getpid(), 0), 0);
+	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, "/images/vm1.raw",
+						0, NULL, 0), 0);
+	reset_errors();
+	assert_int_equal(p->drv->drvAcquire(&man, NULL, 0, 0, &fd), -1);
+	assert_error_contains("cannot connect to lockwardend at /nonexistent/lockwarden.sock");
+	assert_error_contains("(is lockwardend running?)");
+	assert_int_equal(n_errors, 1);
+	assert_int_equal(fd, -1);
+	assert_int_equal(count_fds(), fds_before); /* nothing left open */
+	reset_errors();
+	assert_int_equal(p->drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY, 0, NULL), -1);
+	assert_error_contains("is lockwardend running?");
+	reset_errors();
+	assert_int_equal(p->drv->drvRelease(&man, NULL, 0), -1);
+	assert_error_contains("is lockwardend running?");
+	p->drv->drvFree(&man);
+}
+
+static void writable_disks_without_leases_are_refused_when_required(void **state)
+{
+	struct plugin *p = *state;
+	virLockManager man;
+
+	assert_int_equal(new_domain(p, &man, 0, 0), 0);
+	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, "/images/vm1.raw",
+						0, NULL, 0), 0);
+	reset_errors();
+	assert_int_equal(p->drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+	assert_error_contains("domain vm1 has writable disks but no leases");
+	p->drv->drvFree(&man);
+}
+
+static int setup_require_leases(void **state)
+{
+	return setup_plugin(state, "auto_disk_leases = 0\nsocket = \"/nonexistent/x.sock\"\n");
+}
+
+static void foreign_lock_state_is_refused(void **state)
+{
+	struct plugin *p = *state;
+	virLockManager man;
+
+	assert_int_equal(new_domain(p, &man, 0, 0), 0);
+	reset_errors();
+	assert_int_equal(p->drv->drvAcquire(&man, "sanlock:v1:abcdef", 0, 0, NULL), -1);
+	assert_error_contains("lock state not from this lock driver");
+	p->drv->drvFree(&man);
+}
+
+/* A daemon that accepts connections but never answers must not hold
+ * libvirtd: the call gives up after timeout_ms. */
+static void silent_lockwardend_times_out(void **state)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char conf[PATH_MAX + 64];
+	struct timespec t0, t1;
+	virLockManager man;
+	struct plugin *p;
+	long ms;
+	int srv;
+
+	(void)state;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/silent.sock", tmpdir);
+	srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(srv, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(srv, 8), 0); /* connect succeeds, nobody reads */
+	snprintf(conf, sizeof(conf), "socket = \"%s\"\ntimeout_ms = 300\n", addr.sun_path);
+	setup_plugin((void **)&p, conf);
+	assert_int_equal(new_domain(p, &man, getpid(), 0), 0);
+	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, "/images/vm1.raw",
+						0, NULL, 0), 0);
+	reset_errors();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(p->drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_error_contains("did not answer");
+	assert_int_equal(last_code, VIR_ERR_OPERATION_TIMEOUT);
+	if (ms < 250 || ms > 5000)
+		fail_msg("expected to give up after about 300 ms, took %ld ms", ms);
+	p->drv->drvFree(&man);
+	teardown_plugin((void **)&p);
+	close(srv);
+}
+
+/* ---- holder = cgroup ------------------------------------------------------ */
+
+static void domain_cgroup_is_the_scope_above_libvirts_thread_groups(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope/libvirt/emulator",
+		  "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope" },
+		{ "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope/libvirt/vcpu12",
+		  "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope" },
+		{ "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope/libvirt",
+		  "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope" },
+		{ "/machine/qemu-2-vm2.libvirt-qemu/emulator", "/machine/qemu-2-vm2.libvirt-qemu" },
+		{ "/machine/qemu-2-vm2.libvirt-qemu/iothread1", "/machine/qemu-2-vm2.libvirt-qemu" },
+		{ "/machine/qemu-2-vm2.libvirt-qemu", "/machine/qemu-2-vm2.libvirt-qemu" },
+		{ "/machine/vcpux", "/machine/vcpux" },	/* not a thread group name */
+		{ "/emulator", "/emulator" },		/* never cut up to the root */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s", cases[i].in);
+		lw_domain_cgroup_trim(path);
+		if (strcmp(path, cases[i].out) != 0)
+			fail_msg("%s: expected %s, got %s", cases[i].in, cases[i].out, path);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(driver_has_abi_version_1_and_uses_state, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test(plugin_exports_only_virLockDriverImpl),
+		cmocka_unit_test(init_without_a_config_file_uses_the_defaults),
+		cmocka_unit_test(init_refuses_another_abi_major_version),
+		cmocka_unit_test(init_names_the_file_and_line_of_a_bad_value),
+		cmocka_unit_test(config_reads_libvirt_style_quoted_values),
+		cmocka_unit_test(config_defaults_require_leases_when_auto_leases_are_off),
+		cmocka_unit_test(config_refuses_bad_input_with_a_reason),
+		cmocka_unit_test(shipped_example_config_loads_to_the_defaults),
+		cmocka_unit_test_setup_teardown(new_refuses_an_unknown_object_type, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test_setup_teardown(lease_resources_need_the_paxos_backend, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test_setup_teardown(relative_disk_path_is_refused, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test_setup_teardown(readonly_disk_is_not_leased, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test_setup_teardown(acquire_without_lockwardend_is_a_clear_error, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test_setup_teardown(writable_disks_without_leases_are_refused_when_required, setup_require_leases, teardown_plugin),
+		cmocka_unit_test_setup_teardown(foreign_lock_state_is_refused, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test(silent_lockwardend_times_out),
+		cmocka_unit_test(domain_cgroup_is_the_scope_above_libvirts_thread_groups),
+	};
+	int r;
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	find_plugin();
+	r = cmocka_run_group_tests_name("libvirt_plugin", tests, NULL, NULL);
+	/* best effort: the files written above */
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		r = r ? r : 1;
+	return r;
+}

@@ -1,0 +1,544 @@
+/* build/lockwarden.so driven by the call sequences libvirt's domain_lock.c
+ * makes (start, CPUs start, pause/resume with state, hotplug, libvirtd
+ * restart re-attach, migration's Inquire), against a real lockwardend in
+ * the VM. The plugin is dlopened as libvirt does; this program exports
+ * virReportErrorHelper (-rdynamic) as libvirt.so does, to read the errors
+ * the plugin reports. Holders are forked children standing in for QEMU. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client/lockwarden.h"
+#include "libvirt/lock_driver.h"
+#include "shell.h"
+
+static char last_error[1024];
+static int n_errors;
+
+void virReportErrorHelper(int domcode, int errcode, const char *filename, const char *funcname,
+			  size_t linenr, const char *fmt, ...);
+void virReportErrorHelper(int domcode, int errcode, const char *filename, const char *funcname,
+			  size_t linenr, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)domcode;
+	(void)errcode;
+	(void)filename;
+	(void)funcname;
+	(void)linenr;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	n_errors++;
+}
+
+#define assert_error_contains(text)                                                          \
+	do {                                                                                 \
+		if (!strstr(last_error, (text)))                                             \
+			fail_msg("expected an error containing \"%s\", got \"%s\"", (text), \
+				 last_error);                                                \
+	} while (0)
+
+static struct {
+	char build[PATH_MAX];
+	char dir[64];
+	char socket[128], pin_dir[128], conf[128], plugin_conf[128], log[128];
+	pid_t pid;
+	void *handle;
+	virLockDriver *drv;
+	int image_no;
+} t;
+
+static char *new_image(void)
+{
+	static char path[8][256];
+	char *p = path[t.image_no % 8];
+	int fd;
+
+	snprintf(p, 256, "%s/image%d.raw", t.dir, t.image_no++);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65536), 0);
+	close(fd);
+	return p;
+}
+
+/* A process standing in for a domain's QEMU. */
+static pid_t new_holder(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+static void end_holder(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* The lease on image as lockwardend has it (NULL: none). */
+static struct lockwarden_lease *lease_of(const char *image)
+{
+	struct lockwarden_lease *lease = NULL;
+	struct lockwarden_error err;
+	struct lockwarden *lw;
+
+	if (lockwarden_connect(t.socket, &lw, &err) < 0)
+		fail_msg("connect: %s", err.message);
+	if (lockwarden_inquire(lw, image, &lease, &err) < 0)
+		fail_msg("inquire %s: %s", image, err.message);
+	lockwarden_disconnect(lw);
+	return lease;
+}
+
+/* "exclusive 1234", "shared 1234 5678" or "none". */
+static const char *lease_text(const char *image)
+{
+	static char text[256];
+	struct lockwarden_lease *lease = lease_of(image);
+	size_t len;
+
+	if (!lease)
+		return "none";
+	len = (size_t)snprintf(text, sizeof(text), "%s", lease->shared ? "shared" : "exclusive");
+	for (size_t i = 0; i < lease->n_holders && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " %d", (int)lease->holders[i].pid);
+	lockwarden_lease_free(lease);
+	return text;
+}
+
+#define assert_lease(image, want)                                                            \
+	do {                                                                                 \
+		const char *got_ = lease_text(image);                                        \
+		if (strcmp(got_, (want)) != 0)                                               \
+			fail_msg("lease on %s: expected \"%s\", got \"%s\"", (image), (want), got_); \
+	} while (0)
+
+struct disk {
+	const char *image;
+	unsigned flags;
+};
+
+/* drvNew + drvAddResource as virDomainLockManagerNew does. */
+static void new_domain(virLockManager *man, const char *name, pid_t pid, unsigned new_flags,
+		       const struct disk *disks, size_t n)
+{
+	virLockManagerParam params[5] = {
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_UUID, .key = "uuid" },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "name", .value.str = (char *)name },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_UINT, .key = "id", .value.iv = 1 },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_UINT, .key = "pid", .value.iv = (int)pid },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING, .key = "uri", .value.cstr = "qemu:///system" },
+	};
+
+	man->driver = t.drv;
+	last_error[0] = '\0';
+	if (t.drv->drvNew(man, VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN, 5, params, new_flags) != 0)
+		fail_msg("drvNew: %s", last_error);
+	for (size_t i = 0; i < n; i++)
+		if (t.drv->drvAddResource(man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, disks[i].image, 0,
+					  NULL, disks[i].flags) != 0)
+			fail_msg("drvAddResource %s: %s", disks[i].image, last_error);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* ---- the sequences -------------------------------------------------------- */
+
+/* virsh start: REGISTER_ONLY|RESTRICT in the child before exec, then a
+ * plain acquire from libvirtd once QEMU runs (its CPUs start). Exclusive
+ * leases wait for the second; shared ones are joined at the first. */
+static void start_leases_exclusive_disks_when_cpus_start_and_shared_ones_before_exec(void **state)
+{
+	const char *rw = new_image(), *sh = new_image(), *ro = new_image();
+	struct disk disks[] = { { rw, 0 }, { sh, VIR_LOCK_MANAGER_RESOURCE_SHARED },
+				{ ro, VIR_LOCK_MANAGER_RESOURCE_READONLY } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+	char want[64];
+	int fd = 42, fds;
+
+	(void)state;
+	new_domain(&man, "vm1", qemu, VIR_LOCK_MANAGER_NEW_STARTED, disks, 3);
+	fds = count_fds();
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY |
+					   VIR_LOCK_MANAGER_ACQUIRE_RESTRICT, 0, &fd), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(count_fds(), fds); /* nothing of ours left for QEMU to inherit */
+	assert_lease(rw, "none");
+	/* QEMU opens a shareable disk for write before its CPUs start: it joins now */
+	snprintf(want, sizeof(want), "shared %d", (int)qemu);
+	assert_lease(sh, want);
+	t.drv->drvFree(&man);
+
+	new_domain(&man, "vm1", qemu, 0, disks, 3);
+	if (t.drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0)
+		fail_msg("acquire: %s", last_error);
+	t.drv->drvFree(&man);
+	assert_int_equal(count_fds(), fds);
+	snprintf(want, sizeof(want), "exclusive %d", (int)qemu);
+	assert_lease(rw, want);
+	snprintf(want, sizeof(want), "shared %d", (int)qemu);
+	assert_lease(sh, want);
+	assert_lease(ro, "none");
+	end_holder(qemu);
+}
+
+static void second_domain_on_a_held_disk_is_refused_naming_the_holder(void **state)
+{
+	const char *rw = new_image();
+	struct disk disks[] = { { rw, 0 } };
+	pid_t a = new_holder(), b = new_holder();
+	virLockManager man;
+	char want[300];
+
+	(void)state;
+	new_domain(&man, "a", a, 0, disks, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+
+	snprintf(want, sizeof(want), "%s: exclusive lease held by pid %d", rw, (int)a);
+	new_domain(&man, "b", b, VIR_LOCK_MANAGER_NEW_STARTED, disks, 1);
+	n_errors = 0;
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY |
+					   VIR_LOCK_MANAGER_ACQUIRE_RESTRICT, 0, NULL), -1);
+	assert_error_contains(want);
+	assert_int_equal(n_errors, 1);
+	t.drv->drvFree(&man);
+	snprintf(want, sizeof(want), "%s: lease held by pid %d", rw, (int)a);
+	new_domain(&man, "b", b, 0, disks, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+	assert_error_contains(want);
+	t.drv->drvFree(&man);
+	snprintf(want, sizeof(want), "exclusive %d", (int)a);
+	assert_lease(rw, want);
+	end_holder(a);
+	end_holder(b);
+}
+
+/* virsh suspend / resume: Release hands back a state, Acquire takes it. */
+static void pause_releases_and_resume_reacquires_with_the_state(void **state)
+{
+	const char *rw = new_image(), *sh = new_image();
+	struct disk disks[] = { { rw, 0 }, { sh, VIR_LOCK_MANAGER_RESOURCE_SHARED } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+	char *lock_state = NULL, want[300];
+
+	(void)state;
+	new_domain(&man, "vm", qemu, 0, disks, 2);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+
+	new_domain(&man, "vm", qemu, 0, disks, 2);
+	if (t.drv->drvRelease(&man, &lock_state, 0) != 0)
+		fail_msg("release: %s", last_error);
+	t.drv->drvFree(&man);
+	assert_non_null(lock_state);
+	snprintf(want, sizeof(want), "{\"image\":\"%s\",\"mode\":\"exclusive\"}", rw);
+	if (!strstr(lock_state, want))
+		fail_msg("expected the state to list %s, got %s", want, lock_state);
+	assert_lease(rw, "none");
+	assert_lease(sh, "none");
+
+	new_domain(&man, "vm", qemu, 0, disks, 2);
+	if (t.drv->drvAcquire(&man, lock_state, 0, 0, NULL) != 0)
+		fail_msg("resume: %s", last_error);
+	t.drv->drvFree(&man);
+	free(lock_state);
+	snprintf(want, sizeof(want), "exclusive %d", (int)qemu);
+	assert_lease(rw, want);
+	end_holder(qemu);
+}
+
+/* The migration cookie carries what Inquire says. */
+static void inquire_states_the_domains_leases(void **state)
+{
+	const char *rw = new_image(), *other = new_image();
+	struct disk disks[] = { { rw, 0 } }, both[] = { { rw, 0 }, { other, 0 } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+	char *lock_state = NULL, want[300];
+
+	(void)state;
+	new_domain(&man, "vm", qemu, 0, disks, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	new_domain(&man, "vm", qemu, 0, both, 2);
+	assert_int_equal(t.drv->drvInquire(&man, &lock_state, 0), 0);
+	t.drv->drvFree(&man);
+	snprintf(want, sizeof(want), "{\"lockwarden\":1,\"leases\":[{\"image\":\"%s\",\"mode\":\"exclusive\"}]}", rw);
+	assert_non_null(lock_state);
+	assert_string_equal(lock_state, want);
+	free(lock_state);
+	snprintf(want, sizeof(want), "exclusive %d", (int)qemu);
+	assert_lease(rw, want); /* inquire changes nothing */
+	end_holder(qemu);
+}
+
+/* libvirtd restarted (or an incoming migration registered): REGISTER_ONLY
+ * and a second acquire for a domain that holds its disks take nothing twice. */
+static void reattach_takes_nothing_twice(void **state)
+{
+	const char *rw = new_image(), *sh = new_image();
+	struct disk disks[] = { { rw, 0 }, { sh, VIR_LOCK_MANAGER_RESOURCE_SHARED } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+	char want[64];
+
+	(void)state;
+	new_domain(&man, "vm", qemu, 0, disks, 2);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	new_domain(&man, "vm", qemu, VIR_LOCK_MANAGER_NEW_STARTED, disks, 2);
+	if (t.drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY, 0, NULL) != 0)
+		fail_msg("register again: %s", last_error);
+	t.drv->drvFree(&man);
+	new_domain(&man, "vm", qemu, 0, disks, 2);
+	if (t.drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0)
+		fail_msg("acquire again: %s", last_error);
+	t.drv->drvFree(&man);
+	snprintf(want, sizeof(want), "exclusive %d", (int)qemu);
+	assert_lease(rw, want);
+	snprintf(want, sizeof(want), "shared %d", (int)qemu);
+	assert_lease(sh, want); /* one holder entry, not two */
+	end_holder(qemu);
+}
+
+/* virsh attach-disk / detach-disk: one resource, no others touched. */
+static void hotplug_leases_and_unplug_releases_one_disk(void **state)
+{
+	const char *boot = new_image(), *extra = new_image();
+	struct disk disks[] = { { boot, 0 } }, hot[] = { { extra, 0 } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+	char want[64];
+
+	(void)state;
+	snprintf(want, sizeof(want), "exclusive %d", (int)qemu);
+	new_domain(&man, "vm", qemu, 0, disks, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	new_domain(&man, "vm", qemu, 0, hot, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	assert_lease(extra, want);
+	new_domain(&man, "vm", qemu, 0, hot, 1);
+	assert_int_equal(t.drv->drvRelease(&man, NULL, 0), 0);
+	t.drv->drvFree(&man);
+	assert_lease(extra, "none");
+	assert_lease(boot, want);
+	end_holder(qemu);
+}
+
+/* A failed acquire leaves nothing of what it took. */
+static void acquire_is_all_or_nothing(void **state)
+{
+	const char *free_disk = new_image(), *held = new_image();
+	struct disk mine[] = { { free_disk, 0 }, { held, 0 } }, theirs[] = { { held, 0 } };
+	pid_t a = new_holder(), b = new_holder();
+	virLockManager man;
+
+	(void)state;
+	new_domain(&man, "b", b, 0, theirs, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	new_domain(&man, "a", a, 0, mine, 2);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+	t.drv->drvFree(&man);
+	assert_error_contains(held);
+	assert_lease(free_disk, "none");
+	end_holder(a);
+	end_holder(b);
+}
+
+/* Domain stop calls nothing: the lease goes with the QEMU process. */
+static void qemu_exit_releases_its_leases(void **state)
+{
+	const char *rw = new_image();
+	struct disk disks[] = { { rw, 0 } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+	int i;
+
+	(void)state;
+	new_domain(&man, "vm", qemu, 0, disks, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	end_holder(qemu);
+	for (i = 0; i < 300 && strcmp(lease_text(rw), "none") != 0; i++)
+		usleep(10000);
+	assert_lease(rw, "none");
+}
+
+/* What the plugin adds to a domain start: the check before exec and the
+ * acquire when the CPUs start, for a domain with one writable disk,
+ * against a real lockwardend. Printed, not judged: TCG and a shared machine. */
+static void plugin_cost_per_domain_start_is_measured(void **state)
+{
+	const char *rw = new_image();
+	struct disk disks[] = { { rw, 0 } };
+	struct timespec t0, t1;
+	virLockManager man;
+	const int rounds = 20;
+	double ms;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < rounds; i++) {
+		pid_t qemu = new_holder();
+
+		new_domain(&man, "vm", qemu, VIR_LOCK_MANAGER_NEW_STARTED, disks, 1);
+		assert_int_equal(t.drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY |
+						   VIR_LOCK_MANAGER_ACQUIRE_RESTRICT, 0, NULL), 0);
+		t.drv->drvFree(&man);
+		new_domain(&man, "vm", qemu, 0, disks, 1);
+		assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+		t.drv->drvFree(&man);
+		new_domain(&man, "vm", qemu, 0, disks, 1);
+		assert_int_equal(t.drv->drvRelease(&man, NULL, 0), 0);
+		t.drv->drvFree(&man);
+		end_holder(qemu);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / rounds;
+	fprintf(stderr, "# plugin calls of one start (check + acquire) and one release: %.1f ms per domain (%d rounds)\n",
+		ms, rounds);
+}
+
+static void missing_image_is_named_in_the_error(void **state)
+{
+	struct disk disks[] = { { "/nonexistent/vm.raw", 0 } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+
+	(void)state;
+	new_domain(&man, "vm", qemu, 0, disks, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+	assert_error_contains("/nonexistent/vm.raw: image not found");
+	t.drv->drvFree(&man);
+	end_holder(qemu);
+}
+
+/* ---- a lockwardend for this program --------------------------------------- */
+
+static int setup(void **state)
+{
+	char exe[PATH_MAX], plugin[PATH_MAX + 32];
+	ssize_t n;
+	FILE *f;
+
+	(void)state;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -1;
+	exe[n] = '\0';
+	snprintf(t.build, sizeof(t.build), "%s", dirname(dirname(dirname(exe))));
+	snprintf(t.dir, sizeof(t.dir), "/tmp/lw-libvirt-XXXXXX");
+	if (!mkdtemp(t.dir))
+		return -1;
+	snprintf(t.socket, sizeof(t.socket), "%.63s/lockwarden.sock", t.dir);
+	snprintf(t.pin_dir, sizeof(t.pin_dir), "/sys/fs/bpf/lw-test-libvirt-%d", getpid());
+	snprintf(t.conf, sizeof(t.conf), "%.63s/lockwarden.conf", t.dir);
+	snprintf(t.plugin_conf, sizeof(t.plugin_conf), "%.63s/qemu-lockwarden.conf", t.dir);
+	snprintf(t.log, sizeof(t.log), "%.63s/daemon.log", t.dir);
+	f = fopen(t.conf, "w");
+	if (!f)
+		return -1;
+	fclose(f);
+	f = fopen(t.plugin_conf, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "socket = \"%s\"\ntimeout_ms = 20000\n", t.socket);
+	fclose(f);
+	t.pid = fork();
+	if (t.pid == 0) {
+		char daemon[PATH_MAX + 16];
+		int fd = open(t.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		snprintf(daemon, sizeof(daemon), "%.4000s/lockwardend", t.build);
+		execl(daemon, "lockwardend", "--config", t.conf, "--socket", t.socket, "--pin-dir",
+		      t.pin_dir, "--state-dir", t.dir, "--audit-log", "/dev/null", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 600 && access(t.socket, F_OK) != 0; i++)
+		usleep(100000);
+	if (access(t.socket, F_OK) != 0) {
+		fprintf(stderr, "# expected lockwardend to create %s within 60 s; it did not\n", t.socket);
+		sh("sed 's/^/# lockwardend: /' %s >&2", t.log);
+		return -1;
+	}
+	snprintf(plugin, sizeof(plugin), "%s/lockwarden.so", t.build);
+	t.handle = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
+	if (!t.handle || !(t.drv = dlsym(t.handle, "virLockDriverImpl"))) {
+		fprintf(stderr, "# dlopen %s: %s\n", plugin, dlerror());
+		return -1;
+	}
+	if (t.drv->drvInit(VIR_LOCK_MANAGER_VERSION, t.plugin_conf, 0) != 0) {
+		fprintf(stderr, "# drvInit: %s\n", last_error);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (t.drv)
+		t.drv->drvDeinit();
+	if (t.pid > 0) {
+		kill(t.pid, SIGTERM);
+		waitpid(t.pid, NULL, 0);
+	}
+	/* leases outlive the daemon by design: take this run's pins away */
+	sh("rm -rf %s %s", t.pin_dir, t.dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(start_leases_exclusive_disks_when_cpus_start_and_shared_ones_before_exec),
+		cmocka_unit_test(second_domain_on_a_held_disk_is_refused_naming_the_holder),
+		cmocka_unit_test(pause_releases_and_resume_reacquires_with_the_state),
+		cmocka_unit_test(inquire_states_the_domains_leases),
+		cmocka_unit_test(reattach_takes_nothing_twice),
+		cmocka_unit_test(hotplug_leases_and_unplug_releases_one_disk),
+		cmocka_unit_test(acquire_is_all_or_nothing),
+		cmocka_unit_test(qemu_exit_releases_its_leases),
+		cmocka_unit_test(missing_image_is_named_in_the_error),
+		cmocka_unit_test(plugin_cost_per_domain_start_is_measured),
+	};
+
+	return cmocka_run_group_tests_name("libvirt_plugin_calls", tests, setup, teardown);
+}

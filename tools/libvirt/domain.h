@@ -1,0 +1,38 @@
+/* What libvirt tells the plugin about one domain operation: the domain
+ * (drvNew) and its resources (drvAddResource). */
+#ifndef LW_LIBVIRT_DOMAIN_H
+#define LW_LIBVIRT_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "libvirt/lock_driver.h"
+
+struct lw_disk {
+	char *image;  /* absolute path: a file or a block device */
+	bool shared;  /* <shareable/>: a shared lease */
+};
+
+struct lw_domain {
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	char name[256];
+	int id;
+	pid_t pid;       /* the domain's QEMU; 0 until it exists */
+	char uri[256];
+	unsigned flags;  /* drvNew flags */
+	struct lw_disk *disks;
+	size_t n_disks;
+	bool unleased_rw_disks; /* writable, exclusive disks left without a lease */
+};
+
+/* Fill dom from drvNew's parameters. Returns 0 or -1 (reported). */
+int lw_domain_init(struct lw_domain *dom, size_t nparams, const virLockManagerParam *params,
+		   unsigned flags);
+void lw_domain_clear(struct lw_domain *dom);
+
+/* Add one disk; the same image twice is kept once, exclusive winning.
+ * Returns 0 or -1 (reported). */
+int lw_domain_add_disk(struct lw_domain *dom, const char *image, bool shared);
+
+#endif
