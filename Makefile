@@ -118,7 +118,7 @@ fuzz:
 demo:
 	$(Q)$(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all test-bins
-	$(Q)tools/demo
+	$(Q)tools/demo $(if $(filter 1 yes,$(VM)),--vm)
 
 bench:
 	$(Q)$(MAKE) --no-print-directory deps

@@ -130,7 +130,12 @@ static void print_status(const struct lockwarden_status *st)
 
 	printf("version:          %s\n", lw_terminal_escape(st->version, text, sizeof(text)));
 	printf("backend:          %s\n", lw_terminal_escape(st->backend, text, sizeof(text)));
-	printf("pin dir:          %s\n", lw_terminal_escape(st->pin_dir, text, sizeof(text)));
+	if (st->enforcer)
+		printf("enforcer:         %s\n", lw_terminal_escape(st->enforcer, text, sizeof(text)));
+	if (st->enforcer_limits)
+		printf("enforcer limits:  %s\n", lw_terminal_escape(st->enforcer_limits, text, sizeof(text)));
+	if (st->pin_dir && st->pin_dir[0])
+		printf("pin dir:          %s\n", lw_terminal_escape(st->pin_dir, text, sizeof(text)));
 	printf("leases:           %" PRId64 " (at most %" PRId64 " images)\n", st->leases,
 	       st->max_images);
 	printf("denials:          %" PRId64 " (%" PRId64 " suppressed from the audit trail)\n",

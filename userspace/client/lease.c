@@ -193,6 +193,10 @@ int status_from_json(struct json_object *obj, struct lockwarden_status *st)
 		ret = get_int(obj, "ringbuf_dropped", false, &st->ringbuf_dropped);
 	if (!ret)
 		ret = get_int(obj, "uptime_usec", false, &uptime);
+	if (!ret)
+		ret = copy_string(obj, "enforcer", false, &st->enforcer);
+	if (!ret)
+		ret = copy_string(obj, "enforcer_limits", false, &st->enforcer_limits);
 	if (ret < 0) {
 		lockwarden_status_clear(st);
 		return ret;
@@ -206,6 +210,8 @@ void lockwarden_status_clear(struct lockwarden_status *st)
 	free(st->version);
 	free(st->backend);
 	free(st->pin_dir);
+	free(st->enforcer);
+	free(st->enforcer_limits);
 	memset(st, 0, sizeof(*st));
 }
 

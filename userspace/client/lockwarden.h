@@ -77,6 +77,8 @@ struct lockwarden_status {
 	int64_t suppressed;
 	int64_t ringbuf_dropped;
 	uint64_t uptime_usec;
+	char *enforcer;		/* "bpf-lsm" | "fanotify"; NULL from an older daemon */
+	char *enforcer_limits;	/* what the active enforcer cannot stop */
 };
 
 /* Acquire flags. */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "enforcer/enforcer.h"
+#include "enforcement.h"
 #include "holders.h"
 #include "keeper.h"
 #include "keeping.h"
@@ -134,23 +134,23 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 	struct lw_image_key key;
 	int r, fd;
 
-	r = lw_enforcer_lookup(d->enforcer, &e->key, &kernel);
+	r = lw_enforcement_lookup(d->enforcer, &e->key, &kernel);
 	if (r == 0 && kernel.mode == (__u32)e->mode) {
 		for (__u32 i = 0; i < kernel.nr_holders && i < LW_MAX_HOLDERS; i++)
 			if (lw_lease_find_holder(e, &kernel.holders[i]) < 0)
-				lw_enforcer_remove_holder(d->enforcer, &e->key, &kernel.holders[i]);
+				lw_enforcement_remove_holder(d->enforcer, &e->key, &kernel.holders[i]);
 		for (unsigned int i = 0; i < e->nr_holders; i++) {
 			bool found = false;
 
 			for (__u32 j = 0; j < kernel.nr_holders && j < LW_MAX_HOLDERS; j++)
 				found |= lw_holder_equal(&kernel.holders[j], &e->holders[i].id) != 0;
-			if (!found && (r = lw_enforcer_add_holder(d->enforcer, &e->key, &e->holders[i].id)) < 0)
+			if (!found && (r = lw_enforcement_add_holder(d->enforcer, &e->key, &e->holders[i].id)) < 0)
 				return r;
 		}
 		return 0;
 	}
 	if (r == 0)
-		lw_enforcer_remove_lease(d->enforcer, &e->key);
+		lw_enforcement_remove_lease(d->enforcer, &e->key);
 	/* Not enforced (pins were lost while the daemon was down, or a crash
 	 * mid-way): enforce it again first, so no new writer gets in, then
 	 * report who opened it for write in the gap. Those keep their
@@ -159,7 +159,7 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	r = lw_enforcer_add_lease_flags(d->enforcer, fd, e->mode, &e->holders[0].id, LW_LEASE_FORCE, &key, NULL);
+	r = lw_enforcement_add_lease(d->enforcer, fd, e->mode, &e->holders[0].id, LW_LEASE_FORCE, &key, NULL);
 	close(fd);
 	if (r < 0)
 		return r;
@@ -168,7 +168,7 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 		e->key = key;
 	}
 	for (unsigned int i = 1; i < e->nr_holders; i++)
-		lw_enforcer_add_holder(d->enforcer, &e->key, &e->holders[i].id);
+		lw_enforcement_add_holder(d->enforcer, &e->key, &e->holders[i].id);
 	lw_tamper_report_writers(d, e, "at start, after a gap in enforcement");
 	return 0;
 }
@@ -178,7 +178,7 @@ static void drop_lease(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_le
 		       const struct lw_lease_holder *who, const char *reason)
 {
 	lw_lease_table_remove(d->leases, e);
-	lw_enforcer_remove_lease(d->enforcer, &e->key);
+	lw_enforcement_remove_lease(d->enforcer, &e->key);
 	lw_keeper_drop(d->keeper, e->image);
 	if (e->lock_fd >= 0)
 		d->backend->ops->release(d->backend, e->image, e->lock_fd);
@@ -217,7 +217,7 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct ke
 	}
 	r = adopt_kernel(d, e);
 	if (r < 0) {
-		lw_log(LOG_ERR, "adopt %s: cannot enforce it again: %s", e->image, lw_enforcer_error(d->enforcer));
+		lw_log(LOG_ERR, "adopt %s: cannot enforce it again: %s", e->image, lw_enforcement_error(d->enforcer));
 		drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &e->holders[0], "cannot enforce it after a restart");
 		return;
 	}
@@ -287,11 +287,11 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 		next = e->next;
 		adopt_lease(d, e, &kept);
 	}
-	r = lw_enforcer_foreach(d->enforcer, collect_stale, &stale);
+	r = lw_enforcement_foreach(d->enforcer, collect_stale, &stale);
 	for (size_t i = 0; r >= 0 && i < stale.count; i++) {
 		lw_log(LOG_INFO, "removing a stale kernel lease (dev %llu ino %llu) the state does not list",
 		       (unsigned long long)stale.keys[i].dev, (unsigned long long)stale.keys[i].ino);
-		lw_enforcer_remove_lease(d->enforcer, &stale.keys[i]);
+		lw_enforcement_remove_lease(d->enforcer, &stale.keys[i]);
 	}
 	r = 0;
 	for (size_t i = 0; i < kept.count; i++)

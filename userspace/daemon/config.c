@@ -16,6 +16,7 @@ void lw_config_defaults(struct lw_config *cfg)
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", LW_DEFAULT_SOCKET);
 	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", LW_DEFAULT_PIN_DIR);
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", LW_DEFAULT_STATE_DIR);
+	snprintf(cfg->enforcer, sizeof(cfg->enforcer), "auto");
 	cfg->max_clients = 256;
 	cfg->max_images = LW_DEFAULT_MAX_IMAGES;
 	cfg->max_leases_per_uid = 4096;
@@ -98,6 +99,11 @@ int lw_config_set(struct lw_config *cfg, const char *section, const char *key, c
 			return set_uint(&cfg->max_clients, value, 1, 65536);
 		if (strcmp(key, "max_images") == 0)
 			return set_uint(&cfg->max_images, value, 1, 1u << 24);
+		if (strcmp(key, "enforcer") == 0) {
+			if (strcmp(value, "auto") && strcmp(value, "bpf-lsm") && strcmp(value, "fanotify"))
+				return -EINVAL;
+			return set_string(cfg->enforcer, sizeof(cfg->enforcer), value);
+		}
 		if (strcmp(key, "hardened") == 0)
 			return set_bool(&cfg->hardened, value);
 		if (strcmp(key, "max_leases_per_uid") == 0)
@@ -188,6 +194,11 @@ int lw_config_check(struct lw_config *cfg)
 		snprintf(cfg->error, sizeof(cfg->error),
 			 "reserved_clients (%u) must be less than max_clients (%u)",
 			 cfg->reserved_clients, cfg->max_clients);
+		return -EINVAL;
+	}
+	if (cfg->hardened && strcmp(cfg->enforcer, "fanotify") == 0) {
+		snprintf(cfg->error, sizeof(cfg->error),
+			 "hardened needs the bpf-lsm enforcer (fanotify pins nothing to guard)");
 		return -EINVAL;
 	}
 	return 0;

@@ -21,6 +21,7 @@ struct lw_config {
 	char admin_group[64];		/* [daemon] admin_group: may act for any process; "" none */
 	unsigned int max_clients;	/* [daemon] max_clients: connections at once */
 	unsigned int max_images;	/* [daemon] max_images: kernel table size when created */
+	char enforcer[16];		/* [daemon] enforcer: auto | bpf-lsm | fanotify */
 	bool hardened;			/* [daemon] hardened: only the daemon may touch its BPF objects and pins */
 	unsigned int max_leases_per_uid;	/* [daemon] max_leases_per_uid: holds per unprivileged uid */
 	/* limits an unprivileged user cannot turn against root (lockwardend(8)) */

@@ -12,7 +12,7 @@
 #include "lease.h"
 
 struct lw_backend;
-struct lw_enforcer;
+struct lw_enforcement;
 struct lw_audit;
 struct lw_keeper;
 struct lw_server;
@@ -25,7 +25,7 @@ struct lw_daemon {
 	sd_event *event;
 	struct lw_lease_table *leases;
 	struct lw_backend *backend;
-	struct lw_enforcer *enforcer;
+	struct lw_enforcement *enforcer;	/* enforcement.h */
 	struct lw_audit *audit;		/* NULL: no audit sink */
 	struct lw_keeper *keeper;
 	sd_event_source *keeper_source;	/* hangs up when the keeper dies (keeping.c) */

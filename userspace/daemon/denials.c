@@ -10,7 +10,7 @@
 
 #include "audit/audit.h"
 #include "denials.h"
-#include "enforcer/enforcer.h"
+#include "enforcement.h"
 #include "uid_budget.h"
 
 struct lw_denials {
@@ -89,14 +89,14 @@ static int on_events(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	(void)s;
 	(void)fd;
 	(void)revents;
-	if (lw_enforcer_events_consume(d->enforcer, on_denial, d) < 0)
-		lw_log(LOG_WARNING, "denial events: %s", lw_enforcer_error(d->enforcer));
+	if (lw_enforcement_events_consume(d->enforcer, on_denial, d) < 0)
+		lw_log(LOG_WARNING, "denial events: %s", lw_enforcement_error(d->enforcer));
 	return 0;
 }
 
 int lw_denials_start(struct lw_daemon *d)
 {
-	int fd = lw_enforcer_events_fd(d->enforcer);
+	int fd = lw_enforcement_events_fd(d->enforcer);
 	int r;
 
 	if (fd < 0)

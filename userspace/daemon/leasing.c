@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "enforcer/enforcer.h"
+#include "enforcement.h"
 #include "errors.h"
 #include "holders.h"
 #include "keeper.h"
@@ -66,9 +66,9 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 		*error = lw_error_capacity_exceeded(LW_MAX_HOLDERS);
 		return -E2BIG;
 	}
-	r = lw_enforcer_add_holder(d->enforcer, &e->key, &holder->id);
+	r = lw_enforcement_add_holder(d->enforcer, &e->key, &holder->id);
 	if (r < 0) {
-		*error = lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
+		*error = lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
 		return r;
 	}
 	h = &e->holders[e->nr_holders++];
@@ -89,7 +89,7 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 	return 0;
 undo:
 	lw_holder_unwatch(h);
-	lw_enforcer_remove_holder(d->enforcer, &e->key, &holder->id);
+	lw_enforcement_remove_holder(d->enforcer, &e->key, &holder->id);
 	lw_lease_drop_holder(e, e->nr_holders - 1);
 	return r;
 }
@@ -105,9 +105,13 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 	case -EEXIST:
 		return lw_error_lease_held(image, NULL);
 	case -ENOSPC:
-		return lw_error_capacity_exceeded(lw_enforcer_max_images(d->enforcer));
+		return lw_error_capacity_exceeded(lw_enforcement_max_images(d->enforcer));
+	case -EOPNOTSUPP:	/* e.g. a block device under fanotify */
+		return lw_error_invalid_parameter_why("image", "the %s enforcer cannot guard this image: %s",
+						      lw_enforcement_name(d->enforcer),
+						      lw_enforcement_error(d->enforcer));
 	default:
-		return lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
+		return lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
 	}
 }
 
@@ -135,9 +139,9 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const str
 	int r;
 
 	*error = NULL;
-	r = lw_enforcer_key_of_fd(d->enforcer, fd, &key);
+	r = lw_enforcement_key_of_fd(d->enforcer, fd, &key);
 	if (r < 0) {
-		*error = lw_error_backend_failure("enforcer: %s", lw_enforcer_error(d->enforcer));
+		*error = lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
 		goto cleanup;
 	}
 	e = lw_lease_by_key(d->leases, &key);
@@ -195,7 +199,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const str
 		kept = true;
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
-	r = lw_enforcer_add_lease_flags(d->enforcer, fd, mode, &holder->id,
+	r = lw_enforcement_add_lease(d->enforcer, fd, mode, &holder->id,
 					force ? LW_LEASE_FORCE : 0, &e->key, &writer);
 	if (r < 0) {
 		*error = enforcer_error(d, r, image, &writer);
@@ -224,7 +228,7 @@ cleanup:
 		if (inserted)
 			lw_lease_table_remove(d->leases, e);
 		if (kernel)
-			lw_enforcer_remove_lease(d->enforcer, &e->key);
+			lw_enforcement_remove_lease(d->enforcer, &e->key);
 		if (kept)
 			lw_keeper_drop(d->keeper, image);
 		if (e->lock_fd >= 0)
@@ -276,13 +280,13 @@ static void finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event w
 	struct lw_lease_entry *e = l->e;
 
 	if (!l->ended) {
-		if (lw_enforcer_remove_holder(d->enforcer, &e->key, &l->gone.id) < 0)
-			lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
+		if (lw_enforcement_remove_holder(d->enforcer, &e->key, &l->gone.id) < 0)
+			lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
 		lw_leasing_audit(d, e, &l->gone, why, reason);
 		return;
 	}
-	if (lw_enforcer_remove_lease(d->enforcer, &e->key) < 0)
-		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcer_error(d->enforcer));
+	if (lw_enforcement_remove_lease(d->enforcer, &e->key) < 0)
+		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
 	/* drop it always: the keeper may hold the only copy (lock_fd -1) */
 	if (lw_keeper_drop(d->keeper, e->image) < 0)
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);

@@ -23,7 +23,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "denials.h"
-#include "enforcer/enforcer.h"
+#include "enforcement.h"
 #include "keeper.h"
 #include "mkdirs.h"
 #include "reexec.h"
@@ -42,6 +42,8 @@ static void usage(FILE *out)
 		"  -a, --audit-log FILE   audit log (default " LW_AUDIT_DEFAULT_PATH ")\n"
 		"  -b, --backend NAME     nop or fcntl (default fcntl)\n"
 		"  -l, --lockspace DIR    fcntl: lock files in DIR instead of on the images\n"
+		"  -e, --enforcer NAME    auto, bpf-lsm or fanotify (default auto: bpf-lsm,\n"
+		"                         else fanotify)\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          the version\n\n"
 		"Signals: SIGTERM/SIGINT stop (leases stay held and enforced), SIGHUP reopens\n"
@@ -64,13 +66,14 @@ static int parse_options(int argc, char **argv, const char **config, bool *confi
 		{ "audit-log", required_argument, NULL, 'a' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "lockspace", required_argument, NULL, 'l' },
+		{ "enforcer", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:s:p:S:a:b:l:hV", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:p:S:a:b:l:e:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': *config = optarg; *config_given = true; break;
 		case 's': ov[(*nov)++] = (struct override){ "--socket", "daemon", "socket", optarg }; break;
@@ -79,6 +82,7 @@ static int parse_options(int argc, char **argv, const char **config, bool *confi
 		case 'a': ov[(*nov)++] = (struct override){ "--audit-log", "audit", "path", optarg }; break;
 		case 'b': ov[(*nov)++] = (struct override){ "--backend", "backend", "name", optarg }; break;
 		case 'l': ov[(*nov)++] = (struct override){ "--lockspace", "backend", "lockspace", optarg }; break;
+		case 'e': ov[(*nov)++] = (struct override){ "--enforcer", "daemon", "enforcer", optarg }; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("lockwardend %s\n", LOCKWARDEN_VERSION); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -150,7 +154,7 @@ int main(int argc, char **argv)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	const char *config_path = LW_DEFAULT_CONFIG;
-	struct lw_enforcer_opts enf_opts = { 0 };
+	struct lw_enforcement_opts enf_opts = { 0 };
 	struct lw_backend_config be_cfg = { 0 };
 	struct lw_daemon d = { 0 };
 	struct lw_config cfg;
@@ -159,7 +163,7 @@ int main(int argc, char **argv)
 	struct timespec ts;
 	struct group *gr;
 	sigset_t mask;
-	char err[2 * PATH_MAX];
+	char err[2 * PATH_MAX], why_not_bpf[512];
 	int nov = 0, r, status = 1;
 
 	lw_reexec_init(argc, argv);
@@ -215,9 +219,18 @@ int main(int argc, char **argv)
 	lw_log(LOG_INFO, "keeper pid %d holds the backend locks", lw_keeper_pid(d.keeper));
 	enf_opts.pin_dir = cfg.pin_dir;
 	enf_opts.max_images = cfg.max_images;
-	r = lw_enforcer_open(&enf_opts, &d.enforcer);
+	lw_enforcer_choice_parse(cfg.enforcer, &enf_opts.choice);	/* checked by config.c */
+	r = lw_enforcement_open(&enf_opts, &d.enforcer, why_not_bpf, sizeof(why_not_bpf), err, sizeof(err));
 	if (r < 0) {
-		fail("enforcer", lw_enforcer_error(NULL));
+		fail("enforcer", err);
+		goto cleanup;
+	}
+	if (why_not_bpf[0])
+		lw_log(LOG_WARNING, "enforcer: bpf-lsm unavailable (%s); using %s", why_not_bpf,
+		       lw_enforcement_name(d.enforcer));
+	lw_log(LOG_INFO, "enforcer %s: %s", lw_enforcement_name(d.enforcer), lw_enforcement_limits(d.enforcer));
+	if (cfg.hardened && !lw_enforcement_bpf(d.enforcer)) {
+		fail("enforcer", "hardened needs the bpf-lsm enforcer (fanotify pins nothing to guard)");
 		goto cleanup;
 	}
 	be_cfg.lockspace = cfg.lockspace[0] ? cfg.lockspace : NULL;
@@ -263,8 +276,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		sd_event_add_signal(d.event, NULL, signals[i], on_signal, &d);
 
-	lw_log(LOG_INFO, "ready: socket %s, backend %s, pins %s, %u lease(s)", cfg.socket,
-	       cfg.backend, lw_enforcer_pin_dir(d.enforcer), lw_lease_count(d.leases));
+	lw_log(LOG_INFO, "ready: socket %s, backend %s, enforcer %s%s%s, %u lease(s)", cfg.socket,
+	       cfg.backend, lw_enforcement_name(d.enforcer), lw_enforcement_bpf(d.enforcer) ? ", pins " : "",
+	       lw_enforcement_pin_dir(d.enforcer), lw_lease_count(d.leases));
 	sd_notifyf(0, "READY=1\nSTATUS=%u lease(s)\nMAINPID=%d", lw_lease_count(d.leases), getpid());
 	r = sd_event_loop(d.event);
 	status = r < 0 ? 1 : 0;
@@ -285,8 +299,7 @@ cleanup:
 	lw_server_close(d.server);
 	lw_audit_close(d.audit);
 	lw_backend_close(d.backend);
-	if (d.enforcer)
-		lw_enforcer_close(d.enforcer);
+	lw_enforcement_close(d.enforcer);
 	lw_keeper_close(d.keeper);
 	sd_event_unref(d.event);
 	return status;

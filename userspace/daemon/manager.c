@@ -11,7 +11,7 @@
 #include "backend.h"
 #include "common/varlink.h"
 #include "common/version.h"
-#include "enforcer/enforcer.h"
+#include "enforcement.h"
 #include "errors.h"
 #include "holders.h"
 #include "image_open.h"
@@ -220,7 +220,7 @@ static struct lw_lease_entry *find_lease(struct lw_daemon *d, const struct lw_pe
 	int fd;
 
 	if (!e && lw_image_lookup(image, &caller, &fd, &st) == 0) {
-		if (lw_enforcer_key_of_fd(d->enforcer, fd, &key) == 0)
+		if (lw_enforcement_key_of_fd(d->enforcer, fd, &key) == 0)
 			e = lw_lease_by_key(d->leases, &key);
 		close(fd);
 	}
@@ -297,14 +297,16 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 
 	if (bad)
 		return bad_param(in, bad);
-	lw_enforcer_counters(d->enforcer, &denials, &suppressed, &dropped);
+	lw_enforcement_counters(d->enforcer, &denials, &suppressed, &dropped);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	p = json_object_new_object();
 	json_object_object_add(p, "version", json_object_new_string(LOCKWARDEN_VERSION));
 	json_object_object_add(p, "backend", json_object_new_string(lw_backend_name(d->backend)));
-	json_object_object_add(p, "pin_dir", json_object_new_string(lw_enforcer_pin_dir(d->enforcer)));
+	json_object_object_add(p, "enforcer", json_object_new_string(lw_enforcement_name(d->enforcer)));
+	json_object_object_add(p, "enforcer_limits", json_object_new_string(lw_enforcement_limits(d->enforcer)));
+	json_object_object_add(p, "pin_dir", json_object_new_string(lw_enforcement_pin_dir(d->enforcer)));
 	json_object_object_add(p, "leases", json_object_new_int64(lw_lease_count(d->leases)));
-	json_object_object_add(p, "max_images", json_object_new_int64(lw_enforcer_max_images(d->enforcer)));
+	json_object_object_add(p, "max_images", json_object_new_int64(lw_enforcement_max_images(d->enforcer)));
 	json_object_object_add(p, "denials", json_object_new_int64((int64_t)denials));
 	json_object_object_add(p, "suppressed", json_object_new_int64((int64_t)suppressed));
 	json_object_object_add(p, "ringbuf_dropped", json_object_new_int64((int64_t)dropped));

@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "audit/audit_record.h"
 #include "enforcer/enforcer.h"
+#include "enforcement.h"
 #include "keeper.h"
 #include "leasing.h"
 #include "reexec.h"
@@ -44,11 +45,21 @@ static __u64 now_usec(void)
 	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
 }
 
+/* Only the BPF enforcer pins anything to tamper with; under another
+ * enforcer d->tamper stays NULL and every function here does nothing. */
+static struct lw_enforcer *bpf_of(const struct lw_daemon *d)
+{
+	return lw_enforcement_bpf(d->enforcer);
+}
+
 int lw_tamper_open(struct lw_daemon *d, char *err, size_t err_size)
 {
-	struct lw_tamper *t = calloc(1, sizeof(*t));
+	struct lw_tamper *t;
 	int r;
 
+	if (!bpf_of(d))
+		return 0;
+	t = calloc(1, sizeof(*t));
 	if (!t) {
 		snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
@@ -60,14 +71,14 @@ int lw_tamper_open(struct lw_daemon *d, char *err, size_t err_size)
 		return r;
 	}
 	snprintf(t->self.comm, sizeof(t->self.comm), "lockwardend");
-	r = lw_enforcer_guard(d->enforcer, d->cfg->hardened, &t->self.id, lw_reexec_binary());
+	r = lw_enforcer_guard(bpf_of(d), d->cfg->hardened, &t->self.id, lw_reexec_binary());
 	if (r < 0) {
-		snprintf(err, err_size, "%s", lw_enforcer_error(d->enforcer));
+		snprintf(err, err_size, "%s", lw_enforcer_error(bpf_of(d)));
 		return r;
 	}
 	if (d->cfg->hardened)
 		lw_log(LOG_NOTICE, "hardened: only this process (pid %d) may touch the BPF objects and pins in %s",
-		       getpid(), lw_enforcer_pin_dir(d->enforcer));
+		       getpid(), lw_enforcer_pin_dir(bpf_of(d)));
 	return 0;
 }
 
@@ -79,7 +90,7 @@ static void found(struct lw_daemon *d, const struct lw_lease_entry *e, const cha
 	struct lw_tamper *t = d->tamper;
 	struct lw_audit_lease_record rec = {
 		.event = LW_LEASE_TAMPER,
-		.image = lw_enforcer_pin_dir(d->enforcer),
+		.image = lw_enforcer_pin_dir(bpf_of(d)),
 		.holder = &t->self.id,
 		.holder_comm = t->self.comm,
 	};
@@ -110,17 +121,19 @@ void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *
 	char reason[160];
 	int fd, r;
 
+	if (!t)
+		return;
 	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when, strerror(errno));
 		return;
 	}
-	lw_enforcer_trust_pid(d->enforcer, lw_keeper_pid(d->keeper));
-	r = lw_enforcer_writers(d->enforcer, fd, &e->key, writers, MAX_GAP_WRITERS, &count);
+	lw_enforcer_trust_pid(bpf_of(d), lw_keeper_pid(d->keeper));
+	r = lw_enforcer_writers(bpf_of(d), fd, &e->key, writers, MAX_GAP_WRITERS, &count);
 	close(fd);
 	if (r < 0) {
 		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when,
-		       lw_enforcer_error(d->enforcer));
+		       lw_enforcer_error(bpf_of(d)));
 		return;
 	}
 	for (size_t i = 0; i < count && i < MAX_GAP_WRITERS; i++) {
@@ -167,7 +180,7 @@ static int restore_entry(struct lw_daemon *d, const struct lw_lease_entry *e)
 
 	for (unsigned int i = 0; i < e->nr_holders; i++)
 		holders[i] = e->holders[i].id;
-	return lw_enforcer_put_lease(d->enforcer, &e->key, e->mode, holders, e->nr_holders);
+	return lw_enforcer_put_lease(bpf_of(d), &e->key, e->mode, holders, e->nr_holders);
 }
 
 struct extra_keys {
@@ -205,7 +218,7 @@ static int check_entries(struct lw_daemon *d)
 	for (e = lw_lease_first(d->leases); e && i < n; e = e->next)
 		keys[i++] = e->key;
 	/* the filter first: a zeroed slot makes the programs skip the lease */
-	r = lw_enforcer_repair_filter(d->enforcer, keys, i);
+	r = lw_enforcer_repair_filter(bpf_of(d), keys, i);
 	if (r > 0) {
 		found(d, NULL, "%d lease filter slot(s) lowered behind the daemon's back; restored", r);
 		restored += r;
@@ -213,7 +226,7 @@ static int check_entries(struct lw_daemon *d)
 	for (e = lw_lease_first(d->leases); e && r >= 0; e = e->next) {
 		bool missing;
 
-		r = lw_enforcer_lookup(d->enforcer, &e->key, &kernel);
+		r = lw_enforcer_lookup(bpf_of(d), &e->key, &kernel);
 		if (r == 0 && holders_match(e, &kernel))
 			continue;
 		missing = r == -ENOENT;
@@ -230,13 +243,13 @@ static int check_entries(struct lw_daemon *d)
 	}
 	extra->d = d;
 	if (r >= 0)
-		r = lw_enforcer_foreach(d->enforcer, collect_extra, extra);
+		r = lw_enforcer_foreach(bpf_of(d), collect_extra, extra);
 	for (size_t j = 0; r >= 0 && j < extra->count; j++) {
 		char what[128];
 
 		snprintf(what, sizeof(what), "a kernel lease entry (dev %llu ino %llu) the daemon never made; removed",
 			 (unsigned long long)extra->keys[j].dev, (unsigned long long)extra->keys[j].ino);
-		if ((r = lw_enforcer_drop_entry(d->enforcer, &extra->keys[j])) == 0) {
+		if ((r = lw_enforcer_drop_entry(bpf_of(d), &extra->keys[j])) == 0) {
 			found(d, NULL, "%s", what);
 			restored++;
 		}
@@ -252,16 +265,18 @@ int lw_tamper_check(struct lw_daemon *d)
 	char what[400];
 	int pins, entries, r;
 
-	pins = lw_enforcer_verify_pins(d->enforcer, what, sizeof(what));
+	if (!t)
+		return 0;
+	pins = lw_enforcer_verify_pins(bpf_of(d), what, sizeof(what));
 	if (pins > 0)
 		found(d, NULL, "pins removed or replaced behind the daemon's back: %s; pinned again", what);
 	if (pins < 0) {
-		if (strcmp(t->degraded, lw_enforcer_error(d->enforcer)))
-			found(d, NULL, "pins removed and cannot be restored: %s", lw_enforcer_error(d->enforcer));
-		snprintf(t->degraded, sizeof(t->degraded), "%s", lw_enforcer_error(d->enforcer));
+		if (strcmp(t->degraded, lw_enforcer_error(bpf_of(d))))
+			found(d, NULL, "pins removed and cannot be restored: %s", lw_enforcer_error(bpf_of(d)));
+		snprintf(t->degraded, sizeof(t->degraded), "%s", lw_enforcer_error(bpf_of(d)));
 		return pins;
 	}
-	r = lw_enforcer_verify_guard(d->enforcer);
+	r = lw_enforcer_verify_guard(bpf_of(d));
 	if (r > 0) {
 		found(d, NULL, "the guard entry (hardened mode, the daemon's identity) was changed behind the daemon's back; restored");
 		pins += r;
@@ -269,7 +284,7 @@ int lw_tamper_check(struct lw_daemon *d)
 	entries = check_entries(d);
 	if (entries < 0) {
 		snprintf(t->degraded, sizeof(t->degraded), "cannot check the lease entries: %s",
-			 lw_enforcer_error(d->enforcer));
+			 lw_enforcer_error(bpf_of(d)));
 		return entries;
 	}
 	if (pins + entries > 0 || t->degraded[0]) {
@@ -294,6 +309,8 @@ int lw_tamper_start(struct lw_daemon *d)
 {
 	uint64_t now;
 
+	if (!d->tamper)
+		return 0;
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	return sd_event_add_time(d->event, &d->tamper->timer, CLOCK_MONOTONIC,
 				 now + LW_TAMPER_INTERVAL_USEC, 100000, on_timer, d);
@@ -324,8 +341,11 @@ void lw_tamper_status(const struct lw_daemon *d, struct json_object *reply)
 	struct json_object *tamper, *gap;
 	char state[600];
 
-	if (!t)
+	if (!t) {
+		json_object_object_add(reply, "enforcement", json_object_new_string("active"));
+		json_object_object_add(reply, "hardened", json_object_new_boolean(false));
 		return;
+	}
 	snprintf(state, sizeof(state), "%s%s", t->degraded[0] ? "degraded: " : "active", t->degraded);
 	json_object_object_add(reply, "enforcement", json_object_new_string(state));
 	json_object_object_add(reply, "hardened", json_object_new_boolean(d->cfg->hardened));

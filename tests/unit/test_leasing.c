@@ -1,0 +1,474 @@
+/* The daemon's lease logic (leasing.c) against an in-memory enforcer: what
+ * it asks the enforcer to do on acquire, shared join, release and a
+ * holder's exit, and that an enforcer's refusal rolls everything back. The
+ * double stands in for the kernel only; the lease table, the nop backend,
+ * the state file, the keeper and the holder watches are the real ones. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "backend.h"
+#include "daemon/daemon.h"
+#include "daemon/enforcement.h"
+#include "daemon/keeper.h"
+#include "daemon/lease.h"
+#include "daemon/leasing.h"
+
+/* ---- the in-memory enforcer ---- */
+
+#define MEM_MAX 8
+
+struct mem_enforcer {
+	struct lw_enforcement base;
+	struct { bool used; struct lw_image_key key; struct lw_lease lease; } slot[MEM_MAX];
+	int fail_add_lease;		/* next add_lease returns this (0: works) */
+	unsigned int adds, removes;	/* calls seen */
+	char error[128];
+};
+
+#define MEM(enf) ((struct mem_enforcer *)(enf))
+
+static int mem_find(struct mem_enforcer *m, const struct lw_image_key *key)
+{
+	for (int i = 0; i < MEM_MAX; i++)
+		if (m->slot[i].used && m->slot[i].key.dev == key->dev && m->slot[i].key.ino == key->ino)
+			return i;
+	return -1;
+}
+
+static bool same_holder(const struct lw_holder *a, const struct lw_holder *b)
+{
+	return a->kind == b->kind && a->pid == b->pid && a->start_time == b->start_time &&
+	       a->cgroup_id == b->cgroup_id;
+}
+
+static int mem_key_of_fd(struct lw_enforcement *enf, int fd, struct lw_image_key *key)
+{
+	struct stat st;
+
+	(void)enf;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	memset(key, 0, sizeof(*key));
+	key->dev = st.st_dev;
+	key->ino = st.st_ino;
+	return 0;
+}
+
+static int mem_add_lease(struct lw_enforcement *enf, int fd, enum lw_lease_mode mode,
+			 const struct lw_holder *first, unsigned int flags, struct lw_image_key *key_out,
+			 struct lw_writer *writer)
+{
+	struct mem_enforcer *m = MEM(enf);
+	struct lw_image_key key;
+	int i, r;
+
+	(void)flags;
+	if (m->fail_add_lease) {
+		r = m->fail_add_lease;
+		m->fail_add_lease = 0;
+		if (r == -EBUSY) {
+			writer->pid = 4242;
+			snprintf(writer->comm, sizeof(writer->comm), "rogue");
+		}
+		snprintf(m->error, sizeof(m->error), "refused on purpose: %s", strerror(-r));
+		return r;
+	}
+	if ((r = mem_key_of_fd(enf, fd, &key)) < 0)
+		return r;
+	if (mem_find(m, &key) >= 0)
+		return -EEXIST;
+	for (i = 0; i < MEM_MAX && m->slot[i].used; i++)
+		;
+	if (i == MEM_MAX)
+		return -ENOSPC;
+	memset(&m->slot[i], 0, sizeof(m->slot[i]));
+	m->slot[i].used = true;
+	m->slot[i].key = key;
+	m->slot[i].lease.mode = mode;
+	m->slot[i].lease.nr_holders = 1;
+	m->slot[i].lease.holders[0] = *first;
+	*key_out = key;
+	m->adds++;
+	return 0;
+}
+
+static int mem_remove_lease(struct lw_enforcement *enf, const struct lw_image_key *key)
+{
+	struct mem_enforcer *m = MEM(enf);
+	int i = mem_find(m, key);
+
+	if (i < 0)
+		return -ENOENT;
+	m->slot[i].used = false;
+	m->removes++;
+	return 0;
+}
+
+static int mem_add_holder(struct lw_enforcement *enf, const struct lw_image_key *key,
+			  const struct lw_holder *holder)
+{
+	struct mem_enforcer *m = MEM(enf);
+	int i = mem_find(m, key);
+	struct lw_lease *l;
+
+	if (i < 0)
+		return -ENOENT;
+	l = &m->slot[i].lease;
+	for (__u32 j = 0; j < l->nr_holders; j++)
+		if (same_holder(&l->holders[j], holder))
+			return -EEXIST;
+	if (l->mode == LW_LEASE_EXCLUSIVE)
+		return -EINVAL;
+	if (l->nr_holders >= LW_MAX_HOLDERS)
+		return -E2BIG;
+	l->holders[l->nr_holders++] = *holder;
+	return 0;
+}
+
+static int mem_remove_holder(struct lw_enforcement *enf, const struct lw_image_key *key,
+			     const struct lw_holder *holder)
+{
+	struct mem_enforcer *m = MEM(enf);
+	int i = mem_find(m, key);
+	struct lw_lease *l;
+
+	if (i < 0)
+		return -ENOENT;
+	l = &m->slot[i].lease;
+	for (__u32 j = 0; j < l->nr_holders; j++)
+		if (same_holder(&l->holders[j], holder)) {
+			memmove(&l->holders[j], &l->holders[j + 1], (l->nr_holders - j - 1) * sizeof(*holder));
+			if (--l->nr_holders == 0)
+				return mem_remove_lease(enf, key);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int mem_lookup(struct lw_enforcement *enf, const struct lw_image_key *key, struct lw_lease *lease)
+{
+	struct mem_enforcer *m = MEM(enf);
+	int i = mem_find(m, key);
+
+	if (i < 0)
+		return -ENOENT;
+	*lease = m->slot[i].lease;
+	return 0;
+}
+
+static int mem_foreach(struct lw_enforcement *enf, lw_lease_fn fn, void *ctx)
+{
+	struct mem_enforcer *m = MEM(enf);
+	int r;
+
+	for (int i = 0; i < MEM_MAX; i++)
+		if (m->slot[i].used && (r = fn(&m->slot[i].key, &m->slot[i].lease, ctx)))
+			return r;
+	return 0;
+}
+
+static int mem_events_fd(struct lw_enforcement *enf) { (void)enf; return -1; }
+static int mem_events_consume(struct lw_enforcement *enf, lw_denial_fn fn, void *ctx)
+{
+	(void)enf; (void)fn; (void)ctx;
+	return 0;
+}
+static int mem_counters(struct lw_enforcement *enf, __u64 *d, __u64 *s, __u64 *x)
+{
+	(void)enf;
+	*d = *s = *x = 0;
+	return 0;
+}
+static unsigned int mem_max_images(const struct lw_enforcement *enf) { (void)enf; return MEM_MAX; }
+static const char *mem_limits(const struct lw_enforcement *enf) { (void)enf; return "in memory"; }
+static const char *mem_pin_dir(const struct lw_enforcement *enf) { (void)enf; return ""; }
+static const char *mem_error(const struct lw_enforcement *enf) { return MEM(enf)->error; }
+static void mem_close(struct lw_enforcement *enf) { (void)enf; }
+
+static const struct lw_enforcement_ops mem_ops = {
+	.name = "memory",
+	.key_of_fd = mem_key_of_fd,
+	.add_lease = mem_add_lease,
+	.remove_lease = mem_remove_lease,
+	.add_holder = mem_add_holder,
+	.remove_holder = mem_remove_holder,
+	.lookup = mem_lookup,
+	.foreach = mem_foreach,
+	.events_fd = mem_events_fd,
+	.events_consume = mem_events_consume,
+	.counters = mem_counters,
+	.max_images = mem_max_images,
+	.limits = mem_limits,
+	.pin_dir = mem_pin_dir,
+	.error = mem_error,
+	.close = mem_close,
+};
+
+/* ---- a daemon around it ---- */
+
+struct fixture {
+	struct mem_enforcer mem;
+	struct lw_config cfg;
+	struct lw_daemon d;
+	char dir[64], image[96];
+	int image_fd;
+	pid_t kids[3];
+};
+
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct lw_backend_config be = { 0 };
+	char err[512];
+	int fd;
+
+	assert_non_null(f);
+	f->mem.base.ops = &mem_ops;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/lw-test-leasing-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->image, sizeof(f->image), "%s/vm1.raw", f->dir);
+	fd = open(f->image, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	f->image_fd = open(f->image, O_RDONLY | O_CLOEXEC);
+	assert_true(f->image_fd >= 0);
+	lw_config_defaults(&f->cfg);
+	snprintf(f->cfg.state_dir, sizeof(f->cfg.state_dir), "%s", f->dir);
+	f->cfg.max_images = MEM_MAX;
+	f->d.cfg = &f->cfg;
+	f->d.enforcer = &f->mem.base;
+	assert_int_equal(sd_event_new(&f->d.event), 0);
+	assert_int_equal(lw_lease_table_new(16, &f->d.leases), 0);
+	assert_int_equal(lw_backend_open("nop", &be, &f->d.backend), 0);
+	assert_int_equal(lw_keeper_connect(f->dir, &f->d.keeper, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++)
+		f->kids[i] = sleeper();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	for (int i = 0; i < 3; i++) {
+		kill(f->kids[i], SIGKILL);
+		waitpid(f->kids[i], NULL, 0);
+	}
+	for (struct lw_lease_entry *e = lw_lease_first(f->d.leases); e; e = e->next)
+		for (unsigned int i = 0; i < e->nr_holders; i++)
+			sd_event_source_disable_unref(e->holders[i].watch);
+	lw_lease_table_free(f->d.leases);
+	lw_backend_close(f->d.backend);
+	lw_keeper_close(f->d.keeper);
+	sd_event_unref(f->d.event);
+	close(f->image_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static struct lw_lease_holder holder_of(pid_t pid)
+{
+	struct lw_lease_holder h = { .pidfd = -1 };
+
+	assert_int_equal(lw_holder_of_pid(pid, &h.id), 0);
+	return h;
+}
+
+static int acquire(struct fixture *f, pid_t pid, bool shared, struct json_object **error)
+{
+	struct lw_lease_holder h = holder_of(pid);
+	struct lw_lease_entry *e = NULL;
+
+	*error = NULL;
+	return lw_leasing_acquire(&f->d, f->image, f->image_fd, &h, shared, false, &e, error);
+}
+
+static const char *error_name(struct json_object *error)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(error, "error", &v) ? json_object_get_string(v) : "(none)";
+}
+
+static void mem_lease(struct fixture *f, struct lw_lease *out)
+{
+	struct lw_image_key key;
+
+	assert_int_equal(mem_key_of_fd(&f->mem.base, f->image_fd, &key), 0);
+	assert_int_equal(mem_lookup(&f->mem.base, &key, out), 0);
+}
+
+static bool mem_has_lease(struct fixture *f)
+{
+	struct lw_lease l;
+	struct lw_image_key key;
+
+	mem_key_of_fd(&f->mem.base, f->image_fd, &key);
+	return mem_lookup(&f->mem.base, &key, &l) == 0;
+}
+
+static void acquire_enforces_an_exclusive_lease_for_its_holder(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_holder h = holder_of(f->kids[0]);
+	struct json_object *error;
+	struct lw_lease l;
+	struct stat st;
+	char path[160];
+
+	assert_int_equal(acquire(f, f->kids[0], false, &error), 0);
+	mem_lease(f, &l);
+	assert_int_equal(l.mode, LW_LEASE_EXCLUSIVE);
+	assert_int_equal(l.nr_holders, 1);
+	assert_true(same_holder(&l.holders[0], &h.id));
+	assert_int_equal(lw_lease_count(f->d.leases), 1);
+	snprintf(path, sizeof(path), "%s/leases.json", f->dir);
+	assert_int_equal(stat(path, &st), 0);	/* committed to the state file */
+}
+
+static void second_exclusive_acquire_is_refused_and_leaves_the_enforcer_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error;
+	struct lw_lease l;
+
+	assert_int_equal(acquire(f, f->kids[0], false, &error), 0);
+	assert_int_equal(acquire(f, f->kids[1], false, &error), -EAGAIN);
+	assert_string_equal(error_name(error), "io.lockwarden.LeaseHeld");
+	json_object_put(error);
+	mem_lease(f, &l);
+	assert_int_equal(l.nr_holders, 1);
+	assert_int_equal(f->mem.adds, 1);
+}
+
+static void shared_join_adds_the_holder_in_the_enforcer(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_holder h2 = holder_of(f->kids[1]);
+	struct json_object *error;
+	struct lw_lease l;
+
+	assert_int_equal(acquire(f, f->kids[0], true, &error), 0);
+	assert_int_equal(acquire(f, f->kids[1], true, &error), 0);
+	mem_lease(f, &l);
+	assert_int_equal(l.mode, LW_LEASE_SHARED);
+	assert_int_equal(l.nr_holders, 2);
+	assert_true(same_holder(&l.holders[1], &h2.id));
+	assert_int_equal(f->mem.adds, 1);	/* one lease, joined */
+}
+
+static void release_of_one_shared_holder_keeps_the_lease_and_the_last_ends_it(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error;
+	struct lw_lease_entry *e;
+	struct lw_lease l;
+
+	assert_int_equal(acquire(f, f->kids[0], true, &error), 0);
+	assert_int_equal(acquire(f, f->kids[1], true, &error), 0);
+	e = lw_lease_by_image(f->d.leases, f->image);
+	assert_non_null(e);
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, &error), 0);
+	mem_lease(f, &l);
+	assert_int_equal(l.nr_holders, 1);
+	e = lw_lease_by_image(f->d.leases, f->image);
+	assert_non_null(e);
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, &error), 0);
+	assert_false(mem_has_lease(f));
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+}
+
+static void enforcer_refusing_a_busy_image_rolls_back_and_names_the_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error, *v;
+
+	f->mem.fail_add_lease = -EBUSY;
+	assert_int_equal(acquire(f, f->kids[0], false, &error), -EBUSY);
+	assert_string_equal(error_name(error), "io.lockwarden.ImageBusy");
+	assert_true(json_object_object_get_ex(error, "parameters", &v));
+	assert_true(json_object_object_get_ex(v, "pid", &v));
+	assert_int_equal(json_object_get_int(v), 4242);
+	json_object_put(error);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+	assert_false(mem_has_lease(f));
+	/* and the image can be leased once the writer is gone */
+	assert_int_equal(acquire(f, f->kids[0], false, &error), 0);
+}
+
+static void image_the_enforcer_cannot_guard_is_an_invalid_parameter_with_the_reason(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error, *p, *reason;
+
+	f->mem.fail_add_lease = -EOPNOTSUPP;
+	assert_int_equal(acquire(f, f->kids[0], false, &error), -EOPNOTSUPP);
+	assert_string_equal(error_name(error), "io.lockwarden.InvalidParameter");
+	assert_true(json_object_object_get_ex(error, "parameters", &p));
+	assert_true(json_object_object_get_ex(p, "reason", &reason));
+	assert_non_null(strstr(json_object_get_string(reason), "the memory enforcer cannot guard this image"));
+	assert_non_null(strstr(json_object_get_string(reason), "refused on purpose"));
+	json_object_put(error);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+}
+
+static void holder_exit_removes_it_from_the_enforcer(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error;
+
+	assert_int_equal(acquire(f, f->kids[0], false, &error), 0);
+	assert_true(mem_has_lease(f));
+	kill(f->kids[0], SIGKILL);
+	waitpid(f->kids[0], NULL, 0);
+	/* the pidfd watch fires, then the exit batch runs on a timer */
+	for (int i = 0; i < 200 && mem_has_lease(f); i++)
+		sd_event_run(f->d.event, 10000);
+	assert_false(mem_has_lease(f));
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(acquire_enforces_an_exclusive_lease_for_its_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(second_exclusive_acquire_is_refused_and_leaves_the_enforcer_alone,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(shared_join_adds_the_holder_in_the_enforcer, setup, teardown),
+		cmocka_unit_test_setup_teardown(release_of_one_shared_holder_keeps_the_lease_and_the_last_ends_it,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(enforcer_refusing_a_busy_image_rolls_back_and_names_the_writer,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(image_the_enforcer_cannot_guard_is_an_invalid_parameter_with_the_reason,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(holder_exit_removes_it_from_the_enforcer, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

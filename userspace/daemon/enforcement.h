@@ -1,0 +1,172 @@
+/* The enforcer as the daemon sees it: one small table of operations in the
+ * daemon's words (image key, holder, lease mode, denial), so the lease logic
+ * does not know which kernel mechanism stops non-holders. Two
+ * implementations: enforcement_bpf.c (BPF LSM, pinned) and
+ * enforcement_fanotify.c (fanotify permission events, lasts while the daemon
+ * runs). Errors are negative errno with a one-line reason in error(). */
+#ifndef LW_DAEMON_ENFORCEMENT_H
+#define LW_DAEMON_ENFORCEMENT_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "lockwarden.h"
+#include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn */
+
+struct lw_enforcement;
+
+typedef int (*lw_lease_fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx);
+
+struct lw_enforcement_ops {
+	const char *name;		/* "bpf-lsm" | "fanotify" */
+	int (*key_of_fd)(struct lw_enforcement *enf, int fd, struct lw_image_key *key);
+	/* -EEXIST leased already, -ENOSPC table full, -EBUSY a non-holder has it
+	 * open for write (*writer names it; LW_LEASE_FORCE ignores writers),
+	 * -EOPNOTSUPP this enforcer cannot enforce that kind of image */
+	int (*add_lease)(struct lw_enforcement *enf, int fd, enum lw_lease_mode mode,
+			 const struct lw_holder *first_holder, unsigned int flags,
+			 struct lw_image_key *key_out, struct lw_writer *writer);
+	int (*remove_lease)(struct lw_enforcement *enf, const struct lw_image_key *key);
+	/* -ENOENT no lease, -E2BIG full, -EEXIST holder already, -EINVAL second
+	 * holder of an exclusive lease; removing the last holder removes the lease */
+	int (*add_holder)(struct lw_enforcement *enf, const struct lw_image_key *key,
+			  const struct lw_holder *holder);
+	int (*remove_holder)(struct lw_enforcement *enf, const struct lw_image_key *key,
+			     const struct lw_holder *holder);
+	int (*lookup)(struct lw_enforcement *enf, const struct lw_image_key *key, struct lw_lease *lease);
+	int (*foreach)(struct lw_enforcement *enf, lw_lease_fn fn, void *ctx);
+	/* denials: poll events_fd, then consume calls fn once per denial */
+	int (*events_fd)(struct lw_enforcement *enf);
+	int (*events_consume)(struct lw_enforcement *enf, lw_denial_fn fn, void *ctx);
+	/* events delivered + suppressed + dropped == denials */
+	int (*counters)(struct lw_enforcement *enf, __u64 *denials, __u64 *suppressed, __u64 *dropped);
+	unsigned int (*max_images)(const struct lw_enforcement *enf);
+	/* what this enforcer cannot stop, one paragraph for `lockwarden status` */
+	const char *(*limits)(const struct lw_enforcement *enf);
+	/* where its state lives ("" for none: fanotify pins nothing) */
+	const char *(*pin_dir)(const struct lw_enforcement *enf);
+	const char *(*error)(const struct lw_enforcement *enf);
+	void (*close)(struct lw_enforcement *enf);
+	/* Optional (NULL): the pinned BPF enforcer behind it, for tamper.c,
+	 * whose checks (pins, guard, map repairs) exist only there. */
+	struct lw_enforcer *(*bpf)(const struct lw_enforcement *enf);
+};
+
+struct lw_enforcement {
+	const struct lw_enforcement_ops *ops;
+	void *impl;
+};
+
+enum lw_enforcer_choice { LW_ENFORCER_AUTO, LW_ENFORCER_BPF_LSM, LW_ENFORCER_FANOTIFY };
+
+/* Parse "auto" | "bpf-lsm" | "fanotify"; -EINVAL otherwise. */
+int lw_enforcer_choice_parse(const char *text, enum lw_enforcer_choice *out);
+
+struct lw_enforcement_opts {
+	enum lw_enforcer_choice choice;
+	const char *pin_dir;		/* bpf-lsm */
+	unsigned int max_images;
+	bool pre_content;		/* fanotify: pre-content events where offered */
+};
+
+/* Open the chosen enforcer. auto tries bpf-lsm and falls back to fanotify;
+ * *why_fallback (if not NULL, size why_size) gets why bpf-lsm was not used,
+ * "" when it was. On failure err says why each was refused. */
+int lw_enforcement_open(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
+			char *why_fallback, size_t why_size, char *err, size_t err_size);
+void lw_enforcement_close(struct lw_enforcement *enf);
+
+int lw_enforcement_open_bpf(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
+			    char *err, size_t err_size);
+int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
+				 char *err, size_t err_size);
+
+/* NULL unless enf is the BPF enforcer. */
+static inline struct lw_enforcer *lw_enforcement_bpf(const struct lw_enforcement *enf)
+{
+	return enf && enf->ops->bpf ? enf->ops->bpf(enf) : NULL;
+}
+
+static inline const char *lw_enforcement_name(const struct lw_enforcement *enf)
+{
+	return enf->ops->name;
+}
+
+/* The calls the daemon makes; each goes to the active enforcer. */
+static inline int lw_enforcement_key_of_fd(struct lw_enforcement *enf, int fd, struct lw_image_key *key)
+{
+	return enf->ops->key_of_fd(enf, fd, key);
+}
+
+static inline int lw_enforcement_add_lease(struct lw_enforcement *enf, int fd, enum lw_lease_mode mode,
+					   const struct lw_holder *first_holder, unsigned int flags,
+					   struct lw_image_key *key_out, struct lw_writer *writer)
+{
+	return enf->ops->add_lease(enf, fd, mode, first_holder, flags, key_out, writer);
+}
+
+static inline int lw_enforcement_remove_lease(struct lw_enforcement *enf, const struct lw_image_key *key)
+{
+	return enf->ops->remove_lease(enf, key);
+}
+
+static inline int lw_enforcement_add_holder(struct lw_enforcement *enf, const struct lw_image_key *key,
+					    const struct lw_holder *holder)
+{
+	return enf->ops->add_holder(enf, key, holder);
+}
+
+static inline int lw_enforcement_remove_holder(struct lw_enforcement *enf, const struct lw_image_key *key,
+					       const struct lw_holder *holder)
+{
+	return enf->ops->remove_holder(enf, key, holder);
+}
+
+static inline int lw_enforcement_lookup(struct lw_enforcement *enf, const struct lw_image_key *key,
+					struct lw_lease *lease)
+{
+	return enf->ops->lookup(enf, key, lease);
+}
+
+static inline int lw_enforcement_foreach(struct lw_enforcement *enf, lw_lease_fn fn, void *ctx)
+{
+	return enf->ops->foreach(enf, fn, ctx);
+}
+
+static inline int lw_enforcement_events_fd(struct lw_enforcement *enf)
+{
+	return enf->ops->events_fd(enf);
+}
+
+static inline int lw_enforcement_events_consume(struct lw_enforcement *enf, lw_denial_fn fn, void *ctx)
+{
+	return enf->ops->events_consume(enf, fn, ctx);
+}
+
+static inline int lw_enforcement_counters(struct lw_enforcement *enf, __u64 *denials, __u64 *suppressed,
+					  __u64 *dropped)
+{
+	return enf->ops->counters(enf, denials, suppressed, dropped);
+}
+
+static inline unsigned int lw_enforcement_max_images(const struct lw_enforcement *enf)
+{
+	return enf->ops->max_images(enf);
+}
+
+static inline const char *lw_enforcement_limits(const struct lw_enforcement *enf)
+{
+	return enf->ops->limits(enf);
+}
+
+static inline const char *lw_enforcement_pin_dir(const struct lw_enforcement *enf)
+{
+	return enf->ops->pin_dir(enf);
+}
+
+static inline const char *lw_enforcement_error(const struct lw_enforcement *enf)
+{
+	return enf->ops->error(enf);
+}
+
+#endif /* LW_DAEMON_ENFORCEMENT_H */
