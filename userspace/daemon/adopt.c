@@ -266,7 +266,10 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 				d->backend->ops->release(d->backend, kept.items[i].name, kept.items[i].fd);
 			kept.items[i].fd = -1;
 		}
-	r = lw_state_save(d->cfg->state_dir, d->leases, err, err_size);
+	/* a fresh snapshot of what was adopted; changes go to its journal */
+	lw_state_close(d->state);
+	d->state = NULL;
+	r = lw_state_open(d->cfg->state_dir, d->leases, &d->state, err, err_size);
 cleanup:
 	for (size_t i = 0; i < kept.count; i++) {
 		if (kept.items[i].fd >= 0)
