@@ -33,7 +33,7 @@ def round_trips(path):
     return {"rounds": data["rounds"], "iterations_per_client": data["iterations"], "rows": rows}
 
 
-ENFORCE_ROW = re.compile(r"^(?P<case>\S.*?)\s{2,}(?P<table>\S+)\s+(?P<base>[\d.]+)\s+(?P<with>[\d.]+)\s+"
+ENFORCE_ROW = re.compile(r"^(?P<case>\S.*?)\s{2,}(?P<table>\S.*?)\s{2,}(?P<base>[\d.]+)\s+(?P<with>[\d.]+)\s+"
                          r"(?P<ratio>[\d.]+)x\s+(?P<bpf>[\d.]+)\s+(?P<pct>[\d.]+)%")
 
 
