@@ -24,6 +24,7 @@
 #include "daemon/keeper.h"
 #include "daemon/lease.h"
 #include "daemon/leasing.h"
+#include "daemon/state.h"
 
 /* ---- the in-memory enforcer ---- */
 
@@ -262,6 +263,7 @@ static int setup(void **state)
 	f->d.enforcer = &f->mem.base;
 	assert_int_equal(sd_event_new(&f->d.event), 0);
 	assert_int_equal(lw_lease_table_new(16, &f->d.leases), 0);
+	assert_int_equal(lw_state_open(f->dir, f->d.leases, &f->d.state, err, sizeof(err)), 0);
 	assert_int_equal(lw_backend_open("nop", &be, &f->d.backend), 0);
 	assert_int_equal(lw_keeper_connect(f->dir, &f->d.keeper, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++)
@@ -282,6 +284,7 @@ static int teardown(void **state)
 	for (struct lw_lease_entry *e = lw_lease_first(f->d.leases); e; e = e->next)
 		for (unsigned int i = 0; i < e->nr_holders; i++)
 			sd_event_source_disable_unref(e->holders[i].watch);
+	lw_state_close(f->d.state);
 	lw_lease_table_free(f->d.leases);
 	lw_backend_close(f->d.backend);
 	lw_keeper_close(f->d.keeper);

@@ -1,5 +1,6 @@
-/* The state file: every lease field survives a save and load, and a save is
- * atomic (a reader sees the old state or the new, never a mix or nothing). */
+/* The state: every lease field survives a save and load, a save is atomic
+ * (a reader sees the old state or the new, never a mix or nothing), and the
+ * journal replays what was committed, no more, no less. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,7 +30,8 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/lw-test-state-XXXXXX");
+	/* tmpfs: the tests are about what is written, not how fast a disk syncs */
+	snprintf(f->dir, sizeof(f->dir), "/dev/shm/lw-test-state-XXXXXX");
 	if (!mkdtemp(f->dir) || lw_lease_table_new(16, &f->table) < 0)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, LW_STATE_FILE);
@@ -302,6 +304,333 @@ static void holder_listed_twice_is_refused(void **state)
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
+/* ---- the journal ---- */
+
+static struct lw_lease_table *load_or_fail(const struct fixture *f)
+{
+	struct lw_lease_table *t;
+	char err[256] = "";
+
+	assert_int_equal(lw_lease_table_new(16, &t), 0);
+	if (lw_state_load(f->dir, t, err, sizeof(err)) < 0)
+		fail_msg("expected the state to load, got: %s", err);
+	return t;
+}
+
+static off_t journal_size(const struct fixture *f)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, LW_STATE_JOURNAL);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void append_text(const struct fixture *f, const char *name, const char *text)
+{
+	char path[160];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	fp = fopen(path, "a");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Commits one change: e as it is now (ended when it has left the table). */
+static void commit(struct lw_state *s, struct lw_lease_table *t, struct lw_lease_entry *e, bool ended)
+{
+	char err[256] = "";
+
+	if (lw_state_append(s, e, ended, err, sizeof(err)) < 0 || lw_state_commit(s, t, err, sizeof(err)) < 0)
+		fail_msg("expected the change to commit, got: %s", err);
+}
+
+static void journaled_changes_replay_over_the_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *loaded;
+	struct lw_lease_entry *a, *b, *c;
+	char err[256] = "";
+	off_t before;
+
+	a = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	before = journal_size(f);
+	b = add_shared(f->table);
+	commit(s, f->table, b, false);				/* a lease taken */
+	b->nr_holders = 1;
+	commit(s, f->table, b, false);				/* one holder leaving */
+	c = add_exclusive(f->table, "/images/c.qcow2", 14, 1236);
+	commit(s, f->table, c, false);
+	lw_lease_table_remove(f->table, a);
+	commit(s, f->table, a, true);				/* a lease ending */
+	free(a);
+	assert_true(journal_size(f) > before);	/* appended, not rewritten */
+	lw_state_close(s);
+
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 2);
+	assert_null(lw_lease_by_image(loaded, "/images/a.qcow2"));
+	assert_same_lease(b, lw_lease_by_image(loaded, b->image));
+	assert_same_lease(c, lw_lease_by_image(loaded, c->image));
+	lw_lease_table_free(loaded);
+}
+
+static void a_change_costs_one_record_whatever_the_table_size(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_entry *e;
+	char err[256] = "", image[64];
+	off_t before, one_small, one_large;
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	before = journal_size(f);
+	e = add_exclusive(f->table, "/images/first.qcow2", 1, 1);
+	commit(s, f->table, e, false);
+	one_small = journal_size(f) - before;
+	for (int i = 0; i < 2000; i++) {
+		snprintf(image, sizeof(image), "/images/%05d.qcow2", i);
+		commit(s, f->table, add_exclusive(f->table, image, 100 + (__u64)i, 2), false);
+	}
+	before = journal_size(f);
+	e = add_exclusive(f->table, "/images/later.qcow2", 2, 1);
+	commit(s, f->table, e, false);
+	one_large = journal_size(f) - before;
+	if (one_large > one_small + 8)
+		fail_msg("expected one record of about %lld bytes at 2,000 leases, got %lld",
+			 (long long)one_small, (long long)one_large);
+	lw_state_close(s);
+}
+
+static void a_journal_past_twice_the_snapshot_is_compacted(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *loaded;
+	struct lw_lease_entry *e;
+	char err[256] = "";
+	off_t biggest = 0;
+	bool compacted = false;
+
+	e = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	/* one lease changing holder over and over: the journal grows, the table does not */
+	for (int i = 0; i < 20000 && !compacted; i++) {
+		off_t now;
+
+		e->holders[0].id.pid = 2000 + (__u32)i;
+		commit(s, f->table, e, false);
+		now = journal_size(f);
+		compacted = now < biggest;
+		biggest = now > biggest ? now : biggest;
+	}
+	lw_state_close(s);
+	if (!compacted)
+		fail_msg("expected the journal to be compacted, it grew to %lld bytes", (long long)biggest);
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 1);
+	assert_same_lease(e, lw_lease_first(loaded));
+	lw_lease_table_free(loaded);
+}
+
+static void a_record_cut_by_a_crash_is_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *loaded;
+	char err[256] = "";
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
+	lw_state_close(s);
+	/* the next record, cut short: never acknowledged, so never there */
+	append_text(f, LW_STATE_JOURNAL, "1b2c3d4e {\"seq\":2,\"lease\":{\"image\":\"/images/b.q");
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 1);
+	assert_non_null(lw_lease_by_image(loaded, "/images/a.qcow2"));
+	lw_lease_table_free(loaded);
+	/* and a whole last line with a CRC that does not match, then zeros */
+	append_text(f, LW_STATE_JOURNAL, "\n00000000 {\"seq\":2}\n");
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 1);
+	lw_lease_table_free(loaded);
+}
+
+/* Flip one byte inside the JSON of the journal's record n (0: header). */
+static void damage_record(const struct fixture *f, int n)
+{
+	char path[160], line[4096];
+	long at = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, LW_STATE_JOURNAL);
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	for (int i = 0; i < n; i++) {
+		assert_non_null(fgets(line, sizeof(line), fp));
+		at += (long)strlen(line);
+	}
+	assert_int_equal(fseek(fp, at + 12, SEEK_SET), 0);
+	assert_int_equal(fputc('X', fp), 'X');
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void a_damaged_record_before_a_good_one_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *t;
+	char err[256] = "";
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
+	commit(s, f->table, add_exclusive(f->table, "/images/b.qcow2", 13, 1235), false);
+	lw_state_close(s);
+	damage_record(f, 1);
+	assert_int_equal(lw_lease_table_new(16, &t), 0);
+	assert_int_equal(lw_state_load(f->dir, t, err, sizeof(err)), -EBADMSG);
+	if (!strstr(err, "record 1") || !strstr(err, "CRC mismatch") || strchr(err, '\n'))
+		fail_msg("expected one line naming record 1 and its CRC mismatch, got: %s", err);
+	assert_int_equal(lw_lease_count(t), 0);
+	lw_lease_table_free(t);
+}
+
+static void a_lost_record_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *t;
+	char err[256] = "", path[160], text[8192];
+	size_t len;
+	char *second, *third;
+	FILE *fp;
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
+	commit(s, f->table, add_exclusive(f->table, "/images/b.qcow2", 13, 1235), false);
+	lw_state_close(s);
+	/* cut record 1 out: record 2 is whole and good but out of sequence */
+	snprintf(path, sizeof(path), "%s/%s", f->dir, LW_STATE_JOURNAL);
+	fp = fopen(path, "r");
+	len = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[len] = '\0';
+	second = strchr(text, '\n') + 1;
+	third = strchr(second, '\n') + 1;
+	memmove(second, third, strlen(third) + 1);
+	fp = fopen(path, "w");
+	fputs(text, fp);
+	fclose(fp);
+	assert_int_equal(lw_lease_table_new(16, &t), 0);
+	assert_int_equal(lw_state_load(f->dir, t, err, sizeof(err)), -EBADMSG);
+	if (!strstr(err, "out of sequence"))
+		fail_msg("expected a sequence error, got: %s", err);
+	assert_int_equal(lw_lease_count(t), 0);
+	lw_lease_table_free(t);
+}
+
+static void the_end_of_a_lease_not_held_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *t;
+	struct lw_lease_entry *ghost;
+	char err[256] = "";
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	ghost = lw_lease_entry_new();
+	snprintf(ghost->image, sizeof(ghost->image), "/images/never.qcow2");
+	commit(s, f->table, ghost, true);
+	free(ghost);
+	lw_state_close(s);
+	assert_int_equal(lw_lease_table_new(16, &t), 0);
+	assert_int_equal(lw_state_load(f->dir, t, err, sizeof(err)), -EBADMSG);
+	if (!strstr(err, "does not hold"))
+		fail_msg("expected the end of an unknown lease refused, got: %s", err);
+	lw_lease_table_free(t);
+}
+
+static void a_journal_older_than_the_snapshot_is_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *loaded;
+	struct lw_lease_entry *a;
+	char err[256] = "", path[160], old[170];
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	a = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	commit(s, f->table, a, false);
+	lw_state_close(s);
+	snprintf(path, sizeof(path), "%s/%s", f->dir, LW_STATE_JOURNAL);
+	snprintf(old, sizeof(old), "%s.old", path);
+	assert_int_equal(rename(path, old), 0);
+	/* a compaction that crashed after its snapshot: the old journal is back */
+	lw_lease_table_remove(f->table, a);
+	free(a);
+	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(rename(old, path), 0);
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 0);
+	lw_lease_table_free(loaded);
+}
+
+static void an_uncommitted_change_leaves_no_record(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *loaded;
+	struct lw_lease_entry *b;
+	char err[256] = "";
+	off_t before;
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
+	before = journal_size(f);
+	b = add_exclusive(f->table, "/images/b.qcow2", 13, 1235);
+	assert_int_equal(lw_state_append(s, b, false, err, sizeof(err)), 0);
+	assert_true(lw_state_pending(s));
+	lw_state_close(s);	/* never committed: as if the daemon died before the sync */
+	assert_int_equal(journal_size(f), before);
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 1);
+	assert_null(lw_lease_by_image(loaded, "/images/b.qcow2"));
+	lw_lease_table_free(loaded);
+}
+
+static void a_version_1_state_file_loads_and_upgrades(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *loaded;
+	struct lw_lease_entry *b;
+	char err[256] = "", text[256];
+	FILE *fp;
+
+	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A "]}\n");
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 1);
+	assert_non_null(lw_lease_by_image(loaded, "/a"));
+	/* what the daemon does next: a fresh snapshot, then changes in its journal */
+	assert_int_equal(lw_state_open(f->dir, loaded, &s, err, sizeof(err)), 0);
+	b = add_exclusive(loaded, "/images/b.qcow2", 13, 1235);
+	commit(s, loaded, b, false);
+	lw_state_close(s);
+	fp = fopen(f->path, "r");
+	assert_non_null(fgets(text, sizeof(text), fp));
+	fclose(fp);
+	assert_non_null(strstr(text, "\"version\":2"));
+	lw_lease_table_free(loaded);
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 2);
+	lw_lease_table_free(loaded);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +646,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(data_after_the_document_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(empty_state_file_is_refused_on_one_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_listed_twice_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(journaled_changes_replay_over_the_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_change_costs_one_record_whatever_the_table_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_journal_past_twice_the_snapshot_is_compacted, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_record_cut_by_a_crash_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_damaged_record_before_a_good_one_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_lost_record_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_end_of_a_lease_not_held_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_journal_older_than_the_snapshot_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_uncommitted_change_leaves_no_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_version_1_state_file_loads_and_upgrades, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

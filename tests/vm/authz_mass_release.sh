@@ -93,7 +93,21 @@ why="$late Status call(s) got no answer within 10 s: $(head -n 3 "$work/pings.ou
 check every_status_is_answered_during_a_mass_release [ "${late:-1}" = 0 -a "${calls:-0}" -gt 1 ]
 why="leases left after the holder died: ${left:-unknown} ($result)"
 check every_lease_of_the_dead_holder_is_released [ "${left:-1}" = 0 ]
-saved=$("$py" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["leases"]))' "$work/A/state/leases.json" 2>&1)
+# the snapshot, then the journal of changes since (state.h)
+saved=$("$py" -c '
+import json, sys
+d = sys.argv[1]
+snap = json.load(open(d + "/leases.json"))
+held = {l["image"] for l in snap["leases"]}
+for i, line in enumerate(open(d + "/leases.journal")):
+    rec = json.loads(line[9:])
+    if i == 0 and rec["snapshot"] != snap["id"]:
+        break
+    if "lease" in rec:
+        held.add(rec["lease"]["image"])
+    elif "end" in rec:
+        held.discard(rec["end"]["image"])
+print(len(held))' "$work/A/state" 2>&1)
 why="the state file still lists $saved lease(s)"
 check the_state_file_lists_no_lease_afterwards [ "$saved" = 0 ]
 

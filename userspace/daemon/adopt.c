@@ -307,7 +307,10 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 	 * is in the kernel: a new keeper inherits every lock instead */
 	if (kept.retaken)
 		lw_keeping_renew(d, "locks were taken again at start");
-	r = lw_state_save(d->cfg->state_dir, d->leases, err, err_size);
+	/* a fresh snapshot of what was adopted; changes go to its journal */
+	lw_state_close(d->state);
+	d->state = NULL;
+	r = lw_state_open(d->cfg->state_dir, d->leases, &d->state, err, err_size);
 	if (r == 0)
 		r = lw_keeping_watch(d);
 cleanup:

@@ -19,6 +19,7 @@ struct lw_server;
 struct lw_tamper;
 struct lw_exit_queue;
 struct lw_denials;
+struct lw_state;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -37,6 +38,7 @@ struct lw_daemon {
 	struct lw_tamper *tamper;	/* tamper evidence (tamper.h) */
 	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
 	struct lw_denials *denials;	/* denials.c: the per-uid record budget */
+	struct lw_state *state;		/* state.h: the journal changes are committed to */
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */

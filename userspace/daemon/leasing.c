@@ -27,10 +27,22 @@ static __u64 now_realtime_usec(void)
 	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
 }
 
-int lw_leasing_save(struct lw_daemon *d, char *err, size_t err_size)
+/* Queue the record of e's change: ended when e has left the table. */
+static int stage(struct lw_daemon *d, const struct lw_lease_entry *e, char *err, size_t err_size)
 {
-	int r = lw_state_save(d->cfg->state_dir, d->leases, err, err_size);
+	if (!d->state) {
+		snprintf(err, err_size, "state: not open");
+		return -EBADF;
+	}
+	return lw_state_append(d->state, e, lw_lease_by_image(d->leases, e->image) != e, err, err_size);
+}
 
+int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, char *err, size_t err_size)
+{
+	int r = e ? stage(d, e, err, err_size) : 0;
+
+	if (r == 0 && d->state)
+		r = lw_state_commit(d->state, d->leases, err, err_size);
 	if (r < 0)
 		lw_log(LOG_ERR, "%s", err);
 	return r;
@@ -80,7 +92,7 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
 		goto undo;
 	}
-	r = lw_leasing_save(d, err, sizeof(err));
+	r = lw_leasing_save(d, e, err, sizeof(err));
 	if (r < 0) {
 		*error = lw_error_backend_failure("%s", err);
 		goto undo;
@@ -213,7 +225,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const str
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
 		goto cleanup;
 	}
-	r = lw_leasing_save(d, err, sizeof(err));
+	r = lw_leasing_save(d, e, err, sizeof(err));
 	if (r < 0) {
 		*error = lw_error_backend_failure("%s", err);
 		goto cleanup;
@@ -305,7 +317,7 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 
 	*error = NULL;
 	detach(d, e, idx, &l);
-	r = lw_leasing_save(d, err, sizeof(err));
+	r = lw_leasing_save(d, e, err, sizeof(err));
 	if (r < 0 && why != LW_LEASE_HOLDER_DEATH) {
 		undo_detach(d, &l);
 		*error = lw_error_backend_failure("%s", err);
@@ -372,11 +384,13 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 			else
 				lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", x->holder.pid, x->image);
 			detach(d, e, (unsigned int)idx, &batch[n++]);
+			if (stage(d, e, err, sizeof(err)) < 0)
+				lw_log(LOG_ERR, "%s", err);
 		}
 		free(x);
 	}
 	if (n)
-		lw_leasing_save(d, err, sizeof(err));	/* dead holders go even if this fails (logged) */
+		lw_leasing_save(d, NULL, err, sizeof(err));	/* dead holders go even if this fails (logged) */
 	/* holders leaving a lease that stays first: an entry that ended later
 	 * in the batch is freed only in the second pass */
 	for (unsigned int i = 0; i < n; i++)

@@ -34,8 +34,10 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
  * file write a batch), so other clients are answered meanwhile. */
 void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx);
 
-/* Write the state file now; logs and returns the error. */
-int lw_leasing_save(struct lw_daemon *d, char *err, size_t err_size);
+/* Commit e's change (its holders now, or its end if it left the table) to
+ * the state journal, durably; NULL commits what is already queued. Logs
+ * and returns the error. */
+int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, char *err, size_t err_size);
 
 /* Record a lease event in the audit trail (no-op without audit). */
 void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,

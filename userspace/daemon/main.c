@@ -28,6 +28,7 @@
 #include "mkdirs.h"
 #include "reexec.h"
 #include "server.h"
+#include "state.h"
 #include "tamper.h"
 
 static void usage(FILE *out)
@@ -296,6 +297,7 @@ cleanup:
 				close(e->lock_fd);
 		}
 	lw_lease_table_free(d.leases);
+	lw_state_close(d.state);
 	lw_server_close(d.server);
 	lw_audit_close(d.audit);
 	lw_backend_close(d.backend);

@@ -1,0 +1,342 @@
+/* Lease round trips (acquire + release of one image) against lockwardend
+ * through liblockwarden and against virtlockd through libvirt's lockd.so
+ * lock driver, the way libvirtd calls it (its ABI written from issue 11's
+ * facts). Systems are interleaved round by round in one run, so load on
+ * the machine hits them alike. Each client is a process with an image of
+ * its own; a round times every client doing --iterations round trips.
+ *
+ *   lease_roundtrip --rounds R --iterations M --clients 1,8 --images DIR
+ *                   NAME=lockwarden:SOCKET | NAME=virtlockd:PATH/lockd.so ...
+ *
+ * Prints one JSON object: per system and client count, the round trips per
+ * second of each round and the latency percentiles over all rounds. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/lockwarden.h"
+
+/* ---- libvirt's lock-driver ABI (libvirt 9.0), from its documented facts ---- */
+enum { VLM_PARAM_STRING, VLM_PARAM_CSTRING, VLM_PARAM_INT, VLM_PARAM_LONG, VLM_PARAM_UINT,
+       VLM_PARAM_ULONG, VLM_PARAM_DOUBLE, VLM_PARAM_UUID };
+#define VLM_OBJECT_DOMAIN 0
+#define VLM_RESOURCE_DISK 0
+#define VLM_DRIVER_VERSION 1000000
+
+struct vlm_param {
+	int type;
+	const char *key;
+	union {
+		int i; long long l; unsigned int ui; unsigned long long ul; double d;
+		char *str; const char *cstr; unsigned char uuid[16];
+	} value;
+};
+
+struct vlm_manager;
+struct vlm_driver {
+	unsigned int version, flags;
+	int (*init)(unsigned int version, const char *config_file, unsigned int flags);
+	int (*deinit)(void);
+	int (*new_manager)(struct vlm_manager *man, unsigned int type, size_t nparams,
+			   struct vlm_param *params, unsigned int flags);
+	void (*free_manager)(struct vlm_manager *man);
+	int (*add_resource)(struct vlm_manager *man, unsigned int type, const char *name,
+			    size_t nparams, struct vlm_param *params, unsigned int flags);
+	int (*acquire)(struct vlm_manager *man, const char *state, unsigned int flags,
+		       int action, int *fd);
+	int (*release)(struct vlm_manager *man, char **state, unsigned int flags);
+	int (*inquire)(struct vlm_manager *man, char **state, unsigned int flags);
+};
+struct vlm_manager {
+	struct vlm_driver *driver;
+	void *private_data;
+};
+_Static_assert(sizeof(struct vlm_driver) == 72, "virLockDriver is 72 bytes on x86_64");
+_Static_assert(sizeof(struct vlm_param) == 32, "virLockManagerParam is 32 bytes");
+
+enum kind { LOCKWARDEN, VIRTLOCKD };
+
+struct system {
+	char name[64];
+	enum kind kind;
+	const char *where;	/* socket, or lockd.so */
+	struct vlm_driver *driver;
+	double *rates[8];	/* per client-count slot: one rate a round */
+	double *lat[8];		/* per slot: every round trip's seconds */
+	size_t nlat[8];
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int lockwarden_client(struct system *s, const char *image, int n, double *out)
+{
+	struct lockwarden_error err;
+	struct lockwarden *lw;
+
+	if (lockwarden_connect(s->where, &lw, &err) < 0) {
+		fprintf(stderr, "lease_roundtrip: %s: connect: %s\n", s->name, err.message);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		double t0 = now();
+
+		if (lockwarden_acquire(lw, image, 0, 0, NULL, &err) < 0 ||
+		    lockwarden_release(lw, image, 0, &err) < 0) {
+			fprintf(stderr, "lease_roundtrip: %s: %s: %s\n", s->name, image, err.message);
+			lockwarden_disconnect(lw);
+			return -1;
+		}
+		out[i] = now() - t0;
+	}
+	lockwarden_disconnect(lw);
+	return 0;
+}
+
+/* libvirt's own account of a failure, for the message */
+static const char *libvirt_error(void)
+{
+	void *lib = dlopen("libvirt.so.0", RTLD_NOW | RTLD_NOLOAD);
+	const char *(*last)(void) = lib ? (const char *(*)(void))dlsym(lib, "virGetLastErrorMessage") : NULL;
+
+	return last ? last() : "no libvirt error";
+}
+
+static int virtlockd_round_trip(struct system *s, const char *image)
+{
+	struct vlm_manager man = { s->driver, NULL };
+	struct vlm_param params[] = {
+		{ .type = VLM_PARAM_UUID, .key = "uuid" },
+		{ .type = VLM_PARAM_STRING, .key = "name" },
+		{ .type = VLM_PARAM_UINT, .key = "id", .value.ui = 1 },
+		{ .type = VLM_PARAM_UINT, .key = "pid", .value.ui = (unsigned int)getpid() },
+		{ .type = VLM_PARAM_CSTRING, .key = "uri", .value.cstr = "qemu:///system" },
+	};
+	char name[32];
+	int fd = -1, r = -1;
+
+	snprintf(name, sizeof(name), "bench-%d", getpid());
+	params[1].value.str = name;
+	for (int i = 0; i < 16; i++)
+		params[0].value.uuid[i] = (unsigned char)(getpid() >> (i % 4 * 8)) ^ (unsigned char)i;
+	if (s->driver->new_manager(&man, VLM_OBJECT_DOMAIN, 5, params, 0) < 0) {
+		fprintf(stderr, "lease_roundtrip: %s: new: %s\n", s->name, libvirt_error());
+		return -1;
+	}
+	/* the connection libvirt keeps open for QEMU's life: virtlockd frees the
+	 * owner's locks (and kills it) when that connection closes first */
+	if (s->driver->add_resource(&man, VLM_RESOURCE_DISK, image, 0, NULL, 0) < 0)
+		fprintf(stderr, "lease_roundtrip: %s: add resource: %s\n", s->name, libvirt_error());
+	else if (s->driver->acquire(&man, NULL, 0, 0, &fd) < 0)
+		fprintf(stderr, "lease_roundtrip: %s: acquire: %s\n", s->name, libvirt_error());
+	else if (s->driver->release(&man, NULL, 0) < 0)
+		fprintf(stderr, "lease_roundtrip: %s: release: %s\n", s->name, libvirt_error());
+	else
+		r = 0;
+	if (fd >= 0)
+		close(fd);
+	s->driver->free_manager(&man);
+	return r;
+}
+
+static int virtlockd_client(struct system *s, const char *image, int n, double *out)
+{
+	for (int i = 0; i < n; i++) {
+		double t0 = now();
+
+		if (virtlockd_round_trip(s, image) < 0) {
+			fprintf(stderr, "lease_roundtrip: %s: %s: lockd.so refused the round trip\n", s->name, image);
+			return -1;
+		}
+		out[i] = now() - t0;
+	}
+	return 0;
+}
+
+/* One round: clients processes, each n round trips on its own image.
+ * Returns round trips per second; latencies go to lat. */
+static double run_round(struct system *s, const char *images, int clients, int n, double *lat)
+{
+	double *shared = mmap(NULL, sizeof(double) * (size_t)clients * (size_t)n, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int go[2], status, failed = 0;
+	pid_t pids[64];
+	double t0, t;
+
+	if (shared == MAP_FAILED || pipe(go) < 0)
+		return -1;
+	for (int c = 0; c < clients; c++) {
+		pids[c] = fork();
+		if (pids[c] == 0) {
+			char image[4096], b;
+
+			close(go[1]);
+			snprintf(image, sizeof(image), "%s/image-%d.raw", images, c);
+			if (read(go[0], &b, 1) < 0)
+				_exit(2);
+			_exit((s->kind == LOCKWARDEN ? lockwarden_client : virtlockd_client)(s, image, n,
+											 shared + c * n) < 0);
+		}
+	}
+	close(go[0]);
+	t0 = now();
+	close(go[1]);	/* every client starts at once */
+	for (int c = 0; c < clients; c++)
+		if (waitpid(pids[c], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			fprintf(stderr, "lease_roundtrip: %s: client %d %s %d\n", s->name, c,
+				WIFSIGNALED(status) ? "killed by signal" : "exited with", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			failed = 1;
+		}
+	t = now() - t0;
+	memcpy(lat, shared, sizeof(double) * (size_t)clients * (size_t)n);
+	munmap(shared, sizeof(double) * (size_t)clients * (size_t)n);
+	return failed ? -1 : clients * n / t;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double pct(double *v, size_t n, double p)
+{
+	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+
+	return v[i < n ? i : n - 1];
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = 5, n = 50, nclients = 0, clients[8];
+	const char *images = NULL;
+	struct system sys[8];
+	int nsys = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
+			n = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--images") && i + 1 < argc)
+			images = argv[++i];
+		else if (!strcmp(argv[i], "--clients") && i + 1 < argc) {
+			for (char *c = strtok(argv[++i], ","); c && nclients < 8; c = strtok(NULL, ","))
+				clients[nclients++] = atoi(c);
+		} else if (strchr(argv[i], '=') && nsys < 8) {
+			struct system *s = &sys[nsys++];
+			char *eq = strchr(argv[i], '='), *colon = strchr(eq, ':');
+
+			memset(s, 0, sizeof(*s));
+			if (!colon || (size_t)(eq - argv[i]) >= sizeof(s->name)) {
+				fprintf(stderr, "lease_roundtrip: bad system %s\n", argv[i]);
+				return 2;
+			}
+			memcpy(s->name, argv[i], (size_t)(eq - argv[i]));
+			*colon = '\0';
+			s->kind = !strcmp(eq + 1, "virtlockd") ? VIRTLOCKD : LOCKWARDEN;
+			s->where = colon + 1;
+		} else {
+			fprintf(stderr, "lease_roundtrip: unknown argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!images || !nsys || !nclients || rounds < 1 || n < 1) {
+		fprintf(stderr, "usage: lease_roundtrip --images DIR [--rounds R] [--iterations M] "
+				"--clients 1,8 NAME=lockwarden:SOCKET|NAME=virtlockd:LOCKD_SO...\n");
+		return 2;
+	}
+	for (int c = 0, max = 0; c < nclients; c++) {
+		char image[4096];
+		int fd;
+
+		if (clients[c] < 1 || clients[c] > 64) {
+			fprintf(stderr, "lease_roundtrip: 1 to 64 clients, not %d\n", clients[c]);
+			return 2;
+		}
+		for (; max < clients[c]; max++) {
+			snprintf(image, sizeof(image), "%s/image-%d.raw", images, max);
+			fd = open(image, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0 || ftruncate(fd, 1 << 20) < 0) {
+				perror(image);
+				return 1;
+			}
+			close(fd);
+		}
+	}
+	for (int i = 0; i < nsys; i++) {
+		struct system *s = &sys[i];
+
+		if (s->kind == VIRTLOCKD) {
+			/* libvirtd has set up libvirt (errors, threads) before it loads a driver */
+			void *lib = dlopen("libvirt.so.0", RTLD_NOW | RTLD_GLOBAL);
+			int (*initialize)(void) = lib ? (int (*)(void))dlsym(lib, "virInitialize") : NULL;
+			void *so;
+
+			if (!initialize || initialize() < 0) {
+				fprintf(stderr, "lease_roundtrip: %s: cannot initialize libvirt.so.0\n", s->name);
+				return 1;
+			}
+			so = dlopen(s->where, RTLD_NOW | RTLD_LOCAL);
+
+			s->driver = so ? dlsym(so, "virLockDriverImpl") : NULL;
+			if (!s->driver || s->driver->version != VLM_DRIVER_VERSION ||
+			    s->driver->init(VLM_DRIVER_VERSION, "/nonexistent/qemu-lockd.conf", 0) < 0) {
+				fprintf(stderr, "lease_roundtrip: %s: cannot load %s: %s\n", s->name, s->where,
+					so ? "no usable virLockDriverImpl" : dlerror());
+				return 1;
+			}
+		}
+		for (int c = 0; c < nclients; c++) {
+			s->rates[c] = calloc((size_t)rounds, sizeof(double));
+			s->lat[c] = calloc((size_t)rounds * (size_t)clients[c] * (size_t)n, sizeof(double));
+		}
+	}
+	/* interleaved: each round runs every system before the next round */
+	for (int r = 0; r < rounds; r++)
+		for (int c = 0; c < nclients; c++)
+			for (int i = 0; i < nsys; i++) {
+				struct system *s = &sys[i];
+				double rate = run_round(s, images, clients[c], n, s->lat[c] + s->nlat[c]);
+
+				if (rate < 0) {
+					fprintf(stderr, "lease_roundtrip: %s with %d client(s) failed in round %d\n",
+						s->name, clients[c], r + 1);
+					return 1;
+				}
+				s->rates[c][r] = rate;
+				s->nlat[c] += (size_t)clients[c] * (size_t)n;
+				fprintf(stderr, "# round %d: %s, %d client(s): %.1f round trips/s\n", r + 1, s->name,
+					clients[c], rate);
+			}
+	printf("{\"rounds\":%d,\"iterations\":%d,\"results\":[", rounds, n);
+	for (int i = 0; i < nsys; i++)
+		for (int c = 0; c < nclients; c++) {
+			struct system *s = &sys[i];
+
+			qsort(s->lat[c], s->nlat[c], sizeof(double), cmp);
+			printf("%s{\"system\":\"%s\",\"clients\":%d,\"rates\":[", i || c ? "," : "", s->name, clients[c]);
+			for (int r = 0; r < rounds; r++)
+				printf("%s%.3f", r ? "," : "", s->rates[c][r]);
+			printf("],\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"worst_ms\":%.3f}",
+			       pct(s->lat[c], s->nlat[c], 0.5) * 1e3, pct(s->lat[c], s->nlat[c], 0.99) * 1e3,
+			       s->lat[c][s->nlat[c] - 1] * 1e3);
+		}
+	printf("]}\n");
+	return 0;
+}
