@@ -22,6 +22,15 @@ static struct json_object *error_with(const char *name, const char *k1, struct j
 	return varlink_error_new(name, p);
 }
 
+/* The reason of an error, formatted as the caller asked. */
+static struct json_object *reason_of(const char *fmt, va_list ap)
+{
+	char reason[512];
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	return json_object_new_string(reason);
+}
+
 struct json_object *lw_error_lease_held(const char *image, const struct lw_lease_entry *e)
 {
 	struct json_object *holders = json_object_new_array();
@@ -66,36 +75,36 @@ struct json_object *lw_error_capacity_exceeded(unsigned int max)
 
 struct json_object *lw_error_capacity_exceeded_why(unsigned int max, const char *fmt, ...)
 {
-	char reason[256];
+	struct json_object *why;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	why = reason_of(fmt, ap);
 	va_end(ap);
 	return error_with(ERR("CapacityExceeded"), "max", json_object_new_int64(max),
-			  "reason", json_object_new_string(reason));
+			  "reason", why);
 }
 
 struct json_object *lw_error_resource_limit(const char *fmt, ...)
 {
-	char reason[256];
+	struct json_object *why;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	why = reason_of(fmt, ap);
 	va_end(ap);
-	return error_with(ERR("ResourceLimit"), "reason", json_object_new_string(reason), NULL, NULL);
+	return error_with(ERR("ResourceLimit"), "reason", why, NULL, NULL);
 }
 
 struct json_object *lw_error_backend_failure(const char *fmt, ...)
 {
-	char reason[512];
+	struct json_object *why;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	why = reason_of(fmt, ap);
 	va_end(ap);
-	return error_with(ERR("BackendFailure"), "reason", json_object_new_string(reason), NULL, NULL);
+	return error_with(ERR("BackendFailure"), "reason", why, NULL, NULL);
 }
 
 struct json_object *lw_error_invalid_parameter(const char *parameter)
@@ -106,12 +115,12 @@ struct json_object *lw_error_invalid_parameter(const char *parameter)
 
 struct json_object *lw_error_invalid_parameter_why(const char *parameter, const char *fmt, ...)
 {
-	char reason[256];
+	struct json_object *why;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	why = reason_of(fmt, ap);
 	va_end(ap);
 	return error_with(ERR("InvalidParameter"), "parameter", json_object_new_string(parameter),
-			  "reason", json_object_new_string(reason));
+			  "reason", why);
 }
