@@ -215,19 +215,14 @@ int BPF_PROG(lw_guard_umount, struct vfsmount *mnt, int flags, int ret)
 	return -EPERM;
 }
 
-/* ptrace, /proc/PID/mem, process_vm_writev and pidfd_getfd of the daemon
- * (all PTRACE_MODE_ATTACH) would hand its descriptors or its memory to
- * another process. Reads of /proc/PID/ (PTRACE_MODE_READ) stay allowed. */
-SEC("lsm/ptrace_access_check")
-int BPF_PROG(lw_guard_ptrace, struct task_struct *child, unsigned int mode, int ret)
+/* Hardened: ptrace, /proc/PID/mem, process_vm_writev and pidfd_getfd of
+ * the daemon (all PTRACE_MODE_ATTACH) would hand its descriptors or its
+ * memory to another process. Called by the ptrace_access_check program
+ * (holder_guard.bpf.h) for attach-mode checks only. */
+static __always_inline int guard_ptrace_daemon(struct task_struct *child)
 {
-	struct lw_guard *g;
+	struct lw_guard *g = guard_on();
 
-	if (ret)
-		return ret;
-	if (!(mode & LW_PTRACE_MODE_ATTACH))
-		return 0;
-	g = guard_on();
 	if (!g || g->daemon.kind != LW_HOLDER_PROCESS || (__u32)child->tgid != g->daemon.pid ||
 	    g->daemon.start_time != lw_start_time_of(child) || is_daemon(g))
 		return 0;

@@ -169,12 +169,11 @@ static __always_inline void fill_subject(struct lw_denial_event *event)
 	bpf_get_current_comm(event->comm, sizeof(event->comm));
 }
 
-/* Count a denial and send its event unless rate-limited or the ring is
- * full. path: resolve with bpf_d_path (sleepable hooks only);
- * otherwise name: the dentry's last component. */
-static __always_inline void report(const struct lw_image_key *key, const struct lw_lease *lease,
-				   __u32 op, __u32 open_flags, struct path *path,
-				   const struct dentry *name, bool use_d_path)
+/* Count a denial and reserve its event, filled but for the path; NULL if
+ * rate-limited or the ring is full. The caller fills path and submits. */
+static __always_inline struct lw_denial_event *begin_report(const struct lw_image_key *key,
+							     const struct lw_lease *lease,
+							     __u32 op, __u32 open_flags)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct lw_rate_state *state;
@@ -183,7 +182,7 @@ static __always_inline void report(const struct lw_image_key *key, const struct 
 
 	count(LW_COUNTER_DENIALS);
 	if (!rate_allows(key, tgid, &state))
-		return;
+		return NULL;
 
 	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
 	if (!event) {
@@ -191,7 +190,7 @@ static __always_inline void report(const struct lw_image_key *key, const struct 
 		count(LW_COUNTER_DROPPED);
 		if (state)
 			__sync_fetch_and_add(&state->suppressed, 1);
-		return;
+		return NULL;
 	}
 	fill_subject(event);
 	event->op = op;
@@ -204,6 +203,20 @@ static __always_inline void report(const struct lw_image_key *key, const struct 
 	if (state && pending)
 		__sync_fetch_and_add(&state->suppressed, -pending);
 	event->path[0] = 0;
+	return event;
+}
+
+/* Count a denial and send its event unless rate-limited or the ring is
+ * full. path: resolve with bpf_d_path (sleepable hooks only);
+ * otherwise name: the dentry's last component. */
+static __always_inline void report(const struct lw_image_key *key, const struct lw_lease *lease,
+				   __u32 op, __u32 open_flags, struct path *path,
+				   const struct dentry *name, bool use_d_path)
+{
+	struct lw_denial_event *event = begin_report(key, lease, op, open_flags);
+
+	if (!event)
+		return;
 	if (use_d_path && path)
 		bpf_d_path(path, event->path, sizeof(event->path));
 	else if (name)
@@ -316,3 +329,5 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	}
 	return 0;
 }
+
+#include "holder_guard.bpf.h"

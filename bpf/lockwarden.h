@@ -48,6 +48,10 @@ enum lw_op {
 	LW_OP_BPF = 6,		/* hardened: a descriptor of lockwarden's maps, programs
 				 * or links asked for by another process */
 	LW_OP_UNPIN = 7,	/* hardened: unlink, rmdir or rename of a pin */
+	LW_OP_PTRACE = 8,	/* attach-mode access (ptrace, pidfd_getfd, process_vm_writev,
+				 * /proc/PID/mem) to a holder of the lease; path: its comm */
+	LW_OP_IOCTL = 9,	/* an ioctl that changes the image: immutable/append-only
+				 * flags, SG_IO, discard, partition table; open_flags: the cmd */
 };
 
 /* One denied access, sent to userspace through the events ring buffer. */
@@ -73,7 +77,7 @@ struct lw_denial_event {
  * objects and pins. Value of the one-entry guard map. */
 struct lw_guard {
 	__u32 enabled;		/* hardened = yes */
-	__u32 pad;
+	__u32 flags;		/* LW_GUARD_* */
 	struct lw_holder daemon;	/* the running daemon (LW_HOLDER_PROCESS), or
 					 * LW_HOLDER_NONE once it exited (task_free clears it) */
 	__u64 exe_dev;		/* the daemon's binary (superblock dev, inode): while no */
@@ -81,6 +85,10 @@ struct lw_guard {
 	__u64 pin_dev;		/* the pin folder on bpffs: its folder, the pins in it */
 	__u64 pin_ino;		/* and one level of subfolders are the daemon's only */
 };
+
+/* protect_holders = no: holders of leases may be ptraced (debugging QEMU).
+ * Zero, the default, protects them. */
+#define LW_GUARD_HOLDERS_DEBUGGABLE 0x1
 
 enum lw_object_kind {
 	LW_OBJECT_MAP = 1,

@@ -18,6 +18,7 @@ void lw_config_defaults(struct lw_config *cfg)
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", LW_DEFAULT_STATE_DIR);
 	cfg->max_clients = 256;
 	cfg->max_images = LW_DEFAULT_MAX_IMAGES;
+	cfg->protect_holders = true;
 	snprintf(cfg->backend, sizeof(cfg->backend), "fcntl");
 	lw_audit_config_defaults(&cfg->audit);
 }
@@ -81,6 +82,8 @@ int lw_config_set(struct lw_config *cfg, const char *section, const char *key, c
 			return set_uint(&cfg->max_images, value, 1, 1u << 24);
 		if (strcmp(key, "hardened") == 0)
 			return set_bool(&cfg->hardened, value);
+		if (strcmp(key, "protect_holders") == 0)
+			return set_bool(&cfg->protect_holders, value);
 		return -ENOENT;
 	}
 	if (strcmp(section, "backend") == 0) {

@@ -22,6 +22,7 @@ struct lw_config {
 	unsigned int max_clients;	/* [daemon] max_clients: connections at once */
 	unsigned int max_images;	/* [daemon] max_images: kernel table size when created */
 	bool hardened;			/* [daemon] hardened: only the daemon may touch its BPF objects and pins */
+	bool protect_holders;		/* [daemon] protect_holders: no ptrace-class access to holders */
 	char backend[32];		/* [backend] name: nop | fcntl */
 	char lockspace[PATH_MAX];	/* [backend] lockspace: fcntl lock files folder; "" locks images directly */
 	struct lw_audit_config audit;	/* [audit] keys, see audit/audit.h */

@@ -200,6 +200,7 @@ int main(int argc, char **argv)
 	lw_log(LOG_INFO, "keeper pid %d holds the backend locks", lw_keeper_pid(d.keeper));
 	enf_opts.pin_dir = cfg.pin_dir;
 	enf_opts.max_images = cfg.max_images;
+	enf_opts.debuggable_holders = !cfg.protect_holders;
 	r = lw_enforcer_open(&enf_opts, &d.enforcer);
 	if (r < 0) {
 		fail("enforcer", lw_enforcer_error(NULL));

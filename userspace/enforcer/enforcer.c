@@ -416,6 +416,8 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	snprintf(enf->version, sizeof(enf->version), "%s", version);
 	if (!err)
 		err = lw_hold_programs(enf);
+	if (!err)
+		err = lw_set_guard_flags(enf, opts->debuggable_holders ? LW_GUARD_HOLDERS_DEBUGGABLE : 0);
 cleanup:
 	if (lock_fd >= 0)
 		close(lock_fd);	/* releases the flock */

@@ -35,6 +35,7 @@ struct lw_enforcer {
 	size_t nr_programs;
 	struct lw_guard guard;	/* as lw_enforcer_guard wrote it */
 	bool guard_set;
+	__u32 guard_flags;	/* LW_GUARD_* from the open options */
 	__u32 trusted_pid;	/* a second process whose descriptors count as ours (the keeper) */
 	__u32 filter_mask;	/* lease_filter entries - 1 */
 	unsigned int max_images;
@@ -59,6 +60,9 @@ void lw_files_close(struct lw_enforcer *enf);
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta);
 
 void lw_events_close(struct lw_enforcer *enf);
+
+/* Write the LW_GUARD_* flags into the guard entry (the rest unchanged). */
+int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags);
 
 /* Open and keep the pinned version's programs and links (pins.c). */
 int lw_hold_programs(struct lw_enforcer *enf);
