@@ -177,27 +177,13 @@ static __always_inline int guard_pin(const struct dentry *dentry)
 	return -EPERM;
 }
 
-SEC("lsm/inode_unlink")
-int BPF_PROG(lw_guard_unlink, struct inode *dir, struct dentry *dentry, int ret)
-{
-	return ret ? ret : guard_pin(dentry);
-}
+/* Unlink and rename of a pin: guard_pin, called by lw_inode_unlink and
+ * lw_inode_rename (one program per hook). */
 
 SEC("lsm/inode_rmdir")
 int BPF_PROG(lw_guard_rmdir, struct inode *dir, struct dentry *dentry, int ret)
 {
 	return ret ? ret : guard_pin(dentry);
-}
-
-/* A pin moved away, or something moved over one. */
-SEC("lsm/inode_rename")
-int BPF_PROG(lw_guard_rename, struct inode *old_dir, struct dentry *old_dentry,
-	     struct inode *new_dir, struct dentry *new_dentry, int ret)
-{
-	if (ret)
-		return ret;
-	ret = guard_pin(old_dentry);
-	return ret ? ret : guard_pin(new_dentry);
 }
 
 /* Unmounting the bpffs of the pins drops them all at once. */

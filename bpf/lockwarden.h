@@ -12,6 +12,20 @@ struct lw_image_key {
 	__u64 ino;	/* files: inode->i_ino; block devices: 0 */
 };
 
+/* ino of a character device's key ({i_rdev, LW_KEY_CHRDEV}): the SCSI
+ * generic and bsg nodes of a leased disk are aliases of its lease. No
+ * inode has this number. */
+#define LW_KEY_CHRDEV 0xffffffffffffffffULL
+
+/* Value of the aliases map: another node of a leased block device. */
+struct lw_alias {
+	struct lw_image_key lease;	/* the lease it belongs to; {0, 0}: nobody's, a
+					 * whole disk (or its sg node) with leased partitions:
+					 * every writer is refused */
+	__u32 count;			/* nobody's: how many leases put it there */
+	__u32 pad;
+};
+
 enum lw_holder_kind {
 	LW_HOLDER_NONE = 0,
 	LW_HOLDER_PROCESS = 1,	/* one process: tgid and its start time */

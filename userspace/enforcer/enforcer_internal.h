@@ -7,7 +7,7 @@
 struct ring_buffer;
 struct lockwarden_files_bpf;
 
-#define LW_NR_MAPS 7
+#define LW_NR_MAPS 8
 #define LW_MAX_PROGRAMS 16
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
@@ -30,6 +30,9 @@ struct lw_enforcer {
 	int events_map_fd;
 	int guard_fd;
 	int guarded_fd;
+	int aliases_fd;
+	struct lw_claim *claims;	/* exclusive claims of leased block devices */
+	size_t nr_claims;
 	char version[32];	/* the pinned program version folder */
 	struct lw_held_program programs[LW_MAX_PROGRAMS];
 	size_t nr_programs;
@@ -60,6 +63,20 @@ void lw_files_close(struct lw_enforcer *enf);
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta);
 
 void lw_events_close(struct lw_enforcer *enf);
+
+/* Block devices (blockdev.c). A leased block device's other nodes become
+ * aliases of its lease, and the enforcer holds an exclusive claim (O_EXCL)
+ * on it so mount, dm and md cannot claim it. */
+struct lw_claim {
+	struct lw_image_key key;
+	int fd;
+};
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags);
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key);
+/* -EEXIST if key is a node of a leased device (an alias). */
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key);
+void lw_claim_leased_devices(struct lw_enforcer *enf);
+void lw_release_claims(struct lw_enforcer *enf);
 
 /* Write the LW_GUARD_* flags into the guard entry (the rest unchanged). */
 int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags);

@@ -170,6 +170,8 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 	if ((err = lw_enforcer_key_of_fd(enf, fd, &key)))
 		return err;
 	describe_key(&key, name, sizeof(name));
+	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_check_free(enf, &key)))
+		return err;
 
 	lease.mode = mode;
 	lease.nr_holders = 1;
@@ -200,6 +202,12 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 			return err;
 		}
 	}
+	/* the other nodes of a block device, and its exclusive claim */
+	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) {
+		bpf_map_delete_elem(enf->leases_fd, &key);
+		lw_filter_add(enf, &key, -1);
+		return err;
+	}
 	if (key_out)
 		*key_out = key;
 	return 0;
@@ -221,6 +229,7 @@ int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key 
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 		return lw_fail(enf, -errno, "cannot remove the lease of %s: %s", name, strerror(errno));
 	}
+	lw_blockdev_release(enf, key);
 	return lw_filter_add(enf, key, -1);
 }
 
