@@ -40,6 +40,16 @@ struct lw_holder {
 	__u64 cgroup_id;	/* cgroup: the cgroup v2 id (its directory's inode number) */
 };
 
+/* Value of the holder_index map, whose key is a struct lw_holder with only
+ * its kind's fields set (process: kind, pid, start_time; cgroup: kind,
+ * cgroup_id): how many leases name that holder, and one of them. Lets the
+ * ptrace hook ask "is this task a holder?" without walking the leases. */
+struct lw_holder_ref {
+	__u32 count;
+	__u32 pad;
+	struct lw_image_key key;
+};
+
 enum lw_lease_mode {
 	LW_LEASE_EXCLUSIVE = 1,
 	LW_LEASE_SHARED = 2,

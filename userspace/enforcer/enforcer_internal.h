@@ -7,7 +7,7 @@
 struct ring_buffer;
 struct lockwarden_files_bpf;
 
-#define LW_NR_MAPS 8
+#define LW_NR_MAPS 9
 #define LW_MAX_PROGRAMS 16
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
@@ -31,6 +31,7 @@ struct lw_enforcer {
 	int guard_fd;
 	int guarded_fd;
 	int aliases_fd;
+	int holder_index_fd;
 	struct lw_claim *claims;	/* exclusive claims of leased block devices */
 	size_t nr_claims;
 	char version[32];	/* the pinned program version folder */
@@ -77,6 +78,12 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key
 int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key);
 void lw_claim_leased_devices(struct lw_enforcer *enf);
 void lw_release_claims(struct lw_enforcer *enf);
+
+/* The holder index (leases.c): count lease's holders in or out (delta
+ * +1/-1); rebuild it from the leases map (after open). */
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
+		   const struct lw_lease *lease, int delta);
+int lw_index_rebuild(struct lw_enforcer *enf);
 
 /* Write the LW_GUARD_* flags into the guard entry (the rest unchanged). */
 int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags);
