@@ -440,16 +440,20 @@ static void assert_holder_still_writes(const char *after)
 static void non_holder_chattr_immutable_is_denied(void **state)
 {
 	(void)state;
-	if (in_child(chattr, "+i") == 0)
+	if (in_child(chattr, "+i") == 0) {
 		set_flag(FS_IMMUTABLE_FL, false);
+		fail_msg("expected a non-holder's chattr +i to be refused, got success");
+	}
 	assert_holder_still_writes("a non-holder's chattr +i");
 }
 
 static void non_holder_chattr_append_only_is_denied(void **state)
 {
 	(void)state;
-	if (in_child(chattr, "+a") == 0)
+	if (in_child(chattr, "+a") == 0) {
 		set_flag(FS_APPEND_FL, false);
+		fail_msg("expected a non-holder's chattr +a to be refused, got success");
+	}
 	assert_holder_still_writes("a non-holder's chattr +a");
 }
 
