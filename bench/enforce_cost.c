@@ -11,7 +11,7 @@
  * Per call of the other hooks: file_ioctl for an ioctl of no interest
  * (FIONREAD: the constant test) and for FS_IOC_SETFLAGS on an unleased
  * file (the lease lookup), ptrace_access_check for process_vm_readv
- * (attach mode: the walk of the leases map) and for reading
+ * (attach mode: the holder_index lookups) and for reading
  * /proc/PID/stat (read mode: the first test).
  * Per acquire: lw_enforcer_add_lease with the writer check and with
  * LW_LEASE_FORCE (no check), with 100 extra processes holding 10 files each. */
@@ -277,8 +277,8 @@ static void print_hooks(int n)
 			printf("%-36s %-10s %10.0f %10.0f %7.2fx %12.0f\n", hook_cases[i].name, tables[t],
 			       hook_cases[i].bare_ns, hook_cases[i].wall[t],
 			       hook_cases[i].wall[t] / hook_cases[i].bare_ns, hook_cases[i].prog_ns[t]);
-	printf("(65,536 rows: a tenth as many calls; process_vm_readv walks the whole leases\n"
-	       " map, so its cost grows with the table)\n");
+	printf("(65,536 rows: a tenth as many calls. process_vm_readv looks the target up in\n"
+	       " holder_index: one lookup, plus one per cgroup level, whatever the table)\n");
 }
 
 /* Fill the lease table up to FULL_TABLE with synthetic keys, straight into
@@ -452,7 +452,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	measure(1, prog_fd, n);
-	measure_hooks(1, n / 100);	/* the walk of 65,536 leases is slow */
+	measure_hooks(1, n / 100);
 	lw_enforcer_unpin(enf);
 	lw_enforcer_close(enf);
 	for (size_t i = 0; i < NR_SCENARIOS; i++) {
