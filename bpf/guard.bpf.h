@@ -177,27 +177,13 @@ static __always_inline int guard_pin(const struct dentry *dentry)
 	return -EPERM;
 }
 
-SEC("lsm/inode_unlink")
-int BPF_PROG(lw_guard_unlink, struct inode *dir, struct dentry *dentry, int ret)
-{
-	return ret ? ret : guard_pin(dentry);
-}
+/* Unlink and rename of a pin: guard_pin, called by lw_inode_unlink and
+ * lw_inode_rename (one program per hook). */
 
 SEC("lsm/inode_rmdir")
 int BPF_PROG(lw_guard_rmdir, struct inode *dir, struct dentry *dentry, int ret)
 {
 	return ret ? ret : guard_pin(dentry);
-}
-
-/* A pin moved away, or something moved over one. */
-SEC("lsm/inode_rename")
-int BPF_PROG(lw_guard_rename, struct inode *old_dir, struct dentry *old_dentry,
-	     struct inode *new_dir, struct dentry *new_dentry, int ret)
-{
-	if (ret)
-		return ret;
-	ret = guard_pin(old_dentry);
-	return ret ? ret : guard_pin(new_dentry);
 }
 
 /* Unmounting the bpffs of the pins drops them all at once. */
@@ -215,19 +201,14 @@ int BPF_PROG(lw_guard_umount, struct vfsmount *mnt, int flags, int ret)
 	return -EPERM;
 }
 
-/* ptrace, /proc/PID/mem, process_vm_writev and pidfd_getfd of the daemon
- * (all PTRACE_MODE_ATTACH) would hand its descriptors or its memory to
- * another process. Reads of /proc/PID/ (PTRACE_MODE_READ) stay allowed. */
-SEC("lsm/ptrace_access_check")
-int BPF_PROG(lw_guard_ptrace, struct task_struct *child, unsigned int mode, int ret)
+/* Hardened: ptrace, /proc/PID/mem, process_vm_writev and pidfd_getfd of
+ * the daemon (all PTRACE_MODE_ATTACH) would hand its descriptors or its
+ * memory to another process. Called by the ptrace_access_check program
+ * (holder_guard.bpf.h) for attach-mode checks only. */
+static __always_inline int guard_ptrace_daemon(struct task_struct *child)
 {
-	struct lw_guard *g;
+	struct lw_guard *g = guard_on();
 
-	if (ret)
-		return ret;
-	if (!(mode & LW_PTRACE_MODE_ATTACH))
-		return 0;
-	g = guard_on();
 	if (!g || g->daemon.kind != LW_HOLDER_PROCESS || (__u32)child->tgid != g->daemon.pid ||
 	    g->daemon.start_time != lw_start_time_of(child) || is_daemon(g))
 		return 0;

@@ -5,15 +5,22 @@
 
 #define LW_S_IFMT 00170000
 #define LW_S_IFBLK 0060000
+#define LW_S_IFCHR 0020000
 #define LW_NSEC_PER_USER_HZ_TICK 10000000ULL	/* USER_HZ is 100 on every arch we build */
 
 /* Block devices by i_rdev, so every device node of one disk shares a key;
- * everything else by the kernel's (superblock dev, inode number). */
+ * character devices by i_rdev too (an sg node is an alias of its disk's
+ * lease); everything else by the kernel's (superblock dev, inode number). */
 static __always_inline void lw_key_of_inode(const struct inode *inode, struct lw_image_key *key)
 {
-	if ((inode->i_mode & LW_S_IFMT) == LW_S_IFBLK) {
+	__u16 type = inode->i_mode & LW_S_IFMT;
+
+	if (type == LW_S_IFBLK) {
 		key->dev = inode->i_rdev;
 		key->ino = 0;
+	} else if (type == LW_S_IFCHR) {
+		key->dev = inode->i_rdev;
+		key->ino = LW_KEY_CHRDEV;
 	} else {
 		key->dev = inode->i_sb->s_dev;
 		key->ino = inode->i_ino;

@@ -36,6 +36,21 @@ struct {
 	__type(value, struct lw_lease);
 } leases SEC(".maps");
 
+/* Other nodes of leased block devices: partitions of a leased disk, the
+ * disk of a leased partition, their SCSI generic and bsg nodes. Written by
+ * userspace with the lease (add_lease/remove_lease); each alias key counts
+ * in the lease filter like a lease. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct lw_image_key);
+	__type(value, struct lw_alias);
+} aliases SEC(".maps");
+
+/* The lease of nobody, for {0, 0} aliases: read-only data (frozen). */
+const volatile struct lw_lease nobody_lease = { .mode = LW_LEASE_EXCLUSIVE };
+
 /* Key: lw_filter_slot(image key); value: how many leases hash there.
  * Zero means "not leased" without a hash lookup. */
 struct {
@@ -82,9 +97,17 @@ static __always_inline struct lw_lease *lease_of(const struct lw_image_key *key)
 	__u32 slot = lw_filter_slot(key, filter_mask);
 	__u32 *leases_here = bpf_map_lookup_elem(&lease_filter, &slot);
 
+	struct lw_lease *lease;
+	struct lw_alias *alias;
+
 	if (!leases_here || !*leases_here)
 		return NULL;
-	return bpf_map_lookup_elem(&leases, key);
+	lease = bpf_map_lookup_elem(&leases, key);
+	if (lease || !(alias = bpf_map_lookup_elem(&aliases, key)))
+		return lease;
+	if (!alias->lease.dev && !alias->lease.ino)
+		return (struct lw_lease *)&nobody_lease;
+	return bpf_map_lookup_elem(&leases, &alias->lease);
 }
 
 static __always_inline bool in_cgroup_subtree(__u64 cgroup_id)
@@ -169,12 +192,11 @@ static __always_inline void fill_subject(struct lw_denial_event *event)
 	bpf_get_current_comm(event->comm, sizeof(event->comm));
 }
 
-/* Count a denial and send its event unless rate-limited or the ring is
- * full. path: resolve with bpf_d_path (sleepable hooks only);
- * otherwise name: the dentry's last component. */
-static __always_inline void report(const struct lw_image_key *key, const struct lw_lease *lease,
-				   __u32 op, __u32 open_flags, struct path *path,
-				   const struct dentry *name, bool use_d_path)
+/* Count a denial and reserve its event, filled but for the path; NULL if
+ * rate-limited or the ring is full. The caller fills path and submits. */
+static __always_inline struct lw_denial_event *begin_report(const struct lw_image_key *key,
+							     const struct lw_lease *lease,
+							     __u32 op, __u32 open_flags)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct lw_rate_state *state;
@@ -183,7 +205,7 @@ static __always_inline void report(const struct lw_image_key *key, const struct 
 
 	count(LW_COUNTER_DENIALS);
 	if (!rate_allows(key, tgid, &state))
-		return;
+		return NULL;
 
 	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
 	if (!event) {
@@ -191,7 +213,7 @@ static __always_inline void report(const struct lw_image_key *key, const struct 
 		count(LW_COUNTER_DROPPED);
 		if (state)
 			__sync_fetch_and_add(&state->suppressed, 1);
-		return;
+		return NULL;
 	}
 	fill_subject(event);
 	event->op = op;
@@ -204,6 +226,20 @@ static __always_inline void report(const struct lw_image_key *key, const struct 
 	if (state && pending)
 		__sync_fetch_and_add(&state->suppressed, -pending);
 	event->path[0] = 0;
+	return event;
+}
+
+/* Count a denial and send its event unless rate-limited or the ring is
+ * full. path: resolve with bpf_d_path (sleepable hooks only);
+ * otherwise name: the dentry's last component. */
+static __always_inline void report(const struct lw_image_key *key, const struct lw_lease *lease,
+				   __u32 op, __u32 open_flags, struct path *path,
+				   const struct dentry *name, bool use_d_path)
+{
+	struct lw_denial_event *event = begin_report(key, lease, op, open_flags);
+
+	if (!event)
+		return;
 	if (use_d_path && path)
 		bpf_d_path(path, event->path, sizeof(event->path));
 	else if (name)
@@ -290,6 +326,8 @@ int BPF_PROG(lw_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 
 	if (ret)
 		return ret;
+	if ((ret = guard_pin(dentry)))
+		return ret;
 	if (!denied(dentry->d_inode, &key, &lease))
 		return 0;
 	report(&key, lease, LW_OP_UNLINK, 0, NULL, dentry, false);
@@ -306,6 +344,9 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 
 	if (ret)
 		return ret;
+	/* a pin moved away, or something moved over one */
+	if ((ret = guard_pin(old_dentry)) || (ret = guard_pin(new_dentry)))
+		return ret;
 	if (denied(old_dentry->d_inode, &key, &lease)) {
 		report(&key, lease, LW_OP_RENAME, 0, NULL, old_dentry, false);
 		return -EACCES;
@@ -315,4 +356,90 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 		return -EACCES;
 	}
 	return 0;
+}
+
+#include "holder_guard.bpf.h"
+
+/* ioctls that change a leased image without writing it through a write
+ * descriptor: its immutable/append-only flags (which would make the
+ * holder's own writes fail), SCSI/NVMe passthrough (root may send a WRITE
+ * on a read-only descriptor), discard, zeroing and the partition table. */
+#define LW_FS_IOC_SETFLAGS 0x40086602		/* _IOW('f', 2, long) */
+#define LW_FS_IOC32_SETFLAGS 0x40046602		/* _IOW('f', 2, int) */
+#define LW_FS_IOC_FSSETXATTR 0x401c5820		/* _IOW('X', 32, struct fsxattr) */
+#define LW_SCSI_IOCTL_SEND_COMMAND 0x1
+#define LW_SG_IO 0x2285
+#define LW_BLKROSET 0x125d
+#define LW_BLKRRPART 0x125f
+#define LW_BLKPG 0x1269
+#define LW_BLKDISCARD 0x1277
+#define LW_BLKSECDISCARD 0x127d
+#define LW_BLKZEROOUT 0x127f
+#define LW_BLKRESETZONE 0x40101283
+#define LW_BLKFINISHZONE 0x40101288
+#define LW_NVME_IOCTL_ADMIN_CMD 0xc0484e41
+#define LW_NVME_IOCTL_SUBMIT_IO 0x40304e42
+#define LW_NVME_IOCTL_IO_CMD 0xc0484e43
+#define LW_NVME_IOCTL_ADMIN64_CMD 0xc0504e47
+#define LW_NVME_IOCTL_IO64_CMD 0xc0504e48
+
+static __always_inline bool changes_image(unsigned int cmd)
+{
+	switch (cmd) {
+	case LW_FS_IOC_SETFLAGS:
+	case LW_FS_IOC32_SETFLAGS:
+	case LW_FS_IOC_FSSETXATTR:
+	case LW_SCSI_IOCTL_SEND_COMMAND:
+	case LW_SG_IO:
+	case LW_BLKROSET:
+	case LW_BLKRRPART:
+	case LW_BLKPG:
+	case LW_BLKDISCARD:
+	case LW_BLKSECDISCARD:
+	case LW_BLKZEROOUT:
+	case LW_BLKRESETZONE:
+	case LW_BLKFINISHZONE:
+	case LW_NVME_IOCTL_ADMIN_CMD:
+	case LW_NVME_IOCTL_SUBMIT_IO:
+	case LW_NVME_IOCTL_IO_CMD:
+	case LW_NVME_IOCTL_ADMIN64_CMD:
+	case LW_NVME_IOCTL_IO64_CMD:
+		return true;
+	}
+	return false;
+}
+
+/* Whatever the descriptor's mode: SG_IO needs no write descriptor. */
+SEC("lsm/file_ioctl")
+int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct lw_image_key key;
+	struct lw_lease *lease;
+
+	if (ret)
+		return ret;
+	/* Fast path: every other ioctl leaves here. */
+	if (!changes_image(cmd))
+		return 0;
+	if (!denied(file->f_inode, &key, &lease))
+		return 0;
+	report(&key, lease, LW_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
+	return -EPERM;
+}
+
+/* io_uring passthrough (NVMe, and others since): an ioctl by another name. */
+SEC("lsm/uring_cmd")
+int BPF_PROG(lw_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
+{
+	struct lw_image_key key;
+	struct lw_lease *lease;
+	struct file *file;
+
+	if (ret)
+		return ret;
+	file = ioucmd->file;
+	if (!denied(file->f_inode, &key, &lease))
+		return 0;
+	report(&key, lease, LW_OP_IOCTL, ioucmd->cmd_op, NULL, file->f_path.dentry, false);
+	return -EPERM;
 }

@@ -12,6 +12,20 @@ struct lw_image_key {
 	__u64 ino;	/* files: inode->i_ino; block devices: 0 */
 };
 
+/* ino of a character device's key ({i_rdev, LW_KEY_CHRDEV}): the SCSI
+ * generic and bsg nodes of a leased disk are aliases of its lease. No
+ * inode has this number. */
+#define LW_KEY_CHRDEV 0xffffffffffffffffULL
+
+/* Value of the aliases map: another node of a leased block device. */
+struct lw_alias {
+	struct lw_image_key lease;	/* the lease it belongs to; {0, 0}: nobody's, a
+					 * whole disk (or its sg node) with leased partitions:
+					 * every writer is refused */
+	__u32 count;			/* nobody's: how many leases put it there */
+	__u32 pad;
+};
+
 enum lw_holder_kind {
 	LW_HOLDER_NONE = 0,
 	LW_HOLDER_PROCESS = 1,	/* one process: tgid and its start time */
@@ -24,6 +38,16 @@ struct lw_holder {
 	__u64 start_time;	/* process: start time in clock ticks since boot,
 				 * as /proc/PID/stat field 22, so a reused pid never matches */
 	__u64 cgroup_id;	/* cgroup: the cgroup v2 id (its directory's inode number) */
+};
+
+/* Value of the holder_index map, whose key is a struct lw_holder with only
+ * its kind's fields set (process: kind, pid, start_time; cgroup: kind,
+ * cgroup_id): how many leases name that holder, and one of them. Lets the
+ * ptrace hook ask "is this task a holder?" without walking the leases. */
+struct lw_holder_ref {
+	__u32 count;
+	__u32 pad;
+	struct lw_image_key key;
 };
 
 enum lw_lease_mode {
@@ -48,6 +72,10 @@ enum lw_op {
 	LW_OP_BPF = 6,		/* hardened: a descriptor of lockwarden's maps, programs
 				 * or links asked for by another process */
 	LW_OP_UNPIN = 7,	/* hardened: unlink, rmdir or rename of a pin */
+	LW_OP_PTRACE = 8,	/* attach-mode access (ptrace, pidfd_getfd, process_vm_writev,
+				 * /proc/PID/mem) to a holder of the lease; path: its comm */
+	LW_OP_IOCTL = 9,	/* an ioctl that changes the image: immutable/append-only
+				 * flags, SG_IO, discard, partition table; open_flags: the cmd */
 };
 
 /* One denied access, sent to userspace through the events ring buffer. */
@@ -73,7 +101,7 @@ struct lw_denial_event {
  * objects and pins. Value of the one-entry guard map. */
 struct lw_guard {
 	__u32 enabled;		/* hardened = yes */
-	__u32 pad;
+	__u32 flags;		/* LW_GUARD_* */
 	struct lw_holder daemon;	/* the running daemon (LW_HOLDER_PROCESS), or
 					 * LW_HOLDER_NONE once it exited (task_free clears it) */
 	__u64 exe_dev;		/* the daemon's binary (superblock dev, inode): while no */
@@ -81,6 +109,10 @@ struct lw_guard {
 	__u64 pin_dev;		/* the pin folder on bpffs: its folder, the pins in it */
 	__u64 pin_ino;		/* and one level of subfolders are the daemon's only */
 };
+
+/* protect_holders = no: holders of leases may be ptraced (debugging QEMU).
+ * Zero, the default, protects them. */
+#define LW_GUARD_HOLDERS_DEBUGGABLE 0x1
 
 enum lw_object_kind {
 	LW_OBJECT_MAP = 1,

@@ -126,6 +126,8 @@ const char *lw_audit_op_name(uint32_t op)
 	case LW_OP_WRITE: return "write";
 	case LW_OP_BPF: return "bpf";
 	case LW_OP_UNPIN: return "unpin";
+	case LW_OP_PTRACE: return "ptrace";
+	case LW_OP_IOCTL: return "ioctl";
 	}
 	return "unknown";
 }

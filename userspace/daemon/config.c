@@ -24,6 +24,7 @@ void lw_config_defaults(struct lw_config *cfg)
 	cfg->reserved_clients = 16;
 	cfg->idle_timeout_sec = 60;
 	cfg->socket_mode = 0660;
+	cfg->protect_holders = true;
 	snprintf(cfg->backend, sizeof(cfg->backend), "fcntl");
 	lw_audit_config_defaults(&cfg->audit);
 }
@@ -118,6 +119,8 @@ int lw_config_set(struct lw_config *cfg, const char *section, const char *key, c
 			return set_mode(&cfg->socket_mode, value);
 		if (strcmp(key, "socket_group") == 0)
 			return set_string(cfg->socket_group, sizeof(cfg->socket_group), value);
+		if (strcmp(key, "protect_holders") == 0)
+			return set_bool(&cfg->protect_holders, value);
 		return -ENOENT;
 	}
 	if (strcmp(section, "backend") == 0) {

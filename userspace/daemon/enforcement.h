@@ -67,6 +67,7 @@ struct lw_enforcement_opts {
 	const char *pin_dir;		/* bpf-lsm */
 	unsigned int max_images;
 	bool pre_content;		/* fanotify: pre-content events where offered */
+	bool debuggable_holders;	/* bpf-lsm: allow ptrace-class access to holders */
 };
 
 /* Open the chosen enforcer. auto tries bpf-lsm and falls back to fanotify;

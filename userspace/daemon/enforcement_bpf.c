@@ -118,7 +118,8 @@ static const struct lw_enforcement_ops bpf_ops = {
 int lw_enforcement_open_bpf(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
 			    char *err, size_t err_size)
 {
-	struct lw_enforcer_opts o = { .pin_dir = opts->pin_dir, .max_images = opts->max_images };
+	struct lw_enforcer_opts o = { .pin_dir = opts->pin_dir, .max_images = opts->max_images,
+				      .debuggable_holders = opts->debuggable_holders };
 	struct lw_enforcement *enf = calloc(1, sizeof(*enf));
 	struct lw_enforcer *e;
 	int r;

@@ -29,7 +29,8 @@
 #define LW_DEFAULT_EVENTS_PER_SEC 10
 
 const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events", "rate_limit",
-					       "counters", "guard", "guarded" };
+					       "counters", "guard", "guarded", "aliases",
+					       "holder_index" };
 #define NR_MAPS LW_NR_MAPS
 #define map_names lw_map_names
 
@@ -170,6 +171,8 @@ static void set_map_aliases(struct lw_enforcer *enf)
 	enf->counters_fd = enf->map_fds[4];
 	enf->guard_fd = enf->map_fds[5];
 	enf->guarded_fd = enf->map_fds[6];
+	enf->aliases_fd = enf->map_fds[7];
+	enf->holder_index_fd = enf->map_fds[8];
 }
 
 /* Take the pinned maps without loading anything. */
@@ -311,6 +314,8 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 	maps[4] = skel->maps.counters;
 	maps[5] = skel->maps.guard;
 	maps[6] = skel->maps.guarded;
+	maps[7] = skel->maps.aliases;
+	maps[8] = skel->maps.holder_index;
 	if ((err = size_maps(enf, skel, opts)))
 		goto cleanup;
 	for (size_t i = 0; i < NR_MAPS; i++) {
@@ -416,6 +421,12 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	snprintf(enf->version, sizeof(enf->version), "%s", version);
 	if (!err)
 		err = lw_hold_programs(enf);
+	if (!err)
+		err = lw_set_guard_flags(enf, opts->debuggable_holders ? LW_GUARD_HOLDERS_DEBUGGABLE : 0);
+	if (!err)
+		err = lw_index_rebuild(enf);
+	if (!err)
+		lw_claim_leased_devices(enf);
 cleanup:
 	if (lock_fd >= 0)
 		close(lock_fd);	/* releases the flock */
@@ -441,6 +452,7 @@ void lw_enforcer_close(struct lw_enforcer *enf)
 		return;
 	lw_events_close(enf);
 	lw_files_close(enf);
+	lw_release_claims(enf);
 	lw_release_programs(enf);
 	for (size_t i = 0; i < NR_MAPS; i++)
 		close_fd(&enf->map_fds[i]);

@@ -28,6 +28,9 @@ struct lw_enforcer_opts {
 	const char *program_version;	/* NULL: derived from the BPF object; a different
 					 * name makes this loader replace the pinned programs
 					 * (upgrade tests) */
+	bool debuggable_holders;	/* protect_holders = no: let non-holders ptrace,
+					 * pidfd_getfd and process_vm_writev holders of
+					 * leases (the default, false, refuses them) */
 };
 
 /* Adopt the programs, links and maps pinned in pin_dir, or load, attach and

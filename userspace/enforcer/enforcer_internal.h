@@ -7,7 +7,7 @@
 struct ring_buffer;
 struct lockwarden_files_bpf;
 
-#define LW_NR_MAPS 7
+#define LW_NR_MAPS 9
 #define LW_MAX_PROGRAMS 16
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
@@ -30,11 +30,16 @@ struct lw_enforcer {
 	int events_map_fd;
 	int guard_fd;
 	int guarded_fd;
+	int aliases_fd;
+	int holder_index_fd;
+	struct lw_claim *claims;	/* exclusive claims of leased block devices */
+	size_t nr_claims;
 	char version[32];	/* the pinned program version folder */
 	struct lw_held_program programs[LW_MAX_PROGRAMS];
 	size_t nr_programs;
 	struct lw_guard guard;	/* as lw_enforcer_guard wrote it */
 	bool guard_set;
+	__u32 guard_flags;	/* LW_GUARD_* from the open options */
 	__u32 trusted_pid;	/* a second process whose descriptors count as ours (the keeper) */
 	__u32 filter_mask;	/* lease_filter entries - 1 */
 	unsigned int max_images;
@@ -59,6 +64,29 @@ void lw_files_close(struct lw_enforcer *enf);
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta);
 
 void lw_events_close(struct lw_enforcer *enf);
+
+/* Block devices (blockdev.c). A leased block device's other nodes become
+ * aliases of its lease, and the enforcer holds an exclusive claim (O_EXCL)
+ * on it so mount, dm and md cannot claim it. */
+struct lw_claim {
+	struct lw_image_key key;
+	int fd;
+};
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags);
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key);
+/* -EEXIST if key is a node of a leased device (an alias). */
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key);
+void lw_claim_leased_devices(struct lw_enforcer *enf);
+void lw_release_claims(struct lw_enforcer *enf);
+
+/* The holder index (leases.c): count lease's holders in or out (delta
+ * +1/-1); rebuild it from the leases map (after open). */
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
+		   const struct lw_lease *lease, int delta);
+int lw_index_rebuild(struct lw_enforcer *enf);
+
+/* Write the LW_GUARD_* flags into the guard entry (the rest unchanged). */
+int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags);
 
 /* Open and keep the pinned version's programs and links (pins.c). */
 int lw_hold_programs(struct lw_enforcer *enf);

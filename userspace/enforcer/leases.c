@@ -29,6 +29,73 @@ int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int d
 	return 0;
 }
 
+/* The holder_index key of holder: only its kind's fields. */
+static void index_key(const struct lw_holder *holder, struct lw_holder *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = holder->kind;
+	if (holder->kind == LW_HOLDER_CGROUP)
+		k->cgroup_id = holder->cgroup_id;
+	else {
+		k->pid = holder->pid;
+		k->start_time = holder->start_time;
+	}
+}
+
+static int index_holder(struct lw_enforcer *enf, const struct lw_holder *holder,
+			const struct lw_image_key *key, int delta)
+{
+	struct lw_holder_ref ref = {};
+	struct lw_holder k;
+
+	index_key(holder, &k);
+	if (bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref)) {
+		if (delta < 0)
+			return 0;
+		ref.count = 0;
+		ref.key = *key;
+	}
+	if (delta < 0 && ref.count <= 1) {
+		if (bpf_map_delete_elem(enf->holder_index_fd, &k) && errno != ENOENT)
+			return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
+		return 0;
+	}
+	ref.count += delta;
+	if (bpf_map_update_elem(enf->holder_index_fd, &k, &ref, BPF_ANY))
+		return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
+	return 0;
+}
+
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
+		   const struct lw_lease *lease, int delta)
+{
+	int err = 0;
+
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++) {
+		int e = index_holder(enf, &lease->holders[i], key, delta);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+static int index_one(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
+{
+	return lw_index_lease(ctx, key, lease, 1);
+}
+
+int lw_index_rebuild(struct lw_enforcer *enf)
+{
+	struct lw_holder k;
+
+	/* empty it first: a previous daemon's counts may be off */
+	while (!bpf_map_get_next_key(enf->holder_index_fd, NULL, &k))
+		if (bpf_map_delete_elem(enf->holder_index_fd, &k))
+			return lw_fail(enf, -errno, "cannot clear the holder index: %s", strerror(errno));
+	return lw_enforcer_foreach(enf, index_one, enf);
+}
+
 static bool same_holder(const struct lw_holder *a, const struct lw_holder *b)
 {
 	if (a->kind != b->kind)
@@ -170,6 +237,8 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 	if ((err = lw_enforcer_key_of_fd(enf, fd, &key)))
 		return err;
 	describe_key(&key, name, sizeof(name));
+	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_check_free(enf, &key)))
+		return err;
 
 	lease.mode = mode;
 	lease.nr_holders = 1;
@@ -187,6 +256,12 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 				       enf->max_images);
 		return lw_fail(enf, err, "cannot insert the lease: %s", strerror(-err));
 	}
+	if ((err = lw_index_lease(enf, &key, &lease, 1))) {
+		lw_index_lease(enf, &key, &lease, -1);
+		bpf_map_delete_elem(enf->leases_fd, &key);
+		lw_filter_add(enf, &key, -1);
+		return err;
+	}
 	if (!(flags & LW_LEASE_FORCE)) {
 		err = check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer);
 		if (err) {
@@ -195,10 +270,18 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 			/* Roll back; keep the reason check_writers gave. */
 			memcpy(reason, enf->error, sizeof(reason));
 			bpf_map_delete_elem(enf->leases_fd, &key);
+			lw_index_lease(enf, &key, &lease, -1);
 			lw_filter_add(enf, &key, -1);
 			memcpy(enf->error, reason, sizeof(reason));
 			return err;
 		}
+	}
+	/* the other nodes of a block device, and its exclusive claim */
+	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) {
+		bpf_map_delete_elem(enf->leases_fd, &key);
+		lw_index_lease(enf, &key, &lease, -1);
+		lw_filter_add(enf, &key, -1);
+		return err;
 	}
 	if (key_out)
 		*key_out = key;
@@ -213,6 +296,8 @@ int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_lease_mode mo
 
 int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
 {
+	struct lw_lease old;
+	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
 	char name[96];
 
 	describe_key(key, name, sizeof(name));
@@ -221,6 +306,9 @@ int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key 
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 		return lw_fail(enf, -errno, "cannot remove the lease of %s: %s", name, strerror(errno));
 	}
+	if (had)
+		lw_index_lease(enf, key, &old, -1);
+	lw_blockdev_release(enf, key);
 	return lw_filter_add(enf, key, -1);
 }
 
@@ -255,7 +343,7 @@ int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *k
 	lease.holders[lease.nr_holders++] = *holder;
 	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_EXIST))
 		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return 0;
+	return index_holder(enf, holder, key, 1);
 }
 
 int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
@@ -280,7 +368,7 @@ int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key
 	memset(&lease.holders[lease.nr_holders], 0, sizeof(lease.holders[0]));
 	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_EXIST))
 		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return 0;
+	return index_holder(enf, holder, key, -1);
 }
 
 int lw_enforcer_foreach(struct lw_enforcer *enf,
@@ -308,21 +396,34 @@ int lw_enforcer_foreach(struct lw_enforcer *enf,
 int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
 			  enum lw_lease_mode mode, const struct lw_holder *holders, unsigned int n)
 {
-	struct lw_lease lease = { .mode = mode };
+	struct lw_lease lease = { .mode = mode }, old;
+	bool had;
+	int err;
 
 	if (n == 0 || n > LW_MAX_HOLDERS)
 		return lw_fail(enf, -EINVAL, "a lease has 1 to %d holders", LW_MAX_HOLDERS);
 	lease.nr_holders = n;
 	memcpy(lease.holders, holders, n * sizeof(holders[0]));
+	had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
 	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot write the lease: %s", strerror(errno));
+	/* new counts first: a holder in both never drops out meanwhile */
+	if ((err = lw_index_lease(enf, key, &lease, 1)))
+		return err;
+	if (had)
+		lw_index_lease(enf, key, &old, -1);
 	return 0;
 }
 
 int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key)
 {
+	struct lw_lease old;
+	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
+
 	if (bpf_map_delete_elem(enf->leases_fd, key) && errno != ENOENT)
 		return lw_fail(enf, -errno, "cannot remove the entry: %s", strerror(errno));
+	if (had)
+		lw_index_lease(enf, key, &old, -1);
 	return 0;
 }
 

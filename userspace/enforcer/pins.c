@@ -166,7 +166,7 @@ static int guard_object(struct lw_enforcer *enf, enum lw_object_kind kind, int f
 int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_holder *daemon,
 		      const char *exe)
 {
-	struct lw_guard guard = { .enabled = enabled, .daemon = *daemon };
+	struct lw_guard guard = { .enabled = enabled, .flags = enf->guard_flags, .daemon = *daemon };
 	struct lw_image_key key;
 	__u32 zero = 0;
 	int err;
@@ -208,6 +208,22 @@ int lw_enforcer_verify_guard(struct lw_enforcer *enf)
 	if (bpf_map_update_elem(enf->guard_fd, &zero, &enf->guard, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot restore the guard map: %s", strerror(errno));
 	return 1;
+}
+
+int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags)
+{
+	struct lw_guard now;
+	__u32 zero = 0;
+
+	enf->guard_flags = flags;
+	if (bpf_map_lookup_elem(enf->guard_fd, &zero, &now))
+		return lw_fail(enf, -errno, "cannot read the guard map: %s", strerror(errno));
+	if (now.flags == flags)
+		return 0;
+	now.flags = flags;
+	if (bpf_map_update_elem(enf->guard_fd, &zero, &now, BPF_ANY))
+		return lw_fail(enf, -errno, "cannot update the guard map: %s", strerror(errno));
+	return 0;
 }
 
 void lw_enforcer_trust_pid(struct lw_enforcer *enf, int pid)

@@ -1,0 +1,382 @@
+/* A block device lease covers every node through which its sectors can be
+ * written, on a scsi_debug disk with two partitions: a whole disk's lease
+ * covers its partitions and its SCSI generic node; a partition's lease
+ * makes the whole disk nobody's; SG_IO, BLKPG and the like are refused to
+ * non-holders whatever the descriptor's mode; device-mapper and mount
+ * cannot claim a leased device. The holder (this test process) keeps its
+ * QEMU-style O_RDWR|O_DIRECT access. */
+#include <linux/blkpg.h>
+#include <linux/fs.h>
+#include <scsi/sg.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+
+#include "enforce_common.h"
+
+#define SECTOR 512
+
+static struct lw_enforcer *enf;
+static char pin_dir[128];
+static char disk[64], part1[64], part2[64], sg[64];	/* /dev/ names */
+static struct lw_image_key key;
+static bool leased;
+
+/* --- the disk --- */
+
+/* The first line a shell command prints, without its newline. */
+static int first_line(char *buf, size_t size, const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	bool got = p && fgets(buf, (int)size, p);
+
+	if (p)
+		pclose(p);
+	if (!got)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf[0] ? 0 : -1;
+}
+
+static int add_partition(int fd, int number, long long start_mib, long long size_mib)
+{
+	struct blkpg_partition part = { .start = start_mib << 20, .length = size_mib << 20, .pno = number };
+	struct blkpg_ioctl_arg arg = { .op = BLKPG_ADD_PARTITION, .datalen = sizeof(part), .data = &part };
+
+	return ioctl(fd, BLKPG, &arg) ? errno : 0;
+}
+
+static int make_disk(void)
+{
+	char name[32] = "", sgname[32] = "", cmd[128];
+	int fd;
+
+	if (sh("modprobe scsi_debug dev_size_mb=32 && modprobe sd_mod && modprobe sg && modprobe dm-mod 2>/dev/null; modprobe ext4 2>/dev/null; true"))
+		return -1;
+	for (int i = 0; i < 50; i++) {	/* the disk appears asynchronously */
+		if (!first_line(name, sizeof(name),
+				"for d in /sys/block/sd*; do grep -qs scsi_debug $d/device/model && basename $d; done"))
+			break;
+		usleep(100000);
+	}
+	if (!name[0]) {
+		fprintf(stderr, "# expected a scsi_debug disk after modprobe scsi_debug\n");
+		return -1;
+	}
+	snprintf(disk, sizeof(disk), "/dev/%s", name);
+	snprintf(part1, sizeof(part1), "/dev/%s1", name);
+	snprintf(part2, sizeof(part2), "/dev/%s2", name);
+	snprintf(cmd, sizeof(cmd), "ls /sys/block/%s/device/scsi_generic 2>/dev/null", name);
+	for (int i = 0; i < 50 && first_line(sgname, sizeof(sgname), cmd); i++)
+		usleep(100000);
+	if (!sgname[0]) {
+		fprintf(stderr, "# expected a SCSI generic node for %s (modprobe sg)\n", disk);
+		return -1;
+	}
+	snprintf(sg, sizeof(sg), "/dev/%s", sgname);
+	fd = open(disk, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || add_partition(fd, 1, 1, 15) || add_partition(fd, 2, 16, 15)) {
+		fprintf(stderr, "# cannot partition %s: %s\n", disk, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	for (int i = 0; i < 50 && access(part2, F_OK); i++)
+		usleep(100000);
+	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", part1)) {
+		fprintf(stderr, "# cannot make ext4 on %s\n", part1);
+		return -1;
+	}
+	return 0;
+}
+
+static void lease_device(const char *dev)
+{
+	struct lw_holder self;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", dev, strerror(errno));
+	if ((err = lw_holder_of_pid(getpid(), &self)))
+		fail_msg("cannot describe this process as a holder: %s", strerror(-err));
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(fd);
+	if (err)
+		fail_msg("expected the lease on %s to be taken, got %s: %s", dev, strerror(-err),
+			 lw_enforcer_error(enf));
+	leased = true;
+}
+
+static int release(void **state)
+{
+	(void)state;
+	if (leased && lw_enforcer_remove_lease(enf, &key))
+		fprintf(stderr, "# release failed: %s\n", lw_enforcer_error(enf));
+	leased = false;
+	sh("dmsetup remove lw-test-linear 2>/dev/null; umount /tmp/lw-blockdev-mnt 2>/dev/null; true");
+	return 0;
+}
+
+/* --- attempts --- */
+
+/* 0 or errno of a 4 KiB O_DIRECT write of text at offset through dev. */
+static int direct_write(const char *dev, off_t offset, char fill)
+{
+	void *buf;
+	int fd, r = 0;
+
+	if (posix_memalign(&buf, 4096, 4096))
+		return ENOMEM;
+	memset(buf, fill, 4096);
+	fd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		r = errno;
+	else if (pwrite(fd, buf, 4096, offset) != 4096)
+		r = errno ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return r;
+}
+
+/* The byte at offset of dev, read around the page cache; -1 on error. */
+static int byte_at(const char *dev, off_t offset)
+{
+	void *buf;
+	int fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC), b = -1;
+
+	if (fd < 0 || posix_memalign(&buf, 4096, 4096)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (pread(fd, buf, 4096, offset & ~4095L) == 4096)
+		b = ((unsigned char *)buf)[offset & 4095];
+	free(buf);
+	close(fd);
+	return b;
+}
+
+struct target {
+	const char *dev;
+	off_t offset;
+};
+
+static int write_target(void *arg)
+{
+	const struct target *t = arg;
+
+	return direct_write(t->dev, t->offset, 'X');
+}
+
+/* SCSI WRITE(10) of one sector at lba through dev opened read-only: 0 if
+ * the device took it, else errno (EIO if the device refused). */
+static int sg_io_write(void *arg)
+{
+	const struct target *t = arg;
+	unsigned char cdb[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0 }, sense[32], data[SECTOR];
+	unsigned int lba = (unsigned int)(t->offset / SECTOR);
+	struct sg_io_hdr io = { .interface_id = 'S' };
+	int fd = open(t->dev, O_RDONLY | O_NONBLOCK | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return errno;
+	memset(data, 'S', sizeof(data));
+	cdb[2] = lba >> 24;
+	cdb[3] = lba >> 16;
+	cdb[4] = lba >> 8;
+	cdb[5] = lba;
+	io.cmd_len = sizeof(cdb);
+	io.cmdp = cdb;
+	io.dxfer_direction = SG_DXFER_TO_DEV;
+	io.dxfer_len = sizeof(data);
+	io.dxferp = data;
+	io.mx_sb_len = sizeof(sense);
+	io.sbp = sense;
+	io.timeout = 5000;
+	if (ioctl(fd, SG_IO, &io))
+		r = errno;
+	else if (io.status || io.host_status || io.driver_status)
+		r = EIO;
+	close(fd);
+	return r;
+}
+
+static int delete_partition_2(void *arg)
+{
+	struct blkpg_partition part = { .pno = 2 };
+	struct blkpg_ioctl_arg a = { .op = BLKPG_DEL_PARTITION, .datalen = sizeof(part), .data = &part };
+	int fd = open(disk, O_RDONLY | O_CLOEXEC), r = 0;
+
+	(void)arg;
+	if (fd < 0)
+		return errno;
+	if (ioctl(fd, BLKPG, &a))
+		r = errno;
+	close(fd);
+	return r;
+}
+
+static int open_for_write(void *arg)
+{
+	return try_open(arg, O_RDWR);
+}
+
+#define assert_refused(result, what)                                                         \
+	do {                                                                                 \
+		int r_ = (result);                                                           \
+		if (r_ != EPERM && r_ != EACCES)                                             \
+			fail_msg("expected %s to be refused (EPERM or EACCES), got %s", what, \
+				 errno_name(r_));                                            \
+	} while (0)
+
+static void assert_not_written(const char *dev, off_t offset, char fill, const char *what)
+{
+	int b = byte_at(dev, offset);
+
+	if (b == fill)
+		fail_msg("expected %s to leave %s at offset %lld unchanged, but it holds '%c'", what, dev,
+			 (long long)offset, fill);
+}
+
+/* --- a whole disk's lease --- */
+
+static void non_holder_write_through_a_partition_of_a_leased_disk_is_denied(void **state)
+{
+	struct target t = { part1, 8192 };
+
+	(void)state;
+	direct_write(disk, (1 << 20) + 8192, 0);
+	lease_device(disk);
+	assert_refused(in_child(write_target, &t), "an O_RDWR|O_DIRECT write through a partition");
+	assert_not_written(disk, (1 << 20) + 8192, 'X', "a write through the partition");
+}
+
+static void non_holder_sg_io_write_on_a_read_only_disk_descriptor_is_denied(void **state)
+{
+	struct target t = { disk, 4096 };
+
+	(void)state;
+	direct_write(disk, 4096, 0);
+	lease_device(disk);
+	assert_refused(in_child(sg_io_write, &t), "SG_IO WRITE(10) on a read-only descriptor of the disk");
+	assert_not_written(disk, 4096, 'S', "SG_IO on the disk");
+}
+
+static void non_holder_sg_io_write_through_the_scsi_generic_node_is_denied(void **state)
+{
+	struct target t = { sg, 4096 };
+
+	(void)state;
+	direct_write(disk, 4096, 0);
+	lease_device(disk);
+	assert_refused(in_child(open_for_write, sg), "an O_RDWR open of the SCSI generic node");
+	assert_refused(in_child(sg_io_write, &t), "SG_IO WRITE(10) through the SCSI generic node");
+	assert_not_written(disk, 4096, 'S', "SG_IO through the sg node");
+}
+
+static void non_holder_blkpg_on_a_leased_disk_is_denied(void **state)
+{
+	(void)state;
+	lease_device(disk);
+	assert_refused(in_child(delete_partition_2, NULL), "BLKPG (delete partition) on a read-only descriptor");
+	if (access(part2, F_OK))
+		fail_msg("expected %s to still exist after a refused BLKPG", part2);
+}
+
+static void dm_linear_over_a_leased_disk_is_refused(void **state)
+{
+	(void)state;
+	lease_device(disk);
+	if (!sh("echo '0 8192 linear %s 0' | dmsetup create lw-test-linear 2>/dev/null", disk))
+		fail_msg("expected dmsetup create of a linear target over the leased %s to fail", disk);
+}
+
+static void holder_writes_the_disk_and_its_partition_with_o_direct(void **state)
+{
+	struct target whole = { disk, 4096 }, part = { part1, 8192 };
+
+	(void)state;
+	lease_device(disk);
+	assert_allowed(write_target(&whole), "the holder's O_RDWR|O_DIRECT write of the disk");
+	assert_allowed(write_target(&part), "the holder's O_RDWR|O_DIRECT write through a partition");
+	if (byte_at(disk, 4096) != 'X' || byte_at(disk, (1 << 20) + 8192) != 'X')
+		fail_msg("expected the holder's writes on %s to read back", disk);
+}
+
+/* --- a partition's lease --- */
+
+static void non_holder_write_through_the_whole_disk_under_a_leased_partition_is_denied(void **state)
+{
+	struct target t = { disk, (1 << 20) + 8192 };
+
+	(void)state;
+	direct_write(part1, 8192, 0);
+	lease_device(part1);
+	assert_refused(in_child(write_target, &t), "a write of the whole disk at the leased partition's offset");
+	assert_refused(in_child(sg_io_write, &t), "SG_IO WRITE(10) on the whole disk");
+	t.dev = sg;
+	assert_refused(in_child(sg_io_write, &t), "SG_IO WRITE(10) through the SCSI generic node");
+	assert_not_written(part1, 8192, 'X', "a write through the whole disk");
+	assert_not_written(part1, 8192, 'S', "SG_IO under the partition");
+}
+
+static void mount_of_a_leased_partition_is_refused(void **state)
+{
+	(void)state;
+	lease_device(part1);
+	if (!sh("mkdir -p /tmp/lw-blockdev-mnt && mount -t ext4 %s /tmp/lw-blockdev-mnt 2>/dev/null", part1))
+		fail_msg("expected mount of the leased %s to fail", part1);
+}
+
+static void holder_writes_its_partition_and_the_other_partition_stays_free(void **state)
+{
+	struct target mine = { part1, 8192 }, other = { part2, 8192 };
+
+	(void)state;
+	lease_device(part1);
+	assert_allowed(write_target(&mine), "the holder's O_RDWR|O_DIRECT write of its partition");
+	assert_allowed(in_child(write_target, &other), "a write of the other, unleased partition");
+}
+
+/* --- after release --- */
+
+static void after_release_dm_linear_and_partition_writes_work(void **state)
+{
+	struct target t = { part1, 8192 };
+
+	(void)state;
+	lease_device(disk);
+	release(NULL);
+	assert_allowed(in_child(write_target, &t), "a write through a partition after release");
+	if (sh("echo '0 8192 linear %s 0' | dmsetup create lw-test-linear", disk))
+		fail_msg("expected dmsetup create over %s to work after release", disk);
+}
+
+#define CASE(t) cmocka_unit_test_teardown(t, release)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CASE(non_holder_write_through_a_partition_of_a_leased_disk_is_denied),
+		CASE(non_holder_sg_io_write_on_a_read_only_disk_descriptor_is_denied),
+		CASE(non_holder_sg_io_write_through_the_scsi_generic_node_is_denied),
+		CASE(non_holder_blkpg_on_a_leased_disk_is_denied),
+		CASE(dm_linear_over_a_leased_disk_is_refused),
+		CASE(holder_writes_the_disk_and_its_partition_with_o_direct),
+		CASE(non_holder_write_through_the_whole_disk_under_a_leased_partition_is_denied),
+		CASE(mount_of_a_leased_partition_is_refused),
+		CASE(holder_writes_its_partition_and_the_other_partition_stays_free),
+		CASE(after_release_dm_linear_and_partition_writes_work),
+	};
+	int failed;
+
+	if (make_disk())
+		return 1;
+	test_pin_dir(pin_dir, sizeof(pin_dir), "blockdev");
+	enf = open_enforcer(pin_dir, 64);
+	if (!enf)
+		return 1;
+	failed = cmocka_run_group_tests_name("block devices", tests, NULL, NULL);
+	close_and_unpin(enf);
+	sh("dmsetup remove lw-test-linear 2>/dev/null; rmmod scsi_debug 2>/dev/null; true");
+	return failed;
+}

@@ -1,0 +1,451 @@
+/* The holder's process is part of its lease: another process, root
+ * included, cannot take the holder's io_uring ring (pidfd_getfd), write its
+ * shared mapping of the image (process_vm_writev, /proc/PID/mem) or attach
+ * to it (ptrace), while the holder keeps writing through its ring and its
+ * mapping. protect_holders = no (debuggable_holders) lifts it; a task in
+ * the same cgroup holder is the holder too. */
+#include <liburing.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "enforce_common.h"
+
+#define IMAGE_SIZE 4096
+#define MARK_OFFSET 512
+
+static struct lw_enforcer *enf;
+static char pin_dir[128], fs_dir[128], image[256], cgroup_dir[128];
+
+/* The holder: a child with the image open O_RDWR, mapped shared, and
+ * registered as fixed file 0 of an io_uring ring. */
+static struct holder {
+	pid_t pid;
+	int cmd_fd, reply_fd;
+	int ring_fd;			/* its number in the holder */
+	struct io_uring_params params;	/* to map a stolen ring */
+	char *map;			/* its address in the holder */
+	struct lw_image_key key;
+	bool leased;
+} h = { .pid = -1 };
+
+static int ring_write(struct io_uring *ring, const char *text, off_t offset)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	io_uring_prep_write(sqe, 0, text, strlen(text), offset);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	if (io_uring_submit(ring) != 1 || io_uring_wait_cqe(ring, &cqe))
+		return EIO;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res < 0 ? -res : 0;
+}
+
+/* The holder's loop: 'r' writes through the ring, 'm' through the mapping. */
+static void holder_loop(struct io_uring *ring, int cmd, int reply)
+{
+	char c;
+
+	while (read(cmd, &c, 1) == 1) {
+		unsigned char r = 0;
+
+		if (c == 'r')
+			r = ring_write(ring, "holder-ring", MARK_OFFSET);
+		else if (c == 'm') {
+			memcpy(h.map + MARK_OFFSET, "holder-map", 10);
+			r = msync(h.map, IMAGE_SIZE, MS_SYNC) ? errno : 0;
+		}
+		if (write(reply, &r, 1) != 1)
+			break;
+	}
+	_exit(0);
+}
+
+static void start_holder(void)
+{
+	int cmd[2], reply[2], fd;
+	struct io_uring ring;
+
+	memset(&h.params, 0, sizeof(h.params));
+	fd = open(image, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", image, strerror(errno));
+	h.map = mmap(NULL, IMAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h.map == MAP_FAILED)
+		fail_msg("cannot map %s: %s", image, strerror(errno));
+	if (io_uring_queue_init_params(4, &ring, &h.params) < 0 || io_uring_register_files(&ring, &fd, 1))
+		fail_msg("cannot set up an io_uring ring with the image as fixed file 0");
+	h.ring_fd = ring.ring_fd;
+	if (pipe(cmd) || pipe(reply))
+		fail_msg("pipe: %s", strerror(errno));
+	h.pid = fork();
+	if (h.pid == 0) {
+		close(cmd[1]);
+		close(reply[0]);
+		holder_loop(&ring, cmd[0], reply[1]);
+	}
+	/* the holder has them now; this process keeps none */
+	close(cmd[0]);
+	close(reply[1]);
+	h.cmd_fd = cmd[1];
+	h.reply_fd = reply[0];
+	io_uring_queue_exit(&ring);
+	munmap(h.map, IMAGE_SIZE);
+	close(fd);
+}
+
+static int holder_do(char c)
+{
+	unsigned char r = 255;
+
+	if (write(h.cmd_fd, &c, 1) != 1 || read(h.reply_fd, &r, 1) != 1)
+		return 255;
+	return r;
+}
+
+static void stop_holder(void)
+{
+	if (h.pid <= 0)
+		return;
+	close(h.cmd_fd);
+	close(h.reply_fd);
+	waitpid(h.pid, NULL, 0);
+	h.pid = -1;
+}
+
+static void lease_to(const struct lw_holder *holder)
+{
+	int fd = open(image, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", image, strerror(errno));
+	/* forced: the holder's mapping and fixed file are write openers in no
+	 * descriptor table, which the busy check cannot tell from a stranger's */
+	err = lw_enforcer_add_lease_flags(enf, fd, LW_LEASE_EXCLUSIVE, holder, LW_LEASE_FORCE, &h.key, NULL);
+	close(fd);
+	if (err)
+		fail_msg("expected the lease on %s to be taken, got %s: %s", image, strerror(-err),
+			 lw_enforcer_error(enf));
+	h.leased = true;
+}
+
+static void lease_to_holder_process(void)
+{
+	struct lw_holder holder;
+	int err;
+
+	if ((err = lw_holder_of_pid(h.pid, &holder)))
+		fail_msg("cannot describe pid %d as a holder: %s", h.pid, strerror(-err));
+	lease_to(&holder);
+}
+
+static void release(void)
+{
+	if (h.leased && lw_enforcer_remove_lease(enf, &h.key))
+		fail_msg("cannot release: %s", lw_enforcer_error(enf));
+	h.leased = false;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	write_file(image, "");
+	if (truncate(image, IMAGE_SIZE))
+		fail_msg("cannot size %s: %s", image, strerror(errno));
+	start_holder();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (h.leased)
+		lw_enforcer_remove_lease(enf, &h.key);
+	h.leased = false;
+	stop_holder();
+	if (cgroup_dir[0])
+		sh("rmdir %s/holder %s 2>/dev/null; true", cgroup_dir, cgroup_dir);
+	cgroup_dir[0] = 0;
+	return 0;
+}
+
+/* What the image holds at MARK_OFFSET, as a string of n bytes. */
+static void image_mark(char *buf, size_t n)
+{
+	int fd = open(image, O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd < 0 ? -1 : pread(fd, buf, n - 1, MARK_OFFSET);
+
+	buf[got > 0 ? got : 0] = 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!buf[i])
+			buf[i] = '.';
+	if (fd >= 0)
+		close(fd);
+}
+
+#define assert_image_unchanged(what)                                                              \
+	do {                                                                                      \
+		char mark_[16];                                                                   \
+		image_mark(mark_, sizeof(mark_));                                                 \
+		if (strncmp(mark_, "...............", 15))                                        \
+			fail_msg("expected the image unchanged after %s, got \"%s\" at offset %d", \
+				 what, mark_, MARK_OFFSET);                                       \
+	} while (0)
+
+/* --- attacks, each in a new process (never a holder) --- */
+
+/* 0 if taking the ring and writing the image through it worked, else errno. */
+static int steal_ring(void *arg)
+{
+	struct io_uring ring;
+	int pidfd, stolen;
+
+	(void)arg;
+	pidfd = syscall(SYS_pidfd_open, h.pid, 0);
+	if (pidfd < 0)
+		return errno;
+	stolen = syscall(SYS_pidfd_getfd, pidfd, h.ring_fd, 0);
+	if (stolen < 0)
+		return errno;
+	if (io_uring_queue_mmap(stolen, &h.params, &ring))
+		return EIO;
+	return ring_write(&ring, "stolen-ring", MARK_OFFSET);
+}
+
+static int vm_writev(void *arg)
+{
+	char text[] = "vm-writev";
+	struct iovec local = { text, strlen(text) }, remote = { h.map + MARK_OFFSET, strlen(text) };
+
+	(void)arg;
+	if (syscall(SYS_process_vm_writev, h.pid, &local, 1, &remote, 1, 0) < 0)
+		return errno;
+	return 0;
+}
+
+static int proc_mem_write(void *arg)
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%d/mem", h.pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	n = pwrite(fd, "proc-mem", 8, (off_t)(uintptr_t)(h.map + MARK_OFFSET));
+	close(fd);
+	return n < 0 ? errno : 0;
+}
+
+static int ptrace_seize(void *arg)
+{
+	(void)arg;
+	if (ptrace(PTRACE_SEIZE, h.pid, NULL, NULL))
+		return errno;
+	ptrace(PTRACE_DETACH, h.pid, NULL, NULL);
+	return 0;
+}
+
+static int read_proc_status(void *arg)
+{
+	char path[64], buf[256];
+	int fd;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%d/status", h.pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (read(fd, buf, sizeof(buf)) <= 0) {
+		close(fd);
+		return EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+#define assert_refused(result, what)                                                              \
+	do {                                                                                      \
+		int r_ = (result);                                                                \
+		if (r_ != EPERM && r_ != EACCES)                                                  \
+			fail_msg("expected %s to be refused (EPERM or EACCES), got %s", what,      \
+				 errno_name(r_));                                                 \
+	} while (0)
+
+/* --- process holder --- */
+
+static void non_holder_pidfd_getfd_of_the_holders_ring_is_refused(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	assert_refused(in_child(steal_ring, NULL),
+		       "pidfd_getfd of the holder's io_uring ring (then a write on its fixed file)");
+	assert_image_unchanged("a non-holder took the holder's ring");
+}
+
+static void non_holder_process_vm_writev_into_the_holders_mapping_is_refused(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	assert_refused(in_child(vm_writev, NULL), "process_vm_writev into the holder's shared mapping");
+	assert_image_unchanged("process_vm_writev by a non-holder");
+}
+
+static void non_holder_proc_mem_write_into_the_holder_is_refused(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	assert_refused(in_child(proc_mem_write, NULL), "a write of /proc/HOLDER/mem at its mapping");
+	assert_image_unchanged("a /proc/HOLDER/mem write by a non-holder");
+}
+
+static void non_holder_ptrace_attach_to_the_holder_is_refused(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	assert_refused(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of the holder");
+}
+
+static void non_holder_still_reads_the_holders_proc_status(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	assert_allowed(in_child(read_proc_status, NULL), "a read of /proc/HOLDER/status (read mode)");
+}
+
+static void holder_writes_through_its_ring_and_its_mapping(void **state)
+{
+	char mark[16];
+
+	(void)state;
+	lease_to_holder_process();
+	assert_allowed(holder_do('r'), "the holder's write on its own ring's fixed file");
+	image_mark(mark, 12);
+	if (strcmp(mark, "holder-ring"))
+		fail_msg("expected \"holder-ring\" in the image after the holder's ring write, got \"%s\"", mark);
+	assert_allowed(holder_do('m'), "the holder's write through its shared mapping");
+	image_mark(mark, 11);
+	if (strcmp(mark, "holder-map"))
+		fail_msg("expected \"holder-map\" in the image after the holder's mapping write, got \"%s\"", mark);
+}
+
+static void after_release_process_vm_writev_is_allowed_again(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	release();
+	assert_allowed(in_child(vm_writev, NULL), "process_vm_writev into a process that holds no lease");
+}
+
+/* protect_holders = no: another open of the pins with debuggable_holders. */
+static void debuggable_holders_allow_process_vm_writev(void **state)
+{
+	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .debuggable_holders = true };
+	struct lw_enforcer *debug = NULL;
+	int err;
+
+	(void)state;
+	lease_to_holder_process();
+	if ((err = lw_enforcer_open(&opts, &debug)))
+		fail_msg("cannot reopen the pins with debuggable_holders: %s", lw_enforcer_error(NULL));
+	err = in_child(vm_writev, NULL);
+	lw_enforcer_close(debug);
+	opts.debuggable_holders = false;
+	if (lw_enforcer_open(&opts, &debug) == 0)	/* back to protected */
+		lw_enforcer_close(debug);
+	assert_allowed(err, "process_vm_writev into a holder with protect_holders = no");
+	assert_refused(in_child(vm_writev, NULL),
+		       "process_vm_writev into the holder once protect_holders is yes again");
+}
+
+/* --- cgroup holder --- */
+
+static int join(const char *sub)
+{
+	char procs[256];
+
+	snprintf(procs, sizeof(procs), "%s/%s/cgroup.procs", cgroup_dir, sub);
+	return sh("echo %d > %s", getpid(), procs) ? EIO : 0;
+}
+
+static void lease_to_cgroup_with_the_holder_in_it(void)
+{
+	struct lw_holder holder;
+	char path[192];
+	int err;
+
+	snprintf(cgroup_dir, sizeof(cgroup_dir), "/sys/fs/cgroup/lw-test-hp-%d", getpid());
+	if (sh("mkdir -p %s/holder && echo %d > %s/holder/cgroup.procs", cgroup_dir, h.pid, cgroup_dir))
+		fail_msg("expected to create %s/holder and move the holder in (is cgroup2 mounted?)",
+			 cgroup_dir);
+	snprintf(path, sizeof(path), "%s/holder", cgroup_dir);
+	if ((err = lw_holder_of_cgroup(path, &holder)))
+		fail_msg("cannot describe %s as a holder: %s", path, strerror(-err));
+	lease_to(&holder);
+}
+
+static int vm_writev_from_holder_cgroup(void *arg)
+{
+	int err = join("holder");
+
+	return err ? err : vm_writev(arg);
+}
+
+static void non_holder_process_vm_writev_into_a_cgroup_holders_task_is_refused(void **state)
+{
+	(void)state;
+	lease_to_cgroup_with_the_holder_in_it();
+	assert_refused(in_child(vm_writev, NULL),
+		       "process_vm_writev from outside into a task of the holder cgroup");
+	assert_refused(in_child(steal_ring, NULL), "pidfd_getfd of a cgroup holder task's ring");
+	assert_image_unchanged("non-holders went for a cgroup holder's task");
+}
+
+static void task_of_the_same_cgroup_holder_may_process_vm_writev(void **state)
+{
+	(void)state;
+	lease_to_cgroup_with_the_holder_in_it();
+	assert_allowed(in_child(vm_writev_from_holder_cgroup, NULL),
+		       "process_vm_writev between two tasks of the holder cgroup");
+}
+
+#define CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		CASE(non_holder_pidfd_getfd_of_the_holders_ring_is_refused),
+		CASE(non_holder_process_vm_writev_into_the_holders_mapping_is_refused),
+		CASE(non_holder_proc_mem_write_into_the_holder_is_refused),
+		CASE(non_holder_ptrace_attach_to_the_holder_is_refused),
+		CASE(non_holder_still_reads_the_holders_proc_status),
+		CASE(holder_writes_through_its_ring_and_its_mapping),
+		CASE(after_release_process_vm_writev_is_allowed_again),
+		CASE(debuggable_holders_allow_process_vm_writev),
+		CASE(non_holder_process_vm_writev_into_a_cgroup_holders_task_is_refused),
+		CASE(task_of_the_same_cgroup_holder_may_process_vm_writev),
+	};
+	int failed;
+
+	test_pin_dir(pin_dir, sizeof(pin_dir), "holderproc");
+	snprintf(fs_dir, sizeof(fs_dir), "/tmp/lw-holderproc-%d", getpid());
+	snprintf(image, sizeof(image), "%s/image.raw", fs_dir);
+	if (mount_test_fs("tmpfs", fs_dir)) {
+		fprintf(stderr, "# cannot mount a tmpfs at %s\n", fs_dir);
+		return 1;
+	}
+	enf = open_enforcer(pin_dir, 64);
+	if (!enf)
+		return 1;
+	failed = cmocka_run_group_tests_name("holder process", tests, NULL, NULL);
+	close_and_unpin(enf);
+	unmount_test_fs(fs_dir);
+	return failed;
+}

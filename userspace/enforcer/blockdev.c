@@ -1,0 +1,369 @@
+/* A block device lease covers every node through which its sectors can be
+ * written: a whole disk's lease covers its partitions, a partition's lease
+ * makes the whole disk nobody's (no one holds every partition), and the
+ * disk's SCSI generic and bsg nodes follow the disk. sysfs names them at
+ * acquire time; they go into the aliases map, each counted in the lease
+ * filter. The enforcer also claims each leased device exclusively (O_EXCL)
+ * so mount, device-mapper and md cannot claim it, while plain opens (the
+ * holder's O_RDWR|O_DIRECT) still work. */
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "enforcer/enforcer_internal.h"
+
+#define LW_MAX_RELATED 64
+
+struct related {
+	struct lw_image_key keys[LW_MAX_RELATED];
+	size_t n;
+};
+
+/* DIR/NAME into buf; false if too long. */
+static bool join(char *buf, size_t size, const char *dir, const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s", dir, name);
+
+	return n >= 0 && (size_t)n < size;
+}
+
+/* The kernel's dev_t encoding (what i_rdev holds). */
+static __u64 kernel_dev(unsigned int major, unsigned int minor)
+{
+	return ((__u64)major << 20) | minor;
+}
+
+static void add_key(struct related *r, __u64 dev, __u64 ino)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->keys[i].dev == dev && r->keys[i].ino == ino)
+			return;
+	if (r->n < LW_MAX_RELATED) {
+		r->keys[r->n].dev = dev;
+		r->keys[r->n].ino = ino;
+		r->n++;
+	}
+}
+
+/* The kernel dev_t in DIR/dev ("MAJ:MIN"), or 0. */
+static __u64 dev_in(const char *dir)
+{
+	char path[PATH_MAX];
+	unsigned int major, minor;
+	FILE *f;
+	int n;
+
+	if (!join(path, sizeof(path), dir, "dev"))
+		return 0;
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fscanf(f, "%u:%u", &major, &minor);
+	fclose(f);
+	return n == 2 ? kernel_dev(major, minor) : 0;
+}
+
+static bool exists_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	return join(path, sizeof(path), dir, name) && access(path, F_OK) == 0;
+}
+
+/* Every DIR/SUB/X/dev, as keys with ino (char devices: LW_KEY_CHRDEV). */
+static void add_devs_under(struct related *r, const char *dir, const char *sub, __u64 ino,
+			   bool partitions_only)
+{
+	char path[PATH_MAX], child[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (!join(path, sizeof(path), dir, sub) || !(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		__u64 dev;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!join(child, sizeof(child), path, e->d_name))
+			continue;
+		if (partitions_only && !exists_in(child, "partition"))
+			continue;
+		if ((dev = dev_in(child)))
+			add_key(r, dev, ino);
+	}
+	closedir(d);
+}
+
+/* The SCSI generic and bsg nodes of a whole disk's sysfs folder. */
+static void add_passthrough_nodes(struct related *r, const char *disk)
+{
+	add_devs_under(r, disk, "device/scsi_generic", LW_KEY_CHRDEV, false);
+	add_devs_under(r, disk, "device/bsg", LW_KEY_CHRDEV, false);
+}
+
+/* Devices stacked on dir (dm, md: its holders/), and theirs, as leased. */
+static void add_stacked(struct related *r, const char *dir, int depth)
+{
+	char path[PATH_MAX], child[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (depth > 4 || !join(path, sizeof(path), dir, "holders") || !(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		__u64 dev;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!join(child, sizeof(child), "/sys/class/block", e->d_name))
+			continue;
+		if ((dev = dev_in(child)))
+			add_key(r, dev, 0);
+		add_stacked(r, child, depth + 1);
+	}
+	closedir(d);
+}
+
+/* The other nodes of block device rdev: covered ones (they write only the
+ * leased sectors or more of them through it) and nobody's ones (a whole
+ * disk, or its passthrough nodes, under a leased partition). */
+static void related_nodes(__u64 rdev, struct related *covered, struct related *nobodys)
+{
+	char link[64], dir[PATH_MAX], disk[PATH_MAX];
+	char *slash;
+
+	covered->n = nobodys->n = 0;
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", (unsigned int)(rdev >> 20),
+		 (unsigned int)(rdev & 0xfffff));
+	if (!realpath(link, dir))
+		return;
+	add_stacked(covered, dir, 0);
+	if (exists_in(dir, "partition")) {
+		snprintf(disk, sizeof(disk), "%s", dir);
+		if ((slash = strrchr(disk, '/')))
+			*slash = 0;
+		add_key(nobodys, dev_in(disk), 0);
+		add_passthrough_nodes(nobodys, disk);
+		return;
+	}
+	add_devs_under(covered, dir, ".", 0, true);
+	add_passthrough_nodes(covered, dir);
+}
+
+static bool is_leased(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	struct lw_lease lease;
+
+	return bpf_map_lookup_elem(enf->leases_fd, key, &lease) == 0;
+}
+
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	struct lw_alias alias;
+
+	if (key->ino != 0 || bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
+		return 0;
+	if (!alias.lease.dev && !alias.lease.ino)
+		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %llu:%llu) is leased",
+			       (unsigned long long)(key->dev >> 20), (unsigned long long)(key->dev & 0xfffff));
+	return lw_fail(enf, -EEXIST, "this device is part of leased device %llu:%llu",
+		       (unsigned long long)(alias.lease.dev >> 20),
+		       (unsigned long long)(alias.lease.dev & 0xfffff));
+}
+
+/* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
+static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key,
+			 const struct related *nobodys)
+{
+	struct lw_image_key cur, next;
+	struct lw_alias alias;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(enf->aliases_fd, prev, &next)) {
+		cur = next;
+		if (!bpf_map_lookup_elem(enf->aliases_fd, &cur, &alias) && alias.lease.dev == key->dev &&
+		    alias.lease.ino == key->ino && !bpf_map_delete_elem(enf->aliases_fd, &cur)) {
+			lw_filter_add(enf, &cur, -1);
+			continue;	/* deleted: prev still names the entry before */
+		}
+		prev = &cur;
+	}
+	for (size_t i = 0; nobodys && i < nobodys->n; i++) {
+		const struct lw_image_key *k = &nobodys->keys[i];
+
+		if (bpf_map_lookup_elem(enf->aliases_fd, k, &alias) || alias.lease.dev || alias.lease.ino)
+			continue;
+		if (alias.count > 1) {
+			alias.count--;
+			bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST);
+		} else if (!bpf_map_delete_elem(enf->aliases_fd, k))
+			lw_filter_add(enf, k, -1);
+	}
+}
+
+static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, const struct lw_image_key *lease)
+{
+	struct lw_alias alias = { .count = 1 };
+	bool nobodys = !lease->dev && !lease->ino;
+
+	if (is_leased(enf, k))
+		return lw_fail(enf, -EEXIST, "device %llu:%llu%s, another node of this one, is leased",
+			       (unsigned long long)(k->dev >> 20), (unsigned long long)(k->dev & 0xfffff),
+			       k->ino ? " (char)" : "");
+	if (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias)) {
+		if (!nobodys || alias.lease.dev || alias.lease.ino)
+			return lw_fail(enf, -EEXIST, "device %llu:%llu is part of another lease",
+				       (unsigned long long)(k->dev >> 20), (unsigned long long)(k->dev & 0xfffff));
+		alias.count++;
+		if (bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST))
+			return lw_fail(enf, -errno, "cannot update an alias: %s", strerror(errno));
+		return 0;
+	}
+	alias.lease = *lease;
+	alias.count = 1;
+	/* filter first: the programs must never skip a covered node */
+	if (lw_filter_add(enf, k, 1))
+		return -EIO;
+	if (bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_NOEXIST)) {
+		int err = -errno;
+
+		lw_filter_add(enf, k, -1);
+		return lw_fail(enf, err, "cannot insert an alias: %s", strerror(-err));
+	}
+	return 0;
+}
+
+/* Open block device rdev exclusively, by the name sysfs gives it. */
+static int claim_device(__u64 rdev)
+{
+	char path[PATH_MAX], line[256], name[128] = "";
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", (unsigned int)(rdev >> 20),
+		 (unsigned int)(rdev & 0xfffff));
+	if (!(f = fopen(path, "re")))
+		return -ENODEV;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "DEVNAME=%127s", name) == 1)
+			break;
+	fclose(f);
+	if (!name[0])
+		return -ENODEV;
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
+	    kernel_dev(major(st.st_rdev), minor(st.st_rdev)) != rdev) {
+		close(fd);
+		return -ENODEV;
+	}
+	return fd;
+}
+
+static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, int fd)
+{
+	struct lw_claim *more = realloc(enf->claims, (enf->nr_claims + 1) * sizeof(*more));
+
+	if (!more) {
+		close(fd);
+		return -ENOMEM;
+	}
+	enf->claims = more;
+	enf->claims[enf->nr_claims].key = *key;
+	enf->claims[enf->nr_claims].fd = fd;
+	enf->nr_claims++;
+	return 0;
+}
+
+static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	for (size_t i = 0; i < enf->nr_claims; i++)
+		if (enf->claims[i].key.dev == key->dev && enf->claims[i].key.ino == key->ino) {
+			close(enf->claims[i].fd);
+			enf->claims[i] = enf->claims[--enf->nr_claims];
+			return;
+		}
+}
+
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
+{
+	static const struct lw_image_key nobody;
+	struct related covered, nobodys;
+	char reason[sizeof(enf->error)];
+	size_t nobodys_done = 0;
+	int err = 0, fd;
+
+	related_nodes(key->dev, &covered, &nobodys);
+	for (size_t i = 0; i < covered.n; i++)
+		if ((err = add_alias(enf, &covered.keys[i], key)))
+			goto undo;
+	for (; nobodys_done < nobodys.n; nobodys_done++)
+		if ((err = add_alias(enf, &nobodys.keys[nobodys_done], &nobody)))
+			goto undo;
+	fd = claim_device(key->dev);
+	if (fd == -EBUSY && !(flags & LW_LEASE_FORCE)) {
+		err = lw_fail(enf, -EBUSY, "device is claimed by the kernel (mounted, or under dm, md or another exclusive opener)");
+		goto undo;
+	}
+	if (fd >= 0 && (err = keep_claim(enf, key, fd)))
+		goto undo;
+	return 0;
+undo:
+	memcpy(reason, enf->error, sizeof(reason));
+	nobodys.n = nobodys_done;	/* only the counts this call raised */
+	drop_aliases(enf, key, &nobodys);
+	memcpy(enf->error, reason, sizeof(reason));
+	return err;
+}
+
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	struct related covered, nobodys;
+
+	if (key->ino != 0)
+		return;
+	drop_claim(enf, key);
+	related_nodes(key->dev, &covered, &nobodys);
+	drop_aliases(enf, key, &nobodys);
+}
+
+/* After a restart: claim again every leased block device (best effort;
+ * the programs still refuse non-holders' opens meanwhile). */
+void lw_claim_leased_devices(struct lw_enforcer *enf)
+{
+	struct lw_image_key key, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(enf->leases_fd, prev, &next)) {
+		int fd;
+
+		key = next;
+		prev = &key;
+		if (key.ino != 0)
+			continue;
+		fd = claim_device(key.dev);
+		if (fd >= 0)
+			keep_claim(enf, &key, fd);
+	}
+}
+
+void lw_release_claims(struct lw_enforcer *enf)
+{
+	for (size_t i = 0; i < enf->nr_claims; i++)
+		close(enf->claims[i].fd);
+	free(enf->claims);
+	enf->claims = NULL;
+	enf->nr_claims = 0;
+}
