@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "enforcer/enforcer.h"
 #include "daemon/lease.h"
 #include "daemon/state.h"
 

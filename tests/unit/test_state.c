@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "enforcer/enforcer.h"
 #include "daemon/lease.h"
 #include "daemon/state.h"
 

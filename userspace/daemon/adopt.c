@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "enforcer/enforcer.h"
 #include "backend.h"
 #include "enforcement.h"
 #include "holders.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enforcer/enforcer.h"
 #include "lease.h"
 
 struct lw_lease_table {
@@ -145,15 +146,6 @@ unsigned int lw_lease_count(const struct lw_lease_table *t)
 struct lw_lease_entry *lw_lease_first(struct lw_lease_table *t)
 {
 	return t->head;
-}
-
-int lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b)
-{
-	if (a->kind != b->kind)
-		return 0;
-	if (a->kind == LW_HOLDER_CGROUP)
-		return a->cgroup_id == b->cgroup_id;
-	return a->pid == b->pid && a->start_time == b->start_time;
 }
 
 int lw_lease_find_holder(const struct lw_lease_entry *e, const struct lw_holder *holder)

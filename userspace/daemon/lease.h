@@ -57,7 +57,6 @@ struct lw_lease_entry *lw_lease_first(struct lw_lease_table *t);
 int lw_lease_find_holder(const struct lw_lease_entry *e, const struct lw_holder *holder);
 /* Removes holders[i], keeping order. */
 void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i);
-int lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
 
 const char *lw_lease_mode_name(enum lw_lease_mode mode);
 

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <zlib.h>
 
+#include "enforcer/enforcer.h"
 #include "lease_json.h"
 #include "state.h"
 

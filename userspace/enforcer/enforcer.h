@@ -113,6 +113,8 @@ int lw_holder_of_pid(int pid, struct lw_holder *holder);
 /* Whether process pid is covered by holder (same process, or inside the
  * cgroup subtree; cgroup v2 mounted at /sys/fs/cgroup). */
 bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);
+/* The same holder: kind and pid + start time, or cgroup id. */
+bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
 /* A cgroup holder for a cgroup v2 folder (e.g. /sys/fs/cgroup/machine.slice/x). */
 int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder);
 

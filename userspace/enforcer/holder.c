@@ -134,3 +134,12 @@ bool lw_holder_covers_pid(const struct lw_holder *holder, int pid)
 		return false;
 	return !lw_holder_of_pid(pid, &process) && process.start_time == holder->start_time;
 }
+
+bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == LW_HOLDER_CGROUP)
+		return a->cgroup_id == b->cgroup_id;
+	return a->pid == b->pid && a->start_time == b->start_time;
+}

@@ -96,15 +96,6 @@ int lw_index_rebuild(struct lw_enforcer *enf)
 	return lw_enforcer_foreach(enf, index_one, enf);
 }
 
-static bool same_holder(const struct lw_holder *a, const struct lw_holder *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == LW_HOLDER_CGROUP)
-		return a->cgroup_id == b->cgroup_id;
-	return a->pid == b->pid && a->start_time == b->start_time;
-}
-
 static int check_holder(struct lw_enforcer *enf, const struct lw_holder *holder)
 {
 	if (!holder || (holder->kind != LW_HOLDER_PROCESS && holder->kind != LW_HOLDER_CGROUP))
@@ -334,7 +325,7 @@ int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *k
 	if ((err = check_holder(enf, holder)) || (err = lw_enforcer_lookup(enf, key, &lease)))
 		return err;
 	for (__u32 i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
-		if (same_holder(&lease.holders[i], holder))
+		if (lw_holder_equal(&lease.holders[i], holder))
 			return lw_fail(enf, -EEXIST, "already a holder of this lease");
 	if (lease.mode == LW_LEASE_EXCLUSIVE && lease.nr_holders >= 1)
 		return lw_fail(enf, -EINVAL, "an exclusive lease has one holder");
@@ -356,7 +347,7 @@ int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key
 	if ((err = lw_enforcer_lookup(enf, key, &lease)))
 		return err;
 	for (i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
-		if (same_holder(&lease.holders[i], holder))
+		if (lw_holder_equal(&lease.holders[i], holder))
 			break;
 	if (i == lease.nr_holders || i == LW_MAX_HOLDERS)
 		return lw_fail(enf, -ENOENT, "not a holder of this lease");

@@ -17,15 +17,6 @@ static void describe_key(const struct lw_image_key *key, char *buf, size_t size)
 		 (unsigned long long)(key->dev & 0xfffff), (unsigned long long)key->ino);
 }
 
-static bool same_holder(const struct lw_holder *a, const struct lw_holder *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == LW_HOLDER_CGROUP)
-		return a->cgroup_id == b->cgroup_id;
-	return a->pid == b->pid && a->start_time == b->start_time;
-}
-
 static int check_holder(struct lw_fan_enforcer *enf, const struct lw_holder *holder)
 {
 	if (!holder || (holder->kind != LW_HOLDER_PROCESS && holder->kind != LW_HOLDER_CGROUP))
@@ -260,7 +251,7 @@ int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_imag
 	l = find_lease(enf, key);
 	lease = l ? &l->lease : NULL;
 	for (__u32 i = 0; lease && i < lease->nr_holders && i < LW_MAX_HOLDERS && !err; i++)
-		if (same_holder(&lease->holders[i], holder))
+		if (lw_holder_equal(&lease->holders[i], holder))
 			err = lw_fan_fail(enf, -EEXIST, "already a holder of this lease");
 	if (!lease)
 		err = lw_fan_fail(enf, -ENOENT, "image is not leased");
@@ -293,7 +284,7 @@ int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_i
 	}
 	lease = &l->lease;
 	for (i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++)
-		if (same_holder(&lease->holders[i], holder))
+		if (lw_holder_equal(&lease->holders[i], holder))
 			break;
 	if (i == lease->nr_holders || i == LW_MAX_HOLDERS) {
 		err = lw_fan_fail(enf, -ENOENT, "not a holder of this lease");
