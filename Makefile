@@ -38,7 +38,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 WARN     := -Wall -Wextra $(if $(filter 1 yes,$(WERROR)),-Werror)
-INCLUDES := -I$(BUILD)/bpf -Ibpf -Iuserspace -Ibackends -Itools
+INCLUDES := -I$(BUILD)/bpf -Ibpf -Iuserspace -Iuserspace/client -Ibackends -Itools
 CFLAGS   ?= -O2 -g
 # Ours first, the packager's after: their -O or -f flags win.
 COMPILE   = $(CC) -D_GNU_SOURCE $(INCLUDES) $(CPPFLAGS) $(WARN) -std=gnu11 -fPIC -MMD -MP $(CFLAGS)
@@ -55,10 +55,11 @@ $(shell mkdir -p $(BUILD))
 $(file > $(FLAGS_STAMP),$(FLAGS_NOW))
 endif
 
-# BPF programs: bpf/x.bpf.c -> x.bpf.o -> x.skel.h (libbpf-tools shape).
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
-BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+# BPF programs: bpf/x.bpf.c -> x.bpf.o -> x.skel.h (libbpf-tools shape);
+# bench/ keeps its bench-only programs, built the same way.
+BPF_SRCS  := $(wildcard bpf/*.bpf.c bench/*.bpf.c)
+BPF_OBJS  := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+BPF_SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
 
 # Everything that is not a program's main goes into one internal archive;
 # programs and tests link against it and take only what they use.
@@ -88,7 +89,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
 VM_SRCS    := $(wildcard tests/vm/*.c)
 VM_BINS    := $(VM_SRCS:%.c=$(BUILD)/%)
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps check test-bins demo bench install vmlinux clean fuzz
@@ -128,7 +129,8 @@ bench:
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard bpf/*.h)
+vpath %.bpf.c bpf bench
+$(BUILD)/bpf/%.bpf.o: %.bpf.c vmlinux.h $(wildcard bpf/*.h)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -244,7 +246,7 @@ install: all
 	install -m 0755 $(CLIENT_LIB_FILE) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(CLIENT_LIB_FILE)) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/liblockwarden.so
-	install -m 0644 userspace/client/lockwarden.h $(DESTDIR)$(INCLUDEDIR)/lockwarden.h
+	install -D -m 0644 userspace/client/lockwarden/client.h $(DESTDIR)$(INCLUDEDIR)/lockwarden/client.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(LIB_VERSION)|' userspace/client/lockwarden.pc.in \
 		> $(DESTDIR)$(PKGCONFIGDIR)/lockwarden.pc

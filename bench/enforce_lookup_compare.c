@@ -18,7 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "lockwarden.h"
+#include "enforcer_maps.h"
 #include "lookup_compare.skel.h"
 
 #define DIR_ "/tmp/lw-compare"

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 
 /* ---- libvirt's lock-driver ABI (libvirt 9.0), from its documented facts ---- */
 enum { VLM_PARAM_STRING, VLM_PARAM_CSTRING, VLM_PARAM_INT, VLM_PARAM_LONG, VLM_PARAM_UINT,

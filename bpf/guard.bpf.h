@@ -1,6 +1,6 @@
 /* Hardened mode: only the daemon may take a descriptor of lockwarden's
  * maps, programs and links, or unlink, rmdir or rename its pins. Part of
- * lockwarden.bpf.c (one object, so one version attaches and pins them all).
+ * enforcer.bpf.c (one object, so one version attaches and pins them all).
  *
  * The daemon is known by its tgid and start time (written by the daemon
  * itself into the guard map). When it exits, task_free clears that entry,

@@ -2,7 +2,7 @@
  * attach-mode access to a live holder (ptrace attach, /proc/PID/mem
  * writes, process_vm_writev, pidfd_getfd), else it could take the
  * holder's descriptors and io_uring rings or write its shared mappings of
- * the image. Part of lockwarden.bpf.c; one program on the hook serves the
+ * the image. Part of enforcer.bpf.c; one program on the hook serves the
  * hardened daemon guard too.
  *
  * Leases are keyed by image, so userspace keeps a second map keyed by

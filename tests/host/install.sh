@@ -35,7 +35,7 @@ check make_install_into_a_destdir_succeeds $status "$(tail -n 5 <<<"$out")"
 
 missing=""
 for f in usr/bin/lockwarden usr/sbin/lockwardend "${libdir#/}/liblockwarden.so.$version" \
-	usr/include/lockwarden.h "${libdir#/}/pkgconfig/lockwarden.pc" usr/share/man/man1/lockwarden.1 \
+	usr/include/lockwarden/client.h "${libdir#/}/pkgconfig/lockwarden.pc" usr/share/man/man1/lockwarden.1 \
 	usr/share/man/man8/lockwardend.8 usr/share/man/man5/lockwarden.conf.5 \
 	usr/share/doc/lockwarden/LICENSE usr/share/doc/lockwarden/COPYING.LGPL-2.1 \
 	usr/share/doc/lockwarden/COPYING.GPL-2 usr/lib/systemd/system/lockwardend.service; do
@@ -68,7 +68,7 @@ check unit_file_runs_the_installed_daemon "$(grep -q '^ExecStart=/usr/sbin/lockw
 mkdir -p "$tmp/app"
 cat >"$tmp/app/app.c" <<'EOF'
 #include <stdio.h>
-#include <lockwarden.h>
+#include <lockwarden/client.h>
 
 int main(int argc, char **argv)
 {

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 #include "common/varlink.h"
 
 #define MAX_EXCHANGES 4

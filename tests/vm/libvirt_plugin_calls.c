@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 #include "libvirt/lock_driver.h"
 #include "shell.h"
 

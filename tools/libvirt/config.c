@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "libvirt/config.h"
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 
 struct parse {
 	struct lw_plugin_config *cfg;

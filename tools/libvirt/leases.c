@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 #include "libvirt/cgroup.h"
 #include "libvirt/leases.h"
 #include "libvirt/report.h"

@@ -3,7 +3,7 @@
 #include "lockwarden/commands.h"
 
 #include "audit/audit.h"
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 
 static const struct {
 	enum cli_command command;

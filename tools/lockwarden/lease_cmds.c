@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 
 /* Connect, then run one acquire or release of image for args->pid. */
 static int lease_command(const struct cli_args *args, bool acquire)

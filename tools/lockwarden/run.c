@@ -13,7 +13,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 
 /* Give back images[0..n) in reverse order; errors only reported. */
 static void release_all(struct lockwarden *lw, char **images, size_t n, pid_t pid)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 #include "common/terminal.h"
 
 /* The image column of each lease, escaped: freed with free_images. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 #include "common/terminal.h"
 
 char *cli_image_path(const char *image, bool must_exist)

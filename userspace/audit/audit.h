@@ -51,7 +51,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "lockwarden.h"
+#include "enforcer_maps.h"
 
 #define LW_AUDIT_DEFAULT_PATH "/var/log/lockwarden/audit.log"
 /* journal MESSAGE_IDs: fixed so `journalctl MESSAGE_ID=...` finds them */

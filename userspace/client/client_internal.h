@@ -4,7 +4,7 @@
 
 #include <json-c/json.h>
 
-#include "client/lockwarden.h"
+#include "lockwarden/client.h"
 
 /* Not part of liblockwarden.so's interface. */
 #pragma GCC visibility push(hidden)

@@ -10,7 +10,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include "lockwarden.h"
+#include "enforcer_maps.h"
 #include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn */
 
 struct lw_enforcement;

@@ -12,7 +12,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "lockwarden.h"
+#include "enforcer_maps.h"
 
 struct lw_lease_holder {
 	struct lw_holder id;		/* pid + start time, or cgroup id */

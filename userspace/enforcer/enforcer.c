@@ -24,7 +24,7 @@
 #include <linux/magic.h>
 
 #include "enforcer/enforcer_internal.h"
-#include "lockwarden.skel.h"	/* after lockwarden.h: it uses its structs */
+#include "enforcer.skel.h"	/* after lockwarden.h: it uses its structs */
 
 #define LW_DEFAULT_EVENTS_PER_SEC 10
 
@@ -58,7 +58,7 @@ static void program_version(char *out, size_t size)
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH];
 	size_t len;
-	const void *elf = lockwarden_bpf__elf_bytes(&len);
+	const void *elf = enforcer_bpf__elf_bytes(&len);
 
 	SHA256(elf, len, digest);
 	snprintf(out, size, "v-%02x%02x%02x%02x%02x%02x", digest[0], digest[1], digest[2],
@@ -146,11 +146,11 @@ static bool version_pinned(const struct lw_enforcer *enf, const char *version)
 {
 	char path[512];
 	struct bpf_program *prog;
-	struct lockwarden_bpf *skel = NULL;
+	struct enforcer_bpf *skel = NULL;
 	bool complete = true;
 
 	/* The pin names come from the skeleton's program names. */
-	skel = lockwarden_bpf__open();
+	skel = enforcer_bpf__open();
 	if (!skel)
 		return false;
 	bpf_object__for_each_program(prog, skel->obj) {
@@ -159,7 +159,7 @@ static bool version_pinned(const struct lw_enforcer *enf, const char *version)
 		if (access(path, F_OK))
 			complete = false;
 	}
-	lockwarden_bpf__destroy(skel);
+	enforcer_bpf__destroy(skel);
 	return complete;
 }
 
@@ -201,7 +201,7 @@ static int adopt_maps(struct lw_enforcer *enf)
 
 /* Sizes for the maps: those of the pinned maps if any (so libbpf can reuse
  * them), else from opts. */
-static int size_maps(struct lw_enforcer *enf, struct lockwarden_bpf *skel,
+static int size_maps(struct lw_enforcer *enf, struct enforcer_bpf *skel,
 		     const struct lw_enforcer_opts *opts)
 {
 	char path[512];
@@ -234,7 +234,7 @@ static int size_maps(struct lw_enforcer *enf, struct lockwarden_bpf *skel,
 /* Attach the skeleton's programs and pin them with their links in
  * pin_dir/version (built in a hidden folder, then renamed into place so a
  * version folder is always complete). */
-static int attach_and_pin(struct lw_enforcer *enf, struct lockwarden_bpf *skel, const char *version)
+static int attach_and_pin(struct lw_enforcer *enf, struct enforcer_bpf *skel, const char *version)
 {
 	char tmp[512], final[512], path[600];
 	struct bpf_program *prog;
@@ -300,11 +300,11 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 			   const char *version, bool attach)
 {
 	char path[512];
-	struct lockwarden_bpf *skel;
+	struct enforcer_bpf *skel;
 	struct bpf_map *maps[NR_MAPS];
 	int err;
 
-	skel = lockwarden_bpf__open();
+	skel = enforcer_bpf__open();
 	if (!skel)
 		return lw_fail(enf, -errno, "cannot open the BPF object: %s", strerror(errno));
 	maps[0] = skel->maps.leases;
@@ -325,7 +325,7 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 			goto cleanup;
 		}
 	}
-	if ((err = lockwarden_bpf__load(skel))) {
+	if ((err = enforcer_bpf__load(skel))) {
 		lw_fail(enf, err, "cannot load the BPF programs: %s (the pinned maps in %s may be from an incompatible version)",
 			strerror(-err), enf->pin_dir);
 		goto cleanup;
@@ -340,7 +340,7 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 		err = unpin_versions_except(enf, version);
 	}
 cleanup:
-	lockwarden_bpf__destroy(skel);
+	enforcer_bpf__destroy(skel);
 	return err;
 }
 

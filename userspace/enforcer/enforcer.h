@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #include <stddef.h>
 #include <stdbool.h>
-#include "lockwarden.h"
+#include "enforcer_maps.h"
 
 #define LW_DEFAULT_PIN_DIR "/sys/fs/bpf/lockwarden"
 #define LW_DEFAULT_MAX_IMAGES 65536

@@ -5,7 +5,7 @@
 #include "enforcer/enforcer.h"
 
 struct ring_buffer;
-struct lockwarden_files_bpf;
+struct enforcer_files_bpf;
 
 #define LW_NR_MAPS 9
 #define LW_MAX_PROGRAMS 16
@@ -46,7 +46,7 @@ struct lw_enforcer {
 	struct ring_buffer *events;	/* NULL until lw_enforcer_events_fd() */
 	lw_denial_fn event_fn;
 	void *event_ctx;
-	struct lockwarden_files_bpf *files;	/* the files iterator, loaded on first use */
+	struct enforcer_files_bpf *files;	/* the files iterator, loaded on first use */
 	int files_link_fd;
 	char error[256];
 };

@@ -1,5 +1,5 @@
 /* Questions about open files, answered by the kernel through the files
- * iterator (bpf/lockwarden_files.bpf.c): the key of a descriptor, and who has
+ * iterator (bpf/enforcer_files.bpf.c): the key of a descriptor, and who has
  * an image open for write. Loaded on first use, never pinned. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -9,21 +9,21 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer_internal.h"
-#include "lockwarden_files.skel.h"	/* after lockwarden.h: it uses its structs */
+#include "enforcer_files.skel.h"	/* after lockwarden.h: it uses its structs */
 
 static int files_load(struct lw_enforcer *enf)
 {
-	struct lockwarden_files_bpf *skel;
+	struct enforcer_files_bpf *skel;
 	struct bpf_link *link;
 	int err;
 
-	skel = lockwarden_files_bpf__open_and_load();
+	skel = enforcer_files_bpf__open_and_load();
 	if (!skel)
 		return lw_fail(enf, -errno, "cannot load the files iterator: %s", strerror(errno));
 	link = bpf_program__attach_iter(skel->progs.lw_files, NULL);
 	if (!link) {
 		err = lw_fail(enf, -errno, "cannot attach the files iterator: %s", strerror(errno));
-		lockwarden_files_bpf__destroy(skel);
+		enforcer_files_bpf__destroy(skel);
 		return err;
 	}
 	skel->links.lw_files = link;	/* destroyed with the skeleton */
@@ -34,7 +34,7 @@ static int files_load(struct lw_enforcer *enf)
 
 void lw_files_close(struct lw_enforcer *enf)
 {
-	lockwarden_files_bpf__destroy(enf->files);
+	enforcer_files_bpf__destroy(enf->files);
 	enf->files = NULL;
 	enf->files_link_fd = -1;
 }

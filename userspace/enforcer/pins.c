@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer_internal.h"
-#include "lockwarden.skel.h"
+#include "enforcer.skel.h"
 
 static void pin_path(const struct lw_enforcer *enf, const char *kind, const char *name,
 		     char *out, size_t size)
@@ -22,7 +22,7 @@ static void pin_path(const struct lw_enforcer *enf, const char *kind, const char
 
 int lw_hold_programs(struct lw_enforcer *enf)
 {
-	struct lockwarden_bpf *skel = lockwarden_bpf__open();
+	struct enforcer_bpf *skel = enforcer_bpf__open();
 	struct bpf_program *prog;
 	char path[600];
 	int err = 0;
@@ -48,7 +48,7 @@ int lw_hold_programs(struct lw_enforcer *enf)
 			break;
 		}
 	}
-	lockwarden_bpf__destroy(skel);
+	enforcer_bpf__destroy(skel);
 	return err;
 }
 

@@ -18,7 +18,7 @@
 
 #include <linux/types.h>
 #include <stdbool.h>
-#include "lockwarden.h"
+#include "enforcer_maps.h"
 #include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn, holders */
 
 #define LW_FAN_DEFAULT_MAX_IMAGES 65536

@@ -166,7 +166,7 @@ static inline __u32 lw_filter_slot(const struct lw_image_key *key, __u32 mask)
 	return (__u32)h & mask;
 }
 
-/* The files iterator (lockwarden_files.bpf.c) answers one query at a time. */
+/* The files iterator (enforcer_files.bpf.c) answers one query at a time. */
 enum lw_files_query {
 	LW_FILES_KEY_OF_FD = 1,	/* the key of (tgid, fd) */
 	LW_FILES_WRITERS = 2,	/* every descriptor open for write on key */

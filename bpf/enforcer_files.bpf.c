@@ -5,7 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "lockwarden.h"
+#include "enforcer_maps.h"
 #include "image_key.bpf.h"
 
 /* BPF_PROG hands every hook argument over, used or not. */
