@@ -1,0 +1,32 @@
+/* The internal error convention (err.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+
+int lw_err_set(struct lw_err *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -errnum;
+}
+
+void lw_err_prefix(struct lw_err *err, const char *fmt, ...)
+{
+	char context[LW_ERR_MAX], reason[LW_ERR_MAX];
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(context, sizeof(context), fmt, ap);
+	va_end(ap);
+	snprintf(reason, sizeof(reason), "%s", err->msg);
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", context, reason);
+}
