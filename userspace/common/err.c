@@ -27,6 +27,8 @@ void lw_err_prefix(struct lw_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(context, sizeof(context), fmt, ap);
 	va_end(ap);
-	snprintf(reason, sizeof(reason), "%s", err->msg);
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", context, reason);
+	memcpy(reason, err->msg, sizeof(reason));
+	/* a reason cut short is still a reason; the truncation is deliberate */
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %.*s", context, LW_ERR_MAX / 2, reason) < 0)
+		err->msg[0] = '\0';
 }
