@@ -24,7 +24,7 @@
 #include <linux/magic.h>
 
 #include "enforcer/enforcer_internal.h"
-#include "enforcer.skel.h"	/* after lockwarden.h: it uses its structs */
+#include "enforcer.skel.h"	/* after enforcer_maps.h: it uses its structs */
 
 #define LW_DEFAULT_EVENTS_PER_SEC 10
 

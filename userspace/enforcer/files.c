@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer_internal.h"
-#include "enforcer_files.skel.h"	/* after lockwarden.h: it uses its structs */
+#include "enforcer_files.skel.h"	/* after enforcer_maps.h: it uses its structs */
 
 static int files_load(struct lw_enforcer *enf)
 {
