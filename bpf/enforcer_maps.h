@@ -1,6 +1,8 @@
-/* Structs that the BPF programs and userspace both see: one definition. */
-#ifndef LOCKWARDEN_H
-#define LOCKWARDEN_H
+/* The map layouts: structs that the BPF programs and the BPF enforcer's
+ * userspace (userspace/enforcer/, and nothing else) both see. The rest of
+ * lockwarden speaks common/lease_types.h; translate.c converts. */
+#ifndef LW_ENFORCER_MAPS_H
+#define LW_ENFORCER_MAPS_H
 
 #define LW_MAP_MAX_HOLDERS 8	/* holders per lease; a shared lease takes at most this many */
 #define LW_MAP_PATH_MAX 256		/* image path in an event, as the kernel resolves it */
@@ -186,4 +188,4 @@ struct lw_file_record {
 	char comm[LW_MAP_COMM_LEN];
 };
 
-#endif /* LOCKWARDEN_H */
+#endif /* LW_ENFORCER_MAPS_H */

@@ -40,7 +40,7 @@ static int find_cli(void)
 static void write_denial(struct lw_audit *audit, uint32_t tgid, const char *comm,
 			 const char *path)
 {
-	struct lw_denial_event ev = {
+	struct lw_denial ev = {
 		.pid = tgid, .tgid = tgid, .uid = 1000, .gid = 1000, .loginuid = UINT32_MAX,
 		.sessionid = UINT32_MAX, .op = LW_OP_TRUNCATE, .key = { .dev = 5, .ino = 6 },
 		.lease_mode = LW_LEASE_EXCLUSIVE, .suppressed = 2,

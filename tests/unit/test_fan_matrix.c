@@ -187,7 +187,7 @@ static int holder_do(struct fixture *f, int cmd)
 
 /* ---- fixture ---- */
 
-static int drain(const struct lw_denial_event *e, void *ctx)
+static int drain(const struct lw_denial *e, void *ctx)
 {
 	(void)e;
 	(*(int *)ctx)++;
@@ -684,10 +684,10 @@ static void block_device_lease_is_refused_kernel_sends_no_events(void **state)
 
 struct collected {
 	int n;
-	struct lw_denial_event first;
+	struct lw_denial first;
 };
 
-static int collect(const struct lw_denial_event *e, void *ctx)
+static int collect(const struct lw_denial *e, void *ctx)
 {
 	struct collected *c = ctx;
 

@@ -88,7 +88,7 @@ static int fan_out(struct lw_audit *audit, struct json_object *rec)
 	return first;
 }
 
-int lw_audit_denial(struct lw_audit *audit, const struct lw_denial_event *ev,
+int lw_audit_denial(struct lw_audit *audit, const struct lw_denial *ev,
 		    const struct lw_audit_lease_ctx *ctx)
 {
 	struct lw_audit_lease_ctx filled = { 0 };

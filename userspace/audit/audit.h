@@ -51,7 +51,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "enforcer_maps.h"
+#include "common/lease_types.h"
 
 #define LW_AUDIT_DEFAULT_PATH "/var/log/lockwarden/audit.log"
 /* journal MESSAGE_IDs: fixed so `journalctl MESSAGE_ID=...` finds them */
@@ -115,7 +115,7 @@ struct lw_audit_stats {
 int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out);
 /* Record one denial in every enabled sink. Returns 0 if all sinks took it,
  * else the first error (the other sinks still get the record). */
-int lw_audit_denial(struct lw_audit *audit, const struct lw_denial_event *ev,
+int lw_audit_denial(struct lw_audit *audit, const struct lw_denial *ev,
 		    const struct lw_audit_lease_ctx *ctx);
 int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_record *rec);
 /* Record that count denials of uid's processes were not written (the

@@ -116,31 +116,6 @@ void lw_audit_format_time(int64_t wall_ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%09ldZ", date, nsec);
 }
 
-const char *lw_audit_op_name(uint32_t op)
-{
-	switch (op) {
-	case LW_OP_OPEN_WRITE: return "open-write";
-	case LW_OP_TRUNCATE: return "truncate";
-	case LW_OP_UNLINK: return "unlink";
-	case LW_OP_RENAME: return "rename";
-	case LW_OP_WRITE: return "write";
-	case LW_OP_BPF: return "bpf";
-	case LW_OP_UNPIN: return "unpin";
-	case LW_OP_PTRACE: return "ptrace";
-	case LW_OP_IOCTL: return "ioctl";
-	}
-	return "unknown";
-}
-
-const char *lw_audit_lease_mode_name(uint32_t mode)
-{
-	switch (mode) {
-	case LW_LEASE_EXCLUSIVE: return "exclusive";
-	case LW_LEASE_SHARED: return "shared";
-	}
-	return "unknown";
-}
-
 const char *lw_audit_lease_event_name(enum lw_lease_event event)
 {
 	switch (event) {
@@ -193,8 +168,8 @@ static struct json_object *key_json(const struct lw_image_key *key)
 	if (!obj)
 		return NULL;
 	json_object_object_add(obj, "dev", json_object_new_uint64(key->dev));
-	json_object_object_add(obj, "major", json_object_new_int64(LW_KDEV_MAJOR(key->dev)));
-	json_object_object_add(obj, "minor", json_object_new_int64(LW_KDEV_MINOR(key->dev)));
+	json_object_object_add(obj, "major", json_object_new_int64(lw_kdev_major(key->dev)));
+	json_object_object_add(obj, "minor", json_object_new_int64(lw_kdev_minor(key->dev)));
 	json_object_object_add(obj, "ino", json_object_new_uint64(key->ino));
 	return obj;
 }
@@ -243,7 +218,7 @@ static struct json_object *id_or_null(uint32_t id)
 	return id == UINT32_MAX ? NULL : json_object_new_int64(id);
 }
 
-struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
+struct json_object *lw_audit_record_denial(const struct lw_denial *ev,
 					   const struct lw_audit_lease_ctx *ctx,
 					   const char *exe, int64_t wall_ns)
 {
@@ -267,7 +242,7 @@ struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
 	json_object_object_add(rec, "path", json_text(ev->path, sizeof(ev->path)));
 	json_object_object_add(rec, "image", json_text_or_null(ctx->image));
 	json_object_object_add(rec, "key", key_json(&ev->key));
-	json_object_object_add(rec, "op", json_object_new_string(lw_audit_op_name(ev->op)));
+	json_object_object_add(rec, "op", json_object_new_string(lw_denial_op_name(ev->op)));
 	json_object_object_add(rec, "open_flags", json_object_new_int64(ev->open_flags));
 	/* only opens have flags: "O_RDONLY" for an unlink would mislead */
 	json_object_object_add(rec, "open_flags_names",
@@ -276,7 +251,7 @@ struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
 	json_object_object_add(rec, "holder",
 			       holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
 	json_object_object_add(rec, "lease_mode",
-			       json_object_new_string(lw_audit_lease_mode_name(ev->lease_mode)));
+			       json_object_new_string(lw_lease_mode_name(ev->lease_mode)));
 	json_object_object_add(rec, "suppressed", json_object_new_int64(ev->suppressed));
 	return rec;
 }
@@ -292,7 +267,7 @@ struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *lr
 	json_object_object_add(rec, "image", json_text_or_null(lr->image));
 	json_object_object_add(rec, "key", key_json(lr->key));
 	json_object_object_add(rec, "lease_mode",
-			       json_object_new_string(lw_audit_lease_mode_name(lr->mode)));
+			       json_object_new_string(lw_lease_mode_name(lr->mode)));
 	json_object_object_add(rec, "holder",
 			       holder_json(lr->holder, lr->holder_comm, lr->holder_cgroup));
 	json_object_object_add(rec, "reason", json_text_or_null(lr->reason));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "enforcement.h"
+#include "enforcer/enforcer.h"
 
 #define BPF(enf) ((struct lw_enforcer *)(enf)->impl)
 

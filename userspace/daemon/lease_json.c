@@ -64,20 +64,20 @@ static int get_string(struct json_object *o, const char *name, char *dst, size_t
 	return 0;
 }
 
-static int get_u64(struct json_object *o, const char *name, __u64 *dst)
+static int get_u64(struct json_object *o, const char *name, uint64_t *dst)
 {
 	struct json_object *v;
 
 	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
 		return -EINVAL;
-	*dst = (__u64)json_object_get_int64(v);
+	*dst = (uint64_t)json_object_get_int64(v);
 	return 0;
 }
 
 static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
 {
 	char kind[16];
-	__u64 v;
+	uint64_t v;
 
 	if (get_string(o, "kind", kind, sizeof(kind)) < 0)
 		return -EINVAL;

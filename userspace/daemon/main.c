@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "denials.h"
 #include "enforcement.h"
+#include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 #include "keeper.h"
 #include "mkdirs.h"
 #include "reexec.h"

@@ -35,12 +35,6 @@ static bool join(char *buf, size_t size, const char *dir, const char *name)
 	return n >= 0 && (size_t)n < size;
 }
 
-/* The kernel's dev_t encoding (what i_rdev holds). */
-static __u64 kernel_dev(unsigned int major, unsigned int minor)
-{
-	return ((__u64)major << 20) | minor;
-}
-
 static void add_key(struct related *r, __u64 dev, __u64 ino)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -68,7 +62,7 @@ static __u64 dev_in(const char *dir)
 		return 0;
 	n = fscanf(f, "%u:%u", &major, &minor);
 	fclose(f);
-	return n == 2 ? kernel_dev(major, minor) : 0;
+	return n == 2 ? lw_kdev(major, minor) : 0;
 }
 
 static bool exists_in(const char *dir, const char *name)
@@ -142,8 +136,8 @@ static void related_nodes(__u64 rdev, struct related *covered, struct related *n
 	char *slash;
 
 	covered->n = nobodys->n = 0;
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", (unsigned int)(rdev >> 20),
-		 (unsigned int)(rdev & 0xfffff));
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", lw_kdev_major(rdev),
+		 lw_kdev_minor(rdev));
 	if (!realpath(link, dir))
 		return;
 	add_stacked(covered, dir, 0);
@@ -173,11 +167,11 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key
 	if (key->ino != 0 || bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
 		return 0;
 	if (!alias.lease.dev && !alias.lease.ino)
-		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %llu:%llu) is leased",
-			       (unsigned long long)(key->dev >> 20), (unsigned long long)(key->dev & 0xfffff));
-	return lw_fail(enf, -EEXIST, "this device is part of leased device %llu:%llu",
-		       (unsigned long long)(alias.lease.dev >> 20),
-		       (unsigned long long)(alias.lease.dev & 0xfffff));
+		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %u:%u) is leased",
+			       lw_kdev_major(key->dev), lw_kdev_minor(key->dev));
+	return lw_fail(enf, -EEXIST, "this device is part of leased device %u:%u",
+		       lw_kdev_major(alias.lease.dev),
+		       lw_kdev_minor(alias.lease.dev));
 }
 
 /* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
@@ -216,13 +210,13 @@ static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const 
 	bool nobodys = !lease->dev && !lease->ino;
 
 	if (is_leased(enf, k))
-		return lw_fail(enf, -EEXIST, "device %llu:%llu%s, another node of this one, is leased",
-			       (unsigned long long)(k->dev >> 20), (unsigned long long)(k->dev & 0xfffff),
+		return lw_fail(enf, -EEXIST, "device %u:%u%s, another node of this one, is leased",
+			       lw_kdev_major(k->dev), lw_kdev_minor(k->dev),
 			       k->ino ? " (char)" : "");
 	if (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias)) {
 		if (!nobodys || alias.lease.dev || alias.lease.ino)
-			return lw_fail(enf, -EEXIST, "device %llu:%llu is part of another lease",
-				       (unsigned long long)(k->dev >> 20), (unsigned long long)(k->dev & 0xfffff));
+			return lw_fail(enf, -EEXIST, "device %u:%u is part of another lease",
+				       lw_kdev_major(k->dev), lw_kdev_minor(k->dev));
 		alias.count++;
 		if (bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST))
 			return lw_fail(enf, -errno, "cannot update an alias: %s", strerror(errno));
@@ -250,8 +244,8 @@ static int claim_device(__u64 rdev)
 	FILE *f;
 	int fd;
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", (unsigned int)(rdev >> 20),
-		 (unsigned int)(rdev & 0xfffff));
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", lw_kdev_major(rdev),
+		 lw_kdev_minor(rdev));
 	if (!(f = fopen(path, "re")))
 		return -ENODEV;
 	while (fgets(line, sizeof(line), f))
@@ -265,7 +259,7 @@ static int claim_device(__u64 rdev)
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
-	    kernel_dev(major(st.st_rdev), minor(st.st_rdev)) != rdev) {
+	    lw_kdev(major(st.st_rdev), minor(st.st_rdev)) != rdev) {
 		close(fd);
 		return -ENODEV;
 	}

@@ -3,6 +3,7 @@
 #define LW_ENFORCER_INTERNAL_H
 
 #include "enforcer/enforcer.h"
+#include "enforcer_maps.h"	/* the map layouts: only the enforcer sees them */
 
 struct ring_buffer;
 struct enforcer_files_bpf;
@@ -64,6 +65,33 @@ void lw_files_close(struct lw_enforcer *enf);
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta);
 
 void lw_events_close(struct lw_enforcer *enf);
+
+/* The boundary (translate.c): domain types <-> map layouts. */
+struct lw_map_key lw_to_map_key(const struct lw_image_key *key);
+struct lw_image_key lw_from_map_key(const struct lw_map_key *key);
+struct lw_map_holder lw_to_map_holder(const struct lw_holder *holder);
+struct lw_holder lw_from_map_holder(const struct lw_map_holder *holder);
+__u32 lw_to_map_mode(enum lw_lease_mode mode);
+enum lw_lease_mode lw_from_map_mode(__u32 mode);
+void lw_from_map_lease(const struct lw_map_lease *m, struct lw_lease *lease);
+void lw_from_map_denial(const struct lw_map_denial *m, struct lw_denial *denial);
+
+/* The map-side forms of the API's calls (files.c, leases.c). */
+int lw_map_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key);
+int lw_map_lookup(struct lw_enforcer *enf, const struct lw_map_key *key, struct lw_map_lease *lease);
+int lw_map_foreach(struct lw_enforcer *enf,
+		   int (*fn)(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx),
+		   void *ctx);
+
+/* Non-holders with the image open for write (writers.c): up to max in
+ * writers, *found of them in all; fd is the caller's descriptor of it. */
+int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		    const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writers,
+		    size_t max, size_t *found);
+/* -EBUSY if a non-holder has the image open for write; *writer (if not
+ * NULL) names the first. */
+int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		     const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer);
 
 /* Block devices (blockdev.c). A leased block device's other nodes become
  * aliases of its lease, and the enforcer holds an exclusive claim (O_EXCL)

@@ -146,7 +146,7 @@ static int key_of_path(struct lw_enforcer *enf, const char *path, struct lw_map_
 
 	if (fd < 0)
 		return lw_fail(enf, -errno, "cannot open %s: %s", path, strerror(errno));
-	err = lw_enforcer_key_of_fd(enf, fd, key);
+	err = lw_map_key_of_fd(enf, fd, key);
 	close(fd);
 	return err;
 }
@@ -163,10 +163,11 @@ static int guard_object(struct lw_enforcer *enf, enum lw_object_kind kind, int f
 	return 0;
 }
 
-int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_map_holder *daemon,
+int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_holder *daemon,
 		      const char *exe)
 {
-	struct lw_guard guard = { .enabled = enabled, .flags = enf->guard_flags, .daemon = *daemon };
+	struct lw_guard guard = { .enabled = enabled, .flags = enf->guard_flags,
+				  .daemon = lw_to_map_holder(daemon) };
 	struct lw_map_key key;
 	__u32 zero = 0;
 	int err;

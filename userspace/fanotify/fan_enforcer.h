@@ -18,8 +18,8 @@
 
 #include <linux/types.h>
 #include <stdbool.h>
-#include "enforcer_maps.h"
-#include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn, holders */
+#include "common/holder.h"
+#include "common/lease_types.h"
 
 #define LW_FAN_DEFAULT_MAX_IMAGES 65536
 
@@ -74,8 +74,8 @@ int lw_fan_enforcer_foreach(struct lw_fan_enforcer *enf,
 				      void *ctx),
 			    void *ctx);
 
-/* Denial events, the same struct lw_denial_event the BPF programs send:
- * poll lw_fan_enforcer_events_fd() for input, then consume. */
+/* Denials, as the daemon's struct lw_denial: poll lw_fan_enforcer_events_fd()
+ * for input, then consume. */
 int lw_fan_enforcer_events_fd(struct lw_fan_enforcer *enf);
 int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn, void *ctx);
 

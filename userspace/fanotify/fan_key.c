@@ -10,9 +10,9 @@
 
 #include "fanotify/fan_internal.h"
 
-__u64 lw_fan_kdev(dev_t dev)
+uint64_t lw_fan_kdev(dev_t dev)
 {
-	return ((__u64)major(dev) << 20) | minor(dev);	/* the kernel's MKDEV */
+	return lw_kdev(major(dev), minor(dev));
 }
 
 static int mount_id_of(int fd)
@@ -32,7 +32,7 @@ static int mount_id_of(int fd)
 	return mnt_id >= 0 ? mnt_id : -ENOENT;
 }
 
-static int superblock_dev_of_mount(int mnt_id, __u64 *dev)
+static int superblock_dev_of_mount(int mnt_id, uint64_t *dev)
 {
 	unsigned int maj, min;
 	char line[4096];
@@ -43,7 +43,7 @@ static int superblock_dev_of_mount(int mnt_id, __u64 *dev)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%d %*d %u:%u", &id, &maj, &min) == 3 && id == mnt_id) {
-			*dev = ((__u64)maj << 20) | min;
+			*dev = lw_kdev(maj, min);
 			err = 0;
 			break;
 		}

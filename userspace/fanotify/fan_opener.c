@@ -240,7 +240,7 @@ static void read_line(const char *fmt, pid_t tid, char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = 0;
 }
 
-void lw_fan_fill_subject(pid_t tid, struct lw_denial_event *e)
+void lw_fan_fill_subject(pid_t tid, struct lw_denial *e)
 {
 	char path[64], line[256];
 	unsigned int value;
