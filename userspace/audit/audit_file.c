@@ -10,45 +10,19 @@
 #include <unistd.h>
 #include "audit/audit_sinks.h"
 #include "audit/audit_record.h"
-
-/* mkdir -p of path's folder; the log may hold other users' activity, so
- * the folder is not world-readable. */
-static int make_parent_dirs(const char *path, char *err)
-{
-	char dir[sizeof(((struct lw_audit_file *)0)->path)];
-	char *p;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-			int e = errno;
-
-			snprintf(err, LW_AUDIT_ERR_LEN, "audit file: cannot create folder %.150s: %s",
-				 dir, strerror(e));
-			return -e;
-		}
-		*p = saved;
-		if (saved == '\0')
-			return 0;
-	}
-}
+#include "common/mkdirs.h"
 
 static int open_log(const char *path, char *err)
 {
+	struct lw_err why;
 	int fd, r;
 
-	r = make_parent_dirs(path, err);
-	if (r < 0)
+	/* the log may hold other users' activity: its folders are not world-readable */
+	r = lw_mkdirs_for_mode(path, 0750, &why);
+	if (r < 0) {
+		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: %.200s", why.msg);
 		return r;
+	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd < 0) {
 		r = -errno;

@@ -26,7 +26,7 @@
 #include "enforcement.h"
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 #include "keeper.h"
-#include "mkdirs.h"
+#include "common/mkdirs.h"
 #include "reexec.h"
 #include "server.h"
 #include "state.h"
