@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +22,9 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "common/sha256.h"
 #include "enforcer/enforcer_internal.h"
-#include "enforcer.skel.h"	/* after lockwarden.h: it uses its structs */
+#include "enforcer.skel.h"	/* after enforcer_maps.h: it uses its structs */
 
 #define LW_DEFAULT_EVENTS_PER_SEC 10
 
@@ -54,15 +54,16 @@ const char *lw_enforcer_error(const struct lw_enforcer *enf)
 
 /* "v-" and the first 12 hex digits of the object's SHA-256: a new build
  * of the programs is a new version. */
-static void program_version(char *out, size_t size)
+static int program_version(char *out, size_t size)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char hex[LW_SHA256_HEX_LEN + 1];
 	size_t len;
 	const void *elf = enforcer_bpf__elf_bytes(&len);
+	int err = lw_sha256_hex(elf, len, hex);
 
-	SHA256(elf, len, digest);
-	snprintf(out, size, "v-%02x%02x%02x%02x%02x%02x", digest[0], digest[1], digest[2],
-		 digest[3], digest[4], digest[5]);
+	if (!err)
+		snprintf(out, size, "v-%.12s", hex);
+	return err;
 }
 
 static int path_in(char *out, size_t size, const char *dir, const char *name)
@@ -409,8 +410,10 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	}
 	if (opts->program_version)
 		snprintf(version, sizeof(version), "v-%s", opts->program_version);
-	else
-		program_version(version, sizeof(version));
+	else if (program_version(version, sizeof(version)) < 0) {
+		err = lw_fail(enf, -EIO, "cannot hash the BPF object (SHA-256)");
+		goto cleanup;
+	}
 	if (maps_pinned(enf) && version_pinned(enf, version)) {
 		/* Ours is complete: anything else is a replaced version or a
 		 * dead loader's work in progress (we hold the lock). */
