@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "audit/audit_record.h"
+#include "common/holder_json.h"
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
 static size_t utf8_sequence_len(const unsigned char *s, size_t n)
@@ -182,18 +183,8 @@ static struct json_object *holder_json(const struct lw_holder *holder, const cha
 	if (!holder || holder->kind == LW_HOLDER_NONE)
 		return NULL;
 	obj = json_object_new_object();
-	if (!obj)
-		return NULL;
-	if (holder->kind == LW_HOLDER_CGROUP) {
-		json_object_object_add(obj, "kind", json_object_new_string("cgroup"));
-		json_object_object_add(obj, "cgroup_id", json_object_new_uint64(holder->cgroup_id));
-		json_object_object_add(obj, "cgroup", json_text_or_null(cgroup));
-	} else {
-		json_object_object_add(obj, "kind", json_object_new_string("process"));
-		json_object_object_add(obj, "pid", json_object_new_int64(holder->pid));
-		json_object_object_add(obj, "start_time", json_object_new_uint64(holder->start_time));
-		json_object_object_add(obj, "comm", json_text_or_null(comm));
-	}
+	if (obj)
+		lw_holder_json_add(obj, holder, json_text_or_null(comm), json_text_or_null(cgroup), true);
 	return obj;
 }
 

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/holder_json.h"
 #include "lease_json.h"
 
 struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids)
@@ -14,17 +15,8 @@ struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with
 		return NULL;
 	if (with_ids)
 		json_object_object_add(o, "uid", json_object_new_int64(h->uid));
-	if (h->id.kind == LW_HOLDER_CGROUP) {
-		json_object_object_add(o, "kind", json_object_new_string("cgroup"));
-		json_object_object_add(o, "cgroup", json_object_new_string(h->cgroup));
-		if (with_ids)
-			json_object_object_add(o, "cgroup_id", json_object_new_int64((int64_t)h->id.cgroup_id));
-	} else {
-		json_object_object_add(o, "kind", json_object_new_string("process"));
-		json_object_object_add(o, "pid", json_object_new_int64(h->id.pid));
-		json_object_object_add(o, "start_time", json_object_new_int64((int64_t)h->id.start_time));
-		json_object_object_add(o, "comm", json_object_new_string(h->comm));
-	}
+	lw_holder_json_add(o, &h->id, json_object_new_string(h->comm),
+			   json_object_new_string(h->cgroup), with_ids);
 	return o;
 }
 
