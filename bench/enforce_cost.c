@@ -402,6 +402,7 @@ int main(int argc, char **argv)
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
 	struct lw_enforcer *enf = NULL;
 	struct lw_holder init_holder;
+	struct lw_err why;
 	FILE *f;
 
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/lw-bench-%d", getpid());
@@ -425,8 +426,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "enforce_cost: cannot enable bpf_stats: %s\n", strerror(errno));
 		return 1;
 	}
-	if ((err = lw_enforcer_open(&opts, &enf))) {
-		fprintf(stderr, "enforce_cost: %s\n", lw_enforcer_error(NULL));
+	if ((err = lw_enforcer_open(&opts, &enf, &why))) {
+		fprintf(stderr, "enforce_cost: %s\n", why.msg);
 		return 1;
 	}
 	/* Leased to init, so this process is a non-holder. */
@@ -475,8 +476,8 @@ int main(int argc, char **argv)
 
 	/* A fresh enforcer in another folder for the acquire measurement. */
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/lw-bench-acq-%d", getpid());
-	if (lw_enforcer_open(&opts, &enf)) {
-		fprintf(stderr, "enforce_cost: %s\n", lw_enforcer_error(NULL));
+	if (lw_enforcer_open(&opts, &enf, &why)) {
+		fprintf(stderr, "enforce_cost: %s\n", why.msg);
 		return 1;
 	}
 	measure_acquire(enf);

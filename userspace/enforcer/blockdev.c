@@ -295,7 +295,7 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, uns
 {
 	static const struct lw_map_key nobody;
 	struct related covered, nobodys;
-	char reason[sizeof(enf->error)];
+	struct lw_err reason;
 	size_t nobodys_done = 0;
 	int err = 0, fd;
 
@@ -315,10 +315,10 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, uns
 		goto undo;
 	return 0;
 undo:
-	memcpy(reason, enf->error, sizeof(reason));
+	reason = enf->err;
 	nobodys.n = nobodys_done;	/* only the counts this call raised */
 	drop_aliases(enf, key, &nobodys);
-	memcpy(enf->error, reason, sizeof(reason));
+	enf->err = reason;
 	return err;
 }
 

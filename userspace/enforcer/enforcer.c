@@ -39,17 +39,14 @@ int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(enf->error, sizeof(enf->error), fmt, ap);
+	lw_err_setv(&enf->err, -err, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
-/* Why the last lw_enforcer_open of this thread failed. */
-static __thread char open_error[256];
-
 const char *lw_enforcer_error(const struct lw_enforcer *enf)
 {
-	return enf ? enf->error : open_error;
+	return enf->err.msg;
 }
 
 /* "v-" and the first 12 hex digits of the object's SHA-256: a new build
@@ -379,7 +376,8 @@ static void init_fds(struct lw_enforcer *enf)
 	enf->files_link_fd = -1;
 }
 
-int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out)
+int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out,
+		     struct lw_err *why)
 {
 	static const struct lw_enforcer_opts defaults = {};
 	struct lw_enforcer *enf;
@@ -390,10 +388,8 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	if (!opts)
 		opts = &defaults;
 	enf = calloc(1, sizeof(*enf));
-	if (!enf) {
-		snprintf(open_error, sizeof(open_error), "out of memory");
-		return -ENOMEM;
-	}
+	if (!enf)
+		return lw_err_set(why, ENOMEM, "out of memory");
 	init_fds(enf);
 	if (snprintf(enf->pin_dir, sizeof(enf->pin_dir), "%s",
 		     opts->pin_dir ? opts->pin_dir : LW_DEFAULT_PIN_DIR) >= (int)sizeof(enf->pin_dir)) {
@@ -434,7 +430,8 @@ cleanup:
 	if (lock_fd >= 0)
 		close(lock_fd);	/* releases the flock */
 	if (err) {
-		snprintf(open_error, sizeof(open_error), "%s", enf->error);
+		if (why)
+			*why = enf->err;
 		lw_enforcer_close(enf);
 		return err;
 	}

@@ -1,8 +1,8 @@
 /* The enforcer: loads (or adopts) the pinned BPF LSM programs and keeps the
  * kernel's table of leases. It speaks the daemon's types (image key, holder,
  * lease, denial: common/lease_types.h); the map layouts stay inside.
- * Errors are negative errno; when a function fails it leaves a one-line
- * reason in lw_enforcer_error().
+ * Errors are negative errno with a one-line reason (common/err.h): in the
+ * caller's struct lw_err for lw_enforcer_open, else in lw_enforcer_error().
  *
  * One thread at a time per struct lw_enforcer, and one process changing the
  * leases of a pin folder at a time (the lease filter is updated by
@@ -14,6 +14,7 @@
 #include <linux/types.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include "common/err.h"
 #include "common/holder.h"	/* holders as the API takes them */
 #include "common/lease_types.h"
 
@@ -39,8 +40,9 @@ struct lw_enforcer_opts {
 /* Adopt the programs, links and maps pinned in pin_dir, or load, attach and
  * pin them when there are none. A different pinned program version is
  * replaced: the new one is attached before the old one is detached. On
- * failure lw_enforcer_error(NULL) gives the reason. */
-int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out);
+ * failure why (if not NULL) gets the reason. */
+int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out,
+		     struct lw_err *why);
 const char *lw_enforcer_pin_dir(const struct lw_enforcer *enf);
 unsigned int lw_enforcer_max_images(const struct lw_enforcer *enf);
 
@@ -137,6 +139,7 @@ int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *ke
 int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key);
 int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n);
 
+/* Why the last call on enf failed. */
 const char *lw_enforcer_error(const struct lw_enforcer *enf);
 
 #endif /* LW_ENFORCER_H */

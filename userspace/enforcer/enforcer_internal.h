@@ -2,6 +2,7 @@
 #ifndef LW_ENFORCER_INTERNAL_H
 #define LW_ENFORCER_INTERNAL_H
 
+#include "common/err.h"
 #include "enforcer/enforcer.h"
 #include "enforcer_maps.h"	/* the map layouts: only the enforcer sees them */
 
@@ -49,10 +50,10 @@ struct lw_enforcer {
 	void *event_ctx;
 	struct enforcer_files_bpf *files;	/* the files iterator, loaded on first use */
 	int files_link_fd;
-	char error[256];
+	struct lw_err err;	/* why the last call failed */
 };
 
-/* Record a one-line reason and return err (a negative errno). */
+/* Record a one-line reason in enf->err and return err (a negative errno). */
 int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -155,14 +155,14 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 	if (!(flags & LW_LEASE_FORCE)) {
 		err = lw_check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer);
 		if (err) {
-			char reason[sizeof(enf->error)];
+			struct lw_err reason;
 
 			/* Roll back; keep the reason lw_check_writers gave. */
-			memcpy(reason, enf->error, sizeof(reason));
+			reason = enf->err;
 			bpf_map_delete_elem(enf->leases_fd, &key);
 			lw_index_lease(enf, &key, &lease, -1);
 			lw_filter_add(enf, &key, -1);
-			memcpy(enf->error, reason, sizeof(reason));
+			enf->err = reason;
 			return err;
 		}
 	}

@@ -165,7 +165,7 @@ int lw_fan_thread_start(struct lw_fan_enforcer *enf)
 	int err = pthread_create(&enf->thread, NULL, answer_thread, enf);
 
 	if (err)
-		return lw_fan_fail(NULL, -err, "cannot start the fanotify thread: %s", strerror(err));
+		return lw_fan_fail(enf, -err, "cannot start the fanotify thread: %s", strerror(err));
 	enf->thread_started = true;
 	return 0;
 }

@@ -62,7 +62,7 @@ struct lw_fan_enforcer {
 	__u64 denials, suppressed, dropped;
 
 	char limits[1024];
-	char error[256];
+	struct lw_err err;		/* why the last call failed */
 };
 
 int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)

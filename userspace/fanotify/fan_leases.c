@@ -166,11 +166,10 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 	if (err)
 		return err;
 	if ((err = prove_mark(enf, fd, &lease.key, name))) {
-		char reason[sizeof(enf->error)];
+		struct lw_err reason = enf->err;
 
-		memcpy(reason, enf->error, sizeof(reason));
 		lw_fan_enforcer_remove_lease(enf, &lease.key);
-		memcpy(enf->error, reason, sizeof(reason));
+		enf->err = reason;
 		return err;
 	}
 	/* Marked first, so no new writer can appear while the scan runs; the
