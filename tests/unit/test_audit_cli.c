@@ -76,7 +76,7 @@ static int setup(void **state)
 	fclose(f);
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", log_path);
-	if (lw_audit_open(&cfg, &audit) < 0)
+	if (lw_audit_open(&cfg, &audit, NULL) < 0)
 		return -1;
 	write_denial(audit, 101, "rogue-a", "/img/a");
 	write_denial(audit, 102, "rogue-b", "/img/b");

@@ -56,7 +56,7 @@ static void open_file_sink(struct fixture *f)
 
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", f->log);
-	r = lw_audit_open(&cfg, &f->audit);
+	r = lw_audit_open(&cfg, &f->audit, NULL);
 	if (r < 0)
 		fail_msg("expected the file sink to open %s, got %s", f->log, strerror(-r));
 }
@@ -249,7 +249,7 @@ static void fsync_policy_still_writes_every_record(void **state)
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", f->log);
 	assert_int_equal(lw_audit_config_set(&cfg, "fsync", "yes"), 0);
-	assert_int_equal(lw_audit_open(&cfg, &f->audit), 0);
+	assert_int_equal(lw_audit_open(&cfg, &f->audit, NULL), 0);
 	assert_int_equal(lw_audit_denial(f->audit, &ev, NULL), 0);
 	assert_int_equal(read_records(f->log, &rec, 1), 1);
 	json_object_put(rec);
@@ -260,6 +260,7 @@ static void open_failure_gives_a_reason(void **state)
 	struct fixture *f = *state;
 	struct lw_audit_config cfg;
 	char blocker[PATH_MAX];
+	struct lw_err why;
 	int fd, r;
 
 	/* a plain file where the log's folder should be */
@@ -269,12 +270,12 @@ static void open_failure_gives_a_reason(void **state)
 	close(fd);
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", f->log);
-	r = lw_audit_open(&cfg, &f->audit);
+	r = lw_audit_open(&cfg, &f->audit, &why);
 	if (r != -ENOTDIR && r != -EEXIST)
 		fail_msg("expected open to fail with ENOTDIR or EEXIST, got %d", r);
 	assert_null(f->audit);
-	if (!strstr(lw_audit_error(NULL), f->dir))
-		fail_msg("expected a reason naming the path, got \"%s\"", lw_audit_error(NULL));
+	if (!strstr(why.msg, f->dir))
+		fail_msg("expected a reason naming the path, got \"%s\"", why.msg);
 }
 
 /* Field 22 of /proc/self/stat: this process's start time. */

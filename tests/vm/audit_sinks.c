@@ -33,16 +33,16 @@ static struct lw_audit *open_sinks(bool journal, bool linux_audit)
 {
 	struct lw_audit_config cfg;
 	struct lw_audit *audit = NULL;
+	struct lw_err why;
 	int r;
 
 	lw_audit_config_defaults(&cfg);
 	cfg.file = false;
 	cfg.journal = journal;
 	cfg.linux_audit = linux_audit;
-	r = lw_audit_open(&cfg, &audit);
+	r = lw_audit_open(&cfg, &audit, &why);
 	if (r < 0)
-		fail_msg("expected the audit sinks to open, got %s: %s", strerror(-r),
-			 lw_audit_error(NULL));
+		fail_msg("expected the audit sinks to open, got %s: %s", strerror(-r), why.msg);
 	return audit;
 }
 

@@ -12,35 +12,30 @@
 #include "audit/audit_record.h"
 #include "common/mkdirs.h"
 
-static int open_log(const char *path, char *err)
+static int open_log(const char *path, struct lw_err *err)
 {
-	struct lw_err why;
 	int fd, r;
 
 	/* the log may hold other users' activity: its folders are not world-readable */
-	r = lw_mkdirs_for_mode(path, 0750, &why);
+	r = lw_mkdirs_for_mode(path, 0750, err);
 	if (r < 0) {
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: %.200s", why.msg);
+		lw_err_prefix(err, "audit file");
 		return r;
 	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: cannot open %.150s: %s", path,
-			 strerror(-r));
-		return r;
-	}
+	if (fd < 0)
+		return lw_err_set(err, errno, "audit file: cannot open %.150s: %s", path,
+				  strerror(errno));
 	return fd;
 }
 
-int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync, char *err)
+int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,
+		       struct lw_err *err)
 {
 	int fd;
 
-	if (strlen(path) >= sizeof(file->path)) {
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: path too long");
-		return -ENAMETOOLONG;
-	}
+	if (strlen(path) >= sizeof(file->path))
+		return lw_err_set(err, ENAMETOOLONG, "audit file: path too long");
 	fd = open_log(path, err);
 	if (fd < 0)
 		return fd;
@@ -50,7 +45,7 @@ int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,
 	return 0;
 }
 
-int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, char *err)
+int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, struct lw_err *err)
 {
 	const char *json = lw_audit_record_json(rec);
 	size_t len = strlen(json);
@@ -60,10 +55,8 @@ int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, cha
 
 	if (len + 1 > sizeof(stack)) {
 		line = malloc(len + 1);
-		if (!line) {
-			snprintf(err, LW_AUDIT_ERR_LEN, "audit file: out of memory");
-			return -ENOMEM;
-		}
+		if (!line)
+			return lw_err_set(err, ENOMEM, "audit file: out of memory");
 	}
 	memcpy(line, json, len);
 	line[len] = '\n';
@@ -71,22 +64,19 @@ int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, cha
 		n = write(file->fd, line, len + 1);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		r = -errno;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: write to %.150s: %s", file->path,
-			 strerror(-r));
+		r = lw_err_set(err, errno, "audit file: write to %.150s: %s", file->path,
+			       strerror(errno));
 		goto cleanup;
 	}
 	if ((size_t)n != len + 1) {
 		/* a regular file only writes short when the disk is full */
-		r = -ENOSPC;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: short write to %.150s (%zd of %zu bytes)",
-			 file->path, n, len + 1);
+		r = lw_err_set(err, ENOSPC, "audit file: short write to %.150s (%zd of %zu bytes)",
+			       file->path, n, len + 1);
 		goto cleanup;
 	}
 	if (file->fsync && fdatasync(file->fd) < 0) {
-		r = -errno;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: fdatasync %.150s: %s", file->path,
-			 strerror(-r));
+		r = lw_err_set(err, errno, "audit file: fdatasync %.150s: %s", file->path,
+			       strerror(errno));
 	}
 cleanup:
 	if (line != stack)
@@ -94,7 +84,7 @@ cleanup:
 	return r;
 }
 
-int lw_audit_file_reopen(struct lw_audit_file *file, char *err)
+int lw_audit_file_reopen(struct lw_audit_file *file, struct lw_err *err)
 {
 	int fd = open_log(file->path, err);
 
