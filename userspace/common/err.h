@@ -6,7 +6,7 @@
 
 #include <stdarg.h>
 
-#define LW_ERR_MAX 256
+#define LW_ERR_MAX 512	/* as the public struct lockwarden_error's message */
 
 struct lw_err {
 	char msg[LW_ERR_MAX];
