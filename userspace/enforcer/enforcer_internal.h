@@ -3,6 +3,7 @@
 #define LW_ENFORCER_INTERNAL_H
 
 #include "common/err.h"
+#include "common/lease_rules.h"
 #include "enforcer/enforcer.h"
 #include "enforcer_maps.h"	/* the map layouts: only the enforcer sees them */
 
@@ -70,10 +71,12 @@ void lw_events_close(struct lw_enforcer *enf);
 /* The boundary (translate.c): domain types <-> map layouts. */
 struct lw_map_key lw_to_map_key(const struct lw_image_key *key);
 struct lw_image_key lw_from_map_key(const struct lw_map_key *key);
+void lw_map_key_name(const struct lw_map_key *key, char *buf, size_t size);
 struct lw_map_holder lw_to_map_holder(const struct lw_holder *holder);
 struct lw_holder lw_from_map_holder(const struct lw_map_holder *holder);
 __u32 lw_to_map_mode(enum lw_lease_mode mode);
 enum lw_lease_mode lw_from_map_mode(__u32 mode);
+struct lw_map_lease lw_to_map_lease(const struct lw_lease *lease);
 void lw_from_map_lease(const struct lw_map_lease *m, struct lw_lease *lease);
 void lw_from_map_denial(const struct lw_map_denial *m, struct lw_denial *denial);
 

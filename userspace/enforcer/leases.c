@@ -11,12 +11,6 @@
 
 #include "enforcer/enforcer_internal.h"
 
-static void describe_key(const struct lw_map_key *key, char *buf, size_t size)
-{
-	snprintf(buf, size, "dev %u:%u ino %llu", lw_kdev_major(key->dev), lw_kdev_minor(key->dev),
-		 (unsigned long long)key->ino);
-}
-
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta)
 {
 	__u32 slot = lw_filter_slot(key, enf->filter_mask), count;
@@ -96,29 +90,18 @@ int lw_index_rebuild(struct lw_enforcer *enf)
 	return lw_map_foreach(enf, index_one, enf);
 }
 
-static int check_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder)
-{
-	if (!holder || (holder->kind != LW_MAP_HOLDER_PROCESS && holder->kind != LW_MAP_HOLDER_CGROUP))
-		return lw_fail(enf, -EINVAL, "holder must be a process or a cgroup");
-	if (holder->kind == LW_MAP_HOLDER_PROCESS && !holder->pid)
-		return lw_fail(enf, -EINVAL, "process holder without a pid");
-	return 0;
-}
-
 int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
 				const struct lw_holder *first_holder, unsigned int flags,
 				struct lw_image_key *key_out, struct lw_writer *writer)
 {
-	struct lw_map_holder holder = lw_to_map_holder(first_holder);
-	struct lw_map_lease lease = {};
+	struct lw_map_lease lease;
+	struct lw_lease wanted;
 	struct lw_map_key key;
 	char name[96];
 	struct stat st;
 	int err;
 
-	if (mode != LW_LEASE_EXCLUSIVE && mode != LW_LEASE_SHARED)
-		return lw_fail(enf, -EINVAL, "lease mode must be exclusive or shared");
-	if ((err = check_holder(enf, &holder)))
+	if ((err = lw_lease_init(&wanted, mode, first_holder, &enf->err)))
 		return err;
 	if (fstat(fd, &st))
 		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
@@ -126,13 +109,11 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 		return lw_fail(enf, -EINVAL, "an image must be a regular file or a block device");
 	if ((err = lw_map_key_of_fd(enf, fd, &key)))
 		return err;
-	describe_key(&key, name, sizeof(name));
+	lw_map_key_name(&key, name, sizeof(name));
 	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_check_free(enf, &key)))
 		return err;
 
-	lease.mode = lw_to_map_mode(mode);
-	lease.nr_holders = 1;
-	lease.holders[0] = holder;
+	lease = lw_to_map_lease(&wanted);
 	/* Filter first: the programs must never skip a leased image. */
 	if ((err = lw_filter_add(enf, &key, 1)))
 		return err;
@@ -190,7 +171,7 @@ static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
 	char name[96];
 
-	describe_key(key, name, sizeof(name));
+	lw_map_key_name(key, name, sizeof(name));
 	if (bpf_map_delete_elem(enf->leases_fd, key)) {
 		if (errno == ENOENT)
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
@@ -215,7 +196,7 @@ int lw_map_lookup(struct lw_enforcer *enf, const struct lw_map_key *key, struct 
 
 	if (!bpf_map_lookup_elem(enf->leases_fd, key, lease))
 		return 0;
-	describe_key(key, name, sizeof(name));
+	lw_map_key_name(key, name, sizeof(name));
 	if (errno == ENOENT)
 		return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 	return lw_fail(enf, -errno, "cannot read the lease of %s: %s", name, strerror(errno));
@@ -233,61 +214,52 @@ int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_image_key *key,
 	return err;
 }
 
-/* Index of holder in lease, or -1. */
-static int find_holder(const struct lw_map_lease *lease, const struct lw_holder *holder)
+/* Write back a lease changed by the rules (lease_rules.h), and count holder
+ * in or out of the holder index. */
+static int update_lease(struct lw_enforcer *enf, const struct lw_map_key *k,
+			const struct lw_lease *lease, const struct lw_holder *holder, int delta)
 {
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
-		struct lw_holder h = lw_from_map_holder(&lease->holders[i]);
+	struct lw_map_lease m = lw_to_map_lease(lease);
+	struct lw_map_holder h = lw_to_map_holder(holder);
 
-		if (lw_holder_equal(&h, holder))
-			return (int)i;
-	}
-	return -1;
+	if (bpf_map_update_elem(enf->leases_fd, k, &m, BPF_EXIST))
+		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
+	return index_holder(enf, &h, k, delta);
 }
 
 int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
 			   const struct lw_holder *holder)
 {
-	struct lw_map_holder m = lw_to_map_holder(holder);
 	struct lw_map_key k = lw_to_map_key(key);
-	struct lw_map_lease lease;
+	struct lw_map_lease m;
+	struct lw_lease lease;
 	int err;
 
-	if ((err = check_holder(enf, &m)) || (err = lw_map_lookup(enf, &k, &lease)))
+	if ((err = lw_holder_check(holder, &enf->err)) || (err = lw_map_lookup(enf, &k, &m)))
 		return err;
-	if (find_holder(&lease, holder) >= 0)
-		return lw_fail(enf, -EEXIST, "already a holder of this lease");
-	if (lease.mode == LW_MAP_LEASE_EXCLUSIVE && lease.nr_holders >= 1)
-		return lw_fail(enf, -EINVAL, "an exclusive lease has one holder");
-	if (lease.nr_holders >= LW_MAP_MAX_HOLDERS)
-		return lw_fail(enf, -E2BIG, "a shared lease has at most %d holders", LW_MAP_MAX_HOLDERS);
-	lease.holders[lease.nr_holders++] = m;
-	if (bpf_map_update_elem(enf->leases_fd, &k, &lease, BPF_EXIST))
-		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return index_holder(enf, &m, &k, 1);
+	lw_from_map_lease(&m, &lease);
+	if ((err = lw_lease_add_holder(&lease, holder, &enf->err)) < 0)
+		return err;
+	return update_lease(enf, &k, &lease, holder, 1);
 }
 
 int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
 			      const struct lw_holder *holder)
 {
-	struct lw_map_holder m = lw_to_map_holder(holder);
 	struct lw_map_key k = lw_to_map_key(key);
-	struct lw_map_lease lease;
+	struct lw_map_lease m;
+	struct lw_lease lease;
 	int err, i;
 
-	if ((err = lw_map_lookup(enf, &k, &lease)))
+	if ((err = lw_map_lookup(enf, &k, &m)))
 		return err;
-	if ((i = find_holder(&lease, holder)) < 0)
-		return lw_fail(enf, -ENOENT, "not a holder of this lease");
+	lw_from_map_lease(&m, &lease);
+	if ((i = lw_lease_find_holder_err(&lease, holder, &enf->err)) < 0)
+		return i;
 	if (lease.nr_holders == 1)
 		return remove_lease(enf, &k);
-	memmove(&lease.holders[i], &lease.holders[i + 1],
-		(lease.nr_holders - i - 1) * sizeof(lease.holders[0]));
-	lease.nr_holders--;
-	memset(&lease.holders[lease.nr_holders], 0, sizeof(lease.holders[0]));
-	if (bpf_map_update_elem(enf->leases_fd, &k, &lease, BPF_EXIST))
-		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return index_holder(enf, &m, &k, -1);
+	lw_lease_remove_holder_at(&lease, (unsigned int)i);
+	return update_lease(enf, &k, &lease, holder, -1);
 }
 
 int lw_map_foreach(struct lw_enforcer *enf,

@@ -19,6 +19,13 @@ struct lw_image_key lw_from_map_key(const struct lw_map_key *key)
 	return (struct lw_image_key){ .dev = key->dev, .ino = key->ino };
 }
 
+void lw_map_key_name(const struct lw_map_key *key, char *buf, size_t size)
+{
+	struct lw_image_key k = lw_from_map_key(key);
+
+	lw_image_key_name(&k, buf, size);
+}
+
 /* A kind the other side does not know becomes NONE, which every check refuses. */
 struct lw_map_holder lw_to_map_holder(const struct lw_holder *holder)
 {
@@ -67,6 +74,16 @@ enum lw_lease_mode lw_from_map_mode(__u32 mode)
 	case LW_MAP_LEASE_SHARED: return LW_LEASE_SHARED;
 	}
 	return 0;
+}
+
+struct lw_map_lease lw_to_map_lease(const struct lw_lease *lease)
+{
+	struct lw_map_lease m = { .mode = lw_to_map_mode(lease->mode) };
+
+	m.nr_holders = lease->nr_holders < LW_MAX_HOLDERS ? lease->nr_holders : LW_MAX_HOLDERS;
+	for (__u32 i = 0; i < m.nr_holders; i++)
+		m.holders[i] = lw_to_map_holder(&lease->holders[i]);
+	return m;
 }
 
 void lw_from_map_lease(const struct lw_map_lease *m, struct lw_lease *lease)

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sys/types.h>
+#include "common/lease_rules.h"
 #include "fanotify/fan_enforcer.h"
 
 /* Debian 12's glibc headers predate these; values from the kernel's
