@@ -34,16 +34,6 @@ const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events
 #define NR_MAPS LW_NR_MAPS
 #define map_names lw_map_names
 
-int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	lw_err_setv(&enf->err, -err, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 const char *lw_enforcer_error(const struct lw_enforcer *enf)
 {
 	return enf->err.msg;

@@ -55,8 +55,7 @@ struct lw_enforcer {
 };
 
 /* Record a one-line reason in enf->err and return err (a negative errno). */
-int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+#define lw_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)
 
 /* Read every record the files iterator gives for a query; *out is malloc'd. */
 int lw_files_query(struct lw_enforcer *enf, enum lw_files_query query, __u32 tgid, __u32 fd,

@@ -53,16 +53,6 @@ static void track(struct lw_fan_enforcer *enf, bool add)
 	pthread_mutex_unlock(&open_list_lock);
 }
 
-int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	lw_err_setv(&enf->err, -err, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 const char *lw_fan_enforcer_error(const struct lw_fan_enforcer *enf)
 {
 	return enf->err.msg;

@@ -66,8 +66,8 @@ struct lw_fan_enforcer {
 	struct lw_err err;		/* why the last call failed */
 };
 
-int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Record a one-line reason in enf->err and return err (a negative errno). */
+#define lw_fan_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)
 
 /* fan_key.c: the kernel's dev_t layout, and the key of an open file. */
 uint64_t lw_fan_kdev(dev_t dev);
