@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 #include "audit/audit.h"
-#include "lockwarden/client.h"	/* the socket path: the protocol's, defined once */
+#include "client/lockwarden/client.h"	/* the socket path: the protocol's, defined once */
 
 #define LW_DEFAULT_CONFIG "/etc/lockwarden/lockwarden.conf"
 #define LW_DEFAULT_SOCKET LOCKWARDEN_SOCKET_DEFAULT

@@ -9,7 +9,7 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
-#include "lockwarden/client.h"	/* the interface name: the protocol's, defined once */
+#include "client/lockwarden/client.h"	/* the interface name: the protocol's, defined once */
 
 #define LW_MANAGER_INTERFACE LOCKWARDEN_INTERFACE
 
