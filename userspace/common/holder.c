@@ -10,40 +10,27 @@
 #include <linux/magic.h>
 
 #include "common/holder.h"
+#include "common/proc.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
 static int tgid_of(int pid)
 {
-	char path[64], line[256];
-	int tgid = -ESRCH;
-	FILE *f;
+	char path[64];
+	int tgid;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -ESRCH;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
+	return lw_proc_int_field(path, "Tgid: %d", &tgid) ? -ESRCH : tgid;
 }
 
 int lw_proc_stat(int pid, uint64_t *start_time, char *comm, size_t comm_size)
 {
 	char path[64], buf[1024], *open_paren, *p;
 	unsigned long long value;
-	size_t n;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (lw_read_text(path, buf, sizeof(buf)) < 0)
 		return -ESRCH;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
 	/* "PID (COMM) STATE ...": comm may hold spaces and parentheses, so
 	 * fields count from the last ')'. */
 	open_paren = strchr(buf, '(');

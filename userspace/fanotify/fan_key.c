@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "common/proc.h"
 #include "fanotify/fan_internal.h"
 
 uint64_t lw_fan_kdev(dev_t dev)
@@ -17,19 +18,12 @@ uint64_t lw_fan_kdev(dev_t dev)
 
 static int mount_id_of(int fd)
 {
-	char path[64], line[256];
-	int mnt_id = -1;
-	FILE *f;
+	char path[64];
+	int mnt_id = -1, err;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "mnt_id: %d", &mnt_id) == 1)
-			break;
-	fclose(f);
-	return mnt_id >= 0 ? mnt_id : -ENOENT;
+	err = lw_proc_int_field(path, "mnt_id: %d", &mnt_id);
+	return err ? err : mnt_id >= 0 ? mnt_id : -ENOENT;
 }
 
 static int superblock_dev_of_mount(int mnt_id, uint64_t *dev)
