@@ -11,6 +11,14 @@
 
 #include "fanotify/fan_internal.h"
 
+static int not_leased(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
+{
+	char name[96];
+
+	lw_image_key_name(key, name, sizeof(name));
+	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+}
+
 /* The lease of key, or NULL; enf->lock held. */
 static struct lw_fan_lease *find_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
@@ -187,34 +195,26 @@ int lw_fan_enforcer_add_lease(struct lw_fan_enforcer *enf, int fd, enum lw_lease
 int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
 	struct lw_fan_lease *l;
-	char name[96];
 
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	if (l)
 		drop_lease(enf, l - enf->leases);
 	pthread_mutex_unlock(&enf->lock);
-	if (l)
-		return 0;
-	lw_image_key_name(key, name, sizeof(name));
-	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+	return l ? 0 : not_leased(enf, key);
 }
 
 int lw_fan_enforcer_lookup(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
 			   struct lw_lease *lease)
 {
 	struct lw_fan_lease *l;
-	char name[96];
 
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	if (l)
 		*lease = l->lease;
 	pthread_mutex_unlock(&enf->lock);
-	if (l)
-		return 0;
-	lw_image_key_name(key, name, sizeof(name));
-	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+	return l ? 0 : not_leased(enf, key);
 }
 
 int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
@@ -228,7 +228,7 @@ int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_imag
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	if (!l)
-		err = lw_fan_fail(enf, -ENOENT, "image is not leased");
+		err = not_leased(enf, key);
 	else if ((err = lw_lease_add_holder(&l->lease, holder, &enf->err)) >= 0) {
 		l->pidfds[err] = lw_fan_holder_pidfd(holder);
 		err = 0;
@@ -246,7 +246,7 @@ int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_i
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	if (!l) {
-		err = lw_fan_fail(enf, -ENOENT, "image is not leased");
+		err = not_leased(enf, key);
 	} else if ((i = lw_lease_find_holder_err(&l->lease, holder, &enf->err)) < 0) {
 		err = i;
 	} else if (l->lease.nr_holders == 1) {
