@@ -6,61 +6,31 @@
 #include <time.h>
 #include "audit/audit_record.h"
 #include "common/holder_json.h"
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_sequence_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates, beyond Unicode */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
+#include "common/terminal.h"
 
 /* comm and paths come from the process being denied, which chooses them:
  * invalid UTF-8 becomes U+FFFD so every line stays valid JSON. */
 static struct json_object *json_text(const char *bytes, size_t max)
 {
-	const unsigned char *s = (const unsigned char *)bytes;
 	size_t n = strnlen(bytes, max), i = 0, out = 0, seq;
 	char buf[4 * LW_PATH_MAX + 4];
 	struct json_object *obj;
-	char *dyn = NULL, *dst = buf;
+	char *dyn = NULL, *dst = buf, *src;
 
-	if (3 * n + 1 > sizeof(buf)) {
-		dyn = malloc(3 * n + 1);
+	/* src: bytes NUL-terminated (the kernel's arrays may be full), dst after it */
+	if (4 * n + 2 > sizeof(buf)) {
+		dyn = malloc(4 * n + 2);
 		if (!dyn)
 			return NULL;
 		dst = dyn;
 	}
+	src = dst + 3 * n + 1;
+	memcpy(src, bytes, n);
+	src[n] = '\0';
 	while (i < n) {
-		seq = utf8_sequence_len(s + i, n - i);
+		seq = lw_utf8_char_len(src + i);
 		if (seq) {
-			memcpy(dst + out, s + i, seq);
+			memcpy(dst + out, src + i, seq);
 			out += seq;
 			i += seq;
 		} else {
