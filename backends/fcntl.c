@@ -19,9 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "backend.h"
+#include "common/sha256.h"
 
 struct fcntl_backend {
 	struct lw_backend base;
@@ -50,16 +49,12 @@ static int fcntl_open(const struct lw_backend_config *cfg, struct lw_backend **o
 /* Indirect mode's lock file: the lockspace folder and the image path's SHA-256 in hex. */
 static int lock_file_path(struct fcntl_backend *fb, const char *image, char *out, size_t size)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	char hex[LW_SHA256_HEX_LEN + 1];
 
-	if (!EVP_Digest(image, strlen(image), md, &md_len, EVP_sha256(), NULL)) {
+	if (lw_sha256_hex(image, strlen(image), hex) < 0) {
 		lw_backend_set_error(&fb->base, "fcntl: SHA-256 of %s failed", image);
 		return -EIO;
 	}
-	for (unsigned int i = 0; i < md_len; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
 	if ((size_t)snprintf(out, size, "%s/%s", fb->lockspace, hex) >= size) {
 		lw_backend_set_error(&fb->base, "fcntl: lockspace path too long");
 		return -ENAMETOOLONG;

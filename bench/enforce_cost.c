@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer.h"
+#include "enforcer_maps.h"	/* fill_table writes the maps directly */
 
 #define DIR_ "/tmp/lw-bench"
 #define FULL_TABLE 65536
@@ -286,12 +287,12 @@ static void print_hooks(int n)
 static int fill_table(__u32 *slots_set, __u32 *slots)
 {
 	char path[256];
-	struct lw_lease lease = { .mode = LW_LEASE_EXCLUSIVE, .nr_holders = 1 };
+	struct lw_map_lease lease = { .mode = LW_MAP_LEASE_EXCLUSIVE, .nr_holders = 1 };
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), added = 0;
 	int leases_fd, filter_fd;
 
-	lease.holders[0].kind = LW_HOLDER_PROCESS;
+	lease.holders[0].kind = LW_MAP_HOLDER_PROCESS;
 	lease.holders[0].pid = 1;
 	snprintf(path, sizeof(path), "%s/leases", pin_dir);
 	leases_fd = bpf_obj_get(path);
@@ -301,7 +302,7 @@ static int fill_table(__u32 *slots_set, __u32 *slots)
 		return -1;
 	*slots = info.max_entries;
 	for (__u64 i = 1; added < FULL_TABLE - 1; i++) {
-		struct lw_image_key key = { .dev = 0xfffff, .ino = i };	/* no real fs has this dev */
+		struct lw_map_key key = { .dev = 0xfffff, .ino = i };	/* no real fs has this dev */
 		__u32 slot = lw_filter_slot(&key, info.max_entries - 1), count = 0;
 
 		if (bpf_map_update_elem(leases_fd, &key, &lease, BPF_NOEXIST))
@@ -331,7 +332,9 @@ static int take_slot_of(struct lw_enforcer *enf, const char *path)
 	err = fd < 0 || filter_fd < 0 || lw_enforcer_key_of_fd(enf, fd, &key) ||
 	      bpf_obj_get_info_by_fd(filter_fd, &info, &len);
 	if (!err) {
-		slot = lw_filter_slot(&key, info.max_entries - 1);
+		struct lw_map_key k = { .dev = key.dev, .ino = key.ino };
+
+		slot = lw_filter_slot(&k, info.max_entries - 1);
 		bpf_map_lookup_elem(filter_fd, &slot, &count);
 		count++;
 		err = bpf_map_update_elem(filter_fd, &slot, &count, BPF_ANY);
@@ -399,6 +402,7 @@ int main(int argc, char **argv)
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
 	struct lw_enforcer *enf = NULL;
 	struct lw_holder init_holder;
+	struct lw_err why;
 	FILE *f;
 
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/lw-bench-%d", getpid());
@@ -422,8 +426,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "enforce_cost: cannot enable bpf_stats: %s\n", strerror(errno));
 		return 1;
 	}
-	if ((err = lw_enforcer_open(&opts, &enf))) {
-		fprintf(stderr, "enforce_cost: %s\n", lw_enforcer_error(NULL));
+	if ((err = lw_enforcer_open(&opts, &enf, &why))) {
+		fprintf(stderr, "enforce_cost: %s\n", why.msg);
 		return 1;
 	}
 	/* Leased to init, so this process is a non-holder. */
@@ -472,8 +476,8 @@ int main(int argc, char **argv)
 
 	/* A fresh enforcer in another folder for the acquire measurement. */
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/lw-bench-acq-%d", getpid());
-	if (lw_enforcer_open(&opts, &enf)) {
-		fprintf(stderr, "enforce_cost: %s\n", lw_enforcer_error(NULL));
+	if (lw_enforcer_open(&opts, &enf, &why)) {
+		fprintf(stderr, "enforce_cost: %s\n", why.msg);
 		return 1;
 	}
 	measure_acquire(enf);

@@ -171,10 +171,11 @@ int main(int argc, char **argv)
 		for (int with = 0; with < 2; with++) {
 			struct lw_fan_enforcer *enf = NULL;
 			struct lw_holder holder;
+			struct lw_err why;
 
 			if (with) {
-				if (lw_fan_enforcer_open(&opts, &enf)) {
-					fprintf(stderr, "fanotify_cost: %s\n", lw_fan_enforcer_error(NULL));
+				if (lw_fan_enforcer_open(&opts, &enf, &why)) {
+					fprintf(stderr, "fanotify_cost: %s\n", why.msg);
 					return 1;
 				}
 				pre_content = lw_fan_enforcer_pre_content(enf);
@@ -220,7 +221,7 @@ int main(int argc, char **argv)
 			struct lw_image_key key;
 			double t0 = now_ns(), t1, t2, t3;
 
-			if (lw_fan_enforcer_open(&opts, &enf))
+			if (lw_fan_enforcer_open(&opts, &enf, NULL))
 				return 1;
 			t1 = now_ns();
 			if (lw_fan_enforcer_add_lease(enf, image_fd, LW_LEASE_EXCLUSIVE, &holder, &key))

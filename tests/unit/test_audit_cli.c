@@ -40,7 +40,7 @@ static int find_cli(void)
 static void write_denial(struct lw_audit *audit, uint32_t tgid, const char *comm,
 			 const char *path)
 {
-	struct lw_denial_event ev = {
+	struct lw_denial ev = {
 		.pid = tgid, .tgid = tgid, .uid = 1000, .gid = 1000, .loginuid = UINT32_MAX,
 		.sessionid = UINT32_MAX, .op = LW_OP_TRUNCATE, .key = { .dev = 5, .ino = 6 },
 		.lease_mode = LW_LEASE_EXCLUSIVE, .suppressed = 2,
@@ -76,7 +76,7 @@ static int setup(void **state)
 	fclose(f);
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", log_path);
-	if (lw_audit_open(&cfg, &audit) < 0)
+	if (lw_audit_open(&cfg, &audit, NULL) < 0)
 		return -1;
 	write_denial(audit, 101, "rogue-a", "/img/a");
 	write_denial(audit, 102, "rogue-b", "/img/b");

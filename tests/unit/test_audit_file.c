@@ -56,15 +56,15 @@ static void open_file_sink(struct fixture *f)
 
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", f->log);
-	r = lw_audit_open(&cfg, &f->audit);
+	r = lw_audit_open(&cfg, &f->audit, NULL);
 	if (r < 0)
 		fail_msg("expected the file sink to open %s, got %s", f->log, strerror(-r));
 }
 
 /* The test process itself plays the denied process, so /proc lookups work. */
-static struct lw_denial_event own_event(uint32_t suppressed)
+static struct lw_denial own_event(uint32_t suppressed)
 {
-	struct lw_denial_event ev = {
+	struct lw_denial ev = {
 		.pid = (uint32_t)getpid(), .tgid = (uint32_t)getpid(),
 		.uid = getuid(), .gid = getgid(), .loginuid = UINT32_MAX, .sessionid = UINT32_MAX,
 		.op = LW_OP_OPEN_WRITE, .open_flags = 01, .key = { .dev = 1, .ino = 2 },
@@ -117,7 +117,7 @@ static const char *text(struct json_object *rec, const char *key)
 static void each_record_is_one_appended_line(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_denial_event ev = own_event(0);
+	struct lw_denial ev = own_event(0);
 	struct lw_holder holder = { .kind = LW_HOLDER_PROCESS, .pid = 1, .start_time = 1 };
 	struct lw_audit_lease_record lr = {
 		.event = LW_LEASE_ACQUIRE, .image = "/img/a", .mode = LW_LEASE_EXCLUSIVE,
@@ -142,7 +142,7 @@ static void each_record_is_one_appended_line(void **state)
 static void denial_looks_up_the_exe_of_a_live_process(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_denial_event ev = own_event(0);
+	struct lw_denial ev = own_event(0);
 	struct json_object *rec;
 	char exe[PATH_MAX];
 	ssize_t len;
@@ -162,7 +162,7 @@ static void denial_looks_up_the_exe_of_a_live_process(void **state)
 static void reopen_after_rename_writes_to_the_new_file(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_denial_event ev = own_event(0);
+	struct lw_denial ev = own_event(0);
 	struct json_object *recs[4];
 	char rotated[PATH_MAX + 8];
 	size_t n;
@@ -193,7 +193,7 @@ static void reopen_after_rename_writes_to_the_new_file(void **state)
 static void failed_reopen_keeps_writing_to_the_old_file(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_denial_event ev = own_event(0);
+	struct lw_denial ev = own_event(0);
 	char folder[PATH_MAX], moved[PATH_MAX + 8], moved_log[PATH_MAX + 32];
 	struct json_object *rec;
 	int fd, r;
@@ -222,7 +222,7 @@ static void failed_reopen_keeps_writing_to_the_old_file(void **state)
 static void stats_count_denials_suppressed_and_lease_events(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_denial_event ev = own_event(10);
+	struct lw_denial ev = own_event(10);
 	struct lw_audit_lease_record lr = { .event = LW_LEASE_HOLDER_DEATH, .image = "/img/a",
 					    .mode = LW_LEASE_EXCLUSIVE };
 	struct lw_audit_stats stats;
@@ -242,14 +242,14 @@ static void stats_count_denials_suppressed_and_lease_events(void **state)
 static void fsync_policy_still_writes_every_record(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_denial_event ev = own_event(0);
+	struct lw_denial ev = own_event(0);
 	struct lw_audit_config cfg;
 	struct json_object *rec;
 
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", f->log);
 	assert_int_equal(lw_audit_config_set(&cfg, "fsync", "yes"), 0);
-	assert_int_equal(lw_audit_open(&cfg, &f->audit), 0);
+	assert_int_equal(lw_audit_open(&cfg, &f->audit, NULL), 0);
 	assert_int_equal(lw_audit_denial(f->audit, &ev, NULL), 0);
 	assert_int_equal(read_records(f->log, &rec, 1), 1);
 	json_object_put(rec);
@@ -260,6 +260,7 @@ static void open_failure_gives_a_reason(void **state)
 	struct fixture *f = *state;
 	struct lw_audit_config cfg;
 	char blocker[PATH_MAX];
+	struct lw_err why;
 	int fd, r;
 
 	/* a plain file where the log's folder should be */
@@ -269,12 +270,12 @@ static void open_failure_gives_a_reason(void **state)
 	close(fd);
 	lw_audit_config_defaults(&cfg);
 	snprintf(cfg.file_path, sizeof(cfg.file_path), "%s", f->log);
-	r = lw_audit_open(&cfg, &f->audit);
+	r = lw_audit_open(&cfg, &f->audit, &why);
 	if (r != -ENOTDIR && r != -EEXIST)
 		fail_msg("expected open to fail with ENOTDIR or EEXIST, got %d", r);
 	assert_null(f->audit);
-	if (!strstr(lw_audit_error(NULL), f->dir))
-		fail_msg("expected a reason naming the path, got \"%s\"", lw_audit_error(NULL));
+	if (!strstr(why.msg, f->dir))
+		fail_msg("expected a reason naming the path, got \"%s\"", why.msg);
 }
 
 /* Field 22 of /proc/self/stat: this process's start time. */
@@ -298,7 +299,7 @@ static uint64_t own_start_time(void)
 static void holder_comm_comes_from_proc_only_for_the_same_process(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_denial_event ev = own_event(0);
+	struct lw_denial ev = own_event(0);
 	struct json_object *recs[2], *holder;
 	char comm[32];
 	FILE *in;

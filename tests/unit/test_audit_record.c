@@ -14,9 +14,9 @@
 #include "audit/audit_record.h"
 
 /* dd as uid 1000 opening /images/vm.qcow2 O_WRONLY|O_TRUNC, leased to qemu */
-static struct lw_denial_event sample_event(uint32_t op)
+static struct lw_denial sample_event(uint32_t op)
 {
-	struct lw_denial_event ev = {
+	struct lw_denial ev = {
 		.time_ns = 0,
 		.pid = 4242, .tgid = 4240, .uid = 1000, .gid = 1001,
 		.loginuid = 1000, .sessionid = 7,
@@ -76,7 +76,7 @@ static void assert_field_null(struct json_object *obj, const char *key)
 
 static void denial_record_has_every_schema_field(void **state)
 {
-	struct lw_denial_event ev = sample_event(LW_OP_OPEN_WRITE);
+	struct lw_denial ev = sample_event(LW_OP_OPEN_WRITE);
 	struct json_object *rec, *key, *holder;
 
 	(void)state;
@@ -123,7 +123,7 @@ static void denial_record_names_each_operation(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		struct lw_denial_event ev = sample_event(ops[i].op);
+		struct lw_denial ev = sample_event(ops[i].op);
 		struct json_object *rec = lw_audit_record_denial(&ev, &sample_ctx, NULL, 1);
 
 		assert_non_null(rec);
@@ -151,7 +151,7 @@ static void open_flags_name_known_bits_and_show_the_rest_in_hex(void **state)
 
 static void unset_loginuid_and_session_are_null(void **state)
 {
-	struct lw_denial_event ev = sample_event(LW_OP_TRUNCATE);
+	struct lw_denial ev = sample_event(LW_OP_TRUNCATE);
 	struct json_object *rec;
 
 	(void)state;
@@ -165,7 +165,7 @@ static void unset_loginuid_and_session_are_null(void **state)
 
 static void exe_of_a_gone_process_and_unknown_image_are_null(void **state)
 {
-	struct lw_denial_event ev = sample_event(LW_OP_UNLINK);
+	struct lw_denial ev = sample_event(LW_OP_UNLINK);
 	struct json_object *rec;
 
 	(void)state;
@@ -178,7 +178,7 @@ static void exe_of_a_gone_process_and_unknown_image_are_null(void **state)
 
 static void cgroup_holder_is_named_by_its_path(void **state)
 {
-	struct lw_denial_event ev = sample_event(LW_OP_OPEN_WRITE);
+	struct lw_denial ev = sample_event(LW_OP_OPEN_WRITE);
 	struct lw_audit_lease_ctx ctx = { .image = "/img", .holder_cgroup = "/machine.slice/vm1" };
 	struct json_object *rec, *holder;
 
@@ -197,7 +197,7 @@ static void cgroup_holder_is_named_by_its_path(void **state)
 /* The denied process picks its comm and the name it opens the image by. */
 static void invalid_utf8_in_comm_and_path_still_gives_valid_json(void **state)
 {
-	struct lw_denial_event ev = sample_event(LW_OP_OPEN_WRITE);
+	struct lw_denial ev = sample_event(LW_OP_OPEN_WRITE);
 	struct json_object *rec, *back;
 
 	(void)state;
@@ -215,7 +215,7 @@ static void invalid_utf8_in_comm_and_path_still_gives_valid_json(void **state)
 
 static void record_json_is_one_line_that_parses_back(void **state)
 {
-	struct lw_denial_event ev = sample_event(LW_OP_OPEN_WRITE);
+	struct lw_denial ev = sample_event(LW_OP_OPEN_WRITE);
 	struct json_object *rec, *back;
 	const char *json;
 

@@ -15,7 +15,7 @@
 
 static struct json_object *sample_denial(const char *comm)
 {
-	struct lw_denial_event ev = {
+	struct lw_denial ev = {
 		.pid = 31, .tgid = 30, .uid = 1000, .gid = 1000, .loginuid = UINT32_MAX,
 		.sessionid = 3, .op = LW_OP_OPEN_WRITE, .open_flags = 0100002,
 		.key = { .dev = (253ULL << 20) | 1, .ino = 12 }, .lease_mode = LW_LEASE_EXCLUSIVE,

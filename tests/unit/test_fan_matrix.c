@@ -187,7 +187,7 @@ static int holder_do(struct fixture *f, int cmd)
 
 /* ---- fixture ---- */
 
-static int drain(const struct lw_denial_event *e, void *ctx)
+static int drain(const struct lw_denial *e, void *ctx)
 {
 	(void)e;
 	(*(int *)ctx)++;
@@ -684,10 +684,10 @@ static void block_device_lease_is_refused_kernel_sends_no_events(void **state)
 
 struct collected {
 	int n;
-	struct lw_denial_event first;
+	struct lw_denial first;
 };
 
-static int collect(const struct lw_denial_event *e, void *ctx)
+static int collect(const struct lw_denial *e, void *ctx)
 {
 	struct collected *c = ctx;
 
@@ -788,7 +788,7 @@ static void closing_the_enforcer_ends_its_enforcement(void **state)
 
 	/* What a daemon exit does: the group goes, and with it every mark. */
 	assert_true(fd >= 0);
-	assert_int_equal(lw_fan_enforcer_open(NULL, &second), 0);
+	assert_int_equal(lw_fan_enforcer_open(NULL, &second, NULL), 0);
 	assert_int_equal(lw_holder_of_pid(f->holder, &holder), 0);
 	assert_int_equal(lw_fan_enforcer_add_lease(second, fd, LW_LEASE_EXCLUSIVE, &holder, NULL), 0);
 	EXPECT(as_non_holder(open_other, f, &o_rdwr), EPERM);
@@ -844,14 +844,16 @@ static void key_is_the_superblock_dev_and_inode(void **state)
 
 static int group_setup(void **state)
 {
+	struct lw_err why;
+
 	(void)state;
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_fan_matrix: must run as root (fanotify permission events)\n");
 		return -1;
 	}
 	if (lw_fan_enforcer_open(&(struct lw_fan_enforcer_opts){ .pre_content = want_pre_content },
-				 &enf)) {
-		fprintf(stderr, "test_fan_matrix: %s\n", lw_fan_enforcer_error(NULL));
+				 &enf, &why)) {
+		fprintf(stderr, "test_fan_matrix: %s\n", why.msg);
 		return -1;
 	}
 	if (lw_fan_enforcer_pre_content(enf) != want_pre_content) {

@@ -127,7 +127,7 @@ static int stop_daemon(void **state)
 		waitpid(d->pid, NULL, 0);
 	}
 	/* leases outlive the daemon by design: take this run's pins away */
-	if (lw_enforcer_open(&opts, &enf) == 0) {
+	if (lw_enforcer_open(&opts, &enf, NULL) == 0) {
 		lw_enforcer_unpin(enf);
 		lw_enforcer_close(enf);
 	}

@@ -33,22 +33,22 @@ static struct lw_audit *open_sinks(bool journal, bool linux_audit)
 {
 	struct lw_audit_config cfg;
 	struct lw_audit *audit = NULL;
+	struct lw_err why;
 	int r;
 
 	lw_audit_config_defaults(&cfg);
 	cfg.file = false;
 	cfg.journal = journal;
 	cfg.linux_audit = linux_audit;
-	r = lw_audit_open(&cfg, &audit);
+	r = lw_audit_open(&cfg, &audit, &why);
 	if (r < 0)
-		fail_msg("expected the audit sinks to open, got %s: %s", strerror(-r),
-			 lw_audit_error(NULL));
+		fail_msg("expected the audit sinks to open, got %s: %s", strerror(-r), why.msg);
 	return audit;
 }
 
-static struct lw_denial_event denial_of(const char *path)
+static struct lw_denial denial_of(const char *path)
 {
-	struct lw_denial_event ev = {
+	struct lw_denial ev = {
 		.pid = (uint32_t)getpid(), .tgid = (uint32_t)getpid(), .uid = 0, .gid = 0,
 		.loginuid = UINT32_MAX, .sessionid = UINT32_MAX, .op = LW_OP_OPEN_WRITE,
 		.open_flags = 0100001, .key = { .dev = (7ULL << 20) | 0, .ino = 0 },
@@ -65,7 +65,7 @@ static void journal_denial_reads_back_by_message_id(void **state)
 {
 	struct lw_audit *audit = open_sinks(true, false);
 	char path[128], pid[16];
-	struct lw_denial_event ev;
+	struct lw_denial ev;
 	sd_journal *j;
 
 	(void)state;
@@ -113,7 +113,7 @@ static void linux_audit_denial_is_found_by_ausearch(void **state)
 {
 	struct lw_audit *audit = open_sinks(false, true);
 	char path[128], want[64];
-	struct lw_denial_event ev;
+	struct lw_denial ev;
 	char *found;
 
 	(void)state;

@@ -33,11 +33,12 @@ static inline struct lw_enforcer *open_enforcer(const char *pin_dir, unsigned in
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .max_images = max_images };
 	struct lw_enforcer *enf = NULL;
-	int err = lw_enforcer_open(&opts, &enf);
+	struct lw_err why;
+	int err = lw_enforcer_open(&opts, &enf, &why);
 
 	if (err)
 		fprintf(stderr, "# expected the enforcer to load in %s, got %s: %s\n", pin_dir,
-			strerror(-err), lw_enforcer_error(NULL));
+			strerror(-err), why.msg);
 	return enf;
 }
 

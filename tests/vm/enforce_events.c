@@ -18,10 +18,10 @@ static const char *other = DIR_ "/other.raw";
 static struct lw_image_key key;
 
 #define MAX_EVENTS 4096
-static struct lw_denial_event events[MAX_EVENTS];
+static struct lw_denial events[MAX_EVENTS];
 static size_t nr_events;
 
-static int collect(const struct lw_denial_event *event, void *ctx)
+static int collect(const struct lw_denial *event, void *ctx)
 {
 	(void)ctx;
 	if (nr_events < MAX_EVENTS)
@@ -108,7 +108,7 @@ static __u64 boot_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static const struct lw_denial_event *only_event(void)
+static const struct lw_denial *only_event(void)
 {
 	wait_events(1, 2000);
 	if (nr_events != 1)
@@ -116,7 +116,7 @@ static const struct lw_denial_event *only_event(void)
 	return &events[0];
 }
 
-static void check_subject(const struct lw_denial_event *e, __u32 op)
+static void check_subject(const struct lw_denial *e, __u32 op)
 {
 	if (e->op != op)
 		fail_msg("expected op %u, got %u", op, e->op);
@@ -140,7 +140,7 @@ static void denied_open_event_carries_every_field(void **state)
 {
 	int flags = O_RDWR | O_APPEND;
 	__u64 before = boot_ns(), after;
-	const struct lw_denial_event *e;
+	const struct lw_denial *e;
 
 	(void)state;
 	assert_denied(in_child(rogue_open, &flags), "the rogue's O_RDWR|O_APPEND open");
@@ -158,7 +158,7 @@ static void denied_open_event_carries_every_field(void **state)
 
 static void denied_truncate_event_names_the_image(void **state)
 {
-	const struct lw_denial_event *e;
+	const struct lw_denial *e;
 
 	(void)state;
 	assert_denied(in_child(rogue_truncate, NULL), "the rogue's truncate(2)");
@@ -170,7 +170,7 @@ static void denied_truncate_event_names_the_image(void **state)
 
 static void denied_unlink_event_names_the_image(void **state)
 {
-	const struct lw_denial_event *e;
+	const struct lw_denial *e;
 
 	(void)state;
 	assert_denied(in_child(rogue_unlink, NULL), "the rogue's unlink");
@@ -182,7 +182,7 @@ static void denied_unlink_event_names_the_image(void **state)
 
 static void denied_rename_over_event_names_the_image(void **state)
 {
-	const struct lw_denial_event *e;
+	const struct lw_denial *e;
 
 	(void)state;
 	assert_denied(in_child(rogue_rename_over, NULL), "the rogue's rename over the image");

@@ -349,16 +349,17 @@ static void debuggable_holders_allow_process_vm_writev(void **state)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .debuggable_holders = true };
 	struct lw_enforcer *debug = NULL;
+	struct lw_err why;
 	int err;
 
 	(void)state;
 	lease_to_holder_process();
-	if ((err = lw_enforcer_open(&opts, &debug)))
-		fail_msg("cannot reopen the pins with debuggable_holders: %s", lw_enforcer_error(NULL));
+	if ((err = lw_enforcer_open(&opts, &debug, &why)))
+		fail_msg("cannot reopen the pins with debuggable_holders: %s", why.msg);
 	err = in_child(vm_writev, NULL);
 	lw_enforcer_close(debug);
 	opts.debuggable_holders = false;
-	if (lw_enforcer_open(&opts, &debug) == 0)	/* back to protected */
+	if (lw_enforcer_open(&opts, &debug, NULL) == 0)	/* back to protected */
 		lw_enforcer_close(debug);
 	assert_allowed(err, "process_vm_writev into a holder with protect_holders = no");
 	assert_refused(in_child(vm_writev, NULL),

@@ -133,7 +133,7 @@ static int remove_pins(void **state)
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
 
 	(void)state;
-	if (!access(pin_dir, F_OK) && !lw_enforcer_open(&opts, &enf))
+	if (!access(pin_dir, F_OK) && !lw_enforcer_open(&opts, &enf, NULL))
 		close_and_unpin(enf);
 	unlink(image);
 	return 0;
@@ -213,6 +213,7 @@ static void program_replacement_leaves_no_gap_and_keeps_the_leases(void **state)
 	struct lw_enforcer *old, *new = NULL;
 	struct poller writer;
 	struct lw_image_key key;
+	struct lw_err why;
 	char versions[256];
 	int links_before, links_after, err;
 
@@ -224,11 +225,11 @@ static void program_replacement_leaves_no_gap_and_keeps_the_leases(void **state)
 	links_before = links_of_program("lw_file_open");
 	poller_start(&writer);
 	usleep(300 * 1000);
-	err = lw_enforcer_open(&upgrade, &new);
+	err = lw_enforcer_open(&upgrade, &new, &why);
 	usleep(300 * 1000);
 	poller_stop_and_check(&writer, "while the programs were replaced");
 	if (err)
-		fail_msg("expected the new version to load, got %s: %s", strerror(-err), lw_enforcer_error(NULL));
+		fail_msg("expected the new version to load, got %s: %s", strerror(-err), why.msg);
 	version_folders(versions, sizeof(versions));
 	if (strcmp(versions, "v-upgrade"))
 		fail_msg("expected only v-upgrade pinned after the replacement, found %s", versions);
@@ -245,7 +246,7 @@ static int upgrading_loader(void *arg)
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .program_version = arg };
 	struct lw_enforcer *enf;
 
-	return lw_enforcer_open(&opts, &enf) ? 1 : 0;
+	return lw_enforcer_open(&opts, &enf, NULL) ? 1 : 0;
 }
 
 /* Loaders of new versions killed at different moments of loading,

@@ -15,80 +15,76 @@ struct lw_audit {
 	struct lw_audit_file file;
 	int linux_fd;
 	struct lw_audit_stats stats;
-	char error[LW_AUDIT_ERR_LEN];
+	struct lw_err err;	/* why the last call failed */
 };
-
-/* Why the last lw_audit_open of this thread failed. */
-static __thread char open_error[LW_AUDIT_ERR_LEN];
 
 const char *lw_audit_error(const struct lw_audit *audit)
 {
-	return audit ? audit->error : open_error;
+	return audit->err.msg;
 }
 
-int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out)
+int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out, struct lw_err *why)
 {
 	struct lw_audit *audit = calloc(1, sizeof(*audit));
 	int r = 0;
 
 	*out = NULL;
-	if (!audit) {
-		snprintf(open_error, sizeof(open_error), "audit: out of memory");
-		return -ENOMEM;
-	}
+	if (!audit)
+		return lw_err_set(why, ENOMEM, "audit: out of memory");
 	audit->cfg = *cfg;
 	audit->file.fd = -1;
 	audit->linux_fd = -1;
 	if (cfg->file) {
-		r = lw_audit_file_open(&audit->file, cfg->file_path, cfg->fsync, audit->error);
+		r = lw_audit_file_open(&audit->file, cfg->file_path, cfg->fsync, &audit->err);
 		if (r < 0)
 			goto cleanup;
 	}
 	if (cfg->journal) {
-		r = lw_audit_journal_check(audit->error);
+		r = lw_audit_journal_check(&audit->err);
 		if (r < 0)
 			goto cleanup;
 	}
 	if (cfg->linux_audit) {
-		r = lw_audit_linux_open(&audit->linux_fd, audit->error);
+		r = lw_audit_linux_open(&audit->linux_fd, &audit->err);
 		if (r < 0)
 			goto cleanup;
 	}
 	*out = audit;
 	return 0;
 cleanup:
-	snprintf(open_error, sizeof(open_error), "%s", audit->error);
+	if (why)
+		*why = audit->err;
 	lw_audit_close(audit);
 	return r;
 }
 
 /* Keep the first error's reason; count every failed sink write. */
-static void sink_result(struct lw_audit *audit, int r, const char *err, int *first)
+static void sink_result(struct lw_audit *audit, int r, const struct lw_err *err, int *first)
 {
 	if (r >= 0)
 		return;
 	audit->stats.sink_errors++;
 	if (*first == 0) {
 		*first = r;
-		snprintf(audit->error, sizeof(audit->error), "%s", err);
+		audit->err = *err;
 	}
 }
 
 static int fan_out(struct lw_audit *audit, struct json_object *rec)
 {
-	char err[LW_AUDIT_ERR_LEN];
+	struct lw_err err;
 	int first = 0;
 
 	if (audit->cfg.file)
-		sink_result(audit, lw_audit_file_write(&audit->file, rec, err), err, &first);
+		sink_result(audit, lw_audit_file_write(&audit->file, rec, &err), &err, &first);
 	if (audit->cfg.journal)
-		sink_result(audit, lw_audit_journal_write(rec, err), err, &first);
+		sink_result(audit, lw_audit_journal_write(rec, &err), &err, &first);
 	if (audit->cfg.linux_audit)
-		sink_result(audit, lw_audit_linux_write(audit->linux_fd, rec, err), err, &first);
+		sink_result(audit, lw_audit_linux_write(audit->linux_fd, rec, &err), &err, &first);
 	return first;
 }
 
-int lw_audit_denial(struct lw_audit *audit, const struct lw_denial_event *ev,
+int lw_audit_denial(struct lw_audit *audit, const struct lw_denial *ev,
 		    const struct lw_audit_lease_ctx *ctx)
 {
 	struct lw_audit_lease_ctx filled = { 0 };
@@ -105,10 +101,8 @@ int lw_audit_denial(struct lw_audit *audit, const struct lw_denial_event *ev,
 	rec = lw_audit_record_denial(ev, &filled,
 				     lw_audit_proc_exe(ev->tgid, exe, sizeof(exe)) == 0 ? exe : NULL,
 				     lw_audit_wall_ns_of_boot_ns(ev->time_ns));
-	if (!rec) {
-		snprintf(audit->error, sizeof(audit->error), "audit: out of memory building a record");
-		return -ENOMEM;
-	}
+	if (!rec)
+		return lw_err_set(&audit->err, ENOMEM, "audit: out of memory building a record");
 	audit->stats.denials++;
 	audit->stats.suppressed += ev->suppressed;
 	r = fan_out(audit, rec);
@@ -128,10 +122,8 @@ int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_rec
 			       sizeof(holder_comm)) == 0)
 		filled.holder_comm = holder_comm;
 	rec = lw_audit_record_lease(&filled, lw_audit_now_ns());
-	if (!rec) {
-		snprintf(audit->error, sizeof(audit->error), "audit: out of memory building a record");
-		return -ENOMEM;
-	}
+	if (!rec)
+		return lw_err_set(&audit->err, ENOMEM, "audit: out of memory building a record");
 	audit->stats.lease_events++;
 	r = fan_out(audit, rec);
 	json_object_put(rec);
@@ -143,10 +135,8 @@ int lw_audit_suppressed(struct lw_audit *audit, uint32_t uid, uint64_t count, un
 	struct json_object *rec = lw_audit_record_suppressed(uid, count, limit, lw_audit_now_ns());
 	int r;
 
-	if (!rec) {
-		snprintf(audit->error, sizeof(audit->error), "audit: out of memory building a record");
-		return -ENOMEM;
-	}
+	if (!rec)
+		return lw_err_set(&audit->err, ENOMEM, "audit: out of memory building a record");
 	audit->stats.suppressed += count;
 	r = fan_out(audit, rec);
 	json_object_put(rec);
@@ -157,7 +147,7 @@ int lw_audit_reopen(struct lw_audit *audit)
 {
 	if (!audit->cfg.file)
 		return 0;
-	return lw_audit_file_reopen(&audit->file, audit->error);
+	return lw_audit_file_reopen(&audit->file, &audit->err);
 }
 
 void lw_audit_stats(const struct lw_audit *audit, struct lw_audit_stats *stats)

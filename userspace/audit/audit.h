@@ -1,7 +1,8 @@
 /* The audit trail: one record per denied access and per lease change, fanned
  * out to the sinks the config enables (JSON Lines file, systemd journal,
- * Linux audit). Errors are negative errno; a failing call leaves a one-line
- * reason in lw_audit_error() (lw_audit_error(NULL) after a failed open).
+ * Linux audit). Errors are negative errno with a one-line reason
+ * (common/err.h): in the caller's struct lw_err for lw_audit_open, else in
+ * lw_audit_error().
  *
  * Config keys the daemon reads from the [audit] section (lw_audit_config_set
  * parses them, so the daemon's inih handler only forwards key and value):
@@ -51,7 +52,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "enforcer_maps.h"
+#include "common/err.h"
+#include "common/lease_types.h"
 
 #define LW_AUDIT_DEFAULT_PATH "/var/log/lockwarden/audit.log"
 /* journal MESSAGE_IDs: fixed so `journalctl MESSAGE_ID=...` finds them */
@@ -112,10 +114,10 @@ struct lw_audit_stats {
 };
 
 /* Open the enabled sinks. The file's folder is created if missing. */
-int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out);
+int lw_audit_open(const struct lw_audit_config *cfg, struct lw_audit **out, struct lw_err *why);
 /* Record one denial in every enabled sink. Returns 0 if all sinks took it,
  * else the first error (the other sinks still get the record). */
-int lw_audit_denial(struct lw_audit *audit, const struct lw_denial_event *ev,
+int lw_audit_denial(struct lw_audit *audit, const struct lw_denial *ev,
 		    const struct lw_audit_lease_ctx *ctx);
 int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_record *rec);
 /* Record that count denials of uid's processes were not written (the

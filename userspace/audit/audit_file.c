@@ -10,63 +10,32 @@
 #include <unistd.h>
 #include "audit/audit_sinks.h"
 #include "audit/audit_record.h"
+#include "common/mkdirs.h"
 
-/* mkdir -p of path's folder; the log may hold other users' activity, so
- * the folder is not world-readable. */
-static int make_parent_dirs(const char *path, char *err)
-{
-	char dir[sizeof(((struct lw_audit_file *)0)->path)];
-	char *p;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-			int e = errno;
-
-			snprintf(err, LW_AUDIT_ERR_LEN, "audit file: cannot create folder %.150s: %s",
-				 dir, strerror(e));
-			return -e;
-		}
-		*p = saved;
-		if (saved == '\0')
-			return 0;
-	}
-}
-
-static int open_log(const char *path, char *err)
+static int open_log(const char *path, struct lw_err *err)
 {
 	int fd, r;
 
-	r = make_parent_dirs(path, err);
-	if (r < 0)
-		return r;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: cannot open %.150s: %s", path,
-			 strerror(-r));
+	/* the log may hold other users' activity: its folders are not world-readable */
+	r = lw_mkdirs_for_mode(path, 0750, err);
+	if (r < 0) {
+		lw_err_prefix(err, "audit file");
 		return r;
 	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return lw_err_set(err, errno, "audit file: cannot open %.150s: %s", path,
+				  strerror(errno));
 	return fd;
 }
 
-int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync, char *err)
+int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,
+		       struct lw_err *err)
 {
 	int fd;
 
-	if (strlen(path) >= sizeof(file->path)) {
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: path too long");
-		return -ENAMETOOLONG;
-	}
+	if (strlen(path) >= sizeof(file->path))
+		return lw_err_set(err, ENAMETOOLONG, "audit file: path too long");
 	fd = open_log(path, err);
 	if (fd < 0)
 		return fd;
@@ -76,7 +45,7 @@ int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,
 	return 0;
 }
 
-int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, char *err)
+int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, struct lw_err *err)
 {
 	const char *json = lw_audit_record_json(rec);
 	size_t len = strlen(json);
@@ -86,10 +55,8 @@ int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, cha
 
 	if (len + 1 > sizeof(stack)) {
 		line = malloc(len + 1);
-		if (!line) {
-			snprintf(err, LW_AUDIT_ERR_LEN, "audit file: out of memory");
-			return -ENOMEM;
-		}
+		if (!line)
+			return lw_err_set(err, ENOMEM, "audit file: out of memory");
 	}
 	memcpy(line, json, len);
 	line[len] = '\n';
@@ -97,22 +64,19 @@ int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, cha
 		n = write(file->fd, line, len + 1);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		r = -errno;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: write to %.150s: %s", file->path,
-			 strerror(-r));
+		r = lw_err_set(err, errno, "audit file: write to %.150s: %s", file->path,
+			       strerror(errno));
 		goto cleanup;
 	}
 	if ((size_t)n != len + 1) {
 		/* a regular file only writes short when the disk is full */
-		r = -ENOSPC;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: short write to %.150s (%zd of %zu bytes)",
-			 file->path, n, len + 1);
+		r = lw_err_set(err, ENOSPC, "audit file: short write to %.150s (%zd of %zu bytes)",
+			       file->path, n, len + 1);
 		goto cleanup;
 	}
 	if (file->fsync && fdatasync(file->fd) < 0) {
-		r = -errno;
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit file: fdatasync %.150s: %s", file->path,
-			 strerror(-r));
+		r = lw_err_set(err, errno, "audit file: fdatasync %.150s: %s", file->path,
+			       strerror(errno));
 	}
 cleanup:
 	if (line != stack)
@@ -120,7 +84,7 @@ cleanup:
 	return r;
 }
 
-int lw_audit_file_reopen(struct lw_audit_file *file, char *err)
+int lw_audit_file_reopen(struct lw_audit_file *file, struct lw_err *err)
 {
 	int fd = open_log(file->path, err);
 

@@ -105,34 +105,26 @@ int lw_audit_journal_fields(struct json_object *rec, struct iovec **iov_out, siz
 	return 0;
 }
 
-int lw_audit_journal_check(char *err)
+int lw_audit_journal_check(struct lw_err *err)
 {
-	if (access(JOURNAL_SOCKET, W_OK) < 0) {
-		int e = errno;
-
-		snprintf(err, LW_AUDIT_ERR_LEN,
-			 "audit journal: %s: %s (is systemd-journald running?)", JOURNAL_SOCKET,
-			 strerror(e));
-		return -e;
-	}
+	if (access(JOURNAL_SOCKET, W_OK) < 0)
+		return lw_err_set(err, errno, "audit journal: %s: %s (is systemd-journald running?)",
+				  JOURNAL_SOCKET, strerror(errno));
 	return 0;
 }
 
-int lw_audit_journal_write(struct json_object *rec, char *err)
+int lw_audit_journal_write(struct json_object *rec, struct lw_err *err)
 {
 	struct iovec *iov;
 	size_t n;
 	int r;
 
 	r = lw_audit_journal_fields(rec, &iov, &n);
-	if (r < 0) {
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit journal: cannot build fields: %s",
-			 strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "audit journal: cannot build fields: %s", strerror(-r));
 	r = sd_journal_sendv(iov, (int)n);
 	if (r < 0)
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit journal: send: %s", strerror(-r));
+		lw_err_set(err, -r, "audit journal: send: %s", strerror(-r));
 	lw_audit_journal_fields_free(iov, n);
 	return r < 0 ? r : 0;
 }

@@ -81,22 +81,21 @@ char *lw_audit_linux_message(struct json_object *rec)
 	return buf;
 }
 
-int lw_audit_linux_open(int *fd, char *err)
+int lw_audit_linux_open(int *fd, struct lw_err *err)
 {
 	int r = audit_open();
 
 	if (r < 0) {
 		int e = errno ? errno : EPROTONOSUPPORT;
 
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit linux: cannot open the audit netlink socket: %s",
-			 strerror(e));
-		return -e;
+		return lw_err_set(err, e, "audit linux: cannot open the audit netlink socket: %s",
+				  strerror(e));
 	}
 	*fd = r;
 	return 0;
 }
 
-int lw_audit_linux_write(int fd, struct json_object *rec, char *err)
+int lw_audit_linux_write(int fd, struct json_object *rec, struct lw_err *err)
 {
 	struct json_object *type = field(rec, "type"), *uid = field(rec, "uid");
 	char *msg;
@@ -105,10 +104,8 @@ int lw_audit_linux_write(int fd, struct json_object *rec, char *err)
 	if (!type || strcmp(json_object_get_string(type), "denial"))
 		return 0;
 	msg = lw_audit_linux_message(rec);
-	if (!msg) {
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit linux: out of memory");
-		return -ENOMEM;
-	}
+	if (!msg)
+		return lw_err_set(err, ENOMEM, "audit linux: out of memory");
 	errno = 0;
 	r = audit_log_user_avc_message(fd, AUDIT_USER_AVC, msg, NULL, NULL, NULL,
 				       uid ? (uid_t)json_object_get_int64(uid) : (uid_t)-1);
@@ -116,9 +113,7 @@ int lw_audit_linux_write(int fd, struct json_object *rec, char *err)
 	if (r <= 0) {
 		int e = errno ? errno : EIO;
 
-		snprintf(err, LW_AUDIT_ERR_LEN, "audit linux: sending USER_AVC record: %s",
-			 strerror(e));
-		return -e;
+		return lw_err_set(err, e, "audit linux: sending USER_AVC record: %s", strerror(e));
 	}
 	return 0;
 }

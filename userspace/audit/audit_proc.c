@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "audit/audit_proc.h"
+#include "common/holder.h"
 
 int lw_audit_proc_exe(uint32_t pid, char *buf, size_t len)
 {
@@ -22,36 +23,12 @@ int lw_audit_proc_exe(uint32_t pid, char *buf, size_t len)
 
 int lw_audit_proc_comm(uint32_t pid, uint64_t start_time, char *buf, size_t len)
 {
-	char path[64], stat[1024], *open_paren, *close_paren, *field;
-	unsigned long long start;
-	ssize_t n;
-	int fd, i;
+	uint64_t start;
+	int err = lw_proc_stat((int)pid, &start, buf, len);
 
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	stat[n] = '\0';
-	/* "PID (COMM) STATE ..." where COMM may hold spaces and parentheses */
-	open_paren = strchr(stat, '(');
-	close_paren = strrchr(stat, ')');
-	if (!open_paren || !close_paren || close_paren < open_paren)
-		return -EIO;
-	/* start time is field 22; field 3 (state) follows ") " */
-	field = close_paren + 2;
-	for (i = 3; i < 22 && field; i++) {
-		field = strchr(field, ' ');
-		if (field)
-			field++;
-	}
-	if (!field || sscanf(field, "%llu", &start) != 1)
-		return -EIO;
-	if (start != start_time)
-		return -ESRCH;
-	snprintf(buf, len, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
-	return 0;
+	if (!err && start != start_time)
+		err = -ESRCH;
+	if (err && len)
+		buf[0] = '\0';	/* never another process's name */
+	return err;
 }

@@ -5,61 +5,32 @@
 #include <string.h>
 #include <time.h>
 #include "audit/audit_record.h"
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_sequence_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates, beyond Unicode */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
+#include "common/holder_json.h"
+#include "common/terminal.h"
 
 /* comm and paths come from the process being denied, which chooses them:
  * invalid UTF-8 becomes U+FFFD so every line stays valid JSON. */
 static struct json_object *json_text(const char *bytes, size_t max)
 {
-	const unsigned char *s = (const unsigned char *)bytes;
 	size_t n = strnlen(bytes, max), i = 0, out = 0, seq;
 	char buf[4 * LW_PATH_MAX + 4];
 	struct json_object *obj;
-	char *dyn = NULL, *dst = buf;
+	char *dyn = NULL, *dst = buf, *src;
 
-	if (3 * n + 1 > sizeof(buf)) {
-		dyn = malloc(3 * n + 1);
+	/* src: bytes NUL-terminated (the kernel's arrays may be full), dst after it */
+	if (4 * n + 2 > sizeof(buf)) {
+		dyn = malloc(4 * n + 2);
 		if (!dyn)
 			return NULL;
 		dst = dyn;
 	}
+	src = dst + 3 * n + 1;
+	memcpy(src, bytes, n);
+	src[n] = '\0';
 	while (i < n) {
-		seq = utf8_sequence_len(s + i, n - i);
+		seq = lw_utf8_char_len(src + i);
 		if (seq) {
-			memcpy(dst + out, s + i, seq);
+			memcpy(dst + out, src + i, seq);
 			out += seq;
 			i += seq;
 		} else {
@@ -116,31 +87,6 @@ void lw_audit_format_time(int64_t wall_ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%09ldZ", date, nsec);
 }
 
-const char *lw_audit_op_name(uint32_t op)
-{
-	switch (op) {
-	case LW_OP_OPEN_WRITE: return "open-write";
-	case LW_OP_TRUNCATE: return "truncate";
-	case LW_OP_UNLINK: return "unlink";
-	case LW_OP_RENAME: return "rename";
-	case LW_OP_WRITE: return "write";
-	case LW_OP_BPF: return "bpf";
-	case LW_OP_UNPIN: return "unpin";
-	case LW_OP_PTRACE: return "ptrace";
-	case LW_OP_IOCTL: return "ioctl";
-	}
-	return "unknown";
-}
-
-const char *lw_audit_lease_mode_name(uint32_t mode)
-{
-	switch (mode) {
-	case LW_LEASE_EXCLUSIVE: return "exclusive";
-	case LW_LEASE_SHARED: return "shared";
-	}
-	return "unknown";
-}
-
 const char *lw_audit_lease_event_name(enum lw_lease_event event)
 {
 	switch (event) {
@@ -193,8 +139,8 @@ static struct json_object *key_json(const struct lw_image_key *key)
 	if (!obj)
 		return NULL;
 	json_object_object_add(obj, "dev", json_object_new_uint64(key->dev));
-	json_object_object_add(obj, "major", json_object_new_int64(LW_KDEV_MAJOR(key->dev)));
-	json_object_object_add(obj, "minor", json_object_new_int64(LW_KDEV_MINOR(key->dev)));
+	json_object_object_add(obj, "major", json_object_new_int64(lw_kdev_major(key->dev)));
+	json_object_object_add(obj, "minor", json_object_new_int64(lw_kdev_minor(key->dev)));
 	json_object_object_add(obj, "ino", json_object_new_uint64(key->ino));
 	return obj;
 }
@@ -207,18 +153,8 @@ static struct json_object *holder_json(const struct lw_holder *holder, const cha
 	if (!holder || holder->kind == LW_HOLDER_NONE)
 		return NULL;
 	obj = json_object_new_object();
-	if (!obj)
-		return NULL;
-	if (holder->kind == LW_HOLDER_CGROUP) {
-		json_object_object_add(obj, "kind", json_object_new_string("cgroup"));
-		json_object_object_add(obj, "cgroup_id", json_object_new_uint64(holder->cgroup_id));
-		json_object_object_add(obj, "cgroup", json_text_or_null(cgroup));
-	} else {
-		json_object_object_add(obj, "kind", json_object_new_string("process"));
-		json_object_object_add(obj, "pid", json_object_new_int64(holder->pid));
-		json_object_object_add(obj, "start_time", json_object_new_uint64(holder->start_time));
-		json_object_object_add(obj, "comm", json_text_or_null(comm));
-	}
+	if (obj)
+		lw_holder_json_add(obj, holder, json_text_or_null(comm), json_text_or_null(cgroup), true);
 	return obj;
 }
 
@@ -243,7 +179,7 @@ static struct json_object *id_or_null(uint32_t id)
 	return id == UINT32_MAX ? NULL : json_object_new_int64(id);
 }
 
-struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
+struct json_object *lw_audit_record_denial(const struct lw_denial *ev,
 					   const struct lw_audit_lease_ctx *ctx,
 					   const char *exe, int64_t wall_ns)
 {
@@ -267,7 +203,7 @@ struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
 	json_object_object_add(rec, "path", json_text(ev->path, sizeof(ev->path)));
 	json_object_object_add(rec, "image", json_text_or_null(ctx->image));
 	json_object_object_add(rec, "key", key_json(&ev->key));
-	json_object_object_add(rec, "op", json_object_new_string(lw_audit_op_name(ev->op)));
+	json_object_object_add(rec, "op", json_object_new_string(lw_denial_op_name(ev->op)));
 	json_object_object_add(rec, "open_flags", json_object_new_int64(ev->open_flags));
 	/* only opens have flags: "O_RDONLY" for an unlink would mislead */
 	json_object_object_add(rec, "open_flags_names",
@@ -276,7 +212,7 @@ struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
 	json_object_object_add(rec, "holder",
 			       holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
 	json_object_object_add(rec, "lease_mode",
-			       json_object_new_string(lw_audit_lease_mode_name(ev->lease_mode)));
+			       json_object_new_string(lw_lease_mode_name(ev->lease_mode)));
 	json_object_object_add(rec, "suppressed", json_object_new_int64(ev->suppressed));
 	return rec;
 }
@@ -292,7 +228,7 @@ struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *lr
 	json_object_object_add(rec, "image", json_text_or_null(lr->image));
 	json_object_object_add(rec, "key", key_json(lr->key));
 	json_object_object_add(rec, "lease_mode",
-			       json_object_new_string(lw_audit_lease_mode_name(lr->mode)));
+			       json_object_new_string(lw_lease_mode_name(lr->mode)));
 	json_object_object_add(rec, "holder",
 			       holder_json(lr->holder, lr->holder_comm, lr->holder_cgroup));
 	json_object_object_add(rec, "reason", json_text_or_null(lr->reason));

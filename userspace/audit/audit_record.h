@@ -9,7 +9,7 @@
 
 /* A denial record; exe is NULL when the process is gone. Returns NULL only
  * when out of memory. */
-struct json_object *lw_audit_record_denial(const struct lw_denial_event *ev,
+struct json_object *lw_audit_record_denial(const struct lw_denial *ev,
 					   const struct lw_audit_lease_ctx *ctx,
 					   const char *exe, int64_t wall_ns);
 struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *rec,
@@ -27,14 +27,8 @@ int64_t lw_audit_wall_ns_of_boot_ns(uint64_t boot_ns);
 /* RFC 3339 in UTC with nanoseconds: 2026-11-30T01:26:47.123456789Z */
 void lw_audit_format_time(int64_t wall_ns, char *buf, size_t len);
 
-const char *lw_audit_op_name(uint32_t op);
-const char *lw_audit_lease_mode_name(uint32_t mode);
 const char *lw_audit_lease_event_name(enum lw_lease_event event);
 /* "O_WRONLY|O_TRUNC|0x4000000": names for the known bits, hex for the rest. */
 void lw_audit_open_flags_names(uint32_t flags, char *buf, size_t len);
-
-/* The kernel's dev_t layout (MAJOR = dev >> 20), not glibc's. */
-#define LW_KDEV_MAJOR(dev) ((unsigned int)((dev) >> 20))
-#define LW_KDEV_MINOR(dev) ((unsigned int)((dev) & 0xfffff))
 
 #endif /* LW_AUDIT_RECORD_H */

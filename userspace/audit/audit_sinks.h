@@ -1,5 +1,6 @@
 /* The three sinks behind audit.c's fan-out (internal to audit/). Each
- * returns 0 or negative errno and, on error, writes a one-line reason to err. */
+ * returns 0 or negative errno and, on error, leaves a one-line reason in err
+ * (common/err.h). */
 #ifndef LW_AUDIT_SINKS_H
 #define LW_AUDIT_SINKS_H
 
@@ -7,8 +8,7 @@
 #include <stddef.h>
 #include <sys/uio.h>
 #include <json-c/json.h>
-
-#define LW_AUDIT_ERR_LEN 256
+#include "common/err.h"
 
 /* JSON Lines file: one record a line, one write(2) a record. */
 struct lw_audit_file {
@@ -17,15 +17,16 @@ struct lw_audit_file {
 	char path[4096];
 };
 
-int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync, char *err);
-int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, char *err);
+int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,
+		       struct lw_err *err);
+int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, struct lw_err *err);
 /* Open path again; the old descriptor stays in use if that fails. */
-int lw_audit_file_reopen(struct lw_audit_file *file, char *err);
+int lw_audit_file_reopen(struct lw_audit_file *file, struct lw_err *err);
 void lw_audit_file_close(struct lw_audit_file *file);
 
 /* systemd journal: the record's fields flattened, plus MESSAGE and MESSAGE_ID. */
-int lw_audit_journal_check(char *err);
-int lw_audit_journal_write(struct json_object *rec, char *err);
+int lw_audit_journal_check(struct lw_err *err);
+int lw_audit_journal_write(struct json_object *rec, struct lw_err *err);
 
 /* Journal fields of a record as "NAME=value" strings (kept for the unit
  * tests, which cannot reach a journal on the host). Free with
@@ -38,8 +39,8 @@ void lw_audit_journal_fields_free(struct iovec *iov, size_t n);
 void lw_audit_summary(struct json_object *rec, char *buf, size_t len);
 
 /* Linux audit: AUDIT_USER_AVC records for denials (lease changes are not sent). */
-int lw_audit_linux_open(int *fd, char *err);
-int lw_audit_linux_write(int fd, struct json_object *rec, char *err);
+int lw_audit_linux_open(int *fd, struct lw_err *err);
+int lw_audit_linux_write(int fd, struct json_object *rec, struct lw_err *err);
 /* The message text of a denial's AUDIT_USER_AVC record; malloc'd. */
 char *lw_audit_linux_message(struct json_object *rec);
 void lw_audit_linux_close(int fd);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "audit/audit_sinks.h"
+#include "common/process_name.h"
 #include "common/terminal.h"
 
 static const char *text(struct json_object *obj, const char *key)
@@ -34,15 +35,14 @@ static void holder_text(struct json_object *rec, char *buf, size_t len)
 		return;
 	}
 	if (!strcmp(text(holder, "kind"), "cgroup"))
-		snprintf(buf, len, "cgroup %s", show(&s, 0, holder, "cgroup"));
+		lw_holder_name(buf, len, NULL, NULL, show(&s, 0, holder, "cgroup"));
 	else
-		snprintf(buf, len, "pid %s (%s)", show(&s, 0, holder, "pid"),
-			 show(&s, 1, holder, "comm"));
+		lw_process_name(buf, len, show(&s, 0, holder, "pid"), show(&s, 1, holder, "comm"));
 }
 
 void lw_audit_summary(struct json_object *rec, char *buf, size_t len)
 {
-	char holder[1400], mode[40], op[40], suppressed[40];
+	char holder[1400], mode[40], op[40], suppressed[40], process[1100];
 	struct shown s;
 
 	holder_text(rec, holder, sizeof(holder));
@@ -50,9 +50,11 @@ void lw_audit_summary(struct json_object *rec, char *buf, size_t len)
 	if (!strcmp(text(rec, "type"), "denial")) {
 		lw_terminal_escape(text(rec, "op"), op, sizeof(op));
 		lw_terminal_escape(text(rec, "suppressed"), suppressed, sizeof(suppressed));
-		snprintf(buf, len, "denied %s of %s by pid %s (%s) uid %s; %s lease held by %s; %s suppressed",
-			 op, show(&s, 0, rec, "path"), show(&s, 1, rec, "tgid"),
-			 show(&s, 2, rec, "comm"), show(&s, 3, rec, "uid"), mode, holder, suppressed);
+		lw_process_name(process, sizeof(process), show(&s, 1, rec, "tgid"),
+				show(&s, 2, rec, "comm"));
+		snprintf(buf, len, "denied %s of %s by %s uid %s; %s lease held by %s; %s suppressed",
+			 op, show(&s, 0, rec, "path"), process, show(&s, 3, rec, "uid"), mode, holder,
+			 suppressed);
 	} else {
 		snprintf(buf, len, "lease %s: %s %s by %s", show(&s, 0, rec, "event"),
 			 show(&s, 1, rec, "image"), mode, holder);

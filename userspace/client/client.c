@@ -146,43 +146,39 @@ static int check_utf8(const char *image, const char *cgroup, struct lockwarden_e
 	return 0;
 }
 
-static struct json_object *params_new(const char *image)
+/* The parameters of a call on image, naming its holder where given: a
+ * cgroup, else a pid (0: the caller). */
+static int params_new(const char *image, pid_t pid, const char *cgroup, struct json_object **in,
+		      struct lockwarden_error *err)
 {
-	struct json_object *p = json_object_new_object();
+	int ret = check_utf8(image, cgroup, err);
 
-	if (p && image)
-		json_object_object_add(p, "image", json_object_new_string(image));
-	return p;
-}
-
-/* Parameters naming an image and its holder: a cgroup, else a pid (0: the caller). */
-static struct json_object *holder_params_new(const char *image, pid_t pid, const char *cgroup)
-{
-	struct json_object *p = params_new(image);
-
-	if (p && cgroup)
-		json_object_object_add(p, "cgroup", json_object_new_string(cgroup));
-	else if (p && pid > 0)
-		json_object_object_add(p, "pid", json_object_new_int64(pid));
-	return p;
+	*in = NULL;
+	if (ret < 0)
+		return ret;
+	*in = json_object_new_object();
+	if (!*in)
+		return error_set(err, -ENOMEM, "out of memory");
+	if (image)
+		json_object_object_add(*in, "image", json_object_new_string(image));
+	if (cgroup)
+		json_object_object_add(*in, "cgroup", json_object_new_string(cgroup));
+	else if (pid > 0)
+		json_object_object_add(*in, "pid", json_object_new_int64(pid));
+	return 0;
 }
 
 /* Acquire for a process (cgroup NULL) or a cgroup. */
 static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
 		   unsigned flags, struct lockwarden_lease **lease, struct lockwarden_error *err)
 {
-	struct json_object *in = holder_params_new(image, pid, cgroup), *out = NULL, *v;
+	struct json_object *in, *out = NULL, *v;
 	int ret;
 
 	if (lease)
 		*lease = NULL;
-	ret = check_utf8(image, cgroup, err);
-	if (ret < 0) {
-		json_object_put(in);
+	if ((ret = params_new(image, pid, cgroup, &in, err)) < 0)
 		return ret;
-	}
-	if (!in)
-		return error_set(err, -ENOMEM, "out of memory");
 	if (flags & LOCKWARDEN_SHARED)
 		json_object_object_add(in, "shared", json_object_new_boolean(1));
 	if (flags & LOCKWARDEN_FORCE)
@@ -211,16 +207,11 @@ int lockwarden_acquire_cgroup(struct lockwarden *lw, const char *image, const ch
 static int release(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
 		   struct lockwarden_error *err)
 {
-	struct json_object *in = holder_params_new(image, pid, cgroup);
+	struct json_object *in;
 	int ret;
 
-	ret = check_utf8(image, cgroup, err);
-	if (ret < 0) {
-		json_object_put(in);
+	if ((ret = params_new(image, pid, cgroup, &in, err)) < 0)
 		return ret;
-	}
-	if (!in)
-		return error_set(err, -ENOMEM, "out of memory");
 	return call(lw, "Release", in, NULL, err);
 }
 
@@ -239,17 +230,12 @@ int lockwarden_release_cgroup(struct lockwarden *lw, const char *image, const ch
 int lockwarden_inquire(struct lockwarden *lw, const char *image,
 		       struct lockwarden_lease **lease, struct lockwarden_error *err)
 {
-	struct json_object *in = params_new(image), *out = NULL, *v;
+	struct json_object *in, *out = NULL, *v;
 	int ret;
 
 	*lease = NULL;
-	ret = check_utf8(image, NULL, err);
-	if (ret < 0) {
-		json_object_put(in);
+	if ((ret = params_new(image, 0, NULL, &in, err)) < 0)
 		return ret;
-	}
-	if (!in)
-		return error_set(err, -ENOMEM, "out of memory");
 	ret = call(lw, "Inquire", in, &out, err);
 	if (ret < 0)
 		return ret;

@@ -7,24 +7,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/err.h"
 #include "common/terminal.h"
 #include "common/varlink.h"
 
 #define MANAGER_ERROR(name) "io.lockwarden." name
 
+/* The public struct lockwarden_error on top of the internal convention
+ * (common/err.h): the reason is formatted there, then escaped for a
+ * terminal, since names in it come from other processes. */
 int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)
 {
-	char raw[sizeof(err->message)];
+	struct lw_err raw;
 	va_list ap;
 
 	if (!err)
 		return code;
-	err->code = code;
-	err->name[0] = '\0';
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	err->code = lw_err_setv(&raw, -code, fmt, ap);
 	va_end(ap);
-	lw_terminal_escape(raw, err->message, sizeof(err->message));
+	err->name[0] = '\0';
+	lw_terminal_escape(raw.msg, err->message, sizeof(err->message));
 	return code;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/process_name.h"
 #include "common/terminal.h"
 
 static struct json_object *member(struct json_object *obj, const char *key)
@@ -218,7 +219,7 @@ void lockwarden_status_clear(struct lockwarden_status *st)
 char *holders_format(const struct lockwarden_holder *holders, size_t n, char *buf, size_t len,
 		     bool escape)
 {
-	char comm[256], cgroup[1024];
+	char comm[256], cgroup[1024], pid[16];
 	size_t off = 0, i;
 	int w;
 
@@ -234,12 +235,13 @@ char *holders_format(const struct lockwarden_holder *holders, size_t n, char *bu
 			c = c ? lw_terminal_escape(c, comm, sizeof(comm)) : NULL;
 			g = lw_terminal_escape(g, cgroup, sizeof(cgroup));
 		}
-		if (h->kind == LOCKWARDEN_HOLDER_CGROUP)
-			w = snprintf(buf + off, len - off, "%scgroup %s", sep, g);
-		else if (c)
-			w = snprintf(buf + off, len - off, "%spid %d (%s)", sep, (int)h->pid, c);
-		else
-			w = snprintf(buf + off, len - off, "%spid %d", sep, (int)h->pid);
+		snprintf(pid, sizeof(pid), "%d", (int)h->pid);
+		w = snprintf(buf + off, len - off, "%s", sep);
+		if (w < 0 || (size_t)w >= len - off)
+			break;
+		off += (size_t)w;
+		w = lw_holder_name(buf + off, len - off, pid, c,
+				   h->kind == LOCKWARDEN_HOLDER_CGROUP ? g : NULL);
 		if (w < 0)
 			break;
 		off += (size_t)w;

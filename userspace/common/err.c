@@ -5,16 +5,22 @@
 
 #include "common/err.h"
 
+int lw_err_setv(struct lw_err *err, int errnum, const char *fmt, va_list ap)
+{
+	if (err)
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return -errnum;
+}
+
 int lw_err_set(struct lw_err *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -errnum;
+	va_start(ap, fmt);
+	r = lw_err_setv(err, errnum, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void lw_err_prefix(struct lw_err *err, const char *fmt, ...)

@@ -4,7 +4,9 @@
 #ifndef LW_COMMON_ERR_H
 #define LW_COMMON_ERR_H
 
-#define LW_ERR_MAX 256
+#include <stdarg.h>
+
+#define LW_ERR_MAX 512	/* as the public struct lockwarden_error's message */
 
 struct lw_err {
 	char msg[LW_ERR_MAX];
@@ -14,6 +16,10 @@ struct lw_err {
  * so a failure path reads: return lw_err_set(err, EINVAL, "bad key %s", k); */
 int lw_err_set(struct lw_err *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The same with a va_list, for wrappers that add their own arguments. */
+int lw_err_setv(struct lw_err *err, int errnum, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* Puts context in front of the reason already in err: "context: reason". */
 void lw_err_prefix(struct lw_err *err, const char *fmt, ...)

@@ -153,6 +153,16 @@ char *lw_terminal_escape_dup(const char *s)
 	return buf;
 }
 
+size_t lw_utf8_char_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+
+	if (!*p)
+		return 0;
+	return *p < 0x80 ? 1 : utf8_decode(p, &cp);
+}
+
 bool lw_utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

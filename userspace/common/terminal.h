@@ -50,5 +50,8 @@ char *lw_terminal_json_dup(const char *json);
 /* Whether s is valid UTF-8 (RFC 3629), as JSON text on the wire must be;
  * NULL is (there is no text). */
 bool lw_utf8_valid(const char *s);
+/* Bytes of the valid UTF-8 character s starts with (ASCII: 1); 0 for
+ * none: the end of s, or a byte that does not start a valid one. */
+size_t lw_utf8_char_len(const char *s);
 
 #endif

@@ -21,7 +21,7 @@ static bool escapes_nul(const char *text, size_t len)
 	return false;
 }
 
-/* Parse exactly text[0..len) as one JSON value. Strict mode refuses
+/* Parse exactly text[0..len) as one JSON object. Strict mode refuses
  * anything but whitespace after it, and invalid UTF-8. */
 static struct json_object *parse_json(const char *text, size_t len, const char **why)
 {
@@ -50,6 +50,10 @@ static struct json_object *parse_json(const char *text, size_t len, const char *
 	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
 		/* json_tokener_continue: the text ended inside a value. */
 		*why = "malformed JSON";
+		json_object_put(root);
+		root = NULL;
+	} else if (!json_object_is_type(root, json_type_object)) {
+		*why = "message is not a JSON object";	/* every varlink message is one */
 		json_object_put(root);
 		root = NULL;
 	}
@@ -146,10 +150,6 @@ int varlink_request_parse(const char *text, size_t len,
 	req->root = parse_json(text, len, why);
 	if (!req->root)
 		return -EBADMSG;
-	if (!json_object_is_type(req->root, json_type_object)) {
-		*why = "message is not a JSON object";
-		goto fail;
-	}
 	ret = get_name(req->root, "method", true, &req->method, why,
 		       "method missing or not a non-empty string");
 	if (ret < 0)
@@ -186,10 +186,6 @@ int varlink_reply_parse(const char *text, size_t len,
 	reply->root = parse_json(text, len, why);
 	if (!reply->root)
 		return -EBADMSG;
-	if (!json_object_is_type(reply->root, json_type_object)) {
-		*why = "message is not a JSON object";
-		goto fail;
-	}
 	ret = get_name(reply->root, "error", false, &reply->error, why,
 		       "error is not a non-empty string");
 	if (ret < 0)

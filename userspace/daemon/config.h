@@ -8,9 +8,10 @@
 #include <sys/types.h>
 
 #include "audit/audit.h"
+#include "client/lockwarden/client.h"	/* the socket path: the protocol's, defined once */
 
 #define LW_DEFAULT_CONFIG "/etc/lockwarden/lockwarden.conf"
-#define LW_DEFAULT_SOCKET "/run/lockwarden/lockwarden.sock"
+#define LW_DEFAULT_SOCKET LOCKWARDEN_SOCKET_DEFAULT
 #define LW_DEFAULT_STATE_DIR "/var/lib/lockwarden"
 #define LW_CONFIG_ERROR_MAX 512
 

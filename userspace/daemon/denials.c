@@ -59,7 +59,7 @@ static int on_minute_end(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int on_denial(const struct lw_denial_event *ev, void *ctx)
+static int on_denial(const struct lw_denial *ev, void *ctx)
 {
 	struct lw_daemon *d = ctx;
 	struct lw_lease_entry *e;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "enforcement.h"
+#include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 
 int lw_enforcer_choice_parse(const char *text, enum lw_enforcer_choice *out)
 {

@@ -10,8 +10,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include "enforcer_maps.h"
-#include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn */
+#include "common/holder.h"	/* the domain: holders, leases, denials */
 
 struct lw_enforcement;
 

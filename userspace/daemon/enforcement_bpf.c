@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "enforcement.h"
+#include "enforcer/enforcer.h"
 
 #define BPF(enf) ((struct lw_enforcer *)(enf)->impl)
 
@@ -122,15 +123,16 @@ int lw_enforcement_open_bpf(const struct lw_enforcement_opts *opts, struct lw_en
 				      .debuggable_holders = opts->debuggable_holders };
 	struct lw_enforcement *enf = calloc(1, sizeof(*enf));
 	struct lw_enforcer *e;
+	struct lw_err why;
 	int r;
 
 	if (!enf) {
 		snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
 	}
-	r = lw_enforcer_open(&o, &e);
+	r = lw_enforcer_open(&o, &e, &why);
 	if (r < 0) {
-		snprintf(err, err_size, "%s", lw_enforcer_error(NULL));
+		snprintf(err, err_size, "%s", why.msg);
 		free(enf);
 		return r;
 	}

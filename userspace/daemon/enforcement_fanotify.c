@@ -122,15 +122,16 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 	struct lw_fan_enforcer_opts o = { .max_images = opts->max_images, .pre_content = opts->pre_content };
 	struct fan_enforcement *enf = calloc(1, sizeof(*enf));
 	struct lw_fan_enforcer *e;
+	struct lw_err why;
 	int r;
 
 	if (!enf) {
 		snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
 	}
-	r = lw_fan_enforcer_open(&o, &e);
+	r = lw_fan_enforcer_open(&o, &e, &why);
 	if (r < 0) {
-		snprintf(err, err_size, "%s", lw_fan_enforcer_error(NULL));
+		snprintf(err, err_size, "%s", why.msg);
 		free(enf);
 		return r;
 	}

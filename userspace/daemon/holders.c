@@ -9,7 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "enforcer/enforcer.h"
+#include "common/holder.h"
+#include "common/proc.h"
 #include "holders.h"
 
 struct watch {
@@ -90,21 +91,10 @@ uid_t lw_pid_uid(int pid)
 void lw_pid_comm(int pid, char comm[LW_COMM_LEN])
 {
 	char path[64];
-	ssize_t n;
-	int fd;
 
-	comm[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, comm, LW_COMM_LEN - 1);
-	close(fd);
-	if (n <= 0) {
+	if (lw_read_text(path, comm, LW_COMM_LEN) < 0)
 		comm[0] = '\0';
-		return;
-	}
-	comm[n] = '\0';
 	comm[strcspn(comm, "\n")] = '\0';
 }
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enforcer/enforcer.h"
+#include "common/holder.h"
 #include "lease.h"
 
 struct lw_lease_table {
@@ -52,6 +52,7 @@ struct lw_lease_entry *lw_lease_entry_new(void)
 
 	if (!e)
 		return NULL;
+	e->mode = LW_LEASE_EXCLUSIVE;	/* never a mode without a name */
 	e->lock_fd = -1;
 	for (unsigned int i = 0; i < LW_MAX_HOLDERS; i++)
 		e->holders[i].pidfd = -1;
@@ -164,11 +165,6 @@ void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i)
 	e->nr_holders--;
 	memset(&e->holders[e->nr_holders], 0, sizeof(e->holders[0]));
 	e->holders[e->nr_holders].pidfd = -1;
-}
-
-const char *lw_lease_mode_name(enum lw_lease_mode mode)
-{
-	return mode == LW_LEASE_SHARED ? "shared" : "exclusive";
 }
 
 bool lw_lease_held_by_uid(const struct lw_lease_entry *e, uid_t uid)

@@ -12,7 +12,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "enforcer_maps.h"
+#include "common/lease_types.h"
 
 struct lw_lease_holder {
 	struct lw_holder id;		/* pid + start time, or cgroup id */
@@ -28,7 +28,7 @@ struct lw_lease_entry {
 	struct lw_image_key key;	/* the kernel's identity of the image */
 	enum lw_lease_mode mode;
 	char backend[32];
-	__u64 acquired_usec;		/* CLOCK_REALTIME */
+	uint64_t acquired_usec;		/* CLOCK_REALTIME */
 	unsigned int nr_holders;
 	struct lw_lease_holder holders[LW_MAX_HOLDERS];
 	int lock_fd;			/* runtime: the backend lock, -1 if none */
@@ -41,7 +41,7 @@ int lw_lease_table_new(unsigned int buckets, struct lw_lease_table **out);
 /* Frees entries (closing nothing: the owner closes descriptors first). */
 void lw_lease_table_free(struct lw_lease_table *t);
 
-/* A zeroed entry with lock_fd and pidfds at -1, not yet in a table. */
+/* A zeroed entry (exclusive) with lock_fd and pidfds at -1, not yet in a table. */
 struct lw_lease_entry *lw_lease_entry_new(void);
 void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e);
 /* Unlinks e; the caller frees it. */
@@ -57,8 +57,6 @@ struct lw_lease_entry *lw_lease_first(struct lw_lease_table *t);
 int lw_lease_find_holder(const struct lw_lease_entry *e, const struct lw_holder *holder);
 /* Removes holders[i], keeping order. */
 void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i);
-
-const char *lw_lease_mode_name(enum lw_lease_mode mode);
 
 /* Whether uid has a holder in e. */
 bool lw_lease_held_by_uid(const struct lw_lease_entry *e, uid_t uid);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/holder_json.h"
 #include "lease_json.h"
 
 struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids)
@@ -14,17 +15,8 @@ struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with
 		return NULL;
 	if (with_ids)
 		json_object_object_add(o, "uid", json_object_new_int64(h->uid));
-	if (h->id.kind == LW_HOLDER_CGROUP) {
-		json_object_object_add(o, "kind", json_object_new_string("cgroup"));
-		json_object_object_add(o, "cgroup", json_object_new_string(h->cgroup));
-		if (with_ids)
-			json_object_object_add(o, "cgroup_id", json_object_new_int64((int64_t)h->id.cgroup_id));
-	} else {
-		json_object_object_add(o, "kind", json_object_new_string("process"));
-		json_object_object_add(o, "pid", json_object_new_int64(h->id.pid));
-		json_object_object_add(o, "start_time", json_object_new_int64((int64_t)h->id.start_time));
-		json_object_object_add(o, "comm", json_object_new_string(h->comm));
-	}
+	lw_holder_json_add(o, &h->id, json_object_new_string(h->comm),
+			   json_object_new_string(h->cgroup), with_ids);
 	return o;
 }
 
@@ -64,20 +56,20 @@ static int get_string(struct json_object *o, const char *name, char *dst, size_t
 	return 0;
 }
 
-static int get_u64(struct json_object *o, const char *name, __u64 *dst)
+static int get_u64(struct json_object *o, const char *name, uint64_t *dst)
 {
 	struct json_object *v;
 
 	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
 		return -EINVAL;
-	*dst = (__u64)json_object_get_int64(v);
+	*dst = (uint64_t)json_object_get_int64(v);
 	return 0;
 }
 
 static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
 {
 	char kind[16];
-	__u64 v;
+	uint64_t v;
 
 	if (get_string(o, "kind", kind, sizeof(kind)) < 0)
 		return -EINVAL;

@@ -24,8 +24,9 @@
 #include "daemon.h"
 #include "denials.h"
 #include "enforcement.h"
+#include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 #include "keeper.h"
-#include "mkdirs.h"
+#include "common/mkdirs.h"
 #include "reexec.h"
 #include "server.h"
 #include "state.h"
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
 	struct lw_backend_config be_cfg = { 0 };
 	struct lw_daemon d = { 0 };
 	struct lw_config cfg;
+	struct lw_err audit_err;
 	struct override ov[16];
 	bool config_given = false;
 	struct timespec ts;
@@ -245,9 +247,9 @@ int main(int argc, char **argv)
 		fail("backend", err);
 		goto cleanup;
 	}
-	r = lw_audit_open(&cfg.audit, &d.audit);
+	r = lw_audit_open(&cfg.audit, &d.audit, &audit_err);
 	if (r < 0) {
-		fail("audit", lw_audit_error(d.audit));
+		fail("audit", audit_err.msg);
 		goto cleanup;
 	}
 	r = lw_lease_table_new(cfg.max_images, &d.leases);

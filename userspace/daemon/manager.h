@@ -9,8 +9,9 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
+#include "client/lockwarden/client.h"	/* the interface name: the protocol's, defined once */
 
-#define LW_MANAGER_INTERFACE "io.lockwarden.Manager"
+#define LW_MANAGER_INTERFACE LOCKWARDEN_INTERFACE
 
 /* Who is calling, from SO_PEERCRED / SO_PEERGROUPS at connect time. The
  * server checks before each call that the process is still the one that

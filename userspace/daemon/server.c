@@ -22,7 +22,7 @@
 #include "errors.h"
 #include "interface.h"
 #include "manager.h"
-#include "mkdirs.h"
+#include "common/mkdirs.h"
 #include "server.h"
 
 struct conn {

@@ -23,7 +23,7 @@
 #define LW_MAX_RELATED 64
 
 struct related {
-	struct lw_image_key keys[LW_MAX_RELATED];
+	struct lw_map_key keys[LW_MAX_RELATED];
 	size_t n;
 };
 
@@ -33,12 +33,6 @@ static bool join(char *buf, size_t size, const char *dir, const char *name)
 	int n = snprintf(buf, size, "%s/%s", dir, name);
 
 	return n >= 0 && (size_t)n < size;
-}
-
-/* The kernel's dev_t encoding (what i_rdev holds). */
-static __u64 kernel_dev(unsigned int major, unsigned int minor)
-{
-	return ((__u64)major << 20) | minor;
 }
 
 static void add_key(struct related *r, __u64 dev, __u64 ino)
@@ -68,7 +62,7 @@ static __u64 dev_in(const char *dir)
 		return 0;
 	n = fscanf(f, "%u:%u", &major, &minor);
 	fclose(f);
-	return n == 2 ? kernel_dev(major, minor) : 0;
+	return n == 2 ? lw_kdev(major, minor) : 0;
 }
 
 static bool exists_in(const char *dir, const char *name)
@@ -142,8 +136,8 @@ static void related_nodes(__u64 rdev, struct related *covered, struct related *n
 	char *slash;
 
 	covered->n = nobodys->n = 0;
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", (unsigned int)(rdev >> 20),
-		 (unsigned int)(rdev & 0xfffff));
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", lw_kdev_major(rdev),
+		 lw_kdev_minor(rdev));
 	if (!realpath(link, dir))
 		return;
 	add_stacked(covered, dir, 0);
@@ -159,32 +153,32 @@ static void related_nodes(__u64 rdev, struct related *covered, struct related *n
 	add_passthrough_nodes(covered, dir);
 }
 
-static bool is_leased(struct lw_enforcer *enf, const struct lw_image_key *key)
+static bool is_leased(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
-	struct lw_lease lease;
+	struct lw_map_lease lease;
 
 	return bpf_map_lookup_elem(enf->leases_fd, key, &lease) == 0;
 }
 
-int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct lw_alias alias;
 
 	if (key->ino != 0 || bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
 		return 0;
 	if (!alias.lease.dev && !alias.lease.ino)
-		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %llu:%llu) is leased",
-			       (unsigned long long)(key->dev >> 20), (unsigned long long)(key->dev & 0xfffff));
-	return lw_fail(enf, -EEXIST, "this device is part of leased device %llu:%llu",
-		       (unsigned long long)(alias.lease.dev >> 20),
-		       (unsigned long long)(alias.lease.dev & 0xfffff));
+		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %u:%u) is leased",
+			       lw_kdev_major(key->dev), lw_kdev_minor(key->dev));
+	return lw_fail(enf, -EEXIST, "this device is part of leased device %u:%u",
+		       lw_kdev_major(alias.lease.dev),
+		       lw_kdev_minor(alias.lease.dev));
 }
 
 /* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
-static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key,
+static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 			 const struct related *nobodys)
 {
-	struct lw_image_key cur, next;
+	struct lw_map_key cur, next;
 	struct lw_alias alias;
 	void *prev = NULL;
 
@@ -198,7 +192,7 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key
 		prev = &cur;
 	}
 	for (size_t i = 0; nobodys && i < nobodys->n; i++) {
-		const struct lw_image_key *k = &nobodys->keys[i];
+		const struct lw_map_key *k = &nobodys->keys[i];
 
 		if (bpf_map_lookup_elem(enf->aliases_fd, k, &alias) || alias.lease.dev || alias.lease.ino)
 			continue;
@@ -210,19 +204,19 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key
 	}
 }
 
-static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, const struct lw_image_key *lease)
+static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
 {
 	struct lw_alias alias = { .count = 1 };
 	bool nobodys = !lease->dev && !lease->ino;
 
 	if (is_leased(enf, k))
-		return lw_fail(enf, -EEXIST, "device %llu:%llu%s, another node of this one, is leased",
-			       (unsigned long long)(k->dev >> 20), (unsigned long long)(k->dev & 0xfffff),
+		return lw_fail(enf, -EEXIST, "device %u:%u%s, another node of this one, is leased",
+			       lw_kdev_major(k->dev), lw_kdev_minor(k->dev),
 			       k->ino ? " (char)" : "");
 	if (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias)) {
 		if (!nobodys || alias.lease.dev || alias.lease.ino)
-			return lw_fail(enf, -EEXIST, "device %llu:%llu is part of another lease",
-				       (unsigned long long)(k->dev >> 20), (unsigned long long)(k->dev & 0xfffff));
+			return lw_fail(enf, -EEXIST, "device %u:%u is part of another lease",
+				       lw_kdev_major(k->dev), lw_kdev_minor(k->dev));
 		alias.count++;
 		if (bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST))
 			return lw_fail(enf, -errno, "cannot update an alias: %s", strerror(errno));
@@ -250,8 +244,8 @@ static int claim_device(__u64 rdev)
 	FILE *f;
 	int fd;
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", (unsigned int)(rdev >> 20),
-		 (unsigned int)(rdev & 0xfffff));
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", lw_kdev_major(rdev),
+		 lw_kdev_minor(rdev));
 	if (!(f = fopen(path, "re")))
 		return -ENODEV;
 	while (fgets(line, sizeof(line), f))
@@ -265,14 +259,14 @@ static int claim_device(__u64 rdev)
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
-	    kernel_dev(major(st.st_rdev), minor(st.st_rdev)) != rdev) {
+	    lw_kdev(major(st.st_rdev), minor(st.st_rdev)) != rdev) {
 		close(fd);
 		return -ENODEV;
 	}
 	return fd;
 }
 
-static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, int fd)
+static int keep_claim(struct lw_enforcer *enf, const struct lw_map_key *key, int fd)
 {
 	struct lw_claim *more = realloc(enf->claims, (enf->nr_claims + 1) * sizeof(*more));
 
@@ -287,7 +281,7 @@ static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, i
 	return 0;
 }
 
-static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
+static void drop_claim(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	for (size_t i = 0; i < enf->nr_claims; i++)
 		if (enf->claims[i].key.dev == key->dev && enf->claims[i].key.ino == key->ino) {
@@ -297,11 +291,11 @@ static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
 		}
 }
 
-int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
 {
-	static const struct lw_image_key nobody;
+	static const struct lw_map_key nobody;
 	struct related covered, nobodys;
-	char reason[sizeof(enf->error)];
+	struct lw_err reason;
 	size_t nobodys_done = 0;
 	int err = 0, fd;
 
@@ -321,14 +315,14 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, u
 		goto undo;
 	return 0;
 undo:
-	memcpy(reason, enf->error, sizeof(reason));
+	reason = enf->err;
 	nobodys.n = nobodys_done;	/* only the counts this call raised */
 	drop_aliases(enf, key, &nobodys);
-	memcpy(enf->error, reason, sizeof(reason));
+	enf->err = reason;
 	return err;
 }
 
-void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key)
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related covered, nobodys;
 
@@ -343,7 +337,7 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key
  * the programs still refuse non-holders' opens meanwhile). */
 void lw_claim_leased_devices(struct lw_enforcer *enf)
 {
-	struct lw_image_key key, next;
+	struct lw_map_key key, next;
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(enf->leases_fd, prev, &next)) {

@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "common/sha256.h"
 #include "enforcer/enforcer_internal.h"
 #include "enforcer.skel.h"	/* after enforcer_maps.h: it uses its structs */
 
@@ -34,35 +34,23 @@ const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events
 #define NR_MAPS LW_NR_MAPS
 #define map_names lw_map_names
 
-int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(enf->error, sizeof(enf->error), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-/* Why the last lw_enforcer_open of this thread failed. */
-static __thread char open_error[256];
-
 const char *lw_enforcer_error(const struct lw_enforcer *enf)
 {
-	return enf ? enf->error : open_error;
+	return enf->err.msg;
 }
 
 /* "v-" and the first 12 hex digits of the object's SHA-256: a new build
  * of the programs is a new version. */
-static void program_version(char *out, size_t size)
+static int program_version(char *out, size_t size)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char hex[LW_SHA256_HEX_LEN + 1];
 	size_t len;
 	const void *elf = enforcer_bpf__elf_bytes(&len);
+	int err = lw_sha256_hex(elf, len, hex);
 
-	SHA256(elf, len, digest);
-	snprintf(out, size, "v-%02x%02x%02x%02x%02x%02x", digest[0], digest[1], digest[2],
-		 digest[3], digest[4], digest[5]);
+	if (!err)
+		snprintf(out, size, "v-%.12s", hex);
+	return err;
 }
 
 static int path_in(char *out, size_t size, const char *dir, const char *name)
@@ -378,7 +366,8 @@ static void init_fds(struct lw_enforcer *enf)
 	enf->files_link_fd = -1;
 }
 
-int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out)
+int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out,
+		     struct lw_err *why)
 {
 	static const struct lw_enforcer_opts defaults = {};
 	struct lw_enforcer *enf;
@@ -389,10 +378,8 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	if (!opts)
 		opts = &defaults;
 	enf = calloc(1, sizeof(*enf));
-	if (!enf) {
-		snprintf(open_error, sizeof(open_error), "out of memory");
-		return -ENOMEM;
-	}
+	if (!enf)
+		return lw_err_set(why, ENOMEM, "out of memory");
 	init_fds(enf);
 	if (snprintf(enf->pin_dir, sizeof(enf->pin_dir), "%s",
 		     opts->pin_dir ? opts->pin_dir : LW_DEFAULT_PIN_DIR) >= (int)sizeof(enf->pin_dir)) {
@@ -409,8 +396,10 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	}
 	if (opts->program_version)
 		snprintf(version, sizeof(version), "v-%s", opts->program_version);
-	else
-		program_version(version, sizeof(version));
+	else if (program_version(version, sizeof(version)) < 0) {
+		err = lw_fail(enf, -EIO, "cannot hash the BPF object (SHA-256)");
+		goto cleanup;
+	}
 	if (maps_pinned(enf) && version_pinned(enf, version)) {
 		/* Ours is complete: anything else is a replaced version or a
 		 * dead loader's work in progress (we hold the lock). */
@@ -431,7 +420,8 @@ cleanup:
 	if (lock_fd >= 0)
 		close(lock_fd);	/* releases the flock */
 	if (err) {
-		snprintf(open_error, sizeof(open_error), "%s", enf->error);
+		if (why)
+			*why = enf->err;
 		lw_enforcer_close(enf);
 		return err;
 	}

@@ -1,6 +1,8 @@
 /* The enforcer: loads (or adopts) the pinned BPF LSM programs and keeps the
- * kernel's table of leases. Errors are negative errno; when a function fails
- * it leaves a one-line reason in lw_enforcer_error().
+ * kernel's table of leases. It speaks the daemon's types (image key, holder,
+ * lease, denial: common/lease_types.h); the map layouts stay inside.
+ * Errors are negative errno with a one-line reason (common/err.h): in the
+ * caller's struct lw_err for lw_enforcer_open, else in lw_enforcer_error().
  *
  * One thread at a time per struct lw_enforcer, and one process changing the
  * leases of a pin folder at a time (the lease filter is updated by
@@ -12,7 +14,9 @@
 #include <linux/types.h>
 #include <stddef.h>
 #include <stdbool.h>
-#include "enforcer_maps.h"
+#include "common/err.h"
+#include "common/holder.h"	/* holders as the API takes them */
+#include "common/lease_types.h"
 
 #define LW_DEFAULT_PIN_DIR "/sys/fs/bpf/lockwarden"
 #define LW_DEFAULT_MAX_IMAGES 65536
@@ -36,8 +40,9 @@ struct lw_enforcer_opts {
 /* Adopt the programs, links and maps pinned in pin_dir, or load, attach and
  * pin them when there are none. A different pinned program version is
  * replaced: the new one is attached before the old one is detached. On
- * failure lw_enforcer_error(NULL) gives the reason. */
-int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out);
+ * failure why (if not NULL) gets the reason. */
+int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out,
+		     struct lw_err *why);
 const char *lw_enforcer_pin_dir(const struct lw_enforcer *enf);
 unsigned int lw_enforcer_max_images(const struct lw_enforcer *enf);
 
@@ -60,16 +65,6 @@ int lw_enforcer_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_image_key *
  * (nothing else changes), -EBUSY if another process has it open for write. */
 int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
 			  const struct lw_holder *first_holder, struct lw_image_key *key_out);
-
-/* A descriptor open for write that keeps a lease from being taken. */
-struct lw_writer {
-	__u32 pid;		/* tgid; 0 if the writer is in no descriptor table
-				 * (a shared writable mapping, or an open in flight) */
-	__u32 fd;
-	char comm[LW_COMM_LEN];
-};
-
-#define LW_LEASE_FORCE 0x1	/* take the lease even if non-holders have it open for write */
 
 /* lw_enforcer_add_lease with flags; on -EBUSY, *writer (if not NULL) names
  * the first non-holder writer found. The lease is inserted first (new write
@@ -96,9 +91,8 @@ int lw_enforcer_foreach(struct lw_enforcer *enf,
 			int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx),
 			void *ctx);
 
-/* Denial events: poll lw_enforcer_events_fd() for input, then consume, which
- * calls fn once per event. */
-typedef int (*lw_denial_fn)(const struct lw_denial_event *event, void *ctx);
+/* Denials: poll lw_enforcer_events_fd() for input, then consume, which
+ * calls fn once per denial. */
 int lw_enforcer_events_fd(struct lw_enforcer *enf);
 int lw_enforcer_events_consume(struct lw_enforcer *enf, lw_denial_fn fn, void *ctx);
 
@@ -107,16 +101,6 @@ int lw_enforcer_events_consume(struct lw_enforcer *enf, lw_denial_fn fn, void *c
  * full ring buffer. Events delivered + suppressed + dropped == denials. */
 int lw_enforcer_counters(struct lw_enforcer *enf, __u64 *denials, __u64 *suppressed,
 			 __u64 *dropped);
-
-/* A process holder for pid, with its start time read from /proc. */
-int lw_holder_of_pid(int pid, struct lw_holder *holder);
-/* Whether process pid is covered by holder (same process, or inside the
- * cgroup subtree; cgroup v2 mounted at /sys/fs/cgroup). */
-bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);
-/* The same holder: kind and pid + start time, or cgroup id. */
-bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
-/* A cgroup holder for a cgroup v2 folder (e.g. /sys/fs/cgroup/machine.slice/x). */
-int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder);
 
 /* Tamper evidence: check that every pin in the pin folder names the object
  * this process holds, and pin it again where not (a removed folder, pin or
@@ -155,6 +139,7 @@ int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *ke
 int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key);
 int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n);
 
+/* Why the last call on enf failed. */
 const char *lw_enforcer_error(const struct lw_enforcer *enf);
 
 #endif /* LW_ENFORCER_H */

@@ -2,7 +2,10 @@
 #ifndef LW_ENFORCER_INTERNAL_H
 #define LW_ENFORCER_INTERNAL_H
 
+#include "common/err.h"
+#include "common/lease_rules.h"
 #include "enforcer/enforcer.h"
+#include "enforcer_maps.h"	/* the map layouts: only the enforcer sees them */
 
 struct ring_buffer;
 struct enforcer_files_bpf;
@@ -48,41 +51,69 @@ struct lw_enforcer {
 	void *event_ctx;
 	struct enforcer_files_bpf *files;	/* the files iterator, loaded on first use */
 	int files_link_fd;
-	char error[256];
+	struct lw_err err;	/* why the last call failed */
 };
 
-/* Record a one-line reason and return err (a negative errno). */
-int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Record a one-line reason in enf->err and return err (a negative errno). */
+#define lw_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)
 
 /* Read every record the files iterator gives for a query; *out is malloc'd. */
 int lw_files_query(struct lw_enforcer *enf, enum lw_files_query query, __u32 tgid, __u32 fd,
-		   const struct lw_image_key *key, struct lw_file_record **out, size_t *count);
+		   const struct lw_map_key *key, struct lw_file_record **out, size_t *count);
 void lw_files_close(struct lw_enforcer *enf);
 
 /* Add delta to the lease filter slot of key. */
-int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta);
+int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta);
 
 void lw_events_close(struct lw_enforcer *enf);
+
+/* The boundary (translate.c): domain types <-> map layouts. */
+struct lw_map_key lw_to_map_key(const struct lw_image_key *key);
+struct lw_image_key lw_from_map_key(const struct lw_map_key *key);
+void lw_map_key_name(const struct lw_map_key *key, char *buf, size_t size);
+struct lw_map_holder lw_to_map_holder(const struct lw_holder *holder);
+struct lw_holder lw_from_map_holder(const struct lw_map_holder *holder);
+__u32 lw_to_map_mode(enum lw_lease_mode mode);
+enum lw_lease_mode lw_from_map_mode(__u32 mode);
+struct lw_map_lease lw_to_map_lease(const struct lw_lease *lease);
+void lw_from_map_lease(const struct lw_map_lease *m, struct lw_lease *lease);
+void lw_from_map_denial(const struct lw_map_denial *m, struct lw_denial *denial);
+
+/* The map-side forms of the API's calls (files.c, leases.c). */
+int lw_map_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key);
+int lw_map_lookup(struct lw_enforcer *enf, const struct lw_map_key *key, struct lw_map_lease *lease);
+int lw_map_foreach(struct lw_enforcer *enf,
+		   int (*fn)(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx),
+		   void *ctx);
+
+/* Non-holders with the image open for write (writers.c): up to max in
+ * writers, *found of them in all; fd is the caller's descriptor of it. */
+int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		    const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writers,
+		    size_t max, size_t *found);
+/* -EBUSY if a non-holder has the image open for write; *writer (if not
+ * NULL) names the first. */
+int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		     const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer);
 
 /* Block devices (blockdev.c). A leased block device's other nodes become
  * aliases of its lease, and the enforcer holds an exclusive claim (O_EXCL)
  * on it so mount, dm and md cannot claim it. */
 struct lw_claim {
-	struct lw_image_key key;
+	struct lw_map_key key;
 	int fd;
 };
-int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags);
-void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key);
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags);
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key);
 /* -EEXIST if key is a node of a leased device (an alias). */
-int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key);
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key);
 void lw_claim_leased_devices(struct lw_enforcer *enf);
 void lw_release_claims(struct lw_enforcer *enf);
 
 /* The holder index (leases.c): count lease's holders in or out (delta
  * +1/-1); rebuild it from the leases map (after open). */
-int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
-		   const struct lw_lease *lease, int delta);
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+		   const struct lw_map_lease *lease, int delta);
 int lw_index_rebuild(struct lw_enforcer *enf);
 
 /* Write the LW_GUARD_* flags into the guard entry (the rest unchanged). */

@@ -11,10 +11,14 @@
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct lw_enforcer *enf = ctx;
+	struct lw_map_denial event;
+	struct lw_denial denial;
 
-	if (size < sizeof(struct lw_denial_event) || !enf->event_fn)
+	if (size < sizeof(event) || !enf->event_fn)
 		return 0;	/* a short record cannot come from our programs: skip it */
-	return enf->event_fn(data, enf->event_ctx);
+	memcpy(&event, data, sizeof(event));	/* the ring buffer gives 8-byte alignment only */
+	lw_from_map_denial(&event, &denial);
+	return enf->event_fn(&denial, enf->event_ctx);
 }
 
 int lw_enforcer_events_fd(struct lw_enforcer *enf)

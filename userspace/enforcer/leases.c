@@ -11,13 +11,7 @@
 
 #include "enforcer/enforcer_internal.h"
 
-static void describe_key(const struct lw_image_key *key, char *buf, size_t size)
-{
-	snprintf(buf, size, "dev %llu:%llu ino %llu", (unsigned long long)(key->dev >> 20),
-		 (unsigned long long)(key->dev & 0xfffff), (unsigned long long)key->ino);
-}
-
-int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta)
+int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta)
 {
 	__u32 slot = lw_filter_slot(key, enf->filter_mask), count;
 
@@ -30,11 +24,11 @@ int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int d
 }
 
 /* The holder_index key of holder: only its kind's fields. */
-static void index_key(const struct lw_holder *holder, struct lw_holder *k)
+static void index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->kind = holder->kind;
-	if (holder->kind == LW_HOLDER_CGROUP)
+	if (holder->kind == LW_MAP_HOLDER_CGROUP)
 		k->cgroup_id = holder->cgroup_id;
 	else {
 		k->pid = holder->pid;
@@ -42,11 +36,11 @@ static void index_key(const struct lw_holder *holder, struct lw_holder *k)
 	}
 }
 
-static int index_holder(struct lw_enforcer *enf, const struct lw_holder *holder,
-			const struct lw_image_key *key, int delta)
+static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder,
+			const struct lw_map_key *key, int delta)
 {
 	struct lw_holder_ref ref = {};
-	struct lw_holder k;
+	struct lw_map_holder k;
 
 	index_key(holder, &k);
 	if (bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref)) {
@@ -66,12 +60,12 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_holder *holder,
 	return 0;
 }
 
-int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
-		   const struct lw_lease *lease, int delta)
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+		   const struct lw_map_lease *lease, int delta)
 {
 	int err = 0;
 
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++) {
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
 		int e = index_holder(enf, &lease->holders[i], key, delta);
 
 		if (e && !err)
@@ -80,160 +74,46 @@ int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
 	return err;
 }
 
-static int index_one(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
+static int index_one(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx)
 {
 	return lw_index_lease(ctx, key, lease, 1);
 }
 
 int lw_index_rebuild(struct lw_enforcer *enf)
 {
-	struct lw_holder k;
+	struct lw_map_holder k;
 
 	/* empty it first: a previous daemon's counts may be off */
 	while (!bpf_map_get_next_key(enf->holder_index_fd, NULL, &k))
 		if (bpf_map_delete_elem(enf->holder_index_fd, &k))
 			return lw_fail(enf, -errno, "cannot clear the holder index: %s", strerror(errno));
-	return lw_enforcer_foreach(enf, index_one, enf);
-}
-
-static int check_holder(struct lw_enforcer *enf, const struct lw_holder *holder)
-{
-	if (!holder || (holder->kind != LW_HOLDER_PROCESS && holder->kind != LW_HOLDER_CGROUP))
-		return lw_fail(enf, -EINVAL, "holder must be a process or a cgroup");
-	if (holder->kind == LW_HOLDER_PROCESS && !holder->pid)
-		return lw_fail(enf, -EINVAL, "process holder without a pid");
-	return 0;
-}
-
-static bool covered_by_lease(const struct lw_lease *lease, __u32 pid)
-{
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++)
-		if (lw_holder_covers_pid(&lease->holders[i], pid))
-			return true;
-	return false;
-}
-
-/* Whether file_id is one of the caller's own open file descriptions: a
- * copy of it elsewhere (e.g. a lock descriptor the daemon handed to its
- * keeper) is the caller's, not a foreign writer. */
-static bool callers_file(const struct lw_file_record *records, size_t count, __u64 file_id)
-{
-	for (size_t i = 0; i < count; i++)
-		if (records[i].tgid == (__u32)getpid() && records[i].file_id == file_id)
-			return true;
-	return false;
-}
-
-/* Non-holders with the image open for write, as the kernel sees it now:
- * up to max in writers, *found of them in all. The lease is already in the
- * map, so no new writer can appear. fd is the caller's descriptor of the
- * image: its record carries the inode's write count. */
-static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
-			const struct lw_lease *lease, bool regular_file, struct lw_writer *writers,
-			size_t max, size_t *found)
-{
-	struct lw_file_record *records;
-	size_t count, distinct = 0;
-	__s32 writecount = 0;
-	int err;
-
-	*found = 0;
-	err = lw_files_query(enf, LW_FILES_WRITERS, getpid(), fd, key, &records, &count);
-	if (err)
-		return err;
-	for (size_t i = 0; i < count; i++) {
-		const struct lw_file_record *r = &records[i];
-		bool seen = false;
-
-		writecount = r->writecount;
-		if (!(r->f_mode & LW_FMODE_WRITE))	/* the caller's read-only descriptor */
-			continue;
-		for (size_t j = 0; j < i; j++)
-			seen |= records[j].file_id == r->file_id;
-		distinct += !seen;
-		if (r->tgid == (__u32)getpid() || (enf->trusted_pid && r->tgid == enf->trusted_pid) ||
-		    callers_file(records, count, r->file_id) || covered_by_lease(lease, r->tgid))
-			continue;
-		if (*found < max) {
-			writers[*found].pid = r->tgid;
-			writers[*found].fd = r->fd;
-			memcpy(writers[*found].comm, r->comm, sizeof(writers[*found].comm));
-		}
-		++*found;
-	}
-	/* i_writecount counts every write opener of a regular file, also
-	 * those in no descriptor table: a shared writable mapping whose
-	 * descriptor was closed, or an open that passed the check before the
-	 * lease was inserted and is not installed yet. */
-	if (regular_file && writecount > (__s32)distinct) {
-		if (*found < max)
-			memset(&writers[*found], 0, sizeof(writers[*found]));
-		++*found;
-	}
-	free(records);
-	return 0;
-}
-
-/* -EBUSY if a non-holder has the image open for write; *writer (if not
- * NULL) names the first. */
-static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
-			 const struct lw_lease *lease, bool regular_file, struct lw_writer *writer)
-{
-	struct lw_writer first;
-	size_t found;
-	int err = find_writers(enf, fd, key, lease, regular_file, &first, 1, &found);
-
-	if (err || !found)
-		return err;
-	if (writer)
-		*writer = first;
-	if (first.pid)
-		return lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
-			       first.pid, LW_COMM_LEN, first.comm, first.fd);
-	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
-}
-
-int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
-			struct lw_writer *writers, size_t max, size_t *count)
-{
-	struct lw_lease lease;
-	struct stat st;
-	int err;
-
-	if (fstat(fd, &st))
-		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
-	if ((err = lw_enforcer_lookup(enf, key, &lease)))
-		return err;
-	return find_writers(enf, fd, key, &lease, S_ISREG(st.st_mode), writers, max, count);
+	return lw_map_foreach(enf, index_one, enf);
 }
 
 int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
 				const struct lw_holder *first_holder, unsigned int flags,
 				struct lw_image_key *key_out, struct lw_writer *writer)
 {
-	struct lw_lease lease = {};
-	struct lw_image_key key;
+	struct lw_map_lease lease;
+	struct lw_lease wanted;
+	struct lw_map_key key;
 	char name[96];
 	struct stat st;
 	int err;
 
-	if (mode != LW_LEASE_EXCLUSIVE && mode != LW_LEASE_SHARED)
-		return lw_fail(enf, -EINVAL, "lease mode must be exclusive or shared");
-	if ((err = check_holder(enf, first_holder)))
+	if ((err = lw_lease_init(&wanted, mode, first_holder, &enf->err)))
 		return err;
 	if (fstat(fd, &st))
 		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return lw_fail(enf, -EINVAL, "an image must be a regular file or a block device");
-	if ((err = lw_enforcer_key_of_fd(enf, fd, &key)))
+	if ((err = lw_map_key_of_fd(enf, fd, &key)))
 		return err;
-	describe_key(&key, name, sizeof(name));
+	lw_map_key_name(&key, name, sizeof(name));
 	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_check_free(enf, &key)))
 		return err;
 
-	lease.mode = mode;
-	lease.nr_holders = 1;
-	lease.holders[0] = *first_holder;
+	lease = lw_to_map_lease(&wanted);
 	/* Filter first: the programs must never skip a leased image. */
 	if ((err = lw_filter_add(enf, &key, 1)))
 		return err;
@@ -254,16 +134,16 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 		return err;
 	}
 	if (!(flags & LW_LEASE_FORCE)) {
-		err = check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer);
+		err = lw_check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer);
 		if (err) {
-			char reason[sizeof(enf->error)];
+			struct lw_err reason;
 
-			/* Roll back; keep the reason check_writers gave. */
-			memcpy(reason, enf->error, sizeof(reason));
+			/* Roll back; keep the reason lw_check_writers gave. */
+			reason = enf->err;
 			bpf_map_delete_elem(enf->leases_fd, &key);
 			lw_index_lease(enf, &key, &lease, -1);
 			lw_filter_add(enf, &key, -1);
-			memcpy(enf->error, reason, sizeof(reason));
+			enf->err = reason;
 			return err;
 		}
 	}
@@ -275,7 +155,7 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 		return err;
 	}
 	if (key_out)
-		*key_out = key;
+		*key_out = lw_from_map_key(&key);
 	return 0;
 }
 
@@ -285,13 +165,13 @@ int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_lease_mode mo
 	return lw_enforcer_add_lease_flags(enf, fd, mode, first_holder, 0, key_out, NULL);
 }
 
-int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
+static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
-	struct lw_lease old;
+	struct lw_map_lease old;
 	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
 	char name[96];
 
-	describe_key(key, name, sizeof(name));
+	lw_map_key_name(key, name, sizeof(name));
 	if (bpf_map_delete_elem(enf->leases_fd, key)) {
 		if (errno == ENOENT)
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
@@ -303,71 +183,91 @@ int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key 
 	return lw_filter_add(enf, key, -1);
 }
 
-int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_image_key *key,
-		       struct lw_lease *lease)
+int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	struct lw_map_key k = lw_to_map_key(key);
+
+	return remove_lease(enf, &k);
+}
+
+int lw_map_lookup(struct lw_enforcer *enf, const struct lw_map_key *key, struct lw_map_lease *lease)
 {
 	char name[96];
 
 	if (!bpf_map_lookup_elem(enf->leases_fd, key, lease))
 		return 0;
-	describe_key(key, name, sizeof(name));
+	lw_map_key_name(key, name, sizeof(name));
 	if (errno == ENOENT)
 		return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 	return lw_fail(enf, -errno, "cannot read the lease of %s: %s", name, strerror(errno));
 }
 
+int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_image_key *key,
+		       struct lw_lease *lease)
+{
+	struct lw_map_key k = lw_to_map_key(key);
+	struct lw_map_lease m;
+	int err = lw_map_lookup(enf, &k, &m);
+
+	if (!err)
+		lw_from_map_lease(&m, lease);
+	return err;
+}
+
+/* Write back a lease changed by the rules (lease_rules.h), and count holder
+ * in or out of the holder index. */
+static int update_lease(struct lw_enforcer *enf, const struct lw_map_key *k,
+			const struct lw_lease *lease, const struct lw_holder *holder, int delta)
+{
+	struct lw_map_lease m = lw_to_map_lease(lease);
+	struct lw_map_holder h = lw_to_map_holder(holder);
+
+	if (bpf_map_update_elem(enf->leases_fd, k, &m, BPF_EXIST))
+		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
+	return index_holder(enf, &h, k, delta);
+}
+
 int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
 			   const struct lw_holder *holder)
 {
+	struct lw_map_key k = lw_to_map_key(key);
+	struct lw_map_lease m;
 	struct lw_lease lease;
 	int err;
 
-	if ((err = check_holder(enf, holder)) || (err = lw_enforcer_lookup(enf, key, &lease)))
+	if ((err = lw_holder_check(holder, &enf->err)) || (err = lw_map_lookup(enf, &k, &m)))
 		return err;
-	for (__u32 i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
-		if (lw_holder_equal(&lease.holders[i], holder))
-			return lw_fail(enf, -EEXIST, "already a holder of this lease");
-	if (lease.mode == LW_LEASE_EXCLUSIVE && lease.nr_holders >= 1)
-		return lw_fail(enf, -EINVAL, "an exclusive lease has one holder");
-	if (lease.nr_holders >= LW_MAX_HOLDERS)
-		return lw_fail(enf, -E2BIG, "a shared lease has at most %d holders", LW_MAX_HOLDERS);
-	lease.holders[lease.nr_holders++] = *holder;
-	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_EXIST))
-		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return index_holder(enf, holder, key, 1);
+	lw_from_map_lease(&m, &lease);
+	if ((err = lw_lease_add_holder(&lease, holder, &enf->err)) < 0)
+		return err;
+	return update_lease(enf, &k, &lease, holder, 1);
 }
 
 int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
 			      const struct lw_holder *holder)
 {
+	struct lw_map_key k = lw_to_map_key(key);
+	struct lw_map_lease m;
 	struct lw_lease lease;
-	__u32 i;
-	int err;
+	int err, i;
 
-	if ((err = lw_enforcer_lookup(enf, key, &lease)))
+	if ((err = lw_map_lookup(enf, &k, &m)))
 		return err;
-	for (i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
-		if (lw_holder_equal(&lease.holders[i], holder))
-			break;
-	if (i == lease.nr_holders || i == LW_MAX_HOLDERS)
-		return lw_fail(enf, -ENOENT, "not a holder of this lease");
+	lw_from_map_lease(&m, &lease);
+	if ((i = lw_lease_find_holder_err(&lease, holder, &enf->err)) < 0)
+		return i;
 	if (lease.nr_holders == 1)
-		return lw_enforcer_remove_lease(enf, key);
-	memmove(&lease.holders[i], &lease.holders[i + 1],
-		(lease.nr_holders - i - 1) * sizeof(lease.holders[0]));
-	lease.nr_holders--;
-	memset(&lease.holders[lease.nr_holders], 0, sizeof(lease.holders[0]));
-	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_EXIST))
-		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return index_holder(enf, holder, key, -1);
+		return remove_lease(enf, &k);
+	lw_lease_remove_holder_at(&lease, (unsigned int)i);
+	return update_lease(enf, &k, &lease, holder, -1);
 }
 
-int lw_enforcer_foreach(struct lw_enforcer *enf,
-			int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx),
-			void *ctx)
+int lw_map_foreach(struct lw_enforcer *enf,
+		   int (*fn)(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx),
+		   void *ctx)
 {
-	struct lw_image_key key, next;
-	struct lw_lease lease;
+	struct lw_map_key key, next;
+	struct lw_map_lease lease;
 	void *prev = NULL;
 	int ret;
 
@@ -384,37 +284,64 @@ int lw_enforcer_foreach(struct lw_enforcer *enf,
 	return 0;
 }
 
+struct foreach_ctx {
+	int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx);
+	void *ctx;
+};
+
+static int foreach_one(const struct lw_map_key *key, const struct lw_map_lease *m, void *ctx)
+{
+	const struct foreach_ctx *f = ctx;
+	struct lw_image_key k = lw_from_map_key(key);
+	struct lw_lease lease;
+
+	lw_from_map_lease(m, &lease);
+	return f->fn(&k, &lease, f->ctx);
+}
+
+int lw_enforcer_foreach(struct lw_enforcer *enf,
+			int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx),
+			void *ctx)
+{
+	struct foreach_ctx f = { fn, ctx };
+
+	return lw_map_foreach(enf, foreach_one, &f);
+}
+
 int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
 			  enum lw_lease_mode mode, const struct lw_holder *holders, unsigned int n)
 {
-	struct lw_lease lease = { .mode = mode }, old;
+	struct lw_map_lease lease = { .mode = lw_to_map_mode(mode) }, old;
+	struct lw_map_key k = lw_to_map_key(key);
 	bool had;
 	int err;
 
-	if (n == 0 || n > LW_MAX_HOLDERS)
-		return lw_fail(enf, -EINVAL, "a lease has 1 to %d holders", LW_MAX_HOLDERS);
+	if (n == 0 || n > LW_MAP_MAX_HOLDERS)
+		return lw_fail(enf, -EINVAL, "a lease has 1 to %d holders", LW_MAP_MAX_HOLDERS);
 	lease.nr_holders = n;
-	memcpy(lease.holders, holders, n * sizeof(holders[0]));
-	had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
-	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_ANY))
+	for (unsigned int i = 0; i < n; i++)
+		lease.holders[i] = lw_to_map_holder(&holders[i]);
+	had = !bpf_map_lookup_elem(enf->leases_fd, &k, &old);
+	if (bpf_map_update_elem(enf->leases_fd, &k, &lease, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot write the lease: %s", strerror(errno));
 	/* new counts first: a holder in both never drops out meanwhile */
-	if ((err = lw_index_lease(enf, key, &lease, 1)))
+	if ((err = lw_index_lease(enf, &k, &lease, 1)))
 		return err;
 	if (had)
-		lw_index_lease(enf, key, &old, -1);
+		lw_index_lease(enf, &k, &old, -1);
 	return 0;
 }
 
 int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key)
 {
-	struct lw_lease old;
-	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
+	struct lw_map_key k = lw_to_map_key(key);
+	struct lw_map_lease old;
+	bool had = !bpf_map_lookup_elem(enf->leases_fd, &k, &old);
 
-	if (bpf_map_delete_elem(enf->leases_fd, key) && errno != ENOENT)
+	if (bpf_map_delete_elem(enf->leases_fd, &k) && errno != ENOENT)
 		return lw_fail(enf, -errno, "cannot remove the entry: %s", strerror(errno));
 	if (had)
-		lw_index_lease(enf, key, &old, -1);
+		lw_index_lease(enf, &k, &old, -1);
 	return 0;
 }
 
@@ -432,8 +359,11 @@ int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_image_key
 
 	if (!slots)
 		return lw_fail(enf, -ENOMEM, "out of memory checking the lease filter");
-	for (size_t i = 0; i < n; i++)
-		slots[i] = lw_filter_slot(&keys[i], enf->filter_mask);
+	for (size_t i = 0; i < n; i++) {
+		struct lw_map_key k = lw_to_map_key(&keys[i]);
+
+		slots[i] = lw_filter_slot(&k, enf->filter_mask);
+	}
 	qsort(slots, n, sizeof(*slots), compare_slots);
 	for (size_t i = 0, run; i < n; i += run) {
 		__u32 want;

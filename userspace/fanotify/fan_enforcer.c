@@ -12,7 +12,6 @@
 
 #include "fanotify/fan_internal.h"
 
-static __thread char open_error[256];	/* lw_fan_enforcer_error(NULL) */
 
 /* A forked child would keep the group alive after the daemon dies, with no
  * thread to answer it: every open of a leased image would then hang. So a
@@ -54,21 +53,9 @@ static void track(struct lw_fan_enforcer *enf, bool add)
 	pthread_mutex_unlock(&open_list_lock);
 }
 
-int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)
-{
-	char *buf = enf ? enf->error : open_error;
-	size_t size = enf ? sizeof(enf->error) : sizeof(open_error);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 const char *lw_fan_enforcer_error(const struct lw_fan_enforcer *enf)
 {
-	return enf ? enf->error : open_error;
+	return enf->err.msg;
 }
 
 /* Whether the kernel knows FAN_PRE_ACCESS: a mark request is checked for
@@ -105,7 +92,7 @@ static int create_group(struct lw_fan_enforcer *enf, bool want_pre_content)
 			return 0;
 		}
 	}
-	return lw_fan_fail(NULL, -errno, "fanotify permission events are not available: "
+	return lw_fan_fail(enf, -errno, "fanotify permission events are not available: "
 			   "fanotify_init(FAN_CLASS_CONTENT): %s", strerror(errno));
 }
 
@@ -131,7 +118,8 @@ static void describe_limits(struct lw_fan_enforcer *enf)
 		 "writes through received or inherited descriptors are not stopped; ");
 }
 
-int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out)
+int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out,
+			 struct lw_err *why)
 {
 	struct lw_fan_enforcer *enf;
 	int err;
@@ -139,7 +127,7 @@ int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_
 	*out = NULL;
 	enf = calloc(1, sizeof(*enf));
 	if (!enf)
-		return lw_fan_fail(NULL, -ENOMEM, "out of memory");
+		return lw_err_set(why, ENOMEM, "out of memory");
 	enf->fan_fd = enf->stop_fd = enf->events_fd = -1;
 	enf->max_images = opts && opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
 	enf->events_per_sec = opts && opts->events_per_sec ? opts->events_per_sec : 10;
@@ -151,7 +139,7 @@ int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_
 	enf->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	enf->events_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (enf->stop_fd < 0 || enf->events_fd < 0) {
-		err = lw_fan_fail(NULL, -errno, "cannot create an eventfd: %s", strerror(errno));
+		err = lw_fan_fail(enf, -errno, "cannot create an eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	describe_limits(enf);
@@ -163,6 +151,8 @@ int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_
 	*out = enf;
 	return 0;
 fail:
+	if (why)
+		*why = enf->err;
 	lw_fan_enforcer_close(enf);
 	return err;
 }

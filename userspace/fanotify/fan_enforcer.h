@@ -5,7 +5,8 @@
  * events), FAN_ALLOW otherwise. Its functions mirror the BPF enforcer's
  * (enforcer/enforcer.h) one for one, in the same domain words, so both can
  * sit behind one interface. Errors are negative errno with a one-line reason
- * in lw_fan_enforcer_error().
+ * (common/err.h): in the caller's struct lw_err for lw_fan_enforcer_open,
+ * else in lw_fan_enforcer_error().
  *
  * Unlike pinned BPF programs, enforcement lasts only as long as the group's
  * descriptor is open: it lapses when the daemon exits. lw_fan_enforcer_limits()
@@ -18,8 +19,9 @@
 
 #include <linux/types.h>
 #include <stdbool.h>
-#include "enforcer_maps.h"
-#include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn, holders */
+#include "common/err.h"
+#include "common/holder.h"
+#include "common/lease_types.h"
 
 #define LW_FAN_DEFAULT_MAX_IMAGES 65536
 
@@ -38,9 +40,10 @@ struct lw_fan_enforcer_opts {
 };
 
 /* Create the fanotify group and start the thread that answers it. Nothing is
- * pinned: closing ends enforcement. On failure lw_fan_enforcer_error(NULL)
- * gives the reason. */
-int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out);
+ * pinned: closing ends enforcement. On failure why (if not NULL) gets the
+ * reason. */
+int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out,
+			 struct lw_err *why);
 /* Stop the thread and close the group: every lease stops being enforced. */
 void lw_fan_enforcer_close(struct lw_fan_enforcer *enf);
 
@@ -74,8 +77,8 @@ int lw_fan_enforcer_foreach(struct lw_fan_enforcer *enf,
 				      void *ctx),
 			    void *ctx);
 
-/* Denial events, the same struct lw_denial_event the BPF programs send:
- * poll lw_fan_enforcer_events_fd() for input, then consume. */
+/* Denials, as the daemon's struct lw_denial: poll lw_fan_enforcer_events_fd()
+ * for input, then consume. */
 int lw_fan_enforcer_events_fd(struct lw_fan_enforcer *enf);
 int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn, void *ctx);
 

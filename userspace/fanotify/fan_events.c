@@ -1,7 +1,7 @@
 /* The thread that answers the group: every permission event gets exactly
  * one answer (an unanswered one would hang its opener), FAN_DENY for a
  * non-holder that modifies a leased image, FAN_ALLOW for everything else.
- * Denials are queued as struct lw_denial_event for events_consume, rate
+ * Denials are queued as struct lw_denial for events_consume, rate
  * limited per (process, image) like the BPF programs. */
 #include <errno.h>
 #include <poll.h>
@@ -52,7 +52,7 @@ static bool rate_allows(struct lw_fan_enforcer *enf, __u32 tgid, const struct lw
 static void record_denial(struct lw_fan_enforcer *enf, const struct lw_fan_lease *lease,
 			  pid_t tid, const struct lw_fan_opener *opener, int event_fd)
 {
-	struct lw_denial_event e = { 0 };
+	struct lw_denial e = { 0 };
 	char link[64];
 	ssize_t n;
 	__u64 one = 1;
@@ -165,7 +165,7 @@ int lw_fan_thread_start(struct lw_fan_enforcer *enf)
 	int err = pthread_create(&enf->thread, NULL, answer_thread, enf);
 
 	if (err)
-		return lw_fan_fail(NULL, -err, "cannot start the fanotify thread: %s", strerror(err));
+		return lw_fan_fail(enf, -err, "cannot start the fanotify thread: %s", strerror(err));
 	enf->thread_started = true;
 	return 0;
 }
@@ -190,7 +190,7 @@ int lw_fan_enforcer_events_fd(struct lw_fan_enforcer *enf)
 
 int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn, void *ctx)
 {
-	struct lw_denial_event e;
+	struct lw_denial e;
 	__u64 count;
 	int n = 0, ret = 0;
 

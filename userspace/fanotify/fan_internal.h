@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sys/types.h>
+#include "common/lease_rules.h"
 #include "fanotify/fan_enforcer.h"
 
 /* Debian 12's glibc headers predate these; values from the kernel's
@@ -56,20 +57,20 @@ struct lw_fan_enforcer {
 	pthread_mutex_t lock;		/* guards everything below */
 	struct lw_fan_lease *leases;
 	size_t nr_leases;
-	struct lw_denial_event queue[LW_FAN_QUEUE_LEN];
+	struct lw_denial queue[LW_FAN_QUEUE_LEN];
 	size_t queue_head, queue_len;
 	struct lw_fan_rate rate[LW_FAN_RATE_SLOTS];
 	__u64 denials, suppressed, dropped;
 
 	char limits[1024];
-	char error[256];
+	struct lw_err err;		/* why the last call failed */
 };
 
-int lw_fan_fail(struct lw_fan_enforcer *enf, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Record a one-line reason in enf->err and return err (a negative errno). */
+#define lw_fan_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)
 
 /* fan_key.c: the kernel's dev_t layout, and the key of an open file. */
-__u64 lw_fan_kdev(dev_t dev);
+uint64_t lw_fan_kdev(dev_t dev);
 int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino);
 
 /* fan_writers.c: the first non-holder with the image open for write. */
@@ -86,7 +87,7 @@ struct lw_fan_opener {
 	long syscall_nr;	/* -1: unknown */
 	__u32 open_flags;	/* for an open: its flags, 0 if unknown */
 	enum lw_fan_access access;
-	__u32 op;		/* enum lw_op if denied */
+	enum lw_denial_op op;	/* if denied */
 };
 void lw_fan_classify(pid_t tid, bool pre_content_event, struct lw_fan_opener *opener);
 /* A pidfd for a process holder, -1 if that process (pid and start time)
@@ -97,7 +98,7 @@ bool lw_fan_holder_covers_tid(const struct lw_fan_lease *lease, pid_t tid);
 bool lw_fan_thread_of(pid_t tid, pid_t pid);
 /* The denial record's subject fields (pid, tgid, uid, gid, loginuid,
  * sessionid, comm) from /proc. */
-void lw_fan_fill_subject(pid_t tid, struct lw_denial_event *event);
+void lw_fan_fill_subject(pid_t tid, struct lw_denial *denial);
 
 /* fan_events.c: the thread that answers the group. */
 int lw_fan_thread_start(struct lw_fan_enforcer *enf);

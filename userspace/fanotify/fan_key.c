@@ -8,31 +8,25 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "common/proc.h"
 #include "fanotify/fan_internal.h"
 
-__u64 lw_fan_kdev(dev_t dev)
+uint64_t lw_fan_kdev(dev_t dev)
 {
-	return ((__u64)major(dev) << 20) | minor(dev);	/* the kernel's MKDEV */
+	return lw_kdev(major(dev), minor(dev));
 }
 
 static int mount_id_of(int fd)
 {
-	char path[64], line[256];
-	int mnt_id = -1;
-	FILE *f;
+	char path[64];
+	int mnt_id = -1, err;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "mnt_id: %d", &mnt_id) == 1)
-			break;
-	fclose(f);
-	return mnt_id >= 0 ? mnt_id : -ENOENT;
+	err = lw_proc_int_field(path, "mnt_id: %d", &mnt_id);
+	return err ? err : mnt_id >= 0 ? mnt_id : -ENOENT;
 }
 
-static int superblock_dev_of_mount(int mnt_id, __u64 *dev)
+static int superblock_dev_of_mount(int mnt_id, uint64_t *dev)
 {
 	unsigned int maj, min;
 	char line[4096];
@@ -43,7 +37,7 @@ static int superblock_dev_of_mount(int mnt_id, __u64 *dev)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%d %*d %u:%u", &id, &maj, &min) == 3 && id == mnt_id) {
-			*dev = ((__u64)maj << 20) | min;
+			*dev = lw_kdev(maj, min);
 			err = 0;
 			break;
 		}

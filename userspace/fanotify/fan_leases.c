@@ -11,19 +11,12 @@
 
 #include "fanotify/fan_internal.h"
 
-static void describe_key(const struct lw_image_key *key, char *buf, size_t size)
+static int not_leased(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
-	snprintf(buf, size, "dev %llu:%llu ino %llu", (unsigned long long)(key->dev >> 20),
-		 (unsigned long long)(key->dev & 0xfffff), (unsigned long long)key->ino);
-}
+	char name[96];
 
-static int check_holder(struct lw_fan_enforcer *enf, const struct lw_holder *holder)
-{
-	if (!holder || (holder->kind != LW_HOLDER_PROCESS && holder->kind != LW_HOLDER_CGROUP))
-		return lw_fan_fail(enf, -EINVAL, "holder must be a process or a cgroup");
-	if (holder->kind == LW_HOLDER_PROCESS && !holder->pid)
-		return lw_fan_fail(enf, -EINVAL, "process holder without a pid");
-	return 0;
+	lw_image_key_name(key, name, sizeof(name));
+	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
 }
 
 /* The lease of key, or NULL; enf->lock held. */
@@ -145,9 +138,7 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 	char name[96];
 	int err;
 
-	if (mode != LW_LEASE_EXCLUSIVE && mode != LW_LEASE_SHARED)
-		return lw_fan_fail(enf, -EINVAL, "lease mode must be exclusive or shared");
-	if ((err = check_holder(enf, first_holder)))
+	if ((err = lw_lease_init(&lease.lease, mode, first_holder, &enf->err)))
 		return err;
 	if (fstat(fd, &st))
 		return lw_fan_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
@@ -155,10 +146,7 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 		return lw_fan_fail(enf, -EINVAL, "an image must be a regular file or a block device");
 	if ((err = lw_fan_key_of(fd, &lease.key, &lease.st_dev, &lease.st_ino)))
 		return lw_fan_fail(enf, err, "cannot find the key of the image: %s", strerror(-err));
-	describe_key(&lease.key, name, sizeof(name));
-	lease.lease.mode = mode;
-	lease.lease.nr_holders = 1;
-	lease.lease.holders[0] = *first_holder;
+	lw_image_key_name(&lease.key, name, sizeof(name));
 
 	pthread_mutex_lock(&enf->lock);
 	err = insert_lease(enf, fd, &lease, name);
@@ -166,11 +154,10 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 	if (err)
 		return err;
 	if ((err = prove_mark(enf, fd, &lease.key, name))) {
-		char reason[sizeof(enf->error)];
+		struct lw_err reason = enf->err;
 
-		memcpy(reason, enf->error, sizeof(reason));
 		lw_fan_enforcer_remove_lease(enf, &lease.key);
-		memcpy(enf->error, reason, sizeof(reason));
+		enf->err = reason;
 		return err;
 	}
 	/* Marked first, so no new writer can appear while the scan runs; the
@@ -208,61 +195,43 @@ int lw_fan_enforcer_add_lease(struct lw_fan_enforcer *enf, int fd, enum lw_lease
 int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
 	struct lw_fan_lease *l;
-	char name[96];
 
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	if (l)
 		drop_lease(enf, l - enf->leases);
 	pthread_mutex_unlock(&enf->lock);
-	if (l)
-		return 0;
-	describe_key(key, name, sizeof(name));
-	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+	return l ? 0 : not_leased(enf, key);
 }
 
 int lw_fan_enforcer_lookup(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
 			   struct lw_lease *lease)
 {
 	struct lw_fan_lease *l;
-	char name[96];
 
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	if (l)
 		*lease = l->lease;
 	pthread_mutex_unlock(&enf->lock);
-	if (l)
-		return 0;
-	describe_key(key, name, sizeof(name));
-	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+	return l ? 0 : not_leased(enf, key);
 }
 
 int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
 			       const struct lw_holder *holder)
 {
 	struct lw_fan_lease *l;
-	struct lw_lease *lease;
-	int err = 0;
+	int err;
 
-	if ((err = check_holder(enf, holder)))
+	if ((err = lw_holder_check(holder, &enf->err)))
 		return err;
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
-	lease = l ? &l->lease : NULL;
-	for (__u32 i = 0; lease && i < lease->nr_holders && i < LW_MAX_HOLDERS && !err; i++)
-		if (lw_holder_equal(&lease->holders[i], holder))
-			err = lw_fan_fail(enf, -EEXIST, "already a holder of this lease");
-	if (!lease)
-		err = lw_fan_fail(enf, -ENOENT, "image is not leased");
-	else if (!err && lease->mode == LW_LEASE_EXCLUSIVE && lease->nr_holders >= 1)
-		err = lw_fan_fail(enf, -EINVAL, "an exclusive lease has one holder");
-	else if (!err && lease->nr_holders >= LW_MAX_HOLDERS)
-		err = lw_fan_fail(enf, -E2BIG, "a shared lease has at most %d holders",
-				  LW_MAX_HOLDERS);
-	else if (!err) {
-		l->pidfds[lease->nr_holders] = lw_fan_holder_pidfd(holder);
-		lease->holders[lease->nr_holders++] = *holder;
+	if (!l)
+		err = not_leased(enf, key);
+	else if ((err = lw_lease_add_holder(&l->lease, holder, &enf->err)) >= 0) {
+		l->pidfds[err] = lw_fan_holder_pidfd(holder);
+		err = 0;
 	}
 	pthread_mutex_unlock(&enf->lock);
 	return err;
@@ -272,36 +241,25 @@ int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_i
 				  const struct lw_holder *holder)
 {
 	struct lw_fan_lease *l;
-	struct lw_lease *lease;
-	int err = 0;
-	__u32 i;
+	int err = 0, i;
 
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	if (!l) {
-		err = lw_fan_fail(enf, -ENOENT, "image is not leased");
-		goto out;
-	}
-	lease = &l->lease;
-	for (i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++)
-		if (lw_holder_equal(&lease->holders[i], holder))
-			break;
-	if (i == lease->nr_holders || i == LW_MAX_HOLDERS) {
-		err = lw_fan_fail(enf, -ENOENT, "not a holder of this lease");
-	} else if (lease->nr_holders == 1) {
+		err = not_leased(enf, key);
+	} else if ((i = lw_lease_find_holder_err(&l->lease, holder, &enf->err)) < 0) {
+		err = i;
+	} else if (l->lease.nr_holders == 1) {
 		drop_lease(enf, l - enf->leases);	/* the last holder: the lease goes */
 	} else {
+		/* pidfds run beside the holders */
 		if (l->pidfds[i] >= 0)
 			close(l->pidfds[i]);
 		memmove(&l->pidfds[i], &l->pidfds[i + 1],
-			(lease->nr_holders - i - 1) * sizeof(l->pidfds[0]));
-		l->pidfds[lease->nr_holders - 1] = -1;
-		memmove(&lease->holders[i], &lease->holders[i + 1],
-			(lease->nr_holders - i - 1) * sizeof(lease->holders[0]));
-		lease->nr_holders--;
-		memset(&lease->holders[lease->nr_holders], 0, sizeof(lease->holders[0]));
+			(l->lease.nr_holders - i - 1) * sizeof(l->pidfds[0]));
+		l->pidfds[l->lease.nr_holders - 1] = -1;
+		lw_lease_remove_holder_at(&l->lease, (unsigned int)i);
 	}
-out:
 	pthread_mutex_unlock(&enf->lock);
 	return err;
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "common/proc.h"
 #include "fanotify/fan_internal.h"
 
 /* Read /proc/TID/syscall: "NR ARG0..ARG5 SP PC", "-1 SP PC" outside a
@@ -27,17 +28,11 @@ static int read_syscall(pid_t tid, long *nr, unsigned long args[6])
 {
 	char path[64], line[512];
 	int n;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
+	n = lw_read_text(path, line, sizeof(line));
+	if (n <= 0)
+		return n < 0 ? n : -EIO;
 	if (!strncmp(line, "running", 7))
 		return -EAGAIN;
 	n = sscanf(line, "%ld %lx %lx %lx %lx %lx %lx", nr, &args[0], &args[1], &args[2], &args[3],
@@ -227,20 +222,14 @@ bool lw_fan_holder_covers_tid(const struct lw_fan_lease *l, pid_t tid)
 static void read_line(const char *fmt, pid_t tid, char *buf, size_t size)
 {
 	char path[64];
-	FILE *f;
 
-	buf[0] = 0;
 	snprintf(path, sizeof(path), fmt, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (!fgets(buf, size, f))
+	if (lw_read_text(path, buf, size) < 0)
 		buf[0] = 0;
-	fclose(f);
 	buf[strcspn(buf, "\n")] = 0;
 }
 
-void lw_fan_fill_subject(pid_t tid, struct lw_denial_event *e)
+void lw_fan_fill_subject(pid_t tid, struct lw_denial *e)
 {
 	char path[64], line[256];
 	unsigned int value;

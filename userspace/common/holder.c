@@ -1,6 +1,7 @@
 /* Holders: a process by tgid and start time, or a cgroup v2 subtree by id. */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,47 +9,36 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
-#include "enforcer/enforcer.h"
+#include "common/holder.h"
+#include "common/proc.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
 static int tgid_of(int pid)
 {
-	char path[64], line[256];
-	int tgid = -ESRCH;
-	FILE *f;
+	char path[64];
+	int tgid;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -ESRCH;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
+	return lw_proc_int_field(path, "Tgid: %d", &tgid) ? -ESRCH : tgid;
 }
 
-/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
-static int start_time_of(int tgid, __u64 *start_time)
+int lw_proc_stat(int pid, uint64_t *start_time, char *comm, size_t comm_size)
 {
-	char path[64], buf[1024];
+	char path[64], buf[1024], *open_paren, *p;
 	unsigned long long value;
-	char *p;
-	size_t n;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", tgid);
-	f = fopen(path, "re");
-	if (!f)
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (lw_read_text(path, buf, sizeof(buf)) < 0)
 		return -ESRCH;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: fields count from the last ')'. */
+	/* "PID (COMM) STATE ...": comm may hold spaces and parentheses, so
+	 * fields count from the last ')'. */
+	open_paren = strchr(buf, '(');
 	p = strrchr(buf, ')');
-	if (!p)
+	if (!open_paren || !p || p < open_paren)
 		return -EINVAL;
+	if (comm && comm_size)
+		snprintf(comm, comm_size, "%.*s", (int)(p - open_paren - 1), open_paren + 1);
 	for (int field = 3; field <= 22; field++) {	/* to the space before field 22 */
 		p = strchr(p + 1, ' ');
 		if (!p)
@@ -70,7 +60,7 @@ int lw_holder_of_pid(int pid, struct lw_holder *holder)
 	memset(holder, 0, sizeof(*holder));
 	holder->kind = LW_HOLDER_PROCESS;
 	holder->pid = tgid;
-	err = start_time_of(tgid, &holder->start_time);
+	err = lw_proc_stat(tgid, &holder->start_time, NULL, 0);
 	return err;
 }
 
@@ -90,7 +80,7 @@ int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder)
 }
 
 /* Whether cgroup_id is the cgroup of pid or one of its ancestors. */
-static bool pid_in_cgroup(int pid, __u64 cgroup_id)
+static bool pid_in_cgroup(int pid, uint64_t cgroup_id)
 {
 	char path[PATH_MAX], line[PATH_MAX];
 	bool found = false;
@@ -130,7 +120,7 @@ bool lw_holder_covers_pid(const struct lw_holder *holder, int pid)
 
 	if (holder->kind == LW_HOLDER_CGROUP)
 		return pid_in_cgroup(pid, holder->cgroup_id);
-	if (holder->kind != LW_HOLDER_PROCESS || (__u32)pid != holder->pid)
+	if (holder->kind != LW_HOLDER_PROCESS || (uint32_t)pid != holder->pid)
 		return false;
 	return !lw_holder_of_pid(pid, &process) && process.start_time == holder->start_time;
 }

@@ -1,0 +1,25 @@
+/* Holders (lease_types.h) as the running system shows them: from a pid or a
+ * cgroup folder, and whether a process is one. Reads /proc and /sys. */
+#ifndef LW_COMMON_HOLDER_H
+#define LW_COMMON_HOLDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/lease_types.h"
+
+/* A process holder for pid (any thread of it), with its start time. */
+int lw_holder_of_pid(int pid, struct lw_holder *holder);
+/* A cgroup holder for a cgroup v2 folder (e.g. /sys/fs/cgroup/machine.slice/x). */
+int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder);
+/* Whether process pid is covered by holder (same process, or inside the
+ * cgroup subtree; cgroup v2 mounted at /sys/fs/cgroup). */
+bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);
+/* The same holder: kind and pid + start time, or cgroup id. */
+bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
+
+/* From /proc/PID/stat: the start time (field 22, clock ticks since boot)
+ * and, if comm is not NULL, the command. -ESRCH if no such process. */
+int lw_proc_stat(int pid, uint64_t *start_time, char *comm, size_t comm_size);
+
+#endif /* LW_COMMON_HOLDER_H */

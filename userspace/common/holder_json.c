@@ -1,0 +1,20 @@
+/* The JSON layout of a holder (holder_json.h). */
+#include "common/holder_json.h"
+
+void lw_holder_json_add(struct json_object *o, const struct lw_holder *holder,
+			struct json_object *comm, struct json_object *cgroup, bool with_cgroup_id)
+{
+	if (holder->kind == LW_HOLDER_CGROUP) {
+		json_object_put(comm);
+		json_object_object_add(o, "kind", json_object_new_string("cgroup"));
+		json_object_object_add(o, "cgroup", cgroup);
+		if (with_cgroup_id)
+			json_object_object_add(o, "cgroup_id", json_object_new_uint64(holder->cgroup_id));
+		return;
+	}
+	json_object_put(cgroup);
+	json_object_object_add(o, "kind", json_object_new_string("process"));
+	json_object_object_add(o, "pid", json_object_new_int64(holder->pid));
+	json_object_object_add(o, "start_time", json_object_new_uint64(holder->start_time));
+	json_object_object_add(o, "comm", comm);
+}

@@ -1,0 +1,33 @@
+/* Small text files of /proc (proc.h). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "common/proc.h"
+
+int lw_read_text(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int lw_proc_int_field(const char *path, const char *fmt, int *value)
+{
+	char line[4096];
+	int err = -ENOENT;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, value) == 1)
+			err = 0;
+	fclose(f);
+	return err;
+}

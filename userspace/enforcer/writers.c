@@ -1,0 +1,114 @@
+/* The writers check: who has an image open for write that is not a holder
+ * of its lease, as the kernel's open files (the files iterator) show it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "enforcer/enforcer_internal.h"
+
+static bool covered_by_lease(const struct lw_map_lease *lease, __u32 pid)
+{
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++)
+	{
+		struct lw_holder holder = lw_from_map_holder(&lease->holders[i]);
+
+		if (lw_holder_covers_pid(&holder, pid))
+			return true;
+	}
+	return false;
+}
+
+/* Whether file_id is one of the caller's own open file descriptions: a
+ * copy of it elsewhere (e.g. a lock descriptor the daemon handed to its
+ * keeper) is the caller's, not a foreign writer. */
+static bool callers_file(const struct lw_file_record *records, size_t count, __u64 file_id)
+{
+	for (size_t i = 0; i < count; i++)
+		if (records[i].tgid == (__u32)getpid() && records[i].file_id == file_id)
+			return true;
+	return false;
+}
+
+/* As the kernel sees it now: the lease is already in the map, so no new
+ * writer can appear. fd's record carries the inode's write count. */
+int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		    const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writers,
+		    size_t max, size_t *found)
+{
+	struct lw_file_record *records;
+	size_t count, distinct = 0;
+	__s32 writecount = 0;
+	int err;
+
+	*found = 0;
+	err = lw_files_query(enf, LW_FILES_WRITERS, getpid(), fd, key, &records, &count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		const struct lw_file_record *r = &records[i];
+		bool seen = false;
+
+		writecount = r->writecount;
+		if (!(r->f_mode & LW_FMODE_WRITE))	/* the caller's read-only descriptor */
+			continue;
+		for (size_t j = 0; j < i; j++)
+			seen |= records[j].file_id == r->file_id;
+		distinct += !seen;
+		if (r->tgid == (__u32)getpid() || (enf->trusted_pid && r->tgid == enf->trusted_pid) ||
+		    callers_file(records, count, r->file_id) || covered_by_lease(lease, r->tgid))
+			continue;
+		if (*found < max) {
+			writers[*found].pid = r->tgid;
+			writers[*found].fd = r->fd;
+			memcpy(writers[*found].comm, r->comm, sizeof(writers[*found].comm));
+		}
+		++*found;
+	}
+	/* i_writecount counts every write opener of a regular file, also
+	 * those in no descriptor table: a shared writable mapping whose
+	 * descriptor was closed, or an open that passed the check before the
+	 * lease was inserted and is not installed yet. */
+	if (regular_file && writecount > (__s32)distinct) {
+		if (*found < max)
+			memset(&writers[*found], 0, sizeof(writers[*found]));
+		++*found;
+	}
+	free(records);
+	return 0;
+}
+
+int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		     const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer)
+{
+	struct lw_writer first;
+	size_t found;
+	int err = lw_find_writers(enf, fd, key, lease, regular_file, &first, 1, &found);
+
+	if (err || !found)
+		return err;
+	if (writer)
+		*writer = first;
+	if (first.pid)
+		return lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
+			       first.pid, LW_COMM_LEN, first.comm, first.fd);
+	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
+}
+
+int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+			struct lw_writer *writers, size_t max, size_t *count)
+{
+	struct lw_map_key k = lw_to_map_key(key);
+	struct lw_map_lease lease;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st))
+		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
+	if ((err = lw_map_lookup(enf, &k, &lease)))
+		return err;
+	return lw_find_writers(enf, fd, &k, &lease, S_ISREG(st.st_mode), writers, max, count);
+}
+
