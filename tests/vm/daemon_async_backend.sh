@@ -25,27 +25,39 @@ time.sleep(100000)
 PY
 	children+=($!)
 	printf -v "$2" %s $!
-	for _ in $(seq 600); do [ -e "$work/blocked.$2" ] && return 0; sleep 0.1; done
+	local end=$((SECONDS + 60))
+	while ((SECONDS < end)); do [ -e "$work/blocked.$2" ] && return 0; sleep 0.1; done
 	why="the blocker of $1 did not take its lock within 60 s"
 	return 1
 }
 
-# pending_count: the daemon's pending acquires (Status), or "error: ..."
+# acquire_in_background IMAGE PID OUT VAR: the CLI itself (not a subshell
+# around it, so killing VAR's pid closes its connection) asks for IMAGE.
+acquire_in_background() {
+	"$cli_bin" --socket "$(sock A)" acquire "$1" --pid "$2" >"$3" 2>&1 &
+	children+=($!)
+	printf -v "$4" %s $!
+}
+
+# pending_count: the daemon's pending acquires (Status), or what it said instead
 pending_count() {
-	lw A status --json 2>&1 | "$py" -c 'import json,sys; print(json.load(sys.stdin).get("pending_acquires", "missing"))' 2>&1
+	local out
+	out=$(lw A status --json 2>&1)
+	grep -o '"pending_acquires": *[0-9]*' <<<"$out" | grep -o '[0-9]*$' || echo "no count in: $out"
 }
 
 # wait_pending N: until Status counts N pending acquires (up to 60 s).
 wait_pending() {
-	local n
-	for _ in $(seq 600); do n=$(pending_count); [ "$n" = "$1" ] && return 0; sleep 0.1; done
-	why="expected $1 pending acquire(s), Status says: $n"
+	local n end=$((SECONDS + 60))
+	while ((SECONDS < end)); do n=$(pending_count); [ "$n" = "$1" ] && return 0; sleep 0.1; done
+	why="expected $1 pending acquire(s) within 60 s, Status says: $n"
 	return 1
 }
 
 # wait_exit PID: until the background command PID exits (up to 60 s); its status in $status.
 wait_exit() {
-	for _ in $(seq 600); do
+	local end=$((SECONDS + 60))
+	while ((SECONDS < end)); do
 		alive "$1" || { wait "$1"; status=$?; return 0; }
 		sleep 0.1
 	done
@@ -58,9 +70,7 @@ other_img=$(new_image b.img)
 check another_process_holds_the_image_lock block "$img" blocker
 
 start_holder holder
-lw A acquire "$img" --pid "$holder" >"$work/pending.out" 2>&1 &
-acquiring=$!
-children+=($acquiring)
+acquire_in_background "$img" "$holder" "$work/pending.out" acquiring
 check acquire_of_a_locked_image_is_pending wait_pending 1
 why="the acquire returned while the lock was held elsewhere: $(cat "$work/pending.out")"
 check pending_acquire_has_not_answered alive "$acquiring"
@@ -86,7 +96,8 @@ check another_image_is_acquired_while_pending [ $status -eq 0 ]
 
 why="a write open by a non-holder of $other_img got through"
 check non_holder_write_is_denied_while_another_acquire_pends not rogue_write "$other_img"
-for _ in $(seq 600); do grep -q '"denial"' "$work/A/audit.log" 2>/dev/null && break; sleep 0.1; done
+end=$((SECONDS + 60))
+while ((SECONDS < end)); do grep -q '"denial"' "$work/A/audit.log" 2>/dev/null && break; sleep 0.1; done
 why="expected a denial record in the audit log, got: $(tail -n 2 "$work/A/audit.log" 2>&1)"
 check denial_is_audited_while_an_acquire_pends grep -q '"denial"' "$work/A/audit.log"
 
@@ -114,16 +125,15 @@ check granted_lease_holds_the_backend_lock byte0_locked "$img"
 # a client that disconnects while pending leaves nothing behind
 gone_img=$(new_image c.img)
 block "$gone_img" gone_blocker
-lw A acquire "$gone_img" --pid "$holder" >/dev/null 2>&1 &
-gone_client=$!
-children+=($gone_client)
+acquire_in_background "$gone_img" "$holder" /dev/null gone_client
 wait_pending 1
 kill -KILL "$gone_client"; wait "$gone_client" 2>/dev/null
 check disconnected_client_cancels_its_pending_acquire wait_pending 0
 kill -KILL "$gone_blocker"; wait "$gone_blocker" 2>/dev/null
 # were it not cancelled, the lock would be taken within a fraction of a second
 leftover=""
-for _ in $(seq 20); do byte0_locked "$gone_img" && leftover=yes && break; sleep 0.1; done
+end=$((SECONDS + 3))
+while ((SECONDS < end)); do byte0_locked "$gone_img" && leftover=yes && break; sleep 0.1; done
 why="the daemon took the lock of $gone_img after its client had gone"
 check cancelled_acquire_takes_no_lock_later [ -z "$leftover" ]
 why="expected no lease on $gone_img, list says: $(lw A list --json 2>&1)"
@@ -133,9 +143,7 @@ check cancelled_acquire_leaves_no_lease not grep -q "$gone_img" <<<"$(lw A list 
 dead_img=$(new_image d.img)
 block "$dead_img" dead_blocker
 start_holder doomed
-lw A acquire "$dead_img" --pid "$doomed" >"$work/doomed.out" 2>&1 &
-doomed_client=$!
-children+=($doomed_client)
+acquire_in_background "$dead_img" "$doomed" "$work/doomed.out" doomed_client
 wait_pending 1
 kill -KILL "$doomed"
 wait_exit "$doomed_client"

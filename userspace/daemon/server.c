@@ -283,7 +283,10 @@ void lw_call_reply(struct lw_call *call, struct json_object *msg)
 		queue(c, msg);
 	if (c->idle)
 		sd_event_source_set_time_relative(c->idle, (uint64_t)c->srv->d->cfg->idle_timeout_sec * 1000000u);
-	pump(c, 0);
+	/* written from the loop, not from inside the backend's callback: a
+	 * connected socket is writable at once, and on_conn then goes on with
+	 * the requests that waited */
+	sd_event_source_set_io_events(c->source, EPOLLOUT);
 }
 
 static int on_conn(sd_event_source *source, int fd, uint32_t revents, void *userdata)
