@@ -230,7 +230,8 @@ static __always_inline struct lw_denial_event *begin_report(const struct lw_imag
 }
 
 /* Count a denial and send its event unless rate-limited or the ring is
- * full. path: resolve with bpf_d_path (sleepable hooks only);
+ * full. path: resolve with bpf_d_path (the kernel allows it on hooks of its
+ * sleepable set, from sleepable and non-sleepable programs alike);
  * otherwise name: the dentry's last component. */
 static __always_inline void report(const struct lw_image_key *key, const struct lw_lease *lease,
 				   __u32 op, __u32 open_flags, struct path *path,
@@ -267,8 +268,12 @@ static __always_inline bool denied(const struct inode *inode, struct lw_image_ke
 	return true;
 }
 
-/* Sleepable so the event can carry bpf_d_path's full path. */
-SEC("lsm.s/file_open")
+/* Every open on the host passes here, so it is not sleepable: a sleepable
+ * program's trampoline (RCU tasks trace, might_fault) costs every open more
+ * than the program itself. bpf_d_path, for the rare denial, needs no sleep:
+ * the kernel allows it on file_open either way (bpf_d_path_allowed: an LSM
+ * program on a hook of the sleepable set, 5.11 to 6.12 at least). */
+SEC("lsm/file_open")
 int BPF_PROG(lw_file_open, struct file *file, int ret)
 {
 	struct lw_image_key key;
