@@ -71,7 +71,9 @@ SCALE_ROWS = [
     ("keeper RSS MiB / descriptors", lambda s: f"{s['keeper_rss_kb'] / 1024:.1f} / {s['keeper_fds']}"),
     ("list, s (leases listed)", lambda s: f"{s['list_seconds']:.2f} ({s['list_leases']})"
      + (f", failed: {s['list_error']}" if s["list_error"] else "")),
-    ("after kill -9: status answers after s", lambda s: f"{s['restart_status_answers_s']:.2f}"),
+    ("after kill -9: status answers after s", lambda s: f"{s['restart_status_answers_s']:.2f}"
+     + (" (before re-adoption ended)" if 0 <= s["restart_status_answers_s"] < s["readoption_s"]
+        else " (only once re-adoption ended)" if s["readoption_s"] >= 0 else "")),
     ("after kill -9: every lease back after s", lambda s: f"{s['readoption_s']:.2f}"
      + f" ({s['leases_after_restart']} leases)"),
     ("holder killed: no lease left after s", lambda s: f"{s['holder_death_release_s']:.2f}"),
