@@ -71,6 +71,8 @@ SCALE_ROWS = [
     ("keeper RSS MiB / descriptors", lambda s: f"{s['keeper_rss_kb'] / 1024:.1f} / {s['keeper_fds']}"),
     ("list, s (leases listed)", lambda s: f"{s['list_seconds']:.2f} ({s['list_leases']})"
      + (f", failed: {s['list_error']}" if s["list_error"] else "")),
+    ("list reply bytes; leases of these paths that fit the client's 16 MiB", lambda s:
+     f"{s.get('list_reply_bytes', -1)}; {s.get('list_leases_within_client_cap', -1):.0f}"),
     ("after kill -9: status answers after s", lambda s: f"{s['restart_status_answers_s']:.2f}"
      + (" (before re-adoption ended)" if 0 <= s["restart_status_answers_s"] < s["readoption_s"]
         else " (only once re-adoption ended)" if s["readoption_s"] >= 0 else "")),

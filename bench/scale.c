@@ -12,7 +12,9 @@
  *     --seconds ran out (the fill stops there: a slow daemon is reported,
  *     not waited for all day);
  *   - the daemon's RSS and descriptors, and those of its keeper;
- *   - list: the time of one `list` call, and its error if the reply is refused;
+ *   - list: the time of one `list` call, its error if the reply is refused,
+ *     the reply's size, and how many leases of these paths fit the client's
+ *     16 MiB cap at that size per lease;
  *   - kill -9 of the daemon, then a restart: when status first answers and
  *     when it reports every lease again (re-adoption);
  *   - the holder killed: how long until status reports no lease, and the
@@ -26,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +37,7 @@
 #include "lockwarden/client.h"
 
 #define POLL_MS 50
+#define CLIENT_REPLY_MAX (16.0 * 1024 * 1024)	/* liblockwarden's cap on one reply (client.c) */
 #define STATUS_TIMEOUT_MS 60000
 
 static const char *images_dir, *socket_path, *daemon_log = "/dev/null";
@@ -185,6 +190,33 @@ static void keeper_usage(long *rss_kb, long *fds)
 		closedir(d);
 }
 
+/* Bytes of List's reply on the wire (varlink: JSON up to a NUL), read
+ * past any client's cap; -1 if it cannot be had. */
+static long list_reply_bytes(void)
+{
+	static const char call[] = "{\"method\":\"io.lockwarden.Manager.List\"}";
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char buf[65536];
+	long total = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    write(fd, call, sizeof(call)) != (ssize_t)sizeof(call)) {	/* the NUL included */
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		total += n;
+		if (memchr(buf, 0, n))
+			break;
+	}
+	close(fd);
+	return n < 0 ? -1 : total;
+}
+
 static double mean(const double *v, int from, int to)
 {
 	double sum = 0;
@@ -208,7 +240,7 @@ int main(int argc, char **argv)
 	char path[1024], acquire_error[sizeof(err.message)] = "", list_error[sizeof(err.message)] = "";
 	double *took, fill_start, t, list_s = -1, restart_answer_s = -1, readopt_s = -1;
 	double release_s = -1, slowest_status_s = 0;
-	long rss_kb, fds, keeper_rss_kb, keeper_fds, leases_after_restart = -1;
+	long rss_kb, fds, keeper_rss_kb, keeper_fds, leases_after_restart = -1, reply_bytes;
 	struct lockwarden *lw;
 	struct lockwarden_lease **list = NULL;
 	size_t listed = 0;
@@ -303,7 +335,8 @@ int main(int argc, char **argv)
 		lockwarden_lease_list_free(list, listed);
 		lockwarden_disconnect(lw);
 	}
-	fprintf(stderr, "scale: list %.2f s %s\n", list_s, list_error);
+	reply_bytes = list_reply_bytes();
+	fprintf(stderr, "scale: list %.2f s %s, reply %ld bytes\n", list_s, list_error, reply_bytes);
 
 	/* kill -9, restart, re-adoption */
 	kill(daemon_pid, SIGKILL);
@@ -358,6 +391,8 @@ int main(int argc, char **argv)
 	printf("\"keeper_rss_kb\": %ld,\n\"keeper_fds\": %ld,\n", keeper_rss_kb, keeper_fds);
 	printf("\"list_seconds\": %.3f,\n\"list_leases\": %zu,\n", list_s, listed);
 	json_str("list_error", list_error, true);
+	printf("\"list_reply_bytes\": %ld,\n\"list_leases_within_client_cap\": %.0f,\n", reply_bytes,
+	       reply_bytes > 0 && held > 0 ? CLIENT_REPLY_MAX / ((double)reply_bytes / held) : -1);
 	printf("\"restart_status_answers_s\": %.3f,\n\"readoption_s\": %.3f,\n", restart_answer_s, readopt_s);
 	printf("\"leases_after_restart\": %ld,\n", leases_after_restart);
 	printf("\"holder_death_release_s\": %.3f,\n\"slowest_status_during_release_s\": %.3f\n}\n", release_s,
