@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -37,6 +38,7 @@
 #include "lockwarden/client.h"
 
 #define POLL_MS 50
+#define DAEMON_NOFILE 140000	/* the 131,840 lockwardend asks for at 65,536 leases, and some */
 #define CLIENT_REPLY_MAX (16.0 * 1024 * 1024)	/* liblockwarden's cap on one reply (client.c) */
 #define STATUS_TIMEOUT_MS 60000
 
@@ -79,6 +81,12 @@ static pid_t start_daemon(void)
 
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY), log = open(daemon_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		/* What a unit file gives it (LimitNOFILE): 2 a lease at 65,536 */
+		struct rlimit nofile = { DAEMON_NOFILE, DAEMON_NOFILE };
+
+		if (setrlimit(RLIMIT_NOFILE, &nofile))
+			fprintf(stderr, "scale: cannot raise the daemon's descriptor limit to %d: %s\n",
+				DAEMON_NOFILE, strerror(errno));
 
 		dup2(null, 0);
 		if (log >= 0)
