@@ -247,7 +247,7 @@ int main(int argc, char **argv)
 	struct lockwarden_error err = { 0 };
 	char path[1024], acquire_error[sizeof(err.message)] = "", list_error[sizeof(err.message)] = "";
 	double *took, fill_start, t, list_s = -1, restart_answer_s = -1, readopt_s = -1;
-	double release_s = -1, slowest_status_s = 0;
+	double release_s = -1, slowest_status_s = 0, fill_s;
 	long rss_kb, fds, keeper_rss_kb, keeper_fds, leases_after_restart = -1, reply_bytes;
 	struct lockwarden *lw;
 	struct lockwarden_lease **list = NULL;
@@ -328,7 +328,8 @@ int main(int argc, char **argv)
 				1e3 * mean(took, held + 1 - 1000, held + 1), now() - fill_start);
 	}
 	lockwarden_disconnect(lw);
-	fprintf(stderr, "scale: %d leases held after %.0f s\n", held, now() - fill_start);
+	fill_s = now() - fill_start;
+	fprintf(stderr, "scale: %d leases held after %.0f s\n", held, fill_s);
 
 	rss_kb = kb_of(daemon_pid, "VmRSS:");
 	fds = fds_of(daemon_pid);
@@ -391,7 +392,7 @@ int main(int argc, char **argv)
 
 	printf("{\n\"leases_wanted\": %d,\n\"leases_held\": %d,\n\"path_len\": %d,\n", want_leases, held,
 	       path_len);
-	printf("\"fill_seconds\": %.1f,\n\"budget_seconds\": %.0f,\n", now() - fill_start, budget_s);
+	printf("\"fill_seconds\": %.1f,\n\"budget_seconds\": %.0f,\n", fill_s, budget_s);
 	json_str("acquire_error", acquire_error, true);
 	printf("\"acquire_ms_first_1000\": %.2f,\n", 1e3 * mean(took, 0, held < 1000 ? held : 1000));
 	printf("\"acquire_ms_last_1000\": %.2f,\n", 1e3 * mean(took, held > 1000 ? held - 1000 : 0, held));
