@@ -5,8 +5,8 @@
  *
  * Per open (the headline: what a user feels is wall time): open+close of a
  * read-only open of a leased image, a write open of an unleased file and a
- * denied write open of a leased image, with 1 lease and with the table full
- * (65,536), in interleaved rounds: each round measures, in a rotating
+ * denied write open of a leased image, with 0 leases, 1, 1,000 and the
+ * table full (65,536), in interleaved rounds: each round measures, in a rotating
  * order, no file_open program, this build's (non-sleepable lsm/file_open)
  * and the same program loaded sleepable (lsm.s/file_open, as before), each
  * attached by this benchmark just for its turn. A burst of load on the
@@ -147,13 +147,17 @@ static const char *const variant_names[NR_VARIANTS] = {
 };
 static int variant_prog[NR_VARIANTS] = { -1, -1, -1 };
 
-static const char *const tables[2] = { "1 lease", "65,536 *" };
+/* The lease table while opens are measured ("leased image" is not leased
+ * yet at 0), and while the other hooks are. */
+#define NR_TABLES 4
+static const char *const tables[NR_TABLES] = { "0 leases", "1 lease", "1,000 *", "65,536 *" };
+static const char *const hook_tables[2] = { "1 lease", "65,536 *" };
 /* [table][variant][scenario][round]: ns per open+close of the turn's
  * quickest tenth of blocks (p10), and of its median block */
-static double quick[2][NR_VARIANTS][NR_SCENARIOS][MAX_ROUNDS];
-static double typical[2][NR_VARIANTS][NR_SCENARIOS][MAX_ROUNDS];
+static double quick[NR_TABLES][NR_VARIANTS][NR_SCENARIOS][MAX_ROUNDS];
+static double typical[NR_TABLES][NR_VARIANTS][NR_SCENARIOS][MAX_ROUNDS];
 /* [table][variant][scenario]: bpf_stats ns per run */
-static double stats_ns[2][NR_VARIANTS][NR_SCENARIOS];
+static double stats_ns[NR_TABLES][NR_VARIANTS][NR_SCENARIOS];
 
 /* Attach prog to file_open for a while: a link descriptor, or -1. EBUSY
  * while a released link of the same program is still being freed (the
@@ -267,7 +271,7 @@ static void print_opens(int n, int rounds)
 	printf("| case | table | program | no program ns | with program ns | ratio median (min..max) "
 	       "| ratio of median blocks | bpf_stats ns/run |\n");
 	printf("|---|---|---|---|---|---|---|---|\n");
-	for (int t = 0; t < 2; t++)
+	for (int t = 0; t < NR_TABLES; t++)
 		for (int i = 0; i < NR_SCENARIOS; i++)
 			for (enum variant v = THIS_BUILD; v < NR_VARIANTS; v++) {
 				double q, qlo = 0, qhi = 0, m, mlo = 0, mhi = 0;
@@ -464,21 +468,24 @@ static void print_hooks(int n)
 	       "prog ns/run");
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0; i < NR_HOOK_CASES; i++)
-			printf("%-36s %-10s %10.0f %10.0f %7.2fx %12.0f\n", hook_cases[i].name, tables[t],
+			printf("%-36s %-10s %10.0f %10.0f %7.2fx %12.0f\n", hook_cases[i].name, hook_tables[t],
 			       hook_cases[i].bare_ns, hook_cases[i].wall[t],
 			       hook_cases[i].wall[t] / hook_cases[i].bare_ns, hook_cases[i].prog_ns[t]);
 	printf("(65,536 rows: a tenth as many calls. process_vm_readv looks the target up in\n"
 	       " holder_index: one lookup, plus one per cgroup level, whatever the table)\n");
 }
 
-/* Fill the lease table up to FULL_TABLE with synthetic keys, straight into
- * the pinned maps (the filter too), as a busy host's table would be. */
-static int fill_table(__u32 *slots_set, __u32 *slots)
+/* Fill the lease table up to leases (the real one included) with
+ * synthetic keys, straight into the pinned maps (the filter too), as a
+ * busy host's table would be. Returns the synthetic leases in all. */
+static int fill_table(int leases, __u32 *slots_set, __u32 *slots)
 {
+	static __u64 next_ino = 1;
+	static int added;
 	char path[256];
 	struct lw_lease lease = { .mode = LW_LEASE_EXCLUSIVE, .nr_holders = 1 };
 	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), added = 0;
+	__u32 len = sizeof(info);
 	int leases_fd, filter_fd;
 
 	lease.holders[0].kind = LW_HOLDER_PROCESS;
@@ -490,8 +497,8 @@ static int fill_table(__u32 *slots_set, __u32 *slots)
 	if (leases_fd < 0 || filter_fd < 0 || bpf_obj_get_info_by_fd(filter_fd, &info, &len))
 		return -1;
 	*slots = info.max_entries;
-	for (__u64 i = 1; added < FULL_TABLE - 1; i++) {
-		struct lw_image_key key = { .dev = 0xfffff, .ino = i };	/* no real fs has this dev */
+	for (; added < leases - 1; next_ino++) {
+		struct lw_image_key key = { .dev = 0xfffff, .ino = next_ino };	/* no real fs has this dev */
 		__u32 slot = lw_filter_slot(&key, info.max_entries - 1), count = 0;
 
 		if (bpf_map_update_elem(leases_fd, &key, &lease, BPF_NOEXIST))
@@ -610,14 +617,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "enforce_cost: %s\n", lw_enforcer_error(NULL));
 		return 1;
 	}
-	/* Leased to init, so this process is a non-holder. */
-	fd = open(leased, O_RDONLY);
-	if (lw_holder_of_pid(1, &init_holder) ||
-	    lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &init_holder, NULL)) {
-		fprintf(stderr, "enforce_cost: cannot lease: %s\n", lw_enforcer_error(enf));
-		return 1;
-	}
-	close(fd);
 	prog_fd = prog_fd_named("lw_file_open");
 	if (prog_fd < 0) {
 		fprintf(stderr, "enforce_cost: cannot find the pinned file_open program in %s\n", pin_dir);
@@ -627,22 +626,35 @@ int main(int argc, char **argv)
 		return 1;
 	variant_prog[THIS_BUILD] = prog_fd;
 	variant_prog[SLEEPABLE] = bpf_program__fd(sleepable->progs.lw_file_open);
-
 	if (measure_opens(0, n, rounds))
+		return 1;
+
+	/* Leased to init, so this process is a non-holder. */
+	fd = open(leased, O_RDONLY);
+	if (lw_holder_of_pid(1, &init_holder) ||
+	    lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &init_holder, NULL)) {
+		fprintf(stderr, "enforce_cost: cannot lease: %s\n", lw_enforcer_error(enf));
+		return 1;
+	}
+	close(fd);
+	if (measure_opens(1, n, rounds))
 		return 1;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* for the other hooks' ns per run */
 	measure_hooks(0, HOOK_CALLS);
 	close(stats_fd);
-	filled = fill_table(&slots_set, &slots);
+
+	if (fill_table(1000, &slots_set, &slots) < 0 || take_slot_of(enf, unleased)) {
+		fprintf(stderr, "enforce_cost: cannot fill the lease table, or mark the unleased file's filter slot\n");
+		return 1;
+	}
+	if (measure_opens(2, n, rounds))
+		return 1;
+	filled = fill_table(FULL_TABLE, &slots_set, &slots);
 	if (filled < 0) {
 		fprintf(stderr, "enforce_cost: cannot fill the lease table\n");
 		return 1;
 	}
-	if (take_slot_of(enf, unleased)) {
-		fprintf(stderr, "enforce_cost: cannot mark the unleased file's filter slot\n");
-		return 1;
-	}
-	if (measure_opens(1, n, rounds))
+	if (measure_opens(3, n, rounds))
 		return 1;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	measure_hooks(1, HOOK_CALLS / 10);
@@ -654,7 +666,7 @@ int main(int argc, char **argv)
 	print_opens(n, rounds);
 	print_hooks(HOOK_CALLS);
 	printf("* the unleased file's filter slot was marked taken: its row is the worst case\n"
-	       "  (filter hit, then a hash-map miss); with 1 lease it is the common case (filter\n"
+	       "  (filter hit, then a hash-map miss); with 0 or 1 lease it is the common case (filter\n"
 	       "  miss, no hash lookup). With %d leases %u of %u filter slots are set:\n"
 	       "  that share of unleased write opens takes the worst case.\n", filled + 1, slots_set, slots);
 
