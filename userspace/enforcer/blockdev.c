@@ -23,7 +23,7 @@
 #define LW_MAX_RELATED 64
 
 struct related {
-	struct lw_image_key keys[LW_MAX_RELATED];
+	struct lw_map_key keys[LW_MAX_RELATED];
 	size_t n;
 };
 
@@ -159,14 +159,14 @@ static void related_nodes(__u64 rdev, struct related *covered, struct related *n
 	add_passthrough_nodes(covered, dir);
 }
 
-static bool is_leased(struct lw_enforcer *enf, const struct lw_image_key *key)
+static bool is_leased(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
-	struct lw_lease lease;
+	struct lw_map_lease lease;
 
 	return bpf_map_lookup_elem(enf->leases_fd, key, &lease) == 0;
 }
 
-int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct lw_alias alias;
 
@@ -181,10 +181,10 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *k
 }
 
 /* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
-static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key,
+static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 			 const struct related *nobodys)
 {
-	struct lw_image_key cur, next;
+	struct lw_map_key cur, next;
 	struct lw_alias alias;
 	void *prev = NULL;
 
@@ -198,7 +198,7 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key
 		prev = &cur;
 	}
 	for (size_t i = 0; nobodys && i < nobodys->n; i++) {
-		const struct lw_image_key *k = &nobodys->keys[i];
+		const struct lw_map_key *k = &nobodys->keys[i];
 
 		if (bpf_map_lookup_elem(enf->aliases_fd, k, &alias) || alias.lease.dev || alias.lease.ino)
 			continue;
@@ -210,7 +210,7 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key
 	}
 }
 
-static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, const struct lw_image_key *lease)
+static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
 {
 	struct lw_alias alias = { .count = 1 };
 	bool nobodys = !lease->dev && !lease->ino;
@@ -272,7 +272,7 @@ static int claim_device(__u64 rdev)
 	return fd;
 }
 
-static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, int fd)
+static int keep_claim(struct lw_enforcer *enf, const struct lw_map_key *key, int fd)
 {
 	struct lw_claim *more = realloc(enf->claims, (enf->nr_claims + 1) * sizeof(*more));
 
@@ -287,7 +287,7 @@ static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, i
 	return 0;
 }
 
-static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
+static void drop_claim(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	for (size_t i = 0; i < enf->nr_claims; i++)
 		if (enf->claims[i].key.dev == key->dev && enf->claims[i].key.ino == key->ino) {
@@ -297,9 +297,9 @@ static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
 		}
 }
 
-int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
 {
-	static const struct lw_image_key nobody;
+	static const struct lw_map_key nobody;
 	struct related covered, nobodys;
 	char reason[sizeof(enf->error)];
 	size_t nobodys_done = 0;
@@ -328,7 +328,7 @@ undo:
 	return err;
 }
 
-void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key)
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related covered, nobodys;
 
@@ -343,7 +343,7 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key
  * the programs still refuse non-holders' opens meanwhile). */
 void lw_claim_leased_devices(struct lw_enforcer *enf)
 {
-	struct lw_image_key key, next;
+	struct lw_map_key key, next;
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(enf->leases_fd, prev, &next)) {
