@@ -1,13 +1,19 @@
 /* What enforcement costs on every open, and what the pre-existing-writer
  * check costs on acquire. Runs as root in a BPF-LSM kernel (the VM):
  *
- *   tests/vm/run -- build/bench/enforce_cost [OPENS, default 50000]
+ *   tests/vm/run -- build/bench/enforce_cost [OPENS [ROUNDS]]
  *
- * Per open: the file_open program's own time from bpf_stats (run_time_ns /
- * run_cnt, as `bpftool prog show` reports it) and the wall-clock time of
- * open+close, side by side with no program attached, for a read-only open
- * of a leased image, a write open of an unleased file, and a denied write
- * open of a leased image; with 1 lease and with the table full (65,536).
+ * Per open (the headline: what a user feels is wall time): open+close of a
+ * read-only open of a leased image, a write open of an unleased file and a
+ * denied write open of a leased image, with 0 leases, 1, 1,000 and the
+ * table full (65,536), in interleaved rounds: each round measures, in a rotating
+ * order, no file_open program, this build's (non-sleepable lsm/file_open)
+ * and the same program loaded sleepable (lsm.s/file_open, as before), each
+ * attached by this benchmark just for its turn. A burst of load on the
+ * shared host lands in a few rounds, and the median ratio stays honest.
+ * Printed: medians and the
+ * spread of the per-round ratio to no program, and, from a separate pass
+ * with bpf_stats on (it costs time of its own), the program's ns per run.
  * Per call of the other hooks: file_ioctl for an ioctl of no interest
  * (FIONREAD: the constant test) and for FS_IOC_SETFLAGS on an unleased
  * file (the lease lookup), ptrace_access_check for process_vm_readv
@@ -16,6 +22,7 @@
  * Per acquire: lw_enforcer_add_lease with the writer check and with
  * LW_LEASE_FORCE (no check), with 100 extra processes holding 10 files each. */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,10 +40,13 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer.h"
+#include "enforcer/enforcer_internal.h"	/* lw_release_programs */
 #include "enforcer_maps.h"	/* fill_table writes the maps directly */
+#include "enforcer.skel.h"	/* after enforcer_maps.h: it uses its structs */
 
 #define DIR_ "/tmp/lw-bench"
 #define FULL_TABLE 65536
+#define MAX_ROUNDS 1024
 
 static const char *leased = DIR_ "/leased.raw";
 static const char *unleased = DIR_ "/unleased.raw";
@@ -64,9 +74,10 @@ static double open_close_ns(const char *path, int flags, int n)
 	return (now_ns() - start) / n;
 }
 
-static int prog_fd_named(const char *name)
+/* The pin of the program or link named name (prefix "prog_" or "link_")
+ * in the version folder, or -1. */
+static int pinned_fd(const char *prefix, const char *name, char *path, size_t size)
 {
-	char path[512];
 	struct dirent *e;
 	DIR *d = opendir(pin_dir);
 	int fd = -1;
@@ -74,12 +85,19 @@ static int prog_fd_named(const char *name)
 	while (d && (e = readdir(d)) && fd < 0) {
 		if (strncmp(e->d_name, "v-", 2))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/prog_%s", pin_dir, e->d_name, name);
+		snprintf(path, size, "%s/%s/%s%s", pin_dir, e->d_name, prefix, name);
 		fd = bpf_obj_get(path);
 	}
 	if (d)
 		closedir(d);
 	return fd;
+}
+
+static int prog_fd_named(const char *name)
+{
+	char path[512];
+
+	return pinned_fd("prog_", name, path, sizeof(path));
 }
 
 static void prog_stats(int prog_fd, __u64 *run_ns, __u64 *runs)
@@ -94,66 +112,239 @@ static void prog_stats(int prog_fd, __u64 *run_ns, __u64 *runs)
 	}
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const double *values, int n)
+{
+	double sorted[MAX_ROUNDS];
+
+	memcpy(sorted, values, n * sizeof(*values));
+	qsort(sorted, n, sizeof(*sorted), cmp_double);
+	return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
 struct scenario {
 	const char *name;
 	const char *path;
 	int flags;
-	double bare_ns;		/* open+close, no program attached */
 };
 
-static struct scenario scenarios[] = {
-	{ "read-only open, leased image", DIR_ "/leased.raw", O_RDONLY, 0 },
-	{ "write open, unleased file", DIR_ "/unleased.raw", O_RDWR, 0 },
-	{ "write open, leased image (denied)", DIR_ "/leased.raw", O_RDWR, 0 },
+static const struct scenario scenarios[] = {
+	{ "read-only open, leased image", DIR_ "/leased.raw", O_RDONLY },
+	{ "write open, unleased file", DIR_ "/unleased.raw", O_RDWR },
+	{ "write open, leased image (denied)", DIR_ "/leased.raw", O_RDWR },
 };
-#define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
-#define NR_SCENARIOS_MAX 3
+#define NR_SCENARIOS 3
 
-#define ROUNDS 10	/* TCG timing is noisy (other guests share the CPUs): the best of ROUNDS rounds */
+/* What is attached to file_open for a turn of a round. */
+enum variant { NO_PROG, THIS_BUILD, SLEEPABLE, NR_VARIANTS };
+static const char *const variant_names[NR_VARIANTS] = {
+	"no program", "lsm/file_open (this build)", "lsm.s/file_open (sleepable, before)",
+};
+static int variant_prog[NR_VARIANTS] = { -1, -1, -1 };
 
-/* Best-of-rounds wall ns per open+close, and the program's ns per run. */
-static void best_of_rounds(const struct scenario *s, int prog_fd, int n, double *wall, double *prog)
+/* The lease table while opens are measured ("leased image" is not leased
+ * yet at 0), and while the other hooks are. */
+#define NR_TABLES 4
+static const char *const tables[NR_TABLES] = { "0 leases", "1 lease", "1,000 *", "65,536 *" };
+static const char *const hook_tables[2] = { "1 lease", "65,536 *" };
+/* [table][variant][scenario][round]: ns per open+close of the turn's
+ * quickest tenth of blocks (p10), and of its median block */
+static double quick[NR_TABLES][NR_VARIANTS][NR_SCENARIOS][MAX_ROUNDS];
+static double typical[NR_TABLES][NR_VARIANTS][NR_SCENARIOS][MAX_ROUNDS];
+/* [table][variant][scenario]: bpf_stats ns per run */
+static double stats_ns[NR_TABLES][NR_VARIANTS][NR_SCENARIOS];
+
+/* Attach prog to file_open for a while: a link descriptor, or -1. EBUSY
+ * while a released link of the same program is still being freed (the
+ * unpinned enforcer link goes after an RCU grace period): wait, bounded. */
+static int attach(int prog_fd)
 {
-	*wall = *prog = 0;
-	for (int r = 0; r < ROUNDS; r++) {
-		__u64 ns0, c0, ns1, c1;
-		double w, p;
+	int link = -1;
 
-		prog_stats(prog_fd, &ns0, &c0);
-		w = open_close_ns(s->path, s->flags, n / ROUNDS);
-		prog_stats(prog_fd, &ns1, &c1);
-		p = c1 > c0 ? (double)(ns1 - ns0) / (c1 - c0) : 0;
-		if (r == 0 || w < *wall)
-			*wall = w;
-		if (r == 0 || p < *prog)
-			*prog = p;
+	for (int tries = 0; tries < 1000; tries++) {
+		link = bpf_link_create(prog_fd, 0, BPF_LSM_MAC, NULL);
+		if (link >= 0 || errno != EBUSY)
+			break;
+		usleep(10 * 1000);
 	}
+	if (link < 0)
+		fprintf(stderr, "enforce_cost: cannot attach a file_open program: %s\n", strerror(errno));
+	return link;
 }
 
-/* Results: [table: 1 lease, full][scenario]. */
-static double wall_ns[2][NR_SCENARIOS_MAX], prog_ns[2][NR_SCENARIOS_MAX];
-static const char *const tables[2] = { "1 lease", "65,536 *" };
-
-static void measure(int table, int prog_fd, int n)
+/* An attach or detach rewrites the trampoline and leaves work behind
+ * (the old image freed after an RCU-tasks grace period, code re-translated
+ * under TCG): measured, it made the turn after a detach (always a turn with
+ * no program) slower. Let that work run before the clock starts. */
+static void settle(void)
 {
-	for (size_t i = 0; i < NR_SCENARIOS; i++) {
-		open_close_ns(scenarios[i].path, scenarios[i].flags, n / 10);	/* warm up */
-		best_of_rounds(&scenarios[i], prog_fd, n, &wall_ns[table][i], &prog_ns[table][i]);
-	}
+	usleep(200 * 1000);
 }
 
-static void print_table(int n)
+/* One turn: BLOCKS blocks of opens; the quickest tenth and the median
+ * block. On a host shared with other work the vCPU is taken away for whole
+ * milliseconds at random: the quick blocks are the ones it was not, so
+ * they measure the open itself. */
+#define BLOCKS 50
+static void measure_turn(const struct scenario *s, int n, double *p10, double *med)
 {
-	printf("per open, best of %d rounds of %d opens (ns; wall = open+close in this process;\n"
-	       "no prog = best of before loading and after unpinning)\n", ROUNDS, n / ROUNDS);
-	printf("%-36s %-10s %10s %10s %8s %12s %9s\n", "case", "table", "no prog", "with prog",
-	       "ratio", "prog ns/run", "of wall");
-	for (int t = 0; t < 2; t++)
-		for (size_t i = 0; i < NR_SCENARIOS; i++)
-			printf("%-36s %-10s %10.0f %10.0f %7.2fx %12.0f %8.2f%%\n", scenarios[i].name,
-			       tables[t], scenarios[i].bare_ns, wall_ns[t][i], wall_ns[t][i] / scenarios[i].bare_ns,
-			       prog_ns[t][i], 100.0 * prog_ns[t][i] / wall_ns[t][i]);
-	printf("(a denied open returns no descriptor to close, so its wall time is not the same work)\n");
+	double blocks[BLOCKS];
+
+	open_close_ns(s->path, s->flags, n / 10);	/* warm up */
+	for (int b = 0; b < BLOCKS; b++)
+		blocks[b] = open_close_ns(s->path, s->flags, n / BLOCKS);
+	qsort(blocks, BLOCKS, sizeof(*blocks), cmp_double);
+	*p10 = blocks[BLOCKS / 10];
+	*med = median(blocks, BLOCKS);
+}
+
+/* Interleaved rounds: every variant in every round, in a rotating order,
+ * so a busy host slows all alike. */
+static int measure_opens(int table, int n, int rounds)
+{
+	for (int r = 0; r < rounds; r++)
+		for (int k = 0; k < NR_VARIANTS; k++) {
+			enum variant v = (r + k) % NR_VARIANTS;
+			int link = -1;
+
+			if (v != NO_PROG && (link = attach(variant_prog[v])) < 0)
+				return -1;
+			settle();
+			for (int i = 0; i < NR_SCENARIOS; i++)
+				measure_turn(&scenarios[i], n, &quick[table][v][i][r], &typical[table][v][i][r]);
+			if (link >= 0)
+				close(link);	/* detached: settle() before the next turn */
+		}
+	/* The programs' own time, apart: bpf_stats adds two clock reads a run. */
+	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+	if (stats_fd < 0) {
+		fprintf(stderr, "enforce_cost: cannot enable bpf_stats: %s\n", strerror(errno));
+		return -1;
+	}
+	for (enum variant v = THIS_BUILD; v < NR_VARIANTS; v++) {
+		int link = attach(variant_prog[v]);
+
+		if (link < 0)
+			return -1;
+		for (int i = 0; i < NR_SCENARIOS; i++) {
+			__u64 ns0, c0, ns1, c1;
+
+			prog_stats(variant_prog[v], &ns0, &c0);
+			open_close_ns(scenarios[i].path, scenarios[i].flags, n);
+			prog_stats(variant_prog[v], &ns1, &c1);
+			stats_ns[table][v][i] = c1 > c0 ? (double)(ns1 - ns0) / (c1 - c0) : 0;
+		}
+		close(link);
+	}
+	close(stats_fd);
+	return 0;
+}
+
+/* Median and range over the rounds of with / without, round by round. */
+static void ratio_spread(double with[], double without[], int rounds, double *med, double *lo, double *hi)
+{
+	double ratios[MAX_ROUNDS];
+
+	for (int r = 0; r < rounds; r++) {
+		ratios[r] = with[r] / without[r];
+		if (r == 0 || ratios[r] < *lo)
+			*lo = ratios[r];
+		if (r == 0 || ratios[r] > *hi)
+			*hi = ratios[r];
+	}
+	*med = median(ratios, rounds);
+}
+
+/* A markdown table (bench/report.py lifts its rows). */
+static void print_opens(int n, int rounds)
+{
+	printf("per open+close, %d interleaved rounds; a turn: %d blocks of %d opens. ns: the quickest\n"
+	       "tenth of a turn's blocks (p10), median over the rounds; ratio: to no program in the same\n"
+	       "round, median (min..max), of p10 and of the turns' median blocks\n\n",
+	       rounds, BLOCKS, n / BLOCKS);
+	printf("| case | table | program | no program ns | with program ns | ratio median (min..max) "
+	       "| ratio of median blocks | bpf_stats ns/run |\n");
+	printf("|---|---|---|---|---|---|---|---|\n");
+	for (int t = 0; t < NR_TABLES; t++)
+		for (int i = 0; i < NR_SCENARIOS; i++)
+			for (enum variant v = THIS_BUILD; v < NR_VARIANTS; v++) {
+				double q, qlo = 0, qhi = 0, m, mlo = 0, mhi = 0;
+
+				ratio_spread(quick[t][v][i], quick[t][NO_PROG][i], rounds, &q, &qlo, &qhi);
+				ratio_spread(typical[t][v][i], typical[t][NO_PROG][i], rounds, &m, &mlo, &mhi);
+				printf("| %s | %s | %s | %.0f | %.0f | %.3fx (%.3f..%.3f) | %.3fx (%.3f..%.3f) | %.0f |\n",
+				       scenarios[i].name, tables[t], variant_names[v],
+				       median(quick[t][NO_PROG][i], rounds), median(quick[t][v][i], rounds),
+				       q, qlo, qhi, m, mlo, mhi, stats_ns[t][v][i]);
+			}
+	printf("\n(a denied open returns no descriptor to close, so its wall time is not the same work)\n");
+}
+
+/* Take file_open from the enforcer's own link, so this benchmark attaches
+ * it only for its turns: the enforcer lets go of the links it holds, the
+ * pin goes, and with them the link's last references. */
+static int detach_enforcer_file_open(struct lw_enforcer *enf)
+{
+	char path[512];
+	int fd = pinned_fd("link_", "lw_file_open", path, sizeof(path));
+
+	lw_release_programs(enf);	/* the other links stay pinned, so attached */
+
+	if (fd < 0 || unlink(path)) {
+		fprintf(stderr, "enforce_cost: cannot take the pinned file_open link %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The same file_open program loaded sleepable, on the enforcer's maps (its
+ * read-only data included: the same filter mask), attached by nobody yet. */
+static int load_sleepable_copy(int prog_fd, struct enforcer_bpf **out)
+{
+	struct bpf_prog_info info = {};
+	__u32 map_ids[64], len = sizeof(info), nr_maps;
+	struct enforcer_bpf *skel = enforcer_bpf__open();
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int err = -1;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	if (!skel || bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		goto out;
+	nr_maps = info.nr_map_ids;
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == skel->progs.lw_file_open);
+	bpf_program__set_flags(skel->progs.lw_file_open, BPF_F_SLEEPABLE);
+	bpf_object__for_each_map(map, skel->obj) {
+		for (__u32 i = 0; i < nr_maps; i++) {
+			struct bpf_map_info map_info = {};
+			__u32 map_len = sizeof(map_info);
+			int fd = bpf_map_get_fd_by_id(map_ids[i]);
+
+			if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &map_info, &map_len) &&
+			    !strcmp(map_info.name, bpf_map__name(map)) && !bpf_map__reuse_fd(map, fd)) {
+				close(fd);
+				break;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	if ((err = enforcer_bpf__load(skel)))
+		fprintf(stderr, "enforce_cost: cannot load the sleepable copy: %s\n", strerror(-err));
+out:
+	*out = skel;
+	return err;
 }
 
 /* --- the other hooks, per call --- */
@@ -196,6 +387,9 @@ static void call_proc_stat(void)
 		close(fd);
 	}
 }
+
+#define ROUNDS 10	/* the other hooks: best of ROUNDS rounds */
+#define HOOK_CALLS 5000	/* the other hooks: calls over all rounds */
 
 struct hook_case {
 	const char *name;
@@ -275,21 +469,24 @@ static void print_hooks(int n)
 	       "prog ns/run");
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0; i < NR_HOOK_CASES; i++)
-			printf("%-36s %-10s %10.0f %10.0f %7.2fx %12.0f\n", hook_cases[i].name, tables[t],
+			printf("%-36s %-10s %10.0f %10.0f %7.2fx %12.0f\n", hook_cases[i].name, hook_tables[t],
 			       hook_cases[i].bare_ns, hook_cases[i].wall[t],
 			       hook_cases[i].wall[t] / hook_cases[i].bare_ns, hook_cases[i].prog_ns[t]);
 	printf("(65,536 rows: a tenth as many calls. process_vm_readv looks the target up in\n"
 	       " holder_index: one lookup, plus one per cgroup level, whatever the table)\n");
 }
 
-/* Fill the lease table up to FULL_TABLE with synthetic keys, straight into
- * the pinned maps (the filter too), as a busy host's table would be. */
-static int fill_table(__u32 *slots_set, __u32 *slots)
+/* Fill the lease table up to leases (the real one included) with
+ * synthetic keys, straight into the pinned maps (the filter too), as a
+ * busy host's table would be. Returns the synthetic leases in all. */
+static int fill_table(int leases, __u32 *slots_set, __u32 *slots)
 {
+	static __u64 next_ino = 1;
+	static int added;
 	char path[256];
 	struct lw_map_lease lease = { .mode = LW_MAP_LEASE_EXCLUSIVE, .nr_holders = 1 };
 	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), added = 0;
+	__u32 len = sizeof(info);
 	int leases_fd, filter_fd;
 
 	lease.holders[0].kind = LW_MAP_HOLDER_PROCESS;
@@ -301,8 +498,8 @@ static int fill_table(__u32 *slots_set, __u32 *slots)
 	if (leases_fd < 0 || filter_fd < 0 || bpf_obj_get_info_by_fd(filter_fd, &info, &len))
 		return -1;
 	*slots = info.max_entries;
-	for (__u64 i = 1; added < FULL_TABLE - 1; i++) {
-		struct lw_map_key key = { .dev = 0xfffff, .ino = i };	/* no real fs has this dev */
+	for (; added < leases - 1; next_ino++) {
+		struct lw_map_key key = { .dev = 0xfffff, .ino = next_ino };	/* no real fs has this dev */
 		__u32 slot = lw_filter_slot(&key, info.max_entries - 1), count = 0;
 
 		if (bpf_map_update_elem(leases_fd, &key, &lease, BPF_NOEXIST))
@@ -397,14 +594,20 @@ static void measure_acquire(struct lw_enforcer *enf)
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 50000, stats_fd, prog_fd, fd, err, filled;
+	int n = argc > 1 ? atoi(argv[1]) : 5000, rounds = argc > 2 ? atoi(argv[2]) : 11;
+	int stats_fd, prog_fd, fd, err, filled;
 	__u32 slots_set = 0, slots = 0;
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
 	struct lw_enforcer *enf = NULL;
+	struct enforcer_bpf *sleepable = NULL;
 	struct lw_holder init_holder;
 	struct lw_err why;
 	FILE *f;
 
+	if (n < 10 * BLOCKS || rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "usage: enforce_cost [OPENS >= 500 [ROUNDS 1..%d]]\n", MAX_ROUNDS);
+		return 2;
+	}
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/lw-bench-%d", getpid());
 	if (system("mkdir -p " DIR_ " && mount -t tmpfs lw-bench " DIR_))
 		return 1;
@@ -412,24 +615,24 @@ int main(int argc, char **argv)
 		return 1;
 
 	start_hook_target();
-	measure_hooks_bare(n / 10, false);
-	/* Side by side: first with no program attached. */
-	for (size_t i = 0; i < NR_SCENARIOS; i++) {
-		double unused;
+	measure_hooks_bare(HOOK_CALLS, false);
 
-		open_close_ns(scenarios[i].path, scenarios[i].flags, n / 10);
-		best_of_rounds(&scenarios[i], -1, n, &scenarios[i].bare_ns, &unused);
-	}
-
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* kernel.bpf_stats_enabled while open */
-	if (stats_fd < 0) {
-		fprintf(stderr, "enforce_cost: cannot enable bpf_stats: %s\n", strerror(errno));
-		return 1;
-	}
 	if ((err = lw_enforcer_open(&opts, &enf, &why))) {
 		fprintf(stderr, "enforce_cost: %s\n", why.msg);
 		return 1;
 	}
+	prog_fd = prog_fd_named("lw_file_open");
+	if (prog_fd < 0) {
+		fprintf(stderr, "enforce_cost: cannot find the pinned file_open program in %s\n", pin_dir);
+		return 1;
+	}
+	if (detach_enforcer_file_open(enf) || load_sleepable_copy(prog_fd, &sleepable))
+		return 1;
+	variant_prog[THIS_BUILD] = prog_fd;
+	variant_prog[SLEEPABLE] = bpf_program__fd(sleepable->progs.lw_file_open);
+	if (measure_opens(0, n, rounds))
+		return 1;
+
 	/* Leased to init, so this process is a non-holder. */
 	fd = open(leased, O_RDONLY);
 	if (lw_holder_of_pid(1, &init_holder) ||
@@ -438,39 +641,36 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(fd);
-	prog_fd = prog_fd_named("lw_file_open");
-	if (prog_fd < 0) {
-		fprintf(stderr, "enforce_cost: cannot find the pinned file_open program in %s\n", pin_dir);
+	if (measure_opens(1, n, rounds))
+		return 1;
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* for the other hooks' ns per run */
+	measure_hooks(0, HOOK_CALLS);
+	close(stats_fd);
+
+	if (fill_table(1000, &slots_set, &slots) < 0 || take_slot_of(enf, unleased)) {
+		fprintf(stderr, "enforce_cost: cannot fill the lease table, or mark the unleased file's filter slot\n");
 		return 1;
 	}
-
-	measure(0, prog_fd, n);
-	measure_hooks(0, n / 10);
-	filled = fill_table(&slots_set, &slots);
+	if (measure_opens(2, n, rounds))
+		return 1;
+	filled = fill_table(FULL_TABLE, &slots_set, &slots);
 	if (filled < 0) {
 		fprintf(stderr, "enforce_cost: cannot fill the lease table\n");
 		return 1;
 	}
-	if (take_slot_of(enf, unleased)) {
-		fprintf(stderr, "enforce_cost: cannot mark the unleased file's filter slot\n");
+	if (measure_opens(3, n, rounds))
 		return 1;
-	}
-	measure(1, prog_fd, n);
-	measure_hooks(1, n / 100);
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	measure_hooks(1, HOOK_CALLS / 10);
+	close(stats_fd);
+	enforcer_bpf__destroy(sleepable);
 	lw_enforcer_unpin(enf);
 	lw_enforcer_close(enf);
-	for (size_t i = 0; i < NR_SCENARIOS; i++) {
-		double after, unused;
-
-		best_of_rounds(&scenarios[i], -1, n, &after, &unused);
-		if (after < scenarios[i].bare_ns)
-			scenarios[i].bare_ns = after;
-	}
-	measure_hooks_bare(n / 10, true);
-	print_table(n);
-	print_hooks(n / 10);
+	measure_hooks_bare(HOOK_CALLS, true);
+	print_opens(n, rounds);
+	print_hooks(HOOK_CALLS);
 	printf("* the unleased file's filter slot was marked taken: its row is the worst case\n"
-	       "  (filter hit, then a hash-map miss); with 1 lease it is the common case (filter\n"
+	       "  (filter hit, then a hash-map miss); with 0 or 1 lease it is the common case (filter\n"
 	       "  miss, no hash lookup). With %d leases %u of %u filter slots are set:\n"
 	       "  that share of unleased write opens takes the worst case.\n", filled + 1, slots_set, slots);
 
@@ -484,9 +684,9 @@ int main(int argc, char **argv)
 	lw_enforcer_unpin(enf);
 	lw_enforcer_close(enf);
 	close(prog_fd);
-	close(stats_fd);
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
+	close(ioctl_fd);
 	system("umount " DIR_);
 	return 0;
 }

@@ -33,20 +33,54 @@ def round_trips(path):
     return {"rounds": data["rounds"], "iterations_per_client": data["iterations"], "rows": rows}
 
 
-ENFORCE_ROW = re.compile(r"^(?P<case>\S.*?)\s{2,}(?P<table>\S.*?)\s{2,}(?P<base>[\d.]+)\s+(?P<with>[\d.]+)\s+"
-                         r"(?P<ratio>[\d.]+)x\s+(?P<bpf>[\d.]+)\s+(?P<pct>[\d.]+)%")
+RATIO = re.compile(r"^(?P<median>[\d.]+)x \((?P<min>[\d.]+)\.\.(?P<max>[\d.]+)\)$")
+
+
+def ratio(text):
+    m = RATIO.match(text.strip())
+    return {"median": float(m["median"]), "min": float(m["min"]), "max": float(m["max"])} if m else None
 
 
 def enforcement(text):
-    """The rows of enforce_cost's table (its own rounds; it prints the best)."""
+    """The rows of enforce_cost's markdown table (interleaved rounds: the
+    ratios are medians with their range over the rounds)."""
     rows = []
     for line in text.splitlines():
-        m = ENFORCE_ROW.match(line)
-        if m:
-            rows.append({"case": m["case"].strip(), "table": m["table"], "no_prog_ns": float(m["base"]),
-                         "with_prog_ns": float(m["with"]), "ratio": float(m["ratio"]),
-                         "bpf_stats_ns": float(m["bpf"]), "bpf_share_pct": float(m["pct"])})
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) != 8 or not cells[3].isdigit():
+            continue
+        rows.append({"case": cells[0], "table": cells[1], "program": cells[2],
+                     "no_prog_ns": float(cells[3]), "with_prog_ns": float(cells[4]),
+                     "ratio": ratio(cells[5]), "ratio_of_median_blocks": ratio(cells[6]),
+                     "bpf_stats_ns": float(cells[7])})
     return rows
+
+
+def spread_text(r):
+    return f"{r['median']:.3f}x ({r['min']:.3f}..{r['max']:.3f})" if r else "?"
+
+
+SCALE_ROWS = [
+    ("leases held (of wanted)", lambda s: f"{s['leases_held']} of {s['leases_wanted']}"
+     + (f" (acquire failed: {s['acquire_error']})" if s["acquire_error"] else
+        f" ({s['budget_seconds']:.0f} s budget)" if s["leases_held"] < s["leases_wanted"] else "")),
+    ("acquire, first thousand, ms each", lambda s: f"{s['acquire_ms_first_1000']:.1f}"),
+    ("acquire, last thousand, ms each", lambda s: f"{s['acquire_ms_last_1000']:.1f}"),
+    ("daemon RSS MiB", lambda s: f"{s['daemon_rss_kb'] / 1024:.1f}"),
+    ("daemon descriptors", lambda s: f"{s['daemon_fds']}"),
+    ("keeper RSS MiB / descriptors", lambda s: f"{s['keeper_rss_kb'] / 1024:.1f} / {s['keeper_fds']}"),
+    ("list, s (leases listed)", lambda s: f"{s['list_seconds']:.2f} ({s['list_leases']})"
+     + (f", failed: {s['list_error']}" if s["list_error"] else "")),
+    ("list reply bytes; leases of these paths that fit the client's 16 MiB", lambda s:
+     f"{s.get('list_reply_bytes', -1)}; {s.get('list_leases_within_client_cap', -1):.0f}"),
+    ("after kill -9: status answers after s", lambda s: f"{s['restart_status_answers_s']:.2f}"
+     + (" (before re-adoption ended)" if 0 <= s["restart_status_answers_s"] < s["readoption_s"]
+        else " (only once re-adoption ended)" if s["readoption_s"] >= 0 else "")),
+    ("after kill -9: every lease back after s", lambda s: f"{s['readoption_s']:.2f}"
+     + f" ({s['leases_after_restart']} leases)"),
+    ("holder killed: no lease left after s", lambda s: f"{s['holder_death_release_s']:.2f}"),
+    ("slowest status answer meanwhile, s", lambda s: f"{s['slowest_status_during_release_s']:.2f}"),
+]
 
 
 def markdown(res):
@@ -66,14 +100,21 @@ def markdown(res):
             out.append(f"| {r['system']} | {r['clients']} | {s['median']:.1f} ({s['min']:.1f}..{s['max']:.1f}) "
                        f"| {ratio_text} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['worst_ms']:.1f} |")
         out.append("")
+    sc = res.get("scale")
+    if sc:
+        out += [f"## Scale: one holder, up to {sc['leases_wanted']} leases, paths of {sc['path_len']} "
+                "characters, fcntl backend, state on ext4", "", "| what | measured |", "|---|---|"]
+        out += [f"| {name} | {fmt(sc)} |" for name, fmt in SCALE_ROWS]
+        out.append("")
     for name, bench in sorted(res.get("benchmarks", {}).items()):
         out += [f"## {name}", ""]
         if bench.get("rows"):
-            out += ["| case | table | no prog ns | with prog ns | ratio | bpf_stats ns | bpf share |",
-                    "|---|---|---|---|---|---|---|"]
+            out += ["| case | table | program | no program ns | with program ns | ratio median (min..max) "
+                    "| ratio of median blocks | bpf_stats ns/run |", "|---|---|---|---|---|---|---|---|"]
             for r in bench["rows"]:
-                out.append(f"| {r['case']} | {r['table']} | {r['no_prog_ns']:.0f} | {r['with_prog_ns']:.0f} "
-                           f"| {r['ratio']:.2f}x | {r['bpf_stats_ns']:.0f} | {r['bpf_share_pct']:.2f}% |")
+                out.append(f"| {r['case']} | {r['table']} | {r['program']} | {r['no_prog_ns']:.0f} "
+                           f"| {r['with_prog_ns']:.0f} | {spread_text(r['ratio'])} "
+                           f"| {spread_text(r['ratio_of_median_blocks'])} | {r['bpf_stats_ns']:.0f} |")
             out.append("")
         out += ["```", bench["output"].rstrip(), "```", ""]
     return "\n".join(out)
@@ -92,6 +133,12 @@ def main():
         res["lease_round_trips"] = round_trips(rt)
     except (OSError, ValueError, KeyError) as e:
         print(f"bench/report: no lease round trips: {e}", file=sys.stderr)
+        status = 1
+    try:
+        with open(os.path.join(results, "scale.json")) as f:
+            res["scale"] = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"bench/report: no scale figures: {e}", file=sys.stderr)
         status = 1
     for name in sorted(os.listdir(results)):
         if not name.endswith(".txt") or name == "guest.txt":
