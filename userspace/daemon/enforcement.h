@@ -14,6 +14,7 @@
 #include "enforcer/enforcer.h"	/* struct lw_writer, LW_LEASE_FORCE, lw_denial_fn */
 
 struct lw_enforcement;
+struct lw_keeper;
 
 typedef int (*lw_lease_fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx);
 
@@ -50,6 +51,10 @@ struct lw_enforcement_ops {
 	/* Optional (NULL): the pinned BPF enforcer behind it, for tamper.c,
 	 * whose checks (pins, guard, map repairs) exist only there. */
 	struct lw_enforcer *(*bpf)(const struct lw_enforcement *enf);
+	/* Optional (NULL): give keeper what must outlive the daemon for
+	 * enforcement to go on (fanotify: the group), again after the keeper
+	 * was replaced. */
+	int (*keep)(struct lw_enforcement *enf, struct lw_keeper *keeper);
 };
 
 struct lw_enforcement {
@@ -68,6 +73,8 @@ struct lw_enforcement_opts {
 	unsigned int max_images;
 	bool pre_content;		/* fanotify: pre-content events where offered */
 	bool debuggable_holders;	/* bpf-lsm: allow ptrace-class access to holders */
+	struct lw_keeper *keeper;	/* fanotify: takes back the group the keeper kept
+					 * across a restart, and gives it one */
 };
 
 /* Open the chosen enforcer. auto tries bpf-lsm and falls back to fanotify;
@@ -86,6 +93,11 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 static inline struct lw_enforcer *lw_enforcement_bpf(const struct lw_enforcement *enf)
 {
 	return enf && enf->ops->bpf ? enf->ops->bpf(enf) : NULL;
+}
+
+static inline int lw_enforcement_keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
+{
+	return enf && enf->ops->keep ? enf->ops->keep(enf, keeper) : 0;
 }
 
 static inline const char *lw_enforcement_name(const struct lw_enforcement *enf)

@@ -1,11 +1,17 @@
 /* The fanotify enforcer behind the daemon's enforcement interface: a thin
- * adapter over fanotify/fan_enforcer.h. */
+ * adapter over fanotify/fan_enforcer.h. The group outlives the daemon in
+ * the keeper (keeper_group.h), which answers it while no daemon does: a
+ * starting daemon takes it back, leases and marks, instead of making one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
 
+#include "daemon.h"
 #include "enforcement.h"
 #include "fanotify/fan_enforcer.h"
+#include "keeper.h"
 
 #define FAN(enf) ((struct lw_fan_enforcer *)(enf)->impl)
 
@@ -90,6 +96,18 @@ static const char *error(const struct lw_enforcement *enf)
 	return lw_fan_enforcer_error(FAN(enf));
 }
 
+static int keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
+{
+	int group_fd, table_fd, r;
+
+	lw_fan_enforcer_group_fds(FAN(enf), &group_fd, &table_fd);
+	r = lw_keeper_put_group(keeper, group_fd, table_fd);
+	if (r < 0)
+		lw_log(LOG_ERR, "enforcer fanotify: the keeper did not take a copy of the group (%s): "
+		       "enforcement would lapse if the daemon stopped", strerror(-r));
+	return r;
+}
+
 static void enf_close(struct lw_enforcement *enf)
 {
 	lw_fan_enforcer_close(FAN(enf));
@@ -114,7 +132,35 @@ static const struct lw_enforcement_ops fanotify_ops = {
 	.error = error,
 	.close = enf_close,
 	.bpf = NULL,	/* nothing pinned: no tamper checks */
+	.keep = keep,
 };
+
+/* The group the keeper kept (answering it while no daemon ran), or NULL
+ * in *out when there is none to take. */
+static void take_kept_group(const struct lw_enforcement_opts *opts, const struct lw_fan_enforcer_opts *o,
+			    struct lw_fan_enforcer **out)
+{
+	int group_fd, table_fd, r;
+
+	*out = NULL;
+	if (!opts->keeper)
+		return;
+	r = lw_keeper_take_group(opts->keeper, &group_fd, &table_fd);
+	if (r < 0) {
+		lw_log(LOG_WARNING, "enforcer fanotify: cannot ask the keeper for its group: %s", strerror(-r));
+		return;
+	}
+	if (group_fd < 0)
+		return;
+	r = lw_fan_enforcer_adopt(o, group_fd, table_fd, out);
+	if (r < 0)
+		lw_log(LOG_ERR, "enforcer fanotify: cannot take back the group the keeper kept (%s); "
+		       "making a new one: enforcement lapses until the leases are adopted",
+		       lw_fan_enforcer_error(NULL));
+	else
+		lw_log(LOG_INFO, "enforcer fanotify: took back the group the keeper kept and answered; "
+		       "its leases were enforced all along");
+}
 
 int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
 				 char *err, size_t err_size)
@@ -128,8 +174,8 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 		snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
 	}
-	r = lw_fan_enforcer_open(&o, &e);
-	if (r < 0) {
+	take_kept_group(opts, &o, &e);
+	if (!e && (r = lw_fan_enforcer_open(&o, &e)) < 0) {
 		snprintf(err, err_size, "%s", lw_fan_enforcer_error(NULL));
 		free(enf);
 		return r;
@@ -137,6 +183,9 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 	enf->base.ops = &fanotify_ops;
 	enf->base.impl = e;
 	enf->max_images = opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
+	/* a new group, or the kept one again: the keeper's copy is then this one */
+	if (opts->keeper)
+		keep(&enf->base, opts->keeper);
 	*out = &enf->base;
 	return 0;
 }

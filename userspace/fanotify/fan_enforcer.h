@@ -7,8 +7,9 @@
  * sit behind one interface. Errors are negative errno with a one-line reason
  * in lw_fan_enforcer_error().
  *
- * Unlike pinned BPF programs, enforcement lasts only as long as the group's
- * descriptor is open: it lapses when the daemon exits. lw_fan_enforcer_limits()
+ * Unlike pinned BPF programs, enforcement lasts only as long as a descriptor
+ * of the group is open: the daemon hands a copy to its keeper, which answers
+ * the group while no daemon does (lw_fan_enforcer_adopt). lw_fan_enforcer_limits()
  * says what else it cannot do. Needs CAP_SYS_ADMIN (fanotify permission
  * events) and CAP_SYS_PTRACE (reading an opener's system call from /proc).
  * A forked child closes its copy of the group (pthread_atfork), so the group
@@ -41,8 +42,24 @@ struct lw_fan_enforcer_opts {
  * pinned: closing ends enforcement. On failure lw_fan_enforcer_error(NULL)
  * gives the reason. */
 int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out);
-/* Stop the thread and close the group: every lease stops being enforced. */
+/* Stop the thread and close this process's descriptor of the group: every
+ * lease stops being enforced, unless another process holds a copy of the
+ * group (the keeper: see lw_fan_enforcer_group_fds). */
 void lw_fan_enforcer_close(struct lw_fan_enforcer *enf);
+
+/* Enforcement that outlives this process: a copy of the group's descriptor
+ * kept elsewhere keeps its marks, and with them every lease. The group's
+ * next answerer needs the lease table too, which lives in a memfd shared
+ * with whoever holds it (fan_handover.h). These are the enforcer's own
+ * descriptors: duplicate them, or send them, never close them. */
+void lw_fan_enforcer_group_fds(const struct lw_fan_enforcer *enf, int *group_fd, int *table_fd);
+/* Answer a group another process made and handed over with its table:
+ * the leases come back from the table (an O_PATH of each image through its
+ * file handle, a pidfd for each process holder), the events the previous
+ * answerer read and left are answered, then this one's thread starts. Takes
+ * both descriptors, also on failure. */
+int lw_fan_enforcer_adopt(const struct lw_fan_enforcer_opts *opts, int group_fd, int table_fd,
+			  struct lw_fan_enforcer **out);
 
 /* The key the BPF enforcer sees for the image open at fd: (the superblock's
  * dev from /proc/self/mountinfo, the inode number) for files, (i_rdev, 0)
