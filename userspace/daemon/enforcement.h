@@ -7,6 +7,7 @@
 #ifndef LW_DAEMON_ENFORCEMENT_H
 #define LW_DAEMON_ENFORCEMENT_H
 
+#include <errno.h>
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,6 +56,11 @@ struct lw_enforcement_ops {
 	 * enforcement to go on (fanotify: the group), again after the keeper
 	 * was replaced. */
 	int (*keep)(struct lw_enforcement *enf, struct lw_keeper *keeper);
+	/* Optional (NULL): the non-holders with key's image (open at fd) open
+	 * for write, for a lease enforced again after a gap; the BPF enforcer
+	 * is asked through tamper.c. */
+	int (*writers)(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
+		       struct lw_writer *writers, size_t max, size_t *count);
 };
 
 struct lw_enforcement {
@@ -98,6 +104,13 @@ static inline struct lw_enforcer *lw_enforcement_bpf(const struct lw_enforcement
 static inline int lw_enforcement_keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
 {
 	return enf && enf->ops->keep ? enf->ops->keep(enf, keeper) : 0;
+}
+
+static inline int lw_enforcement_writers(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
+					 struct lw_writer *writers, size_t max, size_t *count)
+{
+	*count = 0;
+	return enf->ops->writers ? enf->ops->writers(enf, fd, key, writers, max, count) : -EOPNOTSUPP;
 }
 
 static inline const char *lw_enforcement_name(const struct lw_enforcement *enf)

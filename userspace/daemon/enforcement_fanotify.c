@@ -96,6 +96,12 @@ static const char *error(const struct lw_enforcement *enf)
 	return lw_fan_enforcer_error(FAN(enf));
 }
 
+static int writers(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
+		   struct lw_writer *found, size_t max, size_t *count)
+{
+	return lw_fan_enforcer_writers(FAN(enf), fd, key, found, max, count);
+}
+
 static int keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
 {
 	int group_fd, table_fd, r;
@@ -133,6 +139,7 @@ static const struct lw_enforcement_ops fanotify_ops = {
 	.close = enf_close,
 	.bpf = NULL,	/* nothing pinned: no tamper checks */
 	.keep = keep,
+	.writers = writers,
 };
 
 /* The group the keeper kept (answering it while no daemon ran), or NULL

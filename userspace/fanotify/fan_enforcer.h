@@ -76,6 +76,11 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 				    const struct lw_holder *first_holder, unsigned int flags,
 				    struct lw_image_key *key_out, struct lw_writer *writer);
 int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key);
+/* As lw_enforcer_writers: the non-holders that have the leased image (open
+ * at fd) open for write, up to max; *count gets how many were found. For a
+ * lease added again after a gap (nothing enforced it meanwhile). */
+int lw_fan_enforcer_writers(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
+			    struct lw_writer *writers, size_t max, size_t *count);
 
 /* Same errors as lw_enforcer_add_holder/remove_holder; removing the last
  * holder removes the lease. */
