@@ -13,7 +13,7 @@ source "$(dirname "$0")/../vm/daemon_lib.bash"
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$daemon_bin" ] || [ ! -x "$cli_bin" ]; then
 	echo "1..1"; echo "not ok 1 - prerequisites: needs root and a build (make all): $daemon_bin"; exit 1
 fi
-echo "1..34"
+echo "1..39"
 
 json_field() { "$py" -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"; }
 
@@ -191,6 +191,15 @@ stop_and_stay_down() { stop_daemon a; sleep 1.5; start_daemon a --enforcer "$enf
 measure_window restart restart
 measure_window reexec reexec
 measure_window stop stop_and_stay_down
+# the keeper killed first: the daemon starts another and gives it the group
+keeper_pid() { sed -n 's/.*keeper pid \([0-9]*\) \(holds\|replaced\).*/\1/p' "$work/a/daemon.log" | tail -n 1; }
+new_keeper_then_crash() {
+	local old; old=$(keeper_pid)
+	kill -KILL "$old"
+	for _ in $(seq 100); do [ "$(keeper_pid)" != "$old" ] && break; sleep 0.05; done
+	restart
+}
+measure_window keeper_replaced new_keeper_then_crash
 touch "$work/holder2.stop"; wait "$holder2"
 
 # The one gap left: the daemon and its keeper killed together (the group
@@ -200,7 +209,7 @@ source "$(dirname "$0")/../vm/tamper_lib.bash"
 img3=$(new_image vm3.raw)
 start_holder holder3
 lw a acquire "$img3" --pid "$holder3" >/dev/null
-keeper=$(sed -n 's/.*keeper pid \([0-9]*\) holds.*/\1/p' "$work/a/daemon.log" | tail -n 1)
+keeper=$(keeper_pid)
 kill -KILL "$keeper"; kill9_daemon a
 for _ in $(seq 100); do alive "$keeper" || break; sleep 0.05; done
 hold_open_for_write "$img3" writer
