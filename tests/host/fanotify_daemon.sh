@@ -34,8 +34,8 @@ out=$(lw a status --json 2>&1)
 got=$(json_field enforcer <<<"$out")
 why="expected enforcer fanotify, got '$got'"
 check status_json_names_the_fanotify_enforcer [ "$got" = fanotify ]
-why="expected a limits paragraph naming the restart lapse, got: $(json_field enforcer_limits <<<"$out")"
-check status_json_gives_the_enforcer_limits grep -q "lapses while the daemon is not running" <<<"$(json_field enforcer_limits <<<"$out")"
+why="expected a limits paragraph naming when enforcement lapses, got: $(json_field enforcer_limits <<<"$out")"
+check status_json_gives_the_enforcer_limits grep -q "lapses only if the daemon and its keeper both stop" <<<"$(json_field enforcer_limits <<<"$out")"
 out=$(lw a status 2>&1)
 why="no 'enforcer: fanotify' line in: $out"
 check status_text_names_the_enforcer grep -qE "^enforcer: +fanotify$" <<<"$out"

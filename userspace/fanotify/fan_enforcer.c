@@ -112,7 +112,9 @@ static int create_group(struct lw_fan_enforcer *enf, bool want_pre_content)
 static void describe_limits(struct lw_fan_enforcer *enf)
 {
 	snprintf(enf->limits, sizeof(enf->limits),
-		 "fanotify: enforcement lapses while the daemon is not running; "
+		 "fanotify: enforcement lapses only if the daemon and its keeper both stop at once "
+		 "(the keeper answers while the daemon is down; the restart reports who opened an "
+		 "image for write meanwhile); "
 		 "%s"
 		 "unlink and rename of an image are not stopped; "
 		 "writes through a descriptor opened before the lease, or through a shared "
