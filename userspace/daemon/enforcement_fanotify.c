@@ -12,6 +12,7 @@
 #include "enforcement.h"
 #include "fanotify/fan_enforcer.h"
 #include "keeper.h"
+#include "reexec.h"
 
 #define FAN(enf) ((struct lw_fan_enforcer *)(enf)->impl)
 
@@ -114,8 +115,21 @@ static int keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
 	return r;
 }
 
+static void pause_before_exec(void *ctx)
+{
+	lw_fan_enforcer_pause(ctx);
+}
+
+static void resume_after_failed_exec(void *ctx)
+{
+	if (lw_fan_enforcer_resume(ctx) < 0)
+		lw_log(LOG_CRIT, "enforcer fanotify: cannot answer the group again after a failed re-exec: %s",
+		       lw_fan_enforcer_error(NULL));
+}
+
 static void enf_close(struct lw_enforcement *enf)
 {
+	lw_reexec_set_hooks(NULL, NULL, NULL);
 	lw_fan_enforcer_close(FAN(enf));
 	free(enf);
 }
@@ -190,6 +204,7 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 	enf->base.ops = &fanotify_ops;
 	enf->base.impl = e;
 	enf->max_images = opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
+	lw_reexec_set_hooks(pause_before_exec, resume_after_failed_exec, e);
 	/* a new group, or the kept one again: the keeper's copy is then this one */
 	if (opts->keeper)
 		keep(&enf->base, opts->keeper);

@@ -268,6 +268,16 @@ fail:
 	return err;
 }
 
+void lw_fan_enforcer_pause(struct lw_fan_enforcer *enf)
+{
+	lw_fan_thread_stop(enf);
+}
+
+int lw_fan_enforcer_resume(struct lw_fan_enforcer *enf)
+{
+	return enf->thread_started ? 0 : lw_fan_thread_start(enf);
+}
+
 void lw_fan_enforcer_group_fds(const struct lw_fan_enforcer *enf, int *group_fd, int *table_fd)
 {
 	*group_fd = enf->fan_fd;

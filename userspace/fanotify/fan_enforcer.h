@@ -52,6 +52,11 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf);
  * next answerer needs the lease table too, which lives in a memfd shared
  * with whoever holds it (fan_handover.h). These are the enforcer's own
  * descriptors: duplicate them, or send them, never close them. */
+/* Stop answering (the thread answers what it has read, then leaves; events
+ * wait in the group), and start again: around a re-exec, whose successor's
+ * keeper answers meanwhile. */
+void lw_fan_enforcer_pause(struct lw_fan_enforcer *enf);
+int lw_fan_enforcer_resume(struct lw_fan_enforcer *enf);
 void lw_fan_enforcer_group_fds(const struct lw_fan_enforcer *enf, int *group_fd, int *table_fd);
 /* Answer a group another process made and handed over with its table:
  * the leases come back from the table (an O_PATH of each image through its
