@@ -865,6 +865,32 @@ static int answered_status(pid_t pid)
 	return child_status(pid);
 }
 
+static void denials_nobody_consumed_reach_the_next_answerer(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_image_key key;
+	struct lw_fan_enforcer *keeper = enforcer_with_lease_on_other(f, &key), *daemon;
+	struct collected c = { 0 };
+	pid_t pid;
+	int group_fd, table_fd;
+
+	pid = fork();
+	if (pid == 0)
+		_exit(open_other(f, &o_rdwr));
+	EXPECT(child_status(pid), EPERM);	/* denied by an answerer with no audit sink */
+	lw_fan_enforcer_group_fds(keeper, &group_fd, &table_fd);
+	group_fd = fcntl(group_fd, F_DUPFD_CLOEXEC, 3);
+	table_fd = fcntl(table_fd, F_DUPFD_CLOEXEC, 3);
+	lw_fan_enforcer_close(keeper);	/* it hands the group over */
+	assert_int_equal(lw_fan_enforcer_adopt(NULL, group_fd, table_fd, &daemon), 0);
+	lw_fan_enforcer_events_consume(daemon, collect, &c);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.first.tgid, pid);
+	assert_int_equal(c.first.op, LW_OP_OPEN_WRITE);
+	assert_true(c.first.key.dev == key.dev && c.first.key.ino == key.ino);
+	lw_fan_enforcer_close(daemon);
+}
+
 /* A non-holder child opening f->other for write; it blocks until answered. */
 static pid_t start_blocked_opener(struct fixture *f)
 {
@@ -878,14 +904,16 @@ static pid_t start_blocked_opener(struct fixture *f)
 
 /* Play an answerer that read the opener's event and died before answering:
  * the event waits under a descriptor number of a table that is gone. */
-static void read_event_and_drop_it(struct lw_fan_enforcer *e, bool record)
+static pid_t open_and_drop_its_event(struct fixture *f, struct lw_fan_enforcer *e, bool record)
 {
 	struct fanotify_event_metadata m[4];
 	struct pollfd p;
 	struct stat st;
+	pid_t opener;
 	ssize_t n;
 
 	lw_fan_thread_stop(e);	/* nobody answers now */
+	opener = start_blocked_opener(f);
 	lw_fan_enforcer_group_fds(e, &p.fd, &(int){ 0 });
 	p.events = POLLIN;
 	assert_int_equal(poll(&p, 1, 10000), 1);
@@ -901,6 +929,7 @@ static void read_event_and_drop_it(struct lw_fan_enforcer *e, bool record)
 		e->table->reading = 1;	/* died inside the read */
 	}
 	close(m[0].fd);
+	return opener;
 }
 
 static void event_a_dead_answerer_recorded_is_answered_by_the_next(void **state)
@@ -908,9 +937,8 @@ static void event_a_dead_answerer_recorded_is_answered_by_the_next(void **state)
 	struct fixture *f = *state;
 	struct lw_image_key key;
 	struct lw_fan_enforcer *dead = enforcer_with_lease_on_other(f, &key), *next;
-	pid_t opener = start_blocked_opener(f);
+	pid_t opener = open_and_drop_its_event(f, dead, true);
 
-	read_event_and_drop_it(dead, true);
 	next = adopt_copy_of(dead);
 	EXPECT(answered_status(opener), EPERM);	/* it was a non-holder's write open */
 	assert_int_equal(dead->table->inflight[0].fd, -1);
@@ -923,9 +951,8 @@ static void event_a_dead_answerer_read_unrecorded_is_denied_by_the_next(void **s
 	struct fixture *f = *state;
 	struct lw_image_key key;
 	struct lw_fan_enforcer *dead = enforcer_with_lease_on_other(f, &key), *next;
-	pid_t opener = start_blocked_opener(f);
+	pid_t opener = open_and_drop_its_event(f, dead, false);
 
-	read_event_and_drop_it(dead, false);
 	next = adopt_copy_of(dead);
 	EXPECT(answered_status(opener), EPERM);	/* swept: denied, not left hanging */
 	assert_int_equal(dead->table->reading, 0);
@@ -1055,6 +1082,7 @@ int main(void)
 		T(adopted_group_enforces_after_its_maker_closes),
 		T(event_a_dead_answerer_recorded_is_answered_by_the_next),
 		T(event_a_dead_answerer_read_unrecorded_is_denied_by_the_next),
+		T(denials_nobody_consumed_reach_the_next_answerer),
 		T(second_lease_of_an_image_is_eexist),
 		T(exclusive_lease_takes_one_holder_and_last_removal_ends_it),
 		T(key_is_the_superblock_dev_and_inode),

@@ -185,6 +185,8 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
 		return;
 	track(enf, false);
 	lw_fan_thread_stop(enf);
+	if (enf->table)
+		lw_fan_table_leave_denials(enf);	/* for whoever answers the group next */
 	/* Closing the group answers any event still pending with "allow". */
 	if (enf->fan_fd >= 0)
 		close(enf->fan_fd);
@@ -253,6 +255,7 @@ int lw_fan_enforcer_adopt(const struct lw_fan_enforcer_opts *opts, int group_fd,
 	}
 	if ((err = create_eventfds(enf)) || (err = rebuild_leases(enf)))
 		goto fail;
+	lw_fan_table_take_denials(enf);
 	describe_limits(enf);
 	pthread_once(&atfork_once, register_atfork);
 	track(enf, true);

@@ -201,6 +201,37 @@ int lw_fan_table_reopen(const struct lw_fan_table_lease *l)
 	return fd;
 }
 
+void lw_fan_table_leave_denials(struct lw_fan_enforcer *enf)
+{
+	struct lw_fan_table *t = enf->table;
+
+	pthread_mutex_lock(&enf->lock);
+	while (enf->queue_len && t->nr_denials < LW_FAN_QUEUE_LEN) {
+		t->denials[t->nr_denials++] = enf->queue[enf->queue_head];
+		enf->queue_head = (enf->queue_head + 1) % LW_FAN_QUEUE_LEN;
+		enf->queue_len--;
+	}
+	pthread_mutex_unlock(&enf->lock);
+}
+
+void lw_fan_table_take_denials(struct lw_fan_enforcer *enf)
+{
+	struct lw_fan_table *t = enf->table;
+	__u64 one = 1;
+	__u32 n = t->nr_denials < LW_FAN_QUEUE_LEN ? t->nr_denials : LW_FAN_QUEUE_LEN;
+
+	pthread_mutex_lock(&enf->lock);
+	for (__u32 i = 0; i < n && enf->queue_len < LW_FAN_QUEUE_LEN; i++) {
+		enf->queue[(enf->queue_head + enf->queue_len++) % LW_FAN_QUEUE_LEN] = t->denials[i];
+		enf->denials++;	/* counted here: events + suppressed + dropped == denials */
+	}
+	t->nr_denials = 0;
+	pthread_mutex_unlock(&enf->lock);
+	if (n && write(enf->events_fd, &one, sizeof(one)) < 0) {
+		/* eventfd counter full: it is readable anyway */
+	}
+}
+
 void lw_fan_table_answer_left(struct lw_fan_enforcer *enf)
 {
 	struct lw_fan_table *t = enf->table;

@@ -9,6 +9,9 @@
  *   - the lease table (keys, identities, holders, and a file handle to find
  *     each marked inode again to unmark it), rewritten entry by entry as the
  *     table changes, so it is never rebuilt from anything else;
+ *   - the denials an answerer made and no daemon consumed (the keeper has no
+ *     audit sink): the next one to adopt the group queues them again, so
+ *     they reach the audit trail late rather than never;
  *   - the events the answerer has read and not answered yet. An event read
  *     and never answered blocks its opener until the group is gone, which
  *     with a kept group is forever: the next answerer answers them, by the
@@ -53,8 +56,9 @@ struct lw_fan_table {
 	__u32 fd_limit;		/* the answerer's descriptor limit: the numbers to sweep */
 	__u32 reading;		/* 1 from before a read() until its events are recorded */
 	__u32 nr_leases;
-	__u32 pad;
+	__u32 nr_denials;	/* denials[] waiting for a daemon to consume them */
 	struct lw_fan_table_event inflight[LW_FAN_READ_EVENTS];
+	struct lw_denial_event denials[LW_FAN_QUEUE_LEN];
 	struct lw_fan_table_lease leases[];
 };
 
@@ -71,6 +75,11 @@ void lw_fan_table_set(struct lw_fan_enforcer *enf, size_t i, int image_fd);
 void lw_fan_table_remove(struct lw_fan_enforcer *enf, size_t i);
 /* An O_PATH descriptor of the inode of shared entry i, or -1. */
 int lw_fan_table_reopen(const struct lw_fan_table_lease *l);
+
+/* Leave the denials nobody consumed in the table (as enf closes), and
+ * queue those a previous answerer left (as enf adopts the group). */
+void lw_fan_table_leave_denials(struct lw_fan_enforcer *enf);
+void lw_fan_table_take_denials(struct lw_fan_enforcer *enf);
 
 /* Answer what a previous answerer read and left: each recorded event as
  * decide() would, and if it died inside a read, every other event it may
