@@ -13,7 +13,7 @@ source "$(dirname "$0")/../vm/daemon_lib.bash"
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$daemon_bin" ] || [ ! -x "$cli_bin" ]; then
 	echo "1..1"; echo "not ok 1 - prerequisites: needs root and a build (make all): $daemon_bin"; exit 1
 fi
-echo "1..44"
+echo "1..45"
 
 json_field() { "$py" -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"; }
 
@@ -176,6 +176,23 @@ PY
 	check "rogue_tries_while_the_daemon_is_down_$what" [ "$tried" -gt 0 ]
 	why="expected no rogue write open to get through across the $what, got $through"
 	check "no_rogue_write_gets_through_across_the_$what" [ "$through" = 0 ]
+	if [ -n "${audited_while_down:-}" ]; then
+		# the keeper has no audit sink: its denials wait in the shared table
+		local audited
+		audited=$("$py" - "$work/a/audit.log" "$rogue" "$start_at" "$answered_at" <<'PY'
+import json, sys
+log, pid, start, end = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+n = 0
+for line in open(log):
+    r = json.loads(line)
+    if r.get("type") == "denial" and r.get("tgid", r.get("pid")) == pid and start <= r["time_ns"] / 1e9 <= end:
+        n += 1
+print(n)
+PY
+)
+		why="expected denials of the rogue (pid $rogue) made while the daemon was down in the audit log, got $audited"
+		check "denials_while_the_daemon_is_down_are_audited_$what" [ "$audited" -gt 0 ]
+	fi
 	if [ -n "${holder_may_be_refused:-}" ]; then
 		# a kill between the answering thread's read() and its note of
 		# what it read leaves events the next answerer must deny unseen
@@ -200,7 +217,7 @@ reexec() {
 stop_and_stay_down() { stop_daemon a; sleep 1.5; start_daemon a --enforcer "$enforcer"; }
 measure_window restart restart
 measure_window reexec reexec
-measure_window stop stop_and_stay_down
+audited_while_down=1 measure_window stop stop_and_stay_down
 # the keeper killed first: the daemon starts another and gives it the group
 keeper_pid() { sed -n 's/.*keeper pid \([0-9]*\) \(holds\|replaced\).*/\1/p' "$work/a/daemon.log" | tail -n 1; }
 new_keeper_then_crash() {
