@@ -179,7 +179,7 @@ PY
 	if [ -n "${audited_while_down:-}" ]; then
 		# the keeper has no audit sink: its denials wait in the shared table
 		local audited
-		audited=$("$py" - "$work/a/audit.log" "$rogue" "$start_at" "$answered_at" <<'PY'
+		audited=$("$py" - "$work/a/audit.log" "$rogue" "$down_from" "$down_to" <<'PY'
 import json, sys
 log, pid, start, end = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 n = 0
@@ -190,7 +190,7 @@ for line in open(log):
 print(n)
 PY
 )
-		why="expected denials of the rogue (pid $rogue) made while the daemon was down in the audit log, got $audited"
+		why="expected denials of the rogue (pid $rogue) made while no daemon ran in the audit log, got $audited"
 		check "denials_while_the_daemon_is_down_are_audited_$what" [ "$audited" -gt 0 ]
 	fi
 	if [ -n "${holder_may_be_refused:-}" ]; then
@@ -214,7 +214,11 @@ reexec() {
 	sleep 0.05; wait_answers a
 }
 # stopped (SIGTERM) and left down a while: the keeper goes on answering
-stop_and_stay_down() { stop_daemon a; sleep 1.5; start_daemon a --enforcer "$enforcer"; }
+stop_and_stay_down() {
+	stop_daemon a; down_from=$(date +%s.%N)
+	sleep 1.5
+	down_to=$(date +%s.%N); start_daemon a --enforcer "$enforcer"
+}
 measure_window restart restart
 measure_window reexec reexec
 audited_while_down=1 measure_window stop stop_and_stay_down
