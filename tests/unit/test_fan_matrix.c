@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -32,6 +34,7 @@
 #include <cmocka.h>
 
 #include "fanotify/fan_enforcer.h"
+#include "fanotify/fan_handover.h"	/* the shared table, to play a dead answerer */
 
 static struct lw_fan_enforcer *enf;	/* one group per cmocka group, like the daemon's */
 static bool want_pre_content;		/* which of the two groups runs */
@@ -443,7 +446,7 @@ static const char *name_of(int err)
 		fail_msg("expected %s, got %s (%d)", name_of(want_), name_of(got_), got_); \
 } while (0)
 
-static const int o_wronly = O_WRONLY, o_rdwr = O_RDWR,
+static const int o_wronly = O_WRONLY, o_rdwr = O_RDWR, o_rdonly = O_RDONLY,
 		 o_rdonly_trunc = O_RDONLY | O_TRUNC, o_append = O_WRONLY | O_APPEND,
 		 o_creat_rdwr = O_CREAT | O_RDWR;
 
@@ -797,6 +800,166 @@ static void closing_the_enforcer_ends_its_enforcement(void **state)
 	close(fd);
 }
 
+/* A second enforcer with a lease on f->other, held by the holder. */
+static struct lw_fan_enforcer *enforcer_with_lease_on_other(struct fixture *f, struct lw_image_key *key)
+{
+	struct lw_fan_enforcer *e;
+	struct lw_holder holder;
+	int fd = open(f->other, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(lw_fan_enforcer_open(NULL, &e, NULL), 0);
+	assert_int_equal(lw_holder_of_pid(f->holder, &holder), 0);
+	assert_int_equal(lw_fan_enforcer_add_lease(e, fd, LW_LEASE_EXCLUSIVE, &holder, key), 0);
+	close(fd);
+	return e;
+}
+
+/* What the keeper does with its copies: answer the group from its table. */
+static struct lw_fan_enforcer *adopt_copy_of(struct lw_fan_enforcer *e)
+{
+	struct lw_fan_enforcer *adopted;
+	int group_fd, table_fd;
+
+	lw_fan_enforcer_group_fds(e, &group_fd, &table_fd);
+	assert_int_equal(lw_fan_enforcer_adopt(NULL, fcntl(group_fd, F_DUPFD_CLOEXEC, 3),
+					       fcntl(table_fd, F_DUPFD_CLOEXEC, 3), &adopted, NULL), 0);
+	return adopted;
+}
+
+static void adopted_group_enforces_after_its_maker_closes(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_image_key key;
+	struct lw_fan_enforcer *maker = enforcer_with_lease_on_other(f, &key), *adopted;
+	struct lw_lease lease;
+
+	adopted = adopt_copy_of(maker);
+	lw_fan_enforcer_close(maker);	/* a daemon that crashed */
+	EXPECT(as_non_holder(open_other, f, &o_rdwr), EPERM);
+	EXPECT(as_non_holder(open_other, f, &o_rdonly), 0);
+	assert_int_equal(lw_fan_enforcer_lookup(adopted, &key, &lease), 0);
+	assert_int_equal(lease.nr_holders, 1);
+	assert_int_equal(lease.holders[0].pid, f->holder);
+	/* the mark is found again through the file handle and goes with the lease */
+	assert_int_equal(lw_fan_enforcer_remove_lease(adopted, &key), 0);
+	EXPECT(as_non_holder(open_other, f, &o_rdwr), 0);
+	lw_fan_enforcer_close(adopted);
+}
+
+/* The opener's status once answered; a failure if it still waits after
+ * 20 s (an event nobody will answer), and the opener is killed. */
+static int answered_status(pid_t pid)
+{
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { pidfd, POLLIN, 0 };
+
+	assert_true(pidfd >= 0);
+	if (poll(&p, 1, 20000) != 1) {
+		kill(pid, SIGKILL);
+		child_status(pid);
+		close(pidfd);
+		fail_msg("expected the opener answered, got it still waiting after 20 s");
+	}
+	close(pidfd);
+	return child_status(pid);
+}
+
+static void denials_nobody_consumed_reach_the_next_answerer(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_image_key key;
+	struct lw_fan_enforcer *keeper = enforcer_with_lease_on_other(f, &key), *daemon;
+	struct collected c = { 0 };
+	pid_t pid;
+	int group_fd, table_fd;
+
+	pid = fork();
+	if (pid == 0)
+		_exit(open_other(f, &o_rdwr));
+	EXPECT(child_status(pid), EPERM);	/* denied by an answerer with no audit sink */
+	lw_fan_enforcer_group_fds(keeper, &group_fd, &table_fd);
+	group_fd = fcntl(group_fd, F_DUPFD_CLOEXEC, 3);
+	table_fd = fcntl(table_fd, F_DUPFD_CLOEXEC, 3);
+	lw_fan_enforcer_close(keeper);	/* it hands the group over */
+	assert_int_equal(lw_fan_enforcer_adopt(NULL, group_fd, table_fd, &daemon, NULL), 0);
+	lw_fan_enforcer_events_consume(daemon, collect, &c);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.first.tgid, pid);
+	assert_int_equal(c.first.op, LW_OP_OPEN_WRITE);
+	assert_true(c.first.key.dev == key.dev && c.first.key.ino == key.ino);
+	lw_fan_enforcer_close(daemon);
+}
+
+/* A non-holder child opening f->other for write; it blocks until answered. */
+static pid_t start_blocked_opener(struct fixture *f)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(open_other(f, &o_rdwr));
+	assert_true(pid > 0);
+	return pid;
+}
+
+/* Play an answerer that read the opener's event and died before answering:
+ * the event waits under a descriptor number of a table that is gone. */
+static pid_t open_and_drop_its_event(struct fixture *f, struct lw_fan_enforcer *e, bool record)
+{
+	struct fanotify_event_metadata m[4];
+	struct pollfd p;
+	struct stat st;
+	pid_t opener;
+	ssize_t n;
+
+	lw_fan_thread_stop(e);	/* nobody answers now */
+	opener = start_blocked_opener(f);
+	lw_fan_enforcer_group_fds(e, &p.fd, &(int){ 0 });
+	p.events = POLLIN;
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	n = read(p.fd, m, sizeof(m));
+	assert_int_equal(n, sizeof(m[0]));	/* the opener's event, one */
+	assert_int_equal(fstat(m[0].fd, &st), 0);
+	if (record) {
+		e->table->inflight[0] = (struct lw_fan_table_event){
+			.fd = m[0].fd, .tid = m[0].pid, .mask = m[0].mask,
+			.st_dev = st.st_dev, .st_ino = st.st_ino,
+		};
+	} else {
+		e->table->reading = 1;	/* died inside the read */
+	}
+	close(m[0].fd);
+	return opener;
+}
+
+static void event_a_dead_answerer_recorded_is_answered_by_the_next(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_image_key key;
+	struct lw_fan_enforcer *dead = enforcer_with_lease_on_other(f, &key), *next;
+	pid_t opener = open_and_drop_its_event(f, dead, true);
+
+	next = adopt_copy_of(dead);
+	EXPECT(answered_status(opener), EPERM);	/* it was a non-holder's write open */
+	assert_int_equal(dead->table->inflight[0].fd, -1);
+	lw_fan_enforcer_close(dead);
+	lw_fan_enforcer_close(next);
+}
+
+static void event_a_dead_answerer_read_unrecorded_is_denied_by_the_next(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_image_key key;
+	struct lw_fan_enforcer *dead = enforcer_with_lease_on_other(f, &key), *next;
+	pid_t opener = open_and_drop_its_event(f, dead, false);
+
+	next = adopt_copy_of(dead);
+	EXPECT(answered_status(opener), EPERM);	/* swept: denied, not left hanging */
+	assert_int_equal(dead->table->reading, 0);
+	lw_fan_enforcer_close(dead);
+	lw_fan_enforcer_close(next);
+}
+
 static void second_lease_of_an_image_is_eexist(void **state)
 {
 	struct fixture *f = *state;
@@ -918,6 +1081,10 @@ int main(void)
 		T(denials_beyond_the_rate_limit_are_counted_as_suppressed),
 		T(forked_child_does_not_keep_the_group),
 		T(closing_the_enforcer_ends_its_enforcement),
+		T(adopted_group_enforces_after_its_maker_closes),
+		T(event_a_dead_answerer_recorded_is_answered_by_the_next),
+		T(event_a_dead_answerer_read_unrecorded_is_denied_by_the_next),
+		T(denials_nobody_consumed_reach_the_next_answerer),
 		T(second_lease_of_an_image_is_eexist),
 		T(exclusive_lease_takes_one_holder_and_last_removal_ends_it),
 		T(key_is_the_superblock_dev_and_inode),

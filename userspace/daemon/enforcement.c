@@ -7,6 +7,7 @@
 
 #include "enforcement.h"
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
+#include "keeper.h"
 
 int lw_enforcer_choice_parse(const char *text, enum lw_enforcer_choice *out)
 {
@@ -48,7 +49,8 @@ int lw_enforcement_open(const struct lw_enforcement_opts *opts, struct lw_enforc
 		why_fallback[0] = '\0';
 	switch (opts->choice) {
 	case LW_ENFORCER_BPF_LSM:
-		return lw_enforcement_open_bpf(opts, out, err, err_size);
+		r = lw_enforcement_open_bpf(opts, out, err, err_size);
+		goto drop_fanotify_group;
 	case LW_ENFORCER_FANOTIFY:
 		return lw_enforcement_open_fanotify(opts, out, err, err_size);
 	case LW_ENFORCER_AUTO:
@@ -56,7 +58,7 @@ int lw_enforcement_open(const struct lw_enforcement_opts *opts, struct lw_enforc
 	}
 	r = lw_enforcement_open_bpf(opts, out, bpf_err, sizeof(bpf_err));
 	if (r == 0)
-		return 0;
+		goto drop_fanotify_group;
 	if (has_pins(opts->pin_dir)) {
 		snprintf(err, err_size, "bpf-lsm: %s; not falling back to fanotify: %s holds pinned BPF state "
 			 "that would go on enforcing the old leases (remove it, or set enforcer=fanotify)",
@@ -68,6 +70,12 @@ int lw_enforcement_open(const struct lw_enforcement_opts *opts, struct lw_enforc
 	r = lw_enforcement_open_fanotify(opts, out, fan_err, sizeof(fan_err));
 	if (r < 0)
 		snprintf(err, err_size, "bpf-lsm: %s; fanotify: %s", bpf_err, fan_err);
+	return r;
+drop_fanotify_group:
+	/* a group the keeper kept for a fanotify daemon before: the keeper
+	 * would go on answering it from leases this daemon does not know */
+	if (r == 0 && opts->keeper)
+		lw_keeper_drop_group(opts->keeper);
 	return r;
 }
 

@@ -7,12 +7,14 @@
 #ifndef LW_DAEMON_ENFORCEMENT_H
 #define LW_DAEMON_ENFORCEMENT_H
 
+#include <errno.h>
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "common/holder.h"	/* the domain: holders, leases, denials */
 
 struct lw_enforcement;
+struct lw_keeper;
 
 typedef int (*lw_lease_fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx);
 
@@ -49,6 +51,15 @@ struct lw_enforcement_ops {
 	/* Optional (NULL): the pinned BPF enforcer behind it, for tamper.c,
 	 * whose checks (pins, guard, map repairs) exist only there. */
 	struct lw_enforcer *(*bpf)(const struct lw_enforcement *enf);
+	/* Optional (NULL): give keeper what must outlive the daemon for
+	 * enforcement to go on (fanotify: the group), again after the keeper
+	 * was replaced. */
+	int (*keep)(struct lw_enforcement *enf, struct lw_keeper *keeper);
+	/* Optional (NULL): the non-holders with key's image (open at fd) open
+	 * for write, for a lease enforced again after a gap; the BPF enforcer
+	 * is asked through tamper.c. */
+	int (*writers)(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
+		       struct lw_writer *writers, size_t max, size_t *count);
 };
 
 struct lw_enforcement {
@@ -67,6 +78,8 @@ struct lw_enforcement_opts {
 	unsigned int max_images;
 	bool pre_content;		/* fanotify: pre-content events where offered */
 	bool debuggable_holders;	/* bpf-lsm: allow ptrace-class access to holders */
+	struct lw_keeper *keeper;	/* fanotify: takes back the group the keeper kept
+					 * across a restart, and gives it one */
 };
 
 /* Open the chosen enforcer. auto tries bpf-lsm and falls back to fanotify;
@@ -85,6 +98,18 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 static inline struct lw_enforcer *lw_enforcement_bpf(const struct lw_enforcement *enf)
 {
 	return enf && enf->ops->bpf ? enf->ops->bpf(enf) : NULL;
+}
+
+static inline int lw_enforcement_keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
+{
+	return enf && enf->ops->keep ? enf->ops->keep(enf, keeper) : 0;
+}
+
+static inline int lw_enforcement_writers(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
+					 struct lw_writer *writers, size_t max, size_t *count)
+{
+	*count = 0;
+	return enf->ops->writers ? enf->ops->writers(enf, fd, key, writers, max, count) : -EOPNOTSUPP;
 }
 
 static inline const char *lw_enforcement_name(const struct lw_enforcement *enf)

@@ -1,11 +1,18 @@
 /* The fanotify enforcer behind the daemon's enforcement interface: a thin
- * adapter over fanotify/fan_enforcer.h. */
+ * adapter over fanotify/fan_enforcer.h. The group outlives the daemon in
+ * the keeper (keeper_group.h), which answers it while no daemon does: a
+ * starting daemon takes it back, leases and marks, instead of making one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
 
+#include "daemon.h"
 #include "enforcement.h"
 #include "fanotify/fan_enforcer.h"
+#include "keeper.h"
+#include "reexec.h"
 
 #define FAN(enf) ((struct lw_fan_enforcer *)(enf)->impl)
 
@@ -90,8 +97,39 @@ static const char *error(const struct lw_enforcement *enf)
 	return lw_fan_enforcer_error(FAN(enf));
 }
 
+static int writers(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
+		   struct lw_writer *found, size_t max, size_t *count)
+{
+	return lw_fan_enforcer_writers(FAN(enf), fd, key, found, max, count);
+}
+
+static int keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
+{
+	int group_fd, table_fd, r;
+
+	lw_fan_enforcer_group_fds(FAN(enf), &group_fd, &table_fd);
+	r = lw_keeper_put_group(keeper, group_fd, table_fd);
+	if (r < 0)
+		lw_log(LOG_ERR, "enforcer fanotify: the keeper did not take a copy of the group (%s): "
+		       "enforcement would lapse if the daemon stopped", strerror(-r));
+	return r;
+}
+
+static void pause_before_exec(void *ctx)
+{
+	lw_fan_enforcer_pause(ctx);
+}
+
+static void resume_after_failed_exec(void *ctx)
+{
+	if (lw_fan_enforcer_resume(ctx) < 0)
+		lw_log(LOG_CRIT, "enforcer fanotify: cannot answer the group again after a failed re-exec: %s",
+		       lw_fan_enforcer_error(ctx));
+}
+
 static void enf_close(struct lw_enforcement *enf)
 {
+	lw_reexec_set_hooks(NULL, NULL, NULL);
 	lw_fan_enforcer_close(FAN(enf));
 	free(enf);
 }
@@ -114,7 +152,36 @@ static const struct lw_enforcement_ops fanotify_ops = {
 	.error = error,
 	.close = enf_close,
 	.bpf = NULL,	/* nothing pinned: no tamper checks */
+	.keep = keep,
+	.writers = writers,
 };
+
+/* The group the keeper kept (answering it while no daemon ran), or NULL
+ * in *out when there is none to take. */
+static void take_kept_group(const struct lw_enforcement_opts *opts, const struct lw_fan_enforcer_opts *o,
+			    struct lw_fan_enforcer **out)
+{
+	int group_fd, table_fd, r;
+	struct lw_err why;
+
+	*out = NULL;
+	if (!opts->keeper)
+		return;
+	r = lw_keeper_take_group(opts->keeper, &group_fd, &table_fd);
+	if (r < 0) {
+		lw_log(LOG_WARNING, "enforcer fanotify: cannot ask the keeper for its group: %s", strerror(-r));
+		return;
+	}
+	if (group_fd < 0)
+		return;
+	r = lw_fan_enforcer_adopt(o, group_fd, table_fd, out, &why);
+	if (r < 0)
+		lw_log(LOG_ERR, "enforcer fanotify: cannot take back the group the keeper kept (%s); "
+		       "making a new one: enforcement lapses until the leases are adopted", why.msg);
+	else
+		lw_log(LOG_INFO, "enforcer fanotify: took back the group the keeper kept and answered; "
+		       "its leases were enforced all along");
+}
 
 int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
 				 char *err, size_t err_size)
@@ -129,8 +196,8 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 		snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
 	}
-	r = lw_fan_enforcer_open(&o, &e, &why);
-	if (r < 0) {
+	take_kept_group(opts, &o, &e);
+	if (!e && (r = lw_fan_enforcer_open(&o, &e, &why)) < 0) {
 		snprintf(err, err_size, "%s", why.msg);
 		free(enf);
 		return r;
@@ -138,6 +205,10 @@ int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct 
 	enf->base.ops = &fanotify_ops;
 	enf->base.impl = e;
 	enf->max_images = opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
+	lw_reexec_set_hooks(pause_before_exec, resume_after_failed_exec, e);
+	/* a new group, or the kept one again: the keeper's copy is then this one */
+	if (opts->keeper)
+		keep(&enf->base, opts->keeper);
 	*out = &enf->base;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "keeper.h"
+#include "keeper_group.h"
 
 enum keeper_op {
 	KEEPER_PUT = 1,		/* daemon -> keeper, with a descriptor */
@@ -29,6 +30,9 @@ enum keeper_op {
 	KEEPER_FAIL,
 	KEEPER_HELLO,		/* daemon -> keeper; answered by OK with pid and count */
 	KEEPER_QUIT,		/* daemon -> keeper: drop every copy and exit (it was replaced) */
+	KEEPER_GROUP_PUT,	/* daemon -> keeper, with the fanotify "group" or its "table" */
+	KEEPER_GROUP_TAKE,	/* daemon -> keeper; answered by ITEMs then END (keeper_group.h) */
+	KEEPER_GROUP_DROP,	/* daemon -> keeper: close the group copies */
 };
 
 struct keeper_msg {
@@ -186,6 +190,31 @@ static void serve(struct keeper_store *s, int conn)
 				close(fd);
 			send_msg(conn, KEEPER_OK, NULL, -1);
 			_exit(0);
+		case KEEPER_GROUP_PUT:
+			r = fd >= 0 ? lw_keeper_group_keep(m.name, fd) : -EBADF;
+			if (r < 0 && fd >= 0)
+				close(fd);
+			send_msg(conn, r < 0 ? KEEPER_FAIL : KEEPER_OK, NULL, -1);
+			break;
+		case KEEPER_GROUP_TAKE: {
+			int group, table;
+
+			if (fd >= 0)
+				close(fd);
+			lw_keeper_group_take(&group, &table);
+			if (group >= 0 && table >= 0) {
+				send_msg(conn, KEEPER_ITEM, "table", table);
+				send_msg(conn, KEEPER_ITEM, "group", group);
+			}
+			send_msg(conn, KEEPER_END, NULL, -1);
+			break;
+		}
+		case KEEPER_GROUP_DROP:
+			if (fd >= 0)
+				close(fd);
+			lw_keeper_group_drop();
+			send_msg(conn, KEEPER_OK, NULL, -1);
+			break;
 		case KEEPER_LIST:
 			if (fd >= 0)
 				close(fd);
@@ -233,14 +262,15 @@ static void keeper_main(int listen_fd, struct keeper_store *store, const struct 
 		struct pollfd p = { .fd = listen_fd, .events = POLLIN };
 		int conn;
 
-		if (poll(&p, 1, store->count ? -1 : KEEPER_IDLE_MS) == 0)
+		if (poll(&p, 1, store->count || lw_keeper_group_needed() ? -1 : KEEPER_IDLE_MS) == 0)
 			_exit(0);	/* nothing held and no daemon came */
 		conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0)
 			continue;
 		serve(store, conn);
 		close(conn);
-		if (store->count == 0 || !still_home(home))
+		lw_keeper_group_answer();	/* no daemon now: the keeper answers its group */
+		if ((store->count == 0 && !lw_keeper_group_needed()) || !still_home(home))
 			_exit(0);
 	}
 }
@@ -515,6 +545,54 @@ int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void
 		if (r < 0 && !first_error)
 			first_error = r;
 	}
+}
+
+int lw_keeper_put_group(struct lw_keeper *k, int group_fd, int table_fd)
+{
+	int r = round_trip(k, KEEPER_GROUP_PUT, "table", table_fd);
+
+	return r < 0 ? r : round_trip(k, KEEPER_GROUP_PUT, "group", group_fd);
+}
+
+int lw_keeper_drop_group(struct lw_keeper *k)
+{
+	return round_trip(k, KEEPER_GROUP_DROP, "", -1);
+}
+
+int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd)
+{
+	struct keeper_msg m;
+	int fd, r;
+
+	*group_fd = *table_fd = -1;
+	r = send_msg(k->fd, KEEPER_GROUP_TAKE, NULL, -1);
+	while (r >= 0) {
+		r = recv_msg(k->fd, &m, &fd);
+		if (r <= 0) {
+			r = r ? r : -ECONNRESET;
+			break;
+		}
+		if (m.op != KEEPER_ITEM) {	/* END; FAIL from a keeper that predates groups */
+			if (fd >= 0)
+				close(fd);
+			if (m.op == KEEPER_END)
+				return 0;
+			r = -EPROTO;
+			break;
+		}
+		if (fd >= 0 && !strcmp(m.name, "group") && *group_fd < 0)
+			*group_fd = fd;
+		else if (fd >= 0 && !strcmp(m.name, "table") && *table_fd < 0)
+			*table_fd = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	if (*group_fd >= 0)
+		close(*group_fd);
+	if (*table_fd >= 0)
+		close(*table_fd);
+	*group_fd = *table_fd = -1;
+	return r;
 }
 
 int lw_keeper_pid(const struct lw_keeper *k)

@@ -50,6 +50,15 @@ int lw_keeper_drop(struct lw_keeper *k, const char *name);
  * daemon receive a leased image's write descriptor). The keeper's copy
  * still holds then. */
 int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void *ctx), void *ctx);
+/* The fanotify enforcer's group and its shared table (keeper_group.h): the
+ * keeper keeps copies and answers the group while no daemon is connected.
+ * take stops the keeper answering and gives the daemon copies (-1 each when
+ * the keeper has none; the keeper keeps its own); put gives the keeper
+ * copies of a group (after take, only if it is another); drop makes it
+ * close its copies (a daemon that does not use fanotify). */
+int lw_keeper_put_group(struct lw_keeper *k, int group_fd, int table_fd);
+int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd);
+int lw_keeper_drop_group(struct lw_keeper *k);
 /* The keeper's pid (for tests and logs). */
 int lw_keeper_pid(const struct lw_keeper *k);
 /* The connection's descriptor: it hangs up when the keeper dies. */

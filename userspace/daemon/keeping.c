@@ -6,6 +6,7 @@
 #include <syslog.h>
 
 #include "backend.h"
+#include "enforcement.h"
 #include "keeper.h"
 #include "keeping.h"
 
@@ -56,6 +57,7 @@ static int replace(struct lw_daemon *d, const struct lw_keeper_lock *extra, cons
 	d->keeper = fresh;
 	lw_log(LOG_WARNING, "keeper: %s: keeper pid %d replaced pid %d and holds %zu lock(s)", why,
 	       lw_keeper_pid(fresh), old_pid, count);
+	lw_enforcement_keep(d->enforcer, d->keeper);	/* fanotify: the group, to the new one */
 	return lw_keeping_watch(d);
 }
 

@@ -15,6 +15,15 @@
 
 static char binary[PATH_MAX];
 static char **arguments;
+static void (*hook_before)(void *ctx), (*hook_failed)(void *ctx);
+static void *hook_ctx;
+
+void lw_reexec_set_hooks(void (*before)(void *ctx), void (*failed)(void *ctx), void *ctx)
+{
+	hook_before = before;
+	hook_failed = failed;
+	hook_ctx = ctx;
+}
 
 void lw_reexec_init(int argc, char **argv)
 {
@@ -59,9 +68,13 @@ int lw_reexec(int listen_fd)
 	lw_log(LOG_NOTICE, "re-executing %s", binary);
 	sd_notify(0, "RELOADING=1");
 	fflush(NULL);
+	if (hook_before)
+		hook_before(hook_ctx);
 	execv(binary, arguments);
 	r = -errno;
-	lw_log(LOG_ERR, "re-exec of %s failed: %s", binary, strerror(errno));
+	if (hook_failed)
+		hook_failed(hook_ctx);
+	lw_log(LOG_ERR, "re-exec of %s failed: %s", binary, strerror(-r));
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");

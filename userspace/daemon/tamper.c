@@ -46,7 +46,7 @@ static __u64 now_usec(void)
 }
 
 /* Only the BPF enforcer pins anything to tamper with; under another
- * enforcer d->tamper stays NULL and every function here does nothing. */
+ * enforcer only the gap writers are reported and remembered. */
 static struct lw_enforcer *bpf_of(const struct lw_daemon *d)
 {
 	return lw_enforcement_bpf(d->enforcer);
@@ -57,14 +57,14 @@ int lw_tamper_open(struct lw_daemon *d, char *err, size_t err_size)
 	struct lw_tamper *t;
 	int r;
 
-	if (!bpf_of(d))
-		return 0;
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
 	}
 	d->tamper = t;
+	if (!bpf_of(d))
+		return 0;	/* nothing pinned to guard: gap writers only */
 	t->self.pidfd = -1;
 	if ((r = lw_holder_of_pid(getpid(), &t->self.id)) < 0) {
 		snprintf(err, err_size, "cannot read the daemon's own start time: %s", strerror(-r));
@@ -128,12 +128,16 @@ void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *
 		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when, strerror(errno));
 		return;
 	}
-	lw_enforcer_trust_pid(bpf_of(d), lw_keeper_pid(d->keeper));
-	r = lw_enforcer_writers(bpf_of(d), fd, &e->key, writers, MAX_GAP_WRITERS, &count);
+	if (bpf_of(d)) {
+		lw_enforcer_trust_pid(bpf_of(d), lw_keeper_pid(d->keeper));
+		r = lw_enforcer_writers(bpf_of(d), fd, &e->key, writers, MAX_GAP_WRITERS, &count);
+	} else {
+		r = lw_enforcement_writers(d->enforcer, fd, &e->key, writers, MAX_GAP_WRITERS, &count);
+	}
 	close(fd);
 	if (r < 0) {
 		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when,
-		       lw_enforcer_error(bpf_of(d)));
+		       bpf_of(d) ? lw_enforcer_error(bpf_of(d)) : lw_enforcement_error(d->enforcer));
 		return;
 	}
 	for (size_t i = 0; i < count && i < MAX_GAP_WRITERS; i++) {
@@ -265,7 +269,7 @@ int lw_tamper_check(struct lw_daemon *d)
 	char what[400];
 	int pins, entries, r;
 
-	if (!t)
+	if (!t || !bpf_of(d))
 		return 0;
 	pins = lw_enforcer_verify_pins(bpf_of(d), what, sizeof(what));
 	if (pins > 0)
@@ -309,7 +313,7 @@ int lw_tamper_start(struct lw_daemon *d)
 {
 	uint64_t now;
 
-	if (!d->tamper)
+	if (!d->tamper || !bpf_of(d))
 		return 0;
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	return sd_event_add_time(d->event, &d->tamper->timer, CLOCK_MONOTONIC,
@@ -341,10 +345,12 @@ void lw_tamper_status(const struct lw_daemon *d, struct json_object *reply)
 	struct json_object *tamper, *gap;
 	char state[600];
 
-	if (!t) {
+	if (!t || !bpf_of(d)) {
 		json_object_object_add(reply, "enforcement", json_object_new_string("active"));
 		json_object_object_add(reply, "hardened", json_object_new_boolean(false));
-		return;
+		if (!t)
+			return;
+		goto gap_writers;	/* no pins: nothing to tamper with */
 	}
 	snprintf(state, sizeof(state), "%s%s", t->degraded[0] ? "degraded: " : "active", t->degraded);
 	json_object_object_add(reply, "enforcement", json_object_new_string(state));
@@ -355,6 +361,7 @@ void lw_tamper_status(const struct lw_daemon *d, struct json_object *reply)
 	json_object_object_add(tamper, "last_time", time_or_null(t->last_usec));
 	json_object_object_add(tamper, "restored_time", time_or_null(t->restored_usec));
 	json_object_object_add(reply, "tamper", tamper);
+gap_writers:
 	gap = json_object_new_array();
 	for (size_t i = 0; i < t->nr_gap && i < MAX_GAP_WRITERS; i++) {
 		struct json_object *w = json_object_new_object();

@@ -10,7 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 
-#include "fanotify/fan_internal.h"
+#include "fanotify/fan_handover.h"
 
 
 /* A forked child would keep the group alive after the daemon dies, with no
@@ -99,7 +99,9 @@ static int create_group(struct lw_fan_enforcer *enf, bool want_pre_content)
 static void describe_limits(struct lw_fan_enforcer *enf)
 {
 	snprintf(enf->limits, sizeof(enf->limits),
-		 "fanotify: enforcement lapses while the daemon is not running; "
+		 "fanotify: enforcement lapses only if the daemon and its keeper both stop at once "
+		 "(the keeper answers while the daemon is down; the restart reports who opened an "
+		 "image for write meanwhile); "
 		 "%s"
 		 "unlink and rename of an image are not stopped; "
 		 "writes through a descriptor opened before the lease, or through a shared "
@@ -118,6 +120,24 @@ static void describe_limits(struct lw_fan_enforcer *enf)
 		 "writes through received or inherited descriptors are not stopped; ");
 }
 
+static void init(struct lw_fan_enforcer *enf, const struct lw_fan_enforcer_opts *opts)
+{
+	enf->fan_fd = enf->stop_fd = enf->events_fd = enf->table_fd = -1;
+	enf->max_images = opts && opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
+	enf->events_per_sec = opts && opts->events_per_sec ? opts->events_per_sec : 10;
+	enf->self = getpid();
+	pthread_mutex_init(&enf->lock, NULL);
+}
+
+static int create_eventfds(struct lw_fan_enforcer *enf)
+{
+	enf->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	enf->events_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (enf->stop_fd < 0 || enf->events_fd < 0)
+		return lw_fan_fail(enf, -errno, "cannot create an eventfd: %s", strerror(errno));
+	return 0;
+}
+
 int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out,
 			 struct lw_err *why)
 {
@@ -128,20 +148,12 @@ int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_
 	enf = calloc(1, sizeof(*enf));
 	if (!enf)
 		return lw_err_set(why, ENOMEM, "out of memory");
-	enf->fan_fd = enf->stop_fd = enf->events_fd = -1;
-	enf->max_images = opts && opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
-	enf->events_per_sec = opts && opts->events_per_sec ? opts->events_per_sec : 10;
-	enf->self = getpid();
-	pthread_mutex_init(&enf->lock, NULL);
+	init(enf, opts);
 	err = create_group(enf, opts && opts->pre_content);
 	if (err)
 		goto fail;
-	enf->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	enf->events_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (enf->stop_fd < 0 || enf->events_fd < 0) {
-		err = lw_fan_fail(enf, -errno, "cannot create an eventfd: %s", strerror(errno));
+	if ((err = lw_fan_table_create(enf)) || (err = create_eventfds(enf)))
 		goto fail;
-	}
 	describe_limits(enf);
 	pthread_once(&atfork_once, register_atfork);
 	track(enf, true);
@@ -163,6 +175,8 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
 		return;
 	track(enf, false);
 	lw_fan_thread_stop(enf);
+	if (enf->table)
+		lw_fan_table_leave_denials(enf);	/* for whoever answers the group next */
 	/* Closing the group answers any event still pending with "allow". */
 	if (enf->fan_fd >= 0)
 		close(enf->fan_fd);
@@ -170,8 +184,10 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
 		close(enf->stop_fd);
 	if (enf->events_fd >= 0)
 		close(enf->events_fd);
+	lw_fan_table_unmap(enf);
 	for (size_t i = 0; i < enf->nr_leases; i++) {
-		close(enf->leases[i].path_fd);
+		if (enf->leases[i].path_fd >= 0)
+			close(enf->leases[i].path_fd);
 		for (int h = 0; h < LW_MAX_HOLDERS; h++)
 			if (enf->leases[i].pidfds[h] >= 0)
 				close(enf->leases[i].pidfds[h]);
@@ -179,6 +195,88 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
 	free(enf->leases);
 	pthread_mutex_destroy(&enf->lock);
 	free(enf);
+}
+
+/* The leases of an adopted table, with this process's own descriptors:
+ * the marked inode (to unmark it) and a pidfd for each process holder. */
+static int rebuild_leases(struct lw_fan_enforcer *enf)
+{
+	const struct lw_fan_table *t = enf->table;
+
+	enf->leases = calloc(t->nr_leases ? t->nr_leases : 1, sizeof(*enf->leases));
+	if (!enf->leases)
+		return lw_fan_fail(enf, -ENOMEM, "out of memory");
+	for (__u32 i = 0; i < t->nr_leases; i++) {
+		struct lw_fan_lease *l = &enf->leases[i];
+
+		l->key = t->leases[i].key;
+		l->st_dev = (dev_t)t->leases[i].st_dev;
+		l->st_ino = (ino_t)t->leases[i].st_ino;
+		l->lease = t->leases[i].lease;
+		l->pre_content = enf->pre_content;
+		l->events = 1;	/* its mark was proven when it was added */
+		l->path_fd = lw_fan_table_reopen(&t->leases[i]);
+		for (int h = 0; h < LW_MAX_HOLDERS; h++)
+			l->pidfds[h] = h < (int)l->lease.nr_holders ?
+				       lw_fan_holder_pidfd(&l->lease.holders[h]) : -1;
+		enf->nr_leases++;
+	}
+	return 0;
+}
+
+int lw_fan_enforcer_adopt(const struct lw_fan_enforcer_opts *opts, int group_fd, int table_fd,
+			  struct lw_fan_enforcer **out, struct lw_err *why)
+{
+	struct lw_fan_enforcer *enf;
+	int err;
+
+	*out = NULL;
+	enf = calloc(1, sizeof(*enf));
+	if (!enf) {
+		close(group_fd);
+		close(table_fd);
+		return lw_err_set(why, ENOMEM, "out of memory");
+	}
+	init(enf, opts);
+	enf->fan_fd = group_fd;	/* ours from here on, as is the table */
+	if ((err = lw_fan_table_map(enf, table_fd))) {
+		close(table_fd);
+		goto fail;
+	}
+	if ((err = create_eventfds(enf)) || (err = rebuild_leases(enf)))
+		goto fail;
+	lw_fan_table_take_denials(enf);
+	describe_limits(enf);
+	pthread_once(&atfork_once, register_atfork);
+	track(enf, true);
+	/* before our thread reads anything: its descriptor numbers are ours */
+	lw_fan_table_answer_left(enf);
+	err = lw_fan_thread_start(enf);
+	if (err)
+		goto fail;
+	*out = enf;
+	return 0;
+fail:
+	if (why)
+		*why = enf->err;
+	lw_fan_enforcer_close(enf);
+	return err;
+}
+
+void lw_fan_enforcer_pause(struct lw_fan_enforcer *enf)
+{
+	lw_fan_thread_stop(enf);
+}
+
+int lw_fan_enforcer_resume(struct lw_fan_enforcer *enf)
+{
+	return enf->thread_started ? 0 : lw_fan_thread_start(enf);
+}
+
+void lw_fan_enforcer_group_fds(const struct lw_fan_enforcer *enf, int *group_fd, int *table_fd)
+{
+	*group_fd = enf->fan_fd;
+	*table_fd = enf->table_fd;
 }
 
 bool lw_fan_enforcer_pre_content(const struct lw_fan_enforcer *enf)

@@ -8,8 +8,9 @@
  * (common/err.h): in the caller's struct lw_err for lw_fan_enforcer_open,
  * else in lw_fan_enforcer_error().
  *
- * Unlike pinned BPF programs, enforcement lasts only as long as the group's
- * descriptor is open: it lapses when the daemon exits. lw_fan_enforcer_limits()
+ * Unlike pinned BPF programs, enforcement lasts only as long as a descriptor
+ * of the group is open: the daemon hands a copy to its keeper, which answers
+ * the group while no daemon does (lw_fan_enforcer_adopt). lw_fan_enforcer_limits()
  * says what else it cannot do. Needs CAP_SYS_ADMIN (fanotify permission
  * events) and CAP_SYS_PTRACE (reading an opener's system call from /proc).
  * A forked child closes its copy of the group (pthread_atfork), so the group
@@ -44,8 +45,29 @@ struct lw_fan_enforcer_opts {
  * reason. */
 int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out,
 			 struct lw_err *why);
-/* Stop the thread and close the group: every lease stops being enforced. */
+/* Stop the thread and close this process's descriptor of the group: every
+ * lease stops being enforced, unless another process holds a copy of the
+ * group (the keeper: see lw_fan_enforcer_group_fds). */
 void lw_fan_enforcer_close(struct lw_fan_enforcer *enf);
+
+/* Enforcement that outlives this process: a copy of the group's descriptor
+ * kept elsewhere keeps its marks, and with them every lease. The group's
+ * next answerer needs the lease table too, which lives in a memfd shared
+ * with whoever holds it (fan_handover.h). These are the enforcer's own
+ * descriptors: duplicate them, or send them, never close them. */
+/* Stop answering (the thread answers what it has read, then leaves; events
+ * wait in the group), and start again: around a re-exec, whose successor's
+ * keeper answers meanwhile. */
+void lw_fan_enforcer_pause(struct lw_fan_enforcer *enf);
+int lw_fan_enforcer_resume(struct lw_fan_enforcer *enf);
+void lw_fan_enforcer_group_fds(const struct lw_fan_enforcer *enf, int *group_fd, int *table_fd);
+/* Answer a group another process made and handed over with its table:
+ * the leases come back from the table (an O_PATH of each image through its
+ * file handle, a pidfd for each process holder), the events the previous
+ * answerer read and left are answered, then this one's thread starts. Takes
+ * both descriptors, also on failure. */
+int lw_fan_enforcer_adopt(const struct lw_fan_enforcer_opts *opts, int group_fd, int table_fd,
+			  struct lw_fan_enforcer **out, struct lw_err *why);
 
 /* The key the BPF enforcer sees for the image open at fd: (the superblock's
  * dev from /proc/self/mountinfo, the inode number) for files, (i_rdev, 0)
@@ -62,6 +84,11 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 				    const struct lw_holder *first_holder, unsigned int flags,
 				    struct lw_image_key *key_out, struct lw_writer *writer);
 int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key);
+/* As lw_enforcer_writers: the non-holders that have the leased image (open
+ * at fd) open for write, up to max; *count gets how many were found. For a
+ * lease added again after a gap (nothing enforced it meanwhile). */
+int lw_fan_enforcer_writers(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
+			    struct lw_writer *writers, size_t max, size_t *count);
 
 /* Same errors as lw_enforcer_add_holder/remove_holder; removing the last
  * holder removes the lease. */

@@ -13,7 +13,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 
-#include "fanotify/fan_internal.h"
+#include "fanotify/fan_handover.h"
 
 static __u64 boot_ns(void)
 {
@@ -54,7 +54,7 @@ static void record_denial(struct lw_fan_enforcer *enf, const struct lw_fan_lease
 {
 	struct lw_denial e = { 0 };
 	char link[64];
-	ssize_t n;
+	ssize_t n = -1;
 	__u64 one = 1;
 
 	e.time_ns = boot_ns();
@@ -65,7 +65,8 @@ static void record_denial(struct lw_fan_enforcer *enf, const struct lw_fan_lease
 	e.lease_mode = lease->lease.mode;
 	e.holder = lease->lease.holders[0];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", event_fd);
-	n = readlink(link, e.path, sizeof(e.path) - 1);	/* the name the kernel opened */
+	if (event_fd >= 0)
+		n = readlink(link, e.path, sizeof(e.path) - 1);	/* the name the kernel opened */
 	e.path[n > 0 ? n : 0] = 0;
 
 	pthread_mutex_lock(&enf->lock);
@@ -83,20 +84,16 @@ static void record_denial(struct lw_fan_enforcer *enf, const struct lw_fan_lease
 	pthread_mutex_unlock(&enf->lock);
 }
 
-/* The answer to one event; records the denial if it is one. */
-static __u32 decide(struct lw_fan_enforcer *enf, const struct fanotify_event_metadata *m)
+__u32 lw_fan_decide(struct lw_fan_enforcer *enf, pid_t tid, __u64 mask, dev_t st_dev, ino_t st_ino,
+		    int event_fd)
 {
 	struct lw_fan_lease lease;
 	struct lw_fan_opener opener;
 	bool found = false, holder = false;
-	pid_t tid = m->pid;
-	struct stat st;
 
-	if (fstat(m->fd, &st))
-		return FAN_ALLOW;	/* cannot be one of ours: marks are on leased inodes only */
 	pthread_mutex_lock(&enf->lock);
 	for (size_t i = 0; i < enf->nr_leases && !found; i++)
-		if (enf->leases[i].st_dev == st.st_dev && enf->leases[i].st_ino == st.st_ino) {
+		if (enf->leases[i].st_dev == st_dev && enf->leases[i].st_ino == st_ino) {
 			enf->leases[i].events++;
 			lease = enf->leases[i];
 			found = true;
@@ -108,34 +105,65 @@ static __u32 decide(struct lw_fan_enforcer *enf, const struct fanotify_event_met
 		return FAN_ALLOW;	/* the lease was removed while the event waited */
 	if (holder || lw_fan_thread_of(tid, enf->self))
 		return FAN_ALLOW;
-	lw_fan_classify(tid, m->mask & FAN_PRE_ACCESS, &opener);
+	lw_fan_classify(tid, mask & FAN_PRE_ACCESS, &opener);
 	if (opener.access == LW_FAN_READ)
 		return FAN_ALLOW;
-	record_denial(enf, &lease, tid, &opener, m->fd);
+	record_denial(enf, &lease, tid, &opener, event_fd);
 	return FAN_DENY | (enf->audit ? FAN_AUDIT : 0);
 }
 
-static void answer(struct lw_fan_enforcer *enf, int fd, __u32 response)
+void lw_fan_answer(struct lw_fan_enforcer *enf, int event_fd, __u32 response)
 {
-	struct fanotify_response r = { .fd = fd, .response = response };
+	struct fanotify_response r = { .fd = event_fd, .response = response };
 
 	while (write(enf->fan_fd, &r, sizeof(r)) < 0 && errno == EINTR)
 		;
 }
 
+/* Note the events of one read in the shared table before deciding any, so
+ * that if this process dies now the next answerer finds them (see
+ * fan_handover.h); the descriptor number goes last: it marks a full slot. */
+static void record_inflight(struct lw_fan_enforcer *enf, char *buf, ssize_t len)
+{
+	struct fanotify_event_metadata *m = (struct fanotify_event_metadata *)buf;
+	size_t slot = 0;
+
+	for (; FAN_EVENT_OK(m, len) && slot < LW_FAN_READ_EVENTS; m = FAN_EVENT_NEXT(m, len)) {
+		struct lw_fan_table_event *e = &enf->table->inflight[slot++];
+		struct stat st = { 0 };
+
+		if (m->fd < 0)
+			continue;
+		fstat(m->fd, &st);
+		e->tid = m->pid;
+		e->mask = m->mask;
+		e->st_dev = st.st_dev;
+		e->st_ino = st.st_ino;
+		__atomic_store_n(&e->fd, m->fd, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&enf->table->reading, 0, __ATOMIC_RELEASE);
+}
+
 static void handle_buffer(struct lw_fan_enforcer *enf, char *buf, ssize_t len)
 {
 	struct fanotify_event_metadata *m = (struct fanotify_event_metadata *)buf;
+	size_t slot = 0;
 
-	for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+	record_inflight(enf, buf, len);
+	for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len), slot++) {
+		struct stat st;
+
 		if (m->fd < 0)
 			continue;	/* an overflow notice: nothing to answer */
 		if (m->vers != FANOTIFY_METADATA_VERSION)
-			answer(enf, m->fd, FAN_ALLOW);	/* cannot read it: never hang the opener */
-		else if (m->mask & (FAN_OPEN_PERM | FAN_PRE_ACCESS))
-			answer(enf, m->fd, decide(enf, m));
+			lw_fan_answer(enf, m->fd, FAN_ALLOW);	/* cannot read it: never hang the opener */
+		else if (!(m->mask & (FAN_OPEN_PERM | FAN_PRE_ACCESS)) || fstat(m->fd, &st))
+			lw_fan_answer(enf, m->fd, FAN_ALLOW);	/* not ours: marks are on leased inodes only */
 		else
-			answer(enf, m->fd, FAN_ALLOW);
+			lw_fan_answer(enf, m->fd, lw_fan_decide(enf, m->pid, m->mask, st.st_dev,
+								  st.st_ino, m->fd));
+		if (slot < LW_FAN_READ_EVENTS)
+			__atomic_store_n(&enf->table->inflight[slot].fd, -1, __ATOMIC_RELEASE);
 		close(m->fd);
 	}
 }
@@ -143,7 +171,9 @@ static void handle_buffer(struct lw_fan_enforcer *enf, char *buf, ssize_t len)
 static void *answer_thread(void *arg)
 {
 	struct lw_fan_enforcer *enf = arg;
-	char buf[16384] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	/* no more events than the shared table has slots for */
+	char buf[LW_FAN_READ_EVENTS * sizeof(struct fanotify_event_metadata)]
+		__attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 
 	for (;;) {
 		struct pollfd fds[2] = { { enf->fan_fd, POLLIN, 0 }, { enf->stop_fd, POLLIN, 0 } };
@@ -153,9 +183,12 @@ static void *answer_thread(void *arg)
 			break;
 		if (fds[1].revents)
 			break;
+		__atomic_store_n(&enf->table->reading, 1, __ATOMIC_RELEASE);
 		len = read(enf->fan_fd, buf, sizeof(buf));
 		if (len > 0)
 			handle_buffer(enf, buf, len);
+		else
+			__atomic_store_n(&enf->table->reading, 0, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }

@@ -53,6 +53,9 @@ struct lw_fan_enforcer {
 	pthread_t thread;
 	bool thread_started;
 	struct lw_fan_enforcer *next_open;	/* every open enforcer, for fork */
+	int table_fd;			/* memfd: the table shared with the keeper */
+	struct lw_fan_table *table;	/* fan_handover.h */
+	size_t table_size;
 
 	pthread_mutex_t lock;		/* guards everything below */
 	struct lw_fan_lease *leases;
@@ -102,6 +105,11 @@ void lw_fan_fill_subject(pid_t tid, struct lw_denial *denial);
 
 /* fan_events.c: the thread that answers the group. */
 int lw_fan_thread_start(struct lw_fan_enforcer *enf);
+/* The answer to one permission event (the inode it is for; event_fd -1 once
+ * its descriptor is gone), recording the denial if it is one. */
+__u32 lw_fan_decide(struct lw_fan_enforcer *enf, pid_t tid, __u64 mask, dev_t st_dev, ino_t st_ino,
+		    int event_fd);
+void lw_fan_answer(struct lw_fan_enforcer *enf, int event_fd, __u32 response);
 void lw_fan_thread_stop(struct lw_fan_enforcer *enf);
 
 #endif /* LW_FAN_INTERNAL_H */

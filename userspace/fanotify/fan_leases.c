@@ -9,7 +9,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 
-#include "fanotify/fan_internal.h"
+#include "fanotify/fan_handover.h"
 
 static int not_leased(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
@@ -49,12 +49,15 @@ static void drop_lease(struct lw_fan_enforcer *enf, size_t i)
 {
 	struct lw_fan_lease *l = &enf->leases[i];
 
-	mark(enf, FAN_MARK_REMOVE, l->path_fd, mark_mask(l->pre_content));
-	close(l->path_fd);
+	if (l->path_fd >= 0) {	/* -1: adopted, and the filesystem gave no handle */
+		mark(enf, FAN_MARK_REMOVE, l->path_fd, mark_mask(l->pre_content));
+		close(l->path_fd);
+	}
 	for (__u32 h = 0; h < l->lease.nr_holders && h < LW_MAX_HOLDERS; h++)
 		if (l->pidfds[h] >= 0)
 			close(l->pidfds[h]);
 	enf->leases[i] = enf->leases[--enf->nr_leases];
+	lw_fan_table_remove(enf, i);
 }
 
 static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan_lease *lease,
@@ -86,6 +89,7 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	/* In the table before the mark: an event must find its lease. */
 	enf->nr_leases++;
 	l->pre_content = enf->pre_content;
+	lw_fan_table_set(enf, enf->nr_leases - 1, fd);	/* and in the keeper's copy */
 	err = mark(enf, FAN_MARK_ADD, fd, mark_mask(l->pre_content));
 	if ((err == -EINVAL || err == -EOPNOTSUPP) && l->pre_content) {
 		/* This filesystem does not allow pre-content events: opens only. */
@@ -97,6 +101,7 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 		if (l->pidfds[0] >= 0)
 			close(l->pidfds[0]);
 		enf->nr_leases--;
+		lw_fan_table_remove(enf, enf->nr_leases);
 		return lw_fan_fail(enf, err, "cannot mark the image (%s): %s", name, strerror(-err));
 	}
 	return 0;
@@ -231,6 +236,7 @@ int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_imag
 		err = not_leased(enf, key);
 	else if ((err = lw_lease_add_holder(&l->lease, holder, &enf->err)) >= 0) {
 		l->pidfds[err] = lw_fan_holder_pidfd(holder);
+		lw_fan_table_set(enf, (size_t)(l - enf->leases), -1);
 		err = 0;
 	}
 	pthread_mutex_unlock(&enf->lock);
@@ -259,6 +265,7 @@ int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_i
 			(l->lease.nr_holders - i - 1) * sizeof(l->pidfds[0]));
 		l->pidfds[l->lease.nr_holders - 1] = -1;
 		lw_lease_remove_holder_at(&l->lease, (unsigned int)i);
+		lw_fan_table_set(enf, (size_t)(l - enf->leases), -1);
 	}
 	pthread_mutex_unlock(&enf->lock);
 	return err;

@@ -188,34 +188,74 @@ static bool process_writer(int pid, struct target *t, struct lw_writer *w)
 	return true;
 }
 
+/* The processes with the image open for write that no holder in holders
+ * covers: the first max of them in writers, their number in *count. */
+static int scan(struct target *t, const struct lw_holder *holders, size_t nr_holders,
+		struct lw_writer *writers, size_t max, size_t *count)
+{
+	struct lw_writer w;
+	struct dirent *d;
+	DIR *proc;
+
+	*count = 0;
+	task_writer_fd("/proc/self", t->self, t, true);
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while (*count < max && (d = readdir(proc))) {
+		bool holder = false;
+		int pid;
+
+		if (!is_number(d->d_name))
+			continue;
+		pid = atoi(d->d_name);
+		if (!process_writer(pid, t, &w))
+			continue;
+		for (size_t i = 0; i < nr_holders && !holder; i++)
+			holder = lw_holder_covers_pid(&holders[i], pid);
+		if (holder)
+			continue;	/* the holder's own writers are its right */
+		if (writers)
+			writers[*count] = w;
+		++*count;
+	}
+	closedir(proc);
+	return 0;
+}
+
 int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
 		       const struct lw_holder *holder, struct lw_writer *writer)
 {
 	struct target t = { .key = key, .st_dev = st_dev, .st_ino = st_ino, .blockdev = blockdev,
 			    .self = getpid() };
 	struct lw_writer w;
-	struct dirent *d;
-	int err = 0;
-	DIR *proc;
+	size_t count;
+	int err = scan(&t, holder, holder ? 1 : 0, &w, 1, &count);
 
-	task_writer_fd("/proc/self", t.self, &t, true);
-	proc = opendir("/proc");
-	if (!proc)
-		return -errno;
-	while (!err && (d = readdir(proc))) {
-		int pid;
+	if (err || !count)
+		return err;
+	if (writer)
+		*writer = w;
+	return -EBUSY;
+}
 
-		if (!is_number(d->d_name))
-			continue;
-		pid = atoi(d->d_name);
-		if (!process_writer(pid, &t, &w))
-			continue;
-		if (holder && lw_holder_covers_pid(holder, pid))
-			continue;	/* the holder's own writers are its right */
-		if (writer)
-			*writer = w;
-		err = -EBUSY;
-	}
-	closedir(proc);
-	return err;
+int lw_fan_enforcer_writers(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
+			    struct lw_writer *writers, size_t max, size_t *count)
+{
+	struct target t = { .key = key, .self = getpid() };
+	struct lw_lease lease;
+	struct stat st;
+	int err;
+
+	*count = 0;
+	if (fstat(fd, &st))
+		return lw_fan_fail(enf, -errno, "cannot stat the image: %s", strerror(errno));
+	if ((err = lw_fan_enforcer_lookup(enf, key, &lease)))
+		return err;
+	t.st_dev = st.st_dev;
+	t.st_ino = st.st_ino;
+	t.blockdev = S_ISBLK(st.st_mode);
+	err = scan(&t, lease.holders, lease.nr_holders < LW_MAX_HOLDERS ? lease.nr_holders : LW_MAX_HOLDERS,
+		   writers, max, count);
+	return err ? lw_fan_fail(enf, err, "cannot look for writers of the image: %s", strerror(-err)) : 0;
 }
