@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "enforcer_maps.h"
 #include "image_key.bpf.h"
 
@@ -383,6 +384,9 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 #define LW_NVME_IOCTL_ADMIN64_CMD 0xc0504e47
 #define LW_NVME_IOCTL_IO64_CMD 0xc0504e48
 
+#include "alias_track.bpf.h"
+#include "loop_track.bpf.h"
+
 static __always_inline bool changes_image(unsigned int cmd)
 {
 	switch (cmd) {
@@ -404,6 +408,16 @@ static __always_inline bool changes_image(unsigned int cmd)
 	case LW_NVME_IOCTL_IO_CMD:
 	case LW_NVME_IOCTL_ADMIN64_CMD:
 	case LW_NVME_IOCTL_IO64_CMD:
+	/* what a loop device writes to: on a leased or covered one */
+	case LW_LOOP_SET_FD:
+	case LW_LOOP_CLR_FD:
+	case LW_LOOP_SET_STATUS:
+	case LW_LOOP_SET_STATUS64:
+	case LW_LOOP_CHANGE_FD:
+	case LW_LOOP_SET_CAPACITY:
+	case LW_LOOP_SET_DIRECT_IO:
+	case LW_LOOP_SET_BLOCK_SIZE:
+	case LW_LOOP_CONFIGURE:
 		return true;
 	}
 	return false;
@@ -421,10 +435,16 @@ int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 	/* Fast path: every other ioctl leaves here. */
 	if (!changes_image(cmd))
 		return 0;
-	if (!denied(file->f_inode, &key, &lease))
-		return 0;
-	report(&key, lease, LW_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
-	return -EPERM;
+	loop_forget_old_file(file, cmd);
+	if (denied(file->f_inode, &key, &lease)) {
+		report(&key, lease, LW_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
+		return -EPERM;
+	}
+	/* Unreadable: the backing file is unknown, so no attach (the caller's
+	 * own copy would fault the same way). */
+	if (!loop_track_attach(file, cmd, arg))
+		return -EFAULT;
+	return 0;
 }
 
 /* io_uring passthrough (NVMe, and others since): an ioctl by another name. */

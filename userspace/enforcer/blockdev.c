@@ -5,7 +5,9 @@
  * acquire time; they go into the aliases map, each counted in the lease
  * filter. The enforcer also claims each leased device exclusively (O_EXCL)
  * so mount, device-mapper and md cannot claim it, while plain opens (the
- * holder's O_RDWR|O_DIRECT) still work. */
+ * holder's O_RDWR|O_DIRECT) still work. A loop device's lease also covers
+ * its backing file (loop.c). Partitions and dm/md devices made after the
+ * acquire are added by the programs themselves (bpf/alias_track.bpf.h). */
 #include <bpf/bpf.h>
 #include <dirent.h>
 #include <errno.h>
@@ -170,8 +172,12 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *k
 {
 	struct lw_alias alias;
 
-	if (key->ino != 0 || bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
+	if (bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
 		return 0;
+	if (key->ino != 0)	/* a file */
+		return lw_fail(enf, -EEXIST, "this file is the backing file of leased loop device %llu:%llu",
+			       (unsigned long long)(alias.lease.dev >> 20),
+			       (unsigned long long)(alias.lease.dev & 0xfffff));
 	if (!alias.lease.dev && !alias.lease.ino)
 		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %llu:%llu) is leased",
 			       (unsigned long long)(key->dev >> 20), (unsigned long long)(key->dev & 0xfffff));
@@ -242,8 +248,7 @@ static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, cons
 	return 0;
 }
 
-/* Open block device rdev exclusively, by the name sysfs gives it. */
-static int claim_device(__u64 rdev)
+int lw_blockdev_open(__u64 rdev, int flags)
 {
 	char path[PATH_MAX], line[256], name[128] = "";
 	struct stat st;
@@ -261,7 +266,7 @@ static int claim_device(__u64 rdev)
 	if (!name[0])
 		return -ENODEV;
 	snprintf(path, sizeof(path), "/dev/%s", name);
-	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+	fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
@@ -270,6 +275,12 @@ static int claim_device(__u64 rdev)
 		return -ENODEV;
 	}
 	return fd;
+}
+
+/* Open block device rdev exclusively. */
+static int claim_device(__u64 rdev)
+{
+	return lw_blockdev_open(rdev, O_RDONLY | O_EXCL | O_NONBLOCK);
 }
 
 static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, int fd)
@@ -297,6 +308,23 @@ static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
 		}
 }
 
+/* A loop device's lease covers the file behind it: the file becomes an
+ * alias of the lease. (One attached later is covered by the programs, at
+ * LOOP_CONFIGURE.) */
+static int cover_backing_file(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
+{
+	struct lw_image_key file;
+	int err = lw_loop_backing_key(enf, key->dev, &file);
+
+	if (err == -ENOENT)	/* not a loop device, or nothing attached */
+		return 0;
+	if (err)
+		return flags & LW_LEASE_FORCE ? 0 : err;
+	if (is_leased(enf, &file))
+		return lw_fail(enf, -EEXIST, "the loop device's backing file is leased");
+	return add_alias(enf, &file, key);
+}
+
 int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
 {
 	static const struct lw_image_key nobody;
@@ -312,6 +340,8 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, u
 	for (; nobodys_done < nobodys.n; nobodys_done++)
 		if ((err = add_alias(enf, &nobodys.keys[nobodys_done], &nobody)))
 			goto undo;
+	if ((err = cover_backing_file(enf, key, flags)))
+		goto undo;
 	fd = claim_device(key->dev);
 	if (fd == -EBUSY && !(flags & LW_LEASE_FORCE)) {
 		err = lw_fail(enf, -EBUSY, "device is claimed by the kernel (mounted, or under dm, md or another exclusive opener)");
@@ -332,8 +362,10 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key
 {
 	struct related covered, nobodys;
 
-	if (key->ino != 0)
+	if (key->ino != 0) {	/* a file: the loop devices the programs tied to it */
+		drop_aliases(enf, key, NULL);
 		return;
+	}
 	drop_claim(enf, key);
 	related_nodes(key->dev, &covered, &nobodys);
 	drop_aliases(enf, key, &nobodys);

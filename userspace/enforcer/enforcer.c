@@ -255,7 +255,7 @@ static int attach_and_pin(struct lw_enforcer *enf, struct enforcer_bpf *skel, co
 			err = lw_fail(enf, -E2BIG, "too many programs in the BPF object");
 			goto cleanup;
 		}
-		links[nr_links] = bpf_program__attach_lsm(prog);
+		links[nr_links] = bpf_program__attach(prog);	/* LSM, and fentry/fexit */
 		if (!links[nr_links]) {
 			err = lw_fail(enf, -errno, "cannot attach BPF LSM program %s: %s (is 'bpf' in the lsm= list?)",
 				      name, strerror(errno));

@@ -8,7 +8,7 @@ struct ring_buffer;
 struct enforcer_files_bpf;
 
 #define LW_NR_MAPS 9
-#define LW_MAX_PROGRAMS 16
+#define LW_MAX_PROGRAMS 32
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
 extern const char *const lw_map_names[LW_NR_MAPS];
@@ -77,6 +77,13 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key
 /* -EEXIST if key is a node of a leased device (an alias). */
 int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key);
 void lw_claim_leased_devices(struct lw_enforcer *enf);
+/* Open block device rdev by the name sysfs gives it (checked to be rdev):
+ * a descriptor or a negative errno. */
+int lw_blockdev_open(__u64 rdev, int flags);
+
+/* Loop devices (loop.c): the kernel's key of the file behind loop device
+ * rdev; -ENOENT if rdev is no loop device or has no file attached. */
+int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_image_key *file);
 void lw_release_claims(struct lw_enforcer *enf);
 
 /* The holder index (leases.c): count lease's holders in or out (delta

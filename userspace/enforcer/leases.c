@@ -228,7 +228,7 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 	if ((err = lw_enforcer_key_of_fd(enf, fd, &key)))
 		return err;
 	describe_key(&key, name, sizeof(name));
-	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_check_free(enf, &key)))
+	if ((err = lw_blockdev_check_free(enf, &key)))
 		return err;
 
 	lease.mode = mode;
