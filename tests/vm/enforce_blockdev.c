@@ -590,6 +590,61 @@ static void loop_device_detached_from_a_leased_file_is_free_when_attached_again(
 	assert_allowed(in_child(write_target, &t), "a write through the loop device on the unleased file");
 }
 
+/* --- the device under a filesystem --- */
+
+#define MNT "/tmp/lw-blockdev-mnt"
+#define MNT_IMAGE MNT "/image.raw"
+
+static void mount_part1_with_an_image(void)
+{
+	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1 && mkdir -p %s && mount -t ext4 %s %s", part1, MNT, part1, MNT))
+		fail_msg("cannot mount a fresh ext4 on %s", part1);
+	if (sh("truncate -s 4M %s", MNT_IMAGE))
+		fail_msg("cannot make %s", MNT_IMAGE);
+}
+
+/* debugfs -w, or dd at the image's blocks (debugfs bmap), would write the
+ * image behind the filesystem's back: the device is nobody's. */
+static void device_under_a_filesystem_with_a_leased_image_is_nobodys(void **state)
+{
+	(void)state;
+	mount_part1_with_an_image();
+	lease_file(MNT_IMAGE);
+	assert_denied(child_open(part1, O_RDWR), "a non-holder's O_RDWR open of the filesystem's device");
+	assert_refused(child_open(disk, O_RDWR), "a non-holder's O_RDWR open of the whole disk under it");
+	assert_refused(child_open(sg, O_RDWR), "a non-holder's O_RDWR open of the disk's SCSI generic node");
+	assert_denied(try_open(part1, O_RDWR), "the holder's own O_RDWR open of the device (it writes through the filesystem)");
+	assert_allowed(file_write(MNT_IMAGE, 4096, 'H'), "the holder's write of its image through the filesystem");
+	assert_allowed(child_open(part1, O_RDONLY), "a read-only open of the device");
+	release(NULL);
+	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of the device after release");
+}
+
+static void writable_fs_devices_leaves_the_device_under_a_filesystem_open(void **state)
+{
+	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .writable_fs_devices = true };
+	struct lw_enforcer *loose = NULL;
+	struct lw_image_key image_key;
+	struct lw_holder self;
+	int fd, err;
+
+	(void)state;
+	mount_part1_with_an_image();
+	if ((err = lw_enforcer_open(&opts, &loose)))
+		fail_msg("cannot open a second enforcer handle: %s", lw_enforcer_error(NULL));
+	fd = open(MNT_IMAGE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", MNT_IMAGE);
+	err = lw_enforcer_add_lease(loose, fd, LW_LEASE_EXCLUSIVE, &self, &image_key);
+	close(fd);
+	if (err)
+		fail_msg("expected the lease to be taken, got %s: %s", strerror(-err), lw_enforcer_error(loose));
+	err = child_open(part1, O_RDWR);
+	lw_enforcer_remove_lease(loose, &image_key);
+	lw_enforcer_close(loose);
+	assert_allowed(err, "an O_RDWR open of the device with writable_fs_devices");
+}
+
 /* --- a partition's lease --- */
 
 static void non_holder_write_through_the_whole_disk_under_a_leased_partition_is_denied(void **state)
@@ -661,6 +716,8 @@ int main(void)
 		CASE(leased_loop_device_cannot_be_attached),
 		CASE(dm_stacked_later_on_a_covered_loop_device_is_covered),
 		CASE(loop_device_detached_from_a_leased_file_is_free_when_attached_again),
+		CASE(device_under_a_filesystem_with_a_leased_image_is_nobodys),
+		CASE(writable_fs_devices_leaves_the_device_under_a_filesystem_open),
 	};
 	int failed;
 

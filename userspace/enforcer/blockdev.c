@@ -186,6 +186,8 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *k
 		       (unsigned long long)(alias.lease.dev & 0xfffff));
 }
 
+static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys);
+
 /* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
 static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key,
 			 const struct related *nobodys)
@@ -203,6 +205,14 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key
 		}
 		prev = &cur;
 	}
+	drop_nobodys(enf, nobodys);
+}
+
+/* One count less of each of nobodys' nobody's aliases. */
+static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
+{
+	struct lw_alias alias;
+
 	for (size_t i = 0; nobodys && i < nobodys->n; i++) {
 		const struct lw_image_key *k = &nobodys->keys[i];
 
@@ -358,12 +368,102 @@ undo:
 	return err;
 }
 
+/* Devices below dir (the slaves/ of dm, md), and theirs. */
+static void add_below(struct related *r, const char *dir, int depth)
+{
+	char path[PATH_MAX], child[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (depth > 4 || !join(path, sizeof(path), dir, "slaves") || !(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		struct related covered, nobodys;
+		__u64 dev;
+
+		if (e->d_name[0] == '.' || !join(child, sizeof(child), "/sys/class/block", e->d_name))
+			continue;
+		if (!(dev = dev_in(child)))
+			continue;
+		add_key(r, dev, 0);
+		related_nodes(dev, &covered, &nobodys);	/* its whole disk, sg node */
+		for (size_t i = 0; i < nobodys.n; i++)
+			add_key(r, nobodys.keys[i].dev, nobodys.keys[i].ino);
+		add_below(r, child, depth + 1);
+	}
+	closedir(d);
+}
+
+/* Every node that writes the sectors of the filesystem on block device
+ * dev: dev, its partitions or its whole disk, their sg/bsg nodes, devices
+ * stacked on it and below it. None if dev is no block device (tmpfs,
+ * btrfs and overlayfs have anonymous devices). */
+static void fs_device_nodes(__u64 dev, struct related *all)
+{
+	char link[64], dir[PATH_MAX];
+	struct related covered, nobodys;
+
+	all->n = 0;
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", (unsigned int)(dev >> 20),
+		 (unsigned int)(dev & 0xfffff));
+	if ((dev >> 20) == 0 || !realpath(link, dir))
+		return;
+	add_key(all, dev, 0);
+	related_nodes(dev, &covered, &nobodys);
+	for (size_t i = 0; i < covered.n; i++)
+		add_key(all, covered.keys[i].dev, covered.keys[i].ino);
+	for (size_t i = 0; i < nobodys.n; i++)
+		add_key(all, nobodys.keys[i].dev, nobodys.keys[i].ino);
+	add_below(all, dir, 0);
+}
+
+/* Nobody's once more (a count per leased file on it); a node already
+ * another lease's stays that lease's: its non-holders are refused anyway. */
+static int add_nobodys(struct lw_enforcer *enf, const struct lw_image_key *k)
+{
+	static const struct lw_image_key nobody;
+	struct lw_alias alias;
+
+	if (is_leased(enf, k) ||
+	    (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias) && (alias.lease.dev || alias.lease.ino)))
+		return 0;
+	return add_alias(enf, k, &nobody);
+}
+
+int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	struct related all;
+	int err;
+
+	if (enf->writable_fs_devices)
+		return 0;
+	fs_device_nodes(key->dev, &all);
+	for (size_t i = 0; i < all.n; i++)
+		if ((err = add_nobodys(enf, &all.keys[i]))) {
+			all.n = i;
+			drop_nobodys(enf, &all);
+			return err;
+		}
+	return 0;
+}
+
+void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_image_key *key)
+{
+	struct related all;
+
+	if (enf->writable_fs_devices)
+		return;
+	fs_device_nodes(key->dev, &all);
+	drop_nobodys(enf, &all);
+}
+
 void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key)
 {
 	struct related covered, nobodys;
 
 	if (key->ino != 0) {	/* a file: the loop devices the programs tied to it */
 		drop_aliases(enf, key, NULL);
+		lw_fs_device_release(enf, key);
 		return;
 	}
 	drop_claim(enf, key);

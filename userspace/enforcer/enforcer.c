@@ -394,6 +394,7 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 		return -ENOMEM;
 	}
 	init_fds(enf);
+	enf->writable_fs_devices = opts->writable_fs_devices;
 	if (snprintf(enf->pin_dir, sizeof(enf->pin_dir), "%s",
 		     opts->pin_dir ? opts->pin_dir : LW_DEFAULT_PIN_DIR) >= (int)sizeof(enf->pin_dir)) {
 		err = lw_fail(enf, -ENAMETOOLONG, "pin folder name too long");

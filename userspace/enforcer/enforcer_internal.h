@@ -40,6 +40,7 @@ struct lw_enforcer {
 	struct lw_guard guard;	/* as lw_enforcer_guard wrote it */
 	bool guard_set;
 	__u32 guard_flags;	/* LW_GUARD_* from the open options */
+	bool writable_fs_devices;	/* from the open options */
 	__u32 trusted_pid;	/* a second process whose descriptors count as ours (the keeper) */
 	__u32 filter_mask;	/* lease_filter entries - 1 */
 	unsigned int max_images;
@@ -77,6 +78,11 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key
 /* -EEXIST if key is a node of a leased device (an alias). */
 int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key);
 void lw_claim_leased_devices(struct lw_enforcer *enf);
+/* A leased file's filesystem device, and every node that writes its
+ * sectors, become nobody's (unless opts.writable_fs_devices); release
+ * undoes it. */
+int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_image_key *key);
+void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_image_key *key);
 /* Open block device rdev by the name sysfs gives it (checked to be rdev):
  * a descriptor or a negative errno. */
 int lw_blockdev_open(__u64 rdev, int flags);

@@ -268,7 +268,8 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 		}
 	}
 	/* the other nodes of a block device, and its exclusive claim */
-	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) {
+	if ((S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) ||
+	    (S_ISREG(st.st_mode) && (err = lw_fs_device_lease(enf, &key)))) {
 		bpf_map_delete_elem(enf->leases_fd, &key);
 		lw_index_lease(enf, &key, &lease, -1);
 		lw_filter_add(enf, &key, -1);
