@@ -68,6 +68,7 @@ struct lw_enforcement_opts {
 	unsigned int max_images;
 	bool pre_content;		/* fanotify: pre-content events where offered */
 	bool debuggable_holders;	/* bpf-lsm: allow ptrace-class access to holders */
+	bool writable_fs_devices;	/* bpf-lsm: leave the device under leased files writable */
 };
 
 /* Open the chosen enforcer. auto tries bpf-lsm and falls back to fanotify;
