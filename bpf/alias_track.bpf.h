@@ -30,6 +30,17 @@ static __always_inline bool lease_key_of(const struct lw_image_key *key, struct 
 	return true;
 }
 
+/* inode is a node where only write opens are refused (LW_ALIAS_OPENS_ONLY). */
+static __always_inline bool opens_only(const struct inode *inode)
+{
+	struct lw_image_key key;
+	struct lw_alias *alias;
+
+	lw_key_of_inode(inode, &key);
+	alias = bpf_map_lookup_elem(&aliases, &key);
+	return alias && (alias->flags & LW_ALIAS_OPENS_ONLY);
+}
+
 static __always_inline void filter_add(const struct lw_image_key *key, int delta)
 {
 	__u32 slot = lw_filter_slot(key, filter_mask);

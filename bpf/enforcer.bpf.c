@@ -436,7 +436,7 @@ int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 	if (!changes_image(cmd))
 		return 0;
 	loop_forget_old_file(file, cmd);
-	if (denied(file->f_inode, &key, &lease)) {
+	if (!opens_only(file->f_inode) && denied(file->f_inode, &key, &lease)) {
 		report(&key, lease, LW_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
 		return -EPERM;
 	}
@@ -458,7 +458,7 @@ int BPF_PROG(lw_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 	if (ret)
 		return ret;
 	file = ioucmd->file;
-	if (!denied(file->f_inode, &key, &lease))
+	if (opens_only(file->f_inode) || !denied(file->f_inode, &key, &lease))
 		return 0;
 	report(&key, lease, LW_OP_IOCTL, ioucmd->cmd_op, NULL, file->f_path.dentry, false);
 	return -EPERM;

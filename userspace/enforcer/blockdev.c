@@ -226,7 +226,10 @@ static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
 	}
 }
 
-static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, const struct lw_image_key *lease)
+/* k becomes an alias of lease (nobody's if {0, 0}: once more if it is
+ * already). flags: LW_ALIAS_*; a nobody's alias keeps the strictest. */
+static int add_alias_flags(struct lw_enforcer *enf, const struct lw_image_key *k,
+			   const struct lw_image_key *lease, __u32 flags)
 {
 	struct lw_alias alias = { .count = 1 };
 	bool nobodys = !lease->dev && !lease->ino;
@@ -240,12 +243,14 @@ static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, cons
 			return lw_fail(enf, -EEXIST, "device %llu:%llu is part of another lease",
 				       (unsigned long long)(k->dev >> 20), (unsigned long long)(k->dev & 0xfffff));
 		alias.count++;
+		alias.flags &= flags;
 		if (bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST))
 			return lw_fail(enf, -errno, "cannot update an alias: %s", strerror(errno));
 		return 0;
 	}
 	alias.lease = *lease;
 	alias.count = 1;
+	alias.flags = flags;
 	/* filter first: the programs must never skip a covered node */
 	if (lw_filter_add(enf, k, 1))
 		return -EIO;
@@ -285,6 +290,11 @@ int lw_blockdev_open(__u64 rdev, int flags)
 		return -ENODEV;
 	}
 	return fd;
+}
+
+static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, const struct lw_image_key *lease)
+{
+	return add_alias_flags(enf, k, lease, 0);
 }
 
 /* Open block device rdev exclusively. */
@@ -368,36 +378,13 @@ undo:
 	return err;
 }
 
-/* Devices below dir (the slaves/ of dm, md), and theirs. */
-static void add_below(struct related *r, const char *dir, int depth)
-{
-	char path[PATH_MAX], child[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-
-	if (depth > 4 || !join(path, sizeof(path), dir, "slaves") || !(d = opendir(path)))
-		return;
-	while ((e = readdir(d))) {
-		struct related covered, nobodys;
-		__u64 dev;
-
-		if (e->d_name[0] == '.' || !join(child, sizeof(child), "/sys/class/block", e->d_name))
-			continue;
-		if (!(dev = dev_in(child)))
-			continue;
-		add_key(r, dev, 0);
-		related_nodes(dev, &covered, &nobodys);	/* its whole disk, sg node */
-		for (size_t i = 0; i < nobodys.n; i++)
-			add_key(r, nobodys.keys[i].dev, nobodys.keys[i].ino);
-		add_below(r, child, depth + 1);
-	}
-	closedir(d);
-}
-
-/* Every node that writes the sectors of the filesystem on block device
- * dev: dev, its partitions or its whole disk, their sg/bsg nodes, devices
- * stacked on it and below it. None if dev is no block device (tmpfs,
- * btrfs and overlayfs have anonymous devices). */
+/* The block nodes that write the sectors of the filesystem on block
+ * device dev: dev, and its whole disk or its partitions. None if dev is no
+ * block device (tmpfs, btrfs and overlayfs have anonymous devices).
+ * Not the SCSI generic nodes nor the devices below a dm/md dev (LVM
+ * physical volumes, multipath paths): LVM must still write its metadata
+ * there, multipathd and udev must still send SCSI commands
+ * (docs/routes.md). */
 static void fs_device_nodes(__u64 dev, struct related *all)
 {
 	char link[64], dir[PATH_MAX];
@@ -411,10 +398,11 @@ static void fs_device_nodes(__u64 dev, struct related *all)
 	add_key(all, dev, 0);
 	related_nodes(dev, &covered, &nobodys);
 	for (size_t i = 0; i < covered.n; i++)
-		add_key(all, covered.keys[i].dev, covered.keys[i].ino);
+		if (covered.keys[i].ino == 0)
+			add_key(all, covered.keys[i].dev, 0);
 	for (size_t i = 0; i < nobodys.n; i++)
-		add_key(all, nobodys.keys[i].dev, nobodys.keys[i].ino);
-	add_below(all, dir, 0);
+		if (nobodys.keys[i].ino == 0)
+			add_key(all, nobodys.keys[i].dev, 0);
 }
 
 /* Nobody's once more (a count per leased file on it); a node already
@@ -427,7 +415,7 @@ static int add_nobodys(struct lw_enforcer *enf, const struct lw_image_key *k)
 	if (is_leased(enf, k) ||
 	    (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias) && (alias.lease.dev || alias.lease.ino)))
 		return 0;
-	return add_alias(enf, k, &nobody);
+	return add_alias_flags(enf, k, &nobody, LW_ALIAS_OPENS_ONLY);
 }
 
 int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
