@@ -424,14 +424,11 @@ static __always_inline bool changes_image(unsigned int cmd)
 }
 
 /* Whatever the descriptor's mode: SG_IO needs no write descriptor. */
-SEC("lsm/file_ioctl")
-int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct lw_image_key key;
 	struct lw_lease *lease;
 
-	if (ret)
-		return ret;
 	/* Fast path: every other ioctl leaves here. */
 	if (!changes_image(cmd))
 		return 0;
@@ -445,6 +442,20 @@ int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 	if (!loop_track_attach(file, cmd, arg))
 		return -EFAULT;
 	return 0;
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ? ret : check_ioctl(file, cmd, arg);
+}
+
+/* A 32-bit process's ioctls (6.1.75+, 6.6.14+, 6.8+ call this hook instead
+ * of file_ioctl for them): the same commands, FS_IOC32_SETFLAGS among them. */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(lw_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ? ret : check_ioctl(file, cmd, arg);
 }
 
 /* io_uring passthrough (NVMe, and others since): an ioctl by another name. */
