@@ -191,4 +191,7 @@ struct lw_file_record {
 	char comm[LW_COMM_LEN];
 };
 
+/* The mappings iterator (enforcer_vmas.bpf.c): keys of one query. */
+#define LW_VMAS_MAX_KEYS 64
+
 #endif /* LOCKWARDEN_H */

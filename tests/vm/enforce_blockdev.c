@@ -12,7 +12,9 @@
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <scsi/sg.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
 
 #include "enforce_common.h"
@@ -590,6 +592,61 @@ static void loop_device_detached_from_a_leased_file_is_free_when_attached_again(
 	assert_allowed(in_child(write_target, &t), "a write through the loop device on the unleased file");
 }
 
+/* A mapping outlives its descriptor and devices keep no write count: the
+ * busy check walks the mappings themselves. */
+static void shared_writable_mapping_of_a_device_refuses_the_acquire(void **state)
+{
+	struct lw_holder self;
+	int ready[2], fd, err;
+	char byte;
+	pid_t child;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	if (pipe(ready))
+		fail_msg("cannot create a pipe: %s", strerror(errno));
+	child = fork();
+	if (child == 0) {
+		int dev = open(loop_dev, O_RDWR | O_CLOEXEC);
+		char *map = dev < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, dev, 0);
+
+		if (map == MAP_FAILED)
+			_exit(1);
+		close(dev);	/* only the mapping is left */
+		map[0] = 'M';
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &byte, 1) != 1) {
+		waitpid(child, NULL, 0);
+		fail_msg("expected the child to map %s shared and writable", loop_dev);
+	}
+	close(ready[0]);
+	fd = open(loop_dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", loop_dev);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	if (!err)
+		leased = true;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (err != -EBUSY)
+		fail_msg("expected the acquire to be refused with EBUSY while pid %d maps %s shared and writable, got %s (%s)",
+			 (int)child, loop_dev, strerror(-err), lw_enforcer_error(enf));
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(fd);
+	if (err)
+		fail_msg("expected the acquire to work once the mapping is gone, got %s: %s", strerror(-err),
+			 lw_enforcer_error(enf));
+	leased = true;
+}
+
 /* --- the device under a filesystem --- */
 
 #define MNT "/tmp/lw-blockdev-mnt"
@@ -719,6 +776,7 @@ int main(void)
 		CASE(leased_loop_device_cannot_be_attached),
 		CASE(dm_stacked_later_on_a_covered_loop_device_is_covered),
 		CASE(loop_device_detached_from_a_leased_file_is_free_when_attached_again),
+		CASE(shared_writable_mapping_of_a_device_refuses_the_acquire),
 		CASE(device_under_a_filesystem_with_a_leased_image_is_nobodys),
 		CASE(writable_fs_devices_leaves_the_device_under_a_filesystem_open),
 	};

@@ -345,6 +345,23 @@ static int cover_backing_file(struct lw_enforcer *enf, const struct lw_image_key
 	return add_alias(enf, &file, key);
 }
 
+/* -EBUSY if a non-holder has a shared writable mapping of the device or
+ * of a node it covers (the files iterator sees descriptors only). */
+static int check_mappings(struct lw_enforcer *enf, const struct lw_image_key *key,
+			  const struct related *covered)
+{
+	struct lw_image_key keys[LW_MAX_RELATED + 1];
+	struct lw_lease lease;
+	size_t n = 0;
+
+	if (bpf_map_lookup_elem(enf->leases_fd, key, &lease))
+		return lw_fail(enf, -ENOENT, "the lease vanished during the acquire");
+	keys[n++] = *key;
+	for (size_t i = 0; i < covered->n; i++)
+		keys[n++] = covered->keys[i];
+	return lw_vmas_check(enf, keys, n, &lease);
+}
+
 int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
 {
 	static const struct lw_image_key nobody;
@@ -361,6 +378,8 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, u
 		if ((err = add_alias(enf, &nobodys.keys[nobodys_done], &nobody)))
 			goto undo;
 	if ((err = cover_backing_file(enf, key, flags)))
+		goto undo;
+	if (!(flags & LW_LEASE_FORCE) && (err = check_mappings(enf, key, &covered)))
 		goto undo;
 	fd = claim_device(key->dev);
 	if (fd == -EBUSY && !(flags & LW_LEASE_FORCE)) {

@@ -87,6 +87,11 @@ void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_image_key *ke
  * a descriptor or a negative errno. */
 int lw_blockdev_open(__u64 rdev, int flags);
 
+/* -EBUSY if a process other than this one and lease's holders has a
+ * shared mapping, writable through its file, of one of keys (vmas.c). */
+int lw_vmas_check(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n,
+		  const struct lw_lease *lease);
+
 /* Loop devices (loop.c): the kernel's key of the file behind loop device
  * rdev; -ENOENT if rdev is no loop device or has no file attached. */
 int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_image_key *file);
