@@ -531,6 +531,30 @@ static void loop_device_lease_covers_its_backing_file(void **state)
 	assert_allowed(write_backing_file(NULL), "the holder's write of the backing file");
 }
 
+/* The loop device's open of the file counts in its write count, though it
+ * is in no descriptor table: the busy check refuses the acquire. */
+static void loop_device_attached_before_a_file_lease_refuses_the_acquire(void **state)
+{
+	struct lw_holder self;
+	int fd, err;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	fd = open(LOOP_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", LOOP_FILE);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(fd);
+	if (!err)
+		leased = true;
+	if (err != -EBUSY)
+		fail_msg("expected the acquire to be refused with EBUSY while %s writes the file, got %s (%s)",
+			 loop_dev, strerror(-err), lw_enforcer_error(enf));
+}
+
 /* The enforcer's exclusive claim keeps a leased loop device as it is: no
  * file can be attached to it (nor detached) while the lease lasts. */
 static void leased_loop_device_cannot_be_attached(void **state)
@@ -774,6 +798,7 @@ int main(void)
 		CASE(non_holder_attaches_a_loop_device_to_a_leased_file_read_only_at_most),
 		CASE(loop_device_lease_covers_its_backing_file),
 		CASE(leased_loop_device_cannot_be_attached),
+		CASE(loop_device_attached_before_a_file_lease_refuses_the_acquire),
 		CASE(dm_stacked_later_on_a_covered_loop_device_is_covered),
 		CASE(loop_device_detached_from_a_leased_file_is_free_when_attached_again),
 		CASE(shared_writable_mapping_of_a_device_refuses_the_acquire),
