@@ -52,7 +52,7 @@ static double ns_per_run(struct bpf_program *prog)
 /* Does the inode storage of path survive drop_caches once nobody has it open? */
 static const char *survives_eviction(struct lookup_compare_bpf *skel, const char *path)
 {
-	struct lw_lease lease = {}, out;
+	struct lw_map_lease lease = {}, out;
 	int map = bpf_map__fd(skel->maps.inode_leases), fd, err;
 	FILE *f;
 
@@ -78,7 +78,7 @@ int main(void)
 	double best[6], sum[6] = { 0 };
 	__u32 probe_slot, zero = 0, one = 1;
 	struct stat st;
-	struct lw_lease lease = {};
+	struct lw_map_lease lease = {};
 	struct lookup_compare_bpf *skel;
 	int stats_fd, fd;
 
@@ -98,12 +98,12 @@ int main(void)
 	/* On tmpfs stat() shows the superblock's dev; the kernel encodes it major << 20 | minor. */
 	if (stat(probe, &st))
 		return 1;
-	struct lw_image_key probe_key = { .dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev),
+	struct lw_map_key probe_key = { .dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev),
 					  .ino = st.st_ino };
 	probe_slot = lw_filter_slot(&probe_key, skel->rodata->filter_mask);
 	/* A full table of other images, and 1,000 other inodes carrying storage. */
 	for (__u64 i = 1; i < 65536; i++) {
-		struct lw_image_key key = { .dev = 0xfffff, .ino = i };
+		struct lw_map_key key = { .dev = 0xfffff, .ino = i };
 		__u32 slot = lw_filter_slot(&key, skel->rodata->filter_mask), count = 0;
 
 		bpf_map_update_elem(bpf_map__fd(skel->maps.leases), &key, &lease, BPF_ANY);

@@ -19,8 +19,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
-	__type(key, struct lw_image_key);
-	__type(value, struct lw_lease);
+	__type(key, struct lw_map_key);
+	__type(value, struct lw_map_lease);
 } leases SEC(".maps");
 
 /* As the enforcer's lease filter: slot -> leases hashing there. */
@@ -36,7 +36,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct lw_lease);
+	__type(value, struct lw_map_lease);
 } inode_leases SEC(".maps");
 
 __u64 found;	/* keeps the lookups from being optimised away */
@@ -50,7 +50,7 @@ int BPF_PROG(empty, struct file *file)
 SEC("lsm/file_open")
 int BPF_PROG(hash_lookup, struct file *file)
 {
-	struct lw_image_key key = { .dev = file->f_inode->i_sb->s_dev, .ino = file->f_inode->i_ino };
+	struct lw_map_key key = { .dev = file->f_inode->i_sb->s_dev, .ino = file->f_inode->i_ino };
 
 	if (bpf_map_lookup_elem(&leases, &key))
 		found++;
@@ -60,7 +60,7 @@ int BPF_PROG(hash_lookup, struct file *file)
 SEC("lsm/file_open")
 int BPF_PROG(filter_then_hash, struct file *file)
 {
-	struct lw_image_key key = { .dev = file->f_inode->i_sb->s_dev, .ino = file->f_inode->i_ino };
+	struct lw_map_key key = { .dev = file->f_inode->i_sb->s_dev, .ino = file->f_inode->i_ino };
 	__u32 slot = lw_filter_slot(&key, filter_mask);
 	__u32 *count = bpf_map_lookup_elem(&lease_filter, &slot);
 

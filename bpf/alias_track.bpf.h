@@ -15,7 +15,7 @@
 /* The lease that covers key, in *lease_key: its own, or the one an alias
  * names. Nobody's aliases do not count: nothing made on top of them can be
  * given to a holder. */
-static __always_inline bool lease_key_of(const struct lw_image_key *key, struct lw_image_key *lease_key)
+static __always_inline bool lease_key_of(const struct lw_map_key *key, struct lw_map_key *lease_key)
 {
 	struct lw_alias *alias;
 
@@ -33,7 +33,7 @@ static __always_inline bool lease_key_of(const struct lw_image_key *key, struct 
 /* inode is a node where only write opens are refused (LW_ALIAS_OPENS_ONLY). */
 static __always_inline bool opens_only(const struct inode *inode)
 {
-	struct lw_image_key key;
+	struct lw_map_key key;
 	struct lw_alias *alias;
 
 	lw_key_of_inode(inode, &key);
@@ -41,7 +41,7 @@ static __always_inline bool opens_only(const struct inode *inode)
 	return alias && (alias->flags & LW_ALIAS_OPENS_ONLY);
 }
 
-static __always_inline void filter_add(const struct lw_image_key *key, int delta)
+static __always_inline void filter_add(const struct lw_map_key *key, int delta)
 {
 	__u32 slot = lw_filter_slot(key, filter_mask);
 	__u32 *count = bpf_map_lookup_elem(&lease_filter, &slot);
@@ -52,7 +52,7 @@ static __always_inline void filter_add(const struct lw_image_key *key, int delta
 
 /* key becomes an alias of lease_key; the filter first, so the programs
  * never skip it. An existing alias or lease of key stays as it is. */
-static __always_inline void add_alias(const struct lw_image_key *key, const struct lw_image_key *lease_key)
+static __always_inline void add_alias(const struct lw_map_key *key, const struct lw_map_key *lease_key)
 {
 	struct lw_alias alias = { .lease = *lease_key, .count = 1 };
 
@@ -65,7 +65,7 @@ static __always_inline void add_alias(const struct lw_image_key *key, const stru
 
 /* Forget key's alias if it names a lease (not nobody's): the device it
  * described is gone and key now names another one. */
-static __always_inline void drop_stale_alias(const struct lw_image_key *key)
+static __always_inline void drop_stale_alias(const struct lw_map_key *key)
 {
 	struct lw_alias *alias = bpf_map_lookup_elem(&aliases, key);
 
@@ -81,7 +81,7 @@ SEC("fentry/bdev_add")
 int BPF_PROG(lw_bdev_add, struct block_device *bdev, dev_t dev)
 {
 	struct block_device *whole = bdev->bd_disk->part0;
-	struct lw_image_key key = { .dev = dev }, disk = {}, lease_key;
+	struct lw_map_key key = { .dev = dev }, disk = {}, lease_key;
 
 	/* A dev_t freed by a removed device and given to this one. */
 	drop_stale_alias(&key);
@@ -97,7 +97,7 @@ int BPF_PROG(lw_bdev_add, struct block_device *bdev, dev_t dev)
 SEC("fexit/bd_link_disk_holder")
 int BPF_PROG(lw_bd_link_disk_holder, struct block_device *bdev, struct gendisk *disk, int ret)
 {
-	struct lw_image_key below = { .dev = bdev->bd_dev }, above = {}, lease_key;
+	struct lw_map_key below = { .dev = bdev->bd_dev }, above = {}, lease_key;
 
 	if (ret || !disk->part0)
 		return 0;

@@ -33,8 +33,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);	/* default; userspace sets opts.max_images */
-	__type(key, struct lw_image_key);
-	__type(value, struct lw_lease);
+	__type(key, struct lw_map_key);
+	__type(value, struct lw_map_lease);
 } leases SEC(".maps");
 
 /* Other nodes of leased block devices: partitions of a leased disk, the
@@ -45,12 +45,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
-	__type(key, struct lw_image_key);
+	__type(key, struct lw_map_key);
 	__type(value, struct lw_alias);
 } aliases SEC(".maps");
 
 /* The lease of nobody, for {0, 0} aliases: read-only data (frozen). */
-const volatile struct lw_lease nobody_lease = { .mode = LW_LEASE_EXCLUSIVE };
+const volatile struct lw_map_lease nobody_lease = { .mode = LW_MAP_LEASE_EXCLUSIVE };
 
 /* Key: lw_filter_slot(image key); value: how many leases hash there.
  * Zero means "not leased" without a hash lookup. */
@@ -93,12 +93,12 @@ static __always_inline void count(__u32 counter)
 }
 
 /* The lease of key, or NULL; the filter answers most misses. */
-static __always_inline struct lw_lease *lease_of(const struct lw_image_key *key)
+static __always_inline struct lw_map_lease *lease_of(const struct lw_map_key *key)
 {
 	__u32 slot = lw_filter_slot(key, filter_mask);
 	__u32 *leases_here = bpf_map_lookup_elem(&lease_filter, &slot);
 
-	struct lw_lease *lease;
+	struct lw_map_lease *lease;
 	struct lw_alias *alias;
 
 	if (!leases_here || !*leases_here)
@@ -107,7 +107,7 @@ static __always_inline struct lw_lease *lease_of(const struct lw_image_key *key)
 	if (lease || !(alias = bpf_map_lookup_elem(&aliases, key)))
 		return lease;
 	if (!alias->lease.dev && !alias->lease.ino)
-		return (struct lw_lease *)&nobody_lease;
+		return (struct lw_map_lease *)&nobody_lease;
 	return bpf_map_lookup_elem(&leases, &alias->lease);
 }
 
@@ -124,22 +124,22 @@ static __always_inline bool in_cgroup_subtree(__u64 cgroup_id)
 	return false;
 }
 
-static __always_inline bool is_holder(const struct lw_lease *lease)
+static __always_inline bool is_holder(const struct lw_map_lease *lease)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 nr = lease->nr_holders;
 
-	for (__u32 i = 0; i < LW_MAX_HOLDERS; i++) {
-		const struct lw_holder *holder = &lease->holders[i];
+	for (__u32 i = 0; i < LW_MAP_MAX_HOLDERS; i++) {
+		const struct lw_map_holder *holder = &lease->holders[i];
 
 		if (i >= nr)
 			break;
 		/* The start time makes a reused pid a stranger. */
-		if (holder->kind == LW_HOLDER_PROCESS && holder->pid == tgid &&
+		if (holder->kind == LW_MAP_HOLDER_PROCESS && holder->pid == tgid &&
 		    holder->start_time == lw_start_time_of(task))
 			return true;
-		if (holder->kind == LW_HOLDER_CGROUP && in_cgroup_subtree(holder->cgroup_id))
+		if (holder->kind == LW_MAP_HOLDER_CGROUP && in_cgroup_subtree(holder->cgroup_id))
 			return true;
 	}
 	return false;
@@ -147,7 +147,7 @@ static __always_inline bool is_holder(const struct lw_lease *lease)
 
 /* Whether this denial may send an event; else counts it as suppressed.
  * *state_out gets the pair's window (NULL if it cannot be tracked). */
-static __always_inline bool rate_allows(const struct lw_image_key *key, __u32 tgid,
+static __always_inline bool rate_allows(const struct lw_map_key *key, __u32 tgid,
 					struct lw_rate_state **state_out)
 {
 	struct lw_rate_key rate_key = { .tgid = tgid, .key = *key };
@@ -177,7 +177,7 @@ static __always_inline bool rate_allows(const struct lw_image_key *key, __u32 tg
 }
 
 /* Fill the event fields that do not depend on the hook. */
-static __always_inline void fill_subject(struct lw_denial_event *event)
+static __always_inline void fill_subject(struct lw_map_denial *event)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -195,13 +195,13 @@ static __always_inline void fill_subject(struct lw_denial_event *event)
 
 /* Count a denial and reserve its event, filled but for the path; NULL if
  * rate-limited or the ring is full. The caller fills path and submits. */
-static __always_inline struct lw_denial_event *begin_report(const struct lw_image_key *key,
-							     const struct lw_lease *lease,
+static __always_inline struct lw_map_denial *begin_report(const struct lw_map_key *key,
+							     const struct lw_map_lease *lease,
 							     __u32 op, __u32 open_flags)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct lw_rate_state *state;
-	struct lw_denial_event *event;
+	struct lw_map_denial *event;
 	__u32 pending;
 
 	count(LW_COUNTER_DENIALS);
@@ -233,11 +233,11 @@ static __always_inline struct lw_denial_event *begin_report(const struct lw_imag
 /* Count a denial and send its event unless rate-limited or the ring is
  * full. path: resolve with bpf_d_path (sleepable hooks only);
  * otherwise name: the dentry's last component. */
-static __always_inline void report(const struct lw_image_key *key, const struct lw_lease *lease,
+static __always_inline void report(const struct lw_map_key *key, const struct lw_map_lease *lease,
 				   __u32 op, __u32 open_flags, struct path *path,
 				   const struct dentry *name, bool use_d_path)
 {
-	struct lw_denial_event *event = begin_report(key, lease, op, open_flags);
+	struct lw_map_denial *event = begin_report(key, lease, op, open_flags);
 
 	if (!event)
 		return;
@@ -253,10 +253,10 @@ static __always_inline void report(const struct lw_image_key *key, const struct 
 /* Whether a non-holder must be stopped from changing inode; the lease in
  * *lease_out. The daemon itself is exempt (it opens images it leases for
  * its backend locks, and receives them back from its keeper). */
-static __always_inline bool denied(const struct inode *inode, struct lw_image_key *key,
-				   struct lw_lease **lease_out)
+static __always_inline bool denied(const struct inode *inode, struct lw_map_key *key,
+				   struct lw_map_lease **lease_out)
 {
-	struct lw_lease *lease;
+	struct lw_map_lease *lease;
 
 	if (!inode)
 		return false;
@@ -272,8 +272,8 @@ static __always_inline bool denied(const struct inode *inode, struct lw_image_ke
 SEC("lsm.s/file_open")
 int BPF_PROG(lw_file_open, struct file *file, int ret)
 {
-	struct lw_image_key key;
-	struct lw_lease *lease;
+	struct lw_map_key key;
+	struct lw_map_lease *lease;
 
 	if (ret)	/* an earlier LSM already said no */
 		return ret;
@@ -282,7 +282,7 @@ int BPF_PROG(lw_file_open, struct file *file, int ret)
 		return 0;
 	if (!denied(file->f_inode, &key, &lease))
 		return 0;
-	report(&key, lease, LW_OP_OPEN_WRITE, file->f_flags, (struct path *)&file->f_path, NULL, true);
+	report(&key, lease, LW_MAP_OP_OPEN_WRITE, file->f_flags, (struct path *)&file->f_path, NULL, true);
 	return -EACCES;
 }
 
@@ -291,8 +291,8 @@ int BPF_PROG(lw_file_open, struct file *file, int ret)
 SEC("lsm/file_receive")
 int BPF_PROG(lw_file_receive, struct file *file, int ret)
 {
-	struct lw_image_key key;
-	struct lw_lease *lease;
+	struct lw_map_key key;
+	struct lw_map_lease *lease;
 
 	if (ret)
 		return ret;
@@ -300,7 +300,7 @@ int BPF_PROG(lw_file_receive, struct file *file, int ret)
 		return 0;
 	if (!denied(file->f_inode, &key, &lease))
 		return 0;
-	report(&key, lease, LW_OP_WRITE, file->f_flags, NULL, file->f_path.dentry, false);
+	report(&key, lease, LW_MAP_OP_WRITE, file->f_flags, NULL, file->f_path.dentry, false);
 	return -EACCES;
 }
 
@@ -308,22 +308,22 @@ int BPF_PROG(lw_file_receive, struct file *file, int ret)
 SEC("lsm/path_truncate")
 int BPF_PROG(lw_path_truncate, const struct path *path, int ret)
 {
-	struct lw_image_key key;
-	struct lw_lease *lease;
+	struct lw_map_key key;
+	struct lw_map_lease *lease;
 
 	if (ret)
 		return ret;
 	if (!denied(path->dentry->d_inode, &key, &lease))
 		return 0;
-	report(&key, lease, LW_OP_TRUNCATE, 0, NULL, path->dentry, false);
+	report(&key, lease, LW_MAP_OP_TRUNCATE, 0, NULL, path->dentry, false);
 	return -EACCES;
 }
 
 SEC("lsm/inode_unlink")
 int BPF_PROG(lw_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
-	struct lw_image_key key;
-	struct lw_lease *lease;
+	struct lw_map_key key;
+	struct lw_map_lease *lease;
 
 	if (ret)
 		return ret;
@@ -331,7 +331,7 @@ int BPF_PROG(lw_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 		return ret;
 	if (!denied(dentry->d_inode, &key, &lease))
 		return 0;
-	report(&key, lease, LW_OP_UNLINK, 0, NULL, dentry, false);
+	report(&key, lease, LW_MAP_OP_UNLINK, 0, NULL, dentry, false);
 	return -EACCES;
 }
 
@@ -340,8 +340,8 @@ SEC("lsm/inode_rename")
 int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry, int ret)
 {
-	struct lw_image_key key;
-	struct lw_lease *lease;
+	struct lw_map_key key;
+	struct lw_map_lease *lease;
 
 	if (ret)
 		return ret;
@@ -349,11 +349,11 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	if ((ret = guard_pin(old_dentry)) || (ret = guard_pin(new_dentry)))
 		return ret;
 	if (denied(old_dentry->d_inode, &key, &lease)) {
-		report(&key, lease, LW_OP_RENAME, 0, NULL, old_dentry, false);
+		report(&key, lease, LW_MAP_OP_RENAME, 0, NULL, old_dentry, false);
 		return -EACCES;
 	}
 	if (denied(new_dentry->d_inode, &key, &lease)) {
-		report(&key, lease, LW_OP_RENAME, 0, NULL, new_dentry, false);
+		report(&key, lease, LW_MAP_OP_RENAME, 0, NULL, new_dentry, false);
 		return -EACCES;
 	}
 	return 0;
@@ -426,15 +426,15 @@ static __always_inline bool changes_image(unsigned int cmd)
 /* Whatever the descriptor's mode: SG_IO needs no write descriptor. */
 static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct lw_image_key key;
-	struct lw_lease *lease;
+	struct lw_map_key key;
+	struct lw_map_lease *lease;
 
 	/* Fast path: every other ioctl leaves here. */
 	if (!changes_image(cmd))
 		return 0;
 	loop_forget_old_file(file, cmd);
 	if (!opens_only(file->f_inode) && denied(file->f_inode, &key, &lease)) {
-		report(&key, lease, LW_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
+		report(&key, lease, LW_MAP_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
 		return -EPERM;
 	}
 	/* Unreadable: the backing file is unknown, so no attach (the caller's
@@ -462,8 +462,8 @@ int BPF_PROG(lw_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned
 SEC("lsm/uring_cmd")
 int BPF_PROG(lw_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 {
-	struct lw_image_key key;
-	struct lw_lease *lease;
+	struct lw_map_key key;
+	struct lw_map_lease *lease;
 	struct file *file;
 
 	if (ret)
@@ -471,6 +471,6 @@ int BPF_PROG(lw_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 	file = ioucmd->file;
 	if (opens_only(file->f_inode) || !denied(file->f_inode, &key, &lease))
 		return 0;
-	report(&key, lease, LW_OP_IOCTL, ioucmd->cmd_op, NULL, file->f_path.dentry, false);
+	report(&key, lease, LW_MAP_OP_IOCTL, ioucmd->cmd_op, NULL, file->f_path.dentry, false);
 	return -EPERM;
 }

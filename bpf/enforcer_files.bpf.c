@@ -18,7 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
 __u32 query = 0;		/* enum lw_files_query */
 __u32 query_tgid = 0;		/* LW_FILES_KEY_OF_FD: the process */
 __u32 query_fd = 0;		/* LW_FILES_KEY_OF_FD: its descriptor */
-struct lw_image_key query_key = {};	/* LW_FILES_WRITERS: the image */
+struct lw_map_key query_key = {};	/* LW_FILES_WRITERS: the image */
 
 SEC("iter/task_file")
 int lw_files(struct bpf_iter__task_file *ctx)

@@ -2,12 +2,12 @@
 #ifndef LOCKWARDEN_H
 #define LOCKWARDEN_H
 
-#define LW_MAX_HOLDERS 8	/* holders per lease; a shared lease takes at most this many */
-#define LW_PATH_MAX 256		/* image path in an event, as the kernel resolves it */
-#define LW_COMM_LEN 16
+#define LW_MAP_MAX_HOLDERS 8	/* holders per lease; a shared lease takes at most this many */
+#define LW_MAP_PATH_MAX 256		/* image path in an event, as the kernel resolves it */
+#define LW_MAP_COMM_LEN 16
 
 /* The kernel's own identity of an image. */
-struct lw_image_key {
+struct lw_map_key {
 	__u64 dev;	/* files: inode->i_sb->s_dev; block devices: inode->i_rdev */
 	__u64 ino;	/* files: inode->i_ino; block devices: 0 */
 };
@@ -19,7 +19,7 @@ struct lw_image_key {
 
 /* Value of the aliases map: another node of a leased block device. */
 struct lw_alias {
-	struct lw_image_key lease;	/* the lease it belongs to; {0, 0}: nobody's, a
+	struct lw_map_key lease;	/* the lease it belongs to; {0, 0}: nobody's, a
 					 * whole disk (or its sg node) with leased partitions:
 					 * every writer is refused */
 	__u32 count;			/* nobody's: how many leases put it there */
@@ -31,60 +31,60 @@ struct lw_alias {
  * multipathd need SG_IO. */
 #define LW_ALIAS_OPENS_ONLY 0x1
 
-enum lw_holder_kind {
-	LW_HOLDER_NONE = 0,
-	LW_HOLDER_PROCESS = 1,	/* one process: tgid and its start time */
-	LW_HOLDER_CGROUP = 2,	/* every task in a cgroup v2 subtree */
+enum lw_map_holder_kind {
+	LW_MAP_HOLDER_NONE = 0,
+	LW_MAP_HOLDER_PROCESS = 1,	/* one process: tgid and its start time */
+	LW_MAP_HOLDER_CGROUP = 2,	/* every task in a cgroup v2 subtree */
 };
 
-struct lw_holder {
-	__u32 kind;		/* enum lw_holder_kind */
+struct lw_map_holder {
+	__u32 kind;		/* enum lw_map_holder_kind */
 	__u32 pid;		/* process: tgid */
 	__u64 start_time;	/* process: start time in clock ticks since boot,
 				 * as /proc/PID/stat field 22, so a reused pid never matches */
 	__u64 cgroup_id;	/* cgroup: the cgroup v2 id (its directory's inode number) */
 };
 
-/* Value of the holder_index map, whose key is a struct lw_holder with only
+/* Value of the holder_index map, whose key is a struct lw_map_holder with only
  * its kind's fields set (process: kind, pid, start_time; cgroup: kind,
  * cgroup_id): how many leases name that holder, and one of them. Lets the
  * ptrace hook ask "is this task a holder?" without walking the leases. */
 struct lw_holder_ref {
 	__u32 count;
 	__u32 pad;
-	struct lw_image_key key;
+	struct lw_map_key key;
 };
 
-enum lw_lease_mode {
-	LW_LEASE_EXCLUSIVE = 1,
-	LW_LEASE_SHARED = 2,
+enum lw_map_lease_mode {
+	LW_MAP_LEASE_EXCLUSIVE = 1,
+	LW_MAP_LEASE_SHARED = 2,
 };
 
 /* Value of the leases map: who may write the image. */
-struct lw_lease {
-	__u32 mode;		/* enum lw_lease_mode */
+struct lw_map_lease {
+	__u32 mode;		/* enum lw_map_lease_mode */
 	__u32 nr_holders;
-	struct lw_holder holders[LW_MAX_HOLDERS];
+	struct lw_map_holder holders[LW_MAP_MAX_HOLDERS];
 };
 
-enum lw_op {
-	LW_OP_OPEN_WRITE = 1,
-	LW_OP_TRUNCATE = 2,
-	LW_OP_UNLINK = 3,
-	LW_OP_RENAME = 4,
-	LW_OP_WRITE = 5,	/* a write descriptor not opened by the subject: received
+enum lw_map_op {
+	LW_MAP_OP_OPEN_WRITE = 1,
+	LW_MAP_OP_TRUNCATE = 2,
+	LW_MAP_OP_UNLINK = 3,
+	LW_MAP_OP_RENAME = 4,
+	LW_MAP_OP_WRITE = 5,	/* a write descriptor not opened by the subject: received
 				 * from a holder (SCM_RIGHTS, pidfd_getfd) */
-	LW_OP_BPF = 6,		/* hardened: a descriptor of lockwarden's maps, programs
+	LW_MAP_OP_BPF = 6,		/* hardened: a descriptor of lockwarden's maps, programs
 				 * or links asked for by another process */
-	LW_OP_UNPIN = 7,	/* hardened: unlink, rmdir or rename of a pin */
-	LW_OP_PTRACE = 8,	/* attach-mode access (ptrace, pidfd_getfd, process_vm_writev,
+	LW_MAP_OP_UNPIN = 7,	/* hardened: unlink, rmdir or rename of a pin */
+	LW_MAP_OP_PTRACE = 8,	/* attach-mode access (ptrace, pidfd_getfd, process_vm_writev,
 				 * /proc/PID/mem) to a holder of the lease; path: its comm */
-	LW_OP_IOCTL = 9,	/* an ioctl that changes the image: immutable/append-only
+	LW_MAP_OP_IOCTL = 9,	/* an ioctl that changes the image: immutable/append-only
 				 * flags, SG_IO, discard, partition table; open_flags: the cmd */
 };
 
 /* One denied access, sent to userspace through the events ring buffer. */
-struct lw_denial_event {
+struct lw_map_denial {
 	__u64 time_ns;		/* bpf_ktime_get_boot_ns(); userspace converts to wall clock */
 	__u32 pid;		/* thread id */
 	__u32 tgid;		/* process id */
@@ -92,14 +92,14 @@ struct lw_denial_event {
 	__u32 gid;
 	__u32 loginuid;
 	__u32 sessionid;
-	__u32 op;		/* enum lw_op */
+	__u32 op;		/* enum lw_map_op */
 	__u32 open_flags;	/* file->f_flags for opens, 0 otherwise */
-	struct lw_image_key key;
-	__u32 lease_mode;	/* enum lw_lease_mode */
+	struct lw_map_key key;
+	__u32 lease_mode;	/* enum lw_map_lease_mode */
 	__u32 suppressed;	/* denials of this subject on this image not sent since the last event */
-	struct lw_holder holder;	/* the lease's first holder */
-	char comm[LW_COMM_LEN];
-	char path[LW_PATH_MAX];
+	struct lw_map_holder holder;	/* the lease's first holder */
+	char comm[LW_MAP_COMM_LEN];
+	char path[LW_MAP_PATH_MAX];
 };
 
 /* Hardened mode ("guard"): only the daemon may touch lockwarden's BPF
@@ -107,8 +107,8 @@ struct lw_denial_event {
 struct lw_guard {
 	__u32 enabled;		/* hardened = yes */
 	__u32 flags;		/* LW_GUARD_* */
-	struct lw_holder daemon;	/* the running daemon (LW_HOLDER_PROCESS), or
-					 * LW_HOLDER_NONE once it exited (task_free clears it) */
+	struct lw_map_holder daemon;	/* the running daemon (LW_MAP_HOLDER_PROCESS), or
+					 * LW_MAP_HOLDER_NONE once it exited (task_free clears it) */
 	__u64 exe_dev;		/* the daemon's binary (superblock dev, inode): while no */
 	__u64 exe_ino;		/* daemon runs, a process of it may start and take over */
 	__u64 pin_dev;		/* the pin folder on bpffs: its folder, the pins in it */
@@ -148,7 +148,7 @@ enum lw_counter {
 struct lw_rate_key {
 	__u32 tgid;
 	__u32 pad;
-	struct lw_image_key key;
+	struct lw_map_key key;
 };
 struct lw_rate_state {
 	__u64 window_start_ns;	/* start of the current one-second window */
@@ -161,7 +161,7 @@ struct lw_rate_state {
  * costs one inlined array access instead of a hash-map lookup. Userspace
  * increments the slot before inserting a lease and decrements it after
  * removing one, so the filter never says no for a leased image. */
-static inline __u32 lw_filter_slot(const struct lw_image_key *key, __u32 mask)
+static inline __u32 lw_filter_slot(const struct lw_map_key *key, __u32 mask)
 {
 	__u64 h = (key->dev ^ (key->ino * 0x9E3779B97F4A7C15ULL));
 
@@ -184,11 +184,11 @@ struct lw_file_record {
 	__u32 tgid;
 	__u32 fd;
 	__u64 file_id;		/* the struct file's address: tells dup'd descriptors apart */
-	struct lw_image_key key;
+	struct lw_map_key key;
 	__s32 writecount;	/* inode->i_writecount: write openers of a regular file */
 	__u32 f_mode;		/* file->f_mode; LW_FMODE_WRITE: open for write */
-	__u64 start_time;	/* process start in clock ticks, as struct lw_holder */
-	char comm[LW_COMM_LEN];
+	__u64 start_time;	/* process start in clock ticks, as struct lw_map_holder */
+	char comm[LW_MAP_COMM_LEN];
 };
 
 /* The mappings iterator (enforcer_vmas.bpf.c): keys of one query. */

@@ -16,7 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* The query, written by userspace (mmap'd .bss) before each read: the
  * device's keys (the lease's and its aliases'). */
-struct lw_image_key query_keys[LW_VMAS_MAX_KEYS] = {};
+struct lw_map_key query_keys[LW_VMAS_MAX_KEYS] = {};
 __u32 nr_query_keys = 0;
 
 SEC("iter/task_vma")

@@ -46,7 +46,7 @@ static __always_inline bool is_running_daemon(void)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 	struct lw_guard *g = bpf_map_lookup_elem(&guard, &zero);
 
-	return g && g->daemon.kind == LW_HOLDER_PROCESS && g->daemon.pid == tgid &&
+	return g && g->daemon.kind == LW_MAP_HOLDER_PROCESS && g->daemon.pid == tgid &&
 	       g->daemon.start_time == lw_start_time_of(task);
 }
 
@@ -56,7 +56,7 @@ static __always_inline bool is_daemon(const struct lw_guard *g)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inode *exe;
 
-	if (g->daemon.kind == LW_HOLDER_PROCESS)
+	if (g->daemon.kind == LW_MAP_HOLDER_PROCESS)
 		return g->daemon.pid == tgid && g->daemon.start_time == lw_start_time_of(task);
 	/* No daemon runs: its binary may start and register. */
 	exe = task->mm->exe_file->f_inode;	/* NULL-safe BTF loads: kernel threads have no mm */
@@ -76,7 +76,7 @@ static __always_inline bool is_guarded(__u32 kind, __u32 id)
 static __always_inline void report_guard(const struct lw_guard *g, __u32 op, __u64 ino,
 					 const char *name)
 {
-	struct lw_denial_event *event;
+	struct lw_map_denial *event;
 
 	count(LW_COUNTER_DENIALS);
 	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
@@ -109,7 +109,7 @@ int BPF_PROG(lw_guard_map, struct bpf_map *map, fmode_t fmode, int ret)
 	g = guard_on();
 	if (!g || !is_guarded(LW_OBJECT_MAP, map->id) || is_daemon(g))
 		return 0;
-	report_guard(g, LW_OP_BPF, map->id, map->name);
+	report_guard(g, LW_MAP_OP_BPF, map->id, map->name);
 	return -EPERM;
 }
 
@@ -124,7 +124,7 @@ int BPF_PROG(lw_guard_prog, struct bpf_prog *prog, int ret)
 	g = guard_on();
 	if (!g || !is_guarded(LW_OBJECT_PROG, prog->aux->id) || is_daemon(g))
 		return 0;
-	report_guard(g, LW_OP_BPF, prog->aux->id, prog->aux->name);
+	report_guard(g, LW_MAP_OP_BPF, prog->aux->id, prog->aux->name);
 	return -EPERM;
 }
 
@@ -146,7 +146,7 @@ int BPF_PROG(lw_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 	id = attr->link_id;
 	if (!is_guarded(LW_OBJECT_LINK, id) || is_daemon(g))
 		return 0;
-	report_guard(g, LW_OP_BPF, id, "link");
+	report_guard(g, LW_MAP_OP_BPF, id, "link");
 	return -EPERM;
 }
 
@@ -172,7 +172,7 @@ static __always_inline int guard_pin(const struct dentry *dentry)
 
 	if (!g || !is_pin(g, dentry) || is_daemon(g))
 		return 0;
-	report_guard(g, LW_OP_UNPIN, dentry->d_inode ? dentry->d_inode->i_ino : 0,
+	report_guard(g, LW_MAP_OP_UNPIN, dentry->d_inode ? dentry->d_inode->i_ino : 0,
 		     (const char *)dentry->d_name.name);
 	return -EPERM;
 }
@@ -197,7 +197,7 @@ int BPF_PROG(lw_guard_umount, struct vfsmount *mnt, int flags, int ret)
 	g = guard_on();
 	if (!g || mnt->mnt_sb->s_dev != g->pin_dev || is_daemon(g))
 		return 0;
-	report_guard(g, LW_OP_UNPIN, 0, "umount");
+	report_guard(g, LW_MAP_OP_UNPIN, 0, "umount");
 	return -EPERM;
 }
 
@@ -209,10 +209,10 @@ static __always_inline int guard_ptrace_daemon(struct task_struct *child)
 {
 	struct lw_guard *g = guard_on();
 
-	if (!g || g->daemon.kind != LW_HOLDER_PROCESS || (__u32)child->tgid != g->daemon.pid ||
+	if (!g || g->daemon.kind != LW_MAP_HOLDER_PROCESS || (__u32)child->tgid != g->daemon.pid ||
 	    g->daemon.start_time != lw_start_time_of(child) || is_daemon(g))
 		return 0;
-	report_guard(g, LW_OP_BPF, child->tgid, "ptrace");
+	report_guard(g, LW_MAP_OP_BPF, child->tgid, "ptrace");
 	return -EPERM;
 }
 
@@ -223,10 +223,10 @@ int BPF_PROG(lw_guard_task_free, struct task_struct *task)
 	__u32 zero = 0;
 	struct lw_guard *g = bpf_map_lookup_elem(&guard, &zero);
 
-	if (!g || g->daemon.kind != LW_HOLDER_PROCESS || task->pid != task->tgid)
+	if (!g || g->daemon.kind != LW_MAP_HOLDER_PROCESS || task->pid != task->tgid)
 		return 0;
 	if ((__u32)task->tgid == g->daemon.pid && g->daemon.start_time == lw_start_time_of(task))
-		g->daemon.kind = LW_HOLDER_NONE;
+		g->daemon.kind = LW_MAP_HOLDER_NONE;
 	return 0;
 }
 

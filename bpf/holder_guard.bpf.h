@@ -22,7 +22,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
-	__type(key, struct lw_holder);
+	__type(key, struct lw_map_holder);
 	__type(value, struct lw_holder_ref);
 } holder_index SEC(".maps");
 
@@ -55,7 +55,7 @@ static __always_inline void target_cgroups(struct task_struct *child, struct hol
 /* The holder entry that shields child from the current task, or NULL. */
 static __always_inline struct lw_holder_ref *shield_of(struct task_struct *child)
 {
-	struct lw_holder holder = { .kind = LW_HOLDER_PROCESS };
+	struct lw_map_holder holder = { .kind = LW_MAP_HOLDER_PROCESS };
 	struct holder_probe probe = {};
 	struct lw_holder_ref *ref;
 
@@ -65,7 +65,7 @@ static __always_inline struct lw_holder_ref *shield_of(struct task_struct *child
 	if ((ref = bpf_map_lookup_elem(&holder_index, &holder)))
 		return ref;
 	target_cgroups(child, &probe);
-	holder.kind = LW_HOLDER_CGROUP;
+	holder.kind = LW_MAP_HOLDER_CGROUP;
 	holder.pid = 0;
 	holder.start_time = 0;
 	for (int level = 0; level < LW_MAX_CGROUP_DEPTH; level++) {
@@ -82,10 +82,10 @@ static __always_inline struct lw_holder_ref *shield_of(struct task_struct *child
 
 static __always_inline int guard_holder(struct task_struct *child, unsigned int mode)
 {
-	struct lw_denial_event *event;
-	struct lw_image_key key;
+	struct lw_map_denial *event;
+	struct lw_map_key key;
 	struct lw_holder_ref *ref;
-	struct lw_lease *lease;
+	struct lw_map_lease *lease;
 	struct lw_guard *g;
 	__u32 zero = 0;
 
@@ -99,7 +99,7 @@ static __always_inline int guard_holder(struct task_struct *child, unsigned int 
 		return 0;
 	key = ref->key;
 	lease = bpf_map_lookup_elem(&leases, &key);
-	event = begin_report(&key, lease ? lease : (struct lw_lease *)&nobody_lease, LW_OP_PTRACE, mode);
+	event = begin_report(&key, lease ? lease : (struct lw_map_lease *)&nobody_lease, LW_MAP_OP_PTRACE, mode);
 	if (event) {
 		bpf_probe_read_kernel_str(event->path, sizeof(event->path), child->comm);
 		bpf_ringbuf_submit(event, 0);

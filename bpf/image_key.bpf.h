@@ -11,7 +11,7 @@
 /* Block devices by i_rdev, so every device node of one disk shares a key;
  * character devices by i_rdev too (an sg node is an alias of its disk's
  * lease); everything else by the kernel's (superblock dev, inode number). */
-static __always_inline void lw_key_of_inode(const struct inode *inode, struct lw_image_key *key)
+static __always_inline void lw_key_of_inode(const struct inode *inode, struct lw_map_key *key)
 {
 	__u16 type = inode->i_mode & LW_S_IFMT;
 

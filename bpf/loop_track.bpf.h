@@ -54,7 +54,7 @@ static __always_inline __u64 disk_sectors(struct file *file)
 
 /* The image key of the file behind descriptor fd of the current task
  * (read with CO-RE: the descriptor table is not a BTF pointer walk). */
-static __always_inline bool key_of_fd(int fd, struct lw_image_key *key)
+static __always_inline bool key_of_fd(int fd, struct lw_map_key *key)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -100,7 +100,7 @@ static __always_inline bool attach_fd(unsigned int cmd, unsigned long arg, int *
  * file it was attached to before. */
 static __always_inline void loop_forget_old_file(struct file *file, unsigned int cmd)
 {
-	struct lw_image_key key;
+	struct lw_map_key key;
 
 	if (!is_loop_attach(cmd) || !is_loop_device(file->f_inode) || disk_sectors(file))
 		return;
@@ -112,7 +112,7 @@ static __always_inline void loop_forget_old_file(struct file *file, unsigned int
  * if the attach ioctl's argument cannot be read. */
 static __always_inline bool loop_track_attach(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct lw_image_key loop, backing, lease_key;
+	struct lw_map_key loop, backing, lease_key;
 	int fd;
 
 	if (!is_loop_attach(cmd) || !is_loop_device(file->f_inode))

@@ -25,7 +25,7 @@
 #define LW_MAX_RELATED 64
 
 struct related {
-	struct lw_image_key keys[LW_MAX_RELATED];
+	struct lw_map_key keys[LW_MAX_RELATED];
 	size_t n;
 };
 
@@ -161,14 +161,14 @@ static void related_nodes(__u64 rdev, struct related *covered, struct related *n
 	add_passthrough_nodes(covered, dir);
 }
 
-static bool is_leased(struct lw_enforcer *enf, const struct lw_image_key *key)
+static bool is_leased(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
-	struct lw_lease lease;
+	struct lw_map_lease lease;
 
 	return bpf_map_lookup_elem(enf->leases_fd, key, &lease) == 0;
 }
 
-int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct lw_alias alias;
 
@@ -189,10 +189,10 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *k
 static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys);
 
 /* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
-static void drop_aliases(struct lw_enforcer *enf, const struct lw_image_key *key,
+static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 			 const struct related *nobodys)
 {
-	struct lw_image_key cur, next;
+	struct lw_map_key cur, next;
 	struct lw_alias alias;
 	void *prev = NULL;
 
@@ -214,7 +214,7 @@ static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
 	struct lw_alias alias;
 
 	for (size_t i = 0; nobodys && i < nobodys->n; i++) {
-		const struct lw_image_key *k = &nobodys->keys[i];
+		const struct lw_map_key *k = &nobodys->keys[i];
 
 		if (bpf_map_lookup_elem(enf->aliases_fd, k, &alias) || alias.lease.dev || alias.lease.ino)
 			continue;
@@ -228,8 +228,8 @@ static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
 
 /* k becomes an alias of lease (nobody's if {0, 0}: once more if it is
  * already). flags: LW_ALIAS_*; a nobody's alias keeps the strictest. */
-static int add_alias_flags(struct lw_enforcer *enf, const struct lw_image_key *k,
-			   const struct lw_image_key *lease, __u32 flags)
+static int add_alias_flags(struct lw_enforcer *enf, const struct lw_map_key *k,
+			   const struct lw_map_key *lease, __u32 flags)
 {
 	struct lw_alias alias = { .count = 1 };
 	bool nobodys = !lease->dev && !lease->ino;
@@ -292,7 +292,7 @@ int lw_blockdev_open(__u64 rdev, int flags)
 	return fd;
 }
 
-static int add_alias(struct lw_enforcer *enf, const struct lw_image_key *k, const struct lw_image_key *lease)
+static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
 {
 	return add_alias_flags(enf, k, lease, 0);
 }
@@ -303,7 +303,7 @@ static int claim_device(__u64 rdev)
 	return lw_blockdev_open(rdev, O_RDONLY | O_EXCL | O_NONBLOCK);
 }
 
-static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, int fd)
+static int keep_claim(struct lw_enforcer *enf, const struct lw_map_key *key, int fd)
 {
 	struct lw_claim *more = realloc(enf->claims, (enf->nr_claims + 1) * sizeof(*more));
 
@@ -318,7 +318,7 @@ static int keep_claim(struct lw_enforcer *enf, const struct lw_image_key *key, i
 	return 0;
 }
 
-static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
+static void drop_claim(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	for (size_t i = 0; i < enf->nr_claims; i++)
 		if (enf->claims[i].key.dev == key->dev && enf->claims[i].key.ino == key->ino) {
@@ -331,9 +331,9 @@ static void drop_claim(struct lw_enforcer *enf, const struct lw_image_key *key)
 /* A loop device's lease covers the file behind it: the file becomes an
  * alias of the lease. (One attached later is covered by the programs, at
  * LOOP_CONFIGURE.) */
-static int cover_backing_file(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
+static int cover_backing_file(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
 {
-	struct lw_image_key file;
+	struct lw_map_key file;
 	int err = lw_loop_backing_key(enf, key->dev, &file);
 
 	if (err == -ENOENT)	/* not a loop device, or nothing attached */
@@ -347,11 +347,11 @@ static int cover_backing_file(struct lw_enforcer *enf, const struct lw_image_key
 
 /* -EBUSY if a non-holder has a shared writable mapping of the device or
  * of a node it covers (the files iterator sees descriptors only). */
-static int check_mappings(struct lw_enforcer *enf, const struct lw_image_key *key,
+static int check_mappings(struct lw_enforcer *enf, const struct lw_map_key *key,
 			  const struct related *covered)
 {
-	struct lw_image_key keys[LW_MAX_RELATED + 1];
-	struct lw_lease lease;
+	struct lw_map_key keys[LW_MAX_RELATED + 1];
+	struct lw_map_lease lease;
 	size_t n = 0;
 
 	if (bpf_map_lookup_elem(enf->leases_fd, key, &lease))
@@ -362,9 +362,9 @@ static int check_mappings(struct lw_enforcer *enf, const struct lw_image_key *ke
 	return lw_vmas_check(enf, keys, n, &lease);
 }
 
-int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags)
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
 {
-	static const struct lw_image_key nobody;
+	static const struct lw_map_key nobody;
 	struct related covered, nobodys;
 	char reason[sizeof(enf->error)];
 	size_t nobodys_done = 0;
@@ -426,9 +426,9 @@ static void fs_device_nodes(__u64 dev, struct related *all)
 
 /* Nobody's once more (a count per leased file on it); a node already
  * another lease's stays that lease's: its non-holders are refused anyway. */
-static int add_nobodys(struct lw_enforcer *enf, const struct lw_image_key *k)
+static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k)
 {
-	static const struct lw_image_key nobody;
+	static const struct lw_map_key nobody;
 	struct lw_alias alias;
 
 	if (is_leased(enf, k) ||
@@ -437,7 +437,7 @@ static int add_nobodys(struct lw_enforcer *enf, const struct lw_image_key *k)
 	return add_alias_flags(enf, k, &nobody, LW_ALIAS_OPENS_ONLY);
 }
 
-int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related all;
 	int err;
@@ -454,7 +454,7 @@ int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
 	return 0;
 }
 
-void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_image_key *key)
+void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related all;
 
@@ -464,7 +464,7 @@ void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_image_key *ke
 	drop_nobodys(enf, &all);
 }
 
-void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key)
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related covered, nobodys;
 
@@ -482,7 +482,7 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key
  * the programs still refuse non-holders' opens meanwhile). */
 void lw_claim_leased_devices(struct lw_enforcer *enf)
 {
-	struct lw_image_key key, next;
+	struct lw_map_key key, next;
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(enf->leases_fd, prev, &next)) {

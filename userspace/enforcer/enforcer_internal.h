@@ -58,11 +58,11 @@ int lw_fail(struct lw_enforcer *enf, int err, const char *fmt, ...)
 
 /* Read every record the files iterator gives for a query; *out is malloc'd. */
 int lw_files_query(struct lw_enforcer *enf, enum lw_files_query query, __u32 tgid, __u32 fd,
-		   const struct lw_image_key *key, struct lw_file_record **out, size_t *count);
+		   const struct lw_map_key *key, struct lw_file_record **out, size_t *count);
 void lw_files_close(struct lw_enforcer *enf);
 
 /* Add delta to the lease filter slot of key. */
-int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta);
+int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta);
 
 void lw_events_close(struct lw_enforcer *enf);
 
@@ -70,37 +70,37 @@ void lw_events_close(struct lw_enforcer *enf);
  * aliases of its lease, and the enforcer holds an exclusive claim (O_EXCL)
  * on it so mount, dm and md cannot claim it. */
 struct lw_claim {
-	struct lw_image_key key;
+	struct lw_map_key key;
 	int fd;
 };
-int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_image_key *key, unsigned int flags);
-void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_image_key *key);
+int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags);
+void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key);
 /* -EEXIST if key is a node of a leased device (an alias). */
-int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_image_key *key);
+int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key);
 void lw_claim_leased_devices(struct lw_enforcer *enf);
 /* A leased file's filesystem device, and every node that writes its
  * sectors, become nobody's (unless opts.writable_fs_devices); release
  * undoes it. */
-int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_image_key *key);
-void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_image_key *key);
+int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key);
+void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key);
 /* Open block device rdev by the name sysfs gives it (checked to be rdev):
  * a descriptor or a negative errno. */
 int lw_blockdev_open(__u64 rdev, int flags);
 
 /* -EBUSY if a process other than this one and lease's holders has a
  * shared mapping, writable through its file, of one of keys (vmas.c). */
-int lw_vmas_check(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n,
-		  const struct lw_lease *lease);
+int lw_vmas_check(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n,
+		  const struct lw_map_lease *lease);
 
 /* Loop devices (loop.c): the kernel's key of the file behind loop device
  * rdev; -ENOENT if rdev is no loop device or has no file attached. */
-int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_image_key *file);
+int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_map_key *file);
 void lw_release_claims(struct lw_enforcer *enf);
 
 /* The holder index (leases.c): count lease's holders in or out (delta
  * +1/-1); rebuild it from the leases map (after open). */
-int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
-		   const struct lw_lease *lease, int delta);
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+		   const struct lw_map_lease *lease, int delta);
 int lw_index_rebuild(struct lw_enforcer *enf);
 
 /* Write the LW_GUARD_* flags into the guard entry (the rest unchanged). */

@@ -12,7 +12,7 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct lw_enforcer *enf = ctx;
 
-	if (size < sizeof(struct lw_denial_event) || !enf->event_fn)
+	if (size < sizeof(struct lw_map_denial) || !enf->event_fn)
 		return 0;	/* a short record cannot come from our programs: skip it */
 	return enf->event_fn(data, enf->event_ctx);
 }

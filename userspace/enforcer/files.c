@@ -40,7 +40,7 @@ void lw_files_close(struct lw_enforcer *enf)
 }
 
 int lw_files_query(struct lw_enforcer *enf, enum lw_files_query query, __u32 tgid, __u32 fd,
-		   const struct lw_image_key *key, struct lw_file_record **out, size_t *count)
+		   const struct lw_map_key *key, struct lw_file_record **out, size_t *count)
 {
 	struct lw_file_record *records = NULL, *grown;
 	size_t capacity = 0, used = 0;	/* bytes */
@@ -90,7 +90,7 @@ cleanup:
 	return err;
 }
 
-int lw_enforcer_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_image_key *key)
+int lw_enforcer_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key)
 {
 	struct lw_file_record *records;
 	size_t count;

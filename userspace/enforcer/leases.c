@@ -11,13 +11,13 @@
 
 #include "enforcer/enforcer_internal.h"
 
-static void describe_key(const struct lw_image_key *key, char *buf, size_t size)
+static void describe_key(const struct lw_map_key *key, char *buf, size_t size)
 {
 	snprintf(buf, size, "dev %llu:%llu ino %llu", (unsigned long long)(key->dev >> 20),
 		 (unsigned long long)(key->dev & 0xfffff), (unsigned long long)key->ino);
 }
 
-int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int delta)
+int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta)
 {
 	__u32 slot = lw_filter_slot(key, enf->filter_mask), count;
 
@@ -30,11 +30,11 @@ int lw_filter_add(struct lw_enforcer *enf, const struct lw_image_key *key, int d
 }
 
 /* The holder_index key of holder: only its kind's fields. */
-static void index_key(const struct lw_holder *holder, struct lw_holder *k)
+static void index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->kind = holder->kind;
-	if (holder->kind == LW_HOLDER_CGROUP)
+	if (holder->kind == LW_MAP_HOLDER_CGROUP)
 		k->cgroup_id = holder->cgroup_id;
 	else {
 		k->pid = holder->pid;
@@ -42,11 +42,11 @@ static void index_key(const struct lw_holder *holder, struct lw_holder *k)
 	}
 }
 
-static int index_holder(struct lw_enforcer *enf, const struct lw_holder *holder,
-			const struct lw_image_key *key, int delta)
+static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder,
+			const struct lw_map_key *key, int delta)
 {
 	struct lw_holder_ref ref = {};
-	struct lw_holder k;
+	struct lw_map_holder k;
 
 	index_key(holder, &k);
 	if (bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref)) {
@@ -66,12 +66,12 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_holder *holder,
 	return 0;
 }
 
-int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
-		   const struct lw_lease *lease, int delta)
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+		   const struct lw_map_lease *lease, int delta)
 {
 	int err = 0;
 
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++) {
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
 		int e = index_holder(enf, &lease->holders[i], key, delta);
 
 		if (e && !err)
@@ -80,14 +80,14 @@ int lw_index_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
 	return err;
 }
 
-static int index_one(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
+static int index_one(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx)
 {
 	return lw_index_lease(ctx, key, lease, 1);
 }
 
 int lw_index_rebuild(struct lw_enforcer *enf)
 {
-	struct lw_holder k;
+	struct lw_map_holder k;
 
 	/* empty it first: a previous daemon's counts may be off */
 	while (!bpf_map_get_next_key(enf->holder_index_fd, NULL, &k))
@@ -96,18 +96,18 @@ int lw_index_rebuild(struct lw_enforcer *enf)
 	return lw_enforcer_foreach(enf, index_one, enf);
 }
 
-static int check_holder(struct lw_enforcer *enf, const struct lw_holder *holder)
+static int check_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder)
 {
-	if (!holder || (holder->kind != LW_HOLDER_PROCESS && holder->kind != LW_HOLDER_CGROUP))
+	if (!holder || (holder->kind != LW_MAP_HOLDER_PROCESS && holder->kind != LW_MAP_HOLDER_CGROUP))
 		return lw_fail(enf, -EINVAL, "holder must be a process or a cgroup");
-	if (holder->kind == LW_HOLDER_PROCESS && !holder->pid)
+	if (holder->kind == LW_MAP_HOLDER_PROCESS && !holder->pid)
 		return lw_fail(enf, -EINVAL, "process holder without a pid");
 	return 0;
 }
 
-static bool covered_by_lease(const struct lw_lease *lease, __u32 pid)
+static bool covered_by_lease(const struct lw_map_lease *lease, __u32 pid)
 {
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++)
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++)
 		if (lw_holder_covers_pid(&lease->holders[i], pid))
 			return true;
 	return false;
@@ -128,8 +128,8 @@ static bool callers_file(const struct lw_file_record *records, size_t count, __u
  * up to max in writers, *found of them in all. The lease is already in the
  * map, so no new writer can appear. fd is the caller's descriptor of the
  * image: its record carries the inode's write count. */
-static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
-			const struct lw_lease *lease, bool regular_file, struct lw_writer *writers,
+static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+			const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writers,
 			size_t max, size_t *found)
 {
 	struct lw_file_record *records;
@@ -176,8 +176,8 @@ static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_image_k
 
 /* -EBUSY if a non-holder has the image open for write; *writer (if not
  * NULL) names the first. */
-static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
-			 const struct lw_lease *lease, bool regular_file, struct lw_writer *writer)
+static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+			 const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer)
 {
 	struct lw_writer first;
 	size_t found;
@@ -189,14 +189,14 @@ static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_image_
 		*writer = first;
 	if (first.pid)
 		return lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
-			       first.pid, LW_COMM_LEN, first.comm, first.fd);
+			       first.pid, LW_MAP_COMM_LEN, first.comm, first.fd);
 	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
 }
 
-int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 			struct lw_writer *writers, size_t max, size_t *count)
 {
-	struct lw_lease lease;
+	struct lw_map_lease lease;
 	struct stat st;
 	int err;
 
@@ -207,17 +207,17 @@ int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_image_k
 	return find_writers(enf, fd, key, &lease, S_ISREG(st.st_mode), writers, max, count);
 }
 
-int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
-				const struct lw_holder *first_holder, unsigned int flags,
-				struct lw_image_key *key_out, struct lw_writer *writer)
+int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_map_lease_mode mode,
+				const struct lw_map_holder *first_holder, unsigned int flags,
+				struct lw_map_key *key_out, struct lw_writer *writer)
 {
-	struct lw_lease lease = {};
-	struct lw_image_key key;
+	struct lw_map_lease lease = {};
+	struct lw_map_key key;
 	char name[96];
 	struct stat st;
 	int err;
 
-	if (mode != LW_LEASE_EXCLUSIVE && mode != LW_LEASE_SHARED)
+	if (mode != LW_MAP_LEASE_EXCLUSIVE && mode != LW_MAP_LEASE_SHARED)
 		return lw_fail(enf, -EINVAL, "lease mode must be exclusive or shared");
 	if ((err = check_holder(enf, first_holder)))
 		return err;
@@ -280,15 +280,15 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 	return 0;
 }
 
-int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
-			  const struct lw_holder *first_holder, struct lw_image_key *key_out)
+int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_map_lease_mode mode,
+			  const struct lw_map_holder *first_holder, struct lw_map_key *key_out)
 {
 	return lw_enforcer_add_lease_flags(enf, fd, mode, first_holder, 0, key_out, NULL);
 }
 
-int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
-	struct lw_lease old;
+	struct lw_map_lease old;
 	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
 	char name[96];
 
@@ -304,8 +304,8 @@ int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key 
 	return lw_filter_add(enf, key, -1);
 }
 
-int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_image_key *key,
-		       struct lw_lease *lease)
+int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_map_key *key,
+		       struct lw_map_lease *lease)
 {
 	char name[96];
 
@@ -317,40 +317,40 @@ int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_image_key *key,
 	return lw_fail(enf, -errno, "cannot read the lease of %s: %s", name, strerror(errno));
 }
 
-int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
-			   const struct lw_holder *holder)
+int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_map_key *key,
+			   const struct lw_map_holder *holder)
 {
-	struct lw_lease lease;
+	struct lw_map_lease lease;
 	int err;
 
 	if ((err = check_holder(enf, holder)) || (err = lw_enforcer_lookup(enf, key, &lease)))
 		return err;
-	for (__u32 i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
+	for (__u32 i = 0; i < lease.nr_holders && i < LW_MAP_MAX_HOLDERS; i++)
 		if (lw_holder_equal(&lease.holders[i], holder))
 			return lw_fail(enf, -EEXIST, "already a holder of this lease");
-	if (lease.mode == LW_LEASE_EXCLUSIVE && lease.nr_holders >= 1)
+	if (lease.mode == LW_MAP_LEASE_EXCLUSIVE && lease.nr_holders >= 1)
 		return lw_fail(enf, -EINVAL, "an exclusive lease has one holder");
-	if (lease.nr_holders >= LW_MAX_HOLDERS)
-		return lw_fail(enf, -E2BIG, "a shared lease has at most %d holders", LW_MAX_HOLDERS);
+	if (lease.nr_holders >= LW_MAP_MAX_HOLDERS)
+		return lw_fail(enf, -E2BIG, "a shared lease has at most %d holders", LW_MAP_MAX_HOLDERS);
 	lease.holders[lease.nr_holders++] = *holder;
 	if (bpf_map_update_elem(enf->leases_fd, key, &lease, BPF_EXIST))
 		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
 	return index_holder(enf, holder, key, 1);
 }
 
-int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
-			      const struct lw_holder *holder)
+int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_map_key *key,
+			      const struct lw_map_holder *holder)
 {
-	struct lw_lease lease;
+	struct lw_map_lease lease;
 	__u32 i;
 	int err;
 
 	if ((err = lw_enforcer_lookup(enf, key, &lease)))
 		return err;
-	for (i = 0; i < lease.nr_holders && i < LW_MAX_HOLDERS; i++)
+	for (i = 0; i < lease.nr_holders && i < LW_MAP_MAX_HOLDERS; i++)
 		if (lw_holder_equal(&lease.holders[i], holder))
 			break;
-	if (i == lease.nr_holders || i == LW_MAX_HOLDERS)
+	if (i == lease.nr_holders || i == LW_MAP_MAX_HOLDERS)
 		return lw_fail(enf, -ENOENT, "not a holder of this lease");
 	if (lease.nr_holders == 1)
 		return lw_enforcer_remove_lease(enf, key);
@@ -364,11 +364,11 @@ int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key
 }
 
 int lw_enforcer_foreach(struct lw_enforcer *enf,
-			int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx),
+			int (*fn)(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx),
 			void *ctx)
 {
-	struct lw_image_key key, next;
-	struct lw_lease lease;
+	struct lw_map_key key, next;
+	struct lw_map_lease lease;
 	void *prev = NULL;
 	int ret;
 
@@ -385,15 +385,15 @@ int lw_enforcer_foreach(struct lw_enforcer *enf,
 	return 0;
 }
 
-int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
-			  enum lw_lease_mode mode, const struct lw_holder *holders, unsigned int n)
+int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+			  enum lw_map_lease_mode mode, const struct lw_map_holder *holders, unsigned int n)
 {
-	struct lw_lease lease = { .mode = mode }, old;
+	struct lw_map_lease lease = { .mode = mode }, old;
 	bool had;
 	int err;
 
-	if (n == 0 || n > LW_MAX_HOLDERS)
-		return lw_fail(enf, -EINVAL, "a lease has 1 to %d holders", LW_MAX_HOLDERS);
+	if (n == 0 || n > LW_MAP_MAX_HOLDERS)
+		return lw_fail(enf, -EINVAL, "a lease has 1 to %d holders", LW_MAP_MAX_HOLDERS);
 	lease.nr_holders = n;
 	memcpy(lease.holders, holders, n * sizeof(holders[0]));
 	had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
@@ -407,9 +407,9 @@ int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *ke
 	return 0;
 }
 
-int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
-	struct lw_lease old;
+	struct lw_map_lease old;
 	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
 
 	if (bpf_map_delete_elem(enf->leases_fd, key) && errno != ENOENT)
@@ -426,7 +426,7 @@ static int compare_slots(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n)
+int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n)
 {
 	__u32 *slots = malloc((n ? n : 1) * sizeof(*slots)), count;
 	int repaired = 0;

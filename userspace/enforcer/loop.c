@@ -35,7 +35,7 @@ static int backing_file_name(__u64 rdev, char *buf, size_t size)
 	return buf[0] ? 0 : -ENOENT;
 }
 
-int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_image_key *file)
+int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_map_key *file)
 {
 	struct loop_info64 info;
 	char name[4096];

@@ -140,7 +140,7 @@ int lw_enforcer_verify_pins(struct lw_enforcer *enf, char *what, size_t what_siz
 }
 
 /* The kernel's key of a path (as the programs see its inode). */
-static int key_of_path(struct lw_enforcer *enf, const char *path, struct lw_image_key *key)
+static int key_of_path(struct lw_enforcer *enf, const char *path, struct lw_map_key *key)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), err;
 
@@ -163,11 +163,11 @@ static int guard_object(struct lw_enforcer *enf, enum lw_object_kind kind, int f
 	return 0;
 }
 
-int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_holder *daemon,
+int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_map_holder *daemon,
 		      const char *exe)
 {
 	struct lw_guard guard = { .enabled = enabled, .flags = enf->guard_flags, .daemon = *daemon };
-	struct lw_image_key key;
+	struct lw_map_key key;
 	__u32 zero = 0;
 	int err;
 

@@ -51,16 +51,16 @@ static int read_records(struct lw_enforcer *enf, int link_fd, struct lw_file_rec
 	return 0;
 }
 
-static bool holds(const struct lw_lease *lease, __u32 pid)
+static bool holds(const struct lw_map_lease *lease, __u32 pid)
 {
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAX_HOLDERS; i++)
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++)
 		if (lw_holder_covers_pid(&lease->holders[i], (int)pid))
 			return true;
 	return false;
 }
 
-int lw_vmas_check(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n,
-		  const struct lw_lease *lease)
+int lw_vmas_check(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n,
+		  const struct lw_map_lease *lease)
 {
 	struct enforcer_vmas_bpf *skel;
 	struct lw_file_record *records = NULL;
@@ -87,7 +87,7 @@ int lw_vmas_check(struct lw_enforcer *enf, const struct lw_image_key *keys, size
 		if (r->tgid == (__u32)getpid() || holds(lease, r->tgid))
 			continue;
 		err = lw_fail(enf, -EBUSY, "device has a shared writable mapping in pid %u (%.*s)", r->tgid,
-			      LW_COMM_LEN, r->comm);
+			      LW_MAP_COMM_LEN, r->comm);
 		break;
 	}
 out:
