@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "enforcer_maps.h"
 #include "image_key.bpf.h"
 
@@ -389,6 +390,9 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 #define LW_NVME_IOCTL_ADMIN64_CMD 0xc0504e47
 #define LW_NVME_IOCTL_IO64_CMD 0xc0504e48
 
+#include "alias_track.bpf.h"
+#include "loop_track.bpf.h"
+
 static __always_inline bool changes_image(unsigned int cmd)
 {
 	switch (cmd) {
@@ -410,27 +414,54 @@ static __always_inline bool changes_image(unsigned int cmd)
 	case LW_NVME_IOCTL_IO_CMD:
 	case LW_NVME_IOCTL_ADMIN64_CMD:
 	case LW_NVME_IOCTL_IO64_CMD:
+	/* what a loop device writes to: on a leased or covered one */
+	case LW_LOOP_SET_FD:
+	case LW_LOOP_CLR_FD:
+	case LW_LOOP_SET_STATUS:
+	case LW_LOOP_SET_STATUS64:
+	case LW_LOOP_CHANGE_FD:
+	case LW_LOOP_SET_CAPACITY:
+	case LW_LOOP_SET_DIRECT_IO:
+	case LW_LOOP_SET_BLOCK_SIZE:
+	case LW_LOOP_CONFIGURE:
 		return true;
 	}
 	return false;
 }
 
 /* Whatever the descriptor's mode: SG_IO needs no write descriptor. */
-SEC("lsm/file_ioctl")
-int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct lw_map_key key;
 	struct lw_map_lease *lease;
 
-	if (ret)
-		return ret;
 	/* Fast path: every other ioctl leaves here. */
 	if (!changes_image(cmd))
 		return 0;
-	if (!denied(file->f_inode, &key, &lease))
-		return 0;
-	report(&key, lease, LW_MAP_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
-	return -EPERM;
+	loop_forget_old_file(file, cmd);
+	if (!opens_only(file->f_inode) && denied(file->f_inode, &key, &lease)) {
+		report(&key, lease, LW_MAP_OP_IOCTL, cmd, NULL, file->f_path.dentry, false);
+		return -EPERM;
+	}
+	/* Unreadable: the backing file is unknown, so no attach (the caller's
+	 * own copy would fault the same way). */
+	if (!loop_track_attach(file, cmd, arg))
+		return -EFAULT;
+	return 0;
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ? ret : check_ioctl(file, cmd, arg);
+}
+
+/* A 32-bit process's ioctls (6.1.75+, 6.6.14+, 6.8+ call this hook instead
+ * of file_ioctl for them): the same commands, FS_IOC32_SETFLAGS among them. */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(lw_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ? ret : check_ioctl(file, cmd, arg);
 }
 
 /* io_uring passthrough (NVMe, and others since): an ioctl by another name. */
@@ -444,7 +475,7 @@ int BPF_PROG(lw_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 	if (ret)
 		return ret;
 	file = ioucmd->file;
-	if (!denied(file->f_inode, &key, &lease))
+	if (opens_only(file->f_inode) || !denied(file->f_inode, &key, &lease))
 		return 0;
 	report(&key, lease, LW_MAP_OP_IOCTL, ioucmd->cmd_op, NULL, file->f_path.dentry, false);
 	return -EPERM;

@@ -25,8 +25,13 @@ struct lw_alias {
 					 * whole disk (or its sg node) with leased partitions:
 					 * every writer is refused */
 	__u32 count;			/* nobody's: how many leases put it there */
-	__u32 pad;
+	__u32 flags;			/* LW_ALIAS_* */
 };
+
+/* Only write opens are refused, not ioctls: the block device under a
+ * filesystem with leased images, where udev's scsi_id, smartctl and
+ * multipathd need SG_IO. */
+#define LW_ALIAS_OPENS_ONLY 0x1
 
 enum lw_map_holder_kind {
 	LW_MAP_HOLDER_NONE = 0,
@@ -188,4 +193,8 @@ struct lw_file_record {
 	char comm[LW_MAP_COMM_LEN];
 };
 
+/* The mappings iterator (enforcer_vmas.bpf.c): keys of one query. */
+#define LW_VMAS_MAX_KEYS 64
+
 #endif /* LW_ENFORCER_MAPS_H */
+

@@ -1,14 +1,20 @@
 /* A block device lease covers every node through which its sectors can be
  * written, on a scsi_debug disk with two partitions: a whole disk's lease
- * covers its partitions and its SCSI generic node; a partition's lease
- * makes the whole disk nobody's; SG_IO, BLKPG and the like are refused to
- * non-holders whatever the descriptor's mode; device-mapper and mount
- * cannot claim a leased device. The holder (this test process) keeps its
- * QEMU-style O_RDWR|O_DIRECT access. */
+ * covers its partitions (also one made after the acquire) and its SCSI
+ * generic node; a partition's lease makes the whole disk nobody's; SG_IO,
+ * BLKPG and the like are refused to non-holders whatever the descriptor's
+ * mode; device-mapper and mount cannot claim a leased device. Loop devices:
+ * a file's lease covers a loop device attached to it (and a dm device
+ * stacked on that later), a loop device's lease covers its backing file.
+ * The holder (this test process) keeps its QEMU-style O_RDWR|O_DIRECT
+ * access. */
 #include <linux/blkpg.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <scsi/sg.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
 
 #include "enforce_common.h"
@@ -17,7 +23,12 @@
 
 static struct lw_enforcer *enf;
 static char pin_dir[128];
-static char disk[64], part1[64], part2[64], sg[64];	/* /dev/ names */
+static char disk[64], part1[64], part2[64], part3[64], sg[64];	/* /dev/ names */
+static char loop_dev[64];	/* attached by a loop case, detached by release() */
+
+#define LOOP_DIR "/tmp/lw-blockdev-loop"
+#define LOOP_FILE LOOP_DIR "/backing.img"
+#define LOOP_FILE_MIB 8
 static struct lw_image_key key;
 static bool leased;
 
@@ -65,6 +76,7 @@ static int make_disk(void)
 	snprintf(disk, sizeof(disk), "/dev/%s", name);
 	snprintf(part1, sizeof(part1), "/dev/%s1", name);
 	snprintf(part2, sizeof(part2), "/dev/%s2", name);
+	snprintf(part3, sizeof(part3), "/dev/%s3", name);
 	snprintf(cmd, sizeof(cmd), "ls /sys/block/%s/device/scsi_generic 2>/dev/null", name);
 	for (int i = 0; i < 50 && first_line(sgname, sizeof(sgname), cmd); i++)
 		usleep(100000);
@@ -105,6 +117,79 @@ static void lease_device(const char *dev)
 	leased = true;
 }
 
+static void lease_file(const char *path)
+{
+	struct lw_holder self;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	if ((err = lw_holder_of_pid(getpid(), &self)))
+		fail_msg("cannot describe this process as a holder: %s", strerror(-err));
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(fd);
+	if (err)
+		fail_msg("expected the lease on %s to be taken, got %s: %s", path, strerror(-err),
+			 lw_enforcer_error(enf));
+	leased = true;
+}
+
+/* The name of a free loop device into loop_dev. */
+static void pick_free_loop(void)
+{
+	int ctl, n = -1;
+
+	if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) >= 0) {
+		n = ioctl(ctl, LOOP_CTL_GET_FREE);
+		close(ctl);
+	}
+	if (n < 0)
+		fail_msg("cannot find a free loop device: %s", strerror(errno));
+	snprintf(loop_dev, sizeof(loop_dev), "/dev/loop%d", n);
+}
+
+/* Attach loop_dev to path with LOOP_CONFIGURE (as losetup does),
+ * read-write if the descriptor is. 0 or errno. */
+static int attach_loop(const char *path, int file_flags)
+{
+	struct loop_config config = { .block_size = 0 };
+	int fd, file, r = 0;
+
+	if ((fd = open(loop_dev, O_RDWR | O_CLOEXEC)) < 0)
+		return errno;
+	if ((file = open(path, file_flags | O_CLOEXEC)) < 0) {
+		r = errno;
+		close(fd);
+		return r;
+	}
+	config.fd = (__u32)file;
+	if ((file_flags & O_ACCMODE) == O_RDONLY)
+		config.info.lo_flags = LO_FLAGS_READ_ONLY;
+	if (ioctl(fd, LOOP_CONFIGURE, &config))
+		r = errno;
+	close(file);
+	close(fd);
+	return r;
+}
+
+static int attach_loop_read_only(void *arg)
+{
+	return attach_loop(arg, O_RDONLY);
+}
+
+static void detach_loop(void)
+{
+	int fd;
+
+	if (!loop_dev[0])
+		return;
+	if ((fd = open(loop_dev, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ioctl(fd, LOOP_CLR_FD, 0);
+		close(fd);
+	}
+	loop_dev[0] = 0;
+}
+
 static int release(void **state)
 {
 	(void)state;
@@ -112,6 +197,7 @@ static int release(void **state)
 		fprintf(stderr, "# release failed: %s\n", lw_enforcer_error(enf));
 	leased = false;
 	sh("dmsetup remove lw-test-linear 2>/dev/null; umount /tmp/lw-blockdev-mnt 2>/dev/null; true");
+	detach_loop();
 	return 0;
 }
 
@@ -220,6 +306,15 @@ static int open_for_write(void *arg)
 	return try_open(arg, O_RDWR);
 }
 
+/* Wait (bounded) for a device node to appear. */
+static void wait_for_node(const char *path)
+{
+	for (int i = 0; i < 100 && access(path, F_OK); i++)
+		usleep(50000);
+	if (access(path, F_OK))
+		fail_msg("expected %s to appear within 5 s", path);
+}
+
 #define assert_refused(result, what)                                                         \
 	do {                                                                                 \
 		int r_ = (result);                                                           \
@@ -302,6 +397,339 @@ static void holder_writes_the_disk_and_its_partition_with_o_direct(void **state)
 		fail_msg("expected the holder's writes on %s to read back", disk);
 }
 
+static int remove_partition_3(void **state)
+{
+	struct blkpg_partition part = { .pno = 3 };
+	struct blkpg_ioctl_arg a = { .op = BLKPG_DEL_PARTITION, .datalen = sizeof(part), .data = &part };
+	int fd;
+
+	release(state);
+	if ((fd = open(disk, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ioctl(fd, BLKPG, &a);
+		close(fd);
+	}
+	return 0;
+}
+
+/* The kernel tells the programs about the new partition as it adds it:
+ * no rescan by the daemon, no moment when it is uncovered. */
+static void partition_made_after_a_disk_lease_is_covered(void **state)
+{
+	struct target t = { part3, 4096 };
+	int fd, err;
+
+	(void)state;
+	lease_device(disk);
+	if ((fd = open(disk, O_RDONLY | O_CLOEXEC)) < 0)
+		fail_msg("cannot open %s: %s", disk, strerror(errno));
+	err = add_partition(fd, 3, 31, 1);
+	close(fd);
+	if (err)
+		fail_msg("expected the holder to add partition 3 of %s, got %s", disk, strerror(err));
+	wait_for_node(part3);
+	direct_write(disk, (31 << 20) + 4096, 0);
+	assert_refused(in_child(write_target, &t), "an O_RDWR|O_DIRECT write through a partition made after the lease");
+	assert_not_written(disk, (31 << 20) + 4096, 'X', "a write through the later partition");
+	assert_allowed(write_target(&t), "the holder's write through the partition it made");
+	if (byte_at(disk, (31 << 20) + 4096) != 'X')
+		fail_msg("expected the holder's write through %s to read back", part3);
+}
+
+/* --- loop devices --- */
+
+static void make_loop_file(void)
+{
+	if (sh("rm -f %s && truncate -s %dM %s", LOOP_FILE, LOOP_FILE_MIB, LOOP_FILE))
+		fail_msg("cannot make %s", LOOP_FILE);
+}
+
+/* 0 or errno of writing 4 KiB of fill at offset of the (regular) file. */
+static int file_write(const char *path, off_t offset, char fill)
+{
+	char buf[4096];
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return errno;
+	memset(buf, fill, sizeof(buf));
+	if (pwrite(fd, buf, sizeof(buf), offset) != (ssize_t)sizeof(buf))
+		r = errno ? errno : EIO;
+	close(fd);
+	return r;
+}
+
+static int file_byte_at(const char *path, off_t offset)
+{
+	unsigned char b;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = -1;
+
+	if (fd >= 0 && pread(fd, &b, 1, offset) == 1)
+		r = b;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int write_backing_file(void *arg)
+{
+	(void)arg;
+	return file_write(LOOP_FILE, 8192, 'B');
+}
+
+static void non_holder_write_through_a_loop_device_on_a_leased_file_is_denied(void **state)
+{
+	struct target t = { loop_dev, 4096 };
+	int err;
+
+	(void)state;
+	make_loop_file();
+	lease_file(LOOP_FILE);
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
+	assert_refused(in_child(write_target, &t), "an O_RDWR|O_DIRECT write through the loop device");
+	if (file_byte_at(LOOP_FILE, 4096) == 'X')
+		fail_msg("expected the leased file to be unchanged by a write through %s", loop_dev);
+	assert_allowed(write_target(&t), "the holder's write through the loop device");
+	if (file_byte_at(LOOP_FILE, 4096) != 'X')
+		fail_msg("expected the holder's write through %s to reach the file", loop_dev);
+}
+
+static void non_holder_attaches_a_loop_device_to_a_leased_file_read_only_at_most(void **state)
+{
+	struct target t = { loop_dev, 4096 };
+	int r;
+
+	(void)state;
+	make_loop_file();
+	lease_file(LOOP_FILE);
+	assert_denied(child_open(LOOP_FILE, O_RDWR), "the non-holder's O_RDWR open of the file to attach");
+	pick_free_loop();
+	if ((r = in_child(attach_loop_read_only, LOOP_FILE)))
+		fail_msg("expected a read-only attach by a non-holder to work, got %s", errno_name(r));
+	r = in_child(write_target, &t);
+	if (r != EPERM && r != EACCES && r != EROFS)
+		fail_msg("expected a write through the read-only loop device to be refused, got %s", errno_name(r));
+	if (file_byte_at(LOOP_FILE, 4096) == 'X')
+		fail_msg("expected the leased file to be unchanged by a write through %s", loop_dev);
+}
+
+static void loop_device_lease_covers_its_backing_file(void **state)
+{
+	int err;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	lease_device(loop_dev);
+	assert_denied(child_open(LOOP_FILE, O_RDWR), "a non-holder's O_RDWR open of the backing file");
+	assert_refused(in_child(write_backing_file, NULL), "a non-holder's write of the backing file");
+	if (file_byte_at(LOOP_FILE, 8192) == 'B')
+		fail_msg("expected the backing file to be unchanged by a non-holder's write");
+	assert_allowed(write_backing_file(NULL), "the holder's write of the backing file");
+}
+
+/* The loop device's open of the file counts in its write count, though it
+ * is in no descriptor table: the busy check refuses the acquire. */
+static void loop_device_attached_before_a_file_lease_refuses_the_acquire(void **state)
+{
+	struct lw_holder self;
+	int fd, err;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	fd = open(LOOP_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", LOOP_FILE);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(fd);
+	if (!err)
+		leased = true;
+	if (err != -EBUSY)
+		fail_msg("expected the acquire to be refused with EBUSY while %s writes the file, got %s (%s)",
+			 loop_dev, strerror(-err), lw_enforcer_error(enf));
+}
+
+/* The enforcer's exclusive claim keeps a leased loop device as it is: no
+ * file can be attached to it (nor detached) while the lease lasts. */
+static void leased_loop_device_cannot_be_attached(void **state)
+{
+	int err;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	lease_device(loop_dev);
+	err = attach_loop(LOOP_FILE, O_RDWR);
+	if (err != EBUSY)
+		fail_msg("expected attaching the leased %s to fail with EBUSY (claimed), got %s", loop_dev,
+			 errno_name(err));
+}
+
+static void dm_stacked_later_on_a_covered_loop_device_is_covered(void **state)
+{
+	char dm[64] = "/dev/";
+	struct target t = { dm, 4096 };
+	int err;
+
+	(void)state;
+	make_loop_file();
+	lease_file(LOOP_FILE);
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
+	if (sh("echo '0 8192 linear %s 0' | dmsetup create lw-test-linear", loop_dev))
+		fail_msg("expected dmsetup create over %s to work", loop_dev);
+	if (first_line(dm + 5, sizeof(dm) - 5, "dmsetup info -c --noheadings -o blkdevname lw-test-linear"))
+		fail_msg("expected dmsetup to name the device of lw-test-linear");
+	wait_for_node(dm);
+	assert_refused(in_child(write_target, &t), "an O_RDWR|O_DIRECT write through dm stacked on the loop device");
+	if (file_byte_at(LOOP_FILE, 4096) == 'X')
+		fail_msg("expected the leased file to be unchanged by a write through dm");
+	assert_allowed(write_target(&t), "the holder's write through dm");
+}
+
+static void loop_device_detached_from_a_leased_file_is_free_when_attached_again(void **state)
+{
+	struct target t = { loop_dev, 4096 };
+	char other[] = LOOP_DIR "/other.img", same[64];
+	int err;
+
+	(void)state;
+	make_loop_file();
+	lease_file(LOOP_FILE);
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
+	snprintf(same, sizeof(same), "%s", loop_dev);
+	detach_loop();
+	snprintf(loop_dev, sizeof(loop_dev), "%s", same);	/* the same device again */
+	if (sh("truncate -s 4M %s", other))
+		fail_msg("cannot make %s", other);
+	if ((err = attach_loop(other, O_RDWR)))
+		fail_msg("expected the loop device to attach to an unleased file, got %s", strerror(err));
+	assert_allowed(in_child(write_target, &t), "a write through the loop device on the unleased file");
+}
+
+/* A mapping outlives its descriptor and devices keep no write count: the
+ * busy check walks the mappings themselves. */
+static void shared_writable_mapping_of_a_device_refuses_the_acquire(void **state)
+{
+	struct lw_holder self;
+	int ready[2], fd, err;
+	char byte;
+	pid_t child;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	if (pipe(ready))
+		fail_msg("cannot create a pipe: %s", strerror(errno));
+	child = fork();
+	if (child == 0) {
+		int dev = open(loop_dev, O_RDWR | O_CLOEXEC);
+		char *map = dev < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, dev, 0);
+
+		if (map == MAP_FAILED)
+			_exit(1);
+		close(dev);	/* only the mapping is left */
+		map[0] = 'M';
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &byte, 1) != 1) {
+		waitpid(child, NULL, 0);
+		fail_msg("expected the child to map %s shared and writable", loop_dev);
+	}
+	close(ready[0]);
+	fd = open(loop_dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", loop_dev);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	if (!err)
+		leased = true;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (err != -EBUSY)
+		fail_msg("expected the acquire to be refused with EBUSY while pid %d maps %s shared and writable, got %s (%s)",
+			 (int)child, loop_dev, strerror(-err), lw_enforcer_error(enf));
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(fd);
+	if (err)
+		fail_msg("expected the acquire to work once the mapping is gone, got %s: %s", strerror(-err),
+			 lw_enforcer_error(enf));
+	leased = true;
+}
+
+/* --- the device under a filesystem --- */
+
+#define MNT "/tmp/lw-blockdev-mnt"
+#define MNT_IMAGE MNT "/image.raw"
+
+static void mount_part1_with_an_image(void)
+{
+	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1 && mkdir -p %s && mount -t ext4 %s %s", part1, MNT, part1, MNT))
+		fail_msg("cannot mount a fresh ext4 on %s", part1);
+	if (sh("truncate -s 4M %s", MNT_IMAGE))
+		fail_msg("cannot make %s", MNT_IMAGE);
+}
+
+/* debugfs -w, or dd at the image's blocks (debugfs bmap), would write the
+ * image behind the filesystem's back: the device is nobody's. */
+static void device_under_a_filesystem_with_a_leased_image_is_nobodys(void **state)
+{
+	struct target gap = { disk, 4096 };	/* before the first partition */
+
+	(void)state;
+	mount_part1_with_an_image();
+	lease_file(MNT_IMAGE);
+	assert_denied(child_open(part1, O_RDWR), "a non-holder's O_RDWR open of the filesystem's device");
+	assert_refused(child_open(disk, O_RDWR), "a non-holder's O_RDWR open of the whole disk under it");
+	assert_denied(try_open(part1, O_RDWR), "the holder's own O_RDWR open of the device (it writes through the filesystem)");
+	assert_allowed(file_write(MNT_IMAGE, 4096, 'H'), "the holder's write of its image through the filesystem");
+	assert_allowed(child_open(part1, O_RDONLY), "a read-only open of the device");
+	/* SCSI commands stay allowed there (udev's scsi_id, smartctl, multipathd) */
+	assert_allowed(in_child(sg_io_write, &gap), "SG_IO on the disk under the filesystem");
+	release(NULL);
+	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of the device after release");
+}
+
+static void writable_fs_devices_leaves_the_device_under_a_filesystem_open(void **state)
+{
+	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .writable_fs_devices = true };
+	struct lw_enforcer *loose = NULL;
+	struct lw_image_key image_key;
+	struct lw_holder self;
+	struct lw_err why;
+	int fd, err;
+
+	(void)state;
+	mount_part1_with_an_image();
+	if ((err = lw_enforcer_open(&opts, &loose, &why)))
+		fail_msg("cannot open a second enforcer handle: %s", why.msg);
+	fd = open(MNT_IMAGE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", MNT_IMAGE);
+	err = lw_enforcer_add_lease(loose, fd, LW_LEASE_EXCLUSIVE, &self, &image_key);
+	close(fd);
+	if (err)
+		fail_msg("expected the lease to be taken, got %s: %s", strerror(-err), lw_enforcer_error(loose));
+	err = child_open(part1, O_RDWR);
+	lw_enforcer_remove_lease(loose, &image_key);
+	lw_enforcer_close(loose);
+	assert_allowed(err, "an O_RDWR open of the device with writable_fs_devices");
+}
+
 /* --- a partition's lease --- */
 
 static void non_holder_write_through_the_whole_disk_under_a_leased_partition_is_denied(void **state)
@@ -366,10 +794,21 @@ int main(void)
 		CASE(mount_of_a_leased_partition_is_refused),
 		CASE(holder_writes_its_partition_and_the_other_partition_stays_free),
 		CASE(after_release_dm_linear_and_partition_writes_work),
+		cmocka_unit_test_teardown(partition_made_after_a_disk_lease_is_covered, remove_partition_3),
+		CASE(non_holder_write_through_a_loop_device_on_a_leased_file_is_denied),
+		CASE(non_holder_attaches_a_loop_device_to_a_leased_file_read_only_at_most),
+		CASE(loop_device_lease_covers_its_backing_file),
+		CASE(leased_loop_device_cannot_be_attached),
+		CASE(loop_device_attached_before_a_file_lease_refuses_the_acquire),
+		CASE(dm_stacked_later_on_a_covered_loop_device_is_covered),
+		CASE(loop_device_detached_from_a_leased_file_is_free_when_attached_again),
+		CASE(shared_writable_mapping_of_a_device_refuses_the_acquire),
+		CASE(device_under_a_filesystem_with_a_leased_image_is_nobodys),
+		CASE(writable_fs_devices_leaves_the_device_under_a_filesystem_open),
 	};
 	int failed;
 
-	if (make_disk())
+	if (make_disk() || mount_test_fs("tmpfs", LOOP_DIR) || sh("modprobe loop 2>/dev/null; true"))
 		return 1;
 	test_pin_dir(pin_dir, sizeof(pin_dir), "blockdev");
 	enf = open_enforcer(pin_dir, 64);
@@ -378,5 +817,6 @@ int main(void)
 	failed = cmocka_run_group_tests_name("block devices", tests, NULL, NULL);
 	close_and_unpin(enf);
 	sh("dmsetup remove lw-test-linear 2>/dev/null; rmmod scsi_debug 2>/dev/null; true");
+	unmount_test_fs(LOOP_DIR);
 	return failed;
 }

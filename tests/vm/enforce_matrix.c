@@ -10,6 +10,8 @@
 #include <sys/ioctl.h>
 #include <linux/fs.h>
 
+#include <sys/mman.h>
+
 #include "enforce_common.h"
 
 static struct lw_enforcer *enf;
@@ -403,6 +405,28 @@ static int chattr(void *arg)
 	return sh("chattr %s %s 2>/dev/null", (const char *)arg, image) ? EPERM : 0;
 }
 
+/* FS_IOC32_SETFLAGS (+i) the way a 32-bit chattr sends it: through the
+ * 32-bit syscall entry (int $0x80; ioctl is 54 there), so the kernel takes
+ * its compat path and the file_ioctl_compat hook. The flags word must lie
+ * below 4 GiB. 0 or errno. */
+static int compat_set_immutable(void *arg)
+{
+	int fd = open(image, O_RDONLY | O_NONBLOCK | O_CLOEXEC), flags = 0;
+	int *word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	long r;
+
+	(void)arg;
+	if (fd < 0 || word == MAP_FAILED || ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		return errno;
+	*word = flags | FS_IMMUTABLE_FL;
+	__asm__ volatile("int $0x80"
+			 : "=a"(r)
+			 : "a"(54L), "b"((long)fd), "c"((long)FS_IOC32_SETFLAGS), "d"((long)(unsigned long)word)
+			 : "memory", "r8", "r9", "r10", "r11");
+	close(fd);
+	return r < 0 ? (int)-r : 0;
+}
+
 static int fssetxattr_immutable(void *arg)
 {
 	struct fsxattr fsx;
@@ -445,6 +469,22 @@ static void non_holder_chattr_immutable_is_denied(void **state)
 		fail_msg("expected a non-holder's chattr +i to be refused, got success");
 	}
 	assert_holder_still_writes("a non-holder's chattr +i");
+}
+
+static void non_holder_32bit_chattr_immutable_is_denied(void **state)
+{
+	int r;
+
+	(void)state;
+	r = in_child(compat_set_immutable, NULL);
+	if (r == 0) {
+		set_flag(FS_IMMUTABLE_FL, false);
+		fail_msg("expected a non-holder's 32-bit FS_IOC32_SETFLAGS (+i) to be refused, got success");
+	}
+	if (r != EPERM)
+		fail_msg("expected a non-holder's 32-bit FS_IOC32_SETFLAGS (+i) to be refused with EPERM, got %s",
+			 errno_name(r));
+	assert_holder_still_writes("a non-holder's 32-bit chattr +i");
 }
 
 static void non_holder_chattr_append_only_is_denied(void **state)
@@ -534,6 +574,7 @@ static const struct CMUnitTest matrix[] = {
 	MATRIX(non_holder_pidfd_getfd_of_a_write_fd_is_denied),
 	MATRIX(non_holder_chattr_immutable_is_denied),
 	MATRIX(non_holder_chattr_append_only_is_denied),
+	MATRIX(non_holder_32bit_chattr_immutable_is_denied),
 	MATRIX(non_holder_fssetxattr_immutable_is_denied),
 	MATRIX(non_holder_clearing_the_holders_append_only_is_denied),
 	MATRIX(unleased_file_open_rdwr_is_allowed),

@@ -25,6 +25,7 @@ void lw_config_defaults(struct lw_config *cfg)
 	cfg->idle_timeout_sec = 60;
 	cfg->socket_mode = 0660;
 	cfg->protect_holders = true;
+	cfg->protect_fs_devices = true;
 	snprintf(cfg->backend, sizeof(cfg->backend), "fcntl");
 	lw_audit_config_defaults(&cfg->audit);
 }
@@ -150,6 +151,8 @@ int lw_config_set(struct lw_config *cfg, const char *section, const char *key, c
 			return set_string(cfg->socket_group, sizeof(cfg->socket_group), value);
 		if (strcmp(key, "protect_holders") == 0)
 			return set_bool(&cfg->protect_holders, value);
+		if (strcmp(key, "protect_fs_devices") == 0)
+			return set_bool(&cfg->protect_fs_devices, value);
 		return -ENOENT;
 	}
 	if (strcmp(section, "backend") == 0) {

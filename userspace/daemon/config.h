@@ -41,6 +41,7 @@ struct lw_config {
 	unsigned int socket_mode;	/* [daemon] socket_mode: octal permission bits of the socket */
 	char socket_group[64];		/* [daemon] socket_group: the socket's group; "" the admin group (else root) */
 	bool protect_holders;		/* [daemon] protect_holders: no ptrace-class access to holders */
+	bool protect_fs_devices;	/* [daemon] protect_fs_devices: no write opens of the device under leased files */
 	char backend[32];		/* [backend] name: a backend this build has (backend.h) */
 	/* the key/values of the backends' own sections ([fcntl], ...), each
 	 * checked by its backend and handed to it at open */

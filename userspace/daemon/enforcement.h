@@ -80,6 +80,7 @@ struct lw_enforcement_opts {
 	bool debuggable_holders;	/* bpf-lsm: allow ptrace-class access to holders */
 	struct lw_keeper *keeper;	/* fanotify: takes back the group the keeper kept
 					 * across a restart, and gives it one */
+	bool writable_fs_devices;	/* bpf-lsm: leave the device under leased files writable */
 };
 
 /* Open the chosen enforcer. auto tries bpf-lsm and falls back to fanotify;

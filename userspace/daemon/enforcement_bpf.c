@@ -120,7 +120,8 @@ int lw_enforcement_open_bpf(const struct lw_enforcement_opts *opts, struct lw_en
 			    char *err, size_t err_size)
 {
 	struct lw_enforcer_opts o = { .pin_dir = opts->pin_dir, .max_images = opts->max_images,
-				      .debuggable_holders = opts->debuggable_holders };
+				      .debuggable_holders = opts->debuggable_holders,
+				      .writable_fs_devices = opts->writable_fs_devices };
 	struct lw_enforcement *enf = calloc(1, sizeof(*enf));
 	struct lw_enforcer *e;
 	struct lw_err why;

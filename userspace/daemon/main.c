@@ -226,6 +226,7 @@ int main(int argc, char **argv)
 	enf_opts.max_images = cfg.max_images;
 	enf_opts.debuggable_holders = !cfg.protect_holders;
 	enf_opts.keeper = d.keeper;	/* fanotify: the group it kept across a restart */
+	enf_opts.writable_fs_devices = !cfg.protect_fs_devices;
 	lw_enforcer_choice_parse(cfg.enforcer, &enf_opts.choice);	/* checked by config.c */
 	r = lw_enforcement_open(&enf_opts, &d.enforcer, why_not_bpf, sizeof(why_not_bpf), err, sizeof(err));
 	if (r < 0) {

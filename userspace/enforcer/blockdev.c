@@ -5,7 +5,9 @@
  * acquire time; they go into the aliases map, each counted in the lease
  * filter. The enforcer also claims each leased device exclusively (O_EXCL)
  * so mount, device-mapper and md cannot claim it, while plain opens (the
- * holder's O_RDWR|O_DIRECT) still work. */
+ * holder's O_RDWR|O_DIRECT) still work. A loop device's lease also covers
+ * its backing file (loop.c). Partitions and dm/md devices made after the
+ * acquire are added by the programs themselves (bpf/alias_track.bpf.h). */
 #include <bpf/bpf.h>
 #include <dirent.h>
 #include <errno.h>
@@ -164,8 +166,12 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key
 {
 	struct lw_alias alias;
 
-	if (key->ino != 0 || bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
+	if (bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
 		return 0;
+	if (key->ino != 0)	/* a file */
+		return lw_fail(enf, -EEXIST, "this file is the backing file of leased loop device %llu:%llu",
+			       (unsigned long long)(alias.lease.dev >> 20),
+			       (unsigned long long)(alias.lease.dev & 0xfffff));
 	if (!alias.lease.dev && !alias.lease.ino)
 		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %u:%u) is leased",
 			       lw_kdev_major(key->dev), lw_kdev_minor(key->dev));
@@ -173,6 +179,8 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key
 		       lw_kdev_major(alias.lease.dev),
 		       lw_kdev_minor(alias.lease.dev));
 }
+
+static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys);
 
 /* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
 static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
@@ -191,6 +199,14 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 		}
 		prev = &cur;
 	}
+	drop_nobodys(enf, nobodys);
+}
+
+/* One count less of each of nobodys' nobody's aliases. */
+static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
+{
+	struct lw_alias alias;
+
 	for (size_t i = 0; nobodys && i < nobodys->n; i++) {
 		const struct lw_map_key *k = &nobodys->keys[i];
 
@@ -204,7 +220,10 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 	}
 }
 
-static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
+/* k becomes an alias of lease (nobody's if {0, 0}: once more if it is
+ * already). flags: LW_ALIAS_*; a nobody's alias keeps the strictest. */
+static int add_alias_flags(struct lw_enforcer *enf, const struct lw_map_key *k,
+			   const struct lw_map_key *lease, __u32 flags)
 {
 	struct lw_alias alias = { .count = 1 };
 	bool nobodys = !lease->dev && !lease->ino;
@@ -218,12 +237,14 @@ static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const 
 			return lw_fail(enf, -EEXIST, "device %u:%u is part of another lease",
 				       lw_kdev_major(k->dev), lw_kdev_minor(k->dev));
 		alias.count++;
+		alias.flags &= flags;
 		if (bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST))
 			return lw_fail(enf, -errno, "cannot update an alias: %s", strerror(errno));
 		return 0;
 	}
 	alias.lease = *lease;
 	alias.count = 1;
+	alias.flags = flags;
 	/* filter first: the programs must never skip a covered node */
 	if (lw_filter_add(enf, k, 1))
 		return -EIO;
@@ -236,8 +257,7 @@ static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const 
 	return 0;
 }
 
-/* Open block device rdev exclusively, by the name sysfs gives it. */
-static int claim_device(__u64 rdev)
+int lw_blockdev_open(__u64 rdev, int flags)
 {
 	char path[PATH_MAX], line[256], name[128] = "";
 	struct stat st;
@@ -255,7 +275,7 @@ static int claim_device(__u64 rdev)
 	if (!name[0])
 		return -ENODEV;
 	snprintf(path, sizeof(path), "/dev/%s", name);
-	fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+	fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
@@ -264,6 +284,17 @@ static int claim_device(__u64 rdev)
 		return -ENODEV;
 	}
 	return fd;
+}
+
+static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
+{
+	return add_alias_flags(enf, k, lease, 0);
+}
+
+/* Open block device rdev exclusively. */
+static int claim_device(__u64 rdev)
+{
+	return lw_blockdev_open(rdev, O_RDONLY | O_EXCL | O_NONBLOCK);
 }
 
 static int keep_claim(struct lw_enforcer *enf, const struct lw_map_key *key, int fd)
@@ -291,6 +322,40 @@ static void drop_claim(struct lw_enforcer *enf, const struct lw_map_key *key)
 		}
 }
 
+/* A loop device's lease covers the file behind it: the file becomes an
+ * alias of the lease. (One attached later is covered by the programs, at
+ * LOOP_CONFIGURE.) */
+static int cover_backing_file(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
+{
+	struct lw_map_key file;
+	int err = lw_loop_backing_key(enf, key->dev, &file);
+
+	if (err == -ENOENT)	/* not a loop device, or nothing attached */
+		return 0;
+	if (err)
+		return flags & LW_LEASE_FORCE ? 0 : err;
+	if (is_leased(enf, &file))
+		return lw_fail(enf, -EEXIST, "the loop device's backing file is leased");
+	return add_alias(enf, &file, key);
+}
+
+/* -EBUSY if a non-holder has a shared writable mapping of the device or
+ * of a node it covers (the files iterator sees descriptors only). */
+static int check_mappings(struct lw_enforcer *enf, const struct lw_map_key *key,
+			  const struct related *covered)
+{
+	struct lw_map_key keys[LW_MAX_RELATED + 1];
+	struct lw_map_lease lease;
+	size_t n = 0;
+
+	if (bpf_map_lookup_elem(enf->leases_fd, key, &lease))
+		return lw_fail(enf, -ENOENT, "the lease vanished during the acquire");
+	keys[n++] = *key;
+	for (size_t i = 0; i < covered->n; i++)
+		keys[n++] = covered->keys[i];
+	return lw_vmas_check(enf, keys, n, &lease);
+}
+
 int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
 {
 	static const struct lw_map_key nobody;
@@ -306,6 +371,10 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, uns
 	for (; nobodys_done < nobodys.n; nobodys_done++)
 		if ((err = add_alias(enf, &nobodys.keys[nobodys_done], &nobody)))
 			goto undo;
+	if ((err = cover_backing_file(enf, key, flags)))
+		goto undo;
+	if (!(flags & LW_LEASE_FORCE) && (err = check_mappings(enf, key, &covered)))
+		goto undo;
 	fd = claim_device(key->dev);
 	if (fd == -EBUSY && !(flags & LW_LEASE_FORCE)) {
 		err = lw_fail(enf, -EBUSY, "device is claimed by the kernel (mounted, or under dm, md or another exclusive opener)");
@@ -322,12 +391,82 @@ undo:
 	return err;
 }
 
+/* The block nodes that write the sectors of the filesystem on block
+ * device dev: dev, and its whole disk or its partitions. None if dev is no
+ * block device (tmpfs, btrfs and overlayfs have anonymous devices).
+ * Not the SCSI generic nodes nor the devices below a dm/md dev (LVM
+ * physical volumes, multipath paths): LVM must still write its metadata
+ * there, multipathd and udev must still send SCSI commands
+ * (docs/routes.md). */
+static void fs_device_nodes(__u64 dev, struct related *all)
+{
+	char link[64], dir[PATH_MAX];
+	struct related covered, nobodys;
+
+	all->n = 0;
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", (unsigned int)(dev >> 20),
+		 (unsigned int)(dev & 0xfffff));
+	if ((dev >> 20) == 0 || !realpath(link, dir))
+		return;
+	add_key(all, dev, 0);
+	related_nodes(dev, &covered, &nobodys);
+	for (size_t i = 0; i < covered.n; i++)
+		if (covered.keys[i].ino == 0)
+			add_key(all, covered.keys[i].dev, 0);
+	for (size_t i = 0; i < nobodys.n; i++)
+		if (nobodys.keys[i].ino == 0)
+			add_key(all, nobodys.keys[i].dev, 0);
+}
+
+/* Nobody's once more (a count per leased file on it); a node already
+ * another lease's stays that lease's: its non-holders are refused anyway. */
+static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k)
+{
+	static const struct lw_map_key nobody;
+	struct lw_alias alias;
+
+	if (is_leased(enf, k) ||
+	    (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias) && (alias.lease.dev || alias.lease.ino)))
+		return 0;
+	return add_alias_flags(enf, k, &nobody, LW_ALIAS_OPENS_ONLY);
+}
+
+int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
+{
+	struct related all;
+	int err;
+
+	if (enf->writable_fs_devices)
+		return 0;
+	fs_device_nodes(key->dev, &all);
+	for (size_t i = 0; i < all.n; i++)
+		if ((err = add_nobodys(enf, &all.keys[i]))) {
+			all.n = i;
+			drop_nobodys(enf, &all);
+			return err;
+		}
+	return 0;
+}
+
+void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key)
+{
+	struct related all;
+
+	if (enf->writable_fs_devices)
+		return;
+	fs_device_nodes(key->dev, &all);
+	drop_nobodys(enf, &all);
+}
+
 void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related covered, nobodys;
 
-	if (key->ino != 0)
+	if (key->ino != 0) {	/* a file: the loop devices the programs tied to it */
+		drop_aliases(enf, key, NULL);
+		lw_fs_device_release(enf, key);
 		return;
+	}
 	drop_claim(enf, key);
 	related_nodes(key->dev, &covered, &nobodys);
 	drop_aliases(enf, key, &nobodys);

@@ -243,7 +243,7 @@ static int attach_and_pin(struct lw_enforcer *enf, struct enforcer_bpf *skel, co
 			err = lw_fail(enf, -E2BIG, "too many programs in the BPF object");
 			goto cleanup;
 		}
-		links[nr_links] = bpf_program__attach_lsm(prog);
+		links[nr_links] = bpf_program__attach(prog);	/* LSM, and fentry/fexit */
 		if (!links[nr_links]) {
 			err = lw_fail(enf, -errno, "cannot attach BPF LSM program %s: %s (is 'bpf' in the lsm= list?)",
 				      name, strerror(errno));
@@ -381,6 +381,7 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	if (!enf)
 		return lw_err_set(why, ENOMEM, "out of memory");
 	init_fds(enf);
+	enf->writable_fs_devices = opts->writable_fs_devices;
 	if (snprintf(enf->pin_dir, sizeof(enf->pin_dir), "%s",
 		     opts->pin_dir ? opts->pin_dir : LW_DEFAULT_PIN_DIR) >= (int)sizeof(enf->pin_dir)) {
 		err = lw_fail(enf, -ENAMETOOLONG, "pin folder name too long");

@@ -35,6 +35,9 @@ struct lw_enforcer_opts {
 	bool debuggable_holders;	/* protect_holders = no: let non-holders ptrace,
 					 * pidfd_getfd and process_vm_writev holders of
 					 * leases (the default, false, refuses them) */
+	bool writable_fs_devices;	/* protect_fs_devices = no: leave the block device
+					 * under a filesystem with leased images open to
+					 * writers (the default, false, makes it nobody's) */
 };
 
 /* Adopt the programs, links and maps pinned in pin_dir, or load, attach and

@@ -11,7 +11,7 @@ struct ring_buffer;
 struct enforcer_files_bpf;
 
 #define LW_NR_MAPS 9
-#define LW_MAX_PROGRAMS 16
+#define LW_MAX_PROGRAMS 32
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
 extern const char *const lw_map_names[LW_NR_MAPS];
@@ -43,6 +43,7 @@ struct lw_enforcer {
 	struct lw_guard guard;	/* as lw_enforcer_guard wrote it */
 	bool guard_set;
 	__u32 guard_flags;	/* LW_GUARD_* from the open options */
+	bool writable_fs_devices;	/* from the open options */
 	__u32 trusted_pid;	/* a second process whose descriptors count as ours (the keeper) */
 	__u32 filter_mask;	/* lease_filter entries - 1 */
 	unsigned int max_images;
@@ -108,6 +109,23 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key);
 /* -EEXIST if key is a node of a leased device (an alias). */
 int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key);
 void lw_claim_leased_devices(struct lw_enforcer *enf);
+/* A leased file's filesystem device, and every node that writes its
+ * sectors, become nobody's (unless opts.writable_fs_devices); release
+ * undoes it. */
+int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key);
+void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key);
+/* Open block device rdev by the name sysfs gives it (checked to be rdev):
+ * a descriptor or a negative errno. */
+int lw_blockdev_open(__u64 rdev, int flags);
+
+/* -EBUSY if a process other than this one and lease's holders has a
+ * shared mapping, writable through its file, of one of keys (vmas.c). */
+int lw_vmas_check(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n,
+		  const struct lw_map_lease *lease);
+
+/* Loop devices (loop.c): the kernel's key of the file behind loop device
+ * rdev; -ENOENT if rdev is no loop device or has no file attached. */
+int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_map_key *file);
 void lw_release_claims(struct lw_enforcer *enf);
 
 /* The holder index (leases.c): count lease's holders in or out (delta

@@ -110,7 +110,7 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 	if ((err = lw_map_key_of_fd(enf, fd, &key)))
 		return err;
 	lw_map_key_name(&key, name, sizeof(name));
-	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_check_free(enf, &key)))
+	if ((err = lw_blockdev_check_free(enf, &key)))
 		return err;
 
 	lease = lw_to_map_lease(&wanted);
@@ -148,7 +148,8 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 		}
 	}
 	/* the other nodes of a block device, and its exclusive claim */
-	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) {
+	if ((S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) ||
+	    (S_ISREG(st.st_mode) && (err = lw_fs_device_lease(enf, &key)))) {
 		bpf_map_delete_elem(enf->leases_fd, &key);
 		lw_index_lease(enf, &key, &lease, -1);
 		lw_filter_add(enf, &key, -1);
