@@ -1,7 +1,5 @@
-/* The table of backends and the helpers every backend shares. */
+/* The table of backends and the calls the daemon makes through it. */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "backend.h"
@@ -11,7 +9,7 @@ static const struct lw_backend_ops *const backends[] = {
 	&lw_backend_fcntl,
 };
 
-const struct lw_backend_ops *lw_backend_find(const char *name)
+static const struct lw_backend_ops *find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (strcmp(backends[i]->name, name) == 0)
@@ -19,26 +17,85 @@ const struct lw_backend_ops *lw_backend_find(const char *name)
 	return NULL;
 }
 
-int lw_backend_open(const char *name, const struct lw_backend_config *cfg, struct lw_backend **out)
+bool lw_backend_exists(const char *name)
 {
-	const struct lw_backend_ops *ops = lw_backend_find(name);
-
-	if (!ops)
-		return -ENOENT;
-	return ops->open(cfg, out);
+	return find(name) != NULL;
 }
 
-void lw_backend_set_error(struct lw_backend *be, const char *fmt, ...)
+int lw_backend_check_option(const char *name, const char *key, const char *value, struct lw_err *err)
 {
-	va_list ap;
+	const struct lw_backend_ops *ops = find(name);
 
-	va_start(ap, fmt);
-	vsnprintf(be->error, sizeof(be->error), fmt, ap);
-	va_end(ap);
+	if (!ops)
+		return lw_err_set(err, ENOENT, "no backend %s", name);
+	return ops->check_option(key, value, err);
+}
+
+int lw_backend_open(const char *name, const struct lw_backend_setup *setup, struct lw_backend **out,
+		    struct lw_err *err)
+{
+	const struct lw_backend_ops *ops = find(name);
+
+	if (!ops)
+		return lw_err_set(err, ENOENT, "no backend %s", name);
+	return ops->open(setup, out, err);
+}
+
+const char *lw_backend_name(const struct lw_backend *be)
+{
+	return be->ops->name;
 }
 
 void lw_backend_close(struct lw_backend *be)
 {
 	if (be)
 		be->ops->close(be);
+}
+
+int lw_backend_acquire(struct lw_backend *be, const struct lw_backend_request *req,
+		       lw_backend_done_fn done, void *ctx, struct lw_backend_lock **lock,
+		       struct lw_backend_pending **pending, struct lw_err *err)
+{
+	*lock = NULL;
+	*pending = NULL;
+	return be->ops->acquire(be, req, done, ctx, lock, pending, err);
+}
+
+void lw_backend_cancel(struct lw_backend *be, struct lw_backend_pending *pending)
+{
+	if (pending)
+		be->ops->cancel(be, pending);
+}
+
+int lw_backend_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err)
+{
+	return lock ? be->ops->release(be, lock, err) : 0;
+}
+
+void lw_backend_forget(struct lw_backend *be, struct lw_backend_lock *lock)
+{
+	if (lock)
+		be->ops->forget(be, lock);
+}
+
+int lw_backend_adopt(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
+		     int kept_fd, struct lw_backend_lock **lock, struct lw_err *err)
+{
+	*lock = NULL;
+	return be->ops->adopt(be, req, id ? id : "", kept_fd, lock, err);
+}
+
+int lw_backend_lock_keep_fd(const struct lw_backend_lock *lock)
+{
+	return lock ? lock->keep_fd : -1;
+}
+
+const char *lw_backend_lock_id(const struct lw_backend_lock *lock)
+{
+	return lock ? lock->id : "";
+}
+
+struct json_object *lw_backend_status(struct lw_backend *be)
+{
+	return be->ops->status ? be->ops->status(be) : NULL;
 }

@@ -1,58 +1,141 @@
-/* Backends: how hosts agree on leases. One small vtable; the daemon holds a
- * lock handle per lease and never looks inside it.
+/* Backends: how hosts agree on leases. One small vtable behind the
+ * lw_backend_* calls below; nothing outside backends/ sees the vtable.
  *
- * A lock is an open file description carrying the backend's lock (fd >= 0),
- * or no descriptor at all (fd == -1, e.g. nop). Keeping any duplicate of fd
- * open keeps the lock: that is how leases survive a daemon crash (see
- * userspace/daemon/keeper.h). Errors are negative errno:
- *   -EAGAIN  another holder (this host or another) has the lease
- *   -ENOENT  the image (or the lockspace folder) does not exist
- *   other    the backend failed; lw_backend_error() says why */
+ * Asynchronous: an acquire may answer at once (return 0: fcntl's free
+ * lock, nop) or later (-EINPROGRESS: fcntl waiting for a lock held
+ * elsewhere, a sanlock acquire). The later answer comes through done(),
+ * always from the daemon's sd-event loop (a source the backend added to
+ * the loop it got at open), never from another thread and never from
+ * inside lw_backend_acquire itself.
+ *
+ * A lock is an opaque struct lw_backend_lock the daemon never looks
+ * inside. What the daemon needs from it:
+ *   - keep_fd: a descriptor whose duplicate, kept by the keeper, keeps the
+ *     lock across a daemon crash (fcntl: the OFD lock's descriptor), or -1
+ *     (nop, or a lock something else keeps, e.g. the sanlock daemon);
+ *     closing every duplicate of it gives the lock up;
+ *   - id: a stable one-line text form, written to the state file and handed
+ *     back at re-adoption (fcntl: the file whose byte 0 is locked; paxos:
+ *     the sanlock resource string).
+ *
+ * Errors are negative errno with a one-line reason in struct lw_err:
+ *   -EAGAIN   another holder (this host or another) has the lease, also
+ *             when a waiting acquire gave up (fcntl wait_timeout_sec)
+ *   -ENOENT   the image (or the lockspace folder) does not exist
+ *   other     the backend failed */
 #ifndef LW_BACKEND_H
 #define LW_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#define LW_BACKEND_ERROR_MAX 256
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
 
-struct lw_backend_config {
-	const char *lockspace;	/* fcntl: lock files folder (indirect mode); NULL: lock the image itself */
-};
+#include "common/err.h"
+
+#define LW_BACKEND_LOCK_ID_MAX 512
 
 struct lw_backend;
+struct lw_backend_lock;
+struct lw_backend_pending;	/* an acquire that answers later, until done() or cancel */
+
+/* One key = value of the backend's own config section ([fcntl], [paxos]). */
+struct lw_backend_option {
+	const char *key;
+	const char *value;
+};
+
+struct lw_backend_setup {
+	sd_event *event;	/* the daemon's loop: done() is dispatched from it */
+	const struct lw_backend_option *options;	/* its section, in file order */
+	size_t nr_options;
+};
+
+struct lw_backend_request {
+	const char *image;	/* absolute path (copied by the backend if it waits) */
+	int image_fd;		/* the image as the daemon resolved it (the lock goes on
+				 * that same file), or -1 to go by the path */
+	bool shared;
+};
+
+/* The later answer of an acquire: result 0 with lock (the daemon's from
+ * now on), or a negative errno with err saying why (lock NULL). The
+ * pending handle is gone when this is called. */
+typedef void (*lw_backend_done_fn)(void *ctx, int result, struct lw_backend_lock *lock,
+				   const struct lw_err *err);
+
+/* Open a backend by name ("nop", "fcntl"): -ENOENT for an unknown name. */
+int lw_backend_open(const char *name, const struct lw_backend_setup *setup, struct lw_backend **out,
+		    struct lw_err *err);
+/* Whether name is a backend this build has (a config section of that name is its own). */
+bool lw_backend_exists(const char *name);
+/* Check one key of backend name's section without opening it (config load). */
+int lw_backend_check_option(const char *name, const char *key, const char *value, struct lw_err *err);
+const char *lw_backend_name(const struct lw_backend *be);
+/* Cancels what is pending (no done() after this), frees the backend. */
+void lw_backend_close(struct lw_backend *be);
+
+/* Take the lease: 0 with *lock set; -EINPROGRESS with *pending set (done
+ * comes later, or never after lw_backend_cancel); or -errno with err. */
+int lw_backend_acquire(struct lw_backend *be, const struct lw_backend_request *req,
+		       lw_backend_done_fn done, void *ctx, struct lw_backend_lock **lock,
+		       struct lw_backend_pending **pending, struct lw_err *err);
+/* The daemon no longer wants it: done is never called; a lease that
+ * arrives later is released by the backend itself. Frees pending. */
+void lw_backend_cancel(struct lw_backend *be, struct lw_backend_pending *pending);
+
+/* Give the lease up (every copy: the keeper's too) and free lock. */
+int lw_backend_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err);
+/* Free the daemon's handle without giving the lease up (daemon exit: the
+ * keeper's copy keeps it, the next start re-adopts). */
+void lw_backend_forget(struct lw_backend *be, struct lw_backend_lock *lock);
+
+/* After a restart: the lock for req, from its id in the state file and
+ * the keeper's duplicate of keep_fd (kept_fd, ours to take; -1 if the keeper
+ * had none). 0 with *lock if the lease still holds or was free and taken
+ * again at once (never waits); -EAGAIN if another holder has it now. */
+int lw_backend_adopt(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
+		     int kept_fd, struct lw_backend_lock **lock, struct lw_err *err);
+
+int lw_backend_lock_keep_fd(const struct lw_backend_lock *lock);
+const char *lw_backend_lock_id(const struct lw_backend_lock *lock);
+
+/* The backend's state for `lockwarden status` (a new json object, or NULL
+ * for none): e.g. fcntl's mode and waiting acquires, paxos's lockspaces. */
+struct json_object *lw_backend_status(struct lw_backend *be);
+
+/* ---- for backends only ------------------------------------------------ */
 
 struct lw_backend_ops {
 	const char *name;
-	int (*open)(const struct lw_backend_config *cfg, struct lw_backend **out);
-	/* Take the lease on image (an absolute path); *lock_fd gets the lock's
-	 * descriptor or -1. image_fd is the image as the daemon resolved it
-	 * (the lock goes on that same file, never on whatever the path names
-	 * now), or -1 to open image by its path. */
-	int (*acquire)(struct lw_backend *be, const char *image, int image_fd, bool shared, int *lock_fd);
-	/* Give the lease up; closes lock_fd. */
-	int (*release)(struct lw_backend *be, const char *image, int lock_fd);
-	/* After a restart: does lock_fd (or, if -1, nothing) still hold the lease? 0 if so. */
-	int (*verify)(struct lw_backend *be, const char *image, bool shared, int lock_fd);
+	int (*check_option)(const char *key, const char *value, struct lw_err *err);
+	int (*open)(const struct lw_backend_setup *setup, struct lw_backend **out, struct lw_err *err);
+	int (*acquire)(struct lw_backend *be, const struct lw_backend_request *req,
+		       lw_backend_done_fn done, void *ctx, struct lw_backend_lock **lock,
+		       struct lw_backend_pending **pending, struct lw_err *err);
+	void (*cancel)(struct lw_backend *be, struct lw_backend_pending *pending);
+	int (*release)(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err);
+	void (*forget)(struct lw_backend *be, struct lw_backend_lock *lock);
+	int (*adopt)(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
+		     int kept_fd, struct lw_backend_lock **lock, struct lw_err *err);
+	struct json_object *(*status)(struct lw_backend *be);	/* may be NULL */
 	void (*close)(struct lw_backend *be);
 };
 
 /* Every backend embeds this first. */
 struct lw_backend {
 	const struct lw_backend_ops *ops;
-	char error[LW_BACKEND_ERROR_MAX];
+};
+
+/* Every backend's lock starts with this (the daemon reads it through the
+ * accessors above only). */
+struct lw_backend_lock {
+	int keep_fd;
+	char id[LW_BACKEND_LOCK_ID_MAX];
 };
 
 extern const struct lw_backend_ops lw_backend_nop;
 extern const struct lw_backend_ops lw_backend_fcntl;
-
-/* The ops for a backend name ("nop", "fcntl"), or NULL. */
-const struct lw_backend_ops *lw_backend_find(const char *name);
-
-int lw_backend_open(const char *name, const struct lw_backend_config *cfg, struct lw_backend **out);
-static inline const char *lw_backend_name(const struct lw_backend *be) { return be->ops->name; }
-static inline const char *lw_backend_error(const struct lw_backend *be) { return be->error; }
-void lw_backend_set_error(struct lw_backend *be, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void lw_backend_close(struct lw_backend *be);
 
 #endif /* LW_BACKEND_H */

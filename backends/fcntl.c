@@ -4,8 +4,14 @@
  * locks bytes 100 and up for its own image locking, so the two coexist.
  * Indirect mode (lockspace folder): a lock on byte 0 of LOCKSPACE/<sha256 of
  * the image path>, for storage where locking the image is unsuitable.
- * Exclusive leases take write locks, shared leases read locks. Never waits:
- * a lock held elsewhere is -EAGAIN.
+ * Exclusive leases take write locks, shared leases read locks.
+ *
+ * A lock held elsewhere is -EAGAIN at once (wait_timeout_sec = 0, the
+ * default), or is waited for up to wait_timeout_sec: the acquire answers
+ * -EINPROGRESS and a timer on the daemon's loop tries the lock again, more
+ * rarely as time goes on, until it is free (done with the lock) or the time
+ * is up (done with -EAGAIN). Nothing blocks and no thread is needed: trying
+ * a lock never waits.
  *
  * OFD locks belong to the open file description, not to a process: any dup
  * of the descriptor (in another process, through SCM_RIGHTS) keeps the lock,
@@ -17,53 +23,121 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "backend.h"
 
-struct fcntl_backend {
-	struct lw_backend base;
+#define RETRY_FIRST_USEC 10000u		/* a lock given up soon is taken soon */
+#define RETRY_MAX_USEC 200000u		/* and a long wait costs five tries a second */
+#define WAIT_TIMEOUT_MAX_SEC 86400u
+
+struct fcntl_settings {
 	char lockspace[PATH_MAX];	/* empty: direct mode */
+	unsigned int wait_timeout_sec;	/* 0: never wait */
 };
 
-static int fcntl_open(const struct lw_backend_config *cfg, struct lw_backend **out)
+struct fcntl_backend {
+	struct lw_backend base;
+	struct fcntl_settings set;
+	sd_event *event;
+	struct lw_backend_pending *waiting;	/* acquires waiting for a lock held elsewhere */
+	unsigned int nr_waiting;
+};
+
+struct fcntl_lock {
+	struct lw_backend_lock base;	/* keep_fd: the OFD lock's descriptor */
+	bool shared;
+};
+
+struct lw_backend_pending {
+	struct fcntl_backend *fb;
+	struct fcntl_lock *lock;	/* its descriptor open, not locked yet */
+	sd_event_source *timer;
+	uint64_t deadline_usec, retry_usec;	/* CLOCK_MONOTONIC */
+	lw_backend_done_fn done;
+	void *ctx;
+	struct lw_backend_pending *next, *prev;
+};
+
+static int parse_option(struct fcntl_settings *s, const char *key, const char *value, struct lw_err *err)
+{
+	char *end;
+	unsigned long v;
+
+	if (strcmp(key, "lockspace") == 0) {
+		if (value[0] && value[0] != '/')
+			return lw_err_set(err, EINVAL, "lockspace must be an absolute path, got \"%.64s\"", value);
+		if (strlen(value) >= sizeof(s->lockspace))
+			return lw_err_set(err, ENAMETOOLONG, "lockspace is too long");
+		snprintf(s->lockspace, sizeof(s->lockspace), "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "wait_timeout_sec") == 0) {
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno || end == value || *end || value[0] == '-' || v > WAIT_TIMEOUT_MAX_SEC)
+			return lw_err_set(err, EINVAL, "wait_timeout_sec must be 0 to %u, got \"%.64s\"",
+					  WAIT_TIMEOUT_MAX_SEC, value);
+		s->wait_timeout_sec = (unsigned int)v;
+		return 0;
+	}
+	return lw_err_set(err, ENOENT, "unknown key %.64s in [fcntl]", key);
+}
+
+static int fcntl_check_option(const char *key, const char *value, struct lw_err *err)
+{
+	struct fcntl_settings scratch = { 0 };
+
+	return parse_option(&scratch, key, value, err);
+}
+
+static int fcntl_open(const struct lw_backend_setup *setup, struct lw_backend **out, struct lw_err *err)
 {
 	struct fcntl_backend *fb = calloc(1, sizeof(*fb));
 	struct stat st;
+	int r;
 
 	if (!fb)
-		return -ENOMEM;
+		return lw_err_set(err, ENOMEM, "fcntl: out of memory");
 	fb->base.ops = &lw_backend_fcntl;
-	if (cfg && cfg->lockspace && cfg->lockspace[0]) {
-		if (stat(cfg->lockspace, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			free(fb);
-			return -ENOENT;
-		}
-		snprintf(fb->lockspace, sizeof(fb->lockspace), "%s", cfg->lockspace);
+	for (size_t i = 0; setup && i < setup->nr_options; i++) {
+		r = parse_option(&fb->set, setup->options[i].key, setup->options[i].value, err);
+		if (r < 0)
+			goto fail;
 	}
+	if (fb->set.lockspace[0] && (stat(fb->set.lockspace, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		r = lw_err_set(err, ENOENT, "lockspace folder %s does not exist", fb->set.lockspace);
+		goto fail;
+	}
+	if (fb->set.wait_timeout_sec && !(setup && setup->event)) {
+		r = lw_err_set(err, EINVAL, "wait_timeout_sec needs an event loop to wait on");
+		goto fail;
+	}
+	fb->event = setup ? sd_event_ref(setup->event) : NULL;
 	*out = &fb->base;
 	return 0;
+fail:
+	free(fb);
+	return r;
 }
 
 /* Indirect mode's lock file: the lockspace folder and the image path's SHA-256 in hex. */
-static int lock_file_path(struct fcntl_backend *fb, const char *image, char *out, size_t size)
+static int lock_file_path(struct fcntl_backend *fb, const char *image, char *out, size_t size,
+			  struct lw_err *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	char hex[2 * EVP_MAX_MD_SIZE + 1];
 
-	if (!EVP_Digest(image, strlen(image), md, &md_len, EVP_sha256(), NULL)) {
-		lw_backend_set_error(&fb->base, "fcntl: SHA-256 of %s failed", image);
-		return -EIO;
-	}
+	if (!EVP_Digest(image, strlen(image), md, &md_len, EVP_sha256(), NULL))
+		return lw_err_set(err, EIO, "fcntl: SHA-256 of %s failed", image);
 	for (unsigned int i = 0; i < md_len; i++)
 		sprintf(hex + 2 * i, "%02x", md[i]);
-	if ((size_t)snprintf(out, size, "%s/%s", fb->lockspace, hex) >= size) {
-		lw_backend_set_error(&fb->base, "fcntl: lockspace path too long");
-		return -ENAMETOOLONG;
-	}
+	if ((size_t)snprintf(out, size, "%s/%s", fb->set.lockspace, hex) >= size)
+		return lw_err_set(err, ENAMETOOLONG, "fcntl: lockspace path too long");
 	return 0;
 }
 
@@ -81,89 +155,283 @@ static int set_lock(int fd, bool shared)
 	return 0;
 }
 
-static int fcntl_acquire(struct lw_backend *be, const char *image, int image_fd, bool shared, int *lock_fd)
+static void lock_free(struct fcntl_lock *lock)
 {
-	struct fcntl_backend *fb = (struct fcntl_backend *)be;
-	char path[PATH_MAX];
-	const char *shown = fb->lockspace[0] ? path : image;	/* for errors */
-	int fd, r;
+	if (lock->base.keep_fd >= 0)
+		close(lock->base.keep_fd);
+	free(lock);
+}
 
-	if (fb->lockspace[0]) {
-		r = lock_file_path(fb, image, path, sizeof(path));
+/* A lock object with its descriptor open on the file to lock (not locked yet). */
+static int open_lock(struct fcntl_backend *fb, const struct lw_backend_request *req, struct fcntl_lock **out,
+		     struct lw_err *err)
+{
+	struct fcntl_lock *lock = calloc(1, sizeof(*lock));
+	char path[PATH_MAX];
+	int r, fd;
+
+	if (!lock)
+		return lw_err_set(err, ENOMEM, "fcntl: out of memory");
+	lock->shared = req->shared;
+	lock->base.keep_fd = -1;
+	if (fb->set.lockspace[0]) {
+		r = lock_file_path(fb, req->image, lock->base.id, sizeof(lock->base.id), err);
 		if (r < 0)
-			return r;
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+			goto fail;
+		fd = open(lock->base.id, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	} else {
+		if (strlen(req->image) >= sizeof(lock->base.id)) {
+			r = lw_err_set(err, ENAMETOOLONG, "fcntl: image path too long for a lock id");
+			goto fail;
+		}
+		snprintf(lock->base.id, sizeof(lock->base.id), "%s", req->image);
 		/* the daemon's own descriptor names the file: reopening it through
 		 * /proc/self/fd cannot land on another file, as the path could */
-		if (image_fd >= 0)
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", image_fd);
+		if (req->image_fd >= 0)
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", req->image_fd);
 		else
-			snprintf(path, sizeof(path), "%s", image);
+			snprintf(path, sizeof(path), "%s", req->image);
 		/* a write lock needs a descriptor open for writing */
-		fd = open(path, (shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		fd = open(path, (req->shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	}
 	if (fd < 0) {
-		r = -errno;
-		lw_backend_set_error(be, "fcntl: cannot open %s: %s", shown, strerror(errno));
-		return r;
+		r = lw_err_set(err, errno, "fcntl: cannot open %s: %s", lock->base.id, strerror(errno));
+		goto fail;
 	}
-	r = set_lock(fd, shared);
-	if (r < 0) {
-		if (r == -EAGAIN)
-			lw_backend_set_error(be, "fcntl: %s is locked by another holder", shown);
-		else
-			lw_backend_set_error(be, "fcntl: cannot lock %s: %s", shown, strerror(-r));
-		close(fd);
-		return r;
+	lock->base.keep_fd = fd;
+	*out = lock;
+	return 0;
+fail:
+	free(lock);
+	return r;
+}
+
+static int lock_error(int r, const struct fcntl_lock *lock, struct lw_err *err)
+{
+	if (r == -EAGAIN)
+		return lw_err_set(err, EAGAIN, "fcntl: %s is locked by another holder", lock->base.id);
+	return lw_err_set(err, -r, "fcntl: cannot lock %s: %s", lock->base.id, strerror(-r));
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void pending_free(struct lw_backend_pending *p)
+{
+	struct fcntl_backend *fb = p->fb;
+
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		fb->waiting = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	fb->nr_waiting--;
+	sd_event_source_disable_unref(p->timer);
+	if (p->lock)
+		lock_free(p->lock);
+	free(p);
+}
+
+static int try_again(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct lw_backend_pending *p = userdata;
+	struct fcntl_lock *lock = p->lock;
+	lw_backend_done_fn done = p->done;
+	void *ctx = p->ctx;
+	struct lw_err err = { { 0 } };
+	int r;
+
+	(void)usec;
+	r = set_lock(lock->base.keep_fd, lock->shared);
+	if (r == -EAGAIN && now_usec() < p->deadline_usec) {
+		p->retry_usec = p->retry_usec * 2 > RETRY_MAX_USEC ? RETRY_MAX_USEC : p->retry_usec * 2;
+		sd_event_source_set_time_relative(s, p->retry_usec);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
 	}
-	*lock_fd = fd;
+	if (r == 0) {
+		p->lock = NULL;	/* the daemon's now */
+		pending_free(p);
+		done(ctx, 0, &lock->base, NULL);
+		return 0;
+	}
+	if (r == -EAGAIN)
+		lw_err_set(&err, EAGAIN, "fcntl: %s is still locked by another holder after %u s (wait_timeout_sec)",
+			   lock->base.id, p->fb->set.wait_timeout_sec);
+	else
+		lock_error(r, lock, &err);
+	pending_free(p);
+	done(ctx, r, NULL, &err);
 	return 0;
 }
 
-static int fcntl_release(struct lw_backend *be, const char *image, int lock_fd)
+static int wait_for(struct fcntl_backend *fb, struct fcntl_lock *lock, lw_backend_done_fn done, void *ctx,
+		    struct lw_backend_pending **out, struct lw_err *err)
 {
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
-	int r = 0;
+	struct lw_backend_pending *p = calloc(1, sizeof(*p));
+	int r;
 
-	if (lock_fd < 0)
-		return 0;
-	/* unlock explicitly: duplicates elsewhere (the keeper) must not keep it */
-	if (fcntl(lock_fd, F_OFD_SETLK, &fl) < 0) {
-		r = -errno;
-		lw_backend_set_error(be, "fcntl: cannot unlock %s: %s", image, strerror(errno));
+	if (!p)
+		return lw_err_set(err, ENOMEM, "fcntl: out of memory");
+	p->fb = fb;
+	p->retry_usec = RETRY_FIRST_USEC;
+	p->deadline_usec = now_usec() + (uint64_t)fb->set.wait_timeout_sec * 1000000u;
+	r = sd_event_add_time_relative(fb->event, &p->timer, CLOCK_MONOTONIC, p->retry_usec, 0, try_again, p);
+	if (r < 0) {
+		free(p);
+		return lw_err_set(err, -r, "fcntl: cannot wait for the lock: %s", strerror(-r));
 	}
-	close(lock_fd);
+	p->lock = lock;
+	p->done = done;
+	p->ctx = ctx;
+	p->next = fb->waiting;
+	if (fb->waiting)
+		fb->waiting->prev = p;
+	fb->waiting = p;
+	fb->nr_waiting++;
+	*out = p;
+	return -EINPROGRESS;
+}
+
+static int fcntl_acquire(struct lw_backend *be, const struct lw_backend_request *req,
+			 lw_backend_done_fn done, void *ctx, struct lw_backend_lock **out,
+			 struct lw_backend_pending **pending, struct lw_err *err)
+{
+	struct fcntl_backend *fb = (struct fcntl_backend *)be;
+	struct fcntl_lock *lock;
+	int r;
+
+	r = open_lock(fb, req, &lock, err);
+	if (r < 0)
+		return r;
+	r = set_lock(lock->base.keep_fd, lock->shared);
+	if (r == 0) {
+		*out = &lock->base;
+		return 0;
+	}
+	if (r == -EAGAIN && fb->set.wait_timeout_sec && done) {
+		r = wait_for(fb, lock, done, ctx, pending, err);
+		if (r == -EINPROGRESS)
+			return r;
+	} else {
+		lock_error(r, lock, err);
+	}
+	lock_free(lock);
 	return r;
 }
 
-/* Setting the same lock again is a no-op if we hold it, takes it if nobody
- * does, and fails only if someone else took it meanwhile. */
-static int fcntl_verify(struct lw_backend *be, const char *image, bool shared, int lock_fd)
+static void fcntl_cancel(struct lw_backend *be, struct lw_backend_pending *pending)
 {
+	(void)be;
+	/* never locked: the lock is taken and handed over in one callback */
+	pending_free(pending);
+}
+
+static int fcntl_release(struct lw_backend *be, struct lw_backend_lock *base, struct lw_err *err)
+{
+	struct fcntl_lock *lock = (struct fcntl_lock *)base;
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	int r = 0;
+
+	(void)be;
+	/* unlock explicitly: duplicates elsewhere (the keeper) must not keep it */
+	if (lock->base.keep_fd >= 0 && fcntl(lock->base.keep_fd, F_OFD_SETLK, &fl) < 0)
+		r = lw_err_set(err, errno, "fcntl: cannot unlock %s: %s", lock->base.id, strerror(errno));
+	lock_free(lock);
+	return r;
+}
+
+static void fcntl_forget(struct lw_backend *be, struct lw_backend_lock *base)
+{
+	(void)be;
+	lock_free((struct fcntl_lock *)base);
+}
+
+/* Setting the same lock again on the kept descriptor is a no-op if we hold
+ * it, takes it if nobody does, and fails only if someone else took it
+ * meanwhile. Without a kept descriptor (the keeper died too) the lock is
+ * taken again if it is free. */
+static int fcntl_adopt(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
+		       int kept_fd, struct lw_backend_lock **out, struct lw_err *err)
+{
+	struct fcntl_backend *fb = (struct fcntl_backend *)be;
+	struct fcntl_lock *lock;
 	int r;
 
-	if (lock_fd < 0) {
-		lw_backend_set_error(be, "fcntl: no lock descriptor for %s", image);
-		return -EBADF;
+	if (kept_fd >= 0) {
+		lock = calloc(1, sizeof(*lock));
+		if (!lock) {
+			close(kept_fd);
+			return lw_err_set(err, ENOMEM, "fcntl: out of memory");
+		}
+		lock->base.keep_fd = kept_fd;
+		lock->shared = req->shared;
+		snprintf(lock->base.id, sizeof(lock->base.id), "%s", id[0] ? id : req->image);
+		r = set_lock(kept_fd, req->shared);
+		if (r == 0) {
+			*out = &lock->base;
+			return 0;
+		}
+		if (r == -EAGAIN) {
+			lw_err_set(err, EAGAIN, "fcntl: lock on %s lost: another holder has it", lock->base.id);
+			lock_free(lock);
+			return r;
+		}
+		lock_free(lock);	/* the kept descriptor is unusable: take it anew */
 	}
-	r = set_lock(lock_fd, shared);
+	r = open_lock(fb, req, &lock, err);
 	if (r < 0)
-		lw_backend_set_error(be, "fcntl: lock on %s lost: %s", image,
-				     r == -EAGAIN ? "another holder has it" : strerror(-r));
-	return r;
+		return r;
+	r = set_lock(lock->base.keep_fd, lock->shared);
+	if (r < 0) {
+		lock_error(r, lock, err);
+		lock_free(lock);
+		return r;
+	}
+	*out = &lock->base;
+	return 0;
+}
+
+static struct json_object *fcntl_status(struct lw_backend *be)
+{
+	struct fcntl_backend *fb = (struct fcntl_backend *)be;
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "mode", json_object_new_string(fb->set.lockspace[0] ? "indirect" : "direct"));
+	if (fb->set.lockspace[0])
+		json_object_object_add(o, "lockspace", json_object_new_string(fb->set.lockspace));
+	json_object_object_add(o, "wait_timeout_sec", json_object_new_int64(fb->set.wait_timeout_sec));
+	json_object_object_add(o, "waiting", json_object_new_int64(fb->nr_waiting));
+	return o;
 }
 
 static void fcntl_close(struct lw_backend *be)
 {
-	free(be);
+	struct fcntl_backend *fb = (struct fcntl_backend *)be;
+
+	while (fb->waiting)
+		pending_free(fb->waiting);
+	sd_event_unref(fb->event);
+	free(fb);
 }
 
 const struct lw_backend_ops lw_backend_fcntl = {
 	.name = "fcntl",
+	.check_option = fcntl_check_option,
 	.open = fcntl_open,
 	.acquire = fcntl_acquire,
+	.cancel = fcntl_cancel,
 	.release = fcntl_release,
-	.verify = fcntl_verify,
+	.forget = fcntl_forget,
+	.adopt = fcntl_adopt,
+	.status = fcntl_status,
 	.close = fcntl_close,
 };

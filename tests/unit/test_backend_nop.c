@@ -1,65 +1,113 @@
-/* The nop backend: local only, every acquire succeeds, nothing to keep. */
+/* The nop backend: local only, every acquire succeeds at once, nothing to keep. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "backend.h"
 
-static void nop_is_found_by_name(void **state)
-{
-	(void)state;
-	assert_ptr_equal(lw_backend_find("nop"), &lw_backend_nop);
-	assert_ptr_equal(lw_backend_find("fcntl"), &lw_backend_fcntl);
-	assert_null(lw_backend_find("no-such-backend"));
-}
+static const struct lw_backend_request image_a = { .image = "/images/a.qcow2", .image_fd = -1 };
 
-static void nop_acquire_needs_no_lock_descriptor(void **state)
+static struct lw_backend *open_nop(void)
 {
 	struct lw_backend *be = NULL;
-	int fd = 123;
+	struct lw_err err = { { 0 } };
+
+	if (lw_backend_open("nop", NULL, &be, &err) < 0)
+		fail_msg("expected nop to open, got: %s", err.msg);
+	return be;
+}
+
+static void backends_of_this_build_exist_by_name(void **state)
+{
+	(void)state;
+	assert_true(lw_backend_exists("nop"));
+	assert_true(lw_backend_exists("fcntl"));
+	assert_false(lw_backend_exists("no-such-backend"));
+}
+
+static void nop_acquire_answers_at_once_with_nothing_to_keep(void **state)
+{
+	struct lw_backend *be = open_nop();
+	struct lw_backend_pending *pending = NULL;
+	struct lw_backend_lock *lock = NULL;
 
 	(void)state;
-	assert_int_equal(lw_backend_open("nop", NULL, &be), 0);
 	assert_string_equal(lw_backend_name(be), "nop");
-	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", -1, false, &fd), 0);
-	assert_int_equal(fd, -1);
-	assert_int_equal(be->ops->verify(be, "/images/a.qcow2", false, fd), 0);
-	assert_int_equal(be->ops->release(be, "/images/a.qcow2", fd), 0);
+	assert_int_equal(lw_backend_acquire(be, &image_a, NULL, NULL, &lock, &pending, NULL), 0);
+	assert_non_null(lock);
+	assert_null(pending);
+	assert_int_equal(lw_backend_lock_keep_fd(lock), -1);
+	assert_int_equal(lw_backend_release(be, lock, NULL), 0);
+	lw_backend_close(be);
+}
+
+static void nop_adopt_always_holds(void **state)
+{
+	struct lw_backend *be = open_nop();
+	struct lw_backend_lock *lock = NULL;
+
+	(void)state;
+	assert_int_equal(lw_backend_adopt(be, &image_a, "", -1, &lock, NULL), 0);
+	assert_non_null(lock);
+	lw_backend_forget(be, lock);
 	lw_backend_close(be);
 }
 
 static void nop_second_exclusive_acquire_also_succeeds(void **state)
 {
-	struct lw_backend *be = NULL;
-	int fd1, fd2;
+	struct lw_backend *be = open_nop();
+	struct lw_backend_pending *pending = NULL;
+	struct lw_backend_lock *one = NULL, *two = NULL;
 
 	(void)state;
 	/* nop asks no one: the kernel table on this host is the only arbiter */
-	assert_int_equal(lw_backend_open("nop", NULL, &be), 0);
-	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", -1, false, &fd1), 0);
-	assert_int_equal(be->ops->acquire(be, "/images/a.qcow2", -1, false, &fd2), 0);
+	assert_int_equal(lw_backend_acquire(be, &image_a, NULL, NULL, &one, &pending, NULL), 0);
+	assert_int_equal(lw_backend_acquire(be, &image_a, NULL, NULL, &two, &pending, NULL), 0);
+	lw_backend_release(be, one, NULL);
+	lw_backend_release(be, two, NULL);
 	lw_backend_close(be);
 }
 
-static void unknown_backend_name_is_enoent(void **state)
+static void nop_has_no_config_keys(void **state)
 {
+	struct lw_backend_option option = { "lockspace", "/x" };
+	struct lw_backend_setup setup = { .options = &option, .nr_options = 1 };
 	struct lw_backend *be = NULL;
+	struct lw_err err = { { 0 } };
 
 	(void)state;
-	assert_int_equal(lw_backend_open("zookeeper", NULL, &be), -ENOENT);
+	assert_int_equal(lw_backend_check_option("nop", "lockspace", "/x", &err), -ENOENT);
+	if (!strstr(err.msg, "lockspace"))
+		fail_msg("expected the reason to name the key, got: %s", err.msg);
+	assert_int_equal(lw_backend_open("nop", &setup, &be, &err), -ENOENT);
 	assert_null(be);
+}
+
+static void unknown_backend_name_is_enoent_with_reason(void **state)
+{
+	struct lw_backend *be = NULL;
+	struct lw_err err = { { 0 } };
+
+	(void)state;
+	assert_int_equal(lw_backend_open("zookeeper", NULL, &be, &err), -ENOENT);
+	assert_null(be);
+	if (!strstr(err.msg, "zookeeper"))
+		fail_msg("expected the reason to name the backend, got: %s", err.msg);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(nop_is_found_by_name),
-		cmocka_unit_test(nop_acquire_needs_no_lock_descriptor),
+		cmocka_unit_test(backends_of_this_build_exist_by_name),
+		cmocka_unit_test(nop_acquire_answers_at_once_with_nothing_to_keep),
+		cmocka_unit_test(nop_adopt_always_holds),
 		cmocka_unit_test(nop_second_exclusive_acquire_also_succeeds),
-		cmocka_unit_test(unknown_backend_name_is_enoent),
+		cmocka_unit_test(nop_has_no_config_keys),
+		cmocka_unit_test(unknown_backend_name_is_enoent_with_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,22 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The value backend name gets for key, as main.c hands it over. */
+static void assert_backend_option(const struct lw_config *cfg, const char *name, const char *key,
+				  const char *value)
+{
+	struct lw_backend_option options[LW_CONFIG_BACKEND_OPTIONS_MAX];
+	size_t n = lw_config_backend_options(cfg, name, options, LW_CONFIG_BACKEND_OPTIONS_MAX);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(options[i].key, key) == 0) {
+			if (strcmp(options[i].value, value) != 0)
+				fail_msg("expected [%s] %s = %s, got %s", name, key, value, options[i].value);
+			return;
+		}
+	fail_msg("expected [%s] %s = %s, got no such key (%zu keys)", name, key, value, n);
+}
+
 static void defaults_are_the_documented_paths(void **state)
 {
 	struct lw_config cfg;
@@ -45,7 +61,7 @@ static void defaults_are_the_documented_paths(void **state)
 	assert_string_equal(cfg.state_dir, "/var/lib/lockwarden");
 	assert_string_equal(cfg.audit.file_path, "/var/log/lockwarden/audit.log");
 	assert_string_equal(cfg.backend, "fcntl");
-	assert_string_equal(cfg.lockspace, "");
+	assert_int_equal(cfg.nr_backend_options, 0);
 	assert_int_equal(cfg.max_images, 65536);
 }
 
@@ -78,7 +94,7 @@ static void file_overrides_every_key(void **state)
 	assert_int_equal(cfg.max_clients, 8);
 	assert_int_equal(cfg.max_images, 1024);
 	assert_string_equal(cfg.backend, "nop");
-	assert_string_equal(cfg.lockspace, "/shared/locks");
+	assert_backend_option(&cfg, "fcntl", "lockspace", "/shared/locks");
 	assert_string_equal(cfg.audit.file_path, "/tmp/x/audit.log");
 	assert_true(cfg.audit.journal);
 }
@@ -160,6 +176,53 @@ static void unknown_backend_is_refused(void **state)
 	assert_non_null(strstr(cfg.error, "zookeeper"));
 }
 
+static void paxos_is_refused_while_no_backend_implements_it(void **state)
+{
+	struct lw_config cfg;
+
+	(void)state;
+	lw_config_defaults(&cfg);
+	write_conf("[backend]\nname = paxos\n");
+	if (lw_backend_exists("paxos"))
+		assert_int_equal(lw_config_load(&cfg, conf_path, true), 0);
+	else
+		assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
+}
+
+static void backend_section_keys_go_to_that_backend_in_order(void **state)
+{
+	struct lw_config cfg;
+
+	(void)state;
+	lw_config_defaults(&cfg);
+	write_conf("[fcntl]\nlockspace = /shared/locks\nwait_timeout_sec = 30\n");
+	if (lw_config_load(&cfg, conf_path, true) < 0)
+		fail_msg("expected [fcntl] to load, got: %s", cfg.error);
+	assert_backend_option(&cfg, "fcntl", "lockspace", "/shared/locks");
+	assert_backend_option(&cfg, "fcntl", "wait_timeout_sec", "30");
+	/* an option given again (the command line) replaces the file's value */
+	assert_int_equal(lw_config_set(&cfg, "fcntl", "wait_timeout_sec", "5"), 0);
+	assert_backend_option(&cfg, "fcntl", "wait_timeout_sec", "5");
+	assert_int_equal(cfg.nr_backend_options, 2);
+}
+
+static void backend_section_typo_is_refused_even_for_another_backend(void **state)
+{
+	struct lw_config cfg;
+
+	(void)state;
+	lw_config_defaults(&cfg);
+	write_conf("[backend]\nname = nop\n[fcntl]\nwait_timeout = 30\n");
+	assert_int_equal(lw_config_load(&cfg, conf_path, true), -ENOENT);
+	if (!strstr(cfg.error, ":4:") || !strstr(cfg.error, "unknown key wait_timeout in [fcntl]"))
+		fail_msg("expected the line and the unknown key, got: %s", cfg.error);
+	lw_config_defaults(&cfg);
+	write_conf("[fcntl]\nwait_timeout_sec = soon\n");
+	assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
+	if (!strstr(cfg.error, "bad value for wait_timeout_sec in [fcntl]"))
+		fail_msg("expected the bad value named, got: %s", cfg.error);
+}
+
 static void syntax_error_names_the_line(void **state)
 {
 	struct lw_config cfg;
@@ -175,6 +238,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_are_the_documented_paths),
+		cmocka_unit_test_teardown(paxos_is_refused_while_no_backend_implements_it, teardown),
+		cmocka_unit_test_teardown(backend_section_keys_go_to_that_backend_in_order, teardown),
+		cmocka_unit_test_teardown(backend_section_typo_is_refused_even_for_another_backend, teardown),
 		cmocka_unit_test_teardown(file_overrides_every_key, teardown),
 		cmocka_unit_test(missing_optional_file_keeps_defaults),
 		cmocka_unit_test(missing_required_file_is_an_error),

@@ -255,9 +255,12 @@ static bool byte0_locked(int fd)
 static void fcntl_lock_goes_on_the_resolved_file_not_the_path(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_backend *be;
+	struct lw_backend *be = NULL;
+	struct lw_backend_lock *lock = NULL;
+	struct lw_backend_pending *pending = NULL;
+	struct lw_backend_request req;
 	char image[192], other[192];
-	int image_fd, other_fd, lock_fd = -1;
+	int image_fd, other_fd;
 
 	snprintf(image, sizeof(image), "%s", make_file(f, "image.img", 0, 0600));
 	snprintf(other, sizeof(other), "%s", make_file(f, "other.img", 0, 0600));
@@ -265,11 +268,12 @@ static void fcntl_lock_goes_on_the_resolved_file_not_the_path(void **state)
 	other_fd = open(other, O_RDONLY | O_CLOEXEC);
 	assert_true(image_fd >= 0 && other_fd >= 0);
 	assert_int_equal(rename(other, image), 0);	/* the path now names the other file */
-	assert_int_equal(lw_backend_open("fcntl", NULL, &be), 0);
-	assert_int_equal(be->ops->acquire(be, image, image_fd, false, &lock_fd), 0);
+	assert_int_equal(lw_backend_open("fcntl", NULL, &be, NULL), 0);
+	req = (struct lw_backend_request){ .image = image, .image_fd = image_fd };
+	assert_int_equal(lw_backend_acquire(be, &req, NULL, NULL, &lock, &pending, NULL), 0);
 	assert_true(byte0_locked(image_fd));
 	assert_false(byte0_locked(other_fd));
-	be->ops->release(be, image, lock_fd);
+	lw_backend_release(be, lock, NULL);
 	lw_backend_close(be);
 	close(image_fd);
 	close(other_fd);

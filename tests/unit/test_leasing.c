@@ -1,8 +1,12 @@
-/* The daemon's lease logic (leasing.c) against an in-memory enforcer: what
- * it asks the enforcer to do on acquire, shared join, release and a
- * holder's exit, and that an enforcer's refusal rolls everything back. The
- * double stands in for the kernel only; the lease table, the nop backend,
- * the state file, the keeper and the holder watches are the real ones. */
+/* The daemon's lease logic (leasing.c, acquiring.c) against an in-memory
+ * enforcer: what it asks the enforcer to do on acquire, shared join,
+ * release and a holder's exit, and that an enforcer's refusal rolls
+ * everything back. Then against a backend that answers later: nothing
+ * reaches the enforcer, the table or the state before the backend grants,
+ * and a cancelled or refused acquire leaves nothing behind. The doubles
+ * stand in for the kernel and for a slow backend only; the lease table, the
+ * nop backend, the state file, the keeper and the holder watches are the
+ * real ones. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -19,6 +23,7 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "daemon/acquiring.h"
 #include "daemon/daemon.h"
 #include "daemon/enforcement.h"
 #include "daemon/keeper.h"
@@ -217,9 +222,131 @@ static const struct lw_enforcement_ops mem_ops = {
 	.close = mem_close,
 };
 
+/* ---- a backend that answers later, when the test says so ---- */
+
+struct later_backend {
+	struct lw_backend base;
+	sd_event *event;
+	struct lw_backend_pending *waiting;	/* at most one here */
+	unsigned int acquires, cancels, releases;
+};
+
+struct lw_backend_pending {
+	struct later_backend *lb;
+	lw_backend_done_fn done;
+	void *ctx;
+	int result;			/* the answer to give */
+	sd_event_source *answer;	/* the loop gives it */
+};
+
+static int later_check_option(const char *key, const char *value, struct lw_err *err)
+{
+	(void)value;
+	return lw_err_set(err, ENOENT, "unknown key %s", key);
+}
+
+static int later_open(const struct lw_backend_setup *setup, struct lw_backend **out, struct lw_err *err)
+{
+	(void)setup; (void)out;
+	return lw_err_set(err, ENOTSUP, "opened by the fixture");
+}
+
+static int later_acquire(struct lw_backend *be, const struct lw_backend_request *req,
+			 lw_backend_done_fn done, void *ctx, struct lw_backend_lock **lock,
+			 struct lw_backend_pending **pending, struct lw_err *err)
+{
+	struct later_backend *lb = (struct later_backend *)be;
+	struct lw_backend_pending *p = calloc(1, sizeof(*p));
+
+	(void)req; (void)lock; (void)err;
+	assert_non_null(p);
+	assert_null(lb->waiting);
+	p->lb = lb;
+	p->done = done;
+	p->ctx = ctx;
+	lb->waiting = p;
+	lb->acquires++;
+	*pending = p;
+	return -EINPROGRESS;
+}
+
+static void later_cancel(struct lw_backend *be, struct lw_backend_pending *p)
+{
+	struct later_backend *lb = (struct later_backend *)be;
+
+	assert_ptr_equal(lb->waiting, p);
+	sd_event_source_disable_unref(p->answer);
+	lb->waiting = NULL;
+	lb->cancels++;
+	free(p);
+}
+
+static int later_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err)
+{
+	(void)err;
+	((struct later_backend *)be)->releases++;
+	free(lock);
+	return 0;
+}
+
+static void later_forget(struct lw_backend *be, struct lw_backend_lock *lock)
+{
+	(void)be;
+	free(lock);
+}
+
+static int later_adopt(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
+		       int kept_fd, struct lw_backend_lock **lock, struct lw_err *err)
+{
+	(void)be; (void)req; (void)id; (void)kept_fd; (void)lock;
+	return lw_err_set(err, ENOTSUP, "not in these tests");
+}
+
+static void later_close(struct lw_backend *be)
+{
+	(void)be;
+}
+
+static const struct lw_backend_ops later_ops = {
+	.name = "later",
+	.check_option = later_check_option,
+	.open = later_open,
+	.acquire = later_acquire,
+	.cancel = later_cancel,
+	.release = later_release,
+	.forget = later_forget,
+	.adopt = later_adopt,
+	.close = later_close,
+};
+
+/* The backend's answer, from the loop as the contract says. */
+static int give_answer(sd_event_source *s, void *userdata)
+{
+	struct lw_backend_pending *p = userdata;
+	struct lw_backend_lock *lock = NULL;
+	struct lw_err err = { { 0 } };
+
+	(void)s;
+	p->lb->waiting = NULL;
+	if (p->result == 0) {
+		lock = calloc(1, sizeof(*lock));
+		assert_non_null(lock);
+		lock->keep_fd = -1;
+		snprintf(lock->id, sizeof(lock->id), "later-lock");
+	} else {
+		lw_err_set(&err, -p->result, "held on another host");
+	}
+	sd_event_source_disable_unref(p->answer);
+	p->done(p->ctx, p->result, lock, &err);
+	free(p);
+	return 0;
+}
+
 /* ---- a daemon around it ---- */
 
 struct fixture {
+	struct later_backend later;
+	struct lw_backend *nop;
 	struct mem_enforcer mem;
 	struct lw_config cfg;
 	struct lw_daemon d;
@@ -242,7 +369,6 @@ static pid_t sleeper(void)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct lw_backend_config be = { 0 };
 	char err[512];
 	int fd;
 
@@ -264,7 +390,10 @@ static int setup(void **state)
 	assert_int_equal(sd_event_new(&f->d.event), 0);
 	assert_int_equal(lw_lease_table_new(16, &f->d.leases), 0);
 	assert_int_equal(lw_state_open(f->dir, f->d.leases, &f->d.state, err, sizeof(err)), 0);
-	assert_int_equal(lw_backend_open("nop", &be, &f->d.backend), 0);
+	assert_int_equal(lw_backend_open("nop", NULL, &f->d.backend, NULL), 0);
+	f->nop = f->d.backend;
+	f->later.base.ops = &later_ops;
+	f->later.event = f->d.event;
 	assert_int_equal(lw_keeper_connect(f->dir, &f->d.keeper, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++)
 		f->kids[i] = sleeper();
@@ -281,12 +410,16 @@ static int teardown(void **state)
 		kill(f->kids[i], SIGKILL);
 		waitpid(f->kids[i], NULL, 0);
 	}
-	for (struct lw_lease_entry *e = lw_lease_first(f->d.leases); e; e = e->next)
+	while (lw_acquiring_first(&f->d))
+		lw_acquiring_cancel(lw_acquiring_first(&f->d));
+	for (struct lw_lease_entry *e = lw_lease_first(f->d.leases); e; e = e->next) {
 		for (unsigned int i = 0; i < e->nr_holders; i++)
 			sd_event_source_disable_unref(e->holders[i].watch);
+		lw_backend_forget(f->d.backend, e->lock);
+	}
 	lw_state_close(f->d.state);
 	lw_lease_table_free(f->d.leases);
-	lw_backend_close(f->d.backend);
+	lw_backend_close(f->nop);
 	lw_keeper_close(f->d.keeper);
 	sd_event_unref(f->d.event);
 	close(f->image_fd);
@@ -304,13 +437,43 @@ static struct lw_lease_holder holder_of(pid_t pid)
 	return h;
 }
 
-static int acquire(struct fixture *f, pid_t pid, bool shared, struct json_object **error)
+/* What the one who asked heard later. */
+struct heard {
+	bool called;
+	int result;
+	struct lw_lease_entry *e;
+	struct json_object *error;
+};
+
+static void on_acquired(void *ctx, int result, struct lw_lease_entry *e, struct json_object *error)
+{
+	struct heard *h = ctx;
+
+	assert_false(h->called);	/* once */
+	h->called = true;
+	h->result = result;
+	h->e = e;
+	h->error = error;
+}
+
+static int acquire_for(struct fixture *f, pid_t pid, bool shared, struct heard *heard,
+		       struct lw_acquiring **pending, struct json_object **error)
 {
 	struct lw_lease_holder h = holder_of(pid);
 	struct lw_lease_entry *e = NULL;
+	struct lw_acquire_request req = {
+		.image = f->image, .fd = f->image_fd, .holder = &h, .shared = shared,
+		.later = on_acquired, .ctx = heard,
+	};
+	struct lw_acquiring *scratch;
 
 	*error = NULL;
-	return lw_leasing_acquire(&f->d, f->image, f->image_fd, &h, shared, false, &e, error);
+	return lw_leasing_acquire(&f->d, &req, &e, pending ? pending : &scratch, error);
+}
+
+static int acquire(struct fixture *f, pid_t pid, bool shared, struct json_object **error)
+{
+	return acquire_for(f, pid, shared, NULL, NULL, error);
 }
 
 static const char *error_name(struct json_object *error)
@@ -458,8 +621,177 @@ static void holder_exit_removes_it_from_the_enforcer(void **state)
 	assert_int_equal(lw_lease_count(f->d.leases), 0);
 }
 
+/* ---- a backend that answers later ---- */
+
+/* How many leases a restarted daemon would find in the state. */
+static unsigned int saved_leases(struct fixture *f)
+{
+	struct lw_lease_table *t;
+	struct lw_lease_entry *e;
+	char err[256];
+	unsigned int n;
+
+	assert_int_equal(lw_lease_table_new(16, &t), 0);
+	if (lw_state_load(f->dir, t, err, sizeof(err)) < 0)
+		fail_msg("expected the state to load, got: %s", err);
+	n = lw_lease_count(t);
+	while ((e = lw_lease_first(t))) {
+		lw_lease_table_remove(t, e);
+		free(e);
+	}
+	lw_lease_table_free(t);
+	return n;
+}
+
+static void use_later_backend(struct fixture *f)
+{
+	f->d.backend = &f->later.base;
+}
+
+/* The backend answers result from the loop; run it until the answer is heard. */
+static void backend_answers(struct fixture *f, int result, struct heard *heard)
+{
+	struct lw_backend_pending *p = f->later.waiting;
+
+	assert_non_null(p);
+	p->result = result;
+	assert_int_equal(sd_event_add_defer(f->d.event, &p->answer, give_answer, p), 0);
+	for (int i = 0; i < 100 && !heard->called; i++)
+		sd_event_run(f->d.event, 10000);
+	if (!heard->called)
+		fail_msg("expected the acquire answered once the backend answered, it was not");
+}
+
+static void pending_acquire_reaches_nothing_until_the_backend_grants(void **state)
+{
+	struct fixture *f = *state;
+	struct heard heard = { 0 };
+	struct json_object *error;
+	struct lw_acquiring *pending = NULL;
+
+	use_later_backend(f);
+	assert_int_equal(acquire_for(f, f->kids[0], false, &heard, &pending, &error), -EINPROGRESS);
+	assert_non_null(pending);
+	assert_null(error);
+	assert_false(heard.called);
+	assert_int_equal(f->mem.adds, 0);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+	assert_int_equal(f->d.nr_acquiring, 1);
+	assert_int_equal(saved_leases(f), 0);	/* nothing committed */
+
+	backend_answers(f, 0, &heard);
+	assert_int_equal(heard.result, 0);
+	assert_non_null(heard.e);
+	assert_ptr_equal(lw_lease_by_image(f->d.leases, f->image), heard.e);
+	assert_string_equal(heard.e->lock_id, "later-lock");
+	assert_true(mem_has_lease(f));
+	assert_int_equal(f->d.nr_acquiring, 0);
+	assert_int_equal(saved_leases(f), 1);	/* committed at the grant */
+}
+
+static void second_acquire_of_a_pending_image_is_lease_held_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct heard heard = { 0 };
+	struct json_object *error, *p, *v;
+
+	use_later_backend(f);
+	assert_int_equal(acquire_for(f, f->kids[0], true, &heard, NULL, &error), -EINPROGRESS);
+	/* whoever asks, shared or not: one acquire of an image at a time */
+	assert_int_equal(acquire_for(f, f->kids[1], true, NULL, NULL, &error), -EAGAIN);
+	assert_string_equal(error_name(error), "io.lockwarden.LeaseHeld");
+	assert_true(json_object_object_get_ex(error, "parameters", &p));
+	if (!json_object_object_get_ex(p, "pending", &v) || !json_object_get_boolean(v))
+		fail_msg("expected \"pending\": true in %s", json_object_to_json_string(error));
+	json_object_put(error);
+	assert_int_equal(f->later.acquires, 1);
+	assert_int_equal(f->mem.adds, 0);
+}
+
+static void cancelled_pending_acquire_leaves_nothing_and_is_never_answered(void **state)
+{
+	struct fixture *f = *state;
+	struct heard heard = { 0 };
+	struct json_object *error;
+	struct lw_acquiring *pending = NULL;
+
+	use_later_backend(f);
+	assert_int_equal(acquire_for(f, f->kids[0], false, &heard, &pending, &error), -EINPROGRESS);
+	lw_acquiring_cancel(pending);
+	assert_int_equal(f->later.cancels, 1);
+	assert_int_equal(f->d.nr_acquiring, 0);
+	assert_null(lw_acquiring_first(&f->d));
+	for (int i = 0; i < 10; i++)
+		sd_event_run(f->d.event, 1000);
+	assert_false(heard.called);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+	assert_false(mem_has_lease(f));
+	/* and the image may be asked for again */
+	assert_int_equal(acquire_for(f, f->kids[1], false, &heard, NULL, &error), -EINPROGRESS);
+}
+
+static void backend_refusing_later_answers_lease_held_and_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct heard heard = { 0 };
+	struct json_object *error;
+
+	use_later_backend(f);
+	assert_int_equal(acquire_for(f, f->kids[0], false, &heard, NULL, &error), -EINPROGRESS);
+	backend_answers(f, -EAGAIN, &heard);
+	assert_int_equal(heard.result, -EAGAIN);
+	assert_null(heard.e);
+	assert_string_equal(error_name(heard.error), "io.lockwarden.LeaseHeld");
+	json_object_put(heard.error);
+	assert_int_equal(f->d.nr_acquiring, 0);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+	assert_int_equal(f->mem.adds, 0);
+}
+
+static void holder_exit_while_pending_cancels_and_answers(void **state)
+{
+	struct fixture *f = *state;
+	struct heard heard = { 0 };
+	struct json_object *error;
+
+	use_later_backend(f);
+	assert_int_equal(acquire_for(f, f->kids[0], false, &heard, NULL, &error), -EINPROGRESS);
+	kill(f->kids[0], SIGKILL);
+	waitpid(f->kids[0], NULL, 0);
+	for (int i = 0; i < 200 && !heard.called; i++)
+		sd_event_run(f->d.event, 10000);
+	if (!heard.called)
+		fail_msg("expected the pending acquire answered when its holder exited, it was not");
+	assert_string_equal(error_name(heard.error), "io.lockwarden.InvalidParameter");
+	json_object_put(heard.error);
+	assert_int_equal(f->later.cancels, 1);
+	assert_int_equal(f->d.nr_acquiring, 0);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+}
+
+static void enforcer_refusing_at_the_grant_releases_the_late_lock(void **state)
+{
+	struct fixture *f = *state;
+	struct heard heard = { 0 };
+	struct json_object *error;
+
+	use_later_backend(f);
+	assert_int_equal(acquire_for(f, f->kids[0], false, &heard, NULL, &error), -EINPROGRESS);
+	/* a writer opened the image while the backend was deciding */
+	f->mem.fail_add_lease = -EBUSY;
+	backend_answers(f, 0, &heard);
+	assert_int_equal(heard.result, -EBUSY);
+	assert_string_equal(error_name(heard.error), "io.lockwarden.ImageBusy");
+	json_object_put(heard.error);
+	assert_int_equal(f->later.releases, 1);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+	assert_false(mem_has_lease(f));
+}
+
 int main(void)
 {
+	if (getenv("LW_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("LW_TEST_FILTER"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(acquire_enforces_an_exclusive_lease_for_its_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(second_exclusive_acquire_is_refused_and_leaves_the_enforcer_alone,
@@ -472,6 +804,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(image_the_enforcer_cannot_guard_is_an_invalid_parameter_with_the_reason,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_exit_removes_it_from_the_enforcer, setup, teardown),
+		cmocka_unit_test_setup_teardown(pending_acquire_reaches_nothing_until_the_backend_grants,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(second_acquire_of_a_pending_image_is_lease_held_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(cancelled_pending_acquire_leaves_nothing_and_is_never_answered,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(backend_refusing_later_answers_lease_held_and_leaves_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(holder_exit_while_pending_cancels_and_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(enforcer_refusing_at_the_grant_releases_the_late_lock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

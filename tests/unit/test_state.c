@@ -108,7 +108,8 @@ static void assert_same_lease(const struct lw_lease_entry *a, const struct lw_le
 		assert_string_equal(a->holders[i].comm, b->holders[i].comm);
 		assert_string_equal(a->holders[i].cgroup, b->holders[i].cgroup);
 	}
-	assert_int_equal(b->lock_fd, -1);	/* runtime fields are not stored */
+	assert_string_equal(a->lock_id, b->lock_id);
+	assert_null(b->lock);	/* runtime fields are not stored */
 }
 
 static void saved_leases_load_back_with_every_field(void **state)

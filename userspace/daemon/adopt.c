@@ -91,37 +91,31 @@ static bool take_kept(struct kept_list *l, const char *image, int *fd)
 	return true;
 }
 
-/* The backend lock for e: the kept one if it still holds, else taken anew. */
-static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept)
+/* The backend lock for e: the kept one if it still holds, else taken anew
+ * if it is free (the backend never waits here). */
+static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept, struct lw_err *err)
 {
-	bool shared = e->mode == LW_LEASE_SHARED;
+	struct lw_backend_request req = { .image = e->image, .image_fd = -1, .shared = e->mode == LW_LEASE_SHARED };
+	bool had_copy;
 	int fd, r;
 
-	if (take_kept(kept, e->image, &fd) && fd < 0) {
+	had_copy = take_kept(kept, e->image, &fd);
+	if (had_copy && fd < 0) {
 		/* the kernel would not pass the daemon (registered by
 		 * lw_tamper_open) its copy: the keeper's still holds the lock,
 		 * release drops it there */
 		lw_log(LOG_ERR, "adopt %s: the keeper's copy of the lock did not pass; only the keeper holds it",
 		       e->image);
-		e->lock_fd = -1;
+		e->lock = NULL;
 		return 0;
 	}
-	r = d->backend->ops->verify(d->backend, e->image, shared, fd);
-	if (r == 0) {
-		e->lock_fd = fd;	/* the keeper's and the daemon's copy: one lock */
-		return 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (r == -EAGAIN)
-		return r;
-	/* No kept copy (the keeper died too): take it again if nobody else
-	 * has. The lease stays enforced meanwhile: the kernel lets the daemon
+	/* The lease stays enforced meanwhile: the kernel lets the daemon
 	 * (registered by lw_tamper_open) open the image for write. */
-	r = d->backend->ops->acquire(d->backend, e->image, -1, shared, &e->lock_fd);
+	r = lw_backend_adopt(d->backend, &req, e->lock_id, fd, &e->lock, err);
 	if (r < 0)
 		return r;
-	if (e->lock_fd >= 0) {
+	snprintf(e->lock_id, sizeof(e->lock_id), "%s", lw_backend_lock_id(e->lock));
+	if (fd < 0 && lw_backend_lock_keep_fd(e->lock) >= 0) {
 		lw_log(LOG_WARNING, "adopt %s: the backend lock was lost with the keeper; took it again", e->image);
 		kept->retaken = true;
 	}
@@ -178,11 +172,14 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 static void drop_lease(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_lease_event why,
 		       const struct lw_lease_holder *who, const char *reason)
 {
+	struct lw_err err;
+
 	lw_lease_table_remove(d->leases, e);
 	lw_enforcement_remove_lease(d->enforcer, &e->key);
 	lw_keeper_drop(d->keeper, e->image);
-	if (e->lock_fd >= 0)
-		d->backend->ops->release(d->backend, e->image, e->lock_fd);
+	if (lw_backend_release(d->backend, e->lock, &err) < 0)
+		lw_log(LOG_ERR, "adopt %s: %s", e->image, err.msg);
+	e->lock = NULL;
 	lw_leasing_audit(d, e, who, why, reason);
 	free(e);
 }
@@ -190,6 +187,7 @@ static void drop_lease(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_le
 static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept)
 {
 	struct lw_lease_holder last = e->holders[0];
+	struct lw_err err = { { 0 } };
 	int r;
 
 	for (unsigned int i = 0; i < e->nr_holders;) {
@@ -205,14 +203,21 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct ke
 		lw_lease_drop_holder(e, i);
 	}
 	if (e->nr_holders == 0) {
-		take_kept(kept, e->image, &e->lock_fd);
+		/* the backend takes its kept lock back only to release it */
+		struct lw_backend_request req = { .image = e->image, .image_fd = -1,
+						  .shared = e->mode == LW_LEASE_SHARED };
+		int fd;
+
+		if (take_kept(kept, e->image, &fd) && fd >= 0 &&
+		    lw_backend_adopt(d->backend, &req, e->lock_id, fd, &e->lock, &err) < 0)
+			e->lock = NULL;
 		drop_lease(d, e, LW_LEASE_HOLDER_DEATH, &last, "exited while the daemon was down");
 		return;
 	}
-	r = adopt_lock(d, e, kept);
+	r = adopt_lock(d, e, kept, &err);
 	if (r < 0) {
-		lw_log(LOG_ERR, "adopt %s: backend lock lost: %s", e->image, lw_backend_error(d->backend));
-		e->lock_fd = -1;
+		lw_log(LOG_ERR, "adopt %s: backend lock lost: %s", e->image, err.msg);
+		e->lock = NULL;
 		drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &e->holders[0], "backend lock lost while the daemon was down");
 		return;
 	}
@@ -300,8 +305,9 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 			/* kept for a lease the state does not list: an acquire that never committed */
 			lw_log(LOG_INFO, "dropping a stale kept lock for %s", kept.items[i].name);
 			lw_keeper_drop(d->keeper, kept.items[i].name);
+			/* the last copy of a keep_fd: closing it gives the lock up (backend.h) */
 			if (kept.items[i].fd >= 0)
-				d->backend->ops->release(d->backend, kept.items[i].name, kept.items[i].fd);
+				close(kept.items[i].fd);
 			kept.items[i].fd = -1;
 		}
 	/* a lock taken anew cannot be passed to the keeper now that its lease

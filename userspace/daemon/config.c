@@ -85,6 +85,35 @@ static int set_mode(unsigned int *dst, const char *value)
 	return 0;
 }
 
+/* A key of a backend's own section: the backend checks it now (a typo
+ * fails at load, whichever backend is chosen) and parses it at open. A key
+ * set again (the file, then an option) keeps its place, with the new value. */
+static int set_backend_option(struct lw_config *cfg, const char *section, const char *key, const char *value)
+{
+	struct lw_config_backend_option *o = NULL;
+	struct lw_err err;
+	int r;
+
+	r = lw_backend_check_option(section, key, value, &err);
+	if (r < 0) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s", err.msg);
+		return r == -ENOENT ? -ENOENT : -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->nr_backend_options && !o; i++)
+		if (!strcmp(cfg->backend_options[i].section, section) && !strcmp(cfg->backend_options[i].key, key))
+			o = &cfg->backend_options[i];
+	if (!o) {
+		if (cfg->nr_backend_options == LW_CONFIG_BACKEND_OPTIONS_MAX)
+			return -E2BIG;
+		o = &cfg->backend_options[cfg->nr_backend_options];
+		if (set_string(o->section, sizeof(o->section), section) < 0 ||
+		    set_string(o->key, sizeof(o->key), key) < 0)
+			return -EINVAL;
+		cfg->nr_backend_options++;
+	}
+	return set_string(o->value, sizeof(o->value), value);
+}
+
 int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value)
 {
 	if (strcmp(section, "daemon") == 0) {
@@ -125,18 +154,32 @@ int lw_config_set(struct lw_config *cfg, const char *section, const char *key, c
 	}
 	if (strcmp(section, "backend") == 0) {
 		if (strcmp(key, "name") == 0) {
-			if (strcmp(value, "nop") && strcmp(value, "fcntl") && strcmp(value, "paxos"))
+			if (!lw_backend_exists(value))
 				return -EINVAL;
 			return set_string(cfg->backend, sizeof(cfg->backend), value);
 		}
+		/* the older spelling of [fcntl] lockspace, from before backends had sections */
 		if (strcmp(key, "lockspace") == 0)
-			return value[0] ? set_path(cfg->lockspace, sizeof(cfg->lockspace), value)
-					: set_string(cfg->lockspace, sizeof(cfg->lockspace), value);
+			return set_backend_option(cfg, "fcntl", key, value);
 		return -ENOENT;
 	}
 	if (strcmp(section, "audit") == 0)
 		return lw_audit_config_set(&cfg->audit, key, value);
+	if (lw_backend_exists(section))
+		return set_backend_option(cfg, section, key, value);
 	return -ESRCH;
+}
+
+size_t lw_config_backend_options(const struct lw_config *cfg, const char *name,
+				 struct lw_backend_option *out, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < cfg->nr_backend_options && n < max; i++)
+		if (strcmp(cfg->backend_options[i].section, name) == 0)
+			out[n++] = (struct lw_backend_option){ .key = cfg->backend_options[i].key,
+							       .value = cfg->backend_options[i].value };
+	return n;
 }
 
 struct load_ctx {
@@ -157,6 +200,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		snprintf(ctx->why, sizeof(ctx->why), "unknown section [%.64s]", section);
 	else if (r == -ENOENT)
 		snprintf(ctx->why, sizeof(ctx->why), "unknown key %.64s in [%.64s]", key, section);
+	else if (r == -E2BIG)
+		snprintf(ctx->why, sizeof(ctx->why), "more than %d backend keys", LW_CONFIG_BACKEND_OPTIONS_MAX);
 	else
 		snprintf(ctx->why, sizeof(ctx->why), "bad value for %.64s in [%.64s]: \"%.64s\"",
 			 key, section, value);

@@ -8,11 +8,20 @@
 #include <sys/types.h>
 
 #include "audit/audit.h"
+#include "backend.h"
 
 #define LW_DEFAULT_CONFIG "/etc/lockwarden/lockwarden.conf"
 #define LW_DEFAULT_SOCKET "/run/lockwarden/lockwarden.sock"
 #define LW_DEFAULT_STATE_DIR "/var/lib/lockwarden"
 #define LW_CONFIG_ERROR_MAX 512
+
+#define LW_CONFIG_BACKEND_OPTIONS_MAX 32
+
+struct lw_config_backend_option {
+	char section[32];	/* the backend's name */
+	char key[64];
+	char value[PATH_MAX];
+};
 
 struct lw_config {
 	char socket[PATH_MAX];		/* [daemon] socket */
@@ -31,8 +40,11 @@ struct lw_config {
 	unsigned int socket_mode;	/* [daemon] socket_mode: octal permission bits of the socket */
 	char socket_group[64];		/* [daemon] socket_group: the socket's group; "" the admin group (else root) */
 	bool protect_holders;		/* [daemon] protect_holders: no ptrace-class access to holders */
-	char backend[32];		/* [backend] name: nop | fcntl */
-	char lockspace[PATH_MAX];	/* [backend] lockspace: fcntl lock files folder; "" locks images directly */
+	char backend[32];		/* [backend] name: a backend this build has (backend.h) */
+	/* the key/values of the backends' own sections ([fcntl], ...), each
+	 * checked by its backend and handed to it at open */
+	struct lw_config_backend_option backend_options[LW_CONFIG_BACKEND_OPTIONS_MAX];
+	unsigned int nr_backend_options;
 	struct lw_audit_config audit;	/* [audit] keys, see audit/audit.h */
 	char error[LW_CONFIG_ERROR_MAX];
 };
@@ -46,6 +58,11 @@ int lw_config_load(struct lw_config *cfg, const char *path, bool required);
 
 /* Set one key ("section", "key", "value"), as the file or an option does. */
 int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value);
+
+/* The options of backend name's section, in order, into out (at most
+ * max): their count. Valid while cfg is. */
+size_t lw_config_backend_options(const struct lw_config *cfg, const char *name,
+				 struct lw_backend_option *out, size_t max);
 
 /* Checks across keys, after everything is set: 0, or -EINVAL with cfg->error. */
 int lw_config_check(struct lw_config *cfg);

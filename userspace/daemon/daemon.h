@@ -20,6 +20,7 @@ struct lw_tamper;
 struct lw_exit_queue;
 struct lw_denials;
 struct lw_state;
+struct lw_acquiring;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -39,6 +40,8 @@ struct lw_daemon {
 	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
 	struct lw_denials *denials;	/* denials.c: the per-uid record budget */
 	struct lw_state *state;		/* state.h: the journal changes are committed to */
+	struct lw_acquiring *acquiring;	/* acquiring.h: acquires the backend answers later */
+	unsigned int nr_acquiring;
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */

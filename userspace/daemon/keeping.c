@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <syslog.h>
 
+#include "backend.h"
 #include "keeper.h"
 #include "keeping.h"
 
@@ -18,9 +19,11 @@ static struct lw_keeper_lock *daemon_locks(struct lw_daemon *d, const struct lw_
 	if (!locks)
 		return NULL;
 	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next) {
-		if (e->lock_fd >= 0)
-			locks[n++] = (struct lw_keeper_lock){ .name = e->image, .fd = e->lock_fd };
-		else if (strcmp(e->backend, "nop") != 0)
+		int fd = lw_backend_lock_keep_fd(e->lock);
+
+		if (fd >= 0)
+			locks[n++] = (struct lw_keeper_lock){ .name = e->image, .fd = fd };
+		else if (!e->lock)	/* adopt.c: the keeper's copy did not pass back */
 			lw_log(LOG_ERR, "keeper: the daemon has no copy of the backend lock of %s;"
 			       " it lives only as long as the old keeper", e->image);
 	}

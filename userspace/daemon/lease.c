@@ -52,7 +52,6 @@ struct lw_lease_entry *lw_lease_entry_new(void)
 
 	if (!e)
 		return NULL;
-	e->lock_fd = -1;
 	for (unsigned int i = 0; i < LW_MAX_HOLDERS; i++)
 		e->holders[i].pidfd = -1;
 	return e;

@@ -14,6 +14,8 @@
 
 #include "enforcer_maps.h"
 
+struct lw_backend_lock;
+
 struct lw_lease_holder {
 	struct lw_holder id;		/* pid + start time, or cgroup id */
 	char comm[LW_COMM_LEN];		/* process holder's command, for errors and audit */
@@ -31,7 +33,8 @@ struct lw_lease_entry {
 	__u64 acquired_usec;		/* CLOCK_REALTIME */
 	unsigned int nr_holders;
 	struct lw_lease_holder holders[LW_MAX_HOLDERS];
-	int lock_fd;			/* runtime: the backend lock, -1 if none */
+	struct lw_backend_lock *lock;	/* runtime: the backend's lock (backend.h), NULL if none */
+	char lock_id[512];		/* the lock's text form (LW_BACKEND_LOCK_ID_MAX), kept in the state */
 	struct lw_lease_entry *next_by_key, *next_by_image, *next, *prev;
 };
 
@@ -41,7 +44,7 @@ int lw_lease_table_new(unsigned int buckets, struct lw_lease_table **out);
 /* Frees entries (closing nothing: the owner closes descriptors first). */
 void lw_lease_table_free(struct lw_lease_table *t);
 
-/* A zeroed entry with lock_fd and pidfds at -1, not yet in a table. */
+/* A zeroed entry with pidfds at -1, not yet in a table. */
 struct lw_lease_entry *lw_lease_entry_new(void);
 void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e);
 /* Unlinks e; the caller frees it. */

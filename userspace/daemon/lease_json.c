@@ -46,6 +46,9 @@ struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_i
 		json_object_array_add(holders, lw_holder_to_json(&e->holders[i], with_ids));
 	json_object_object_add(o, "holders", holders);
 	json_object_object_add(o, "acquired_usec", json_object_new_int64((int64_t)e->acquired_usec));
+	/* the backend's lock, for re-adoption: state file only */
+	if (with_ids && e->lock_id[0])
+		json_object_object_add(o, "lock", json_object_new_string(e->lock_id));
 	return o;
 }
 
@@ -123,6 +126,10 @@ int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const 
 		return *why = "backend missing", -EINVAL;
 	if (get_u64(obj, "acquired_usec", &e->acquired_usec) < 0)
 		return *why = "acquired_usec missing", -EINVAL;
+	/* state files from before backends named their locks have none */
+	if (json_object_object_get_ex(obj, "lock", NULL) &&
+	    get_string(obj, "lock", e->lock_id, sizeof(e->lock_id)) < 0)
+		return *why = "lock is not a string", -EINVAL;
 	if (!json_object_object_get_ex(obj, "holders", &holders) ||
 	    !json_object_is_type(holders, json_type_array))
 		return *why = "holders missing", -EINVAL;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acquiring.h"
 #include "backend.h"
 #include "enforcement.h"
 #include "errors.h"
@@ -127,83 +128,22 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 	}
 }
 
-static struct json_object *backend_error(struct lw_daemon *d, int r, const char *image)
+int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool force,
+		     struct lw_backend_lock *lock, struct json_object **error)
 {
-	switch (r) {
-	case -EAGAIN:
-		return lw_error_lease_held(image, NULL);
-	case -ENOENT:
-		return lw_error_image_not_found(image, lw_backend_error(d->backend));
-	default:
-		return lw_error_backend_failure("%s", lw_backend_error(d->backend));
-	}
-}
-
-int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const struct lw_lease_holder *holder,
-		       bool shared, bool force, struct lw_lease_entry **out, struct json_object **error)
-{
-	enum lw_lease_mode mode = shared ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
+	int keep_fd = lw_backend_lock_keep_fd(lock);
 	struct lw_writer writer = { 0 };
-	struct lw_image_key key;
-	struct lw_lease_entry *e = NULL;
 	bool kernel = false, kept = false, inserted = false;
+	struct lw_err berr;
 	char err[512];
-	int r;
+	int r = 0;
 
 	*error = NULL;
-	r = lw_enforcement_key_of_fd(d->enforcer, fd, &key);
-	if (r < 0) {
-		*error = lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
-		goto cleanup;
-	}
-	e = lw_lease_by_key(d->leases, &key);
-	if (!e)
-		e = lw_lease_by_image(d->leases, image);
-	if (e) {
-		if (lw_lease_find_holder(e, &holder->id) >= 0)
-			r = 0;	/* asking again for what one holds is not an error */
-		else if (shared && e->mode == LW_LEASE_SHARED)
-			r = join_shared(d, e, holder, error);
-		else {
-			*error = lw_error_lease_held(image, e);
-			r = -EAGAIN;
-		}
-		if (r == 0)
-			*out = e;
-		e = NULL;
-		goto cleanup;
-	}
-	if (lw_lease_count(d->leases) >= d->cfg->max_images) {
-		*error = lw_error_capacity_exceeded(d->cfg->max_images);
-		r = -ENOSPC;
-		goto cleanup;
-	}
-
-	e = lw_lease_entry_new();
-	if (!e) {
-		*error = lw_error_backend_failure("out of memory");
-		r = -ENOMEM;
-		goto cleanup;
-	}
-	snprintf(e->image, sizeof(e->image), "%s", image);
-	e->mode = mode;
-	snprintf(e->backend, sizeof(e->backend), "%s", lw_backend_name(d->backend));
-	e->acquired_usec = now_realtime_usec();
-	e->holders[0] = *holder;
-	e->holders[0].pidfd = -1;
-	e->holders[0].watch = NULL;
-	e->nr_holders = 1;
-
-	r = d->backend->ops->acquire(d->backend, image, fd, shared, &e->lock_fd);
-	if (r < 0) {
-		e->lock_fd = -1;
-		*error = backend_error(d, r, image);
-		goto cleanup;
-	}
-	/* the keeper gets its copy before the lease exists: the kernel passes
-	 * a leased image's write descriptor to holders and the daemon only */
-	if (e->lock_fd >= 0) {
-		r = lw_keeping_put(d, image, e->lock_fd);
+	e->lock = lock;
+	snprintf(e->lock_id, sizeof(e->lock_id), "%s", lw_backend_lock_id(lock));
+	/* the keeper gets its copy before the lease exists in the kernel */
+	if (keep_fd >= 0) {
+		r = lw_keeping_put(d, e->image, keep_fd);
 		if (r < 0) {
 			*error = lw_error_backend_failure("keeper: cannot keep the lock: %s", strerror(-r));
 			goto cleanup;
@@ -211,10 +151,10 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const str
 		kept = true;
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
-	r = lw_enforcement_add_lease(d->enforcer, fd, mode, &holder->id,
-					force ? LW_LEASE_FORCE : 0, &e->key, &writer);
+	r = lw_enforcement_add_lease(d->enforcer, fd, e->mode, &e->holders[0].id,
+				     force ? LW_LEASE_FORCE : 0, &e->key, &writer);
 	if (r < 0) {
-		*error = enforcer_error(d, r, image, &writer);
+		*error = enforcer_error(d, r, e->image, &writer);
 		goto cleanup;
 	}
 	kernel = true;
@@ -222,7 +162,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const str
 	inserted = true;
 	r = lw_holder_watch(d->event, e, &e->holders[0], lw_leasing_holder_exited, d);
 	if (r < 0) {
-		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
+		*error = lw_error_invalid_parameter_why("pid", "process %u exited", e->holders[0].id.pid);
 		goto cleanup;
 	}
 	r = lw_leasing_save(d, e, err, sizeof(err));
@@ -231,22 +171,95 @@ int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const str
 		goto cleanup;
 	}
 	lw_leasing_audit(d, e, &e->holders[0], LW_LEASE_ACQUIRE, force ? "forced" : NULL);
-	*out = e;
-	e = NULL;
+	return 0;
 cleanup:
-	if (e) {
-		/* roll back in reverse */
-		lw_holder_unwatch(&e->holders[0]);
-		if (inserted)
-			lw_lease_table_remove(d->leases, e);
-		if (kernel)
-			lw_enforcement_remove_lease(d->enforcer, &e->key);
-		if (kept)
-			lw_keeper_drop(d->keeper, image);
-		if (e->lock_fd >= 0)
-			d->backend->ops->release(d->backend, image, e->lock_fd);
-		free(e);
+	/* roll back in reverse */
+	lw_holder_unwatch(&e->holders[0]);
+	if (inserted)
+		lw_lease_table_remove(d->leases, e);
+	if (kernel)
+		lw_enforcement_remove_lease(d->enforcer, &e->key);
+	if (kept)
+		lw_keeper_drop(d->keeper, e->image);
+	if (lw_backend_release(d->backend, e->lock, &berr) < 0)
+		lw_log(LOG_ERR, "acquire %s: %s", e->image, berr.msg);
+	free(e);
+	return r;
+}
+
+/* A lease (granted or pending) on image or on the file fd names. */
+static int existing(struct lw_daemon *d, const struct lw_acquire_request *req, const struct lw_image_key *key,
+		    struct lw_lease_entry **out, struct json_object **error)
+{
+	struct lw_lease_entry *e = lw_lease_by_key(d->leases, key);
+	struct lw_acquiring *p;
+	int r;
+
+	*out = NULL;
+	if (!e)
+		e = lw_lease_by_image(d->leases, req->image);
+	if (!e) {
+		p = lw_acquiring_find(d, key, req->image);
+		if (!p)
+			return 1;
+		*error = lw_error_lease_held(req->image, lw_acquiring_entry(p));
+		if (*error)
+			json_object_object_add(json_object_object_get(*error, "parameters"), "pending",
+					       json_object_new_boolean(1));
+		return -EAGAIN;
 	}
+	if (lw_lease_find_holder(e, &req->holder->id) >= 0)
+		r = 0;	/* asking again for what one holds is not an error */
+	else if (req->shared && e->mode == LW_LEASE_SHARED)
+		r = join_shared(d, e, req->holder, error);
+	else {
+		*error = lw_error_lease_held(req->image, e);
+		r = -EAGAIN;
+	}
+	if (r == 0)
+		*out = e;
+	return r;
+}
+
+int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req, struct lw_lease_entry **out,
+		       struct lw_acquiring **pending, struct json_object **error)
+{
+	struct lw_image_key key;
+	struct lw_lease_entry *e;
+	int r;
+
+	*error = NULL;
+	*pending = NULL;
+	r = lw_enforcement_key_of_fd(d->enforcer, req->fd, &key);
+	if (r < 0) {
+		*error = lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
+		return r;
+	}
+	r = existing(d, req, &key, out, error);
+	if (r <= 0)
+		return r;
+	if (lw_lease_count(d->leases) + d->nr_acquiring >= d->cfg->max_images) {
+		*error = lw_error_capacity_exceeded(d->cfg->max_images);
+		return -ENOSPC;
+	}
+	e = lw_lease_entry_new();
+	if (!e) {
+		*error = lw_error_backend_failure("out of memory");
+		return -ENOMEM;
+	}
+	snprintf(e->image, sizeof(e->image), "%s", req->image);
+	e->key = key;
+	e->mode = req->shared ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
+	snprintf(e->backend, sizeof(e->backend), "%s", lw_backend_name(d->backend));
+	e->acquired_usec = now_realtime_usec();
+	e->holders[0] = *req->holder;
+	e->holders[0].pidfd = -1;
+	e->holders[0].watch = NULL;
+	e->nr_holders = 1;
+	/* e is the backend step's now: in the table once granted, else freed */
+	r = lw_acquiring_start(d, e, req, pending, error);
+	if (r == 0)
+		*out = e;
 	return r;
 }
 
@@ -290,6 +303,7 @@ static void undo_detach(struct lw_daemon *d, struct leaving *l)
 static void finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why, const char *reason)
 {
 	struct lw_lease_entry *e = l->e;
+	struct lw_err berr;
 
 	if (!l->ended) {
 		if (lw_enforcement_remove_holder(d->enforcer, &e->key, &l->gone.id) < 0)
@@ -299,11 +313,12 @@ static void finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event w
 	}
 	if (lw_enforcement_remove_lease(d->enforcer, &e->key) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
-	/* drop it always: the keeper may hold the only copy (lock_fd -1) */
+	/* drop it always: the keeper may hold the only copy (e->lock NULL after a restart) */
 	if (lw_keeper_drop(d->keeper, e->image) < 0)
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
-	if (d->backend->ops->release(d->backend, e->image, e->lock_fd) < 0)
-		lw_log(LOG_ERR, "release %s: %s", e->image, lw_backend_error(d->backend));
+	if (lw_backend_release(d->backend, e->lock, &berr) < 0)
+		lw_log(LOG_ERR, "release %s: %s", e->image, berr.msg);
+	e->lock = NULL;
 	lw_leasing_audit(d, e, &l->gone, why, reason);
 	free(e);
 }

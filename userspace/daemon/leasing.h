@@ -1,8 +1,10 @@
 /* Taking and giving up leases, all or nothing.
  *
- * Acquire: backend lock -> keeper copy of the lock -> kernel enforcement
- * (refused while a non-holder has the image open for write) -> state file (the
- * commit point) -> reply; any failure undoes what was done.
+ * Acquire: backend lock (which may answer later: acquiring.h) -> keeper copy
+ * of the lock -> kernel enforcement (refused while a non-holder has the image
+ * open for write) -> state file (the commit point) -> reply; any failure
+ * undoes what was done. Nothing reaches the kernel or the table before the
+ * backend granted the lease.
  * Release: state file (commit) -> kernel entry -> keeper copy -> backend
  * lock. A crash anywhere leaves the state file right, and re-adoption
  * (adopt.h) brings the kernel, the keeper and the backend in line with it. */
@@ -15,12 +17,37 @@
 #include "audit/audit.h"
 #include "daemon.h"
 
-/* Take (or join, for shared) a lease on image for holder. fd is the image
- * as image_open.h opened it: the kernel key and the backend lock come from
- * that same file (it stays the caller's to close). On failure returns a
- * negative errno and *error gets the varlink error reply. */
-int lw_leasing_acquire(struct lw_daemon *d, const char *image, int fd, const struct lw_lease_holder *holder,
-		       bool shared, bool force, struct lw_lease_entry **out, struct json_object **error);
+struct lw_backend_lock;
+struct lw_acquiring;
+
+/* The later answer of an acquire that went pending (-EINPROGRESS): 0 with
+ * e, the lease now in the table, or a negative errno with error, the
+ * varlink error reply (the callee's). */
+typedef void (*lw_acquired_fn)(void *ctx, int result, struct lw_lease_entry *e, struct json_object *error);
+
+struct lw_acquire_request {
+	const char *image;
+	int fd;			/* the image as image_open.h opened it; the caller's to close */
+	const struct lw_lease_holder *holder;
+	bool shared, force;
+	lw_acquired_fn later;	/* called once if the backend answers later */
+	void *ctx;
+};
+
+/* Take (or join, for shared) a lease on req->image for req->holder: the
+ * kernel key and the backend lock come from req->fd. Returns 0 with *out;
+ * -EINPROGRESS when the backend answers later (req->later is called then,
+ * unless lw_acquiring_cancel(*pending) first); or a negative errno with
+ * *error, the varlink error reply. An image with an acquire pending is
+ * refused (LeaseHeld, "pending": true), whoever asks. */
+int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req, struct lw_lease_entry **out,
+		       struct lw_acquiring **pending, struct json_object **error);
+
+/* The backend granted lock for e (a new entry not in the table): keeper
+ * copy, kernel entry (fd: the image), table, holder watch, state, audit.
+ * On failure everything is undone, the lock released and e freed. */
+int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool force,
+		     struct lw_backend_lock *lock, struct json_object **error);
 
 /* Remove e->holders[idx]; the last holder's leaving ends the lease. why is
  * the audit event. A holder that died is removed even if the state file

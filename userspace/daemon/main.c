@@ -82,7 +82,7 @@ static int parse_options(int argc, char **argv, const char **config, bool *confi
 		case 'S': ov[(*nov)++] = (struct override){ "--state-dir", "daemon", "state_dir", optarg }; break;
 		case 'a': ov[(*nov)++] = (struct override){ "--audit-log", "audit", "path", optarg }; break;
 		case 'b': ov[(*nov)++] = (struct override){ "--backend", "backend", "name", optarg }; break;
-		case 'l': ov[(*nov)++] = (struct override){ "--lockspace", "backend", "lockspace", optarg }; break;
+		case 'l': ov[(*nov)++] = (struct override){ "--lockspace", "fcntl", "lockspace", optarg }; break;
 		case 'e': ov[(*nov)++] = (struct override){ "--enforcer", "daemon", "enforcer", optarg }; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("lockwardend %s\n", LOCKWARDEN_VERSION); exit(0);
@@ -156,7 +156,9 @@ int main(int argc, char **argv)
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	const char *config_path = LW_DEFAULT_CONFIG;
 	struct lw_enforcement_opts enf_opts = { 0 };
-	struct lw_backend_config be_cfg = { 0 };
+	struct lw_backend_option be_options[LW_CONFIG_BACKEND_OPTIONS_MAX];
+	struct lw_backend_setup be_setup = { 0 };
+	struct lw_err be_err;
 	struct lw_daemon d = { 0 };
 	struct lw_config cfg;
 	struct override ov[16];
@@ -235,13 +237,12 @@ int main(int argc, char **argv)
 		fail("enforcer", "hardened needs the bpf-lsm enforcer (fanotify pins nothing to guard)");
 		goto cleanup;
 	}
-	be_cfg.lockspace = cfg.lockspace[0] ? cfg.lockspace : NULL;
-	r = lw_backend_open(cfg.backend, &be_cfg, &d.backend);
+	be_setup.event = d.event;
+	be_setup.options = be_options;
+	be_setup.nr_options = lw_config_backend_options(&cfg, cfg.backend, be_options, LW_CONFIG_BACKEND_OPTIONS_MAX);
+	r = lw_backend_open(cfg.backend, &be_setup, &d.backend, &be_err);
 	if (r < 0) {
-		snprintf(err, sizeof(err), "%s: %s", cfg.backend,
-			 r == -ENOENT ? (lw_backend_find(cfg.backend) ? "lockspace folder does not exist"
-								     : "no such backend")
-				      : strerror(-r));
+		snprintf(err, sizeof(err), "%s: %s", cfg.backend, be_err.msg);
 		fail("backend", err);
 		goto cleanup;
 	}
@@ -288,18 +289,18 @@ int main(int argc, char **argv)
 cleanup:
 	/* leases are not released on exit: the kernel keeps enforcing (pins),
 	 * the keeper keeps the backend locks, the next start re-adopts */
+	/* first: closing the connections cancels the acquires still pending */
+	lw_server_close(d.server);
 	lw_denials_stop(&d);
 	lw_tamper_close(&d);
 	if (d.leases)
 		for (struct lw_lease_entry *e = lw_lease_first(d.leases); e; e = e->next) {
 			for (unsigned int i = 0; i < e->nr_holders; i++)
 				sd_event_source_disable_unref(e->holders[i].watch);
-			if (e->lock_fd >= 0)
-				close(e->lock_fd);
+			lw_backend_forget(d.backend, e->lock);
 		}
 	lw_lease_table_free(d.leases);
 	lw_state_close(d.state);
-	lw_server_close(d.server);
 	lw_audit_close(d.audit);
 	lw_backend_close(d.backend);
 	lw_enforcement_close(d.enforcer);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acquiring.h"
 #include "backend.h"
 #include "common/varlink.h"
 #include "common/version.h"
@@ -18,6 +19,7 @@
 #include "lease_json.h"
 #include "leasing.h"
 #include "manager.h"
+#include "server.h"
 #include "tamper.h"
 
 /* Parameters of one call, checked against what the method accepts. */
@@ -163,19 +165,43 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 	return NULL;
 }
 
-static struct json_object *reply_lease(const struct lw_lease_entry *e)
+/* A lease as clients see it; one the backend has not granted yet says so. */
+static struct json_object *lease_json(const struct lw_lease_entry *e, bool pending)
+{
+	struct json_object *o = lw_lease_to_json(e, false);
+
+	if (o && pending)
+		json_object_object_add(o, "pending", json_object_new_boolean(1));
+	return o;
+}
+
+static struct json_object *reply_lease(const struct lw_lease_entry *e, bool pending)
 {
 	struct json_object *p = json_object_new_object();
 
-	json_object_object_add(p, "lease", e ? lw_lease_to_json(e, false) : NULL);
+	json_object_object_add(p, "lease", e ? lease_json(e, pending) : NULL);
 	return varlink_reply_new(p, false);
 }
 
-static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
+/* The backend answered an acquire that was pending. */
+static void acquired_later(void *ctx, int result, struct lw_lease_entry *e, struct json_object *error)
+{
+	lw_call_reply(ctx, result < 0 ? error : reply_lease(e, false));
+}
+
+static void call_gone(void *ctx)
+{
+	lw_acquiring_cancel(ctx);
+}
+
+static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
+				   struct lw_call *call)
 {
 	struct lw_image_caller caller = caller_of(peer);
 	struct lw_lease_entry *e = NULL;
 	struct json_object *error;
+	struct lw_acquiring *pending;
+	struct lw_acquire_request req;
 	struct lw_lease_holder h;
 	struct params p;
 	const char *bad, *why;
@@ -199,41 +225,78 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 		return lw_error_permission_denied(why);
 	if (r < 0)
 		return lw_error_image_not_found(p.image, why);
-	r = lw_leasing_acquire(d, p.image, fd, &h, p.shared, p.force, &e, &error);
+	req = (struct lw_acquire_request){
+		.image = p.image, .fd = fd, .holder = &h, .shared = p.shared, .force = p.force,
+		.later = acquired_later, .ctx = call,
+	};
+	r = lw_leasing_acquire(d, &req, &e, &pending, &error);
 	close(fd);
+	if (r == -EINPROGRESS) {
+		lw_call_defer(call, call_gone, pending);
+		return NULL;
+	}
 	if (r < 0)
 		return error;
-	return reply_lease(e);
+	return reply_lease(e, false);
 }
 
 /* The lease named by image: by the path it was taken with, else by the
  * kernel's key for whatever the path names now (a hard link, another name),
  * looked up as the caller into an O_PATH descriptor, which opens nothing:
  * no device is ever opened on a caller's behalf. NULL also for a lease the
- * caller may not see, so "not yours" and "no such file" look the same. */
-static struct lw_lease_entry *find_lease(struct lw_daemon *d, const struct lw_peer *peer, const char *image)
+ * caller may not see, so "not yours" and "no such file" look the same.
+ * Else the acquire of it still pending, in *pending. */
+static struct lw_lease_entry *find_lease(struct lw_daemon *d, const struct lw_peer *peer, const char *image,
+					 struct lw_acquiring **pending)
 {
 	struct lw_image_caller caller = caller_of(peer);
 	struct lw_lease_entry *e = lw_lease_by_image(d->leases, image);
-	struct lw_image_key key;
+	struct lw_image_key key = { 0 };
 	struct stat st;
+	bool keyed = false;
 	int fd;
 
+	*pending = NULL;
 	if (!e && lw_image_lookup(image, &caller, &fd, &st) == 0) {
-		if (lw_enforcement_key_of_fd(d->enforcer, fd, &key) == 0)
+		keyed = lw_enforcement_key_of_fd(d->enforcer, fd, &key) == 0;
+		if (keyed)
 			e = lw_lease_by_key(d->leases, &key);
 		close(fd);
+	}
+	if (!e && d->nr_acquiring) {
+		struct lw_acquiring *a = lw_acquiring_find(d, keyed ? &key : &(struct lw_image_key){ 0 }, image);
+
+		/* a zero key names no image: only the path can match then */
+		if (a && visible(peer, lw_acquiring_entry(a)) &&
+		    (keyed || strcmp(lw_acquiring_entry(a)->image, image) == 0))
+			*pending = a;
+		return NULL;
 	}
 	return e && visible(peer, e) ? e : NULL;
 }
 
+/* Index of the holder a Release names in e, or -1. */
+static int named_holder(const struct lw_lease_entry *e, const struct params *p, int pid)
+{
+	for (unsigned int i = 0; e && i < e->nr_holders; i++) {
+		const struct lw_lease_holder *h = &e->holders[i];
+
+		/* holders are live processes (dead ones are released at once), so the pid names one */
+		if (p->cgroup ? h->id.kind == LW_HOLDER_CGROUP && strcmp(h->cgroup, p->cgroup) == 0
+			      : h->id.kind == LW_HOLDER_PROCESS && (int)h->id.pid == pid)
+			return (int)i;
+	}
+	return -1;
+}
+
 static struct json_object *release(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
+	struct lw_acquiring *pending;
 	struct lw_lease_entry *e;
 	struct json_object *error = NULL;
 	struct params p;
 	const char *bad;
-	int idx = -1;
+	int idx;
 
 	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP, PARAM_IMAGE, &p);
 	if (bad)
@@ -244,15 +307,14 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 
 	if (!p.cgroup && pid != peer->pid && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for another process");
-	e = find_lease(d, peer, p.image);
-	for (unsigned int i = 0; e && i < e->nr_holders && idx < 0; i++) {
-		const struct lw_lease_holder *h = &e->holders[i];
-
-		/* holders are live processes (dead ones are released at once), so the pid names one */
-		if (p.cgroup ? h->id.kind == LW_HOLDER_CGROUP && strcmp(h->cgroup, p.cgroup) == 0
-			     : h->id.kind == LW_HOLDER_PROCESS && (int)h->id.pid == pid)
-			idx = (int)i;
+	e = find_lease(d, peer, p.image, &pending);
+	if (pending && named_holder(lw_acquiring_entry(pending), &p, pid) == 0) {
+		/* withdraw it: the pending Acquire is answered, nothing was held */
+		lw_acquiring_abort(pending, lw_error_backend_failure(
+			"the acquire of %s was withdrawn by a Release before the backend granted it", p.image));
+		return varlink_reply_new(NULL, false);
 	}
+	idx = named_holder(e, &p, pid);
 	if (idx < 0)
 		return lw_error_not_holder(p.image);
 	if (lw_leasing_release(d, e, (unsigned int)idx, LW_LEASE_RELEASE, NULL, &error) < 0)
@@ -262,12 +324,17 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 
 static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
+	struct lw_acquiring *pending;
+	struct lw_lease_entry *e;
 	struct params p;
 	const char *bad = parse_params(in, PARAM_IMAGE, PARAM_IMAGE, &p);
 
 	if (bad)
 		return bad_param(in, bad);
-	return reply_lease(find_lease(d, peer, p.image));
+	e = find_lease(d, peer, p.image, &pending);
+	if (pending)
+		return reply_lease(lw_acquiring_entry(pending), true);
+	return reply_lease(e, false);
 }
 
 static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
@@ -282,7 +349,10 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 	leases = json_object_new_array();
 	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next)
 		if (visible(peer, e))
-			json_object_array_add(leases, lw_lease_to_json(e, false));
+			json_object_array_add(leases, lease_json(e, false));
+	for (struct lw_acquiring *a = lw_acquiring_first(d); a; a = lw_acquiring_next(a))
+		if (visible(peer, lw_acquiring_entry(a)))
+			json_object_array_add(leases, lease_json(lw_acquiring_entry(a), true));
 	json_object_object_add(p, "leases", leases);
 	return varlink_reply_new(p, false);
 }
@@ -290,7 +360,7 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 {
 	__u64 denials = 0, suppressed = 0, dropped = 0;
-	struct json_object *p;
+	struct json_object *p, *backend;
 	struct params unused;
 	struct timespec ts;
 	const char *bad = parse_params(in, 0, 0, &unused);
@@ -306,6 +376,10 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	json_object_object_add(p, "enforcer_limits", json_object_new_string(lw_enforcement_limits(d->enforcer)));
 	json_object_object_add(p, "pin_dir", json_object_new_string(lw_enforcement_pin_dir(d->enforcer)));
 	json_object_object_add(p, "leases", json_object_new_int64(lw_lease_count(d->leases)));
+	json_object_object_add(p, "pending_acquires", json_object_new_int64(d->nr_acquiring));
+	backend = lw_backend_status(d->backend);
+	if (backend)
+		json_object_object_add(p, "backend_status", backend);
 	json_object_object_add(p, "max_images", json_object_new_int64(lw_enforcement_max_images(d->enforcer)));
 	json_object_object_add(p, "denials", json_object_new_int64((int64_t)denials));
 	json_object_object_add(p, "suppressed", json_object_new_int64((int64_t)suppressed));
@@ -318,10 +392,10 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 }
 
 struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *peer,
-				    const char *member, struct json_object *parameters)
+				    const char *member, struct json_object *parameters, struct lw_call *call)
 {
 	if (strcmp(member, "Acquire") == 0)
-		return acquire(d, peer, parameters);
+		return acquire(d, peer, parameters, call);
 	if (strcmp(member, "Release") == 0)
 		return release(d, peer, parameters);
 	if (strcmp(member, "Inquire") == 0)

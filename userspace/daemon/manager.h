@@ -24,10 +24,13 @@ struct lw_peer {
 	uint64_t start_time;	/* its start time (clock ticks since boot) */
 };
 
+struct lw_call;
+
 /* Handle member ("Acquire", ...) of io.lockwarden.Manager. Returns the
- * reply (varlink_reply_new) or error message to send; NULL only when out
- * of memory. */
+ * reply (varlink_reply_new) or error message to send; NULL when the reply
+ * comes later (call deferred, server.h: an Acquire the backend answers
+ * later) or for an unknown member. */
 struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *peer,
-				    const char *member, struct json_object *parameters);
+				    const char *member, struct json_object *parameters, struct lw_call *call);
 
 #endif /* LW_DAEMON_MANAGER_H */

@@ -25,8 +25,17 @@
 #include "mkdirs.h"
 #include "server.h"
 
+struct lw_call {
+	struct conn *c;
+	bool deferred;		/* the reply comes later (lw_call_reply) */
+	bool oneway;		/* and is dropped: the client wanted none */
+	void (*gone)(void *ctx);
+	void *gone_ctx;
+};
+
 struct conn {
 	struct lw_server *srv;
+	struct lw_call call;	/* the request being answered */
 	int fd;
 	sd_event_source *source;
 	struct varlink_reader reader;
@@ -67,6 +76,10 @@ struct lw_server {
 static void conn_free(struct conn *c)
 {
 	struct lw_server *s = c->srv;
+
+	/* a deferred reply no one will read: its method lets go of it */
+	if (c->call.deferred && c->call.gone)
+		c->call.gone(c->call.gone_ctx);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -156,8 +169,8 @@ static struct json_object *dispatch(struct conn *c, const struct varlink_request
 			return lw_error_permission_denied("the connecting process has exited: "
 							  "a connection acts only for the process that opened it");
 		}
-		reply = lw_manager_call(c->srv->d, &c->peer, dot + 1, req->parameters);
-		if (!reply)
+		reply = lw_manager_call(c->srv->d, &c->peer, dot + 1, req->parameters, &c->call);
+		if (!reply && !c->call.deferred)
 			reply = varlink_error_method_not_found(req->method);
 		return reply;
 	}
@@ -179,7 +192,7 @@ static void process(struct conn *c)
 	struct varlink_request req;
 	size_t len;
 
-	while (!c->out && !c->closing && varlink_reader_next(&c->reader, &text, &len) == 1) {
+	while (!c->out && !c->closing && !c->call.deferred && varlink_reader_next(&c->reader, &text, &len) == 1) {
 		struct json_object *reply;
 
 		if (c->idle)
@@ -190,7 +203,10 @@ static void process(struct conn *c)
 			continue;
 		}
 		reply = dispatch(c, &req);
-		if (req.oneway)
+		c->call.oneway = req.oneway;
+		if (c->call.deferred)
+			;	/* answered by lw_call_reply */
+		else if (req.oneway)
 			json_object_put(reply);
 		else
 			queue(c, reply);
@@ -218,14 +234,71 @@ static int flush(struct conn *c)
 	return 0;
 }
 
+/* Answer what can be answered and write it; then wait for what comes next:
+ * room to write, a request, or (while a reply is deferred) the hang-up. */
+static void pump(struct conn *c, uint32_t revents)
+{
+	int r;
+
+	for (;;) {
+		process(c);
+		if (!c->out)
+			break;
+		r = flush(c);
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			conn_free(c);
+			return;
+		}
+	}
+	if (c->closing && !c->out) {
+		conn_free(c);
+		return;
+	}
+	if (!c->out && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN)) {
+		conn_free(c);
+		return;
+	}
+	/* while a reply waits, read nothing more: the buffers stay bounded */
+	sd_event_source_set_io_events(c->source, c->out ? EPOLLOUT : c->call.deferred ? EPOLLRDHUP : EPOLLIN);
+}
+
+void lw_call_defer(struct lw_call *call, void (*gone)(void *ctx), void *ctx)
+{
+	call->deferred = true;
+	call->gone = gone;
+	call->gone_ctx = ctx;
+}
+
+void lw_call_reply(struct lw_call *call, struct json_object *msg)
+{
+	struct conn *c = call->c;
+
+	call->deferred = false;
+	call->gone = NULL;
+	if (call->oneway)
+		json_object_put(msg);
+	else
+		queue(c, msg);
+	if (c->idle)
+		sd_event_source_set_time_relative(c->idle, (uint64_t)c->srv->d->cfg->idle_timeout_sec * 1000000u);
+	pump(c, 0);
+}
+
 static int on_conn(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
 	struct conn *c = userdata;
 	ssize_t n;
-	int r;
 
 	(void)source;
 	(void)fd;
+	if (c->call.deferred) {
+		/* the client went away while its reply was pending */
+		if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			conn_free(c);
+		return 0;
+	}
 	if (!c->out && (revents & EPOLLIN)) {
 		n = varlink_reader_fill(&c->reader, c->fd);
 		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EMSGSIZE)) {
@@ -238,28 +311,7 @@ static int on_conn(sd_event_source *source, int fd, uint32_t revents, void *user
 			c->closing = true;
 		}
 	}
-	for (;;) {
-		process(c);
-		if (!c->out)
-			break;
-		r = flush(c);
-		if (r == -EAGAIN)
-			break;
-		if (r < 0) {
-			conn_free(c);
-			return 0;
-		}
-	}
-	if (c->closing && !c->out) {
-		conn_free(c);
-		return 0;
-	}
-	if (!c->out && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN)) {
-		conn_free(c);
-		return 0;
-	}
-	/* while a reply waits, read nothing more: the buffers stay bounded */
-	sd_event_source_set_io_events(c->source, c->out ? EPOLLOUT : EPOLLIN);
+	pump(c, revents);
 	return 0;
 }
 
@@ -414,8 +466,13 @@ static int on_idle(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	struct conn *c = userdata;
 
-	(void)source;
 	(void)usec;
+	if (c->call.deferred) {
+		/* waiting for its own reply is not idle */
+		sd_event_source_set_time_relative(source, (uint64_t)c->srv->d->cfg->idle_timeout_sec * 1000000u);
+		sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+		return 0;
+	}
 	lw_log(LOG_INFO, "closing the connection of uid %u pid %d: no request for %u s (idle_timeout_sec)",
 	       c->peer.uid, c->peer.pid, c->srv->d->cfg->idle_timeout_sec);
 	conn_free(c);
@@ -515,6 +572,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 	}
 	c->srv = s;
 	c->fd = cfd;
+	c->call.c = c;
 	c->peer = peer;
 	varlink_reader_init(&c->reader, 0);
 	if (sd_event_add_io(s->d->event, &c->source, cfd, EPOLLIN, on_conn, c) < 0 ||

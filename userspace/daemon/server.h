@@ -8,7 +8,20 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "daemon.h"
+
+/* The request being answered on a connection. A method that cannot answer
+ * at once defers it: the reply then goes out through lw_call_reply, and
+ * until it does the connection reads no further request (varlink replies
+ * in order). If the connection closes first, gone(ctx) is called instead
+ * and the call must not be used again. */
+struct lw_call;
+
+void lw_call_defer(struct lw_call *call, void (*gone)(void *ctx), void *ctx);
+/* Send the deferred reply (taken over); the call is done. */
+void lw_call_reply(struct lw_call *call, struct json_object *msg);
 
 /* Listen on cfg->socket, or adopt a socket passed by systemd (or by a
  * re-exec) through LISTEN_FDS. */

@@ -1,0 +1,205 @@
+/* Pending acquires. See acquiring.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "acquiring.h"
+#include "backend.h"
+#include "errors.h"
+#include "holders.h"
+
+struct lw_acquiring {
+	struct lw_daemon *d;
+	struct lw_lease_entry *e;	/* not in the table */
+	int fd;				/* our copy of the image, for the kernel entry at grant */
+	bool force;
+	struct lw_backend_pending *backend;
+	lw_acquired_fn later;
+	void *ctx;
+	struct lw_acquiring *next, *prev;
+};
+
+static struct json_object *backend_error(int r, const char *image, const struct lw_err *err)
+{
+	const char *why = err && err->msg[0] ? err->msg : strerror(-r);
+
+	switch (r) {
+	case -EAGAIN:
+		return lw_error_lease_held(image, NULL);
+	case -ENOENT:
+		return lw_error_image_not_found(image, why);
+	default:
+		return lw_error_backend_failure("%s", why);
+	}
+}
+
+/* Out of the list, the holder unwatched, our descriptor closed; e stays. */
+static void detach(struct lw_acquiring *a)
+{
+	struct lw_daemon *d = a->d;
+
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		d->acquiring = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	d->nr_acquiring--;
+	lw_holder_unwatch(&a->e->holders[0]);
+	close(a->fd);
+}
+
+static void backend_done(void *ctx, int result, struct lw_backend_lock *lock, const struct lw_err *err)
+{
+	struct lw_acquiring *a = ctx;
+	struct lw_daemon *d = a->d;
+	struct lw_lease_entry *e = a->e;
+	struct json_object *error = NULL;
+	lw_acquired_fn later = a->later;
+	void *later_ctx = a->ctx;
+	int fd = a->fd;
+
+	a->fd = -1;
+	detach(a);
+	if (result < 0) {
+		lw_log(LOG_INFO, "acquire %s: the backend refused: %s", e->image, err ? err->msg : strerror(-result));
+		error = backend_error(result, e->image, err);
+		free(e);
+		e = NULL;
+	} else {
+		result = lw_leasing_grant(d, e, fd, a->force, lock, &error);
+		if (result < 0)
+			e = NULL;	/* freed by grant */
+		else
+			lw_log(LOG_INFO, "acquire %s: the backend granted it", e->image);
+	}
+	close(fd);
+	free(a);
+	later(later_ctx, result, e, error);
+}
+
+static void forget(struct lw_acquiring *a)
+{
+	lw_backend_cancel(a->d->backend, a->backend);
+	detach(a);
+	free(a->e);
+	free(a);
+}
+
+void lw_acquiring_cancel(struct lw_acquiring *a)
+{
+	lw_log(LOG_INFO, "acquire %s: cancelled while pending (the client went away)", a->e->image);
+	forget(a);
+}
+
+void lw_acquiring_abort(struct lw_acquiring *a, struct json_object *error)
+{
+	lw_acquired_fn later = a->later;
+	void *ctx = a->ctx;
+
+	forget(a);
+	later(ctx, -ECANCELED, NULL, error);
+}
+
+/* The holder it was for went away: nothing to hold it for. */
+static void holder_exited(const char *image, const struct lw_holder *holder, void *ctx)
+{
+	struct lw_acquiring *a = ctx;
+	struct json_object *error;
+
+	(void)image;
+	if (holder->kind == LW_HOLDER_CGROUP)
+		error = lw_error_invalid_parameter_why("cgroup", "%s was removed while its acquire was pending",
+						       a->e->holders[0].cgroup);
+	else
+		error = lw_error_invalid_parameter_why("pid", "process %u exited while its acquire was pending",
+						       holder->pid);
+	lw_log(LOG_INFO, "acquire %s: cancelled, its holder went away while pending", a->e->image);
+	lw_acquiring_abort(a, error);
+}
+
+int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_acquire_request *req,
+		       struct lw_acquiring **pending, struct json_object **error)
+{
+	struct lw_backend_request breq = { .image = e->image, .image_fd = req->fd, .shared = req->shared };
+	struct lw_acquiring *a = calloc(1, sizeof(*a));
+	struct lw_backend_lock *lock;
+	struct lw_err err = { { 0 } };
+	int r;
+
+	if (!a) {
+		free(e);
+		*error = lw_error_backend_failure("out of memory");
+		return -ENOMEM;
+	}
+	a->d = d;
+	a->e = e;
+	a->fd = -1;
+	a->force = req->force;
+	a->later = req->later;
+	a->ctx = req->ctx;
+	r = lw_backend_acquire(d->backend, &breq, req->later ? backend_done : NULL, a, &lock, &a->backend, &err);
+	if (r == 0) {
+		free(a);
+		return lw_leasing_grant(d, e, req->fd, req->force, lock, error);
+	}
+	if (r != -EINPROGRESS) {
+		*error = backend_error(r, e->image, &err);
+		goto fail;
+	}
+	a->fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
+	if (a->fd < 0) {
+		r = -errno;
+		*error = lw_error_backend_failure("cannot keep the image open while the backend answers: %s",
+						  strerror(errno));
+		goto cancel;
+	}
+	r = lw_holder_watch(d->event, e, &e->holders[0], holder_exited, a);
+	if (r < 0) {
+		*error = lw_error_invalid_parameter_why("pid", "process %u exited", e->holders[0].id.pid);
+		goto cancel;
+	}
+	a->next = d->acquiring;
+	if (d->acquiring)
+		d->acquiring->prev = a;
+	d->acquiring = a;
+	d->nr_acquiring++;
+	*pending = a;
+	lw_log(LOG_INFO, "acquire %s: pending, the backend answers later", e->image);
+	return -EINPROGRESS;
+cancel:
+	lw_backend_cancel(d->backend, a->backend);
+	if (a->fd >= 0)
+		close(a->fd);
+fail:
+	free(e);
+	free(a);
+	return r;
+}
+
+struct lw_acquiring *lw_acquiring_find(struct lw_daemon *d, const struct lw_image_key *key, const char *image)
+{
+	for (struct lw_acquiring *a = d->acquiring; a; a = a->next)
+		if ((a->e->key.dev == key->dev && a->e->key.ino == key->ino) || strcmp(a->e->image, image) == 0)
+			return a;
+	return NULL;
+}
+
+struct lw_acquiring *lw_acquiring_first(struct lw_daemon *d)
+{
+	return d->acquiring;
+}
+
+struct lw_acquiring *lw_acquiring_next(const struct lw_acquiring *a)
+{
+	return a->next;
+}
+
+const struct lw_lease_entry *lw_acquiring_entry(const struct lw_acquiring *a)
+{
+	return a->e;
+}

@@ -1,0 +1,43 @@
+/* Acquires the backend answers later (backend.h: -EINPROGRESS), kept
+ * beside the lease table rather than in it: everything that trusts the
+ * table (the state file, the kernel, the keeper, tamper checks, denial
+ * records) sees granted leases only, and a pending acquire reaches none of
+ * them before the backend grants it.
+ *
+ * While pending: the holder is watched (its exit cancels the acquire and
+ * answers it); a second acquire of the same image is refused as LeaseHeld
+ * with "pending": true; Release by the holder withdraws it; List and
+ * Inquire show it with "pending": true. The client that asked gets its
+ * reply when the backend answers; if it goes away first, the acquire is
+ * cancelled and the backend releases whatever arrives later. */
+#ifndef LW_DAEMON_ACQUIRING_H
+#define LW_DAEMON_ACQUIRING_H
+
+#include <json-c/json.h>
+
+#include "daemon.h"
+#include "leasing.h"
+
+/* The backend step of lw_leasing_acquire for e (a new entry, not in the
+ * table, which this takes over): 0 when granted at once (e in the table),
+ * -EINPROGRESS with *pending, or a negative errno with *error (e freed). */
+int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_acquire_request *req,
+		       struct lw_acquiring **pending, struct json_object **error);
+
+/* The one who asked no longer wants it (its connection closed): nothing
+ * of it stays, and req->later is not called. */
+void lw_acquiring_cancel(struct lw_acquiring *a);
+
+/* Withdraw a's acquire and answer it with error (taken over). */
+void lw_acquiring_abort(struct lw_acquiring *a, struct json_object *error);
+
+/* The pending acquire of key or image, or NULL. */
+struct lw_acquiring *lw_acquiring_find(struct lw_daemon *d, const struct lw_image_key *key, const char *image);
+
+/* Iteration: for (a = lw_acquiring_first(d); a; a = lw_acquiring_next(a)). */
+struct lw_acquiring *lw_acquiring_first(struct lw_daemon *d);
+struct lw_acquiring *lw_acquiring_next(const struct lw_acquiring *a);
+/* What a asks for: image, key, mode, its one holder (not in the table). */
+const struct lw_lease_entry *lw_acquiring_entry(const struct lw_acquiring *a);
+
+#endif /* LW_DAEMON_ACQUIRING_H */
