@@ -7,6 +7,7 @@
 static const struct lw_backend_ops *const backends[] = {
 	&lw_backend_nop,
 	&lw_backend_fcntl,
+	&lw_backend_paxos,
 };
 
 static const struct lw_backend_ops *find(const char *name)

@@ -46,10 +46,18 @@ struct lw_backend_option {
 	const char *value;
 };
 
+/* A lock the backend lost by itself (paxos: sanlock could not renew the
+ * lease and fenced its local writers): the daemon ends the lease (kernel
+ * entry, state, audit) and then releases lock, which is quick. Called from
+ * the loop. */
+typedef void (*lw_backend_lost_fn)(void *ctx, struct lw_backend_lock *lock, const struct lw_err *err);
+
 struct lw_backend_setup {
 	sd_event *event;	/* the daemon's loop: done() is dispatched from it */
 	const struct lw_backend_option *options;	/* its section, in file order */
 	size_t nr_options;
+	lw_backend_lost_fn lost;	/* NULL: the daemon is not told */
+	void *lost_ctx;
 };
 
 struct lw_backend_request {
@@ -57,6 +65,7 @@ struct lw_backend_request {
 	int image_fd;		/* the image as the daemon resolved it (the lock goes on
 				 * that same file), or -1 to go by the path */
 	bool shared;
+	const char *lease;	/* paxos manual mode: LOCKSPACE:RESOURCE:PATH:OFFSET; NULL: automatic */
 };
 
 /* The later answer of an acquire: result 0 with lock (the daemon's from
@@ -137,5 +146,6 @@ struct lw_backend_lock {
 
 extern const struct lw_backend_ops lw_backend_nop;
 extern const struct lw_backend_ops lw_backend_fcntl;
+extern const struct lw_backend_ops lw_backend_paxos;
 
 #endif /* LW_BACKEND_H */

@@ -34,7 +34,7 @@ static bool same_image(const struct stat *a, const struct stat *b)
 /* Whether descriptor fd of pid is open with write access (fdinfo "flags:" in octal). */
 static bool fd_writes(const char *pid, const char *fd)
 {
-	char path[64], line[128];
+	char path[640], line[128];
 	bool writes = false;
 	FILE *f;
 
@@ -56,7 +56,7 @@ static bool fd_writes(const char *pid, const char *fd)
 
 static bool has_write_fd(const char *pid, const struct stat *image)
 {
-	char path[64];
+	char path[320];
 	struct dirent *de;
 	struct stat st;
 	bool found = false;
@@ -67,7 +67,7 @@ static bool has_write_fd(const char *pid, const struct stat *image)
 	if (!dir)
 		return false;
 	while (!found && (de = readdir(dir))) {
-		char target[320];
+		char target[640];
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -82,7 +82,7 @@ static bool has_write_fd(const char *pid, const struct stat *image)
 /* A shared writable mapping of the image ("rw-s" in /proc/PID/maps). */
 static bool has_write_mapping(const char *pid, const struct stat *image)
 {
-	char path[64], line[512], range[64], perms[8];
+	char path[320], line[512], range[64], perms[8];
 	bool found = false;
 	struct stat st;
 	FILE *f;
@@ -92,7 +92,7 @@ static bool has_write_mapping(const char *pid, const struct stat *image)
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
-		char target[160];
+		char target[400];
 
 		if (sscanf(line, "%63s %7s", range, perms) != 2 || perms[1] != 'w' || perms[3] != 's')
 			continue;

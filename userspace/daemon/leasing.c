@@ -485,3 +485,24 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
 	if (x == q->head)
 		next_batch(q);
 }
+
+void lw_leasing_lost(void *ctx, struct lw_backend_lock *lock, const struct lw_err *err)
+{
+	struct lw_daemon *d = ctx;
+	struct lw_lease_entry *e;
+	struct json_object *error = NULL;
+
+	for (e = lw_lease_first(d->leases); e && e->lock != lock; e = e->next)
+		;
+	if (!e)
+		return;
+	lw_log(LOG_WARNING, "lease on %s lost: %s", e->image, err->msg);
+	/* the last holder's release ends the lease and frees e */
+	for (unsigned int n = e->nr_holders; n > 0; n--) {
+		if (lw_leasing_release(d, e, n - 1, LW_LEASE_FORCED_RELEASE, err->msg, &error) < 0) {
+			lw_log(LOG_ERR, "lease on %s lost, but its end could not be recorded", e->image);
+			json_object_put(error);
+			return;
+		}
+	}
+}

@@ -25,6 +25,7 @@
 #include "denials.h"
 #include "enforcement.h"
 #include "keeper.h"
+#include "leasing.h"
 #include "mkdirs.h"
 #include "reexec.h"
 #include "server.h"
@@ -238,6 +239,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	be_setup.event = d.event;
+	be_setup.lost = lw_leasing_lost;
+	be_setup.lost_ctx = &d;
 	be_setup.options = be_options;
 	be_setup.nr_options = lw_config_backend_options(&cfg, cfg.backend, be_options, LW_CONFIG_BACKEND_OPTIONS_MAX);
 	r = lw_backend_open(cfg.backend, &be_setup, &d.backend, &be_err);
