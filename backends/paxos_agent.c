@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,9 +87,27 @@ static struct sanlk_resource *resource_copy(const struct sanlk_resource *res)
 	return copy;
 }
 
+/* The lease folder's group, mode 0660. */
+static int group_access(int fd, const char *path)
+{
+	char dir[SANLK_PATH_LEN];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) < 0 || fchown(fd, (uid_t)-1, st.st_gid) < 0 || fchmod(fd, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Automatic mode: the lease file, created and initialised once by whichever
  * host comes first. Initialised under a temporary name and linked into
- * place, so a host never sees (or overwrites) a half-made lease. */
+ * place, so a host never sees (or overwrites) a half-made lease. It gets
+ * the lease folder's group, read-write (0660): sanlock's daemon runs as its
+ * own user, which the operator puts in that group (docs/paxos.md). */
 static int ensure_lease_file(const struct sanlk_resource *res, struct lw_err *err)
 {
 	const char *path = res->disks[0].path;
@@ -104,6 +123,8 @@ static int ensure_lease_file(const struct sanlk_resource *res, struct lw_err *er
 	if (fd < 0)
 		return lw_err_set(err, errno, "cannot create %s: %s", tmp, strerror(errno));
 	rv = ftruncate(fd, LEASE_FILE_SIZE) < 0 || fsync(fd) < 0 ? -errno : 0;
+	if (rv == 0)
+		rv = group_access(fd, path);
 	close(fd);
 	if (rv < 0) {
 		unlink(tmp);

@@ -5,7 +5,7 @@
  * 2 * io_timeout plus the wait for a previous owner of the host id). A
  * timer asks sanlock (sanlock_inq_lockspace, a quick local round trip) how
  * far it got. -EEXIST at add means sanlock already has the lockspace: a
- * restarted daemon finds it joined at once. */
+ * restarted daemon finds it joined at its first question. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -69,12 +69,11 @@ static void start_join(struct lw_paxos_lockspace *ls)
 
 	ls->started_usec = now_usec();
 	rv = sanlock_add_lockspace_timeout(&ls->ls, SANLK_ADD_ASYNC, ls->io_timeout);
-	if (rv == 0 || rv == -EINPROGRESS) {
+	/* -EEXIST: sanlock has it already (a restart, another daemon of this
+	 * host), joined or still joining: the next question tells */
+	if (rv == 0 || rv == -EINPROGRESS || rv == -EEXIST) {
 		set_state(ls, LW_PAXOS_LS_JOINING, NULL);
-		schedule(ls, POLL_USEC);
-	} else if (rv == -EEXIST) {
-		set_state(ls, LW_PAXOS_LS_JOINED, NULL);
-		schedule(ls, WATCH_USEC);
+		schedule(ls, rv == -EEXIST ? 0 : POLL_USEC);
 	} else {
 		if (rv == -ECONNREFUSED || rv == -ENOENT)
 			snprintf(reason, sizeof(reason), "sanlock daemon not reachable (%s): is it running?",
@@ -112,8 +111,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 				 "sanlock dropped the lockspace (%d: its host id lease could not be renewed?)", rv);
 		else
 			snprintf(reason, sizeof(reason),
-			 "sanlock could not join host id %llu (%d; another host using it, or storage not reachable: see sanlock's log)",
-			 (unsigned long long)ls->ls.host_id, rv);
+				 "sanlock could not join host id %llu (%d; another host using it, or storage not reachable: see sanlock's log)",
+				 (unsigned long long)ls->ls.host_id, rv);
 		set_state(ls, LW_PAXOS_LS_FAILED, reason);
 		schedule(ls, RETRY_USEC);
 	}

@@ -42,7 +42,7 @@ static void usage(FILE *out)
 		"  -p, --pin-dir DIR      bpffs folder for pins (default " LW_DEFAULT_PIN_DIR ")\n"
 		"  -S, --state-dir DIR    state folder (default " LW_DEFAULT_STATE_DIR ")\n"
 		"  -a, --audit-log FILE   audit log (default " LW_AUDIT_DEFAULT_PATH ")\n"
-		"  -b, --backend NAME     nop or fcntl (default fcntl)\n"
+		"  -b, --backend NAME     nop, fcntl or paxos (default fcntl)\n"
 		"  -l, --lockspace DIR    fcntl: lock files in DIR instead of on the images\n"
 		"  -e, --enforcer NAME    auto, bpf-lsm or fanotify (default auto: bpf-lsm,\n"
 		"                         else fanotify)\n"
