@@ -100,3 +100,8 @@ struct json_object *lw_backend_status(struct lw_backend *be)
 {
 	return be->ops->status ? be->ops->status(be) : NULL;
 }
+
+char *lw_backend_lock_state(struct lw_backend *be, struct lw_backend_lock *lock)
+{
+	return lock && be->ops->lock_state ? be->ops->lock_state(be, lock) : NULL;
+}

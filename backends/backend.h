@@ -114,6 +114,11 @@ const char *lw_backend_lock_id(const struct lw_backend_lock *lock);
  * for none): e.g. fcntl's mode and waiting acquires, paxos's lockspaces. */
 struct json_object *lw_backend_status(struct lw_backend *be);
 
+/* What the backend's own engine says of lock now, for Inquire (paxos:
+ * sanlock's state string of the lease, which a migration hands to the
+ * destination host): a new string to free, or NULL if it has none. */
+char *lw_backend_lock_state(struct lw_backend *be, struct lw_backend_lock *lock);
+
 /* ---- for backends only ------------------------------------------------ */
 
 struct lw_backend_ops {
@@ -129,6 +134,7 @@ struct lw_backend_ops {
 	int (*adopt)(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
 		     int kept_fd, struct lw_backend_lock **lock, struct lw_err *err);
 	struct json_object *(*status)(struct lw_backend *be);	/* may be NULL */
+	char *(*lock_state)(struct lw_backend *be, struct lw_backend_lock *lock);	/* may be NULL */
 	void (*close)(struct lw_backend *be);
 };
 

@@ -563,6 +563,20 @@ static int paxos_adopt(struct lw_backend *be, const struct lw_backend_request *r
 	return 0;
 }
 
+/* sanlock's state string of the agent's lease (sanlock_inquire): what a
+ * migration hands to the destination (libvirt's sanlock plugin does the same). */
+static char *paxos_lock_state(struct lw_backend *be, struct lw_backend_lock *lock)
+{
+	struct paxos_lock *l = (struct paxos_lock *)lock;
+	char *state = NULL;
+	int count = 0;
+
+	(void)be;
+	if (sanlock_inquire(-1, l->agent.pid, 0, &count, &state) < 0)
+		return NULL;
+	return state;
+}
+
 /* ---- open, status, close -------------------------------------------------- */
 
 static int paxos_open(const struct lw_backend_setup *setup, struct lw_backend **out, struct lw_err *err)
@@ -665,5 +679,6 @@ const struct lw_backend_ops lw_backend_paxos = {
 	.forget = paxos_forget,
 	.adopt = paxos_adopt,
 	.status = paxos_status,
+	.lock_state = paxos_lock_state,
 	.close = paxos_close,
 };

@@ -4,27 +4,35 @@
 # joining, an acquire meanwhile fails at once or waits, as configured);
 # then acquire, conflict (refused by sanlock), kernel enforcement, release,
 # shared leases, automatic lease files, manual leases and their errors, a
-# dead holder's lease freed, and a kill -9 + restart that keeps the lease.
+# dead holder's lease freed, a kill -9 + restart that keeps the lease, and
+# sanlock's state string through Inquire.
 # Two daemons on this host share the lockspace (A fails an acquire during
 # the join, B waits for it), standing in for two lease users.
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/paxos_lib.bash"
 require
 require_sanlock
-echo "1..25"
+echo "1..26"
 
 shared=$work/shared
-io=4	# join: about 2 * io_timeout, long enough to be seen joining
+io=1
 check sanlock_daemon_starts start_sanlock
 check shared_storage_mounted shared_fs "$shared"
 mkdir -p "$shared/leases" && chgrp sanlock "$shared/leases" && chmod 2770 "$shared/leases"
 init_lockspace LS "$shared/lockspace" "$io"
+# A join that takes long whatever the load: host id 1 was last renewed by
+# another sanlock (a killed one), so the join waits until that one counts as
+# dead (8 * io_timeout + 60 s): the daemon must serve all along.
+"$sanlock_bin" client add_lockspace -s "LS:1:$shared/lockspace:0" -o "$io" >/dev/null 2>&1
+kill -KILL "$(cat /run/sanlock/sanlock.pid)"
+wait_until 10 not pgrep -x sanlock >/dev/null
+start_sanlock
 init_resource LS vm1 "$shared/manual.lease" 0
 truncate -s 2M "$shared/blank.lease" && chown sanlock:sanlock "$shared/blank.lease"
 common=("lockspace = LS" "lockspace_path = $shared/lockspace" "host_id = 1" "io_timeout = $io"
 	"lease_dir = $shared/leases")
 paxos_conf "$work/a.conf" "${common[@]}" "join_wait_sec = 0"
-paxos_conf "$work/b.conf" "${common[@]}" "join_wait_sec = 60"
+paxos_conf "$work/b.conf" "${common[@]}" "join_wait_sec = 150"
 
 img=$(new_image vm.img)
 img2=$(new_image other.img)
@@ -44,7 +52,7 @@ out=$(lw B acquire "$img" --pid "$h1" 2>&1); status=$?
 t_joined_acquire=$(now_ms)
 why="expected the acquire to wait for the join and succeed, got $status: $out"
 check acquire_during_join_waits_and_succeeds [ $status -eq 0 ]
-check status_shows_lockspace_joined wait_lockspace A joined 60
+check status_shows_lockspace_joined wait_lockspace A joined 150
 echo "# join + first acquire: $((t_joined_acquire - t0)) ms; join_seconds: $(lw A status --json | json_get 'j["backend_status"]["lockspaces"][0].get("join_seconds")')"
 
 res=$(lw B status --json | json_get 'j["backend_status"]["leases"][0]["lease"].split(":")[1]')
@@ -104,6 +112,9 @@ check lease_held_while_daemon_is_down sanlock_holds "$res"
 check daemon_restarts start_daemon A --config "$work/a.conf"
 why="expected the restarted daemon to re-adopt the lease: $(lw A list 2>&1)"
 check restart_readopts_the_lease eval '[ "$(count_leases A)" = 1 ] && sanlock_holds "$res" && not rogue_write "$img"'
+state=$(lw A inquire "$img" --json 2>&1 | json_get 'j.get("backend_state")')
+why="expected Inquire to carry sanlock's state string naming $res, got: $state"
+check inquire_carries_sanlocks_lease_state grep -q "^LS:$res:" <<<"$state"
 out=$(lw A release "$img" --pid "$h1" 2>&1); status=$?
 why="release after restart failed ($status) or left the sanlock lease: $out"
 check release_after_restart_frees_the_lease eval '[ $status -eq 0 ] && ! sanlock_holds "$res"'

@@ -337,6 +337,8 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 
 static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
+	struct json_object *reply, *out;
+	char *state;
 	struct lw_acquiring *pending;
 	struct lw_lease_entry *e;
 	struct params p;
@@ -347,7 +349,13 @@ static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *pe
 	e = find_lease(d, peer, p.image, &pending);
 	if (pending)
 		return reply_lease(lw_acquiring_entry(pending), true);
-	return reply_lease(e, false);
+	reply = reply_lease(e, false);
+	/* the backend engine's own state of the lease (paxos: sanlock's, for migration) */
+	state = e ? lw_backend_lock_state(d->backend, e->lock) : NULL;
+	if (state && reply && json_object_object_get_ex(reply, "parameters", &out))
+		json_object_object_add(out, "backend_state", json_object_new_string(state));
+	free(state);
+	return reply;
 }
 
 static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
