@@ -49,10 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_string(cfg.socket, sizeof(cfg.socket), true);
 	check_string(cfg.pin_dir, sizeof(cfg.pin_dir), true);
 	check_string(cfg.state_dir, sizeof(cfg.state_dir), true);
-	check_string(cfg.lockspace, sizeof(cfg.lockspace), true);
+	for (unsigned int i = 0; i < cfg.nr_backend_options; i++) {
+		if (i >= LW_CONFIG_BACKEND_OPTIONS_MAX || !lw_backend_exists(cfg.backend_options[i].section))
+			abort(); /* only a backend's own section, within bounds */
+		check_string(cfg.backend_options[i].key, sizeof(cfg.backend_options[i].key), false);
+		check_string(cfg.backend_options[i].value, sizeof(cfg.backend_options[i].value), false);
+	}
 	check_string(cfg.admin_group, sizeof(cfg.admin_group), false);
 	check_string(cfg.backend, sizeof(cfg.backend), false);
-	if (strcmp(cfg.backend, "nop") && strcmp(cfg.backend, "fcntl") && strcmp(cfg.backend, "paxos"))
+	if (!lw_backend_exists(cfg.backend))
 		abort();
 	if (cfg.max_clients < 1 || cfg.max_clients > 65536 ||
 	    cfg.max_images < 1 || cfg.max_images > (1u << 24))

@@ -98,8 +98,10 @@ static void check_entry(const struct lw_lease_entry *e)
 	if (e->nr_holders == 0 || e->nr_holders > LW_MAX_HOLDERS ||
 	    (e->mode == LW_LEASE_EXCLUSIVE && e->nr_holders != 1))
 		abort();
-	if (e->lock_fd != -1)
+	if (e->lock)
 		abort(); /* runtime fields stay unset */
+	if (strnlen(e->lock_id, sizeof(e->lock_id)) == sizeof(e->lock_id))
+		abort(); /* the backend's lock id is a terminated string */
 	for (unsigned int i = 0; i < e->nr_holders; i++) {
 		if (e->holders[i].pidfd != -1 || e->holders[i].watch)
 			abort();

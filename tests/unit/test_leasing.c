@@ -790,8 +790,6 @@ static void enforcer_refusing_at_the_grant_releases_the_late_lock(void **state)
 
 int main(void)
 {
-	if (getenv("LW_TEST_FILTER"))
-		cmocka_set_test_filter(getenv("LW_TEST_FILTER"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(acquire_enforces_an_exclusive_lease_for_its_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(second_exclusive_acquire_is_refused_and_leaves_the_enforcer_alone,

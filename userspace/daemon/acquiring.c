@@ -190,6 +190,15 @@ struct lw_acquiring *lw_acquiring_find(struct lw_daemon *d, const struct lw_imag
 	return NULL;
 }
 
+unsigned int lw_acquiring_count_uid(struct lw_daemon *d, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (struct lw_acquiring *a = d->acquiring; a; a = a->next)
+		n += a->e->holders[0].uid == uid;
+	return n;
+}
+
 struct lw_acquiring *lw_acquiring_first(struct lw_daemon *d)
 {
 	return d->acquiring;

@@ -34,6 +34,9 @@ void lw_acquiring_abort(struct lw_acquiring *a, struct json_object *error);
 /* The pending acquire of key or image, or NULL. */
 struct lw_acquiring *lw_acquiring_find(struct lw_daemon *d, const struct lw_image_key *key, const char *image);
 
+/* How many pending acquires are for holders of uid (its budget counts them). */
+unsigned int lw_acquiring_count_uid(struct lw_daemon *d, uid_t uid);
+
 /* Iteration: for (a = lw_acquiring_first(d); a; a = lw_acquiring_next(a)). */
 struct lw_acquiring *lw_acquiring_first(struct lw_daemon *d);
 struct lw_acquiring *lw_acquiring_next(const struct lw_acquiring *a);

@@ -449,8 +449,10 @@ static struct lw_exit_queue *exit_queue(struct lw_daemon *d)
 		return NULL;
 	}
 	sd_event_source_set_destroy_callback(q->source, free_exit_queue);
-	sd_event_source_set_floating(q->source, 1);
 	sd_event_source_set_enabled(q->source, SD_EVENT_OFF);
+	sd_event_source_set_floating(q->source, 1);
+	/* the loop's reference is the only one: q->source is borrowed from now on */
+	sd_event_source_unref(q->source);
 	d->exits = q;
 	return q;
 }

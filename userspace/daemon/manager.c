@@ -226,8 +226,9 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 	error = resolve_holder(peer, &p, &h);
 	if (error)
 		return error;
-	/* one user must not fill the table root relies on */
-	if (!peer->privileged && lw_lease_count_uid(d->leases, peer->uid) >= d->cfg->max_leases_per_uid)
+	/* one user must not fill the table root relies on (pending acquires count) */
+	if (!peer->privileged &&
+	    lw_lease_count_uid(d->leases, peer->uid) + lw_acquiring_count_uid(d, peer->uid) >= d->cfg->max_leases_per_uid)
 		return lw_error_capacity_exceeded_why(d->cfg->max_leases_per_uid,
 						      "uid %u holds %u leases already (max_leases_per_uid)",
 						      (unsigned int)peer->uid, d->cfg->max_leases_per_uid);

@@ -1,29 +1,22 @@
 /* The varlink server on the sd-event loop. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "common/varlink.h"
 #include "common/version.h"
-#include "enforcer/enforcer.h"
 #include "errors.h"
 #include "interface.h"
 #include "manager.h"
-#include "mkdirs.h"
+#include "peer.h"
 #include "server.h"
+#include "server_socket.h"
 
 struct lw_call {
 	struct conn *c;
@@ -142,18 +135,6 @@ static struct json_object *get_interface_description(struct json_object *in)
 	return varlink_reply_new(p, false);
 }
 
-/* Is the process that connected still there? Its pidfd turns readable
- * when it exits; from then on its pid may name another process, so the
- * connection may not act for anyone. */
-static bool peer_alive(const struct lw_peer *peer)
-{
-	struct pollfd pfd = { .fd = peer->pidfd, .events = POLLIN };
-
-	if (peer->pidfd < 0)
-		return false;
-	return poll(&pfd, 1, 0) == 0;
-}
-
 static struct json_object *dispatch(struct conn *c, const struct varlink_request *req)
 {
 	const char *dot = strrchr(req->method, '.');
@@ -162,7 +143,7 @@ static struct json_object *dispatch(struct conn *c, const struct varlink_request
 
 	if (dot && iface_len == strlen(LW_MANAGER_INTERFACE) &&
 	    strncmp(req->method, LW_MANAGER_INTERFACE, iface_len) == 0) {
-		if (!peer_alive(&c->peer)) {
+		if (!lw_peer_alive(&c->peer)) {
 			lw_log(LOG_WARNING, "refusing %s from uid %u: the connecting process %d has exited",
 			       req->method, c->peer.uid, c->peer.pid);
 			c->closing = true;
@@ -283,7 +264,10 @@ void lw_call_reply(struct lw_call *call, struct json_object *msg)
 		queue(c, msg);
 	if (c->idle)
 		sd_event_source_set_time_relative(c->idle, (uint64_t)c->srv->d->cfg->idle_timeout_sec * 1000000u);
-	pump(c, 0);
+	/* written from the loop, not from inside the backend's callback: a
+	 * connected socket is writable at once, and on_conn then goes on with
+	 * the requests that waited */
+	sd_event_source_set_io_events(c->source, EPOLLOUT);
 }
 
 static int on_conn(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -312,50 +296,6 @@ static int on_conn(sd_event_source *source, int fd, uint32_t revents, void *user
 		}
 	}
 	pump(c, revents);
-	return 0;
-}
-
-static bool in_group(gid_t group, gid_t gid, const gid_t *groups, int n)
-{
-	if (gid == group)
-		return true;
-	for (int i = 0; i < n; i++)
-		if (groups[i] == group)
-			return true;
-	return false;
-}
-
-/* Who connected: credentials, groups, and a pidfd of the process with its
- * start time. The start time is read after pidfd_open and the pidfd checked
- * alive after that, so both name the same process. 0, or -ESRCH when the
- * connecting process is gone already, or -errno (EMFILE...). */
-static int peer_identify(struct lw_server *s, int fd, struct lw_peer *peer)
-{
-	struct ucred cred = { 0 };
-	socklen_t len = sizeof(cred);
-	gid_t groups[256];
-	socklen_t glen = sizeof(groups);
-	struct lw_holder id;
-	int n = 0;
-
-	peer->pidfd = -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -errno;
-	peer->pid = cred.pid;
-	peer->uid = cred.uid;
-	peer->gid = cred.gid;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
-		n = (int)(glen / sizeof(gid_t));
-	peer->privileged = cred.uid == 0 ||
-		(s->d->has_admin_group && in_group(s->d->admin_gid, cred.gid, groups, n));
-	if (cred.pid <= 0)
-		return -ESRCH;	/* from another pid namespace: no pid to hold to */
-	peer->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
-	if (peer->pidfd < 0)
-		return -errno;
-	if (lw_holder_of_pid(cred.pid, &id) < 0 || !peer_alive(peer))
-		return -ESRCH;
-	peer->start_time = id.start_time;
 	return 0;
 }
 
@@ -542,7 +482,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 			out_of_descriptors(s, errno);
 		return 0;
 	}
-	r = peer_identify(s, cfd, &peer);
+	r = lw_peer_identify(s->d, cfd, &peer);
 	if (r == -EMFILE || r == -ENFILE) {
 		error = lw_error_resource_limit("lockwardend is out of file descriptors");
 		lw_log(LOG_ERR, "cannot identify a client of uid %u: %s", peer.uid, strerror(-r));
@@ -594,64 +534,6 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-/* The socket's group: socket_group, else the admin group, else root's. */
-static int socket_gid(const struct lw_daemon *d, gid_t *gid, char *err, size_t err_size)
-{
-	const struct group *gr;
-
-	*gid = d->has_admin_group ? d->admin_gid : 0;
-	if (!d->cfg->socket_group[0])
-		return 0;
-	gr = getgrnam(d->cfg->socket_group);
-	if (!gr) {
-		snprintf(err, err_size, "socket_group %s names no group", d->cfg->socket_group);
-		return -ENOENT;
-	}
-	*gid = gr->gr_gid;
-	return 0;
-}
-
-static int create_socket(const char *path, mode_t mode, gid_t gid, char *err, size_t err_size)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, probe, r;
-	mode_t old_umask;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, err_size, "socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	r = lw_mkdirs_for(path);
-	if (r < 0) {
-		snprintf(err, err_size, "cannot create the folder of %s: %s", path, strerror(-r));
-		return r;
-	}
-	/* a live daemon on this path keeps it; a stale socket file goes */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(probe);
-		snprintf(err, err_size, "another lockwardend answers on %s", path);
-		return -EADDRINUSE;
-	}
-	if (probe >= 0)
-		close(probe);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	/* born 0600: no one else may connect before mode and group are set */
-	old_umask = umask(0177);
-	r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_umask);
-	if (r < 0 || chown(path, 0, gid) < 0 || chmod(path, mode) < 0 || listen(fd, 128) < 0) {
-		r = -errno;
-		snprintf(err, err_size, "cannot listen on %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	return fd;
-}
-
 int lw_server_open(struct lw_daemon *d, struct lw_server **out, char *err, size_t err_size)
 {
 	struct lw_server *s = calloc(1, sizeof(*s));
@@ -659,25 +541,12 @@ int lw_server_open(struct lw_daemon *d, struct lw_server **out, char *err, size_
 
 	if (!s)
 		return -ENOMEM;
-	gid_t gid;
-
 	s->d = d;
-	s->listen_fd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	r = socket_gid(d, &gid, err, err_size);
-	if (r < 0)
+	s->listen_fd = lw_server_socket(d, err, err_size);
+	if (s->listen_fd < 0) {
+		r = s->listen_fd;
 		goto fail;
-	/* socket activation, or our own socket handed over a re-exec */
-	if (sd_listen_fds(1) >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
-		s->listen_fd = SD_LISTEN_FDS_START;
-		fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
-		fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
-	} else {
-		s->listen_fd = create_socket(d->cfg->socket, d->cfg->socket_mode, gid, err, err_size);
-		if (s->listen_fd < 0) {
-			r = s->listen_fd;
-			goto fail;
-		}
 	}
 	r = sd_event_add_io(d->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
 	if (r >= 0)

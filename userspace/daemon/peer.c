@@ -1,0 +1,58 @@
+/* Identifying a client. See peer.h. */
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "enforcer/enforcer.h"
+#include "peer.h"
+
+bool lw_peer_alive(const struct lw_peer *peer)
+{
+	struct pollfd pfd = { .fd = peer->pidfd, .events = POLLIN };
+
+	if (peer->pidfd < 0)
+		return false;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+static bool in_group(gid_t group, gid_t gid, const gid_t *groups, int n)
+{
+	if (gid == group)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == group)
+			return true;
+	return false;
+}
+
+int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+	gid_t groups[256];
+	socklen_t glen = sizeof(groups);
+	struct lw_holder id;
+	int n = 0;
+
+	peer->pidfd = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+		n = (int)(glen / sizeof(gid_t));
+	peer->privileged = cred.uid == 0 ||
+		(d->has_admin_group && in_group(d->admin_gid, cred.gid, groups, n));
+	if (cred.pid <= 0)
+		return -ESRCH;	/* from another pid namespace: no pid to hold to */
+	peer->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	if (peer->pidfd < 0)
+		return -errno;
+	if (lw_holder_of_pid(cred.pid, &id) < 0 || !lw_peer_alive(peer))
+		return -ESRCH;
+	peer->start_time = id.start_time;
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* Who is at the other end of a client connection. */
+#ifndef LW_DAEMON_PEER_H
+#define LW_DAEMON_PEER_H
+
+#include <stdbool.h>
+
+#include "daemon.h"
+#include "manager.h"
+
+/* Who connected on fd: credentials, groups (root or d's admin group is
+ * privileged), and a pidfd of the process with its start time. The start
+ * time is read after pidfd_open and the pidfd checked alive after that, so
+ * both name the same process. 0, or -ESRCH when the connecting process is
+ * gone already, or -errno (EMFILE...). */
+int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer);
+
+/* Is the process that connected still there? Its pidfd turns readable
+ * when it exits; from then on its pid may name another process, so the
+ * connection may not act for anyone. */
+bool lw_peer_alive(const struct lw_peer *peer);
+
+#endif /* LW_DAEMON_PEER_H */
