@@ -33,30 +33,18 @@
 #include "backend.h"
 #include "enforcer/enforcer.h"
 #include "paxos_agent.h"
+#include "paxos_config.h"
 #include "paxos_fence.h"
 #include "paxos_lease.h"
 #include "paxos_lockspace.h"
 
-#define DEFAULT_IO_TIMEOUT 10
-#define DEFAULT_JOIN_WAIT_SEC 60
-#define MAX_HOST_ID 2000
 #define FENCE_WAIT_MS 10000
-
-struct paxos_config {
-	char lockspace[SANLK_NAME_LEN + 1];
-	char lockspace_path[SANLK_PATH_LEN];
-	uint64_t lockspace_offset;
-	uint64_t host_id;
-	unsigned int io_timeout;
-	char lease_dir[PATH_MAX];
-	unsigned int join_wait_sec;
-};
 
 struct paxos_lock;
 
 struct paxos_backend {
 	struct lw_backend base;
-	struct paxos_config cfg;
+	struct lw_paxos_config cfg;
 	sd_event *event;
 	lw_backend_lost_fn lost;
 	void *lost_ctx;
@@ -89,70 +77,6 @@ struct lw_backend_pending {
 	sd_event_source *deadline;	/* waiting for the join */
 	struct lw_backend_pending *next;
 };
-
-/* ---- config --------------------------------------------------------------- */
-
-static int parse_u64(const char *value, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	if (!value[0] || value[0] == '-')
-		return -EINVAL;
-	v = strtoull(value, &end, 0);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int apply_option(struct paxos_config *c, const char *key, const char *value, struct lw_err *err)
-{
-	uint64_t v;
-
-	if (!strcmp(key, "lockspace")) {
-		if (!value[0] || strlen(value) > SANLK_NAME_LEN || strchr(value, ':'))
-			return lw_err_set(err, EINVAL, "[paxos] lockspace: 1 to %d characters, no ':'", SANLK_NAME_LEN);
-		snprintf(c->lockspace, sizeof(c->lockspace), "%s", value);
-	} else if (!strcmp(key, "lockspace_path")) {
-		if (value[0] != '/' || strlen(value) >= sizeof(c->lockspace_path))
-			return lw_err_set(err, EINVAL, "[paxos] lockspace_path: an absolute path");
-		snprintf(c->lockspace_path, sizeof(c->lockspace_path), "%s", value);
-	} else if (!strcmp(key, "lockspace_offset")) {
-		if (parse_u64(value, 0, INT64_MAX, &v) || v % 512)
-			return lw_err_set(err, EINVAL, "[paxos] lockspace_offset: bytes, a multiple of 512, not \"%s\"",
-					  value);
-		c->lockspace_offset = v;
-	} else if (!strcmp(key, "host_id")) {
-		if (parse_u64(value, 1, MAX_HOST_ID, &v))
-			return lw_err_set(err, EINVAL, "[paxos] host_id: 1 to %d, not \"%s\"", MAX_HOST_ID, value);
-		c->host_id = v;
-	} else if (!strcmp(key, "io_timeout")) {
-		if (parse_u64(value, 1, 300, &v))
-			return lw_err_set(err, EINVAL, "[paxos] io_timeout: 1 to 300 seconds, not \"%s\"", value);
-		c->io_timeout = (unsigned int)v;
-	} else if (!strcmp(key, "lease_dir")) {
-		if (value[0] && (value[0] != '/' || strlen(value) >= sizeof(c->lease_dir) - 64))
-			return lw_err_set(err, EINVAL, "[paxos] lease_dir: an absolute path");
-		snprintf(c->lease_dir, sizeof(c->lease_dir), "%s", value);
-	} else if (!strcmp(key, "join_wait_sec")) {
-		if (parse_u64(value, 0, 3600, &v))
-			return lw_err_set(err, EINVAL, "[paxos] join_wait_sec: 0 to 3600 seconds, not \"%s\"", value);
-		c->join_wait_sec = (unsigned int)v;
-	} else {
-		return lw_err_set(err, ENOENT, "[paxos] has no key %s", key);
-	}
-	return 0;
-}
-
-static int paxos_check_option(const char *key, const char *value, struct lw_err *err)
-{
-	struct paxos_config c;
-
-	memset(&c, 0, sizeof(c));
-	return apply_option(&c, key, value, err);
-}
 
 /* ---- held leases ---------------------------------------------------------- */
 
@@ -588,12 +512,7 @@ static int paxos_open(const struct lw_backend_setup *setup, struct lw_backend **
 	if (!pb)
 		return lw_err_set(err, ENOMEM, "out of memory");
 	pb->base.ops = &lw_backend_paxos;
-	pb->cfg.io_timeout = DEFAULT_IO_TIMEOUT;
-	pb->cfg.join_wait_sec = DEFAULT_JOIN_WAIT_SEC;
-	for (size_t i = 0; i < setup->nr_options && rv == 0; i++)
-		rv = apply_option(&pb->cfg, setup->options[i].key, setup->options[i].value, err);
-	if (rv == 0 && (!pb->cfg.lockspace[0] || !pb->cfg.lockspace_path[0] || !pb->cfg.host_id))
-		rv = lw_err_set(err, EINVAL, "[paxos] needs lockspace, lockspace_path and host_id");
+	rv = lw_paxos_config_parse(setup->options, setup->nr_options, &pb->cfg, err);
 	if (rv < 0) {
 		free(pb);
 		return rv;
@@ -671,7 +590,7 @@ static void paxos_close(struct lw_backend *be)
 
 const struct lw_backend_ops lw_backend_paxos = {
 	.name = "paxos",
-	.check_option = paxos_check_option,
+	.check_option = lw_paxos_config_check_option,
 	.open = paxos_open,
 	.acquire = paxos_acquire,
 	.cancel = paxos_cancel,
