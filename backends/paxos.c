@@ -61,6 +61,8 @@ struct paxos_lock {
 	bool shared;
 	char lease[SANLK_MAX_RES_STR];	/* LOCKSPACE:RESOURCE:PATH:OFFSET */
 	sd_event_source *exit_watch;	/* the agent's pidfd: the lease is gone when it fires */
+	sd_event_source *ctl_watch;	/* the agent's control socket: it says when it fences */
+	bool lost;			/* the daemon was told (once) */
 	struct paxos_lock *next;
 };
 
@@ -95,6 +97,7 @@ static void lock_free(struct paxos_lock *l)
 	if (!l)
 		return;
 	sd_event_source_disable_unref(l->exit_watch);
+	sd_event_source_disable_unref(l->ctl_watch);
 	if (l->agent.pidfd >= 0)
 		close(l->agent.pidfd);
 	if (l->agent.ctl_fd >= 0)
@@ -118,12 +121,39 @@ static struct paxos_lock *lock_new(struct paxos_backend *pb, int image_fd, bool 
 	return l;
 }
 
+static void report_lost(struct paxos_lock *l, const struct lw_err *err)
+{
+	if (l->lost)
+		return;
+	l->lost = true;
+	fprintf(stderr, "lockwardend: paxos: %s\n", err->msg);
+	if (l->pb->lost)
+		l->pb->lost(l->pb->lost_ctx, &l->base, err);	/* may release (and free) l */
+}
+
+/* The agent says sanlock ordered it to fence: the daemon hears it before
+ * the holders die, so it stops them itself and records why. */
+static int on_agent_message(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct paxos_lock *l = userdata;
+	struct lw_err err;
+
+	(void)s;
+	(void)revents;
+	sd_event_source_set_enabled(l->ctl_watch, SD_EVENT_OFF);
+	if (lw_paxos_agent_result(fd, &err) != LW_PAXOS_AGENT_FENCING)
+		return 0;	/* the agent ended: its pidfd says how */
+	lw_err_set(&err, EIO, "sanlock lost the lease %s (lockspace renewal failed): its writers were stopped",
+		   l->lease);
+	report_lost(l, &err);
+	return 0;
+}
+
 /* The agent of a held lease exited without being asked: sanlock lost the
  * lease (it fenced the writers, then exited) or someone killed it. */
 static int on_agent_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct paxos_lock *l = userdata;
-	struct paxos_backend *pb = l->pb;
 	struct lw_err err;
 	int status = lw_paxos_agent_reap(l->agent.pidfd), stopped = 0;
 
@@ -131,6 +161,8 @@ static int on_agent_exit(sd_event_source *s, int fd, uint32_t revents, void *use
 	(void)fd;
 	(void)revents;
 	sd_event_source_set_enabled(l->exit_watch, SD_EVENT_OFF);
+	if (l->lost)
+		return 0;
 	if (status != LW_PAXOS_AGENT_FENCED && l->image_fd >= 0)
 		stopped = lw_paxos_fence_writers(l->image_fd, FENCE_WAIT_MS);	/* nobody fenced yet */
 	if (status == LW_PAXOS_AGENT_FENCED)
@@ -139,9 +171,7 @@ static int on_agent_exit(sd_event_source *s, int fd, uint32_t revents, void *use
 	else
 		lw_err_set(&err, EIO, "the sanlock agent of lease %s ended (%s %d): the lease is gone, %d writer(s) stopped",
 			   l->lease, status < 0 ? "killed or not ours," : "status", status, stopped < 0 ? 0 : stopped);
-	fprintf(stderr, "lockwardend: paxos: %s\n", err.msg);
-	if (pb->lost)
-		pb->lost(pb->lost_ctx, &l->base, &err);
+	report_lost(l, &err);
 	return 0;
 }
 
@@ -237,8 +267,13 @@ static int on_answer(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		finish(p, rv, NULL, &err);
 		return 0;
 	}
-	close(l->agent.ctl_fd);	/* the agent keeps going without it */
-	l->agent.ctl_fd = -1;
+	/* the agent's one more message, if ever: it fences */
+	sd_event_source_disable_unref(p->answer);
+	p->answer = NULL;
+	if (sd_event_add_io(pb->event, &l->ctl_watch, l->agent.ctl_fd, EPOLLIN, on_agent_message, l) < 0) {
+		close(l->agent.ctl_fd);	/* the agent goes on without it; its exit still tells */
+		l->agent.ctl_fd = -1;
+	}
 	l->next = pb->locks;
 	pb->locks = l;
 	p->lock = NULL;

@@ -251,7 +251,11 @@ static void __attribute__((noreturn)) agent_main(const struct lw_paxos_agent_spe
 			_exit(rv < 0 ? LW_PAXOS_AGENT_RELEASE_FAILED : LW_PAXOS_AGENT_RELEASED);
 		}
 		if (si.ssi_signo == SIGTERM && from_sanlock((pid_t)si.ssi_pid)) {
-			/* sanlock cannot renew: stop the holders, then exit (frees the lease) */
+			/* sanlock cannot renew: the daemon is told first (it stops the
+			 * holders it knows and ends the lease), then every writer is
+			 * stopped here, then exit (which frees the lease) */
+			if (ctl_open)
+				report(LW_PAXOS_AGENT_FENCING, NULL);
 			rv = lw_paxos_fence_writers(IMAGE_FD, FENCE_WAIT_MS);
 			fprintf(stderr, "lockwarden paxos agent %d: sanlock lost lease %.48s: %s%d writer(s) stopped\n",
 				(int)getpid(), res->name, rv < 0 ? "not all " : "", rv < 0 ? 0 : rv);
@@ -315,7 +319,7 @@ int lw_paxos_agent_result(int ctl_fd, struct lw_err *err)
 	r.reason[sizeof(r.reason) - 1] = '\0';
 	if (r.rv < 0)
 		return lw_err_set(err, -r.rv, "%s", r.reason);
-	return 0;
+	return r.rv == LW_PAXOS_AGENT_FENCING ? LW_PAXOS_AGENT_FENCING : 0;
 }
 
 int lw_paxos_agent_reap(int pidfd)

@@ -49,8 +49,12 @@ struct lw_paxos_agent {
 int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos_agent *agent,
 			 struct lw_err *err);
 
+/* After the acquire result, the one more message an agent may send: sanlock
+ * ordered it to fence (it is stopping the writers). */
+#define LW_PAXOS_AGENT_FENCING 1
+
 /* Read the acquire result: 0 (held), or a negative errno with the reason
- * (-EAGAIN: held by another client or host). */
+ * (-EAGAIN: held by another client or host); later LW_PAXOS_AGENT_FENCING. */
 int lw_paxos_agent_result(int ctl_fd, struct lw_err *err);
 
 /* Exit status of our own child agent once pidfd is readable: the status,

@@ -64,8 +64,8 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
 
 /* lw_backend_lost_fn for backend.h (ctx: the daemon): the backend lost a
  * lease by itself (paxos: sanlock could not renew it and fenced its
- * writers); the lease ends for every holder, audited as a forced release
- * with the backend's reason. */
+ * writers): every holder is stopped (SIGKILL, cgroup.kill), then the lease
+ * ends for each, audited as a forced release with the backend's reason. */
 void lw_leasing_lost(void *ctx, struct lw_backend_lock *lock, const struct lw_err *err);
 
 /* Commit e's change (its holders now, or its end if it left the table) to
