@@ -7,6 +7,7 @@
 static const struct lw_backend_ops *const backends[] = {
 	&lw_backend_nop,
 	&lw_backend_fcntl,
+	&lw_backend_paxos,
 };
 
 static const struct lw_backend_ops *find(const char *name)
@@ -98,4 +99,9 @@ const char *lw_backend_lock_id(const struct lw_backend_lock *lock)
 struct json_object *lw_backend_status(struct lw_backend *be)
 {
 	return be->ops->status ? be->ops->status(be) : NULL;
+}
+
+char *lw_backend_lock_state(struct lw_backend *be, struct lw_backend_lock *lock)
+{
+	return lock && be->ops->lock_state ? be->ops->lock_state(be, lock) : NULL;
 }

@@ -46,10 +46,18 @@ struct lw_backend_option {
 	const char *value;
 };
 
+/* A lock the backend lost by itself (paxos: sanlock could not renew the
+ * lease and fenced its local writers): the daemon ends the lease (kernel
+ * entry, state, audit) and then releases lock, which is quick. Called from
+ * the loop. */
+typedef void (*lw_backend_lost_fn)(void *ctx, struct lw_backend_lock *lock, const struct lw_err *err);
+
 struct lw_backend_setup {
 	sd_event *event;	/* the daemon's loop: done() is dispatched from it */
 	const struct lw_backend_option *options;	/* its section, in file order */
 	size_t nr_options;
+	lw_backend_lost_fn lost;	/* NULL: the daemon is not told */
+	void *lost_ctx;
 };
 
 struct lw_backend_request {
@@ -57,6 +65,7 @@ struct lw_backend_request {
 	int image_fd;		/* the image as the daemon resolved it (the lock goes on
 				 * that same file), or -1 to go by the path */
 	bool shared;
+	const char *lease;	/* paxos manual mode: LOCKSPACE:RESOURCE:PATH:OFFSET; NULL: automatic */
 };
 
 /* The later answer of an acquire: result 0 with lock (the daemon's from
@@ -105,6 +114,11 @@ const char *lw_backend_lock_id(const struct lw_backend_lock *lock);
  * for none): e.g. fcntl's mode and waiting acquires, paxos's lockspaces. */
 struct json_object *lw_backend_status(struct lw_backend *be);
 
+/* What the backend's own engine says of lock now, for Inquire (paxos:
+ * sanlock's state string of the lease, which a migration hands to the
+ * destination host): a new string to free, or NULL if it has none. */
+char *lw_backend_lock_state(struct lw_backend *be, struct lw_backend_lock *lock);
+
 /* ---- for backends only ------------------------------------------------ */
 
 struct lw_backend_ops {
@@ -120,6 +134,7 @@ struct lw_backend_ops {
 	int (*adopt)(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
 		     int kept_fd, struct lw_backend_lock **lock, struct lw_err *err);
 	struct json_object *(*status)(struct lw_backend *be);	/* may be NULL */
+	char *(*lock_state)(struct lw_backend *be, struct lw_backend_lock *lock);	/* may be NULL */
 	void (*close)(struct lw_backend *be);
 };
 
@@ -137,5 +152,6 @@ struct lw_backend_lock {
 
 extern const struct lw_backend_ops lw_backend_nop;
 extern const struct lw_backend_ops lw_backend_fcntl;
+extern const struct lw_backend_ops lw_backend_paxos;
 
 #endif /* LW_BACKEND_H */

@@ -16,6 +16,7 @@ enum {
 	OPT_PID,
 	OPT_SHARED,
 	OPT_FORCE,
+	OPT_LEASE,
 	OPT_JSON,
 	OPT_FOLLOW,
 	OPT_SINCE,
@@ -37,6 +38,7 @@ static const struct {
 	{ { "pid", required_argument, NULL, OPT_PID }, FOR(CLI_ACQUIRE) | FOR(CLI_RELEASE) },
 	{ { "shared", no_argument, NULL, OPT_SHARED }, FOR(CLI_ACQUIRE) | FOR(CLI_RUN) },
 	{ { "force", no_argument, NULL, OPT_FORCE }, FOR(CLI_ACQUIRE) },
+	{ { "lease", required_argument, NULL, OPT_LEASE }, FOR(CLI_ACQUIRE) },
 	{ { "json", no_argument, NULL, OPT_JSON },
 	  FOR(CLI_ACQUIRE) | FOR(CLI_RELEASE) | FOR(CLI_LIST) | FOR(CLI_STATUS) |
 		  FOR(CLI_INQUIRE) | FOR(CLI_AUDIT) },
@@ -194,6 +196,11 @@ static int take_option(int c, struct cli_args *args, const char *where, char *er
 		return 0;
 	case OPT_FORCE:
 		args->force = true;
+		return 0;
+	case OPT_LEASE:
+		if (!optarg[0])
+			return fail(err, errlen, "%s--lease needs LOCKSPACE:RESOURCE:PATH:OFFSET", where);
+		args->lease = optarg;
 		return 0;
 	case OPT_JSON:
 		args->json = true;

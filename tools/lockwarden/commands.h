@@ -33,6 +33,7 @@ struct cli_args {
 	pid_t pid;               /* acquire/release: --pid */
 	bool shared;
 	bool force;
+	const char *lease;       /* acquire: --lease, the backend's lease by name */
 	bool json;
 	char **exec_argv;        /* run: CMD ARGS..., NULL-terminated, into argv */
 	/* audit */

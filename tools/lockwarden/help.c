@@ -11,12 +11,13 @@ static const struct {
 	const char *summary;
 	const char *options;
 } help[] = {
-	{ CLI_ACQUIRE, "acquire IMAGE --pid PID [--shared] [--force] [--json]",
+	{ CLI_ACQUIRE, "acquire IMAGE --pid PID [--shared] [--force] [--lease LEASE] [--json]",
 	  "Take the lease on IMAGE for process PID (it holds it until it exits or it\n"
 	  "is released).",
 	  "  --pid PID      the holder process\n"
 	  "  --shared       a shared lease (several holders), for shareable disks\n"
 	  "  --force        take it even though another process has IMAGE open for write\n"
+	  "  --lease LEASE  paxos backend: the sanlock lease to take, LOCKSPACE:RESOURCE:PATH:OFFSET\n"
 	  "  --json         print the daemon's reply as JSON\n" },
 	{ CLI_RELEASE, "release IMAGE --pid PID [--json]",
 	  "Give back the lease PID holds on IMAGE (IMAGE need not exist any more).",

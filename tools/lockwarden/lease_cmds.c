@@ -28,10 +28,10 @@ static int lease_command(const struct cli_args *args, bool acquire)
 		goto cleanup;
 	}
 	if (acquire)
-		ret = lockwarden_acquire(lw, image, args->pid,
-					 (args->shared ? LOCKWARDEN_SHARED : 0) |
-						 (args->force ? LOCKWARDEN_FORCE : 0),
-					 NULL, &err);
+		ret = lockwarden_acquire_named(lw, image, args->pid,
+					       (args->shared ? LOCKWARDEN_SHARED : 0) |
+						       (args->force ? LOCKWARDEN_FORCE : 0),
+					       args->lease, NULL, &err);
 	else
 		ret = lockwarden_release(lw, image, args->pid, &err);
 	if (ret < 0) {

@@ -170,7 +170,8 @@ static int params_new(const char *image, pid_t pid, const char *cgroup, struct j
 
 /* Acquire for a process (cgroup NULL) or a cgroup. */
 static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
-		   unsigned flags, struct lockwarden_lease **lease, struct lockwarden_error *err)
+		   unsigned flags, const char *lease_name, struct lockwarden_lease **lease,
+		   struct lockwarden_error *err)
 {
 	struct json_object *in, *out = NULL, *v;
 	int ret;
@@ -179,6 +180,13 @@ static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const ch
 		*lease = NULL;
 	if ((ret = params_new(image, pid, cgroup, &in, err)) < 0)
 		return ret;
+	if (lease_name) {
+		if ((ret = check_utf8(lease_name, NULL, err)) < 0) {
+			json_object_put(in);
+			return ret;
+		}
+		json_object_object_add(in, "lease", json_object_new_string(lease_name));
+	}
 	if (flags & LOCKWARDEN_SHARED)
 		json_object_object_add(in, "shared", json_object_new_boolean(1));
 	if (flags & LOCKWARDEN_FORCE)
@@ -194,14 +202,21 @@ static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const ch
 int lockwarden_acquire(struct lockwarden *lw, const char *image, pid_t pid, unsigned flags,
 		       struct lockwarden_lease **lease, struct lockwarden_error *err)
 {
-	return acquire(lw, image, pid, NULL, flags, lease, err);
+	return acquire(lw, image, pid, NULL, flags, NULL, lease, err);
+}
+
+int lockwarden_acquire_named(struct lockwarden *lw, const char *image, pid_t pid, unsigned flags,
+			     const char *lease_name, struct lockwarden_lease **lease,
+			     struct lockwarden_error *err)
+{
+	return acquire(lw, image, pid, NULL, flags, lease_name, lease, err);
 }
 
 int lockwarden_acquire_cgroup(struct lockwarden *lw, const char *image, const char *cgroup,
 			      unsigned flags, struct lockwarden_lease **lease,
 			      struct lockwarden_error *err)
 {
-	return acquire(lw, image, 0, cgroup, flags, lease, err);
+	return acquire(lw, image, 0, cgroup, flags, NULL, lease, err);
 }
 
 static int release(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,

@@ -125,7 +125,8 @@ static void holder_exited(const char *image, const struct lw_holder *holder, voi
 int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_acquire_request *req,
 		       struct lw_acquiring **pending, struct json_object **error)
 {
-	struct lw_backend_request breq = { .image = e->image, .image_fd = req->fd, .shared = req->shared };
+	struct lw_backend_request breq = { .image = e->image, .image_fd = req->fd, .shared = req->shared,
+					    .lease = req->lease };
 	struct lw_acquiring *a = calloc(1, sizeof(*a));
 	struct lw_backend_lock *lock;
 	struct lw_err err = { { 0 } };

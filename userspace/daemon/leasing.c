@@ -1,10 +1,12 @@
 /* Lease transactions. See leasing.h for the order of steps and why. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -486,4 +488,49 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
 	q->tail = x;
 	if (x == q->head)
 		next_batch(q);
+}
+
+/* SIGKILL a process holder (through its pidfd: never a reused pid) or every
+ * process of a cgroup holder (cgroup.kill). */
+static void stop_holder(const struct lw_lease_holder *h)
+{
+	char path[LW_PATH_MAX + 16];
+	int fd;
+
+	if (h->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, h->pidfd, SIGKILL, NULL, 0);
+		return;
+	}
+	if (!h->cgroup[0] || (size_t)snprintf(path, sizeof(path), "%s/cgroup.kill", h->cgroup) >= sizeof(path))
+		return;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			lw_log(LOG_ERR, "cannot stop the processes of cgroup %s: %s", h->cgroup, strerror(errno));
+		close(fd);
+	}
+}
+
+void lw_leasing_lost(void *ctx, struct lw_backend_lock *lock, const struct lw_err *err)
+{
+	struct lw_daemon *d = ctx;
+	struct lw_lease_entry *e;
+	struct json_object *error = NULL;
+
+	for (e = lw_lease_first(d->leases); e && e->lock != lock; e = e->next)
+		;
+	if (!e)
+		return;
+	lw_log(LOG_WARNING, "lease on %s lost: %s", e->image, err->msg);
+	/* fencing: the holders are stopped before their kernel entry goes */
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		stop_holder(&e->holders[i]);
+	/* the last holder's release ends the lease and frees e */
+	for (unsigned int n = e->nr_holders; n > 0; n--) {
+		if (lw_leasing_release(d, e, n - 1, LW_LEASE_FORCED_RELEASE, err->msg, &error) < 0) {
+			lw_log(LOG_ERR, "lease on %s lost, but its end could not be recorded", e->image);
+			json_object_put(error);
+			return;
+		}
+	}
 }

@@ -30,6 +30,7 @@ struct lw_acquire_request {
 	int fd;			/* the image as image_open.h opened it; the caller's to close */
 	const struct lw_lease_holder *holder;
 	bool shared, force;
+	const char *lease;	/* the backend's lease by name (paxos manual mode), or NULL */
 	lw_acquired_fn later;	/* called once if the backend answers later */
 	void *ctx;
 };
@@ -60,6 +61,12 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
  * released in batches of a few dozen that take turns with clients (one state
  * file write a batch), so other clients are answered meanwhile. */
 void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx);
+
+/* lw_backend_lost_fn for backend.h (ctx: the daemon): the backend lost a
+ * lease by itself (paxos: sanlock could not renew it and fenced its
+ * writers): every holder is stopped (SIGKILL, cgroup.kill), then the lease
+ * ends for each, audited as a forced release with the backend's reason. */
+void lw_leasing_lost(void *ctx, struct lw_backend_lock *lock, const struct lw_err *err);
 
 /* Commit e's change (its holders now, or its end if it left the table) to
  * the state journal, durably; NULL commits what is already queued. Logs

@@ -27,6 +27,7 @@
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 #include "keeper.h"
 #include "common/mkdirs.h"
+#include "leasing.h"
 #include "reexec.h"
 #include "server.h"
 #include "state.h"
@@ -42,7 +43,7 @@ static void usage(FILE *out)
 		"  -p, --pin-dir DIR      bpffs folder for pins (default " LW_DEFAULT_PIN_DIR ")\n"
 		"  -S, --state-dir DIR    state folder (default " LW_DEFAULT_STATE_DIR ")\n"
 		"  -a, --audit-log FILE   audit log (default " LW_AUDIT_DEFAULT_PATH ")\n"
-		"  -b, --backend NAME     nop or fcntl (default fcntl)\n"
+		"  -b, --backend NAME     nop, fcntl or paxos (default fcntl)\n"
 		"  -l, --lockspace DIR    fcntl: lock files in DIR instead of on the images\n"
 		"  -e, --enforcer NAME    auto, bpf-lsm or fanotify (default auto: bpf-lsm,\n"
 		"                         else fanotify)\n"
@@ -242,6 +243,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	be_setup.event = d.event;
+	be_setup.lost = lw_leasing_lost;
+	be_setup.lost_ctx = &d;
 	be_setup.options = be_options;
 	be_setup.nr_options = lw_config_backend_options(&cfg, cfg.backend, be_options, LW_CONFIG_BACKEND_OPTIONS_MAX);
 	r = lw_backend_open(cfg.backend, &be_setup, &d.backend, &be_err);

@@ -30,6 +30,7 @@ struct params {
 	const char *cgroup;
 	bool shared;
 	bool force;
+	const char *lease;
 };
 
 enum {
@@ -38,6 +39,7 @@ enum {
 	PARAM_CGROUP = 1 << 2,
 	PARAM_SHARED = 1 << 3,
 	PARAM_FORCE = 1 << 4,
+	PARAM_LEASE = 1 << 5,
 };
 
 /* A string parameter as C code sees it: refused if a NUL inside it would cut it short. */
@@ -93,6 +95,13 @@ static const char *parse_params(struct json_object *in, unsigned int allowed, un
 			if (!json_object_is_type(value, json_type_boolean))
 				return "force";
 			p->force = json_object_get_boolean(value);
+		} else if (strcmp(name, "lease") == 0 && (allowed & PARAM_LEASE)) {
+			if (is_null)
+				continue;
+			if (!json_object_is_type(value, json_type_string) || !json_object_get_string_len(value) ||
+			    json_object_get_string_len(value) >= PATH_MAX)
+				return "lease";
+			p->lease = json_object_get_string(value);
 		} else {
 			return name;	/* unknown parameter */
 		}
@@ -207,9 +216,13 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 	const char *bad, *why;
 	int fd, r;
 
-	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE, PARAM_IMAGE, &p);
+	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE | PARAM_LEASE,
+			   PARAM_IMAGE, &p);
 	if (bad)
 		return bad_param(in, bad);
+	/* a named lease is storage the backend writes to: management applications only */
+	if (p.lease && !peer->privileged)
+		return lw_error_permission_denied("only root or the admin group may name a lease");
 	error = resolve_holder(peer, &p, &h);
 	if (error)
 		return error;
@@ -227,7 +240,7 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 	if (r < 0)
 		return lw_error_image_not_found(p.image, why);
 	req = (struct lw_acquire_request){
-		.image = p.image, .fd = fd, .holder = &h, .shared = p.shared, .force = p.force,
+		.image = p.image, .fd = fd, .holder = &h, .shared = p.shared, .force = p.force, .lease = p.lease,
 		.later = acquired_later, .ctx = call,
 	};
 	r = lw_leasing_acquire(d, &req, &e, &pending, &error);
@@ -325,6 +338,8 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 
 static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
+	struct json_object *reply, *out;
+	char *state;
 	struct lw_acquiring *pending;
 	struct lw_lease_entry *e;
 	struct params p;
@@ -335,7 +350,13 @@ static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *pe
 	e = find_lease(d, peer, p.image, &pending);
 	if (pending)
 		return reply_lease(lw_acquiring_entry(pending), true);
-	return reply_lease(e, false);
+	reply = reply_lease(e, false);
+	/* the backend engine's own state of the lease (paxos: sanlock's, for migration) */
+	state = e ? lw_backend_lock_state(d->backend, e->lock) : NULL;
+	if (state && reply && json_object_object_get_ex(reply, "parameters", &out))
+		json_object_object_add(out, "backend_state", json_object_new_string(state));
+	free(state);
+	return reply;
 }
 
 static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)

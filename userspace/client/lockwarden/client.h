@@ -105,6 +105,12 @@ int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,
  * lease (may be NULL) receives the lease as the daemon now holds it. */
 int lockwarden_acquire(struct lockwarden *lw, const char *image, pid_t pid, unsigned flags,
 		       struct lockwarden_lease **lease, struct lockwarden_error *err);
+/* lockwarden_acquire with the backend's lease named (lease_name; NULL as
+ * lockwarden_acquire): the paxos backend's LOCKSPACE:RESOURCE:PATH:OFFSET,
+ * a lease a management application created (libvirt's <lease>). */
+int lockwarden_acquire_named(struct lockwarden *lw, const char *image, pid_t pid, unsigned flags,
+			     const char *lease_name, struct lockwarden_lease **lease,
+			     struct lockwarden_error *err);
 int lockwarden_acquire_cgroup(struct lockwarden *lw, const char *image, const char *cgroup,
 			      unsigned flags, struct lockwarden_lease **lease,
 			      struct lockwarden_error *err);

@@ -1,0 +1,349 @@
+/* The per-lease sanlock client (paxos_agent.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sanlock.h>
+#include <sanlock_admin.h>
+#include <sanlock_resource.h>
+#include <sanlock_rv.h>
+
+#include "paxos_agent.h"
+#include "paxos_fence.h"
+
+#define LEASE_FILE_SIZE (1u << 20)	/* one resource lease, 512-byte sectors, 1 MiB alignment */
+#define FENCE_WAIT_MS 10000
+#define BUSY_RETRY_MS 5000		/* a release of the same lease still in flight here */
+#define CTL_FD 3
+#define IMAGE_FD 4
+
+struct agent_result {
+	int32_t rv;
+	char reason[LW_ERR_MAX];
+};
+
+/* A sanlock acquire error as errno + reason. */
+static int acquire_error(int rv, struct lw_err *err)
+{
+	switch (rv) {
+	case -EEXIST:
+	case -EBUSY:
+		return lw_err_set(err, EAGAIN, "lease held by another holder on this host");
+	case SANLK_ACQUIRE_IDLIVE:
+	case SANLK_ACQUIRE_OWNED:
+	case SANLK_ACQUIRE_OTHER:
+	case SANLK_ACQUIRE_OWNED_RETRY:
+		return lw_err_set(err, EAGAIN, "lease held by another host (sanlock %d)", rv);
+	case SANLK_ACQUIRE_SHRETRY:
+		return lw_err_set(err, EAGAIN, "shared lease contention with another host, try again");
+	case -ENOSPC:
+		return lw_err_set(err, ENOENT, "the lease's lockspace is not joined on this host");
+	case SANLK_LEADER_MAGIC:
+	case SANLK_LEADER_VERSION:
+		return lw_err_set(err, ENOENT, "no lease is initialised at that place (sanlock %d)", rv);
+	case SANLK_LEADER_LOCKSPACE:
+		return lw_err_set(err, EINVAL, "the lease belongs to another lockspace (sanlock %d)", rv);
+	case SANLK_LEADER_RESOURCE:
+		return lw_err_set(err, EINVAL, "the lease at that place has another name (sanlock %d)", rv);
+	default:
+		return lw_err_set(err, EIO, "sanlock acquire failed: %s (%d)", strerror(rv > -200 ? -rv : EIO), rv);
+	}
+}
+
+/* ---- in the agent ------------------------------------------------------- */
+
+static void report(int rv, const struct lw_err *err)
+{
+	struct agent_result r = { .rv = rv };
+
+	if (err)
+		snprintf(r.reason, sizeof(r.reason), "%s", err->msg);
+	if (send(CTL_FD, &r, sizeof(r), MSG_NOSIGNAL) < 0) {
+		/* the daemon is gone: nobody will be told, keep going */
+	}
+}
+
+static struct sanlk_resource *resource_copy(const struct sanlk_resource *res)
+{
+	size_t size = sizeof(*res) + res->num_disks * sizeof(struct sanlk_disk);
+	struct sanlk_resource *copy = malloc(size);
+
+	if (copy)
+		memcpy(copy, res, size);
+	return copy;
+}
+
+/* The lease folder's group, mode 0660. */
+static int group_access(int fd, const char *path)
+{
+	char dir[SANLK_PATH_LEN];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) < 0 || fchown(fd, (uid_t)-1, st.st_gid) < 0 || fchmod(fd, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Automatic mode: the lease file, created and initialised once by whichever
+ * host comes first. Initialised under a temporary name and linked into
+ * place, so a host never sees (or overwrites) a half-made lease. It gets
+ * the lease folder's group, read-write (0660): sanlock's daemon runs as its
+ * own user, which the operator puts in that group (docs/paxos.md). */
+static int ensure_lease_file(const struct sanlk_resource *res, struct lw_err *err)
+{
+	const char *path = res->disks[0].path;
+	struct sanlk_resource *tmp_res;
+	char tmp[SANLK_PATH_LEN];
+	int fd, rv;
+
+	if (access(path, F_OK) == 0)
+		return 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= sizeof(tmp))
+		return lw_err_set(err, ENAMETOOLONG, "lease file name too long: %s", path);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lw_err_set(err, errno, "cannot create %s: %s", tmp, strerror(errno));
+	rv = ftruncate(fd, LEASE_FILE_SIZE) < 0 || fsync(fd) < 0 ? -errno : 0;
+	if (rv == 0)
+		rv = group_access(fd, path);
+	close(fd);
+	if (rv < 0) {
+		unlink(tmp);
+		return lw_err_set(err, -rv, "cannot size %s: %s", tmp, strerror(-rv));
+	}
+	tmp_res = resource_copy(res);
+	if (!tmp_res) {
+		unlink(tmp);
+		return lw_err_set(err, ENOMEM, "out of memory");
+	}
+	memcpy(tmp_res->disks[0].path, tmp, sizeof(tmp));
+	tmp_res->flags &= ~SANLK_RES_SHARED;
+	rv = sanlock_write_resource(tmp_res, 0, 0, 0);
+	free(tmp_res);
+	if (rv < 0) {
+		unlink(tmp);
+		return lw_err_set(err, EIO, "sanlock cannot initialise the lease in %s (%d)", tmp, rv);
+	}
+	if (link(tmp, path) < 0 && errno != EEXIST) {
+		rv = errno;
+		unlink(tmp);
+		return lw_err_set(err, rv, "cannot link %s into place: %s", path, strerror(rv));
+	}
+	unlink(tmp);	/* lost the race to another host: its lease file is as good */
+	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int acquire(int sock, const struct lw_paxos_agent_spec *spec, struct lw_err *err)
+{
+	struct sanlk_resource *res = (struct sanlk_resource *)spec->res;
+	struct sanlk_options opt;
+	long deadline = now_ms() + BUSY_RETRY_MS;
+	int rv;
+
+	memset(&opt, 0, sizeof(opt));
+	snprintf(opt.owner_name, sizeof(opt.owner_name), "%s", spec->owner);
+	for (;;) {
+		rv = sanlock_acquire(sock, -1, 0, 1, &res, &opt);
+		/* -EAGAIN: this host's previous holder is still releasing it */
+		if (rv != -EAGAIN || now_ms() >= deadline)
+			break;
+		usleep(20000);
+	}
+	return rv < 0 ? acquire_error(rv, err) : 0;
+}
+
+/* Whether the SIGTERM came from sanlock (its daemon or helper): that is a
+ * fence order. Anyone else's is ignored: stopping the agent would drop the
+ * lease under a running holder. */
+static int from_sanlock(pid_t sender)
+{
+	char path[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)sender);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	return strcmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "sanlock") == 0;
+}
+
+static void __attribute__((noreturn)) agent_main(const struct lw_paxos_agent_spec *spec)
+{
+	struct sanlk_resource *res = (struct sanlk_resource *)spec->res;
+	struct lw_err err = { "" };
+	int sock, sfd, rv, ctl_open = 1;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		report(lw_err_set(&err, errno, "signalfd: %s", strerror(errno)), &err);
+		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+	}
+	if (spec->create && (rv = ensure_lease_file(res, &err)) < 0) {
+		report(rv, &err);
+		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+	}
+	sock = sanlock_register();
+	if (sock < 0) {
+		report(lw_err_set(&err, ECONNREFUSED, "cannot register with sanlock (%d): is its daemon running?", sock),
+		       &err);
+		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+	}
+	rv = acquire(sock, spec, &err);
+	report(rv, &err);
+	if (rv < 0)
+		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = CTL_FD, .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(p, ctl_open ? 2 : 1, -1) < 0)
+			continue;
+		if (ctl_open && p[1].revents) {
+			char byte;
+
+			/* the daemon is gone (crash, restart): the lease stays, fencing too */
+			if (recv(CTL_FD, &byte, 1, MSG_DONTWAIT) <= 0 && errno != EAGAIN) {
+				close(CTL_FD);
+				ctl_open = 0;
+			}
+		}
+		if (!p[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGUSR1) {
+			rv = sanlock_release(sock, -1, 0, 1, &res);
+			_exit(rv < 0 ? LW_PAXOS_AGENT_RELEASE_FAILED : LW_PAXOS_AGENT_RELEASED);
+		}
+		if (si.ssi_signo == SIGTERM && from_sanlock((pid_t)si.ssi_pid)) {
+			/* sanlock cannot renew: the daemon is told first (it stops the
+			 * holders it knows and ends the lease), then every writer is
+			 * stopped here, then exit (which frees the lease) */
+			if (ctl_open)
+				report(LW_PAXOS_AGENT_FENCING, NULL);
+			rv = lw_paxos_fence_writers(IMAGE_FD, FENCE_WAIT_MS);
+			fprintf(stderr, "lockwarden paxos agent %d: sanlock lost lease %.48s: %s%d writer(s) stopped\n",
+				(int)getpid(), res->name, rv < 0 ? "not all " : "", rv < 0 ? 0 : rv);
+			_exit(LW_PAXOS_AGENT_FENCED);
+		}
+	}
+}
+
+/* ---- in the daemon ------------------------------------------------------- */
+
+int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos_agent *agent,
+			 struct lw_err *err)
+{
+	int sv[2], pidfd = -1;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return lw_err_set(err, errno, "socketpair: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return lw_err_set(err, e, "fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		/* Own session: the daemon's death (or its group's signals) is not ours. */
+		setsid();
+		prctl(PR_SET_NAME, "lw-paxos-agent");
+		if (dup2(sv[1], CTL_FD) < 0 || dup2(spec->image_fd, IMAGE_FD) < 0)
+			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+		close_range(IMAGE_FD + 1, ~0u, 0);
+		if (chdir("/") < 0)
+			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+		agent_main(spec);
+	}
+	close(sv[1]);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		int e = errno;
+
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sv[0]);
+		return lw_err_set(err, e, "pidfd_open: %s", strerror(e));
+	}
+	agent->pid = pid;
+	agent->pidfd = pidfd;
+	agent->ctl_fd = sv[0];
+	return 0;
+}
+
+int lw_paxos_agent_result(int ctl_fd, struct lw_err *err)
+{
+	struct agent_result r;
+	ssize_t n = recv(ctl_fd, &r, sizeof(r), MSG_DONTWAIT);
+
+	if (n != (ssize_t)sizeof(r))
+		return lw_err_set(err, EIO, "the sanlock agent ended without an answer");
+	r.reason[sizeof(r.reason) - 1] = '\0';
+	if (r.rv < 0)
+		return lw_err_set(err, -r.rv, "%s", r.reason);
+	return r.rv == LW_PAXOS_AGENT_FENCING ? LW_PAXOS_AGENT_FENCING : 0;
+}
+
+int lw_paxos_agent_reap(int pidfd)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG) < 0 || info.si_pid == 0)
+		return -1;
+	return info.si_code == CLD_EXITED ? info.si_status : -1;
+}
+
+int lw_paxos_agent_release(int pidfd, int timeout_ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0) < 0 && errno != ESRCH)
+		return -errno;
+	if (poll(&p, 1, timeout_ms) != 1) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		p.revents = 0;
+		poll(&p, 1, 1000);
+		lw_paxos_agent_reap(pidfd);
+		return -ETIMEDOUT;
+	}
+	return lw_paxos_agent_reap(pidfd);
+}

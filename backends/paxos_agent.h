@@ -1,0 +1,69 @@
+/* The registered sanlock client of one paxos lease: a small process the
+ * daemon forks per lease. It registers with sanlock, takes the lease (a
+ * sanlock acquire blocks for seconds: here it blocks nobody), reports the
+ * result on its control socket, then holds the lease until told to let go.
+ *
+ * Why a process per lease: sanlock ties every lease to a registered client
+ * process and, when it can no longer renew this host's lockspace lease,
+ * kills that client. The agent turns that kill into fencing: on SIGTERM from
+ * sanlock it stops every process that has the leased image open for write
+ * (the local holders) and only then exits, which frees the lease. The
+ * agent lives in its own session, so a daemon crash or restart leaves the
+ * lease held and still fenced (docs/paxos.md).
+ *
+ * Signals it takes: SIGUSR1 = release and exit (LW_PAXOS_AGENT_RELEASED);
+ * SIGTERM from sanlock = fence and exit (LW_PAXOS_AGENT_FENCED). */
+#ifndef LW_PAXOS_AGENT_H
+#define LW_PAXOS_AGENT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+struct sanlk_resource;
+
+/* Exit statuses, for the daemon that waits for its agent. */
+enum {
+	LW_PAXOS_AGENT_RELEASED = 0,		/* released on request */
+	LW_PAXOS_AGENT_NOT_ACQUIRED = 10,	/* the acquire failed (reported first) */
+	LW_PAXOS_AGENT_FENCED = 11,		/* sanlock lost the lease: holders stopped */
+	LW_PAXOS_AGENT_RELEASE_FAILED = 12,	/* sanlock_release failed (sanlock frees it on exit) */
+};
+
+struct lw_paxos_agent_spec {
+	const struct sanlk_resource *res;	/* one disk; SANLK_RES_SHARED for shared */
+	int image_fd;		/* the leased image (fencing finds its writers by it) */
+	const char *owner;	/* shown by `sanlock client status` */
+	bool create;		/* automatic mode: create and initialise the lease file if missing */
+};
+
+struct lw_paxos_agent {
+	pid_t pid;
+	int pidfd;	/* readable once the agent exited */
+	int ctl_fd;	/* readable once the acquire result is there */
+};
+
+/* Fork an agent that acquires spec->res. The result comes later on ctl_fd
+ * (lw_paxos_agent_result). */
+int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos_agent *agent,
+			 struct lw_err *err);
+
+/* After the acquire result, the one more message an agent may send: sanlock
+ * ordered it to fence (it is stopping the writers). */
+#define LW_PAXOS_AGENT_FENCING 1
+
+/* Read the acquire result: 0 (held), or a negative errno with the reason
+ * (-EAGAIN: held by another client or host); later LW_PAXOS_AGENT_FENCING. */
+int lw_paxos_agent_result(int ctl_fd, struct lw_err *err);
+
+/* Exit status of our own child agent once pidfd is readable: the status,
+ * or -1 if it is not our child (after a restart) or died of a signal. */
+int lw_paxos_agent_reap(int pidfd);
+
+/* Tell the agent to release (SIGUSR1) and wait up to timeout_ms for it to
+ * exit; SIGKILL then (sanlock frees the lease of a dead client itself).
+ * Returns the exit status as lw_paxos_agent_reap, or -ETIMEDOUT. */
+int lw_paxos_agent_release(int pidfd, int timeout_ms);
+
+#endif /* LW_PAXOS_AGENT_H */
