@@ -78,7 +78,8 @@ lw A release "$img" --pid "$h1" >/dev/null 2>&1; lw A release "$img" --pid "$h2"
 
 # a process with the image open for write: the acquire names it, unless forced
 bash -c "exec 3<>'$img'; exec -a busywriter sleep 100000" & busy=$!; children+=($busy)
-sleep 0.5
+# until it has the image open: a loaded machine may take more than a moment
+for _ in $(seq 3000); do [ -e "/proc/$busy/fd/3" ] && break; sleep 0.01; done
 out=$(lw A acquire "$img" --pid "$h3" 2>&1); status=$?
 why="expected ImageBusy naming pid $busy, got status $status: $out"
 check acquire_is_refused_while_a_non_holder_writes failed_with "$busy"
