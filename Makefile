@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # lockwarden: the one entry point (build, check, demo, bench, install).
 # Out-of-tree build in $(BUILD); `make V=1` prints full commands.
 #

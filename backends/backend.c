@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The table of backends and the calls the daemon makes through it. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Backends: how hosts agree on leases. One small vtable behind the
  * lw_backend_* calls below; nothing outside backends/ sees the vtable.
  *

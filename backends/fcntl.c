@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* fcntl: leases as OFD locks on shared storage, as virtlockd does.
  *
  * Direct mode (no lockspace): a lock on byte 0 of the image itself. QEMU

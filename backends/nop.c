@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* nop: leases are local only; no other host is asked, nothing to keep. */
 #include <errno.h>
 #include <stdlib.h>

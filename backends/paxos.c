@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* paxos: leases as sanlock disk-paxos leases on shared block storage.
  *
  * sanlock does the agreement (delta leases for host ids, paxos leases for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The per-lease sanlock client (paxos_agent.h). */
 #include <errno.h>
 #include <fcntl.h>

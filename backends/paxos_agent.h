@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The registered sanlock client of one paxos lease: a small process the
  * daemon forks per lease. It registers with sanlock, takes the lease (a
  * sanlock acquire blocks for seconds: here it blocks nobody), reports the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The [paxos] section (paxos_config.h). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The [paxos] section of lockwarden.conf (keys in backends/paxos.c and
  * lockwarden.conf(5)). */
 #ifndef LW_PAXOS_CONFIG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Fencing: find the writers of an image through /proc and stop them.
  *
  * The local holders of a lease are the processes that may write the image;

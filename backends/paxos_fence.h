@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fencing for the paxos backend: stop every process that can write a leased
  * image, before the lease can be taken by another host. */
 #ifndef LW_PAXOS_FENCE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Which sanlock lease stands for an image (paxos_lease.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Which sanlock lease stands for an image.
  *
  * Automatic mode: one lease file per image in the lease folder, named from

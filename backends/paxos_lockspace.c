@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Joining a sanlock lockspace without blocking the loop (paxos_lockspace.h).
  *
  * sanlock's add with SANLK_ADD_ASYNC returns at once; the delta lease on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* This host's membership of a sanlock lockspace, joined without blocking
  * the daemon: sanlock's asynchronous add, then a timer on the daemon's loop
  * asking sanlock how far it got. A join that fails is retried. */

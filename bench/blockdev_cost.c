@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* What the block-device tracking hooks cost per call. Runs as root in a
  * BPF-LSM kernel (the VM):
  *

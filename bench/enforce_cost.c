@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* What enforcement costs on every open, and what the pre-existing-writer
  * check costs on acquire. Runs as root in a BPF-LSM kernel (the VM):
  *

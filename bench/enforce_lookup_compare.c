@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Hash map (with and without the lease filter) against BPF inode storage
  * for finding an image's lease in file_open: the cost per run by bpf_stats,
  * and whether inode storage keeps a lease when the inode leaves the cache.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Both enforcers side by side, in one boot: the cost per open of the BPF
  * LSM enforcer and of the fanotify enforcer, against no enforcer at all,
  * for the four kinds of open the daemon sees. Runs as root in a kernel that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* What the fanotify enforcer costs: per open+close, and per read on a
  * leased image (pre-content events put a round trip to the daemon's
  * thread in front of every read and write of a file opened after the mark).

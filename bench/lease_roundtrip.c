@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Lease round trips (acquire + release of one image) against lockwardend
  * through liblockwarden and against virtlockd through libvirt's lockd.so
  * lock driver, the way libvirtd calls it (its ABI written from issue 11's

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /* Bench only (bench/enforce_lookup_compare.c), never loaded by the enforcer:
  * the lease lookups we could use in file_open, each alone in a program, so
  * bpf_stats can compare them. */

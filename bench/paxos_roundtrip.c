@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Paxos lease round trips (acquire + release) through lockwardend's paxos
  * backend against raw sanlock, in the same guest, on the same storage,
  * rounds interleaved so load hits both alike.

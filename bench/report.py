@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Turn what the benchmarks printed (bench/run's results folder) into
 build/bench/results.json and results.md: each figure a median with its
 spread (min..max) over interleaved rounds, beside its baseline of the same

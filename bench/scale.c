@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwardend at scale: one holder takes up to --leases leases (distinct
  * images), then the daemon is measured full. Runs as root in a BPF-LSM
  * kernel (bench/run starts it in the VM); it starts the daemon itself, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /* Aliases the kernel adds as devices appear, so a lease covers nodes made
  * after the acquire with no userspace rescan and no window: the alias is in
  * the map before the new node can be opened. Part of enforcer.bpf.c.

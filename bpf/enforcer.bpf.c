@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /* The kernel half of lockwarden: deny a leased image's write opens,
  * truncate, unlink and rename to every task that does not hold the lease,
  * and report each denial (rate-limited) to userspace. */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /* A task_file iterator that answers the enforcer's questions about open
  * files with the kernel's own view: the key of one descriptor, and who has an
  * image open for write. Runs only when userspace reads it; never on a hot path. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /* The map layouts: structs that the BPF programs and the BPF enforcer's
  * userspace (userspace/enforcer/, and nothing else) both see. The rest of
  * lockwarden speaks common/lease_types.h; translate.c converts. */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /* A task_vma iterator for the busy check of a block device lease: shared
  * mappings, writable through their file, of any node of the device. Such a
  * mapping writes the device with no descriptor left open and no write

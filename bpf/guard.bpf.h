@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /* Hardened mode: only the daemon may take a descriptor of lockwarden's
  * maps, programs and links, or unlink, rmdir or rename its pins. Part of
  * enforcer.bpf.c (one object, so one version attaches and pins them all).

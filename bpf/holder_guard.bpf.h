@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /* The holder's process is part of the lease: a non-holder gets no
  * attach-mode access to a live holder (ptrace attach, /proc/PID/mem
  * writes, process_vm_writev, pidfd_getfd), else it could take the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /* What both BPF objects must compute the same way: the image key of an
  * inode and a process's start time. */
 #ifndef LW_IMAGE_KEY_BPF_H

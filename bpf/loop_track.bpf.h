@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /* Loop devices and leases, as a loop device is attached (LOOP_SET_FD,
  * LOOP_CONFIGURE: an ioctl on /dev/loopN carrying the backing file's
  * descriptor). Part of enforcer.bpf.c, called from its file_ioctl program.

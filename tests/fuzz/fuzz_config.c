@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* libFuzzer target for the configuration parser: the bytes of a
  * lockwarden.conf. The file is handed to lw_config_load as it is in
  * production (a path), through a memfd. A refusal says which line and why

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* libFuzzer target for the state loader: the bytes a damaged or hand-edited
  * state folder may hold. An input is the snapshot (leases.json), then, after
  * a line "--journal--", the journal (leases.journal). Whatever loads must be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* libFuzzer target for the varlink codec: the bytes a peer may send.
  * The first byte picks how the stream is cut into reads, so framing across
  * partial reads is fuzzed too; every message is parsed as a request and as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # `make demo` keeps showing what it promises, on both of its paths: natively
 # (bpf-lsm where the host kernel runs it, else fanotify) and in the VM
 # (`make demo VM=1`, bpf-lsm): the enforcer named, the rogue writer denied,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # lockwardend natively on a host whose kernel refuses BPF LSM (the 6.18
 # development hosts): enforcer=auto falls back to fanotify and says so, a
 # lease taken with `lockwarden run` lets its holder write, a rogue dd is

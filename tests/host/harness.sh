@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The VM harness itself: the guest has BPF LSM, sees the host and the
 # repository, loads the kernel's modules, returns files, exit status, and a
 # hung guest is killed with a message. TAP output.

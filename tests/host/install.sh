@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Packaging, as a distribution would use it: `make install` into a DESTDIR
 # puts every file where a package expects it; liblockwarden has its soname,
 # its symlinks and exports lockwarden_* only; a program builds with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The paxos backend across hosts: three guests booted side by side on one
 # shared raw disk (tests/vm/run --guests 3 --disk), each a host with its own
 # lockwardend and sanlock (host ids 1, 2, 3), running

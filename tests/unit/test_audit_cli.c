@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* `lockwarden audit` as a user runs it: the built CLI (next to this test's
  * build folder) reading a log written through the audit API. */
 #include <errno.h>

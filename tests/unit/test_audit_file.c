@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The JSON Lines file sink through the public API: one line per record,
  * reopen after logrotate moved the file, config keys, counters. */
 #include <errno.h>

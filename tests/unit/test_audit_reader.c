@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Reading the audit log back for `lockwarden audit`: --since, --image, the
  * table, and following the file across rotation and truncation. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The audit record: one JSON object per denial or lease change, with every
  * schema field, built from a kernel event and what the daemon knows. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* What the journal and Linux audit sinks send, checked without sending:
  * the host has no journald and may not allow audit writes, so the VM tests
  * read them back for real. */

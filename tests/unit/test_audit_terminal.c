@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The audit trail as a person reads it (`lockwarden audit` rows, the
  * journal's MESSAGE sentence): a process that names itself or its target
  * with escape sequences, newlines or bad UTF-8 cannot steer the terminal

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The fcntl backend with real files and real OFD locks. A forked child with
  * its own backend stands in for another daemon (or host) sharing the storage. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The nop backend: local only, every acquire succeeds at once, nothing to keep. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwarden's command line, parsed without any daemon. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The CLI's commands against a scripted daemon on a real Unix socket: what
  * they send, what they print, and `run`'s all-or-none and exec. The fake
  * daemon answers from a per-test function; it is not lockwardend. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* liblockwarden against a scripted in-process server on a socketpair.
  * The server thread speaks the wire protocol (via the codec) and answers
  * each request with the next canned reply; it records what it received.

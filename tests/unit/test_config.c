@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwarden.conf: defaults are DESIGN.md's paths, the file overrides them,
  * and any mistake is refused with the line and the reason. */
 #include <errno.h>

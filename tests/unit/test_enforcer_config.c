@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* [daemon] enforcer: auto by default, the three names accepted, anything
  * else refused; hardened with fanotify refused with a reason. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The BPF enforcer's boundary (enforcer/translate.c): the daemon's types go
  * into the map layouts and come back unchanged, and a denial from the ring
  * buffer becomes the daemon's struct lw_denial. */

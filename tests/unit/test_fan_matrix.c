@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The bypass matrix against the fanotify enforcer, natively on the host (as
  * root, real kernel, real files). The test process plays the daemon (always
  * allowed); a forked "holder" process owns the lease; every other attempt

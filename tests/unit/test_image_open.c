@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* One resolution of an image, as the caller: what an unprivileged caller may
  * lease, what is an image at all, and that a lookup the caller could not
  * make fails the same way whether the file exists or not. Runs as root (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The rules of a lease's holders (common/lease_rules.h), which both
  * enforcers apply to their own tables: who may hold, how many, and the
  * reason given when not. */

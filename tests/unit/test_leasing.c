@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The daemon's lease logic (leasing.c, acquiring.c) against an in-memory
  * enforcer: what it asks the enforcer to do on acquire, shared join,
  * release and a holder's exit, and that an enforcer's refusal rolls

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* build/lockwarden.so loaded the way libvirt loads a lock driver (dlopen
  * RTLD_NOW|RTLD_LOCAL, then the symbol virLockDriverImpl), driven through
  * the calls that need no lockwardend: the ABI, what it exports, its

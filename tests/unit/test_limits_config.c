@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The limit keys of lockwarden.conf: defaults that keep root's calls
  * working, values checked, and a reserve that must leave room for others. */
 #include <errno.h>

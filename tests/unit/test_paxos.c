@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The paxos backend's parts that need no sanlock daemon: its [paxos] keys,
  * how an image's lease is named (the same on every host), the manual lease
  * syntax, and fencing (the writers of an image are stopped, its readers

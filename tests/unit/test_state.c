@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The state: every lease field survives a save and load, a save is atomic
  * (a reader sees the old state or the new, never a mix or nothing), and the
  * journal replays what was committed, no more, no less. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Hostile names made safe for a terminal: what lw_terminal_escape shows for
  * control characters, escape sequences and bad UTF-8, and that ordinary
  * non-ASCII names stay readable. */

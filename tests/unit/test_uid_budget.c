@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The per-uid record budget: N records a uid a minute pass, the rest are
  * counted and handed back once when that uid's minute ends. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* varlink codec: framing, request/reply validation, builders, send. */
 #include <errno.h>
 #include <setjmp.h>

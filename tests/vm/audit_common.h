@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers the audit VM tests share: starting journald and auditd in the
  * guest, and reading records back from the journal and from ausearch.
  * Included by one test program each, so everything is static. */

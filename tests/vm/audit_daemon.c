@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The audit trail end to end, inside the VM: a real lockwardend (nop
  * backend, its own socket, pins, state and log) enforces leases taken with
  * the lockwarden CLI, and its audit log, journal and Linux audit output are

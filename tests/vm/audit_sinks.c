@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The journal and Linux audit sinks for real, inside the VM: a record sent
  * through lw_audit reads back from the journal (sd_journal, matched on the
  * fixed MESSAGE_ID) and from auditd's log (ausearch -m USER_AVC). Starts

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A hostile local user against lockwardend: what it may lease, what it may
 # see, what it may make the daemon open, and the input it may send.
 # The user is a real account (useradd) and calls through setpriv with no

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Mass release: a holder of many leases exits while another client keeps
 # calling Status (1000 leases; LW_MASS_LEASES=2000 for the size of issue 8,
 # whose setup takes minutes under TCG). The daemon releases the dead holder's leases in batches,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The path-swap race: a user acquires through a name it keeps swapping
 # (renameat2 RENAME_EXCHANGE) between a link to its own file and a link to a
 # root-owned file. The daemon resolves the path once, as the user, so it must

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The CLI against a real lockwardend with names a hostile user chooses: an
 # image whose path holds escape sequences, a newline and a C1 CSI; a hard
 # link to it whose name is not UTF-8 (a raw 0x9b, which the audit trail

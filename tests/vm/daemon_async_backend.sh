@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An acquire the backend answers later: the fcntl backend in waiting mode
 # ([fcntl] wait_timeout_sec) and a lock held by another process (Python's
 # fcntl, as another host sharing the storage would). While the acquire is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A cgroup holder (libvirt's machine scope) lives as long as its cgroup:
 # removing the folder releases what it held, while the daemon runs and
 # across a restart; a new cgroup of the same path is not the holder.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # lockwardend through the CLI: acquire, list, enforcement, release, run,
 # holder death, shared leases, busy images, permissions and bad requests.
 source "$(dirname "$0")/daemon_lib.bash"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the daemon VM tests (tests/vm/daemon_*.sh), sourced, not run.
 # Each daemon gets its own socket, state folder, pins folder and audit log
 # under $work, so several run side by side ("hosts" sharing the storage).

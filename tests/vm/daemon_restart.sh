@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kill -9 and restart of lockwardend lose nothing: the backend lock stays
 # held (another host cannot take it), the kernel keeps denying a rogue writer
 # that polls throughout, the restarted daemon re-adopts its leases and

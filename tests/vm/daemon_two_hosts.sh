@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Two daemons, each with its own state, socket and pins folder, sharing the
 # storage: each stands in for a host. The fcntl backend makes them agree, in
 # direct mode (locks on the images) and indirect mode (a shared lockspace).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* A block device lease covers every node through which its sectors can be
  * written, on a scsi_debug disk with two partitions: a whole disk's lease
  * covers its partitions (also one made after the acquire) and its SCSI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers the enforcement tests share: a private pin folder, filesystems
  * to put images on, and running an attempt in another process. Included by
  * one test program each, so everything is static. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Denial events: each denial's event carries what the audit trail needs, and
  * a flood is rate-limited in the kernel with every attempt counted
  * (events + suppressed + dropped == denials) while other denials still get

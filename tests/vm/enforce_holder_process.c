@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The holder's process is part of its lease: another process, root
  * included, cannot take the holder's io_uring ring (pidfd_getfd), write its
  * shared mapping of the image (process_vm_writev, /proc/PID/mem) or attach

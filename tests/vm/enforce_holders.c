@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Who holds a lease and what may stop one from being taken: cgroup holders,
  * shared leases, a reused pid, block devices by i_rdev, write descriptors
  * opened before the lease, and a full lease table. Images on tmpfs. */

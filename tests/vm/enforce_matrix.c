@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The bypass matrix: for an image leased to this test process, every way a
  * non-holder might change it is denied, the holder and read-only opens are
  * allowed, and everything is allowed again after release. Run once per

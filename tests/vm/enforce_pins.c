@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Continuity: a second loader adopts the pins, killing a loader leaves no
  * moment without enforcement, a new program version replaces the old one
  * without a gap and keeps the leases, and unpinning stops enforcement.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Fault injection: lockwardend and its keeper are killed with SIGKILL at
 random moments while a stream of acquires, releases and holder deaths goes
 on through the CLI; the daemon is restarted after each kill. After every

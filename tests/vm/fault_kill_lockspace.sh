@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fault_kill.sh with the fcntl backend in indirect mode (lock files in a
 # lockspace); fewer kills (80 by default) than direct mode's 200 to keep
 # make check short: the two modes differ only in where the lock lives.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libvirt with lock_manager = "lockwarden": real libvirtd and QEMU (TCG)
 # lease every writable disk of every domain to its QEMU, with no change to
 # the domain XML; the kernel denies everyone else.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the libvirt end-to-end tests (tests/vm/libvirt_*.sh), sourced
 # after daemon_lib.bash: a real libvirtd (Debian's) whose QEMU driver loads
 # build/lockwarden.so, and domains that boot nothing under TCG.

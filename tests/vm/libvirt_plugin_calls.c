@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* build/lockwarden.so driven by the call sequences libvirt's domain_lock.c
  * makes (start, CPUs start, pause/resume with state, hotplug, libvirtd
  * restart re-attach, migration's Inquire), against a real lockwardend in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What lock_manager = "lockwarden" costs a domain start: the same domain
 # started with the plugin and with libvirt's nop lock manager, each twice,
 # by real libvirtd and QEMU (TCG). Printed, not judged: the machine is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The audit trail stays bounded per user: a user's processes hammering the
 # user's own leased images (many processes, many images: the kernel's limit
 # per process and image does not bound that) add at most

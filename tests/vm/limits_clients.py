@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Many connections from one user, for tests/vm/limits_*.sh.
 
 usage: limits_clients.py SOCKET COUNT OUT MODE

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Connection limits an unprivileged user cannot turn against root: a cap per
 # uid, the last slots of max_clients kept for root and the admin group, an
 # idle timeout, and a clear error reply (not a silent close) for every

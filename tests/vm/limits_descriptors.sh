@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Descriptors: the daemon raises its soft RLIMIT_NOFILE to the hard limit
 # and says whether that fits max_images; when they run out anyway, accept's
 # EMFILE must not spin the event loop, the refused client is told why, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the limits tests (tests/vm/limits_*.sh), sourced after
 # daemon_lib.bash: real unprivileged users, and daemon configs.
 

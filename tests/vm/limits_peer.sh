@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A connection acts only for the process that opened it: once that process
 # has exited, its pid may name another process (here forced with
 # ns_last_pid: a holder of someone else's lease), and a call on the old

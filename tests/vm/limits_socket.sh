@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The socket is root's and the admin group's by default (0660): a user in
 # neither gets a clear "permission denied" from the CLI; socket_mode and
 # socket_group open it wider when the operator chooses to.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # One host of tests/host/paxos_hosts.sh: run in each of three guests booted
 # side by side (tests/vm/run --guests 3) on one shared raw disk, with host id
 # LW_VM_GUEST. They coordinate through files in the shared output folder.

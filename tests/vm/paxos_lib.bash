@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the paxos backend's VM tests (tests/vm/paxos_*.sh and the
 # two-guest test), sourced after daemon_lib.bash. sanlock's daemon runs in
 # the guest as its own user (sanlock), without a watchdog (-w 0: the guest

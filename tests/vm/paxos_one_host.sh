@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The paxos backend on one host, with sanlock's daemon in the guest: the
 # lockspace join runs while the daemon already serves (status shows it
 # joining, an acquire meanwhile fails at once or waits, as configured);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sh(): run a shell command from a VM test; a failure names the command. */
 #ifndef LW_TEST_SHELL_H
 #define LW_TEST_SHELL_H

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # After a gap in enforcement (the daemon down and its pins removed), the
 # restart enforces the lease again but does not force silently: a process
 # that opened the image for write in the gap is logged, audited and shown

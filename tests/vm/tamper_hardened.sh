@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # hardened = yes: root's bpftool and rm cannot touch lockwarden's maps,
 # programs, links or pins (each refusal audited as a denial); only the
 # running daemon can, a restart of the daemon's binary takes over once it

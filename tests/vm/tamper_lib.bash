@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the tamper tests (tests/vm/tamper_*.sh), sourced after
 # daemon_lib.bash, not run.
 

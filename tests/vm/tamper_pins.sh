@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tampering behind the daemon's back is noticed within 2 s, logged, audited
 # and undone: rm -rf of the pin folder, pins hidden under another mount
 # (enforcement reported degraded until they can be pinned again), bpftool

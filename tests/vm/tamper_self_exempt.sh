@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The daemon is exempt from its own enforcement by the identity it
 # registers in the kernel, so it never lifts a lease: with the daemon and
 # its keeper killed together (the backend lock lost), the restarted daemon

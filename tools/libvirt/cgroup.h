@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* holder = cgroup: the domain's cgroup, so helpers libvirt places beside
  * QEMU (swtpm, virtiofsd, ...) may write the disks too. */
 #ifndef LW_LIBVIRT_CGROUP_H

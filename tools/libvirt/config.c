@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Parsed with libinih, which splits `key = value` lines and skips `#`
  * comments; libvirt's format adds quoted strings, unquoted here. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /etc/libvirt/qemu-lockwarden.conf: libvirt's `key = value` format, the
  * keys modelled on qemu-lockd.conf. A missing file means the defaults. */
 #ifndef LW_LIBVIRT_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What libvirt tells the plugin about one domain operation: the domain
  * (drvNew) and its resources (drvAddResource). */
 #ifndef LW_LIBVIRT_DOMAIN_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwarden.so: libvirt's lock-driver plugin for lockwardend. libvirt
  * reads virLockDriverImpl, the only symbol this object exports, and calls
  * the functions below; see docs/libvirt.md for the sequences. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The plugin's conversations with lockwardend, through liblockwarden. Each
  * opens its own connection (close-on-exec, with the configured timeout)
  * and closes it before returning, so nothing of ours stays open in

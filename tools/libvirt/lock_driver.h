@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libvirt's lock-driver plugin ABI (libvirt 9.0, x86_64), written from
  * its documented facts: libvirt does not ship this header. libvirt dlopens
  * <libdir>/libvirt/lock-driver/NAME.so and reads the symbol

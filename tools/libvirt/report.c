@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* libvirt's virReportErrorHelper is exported by libvirt.so, which libvirtd
  * loaded before dlopening us; RTLD_DEFAULT finds it without a link-time
  * dependency on a private libvirt symbol version. */

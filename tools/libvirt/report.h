@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Errors of the plugin, reported the way libvirt's own lock drivers do:
  * through libvirt's error API, so `virsh start` prints them. */
 #ifndef LW_LIBVIRT_REPORT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwarden's command line: global options, the command, its options and
  * operands, all through getopt_long. The optstrings start with '+' so
  * getopt never permutes: operands are taken in order between options, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* `lockwarden audit [--follow] [--json] [--since TIME] [--image PATH] [--log PATH]`:
  * the audit trail read back from the daemon's JSON Lines file. */
 #include <errno.h>

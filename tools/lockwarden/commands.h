@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The lockwarden CLI: its parsed command line and one function a command.
  * Parsing is separate from doing (args.c) so it is testable without a
  * daemon. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* `lockwarden --help` and `lockwarden COMMAND --help`: the overview, and
  * each command's synopsis and options (lockwarden(1) says the same). */
 #include "lockwarden/commands.h"

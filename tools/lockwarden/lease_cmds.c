@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* `lockwarden acquire` and `lockwarden release`: one image, one holder pid. */
 #include "lockwarden/commands.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwarden: the command-line client of lockwardend. Parses the command
  * line and hands it to one command; see lockwarden(1). */
 #include "lockwarden/commands.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* `lockwarden run [--shared] IMAGE... -- CMD ARGS`: take every lease for
  * this very process, then exec CMD. exec keeps the pid and the start time,
  * so the daemon's holder identity (pid + start time) now names CMD, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* `lockwarden list`, `lockwarden inquire` and `lockwarden status`: a table
  * for people (every name from the daemon escaped for the terminal), the
  * reply's JSON with --json. */

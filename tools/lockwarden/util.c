@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Helpers every lockwarden command uses. */
 #include "lockwarden/commands.h"
 

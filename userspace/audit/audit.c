@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The audit trail: builds each record once and hands it to every enabled
  * sink. A sink that fails does not keep the record from the others. */
 #include <errno.h>

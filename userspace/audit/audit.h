@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The audit trail: one record per denied access and per lease change, fanned
  * out to the sinks the config enables (JSON Lines file, systemd journal,
  * Linux audit). Errors are negative errno with a one-line reason

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The [audit] section of lockwarden.conf (keys listed in audit.h). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The JSON Lines file sink. O_APPEND and one write(2) per line keep records
  * whole for readers and for other writers; reopen by path lets logrotate move
  * the file away and the daemon (on SIGHUP) continue in a fresh one. */

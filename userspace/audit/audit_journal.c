@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The systemd journal sink: every record field becomes a LOCKWARDEN_* field
  * (nested objects flattened: LOCKWARDEN_HOLDER_PID), with a fixed MESSAGE_ID
  * per record type so `journalctl MESSAGE_ID=...` finds them all. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The Linux audit sink: one AUDIT_USER_AVC record per denial, so
  * `ausearch -m USER_AVC` finds them next to other access-control denials.
  * The kernel and libaudit add the sender's own pid, uid, exe and so on, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* /proc lookups for the denied process's executable and the holder's command. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What /proc still tells about a process when its event is consumed
  * (internal to audit/). Best effort: the process may be gone by then. */
 #ifndef LW_AUDIT_PROC_H

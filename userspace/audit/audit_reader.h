@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading the JSON Lines audit file back: what `lockwarden audit` needs,
  * kept here so the unit tests reach it. */
 #ifndef LW_AUDIT_READER_H

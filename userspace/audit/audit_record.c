@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* One JSON record per denial or lease change, built once and rendered by
  * every sink. Pure: the caller supplies everything read from /proc. */
 #include <stdio.h>

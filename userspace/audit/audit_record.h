@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Building the one JSON record every sink renders (internal to audit/). */
 #ifndef LW_AUDIT_RECORD_H
 #define LW_AUDIT_RECORD_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* --since TIME: relative ("-10min") or absolute (ISO 8601) wall time. */
 #include <ctype.h>
 #include <errno.h>

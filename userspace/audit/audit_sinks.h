@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The three sinks behind audit.c's fan-out (internal to audit/). Each
  * returns 0 or negative errno and, on error, leaves a one-line reason in err
  * (common/err.h). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* One readable sentence per record, for the journal's MESSAGE and the CLI.
  * Every value is escaped for the terminal that journalctl prints it on. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Filtering records and printing them as a table for `lockwarden audit`.
  * Every cell is escaped for the terminal: paths, comms and cgroups are
  * whatever the processes chose. */

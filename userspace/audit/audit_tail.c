@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Reading the audit log line by line and, with --follow, going on as it
  * grows: across logrotate moving it away (create mode), deleting it, or
  * truncating it in place (copytruncate). inotify says when to look; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* liblockwarden: one connection to lockwardend and the calls of the
  * io.lockwarden.Manager interface on it. */
 #include "client/client_internal.h"

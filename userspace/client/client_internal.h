@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared between liblockwarden's own files; not installed. */
 #ifndef LOCKWARDEN_CLIENT_INTERNAL_H
 #define LOCKWARDEN_CLIENT_INTERNAL_H

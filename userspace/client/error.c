@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Turn varlink error replies into errno + a one-line message a person can
  * act on ("lease held by pid 1234 (qemu-system-x86)"). */
 #include "client/client_internal.h"

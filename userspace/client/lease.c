@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Decode the io.lockwarden.Manager types (Lease, Holder, Status) from a
  * reply's JSON into the library's structs, and free them. */
 #include "client/client_internal.h"

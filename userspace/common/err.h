@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The one internal error convention: a call that can fail returns a negative
  * errno and, when the caller passes a struct lw_err, leaves a one-line reason
  * in it (no trailing newline, no program prefix: the caller adds context). */

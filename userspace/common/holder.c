@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Holders: a process by tgid and start time, or a cgroup v2 subtree by id. */
 #include <errno.h>
 #include <limits.h>

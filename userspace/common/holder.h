@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Holders (lease_types.h) as the running system shows them: from a pid or a
  * cgroup folder, and whether a process is one. Reads /proc and /sys. */
 #ifndef LW_COMMON_HOLDER_H

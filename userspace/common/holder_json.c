@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The JSON layout of a holder (holder_json.h). */
 #include "common/holder_json.h"
 

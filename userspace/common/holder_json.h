@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The one JSON layout of a holder, shared by the protocol, the state file
  * and the audit records:
  *   {"kind":"process", "pid", "start_time", "comm"} or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The rules of a lease and its holders (lease_rules.h). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The rules of a lease and its holders, the same for every enforcer: who may
  * hold one, how many, and the reasons when not. Each enforcer keeps the
  * lease where its mechanism needs it and applies these to it. */

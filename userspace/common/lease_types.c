@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Names of the domain's enumerations, as records and replies show them. */
 #include "common/lease_types.h"
 

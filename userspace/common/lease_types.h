@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's own words (DESIGN.md): image key, holder, lease, denial.
  * Everything above the enforcers speaks these; each enforcer translates
  * them to what its mechanism needs (the BPF enforcer to its map layouts in

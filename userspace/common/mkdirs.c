@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mkdir -p (mkdirs.h). */
 #include <errno.h>
 #include <limits.h>

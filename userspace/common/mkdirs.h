@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mkdir -p: the daemon's folders (socket, state) and the audit log's. */
 #ifndef LW_COMMON_MKDIRS_H
 #define LW_COMMON_MKDIRS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Small text files of /proc (proc.h). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading the small text files of /proc (and /sys). */
 #ifndef LW_COMMON_PROC_H
 #define LW_COMMON_PROC_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Names of processes and holders in messages (process_name.h). */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* How every message names a process and a holder: "pid 1234 (qemu)",
  * "cgroup /machine.slice/vm1". The caller has escaped the names already. */
 #ifndef LW_COMMON_PROCESS_NAME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SHA-256 in hex, through OpenSSL's EVP interface (the one not deprecated).
  * A header of its own, inline: every .c file of common/ also goes into
  * liblockwarden, which does not link libcrypto; only the daemon's parts that hash do. */

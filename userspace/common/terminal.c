@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Escaping text for a terminal (see terminal.h for what and why). */
 #include "common/terminal.h"
 

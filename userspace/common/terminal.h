@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Text from outside (image paths, process names, cgroups, reasons) made
  * safe to print on a terminal: the one place that decides what a person
  * sees, used by every human-readable output of the CLI, the client

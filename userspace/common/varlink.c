@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* varlink messages: parse and validate requests and replies, build
  * replies, errors and requests. */
 #include "common/varlink.h"

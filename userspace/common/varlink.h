@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* varlink wire codec: NUL-terminated JSON messages on a Unix stream socket.
  *
  * Shared by the daemon (server side) and liblockwarden (client side).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* varlink on a socket: serialize and send messages, and the blocking
  * request/reply round trip a client needs. */
 #include "common/varlink.h"

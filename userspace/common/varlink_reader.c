@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* varlink framing: split a byte stream into NUL-terminated messages,
  * holding at most r->max bytes so a peer can never make us grow without
  * bound. */

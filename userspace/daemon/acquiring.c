@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Pending acquires. See acquiring.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Acquires the backend answers later (backend.h: -EINPROGRESS), kept
  * beside the lease table rather than in it: everything that trusts the
  * table (the state file, the kernel, the keeper, tamper checks, denial

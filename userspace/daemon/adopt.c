@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Re-adoption of leases at start. See adopt.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Re-adoption at start: after a crash, a kill -9, a re-exec or a clean stop,
  * the daemon takes back the leases its state file lists, the backend lock
  * descriptors its keeper kept, and the kernel's table of leases (pinned), and

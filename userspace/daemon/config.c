@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The INI configuration, parsed with libinih. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lockwardend's configuration: defaults, the INI file (libinih), then
  * command-line options, each overriding the one before. */
 #ifndef LW_DAEMON_CONFIG_H

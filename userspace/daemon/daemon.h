@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The running daemon: the parts main.c wires together, which the manager,
  * the server and re-adoption all act on. */
 #ifndef LW_DAEMON_DAEMON_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Denial events -> audit records, at most max_records_per_uid_per_min for
  * the processes of one uid: the kernel limits each (process, image) pair,
  * but many processes or many images of one user would still grow the

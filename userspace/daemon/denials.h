@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Denial events from the kernel, each written to the audit trail with what
  * the lease table knows about the lease it hit. */
 #ifndef LW_DAEMON_DENIALS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Choosing the enforcer. See enforcement.h. */
 #include <dirent.h>
 #include <errno.h>

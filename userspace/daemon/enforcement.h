@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The enforcer as the daemon sees it: one small table of operations in the
  * daemon's words (image key, holder, lease mode, denial), so the lease logic
  * does not know which kernel mechanism stops non-holders. Two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The BPF LSM enforcer behind the daemon's enforcement interface: a thin
  * adapter over enforcer/enforcer.h. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The fanotify enforcer behind the daemon's enforcement interface: a thin
  * adapter over fanotify/fan_enforcer.h. The group outlives the daemon in
  * the keeper (keeper_group.h), which answers it while no daemon does: a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Builders for the named errors of io.lockwarden.Manager. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The io.lockwarden.Manager errors, as varlink error replies. Each returns a
  * new object (NULL only when out of memory). */
 #ifndef LW_DAEMON_ERRORS_H

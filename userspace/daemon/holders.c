@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Watching holders with pidfds on the daemon's sd-event loop. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Holders' lifetime: each process holder is watched through a pidfd, which
  * becomes readable when the process exits, and each cgroup holder through
  * inotify on its folder, which tells when the cgroup is removed; the daemon

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* One resolution of an image path, as the caller. See image_open.h.
  *
  * Why a thread with the caller's credentials rather than checks of our own:

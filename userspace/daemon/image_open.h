@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One resolution of an image path, as the caller would resolve it.
  *
  * The path is looked up once, into an O_PATH descriptor (which opens no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Interface descriptions. io.lockwarden.Manager's is the contract file
  * itself, built into the binary so the two can never differ. */
 #include <string.h>

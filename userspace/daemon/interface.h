@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The interface descriptions GetInterfaceDescription returns. */
 #ifndef LW_DAEMON_INTERFACE_H
 #define LW_DAEMON_INTERFACE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The keeper process and the daemon's side of its socket. See keeper.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The keeper: a tiny process that holds a duplicate of every backend lock
  * descriptor, so the locks outlive a crash (kill -9) or a re-exec of the
  * daemon.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The fanotify group in the keeper. See keeper_group.h. */
 #include <errno.h>
 #include <fcntl.h>

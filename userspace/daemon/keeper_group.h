@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The keeper's part in fanotify enforcement (keeper.h): it keeps a copy of
  * the daemon's fanotify group and of the group's shared lease table, and
  * while no daemon is connected it answers the group itself, as the daemon

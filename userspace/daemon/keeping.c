@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The daemon's link to its keeper. See keeping.h. */
 #include <errno.h>
 #include <stdlib.h>

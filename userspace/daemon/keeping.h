@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's side of its keeper (keeper.h): hand it each new lock, notice
  * at once when it dies, and replace it by one that holds every lock the
  * daemon has. The daemon keeps its own copy of every lock too, so a lock

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The lease table: two hash indexes and a list for ordered iteration. */
 #include <errno.h>
 #include <stdlib.h>

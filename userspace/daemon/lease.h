@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon's table of leases: what it holds, for whom, and the backend
  * lock that goes with each. Indexed by the kernel's image key and by the
  * image path the lease was taken with. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Lease <-> JSON, one format for the protocol and the state file. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A lease as JSON: the protocol's Lease type (io.lockwarden.Manager.varlink),
  * also what the state file stores. */
 #ifndef LW_DAEMON_LEASE_JSON_H

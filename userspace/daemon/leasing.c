@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Lease transactions. See leasing.h for the order of steps and why. */
 #include <errno.h>
 #include <fcntl.h>

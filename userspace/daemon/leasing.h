@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Taking and giving up leases, all or nothing.
  *
  * Acquire: backend lock (which may answer later: acquiring.h) -> keeper copy

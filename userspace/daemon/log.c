@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Logging: to the journal with structured fields when stderr is connected
  * to it (under systemd), else plain lines on stderr. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwardend: parse options, wire the parts together, run the loop. */
 #include <errno.h>
 #include <getopt.h>

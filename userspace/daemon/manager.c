@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* io.lockwarden.Manager: Acquire, Release, Inquire, List, Status. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The io.lockwarden.Manager methods: parameters in, a reply or a named
  * error out. Who may do what is decided here from the peer's credentials. */
 #ifndef LW_DAEMON_MANAGER_H

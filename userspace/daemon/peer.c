@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Identifying a client. See peer.h. */
 #include <errno.h>
 #include <poll.h>

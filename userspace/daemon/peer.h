@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who is at the other end of a client connection. */
 #ifndef LW_DAEMON_PEER_H
 #define LW_DAEMON_PEER_H

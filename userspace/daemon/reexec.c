@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Re-execution for upgrades. See reexec.h. */
 #include <errno.h>
 #include <fcntl.h>

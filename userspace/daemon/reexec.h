@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A planned upgrade without a gap, like virtlockd on SIGUSR1: the daemon
  * re-executes its binary (the new one, if it was replaced) with the same
  * arguments, handing over the listening socket through LISTEN_FDS. The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The varlink server on the sd-event loop. */
 #include <errno.h>
 #include <fcntl.h>

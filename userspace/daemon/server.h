@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The varlink server: the listening socket, one bounded buffer pair per
  * connection, org.varlink.service, and dispatch to the manager. A malformed,
  * oversized or unknown request gets an error reply and touches nothing else;

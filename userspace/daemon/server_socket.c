@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The listening socket. See server_socket.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The listening socket of the varlink server. */
 #ifndef LW_DAEMON_SERVER_SOCKET_H
 #define LW_DAEMON_SERVER_SOCKET_H

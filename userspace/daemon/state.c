@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The state: a snapshot plus a journal of changes. See state.h. */
 #include <errno.h>
 #include <fcntl.h>

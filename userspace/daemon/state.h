@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The lease table on disk, so a restarted daemon re-adopts its leases.
  *
  * Two files in the state folder: a snapshot (leases.json, the whole table,

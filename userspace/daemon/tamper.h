@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tamper evidence: once a second the daemon checks the kernel against its
  * own table (pins, program links, lease entries and the lease filter),
  * logs (LOG_CRIT) and audits what changed behind its back, and puts it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Per-uid record budget: a small array, linear search (uids with denials
  * in one minute are few; each holds its entry for at most a minute). */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A per-uid budget of records a minute: the first N a uid spends in a
  * minute pass, the rest are counted, and the count is handed back once
  * when that uid's minute ends, to be written as one summary. Memory is one

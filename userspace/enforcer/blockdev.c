@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* A block device lease covers every node through which its sectors can be
  * written: a whole disk's lease covers its partitions, a partition's lease
  * makes the whole disk nobody's (no one holds every partition), and the

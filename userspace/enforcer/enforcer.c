@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Loading, adopting, replacing and unpinning the BPF LSM programs.
  *
  * Pins under pin_dir:

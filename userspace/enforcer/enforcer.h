@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The enforcer: loads (or adopts) the pinned BPF LSM programs and keeps the
  * kernel's table of leases. It speaks the daemon's types (image key, holder,
  * lease, denial: common/lease_types.h); the map layouts stay inside.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the enforcer's files share; not part of the API. */
 #ifndef LW_ENFORCER_INTERNAL_H
 #define LW_ENFORCER_INTERNAL_H

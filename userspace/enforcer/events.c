@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Denial events (the ring buffer) and the kernel's denial counters. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Questions about open files, answered by the kernel through the files
  * iterator (bpf/enforcer_files.bpf.c): the key of a descriptor, and who has
  * an image open for write. Loaded on first use, never pinned. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The kernel's table of leases: the leases hash map, and the lease filter
  * that lets the programs skip it for unleased images. One writer at a time
  * (the daemon). */

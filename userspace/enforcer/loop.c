@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The file behind a loop device, keyed the way the programs key it, so a
  * loop device's lease can cover its backing file. sysfs names the file;
  * LOOP_GET_STATUS64 confirms that the name still leads to it (a rename or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Holding the pinned objects, and putting back pins removed behind the
  * daemon's back (rm -rf of the pin folder, a pin renamed away or replaced).
  * The daemon holds a descriptor of every map, program and link, so while

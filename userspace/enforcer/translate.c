@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The enforcer's boundary: the daemon's types (common/lease_types.h) in, the
  * map layouts (enforcer_maps.h) inside, and back. Nothing above the enforcer
  * sees a map layout, so either side can change without the other. */

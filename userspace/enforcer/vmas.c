@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The busy check of a block device lease, for mappings: a shared mapping
  * writable through its file, made before the lease of any node of the
  * device, writes it with no descriptor left open (devices keep no write

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The writers check: who has an image open for write that is not a holder
  * of its lease, as the kernel's open files (the files iterator) show it. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The fanotify group: created with what the running kernel offers, answered
  * by a thread of its own (fan_events.c). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fanotify enforcer: the fallback where BPF LSM is off. It marks each
  * leased inode (and nothing else) for fanotify permission events, and a
  * thread of its own answers them: FAN_DENY for a non-holder that opens the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The thread that answers the group: every permission event gets exactly
  * one answer (an unanswered one would hang its opener), FAN_DENY for a
  * non-holder that modifies a leased image, FAN_ALLOW for everything else.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The table a fanotify group's next answerer needs. See fan_handover.h. */
 #include <errno.h>
 #include <fcntl.h>

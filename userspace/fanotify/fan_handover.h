@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What lets a fanotify group outlive the process that answers it; not part
  * of the API (fan_enforcer.h has lw_fan_enforcer_adopt and
  * lw_fan_enforcer_group_fds).

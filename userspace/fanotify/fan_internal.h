@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the fanotify enforcer's files share; not part of the API. */
 #ifndef LW_FAN_INTERNAL_H
 #define LW_FAN_INTERNAL_H

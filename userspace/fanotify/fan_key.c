@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Image keys without BPF: the same (superblock dev, inode) or i_rdev the
  * BPF enforcer reads from the kernel's inode. stat()'s st_dev is not that on
  * btrfs (a subvolume's anonymous dev), so the superblock's dev comes from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The table of leases: one mark on each leased inode, and the holders the
  * answering thread checks. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Who is behind a permission event and what it is doing. A FAN_OPEN_PERM
  * event does not carry the opener's flags (the event's descriptor is opened
  * with the group's flags), but the opener is blocked inside its system call

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Who has an image open for write, seen from /proc (BPF walks the kernel's
  * task files instead). Each task's descriptor table (/proc/PID/task/TID/fd:
  * a thread may have unshared its table) with the open mode from fdinfo, and

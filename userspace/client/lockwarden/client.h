@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* liblockwarden: the client side of lockwardend's io.lockwarden.Manager
  * interface, for the lockwarden CLI and the libvirt lock-driver plugin.
  *
