@@ -272,6 +272,32 @@ static void nul_inside_image_path_is_refused(void **state)
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
+static void negative_number_is_refused_not_wrapped(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	/* read as 2^64 - 8 it would be saved so and read back clamped to INT64_MAX */
+	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"exclusive\","
+		       "\"dev\":1,\"ino\":2,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
+		       "\"pid\":7,\"start_time\":-8}],\"acquired_usec\":0}]}");
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "holder"));
+	assert_int_equal(lw_lease_count(f->table), 0);
+}
+
+static void number_above_int64_loads_whole(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"exclusive\","
+		       "\"dev\":1,\"ino\":18446744073709551615,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
+		       "\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
+	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), 0);
+	assert_true(lw_lease_first(f->table)->key.ino == UINT64_MAX);
+}
+
 static void data_after_the_document_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -646,6 +672,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unparsable_state_file_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_state_file_adds_no_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(nul_inside_image_path_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(negative_number_is_refused_not_wrapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(number_above_int64_loads_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(data_after_the_document_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(empty_state_file_is_refused_on_one_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_listed_twice_is_refused, setup, teardown),

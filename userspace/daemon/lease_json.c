@@ -32,13 +32,13 @@ struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_i
 	}
 	json_object_object_add(o, "image", json_object_new_string(e->image));
 	json_object_object_add(o, "mode", json_object_new_string(lw_lease_mode_name(e->mode)));
-	json_object_object_add(o, "dev", json_object_new_int64((int64_t)e->key.dev));
-	json_object_object_add(o, "ino", json_object_new_int64((int64_t)e->key.ino));
+	json_object_object_add(o, "dev", json_object_new_uint64(e->key.dev));
+	json_object_object_add(o, "ino", json_object_new_uint64(e->key.ino));
 	json_object_object_add(o, "backend", json_object_new_string(e->backend));
 	for (unsigned int i = 0; i < e->nr_holders; i++)
 		json_object_array_add(holders, lw_holder_to_json(&e->holders[i], with_ids));
 	json_object_object_add(o, "holders", holders);
-	json_object_object_add(o, "acquired_usec", json_object_new_int64((int64_t)e->acquired_usec));
+	json_object_object_add(o, "acquired_usec", json_object_new_uint64(e->acquired_usec));
 	/* the backend's lock, for re-adoption: state file only */
 	if (with_ids && e->lock_id[0])
 		json_object_object_add(o, "lock", json_object_new_string(e->lock_id));
@@ -60,13 +60,16 @@ static int get_string(struct json_object *o, const char *name, char *dst, size_t
 	return 0;
 }
 
-static int get_u64(struct json_object *o, const char *name, uint64_t *dst)
+int lw_json_get_u64(struct json_object *o, const char *name, uint64_t *dst)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
+	/* json-c keeps a negative number as int64 (get_uint64 would make it 0)
+	 * and one above INT64_MAX as uint64 (get_int64 would clamp it) */
+	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 0)
 		return -EINVAL;
-	*dst = (uint64_t)json_object_get_int64(v);
+	*dst = json_object_get_uint64(v);
 	return 0;
 }
 
@@ -78,19 +81,19 @@ static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
 	if (get_string(o, "kind", kind, sizeof(kind)) < 0)
 		return -EINVAL;
 	/* state files from before holders had an owner: root's, seen by admins only */
-	h->uid = get_u64(o, "uid", &v) == 0 && v <= UINT32_MAX ? (uid_t)v : 0;
+	h->uid = lw_json_get_u64(o, "uid", &v) == 0 && v <= UINT32_MAX ? (uid_t)v : 0;
 	if (strcmp(kind, "cgroup") == 0) {
 		h->id.kind = LW_HOLDER_CGROUP;
 		if (get_string(o, "cgroup", h->cgroup, sizeof(h->cgroup)) < 0 ||
-		    get_u64(o, "cgroup_id", &h->id.cgroup_id) < 0)
+		    lw_json_get_u64(o, "cgroup_id", &h->id.cgroup_id) < 0)
 			return -EINVAL;
 		return 0;
 	}
 	if (strcmp(kind, "process") != 0)
 		return -EINVAL;
 	h->id.kind = LW_HOLDER_PROCESS;
-	if (get_u64(o, "pid", &v) < 0 || v == 0 || v > INT32_MAX ||
-	    get_u64(o, "start_time", &h->id.start_time) < 0)
+	if (lw_json_get_u64(o, "pid", &v) < 0 || v == 0 || v > INT32_MAX ||
+	    lw_json_get_u64(o, "start_time", &h->id.start_time) < 0)
 		return -EINVAL;
 	h->id.pid = (__u32)v;
 	if (get_string(o, "comm", h->comm, sizeof(h->comm)) < 0)
@@ -113,11 +116,11 @@ int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const 
 	    (strcmp(mode, "exclusive") && strcmp(mode, "shared")))
 		return *why = "mode missing or not exclusive/shared", -EINVAL;
 	e->mode = strcmp(mode, "shared") == 0 ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
-	if (get_u64(obj, "dev", &e->key.dev) < 0 || get_u64(obj, "ino", &e->key.ino) < 0)
+	if (lw_json_get_u64(obj, "dev", &e->key.dev) < 0 || lw_json_get_u64(obj, "ino", &e->key.ino) < 0)
 		return *why = "dev or ino missing", -EINVAL;
 	if (get_string(obj, "backend", e->backend, sizeof(e->backend)) < 0)
 		return *why = "backend missing", -EINVAL;
-	if (get_u64(obj, "acquired_usec", &e->acquired_usec) < 0)
+	if (lw_json_get_u64(obj, "acquired_usec", &e->acquired_usec) < 0)
 		return *why = "acquired_usec missing", -EINVAL;
 	/* state files from before backends named their locks have none */
 	if (json_object_object_get_ex(obj, "lock", NULL) &&

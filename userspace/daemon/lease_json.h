@@ -14,5 +14,7 @@ struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_i
 struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids);
 /* Fills e (runtime fields untouched); -EINVAL with *why if a field is missing or wrong. */
 int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const char **why);
+/* o's member name as a number from 0 to UINT64_MAX; -EINVAL if missing, not one or negative. */
+int lw_json_get_u64(struct json_object *o, const char *name, uint64_t *dst);
 
 #endif /* LW_DAEMON_LEASE_JSON_H */

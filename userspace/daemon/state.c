@@ -269,13 +269,13 @@ int lw_state_append(struct lw_state *s, const struct lw_lease_entry *e, bool end
 		snprintf(err, err_size, "state: out of memory");
 		return -ENOMEM;
 	}
-	json_object_object_add(rec, "seq", json_object_new_int64((int64_t)(s->seq + 1)));
+	json_object_object_add(rec, "seq", json_object_new_uint64(s->seq + 1));
 	if (ended) {
 		what = json_object_new_object();
 		if (what) {
 			json_object_object_add(what, "image", json_object_new_string(e->image));
-			json_object_object_add(what, "dev", json_object_new_int64((int64_t)e->key.dev));
-			json_object_object_add(what, "ino", json_object_new_int64((int64_t)e->key.ino));
+			json_object_object_add(what, "dev", json_object_new_uint64(e->key.dev));
+			json_object_object_add(what, "ino", json_object_new_uint64(e->key.ino));
 		}
 		json_object_object_add(rec, "end", what);
 	} else {
@@ -591,14 +591,14 @@ static bool good_record_after(const char *text, size_t from, size_t len)
 static int apply(struct json_object *rec, uint64_t want_seq, struct lw_lease_table *t,
 		 struct lw_lease_table *loaded, const char **why)
 {
-	struct json_object *seq, *o, *v;
+	struct json_object *o, *v;
 	struct lw_lease_entry *old, *e;
+	uint64_t seq, dev, ino;
 	const char *image;
 
-	if (!json_object_is_type(rec, json_type_object) ||
-	    !json_object_object_get_ex(rec, "seq", &seq) || !json_object_is_type(seq, json_type_int))
+	if (!json_object_is_type(rec, json_type_object) || lw_json_get_u64(rec, "seq", &seq) < 0)
 		return *why = "no sequence number", -EBADMSG;
-	if ((uint64_t)json_object_get_int64(seq) != want_seq)
+	if (seq != want_seq)
 		return *why = "out of sequence (a record lost or repeated)", -EBADMSG;
 	if (json_object_object_length(rec) != 2)
 		return *why = "not one change", -EBADMSG;
@@ -618,21 +618,13 @@ static int apply(struct json_object *rec, uint64_t want_seq, struct lw_lease_tab
 	}
 	if (!json_object_object_get_ex(rec, "end", &o) || !json_object_is_type(o, json_type_object))
 		return *why = "neither a lease nor an end", -EBADMSG;
-	e = lw_lease_entry_new();
-	if (!e)
-		return *why = "out of memory", -ENOMEM;
 	/* the end names the lease as a lease does: image, dev, ino */
 	if (!json_object_object_get_ex(o, "image", &v) || !json_object_is_type(v, json_type_string) ||
 	    (size_t)json_object_get_string_len(v) != strlen(json_object_get_string(v)) ||
 	    !(old = lw_lease_by_image(loaded, json_object_get_string(v))) ||
-	    !json_object_object_get_ex(o, "dev", &v) || !json_object_is_type(v, json_type_int) ||
-	    (__u64)json_object_get_int64(v) != old->key.dev ||
-	    !json_object_object_get_ex(o, "ino", &v) || !json_object_is_type(v, json_type_int) ||
-	    (__u64)json_object_get_int64(v) != old->key.ino) {
-		free(e);
+	    lw_json_get_u64(o, "dev", &dev) < 0 || dev != old->key.dev ||
+	    lw_json_get_u64(o, "ino", &ino) < 0 || ino != old->key.ino)
 		return *why = "the end of a lease the state does not hold", -EBADMSG;
-	}
-	free(e);
 	lw_lease_table_remove(loaded, old);
 	free(old);
 	return 0;
