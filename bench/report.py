@@ -57,6 +57,19 @@ def enforcement(text):
     return rows
 
 
+ENFORCERS = re.compile(r"^(?P<case>\S.*?)\s+(?P<none>\d+)\s+(?P<bpf>\d+)\s+(?P<bpf_ratio>[\d.]+)x"
+                       r"\s+(?P<fan>\d+)\s+(?P<fan_ratio>[\d.]+)x$")
+
+
+def enforcers(text):
+    """The rows of enforcer_compare's table: median ns per open with no
+    enforcer, bpf-lsm and fanotify, from rounds interleaved in one boot."""
+    return [{"case": m["case"], "none_ns": float(m["none"]), "bpf_lsm_ns": float(m["bpf"]),
+             "bpf_lsm_ratio": float(m["bpf_ratio"]), "fanotify_ns": float(m["fan"]),
+             "fanotify_ratio": float(m["fan_ratio"])}
+            for m in map(ENFORCERS.match, text.splitlines()) if m]
+
+
 def spread_text(r):
     return f"{r['median']:.3f}x ({r['min']:.3f}..{r['max']:.3f})" if r else "?"
 
@@ -117,6 +130,11 @@ def markdown(res):
                            f"| {r['with_prog_ns']:.0f} | {spread_text(r['ratio'])} "
                            f"| {spread_text(r['ratio_of_median_blocks'])} | {r['bpf_stats_ns']:.0f} |")
             out.append("")
+        if bench.get("enforcers"):
+            out += ["| case | none ns | bpf-lsm ns | ratio | fanotify ns | ratio |", "|---|---|---|---|---|---|"]
+            out += [f"| {r['case']} | {r['none_ns']:.0f} | {r['bpf_lsm_ns']:.0f} | {r['bpf_lsm_ratio']:.2f}x "
+                    f"| {r['fanotify_ns']:.0f} | {r['fanotify_ratio']:.2f}x |" for r in bench["enforcers"]]
+            out.append("")
         out += ["```", bench["output"].rstrip(), "```", ""]
     return "\n".join(out)
 
@@ -145,7 +163,7 @@ def main():
         if not name.endswith(".txt") or name == "guest.txt":
             continue
         text = open(os.path.join(results, name), errors="replace").read()
-        res["benchmarks"][name[:-4]] = {"output": text, "rows": enforcement(text)}
+        res["benchmarks"][name[:-4]] = {"output": text, "rows": enforcement(text), "enforcers": enforcers(text)}
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(res, f, indent=1)

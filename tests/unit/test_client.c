@@ -175,7 +175,7 @@ static void list_decodes_every_lease_and_keeps_reply_json(void **state)
 	struct lockwarden *lw = start(
 		&s, 1,
 		"{\"parameters\":{\"leases\":[" LEASE_JSON ",{\"image\":\"/img/b\","
-		"\"mode\":\"shared\",\"holders\":[{\"kind\":\"cgroup\",\"cgroup\":\"/vm.slice\"}]}]}}");
+		"\"mode\":\"shared\",\"pending\":true,\"holders\":[{\"kind\":\"cgroup\",\"cgroup\":\"/vm.slice\"}]}]}}");
 	struct lockwarden_lease **leases = NULL;
 	char who[64];
 	size_t n = 0;
@@ -183,8 +183,10 @@ static void list_decodes_every_lease_and_keeps_reply_json(void **state)
 	(void)state;
 	assert_int_equal(lockwarden_list(lw, &leases, &n, NULL), 0);
 	assert_int_equal(n, 2);
+	assert_false(leases[0]->pending);
 	assert_string_equal(leases[1]->image, "/img/b");
 	assert_true(leases[1]->shared);
+	assert_true(leases[1]->pending);
 	lockwarden_holders_format(leases[1]->holders, leases[1]->n_holders, who, sizeof(who));
 	assert_string_equal(who, "cgroup /vm.slice");
 	assert_non_null(strstr(lockwarden_last_reply_json(lw, false), "\"/img/b\""));

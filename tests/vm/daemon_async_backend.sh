@@ -9,7 +9,7 @@
 # lock behind.
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..20"
+echo "1..21"
 
 printf '[fcntl]\nwait_timeout_sec = 600\n' >"$work/wait.conf"
 check daemon_starts_with_fcntl_waiting_mode start_daemon A --backend fcntl --config "$work/wait.conf"
@@ -86,6 +86,11 @@ check list_shows_the_pending_lease_as_pending "$py" -c '
 import json, sys
 leases = json.loads(sys.argv[1])["leases"]
 sys.exit(0 if any(l["image"] == sys.argv[2] and l.get("pending") is True for l in leases) else 1)' "$out" "$img"
+
+out=$(lw A list 2>&1)
+why="expected the pending lease's line in \`lockwarden list\` to say pending, got: $out"
+line_marked_pending() { grep -F "$1" <<<"$out" | grep -qF '(pending: not granted yet, not enforced)'; }
+check list_text_marks_the_pending_lease line_marked_pending "$img"
 
 why="a write open of the pending image got through: pending leases are not enforced"
 check pending_image_is_not_enforced_before_the_grant rogue_write "$img"

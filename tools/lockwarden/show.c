@@ -52,12 +52,12 @@ static int print_leases(struct lockwarden_lease **leases, size_t n)
 		/* the library's holder text is already escaped */
 		lockwarden_holders_format(leases[i]->holders, leases[i]->n_holders, holders,
 					  sizeof(holders));
-		printf("%-*s  %-9s  %-8s  %s\n", width, images[i],
+		printf("%-*s  %-9s  %-8s  %s%s\n", width, images[i],
 		       leases[i]->shared ? "shared" : "exclusive",
 		       leases[i]->backend ? lw_terminal_escape(leases[i]->backend, backend,
 							      sizeof(backend))
 					  : "-",
-		       holders);
+		       holders, leases[i]->pending ? "  (pending: not granted yet, not enforced)" : "");
 		free(images[i]);
 	}
 	free(images);

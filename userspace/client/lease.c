@@ -119,7 +119,7 @@ int holders_from_json(struct json_object *array, struct lockwarden_holder **hold
 struct lockwarden_lease *lease_from_json(struct json_object *obj)
 {
 	struct lockwarden_lease *lease;
-	struct json_object *mode;
+	struct json_object *mode, *pending;
 	int64_t v;
 
 	if (!obj || !json_object_is_type(obj, json_type_object))
@@ -133,6 +133,8 @@ struct lockwarden_lease *lease_from_json(struct json_object *obj)
 	mode = member(obj, "mode");
 	if (mode && json_object_is_type(mode, json_type_string))
 		lease->shared = strcmp(json_object_get_string(mode), "shared") == 0;
+	pending = member(obj, "pending");
+	lease->pending = pending && json_object_get_boolean(pending);
 	if (get_int(obj, "dev", false, &v) < 0)
 		goto fail;
 	lease->dev = (uint64_t)v;

@@ -66,6 +66,7 @@ struct lockwarden_lease {
 	struct lockwarden_holder *holders;
 	size_t n_holders;
 	uint64_t acquired_usec;
+	bool pending;		/* the backend has not granted it yet: not held, not enforced */
 };
 
 struct lockwarden_status {
