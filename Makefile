@@ -92,6 +92,8 @@ VM_SRCS    := $(wildcard tests/vm/*.c)
 VM_BINS    := $(VM_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+# what the benchmarks share
+BENCH_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard bench/lib/*.c))
 
 .PHONY: all deps check test-bins demo bench install vmlinux clean fuzz
 .DELETE_ON_ERROR:
@@ -188,7 +190,7 @@ $(BUILD)/tests/vm/%: $(BUILD)/obj/tests/vm/%.o $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(LINK) -o $@ $^ $(LDLIBS) -lcmocka -luring
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_LIB_OBJS) $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)$(LINK) -o $@ $^ $(LDLIBS)
 

@@ -13,7 +13,6 @@
  *     constant tests), and LOOP_CONFIGURE + LOOP_CLR_FD of the file (the
  *     descriptor-table read and the alias; two calls of the program). */
 #include <bpf/bpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/blkpg.h>
@@ -26,6 +25,8 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer.h"
+#include "lib/bpf_prog.h"
+#include "lib/runner.h"
 
 #define DIR_ "/tmp/lw-bench-blockdev"
 #define ROUNDS 5
@@ -34,42 +35,11 @@ static const char *backing = DIR_ "/backing.raw";
 static char pin_dir[128], loop_dev[64];
 static int loop_fd = -1;
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 static int prog_fd_named(const char *name)
 {
 	char path[512];
-	struct dirent *e;
-	DIR *d = opendir(pin_dir);
-	int fd = -1;
 
-	while (d && (e = readdir(d)) && fd < 0) {
-		if (strncmp(e->d_name, "v-", 2))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/prog_%s", pin_dir, e->d_name, name);
-		fd = bpf_obj_get(path);
-	}
-	if (d)
-		closedir(d);
-	return fd;
-}
-
-static void prog_stats(int prog_fd, __u64 *run_ns, __u64 *runs)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	*run_ns = *runs = 0;
-	if (!bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
-		*run_ns = info.run_time_ns;
-		*runs = info.run_cnt;
-	}
+	return lw_bench_pinned_fd(pin_dir, "prog_", name, path, sizeof(path));
 }
 
 static int attach(void)
@@ -124,29 +94,6 @@ static struct hook_case cases[] = {
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
 static const char *const tables[2] = { "unleased", "leased" };
 
-static void best_of(void (*call)(void), int prog_fd, int n, double *wall, double *prog)
-{
-	*wall = *prog = 0;
-	for (int r = 0; r < ROUNDS; r++) {
-		__u64 ns0 = 0, c0 = 0, ns1 = 0, c1 = 0;
-		double start, w, p;
-
-		if (prog_fd >= 0)
-			prog_stats(prog_fd, &ns0, &c0);
-		start = now_ns();
-		for (int i = 0; i < n / ROUNDS; i++)
-			call();
-		w = (now_ns() - start) / (n / ROUNDS);
-		if (prog_fd >= 0)
-			prog_stats(prog_fd, &ns1, &c1);
-		p = c1 > c0 ? (double)(ns1 - ns0) / (c1 - c0) : 0;
-		if (r == 0 || w < *wall)
-			*wall = w;
-		if (r == 0 || p < *prog)
-			*prog = p;
-	}
-}
-
 static void measure(int table, int n)
 {
 	for (size_t i = 0; i < NR_CASES; i++) {
@@ -154,7 +101,7 @@ static void measure(int table, int n)
 
 		if (fd < 0)
 			fprintf(stderr, "blockdev_cost: no pinned program %s\n", cases[i].prog);
-		best_of(cases[i].call, fd, n, &cases[i].wall[table], &cases[i].prog_ns[table]);
+		lw_bench_best_of(cases[i].call, fd, n, ROUNDS, &cases[i].wall[table], &cases[i].prog_ns[table]);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -186,7 +133,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NR_CASES; i++) {
 		double unused;
 
-		best_of(cases[i].call, -1, n, &cases[i].bare_ns, &unused);
+		lw_bench_best_of(cases[i].call, -1, n, ROUNDS, &cases[i].bare_ns, &unused);
 	}
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0) {

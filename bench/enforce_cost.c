@@ -24,7 +24,6 @@
  * LW_LEASE_FORCE (no check), with 100 extra processes holding 10 files each. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +40,8 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer.h"
+#include "lib/bpf_prog.h"
+#include "lib/runner.h"
 #include "enforcer/enforcer_internal.h"	/* lw_release_programs */
 #include "enforcer_maps.h"	/* fill_table writes the maps directly */
 #include "enforcer.skel.h"	/* after enforcer_maps.h: it uses its structs */
@@ -53,18 +54,10 @@ static const char *leased = DIR_ "/leased.raw";
 static const char *unleased = DIR_ "/unleased.raw";
 static char pin_dir[128];
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 /* Mean wall-clock ns of open(path, flags) + close. */
 static double open_close_ns(const char *path, int flags, int n)
 {
-	double start = now_ns();
+	double start = lw_bench_now_ns();
 
 	for (int i = 0; i < n; i++) {
 		int fd = open(path, flags);
@@ -72,52 +65,14 @@ static double open_close_ns(const char *path, int flags, int n)
 		if (fd >= 0)
 			close(fd);
 	}
-	return (now_ns() - start) / n;
-}
-
-/* The pin of the program or link named name (prefix "prog_" or "link_")
- * in the version folder, or -1. */
-static int pinned_fd(const char *prefix, const char *name, char *path, size_t size)
-{
-	struct dirent *e;
-	DIR *d = opendir(pin_dir);
-	int fd = -1;
-
-	while (d && (e = readdir(d)) && fd < 0) {
-		if (strncmp(e->d_name, "v-", 2))
-			continue;
-		snprintf(path, size, "%s/%s/%s%s", pin_dir, e->d_name, prefix, name);
-		fd = bpf_obj_get(path);
-	}
-	if (d)
-		closedir(d);
-	return fd;
+	return (lw_bench_now_ns() - start) / n;
 }
 
 static int prog_fd_named(const char *name)
 {
 	char path[512];
 
-	return pinned_fd("prog_", name, path, sizeof(path));
-}
-
-static void prog_stats(int prog_fd, __u64 *run_ns, __u64 *runs)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	*run_ns = *runs = 0;
-	if (!bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
-		*run_ns = info.run_time_ns;
-		*runs = info.run_cnt;
-	}
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	return lw_bench_pinned_fd(pin_dir, "prog_", name, path, sizeof(path));
 }
 
 static double median(const double *values, int n)
@@ -125,7 +80,7 @@ static double median(const double *values, int n)
 	double sorted[MAX_ROUNDS];
 
 	memcpy(sorted, values, n * sizeof(*values));
-	qsort(sorted, n, sizeof(*sorted), cmp_double);
+	qsort(sorted, n, sizeof(*sorted), lw_bench_cmp_double);
 	return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
@@ -200,7 +155,7 @@ static void measure_turn(const struct scenario *s, int n, double *p10, double *m
 	open_close_ns(s->path, s->flags, n / 10);	/* warm up */
 	for (int b = 0; b < BLOCKS; b++)
 		blocks[b] = open_close_ns(s->path, s->flags, n / BLOCKS);
-	qsort(blocks, BLOCKS, sizeof(*blocks), cmp_double);
+	qsort(blocks, BLOCKS, sizeof(*blocks), lw_bench_cmp_double);
 	*p10 = blocks[BLOCKS / 10];
 	*med = median(blocks, BLOCKS);
 }
@@ -237,9 +192,9 @@ static int measure_opens(int table, int n, int rounds)
 		for (int i = 0; i < NR_SCENARIOS; i++) {
 			__u64 ns0, c0, ns1, c1;
 
-			prog_stats(variant_prog[v], &ns0, &c0);
+			lw_bench_prog_stats(variant_prog[v], &ns0, &c0);
 			open_close_ns(scenarios[i].path, scenarios[i].flags, n);
-			prog_stats(variant_prog[v], &ns1, &c1);
+			lw_bench_prog_stats(variant_prog[v], &ns1, &c1);
 			stats_ns[table][v][i] = c1 > c0 ? (double)(ns1 - ns0) / (c1 - c0) : 0;
 		}
 		close(link);
@@ -294,7 +249,7 @@ static void print_opens(int n, int rounds)
 static int detach_enforcer_file_open(struct lw_enforcer *enf)
 {
 	char path[512];
-	int fd = pinned_fd("link_", "lw_file_open", path, sizeof(path));
+	int fd = lw_bench_pinned_fd(pin_dir, "link_", "lw_file_open", path, sizeof(path));
 
 	lw_release_programs(enf);	/* the other links stay pinned, so attached */
 
@@ -407,29 +362,6 @@ static struct hook_case hook_cases[] = {
 };
 #define NR_HOOK_CASES (sizeof(hook_cases) / sizeof(hook_cases[0]))
 
-static void best_of_calls(void (*call)(void), int prog_fd, int n, double *wall, double *prog)
-{
-	*wall = *prog = 0;
-	for (int r = 0; r < ROUNDS; r++) {
-		__u64 ns0 = 0, c0 = 0, ns1 = 0, c1 = 0;
-		double start, w, p;
-
-		if (prog_fd >= 0)
-			prog_stats(prog_fd, &ns0, &c0);
-		start = now_ns();
-		for (int i = 0; i < n / ROUNDS; i++)
-			call();
-		w = (now_ns() - start) / (n / ROUNDS);
-		if (prog_fd >= 0)
-			prog_stats(prog_fd, &ns1, &c1);
-		p = c1 > c0 ? (double)(ns1 - ns0) / (c1 - c0) : 0;
-		if (r == 0 || w < *wall)
-			*wall = w;
-		if (r == 0 || p < *prog)
-			*prog = p;
-	}
-}
-
 static void start_hook_target(void)
 {
 	ioctl_fd = open(unleased, O_RDONLY);
@@ -445,7 +377,7 @@ static void measure_hooks_bare(int n, bool keep_best)
 	for (size_t i = 0; i < NR_HOOK_CASES; i++) {
 		double w, unused;
 
-		best_of_calls(hook_cases[i].call, -1, n, &w, &unused);
+		lw_bench_best_of(hook_cases[i].call, -1, n, ROUNDS, &w, &unused);
 		if (!keep_best || w < hook_cases[i].bare_ns)
 			hook_cases[i].bare_ns = w;
 	}
@@ -456,7 +388,7 @@ static void measure_hooks(int table, int n)
 	for (size_t i = 0; i < NR_HOOK_CASES; i++) {
 		int fd = prog_fd_named(hook_cases[i].prog);
 
-		best_of_calls(hook_cases[i].call, fd, n, &hook_cases[i].wall[table],
+		lw_bench_best_of(hook_cases[i].call, fd, n, ROUNDS, &hook_cases[i].wall[table],
 			      &hook_cases[i].prog_ns[table]);
 		if (fd >= 0)
 			close(fd);
@@ -570,15 +502,15 @@ static void measure_acquire(struct lw_enforcer *enf)
 	lw_holder_of_pid(getpid(), &self);
 	spawn_busy_processes(pids, 100);
 	for (int i = 0; i < rounds; i++) {
-		double t = now_ns();
+		double t = lw_bench_now_ns();
 
 		if (lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key))
 			fprintf(stderr, "acquire failed: %s\n", lw_enforcer_error(enf));
-		with_check += now_ns() - t;
+		with_check += lw_bench_now_ns() - t;
 		lw_enforcer_remove_lease(enf, &key);
-		t = now_ns();
+		t = lw_bench_now_ns();
 		lw_enforcer_add_lease_flags(enf, fd, LW_LEASE_EXCLUSIVE, &self, LW_LEASE_FORCE, &key, NULL);
-		forced += now_ns() - t;
+		forced += lw_bench_now_ns() - t;
 		lw_enforcer_remove_lease(enf, &key);
 	}
 	for (int i = 0; i < 100; i++) {

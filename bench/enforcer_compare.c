@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/runner.h"
 #include "enforcer/enforcer.h"
 #include "fanotify/fan_enforcer.h"
 
@@ -44,19 +45,12 @@ struct request {
 	char path[64];
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 /* Mean ns of open (+ close when it opened); -1 if an open did not end as
  * asked (opened when it had to be denied, or the other way round). */
-static double run(const struct request *r)
+static double run(const void *request)
 {
-	double start = now_ns();
+	const struct request *r = request;
+	double start = lw_bench_now_ns();
 
 	for (int i = 0; i < r->n; i++) {
 		int fd = open(r->path, r->flags);
@@ -70,58 +64,7 @@ static double run(const struct request *r)
 			return -1;
 		}
 	}
-	return (now_ns() - start) / r->n;
-}
-
-static pid_t start_runner(int *sock)
-{
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		struct request r;
-
-		close(sv[0]);
-		while (read(sv[1], &r, sizeof(r)) == sizeof(r)) {
-			double ns = run(&r);
-
-			if (write(sv[1], &ns, sizeof(ns)) != sizeof(ns))
-				break;
-		}
-		_exit(0);
-	}
-	close(sv[1]);
-	*sock = sv[0];
-	return pid;
-}
-
-static double ask(int sock, const struct request *r)
-{
-	double ns = -1;
-
-	if (write(sock, r, sizeof(*r)) != sizeof(*r) || read(sock, &ns, sizeof(ns)) != sizeof(ns))
-		return -1;
-	return ns;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int make_file(const char *path)
-{
-	char block[1 << 16] = { 0 };
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-
-	if (fd < 0 || write(fd, block, sizeof(block)) != sizeof(block))
-		return -1;
-	return close(fd);
+	return (lw_bench_now_ns() - start) / r->n;
 }
 
 struct bench_case {
@@ -209,12 +152,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	own_mount = mount("lw-compare", DIR_, "tmpfs", 0, "size=1m") == 0;
-	if (make_file(leased) || make_file(unleased) || (image_fd = open(leased, O_RDONLY | O_CLOEXEC)) < 0) {
+	if (lw_bench_make_file(leased) || lw_bench_make_file(unleased) || (image_fd = open(leased, O_RDONLY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "enforcer_compare: cannot create files in %s: %s\n", DIR_, strerror(errno));
 		return 1;
 	}
-	runners[0] = start_runner(&socks[0]);
-	runners[1] = start_runner(&socks[1]);
+	runners[0] = lw_bench_runner_start(&socks[0], sizeof(struct request), run);
+	runners[1] = lw_bench_runner_start(&socks[1], sizeof(struct request), run);
 	if (runners[0] < 0 || runners[1] < 0) {
 		fprintf(stderr, "enforcer_compare: cannot start the runners\n");
 		return 1;
@@ -231,7 +174,7 @@ int main(int argc, char **argv)
 				double ns;
 
 				snprintf(r.path, sizeof(r.path), "%s", cases[c].path);
-				ns = ask(socks[cases[c].holder], &r);
+				ns = lw_bench_runner_ask(socks[cases[c].holder], &r, sizeof(r));
 				if (ns < 0) {
 					fprintf(stderr, "enforcer_compare: %s: expected every open %s under %s, "
 						"got one that was not\n", cases[c].name,
@@ -253,7 +196,7 @@ int main(int argc, char **argv)
 			double med[NR_MODES];
 
 			for (int m = 0; m < NR_MODES; m++) {
-				qsort(cases[c].ns[m], rounds, sizeof(double), cmp);
+				qsort(cases[c].ns[m], rounds, sizeof(double), lw_bench_cmp_double);
 				med[m] = cases[c].ns[m][rounds / 2];
 			}
 			printf("%-42s %10.0f %10.0f %7.2fx %10.0f %7.2fx\n", cases[c].name, med[NONE],

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/runner.h"
 #include "fanotify/fan_enforcer.h"
 
 #define DIR_ "/var/tmp/lw-fan-bench"
@@ -36,24 +37,17 @@ struct request {
 	char path[64];
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 /* Mean ns of one operation; -1 if any failed. */
-static double run(const struct request *r)
+static double run(const void *request)
 {
+	const struct request *r = request;
 	char buf[4096];
 	double start;
 	int fd = -1;
 
 	if (r->op == OP_PREAD && (fd = open(r->path, O_RDONLY)) < 0)
 		return -1;
-	start = now_ns();
+	start = lw_bench_now_ns();
 	for (int i = 0; i < r->n; i++) {
 		if (r->op == OP_PREAD) {
 			if (pread(fd, buf, sizeof(buf), 0) != sizeof(buf))
@@ -66,63 +60,18 @@ static double run(const struct request *r)
 			return -1;
 		close(f);
 	}
-	start = (now_ns() - start) / r->n;
+	start = (lw_bench_now_ns() - start) / r->n;
 	if (fd >= 0)
 		close(fd);
 	return start;
 }
 
-static pid_t start_runner(int *sock)
-{
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		struct request r;
-
-		close(sv[0]);
-		while (read(sv[1], &r, sizeof(r)) == sizeof(r)) {
-			double ns = run(&r);
-
-			if (write(sv[1], &ns, sizeof(ns)) != sizeof(ns))
-				break;
-		}
-		_exit(0);
-	}
-	close(sv[1]);
-	*sock = sv[0];
-	return pid;
-}
-
 static double ask(int sock, enum op op, const char *path, int n)
 {
 	struct request r = { .op = op, .n = n };
-	double ns = -1;
 
 	snprintf(r.path, sizeof(r.path), "%s", path);
-	if (write(sock, &r, sizeof(r)) != sizeof(r) || read(sock, &ns, sizeof(ns)) != sizeof(ns))
-		return -1;
-	return ns;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int make_file(const char *path)
-{
-	char block[1 << 16] = { 0 };
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-
-	if (fd < 0 || write(fd, block, sizeof(block)) != sizeof(block))
-		return -1;
-	return close(fd);
+	return lw_bench_runner_ask(sock, &r, sizeof(r));
 }
 
 #define MAX_ROUNDS 31
@@ -157,13 +106,13 @@ int main(int argc, char **argv)
 	}
 	if (argc > 3 && !strcmp(argv[3], "--pre-content"))
 		opts.pre_content = true;
-	if ((mkdir(DIR_, 0755) && errno != EEXIST) || make_file(leased) || make_file(unleased) ||
+	if ((mkdir(DIR_, 0755) && errno != EEXIST) || lw_bench_make_file(leased) || lw_bench_make_file(unleased) ||
 	    (image_fd = open(leased, O_RDONLY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "fanotify_cost: cannot create files in %s: %s\n", DIR_, strerror(errno));
 		return 1;
 	}
-	runners[0] = start_runner(&socks[0]);
-	runners[1] = start_runner(&socks[1]);
+	runners[0] = lw_bench_runner_start(&socks[0], sizeof(struct request), run);
+	runners[1] = lw_bench_runner_start(&socks[1], sizeof(struct request), run);
 	if (runners[0] < 0 || runners[1] < 0) {
 		fprintf(stderr, "fanotify_cost: cannot start the runners\n");
 		return 1;
@@ -205,8 +154,8 @@ int main(int argc, char **argv)
 	       "(ns per op, measured in a separate process)\n", pre_content ? "on" : "off", rounds, n);
 	printf("%-40s %12s %12s %8s %10s\n", "case", "without", "with", "ratio", "added");
 	for (size_t c = 0; c < nr_cases; c++) {
-		qsort(cases[c].ns[0], rounds, sizeof(double), cmp);
-		qsort(cases[c].ns[1], rounds, sizeof(double), cmp);
+		qsort(cases[c].ns[0], rounds, sizeof(double), lw_bench_cmp_double);
+		qsort(cases[c].ns[1], rounds, sizeof(double), lw_bench_cmp_double);
 		double off = cases[c].ns[0][rounds / 2], on = cases[c].ns[1][rounds / 2];
 
 		printf("%-40s %12.0f %12.0f %7.2fx %10.0f\n", cases[c].name, off, on, on / off, on - off);
@@ -220,27 +169,27 @@ int main(int argc, char **argv)
 		for (int round = 0; round < rounds; round++) {
 			struct lw_fan_enforcer *enf;
 			struct lw_image_key key;
-			double t0 = now_ns(), t1, t2, t3;
+			double t0 = lw_bench_now_ns(), t1, t2, t3;
 
 			if (lw_fan_enforcer_open(&opts, &enf, NULL))
 				return 1;
-			t1 = now_ns();
+			t1 = lw_bench_now_ns();
 			if (lw_fan_enforcer_add_lease(enf, image_fd, LW_LEASE_EXCLUSIVE, &holder, &key))
 				return 1;
-			t2 = now_ns();
+			t2 = lw_bench_now_ns();
 			lw_fan_enforcer_remove_lease(enf, &key);
-			t3 = now_ns();
+			t3 = lw_bench_now_ns();
 			if (lw_fan_enforcer_add_lease_flags(enf, image_fd, LW_LEASE_EXCLUSIVE, &holder,
 							    LW_LEASE_FORCE, NULL, NULL))
 				return 1;
-			forced[round] = now_ns() - t3;
+			forced[round] = lw_bench_now_ns() - t3;
 			open_ns[round] = t1 - t0;
 			checked[round] = t2 - t1;
 			lw_fan_enforcer_close(enf);
 		}
-		qsort(open_ns, rounds, sizeof(double), cmp);
-		qsort(checked, rounds, sizeof(double), cmp);
-		qsort(forced, rounds, sizeof(double), cmp);
+		qsort(open_ns, rounds, sizeof(double), lw_bench_cmp_double);
+		qsort(checked, rounds, sizeof(double), lw_bench_cmp_double);
+		qsort(forced, rounds, sizeof(double), lw_bench_cmp_double);
 		printf("\nre-establishing enforcement (median of %d):\n", rounds);
 		printf("  open the group and start its thread:          %10.0f us\n", open_ns[rounds / 2] / 1e3);
 		printf("  add one lease, with the /proc writer scan:   %10.0f us\n", checked[rounds / 2] / 1e3);
