@@ -73,8 +73,6 @@ static bool fd_open_for_write(const char *task_dir, int fd)
 
 static bool is_own_file(const struct target *t, int pid, int fd)
 {
-	if (pid == t->self)
-		return true;
 	for (size_t i = 0; i < t->nr_own; i++)
 		if (syscall(SYS_kcmp, t->self, pid, KCMP_FILE, t->own_fds[i], fd) == 0)
 			return true;
@@ -82,8 +80,8 @@ static bool is_own_file(const struct target *t, int pid, int fd)
 }
 
 /* The first descriptor of the task open for write on the image that is not
- * the caller's, or -1 (collect_own: gather the caller's own instead). */
-static int task_writer_fd(const char *task_dir, int pid, struct target *t, bool collect_own)
+ * the caller's, or -1. */
+static int task_writer_fd(const char *task_dir, int pid, const struct target *t)
 {
 	char path[320];
 	struct dirent *d;
@@ -103,12 +101,8 @@ static int task_writer_fd(const char *task_dir, int pid, struct target *t, bool 
 			continue;
 		if (!fd_open_for_write(task_dir, atoi(d->d_name)))
 			continue;
-		if (collect_own) {
-			if (t->nr_own < sizeof(t->own_fds) / sizeof(t->own_fds[0]))
-				t->own_fds[t->nr_own++] = atoi(d->d_name);
-		} else if (!is_own_file(t, pid, atoi(d->d_name))) {
+		if (!is_own_file(t, pid, atoi(d->d_name)))
 			found = atoi(d->d_name);
-		}
 	}
 	closedir(dir);
 	return found;
@@ -180,13 +174,36 @@ static bool process_writer(int pid, struct target *t, struct lw_writer *w)
 		if (tid != pid && syscall(SYS_kcmp, pid, tid, KCMP_FILES, 0, 0) == 0)
 			continue;
 		snprintf(task_dir, sizeof(task_dir), "%s/task/%d", proc_dir, tid);
-		fd = task_writer_fd(task_dir, pid, t, false);
+		fd = task_writer_fd(task_dir, pid, t);
 	}
 	closedir(tasks);
-	if (fd < 0 && (pid == t->self || !process_maps_for_write(proc_dir, t)))
+	if (fd < 0 && !process_maps_for_write(proc_dir, t))
 		return false;
 	name_writer(w, proc_dir, pid, fd);
 	return true;
+}
+
+/* The caller's own descriptors open for write on the image, found with
+ * fstat and F_GETFL (no path walk through /proc per descriptor: the daemon
+ * has several per lease). */
+static void collect_own(struct target *t)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dir = opendir("/proc/self/fd");
+	int fd, flags;
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir)) && t->nr_own < sizeof(t->own_fds) / sizeof(t->own_fds[0])) {
+		if (!is_number(d->d_name) || (fd = atoi(d->d_name)) == dirfd(dir))
+			continue;
+		if (fstat(fd, &st) || !same_image(t, &st) || (flags = fcntl(fd, F_GETFL)) < 0 ||
+		    (flags & O_ACCMODE) == O_RDONLY)
+			continue;
+		t->own_fds[t->nr_own++] = fd;
+	}
+	closedir(dir);
 }
 
 /* The processes with the image open for write that no holder in holders
@@ -199,7 +216,7 @@ static int scan(struct target *t, const struct lw_holder *holders, size_t nr_hol
 	DIR *proc;
 
 	*count = 0;
-	task_writer_fd("/proc/self", t->self, t, true);
+	collect_own(t);
 	proc = opendir("/proc");
 	if (!proc)
 		return -errno;
@@ -210,7 +227,9 @@ static int scan(struct target *t, const struct lw_holder *holders, size_t nr_hol
 		if (!is_number(d->d_name))
 			continue;
 		pid = atoi(d->d_name);
-		if (!process_writer(pid, t, &w))
+		/* all of our own descriptors of the image are own; walking the
+		 * others (several per lease) made each scan grow with the table */
+		if (pid == t->self || !process_writer(pid, t, &w))
 			continue;
 		for (size_t i = 0; i < nr_holders && !holder; i++)
 			holder = lw_holder_covers_pid(&holders[i], pid);
