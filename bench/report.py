@@ -70,6 +70,15 @@ def enforcers(text):
             for m in map(ENFORCERS.match, text.splitlines()) if m]
 
 
+def paxos(text):
+    """paxos_roundtrip's JSON object: round trips through lockwardend's paxos
+    backend and through raw sanlock, rounds interleaved in one guest."""
+    for line in text.splitlines():
+        if line.startswith("{") and "ratio_raw_over_lockwarden" in line:
+            return json.loads(line)
+    return None
+
+
 def spread_text(r):
     return f"{r['median']:.3f}x ({r['min']:.3f}..{r['max']:.3f})" if r else "?"
 
@@ -120,6 +129,16 @@ def markdown(res):
                 "characters, fcntl backend, state on ext4", "", "| what | measured |", "|---|---|"]
         out += [f"| {name} | {fmt(sc)} |" for name, fmt in SCALE_ROWS]
         out.append("")
+    px = res.get("paxos_round_trips")
+    if px:
+        out += [f"## Paxos lease round trips (acquire + release), {len(px['rounds'])} interleaved rounds of "
+                f"{px['iterations']}", "", "| what | measured |", "|---|---|",
+                f"| lockspace join, s | {px['join_seconds']:.1f} |",
+                f"| raw sanlock, round trips/s | {px['raw_per_sec']:.1f} |",
+                f"| through lockwardend, round trips/s | {px['lockwarden_per_sec']:.1f} |",
+                f"| raw over lockwardend | {px['ratio_raw_over_lockwarden']:.2f}x |",
+                f"| lockwardend acquire / release, ms | {px['lockwarden_acquire_ms']:.1f} / "
+                f"{px['lockwarden_release_ms']:.1f} |", ""]
     for name, bench in sorted(res.get("benchmarks", {}).items()):
         out += [f"## {name}", ""]
         if bench.get("rows"):
@@ -164,6 +183,14 @@ def main():
             continue
         text = open(os.path.join(results, name), errors="replace").read()
         res["benchmarks"][name[:-4]] = {"output": text, "rows": enforcement(text), "enforcers": enforcers(text)}
+        if name == "paxos_roundtrip.txt":
+            try:
+                res["paxos_round_trips"] = paxos(text)
+            except ValueError:
+                res["paxos_round_trips"] = None
+            if not res["paxos_round_trips"]:
+                print("bench/report: paxos_roundtrip printed no figures", file=sys.stderr)
+                status = 1
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
