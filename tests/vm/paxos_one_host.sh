@@ -13,7 +13,7 @@ source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/paxos_lib.bash"
 require
 require_sanlock
-echo "1..26"
+echo "1..28"
 
 shared=$work/shared
 io=1
@@ -44,6 +44,9 @@ check daemon_serves_before_the_join start_daemon A --config "$work/a.conf"
 state=$(lockspace_state A)
 why="expected the lockspace to be joining right after start, got '$state'"
 check status_shows_lockspace_joining [ "$state" = joining ]
+out=$(lw A status 2>&1)
+why="expected 'lockspace:        LS joining for N s (host_id 1)' in the status text, got: $out"
+check status_text_shows_lockspace_joining grep -Eq '^lockspace: +LS joining for [0-9.]+ s \(host_id 1\)$' <<<"$out"
 out=$(lw A acquire "$img" --pid "$h1" 2>&1); status=$?
 why="expected a clear 'lockspace LS is joining' error, got $status: $out"
 check acquire_during_join_fails_at_once_when_not_waiting failed_with "lockspace LS is joining"
@@ -54,6 +57,9 @@ t_joined_acquire=$(now_ms)
 why="expected the acquire to wait for the join and succeed, got $status: $out"
 check acquire_during_join_waits_and_succeeds [ $status -eq 0 ]
 check status_shows_lockspace_joined wait_lockspace A joined 150
+out=$(lw A status 2>&1)
+why="expected 'lockspace:        LS joined in N s (host_id 1)' in the status text, got: $out"
+check status_text_shows_lockspace_joined grep -Eq '^lockspace: +LS joined in [0-9.]+ s \(host_id 1\)$' <<<"$out"
 echo "# join + first acquire: $((t_joined_acquire - t0)) ms; join_seconds: $(lw A status --json | json_get 'j["backend_status"]["lockspaces"][0].get("join_seconds")')"
 
 res=$(lw B status --json | json_get 'j["backend_status"]["leases"][0]["lease"].split(":")[1]')
