@@ -483,8 +483,8 @@ static void new_domain_with_lease(virLockManager *man, const char *name, pid_t p
 			fail_msg("drvAddResource %s: %s", disks[i].image, last_error);
 }
 
-/* lockwardend here runs the nop backend: it refuses the named lease with
- * the reason, and the domain is left without any lease. */
+/* lockwardend here runs its default backend, fcntl: it refuses the named
+ * lease with the reason, and the domain is left without any lease. */
 static void lease_on_a_backend_without_named_leases_is_refused_with_the_reason(void **state)
 {
 	struct disk disks[] = { { new_image(), 0 } };
@@ -494,7 +494,7 @@ static void lease_on_a_backend_without_named_leases_is_refused_with_the_reason(v
 	(void)state;
 	new_domain_with_lease(&man, "vm", qemu, disks, 1);
 	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
-	assert_error_contains("backend nop has no named leases; lease= needs the paxos backend");
+	assert_error_contains("backend fcntl has no named leases; lease= needs the paxos backend");
 	assert_lease(disks[0].image, "none");
 	t.drv->drvFree(&man);
 	end_holder(qemu);
