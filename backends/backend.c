@@ -48,6 +48,11 @@ const char *lw_backend_name(const struct lw_backend *be)
 	return be->ops->name;
 }
 
+bool lw_backend_has_named_leases(const struct lw_backend *be)
+{
+	return be->ops->named_leases;
+}
+
 void lw_backend_close(struct lw_backend *be)
 {
 	if (be)
@@ -60,6 +65,10 @@ int lw_backend_acquire(struct lw_backend *be, const struct lw_backend_request *r
 {
 	*lock = NULL;
 	*pending = NULL;
+	/* one place refuses it, so no backend can take a lease it was not asked for */
+	if (req->lease && req->lease[0] && !be->ops->named_leases)
+		return lw_err_set(err, EINVAL, "backend %s has no named leases; lease= needs the paxos backend",
+				  be->ops->name);
 	return be->ops->acquire(be, req, done, ctx, lock, pending, err);
 }
 

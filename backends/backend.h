@@ -66,7 +66,7 @@ struct lw_backend_request {
 	int image_fd;		/* the image as the daemon resolved it (the lock goes on
 				 * that same file), or -1 to go by the path */
 	bool shared;
-	const char *lease;	/* paxos manual mode: LOCKSPACE:RESOURCE:PATH:OFFSET; NULL: automatic */
+	const char *lease;	/* paxos manual mode: LOCKSPACE:RESOURCE:PATH:OFFSET; NULL or "": automatic */
 };
 
 /* The later answer of an acquire: result 0 with lock (the daemon's from
@@ -78,6 +78,8 @@ typedef void (*lw_backend_done_fn)(void *ctx, int result, struct lw_backend_lock
 /* Open a backend by name ("nop", "fcntl"): -ENOENT for an unknown name. */
 int lw_backend_open(const char *name, const struct lw_backend_setup *setup, struct lw_backend **out,
 		    struct lw_err *err);
+/* Whether be takes named leases (struct lw_backend_request.lease). */
+bool lw_backend_has_named_leases(const struct lw_backend *be);
 /* Whether name is a backend this build has (a config section of that name is its own). */
 bool lw_backend_exists(const char *name);
 /* Check one key of backend name's section without opening it (config load). */
@@ -87,7 +89,8 @@ const char *lw_backend_name(const struct lw_backend *be);
 void lw_backend_close(struct lw_backend *be);
 
 /* Take the lease: 0 with *lock set; -EINPROGRESS with *pending set (done
- * comes later, or never after lw_backend_cancel); or -errno with err. */
+ * comes later, or never after lw_backend_cancel); or -errno with err.
+ * A req->lease on a backend without named leases is -EINVAL, never ignored. */
 int lw_backend_acquire(struct lw_backend *be, const struct lw_backend_request *req,
 		       lw_backend_done_fn done, void *ctx, struct lw_backend_lock **lock,
 		       struct lw_backend_pending **pending, struct lw_err *err);
@@ -124,6 +127,7 @@ char *lw_backend_lock_state(struct lw_backend *be, struct lw_backend_lock *lock)
 
 struct lw_backend_ops {
 	const char *name;
+	bool named_leases;	/* takes a request's lease (LOCKSPACE:RESOURCE:PATH:OFFSET) */
 	int (*check_option)(const char *key, const char *value, struct lw_err *err);
 	int (*open)(const struct lw_backend_setup *setup, struct lw_backend **out, struct lw_err *err);
 	int (*acquire)(struct lw_backend *be, const struct lw_backend_request *req,

@@ -626,6 +626,7 @@ static void paxos_close(struct lw_backend *be)
 
 const struct lw_backend_ops lw_backend_paxos = {
 	.name = "paxos",
+	.named_leases = true,
 	.check_option = lw_paxos_config_check_option,
 	.open = paxos_open,
 	.acquire = paxos_acquire,

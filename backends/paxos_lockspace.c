@@ -210,5 +210,9 @@ struct json_object *lw_paxos_lockspace_status(const struct lw_paxos_lockspace *l
 	if (ls->state == LW_PAXOS_LS_JOINED && ls->joined_usec > ls->started_usec)
 		json_object_object_add(o, "join_seconds",
 				       json_object_new_double((double)(ls->joined_usec - ls->started_usec) / 1e6));
+	/* how long a join has gone on: an operator tells slow from stuck */
+	if (ls->state == LW_PAXOS_LS_JOINING && now_usec() > ls->started_usec)
+		json_object_object_add(o, "joining_seconds",
+				       json_object_new_double((double)(now_usec() - ls->started_usec) / 1e6));
 	return o;
 }

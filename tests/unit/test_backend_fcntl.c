@@ -401,6 +401,34 @@ static void replaced_keeper_holds_the_lock_and_the_old_one_lets_go_when_its_daem
 	replace_keeper(*state, false);
 }
 
+static void named_lease_is_refused_with_reason_and_nothing_is_locked(void **state)
+{
+	struct fixture *f = *state;
+	const char *modes[] = { NULL, f->lockspace };
+
+	for (unsigned int m = 0; m < 2; m++) {
+		struct lw_backend *be = open_backend(modes[m]);
+		struct lw_backend_request req = { .image = f->image, .image_fd = -1,
+						   .lease = "LS:vm1:/dev/sdb:1048576" };
+		struct lw_backend_pending *pending = NULL;
+		struct lw_backend_lock *lock = NULL;
+		struct lw_err err = { { 0 } };
+		int r;
+
+		r = lw_backend_acquire(be, &req, NULL, NULL, &lock, &pending, &err);
+		if (r != -EINVAL)
+			fail_msg("%s mode: expected -EINVAL for lease=, got %d (%s)", modes[m] ? "indirect" : "direct",
+				 r, err.msg);
+		assert_null(lock);
+		assert_null(pending);
+		if (!strstr(err.msg, "fcntl has no named leases") || !strstr(err.msg, "paxos"))
+			fail_msg("expected the reason to name fcntl and paxos, got: %s", err.msg);
+		/* refused before anything was taken: another holder gets it at once */
+		assert_int_equal(other_process_acquire(modes[m], f->image, false), 0);
+		lw_backend_close(be);
+	}
+}
+
 static void missing_image_is_enoent_with_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -652,6 +680,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			replaced_keeper_holds_the_lock_and_the_old_one_lets_go_when_its_daemon_hangs_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(named_lease_is_refused_with_reason_and_nothing_is_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_image_is_enoent_with_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_lockspace_folder_is_enoent_with_reason, setup, teardown),
 		cmocka_unit_test(own_section_keys_are_checked_one_by_one),

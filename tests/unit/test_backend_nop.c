@@ -73,6 +73,31 @@ static void nop_second_exclusive_acquire_also_succeeds(void **state)
 	lw_backend_close(be);
 }
 
+static void nop_refuses_a_named_lease_with_reason(void **state)
+{
+	const struct lw_backend_request named = { .image = "/images/a.qcow2", .image_fd = -1,
+						  .lease = "LS:vm1:/dev/sdb:1048576" };
+	const struct lw_backend_request empty = { .image = "/images/a.qcow2", .image_fd = -1, .lease = "" };
+	struct lw_backend *be = open_nop();
+	struct lw_backend_pending *pending = NULL;
+	struct lw_backend_lock *lock = NULL;
+	struct lw_err err = { { 0 } };
+	int r;
+
+	(void)state;
+	assert_false(lw_backend_has_named_leases(be));
+	r = lw_backend_acquire(be, &named, NULL, NULL, &lock, &pending, &err);
+	if (r != -EINVAL)
+		fail_msg("expected -EINVAL for lease=, got %d (%s)", r, err.msg);
+	assert_null(lock);
+	assert_null(pending);
+	assert_string_equal(err.msg, "backend nop has no named leases; lease= needs the paxos backend");
+	/* an empty lease is automatic mode, which nop has */
+	assert_int_equal(lw_backend_acquire(be, &empty, NULL, NULL, &lock, &pending, &err), 0);
+	assert_int_equal(lw_backend_release(be, lock, NULL), 0);
+	lw_backend_close(be);
+}
+
 static void nop_has_no_config_keys(void **state)
 {
 	struct lw_backend_option option = { "lockspace", "/x" };
@@ -107,6 +132,7 @@ int main(void)
 		cmocka_unit_test(nop_acquire_answers_at_once_with_nothing_to_keep),
 		cmocka_unit_test(nop_adopt_always_holds),
 		cmocka_unit_test(nop_second_exclusive_acquire_also_succeeds),
+		cmocka_unit_test(nop_refuses_a_named_lease_with_reason),
 		cmocka_unit_test(nop_has_no_config_keys),
 		cmocka_unit_test(unknown_backend_name_is_enoent_with_reason),
 	};

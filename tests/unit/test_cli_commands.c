@@ -506,6 +506,52 @@ static void status_escapes_the_daemons_strings(void **state)
 		fail_msg("expected backend and pin dir escaped, got:\n%s", out);
 }
 
+/* A paxos daemon's Status: one lockspace in each state, the failed one's
+ * reason carrying an escape sequence and a newline. */
+static const char *lockspaces_answer(const char *method, struct json_object *parameters)
+{
+	(void)parameters;
+	if (strstr(method, ".Status"))
+		return "{\"parameters\":{\"version\":\"0.1\",\"backend\":\"paxos\","
+		       "\"backend_status\":{\"lockspaces\":["
+		       "{\"name\":\"LS\",\"host_id\":1,\"state\":\"joined\",\"join_seconds\":21.26},"
+		       "{\"name\":\"LS2\",\"host_id\":2,\"state\":\"joining\",\"joining_seconds\":4.04},"
+		       "{\"name\":\"LS3\",\"host_id\":3,\"state\":\"failed\","
+		       "\"reason\":\"sanlock daemon not reachable\\u001b[2J\\nFORGED\"}],"
+		       "\"leases\":[]}}}";
+	return "{\"error\":\"io.lockwarden.BackendFailure\",\"parameters\":{\"reason\":\"unexpected\"}}";
+}
+
+static void status_shows_one_line_per_lockspace_with_state_host_id_and_seconds(void **state)
+{
+	struct cli_args args = { .command = CLI_STATUS };
+	char out[4096], err[512];
+
+	(void)state;
+	daemon_start(lockspaces_answer);
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_status, &args, out, sizeof(out), err, sizeof(err)), 0);
+	expect_no_control_bytes("status output", out);
+	if (!strstr(out, "backend:          paxos\n"
+			 "lockspace:        LS joined in 21.3 s (host_id 1)\n"
+			 "lockspace:        LS2 joining for 4.0 s (host_id 2)\n"
+			 "lockspace:        LS3 failed: sanlock daemon not reachable\\x1b[2J\\nFORGED (host_id 3)\n"))
+		fail_msg("expected one line per lockspace under backend:, got:\n%s", out);
+}
+
+static void status_of_a_backend_without_lockspaces_has_no_lockspace_line(void **state)
+{
+	struct cli_args args = { .command = CLI_STATUS };
+	char out[2048], err[512];
+
+	(void)state;
+	daemon_start(hostile_answer);
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_status, &args, out, sizeof(out), err, sizeof(err)), 0);
+	if (strstr(out, "lockspace"))
+		fail_msg("expected no lockspace line without backend_status.lockspaces, got:\n%s", out);
+}
+
 static void conflict_message_escapes_the_holder_name(void **state)
 {
 	const char *images[1];
@@ -629,6 +675,9 @@ int main(void)
 		cmocka_unit_test_teardown(list_escapes_hostile_image_and_holder_names, daemon_stop),
 		cmocka_unit_test_teardown(list_json_is_the_same_json_with_c1_escaped, daemon_stop),
 		cmocka_unit_test_teardown(status_escapes_the_daemons_strings, daemon_stop),
+		cmocka_unit_test_teardown(status_shows_one_line_per_lockspace_with_state_host_id_and_seconds,
+					  daemon_stop),
+		cmocka_unit_test_teardown(status_of_a_backend_without_lockspaces_has_no_lockspace_line, daemon_stop),
 		cmocka_unit_test_teardown(conflict_message_escapes_the_holder_name, daemon_stop),
 		cmocka_unit_test_teardown(error_quoting_a_hostile_path_is_one_escaped_line,
 					  daemon_stop),

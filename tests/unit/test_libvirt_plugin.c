@@ -5,7 +5,8 @@
  * configuration, the resources it accepts or refuses, and the errors a
  * missing or silent daemon gives. This program defines
  * virReportErrorHelper as libvirt.so does (exported with -rdynamic), so it
- * sees every error the plugin reports. The sequences against a real
+ * sees every error the plugin reports. A small fake lockwardend records
+ * the calls the plugin makes for a <lease>. The sequences against a real
  * lockwardend run in the VM (tests/vm/libvirt_plugin_calls.c). */
 #include <dlfcn.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -371,22 +373,310 @@ static void new_refuses_an_unknown_object_type(void **state)
 	assert_null(man.privateData);
 }
 
-static void lease_resources_need_the_paxos_backend(void **state)
+/* ---- <lease> resources ----------------------------------------------------- */
+
+/* A lockwardend that answers every call at once (Inquire: not leased) and
+ * records each as "Method {parameters}". */
+#define FAKE_MAX_CALLS 16
+static struct {
+	char socket_path[108];
+	int listen_fd;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	char calls[FAKE_MAX_CALLS][4096];
+	size_t n_calls;
+} fake;
+
+static void fake_serve_connection(int fd)
+{
+	char req[4096];
+	size_t len = 0;
+	ssize_t n;
+
+	for (;;) {
+		const char *reply, *method;
+		char *end = memchr(req, '\0', len);
+
+		if (!end) {
+			if (len == sizeof(req) || (n = read(fd, req + len, sizeof(req) - len)) <= 0)
+				break;
+			len += (size_t)n;
+			continue;
+		}
+		method = strstr(req, "io.lockwarden.Manager.");
+		pthread_mutex_lock(&fake.lock);
+		if (fake.n_calls < FAKE_MAX_CALLS)
+			snprintf(fake.calls[fake.n_calls++], sizeof(fake.calls[0]), "%s", req);
+		pthread_mutex_unlock(&fake.lock);
+		reply = method && strncmp(method + 22, "Inquire", 7) == 0 ? "{\"parameters\":{\"lease\":null}}"
+									 : "{\"parameters\":{}}";
+		if (write(fd, reply, strlen(reply) + 1) < 0)
+			break;
+		len -= (size_t)(end + 1 - req);
+		memmove(req, end + 1, len);
+	}
+	close(fd);
+}
+
+static void *fake_serve(void *arg)
+{
+	int fd;
+
+	(void)arg;
+	while ((fd = accept4(fake.listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		fake_serve_connection(fd);
+	return NULL;
+}
+
+static void fake_start(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	fake.n_calls = 0;
+	snprintf(fake.socket_path, sizeof(fake.socket_path), "%s/fake.sock", tmpdir);
+	unlink(fake.socket_path);
+	memcpy(addr.sun_path, fake.socket_path, sizeof(addr.sun_path));
+	fake.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fake.listen_fd >= 0);
+	assert_int_equal(bind(fake.listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(fake.listen_fd, 8), 0);
+	pthread_mutex_init(&fake.lock, NULL);
+	assert_int_equal(pthread_create(&fake.thread, NULL, fake_serve, NULL), 0);
+}
+
+static void fake_stop(void)
+{
+	shutdown(fake.listen_fd, SHUT_RDWR);
+	pthread_join(fake.thread, NULL);
+	close(fake.listen_fd);
+	pthread_mutex_destroy(&fake.lock);
+}
+
+/* The recorded Acquire call for image, or fail. */
+static const char *fake_acquire_of(const char *image)
+{
+	char want[PATH_MAX + 16];
+
+	snprintf(want, sizeof(want), "\"image\":\"%s\"", image);
+	for (size_t i = 0; i < fake.n_calls; i++)
+		if (strstr(fake.calls[i], "Manager.Acquire") && strstr(fake.calls[i], want))
+			return fake.calls[i];
+	fail_msg("expected an Acquire of %s among %zu calls, got none", image, fake.n_calls);
+	return NULL;
+}
+
+/* A plugin talking to the fake lockwardend, with extra config lines. */
+static struct plugin *setup_with_fake(const char *extra)
+{
+	char conf[PATH_MAX + 256];
+	struct plugin *p;
+
+	fake_start();
+	snprintf(conf, sizeof(conf), "socket = \"%s\"\n%s", fake.socket_path, extra);
+	setup_plugin((void **)&p, conf);
+	return p;
+}
+
+static void teardown_with_fake(struct plugin *p)
+{
+	teardown_plugin((void **)&p);
+	fake_stop();
+}
+
+/* What domain_lock.c passes for <lease><lockspace>LS</lockspace><key>KEY</key>
+ * <target path='PATH' offset='OFFSET'/></lease> (no lockspace: 2 params). */
+static int add_lease(struct plugin *p, virLockManager *man, const char *key, const char *lockspace,
+		     const char *path, unsigned long long offset)
+{
+	virLockManagerParam params[3] = {
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "path", .value.str = (char *)path },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_ULONG, .key = "offset", .value.ul = offset },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "lockspace", .value.str = (char *)lockspace },
+	};
+
+	return p->drv->drvAddResource(man, VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE, key, lockspace ? 3 : 2,
+				      params, 0);
+}
+
+static int add_disk(struct plugin *p, virLockManager *man, const char *image, unsigned flags)
+{
+	return p->drv->drvAddResource(man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, image, 0, NULL, flags);
+}
+
+static void lease_is_taken_as_the_named_lease_of_the_one_writable_disk(void **state)
+{
+	struct plugin *p = setup_with_fake("");
+	virLockManager man;
+	const char *call;
+	char *st = NULL;
+
+	(void)state;
+	assert_int_equal(new_domain(p, &man, getpid(), 0), 0);
+	/* libvirt adds the leases first, then the disks */
+	assert_int_equal(add_lease(p, &man, "vm1-lease", "LS", "/dev/vg/leases", 1048576), 0);
+	assert_int_equal(add_disk(p, &man, "/images/cdrom.iso", VIR_LOCK_MANAGER_RESOURCE_READONLY), 0);
+	assert_int_equal(add_disk(p, &man, "/images/shared.raw", VIR_LOCK_MANAGER_RESOURCE_SHARED), 0);
+	assert_int_equal(add_disk(p, &man, "/images/vm1.raw", 0), 0);
+	reset_errors();
+	if (p->drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0)
+		fail_msg("expected the acquire to succeed, got: %s", last_error);
+	call = fake_acquire_of("/images/vm1.raw");
+	if (!strstr(call, "\"lease\":\"LS:vm1-lease:/dev/vg/leases:1048576\""))
+		fail_msg("expected the disk's Acquire to name lease LS:vm1-lease:/dev/vg/leases:1048576, got: %s",
+			 call);
+	call = fake_acquire_of("/images/shared.raw");
+	if (strstr(call, "\"lease\""))
+		fail_msg("expected the shared disk's Acquire to name no lease, got: %s", call);
+	/* Inquire binds the <lease> the same way: no error */
+	reset_errors();
+	assert_int_equal(p->drv->drvInquire(&man, &st, 0), 0);
+	assert_int_equal(n_errors, 0);
+	p->drv->drvFree(&man);
+	free(st);
+	teardown_with_fake(p);
+}
+
+static void lease_binds_to_the_writable_disk_also_without_auto_disk_leases(void **state)
+{
+	struct plugin *p = setup_with_fake("auto_disk_leases = 0\n");
+	virLockManager man;
+	const char *call;
+
+	(void)state;
+	assert_int_equal(new_domain(p, &man, getpid(), 0), 0);
+	assert_int_equal(add_lease(p, &man, "vm1-lease", "LS", "/dev/vg/leases", 0), 0);
+	assert_int_equal(add_disk(p, &man, "/images/vm1.raw", 0), 0);
+	reset_errors();
+	/* require_lease_for_disks is on (auto off): the <lease> is the disk's lease */
+	if (p->drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0)
+		fail_msg("expected the acquire to succeed, got: %s", last_error);
+	call = fake_acquire_of("/images/vm1.raw");
+	if (!strstr(call, "\"lease\":\"LS:vm1-lease:/dev/vg/leases:0\""))
+		fail_msg("expected the disk's Acquire to name lease LS:vm1-lease:/dev/vg/leases:0, got: %s", call);
+	reset_errors();
+	assert_int_equal(p->drv->drvRelease(&man, NULL, 0), 0);
+	assert_int_equal(n_errors, 0);
+	if (!strstr(fake.calls[fake.n_calls - 1], "Manager.Release") ||
+	    !strstr(fake.calls[fake.n_calls - 1], "\"image\":\"/images/vm1.raw\""))
+		fail_msg("expected the release to give up /images/vm1.raw, last call: %s", fake.calls[fake.n_calls - 1]);
+	p->drv->drvFree(&man);
+	teardown_with_fake(p);
+}
+
+/* Each case: a domain the <lease> cannot be bound in, refused before
+ * lockwardend is asked anything, with the reason. */
+static void lease_with_no_writable_disk_or_several_is_refused(void **state)
+{
+	static const struct {
+		const char *disks[3];
+		unsigned flags[3];
+		const char *why;
+	} cases[] = {
+		{ { "/images/a.raw", "/images/b.raw" }, { 0, 0 }, "domain vm1 has 2 writable, non-shared disks" },
+		{ { "/images/cdrom.iso", "/images/shared.raw" },
+		  { VIR_LOCK_MANAGER_RESOURCE_READONLY, VIR_LOCK_MANAGER_RESOURCE_SHARED },
+		  "domain vm1 has 0 writable, non-shared disks" },
+		{ { NULL }, { 0 }, "domain vm1 has 0 writable, non-shared disks" },
+	};
+	struct plugin *p = setup_with_fake("");
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		virLockManager man;
+
+		fake.n_calls = 0;
+		assert_int_equal(new_domain(p, &man, getpid(), 0), 0);
+		assert_int_equal(add_lease(p, &man, "vm1-lease", "LS", "/dev/vg/leases", 0), 0);
+		for (size_t i = 0; i < 3 && cases[c].disks[i]; i++)
+			assert_int_equal(add_disk(p, &man, cases[c].disks[i], cases[c].flags[i]), 0);
+		reset_errors();
+		assert_int_equal(p->drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+		assert_error_contains(cases[c].why);
+		assert_error_contains("<lease> vm1-lease");
+		assert_int_equal(last_code, VIR_ERR_CONFIG_UNSUPPORTED);
+		reset_errors();
+		assert_int_equal(p->drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY, 0, NULL), -1);
+		assert_error_contains(cases[c].why);
+		if (fake.n_calls != 0)
+			fail_msg("case %zu: expected no call to lockwardend, got %zu (first: %s)", c, fake.n_calls,
+				 fake.calls[0]);
+		p->drv->drvFree(&man);
+	}
+	teardown_with_fake(p);
+}
+
+static void second_lease_is_refused(void **state)
 {
 	struct plugin *p = *state;
 	virLockManager man;
-	virLockManagerParam lease[2] = {
-		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "path", .value.str = (char *)"/var/lib/libvirt/sanlock/x" },
-		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_ULONG, .key = "offset", .value.ul = 1048576 },
-	};
 
-	assert_int_equal(new_domain(p, &man, 0, VIR_LOCK_MANAGER_NEW_STARTED), 0);
+	assert_int_equal(new_domain(p, &man, 0, 0), 0);
+	assert_int_equal(add_lease(p, &man, "one", "LS", "/dev/vg/leases", 0), 0);
 	reset_errors();
-	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE, "vm1-lease",
-						2, lease, 0), -1);
-	assert_error_contains("lease resources need the paxos backend (not available yet)");
+	assert_int_equal(add_lease(p, &man, "two", "LS", "/dev/vg/leases", 1048576), -1);
+	assert_error_contains("domain vm1 has more than one <lease> (one, two)");
 	assert_int_equal(last_code, VIR_ERR_CONFIG_UNSUPPORTED);
 	p->drv->drvFree(&man);
+}
+
+static void malformed_leases_are_refused_with_a_reason(void **state)
+{
+	static const struct {
+		const char *key, *lockspace, *path, *why;
+	} cases[] = {
+		{ "vm1-lease", NULL, "/dev/vg/leases", "<lease> vm1-lease has no lockspace" },
+		{ "", "LS", "/dev/vg/leases", "has no key" },
+		{ "a:b", "LS", "/dev/vg/leases", "key \"a:b\" must be at most 48 bytes without ':'" },
+		{ "vm1-lease", "L:S", "/dev/vg/leases", "lockspace \"L:S\" must be at most 48 bytes" },
+		{ "k123456789012345678901234567890123456789012345678", "LS", "/x", "must be at most 48 bytes" },
+		{ "vm1-lease", "LS", "leases", "target path must be absolute" },
+		{ "vm1-lease", "LS", "/dev/disk/by-path/pci-0000:00:1f.2", "without ':'" },
+		{ "vm1-lease", "LS", NULL, "target path must be absolute" },
+	};
+	struct plugin *p = *state;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		virLockManager man;
+
+		assert_int_equal(new_domain(p, &man, 0, 0), 0);
+		reset_errors();
+		if (add_lease(p, &man, cases[c].key, cases[c].lockspace, cases[c].path, 0) != -1)
+			fail_msg("case %zu: expected the <lease> to be refused with \"%s\"", c, cases[c].why);
+		assert_error_contains(cases[c].why);
+		p->drv->drvFree(&man);
+	}
+}
+
+static void shared_or_readonly_lease_is_refused(void **state)
+{
+	struct plugin *p = *state;
+	virLockManagerParam params[2] = {
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "path", .value.str = (char *)"/dev/vg/leases" },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "lockspace", .value.str = (char *)"LS" },
+	};
+	virLockManager man;
+
+	assert_int_equal(new_domain(p, &man, 0, 0), 0);
+	reset_errors();
+	assert_int_equal(p->drv->drvAddResource(&man, VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE, "k", 2, params,
+						VIR_LOCK_MANAGER_RESOURCE_SHARED), -1);
+	assert_error_contains("shared or read-only leases are not supported");
+	p->drv->drvFree(&man);
+}
+
+static void lease_with_holder_cgroup_is_refused(void **state)
+{
+	struct plugin *p;
+	virLockManager man;
+
+	(void)state;
+	setup_plugin((void **)&p, "holder = \"cgroup\"\nsocket = \"/nonexistent/x.sock\"\n");
+	assert_int_equal(new_domain(p, &man, 0, 0), 0);
+	reset_errors();
+	assert_int_equal(add_lease(p, &man, "vm1-lease", "LS", "/dev/vg/leases", 0), -1);
+	assert_error_contains("leases named by <lease> need holder = \"process\"");
+	p->drv->drvFree(&man);
+	teardown_plugin((void **)&p);
 }
 
 static void relative_disk_path_is_refused(void **state)
@@ -560,7 +850,13 @@ int main(void)
 		cmocka_unit_test(config_refuses_bad_input_with_a_reason),
 		cmocka_unit_test(shipped_example_config_loads_to_the_defaults),
 		cmocka_unit_test_setup_teardown(new_refuses_an_unknown_object_type, setup_no_daemon, teardown_plugin),
-		cmocka_unit_test_setup_teardown(lease_resources_need_the_paxos_backend, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test(lease_is_taken_as_the_named_lease_of_the_one_writable_disk),
+		cmocka_unit_test(lease_binds_to_the_writable_disk_also_without_auto_disk_leases),
+		cmocka_unit_test(lease_with_no_writable_disk_or_several_is_refused),
+		cmocka_unit_test_setup_teardown(second_lease_is_refused, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test_setup_teardown(malformed_leases_are_refused_with_a_reason, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test_setup_teardown(shared_or_readonly_lease_is_refused, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test(lease_with_holder_cgroup_is_refused),
 		cmocka_unit_test_setup_teardown(relative_disk_path_is_refused, setup_no_daemon, teardown_plugin),
 		cmocka_unit_test_setup_teardown(readonly_disk_is_not_leased, setup_no_daemon, teardown_plugin),
 		cmocka_unit_test_setup_teardown(acquire_without_lockwardend_is_a_clear_error, setup_no_daemon, teardown_plugin),

@@ -4,7 +4,12 @@
  * restart re-attach, migration's Inquire), against a real lockwardend in
  * the VM. The plugin is dlopened as libvirt does; this program exports
  * virReportErrorHelper (-rdynamic) as libvirt.so does, to read the errors
- * the plugin reports. Holders are forked children standing in for QEMU. */
+ * the plugin reports. Holders are forked children standing in for QEMU.
+ *
+ * `libvirt_plugin_calls --paxos SOCKET LOCKSPACE:KEY:PATH:OFFSET IMAGE`
+ * runs the <lease> sequences instead, against a lockwardend on the paxos
+ * backend that tests/vm/paxos_one_host.sh started (LOCKSPACE joined, the
+ * lease initialised, IMAGE free). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -449,20 +454,189 @@ static void missing_image_is_named_in_the_error(void **state)
 	end_holder(qemu);
 }
 
+/* ---- <lease> --------------------------------------------------------------- */
+
+/* The parts of a <lease> as domain_lock.c passes them. */
+static struct {
+	char text[512];		/* LOCKSPACE:KEY:PATH:OFFSET */
+	char lockspace[64], key[64], path[256];
+	unsigned long long offset;
+	const char *image;
+} lease = { "LS:vm1-lease:/dev/vg/leases:1048576", "LS", "vm1-lease", "/dev/vg/leases", 1048576, NULL };
+
+/* drvNew, the <lease> (libvirt adds leases first), then the disks. */
+static void new_domain_with_lease(virLockManager *man, const char *name, pid_t pid,
+				  const struct disk *disks, size_t n)
+{
+	virLockManagerParam params[3] = {
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "path", .value.str = lease.path },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_ULONG, .key = "offset", .value.ul = lease.offset },
+		{ .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "lockspace", .value.str = lease.lockspace },
+	};
+
+	new_domain(man, name, pid, 0, NULL, 0);
+	if (t.drv->drvAddResource(man, VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE, lease.key, 3, params, 0) != 0)
+		fail_msg("drvAddResource <lease> %s: %s", lease.key, last_error);
+	for (size_t i = 0; i < n; i++)
+		if (t.drv->drvAddResource(man, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, disks[i].image, 0,
+					  NULL, disks[i].flags) != 0)
+			fail_msg("drvAddResource %s: %s", disks[i].image, last_error);
+}
+
+/* lockwardend here runs its default backend, fcntl: it refuses the named
+ * lease with the reason, and the domain is left without any lease. */
+static void lease_on_a_backend_without_named_leases_is_refused_with_the_reason(void **state)
+{
+	struct disk disks[] = { { new_image(), 0 } };
+	pid_t qemu = new_holder();
+	virLockManager man;
+
+	(void)state;
+	new_domain_with_lease(&man, "vm", qemu, disks, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+	assert_error_contains("backend fcntl has no named leases; lease= needs the paxos backend");
+	assert_lease(disks[0].image, "none");
+	t.drv->drvFree(&man);
+	end_holder(qemu);
+}
+
+/* Whether lockwardend's paxos backend holds the lease named text now. */
+static bool paxos_holds(const char *text)
+{
+	struct lockwarden_status st;
+	struct lockwarden_error err;
+	struct lockwarden *lw;
+	char quoted[600];
+	const char *json;
+	bool held;
+
+	if (lockwarden_connect(t.socket, &lw, &err) < 0 || lockwarden_status(lw, &st, &err) < 0)
+		fail_msg("status: %s", err.message);
+	json = lockwarden_last_reply_json(lw, false);
+	snprintf(quoted, sizeof(quoted), "\"lease\":\"%s\"", text);
+	held = json && strstr(json, quoted);
+	lockwarden_status_clear(&st);
+	lockwarden_disconnect(lw);
+	return held;
+}
+
+/* start (REGISTER_ONLY, then the CPUs start), a second domain with the
+ * same <lease> refused, pause gives the lease up, resume takes it again. */
+static void paxos_lease_is_taken_for_the_domains_disk_and_given_up_on_pause(void **state)
+{
+	struct disk disks[] = { { lease.image, 0 }, { "/usr/share/doc", VIR_LOCK_MANAGER_RESOURCE_READONLY } };
+	struct disk other[] = { { new_image(), 0 } };
+	pid_t qemu = new_holder(), qemu2 = new_holder();
+	char want[64], *st = NULL;
+	virLockManager man, man2;
+
+	(void)state;
+	snprintf(want, sizeof(want), "exclusive %d", (int)qemu);
+	new_domain_with_lease(&man, "vm1", qemu, disks, 2);
+	if (t.drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY | VIR_LOCK_MANAGER_ACQUIRE_RESTRICT,
+			      0, NULL) != 0 ||
+	    t.drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0)
+		fail_msg("expected the domain with <lease> %s to start, got: %s", lease.text, last_error);
+	assert_lease(lease.image, want);
+	if (!paxos_holds(lease.text))
+		fail_msg("expected the paxos backend to hold %s for %s", lease.text, lease.image);
+	t.drv->drvFree(&man);
+
+	new_domain_with_lease(&man2, "vm2", qemu2, other, 1);
+	last_error[0] = '\0';
+	assert_int_equal(t.drv->drvAcquire(&man2, NULL, 0, 0, NULL), -1);
+	assert_error_contains("lease held");
+	assert_lease(other[0].image, "none");
+	t.drv->drvFree(&man2);
+
+	new_domain_with_lease(&man, "vm1", qemu, disks, 2);
+	if (t.drv->drvRelease(&man, &st, 0) != 0)
+		fail_msg("expected pause to release, got: %s", last_error);
+	assert_lease(lease.image, "none");
+	if (paxos_holds(lease.text))
+		fail_msg("expected %s to be given up on pause", lease.text);
+	if (t.drv->drvAcquire(&man, st, 0, 0, NULL) != 0)
+		fail_msg("expected resume to take %s again, got: %s", lease.text, last_error);
+	assert_lease(lease.image, want);
+	if (!paxos_holds(lease.text))
+		fail_msg("expected the paxos backend to hold %s after resume", lease.text);
+	assert_int_equal(t.drv->drvRelease(&man, NULL, 0), 0);
+	t.drv->drvFree(&man);
+	free(st);
+	end_holder(qemu);
+	end_holder(qemu2);
+}
+
+static int paxos_setup(void **state)
+{
+	char plugin[PATH_MAX + 32];
+	FILE *f;
+
+	(void)state;
+	snprintf(t.dir, sizeof(t.dir), "/tmp/lw-libvirt-XXXXXX");
+	if (!mkdtemp(t.dir))
+		return -1;
+	snprintf(t.plugin_conf, sizeof(t.plugin_conf), "%.63s/qemu-lockwarden.conf", t.dir);
+	f = fopen(t.plugin_conf, "w");
+	if (!f)
+		return -1;
+	/* a paxos acquire takes a few seconds */
+	fprintf(f, "socket = \"%s\"\ntimeout_ms = 120000\n", t.socket);
+	fclose(f);
+	snprintf(plugin, sizeof(plugin), "%s/lockwarden.so", t.build);
+	t.handle = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
+	if (!t.handle || !(t.drv = dlsym(t.handle, "virLockDriverImpl"))) {
+		fprintf(stderr, "# dlopen %s: %s\n", plugin, dlerror());
+		return -1;
+	}
+	if (t.drv->drvInit(VIR_LOCK_MANAGER_VERSION, t.plugin_conf, 0) != 0) {
+		fprintf(stderr, "# drvInit: %s\n", last_error);
+		return -1;
+	}
+	return 0;
+}
+
+static int paxos_teardown(void **state)
+{
+	(void)state;
+	if (t.drv)
+		t.drv->drvDeinit();
+	sh("rm -rf %s", t.dir);
+	return 0;
+}
+
+/* --paxos SOCKET LOCKSPACE:KEY:PATH:OFFSET IMAGE */
+static int paxos_main(char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(paxos_lease_is_taken_for_the_domains_disk_and_given_up_on_pause),
+	};
+	char *part[4], *save = NULL, copy[sizeof(lease.text)];
+
+	snprintf(t.socket, sizeof(t.socket), "%s", argv[2]);
+	snprintf(lease.text, sizeof(lease.text), "%s", argv[3]);
+	snprintf(copy, sizeof(copy), "%s", argv[3]);
+	for (int i = 0; i < 4; i++)
+		if (!(part[i] = strtok_r(i ? NULL : copy, ":", &save))) {
+			fprintf(stderr, "expected LOCKSPACE:KEY:PATH:OFFSET, got %s\n", argv[3]);
+			return 2;
+		}
+	snprintf(lease.lockspace, sizeof(lease.lockspace), "%s", part[0]);
+	snprintf(lease.key, sizeof(lease.key), "%s", part[1]);
+	snprintf(lease.path, sizeof(lease.path), "%s", part[2]);
+	lease.offset = strtoull(part[3], NULL, 10);
+	lease.image = argv[4];
+	return cmocka_run_group_tests_name("libvirt_plugin_paxos", tests, paxos_setup, paxos_teardown);
+}
+
 /* ---- a lockwardend for this program --------------------------------------- */
 
 static int setup(void **state)
 {
-	char exe[PATH_MAX], plugin[PATH_MAX + 32];
-	ssize_t n;
+	char plugin[PATH_MAX + 32];
 	FILE *f;
 
 	(void)state;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -1;
-	exe[n] = '\0';
-	snprintf(t.build, sizeof(t.build), "%s", dirname(dirname(dirname(exe))));
 	snprintf(t.dir, sizeof(t.dir), "/tmp/lw-libvirt-XXXXXX");
 	if (!mkdtemp(t.dir))
 		return -1;
@@ -526,8 +700,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(start_leases_exclusive_disks_when_cpus_start_and_shared_ones_before_exec),
 		cmocka_unit_test(second_domain_on_a_held_disk_is_refused_naming_the_holder),
@@ -538,8 +714,20 @@ int main(void)
 		cmocka_unit_test(acquire_is_all_or_nothing),
 		cmocka_unit_test(qemu_exit_releases_its_leases),
 		cmocka_unit_test(missing_image_is_named_in_the_error),
+		cmocka_unit_test(lease_on_a_backend_without_named_leases_is_refused_with_the_reason),
 		cmocka_unit_test(plugin_cost_per_domain_start_is_measured),
 	};
+
+	if (n < 0)
+		return 1;
+	exe[n] = '\0';
+	snprintf(t.build, sizeof(t.build), "%s", dirname(dirname(dirname(exe))));
+	if (argc == 5 && strcmp(argv[1], "--paxos") == 0)
+		return paxos_main(argv);
+	if (argc != 1) {
+		fprintf(stderr, "usage: %s [--paxos SOCKET LOCKSPACE:KEY:PATH:OFFSET IMAGE]\n", argv[0]);
+		return 2;
+	}
 
 	return cmocka_run_group_tests_name("libvirt_plugin_calls", tests, setup, teardown);
 }

@@ -4,7 +4,8 @@
 # lockspace join runs while the daemon already serves (status shows it
 # joining, an acquire meanwhile fails at once or waits, as configured);
 # then acquire, conflict (refused by sanlock), kernel enforcement, release,
-# shared leases, automatic lease files, manual leases and their errors, a
+# shared leases, automatic lease files, manual leases and their errors,
+# libvirt's <lease> through the plugin, a
 # dead holder's lease freed, a kill -9 + restart that keeps the lease, and
 # sanlock's state string through Inquire.
 # Two daemons on this host share the lockspace (A fails an acquire during
@@ -13,7 +14,7 @@ source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/paxos_lib.bash"
 require
 require_sanlock
-echo "1..26"
+echo "1..29"
 
 shared=$work/shared
 io=1
@@ -44,6 +45,9 @@ check daemon_serves_before_the_join start_daemon A --config "$work/a.conf"
 state=$(lockspace_state A)
 why="expected the lockspace to be joining right after start, got '$state'"
 check status_shows_lockspace_joining [ "$state" = joining ]
+out=$(lw A status 2>&1)
+why="expected 'lockspace:        LS joining for N s (host_id 1)' in the status text, got: $out"
+check status_text_shows_lockspace_joining grep -Eq '^lockspace: +LS joining for [0-9.]+ s \(host_id 1\)$' <<<"$out"
 out=$(lw A acquire "$img" --pid "$h1" 2>&1); status=$?
 why="expected a clear 'lockspace LS is joining' error, got $status: $out"
 check acquire_during_join_fails_at_once_when_not_waiting failed_with "lockspace LS is joining"
@@ -54,6 +58,9 @@ t_joined_acquire=$(now_ms)
 why="expected the acquire to wait for the join and succeed, got $status: $out"
 check acquire_during_join_waits_and_succeeds [ $status -eq 0 ]
 check status_shows_lockspace_joined wait_lockspace A joined 150
+out=$(lw A status 2>&1)
+why="expected 'lockspace:        LS joined in N s (host_id 1)' in the status text, got: $out"
+check status_text_shows_lockspace_joined grep -Eq '^lockspace: +LS joined in [0-9.]+ s \(host_id 1\)$' <<<"$out"
 echo "# join + first acquire: $((t_joined_acquire - t0)) ms; join_seconds: $(lw A status --json | json_get 'j["backend_status"]["lockspaces"][0].get("join_seconds")')"
 
 res=$(lw B status --json | json_get 'j["backend_status"]["leases"][0]["lease"].split(":")[1]')
@@ -99,6 +106,10 @@ why="expected 'no lease is initialised', got $status: $out"
 check uninitialised_manual_lease_is_refused failed_with "no lease is initialised"
 why="a refused acquire left a lease behind: $(lw A list 2>&1)"
 check refused_acquires_leave_nothing [ "$(count_leases A)" = 0 ]
+# libvirt's <lease> through the plugin (dlopened as libvirt does) on this paxos daemon
+out=$("$top/build/tests/vm/libvirt_plugin_calls" --paxos "$(sock A)" "LS:vm1:$shared/manual.lease:0" "$img" 2>&1); status=$?
+why="expected the plugin's <lease> sequence to pass, got $status: $(grep -E 'FAIL|ERROR|expected|error' <<<"$out" | head -n 5 | tr '\n' ' ')"
+check libvirt_lease_is_the_named_paxos_lease_of_the_domains_disk [ $status -eq 0 ]
 
 start_holder h3
 lw A acquire "$img" --pid "$h3" >/dev/null 2>&1

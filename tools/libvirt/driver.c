@@ -74,8 +74,6 @@ static int drv_add_resource(virLockManager *man, unsigned int type, const char *
 {
 	struct lw_domain *dom = man->privateData;
 
-	(void)nparams;
-	(void)params;
 	if (!dom)
 		return lw_report(VIR_ERR_INTERNAL_ERROR, "lockwarden: resource added to no domain");
 	if (flags & ~(VIR_LOCK_MANAGER_RESOURCE_READONLY | VIR_LOCK_MANAGER_RESOURCE_SHARED))
@@ -85,6 +83,9 @@ static int drv_add_resource(virLockManager *man, unsigned int type, const char *
 		/* readers need no lease: the kernel lets them open a leased image */
 		if (flags & VIR_LOCK_MANAGER_RESOURCE_READONLY)
 			return 0;
+		/* a <lease> binds to it, whether or not disks are leased automatically */
+		if (!(flags & VIR_LOCK_MANAGER_RESOURCE_SHARED) && lw_domain_note_exclusive_disk(dom, name) < 0)
+			return -1;
 		if (!config.auto_disk_leases) {
 			if (!(flags & VIR_LOCK_MANAGER_RESOURCE_SHARED))
 				dom->unleased_rw_disks = true;
@@ -92,9 +93,11 @@ static int drv_add_resource(virLockManager *man, unsigned int type, const char *
 		}
 		return lw_domain_add_disk(dom, name, flags & VIR_LOCK_MANAGER_RESOURCE_SHARED);
 	case VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE:
-		return lw_report(VIR_ERR_CONFIG_UNSUPPORTED,
-				 "lockwarden: <lease> %s: lease resources need the paxos backend (not available yet)",
-				 name ? name : "");
+		if (config.holder == LW_PLUGIN_HOLDER_CGROUP)
+			return lw_report(VIR_ERR_CONFIG_UNSUPPORTED,
+					 "lockwarden: <lease> %s: leases named by <lease> need holder = \"process\"",
+					 name ? name : "");
+		return lw_domain_add_lease(dom, name, nparams, params, flags);
 	default:
 		return lw_report(VIR_ERR_INVALID_ARG, "lockwarden: unknown resource type %u", type);
 	}
@@ -112,6 +115,8 @@ static int drv_acquire(virLockManager *man, const char *state, unsigned int flag
 		return lw_report(VIR_ERR_INTERNAL_ERROR, "lockwarden: acquire for no domain");
 	if (flags & ~(VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY | VIR_LOCK_MANAGER_ACQUIRE_RESTRICT))
 		return lw_report(VIR_ERR_INVALID_ARG, "lockwarden: unsupported acquire flags 0x%x", flags);
+	if (lw_domain_bind_lease(dom) < 0)
+		return -1;
 	if (dom->unleased_rw_disks && config.require_lease_for_disks)
 		return lw_report(VIR_ERR_CONFIG_UNSUPPORTED,
 				 "lockwarden: domain %s has writable disks but no leases (auto_disk_leases = 0, require_lease_for_disks = 1)",
@@ -135,6 +140,8 @@ static int drv_release(virLockManager *man, char **state, unsigned int flags)
 		return lw_report(VIR_ERR_INTERNAL_ERROR, "lockwarden: release for no domain");
 	if (flags)
 		return lw_report(VIR_ERR_INVALID_ARG, "lockwarden: unsupported release flags 0x%x", flags);
+	if (lw_domain_bind_lease(dom) < 0)
+		return -1;
 	return lw_leases_release(&config, dom, state);
 }
 
@@ -150,6 +157,8 @@ static int drv_inquire(virLockManager *man, char **state, unsigned int flags)
 		return lw_report(VIR_ERR_INVALID_ARG, "lockwarden: unsupported inquire flags 0x%x", flags);
 	if (!state)
 		return 0;
+	if (lw_domain_bind_lease(dom) < 0)
+		return -1;
 	return lw_leases_inquire(&config, dom, state);
 }
 

@@ -162,9 +162,12 @@ static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_dom
 			continue;
 		}
 		lockwarden_lease_free(lease);
+		/* a <lease> names the paxos lease (lw_domain_bind_lease); the
+		 * plugin refuses one with holder = cgroup when it is added */
 		if (r == 0 || r == -ENOENT)
 			r = h.is_cgroup ? lockwarden_acquire_cgroup(lw, disk->image, h.cgroup, flags, NULL, &err)
-					: lockwarden_acquire(lw, disk->image, h.pid, flags, NULL, &err);
+					: lockwarden_acquire_named(lw, disk->image, h.pid, flags, disk->lease, NULL,
+								   &err);
 		if (r < 0) {
 			lw_report(lw_report_code_of(r), "lockwarden: %s: %s", disk->image, err.message);
 			break;
@@ -219,7 +222,7 @@ static int release_all(struct lockwarden *lw, const struct lw_domain *dom, const
 	return ret;
 }
 
-/* {"lockwarden":1,"leases":[{"image":PATH,"mode":"exclusive"|"shared"}]} */
+/* {"lockwarden":1,"leases":[{"image":PATH,"mode":"exclusive"|"shared"[,"lease":<lease>]}]} */
 static int state_of(struct lockwarden *lw, const struct lw_domain *dom, const struct holder *h,
 		    char **state)
 {
@@ -251,6 +254,8 @@ static int state_of(struct lockwarden *lw, const struct lw_domain *dom, const st
 			json_object_object_add(one, "image", json_object_new_string(lease->image));
 			json_object_object_add(one, "mode",
 					       json_object_new_string(lease->shared ? "shared" : "exclusive"));
+			if (dom->disks[i].lease)
+				json_object_object_add(one, "lease", json_object_new_string(dom->disks[i].lease));
 			json_object_array_add(list, one);
 		}
 		lockwarden_lease_free(lease);

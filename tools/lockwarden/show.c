@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "lockwarden/client.h"
 #include "common/terminal.h"
 
@@ -124,13 +126,68 @@ cleanup:
 	return status;
 }
 
-static void print_status(const struct lockwarden_status *st)
+/* A number of seconds the daemon sent under key, or -1 if none. */
+static double seconds_of(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+		return -1;
+	return json_object_get_double(v);
+}
+
+static const char *text_of(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v) : "?";
+}
+
+/* "NAME joined in 21.3 s (host_id 1)", "NAME joining for 4.0 s (host_id 1)",
+ * "NAME failed: REASON (host_id 1)": how a lockspace's join goes. */
+static void print_lockspace(struct json_object *ls)
+{
+	const char *state = text_of(ls, "state");
+	char name[1024], reason[4096];
+	struct json_object *host_id;
+	double secs;
+
+	printf("lockspace:        %s %s", lw_terminal_escape(text_of(ls, "name"), name, sizeof(name)),
+	       lw_terminal_escape(state, reason, sizeof(reason)));
+	if (strcmp(state, "joined") == 0 && (secs = seconds_of(ls, "join_seconds")) >= 0)
+		printf(" in %.1f s", secs);
+	else if (strcmp(state, "joining") == 0 && (secs = seconds_of(ls, "joining_seconds")) >= 0)
+		printf(" for %.1f s", secs);
+	else if (strcmp(state, "failed") == 0)
+		printf(": %s", lw_terminal_escape(text_of(ls, "reason"), reason, sizeof(reason)));
+	if (json_object_object_get_ex(ls, "host_id", &host_id))
+		printf(" (host_id %" PRId64 ")", json_object_get_int64(host_id));
+	printf("\n");
+}
+
+/* One line per lockspace of the backend (paxos has them): the reply's
+ * backend_status.lockspaces, which the library's struct does not carry. */
+static void print_lockspaces(const char *reply)
+{
+	struct json_object *j = reply ? json_tokener_parse(reply) : NULL, *be, *lss;
+
+	if (j && json_object_object_get_ex(j, "backend_status", &be) &&
+	    json_object_object_get_ex(be, "lockspaces", &lss) && json_object_is_type(lss, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(lss); i++)
+			print_lockspace(json_object_array_get_idx(lss, i));
+	json_object_put(j);
+}
+
+static void print_status(const struct lockwarden_status *st, const char *reply)
 {
 	uint64_t s = st->uptime_usec / 1000000;
 	char text[4096 * 4];
 
 	printf("version:          %s\n", lw_terminal_escape(st->version, text, sizeof(text)));
 	printf("backend:          %s\n", lw_terminal_escape(st->backend, text, sizeof(text)));
+	print_lockspaces(reply);
 	if (st->enforcer)
 		printf("enforcer:         %s\n", lw_terminal_escape(st->enforcer, text, sizeof(text)));
 	if (st->enforcer_limits)
@@ -163,7 +220,7 @@ int cmd_status(const struct cli_args *args)
 		goto cleanup;
 	}
 	if (!args->json)
-		print_status(&st);
+		print_status(&st, lockwarden_last_reply_json(lw, false));
 	status = 0;
 cleanup:
 	lockwarden_status_clear(&st);
