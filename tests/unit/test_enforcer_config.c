@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "daemon/config.h"
-#include "daemon/enforcement.h"
+#include "daemon/enforcer_choice.h"
 
 static void enforcer_defaults_to_auto(void **state)
 {

@@ -26,7 +26,7 @@
 #include "backend.h"
 #include "daemon/acquiring.h"
 #include "daemon/daemon.h"
-#include "daemon/enforcement.h"
+#include "common/enforcement.h"
 #include "daemon/keeper.h"
 #include "daemon/lease.h"
 #include "daemon/leasing.h"

@@ -11,7 +11,7 @@
 
 #include "enforcer/enforcer.h"
 #include "backend.h"
-#include "enforcement.h"
+#include "common/enforcement.h"
 #include "holders.h"
 #include "keeper.h"
 #include "keeping.h"

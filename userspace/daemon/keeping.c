@@ -7,7 +7,7 @@
 #include <syslog.h>
 
 #include "backend.h"
-#include "enforcement.h"
+#include "enforcer_choice.h"
 #include "keeper.h"
 #include "keeping.h"
 

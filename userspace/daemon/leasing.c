@@ -14,7 +14,7 @@
 
 #include "acquiring.h"
 #include "backend.h"
-#include "enforcement.h"
+#include "common/enforcement.h"
 #include "errors.h"
 #include "holders.h"
 #include "keeper.h"

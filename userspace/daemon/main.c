@@ -24,7 +24,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "denials.h"
-#include "enforcement.h"
+#include "enforcer_choice.h"
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 #include "keeper.h"
 #include "common/mkdirs.h"

@@ -26,6 +26,7 @@ struct lw_held_program {
 };
 
 struct lw_enforcer {
+	struct lw_enforcement base;	/* first: the handle the API gives out */
 	char pin_dir[256];
 	int map_fds[LW_NR_MAPS];	/* every pinned map, adopted or created */
 	int leases_fd;		/* copies of map_fds[] entries (not owned) */
@@ -55,6 +56,17 @@ struct lw_enforcer {
 	int files_link_fd;
 	struct lw_err err;	/* why the last call failed */
 };
+
+/* The enforcer behind a handle lw_enforcer_open gave out. */
+static inline struct lw_enforcer *lw_bpf_of(struct lw_enforcement *handle)
+{
+	return (struct lw_enforcer *)handle;
+}
+
+static inline const struct lw_enforcer *lw_bpf_of_const(const struct lw_enforcement *handle)
+{
+	return (const struct lw_enforcer *)handle;
+}
 
 /* Record a one-line reason in enf->err and return err (a negative errno). */
 #define lw_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)
