@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	struct lw_err be_err;
 	struct lw_daemon d = { 0 };
 	struct lw_config cfg;
-	struct lw_err audit_err;
+	struct lw_err audit_err, cfg_err;
 	struct override ov[16];
 	bool config_given = false;
 	struct timespec ts;
@@ -177,15 +177,15 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &config_path, &config_given, ov, &nov) < 0)
 		return 2;
 	lw_config_defaults(&cfg);
-	if (lw_config_load(&cfg, config_path, config_given) < 0)
-		return fail("config", cfg.error);
+	if (lw_config_load(&cfg, config_path, config_given, &cfg_err) < 0)
+		return fail("config", cfg_err.msg);
 	for (int i = 0; i < nov; i++)
-		if (lw_config_set(&cfg, ov[i].section, ov[i].key, ov[i].value) < 0) {
+		if (lw_config_set(&cfg, ov[i].section, ov[i].key, ov[i].value, NULL) < 0) {
 			snprintf(err, sizeof(err), "bad value for %s: \"%s\"", ov[i].option, ov[i].value);
 			return fail("options", err);
 		}
-	if (lw_config_check(&cfg) < 0)
-		return fail("config", cfg.error);
+	if (lw_config_check(&cfg, &cfg_err) < 0)
+		return fail("config", cfg_err.msg);
 	d.cfg = &cfg;
 	if (cfg.admin_group[0]) {
 		gr = getgrnam(cfg.admin_group);
