@@ -370,6 +370,7 @@ static pid_t sleeper(void)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	struct lw_err why;
 	char err[512];
 	int fd;
 
@@ -395,7 +396,7 @@ static int setup(void **state)
 	f->nop = f->d.backend;
 	f->later.base.ops = &later_ops;
 	f->later.event = f->d.event;
-	assert_int_equal(lw_keeper_connect(f->dir, &f->d.keeper, err, sizeof(err)), 0);
+	assert_int_equal(lw_keeper_connect(f->dir, &f->d.keeper, &why), 0);
 	for (int i = 0; i < 3; i++)
 		f->kids[i] = sleeper();
 	*state = f;

@@ -45,18 +45,12 @@ static bool has_pins(const char *dir)
 }
 
 static int open_bpf(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
-		    char *err, size_t err_size)
+		    struct lw_err *err)
 {
 	struct lw_enforcer_opts o = { .pin_dir = opts->pin_dir, .max_images = opts->max_images,
 				      .debuggable_holders = opts->debuggable_holders,
 				      .writable_fs_devices = opts->writable_fs_devices };
-	struct lw_err why;
-	int r;
-
-	r = lw_enforcer_open(&o, out, &why);
-	if (r < 0)
-		snprintf(err, err_size, "%s", why.msg);
-	return r;
+	return lw_enforcer_open(&o, out, err);
 }
 
 int lw_enforcement_keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
@@ -113,18 +107,15 @@ static void take_kept_group(const struct lw_enforcement_opts *opts, const struct
 }
 
 static int open_fanotify(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
-			 char *err, size_t err_size)
+			 struct lw_err *err)
 {
 	struct lw_fan_enforcer_opts o = { .max_images = opts->max_images, .pre_content = opts->pre_content };
 	struct lw_enforcement *e;
-	struct lw_err why;
 	int r;
 
 	take_kept_group(opts, &o, &e);
-	if (!e && (r = lw_fan_enforcer_open(&o, &e, &why)) < 0) {
-		snprintf(err, err_size, "%s", why.msg);
+	if (!e && (r = lw_fan_enforcer_open(&o, &e, err)) < 0)
 		return r;
-	}
 	lw_reexec_set_hooks(pause_before_exec, resume_after_failed_exec, e);
 	/* a new group, or the kept one again: the keeper's copy is then this one */
 	if (opts->keeper)
@@ -134,36 +125,34 @@ static int open_fanotify(const struct lw_enforcement_opts *opts, struct lw_enfor
 }
 
 int lw_enforcement_open(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
-			char *why_fallback, size_t why_size, char *err, size_t err_size)
+			char *why_fallback, size_t why_size, struct lw_err *err)
 {
-	char bpf_err[512], fan_err[512];
+	struct lw_err bpf_err, fan_err;
 	int r;
 
 	if (why_fallback && why_size)
 		why_fallback[0] = '\0';
 	switch (opts->choice) {
 	case LW_ENFORCER_BPF_LSM:
-		r = open_bpf(opts, out, err, err_size);
+		r = open_bpf(opts, out, err);
 		goto drop_fanotify_group;
 	case LW_ENFORCER_FANOTIFY:
-		return open_fanotify(opts, out, err, err_size);
+		return open_fanotify(opts, out, err);
 	case LW_ENFORCER_AUTO:
 		break;
 	}
-	r = open_bpf(opts, out, bpf_err, sizeof(bpf_err));
+	r = open_bpf(opts, out, &bpf_err);
 	if (r == 0)
 		goto drop_fanotify_group;
-	if (has_pins(opts->pin_dir)) {
-		snprintf(err, err_size, "bpf-lsm: %s; not falling back to fanotify: %s holds pinned BPF state "
-			 "that would go on enforcing the old leases (remove it, or set enforcer=fanotify)",
-			 bpf_err, opts->pin_dir ? opts->pin_dir : LW_DEFAULT_PIN_DIR);
-		return r;
-	}
+	if (has_pins(opts->pin_dir))
+		return lw_err_set(err, -r, "bpf-lsm: %s; not falling back to fanotify: %s holds pinned BPF state "
+				  "that would go on enforcing the old leases (remove it, or set enforcer=fanotify)",
+				  bpf_err.msg, opts->pin_dir ? opts->pin_dir : LW_DEFAULT_PIN_DIR);
 	if (why_fallback && why_size)
-		snprintf(why_fallback, why_size, "%s", bpf_err);
-	r = open_fanotify(opts, out, fan_err, sizeof(fan_err));
+		snprintf(why_fallback, why_size, "%s", bpf_err.msg);
+	r = open_fanotify(opts, out, &fan_err);
 	if (r < 0)
-		snprintf(err, err_size, "bpf-lsm: %s; fanotify: %s", bpf_err, fan_err);
+		lw_err_set(err, -r, "bpf-lsm: %s; fanotify: %s", bpf_err.msg, fan_err.msg);
 	return r;
 drop_fanotify_group:
 	/* a group the keeper kept for a fanotify daemon before: the keeper

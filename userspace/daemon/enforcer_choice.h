@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "common/enforcement.h"
+#include "common/err.h"
 
 struct lw_keeper;
 
@@ -32,7 +33,7 @@ struct lw_enforcement_opts {
  * *why_fallback (if not NULL, size why_size) gets why bpf-lsm was not used,
  * "" when it was. On failure err says why each was refused. */
 int lw_enforcement_open(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
-			char *why_fallback, size_t why_size, char *err, size_t err_size);
+			char *why_fallback, size_t why_size, struct lw_err *err);
 void lw_enforcement_close(struct lw_enforcement *enf);
 
 /* enf if it is the BPF enforcer (enforcer/enforcer.h, whose pins, guard and

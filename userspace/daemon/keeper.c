@@ -428,58 +428,48 @@ static int hello(const struct sockaddr_un *sa, struct lw_keeper **out, uint32_t 
 	return r < 0 ? r : r == 0 ? -ECONNRESET : -EPROTO;
 }
 
-int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, char *err, size_t err_size)
+int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, struct lw_err *err)
 {
 	struct sockaddr_un sa;
 	uint32_t count;
 	int r;
 
 	r = socket_address(state_dir, &sa);
-	if (r < 0) {
-		snprintf(err, err_size, "keeper: socket path under %s too long", state_dir);
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "keeper: socket path under %s too long", state_dir);
 	if (hello(&sa, out, &count) == 0)
 		return 0;
 	r = start_keeper(&sa, NULL, 0);
-	if (r < 0) {
-		snprintf(err, err_size, "keeper: cannot start at %s: %s", sa.sun_path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "keeper: cannot start at %s: %s", sa.sun_path, strerror(-r));
 	r = hello(&sa, out, &count);
 	if (r < 0)
-		snprintf(err, err_size, "keeper: %s does not answer: %s", sa.sun_path, strerror(-r));
+		return lw_err_set(err, -r, "keeper: %s does not answer: %s", sa.sun_path, strerror(-r));
 	return r;
 }
 
 int lw_keeper_replace(const char *state_dir, const struct lw_keeper_lock *locks, size_t count,
-		      struct lw_keeper *old, struct lw_keeper **out, char *err, size_t err_size)
+		      struct lw_keeper *old, struct lw_keeper **out, struct lw_err *err)
 {
 	struct sockaddr_un sa;
 	uint32_t held = 0;
 	int r;
 
 	r = socket_address(state_dir, &sa);
-	if (r < 0) {
-		snprintf(err, err_size, "keeper: socket path under %s too long", state_dir);
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "keeper: socket path under %s too long", state_dir);
 	r = start_keeper(&sa, locks, count);
-	if (r < 0) {
-		snprintf(err, err_size, "keeper: cannot start one holding %zu lock(s) at %s: %s", count,
-			 sa.sun_path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "keeper: cannot start one holding %zu lock(s) at %s: %s", count,
+				  sa.sun_path, strerror(-r));
 	r = hello(&sa, out, &held);
-	if (r < 0) {
-		snprintf(err, err_size, "keeper: the new one at %s does not answer: %s", sa.sun_path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "keeper: the new one at %s does not answer: %s", sa.sun_path,
+				  strerror(-r));
 	if (held != count) {
-		snprintf(err, err_size, "keeper: the new one holds %u of %zu lock(s)", held, count);
 		lw_keeper_close(*out);
 		*out = NULL;
-		return -EIO;
+		return lw_err_set(err, EIO, "keeper: the new one holds %u of %zu lock(s)", held, count);
 	}
 	/* the old one's copies go only now: every lock has two holders meanwhile */
 	if (old)

@@ -535,16 +535,16 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-int lw_server_open(struct lw_daemon *d, struct lw_server **out, char *err, size_t err_size)
+int lw_server_open(struct lw_daemon *d, struct lw_server **out, struct lw_err *err)
 {
 	struct lw_server *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s)
-		return -ENOMEM;
+		return lw_err_set(err, ENOMEM, "out of memory");
 	s->d = d;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	s->listen_fd = lw_server_socket(d, err, err_size);
+	s->listen_fd = lw_server_socket(d, err);
 	if (s->listen_fd < 0) {
 		r = s->listen_fd;
 		goto fail;
@@ -554,7 +554,7 @@ int lw_server_open(struct lw_daemon *d, struct lw_server **out, char *err, size_
 		r = sd_event_add_time_relative(d->event, &s->resume, CLOCK_MONOTONIC, ACCEPT_PAUSE_USEC, 0,
 					       on_resume, s);
 	if (r < 0) {
-		snprintf(err, err_size, "cannot watch the socket: %s", strerror(-r));
+		lw_err_set(err, -r, "cannot watch the socket: %s", strerror(-r));
 		goto fail;
 	}
 	sd_event_source_set_enabled(s->resume, SD_EVENT_OFF);
