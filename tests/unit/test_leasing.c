@@ -371,7 +371,6 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct lw_err why;
-	char err[512];
 	int fd;
 
 	assert_non_null(f);
@@ -391,7 +390,7 @@ static int setup(void **state)
 	f->d.enforcer = &f->mem.base;
 	assert_int_equal(sd_event_new(&f->d.event), 0);
 	assert_int_equal(lw_lease_table_new(16, &f->d.leases), 0);
-	assert_int_equal(lw_state_open(f->dir, f->d.leases, &f->d.state, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->d.leases, &f->d.state, &why), 0);
 	assert_int_equal(lw_backend_open("nop", NULL, &f->d.backend, NULL), 0);
 	f->nop = f->d.backend;
 	f->later.base.ops = &later_ops;
@@ -630,12 +629,12 @@ static unsigned int saved_leases(struct fixture *f)
 {
 	struct lw_lease_table *t;
 	struct lw_lease_entry *e;
-	char err[256];
+	struct lw_err err;
 	unsigned int n;
 
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	if (lw_state_load(f->dir, t, err, sizeof(err)) < 0)
-		fail_msg("expected the state to load, got: %s", err);
+	if (lw_state_load(f->dir, t, &err) < 0)
+		fail_msg("expected the state to load, got: %s", err.msg);
 	n = lw_lease_count(t);
 	while ((e = lw_lease_first(t))) {
 		lw_lease_table_remove(t, e);

@@ -32,23 +32,21 @@ static __u64 now_realtime_usec(void)
 }
 
 /* Queue the record of e's change: ended when e has left the table. */
-static int stage(struct lw_daemon *d, const struct lw_lease_entry *e, char *err, size_t err_size)
+static int stage(struct lw_daemon *d, const struct lw_lease_entry *e, struct lw_err *err)
 {
-	if (!d->state) {
-		snprintf(err, err_size, "state: not open");
-		return -EBADF;
-	}
-	return lw_state_append(d->state, e, lw_lease_by_image(d->leases, e->image) != e, err, err_size);
+	if (!d->state)
+		return lw_err_set(err, EBADF, "state: not open");
+	return lw_state_append(d->state, e, lw_lease_by_image(d->leases, e->image) != e, err);
 }
 
-int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, char *err, size_t err_size)
+int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, struct lw_err *err)
 {
-	int r = e ? stage(d, e, err, err_size) : 0;
+	int r = e ? stage(d, e, err) : 0;
 
 	if (r == 0 && d->state)
-		r = lw_state_commit(d->state, d->leases, err, err_size);
+		r = lw_state_commit(d->state, d->leases, err);
 	if (r < 0)
-		lw_log(LOG_ERR, "%s", err);
+		lw_log(LOG_ERR, "%s", err->msg);
 	return r;
 }
 
@@ -75,7 +73,7 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 		       const struct lw_lease_holder *holder, struct json_object **error)
 {
 	struct lw_lease_holder *h;
-	char err[512];
+	struct lw_err err;
 	int r;
 
 	if (e->nr_holders >= LW_MAX_HOLDERS) {
@@ -96,9 +94,9 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
 		goto undo;
 	}
-	r = lw_leasing_save(d, e, err, sizeof(err));
+	r = lw_leasing_save(d, e, &err);
 	if (r < 0) {
-		*error = lw_error_backend_failure("%s", err);
+		*error = lw_error_backend_failure("%s", err.msg);
 		goto undo;
 	}
 	lw_leasing_audit(d, e, h, LW_LEASE_ACQUIRE, NULL);
@@ -137,8 +135,7 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 	int keep_fd = lw_backend_lock_keep_fd(lock);
 	struct lw_writer writer = { 0 };
 	bool kernel = false, kept = false, inserted = false;
-	struct lw_err berr;
-	char err[512];
+	struct lw_err berr, err;
 	int r = 0;
 
 	*error = NULL;
@@ -168,9 +165,9 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", e->holders[0].id.pid);
 		goto cleanup;
 	}
-	r = lw_leasing_save(d, e, err, sizeof(err));
+	r = lw_leasing_save(d, e, &err);
 	if (r < 0) {
-		*error = lw_error_backend_failure("%s", err);
+		*error = lw_error_backend_failure("%s", err.msg);
 		goto cleanup;
 	}
 	lw_leasing_audit(d, e, &e->holders[0], LW_LEASE_ACQUIRE, force ? "forced" : NULL);
@@ -330,15 +327,15 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 		       enum lw_lease_event why, const char *reason, struct json_object **error)
 {
 	struct leaving l;
-	char err[512];
+	struct lw_err err;
 	int r;
 
 	*error = NULL;
 	detach(d, e, idx, &l);
-	r = lw_leasing_save(d, e, err, sizeof(err));
+	r = lw_leasing_save(d, e, &err);
 	if (r < 0 && why != LW_LEASE_HOLDER_DEATH) {
 		undo_detach(d, &l);
-		*error = lw_error_backend_failure("%s", err);
+		*error = lw_error_backend_failure("%s", err.msg);
 		return r;
 	}
 	finish(d, &l, why, reason);
@@ -378,7 +375,7 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 	struct lw_daemon *d = q->d;
 	struct leaving *batch = calloc(EXIT_BATCH, sizeof(*batch));
 	unsigned int n = 0;
-	char err[512];
+	struct lw_err err;
 
 	(void)s;
 	(void)usec;
@@ -402,13 +399,13 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 			else
 				lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", x->holder.pid, x->image);
 			detach(d, e, (unsigned int)idx, &batch[n++]);
-			if (stage(d, e, err, sizeof(err)) < 0)
-				lw_log(LOG_ERR, "%s", err);
+			if (stage(d, e, &err) < 0)
+				lw_log(LOG_ERR, "%s", err.msg);
 		}
 		free(x);
 	}
 	if (n)
-		lw_leasing_save(d, NULL, err, sizeof(err));	/* dead holders go even if this fails (logged) */
+		lw_leasing_save(d, NULL, &err);	/* dead holders go even if this fails (logged) */
 	/* holders leaving a lease that stays first: an entry that ended later
 	 * in the batch is freed only in the second pass */
 	for (unsigned int i = 0; i < n; i++)

@@ -95,13 +95,12 @@ static int frame(struct json_object *obj, char **buf, size_t *len, size_t *size)
 	return 0;
 }
 
-static int sync_dir(const char *dir, char *err, size_t err_size)
+static int sync_dir(const char *dir, struct lw_err *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 
 	if (fd < 0 || fsync(fd) < 0) {
-		r = -errno;
-		snprintf(err, err_size, "state: cannot sync %s: %s", dir, strerror(errno));
+		r = lw_err_set(err, errno, "state: cannot sync %s: %s", dir, strerror(errno));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -112,7 +111,7 @@ static int sync_dir(const char *dir, char *err, size_t err_size)
  * place; the folder is synced too. Returns the open file in *keep_fd if
  * asked (for appending), else closes it. */
 static int replace_file(const char *dir, const char *name, const char *text, size_t len,
-			int *keep_fd, char *err, size_t err_size)
+			int *keep_fd, struct lw_err *err)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	int fd, r;
@@ -121,24 +120,22 @@ static int replace_file(const char *dir, const char *name, const char *text, siz
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		r = -errno;
-		snprintf(err, err_size, "state: cannot create %s: %s", tmp, strerror(errno));
+		r = lw_err_set(err, errno, "state: cannot create %s: %s", tmp, strerror(errno));
 		return r;
 	}
 	r = write_all(fd, text, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0) {
-		snprintf(err, err_size, "state: cannot write %s: %s", tmp, strerror(-r));
+		lw_err_set(err, -r, "state: cannot write %s: %s", tmp, strerror(-r));
 		goto fail;
 	}
 	if (rename(tmp, path) < 0) {
-		r = -errno;
-		snprintf(err, err_size, "state: cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		r = lw_err_set(err, errno, "state: cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto fail;
 	}
 	/* the rename itself must reach the disk before anything follows it */
-	r = sync_dir(dir, err, err_size);
+	r = sync_dir(dir, err);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -155,7 +152,7 @@ fail:
 }
 
 static int write_snapshot(const char *dir, struct lw_lease_table *t, const char *id,
-			  off_t *bytes, char *err, size_t err_size)
+			  off_t *bytes, struct lw_err *err)
 {
 	struct json_object *root = json_object_new_object(), *leases = json_object_new_array();
 	const char *text;
@@ -164,8 +161,7 @@ static int write_snapshot(const char *dir, struct lw_lease_table *t, const char 
 	if (!root || !leases) {
 		json_object_put(root);
 		json_object_put(leases);
-		snprintf(err, err_size, "state: out of memory");
-		return -ENOMEM;
+		return lw_err_set(err, ENOMEM, "state: out of memory");
 	}
 	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
 	json_object_object_add(root, "id", json_object_new_string(id));
@@ -175,11 +171,10 @@ static int write_snapshot(const char *dir, struct lw_lease_table *t, const char 
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
 	if (!text) {
 		json_object_put(root);
-		snprintf(err, err_size, "state: out of memory");
-		return -ENOMEM;
+		return lw_err_set(err, ENOMEM, "state: out of memory");
 	}
 	*bytes = (off_t)strlen(text);
-	r = replace_file(dir, LW_STATE_FILE, text, strlen(text), NULL, err, err_size);
+	r = replace_file(dir, LW_STATE_FILE, text, strlen(text), NULL, err);
 	json_object_put(root);
 	return r;
 }
@@ -189,7 +184,7 @@ static int write_snapshot(const char *dir, struct lw_lease_table *t, const char 
  * snapshot and is ignored. */
 static int compact(const char *dir, struct lw_lease_table *t, char id[ID_LEN + 1],
 		   off_t *snapshot_bytes, int *journal_fd, off_t *journal_bytes,
-		   char *err, size_t err_size)
+		   struct lw_err *err)
 {
 	struct json_object *head = json_object_new_object();
 	char *buf = NULL;
@@ -197,10 +192,10 @@ static int compact(const char *dir, struct lw_lease_table *t, char id[ID_LEN + 1
 	int r = new_id(id);
 
 	if (r < 0) {
-		snprintf(err, err_size, "state: cannot make a snapshot id: %s", strerror(-r));
+		lw_err_set(err, -r, "state: cannot make a snapshot id: %s", strerror(-r));
 		goto cleanup;
 	}
-	r = write_snapshot(dir, t, id, snapshot_bytes, err, err_size);
+	r = write_snapshot(dir, t, id, snapshot_bytes, err);
 	if (r < 0)
 		goto cleanup;
 	r = head ? 0 : -ENOMEM;
@@ -209,10 +204,10 @@ static int compact(const char *dir, struct lw_lease_table *t, char id[ID_LEN + 1
 		r = frame(head, &buf, &len, &size);
 	}
 	if (r < 0) {
-		snprintf(err, err_size, "state: out of memory");
+		lw_err_set(err, -r, "state: out of memory");
 		goto cleanup;
 	}
-	r = replace_file(dir, LW_STATE_JOURNAL, buf, len, journal_fd, err, err_size);
+	r = replace_file(dir, LW_STATE_JOURNAL, buf, len, journal_fd, err);
 	*journal_bytes = (off_t)len;
 cleanup:
 	json_object_put(head);
@@ -220,27 +215,26 @@ cleanup:
 	return r;
 }
 
-int lw_state_save(const char *state_dir, struct lw_lease_table *t, char *err, size_t err_size)
+int lw_state_save(const char *state_dir, struct lw_lease_table *t, struct lw_err *err)
 {
 	char id[ID_LEN + 1];
 	off_t snapshot_bytes, journal_bytes;
 
-	return compact(state_dir, t, id, &snapshot_bytes, NULL, &journal_bytes, err, err_size);
+	return compact(state_dir, t, id, &snapshot_bytes, NULL, &journal_bytes, err);
 }
 
 int lw_state_open(const char *state_dir, struct lw_lease_table *t, struct lw_state **out,
-		  char *err, size_t err_size)
+		  struct lw_err *err)
 {
 	struct lw_state *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s) {
-		snprintf(err, err_size, "state: out of memory");
-		return -ENOMEM;
+		return lw_err_set(err, ENOMEM, "state: out of memory");
 	}
 	snprintf(s->dir, sizeof(s->dir), "%s", state_dir);
 	s->journal_fd = -1;
-	r = compact(state_dir, t, s->id, &s->snapshot_bytes, &s->journal_fd, &s->durable, err, err_size);
+	r = compact(state_dir, t, s->id, &s->snapshot_bytes, &s->journal_fd, &s->durable, err);
 	if (r < 0) {
 		free(s);
 		return r;
@@ -260,14 +254,13 @@ void lw_state_close(struct lw_state *s)
 }
 
 int lw_state_append(struct lw_state *s, const struct lw_lease_entry *e, bool ended,
-		    char *err, size_t err_size)
+		    struct lw_err *err)
 {
 	struct json_object *rec = json_object_new_object(), *what;
 	int r;
 
 	if (!rec) {
-		snprintf(err, err_size, "state: out of memory");
-		return -ENOMEM;
+		return lw_err_set(err, ENOMEM, "state: out of memory");
 	}
 	json_object_object_add(rec, "seq", json_object_new_uint64(s->seq + 1));
 	if (ended) {
@@ -284,8 +277,7 @@ int lw_state_append(struct lw_state *s, const struct lw_lease_entry *e, bool end
 	r = frame(rec, &s->queue, &s->queued, &s->queue_size);
 	json_object_put(rec);
 	if (r < 0) {
-		snprintf(err, err_size, "state: out of memory");
-		return r;
+		return lw_err_set(err, -r, "state: out of memory");
 	}
 	s->seq++;
 	return 0;
@@ -302,12 +294,12 @@ static void drop_queue(struct lw_state *s)
 	s->seq = s->durable_seq;
 }
 
-static int compact_state(struct lw_state *s, struct lw_lease_table *t, char *err, size_t err_size)
+static int compact_state(struct lw_state *s, struct lw_lease_table *t, struct lw_err *err)
 {
 	int fd = -1, r;
 	off_t bytes;
 
-	r = compact(s->dir, t, s->id, &s->snapshot_bytes, &fd, &bytes, err, err_size);
+	r = compact(s->dir, t, s->id, &s->snapshot_bytes, &fd, &bytes, err);
 	if (r < 0) {
 		/* the old snapshot may have been replaced: only a whole new pair is trusted */
 		s->broken = true;
@@ -322,7 +314,7 @@ static int compact_state(struct lw_state *s, struct lw_lease_table *t, char *err
 	return 0;
 }
 
-int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, char *err, size_t err_size)
+int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, struct lw_err *err)
 {
 	size_t done = 0;
 	int r = 0;
@@ -332,7 +324,7 @@ int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, char *err, siz
 	if (s->broken || s->durable + (off_t)s->queued > 2 * s->snapshot_bytes + COMPACT_MIN_BYTES) {
 		/* the new snapshot holds the queued changes */
 		drop_queue(s);
-		return compact_state(s, t, err, err_size);
+		return compact_state(s, t, err);
 	}
 	while (done < s->queued) {
 		ssize_t n = pwrite(s->journal_fd, s->queue + done, s->queued - done, s->durable + (off_t)done);
@@ -348,7 +340,7 @@ int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, char *err, siz
 	if (r == 0 && fdatasync(s->journal_fd) < 0)
 		r = -errno;
 	if (r < 0) {
-		snprintf(err, err_size, "state: cannot write %s/%s: %s", s->dir, LW_STATE_JOURNAL, strerror(-r));
+		lw_err_set(err, -r, "state: cannot write %s/%s: %s", s->dir, LW_STATE_JOURNAL, strerror(-r));
 		/* a cut record must not stay before the next good one; after a
 		 * failed sync the page cache cannot be trusted: compact next time */
 		if (ftruncate(s->journal_fd, s->durable) < 0 || done == s->queued)
@@ -363,7 +355,7 @@ int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, char *err, siz
 }
 
 /* The whole file, NUL-terminated. A missing file is *text == NULL with 0. */
-static int read_file(const char *path, char **text, size_t *len, char *err, size_t err_size)
+static int read_file(const char *path, char **text, size_t *len, struct lw_err *err)
 {
 	struct stat st;
 	size_t done = 0;
@@ -375,19 +367,16 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, err_size, "state: cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		return lw_err_set(err, errno, "state: cannot open %s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > STATE_SIZE_MAX) {
-		r = -EBADMSG;
-		snprintf(err, err_size, "state: %s is not a regular file of at most %d bytes", path,
-			 STATE_SIZE_MAX);
+		r = lw_err_set(err, EBADMSG, "state: %s is not a regular file of at most %d bytes", path,
+			       STATE_SIZE_MAX);
 		goto cleanup;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
-		r = -ENOMEM;
-		snprintf(err, err_size, "state: out of memory");
+		r = lw_err_set(err, ENOMEM, "state: out of memory");
 		goto cleanup;
 	}
 	while (done < (size_t)st.st_size) {
@@ -397,8 +386,8 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
 			continue;
 		if (n <= 0) {
 			r = n < 0 ? -errno : -EBADMSG;
-			snprintf(err, err_size, "state: cannot read %s: %s", path,
-				 n < 0 ? strerror(errno) : "it shrank while read");
+			lw_err_set(err, -r, "state: cannot read %s: %s", path,
+				   n < 0 ? strerror(errno) : "it shrank while read");
 			goto cleanup;
 		}
 		done += (size_t)n;
@@ -498,7 +487,7 @@ fail:
 
 /* The snapshot into loaded; *id gets its id ("" for version 1). */
 static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_lease_table *loaded,
-			 char id[ID_LEN + 1], char *err, size_t err_size)
+			 char id[ID_LEN + 1], struct lw_err *err)
 {
 	char path[PATH_MAX], why_buf[128], *text = NULL;
 	struct json_object *root = NULL, *leases, *version, *jid;
@@ -509,13 +498,12 @@ static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_le
 
 	id[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", dir, LW_STATE_FILE);
-	r = read_file(path, &text, &len, err, err_size);
+	r = read_file(path, &text, &len, err);
 	if (r < 0 || !text)
 		return r;
 	root = parse_one(text, len, true, why_buf, sizeof(why_buf));
 	if (!root) {
-		snprintf(err, err_size, "state: cannot parse %s %s", path, why_buf);
-		r = -EBADMSG;
+		r = lw_err_set(err, EBADMSG, "state: cannot parse %s %s", path, why_buf);
 		goto cleanup;
 	}
 	v = json_object_object_get_ex(root, "version", &version) &&
@@ -523,17 +511,15 @@ static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_le
 	if ((v != STATE_VERSION && v != STATE_VERSION_SINGLE_FILE) ||
 	    !json_object_object_get_ex(root, "leases", &leases) ||
 	    !json_object_is_type(leases, json_type_array)) {
-		snprintf(err, err_size, "state: %s: no version %d or %d lease list", path,
-			 STATE_VERSION_SINGLE_FILE, STATE_VERSION);
-		r = -EBADMSG;
+		r = lw_err_set(err, EBADMSG, "state: %s: no version %d or %d lease list", path,
+			       STATE_VERSION_SINGLE_FILE, STATE_VERSION);
 		goto cleanup;
 	}
 	if (v == STATE_VERSION) {
 		if (!json_object_object_get_ex(root, "id", &jid) || !json_object_is_type(jid, json_type_string) ||
 		    json_object_get_string_len(jid) != ID_LEN ||
 		    strspn(json_object_get_string(jid), "0123456789abcdef") != ID_LEN) {
-			snprintf(err, err_size, "state: %s: no snapshot id of %d hex digits", path, ID_LEN);
-			r = -EBADMSG;
+			r = lw_err_set(err, EBADMSG, "state: %s: no snapshot id of %d hex digits", path, ID_LEN);
 			goto cleanup;
 		}
 		memcpy(id, json_object_get_string(jid), ID_LEN + 1);
@@ -543,8 +529,7 @@ static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_le
 		struct lw_lease_entry *e = lease_from(json_object_array_get_idx(leases, i), t, loaded, NULL, &why);
 
 		if (!e) {
-			snprintf(err, err_size, "state: %s: lease %zu: %s", path, i, why);
-			r = -EBADMSG;
+			r = lw_err_set(err, EBADMSG, "state: %s: lease %zu: %s", path, i, why);
 			goto cleanup;
 		}
 		lw_lease_table_insert(loaded, e);
@@ -632,7 +617,7 @@ static int apply(struct json_object *rec, uint64_t want_seq, struct lw_lease_tab
 
 /* Replay the journal that follows snapshot id into loaded. */
 static int replay_journal(const char *dir, const char *id, struct lw_lease_table *t,
-			  struct lw_lease_table *loaded, char *err, size_t err_size)
+			  struct lw_lease_table *loaded, struct lw_err *err)
 {
 	char path[PATH_MAX], why_buf[128], *text = NULL;
 	struct json_object *rec = NULL, *v;
@@ -642,7 +627,7 @@ static int replay_journal(const char *dir, const char *id, struct lw_lease_table
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, LW_STATE_JOURNAL);
-	r = read_file(path, &text, &len, err, err_size);
+	r = read_file(path, &text, &len, err);
 	if (r < 0 || !text)
 		return r;
 	while (at < len) {
@@ -653,30 +638,26 @@ static int replay_journal(const char *dir, const char *id, struct lw_lease_table
 			/* cut by a crash if nothing good follows: never acknowledged */
 			if (n > 0 && !good_record_after(text, at + line_len + (nl ? 1 : 0), len))
 				break;
-			snprintf(err, err_size, "state: %s: record %" PRIu64 " at byte %zu: %s", path, n, at,
-				 nl ? "CRC mismatch" : "cut short");
-			r = -EBADMSG;
+			r = lw_err_set(err, EBADMSG, "state: %s: record %" PRIu64 " at byte %zu: %s", path, n, at,
+				       nl ? "CRC mismatch" : "cut short");
 			goto cleanup;
 		}
 		rec = parse_one(line + 9, line_len - 9, false, why_buf, sizeof(why_buf));
 		if (!rec) {
-			snprintf(err, err_size, "state: %s: record %" PRIu64 " at byte %zu: %s", path, n, at, why_buf);
-			r = -EBADMSG;
+			r = lw_err_set(err, EBADMSG, "state: %s: record %" PRIu64 " at byte %zu: %s", path, n, at, why_buf);
 			goto cleanup;
 		}
 		if (n == 0) {
 			/* the header: which snapshot this journal follows */
 			if (!json_object_is_type(rec, json_type_object) ||
 			    !json_object_object_get_ex(rec, "snapshot", &v) || !json_object_is_type(v, json_type_string)) {
-				snprintf(err, err_size, "state: %s: no snapshot id in its first record", path);
-				r = -EBADMSG;
+				r = lw_err_set(err, EBADMSG, "state: %s: no snapshot id in its first record", path);
 				goto cleanup;
 			}
 			if (strcmp(json_object_get_string(v), id) != 0)
 				goto cleanup;	/* older than the snapshot: all in it already */
 		} else if (apply(rec, n, t, loaded, &why) < 0) {
-			snprintf(err, err_size, "state: %s: record %" PRIu64 " at byte %zu: %s", path, n, at, why);
-			r = -EBADMSG;
+			r = lw_err_set(err, EBADMSG, "state: %s: record %" PRIu64 " at byte %zu: %s", path, n, at, why);
 			goto cleanup;
 		}
 		json_object_put(rec);
@@ -690,7 +671,7 @@ cleanup:
 	return r;
 }
 
-int lw_state_load(const char *state_dir, struct lw_lease_table *t, char *err, size_t err_size)
+int lw_state_load(const char *state_dir, struct lw_lease_table *t, struct lw_err *err)
 {
 	struct lw_lease_table *loaded = NULL;
 	struct lw_lease_entry *e;
@@ -700,12 +681,11 @@ int lw_state_load(const char *state_dir, struct lw_lease_table *t, char *err, si
 	/* read into a table of its own: a state refused adds nothing to t */
 	r = lw_lease_table_new(0, &loaded);
 	if (r < 0) {
-		snprintf(err, err_size, "state: out of memory");
-		return r;
+		return lw_err_set(err, -r, "state: out of memory");
 	}
-	r = load_snapshot(state_dir, t, loaded, id, err, err_size);
+	r = load_snapshot(state_dir, t, loaded, id, err);
 	if (r == 0 && id[0])
-		r = replay_journal(state_dir, id, t, loaded, err, err_size);
+		r = replay_journal(state_dir, id, t, loaded, err);
 	if (r == 0)
 		while ((e = lw_lease_first(loaded))) {
 			lw_lease_table_remove(loaded, e);
