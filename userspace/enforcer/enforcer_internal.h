@@ -110,9 +110,10 @@ int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *ke
 int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 		     const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer);
 
-/* Block devices (blockdev.c). A leased block device's other nodes become
- * aliases of its lease, and the enforcer holds an exclusive claim (O_EXCL)
- * on it so mount, dm and md cannot claim it. */
+/* Block devices (blockdev.c; their nodes from sysfs: blockdev_nodes.c). A
+ * leased block device's other nodes become aliases of its lease, and the
+ * enforcer holds an exclusive claim (O_EXCL) on it so mount, dm and md
+ * cannot claim it. */
 struct lw_claim {
 	struct lw_map_key key;
 	int fd;

@@ -309,23 +309,3 @@ unsigned int lw_fan_enforcer_max_images(const struct lw_enforcement *handle)
 {
 	return lw_fan_of_const(handle)->max_images;
 }
-
-const struct lw_enforcement_ops lw_fan_enforcer_ops = {
-	.name = "fanotify",
-	.key_of_fd = lw_fan_enforcer_key_of_fd,
-	.add_lease = lw_fan_enforcer_add_lease_flags,
-	.remove_lease = lw_fan_enforcer_remove_lease,
-	.add_holder = lw_fan_enforcer_add_holder,
-	.remove_holder = lw_fan_enforcer_remove_holder,
-	.lookup = lw_fan_enforcer_lookup,
-	.foreach = lw_fan_enforcer_foreach,
-	.events_fd = lw_fan_enforcer_events_fd,
-	.events_consume = lw_fan_enforcer_events_consume,
-	.counters = lw_fan_enforcer_counters,
-	.max_images = lw_fan_enforcer_max_images,
-	.limits = lw_fan_enforcer_limits,
-	.pin_dir = NULL,	/* nothing pinned */
-	.error = lw_fan_enforcer_error,
-	.close = lw_fan_enforcer_close,
-	.writers = lw_fan_enforcer_writers,
-};
