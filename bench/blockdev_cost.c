@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 500, stats_fd, ctl, nr, fd, err;
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
-	struct lw_enforcer *enf = NULL;
+	struct lw_enforcement *enf = NULL;
 	struct lw_holder self;
 	struct lw_err why;
 

@@ -246,12 +246,12 @@ static void print_opens(int n, int rounds)
 /* Take file_open from the enforcer's own link, so this benchmark attaches
  * it only for its turns: the enforcer lets go of the links it holds, the
  * pin goes, and with them the link's last references. */
-static int detach_enforcer_file_open(struct lw_enforcer *enf)
+static int detach_enforcer_file_open(struct lw_enforcement *enf)
 {
 	char path[512];
 	int fd = lw_bench_pinned_fd(pin_dir, "link_", "lw_file_open", path, sizeof(path));
 
-	lw_release_programs(enf);	/* the other links stay pinned, so attached */
+	lw_release_programs(lw_bpf_of(enf));	/* the other links stay pinned, so attached */
 
 	if (fd < 0 || unlink(path)) {
 		fprintf(stderr, "enforce_cost: cannot take the pinned file_open link %s: %s\n", path,
@@ -449,7 +449,7 @@ static int fill_table(int leases, __u32 *slots_set, __u32 *slots)
 }
 
 /* Make the filter say "maybe leased" for path without leasing it. */
-static int take_slot_of(struct lw_enforcer *enf, const char *path)
+static int take_slot_of(struct lw_enforcement *enf, const char *path)
 {
 	char map_path[256];
 	struct bpf_map_info info = {};
@@ -490,7 +490,7 @@ static void spawn_busy_processes(pid_t *pids, int n)
 	usleep(200 * 1000);
 }
 
-static void measure_acquire(struct lw_enforcer *enf)
+static void measure_acquire(struct lw_enforcement *enf)
 {
 	struct lw_holder self;
 	pid_t pids[100];
@@ -531,7 +531,7 @@ int main(int argc, char **argv)
 	int stats_fd, prog_fd, fd, err, filled;
 	__u32 slots_set = 0, slots = 0;
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
-	struct lw_enforcer *enf = NULL;
+	struct lw_enforcement *enf = NULL;
 	struct enforcer_bpf *sleepable = NULL;
 	struct lw_holder init_holder;
 	struct lw_err why;

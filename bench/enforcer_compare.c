@@ -78,8 +78,8 @@ struct bench_case {
 
 /* The enforcers, as the daemon would have them: one lease on the image. */
 struct enforcers {
-	struct lw_enforcer *bpf;
-	struct lw_fan_enforcer *fan;
+	struct lw_enforcement *bpf;
+	struct lw_enforcement *fan;
 	char pin_dir[64];
 };
 

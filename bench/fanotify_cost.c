@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	}
 	for (int round = 0; round < rounds; round++) {
 		for (int with = 0; with < 2; with++) {
-			struct lw_fan_enforcer *enf = NULL;
+			struct lw_enforcement *enf = NULL;
 			struct lw_holder holder;
 			struct lw_err why;
 
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 
 		lw_holder_of_pid(runners[1], &holder);
 		for (int round = 0; round < rounds; round++) {
-			struct lw_fan_enforcer *enf;
+			struct lw_enforcement *enf;
 			struct lw_image_key key;
 			double t0 = lw_bench_now_ns(), t1, t2, t3;
 

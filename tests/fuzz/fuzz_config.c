@@ -30,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 	int r;
 
 	if (memfd < 0) {
@@ -41,11 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(memfd, 0) < 0 || pwrite(memfd, data, size, 0) != (ssize_t)size)
 		abort();
 	lw_config_defaults(&cfg);
-	r = lw_config_load(&cfg, path, true);
+	r = lw_config_load(&cfg, path, true, &err);
 	if (r > 0)
 		abort(); /* 0 or -errno */
-	if (r < 0 && (!cfg.error[0] || strchr(cfg.error, '\n') ||
-		      strnlen(cfg.error, sizeof(cfg.error)) == sizeof(cfg.error)))
+	if (r < 0 && (!err.msg[0] || strchr(err.msg, '\n') ||
+		      strnlen(err.msg, sizeof(err.msg)) == sizeof(err.msg)))
 		abort(); /* a refusal is one line that says why */
 	check_string(cfg.socket, sizeof(cfg.socket), true);
 	check_string(cfg.pin_dir, sizeof(cfg.pin_dir), true);

@@ -82,12 +82,12 @@ static const uint8_t *write_state(const uint8_t *data, size_t *size)
 static struct lw_lease_table *load(const char *dir, int *r)
 {
 	struct lw_lease_table *t;
-	char err[512] = "";
+	struct lw_err err = { "" };
 
 	if (lw_lease_table_new(16, &t) < 0)
 		abort();
-	*r = lw_state_load(dir, t, err, sizeof(err));
-	if (*r < 0 && (!err[0] || strchr(err, '\n')))
+	*r = lw_state_load(dir, t, &err);
+	if (*r < 0 && (!err.msg[0] || strchr(err.msg, '\n')))
 		abort(); /* a refusal says why, on one line */
 	return t;
 }
@@ -138,10 +138,10 @@ static void check_round_trip(struct lw_lease_table *t)
 {
 	struct lw_lease_table *again;
 	struct lw_lease_entry *a, *b;
-	char err[512];
+	struct lw_err err;
 	int r;
 
-	if (lw_state_save(out_dir, t, err, sizeof(err)) < 0)
+	if (lw_state_save(out_dir, t, &err) < 0)
 		abort();
 	again = load(out_dir, &r);
 	if (r < 0 || lw_lease_count(again) != lw_lease_count(t))

@@ -317,7 +317,7 @@ static void lock_kept_by_keeper_survives_kill_9_of_the_daemon(void **state)
 	struct lw_backend_request req = { .image = f->image, .image_fd = -1 };
 	struct lw_backend_lock *lock = NULL;
 	struct lw_keeper *k = NULL;
-	char err[256] = "";
+	struct lw_err err = { "" };
 	int status, kept = -1;
 	pid_t daemon = fork();
 
@@ -325,7 +325,7 @@ static void lock_kept_by_keeper_survives_kill_9_of_the_daemon(void **state)
 	if (daemon == 0) {
 		/* the daemon: take the lock, hand it to the keeper, then die hard */
 		if (acquire_now(be, f->image, false, &lock, NULL) < 0 ||
-		    lw_keeper_connect(f->dir, &k, err, sizeof(err)) < 0 ||
+		    lw_keeper_connect(f->dir, &k, &err) < 0 ||
 		    lw_keeper_put(k, f->image, lw_backend_lock_keep_fd(lock)) < 0)
 			_exit(1);
 		kill(getpid(), SIGKILL);
@@ -336,8 +336,8 @@ static void lock_kept_by_keeper_survives_kill_9_of_the_daemon(void **state)
 	assert_int_equal(other_process_acquire(f->lockspace, f->image, false), -EAGAIN);
 
 	/* the restarted daemon takes it back and releases it */
-	if (lw_keeper_connect(f->dir, &k, err, sizeof(err)) < 0)
-		fail_msg("expected to reconnect to the keeper, got: %s", err);
+	if (lw_keeper_connect(f->dir, &k, &err) < 0)
+		fail_msg("expected to reconnect to the keeper, got: %s", err.msg);
 	assert_int_equal(lw_keeper_list(k, take_kept, &kept), 0);
 	assert_true(kept >= 0);
 	assert_int_equal(lw_backend_adopt(be, &req, "", kept, &lock, NULL), 0);
@@ -371,15 +371,15 @@ static void replace_keeper(struct fixture *f, bool old_told)
 	struct lw_keeper *old = NULL, *fresh = NULL;
 	struct lw_keeper_lock kept = { .name = f->image };
 	struct lw_backend_lock *lock = NULL;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	assert_int_equal(acquire_now(be, f->image, false, &lock, NULL), 0);
 	kept.fd = lw_backend_lock_keep_fd(lock);
-	if (lw_keeper_connect(f->dir, &old, err, sizeof(err)) < 0)
-		fail_msg("expected a keeper, got: %s", err);
+	if (lw_keeper_connect(f->dir, &old, &err) < 0)
+		fail_msg("expected a keeper, got: %s", err.msg);
 	assert_int_equal(lw_keeper_put(old, f->image, kept.fd), 0);
-	if (lw_keeper_replace(f->dir, &kept, 1, old_told ? old : NULL, &fresh, err, sizeof(err)) < 0)
-		fail_msg("expected a new keeper holding 1 lock, got: %s", err);
+	if (lw_keeper_replace(f->dir, &kept, 1, old_told ? old : NULL, &fresh, &err) < 0)
+		fail_msg("expected a new keeper holding 1 lock, got: %s", err.msg);
 	assert_int_not_equal(lw_keeper_pid(fresh), lw_keeper_pid(old));
 	lw_keeper_close(old);
 	lw_backend_forget(be, lock);

@@ -69,6 +69,7 @@ static void defaults_are_the_documented_paths(void **state)
 static void file_overrides_every_key(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
@@ -86,8 +87,8 @@ static void file_overrides_every_key(void **state)
 		   "[audit]\n"
 		   "path = /tmp/x/audit.log\n"
 		   "journal = yes\n");
-	if (lw_config_load(&cfg, conf_path, true) < 0)
-		fail_msg("expected the file to load, got: %s", cfg.error);
+	if (lw_config_load(&cfg, conf_path, true, &err) < 0)
+		fail_msg("expected the file to load, got: %s", err.msg);
 	assert_string_equal(cfg.socket, "/tmp/x/lw.sock");
 	assert_string_equal(cfg.pin_dir, "/sys/fs/bpf/other");
 	assert_string_equal(cfg.state_dir, "/tmp/x/state");
@@ -103,106 +104,115 @@ static void file_overrides_every_key(void **state)
 static void missing_optional_file_keeps_defaults(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
-	assert_int_equal(lw_config_load(&cfg, "/nonexistent/lockwarden.conf", false), 0);
+	assert_int_equal(lw_config_load(&cfg, "/nonexistent/lockwarden.conf", false, &err), 0);
 	assert_string_equal(cfg.socket, "/run/lockwarden/lockwarden.sock");
 }
 
 static void missing_required_file_is_an_error(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
-	assert_int_equal(lw_config_load(&cfg, "/nonexistent/lockwarden.conf", true), -ENOENT);
-	assert_non_null(strstr(cfg.error, "/nonexistent/lockwarden.conf"));
+	assert_int_equal(lw_config_load(&cfg, "/nonexistent/lockwarden.conf", true, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent/lockwarden.conf"));
 }
 
 static void unknown_key_is_refused_with_its_line(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[daemon]\nsocket = /tmp/a.sock\nsokcet = /tmp/b.sock\n");
-	assert_int_equal(lw_config_load(&cfg, conf_path, true), -ENOENT);
-	if (!strstr(cfg.error, ":3: unknown key sokcet in [daemon]"))
-		fail_msg("expected line 3 and the key named, got: %s", cfg.error);
+	assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -ENOENT);
+	if (!strstr(err.msg, ":3: unknown key sokcet in [daemon]"))
+		fail_msg("expected line 3 and the key named, got: %s", err.msg);
 }
 
 static void unknown_section_is_refused(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[deamon]\nsocket = /tmp/a.sock\n");
-	assert_true(lw_config_load(&cfg, conf_path, true) < 0);
-	assert_non_null(strstr(cfg.error, "unknown section [deamon]"));
+	assert_true(lw_config_load(&cfg, conf_path, true, &err) < 0);
+	assert_non_null(strstr(err.msg, "unknown section [deamon]"));
 }
 
 static void bad_number_is_refused(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[daemon]\nmax_clients = -1\n");
-	assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
-	assert_non_null(strstr(cfg.error, "bad value for max_clients"));
+	assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "bad value for max_clients"));
 	write_conf("[daemon]\nmax_images = 12abc\n");
-	assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
+	assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -EINVAL);
 }
 
 static void relative_path_is_refused(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[daemon]\nstate_dir = var/lib/lockwarden\n");
-	assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
+	assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -EINVAL);
 }
 
 static void unknown_backend_is_refused(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[backend]\nname = zookeeper\n");
-	assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
-	assert_non_null(strstr(cfg.error, "zookeeper"));
+	assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "zookeeper"));
 }
 
 static void paxos_is_refused_while_no_backend_implements_it(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[backend]\nname = paxos\n");
 	if (lw_backend_exists("paxos"))
-		assert_int_equal(lw_config_load(&cfg, conf_path, true), 0);
+		assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), 0);
 	else
-		assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
+		assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -EINVAL);
 }
 
 static void backend_section_keys_go_to_that_backend_in_order(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[fcntl]\nlockspace = /shared/locks\nwait_timeout_sec = 30\n");
-	if (lw_config_load(&cfg, conf_path, true) < 0)
-		fail_msg("expected [fcntl] to load, got: %s", cfg.error);
+	if (lw_config_load(&cfg, conf_path, true, &err) < 0)
+		fail_msg("expected [fcntl] to load, got: %s", err.msg);
 	assert_backend_option(&cfg, "fcntl", "lockspace", "/shared/locks");
 	assert_backend_option(&cfg, "fcntl", "wait_timeout_sec", "30");
 	/* an option given again (the command line) replaces the file's value */
-	assert_int_equal(lw_config_set(&cfg, "fcntl", "wait_timeout_sec", "5"), 0);
+	assert_int_equal(lw_config_set(&cfg, "fcntl", "wait_timeout_sec", "5", NULL), 0);
 	assert_backend_option(&cfg, "fcntl", "wait_timeout_sec", "5");
 	assert_int_equal(cfg.nr_backend_options, 2);
 }
@@ -210,29 +220,31 @@ static void backend_section_keys_go_to_that_backend_in_order(void **state)
 static void backend_section_typo_is_refused_even_for_another_backend(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[backend]\nname = nop\n[fcntl]\nwait_timeout = 30\n");
-	assert_int_equal(lw_config_load(&cfg, conf_path, true), -ENOENT);
-	if (!strstr(cfg.error, ":4:") || !strstr(cfg.error, "unknown key wait_timeout in [fcntl]"))
-		fail_msg("expected the line and the unknown key, got: %s", cfg.error);
+	assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -ENOENT);
+	if (!strstr(err.msg, ":4:") || !strstr(err.msg, "unknown key wait_timeout in [fcntl]"))
+		fail_msg("expected the line and the unknown key, got: %s", err.msg);
 	lw_config_defaults(&cfg);
 	write_conf("[fcntl]\nwait_timeout_sec = soon\n");
-	assert_int_equal(lw_config_load(&cfg, conf_path, true), -EINVAL);
-	if (!strstr(cfg.error, "bad value for wait_timeout_sec in [fcntl]"))
-		fail_msg("expected the bad value named, got: %s", cfg.error);
+	assert_int_equal(lw_config_load(&cfg, conf_path, true, &err), -EINVAL);
+	if (!strstr(err.msg, "bad value for wait_timeout_sec in [fcntl]"))
+		fail_msg("expected the bad value named, got: %s", err.msg);
 }
 
 static void syntax_error_names_the_line(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
 	write_conf("[daemon]\nthis line has no equals sign\n");
-	assert_true(lw_config_load(&cfg, conf_path, true) < 0);
-	assert_non_null(strstr(cfg.error, ":2:"));
+	assert_true(lw_config_load(&cfg, conf_path, true, &err) < 0);
+	assert_non_null(strstr(err.msg, ":2:"));
 }
 
 int main(void)

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "daemon/config.h"
-#include "daemon/enforcement.h"
+#include "daemon/enforcer_choice.h"
 
 static void enforcer_defaults_to_auto(void **state)
 {
@@ -34,7 +34,7 @@ static void each_enforcer_name_is_accepted_and_parsed(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		lw_config_defaults(&cfg);
-		assert_int_equal(lw_config_set(&cfg, "daemon", "enforcer", names[i].name), 0);
+		assert_int_equal(lw_config_set(&cfg, "daemon", "enforcer", names[i].name, NULL), 0);
 		assert_string_equal(cfg.enforcer, names[i].name);
 		assert_int_equal(lw_enforcer_choice_parse(cfg.enforcer, &c), 0);
 		assert_int_equal(c, names[i].choice);
@@ -49,9 +49,9 @@ static void unknown_enforcer_is_refused_and_keeps_the_old_value(void **state)
 
 	(void)state;
 	lw_config_defaults(&cfg);
-	lw_config_set(&cfg, "daemon", "enforcer", "fanotify");
+	lw_config_set(&cfg, "daemon", "enforcer", "fanotify", NULL);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(lw_config_set(&cfg, "daemon", "enforcer", bad[i]), -EINVAL);
+		assert_int_equal(lw_config_set(&cfg, "daemon", "enforcer", bad[i], NULL), -EINVAL);
 		assert_int_equal(lw_enforcer_choice_parse(bad[i], &c), -EINVAL);
 	}
 	assert_string_equal(cfg.enforcer, "fanotify");
@@ -60,25 +60,27 @@ static void unknown_enforcer_is_refused_and_keeps_the_old_value(void **state)
 static void hardened_with_fanotify_is_refused_with_a_reason(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
-	lw_config_set(&cfg, "daemon", "hardened", "yes");
-	lw_config_set(&cfg, "daemon", "enforcer", "fanotify");
-	assert_int_equal(lw_config_check(&cfg), -EINVAL);
-	assert_non_null(strstr(cfg.error, "hardened needs the bpf-lsm enforcer"));
+	lw_config_set(&cfg, "daemon", "hardened", "yes", NULL);
+	lw_config_set(&cfg, "daemon", "enforcer", "fanotify", NULL);
+	assert_int_equal(lw_config_check(&cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "hardened needs the bpf-lsm enforcer"));
 }
 
 static void hardened_with_auto_or_bpf_lsm_passes_the_check(void **state)
 {
 	struct lw_config cfg;
+	struct lw_err err = { "" };
 
 	(void)state;
 	lw_config_defaults(&cfg);
-	lw_config_set(&cfg, "daemon", "hardened", "yes");
-	assert_int_equal(lw_config_check(&cfg), 0);
-	lw_config_set(&cfg, "daemon", "enforcer", "bpf-lsm");
-	assert_int_equal(lw_config_check(&cfg), 0);
+	lw_config_set(&cfg, "daemon", "hardened", "yes", NULL);
+	assert_int_equal(lw_config_check(&cfg, &err), 0);
+	lw_config_set(&cfg, "daemon", "enforcer", "bpf-lsm", NULL);
+	assert_int_equal(lw_config_check(&cfg, &err), 0);
 }
 
 int main(void)

@@ -37,7 +37,7 @@
 #include "fanotify/fan_enforcer.h"
 #include "fanotify/fan_handover.h"	/* the shared table, to play a dead answerer */
 
-static struct lw_fan_enforcer *enf;	/* one group per cmocka group, like the daemon's */
+static struct lw_enforcement *enf;	/* one group per cmocka group, like the daemon's */
 static bool want_pre_content;		/* which of the two groups runs */
 
 struct fixture {
@@ -786,7 +786,7 @@ static void forked_child_does_not_keep_the_group(void **state)
 static void closing_the_enforcer_ends_its_enforcement(void **state)
 {
 	struct fixture *f = *state;
-	struct lw_fan_enforcer *second;
+	struct lw_enforcement *second;
 	struct lw_holder holder;
 	int fd = open(f->other, O_RDONLY | O_CLOEXEC);
 
@@ -802,9 +802,9 @@ static void closing_the_enforcer_ends_its_enforcement(void **state)
 }
 
 /* A second enforcer with a lease on f->other, held by the holder. */
-static struct lw_fan_enforcer *enforcer_with_lease_on_other(struct fixture *f, struct lw_image_key *key)
+static struct lw_enforcement *enforcer_with_lease_on_other(struct fixture *f, struct lw_image_key *key)
 {
-	struct lw_fan_enforcer *e;
+	struct lw_enforcement *e;
 	struct lw_holder holder;
 	int fd = open(f->other, O_RDONLY | O_CLOEXEC);
 
@@ -817,9 +817,9 @@ static struct lw_fan_enforcer *enforcer_with_lease_on_other(struct fixture *f, s
 }
 
 /* What the keeper does with its copies: answer the group from its table. */
-static struct lw_fan_enforcer *adopt_copy_of(struct lw_fan_enforcer *e)
+static struct lw_enforcement *adopt_copy_of(struct lw_enforcement *e)
 {
-	struct lw_fan_enforcer *adopted;
+	struct lw_enforcement *adopted;
 	int group_fd, table_fd;
 
 	lw_fan_enforcer_group_fds(e, &group_fd, &table_fd);
@@ -832,7 +832,7 @@ static void adopted_group_enforces_after_its_maker_closes(void **state)
 {
 	struct fixture *f = *state;
 	struct lw_image_key key;
-	struct lw_fan_enforcer *maker = enforcer_with_lease_on_other(f, &key), *adopted;
+	struct lw_enforcement *maker = enforcer_with_lease_on_other(f, &key), *adopted;
 	struct lw_lease lease;
 
 	adopted = adopt_copy_of(maker);
@@ -870,7 +870,7 @@ static void denials_nobody_consumed_reach_the_next_answerer(void **state)
 {
 	struct fixture *f = *state;
 	struct lw_image_key key;
-	struct lw_fan_enforcer *keeper = enforcer_with_lease_on_other(f, &key), *daemon;
+	struct lw_enforcement *keeper = enforcer_with_lease_on_other(f, &key), *daemon;
 	struct collected c = { 0 };
 	pid_t pid;
 	int group_fd, table_fd;
@@ -905,7 +905,7 @@ static pid_t start_blocked_opener(struct fixture *f)
 
 /* Play an answerer that read the opener's event and died before answering:
  * the event waits under a descriptor number of a table that is gone. */
-static pid_t open_and_drop_its_event(struct fixture *f, struct lw_fan_enforcer *e, bool record)
+static pid_t open_and_drop_its_event(struct fixture *f, struct lw_enforcement *e, bool record)
 {
 	struct fanotify_event_metadata m[4];
 	struct pollfd p;
@@ -913,7 +913,7 @@ static pid_t open_and_drop_its_event(struct fixture *f, struct lw_fan_enforcer *
 	pid_t opener;
 	ssize_t n;
 
-	lw_fan_thread_stop(e);	/* nobody answers now */
+	lw_fan_thread_stop(lw_fan_of(e));	/* nobody answers now */
 	opener = start_blocked_opener(f);
 	lw_fan_enforcer_group_fds(e, &p.fd, &(int){ 0 });
 	p.events = POLLIN;
@@ -922,12 +922,12 @@ static pid_t open_and_drop_its_event(struct fixture *f, struct lw_fan_enforcer *
 	assert_int_equal(n, sizeof(m[0]));	/* the opener's event, one */
 	assert_int_equal(fstat(m[0].fd, &st), 0);
 	if (record) {
-		e->table->inflight[0] = (struct lw_fan_table_event){
+		lw_fan_of(e)->table->inflight[0] = (struct lw_fan_table_event){
 			.fd = m[0].fd, .tid = m[0].pid, .mask = m[0].mask,
 			.st_dev = st.st_dev, .st_ino = st.st_ino,
 		};
 	} else {
-		e->table->reading = 1;	/* died inside the read */
+		lw_fan_of(e)->table->reading = 1;	/* died inside the read */
 	}
 	close(m[0].fd);
 	return opener;
@@ -937,12 +937,12 @@ static void event_a_dead_answerer_recorded_is_answered_by_the_next(void **state)
 {
 	struct fixture *f = *state;
 	struct lw_image_key key;
-	struct lw_fan_enforcer *dead = enforcer_with_lease_on_other(f, &key), *next;
+	struct lw_enforcement *dead = enforcer_with_lease_on_other(f, &key), *next;
 	pid_t opener = open_and_drop_its_event(f, dead, true);
 
 	next = adopt_copy_of(dead);
 	EXPECT(answered_status(opener), EPERM);	/* it was a non-holder's write open */
-	assert_int_equal(dead->table->inflight[0].fd, -1);
+	assert_int_equal(lw_fan_of(dead)->table->inflight[0].fd, -1);
 	lw_fan_enforcer_close(dead);
 	lw_fan_enforcer_close(next);
 }
@@ -951,12 +951,12 @@ static void event_a_dead_answerer_read_unrecorded_is_denied_by_the_next(void **s
 {
 	struct fixture *f = *state;
 	struct lw_image_key key;
-	struct lw_fan_enforcer *dead = enforcer_with_lease_on_other(f, &key), *next;
+	struct lw_enforcement *dead = enforcer_with_lease_on_other(f, &key), *next;
 	pid_t opener = open_and_drop_its_event(f, dead, false);
 
 	next = adopt_copy_of(dead);
 	EXPECT(answered_status(opener), EPERM);	/* swept: denied, not left hanging */
-	assert_int_equal(dead->table->reading, 0);
+	assert_int_equal(lw_fan_of(dead)->table->reading, 0);
 	lw_fan_enforcer_close(dead);
 	lw_fan_enforcer_close(next);
 }

@@ -26,7 +26,7 @@
 #include "backend.h"
 #include "daemon/acquiring.h"
 #include "daemon/daemon.h"
-#include "daemon/enforcement.h"
+#include "common/enforcement.h"
 #include "daemon/keeper.h"
 #include "daemon/lease.h"
 #include "daemon/leasing.h"
@@ -370,7 +370,7 @@ static pid_t sleeper(void)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[512];
+	struct lw_err why;
 	int fd;
 
 	assert_non_null(f);
@@ -390,12 +390,12 @@ static int setup(void **state)
 	f->d.enforcer = &f->mem.base;
 	assert_int_equal(sd_event_new(&f->d.event), 0);
 	assert_int_equal(lw_lease_table_new(16, &f->d.leases), 0);
-	assert_int_equal(lw_state_open(f->dir, f->d.leases, &f->d.state, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->d.leases, &f->d.state, &why), 0);
 	assert_int_equal(lw_backend_open("nop", NULL, &f->d.backend, NULL), 0);
 	f->nop = f->d.backend;
 	f->later.base.ops = &later_ops;
 	f->later.event = f->d.event;
-	assert_int_equal(lw_keeper_connect(f->dir, &f->d.keeper, err, sizeof(err)), 0);
+	assert_int_equal(lw_keeper_connect(f->dir, &f->d.keeper, &why), 0);
 	for (int i = 0; i < 3; i++)
 		f->kids[i] = sleeper();
 	*state = f;
@@ -629,12 +629,12 @@ static unsigned int saved_leases(struct fixture *f)
 {
 	struct lw_lease_table *t;
 	struct lw_lease_entry *e;
-	char err[256];
+	struct lw_err err;
 	unsigned int n;
 
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	if (lw_state_load(f->dir, t, err, sizeof(err)) < 0)
-		fail_msg("expected the state to load, got: %s", err);
+	if (lw_state_load(f->dir, t, &err) < 0)
+		fail_msg("expected the state to load, got: %s", err.msg);
 	n = lw_lease_count(t);
 	while ((e = lw_lease_first(t))) {
 		lw_lease_table_remove(t, e);

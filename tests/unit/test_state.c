@@ -117,14 +117,14 @@ static void saved_leases_load_back_with_every_field(void **state)
 {
 	struct fixture *f = *state;
 	struct lw_lease_table *loaded;
-	char err[256] = "";
+	struct lw_err err = { "" };
 	struct lw_lease_entry *a = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
 	struct lw_lease_entry *b = add_shared(f->table);
 
-	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	assert_int_equal(lw_lease_table_new(16, &loaded), 0);
-	if (lw_state_load(f->dir, loaded, err, sizeof(err)) < 0)
-		fail_msg("expected the saved state to load, got: %s", err);
+	if (lw_state_load(f->dir, loaded, &err) < 0)
+		fail_msg("expected the saved state to load, got: %s", err.msg);
 	assert_int_equal(lw_lease_count(loaded), 2);
 	assert_same_lease(a, lw_lease_by_image(loaded, "/images/a.qcow2"));
 	assert_same_lease(b, lw_lease_by_key(loaded, &b->key));
@@ -134,19 +134,20 @@ static void saved_leases_load_back_with_every_field(void **state)
 static void missing_state_file_is_an_empty_state(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), 0);
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
 static void save_leaves_no_temporary_file(void **state)
 {
 	struct fixture *f = *state;
-	char err[256], tmp[160];
+	struct lw_err err = { "" };
+	char tmp[160];
 
 	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
-	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", f->dir, LW_STATE_FILE);
 	assert_int_equal(access(tmp, F_OK), -1);
 	assert_int_equal(access(f->path, F_OK), 0);
@@ -156,18 +157,19 @@ static void failed_save_leaves_previous_state_intact(void **state)
 {
 	struct fixture *f = *state;
 	struct lw_lease_table *loaded;
-	char err[256] = "", tmp[160];
+	struct lw_err err = { "" };
+	char tmp[160];
 
 	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
-	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	/* make the temporary file impossible to create: a folder in its place */
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", f->dir, LW_STATE_FILE);
 	assert_int_equal(mkdir(tmp, 0700), 0);
 	add_exclusive(f->table, "/images/b.qcow2", 13, 1235);
-	assert_true(lw_state_save(f->dir, f->table, err, sizeof(err)) < 0);
-	assert_non_null(strstr(err, "cannot create"));
+	assert_true(lw_state_save(f->dir, f->table, &err) < 0);
+	assert_non_null(strstr(err.msg, "cannot create"));
 	assert_int_equal(lw_lease_table_new(16, &loaded), 0);
-	assert_int_equal(lw_state_load(f->dir, loaded, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_load(f->dir, loaded, &err), 0);
 	assert_int_equal(lw_lease_count(loaded), 1);
 	assert_non_null(lw_lease_by_image(loaded, "/images/a.qcow2"));
 	lw_lease_table_free(loaded);
@@ -177,23 +179,23 @@ static void failed_save_leaves_previous_state_intact(void **state)
 static void concurrent_reader_never_sees_a_partial_state(void **state)
 {
 	struct fixture *f = *state;
-	char err[256];
+	struct lw_err err = { "" };
 	int status;
 	pid_t reader;
 
 	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
-	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	reader = fork();
 	assert_true(reader >= 0);
 	if (reader == 0) {
 		/* load in a loop; any failure means a torn or missing file was seen */
 		for (;;) {
 			struct lw_lease_table *t;
-			char why[256];
+			struct lw_err why;
 
 			if (lw_lease_table_new(16, &t) < 0)
 				_exit(2);
-			if (lw_state_load(f->dir, t, why, sizeof(why)) < 0 || lw_lease_count(t) < 1)
+			if (lw_state_load(f->dir, t, &why) < 0 || lw_lease_count(t) < 1)
 				_exit(1);
 			lw_lease_table_free(t);
 		}
@@ -203,7 +205,7 @@ static void concurrent_reader_never_sees_a_partial_state(void **state)
 
 		snprintf(image, sizeof(image), "/images/%d.qcow2", i);
 		add_exclusive(f->table, image, 100 + (__u64)i, 2000 + (__u32)i);
-		assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+		assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	}
 	assert_int_equal(waitpid(reader, &status, WNOHANG), 0);	/* still happy */
 	kill(reader, SIGKILL);
@@ -213,26 +215,26 @@ static void concurrent_reader_never_sees_a_partial_state(void **state)
 static void corrupt_state_file_is_refused_with_reason(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 	FILE *fp = fopen(f->path, "w");
 
 	fputs("{\"version\":1,\"leases\":[{\"image\":\"relative\"}]}", fp);
 	fclose(fp);
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "lease 0"));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "lease 0"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
 static void unparsable_state_file_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 	FILE *fp = fopen(f->path, "w");
 
 	fputs("{\"version\":1,\"leases\":[", fp);
 	fclose(fp);
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "cannot parse"));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "cannot parse"));
 }
 
 static void write_state(const struct fixture *f, const char *text)
@@ -250,86 +252,86 @@ static void write_state(const struct fixture *f, const char *text)
 static void refused_state_file_adds_no_lease(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	/* a good lease, then a bad one: nothing of the file is taken */
 	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A ",{\"image\":\"relative\"}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "lease 1"));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "lease 1"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
 static void nul_inside_image_path_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\\u0000/etc/passwd\",\"mode\":\"exclusive\","
 		       "\"dev\":1,\"ino\":2,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
 		       "\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "image"));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "image"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
 static void negative_number_is_refused_not_wrapped(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	/* read as 2^64 - 8 it would be saved so and read back clamped to INT64_MAX */
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"exclusive\","
 		       "\"dev\":1,\"ino\":2,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
 		       "\"pid\":7,\"start_time\":-8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "holder"));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "holder"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
 static void number_above_int64_loads_whole(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"exclusive\","
 		       "\"dev\":1,\"ino\":18446744073709551615,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
 		       "\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), 0);
 	assert_true(lw_lease_first(f->table)->key.ino == UINT64_MAX);
 }
 
 static void data_after_the_document_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A "]}\n{\"version\":1}");
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "unexpected data"));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "unexpected data"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
 static void empty_state_file_is_refused_on_one_line(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	write_state(f, "");
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "cannot parse"));
-	assert_null(strchr(err, '\n'));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "cannot parse"));
+	assert_null(strchr(err.msg, '\n'));
 }
 
 static void holder_listed_twice_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"shared\",\"dev\":1,\"ino\":2,"
 		       "\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\",\"pid\":7,\"start_time\":8},"
 		       "{\"kind\":\"process\",\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "listed twice"));
+	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "listed twice"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
@@ -338,11 +340,11 @@ static void holder_listed_twice_is_refused(void **state)
 static struct lw_lease_table *load_or_fail(const struct fixture *f)
 {
 	struct lw_lease_table *t;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	if (lw_state_load(f->dir, t, err, sizeof(err)) < 0)
-		fail_msg("expected the state to load, got: %s", err);
+	if (lw_state_load(f->dir, t, &err) < 0)
+		fail_msg("expected the state to load, got: %s", err.msg);
 	return t;
 }
 
@@ -371,10 +373,10 @@ static void append_text(const struct fixture *f, const char *name, const char *t
 /* Commits one change: e as it is now (ended when it has left the table). */
 static void commit(struct lw_state *s, struct lw_lease_table *t, struct lw_lease_entry *e, bool ended)
 {
-	char err[256] = "";
+	struct lw_err err = { "" };
 
-	if (lw_state_append(s, e, ended, err, sizeof(err)) < 0 || lw_state_commit(s, t, err, sizeof(err)) < 0)
-		fail_msg("expected the change to commit, got: %s", err);
+	if (lw_state_append(s, e, ended, &err) < 0 || lw_state_commit(s, t, &err) < 0)
+		fail_msg("expected the change to commit, got: %s", err.msg);
 }
 
 static void journaled_changes_replay_over_the_snapshot(void **state)
@@ -383,11 +385,11 @@ static void journaled_changes_replay_over_the_snapshot(void **state)
 	struct lw_state *s;
 	struct lw_lease_table *loaded;
 	struct lw_lease_entry *a, *b, *c;
-	char err[256] = "";
+	struct lw_err err = { "" };
 	off_t before;
 
 	a = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	before = journal_size(f);
 	b = add_shared(f->table);
 	commit(s, f->table, b, false);				/* a lease taken */
@@ -414,10 +416,11 @@ static void a_change_costs_one_record_whatever_the_table_size(void **state)
 	struct fixture *f = *state;
 	struct lw_state *s;
 	struct lw_lease_entry *e;
-	char err[256] = "", image[64];
+	struct lw_err err = { "" };
+	char image[64];
 	off_t before, one_small, one_large;
 
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	before = journal_size(f);
 	e = add_exclusive(f->table, "/images/first.qcow2", 1, 1);
 	commit(s, f->table, e, false);
@@ -442,12 +445,12 @@ static void a_journal_past_twice_the_snapshot_is_compacted(void **state)
 	struct lw_state *s;
 	struct lw_lease_table *loaded;
 	struct lw_lease_entry *e;
-	char err[256] = "";
+	struct lw_err err = { "" };
 	off_t biggest = 0;
 	bool compacted = false;
 
 	e = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	/* one lease changing holder over and over: the journal grows, the table does not */
 	for (int i = 0; i < 20000 && !compacted; i++) {
 		off_t now;
@@ -472,9 +475,9 @@ static void a_record_cut_by_a_crash_is_ignored(void **state)
 	struct fixture *f = *state;
 	struct lw_state *s;
 	struct lw_lease_table *loaded;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
 	lw_state_close(s);
 	/* the next record, cut short: never acknowledged, so never there */
@@ -514,17 +517,17 @@ static void a_damaged_record_before_a_good_one_is_refused(void **state)
 	struct fixture *f = *state;
 	struct lw_state *s;
 	struct lw_lease_table *t;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
 	commit(s, f->table, add_exclusive(f->table, "/images/b.qcow2", 13, 1235), false);
 	lw_state_close(s);
 	damage_record(f, 1);
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	assert_int_equal(lw_state_load(f->dir, t, err, sizeof(err)), -EBADMSG);
-	if (!strstr(err, "record 1") || !strstr(err, "CRC mismatch") || strchr(err, '\n'))
-		fail_msg("expected one line naming record 1 and its CRC mismatch, got: %s", err);
+	assert_int_equal(lw_state_load(f->dir, t, &err), -EBADMSG);
+	if (!strstr(err.msg, "record 1") || !strstr(err.msg, "CRC mismatch") || strchr(err.msg, '\n'))
+		fail_msg("expected one line naming record 1 and its CRC mismatch, got: %s", err.msg);
 	assert_int_equal(lw_lease_count(t), 0);
 	lw_lease_table_free(t);
 }
@@ -534,12 +537,13 @@ static void a_lost_record_is_refused(void **state)
 	struct fixture *f = *state;
 	struct lw_state *s;
 	struct lw_lease_table *t;
-	char err[256] = "", path[160], text[8192];
+	struct lw_err err = { "" };
+	char path[160], text[8192];
 	size_t len;
 	char *second, *third;
 	FILE *fp;
 
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
 	commit(s, f->table, add_exclusive(f->table, "/images/b.qcow2", 13, 1235), false);
 	lw_state_close(s);
@@ -556,9 +560,9 @@ static void a_lost_record_is_refused(void **state)
 	fputs(text, fp);
 	fclose(fp);
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	assert_int_equal(lw_state_load(f->dir, t, err, sizeof(err)), -EBADMSG);
-	if (!strstr(err, "out of sequence"))
-		fail_msg("expected a sequence error, got: %s", err);
+	assert_int_equal(lw_state_load(f->dir, t, &err), -EBADMSG);
+	if (!strstr(err.msg, "out of sequence"))
+		fail_msg("expected a sequence error, got: %s", err.msg);
 	assert_int_equal(lw_lease_count(t), 0);
 	lw_lease_table_free(t);
 }
@@ -569,18 +573,18 @@ static void the_end_of_a_lease_not_held_is_refused(void **state)
 	struct lw_state *s;
 	struct lw_lease_table *t;
 	struct lw_lease_entry *ghost;
-	char err[256] = "";
+	struct lw_err err = { "" };
 
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	ghost = lw_lease_entry_new();
 	snprintf(ghost->image, sizeof(ghost->image), "/images/never.qcow2");
 	commit(s, f->table, ghost, true);
 	free(ghost);
 	lw_state_close(s);
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	assert_int_equal(lw_state_load(f->dir, t, err, sizeof(err)), -EBADMSG);
-	if (!strstr(err, "does not hold"))
-		fail_msg("expected the end of an unknown lease refused, got: %s", err);
+	assert_int_equal(lw_state_load(f->dir, t, &err), -EBADMSG);
+	if (!strstr(err.msg, "does not hold"))
+		fail_msg("expected the end of an unknown lease refused, got: %s", err.msg);
 	lw_lease_table_free(t);
 }
 
@@ -590,9 +594,10 @@ static void a_journal_older_than_the_snapshot_is_ignored(void **state)
 	struct lw_state *s;
 	struct lw_lease_table *loaded;
 	struct lw_lease_entry *a;
-	char err[256] = "", path[160], old[170];
+	struct lw_err err = { "" };
+	char path[160], old[170];
 
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	a = add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
 	commit(s, f->table, a, false);
 	lw_state_close(s);
@@ -602,7 +607,7 @@ static void a_journal_older_than_the_snapshot_is_ignored(void **state)
 	/* a compaction that crashed after its snapshot: the old journal is back */
 	lw_lease_table_remove(f->table, a);
 	free(a);
-	assert_int_equal(lw_state_save(f->dir, f->table, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	assert_int_equal(rename(old, path), 0);
 	loaded = load_or_fail(f);
 	assert_int_equal(lw_lease_count(loaded), 0);
@@ -615,14 +620,14 @@ static void an_uncommitted_change_leaves_no_record(void **state)
 	struct lw_state *s;
 	struct lw_lease_table *loaded;
 	struct lw_lease_entry *b;
-	char err[256] = "";
+	struct lw_err err = { "" };
 	off_t before;
 
-	assert_int_equal(lw_state_open(f->dir, f->table, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
 	before = journal_size(f);
 	b = add_exclusive(f->table, "/images/b.qcow2", 13, 1235);
-	assert_int_equal(lw_state_append(s, b, false, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_append(s, b, false, &err), 0);
 	assert_true(lw_state_pending(s));
 	lw_state_close(s);	/* never committed: as if the daemon died before the sync */
 	assert_int_equal(journal_size(f), before);
@@ -638,7 +643,8 @@ static void a_version_1_state_file_loads_and_upgrades(void **state)
 	struct lw_state *s;
 	struct lw_lease_table *loaded;
 	struct lw_lease_entry *b;
-	char err[256] = "", text[256];
+	struct lw_err err = { "" };
+	char text[256];
 	FILE *fp;
 
 	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A "]}\n");
@@ -646,7 +652,7 @@ static void a_version_1_state_file_loads_and_upgrades(void **state)
 	assert_int_equal(lw_lease_count(loaded), 1);
 	assert_non_null(lw_lease_by_image(loaded, "/a"));
 	/* what the daemon does next: a fresh snapshot, then changes in its journal */
-	assert_int_equal(lw_state_open(f->dir, loaded, &s, err, sizeof(err)), 0);
+	assert_int_equal(lw_state_open(f->dir, loaded, &s, &err), 0);
 	b = add_exclusive(loaded, "/images/b.qcow2", 13, 1235);
 	commit(s, loaded, b, false);
 	lw_state_close(s);

@@ -120,7 +120,7 @@ static int stop_daemon(void **state)
 {
 	struct daemon *d = &daemon_under_test;
 	struct lw_enforcer_opts opts = { .pin_dir = d->pin_dir };
-	struct lw_enforcer *enf = NULL;
+	struct lw_enforcement *enf = NULL;
 
 	(void)state;
 	if (d->pid > 0) {

@@ -22,7 +22,7 @@
 
 #define SECTOR 512
 
-static struct lw_enforcer *enf;
+static struct lw_enforcement *enf;
 static char pin_dir[128];
 static char disk[64], part1[64], part2[64], part3[64], sg[64];	/* /dev/ names */
 static char loop_dev[64];	/* attached by a loop case, detached by release() */
@@ -708,7 +708,7 @@ static void device_under_a_filesystem_with_a_leased_image_is_nobodys(void **stat
 static void writable_fs_devices_leaves_the_device_under_a_filesystem_open(void **state)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .writable_fs_devices = true };
-	struct lw_enforcer *loose = NULL;
+	struct lw_enforcement *loose = NULL;
 	struct lw_image_key image_key;
 	struct lw_holder self;
 	struct lw_err why;

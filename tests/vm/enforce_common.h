@@ -30,10 +30,10 @@ static inline void test_pin_dir(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "/sys/fs/bpf/lw-test-%s-%d", name, getpid());
 }
 
-static inline struct lw_enforcer *open_enforcer(const char *pin_dir, unsigned int max_images)
+static inline struct lw_enforcement *open_enforcer(const char *pin_dir, unsigned int max_images)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .max_images = max_images };
-	struct lw_enforcer *enf = NULL;
+	struct lw_enforcement *enf = NULL;
 	struct lw_err why;
 	int err = lw_enforcer_open(&opts, &enf, &why);
 
@@ -43,7 +43,7 @@ static inline struct lw_enforcer *open_enforcer(const char *pin_dir, unsigned in
 	return enf;
 }
 
-static inline void close_and_unpin(struct lw_enforcer *enf)
+static inline void close_and_unpin(struct lw_enforcement *enf)
 {
 	if (!enf)
 		return;

@@ -12,7 +12,7 @@
 #define DIR_ "/tmp/lw-events"
 #define ROGUE "lw-rogue"
 
-static struct lw_enforcer *enf;
+static struct lw_enforcement *enf;
 static char pin_dir[128];
 static const char *image = DIR_ "/image.raw";
 static const char *other = DIR_ "/other.raw";

@@ -17,7 +17,7 @@
 #define IMAGE_SIZE 4096
 #define MARK_OFFSET 512
 
-static struct lw_enforcer *enf;
+static struct lw_enforcement *enf;
 static char pin_dir[128], fs_dir[128], image[256], cgroup_dir[128];
 
 /* The holder: a child with the image open O_RDWR, mapped shared, and
@@ -349,7 +349,7 @@ static void after_release_process_vm_writev_is_allowed_again(void **state)
 static void debuggable_holders_allow_process_vm_writev(void **state)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .debuggable_holders = true };
-	struct lw_enforcer *debug = NULL;
+	struct lw_enforcement *debug = NULL;
 	struct lw_err why;
 	int err;
 

@@ -9,7 +9,7 @@
 
 #define DIR_ "/tmp/lw-holders"
 
-static struct lw_enforcer *enf;
+static struct lw_enforcement *enf;
 static char pin_dir[128];
 static const char *image = DIR_ "/image.raw";
 static int image_fd = -1;
@@ -512,7 +512,7 @@ static void full_lease_table_is_enospc_and_changes_nothing(void **state)
 	struct lw_holder self = holder_of(getpid());
 	struct lw_image_key keys[3];
 	struct lw_lease lease;
-	struct lw_enforcer *small;
+	struct lw_enforcement *small;
 	int fds[3], err;
 
 	(void)state;

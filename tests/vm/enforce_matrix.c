@@ -15,7 +15,7 @@
 
 #include "enforce_common.h"
 
-static struct lw_enforcer *enf;
+static struct lw_enforcement *enf;
 static char pin_dir[128];
 static const char *fs_dir;	/* the current group's filesystem */
 static char image[256], other[256];

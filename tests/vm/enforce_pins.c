@@ -72,7 +72,7 @@ static void poller_stop_and_check(struct poller *p, const char *during)
 
 /* --- helpers --- */
 
-static void lease_to(struct lw_enforcer *enf, pid_t holder_pid, struct lw_image_key *key)
+static void lease_to(struct lw_enforcement *enf, pid_t holder_pid, struct lw_image_key *key)
 {
 	struct lw_holder holder;
 	int fd = open(image, O_RDONLY | O_CLOEXEC), err;
@@ -134,7 +134,7 @@ static int fresh_pins(void **state)
 
 static int remove_pins(void **state)
 {
-	struct lw_enforcer *enf;
+	struct lw_enforcement *enf;
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
 
 	(void)state;
@@ -148,7 +148,7 @@ static int remove_pins(void **state)
 
 static void second_loader_adopts_the_pins_and_the_leases(void **state)
 {
-	struct lw_enforcer *first, *second;
+	struct lw_enforcement *first, *second;
 	struct lw_image_key key;
 	struct lw_lease lease;
 	char versions[256];
@@ -172,7 +172,7 @@ static void second_loader_adopts_the_pins_and_the_leases(void **state)
 static int loader(void *arg)
 {
 	struct lw_image_key key;
-	struct lw_enforcer *enf = open_enforcer(pin_dir, 0);
+	struct lw_enforcement *enf = open_enforcer(pin_dir, 0);
 
 	(void)arg;
 	if (!enf)
@@ -183,7 +183,7 @@ static int loader(void *arg)
 
 static void killing_the_loader_leaves_no_gap(void **state)
 {
-	struct lw_enforcer *adopter;
+	struct lw_enforcement *adopter;
 	struct poller writer;
 	struct helper h = { .pid = 0, .go_fd = -1 };
 	struct lw_lease lease;
@@ -215,7 +215,7 @@ static void killing_the_loader_leaves_no_gap(void **state)
 static void program_replacement_leaves_no_gap_and_keeps_the_leases(void **state)
 {
 	struct lw_enforcer_opts upgrade = { .pin_dir = pin_dir, .program_version = "upgrade" };
-	struct lw_enforcer *old, *new = NULL;
+	struct lw_enforcement *old, *new = NULL;
 	struct poller writer;
 	struct lw_image_key key;
 	struct lw_err why;
@@ -249,7 +249,7 @@ static void program_replacement_leaves_no_gap_and_keeps_the_leases(void **state)
 static int upgrading_loader(void *arg)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .program_version = arg };
-	struct lw_enforcer *enf;
+	struct lw_enforcement *enf;
 
 	return lw_enforcer_open(&opts, &enf, NULL) ? 1 : 0;
 }
@@ -259,7 +259,7 @@ static int upgrading_loader(void *arg)
 static void killing_loaders_midway_through_upgrades_leaves_no_gap(void **state)
 {
 	static const char *names[] = { "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7" };
-	struct lw_enforcer *enf;
+	struct lw_enforcement *enf;
 	struct poller writer;
 	struct lw_image_key key;
 	char versions[256];
@@ -295,7 +295,7 @@ static void killing_loaders_midway_through_upgrades_leaves_no_gap(void **state)
 
 static void next_loader_removes_an_interrupted_loaders_leftovers(void **state)
 {
-	struct lw_enforcer *enf;
+	struct lw_enforcement *enf;
 	char leftover[256], versions[256];
 
 	(void)state;
@@ -316,7 +316,7 @@ static void next_loader_removes_an_interrupted_loaders_leftovers(void **state)
 
 static void loader_recovers_when_a_map_pin_was_removed(void **state)
 {
-	struct lw_enforcer *enf;
+	struct lw_enforcement *enf;
 	struct lw_image_key key;
 	char path[256], versions[256];
 
@@ -338,7 +338,7 @@ static void loader_recovers_when_a_map_pin_was_removed(void **state)
 
 static void unpin_stops_enforcement(void **state)
 {
-	struct lw_enforcer *enf;
+	struct lw_enforcement *enf;
 	struct lw_image_key key;
 	struct timespec start, now;
 	long waited_ms;

@@ -11,7 +11,7 @@
 
 #include "enforcer/enforcer.h"
 #include "backend.h"
-#include "enforcement.h"
+#include "common/enforcement.h"
 #include "holders.h"
 #include "keeper.h"
 #include "keeping.h"
@@ -272,11 +272,14 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 	struct kept_list kept = { 0 };
 	struct stale_keys stale = { .leases = d->leases };
 	struct lw_lease_entry *e, *next;
+	struct lw_err why;
 	int r;
 
-	r = lw_state_load(d->cfg->state_dir, d->leases, err, err_size);
-	if (r < 0)
+	r = lw_state_load(d->cfg->state_dir, d->leases, &why);
+	if (r < 0) {
+		snprintf(err, err_size, "%s", why.msg);
 		return r;
+	}
 	r = lw_keeper_list(d->keeper, collect_kept, &kept);
 	if (r < 0) {
 		snprintf(err, err_size, "keeper: cannot list the kept locks: %s", strerror(-r));
@@ -318,7 +321,9 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 	/* a fresh snapshot of what was adopted; changes go to its journal */
 	lw_state_close(d->state);
 	d->state = NULL;
-	r = lw_state_open(d->cfg->state_dir, d->leases, &d->state, err, err_size);
+	r = lw_state_open(d->cfg->state_dir, d->leases, &d->state, &why);
+	if (r < 0)
+		snprintf(err, err_size, "%s", why.msg);
 	if (r == 0)
 		r = lw_keeping_watch(d);
 cleanup:

@@ -93,14 +93,11 @@ static int set_mode(unsigned int *dst, const char *value)
 static int set_backend_option(struct lw_config *cfg, const char *section, const char *key, const char *value)
 {
 	struct lw_config_backend_option *o = NULL;
-	struct lw_err err;
 	int r;
 
-	r = lw_backend_check_option(section, key, value, &err);
-	if (r < 0) {
-		snprintf(cfg->error, sizeof(cfg->error), "%s", err.msg);
+	r = lw_backend_check_option(section, key, value, NULL);
+	if (r < 0)
 		return r == -ENOENT ? -ENOENT : -EINVAL;
-	}
 	for (unsigned int i = 0; i < cfg->nr_backend_options && !o; i++)
 		if (!strcmp(cfg->backend_options[i].section, section) && !strcmp(cfg->backend_options[i].key, key))
 			o = &cfg->backend_options[i];
@@ -116,7 +113,7 @@ static int set_backend_option(struct lw_config *cfg, const char *section, const 
 	return set_string(o->value, sizeof(o->value), value);
 }
 
-int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value)
+static int set_key(struct lw_config *cfg, const char *section, const char *key, const char *value)
 {
 	if (strcmp(section, "daemon") == 0) {
 		if (strcmp(key, "socket") == 0)
@@ -186,33 +183,44 @@ size_t lw_config_backend_options(const struct lw_config *cfg, const char *name,
 	return n;
 }
 
+/* The reason for set_key's refusal r, one line. */
+static int refusal(struct lw_err *err, int r, const char *section, const char *key, const char *value)
+{
+	if (r == -ESRCH)
+		return lw_err_set(err, ESRCH, "unknown section [%.64s]", section);
+	if (r == -ENOENT)
+		return lw_err_set(err, ENOENT, "unknown key %.64s in [%.64s]", key, section);
+	if (r == -E2BIG)
+		return lw_err_set(err, E2BIG, "more than %d backend keys", LW_CONFIG_BACKEND_OPTIONS_MAX);
+	return lw_err_set(err, -r, "bad value for %.64s in [%.64s]: \"%.64s\"", key, section, value);
+}
+
+int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value,
+		  struct lw_err *err)
+{
+	int r = set_key(cfg, section, key, value);
+
+	return r < 0 ? refusal(err, r, section, key, value) : 0;
+}
+
 struct load_ctx {
 	struct lw_config *cfg;
 	int error;
-	char why[256];
+	struct lw_err why;
 };
 
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
 	struct load_ctx *ctx = user;
-	int r = lw_config_set(ctx->cfg, section, key, value);
+	int r = lw_config_set(ctx->cfg, section, key, value, &ctx->why);
 
 	if (r == 0)
 		return 1;
 	ctx->error = r;
-	if (r == -ESRCH)
-		snprintf(ctx->why, sizeof(ctx->why), "unknown section [%.64s]", section);
-	else if (r == -ENOENT)
-		snprintf(ctx->why, sizeof(ctx->why), "unknown key %.64s in [%.64s]", key, section);
-	else if (r == -E2BIG)
-		snprintf(ctx->why, sizeof(ctx->why), "more than %d backend keys", LW_CONFIG_BACKEND_OPTIONS_MAX);
-	else
-		snprintf(ctx->why, sizeof(ctx->why), "bad value for %.64s in [%.64s]: \"%.64s\"",
-			 key, section, value);
 	return 0;
 }
 
-int lw_config_load(struct lw_config *cfg, const char *path, bool required)
+int lw_config_load(struct lw_config *cfg, const char *path, bool required, struct lw_err *err)
 {
 	struct load_ctx ctx = { .cfg = cfg };
 	FILE *f;
@@ -224,34 +232,25 @@ int lw_config_load(struct lw_config *cfg, const char *path, bool required)
 
 		if (r == -ENOENT && !required)
 			return 0;
-		snprintf(cfg->error, sizeof(cfg->error), "%.200s: %s", path, strerror(-r));
-		return r;
+		return lw_err_set(err, -r, "%.200s: %s", path, strerror(-r));
 	}
 	line = ini_parse_file(f, on_key, &ctx);
 	fclose(f);
 	if (line == 0)
 		return 0;
-	if (line > 0) {
-		snprintf(cfg->error, sizeof(cfg->error), "%.200s:%d: %s", path, line,
-			 ctx.error ? ctx.why : "syntax error");
-		return ctx.error ? ctx.error : -EINVAL;
-	}
-	snprintf(cfg->error, sizeof(cfg->error), "%s: cannot read", path);
-	return -EIO;
+	if (line > 0)
+		return lw_err_set(err, ctx.error ? -ctx.error : EINVAL, "%.200s:%d: %s", path, line,
+				  ctx.error ? ctx.why.msg : "syntax error");
+	return lw_err_set(err, EIO, "%s: cannot read", path);
 }
 
-int lw_config_check(struct lw_config *cfg)
+int lw_config_check(const struct lw_config *cfg, struct lw_err *err)
 {
-	if (cfg->reserved_clients >= cfg->max_clients) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "reserved_clients (%u) must be less than max_clients (%u)",
-			 cfg->reserved_clients, cfg->max_clients);
-		return -EINVAL;
-	}
-	if (cfg->hardened && strcmp(cfg->enforcer, "fanotify") == 0) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "hardened needs the bpf-lsm enforcer (fanotify pins nothing to guard)");
-		return -EINVAL;
-	}
+	if (cfg->reserved_clients >= cfg->max_clients)
+		return lw_err_set(err, EINVAL, "reserved_clients (%u) must be less than max_clients (%u)",
+				  cfg->reserved_clients, cfg->max_clients);
+	if (cfg->hardened && strcmp(cfg->enforcer, "fanotify") == 0)
+		return lw_err_set(err, EINVAL,
+				  "hardened needs the bpf-lsm enforcer (fanotify pins nothing to guard)");
 	return 0;
 }

@@ -9,13 +9,13 @@
 #include <sys/types.h>
 
 #include "audit/audit.h"
+#include "common/err.h"
 #include "client/lockwarden/client.h"	/* the socket path: the protocol's, defined once */
 #include "backend.h"
 
 #define LW_DEFAULT_CONFIG "/etc/lockwarden/lockwarden.conf"
 #define LW_DEFAULT_SOCKET LOCKWARDEN_SOCKET_DEFAULT
 #define LW_DEFAULT_STATE_DIR "/var/lib/lockwarden"
-#define LW_CONFIG_ERROR_MAX 512
 
 #define LW_CONFIG_BACKEND_OPTIONS_MAX 32
 
@@ -49,25 +49,27 @@ struct lw_config {
 	struct lw_config_backend_option backend_options[LW_CONFIG_BACKEND_OPTIONS_MAX];
 	unsigned int nr_backend_options;
 	struct lw_audit_config audit;	/* [audit] keys, see audit/audit.h */
-	char error[LW_CONFIG_ERROR_MAX];
 };
 
 void lw_config_defaults(struct lw_config *cfg);
 
 /* Read an INI file over cfg. A missing file is fine when !required (the
- * defaults stand). Returns 0, or -errno with cfg->error saying which line
- * and why. Unknown sections or keys are errors: a typo must not pass silently. */
-int lw_config_load(struct lw_config *cfg, const char *path, bool required);
+ * defaults stand). Returns 0, or -errno with err saying which line and why.
+ * Unknown sections or keys are errors: a typo must not pass silently. */
+int lw_config_load(struct lw_config *cfg, const char *path, bool required, struct lw_err *err);
 
-/* Set one key ("section", "key", "value"), as the file or an option does. */
-int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value);
+/* Set one key ("section", "key", "value"), as the file or an option does:
+ * 0, or -ESRCH unknown section, -ENOENT unknown key, -E2BIG too many
+ * backend keys, another -errno for a bad value; err (if not NULL) says which. */
+int lw_config_set(struct lw_config *cfg, const char *section, const char *key, const char *value,
+		  struct lw_err *err);
 
 /* The options of backend name's section, in order, into out (at most
  * max): their count. Valid while cfg is. */
 size_t lw_config_backend_options(const struct lw_config *cfg, const char *name,
 				 struct lw_backend_option *out, size_t max);
 
-/* Checks across keys, after everything is set: 0, or -EINVAL with cfg->error. */
-int lw_config_check(struct lw_config *cfg);
+/* Checks across keys, after everything is set: 0, or -EINVAL with err. */
+int lw_config_check(const struct lw_config *cfg, struct lw_err *err);
 
 #endif /* LW_DAEMON_CONFIG_H */

@@ -28,7 +28,7 @@ struct lw_daemon {
 	sd_event *event;
 	struct lw_lease_table *leases;
 	struct lw_backend *backend;
-	struct lw_enforcement *enforcer;	/* enforcement.h */
+	struct lw_enforcement *enforcer;	/* common/enforcement.h */
 	struct lw_audit *audit;		/* NULL: no audit sink */
 	struct lw_keeper *keeper;
 	sd_event_source *keeper_source;	/* hangs up when the keeper dies (keeping.c) */

@@ -11,7 +11,7 @@
 
 #include "audit/audit.h"
 #include "denials.h"
-#include "enforcement.h"
+#include "common/enforcement.h"
 #include "uid_budget.h"
 
 struct lw_denials {

@@ -21,6 +21,7 @@
 #define LW_DAEMON_KEEPER_H
 
 #include <stddef.h>
+#include "common/err.h"
 
 #define LW_KEEPER_SOCKET "keeper.sock"
 
@@ -33,14 +34,14 @@ struct lw_keeper_lock {
 };
 
 /* Connect to the keeper of state_dir, starting one if none answers. */
-int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, char *err, size_t err_size);
+int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, struct lw_err *err);
 void lw_keeper_close(struct lw_keeper *k);
 /* Start a new keeper that holds a copy of each of locks from birth
  * (inherited across fork), in place of old (dead, or alive: it is then told
  * to drop its copies and exit, after the new one holds them). old stays the
  * caller's to close. */
 int lw_keeper_replace(const char *state_dir, const struct lw_keeper_lock *locks, size_t count,
-		      struct lw_keeper *old, struct lw_keeper **out, char *err, size_t err_size);
+		      struct lw_keeper *old, struct lw_keeper **out, struct lw_err *err);
 
 /* Keep a duplicate of fd under name (an image path); replaces a previous one. */
 int lw_keeper_put(struct lw_keeper *k, const char *name, int fd);

@@ -9,7 +9,7 @@
 #include "keeper_group.h"
 
 static int kept_group = -1, kept_table = -1;
-static struct lw_fan_enforcer *answering;	/* while no daemon answers */
+static struct lw_enforcement *answering;	/* while no daemon answers */
 
 static int count_lease(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
 {

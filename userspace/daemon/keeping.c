@@ -7,7 +7,7 @@
 #include <syslog.h>
 
 #include "backend.h"
-#include "enforcement.h"
+#include "enforcer_choice.h"
 #include "keeper.h"
 #include "keeping.h"
 
@@ -40,16 +40,16 @@ static int replace(struct lw_daemon *d, const struct lw_keeper_lock *extra, cons
 	struct lw_keeper *fresh;
 	struct lw_keeper_lock *locks;
 	size_t count;
-	char err[512];
+	struct lw_err err;
 	int r, old_pid = lw_keeper_pid(d->keeper);
 
 	locks = daemon_locks(d, extra, &count);
 	if (!locks)
 		return -ENOMEM;
-	r = lw_keeper_replace(d->cfg->state_dir, locks, count, d->keeper, &fresh, err, sizeof(err));
+	r = lw_keeper_replace(d->cfg->state_dir, locks, count, d->keeper, &fresh, &err);
 	free(locks);
 	if (r < 0) {
-		lw_log(LOG_ERR, "%s", err);
+		lw_log(LOG_ERR, "%s", err.msg);
 		return r;
 	}
 	/* unwatched before its descriptor closes (the number may come back) */

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "audit/audit.h"
+#include "common/err.h"
 #include "daemon.h"
 
 struct lw_backend_lock;
@@ -69,10 +70,14 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
  * ends for each, audited as a forced release with the backend's reason. */
 void lw_leasing_lost(void *ctx, struct lw_backend_lock *lock, const struct lw_err *err);
 
+/* Queue the record of e's change (ended when e has left the table) for
+ * the next lw_leasing_save. */
+int lw_leasing_stage(struct lw_daemon *d, const struct lw_lease_entry *e, struct lw_err *err);
+
 /* Commit e's change (its holders now, or its end if it left the table) to
  * the state journal, durably; NULL commits what is already queued. Logs
  * and returns the error. */
-int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, char *err, size_t err_size);
+int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, struct lw_err *err);
 
 /* Record a lease event in the audit trail (no-op without audit). */
 void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,

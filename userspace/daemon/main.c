@@ -24,7 +24,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "denials.h"
-#include "enforcement.h"
+#include "enforcer_choice.h"
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 #include "keeper.h"
 #include "common/mkdirs.h"
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	struct lw_err be_err;
 	struct lw_daemon d = { 0 };
 	struct lw_config cfg;
-	struct lw_err audit_err;
+	struct lw_err audit_err, cfg_err, start_err;
 	struct override ov[16];
 	bool config_given = false;
 	struct timespec ts;
@@ -177,15 +177,15 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &config_path, &config_given, ov, &nov) < 0)
 		return 2;
 	lw_config_defaults(&cfg);
-	if (lw_config_load(&cfg, config_path, config_given) < 0)
-		return fail("config", cfg.error);
+	if (lw_config_load(&cfg, config_path, config_given, &cfg_err) < 0)
+		return fail("config", cfg_err.msg);
 	for (int i = 0; i < nov; i++)
-		if (lw_config_set(&cfg, ov[i].section, ov[i].key, ov[i].value) < 0) {
+		if (lw_config_set(&cfg, ov[i].section, ov[i].key, ov[i].value, NULL) < 0) {
 			snprintf(err, sizeof(err), "bad value for %s: \"%s\"", ov[i].option, ov[i].value);
 			return fail("options", err);
 		}
-	if (lw_config_check(&cfg) < 0)
-		return fail("config", cfg.error);
+	if (lw_config_check(&cfg, &cfg_err) < 0)
+		return fail("config", cfg_err.msg);
 	d.cfg = &cfg;
 	if (cfg.admin_group[0]) {
 		gr = getgrnam(cfg.admin_group);
@@ -213,14 +213,14 @@ int main(int argc, char **argv)
 		return fail("event loop", strerror(-r));
 
 	/* the socket first: it is fd 3, which a re-exec hands over */
-	r = lw_server_open(&d, &d.server, err, sizeof(err));
+	r = lw_server_open(&d, &d.server, &start_err);
 	if (r < 0) {
-		fail("socket", err);
+		fail("socket", start_err.msg);
 		goto cleanup;
 	}
-	r = lw_keeper_connect(cfg.state_dir, &d.keeper, err, sizeof(err));
+	r = lw_keeper_connect(cfg.state_dir, &d.keeper, &start_err);
 	if (r < 0) {
-		fail("keeper", err);
+		fail("keeper", start_err.msg);
 		goto cleanup;
 	}
 	lw_log(LOG_INFO, "keeper pid %d holds the backend locks", lw_keeper_pid(d.keeper));
@@ -230,9 +230,9 @@ int main(int argc, char **argv)
 	enf_opts.keeper = d.keeper;	/* fanotify: the group it kept across a restart */
 	enf_opts.writable_fs_devices = !cfg.protect_fs_devices;
 	lw_enforcer_choice_parse(cfg.enforcer, &enf_opts.choice);	/* checked by config.c */
-	r = lw_enforcement_open(&enf_opts, &d.enforcer, why_not_bpf, sizeof(why_not_bpf), err, sizeof(err));
+	r = lw_enforcement_open(&enf_opts, &d.enforcer, why_not_bpf, sizeof(why_not_bpf), &start_err);
 	if (r < 0) {
-		fail("enforcer", err);
+		fail("enforcer", start_err.msg);
 		goto cleanup;
 	}
 	if (why_not_bpf[0])

@@ -13,7 +13,7 @@
 #include "backend.h"
 #include "common/varlink.h"
 #include "common/version.h"
-#include "enforcement.h"
+#include "common/enforcement.h"
 #include "errors.h"
 #include "holders.h"
 #include "image_open.h"

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "common/err.h"
 #include "daemon.h"
 
 /* The request being answered on a connection. A method that cannot answer
@@ -26,7 +27,7 @@ void lw_call_reply(struct lw_call *call, struct json_object *msg);
 
 /* Listen on cfg->socket, or adopt a socket passed by systemd (or by a
  * re-exec) through LISTEN_FDS. */
-int lw_server_open(struct lw_daemon *d, struct lw_server **out, char *err, size_t err_size);
+int lw_server_open(struct lw_daemon *d, struct lw_server **out, struct lw_err *err);
 /* The listening socket, to hand to a re-executed daemon. */
 int lw_server_listen_fd(const struct lw_server *s);
 void lw_server_close(struct lw_server *s);

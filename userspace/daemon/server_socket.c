@@ -16,7 +16,7 @@
 #include "server_socket.h"
 
 /* The socket's group: socket_group, else the admin group, else root's. */
-static int socket_gid(const struct lw_daemon *d, gid_t *gid, char *err, size_t err_size)
+static int socket_gid(const struct lw_daemon *d, gid_t *gid, struct lw_err *err)
 {
 	const struct group *gr;
 
@@ -24,36 +24,29 @@ static int socket_gid(const struct lw_daemon *d, gid_t *gid, char *err, size_t e
 	if (!d->cfg->socket_group[0])
 		return 0;
 	gr = getgrnam(d->cfg->socket_group);
-	if (!gr) {
-		snprintf(err, err_size, "socket_group %s names no group", d->cfg->socket_group);
-		return -ENOENT;
-	}
+	if (!gr)
+		return lw_err_set(err, ENOENT, "socket_group %s names no group", d->cfg->socket_group);
 	*gid = gr->gr_gid;
 	return 0;
 }
 
-static int create_socket(const char *path, mode_t mode, gid_t gid, char *err, size_t err_size)
+static int create_socket(const char *path, mode_t mode, gid_t gid, struct lw_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, probe, r;
 	mode_t old_umask;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, err_size, "socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return lw_err_set(err, ENAMETOOLONG, "socket path too long: %s", path);
 	strcpy(sa.sun_path, path);
 	r = lw_mkdirs_for(path);
-	if (r < 0) {
-		snprintf(err, err_size, "cannot create the folder of %s: %s", path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "cannot create the folder of %s: %s", path, strerror(-r));
 	/* a live daemon on this path keeps it; a stale socket file goes */
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		close(probe);
-		snprintf(err, err_size, "another lockwardend answers on %s", path);
-		return -EADDRINUSE;
+		return lw_err_set(err, EADDRINUSE, "another lockwardend answers on %s", path);
 	}
 	if (probe >= 0)
 		close(probe);
@@ -64,8 +57,7 @@ static int create_socket(const char *path, mode_t mode, gid_t gid, char *err, si
 	r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_umask);
 	if (r < 0 || chown(path, 0, gid) < 0 || chmod(path, mode) < 0 || listen(fd, 128) < 0) {
-		r = -errno;
-		snprintf(err, err_size, "cannot listen on %s: %s", path, strerror(errno));
+		r = lw_err_set(err, errno, "cannot listen on %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return r;
@@ -73,12 +65,12 @@ static int create_socket(const char *path, mode_t mode, gid_t gid, char *err, si
 	return fd;
 }
 
-int lw_server_socket(const struct lw_daemon *d, char *err, size_t err_size)
+int lw_server_socket(const struct lw_daemon *d, struct lw_err *err)
 {
 	gid_t gid;
 	int fd, r;
 
-	r = socket_gid(d, &gid, err, err_size);
+	r = socket_gid(d, &gid, err);
 	if (r < 0)
 		return r;
 	/* socket activation, or our own socket handed over a re-exec */
@@ -88,5 +80,5 @@ int lw_server_socket(const struct lw_daemon *d, char *err, size_t err_size)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		return fd;
 	}
-	return create_socket(d->cfg->socket, d->cfg->socket_mode, gid, err, err_size);
+	return create_socket(d->cfg->socket, d->cfg->socket_mode, gid, err);
 }

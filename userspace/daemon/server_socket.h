@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "common/err.h"
 #include "daemon.h"
 
 /* The socket passed by systemd (socket activation) or by a re-exec through
@@ -12,6 +13,6 @@
  * socket_group (a stale socket file is replaced; one a live daemon answers
  * on is not). Returns the descriptor (non-blocking, close-on-exec), or
  * -errno with err saying why. */
-int lw_server_socket(const struct lw_daemon *d, char *err, size_t err_size);
+int lw_server_socket(const struct lw_daemon *d, struct lw_err *err);
 
 #endif /* LW_DAEMON_SERVER_SOCKET_H */

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/err.h"
 #include "lease.h"
 
 #define LW_STATE_FILE "leases.json"
@@ -37,27 +38,27 @@ struct lw_state;
  * whole and valid (cut or glued snapshot, a duplicate, a bad field, a
  * damaged journal record before a good one, a gap in the sequence) is
  * refused whole: -EBADMSG, err says why on one line, t is left as it was. */
-int lw_state_load(const char *state_dir, struct lw_lease_table *t, char *err, size_t err_size);
+int lw_state_load(const char *state_dir, struct lw_lease_table *t, struct lw_err *err);
 
 /* Write every lease of t as a new snapshot and start an empty journal
  * (a compaction); nothing stays open. */
-int lw_state_save(const char *state_dir, struct lw_lease_table *t, char *err, size_t err_size);
+int lw_state_save(const char *state_dir, struct lw_lease_table *t, struct lw_err *err);
 
 /* lw_state_save, then keep the journal open for changes: *out. */
 int lw_state_open(const char *state_dir, struct lw_lease_table *t, struct lw_state **out,
-		  char *err, size_t err_size);
+		  struct lw_err *err);
 void lw_state_close(struct lw_state *s);
 
 /* Queue the record of one change to e: its new holders, or, when ended,
  * its end (e has left the table). Nothing is written before commit. */
 int lw_state_append(struct lw_state *s, const struct lw_lease_entry *e, bool ended,
-		    char *err, size_t err_size);
+		    struct lw_err *err);
 
 /* Write the queued records and fdatasync: on return 0 they are durable.
  * t is the table after the changes (what a compaction writes). On failure
  * nothing queued is kept, the journal is cut back to what was durable, and
  * the caller undoes the changes. */
-int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, char *err, size_t err_size);
+int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, struct lw_err *err);
 
 /* Whether records are queued and not yet committed. */
 bool lw_state_pending(const struct lw_state *s);

@@ -13,7 +13,7 @@
 #include "audit/audit.h"
 #include "audit/audit_record.h"
 #include "enforcer/enforcer.h"
-#include "enforcement.h"
+#include "enforcer_choice.h"
 #include "keeper.h"
 #include "leasing.h"
 #include "reexec.h"
@@ -48,7 +48,7 @@ static __u64 now_usec(void)
 
 /* Only the BPF enforcer pins anything to tamper with; under another
  * enforcer only the gap writers are reported and remembered. */
-static struct lw_enforcer *bpf_of(const struct lw_daemon *d)
+static struct lw_enforcement *bpf_of(const struct lw_daemon *d)
 {
 	return lw_enforcement_bpf(d->enforcer);
 }

@@ -22,139 +22,7 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer_internal.h"
-
-#define LW_MAX_RELATED 64
-
-struct related {
-	struct lw_map_key keys[LW_MAX_RELATED];
-	size_t n;
-};
-
-/* DIR/NAME into buf; false if too long. */
-static bool join(char *buf, size_t size, const char *dir, const char *name)
-{
-	int n = snprintf(buf, size, "%s/%s", dir, name);
-
-	return n >= 0 && (size_t)n < size;
-}
-
-static void add_key(struct related *r, __u64 dev, __u64 ino)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (r->keys[i].dev == dev && r->keys[i].ino == ino)
-			return;
-	if (r->n < LW_MAX_RELATED) {
-		r->keys[r->n].dev = dev;
-		r->keys[r->n].ino = ino;
-		r->n++;
-	}
-}
-
-/* The kernel dev_t in DIR/dev ("MAJ:MIN"), or 0. */
-static __u64 dev_in(const char *dir)
-{
-	char path[PATH_MAX];
-	unsigned int major, minor;
-	FILE *f;
-	int n;
-
-	if (!join(path, sizeof(path), dir, "dev"))
-		return 0;
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fscanf(f, "%u:%u", &major, &minor);
-	fclose(f);
-	return n == 2 ? lw_kdev(major, minor) : 0;
-}
-
-static bool exists_in(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-
-	return join(path, sizeof(path), dir, name) && access(path, F_OK) == 0;
-}
-
-/* Every DIR/SUB/X/dev, as keys with ino (char devices: LW_KEY_CHRDEV). */
-static void add_devs_under(struct related *r, const char *dir, const char *sub, __u64 ino,
-			   bool partitions_only)
-{
-	char path[PATH_MAX], child[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-
-	if (!join(path, sizeof(path), dir, sub) || !(d = opendir(path)))
-		return;
-	while ((e = readdir(d))) {
-		__u64 dev;
-
-		if (e->d_name[0] == '.')
-			continue;
-		if (!join(child, sizeof(child), path, e->d_name))
-			continue;
-		if (partitions_only && !exists_in(child, "partition"))
-			continue;
-		if ((dev = dev_in(child)))
-			add_key(r, dev, ino);
-	}
-	closedir(d);
-}
-
-/* The SCSI generic and bsg nodes of a whole disk's sysfs folder. */
-static void add_passthrough_nodes(struct related *r, const char *disk)
-{
-	add_devs_under(r, disk, "device/scsi_generic", LW_KEY_CHRDEV, false);
-	add_devs_under(r, disk, "device/bsg", LW_KEY_CHRDEV, false);
-}
-
-/* Devices stacked on dir (dm, md: its holders/), and theirs, as leased. */
-static void add_stacked(struct related *r, const char *dir, int depth)
-{
-	char path[PATH_MAX], child[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-
-	if (depth > 4 || !join(path, sizeof(path), dir, "holders") || !(d = opendir(path)))
-		return;
-	while ((e = readdir(d))) {
-		__u64 dev;
-
-		if (e->d_name[0] == '.')
-			continue;
-		if (!join(child, sizeof(child), "/sys/class/block", e->d_name))
-			continue;
-		if ((dev = dev_in(child)))
-			add_key(r, dev, 0);
-		add_stacked(r, child, depth + 1);
-	}
-	closedir(d);
-}
-
-/* The other nodes of block device rdev: covered ones (they write only the
- * leased sectors or more of them through it) and nobody's ones (a whole
- * disk, or its passthrough nodes, under a leased partition). */
-static void related_nodes(__u64 rdev, struct related *covered, struct related *nobodys)
-{
-	char link[64], dir[PATH_MAX], disk[PATH_MAX];
-	char *slash;
-
-	covered->n = nobodys->n = 0;
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", lw_kdev_major(rdev),
-		 lw_kdev_minor(rdev));
-	if (!realpath(link, dir))
-		return;
-	add_stacked(covered, dir, 0);
-	if (exists_in(dir, "partition")) {
-		snprintf(disk, sizeof(disk), "%s", dir);
-		if ((slash = strrchr(disk, '/')))
-			*slash = 0;
-		add_key(nobodys, dev_in(disk), 0);
-		add_passthrough_nodes(nobodys, disk);
-		return;
-	}
-	add_devs_under(covered, dir, ".", 0, true);
-	add_passthrough_nodes(covered, dir);
-}
+#include "blockdev_nodes.h"
 
 static bool is_leased(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
@@ -258,35 +126,6 @@ static int add_alias_flags(struct lw_enforcer *enf, const struct lw_map_key *k,
 	return 0;
 }
 
-int lw_blockdev_open(__u64 rdev, int flags)
-{
-	char path[PATH_MAX], line[256], name[128] = "";
-	struct stat st;
-	FILE *f;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", lw_kdev_major(rdev),
-		 lw_kdev_minor(rdev));
-	if (!(f = fopen(path, "re")))
-		return -ENODEV;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "DEVNAME=%127s", name) == 1)
-			break;
-	fclose(f);
-	if (!name[0])
-		return -ENODEV;
-	snprintf(path, sizeof(path), "/dev/%s", name);
-	fd = open(path, flags | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
-	    lw_kdev(major(st.st_rdev), minor(st.st_rdev)) != rdev) {
-		close(fd);
-		return -ENODEV;
-	}
-	return fd;
-}
-
 static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
 {
 	return add_alias_flags(enf, k, lease, 0);
@@ -365,7 +204,7 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, uns
 	size_t nobodys_done = 0;
 	int err = 0, fd;
 
-	related_nodes(key->dev, &covered, &nobodys);
+	lw_related_nodes(key->dev, &covered, &nobodys);
 	for (size_t i = 0; i < covered.n; i++)
 		if ((err = add_alias(enf, &covered.keys[i], key)))
 			goto undo;
@@ -392,33 +231,6 @@ undo:
 	return err;
 }
 
-/* The block nodes that write the sectors of the filesystem on block
- * device dev: dev, and its whole disk or its partitions. None if dev is no
- * block device (tmpfs, btrfs and overlayfs have anonymous devices).
- * Not the SCSI generic nodes nor the devices below a dm/md dev (LVM
- * physical volumes, multipath paths): LVM must still write its metadata
- * there, multipathd and udev must still send SCSI commands
- * (docs/routes.md). */
-static void fs_device_nodes(__u64 dev, struct related *all)
-{
-	char link[64], dir[PATH_MAX];
-	struct related covered, nobodys;
-
-	all->n = 0;
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", (unsigned int)(dev >> 20),
-		 (unsigned int)(dev & 0xfffff));
-	if ((dev >> 20) == 0 || !realpath(link, dir))
-		return;
-	add_key(all, dev, 0);
-	related_nodes(dev, &covered, &nobodys);
-	for (size_t i = 0; i < covered.n; i++)
-		if (covered.keys[i].ino == 0)
-			add_key(all, covered.keys[i].dev, 0);
-	for (size_t i = 0; i < nobodys.n; i++)
-		if (nobodys.keys[i].ino == 0)
-			add_key(all, nobodys.keys[i].dev, 0);
-}
-
 /* Nobody's once more (a count per leased file on it); a node already
  * another lease's stays that lease's: its non-holders are refused anyway. */
 static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k)
@@ -439,7 +251,7 @@ int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 
 	if (enf->writable_fs_devices)
 		return 0;
-	fs_device_nodes(key->dev, &all);
+	lw_fs_device_nodes(key->dev, &all);
 	for (size_t i = 0; i < all.n; i++)
 		if ((err = add_nobodys(enf, &all.keys[i]))) {
 			all.n = i;
@@ -455,7 +267,7 @@ void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 
 	if (enf->writable_fs_devices)
 		return;
-	fs_device_nodes(key->dev, &all);
+	lw_fs_device_nodes(key->dev, &all);
 	drop_nobodys(enf, &all);
 }
 
@@ -469,7 +281,7 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 		return;
 	}
 	drop_claim(enf, key);
-	related_nodes(key->dev, &covered, &nobodys);
+	lw_related_nodes(key->dev, &covered, &nobodys);
 	drop_aliases(enf, key, &nobodys);
 }
 

@@ -35,8 +35,10 @@ const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events
 #define NR_MAPS LW_NR_MAPS
 #define map_names lw_map_names
 
-const char *lw_enforcer_error(const struct lw_enforcer *enf)
+const char *lw_enforcer_error(const struct lw_enforcement *handle)
 {
+	const struct lw_enforcer *enf = lw_bpf_of_const(handle);
+
 	return enf->err.msg;
 }
 
@@ -367,7 +369,7 @@ static void init_fds(struct lw_enforcer *enf)
 	enf->files_link_fd = -1;
 }
 
-int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **out,
+int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcement **out,
 		     struct lw_err *why)
 {
 	static const struct lw_enforcer_opts defaults = {};
@@ -381,6 +383,7 @@ int lw_enforcer_open(const struct lw_enforcer_opts *opts, struct lw_enforcer **o
 	enf = calloc(1, sizeof(*enf));
 	if (!enf)
 		return lw_err_set(why, ENOMEM, "out of memory");
+	enf->base.ops = &lw_enforcer_ops;
 	init_fds(enf);
 	enf->writable_fs_devices = opts->writable_fs_devices;
 	if (snprintf(enf->pin_dir, sizeof(enf->pin_dir), "%s",
@@ -424,10 +427,10 @@ cleanup:
 	if (err) {
 		if (why)
 			*why = enf->err;
-		lw_enforcer_close(enf);
+		lw_enforcer_close(&enf->base);
 		return err;
 	}
-	*out = enf;
+	*out = &enf->base;
 	return 0;
 }
 
@@ -438,8 +441,10 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-void lw_enforcer_close(struct lw_enforcer *enf)
+void lw_enforcer_close(struct lw_enforcement *handle)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
+
 	if (!enf)
 		return;
 	lw_events_close(enf);
@@ -451,8 +456,9 @@ void lw_enforcer_close(struct lw_enforcer *enf)
 	free(enf);
 }
 
-int lw_enforcer_unpin(struct lw_enforcer *enf)
+int lw_enforcer_unpin(struct lw_enforcement *handle)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	char path[512];
 	int err;
 
@@ -469,12 +475,16 @@ int lw_enforcer_unpin(struct lw_enforcer *enf)
 	return 0;
 }
 
-const char *lw_enforcer_pin_dir(const struct lw_enforcer *enf)
+const char *lw_enforcer_pin_dir(const struct lw_enforcement *handle)
 {
+	const struct lw_enforcer *enf = lw_bpf_of_const(handle);
+
 	return enf->pin_dir;
 }
 
-unsigned int lw_enforcer_max_images(const struct lw_enforcer *enf)
+unsigned int lw_enforcer_max_images(const struct lw_enforcement *handle)
 {
+	const struct lw_enforcer *enf = lw_bpf_of_const(handle);
+
 	return enf->max_images;
 }

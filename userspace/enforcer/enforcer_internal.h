@@ -26,6 +26,7 @@ struct lw_held_program {
 };
 
 struct lw_enforcer {
+	struct lw_enforcement base;	/* first: the handle the API gives out */
 	char pin_dir[256];
 	int map_fds[LW_NR_MAPS];	/* every pinned map, adopted or created */
 	int leases_fd;		/* copies of map_fds[] entries (not owned) */
@@ -55,6 +56,17 @@ struct lw_enforcer {
 	int files_link_fd;
 	struct lw_err err;	/* why the last call failed */
 };
+
+/* The enforcer behind a handle lw_enforcer_open gave out. */
+static inline struct lw_enforcer *lw_bpf_of(struct lw_enforcement *handle)
+{
+	return (struct lw_enforcer *)handle;
+}
+
+static inline const struct lw_enforcer *lw_bpf_of_const(const struct lw_enforcement *handle)
+{
+	return (const struct lw_enforcer *)handle;
+}
 
 /* Record a one-line reason in enf->err and return err (a negative errno). */
 #define lw_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)
@@ -98,9 +110,10 @@ int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *ke
 int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 		     const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer);
 
-/* Block devices (blockdev.c). A leased block device's other nodes become
- * aliases of its lease, and the enforcer holds an exclusive claim (O_EXCL)
- * on it so mount, dm and md cannot claim it. */
+/* Block devices (blockdev.c; their nodes from sysfs: blockdev_nodes.c). A
+ * leased block device's other nodes become aliases of its lease, and the
+ * enforcer holds an exclusive claim (O_EXCL) on it so mount, dm and md
+ * cannot claim it. */
 struct lw_claim {
 	struct lw_map_key key;
 	int fd;

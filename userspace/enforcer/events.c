@@ -22,8 +22,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	return enf->event_fn(&denial, enf->event_ctx);
 }
 
-int lw_enforcer_events_fd(struct lw_enforcer *enf)
+int lw_enforcer_events_fd(struct lw_enforcement *handle)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
+
 	if (!enf->events) {
 		enf->events = ring_buffer__new(enf->events_map_fd, on_event, enf, NULL);
 		if (!enf->events)
@@ -32,9 +34,10 @@ int lw_enforcer_events_fd(struct lw_enforcer *enf)
 	return ring_buffer__epoll_fd(enf->events);
 }
 
-int lw_enforcer_events_consume(struct lw_enforcer *enf, lw_denial_fn fn, void *ctx)
+int lw_enforcer_events_consume(struct lw_enforcement *handle, lw_denial_fn fn, void *ctx)
 {
-	int fd = lw_enforcer_events_fd(enf), n;
+	struct lw_enforcer *enf = lw_bpf_of(handle);
+	int fd = lw_enforcer_events_fd(&enf->base), n;
 
 	if (fd < 0)
 		return fd;
@@ -74,9 +77,10 @@ static int sum_counter(struct lw_enforcer *enf, __u32 index, __u64 *total)
 	return 0;
 }
 
-int lw_enforcer_counters(struct lw_enforcer *enf, __u64 *denials, __u64 *suppressed,
+int lw_enforcer_counters(struct lw_enforcement *handle, __u64 *denials, __u64 *suppressed,
 			 __u64 *dropped)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	__u64 unused;
 	int err;
 

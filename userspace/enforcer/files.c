@@ -110,8 +110,9 @@ int lw_map_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key)
 	return err;
 }
 
-int lw_enforcer_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_image_key *key)
+int lw_enforcer_key_of_fd(struct lw_enforcement *handle, int fd, struct lw_image_key *key)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_key k;
 	int err = lw_map_key_of_fd(enf, fd, &k);
 

@@ -91,10 +91,11 @@ int lw_index_rebuild(struct lw_enforcer *enf)
 	return lw_map_foreach(enf, index_one, enf);
 }
 
-int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
+int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
 				const struct lw_holder *first_holder, unsigned int flags,
 				struct lw_image_key *key_out, struct lw_writer *writer)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_lease lease;
 	struct lw_lease wanted;
 	struct lw_map_key key;
@@ -161,10 +162,12 @@ int lw_enforcer_add_lease_flags(struct lw_enforcer *enf, int fd, enum lw_lease_m
 	return 0;
 }
 
-int lw_enforcer_add_lease(struct lw_enforcer *enf, int fd, enum lw_lease_mode mode,
+int lw_enforcer_add_lease(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
 			  const struct lw_holder *first_holder, struct lw_image_key *key_out)
 {
-	return lw_enforcer_add_lease_flags(enf, fd, mode, first_holder, 0, key_out, NULL);
+	struct lw_enforcer *enf = lw_bpf_of(handle);
+
+	return lw_enforcer_add_lease_flags(&enf->base, fd, mode, first_holder, 0, key_out, NULL);
 }
 
 static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
@@ -185,8 +188,9 @@ static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 	return lw_filter_add(enf, key, -1);
 }
 
-int lw_enforcer_remove_lease(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_enforcer_remove_lease(struct lw_enforcement *handle, const struct lw_image_key *key)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_key k = lw_to_map_key(key);
 
 	return remove_lease(enf, &k);
@@ -204,9 +208,10 @@ int lw_map_lookup(struct lw_enforcer *enf, const struct lw_map_key *key, struct 
 	return lw_fail(enf, -errno, "cannot read the lease of %s: %s", name, strerror(errno));
 }
 
-int lw_enforcer_lookup(struct lw_enforcer *enf, const struct lw_image_key *key,
+int lw_enforcer_lookup(struct lw_enforcement *handle, const struct lw_image_key *key,
 		       struct lw_lease *lease)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_key k = lw_to_map_key(key);
 	struct lw_map_lease m;
 	int err = lw_map_lookup(enf, &k, &m);
@@ -229,9 +234,10 @@ static int update_lease(struct lw_enforcer *enf, const struct lw_map_key *k,
 	return index_holder(enf, &h, k, delta);
 }
 
-int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
+int lw_enforcer_add_holder(struct lw_enforcement *handle, const struct lw_image_key *key,
 			   const struct lw_holder *holder)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_key k = lw_to_map_key(key);
 	struct lw_map_lease m;
 	struct lw_lease lease;
@@ -245,9 +251,10 @@ int lw_enforcer_add_holder(struct lw_enforcer *enf, const struct lw_image_key *k
 	return update_lease(enf, &k, &lease, holder, 1);
 }
 
-int lw_enforcer_remove_holder(struct lw_enforcer *enf, const struct lw_image_key *key,
+int lw_enforcer_remove_holder(struct lw_enforcement *handle, const struct lw_image_key *key,
 			      const struct lw_holder *holder)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_key k = lw_to_map_key(key);
 	struct lw_map_lease m;
 	struct lw_lease lease;
@@ -301,18 +308,20 @@ static int foreach_one(const struct lw_map_key *key, const struct lw_map_lease *
 	return f->fn(&k, &lease, f->ctx);
 }
 
-int lw_enforcer_foreach(struct lw_enforcer *enf,
+int lw_enforcer_foreach(struct lw_enforcement *handle,
 			int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx),
 			void *ctx)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct foreach_ctx f = { fn, ctx };
 
 	return lw_map_foreach(enf, foreach_one, &f);
 }
 
-int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *key,
+int lw_enforcer_put_lease(struct lw_enforcement *handle, const struct lw_image_key *key,
 			  enum lw_lease_mode mode, const struct lw_holder *holders, unsigned int n)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_lease lease = { .mode = lw_to_map_mode(mode) }, old;
 	struct lw_map_key k = lw_to_map_key(key);
 	bool had;
@@ -334,8 +343,9 @@ int lw_enforcer_put_lease(struct lw_enforcer *enf, const struct lw_image_key *ke
 	return 0;
 }
 
-int lw_enforcer_drop_entry(struct lw_enforcer *enf, const struct lw_image_key *key)
+int lw_enforcer_drop_entry(struct lw_enforcement *handle, const struct lw_image_key *key)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_key k = lw_to_map_key(key);
 	struct lw_map_lease old;
 	bool had = !bpf_map_lookup_elem(enf->leases_fd, &k, &old);
@@ -354,8 +364,9 @@ static int compare_slots(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int lw_enforcer_repair_filter(struct lw_enforcer *enf, const struct lw_image_key *keys, size_t n)
+int lw_enforcer_repair_filter(struct lw_enforcement *handle, const struct lw_image_key *keys, size_t n)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	__u32 *slots = malloc((n ? n : 1) * sizeof(*slots)), count;
 	int repaired = 0;
 

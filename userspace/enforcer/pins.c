@@ -108,8 +108,9 @@ static int verify_pin(struct lw_enforcer *enf, int fd, enum lw_object_kind kind,
 	return 1;
 }
 
-int lw_enforcer_verify_pins(struct lw_enforcer *enf, char *what, size_t what_size)
+int lw_enforcer_verify_pins(struct lw_enforcement *handle, char *what, size_t what_size)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	char path[600];
 	int restored = 0, r;
 
@@ -164,9 +165,10 @@ static int guard_object(struct lw_enforcer *enf, enum lw_object_kind kind, int f
 	return 0;
 }
 
-int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_holder *daemon,
+int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct lw_holder *daemon,
 		      const char *exe)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_guard guard = { .enabled = enabled, .flags = enf->guard_flags,
 				  .daemon = lw_to_map_holder(daemon) };
 	struct lw_map_key key;
@@ -196,8 +198,9 @@ int lw_enforcer_guard(struct lw_enforcer *enf, bool enabled, const struct lw_hol
 	return 0;
 }
 
-int lw_enforcer_verify_guard(struct lw_enforcer *enf)
+int lw_enforcer_verify_guard(struct lw_enforcement *handle)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_guard now;
 	__u32 zero = 0;
 
@@ -228,7 +231,9 @@ int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags)
 	return 0;
 }
 
-void lw_enforcer_trust_pid(struct lw_enforcer *enf, int pid)
+void lw_enforcer_trust_pid(struct lw_enforcement *handle, int pid)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
+
 	enf->trusted_pid = pid > 0 ? (__u32)pid : 0;
 }

@@ -98,9 +98,10 @@ int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *k
 	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
 }
 
-int lw_enforcer_writers(struct lw_enforcer *enf, int fd, const struct lw_image_key *key,
+int lw_enforcer_writers(struct lw_enforcement *handle, int fd, const struct lw_image_key *key,
 			struct lw_writer *writers, size_t max, size_t *count)
 {
+	struct lw_enforcer *enf = lw_bpf_of(handle);
 	struct lw_map_key k = lw_to_map_key(key);
 	struct lw_map_lease lease;
 	struct stat st;

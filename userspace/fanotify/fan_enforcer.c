@@ -54,8 +54,10 @@ static void track(struct lw_fan_enforcer *enf, bool add)
 	pthread_mutex_unlock(&open_list_lock);
 }
 
-const char *lw_fan_enforcer_error(const struct lw_fan_enforcer *enf)
+const char *lw_fan_enforcer_error(const struct lw_enforcement *handle)
 {
+	const struct lw_fan_enforcer *enf = lw_fan_of_const(handle);
+
 	return enf->err.msg;
 }
 
@@ -123,6 +125,7 @@ static void describe_limits(struct lw_fan_enforcer *enf)
 
 static void init(struct lw_fan_enforcer *enf, const struct lw_fan_enforcer_opts *opts)
 {
+	enf->base.ops = &lw_fan_enforcer_ops;
 	enf->fan_fd = enf->stop_fd = enf->events_fd = enf->table_fd = -1;
 	enf->max_images = opts && opts->max_images ? opts->max_images : LW_FAN_DEFAULT_MAX_IMAGES;
 	enf->events_per_sec = opts && opts->events_per_sec ? opts->events_per_sec : 10;
@@ -139,7 +142,7 @@ static int create_eventfds(struct lw_fan_enforcer *enf)
 	return 0;
 }
 
-int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out,
+int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_enforcement **out,
 			 struct lw_err *why)
 {
 	struct lw_fan_enforcer *enf;
@@ -161,17 +164,19 @@ int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_
 	err = lw_fan_thread_start(enf);
 	if (err)
 		goto fail;
-	*out = enf;
+	*out = &enf->base;
 	return 0;
 fail:
 	if (why)
 		*why = enf->err;
-	lw_fan_enforcer_close(enf);
+	lw_fan_enforcer_close(&enf->base);
 	return err;
 }
 
-void lw_fan_enforcer_close(struct lw_fan_enforcer *enf)
+void lw_fan_enforcer_close(struct lw_enforcement *handle)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
+
 	if (!enf)
 		return;
 	track(enf, false);
@@ -226,7 +231,7 @@ static int rebuild_leases(struct lw_fan_enforcer *enf)
 }
 
 int lw_fan_enforcer_adopt(const struct lw_fan_enforcer_opts *opts, int group_fd, int table_fd,
-			  struct lw_fan_enforcer **out, struct lw_err *why)
+			  struct lw_enforcement **out, struct lw_err *why)
 {
 	struct lw_fan_enforcer *enf;
 	int err;
@@ -255,37 +260,52 @@ int lw_fan_enforcer_adopt(const struct lw_fan_enforcer_opts *opts, int group_fd,
 	err = lw_fan_thread_start(enf);
 	if (err)
 		goto fail;
-	*out = enf;
+	*out = &enf->base;
 	return 0;
 fail:
 	if (why)
 		*why = enf->err;
-	lw_fan_enforcer_close(enf);
+	lw_fan_enforcer_close(&enf->base);
 	return err;
 }
 
-void lw_fan_enforcer_pause(struct lw_fan_enforcer *enf)
+void lw_fan_enforcer_pause(struct lw_enforcement *handle)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
+
 	lw_fan_thread_stop(enf);
 }
 
-int lw_fan_enforcer_resume(struct lw_fan_enforcer *enf)
+int lw_fan_enforcer_resume(struct lw_enforcement *handle)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
+
 	return enf->thread_started ? 0 : lw_fan_thread_start(enf);
 }
 
-void lw_fan_enforcer_group_fds(const struct lw_fan_enforcer *enf, int *group_fd, int *table_fd)
+void lw_fan_enforcer_group_fds(const struct lw_enforcement *handle, int *group_fd, int *table_fd)
 {
+	const struct lw_fan_enforcer *enf = lw_fan_of_const(handle);
+
 	*group_fd = enf->fan_fd;
 	*table_fd = enf->table_fd;
 }
 
-bool lw_fan_enforcer_pre_content(const struct lw_fan_enforcer *enf)
+bool lw_fan_enforcer_pre_content(const struct lw_enforcement *handle)
 {
+	const struct lw_fan_enforcer *enf = lw_fan_of_const(handle);
+
 	return enf->pre_content;
 }
 
-const char *lw_fan_enforcer_limits(const struct lw_fan_enforcer *enf)
+const char *lw_fan_enforcer_limits(const struct lw_enforcement *handle)
 {
+	const struct lw_fan_enforcer *enf = lw_fan_of_const(handle);
+
 	return enf->limits;
+}
+
+unsigned int lw_fan_enforcer_max_images(const struct lw_enforcement *handle)
+{
+	return lw_fan_of_const(handle)->max_images;
 }

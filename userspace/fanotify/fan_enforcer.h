@@ -7,7 +7,9 @@
  * (enforcer/enforcer.h) one for one, in the same domain words, so both can
  * sit behind one interface. Errors are negative errno with a one-line reason
  * (common/err.h): in the caller's struct lw_err for lw_fan_enforcer_open,
- * else in lw_fan_enforcer_error().
+ * else in lw_fan_enforcer_error(). The handle is the interface of
+ * common/enforcement.h (lw_fan_enforcer_ops); every call here takes one that
+ * lw_fan_enforcer_open or _adopt gave, none other.
  *
  * Unlike pinned BPF programs, enforcement lasts only as long as a descriptor
  * of the group is open: the daemon hands a copy to its keeper, which answers
@@ -21,13 +23,16 @@
 
 #include <linux/types.h>
 #include <stdbool.h>
+#include "common/enforcement.h"
 #include "common/err.h"
 #include "common/holder.h"
 #include "common/lease_types.h"
 
 #define LW_FAN_DEFAULT_MAX_IMAGES 65536
 
-struct lw_fan_enforcer;
+
+/* The enforcement interface over this enforcer's handles; name "fanotify". */
+extern const struct lw_enforcement_ops lw_fan_enforcer_ops;
 
 struct lw_fan_enforcer_opts {
 	unsigned int max_images;	/* 0: LW_FAN_DEFAULT_MAX_IMAGES */
@@ -44,12 +49,12 @@ struct lw_fan_enforcer_opts {
 /* Create the fanotify group and start the thread that answers it. Nothing is
  * pinned: closing ends enforcement. On failure why (if not NULL) gets the
  * reason. */
-int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_fan_enforcer **out,
+int lw_fan_enforcer_open(const struct lw_fan_enforcer_opts *opts, struct lw_enforcement **out,
 			 struct lw_err *why);
 /* Stop the thread and close this process's descriptor of the group: every
  * lease stops being enforced, unless another process holds a copy of the
  * group (the keeper: see lw_fan_enforcer_group_fds). */
-void lw_fan_enforcer_close(struct lw_fan_enforcer *enf);
+void lw_fan_enforcer_close(struct lw_enforcement *enf);
 
 /* Enforcement that outlives this process: a copy of the group's descriptor
  * kept elsewhere keeps its marks, and with them every lease. The group's
@@ -59,68 +64,69 @@ void lw_fan_enforcer_close(struct lw_fan_enforcer *enf);
 /* Stop answering (the thread answers what it has read, then leaves; events
  * wait in the group), and start again: around a re-exec, whose successor's
  * keeper answers meanwhile. */
-void lw_fan_enforcer_pause(struct lw_fan_enforcer *enf);
-int lw_fan_enforcer_resume(struct lw_fan_enforcer *enf);
-void lw_fan_enforcer_group_fds(const struct lw_fan_enforcer *enf, int *group_fd, int *table_fd);
+void lw_fan_enforcer_pause(struct lw_enforcement *enf);
+int lw_fan_enforcer_resume(struct lw_enforcement *enf);
+void lw_fan_enforcer_group_fds(const struct lw_enforcement *enf, int *group_fd, int *table_fd);
 /* Answer a group another process made and handed over with its table:
  * the leases come back from the table (an O_PATH of each image through its
  * file handle, a pidfd for each process holder), the events the previous
  * answerer read and left are answered, then this one's thread starts. Takes
  * both descriptors, also on failure. */
 int lw_fan_enforcer_adopt(const struct lw_fan_enforcer_opts *opts, int group_fd, int table_fd,
-			  struct lw_fan_enforcer **out, struct lw_err *why);
+			  struct lw_enforcement **out, struct lw_err *why);
 
 /* The key the BPF enforcer sees for the image open at fd: (the superblock's
  * dev from /proc/self/mountinfo, the inode number) for files, (i_rdev, 0)
  * for block devices, both in the kernel's dev_t layout (MAJOR = dev >> 20). */
-int lw_fan_enforcer_key_of_fd(struct lw_fan_enforcer *enf, int fd, struct lw_image_key *key);
+int lw_fan_enforcer_key_of_fd(struct lw_enforcement *enf, int fd, struct lw_image_key *key);
 
 /* As lw_enforcer_add_lease(_flags): -EEXIST if already leased, -ENOSPC if
  * the table is full, -EBUSY if a non-holder has it open for write (found by
  * scanning /proc: see the limits). The mark is placed first, then the scan
  * runs; a busy image is rolled back. */
-int lw_fan_enforcer_add_lease(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+int lw_fan_enforcer_add_lease(struct lw_enforcement *enf, int fd, enum lw_lease_mode mode,
 			      const struct lw_holder *first_holder, struct lw_image_key *key_out);
-int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *enf, int fd, enum lw_lease_mode mode,
 				    const struct lw_holder *first_holder, unsigned int flags,
 				    struct lw_image_key *key_out, struct lw_writer *writer);
-int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key);
+int lw_fan_enforcer_remove_lease(struct lw_enforcement *enf, const struct lw_image_key *key);
 /* As lw_enforcer_writers: the non-holders that have the leased image (open
  * at fd) open for write, up to max; *count gets how many were found. For a
  * lease added again after a gap (nothing enforced it meanwhile). */
-int lw_fan_enforcer_writers(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
+int lw_fan_enforcer_writers(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
 			    struct lw_writer *writers, size_t max, size_t *count);
 
 /* Same errors as lw_enforcer_add_holder/remove_holder; removing the last
  * holder removes the lease. */
-int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+int lw_fan_enforcer_add_holder(struct lw_enforcement *enf, const struct lw_image_key *key,
 			       const struct lw_holder *holder);
-int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+int lw_fan_enforcer_remove_holder(struct lw_enforcement *enf, const struct lw_image_key *key,
 				  const struct lw_holder *holder);
 
-int lw_fan_enforcer_lookup(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+int lw_fan_enforcer_lookup(struct lw_enforcement *enf, const struct lw_image_key *key,
 			   struct lw_lease *lease);
-int lw_fan_enforcer_foreach(struct lw_fan_enforcer *enf,
+int lw_fan_enforcer_foreach(struct lw_enforcement *enf,
 			    int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease,
 				      void *ctx),
 			    void *ctx);
 
 /* Denials, as the daemon's struct lw_denial: poll lw_fan_enforcer_events_fd()
  * for input, then consume. */
-int lw_fan_enforcer_events_fd(struct lw_fan_enforcer *enf);
-int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn, void *ctx);
+int lw_fan_enforcer_events_fd(struct lw_enforcement *enf);
+int lw_fan_enforcer_events_consume(struct lw_enforcement *enf, lw_denial_fn fn, void *ctx);
 
 /* Counters since open, as lw_enforcer_counters(): events delivered +
  * suppressed + dropped == denials. */
-int lw_fan_enforcer_counters(struct lw_fan_enforcer *enf, __u64 *denials, __u64 *suppressed,
+int lw_fan_enforcer_counters(struct lw_enforcement *enf, __u64 *denials, __u64 *suppressed,
 			     __u64 *dropped);
 
 /* Whether the running kernel gave pre-content events (FAN_PRE_ACCESS) to
  * this group, and a one-paragraph description of what this enforcer cannot
  * stop, for `lockwarden status`. */
-bool lw_fan_enforcer_pre_content(const struct lw_fan_enforcer *enf);
-const char *lw_fan_enforcer_limits(const struct lw_fan_enforcer *enf);
+bool lw_fan_enforcer_pre_content(const struct lw_enforcement *enf);
+const char *lw_fan_enforcer_limits(const struct lw_enforcement *enf);
+unsigned int lw_fan_enforcer_max_images(const struct lw_enforcement *enf);
 
-const char *lw_fan_enforcer_error(const struct lw_fan_enforcer *enf);
+const char *lw_fan_enforcer_error(const struct lw_enforcement *enf);
 
 #endif /* LW_FAN_ENFORCER_H */

@@ -217,13 +217,16 @@ void lw_fan_thread_stop(struct lw_fan_enforcer *enf)
 	enf->thread_started = false;
 }
 
-int lw_fan_enforcer_events_fd(struct lw_fan_enforcer *enf)
+int lw_fan_enforcer_events_fd(struct lw_enforcement *handle)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
+
 	return enf->events_fd;
 }
 
-int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn, void *ctx)
+int lw_fan_enforcer_events_consume(struct lw_enforcement *handle, lw_denial_fn fn, void *ctx)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_denial e;
 	__u64 count;
 	int n = 0, ret = 0;
@@ -247,9 +250,11 @@ int lw_fan_enforcer_events_consume(struct lw_fan_enforcer *enf, lw_denial_fn fn,
 	return n;
 }
 
-int lw_fan_enforcer_counters(struct lw_fan_enforcer *enf, __u64 *denials, __u64 *suppressed,
+int lw_fan_enforcer_counters(struct lw_enforcement *handle, __u64 *denials, __u64 *suppressed,
 			     __u64 *dropped)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
+
 	pthread_mutex_lock(&enf->lock);
 	*denials = enf->denials;
 	*suppressed = enf->suppressed;

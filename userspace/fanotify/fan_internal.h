@@ -43,6 +43,7 @@ struct lw_fan_rate {
 };
 
 struct lw_fan_enforcer {
+	struct lw_enforcement base;	/* first: the handle the API gives out */
 	int fan_fd;			/* the fanotify group */
 	int stop_fd;			/* eventfd: tells the thread to leave */
 	int events_fd;			/* eventfd: denial events are queued */
@@ -69,6 +70,17 @@ struct lw_fan_enforcer {
 	char limits[1024];
 	struct lw_err err;		/* why the last call failed */
 };
+
+/* The enforcer behind a handle lw_fan_enforcer_open or _adopt gave out. */
+static inline struct lw_fan_enforcer *lw_fan_of(struct lw_enforcement *handle)
+{
+	return (struct lw_fan_enforcer *)handle;
+}
+
+static inline const struct lw_fan_enforcer *lw_fan_of_const(const struct lw_enforcement *handle)
+{
+	return (const struct lw_fan_enforcer *)handle;
+}
 
 /* Record a one-line reason in enf->err and return err (a negative errno). */
 #define lw_fan_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)

@@ -69,8 +69,10 @@ int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino
 	return err;
 }
 
-int lw_fan_enforcer_key_of_fd(struct lw_fan_enforcer *enf, int fd, struct lw_image_key *key)
+int lw_fan_enforcer_key_of_fd(struct lw_enforcement *handle, int fd, struct lw_image_key *key)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
+
 	dev_t st_dev;
 	ino_t st_ino;
 	int err;

@@ -135,10 +135,11 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 	return 0;
 }
 
-int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
 				    const struct lw_holder *first_holder, unsigned int flags,
 				    struct lw_image_key *key_out, struct lw_writer *writer)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease lease = { 0 };
 	struct stat st;
 	char name[96];
@@ -162,7 +163,7 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 	if ((err = prove_mark(enf, fd, &lease.key, name))) {
 		struct lw_err reason = enf->err;
 
-		lw_fan_enforcer_remove_lease(enf, &lease.key);
+		lw_fan_enforcer_remove_lease(&enf->base, &lease.key);
 		enf->err = reason;
 		return err;
 	}
@@ -174,7 +175,7 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 		err = lw_fan_find_writer(&lease.key, lease.st_dev, lease.st_ino, S_ISBLK(st.st_mode),
 					 first_holder, &found);
 		if (err) {
-			lw_fan_enforcer_remove_lease(enf, &lease.key);
+			lw_fan_enforcer_remove_lease(&enf->base, &lease.key);
 			if (err != -EBUSY)
 				return lw_fan_fail(enf, err, "cannot look for writers of the image: %s",
 						   strerror(-err));
@@ -192,14 +193,17 @@ int lw_fan_enforcer_add_lease_flags(struct lw_fan_enforcer *enf, int fd, enum lw
 	return 0;
 }
 
-int lw_fan_enforcer_add_lease(struct lw_fan_enforcer *enf, int fd, enum lw_lease_mode mode,
+int lw_fan_enforcer_add_lease(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
 			      const struct lw_holder *first_holder, struct lw_image_key *key_out)
 {
-	return lw_fan_enforcer_add_lease_flags(enf, fd, mode, first_holder, 0, key_out, NULL);
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
+
+	return lw_fan_enforcer_add_lease_flags(&enf->base, fd, mode, first_holder, 0, key_out, NULL);
 }
 
-int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
+int lw_fan_enforcer_remove_lease(struct lw_enforcement *handle, const struct lw_image_key *key)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease *l;
 
 	pthread_mutex_lock(&enf->lock);
@@ -210,9 +214,10 @@ int lw_fan_enforcer_remove_lease(struct lw_fan_enforcer *enf, const struct lw_im
 	return l ? 0 : not_leased(enf, key);
 }
 
-int lw_fan_enforcer_lookup(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+int lw_fan_enforcer_lookup(struct lw_enforcement *handle, const struct lw_image_key *key,
 			   struct lw_lease *lease)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease *l;
 
 	pthread_mutex_lock(&enf->lock);
@@ -223,9 +228,10 @@ int lw_fan_enforcer_lookup(struct lw_fan_enforcer *enf, const struct lw_image_ke
 	return l ? 0 : not_leased(enf, key);
 }
 
-int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+int lw_fan_enforcer_add_holder(struct lw_enforcement *handle, const struct lw_image_key *key,
 			       const struct lw_holder *holder)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease *l;
 	int err;
 
@@ -244,9 +250,10 @@ int lw_fan_enforcer_add_holder(struct lw_fan_enforcer *enf, const struct lw_imag
 	return err;
 }
 
-int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_image_key *key,
+int lw_fan_enforcer_remove_holder(struct lw_enforcement *handle, const struct lw_image_key *key,
 				  const struct lw_holder *holder)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease *l;
 	int err = 0, i;
 
@@ -272,11 +279,12 @@ int lw_fan_enforcer_remove_holder(struct lw_fan_enforcer *enf, const struct lw_i
 	return err;
 }
 
-int lw_fan_enforcer_foreach(struct lw_fan_enforcer *enf,
+int lw_fan_enforcer_foreach(struct lw_enforcement *handle,
 			    int (*fn)(const struct lw_image_key *key, const struct lw_lease *lease,
 				      void *ctx),
 			    void *ctx)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease *copy;
 	size_t n;
 	int ret = 0;

@@ -259,9 +259,10 @@ int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_in
 	return -EBUSY;
 }
 
-int lw_fan_enforcer_writers(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
+int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct lw_image_key *key,
 			    struct lw_writer *writers, size_t max, size_t *count)
 {
+	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct target t = { .key = key, .self = getpid() };
 	struct lw_lease lease;
 	struct stat st;
@@ -270,7 +271,7 @@ int lw_fan_enforcer_writers(struct lw_fan_enforcer *enf, int fd, const struct lw
 	*count = 0;
 	if (fstat(fd, &st))
 		return lw_fan_fail(enf, -errno, "cannot stat the image: %s", strerror(errno));
-	if ((err = lw_fan_enforcer_lookup(enf, key, &lease)))
+	if ((err = lw_fan_enforcer_lookup(&enf->base, key, &lease)))
 		return err;
 	t.st_dev = st.st_dev;
 	t.st_ino = st.st_ino;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The enforcer as the daemon sees it: one small table of operations in the
  * daemon's words (image key, holder, lease mode, denial), so the lease logic
- * does not know which kernel mechanism stops non-holders. Two
- * implementations: enforcement_bpf.c (BPF LSM, pinned) and
- * enforcement_fanotify.c (fanotify permission events, lasts while the daemon
- * runs). Errors are negative errno with a one-line reason in error(). */
-#ifndef LW_DAEMON_ENFORCEMENT_H
-#define LW_DAEMON_ENFORCEMENT_H
+ * does not know which kernel mechanism stops non-holders. Each enforcer
+ * library implements it over its own handle, which begins with a struct
+ * lw_enforcement: lw_enforcer_ops (enforcer/enforcer.h: BPF LSM, pinned) and
+ * lw_fan_enforcer_ops (fanotify/fan_enforcer.h: permission events, lasts
+ * while a descriptor of the group is open). Errors are negative errno with a
+ * one-line reason in error(). */
+#ifndef LW_COMMON_ENFORCEMENT_H
+#define LW_COMMON_ENFORCEMENT_H
 
 #include <errno.h>
 #include <linux/types.h>
@@ -15,7 +17,6 @@
 #include "common/holder.h"	/* the domain: holders, leases, denials */
 
 struct lw_enforcement;
-struct lw_keeper;
 
 typedef int (*lw_lease_fn)(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx);
 
@@ -45,17 +46,10 @@ struct lw_enforcement_ops {
 	unsigned int (*max_images)(const struct lw_enforcement *enf);
 	/* what this enforcer cannot stop, one paragraph for `lockwarden status` */
 	const char *(*limits)(const struct lw_enforcement *enf);
-	/* where its state lives ("" for none: fanotify pins nothing) */
+	/* Optional (NULL: nothing pinned, as fanotify): where its state lives */
 	const char *(*pin_dir)(const struct lw_enforcement *enf);
 	const char *(*error)(const struct lw_enforcement *enf);
 	void (*close)(struct lw_enforcement *enf);
-	/* Optional (NULL): the pinned BPF enforcer behind it, for tamper.c,
-	 * whose checks (pins, guard, map repairs) exist only there. */
-	struct lw_enforcer *(*bpf)(const struct lw_enforcement *enf);
-	/* Optional (NULL): give keeper what must outlive the daemon for
-	 * enforcement to go on (fanotify: the group), again after the keeper
-	 * was replaced. */
-	int (*keep)(struct lw_enforcement *enf, struct lw_keeper *keeper);
 	/* Optional (NULL): the non-holders with key's image (open at fd) open
 	 * for write, for a lease enforced again after a gap; the BPF enforcer
 	 * is asked through tamper.c. */
@@ -63,49 +57,10 @@ struct lw_enforcement_ops {
 		       struct lw_writer *writers, size_t max, size_t *count);
 };
 
+/* The first member of every enforcer's handle. */
 struct lw_enforcement {
 	const struct lw_enforcement_ops *ops;
-	void *impl;
 };
-
-enum lw_enforcer_choice { LW_ENFORCER_AUTO, LW_ENFORCER_BPF_LSM, LW_ENFORCER_FANOTIFY };
-
-/* Parse "auto" | "bpf-lsm" | "fanotify"; -EINVAL otherwise. */
-int lw_enforcer_choice_parse(const char *text, enum lw_enforcer_choice *out);
-
-struct lw_enforcement_opts {
-	enum lw_enforcer_choice choice;
-	const char *pin_dir;		/* bpf-lsm */
-	unsigned int max_images;
-	bool pre_content;		/* fanotify: pre-content events where offered */
-	bool debuggable_holders;	/* bpf-lsm: allow ptrace-class access to holders */
-	struct lw_keeper *keeper;	/* fanotify: takes back the group the keeper kept
-					 * across a restart, and gives it one */
-	bool writable_fs_devices;	/* bpf-lsm: leave the device under leased files writable */
-};
-
-/* Open the chosen enforcer. auto tries bpf-lsm and falls back to fanotify;
- * *why_fallback (if not NULL, size why_size) gets why bpf-lsm was not used,
- * "" when it was. On failure err says why each was refused. */
-int lw_enforcement_open(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
-			char *why_fallback, size_t why_size, char *err, size_t err_size);
-void lw_enforcement_close(struct lw_enforcement *enf);
-
-int lw_enforcement_open_bpf(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
-			    char *err, size_t err_size);
-int lw_enforcement_open_fanotify(const struct lw_enforcement_opts *opts, struct lw_enforcement **out,
-				 char *err, size_t err_size);
-
-/* NULL unless enf is the BPF enforcer. */
-static inline struct lw_enforcer *lw_enforcement_bpf(const struct lw_enforcement *enf)
-{
-	return enf && enf->ops->bpf ? enf->ops->bpf(enf) : NULL;
-}
-
-static inline int lw_enforcement_keep(struct lw_enforcement *enf, struct lw_keeper *keeper)
-{
-	return enf && enf->ops->keep ? enf->ops->keep(enf, keeper) : 0;
-}
 
 static inline int lw_enforcement_writers(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
 					 struct lw_writer *writers, size_t max, size_t *count)
@@ -188,7 +143,7 @@ static inline const char *lw_enforcement_limits(const struct lw_enforcement *enf
 
 static inline const char *lw_enforcement_pin_dir(const struct lw_enforcement *enf)
 {
-	return enf->ops->pin_dir(enf);
+	return enf->ops->pin_dir ? enf->ops->pin_dir(enf) : "";
 }
 
 static inline const char *lw_enforcement_error(const struct lw_enforcement *enf)
@@ -196,4 +151,4 @@ static inline const char *lw_enforcement_error(const struct lw_enforcement *enf)
 	return enf->ops->error(enf);
 }
 
-#endif /* LW_DAEMON_ENFORCEMENT_H */
+#endif /* LW_COMMON_ENFORCEMENT_H */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the keeper's files share (keeper.c: the daemon's side,
+ * keeper_process.c: the keeper process, keeper_msg.c: their messages); not
+ * part of the API (keeper.h). */
+#ifndef LW_DAEMON_KEEPER_INTERNAL_H
+#define LW_DAEMON_KEEPER_INTERNAL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "keeper.h"
+
+enum keeper_op {
+	KEEPER_PUT = 1,		/* daemon -> keeper, with a descriptor */
+	KEEPER_DROP,		/* daemon -> keeper */
+	KEEPER_LIST,		/* daemon -> keeper; answered by ITEMs then END */
+	KEEPER_ITEM,		/* keeper -> daemon, with a descriptor */
+	KEEPER_END,
+	KEEPER_OK,
+	KEEPER_FAIL,
+	KEEPER_HELLO,		/* daemon -> keeper; answered by OK with pid and count */
+	KEEPER_QUIT,		/* daemon -> keeper: drop every copy and exit (it was replaced) */
+	KEEPER_GROUP_PUT,	/* daemon -> keeper, with the fanotify "group" or its "table" */
+	KEEPER_GROUP_TAKE,	/* daemon -> keeper; answered by ITEMs then END (keeper_group.h) */
+	KEEPER_GROUP_DROP,	/* daemon -> keeper: close the group copies */
+};
+
+struct keeper_msg {
+	uint32_t op;
+	int32_t pid;		/* in every message: the sender's pid */
+	uint32_t count;		/* OK to HELLO: how many descriptors the keeper holds */
+	char name[PATH_MAX];
+};
+
+/* keeper_msg.c: one message, with a descriptor attached if fd >= 0. */
+int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32_t count);
+int lw_keeper_send(int sock, uint32_t op, const char *name, int fd);
+/* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
+int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd);
+
+/* Where the keeper listens: the socket file it was started on. A keeper
+ * whose file was replaced (a new keeper took over; the daemon died before it
+ * could tell this one to quit) is reached by nobody and must not hold copies
+ * of locks that may be released meanwhile. */
+struct keeper_home {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+};
+
+/* keeper_process.c: start a keeper listening on listen_fd, holding a copy
+ * of each of locks (see there). */
+int lw_keeper_spawn(int listen_fd, const struct lw_keeper_lock *locks, size_t count,
+		    const struct keeper_home *home);
+
+#endif /* LW_DAEMON_KEEPER_INTERNAL_H */

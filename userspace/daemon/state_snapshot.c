@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The state's snapshot: the whole table written at once (a compaction,
+ * which starts an empty journal after it), and read back at start. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/holder.h"
+#include "lease_json.h"
+#include "state.h"
+#include "state_internal.h"
+
+#define STATE_VERSION 2
+#define STATE_VERSION_SINGLE_FILE 1	/* before the journal: still read */
+
+static int new_id(char id[ID_LEN + 1])
+{
+	unsigned char raw[ID_LEN / 2];
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return -errno;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		sprintf(id + 2 * i, "%02x", raw[i]);
+	return 0;
+}
+
+static int write_snapshot(const char *dir, struct lw_lease_table *t, const char *id,
+			  off_t *bytes, struct lw_err *err)
+{
+	struct json_object *root = json_object_new_object(), *leases = json_object_new_array();
+	const char *text;
+	int r;
+
+	if (!root || !leases) {
+		json_object_put(root);
+		json_object_put(leases);
+		return lw_err_set(err, ENOMEM, "state: out of memory");
+	}
+	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
+	json_object_object_add(root, "id", json_object_new_string(id));
+	for (struct lw_lease_entry *e = lw_lease_first(t); e; e = e->next)
+		json_object_array_add(leases, lw_lease_to_json(e, true));
+	json_object_object_add(root, "leases", leases);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+	if (!text) {
+		json_object_put(root);
+		return lw_err_set(err, ENOMEM, "state: out of memory");
+	}
+	*bytes = (off_t)strlen(text);
+	r = lw_state_replace_file(dir, LW_STATE_FILE, text, strlen(text), NULL, err);
+	json_object_put(root);
+	return r;
+}
+
+/* A new snapshot of t, then a journal that follows it. The snapshot goes
+ * first: a crash between leaves the old journal, which names the old
+ * snapshot and is ignored. */
+int lw_state_compact(const char *dir, struct lw_lease_table *t, char id[ID_LEN + 1],
+		   off_t *snapshot_bytes, int *journal_fd, off_t *journal_bytes,
+		   struct lw_err *err)
+{
+	struct json_object *head = json_object_new_object();
+	char *buf = NULL;
+	size_t len = 0, size = 0;
+	int r = new_id(id);
+
+	if (r < 0) {
+		lw_err_set(err, -r, "state: cannot make a snapshot id: %s", strerror(-r));
+		goto cleanup;
+	}
+	r = write_snapshot(dir, t, id, snapshot_bytes, err);
+	if (r < 0)
+		goto cleanup;
+	r = head ? 0 : -ENOMEM;
+	if (r == 0) {
+		json_object_object_add(head, "snapshot", json_object_new_string(id));
+		r = lw_state_frame(head, &buf, &len, &size);
+	}
+	if (r < 0) {
+		lw_err_set(err, -r, "state: out of memory");
+		goto cleanup;
+	}
+	r = lw_state_replace_file(dir, LW_STATE_JOURNAL, buf, len, journal_fd, err);
+	*journal_bytes = (off_t)len;
+cleanup:
+	json_object_put(head);
+	free(buf);
+	return r;
+}
+
+int lw_state_save(const char *state_dir, struct lw_lease_table *t, struct lw_err *err)
+{
+	char id[ID_LEN + 1];
+	off_t snapshot_bytes, journal_bytes;
+
+	return lw_state_compact(state_dir, t, id, &snapshot_bytes, NULL, &journal_bytes, err);
+}
+
+static bool has_duplicate_holder(const struct lw_lease_entry *e)
+{
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (lw_holder_equal(&e->holders[i].id, &e->holders[j].id))
+				return true;
+	return false;
+}
+
+/* A lease read from the state, checked against both tables. except is an
+ * entry it may replace (same image). NULL with *why set. */
+struct lw_lease_entry *lw_state_lease_from(struct json_object *o, struct lw_lease_table *t,
+					 struct lw_lease_table *loaded,
+					 const struct lw_lease_entry *except, const char **why)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new(), *other;
+
+	if (!e) {
+		*why = "out of memory";
+		return NULL;
+	}
+	if (lw_lease_from_json(o, e, why) < 0)
+		goto fail;
+	if (has_duplicate_holder(e)) {
+		*why = "a holder is listed twice";
+		goto fail;
+	}
+	other = lw_lease_by_key(loaded, &e->key);
+	if (lw_lease_by_image(t, e->image) || lw_lease_by_key(t, &e->key) ||
+	    (lw_lease_by_image(loaded, e->image) && lw_lease_by_image(loaded, e->image) != except) ||
+	    (other && other != except)) {
+		*why = "duplicate image";
+		goto fail;
+	}
+	if (except && (except->key.dev != e->key.dev || except->key.ino != e->key.ino)) {
+		*why = "the image's key changed without its lease ending";
+		goto fail;
+	}
+	return e;
+fail:
+	free(e);
+	return NULL;
+}
+
+/* The snapshot into loaded; *id gets its id ("" for version 1). */
+static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_lease_table *loaded,
+			 char id[ID_LEN + 1], struct lw_err *err)
+{
+	char path[PATH_MAX], why_buf[128], *text = NULL;
+	struct json_object *root = NULL, *leases, *version, *jid;
+	const char *why;
+	int64_t v;
+	size_t n, len;
+	int r;
+
+	id[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, LW_STATE_FILE);
+	r = lw_state_read_file(path, &text, &len, err);
+	if (r < 0 || !text)
+		return r;
+	root = lw_state_parse_one(text, len, true, why_buf, sizeof(why_buf));
+	if (!root) {
+		r = lw_err_set(err, EBADMSG, "state: cannot parse %s %s", path, why_buf);
+		goto cleanup;
+	}
+	v = json_object_object_get_ex(root, "version", &version) &&
+	    json_object_is_type(version, json_type_int) ? json_object_get_int64(version) : 0;
+	if ((v != STATE_VERSION && v != STATE_VERSION_SINGLE_FILE) ||
+	    !json_object_object_get_ex(root, "leases", &leases) ||
+	    !json_object_is_type(leases, json_type_array)) {
+		r = lw_err_set(err, EBADMSG, "state: %s: no version %d or %d lease list", path,
+			       STATE_VERSION_SINGLE_FILE, STATE_VERSION);
+		goto cleanup;
+	}
+	if (v == STATE_VERSION) {
+		if (!json_object_object_get_ex(root, "id", &jid) || !json_object_is_type(jid, json_type_string) ||
+		    json_object_get_string_len(jid) != ID_LEN ||
+		    strspn(json_object_get_string(jid), "0123456789abcdef") != ID_LEN) {
+			r = lw_err_set(err, EBADMSG, "state: %s: no snapshot id of %d hex digits", path, ID_LEN);
+			goto cleanup;
+		}
+		memcpy(id, json_object_get_string(jid), ID_LEN + 1);
+	}
+	n = json_object_array_length(leases);
+	for (size_t i = 0; i < n; i++) {
+		struct lw_lease_entry *e = lw_state_lease_from(json_object_array_get_idx(leases, i), t, loaded, NULL, &why);
+
+		if (!e) {
+			r = lw_err_set(err, EBADMSG, "state: %s: lease %zu: %s", path, i, why);
+			goto cleanup;
+		}
+		lw_lease_table_insert(loaded, e);
+	}
+cleanup:
+	json_object_put(root);
+	free(text);
+	return r;
+}
+
+int lw_state_load(const char *state_dir, struct lw_lease_table *t, struct lw_err *err)
+{
+	struct lw_lease_table *loaded = NULL;
+	struct lw_lease_entry *e;
+	char id[ID_LEN + 1];
+	int r;
+
+	/* read into a table of its own: a state refused adds nothing to t */
+	r = lw_lease_table_new(0, &loaded);
+	if (r < 0) {
+		return lw_err_set(err, -r, "state: out of memory");
+	}
+	r = load_snapshot(state_dir, t, loaded, id, err);
+	if (r == 0 && id[0])
+		r = lw_state_replay_journal(state_dir, id, t, loaded, err);
+	if (r == 0)
+		while ((e = lw_lease_first(loaded))) {
+			lw_lease_table_remove(loaded, e);
+			lw_lease_table_insert(t, e);
+		}
+	lw_lease_table_free(loaded);
+	return r;
+}
