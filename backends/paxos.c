@@ -5,8 +5,9 @@
  * resources); this backend joins one lockspace (paxos_lockspace.c), names
  * the lease of an image (paxos_lease.c) and takes it through a per-lease
  * agent process registered with sanlock (paxos_agent.c), which also fences
- * the holders when sanlock cannot renew. docs/paxos.md has the design and
- * the timings.
+ * the holders when sanlock cannot renew. This file keeps the held leases,
+ * release, adopt, open and status; acquiring is in paxos_acquire.c.
+ * docs/paxos.md has the design and the timings.
  *
  * Config, section [paxos]:
  *   lockspace = NAME            sanlock lockspace name (required)
@@ -28,58 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sanlock.h>
-#include <sanlock_resource.h>
-
-#include "backend.h"
 #include "enforcer/enforcer.h"
-#include "paxos_agent.h"
-#include "paxos_config.h"
+#include "paxos_internal.h"
 #include "paxos_fence.h"
 #include "paxos_lease.h"
-#include "paxos_lockspace.h"
 
 #define FENCE_WAIT_MS 10000
-
-struct paxos_lock;
-
-struct paxos_backend {
-	struct lw_backend base;
-	struct lw_paxos_config cfg;
-	sd_event *event;
-	lw_backend_lost_fn lost;
-	void *lost_ctx;
-	struct lw_paxos_lockspace *ls;
-	struct lw_backend_pending *pendings;	/* acquires not answered yet */
-	struct paxos_lock *locks;		/* held leases (for status) */
-};
-
-struct paxos_lock {
-	struct lw_backend_lock base;	/* keep_fd -1: sanlock holds the lease for the agent */
-	struct paxos_backend *pb;
-	struct lw_paxos_agent agent;
-	int image_fd;			/* for fencing if the agent dies another way */
-	bool shared;
-	char lease[SANLK_MAX_RES_STR];	/* LOCKSPACE:RESOURCE:PATH:OFFSET */
-	sd_event_source *exit_watch;	/* the agent's pidfd: the lease is gone when it fires */
-	sd_event_source *ctl_watch;	/* the agent's control socket: it says when it fences */
-	bool lost;			/* the daemon was told (once) */
-	struct paxos_lock *next;
-};
-
-struct lw_backend_pending {
-	struct paxos_backend *pb;
-	lw_backend_done_fn done;
-	void *ctx;
-	struct sanlk_resource *res;
-	bool create;			/* automatic mode: lease file made on demand */
-	int image_fd;
-	char owner[SANLK_NAME_LEN];
-	struct paxos_lock *lock;	/* the agent, once started */
-	sd_event_source *answer;	/* the agent's result */
-	sd_event_source *deadline;	/* waiting for the join */
-	struct lw_backend_pending *next;
-};
 
 /* ---- held leases ---------------------------------------------------------- */
 
@@ -93,7 +48,7 @@ static void lock_unlink(struct paxos_lock *l)
 	l->next = NULL;
 }
 
-static void lock_free(struct paxos_lock *l)
+void lw_paxos_lock_free(struct paxos_lock *l)
 {
 	if (!l)
 		return;
@@ -108,7 +63,7 @@ static void lock_free(struct paxos_lock *l)
 	free(l);
 }
 
-static struct paxos_lock *lock_new(struct paxos_backend *pb, int image_fd, bool shared)
+struct paxos_lock *lw_paxos_lock_new(struct paxos_backend *pb, int image_fd, bool shared)
 {
 	struct paxos_lock *l = calloc(1, sizeof(*l));
 
@@ -134,7 +89,7 @@ static void report_lost(struct paxos_lock *l, const struct lw_err *err)
 
 /* The agent says sanlock ordered it to fence: the daemon hears it before
  * the holders die, so it stops them itself and records why. */
-static int on_agent_message(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+int lw_paxos_on_agent_message(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct paxos_lock *l = userdata;
 	struct lw_err err;
@@ -176,7 +131,7 @@ static int on_agent_exit(sd_event_source *s, int fd, uint32_t revents, void *use
 	return 0;
 }
 
-static int watch_agent(struct paxos_lock *l, struct lw_err *err)
+int lw_paxos_lock_watch(struct paxos_lock *l, struct lw_err *err)
 {
 	int rv = sd_event_add_io(l->pb->event, &l->exit_watch, l->agent.pidfd, EPOLLIN, on_agent_exit, l);
 
@@ -185,7 +140,7 @@ static int watch_agent(struct paxos_lock *l, struct lw_err *err)
 	return 0;
 }
 
-static int set_id(struct paxos_lock *l, struct lw_err *err)
+int lw_paxos_lock_set_id(struct paxos_lock *l, struct lw_err *err)
 {
 	struct lw_holder agent;
 	int rv = lw_holder_of_pid(l->agent.pid, &agent);
@@ -197,240 +152,6 @@ static int set_id(struct paxos_lock *l, struct lw_err *err)
 			     l->lease) >= sizeof(l->base.id))
 		return lw_err_set(err, ENAMETOOLONG, "lease name too long");
 	return 0;
-}
-
-/* ---- acquiring ------------------------------------------------------------ */
-
-static void pending_free(struct lw_backend_pending *p)
-{
-	sd_event_source_disable_unref(p->answer);
-	sd_event_source_disable_unref(p->deadline);
-	if (p->image_fd >= 0)
-		close(p->image_fd);
-	free(p->res);
-	free(p);
-}
-
-static void unlist(struct lw_backend_pending *p)
-{
-	for (struct lw_backend_pending **q = &p->pb->pendings; *q; q = &(*q)->next)
-		if (*q == p) {
-			*q = p->next;
-			break;
-		}
-	p->next = NULL;
-}
-
-/* A cancelled acquire's agent: if the lease arrived, it is released (the
- * agent takes SIGUSR1 after its acquire); reaped when it exits. */
-static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	struct paxos_lock *l = userdata;
-
-	(void)s;
-	(void)fd;
-	(void)revents;
-	lw_paxos_agent_reap(l->agent.pidfd);
-	lock_free(l);
-	return 0;
-}
-
-static void finish(struct lw_backend_pending *p, int result, struct paxos_lock *lock, const struct lw_err *err)
-{
-	lw_backend_done_fn done = p->done;
-	void *ctx = p->ctx;
-
-	unlist(p);
-	pending_free(p);
-	done(ctx, result, lock ? &lock->base : NULL, err);
-}
-
-static int on_answer(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	struct lw_backend_pending *p = userdata;
-	struct paxos_lock *l = p->lock;
-	struct paxos_backend *pb = p->pb;
-	struct lw_err err = { "" };
-	int rv;
-
-	(void)s;
-	(void)revents;
-	rv = lw_paxos_agent_result(fd, &err);
-	if (rv == 0)
-		rv = set_id(l, &err);
-	if (rv == 0)
-		rv = watch_agent(l, &err);
-	if (rv < 0) {
-		/* a failed agent exits by itself; one that got the lease is told to let go */
-		lw_paxos_agent_release(l->agent.pidfd, (int)pb->cfg.io_timeout * 2000);
-		lock_free(l);
-		lw_err_prefix(&err, "paxos");
-		finish(p, rv, NULL, &err);
-		return 0;
-	}
-	/* the agent's one more message, if ever: it fences */
-	sd_event_source_disable_unref(p->answer);
-	p->answer = NULL;
-	if (sd_event_add_io(pb->event, &l->ctl_watch, l->agent.ctl_fd, EPOLLIN, on_agent_message, l) < 0) {
-		close(l->agent.ctl_fd);	/* the agent goes on without it; its exit still tells */
-		l->agent.ctl_fd = -1;
-	}
-	l->next = pb->locks;
-	pb->locks = l;
-	p->lock = NULL;
-	finish(p, 0, l, NULL);
-	return 0;
-}
-
-static int start_agent(struct lw_backend_pending *p, struct lw_err *err)
-{
-	struct paxos_backend *pb = p->pb;
-	struct lw_paxos_agent_spec spec = {
-		.res = p->res, .image_fd = p->image_fd, .owner = p->owner, .create = p->create,
-	};
-	struct paxos_lock *l = lock_new(pb, p->image_fd, p->res->flags & SANLK_RES_SHARED);
-	int rv;
-
-	if (!l)
-		return lw_err_set(err, ENOMEM, "out of memory");
-	rv = lw_paxos_lease_text(p->res, l->lease, sizeof(l->lease), err);
-	if (rv == 0)
-		rv = lw_paxos_agent_spawn(&spec, &l->agent, err);
-	if (rv == 0) {
-		rv = sd_event_add_io(pb->event, &p->answer, l->agent.ctl_fd, EPOLLIN, on_answer, p);
-		if (rv < 0) {
-			lw_paxos_agent_release(l->agent.pidfd, 1000);
-			lw_err_set(err, -rv, "cannot watch the sanlock agent: %s", strerror(-rv));
-		}
-	}
-	if (rv < 0) {
-		lock_free(l);
-		return rv;
-	}
-	p->lock = l;
-	return 0;
-}
-
-static int on_join_deadline(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct lw_backend_pending *p = userdata;
-	struct lw_err err;
-
-	(void)s;
-	(void)usec;
-	lw_err_set(&err, ETIMEDOUT, "paxos: lockspace %s is still joining after %u s", p->pb->cfg.lockspace,
-		   p->pb->cfg.join_wait_sec);
-	finish(p, -ETIMEDOUT, NULL, &err);
-	return 0;
-}
-
-/* The lockspace changed state: start (or fail) what waited for the join. */
-static void on_lockspace_changed(void *ctx)
-{
-	struct paxos_backend *pb = ctx;
-	enum lw_paxos_ls_state state = lw_paxos_lockspace_state(pb->ls);
-
-	struct lw_backend_pending *p, *next;
-
-	if (state == LW_PAXOS_LS_JOINING)
-		return;
-	for (p = pb->pendings; p; p = next) {
-		struct lw_err err;
-		int rv;
-
-		next = p->next;
-		if (p->lock)
-			continue;	/* its agent is at work already */
-		sd_event_source_disable_unref(p->deadline);
-		p->deadline = NULL;
-		if (state == LW_PAXOS_LS_JOINED)
-			rv = start_agent(p, &err);
-		else
-			rv = lw_err_set(&err, EIO, "lockspace %s failed: %s", pb->cfg.lockspace,
-					lw_paxos_lockspace_reason(pb->ls));
-		if (rv < 0) {
-			lw_err_prefix(&err, "paxos");
-			finish(p, rv, NULL, &err);
-		}
-	}
-}
-
-static int paxos_acquire(struct lw_backend *be, const struct lw_backend_request *req, lw_backend_done_fn done,
-			 void *ctx, struct lw_backend_lock **lock, struct lw_backend_pending **pending,
-			 struct lw_err *err)
-{
-	struct paxos_backend *pb = (struct paxos_backend *)be;
-	enum lw_paxos_ls_state state = lw_paxos_lockspace_state(pb->ls);
-	struct lw_backend_pending *p;
-	const char *base;
-	int rv;
-
-	*lock = NULL;
-	if (state == LW_PAXOS_LS_FAILED)
-		return lw_err_set(err, EIO, "paxos: lockspace %s failed: %s", pb->cfg.lockspace,
-				  lw_paxos_lockspace_reason(pb->ls));
-	if (state == LW_PAXOS_LS_JOINING && pb->cfg.join_wait_sec == 0)
-		return lw_err_set(err, EBUSY, "paxos: lockspace %s is joining, try again in a few seconds",
-				  pb->cfg.lockspace);
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return lw_err_set(err, ENOMEM, "out of memory");
-	p->pb = pb;
-	p->done = done;
-	p->ctx = ctx;
-	p->image_fd = -1;
-	if (req->lease && req->lease[0]) {
-		rv = lw_paxos_lease_manual(req->lease, pb->cfg.lockspace, req->shared, &p->res, err);
-	} else {
-		p->create = true;
-		rv = lw_paxos_lease_auto(pb->cfg.lockspace, pb->cfg.lease_dir, req->image_fd, req->image, req->shared,
-					 &p->res, err);
-	}
-	if (rv == 0 && req->image_fd >= 0 && (p->image_fd = fcntl(req->image_fd, F_DUPFD_CLOEXEC, 3)) < 0)
-		rv = lw_err_set(err, errno, "paxos: dup: %s", strerror(errno));
-	if (rv < 0) {
-		pending_free(p);
-		return rv;
-	}
-	base = strrchr(req->image, '/') ? strrchr(req->image, '/') + 1 : req->image;
-	snprintf(p->owner, sizeof(p->owner), "lockwarden %s", base);
-
-	if (state == LW_PAXOS_LS_JOINED) {
-		rv = start_agent(p, err);
-	} else {
-		rv = sd_event_add_time_relative(pb->event, &p->deadline, CLOCK_MONOTONIC,
-						(uint64_t)pb->cfg.join_wait_sec * 1000000ULL, 0, on_join_deadline, p);
-		if (rv < 0)
-			lw_err_set(err, -rv, "cannot add a timer: %s", strerror(-rv));
-	}
-	if (rv == 0) {
-		p->next = pb->pendings;
-		pb->pendings = p;
-	}
-	if (rv < 0) {
-		lw_err_prefix(err, "paxos");
-		pending_free(p);
-		return rv;
-	}
-	*pending = p;
-	return -EINPROGRESS;
-}
-
-static void paxos_cancel(struct lw_backend *be, struct lw_backend_pending *p)
-{
-	struct paxos_lock *l = p->lock;
-
-	(void)be;
-	unlist(p);
-	if (l) {
-		/* the agent lets go as soon as its acquire returns; reaped when it exits */
-		syscall(SYS_pidfd_send_signal, l->agent.pidfd, SIGUSR1, NULL, 0);
-		if (sd_event_add_io(p->pb->event, &l->exit_watch, l->agent.pidfd, EPOLLIN, on_orphan_exit, l) < 0) {
-			syscall(SYS_pidfd_send_signal, l->agent.pidfd, SIGKILL, NULL, 0);
-			lock_free(l);	/* killed: sanlock frees a dead client's lease */
-		}
-	}
-	pending_free(p);
 }
 
 /* ---- releasing, adopting -------------------------------------------------- */
@@ -451,7 +172,7 @@ static int paxos_release(struct lw_backend *be, struct lw_backend_lock *lock, st
 	else if (status == LW_PAXOS_AGENT_RELEASE_FAILED)
 		rv = lw_err_set(err, EIO, "paxos: sanlock could not release %s (it is freed as the agent exits)",
 				l->lease);
-	lock_free(l);
+	lw_paxos_lock_free(l);
 	return rv;
 }
 
@@ -461,7 +182,7 @@ static void paxos_forget(struct lw_backend *be, struct lw_backend_lock *lock)
 
 	(void)be;
 	lock_unlink(l);
-	lock_free(l);	/* the agent goes on holding the lease */
+	lw_paxos_lock_free(l);	/* the agent goes on holding the lease */
 }
 
 /* Whether sanlock has the resource lease among those of client pid. */
@@ -496,7 +217,7 @@ static int paxos_adopt(struct lw_backend *be, const struct lw_backend_request *r
 		close(kept_fd);
 	if (sscanf(id, "agent=%d start=%llu %15s %n", &pid, &start, mode, &used) != 3 || !used || pid <= 1)
 		return lw_err_set(err, EINVAL, "paxos: lock \"%s\" is not a paxos lock", id);
-	l = lock_new(pb, req->image_fd, !strcmp(mode, "shared"));
+	l = lw_paxos_lock_new(pb, req->image_fd, !strcmp(mode, "shared"));
 	if (!l)
 		return lw_err_set(err, ENOMEM, "out of memory");
 	snprintf(l->lease, sizeof(l->lease), "%s", id + used);
@@ -504,17 +225,17 @@ static int paxos_adopt(struct lw_backend *be, const struct lw_backend_request *r
 	l->agent.pid = pid;
 	l->agent.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (l->agent.pidfd < 0 || lw_holder_of_pid(pid, &now) < 0 || now.start_time != start) {
-		lock_free(l);
+		lw_paxos_lock_free(l);
 		return lw_err_set(err, EAGAIN, "paxos: the agent of %s is gone: the lease was lost meanwhile",
 				  id + used);
 	}
 	if (!sanlock_holds(pid, l->lease)) {
-		lock_free(l);
+		lw_paxos_lock_free(l);
 		return lw_err_set(err, EAGAIN, "paxos: sanlock no longer holds %s for its agent", id + used);
 	}
-	rv = watch_agent(l, err);
+	rv = lw_paxos_lock_watch(l, err);
 	if (rv < 0) {
-		lock_free(l);
+		lw_paxos_lock_free(l);
 		return rv;
 	}
 	l->next = pb->locks;
@@ -560,7 +281,7 @@ static int paxos_open(const struct lw_backend_setup *setup, struct lw_backend **
 		.name = pb->cfg.lockspace, .path = pb->cfg.lockspace_path, .offset = pb->cfg.lockspace_offset,
 		.host_id = pb->cfg.host_id, .io_timeout = pb->cfg.io_timeout,
 	};
-	rv = lw_paxos_lockspace_open(&lc, pb->event, on_lockspace_changed, pb, &pb->ls, err);
+	rv = lw_paxos_lockspace_open(&lc, pb->event, lw_paxos_on_lockspace_changed, pb, &pb->ls, err);
 	if (rv < 0) {
 		sd_event_unref(pb->event);
 		free(pb);
@@ -605,17 +326,7 @@ static void paxos_close(struct lw_backend *be)
 {
 	struct paxos_backend *pb = (struct paxos_backend *)be;
 
-	while (pb->pendings) {
-		struct lw_backend_pending *p = pb->pendings;
-
-		unlist(p);
-		if (p->lock) {
-			/* its agent lets go of whatever it gets */
-			syscall(SYS_pidfd_send_signal, p->lock->agent.pidfd, SIGUSR1, NULL, 0);
-			lock_free(p->lock);
-		}
-		pending_free(p);
-	}
+	lw_paxos_drop_pendings(pb);
 	/* held leases stay with their agents (a restart re-adopts them) */
 	while (pb->locks)
 		paxos_forget(be, &pb->locks->base);
@@ -629,8 +340,8 @@ const struct lw_backend_ops lw_backend_paxos = {
 	.named_leases = true,
 	.check_option = lw_paxos_config_check_option,
 	.open = paxos_open,
-	.acquire = paxos_acquire,
-	.cancel = paxos_cancel,
+	.acquire = lw_paxos_acquire,
+	.cancel = lw_paxos_cancel,
 	.release = paxos_release,
 	.forget = paxos_forget,
 	.adopt = paxos_adopt,

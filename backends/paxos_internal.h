@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What paxos.c (held leases, release, adopt, open) and paxos_acquire.c
+ * (acquiring) share: the backend, a held lease, an acquire not answered yet. */
+#ifndef LW_BACKENDS_PAXOS_INTERNAL_H
+#define LW_BACKENDS_PAXOS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sanlock.h>
+#include <sanlock_resource.h>
+
+#include "backend.h"
+#include "paxos_agent.h"
+#include "paxos_config.h"
+#include "paxos_lockspace.h"
+
+struct paxos_lock;
+
+struct paxos_backend {
+	struct lw_backend base;
+	struct lw_paxos_config cfg;
+	sd_event *event;
+	lw_backend_lost_fn lost;
+	void *lost_ctx;
+	struct lw_paxos_lockspace *ls;
+	struct lw_backend_pending *pendings;	/* acquires not answered yet */
+	struct paxos_lock *locks;		/* held leases (for status) */
+};
+
+struct paxos_lock {
+	struct lw_backend_lock base;	/* keep_fd -1: sanlock holds the lease for the agent */
+	struct paxos_backend *pb;
+	struct lw_paxos_agent agent;
+	int image_fd;			/* for fencing if the agent dies another way */
+	bool shared;
+	char lease[SANLK_MAX_RES_STR];	/* LOCKSPACE:RESOURCE:PATH:OFFSET */
+	sd_event_source *exit_watch;	/* the agent's pidfd: the lease is gone when it fires */
+	sd_event_source *ctl_watch;	/* the agent's control socket: it says when it fences */
+	bool lost;			/* the daemon was told (once) */
+	struct paxos_lock *next;
+};
+
+struct lw_backend_pending {
+	struct paxos_backend *pb;
+	lw_backend_done_fn done;
+	void *ctx;
+	struct sanlk_resource *res;
+	bool create;			/* automatic mode: lease file made on demand */
+	int image_fd;
+	char owner[SANLK_NAME_LEN];
+	struct paxos_lock *lock;	/* the agent, once started */
+	sd_event_source *answer;	/* the agent's result */
+	sd_event_source *deadline;	/* waiting for the join */
+	struct lw_backend_pending *next;
+};
+
+/* Held leases (paxos.c). */
+struct paxos_lock *lw_paxos_lock_new(struct paxos_backend *pb, int image_fd, bool shared);
+void lw_paxos_lock_free(struct paxos_lock *l);
+/* Watch the agent's exit (the lease is gone when it fires). */
+int lw_paxos_lock_watch(struct paxos_lock *l, struct lw_err *err);
+/* The lock's id, from its agent's identity and the lease. */
+int lw_paxos_lock_set_id(struct paxos_lock *l, struct lw_err *err);
+/* The agent's control socket spoke: it fences. */
+int lw_paxos_on_agent_message(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* Acquiring (paxos_acquire.c). */
+int lw_paxos_acquire(struct lw_backend *be, const struct lw_backend_request *req, lw_backend_done_fn done,
+		     void *ctx, struct lw_backend_lock **lock, struct lw_backend_pending **pending,
+		     struct lw_err *err);
+void lw_paxos_cancel(struct lw_backend *be, struct lw_backend_pending *p);
+/* The lockspace changed state: start (or fail) what waited for the join. */
+void lw_paxos_on_lockspace_changed(void *ctx);
+/* Drop every acquire not answered yet (close): their agents let go. */
+void lw_paxos_drop_pendings(struct paxos_backend *pb);
+
+#endif /* LW_BACKENDS_PAXOS_INTERNAL_H */
