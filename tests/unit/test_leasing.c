@@ -310,6 +310,7 @@ static void later_close(struct lw_backend *be)
 
 static const struct lw_backend_ops later_ops = {
 	.name = "later",
+	.named_leases = true,	/* as paxos */
 	.check_option = later_check_option,
 	.open = later_open,
 	.acquire = later_acquire,
@@ -354,6 +355,7 @@ struct fixture {
 	char dir[64], image[96];
 	int image_fd;
 	pid_t kids[3];
+	const char *lease;	/* the acquires' named lease (paxos manual mode), or NULL */
 };
 
 static pid_t sleeper(void)
@@ -464,7 +466,7 @@ static int acquire_for(struct fixture *f, pid_t pid, bool shared, struct heard *
 	struct lw_lease_entry *e = NULL;
 	struct lw_acquire_request req = {
 		.image = f->image, .fd = f->image_fd, .holder = &h, .shared = shared,
-		.later = on_acquired, .ctx = heard,
+		.lease = f->lease, .later = on_acquired, .ctx = heard,
 	};
 	struct lw_acquiring *scratch;
 
@@ -663,6 +665,53 @@ static void backend_answers(struct fixture *f, int result, struct heard *heard)
 		fail_msg("expected the acquire answered once the backend answered, it was not");
 }
 
+static const char *error_text(struct json_object *error)
+{
+	struct json_object *p, *v;
+
+	return json_object_object_get_ex(error, "parameters", &p) &&
+	       json_object_object_get_ex(p, "reason", &v) ? json_object_get_string(v) : "(none)";
+}
+
+static void named_lease_on_a_backend_without_them_is_refused_also_when_joining(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error;
+	struct lw_lease l;
+
+	assert_int_equal(acquire(f, f->kids[0], true, &error), 0);
+	f->lease = "LS:vm1:/dev/sdb:1048576";
+	assert_int_equal(acquire(f, f->kids[1], true, &error), -EINVAL);
+	assert_non_null(strstr(error_text(error), "has no named leases"));
+	json_object_put(error);
+	mem_lease(f, &l);
+	assert_int_equal(l.nr_holders, 1);
+}
+
+static void shared_join_naming_a_lease_is_refused_not_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct heard heard = { 0 };
+	struct json_object *error;
+	struct lw_lease l;
+
+	use_later_backend(f);
+	f->lease = "LS:vm1:/dev/sdb:1048576";
+	assert_int_equal(acquire_for(f, f->kids[0], true, &heard, NULL, &error), -EINPROGRESS);
+	backend_answers(f, 0, &heard);
+	assert_int_equal(heard.result, 0);
+	/* the join never reaches the backend: whatever lease it names is not checked */
+	f->lease = "LS:other:/dev/sdc:0";
+	assert_int_equal(acquire(f, f->kids[1], true, &error), -EINVAL);
+	assert_non_null(strstr(error_text(error), "without lease="));
+	json_object_put(error);
+	mem_lease(f, &l);
+	assert_int_equal(l.nr_holders, 1);
+	/* its holder asking again is no join: answered as before */
+	f->lease = "LS:vm1:/dev/sdb:1048576";
+	assert_int_equal(acquire(f, f->kids[0], true, &error), 0);
+}
+
 static void pending_acquire_reaches_nothing_until_the_backend_grants(void **state)
 {
 	struct fixture *f = *state;
@@ -806,6 +855,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pending_acquire_reaches_nothing_until_the_backend_grants,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(second_acquire_of_a_pending_image_is_lease_held_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(named_lease_on_a_backend_without_them_is_refused_also_when_joining,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(shared_join_naming_a_lease_is_refused_not_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(cancelled_pending_acquire_leaves_nothing_and_is_never_answered,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(backend_refusing_later_answers_lease_held_and_leaves_nothing,
