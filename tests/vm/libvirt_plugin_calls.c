@@ -567,9 +567,26 @@ static void paxos_lease_is_taken_for_the_domains_disk_and_given_up_on_pause(void
 	end_holder(qemu2);
 }
 
-static int paxos_setup(void **state)
+/* dlopen the plugin as libvirtd does and initialise it with t.plugin_conf. */
+static int load_plugin(void)
 {
 	char plugin[PATH_MAX + 32];
+
+	snprintf(plugin, sizeof(plugin), "%s/lockwarden.so", t.build);
+	t.handle = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
+	if (!t.handle || !(t.drv = dlsym(t.handle, "virLockDriverImpl"))) {
+		fprintf(stderr, "# dlopen %s: %s\n", plugin, dlerror());
+		return -1;
+	}
+	if (t.drv->drvInit(VIR_LOCK_MANAGER_VERSION, t.plugin_conf, 0) != 0) {
+		fprintf(stderr, "# drvInit: %s\n", last_error);
+		return -1;
+	}
+	return 0;
+}
+
+static int paxos_setup(void **state)
+{
 	FILE *f;
 
 	(void)state;
@@ -583,17 +600,7 @@ static int paxos_setup(void **state)
 	/* a paxos acquire takes a few seconds */
 	fprintf(f, "socket = \"%s\"\ntimeout_ms = 120000\n", t.socket);
 	fclose(f);
-	snprintf(plugin, sizeof(plugin), "%s/lockwarden.so", t.build);
-	t.handle = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
-	if (!t.handle || !(t.drv = dlsym(t.handle, "virLockDriverImpl"))) {
-		fprintf(stderr, "# dlopen %s: %s\n", plugin, dlerror());
-		return -1;
-	}
-	if (t.drv->drvInit(VIR_LOCK_MANAGER_VERSION, t.plugin_conf, 0) != 0) {
-		fprintf(stderr, "# drvInit: %s\n", last_error);
-		return -1;
-	}
-	return 0;
+	return load_plugin();
 }
 
 static int paxos_teardown(void **state)
@@ -633,7 +640,6 @@ static int paxos_main(char **argv)
 
 static int setup(void **state)
 {
-	char plugin[PATH_MAX + 32];
 	FILE *f;
 
 	(void)state;
@@ -673,17 +679,7 @@ static int setup(void **state)
 		sh("sed 's/^/# lockwardend: /' %s >&2", t.log);
 		return -1;
 	}
-	snprintf(plugin, sizeof(plugin), "%s/lockwarden.so", t.build);
-	t.handle = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
-	if (!t.handle || !(t.drv = dlsym(t.handle, "virLockDriverImpl"))) {
-		fprintf(stderr, "# dlopen %s: %s\n", plugin, dlerror());
-		return -1;
-	}
-	if (t.drv->drvInit(VIR_LOCK_MANAGER_VERSION, t.plugin_conf, 0) != 0) {
-		fprintf(stderr, "# drvInit: %s\n", last_error);
-		return -1;
-	}
-	return 0;
+	return load_plugin();
 }
 
 static int teardown(void **state)
