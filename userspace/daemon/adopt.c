@@ -267,27 +267,24 @@ static int collect_stale(const struct lw_image_key *key, const struct lw_lease *
 	return 0;
 }
 
-int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
+int lw_adopt(struct lw_daemon *d, struct lw_err *err)
 {
 	struct kept_list kept = { 0 };
 	struct stale_keys stale = { .leases = d->leases };
 	struct lw_lease_entry *e, *next;
-	struct lw_err why;
 	int r;
 
-	r = lw_state_load(d->cfg->state_dir, d->leases, &why);
-	if (r < 0) {
-		snprintf(err, err_size, "%s", why.msg);
+	r = lw_state_load(d->cfg->state_dir, d->leases, err);
+	if (r < 0)
 		return r;
-	}
 	r = lw_keeper_list(d->keeper, collect_kept, &kept);
 	if (r < 0) {
-		snprintf(err, err_size, "keeper: cannot list the kept locks: %s", strerror(-r));
+		lw_err_set(err, -r, "keeper: cannot list the kept locks: %s", strerror(-r));
 		goto cleanup;
 	}
 	r = hash_kept(&kept);
 	if (r < 0) {
-		snprintf(err, err_size, "keeper: cannot index the kept locks: %s", strerror(-r));
+		lw_err_set(err, -r, "keeper: cannot index the kept locks: %s", strerror(-r));
 		goto cleanup;
 	}
 	if (lw_lease_count(d->leases) || kept.count)
@@ -321,9 +318,7 @@ int lw_adopt(struct lw_daemon *d, char *err, size_t err_size)
 	/* a fresh snapshot of what was adopted; changes go to its journal */
 	lw_state_close(d->state);
 	d->state = NULL;
-	r = lw_state_open(d->cfg->state_dir, d->leases, &d->state, &why);
-	if (r < 0)
-		snprintf(err, err_size, "%s", why.msg);
+	r = lw_state_open(d->cfg->state_dir, d->leases, &d->state, err);
 	if (r == 0)
 		r = lw_keeping_watch(d);
 cleanup:

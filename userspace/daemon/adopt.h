@@ -22,6 +22,6 @@
 
 #include "daemon.h"
 
-int lw_adopt(struct lw_daemon *d, char *err, size_t err_size);
+int lw_adopt(struct lw_daemon *d, struct lw_err *err);
 
 #endif /* LW_DAEMON_ADOPT_H */

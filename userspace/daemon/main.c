@@ -264,14 +264,14 @@ int main(int argc, char **argv)
 		fail("leases", strerror(-r));
 		goto cleanup;
 	}
-	r = lw_tamper_open(&d, err, sizeof(err));
+	r = lw_tamper_open(&d, &start_err);
 	if (r < 0) {
-		fail("tamper", err);
+		fail("tamper", start_err.msg);
 		goto cleanup;
 	}
-	r = lw_adopt(&d, err, sizeof(err));
+	r = lw_adopt(&d, &start_err);
 	if (r < 0) {
-		fail("adopt", err);
+		fail("adopt", start_err.msg);
 		goto cleanup;
 	}
 	r = lw_denials_start(&d);

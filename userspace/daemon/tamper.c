@@ -53,30 +53,24 @@ static struct lw_enforcement *bpf_of(const struct lw_daemon *d)
 	return lw_enforcement_bpf(d->enforcer);
 }
 
-int lw_tamper_open(struct lw_daemon *d, char *err, size_t err_size)
+int lw_tamper_open(struct lw_daemon *d, struct lw_err *err)
 {
 	struct lw_tamper *t;
 	int r;
 
 	t = calloc(1, sizeof(*t));
-	if (!t) {
-		snprintf(err, err_size, "out of memory");
-		return -ENOMEM;
-	}
+	if (!t)
+		return lw_err_set(err, ENOMEM, "out of memory");
 	d->tamper = t;
 	if (!bpf_of(d))
 		return 0;	/* nothing pinned to guard: gap writers only */
 	t->self.pidfd = -1;
-	if ((r = lw_holder_of_pid(getpid(), &t->self.id)) < 0) {
-		snprintf(err, err_size, "cannot read the daemon's own start time: %s", strerror(-r));
-		return r;
-	}
+	if ((r = lw_holder_of_pid(getpid(), &t->self.id)) < 0)
+		return lw_err_set(err, -r, "cannot read the daemon's own start time: %s", strerror(-r));
 	snprintf(t->self.comm, sizeof(t->self.comm), "lockwardend");
 	r = lw_enforcer_guard(bpf_of(d), d->cfg->hardened, &t->self.id, lw_reexec_binary());
-	if (r < 0) {
-		snprintf(err, err_size, "%s", lw_enforcer_error(bpf_of(d)));
-		return r;
-	}
+	if (r < 0)
+		return lw_err_set(err, -r, "%s", lw_enforcer_error(bpf_of(d)));
 	if (d->cfg->hardened)
 		lw_log(LOG_NOTICE, "hardened: only this process (pid %d) may touch the BPF objects and pins in %s",
 		       getpid(), lw_enforcer_pin_dir(bpf_of(d)));

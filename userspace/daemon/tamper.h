@@ -16,7 +16,7 @@
 
 /* Set up the guard (hardened mode, and the daemon's identity in the
  * kernel); before adoption, which may report gap writers. */
-int lw_tamper_open(struct lw_daemon *d, char *err, size_t err_size);
+int lw_tamper_open(struct lw_daemon *d, struct lw_err *err);
 /* Start the periodic check on d->event. */
 int lw_tamper_start(struct lw_daemon *d);
 void lw_tamper_close(struct lw_daemon *d);
