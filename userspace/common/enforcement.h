@@ -55,6 +55,9 @@ struct lw_enforcement_ops {
 	 * is asked through tamper.c. */
 	int (*writers)(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
 		       struct lw_writer *writers, size_t max, size_t *count);
+	/* Optional (NULL): a second process (the keeper) whose write
+	 * descriptors are the caller's own in every writers check; 0: none. */
+	void (*trust_pid)(struct lw_enforcement *enf, int pid);
 };
 
 /* The first member of every enforcer's handle. */
@@ -67,6 +70,12 @@ static inline int lw_enforcement_writers(struct lw_enforcement *enf, int fd, con
 {
 	*count = 0;
 	return enf->ops->writers ? enf->ops->writers(enf, fd, key, writers, max, count) : -EOPNOTSUPP;
+}
+
+static inline void lw_enforcement_trust_pid(struct lw_enforcement *enf, int pid)
+{
+	if (enf->ops->trust_pid)
+		enf->ops->trust_pid(enf, pid);
 }
 
 static inline const char *lw_enforcement_name(const struct lw_enforcement *enf)

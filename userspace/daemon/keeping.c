@@ -97,6 +97,8 @@ int lw_keeping_watch(struct lw_daemon *d)
 	int r;
 
 	d->keeper_source = sd_event_source_disable_unref(d->keeper_source);
+	/* its descriptors are copies of ours: no writers check counts them */
+	lw_enforcement_trust_pid(d->enforcer, lw_keeper_pid(d->keeper));
 	/* no EPOLLIN: replies are read where they are asked for */
 	r = sd_event_add_io(d->event, &d->keeper_source, lw_keeper_fd(d->keeper), EPOLLRDHUP,
 			    keeper_hung_up, d);

@@ -124,7 +124,6 @@ void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *
 		return;
 	}
 	if (bpf_of(d)) {
-		lw_enforcer_trust_pid(bpf_of(d), lw_keeper_pid(d->keeper));
 		r = lw_enforcer_writers(bpf_of(d), fd, &e->key, writers, MAX_GAP_WRITERS, &count);
 	} else {
 		r = lw_enforcement_writers(d->enforcer, fd, &e->key, writers, MAX_GAP_WRITERS, &count);

@@ -28,4 +28,5 @@ const struct lw_enforcement_ops lw_enforcer_ops = {
 	.error = lw_enforcer_error,
 	.close = lw_enforcer_close,
 	.writers = NULL,	/* the daemon asks through tamper.c */
+	.trust_pid = lw_enforcer_trust_pid,
 };

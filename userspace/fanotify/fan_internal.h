@@ -52,6 +52,7 @@ struct lw_fan_enforcer {
 	unsigned int max_images;
 	unsigned int events_per_sec;
 	pid_t self;			/* the daemon: always allowed */
+	pid_t trusted;			/* the keeper: its descriptors are the daemon's */
 	pthread_t thread;
 	bool thread_started;
 	struct lw_fan_enforcer *next_open;	/* every open enforcer, for fork */
@@ -89,9 +90,10 @@ static inline const struct lw_fan_enforcer *lw_fan_of_const(const struct lw_enfo
 uint64_t lw_fan_kdev(dev_t dev);
 int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino);
 
-/* fan_writers.c: the first non-holder with the image open for write. */
+/* fan_writers.c: the first non-holder with the image open for write
+ * (trusted: a process whose descriptors are the caller's, or 0). */
 int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
-		       const struct lw_holder *holder, struct lw_writer *writer);
+		       pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer);
 
 /* fan_opener.c: what the task blocked in a permission event is doing. */
 enum lw_fan_access {

@@ -173,7 +173,7 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 		struct lw_writer found;
 
 		err = lw_fan_find_writer(&lease.key, lease.st_dev, lease.st_ino, S_ISBLK(st.st_mode),
-					 first_holder, &found);
+					 enf->trusted, first_holder, &found);
 		if (err) {
 			lw_fan_enforcer_remove_lease(&enf->base, &lease.key);
 			if (err != -EBUSY)

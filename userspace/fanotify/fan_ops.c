@@ -22,4 +22,5 @@ const struct lw_enforcement_ops lw_fan_enforcer_ops = {
 	.error = lw_fan_enforcer_error,
 	.close = lw_fan_enforcer_close,
 	.writers = lw_fan_enforcer_writers,
+	.trust_pid = lw_fan_enforcer_trust_pid,
 };

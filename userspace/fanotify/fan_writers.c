@@ -30,6 +30,7 @@ struct target {
 	ino_t st_ino;
 	bool blockdev;
 	pid_t self;
+	pid_t trusted;		/* its descriptors are the caller's (the keeper), or 0 */
 	int own_fds[16];	/* the caller's descriptors open for write on the image */
 	size_t nr_own;
 };
@@ -227,9 +228,10 @@ static int scan(struct target *t, const struct lw_holder *holders, size_t nr_hol
 		if (!is_number(d->d_name))
 			continue;
 		pid = atoi(d->d_name);
-		/* all of our own descriptors of the image are own; walking the
-		 * others (several per lease) made each scan grow with the table */
-		if (pid == t->self || !process_writer(pid, t, &w))
+		/* all of our own descriptors of the image are own, and the
+		 * keeper's are copies of ours; walking theirs (one or more per
+		 * lease) made each scan grow with the table */
+		if (pid == t->self || (t->trusted && pid == t->trusted) || !process_writer(pid, t, &w))
 			continue;
 		for (size_t i = 0; i < nr_holders && !holder; i++)
 			holder = lw_holder_covers_pid(&holders[i], pid);
@@ -244,10 +246,10 @@ static int scan(struct target *t, const struct lw_holder *holders, size_t nr_hol
 }
 
 int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
-		       const struct lw_holder *holder, struct lw_writer *writer)
+		       pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer)
 {
 	struct target t = { .key = key, .st_dev = st_dev, .st_ino = st_ino, .blockdev = blockdev,
-			    .self = getpid() };
+			    .self = getpid(), .trusted = trusted };
 	struct lw_writer w;
 	size_t count;
 	int err = scan(&t, holder, holder ? 1 : 0, &w, 1, &count);
@@ -263,7 +265,7 @@ int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct 
 			    struct lw_writer *writers, size_t max, size_t *count)
 {
 	struct lw_fan_enforcer *enf = lw_fan_of(handle);
-	struct target t = { .key = key, .self = getpid() };
+	struct target t = { .key = key, .self = getpid(), .trusted = enf->trusted };
 	struct lw_lease lease;
 	struct stat st;
 	int err;
@@ -279,4 +281,9 @@ int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct 
 	err = scan(&t, lease.holders, lease.nr_holders < LW_MAX_HOLDERS ? lease.nr_holders : LW_MAX_HOLDERS,
 		   writers, max, count);
 	return err ? lw_fan_fail(enf, err, "cannot look for writers of the image: %s", strerror(-err)) : 0;
+}
+
+void lw_fan_enforcer_trust_pid(struct lw_enforcement *handle, int pid)
+{
+	lw_fan_of(handle)->trusted = pid > 0 ? pid : 0;
 }
