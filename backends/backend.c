@@ -53,6 +53,14 @@ bool lw_backend_has_named_leases(const struct lw_backend *be)
 	return be->ops->named_leases;
 }
 
+int lw_backend_check_lease(const struct lw_backend *be, const char *lease, struct lw_err *err)
+{
+	if (lease && lease[0] && !be->ops->named_leases)
+		return lw_err_set(err, EINVAL, "backend %s has no named leases; lease= needs the paxos backend",
+				  be->ops->name);
+	return 0;
+}
+
 void lw_backend_close(struct lw_backend *be)
 {
 	if (be)
@@ -65,11 +73,10 @@ int lw_backend_acquire(struct lw_backend *be, const struct lw_backend_request *r
 {
 	*lock = NULL;
 	*pending = NULL;
-	/* one place refuses it, so no backend can take a lease it was not asked for */
-	if (req->lease && req->lease[0] && !be->ops->named_leases)
-		return lw_err_set(err, EINVAL, "backend %s has no named leases; lease= needs the paxos backend",
-				  be->ops->name);
-	return be->ops->acquire(be, req, done, ctx, lock, pending, err);
+	/* refused here, so no backend can take a lease it was not asked for */
+	int r = lw_backend_check_lease(be, req->lease, err);
+
+	return r ? r : be->ops->acquire(be, req, done, ctx, lock, pending, err);
 }
 
 void lw_backend_cancel(struct lw_backend *be, struct lw_backend_pending *pending)

@@ -80,6 +80,8 @@ int lw_backend_open(const char *name, const struct lw_backend_setup *setup, stru
 		    struct lw_err *err);
 /* Whether be takes named leases (struct lw_backend_request.lease). */
 bool lw_backend_has_named_leases(const struct lw_backend *be);
+/* -EINVAL with err if lease names a lease and be takes none; else 0. */
+int lw_backend_check_lease(const struct lw_backend *be, const char *lease, struct lw_err *err);
 /* Whether name is a backend this build has (a config section of that name is its own). */
 bool lw_backend_exists(const char *name);
 /* Check one key of backend name's section without opening it (config load). */

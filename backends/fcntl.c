@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +44,7 @@ struct fcntl_backend {
 	struct lw_backend base;
 	struct fcntl_settings set;
 	sd_event *event;
-	struct lw_backend_pending *waiting;	/* acquires waiting for a lock held elsewhere */
+	LIST_HEAD(, lw_backend_pending) waiting;	/* acquires waiting for a lock held elsewhere */
 	unsigned int nr_waiting;
 };
 
@@ -59,7 +60,7 @@ struct lw_backend_pending {
 	uint64_t deadline_usec, retry_usec;	/* CLOCK_MONOTONIC */
 	lw_backend_done_fn done;
 	void *ctx;
-	struct lw_backend_pending *next, *prev;
+	LIST_ENTRY(lw_backend_pending) link;
 };
 
 static int parse_option(struct fcntl_settings *s, const char *key, const char *value, struct lw_err *err)
@@ -221,12 +222,7 @@ static void pending_free(struct lw_backend_pending *p)
 {
 	struct fcntl_backend *fb = p->fb;
 
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		fb->waiting = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	LIST_REMOVE(p, link);
 	fb->nr_waiting--;
 	sd_event_source_disable_unref(p->timer);
 	if (p->lock)
@@ -286,10 +282,7 @@ static int wait_for(struct fcntl_backend *fb, struct fcntl_lock *lock, lw_backen
 	p->lock = lock;
 	p->done = done;
 	p->ctx = ctx;
-	p->next = fb->waiting;
-	if (fb->waiting)
-		fb->waiting->prev = p;
-	fb->waiting = p;
+	LIST_INSERT_HEAD(&fb->waiting, p, link);
 	fb->nr_waiting++;
 	*out = p;
 	return -EINPROGRESS;
@@ -413,8 +406,8 @@ static void fcntl_close(struct lw_backend *be)
 {
 	struct fcntl_backend *fb = (struct fcntl_backend *)be;
 
-	while (fb->waiting)
-		pending_free(fb->waiting);
+	while (!LIST_EMPTY(&fb->waiting))
+		pending_free(LIST_FIRST(&fb->waiting));
 	sd_event_unref(fb->event);
 	free(fb);
 }

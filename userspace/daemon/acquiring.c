@@ -21,7 +21,7 @@ struct lw_acquiring {
 	struct lw_backend_pending *backend;
 	lw_acquired_fn later;
 	void *ctx;
-	struct lw_acquiring *next, *prev;
+	LIST_ENTRY(lw_acquiring) link;
 };
 
 static struct json_object *backend_error(int r, const char *image, const struct lw_err *err)
@@ -43,12 +43,7 @@ static void detach(struct lw_acquiring *a)
 {
 	struct lw_daemon *d = a->d;
 
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		d->acquiring = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
+	LIST_REMOVE(a, link);
 	d->nr_acquiring--;
 	lw_holder_unwatch(&a->e->holders[0]);
 	close(a->fd);
@@ -165,10 +160,7 @@ int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", e->holders[0].id.pid);
 		goto cancel;
 	}
-	a->next = d->acquiring;
-	if (d->acquiring)
-		d->acquiring->prev = a;
-	d->acquiring = a;
+	LIST_INSERT_HEAD(&d->acquiring, a, link);
 	d->nr_acquiring++;
 	*pending = a;
 	lw_log(LOG_INFO, "acquire %s: pending, the backend answers later", e->image);
@@ -185,7 +177,9 @@ fail:
 
 struct lw_acquiring *lw_acquiring_find(struct lw_daemon *d, const struct lw_image_key *key, const char *image)
 {
-	for (struct lw_acquiring *a = d->acquiring; a; a = a->next)
+	struct lw_acquiring *a;
+
+	LIST_FOREACH(a, &d->acquiring, link)
 		if ((a->e->key.dev == key->dev && a->e->key.ino == key->ino) || strcmp(a->e->image, image) == 0)
 			return a;
 	return NULL;
@@ -193,21 +187,22 @@ struct lw_acquiring *lw_acquiring_find(struct lw_daemon *d, const struct lw_imag
 
 unsigned int lw_acquiring_count_uid(struct lw_daemon *d, uid_t uid)
 {
+	const struct lw_acquiring *a;
 	unsigned int n = 0;
 
-	for (struct lw_acquiring *a = d->acquiring; a; a = a->next)
+	LIST_FOREACH(a, &d->acquiring, link)
 		n += a->e->holders[0].uid == uid;
 	return n;
 }
 
 struct lw_acquiring *lw_acquiring_first(struct lw_daemon *d)
 {
-	return d->acquiring;
+	return LIST_FIRST(&d->acquiring);
 }
 
 struct lw_acquiring *lw_acquiring_next(const struct lw_acquiring *a)
 {
-	return a->next;
+	return LIST_NEXT(a, link);
 }
 
 const struct lw_lease_entry *lw_acquiring_entry(const struct lw_acquiring *a)

@@ -4,6 +4,7 @@
 #ifndef LW_DAEMON_DAEMON_H
 #define LW_DAEMON_DAEMON_H
 
+#include <sys/queue.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -41,7 +42,7 @@ struct lw_daemon {
 	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
 	struct lw_denials *denials;	/* denials.c: the per-uid record budget */
 	struct lw_state *state;		/* state.h: the journal changes are committed to */
-	struct lw_acquiring *acquiring;	/* acquiring.h: acquires the backend answers later */
+	LIST_HEAD(lw_acquiring_list, lw_acquiring) acquiring;	/* acquiring.h: answered later */
 	unsigned int nr_acquiring;
 };
 

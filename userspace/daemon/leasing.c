@@ -203,9 +203,10 @@ static int existing(struct lw_daemon *d, const struct lw_acquire_request *req, c
 	/* a named lease reaches the backend only with a new lease: a join
 	 * would ignore it, so it is refused here instead */
 	if (e && req->lease && req->lease[0] && lw_lease_find_holder(e, &req->holder->id) < 0) {
-		if (!lw_backend_has_named_leases(d->backend))
-			*error = lw_error_backend_failure("backend %s has no named leases; lease= needs the paxos backend",
-							  lw_backend_name(d->backend));
+		struct lw_err why;
+
+		if (lw_backend_check_lease(d->backend, req->lease, &why) < 0)
+			*error = lw_error_backend_failure("%s", why.msg);
 		else if (req->shared && e->mode == LW_LEASE_SHARED)
 			*error = lw_error_backend_failure("%s is leased already: join its shared lease without lease=",
 							  req->image);

@@ -147,10 +147,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 		free(c);
 		return 0;
 	}
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	LIST_INSERT_HEAD(&s->conns, c, link);
 	s->nr_conns++;
 	return 0;
 }
@@ -199,10 +196,10 @@ void lw_server_close(struct lw_server *s)
 {
 	if (!s)
 		return;
-	while (s->conns)
-		lw_conn_free(s->conns);
-	while (s->refused)
-		lw_refused_free(s->refused);
+	while (!LIST_EMPTY(&s->conns))
+		lw_conn_free(LIST_FIRST(&s->conns));
+	while (!LIST_EMPTY(&s->refused))
+		lw_refused_free(LIST_FIRST(&s->refused));
 	sd_event_source_disable_unref(s->listen_source);
 	sd_event_source_disable_unref(s->resume);
 	close(s->listen_fd);

@@ -29,12 +29,7 @@ void lw_conn_free(struct conn *c)
 	if (c->call.deferred && c->call.gone)
 		c->call.gone(c->call.gone_ctx);
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	s->nr_conns--;
 	sd_event_source_disable_unref(c->source);
 	sd_event_source_disable_unref(c->idle);

@@ -5,6 +5,7 @@
 #ifndef LW_DAEMON_SERVER_INTERNAL_H
 #define LW_DAEMON_SERVER_INTERNAL_H
 
+#include <sys/queue.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ struct conn {
 	bool closing;		/* close once out is written */
 	struct lw_peer peer;
 	sd_event_source *idle;	/* unprivileged: closes after idle_timeout_sec without a request */
-	struct conn *next, *prev;
+	LIST_ENTRY(conn) link;
 };
 
 /* A connection refused at accept: it got its error reply at once and
@@ -45,7 +46,7 @@ struct refused {
 	struct lw_server *srv;
 	int fd;
 	sd_event_source *io, *timer;
-	struct refused *next, *prev;
+	LIST_ENTRY(refused) link;
 };
 
 struct lw_server {
@@ -54,9 +55,9 @@ struct lw_server {
 	sd_event_source *listen_source;
 	sd_event_source *resume;	/* re-enables listen_source after a pause */
 	int spare_fd;			/* closed to accept and refuse one client at EMFILE */
-	struct conn *conns;
+	LIST_HEAD(, conn) conns;
 	unsigned int nr_conns;
-	struct refused *refused;
+	LIST_HEAD(, refused) refused;
 	unsigned int nr_refused;
 };
 

@@ -26,9 +26,10 @@
 
 static unsigned int conns_of_uid(const struct lw_server *s, uid_t uid)
 {
+	const struct conn *c;
 	unsigned int n = 0;
 
-	for (const struct conn *c = s->conns; c; c = c->next)
+	LIST_FOREACH(c, &s->conns, link)
 		n += c->peer.uid == uid;
 	return n;
 }
@@ -55,12 +56,7 @@ void lw_refused_free(struct refused *r)
 {
 	struct lw_server *s = r->srv;
 
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		s->refused = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	LIST_REMOVE(r, link);
 	s->nr_refused--;
 	sd_event_source_disable_unref(r->io);
 	sd_event_source_disable_unref(r->timer);
@@ -120,9 +116,6 @@ void lw_server_refuse(struct lw_server *s, int fd, struct json_object *error)
 		free(r);
 		return;
 	}
-	r->next = s->refused;
-	if (s->refused)
-		s->refused->prev = r;
-	s->refused = r;
+	LIST_INSERT_HEAD(&s->refused, r, link);
 	s->nr_refused++;
 }
