@@ -85,9 +85,10 @@ void lw_backend_cancel(struct lw_backend *be, struct lw_backend_pending *pending
 		be->ops->cancel(be, pending);
 }
 
-int lw_backend_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err)
+int lw_backend_release(struct lw_backend *be, struct lw_backend_lock *lock, lw_backend_released_fn released,
+		       void *ctx, struct lw_err *err)
 {
-	return lock ? be->ops->release(be, lock, err) : 0;
+	return lock ? be->ops->release(be, lock, released, ctx, err) : 0;
 }
 
 void lw_backend_forget(struct lw_backend *be, struct lw_backend_lock *lock)

@@ -11,10 +11,11 @@
  *
  * A lock is an opaque struct lw_backend_lock the daemon never looks
  * inside. What the daemon needs from it:
- *   - keep_fd: a descriptor whose duplicate, kept by the keeper, keeps the
- *     lock across a daemon crash (fcntl: the OFD lock's descriptor), or -1
- *     (nop, or a lock something else keeps, e.g. the sanlock daemon);
- *     closing every duplicate of it gives the lock up;
+ *   - keep_fd: a descriptor the keeper holds a duplicate of across a
+ *     daemon crash, handed back at re-adoption: fcntl's OFD lock (closing
+ *     every duplicate gives the lock up), paxos's control socket to the
+ *     lease's agent (so a restarted daemon still hears it fence); or -1
+ *     (nop);
  *   - id: a stable one-line text form, written to the state file and handed
  *     back at re-adoption (fcntl: the file whose byte 0 is locked; paxos:
  *     the sanlock resource string).
@@ -100,8 +101,19 @@ int lw_backend_acquire(struct lw_backend *be, const struct lw_backend_request *r
  * arrives later is released by the backend itself. Frees pending. */
 void lw_backend_cancel(struct lw_backend *be, struct lw_backend_pending *pending);
 
-/* Give the lease up (every copy: the keeper's too) and free lock. */
-int lw_backend_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err);
+/* The later answer of a release that went on (-EINPROGRESS): 0 once the
+ * backend's engine let the lease go, or a negative errno with err saying
+ * what went wrong (the lease is gone all the same). */
+typedef void (*lw_backend_released_fn)(void *ctx, int result, const struct lw_err *err);
+
+/* Give the lease up (every copy: the keeper's too); lock is the backend's
+ * from here on. 0: given up now (fcntl, nop); -EINPROGRESS: the engine lets
+ * go later (paxos: one write to shared storage, bounded by 2 x io_timeout)
+ * and released(ctx, ...) comes from the loop then, unless released is NULL
+ * or the backend is closed first (the release still completes); or -errno
+ * with err (the lease is gone all the same). */
+int lw_backend_release(struct lw_backend *be, struct lw_backend_lock *lock, lw_backend_released_fn released,
+		       void *ctx, struct lw_err *err);
 /* Free the daemon's handle without giving the lease up (daemon exit: the
  * keeper's copy keeps it, the next start re-adopts). */
 void lw_backend_forget(struct lw_backend *be, struct lw_backend_lock *lock);
@@ -136,7 +148,8 @@ struct lw_backend_ops {
 		       lw_backend_done_fn done, void *ctx, struct lw_backend_lock **lock,
 		       struct lw_backend_pending **pending, struct lw_err *err);
 	void (*cancel)(struct lw_backend *be, struct lw_backend_pending *pending);
-	int (*release)(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err);
+	int (*release)(struct lw_backend *be, struct lw_backend_lock *lock, lw_backend_released_fn released,
+		       void *ctx, struct lw_err *err);
 	void (*forget)(struct lw_backend *be, struct lw_backend_lock *lock);
 	int (*adopt)(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
 		     int kept_fd, struct lw_backend_lock **lock, struct lw_err *err);

@@ -322,13 +322,16 @@ static void fcntl_cancel(struct lw_backend *be, struct lw_backend_pending *pendi
 	pending_free(pending);
 }
 
-static int fcntl_release(struct lw_backend *be, struct lw_backend_lock *base, struct lw_err *err)
+static int fcntl_release(struct lw_backend *be, struct lw_backend_lock *base, lw_backend_released_fn released,
+			 void *ctx, struct lw_err *err)
 {
 	struct fcntl_lock *lock = (struct fcntl_lock *)base;
 	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
 	int r = 0;
 
 	(void)be;
+	(void)released;	/* an unlock is done at once */
+	(void)ctx;
 	/* unlock explicitly: duplicates elsewhere (the keeper) must not keep it */
 	if (lock->base.keep_fd >= 0 && fcntl(lock->base.keep_fd, F_OFD_SETLK, &fl) < 0)
 		r = lw_err_set(err, errno, "fcntl: cannot unlock %s: %s", lock->base.id, strerror(errno));

@@ -52,9 +52,10 @@ static void nop_cancel(struct lw_backend *be, struct lw_backend_pending *pending
 	(void)be; (void)pending;	/* nop never answers later */
 }
 
-static int nop_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err)
+static int nop_release(struct lw_backend *be, struct lw_backend_lock *lock, lw_backend_released_fn released,
+		       void *ctx, struct lw_err *err)
 {
-	(void)be; (void)err;
+	(void)be; (void)released; (void)ctx; (void)err;	/* given up at once */
 	free(lock);
 	return 0;
 }

@@ -54,6 +54,7 @@ void lw_paxos_lock_free(struct paxos_lock *l)
 		return;
 	sd_event_source_disable_unref(l->exit_watch);
 	sd_event_source_disable_unref(l->ctl_watch);
+	sd_event_source_disable_unref(l->release_deadline);
 	if (l->agent.pidfd >= 0)
 		close(l->agent.pidfd);
 	if (l->agent.ctl_fd >= 0)
@@ -140,6 +141,15 @@ int lw_paxos_lock_watch(struct paxos_lock *l, struct lw_err *err)
 	return 0;
 }
 
+int lw_paxos_lock_hear(struct paxos_lock *l, struct lw_err *err)
+{
+	int rv = sd_event_add_io(l->pb->event, &l->ctl_watch, l->agent.ctl_fd, EPOLLIN, lw_paxos_on_agent_message, l);
+
+	if (rv < 0)
+		return lw_err_set(err, -rv, "cannot watch the sanlock agent's socket: %s", strerror(-rv));
+	return 0;
+}
+
 int lw_paxos_lock_set_id(struct paxos_lock *l, struct lw_err *err)
 {
 	struct lw_holder agent;
@@ -156,24 +166,11 @@ int lw_paxos_lock_set_id(struct paxos_lock *l, struct lw_err *err)
 
 /* ---- releasing, adopting -------------------------------------------------- */
 
-static int paxos_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err)
+static int paxos_release(struct lw_backend *be, struct lw_backend_lock *lock, lw_backend_released_fn released,
+			 void *ctx, struct lw_err *err)
 {
-	struct paxos_backend *pb = (struct paxos_backend *)be;
-	struct paxos_lock *l = (struct paxos_lock *)lock;
-	int status, rv = 0;
-
-	lock_unlink(l);
-	sd_event_source_set_enabled(l->exit_watch, SD_EVENT_OFF);
-	/* a sanlock release is one write to the lease: bounded by io_timeout */
-	status = lw_paxos_agent_release(l->agent.pidfd, (int)pb->cfg.io_timeout * 2000);
-	if (status == -ETIMEDOUT)
-		rv = lw_err_set(err, ETIMEDOUT, "paxos: the agent of %s did not release in time and was killed "
-				"(sanlock frees a dead client's lease)", l->lease);
-	else if (status == LW_PAXOS_AGENT_RELEASE_FAILED)
-		rv = lw_err_set(err, EIO, "paxos: sanlock could not release %s (it is freed as the agent exits)",
-				l->lease);
-	lw_paxos_lock_free(l);
-	return rv;
+	(void)be;
+	return lw_paxos_let_go((struct paxos_lock *)lock, released, ctx, err);
 }
 
 static void paxos_forget(struct lw_backend *be, struct lw_backend_lock *lock)
@@ -213,27 +210,41 @@ static int paxos_adopt(struct lw_backend *be, const struct lw_backend_request *r
 	struct paxos_lock *l;
 	int pid, used = 0, rv;
 
-	if (kept_fd >= 0)
-		close(kept_fd);
-	if (sscanf(id, "agent=%d start=%llu %15s %n", &pid, &start, mode, &used) != 3 || !used || pid <= 1)
+	if (sscanf(id, "agent=%d start=%llu %15s %n", &pid, &start, mode, &used) != 3 || !used || pid <= 1) {
+		if (kept_fd >= 0)
+			close(kept_fd);
 		return lw_err_set(err, EINVAL, "paxos: lock \"%s\" is not a paxos lock", id);
+	}
 	l = lw_paxos_lock_new(pb, req->image_fd, !strcmp(mode, "shared"));
-	if (!l)
+	if (!l) {
+		if (kept_fd >= 0)
+			close(kept_fd);
 		return lw_err_set(err, ENOMEM, "out of memory");
+	}
+	/* the agent's control socket, kept by the keeper across the restart */
+	l->agent.ctl_fd = l->base.keep_fd = kept_fd;
 	snprintf(l->lease, sizeof(l->lease), "%s", id + used);
 	snprintf(l->base.id, sizeof(l->base.id), "%s", id);
 	l->agent.pid = pid;
 	l->agent.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (l->agent.pidfd < 0 || lw_holder_of_pid(pid, &now) < 0 || now.start_time != start) {
+		/* what it said before it went, if the keeper kept its socket */
+		if (l->agent.ctl_fd >= 0 && lw_paxos_agent_result(l->agent.ctl_fd, err) == LW_PAXOS_AGENT_FENCING)
+			rv = lw_err_set(err, EAGAIN, "paxos: sanlock lost the lease %s while the daemon was down "
+					"(lockspace renewal failed): its writers were stopped", id + used);
+		else
+			rv = lw_err_set(err, EAGAIN, "paxos: the agent of %s is gone: the lease was lost meanwhile",
+					id + used);
 		lw_paxos_lock_free(l);
-		return lw_err_set(err, EAGAIN, "paxos: the agent of %s is gone: the lease was lost meanwhile",
-				  id + used);
+		return rv;
 	}
 	if (!sanlock_holds(pid, l->lease)) {
 		lw_paxos_lock_free(l);
 		return lw_err_set(err, EAGAIN, "paxos: sanlock no longer holds %s for its agent", id + used);
 	}
 	rv = lw_paxos_lock_watch(l, err);
+	if (rv == 0 && l->agent.ctl_fd >= 0)
+		rv = lw_paxos_lock_hear(l, err);
 	if (rv < 0) {
 		lw_paxos_lock_free(l);
 		return rv;
@@ -327,6 +338,7 @@ static void paxos_close(struct lw_backend *be)
 	struct paxos_backend *pb = (struct paxos_backend *)be;
 
 	lw_paxos_drop_pendings(pb);
+	lw_paxos_forget_releasing(pb);
 	/* held leases stay with their agents (a restart re-adopts them) */
 	while (pb->locks)
 		paxos_forget(be, &pb->locks->base);

@@ -74,9 +74,11 @@ static int on_answer(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	if (rv == 0)
 		rv = lw_paxos_lock_watch(l, &err);
 	if (rv < 0) {
-		/* a failed agent exits by itself; one that got the lease is told to let go */
-		lw_paxos_agent_release(l->agent.pidfd, (int)pb->cfg.io_timeout * 2000);
-		lw_paxos_lock_free(l);
+		struct lw_err ignored;
+
+		/* a failed agent exits by itself; one that got the lease is told
+		 * to let go, and nobody waits for it */
+		lw_paxos_let_go(l, NULL, NULL, &ignored);
 		lw_err_prefix(&err, "paxos");
 		finish(p, rv, NULL, &err);
 		return 0;
@@ -84,10 +86,11 @@ static int on_answer(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	/* the agent's one more message, if ever: it fences */
 	sd_event_source_disable_unref(p->answer);
 	p->answer = NULL;
-	if (sd_event_add_io(pb->event, &l->ctl_watch, l->agent.ctl_fd, EPOLLIN, lw_paxos_on_agent_message, l) < 0) {
+	if (lw_paxos_lock_hear(l, &err) < 0) {
 		close(l->agent.ctl_fd);	/* the agent goes on without it; its exit still tells */
 		l->agent.ctl_fd = -1;
 	}
+	l->base.keep_fd = l->agent.ctl_fd;	/* the keeper keeps it across a restart */
 	l->next = pb->locks;
 	pb->locks = l;
 	p->lock = NULL;
@@ -175,15 +178,10 @@ int lw_paxos_acquire(struct lw_backend *be, const struct lw_backend_request *req
 	enum lw_paxos_ls_state state = lw_paxos_lockspace_state(pb->ls);
 	struct lw_backend_pending *p;
 	const char *base;
+	bool ours;
 	int rv;
 
 	*lock = NULL;
-	if (state == LW_PAXOS_LS_FAILED)
-		return lw_err_set(err, EIO, "paxos: lockspace %s failed: %s", pb->cfg.lockspace,
-				  lw_paxos_lockspace_reason(pb->ls));
-	if (state == LW_PAXOS_LS_JOINING && pb->cfg.join_wait_sec == 0)
-		return lw_err_set(err, EBUSY, "paxos: lockspace %s is joining, try again in a few seconds",
-				  pb->cfg.lockspace);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return lw_err_set(err, ENOMEM, "out of memory");
@@ -200,6 +198,15 @@ int lw_paxos_acquire(struct lw_backend *be, const struct lw_backend_request *req
 	}
 	if (rv == 0 && req->image_fd >= 0 && (p->image_fd = fcntl(req->image_fd, F_DUPFD_CLOEXEC, 3)) < 0)
 		rv = lw_err_set(err, errno, "paxos: dup: %s", strerror(errno));
+	/* a manual lease may be in a lockspace sanlock joined for someone else:
+	 * only the daemon's own lockspace has a join to wait for */
+	ours = rv == 0 && strncmp(p->res->lockspace_name, pb->cfg.lockspace, SANLK_NAME_LEN) == 0;
+	if (rv == 0 && ours && state == LW_PAXOS_LS_FAILED)
+		rv = lw_err_set(err, EIO, "paxos: lockspace %s failed: %s", pb->cfg.lockspace,
+				lw_paxos_lockspace_reason(pb->ls));
+	else if (rv == 0 && ours && state == LW_PAXOS_LS_JOINING && pb->cfg.join_wait_sec == 0)
+		rv = lw_err_set(err, EBUSY, "paxos: lockspace %s is joining, try again in a few seconds",
+				pb->cfg.lockspace);
 	if (rv < 0) {
 		pending_free(p);
 		return rv;
@@ -207,7 +214,7 @@ int lw_paxos_acquire(struct lw_backend *be, const struct lw_backend_request *req
 	base = strrchr(req->image, '/') ? strrchr(req->image, '/') + 1 : req->image;
 	snprintf(p->owner, sizeof(p->owner), "lockwarden %s", base);
 
-	if (state == LW_PAXOS_LS_JOINED) {
+	if (!ours || state == LW_PAXOS_LS_JOINED) {
 		rv = start_agent(p, err);
 	} else {
 		rv = sd_event_add_time_relative(pb->event, &p->deadline, CLOCK_MONOTONIC,

@@ -26,10 +26,11 @@ struct paxos_backend {
 	struct lw_paxos_lockspace *ls;
 	struct lw_backend_pending *pendings;	/* acquires not answered yet */
 	struct paxos_lock *locks;		/* held leases (for status) */
+	struct paxos_lock *releasing;		/* told to let go, not exited yet */
 };
 
 struct paxos_lock {
-	struct lw_backend_lock base;	/* keep_fd -1: sanlock holds the lease for the agent */
+	struct lw_backend_lock base;	/* keep_fd: agent.ctl_fd, so a restarted daemon still hears the agent */
 	struct paxos_backend *pb;
 	struct lw_paxos_agent agent;
 	int image_fd;			/* for fencing if the agent dies another way */
@@ -38,6 +39,11 @@ struct paxos_lock {
 	sd_event_source *exit_watch;	/* the agent's pidfd: the lease is gone when it fires */
 	sd_event_source *ctl_watch;	/* the agent's control socket: it says when it fences */
 	bool lost;			/* the daemon was told (once) */
+	/* releasing (paxos_release.c): the agent's exit is the answer */
+	lw_backend_released_fn released;
+	void *released_ctx;
+	sd_event_source *release_deadline;	/* 2 x io_timeout: then SIGKILL */
+	bool killed;
 	struct paxos_lock *next;
 };
 
@@ -60,10 +66,19 @@ struct paxos_lock *lw_paxos_lock_new(struct paxos_backend *pb, int image_fd, boo
 void lw_paxos_lock_free(struct paxos_lock *l);
 /* Watch the agent's exit (the lease is gone when it fires). */
 int lw_paxos_lock_watch(struct paxos_lock *l, struct lw_err *err);
+/* Watch the agent's control socket (it says when it fences). */
+int lw_paxos_lock_hear(struct paxos_lock *l, struct lw_err *err);
 /* The lock's id, from its agent's identity and the lease. */
 int lw_paxos_lock_set_id(struct paxos_lock *l, struct lw_err *err);
 /* The agent's control socket spoke: it fences. */
 int lw_paxos_on_agent_message(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* Releasing (paxos_release.c). Tell l's agent to let go: -EINPROGRESS,
+ * released(ctx, ...) (if not NULL) from the loop once it exited, l freed
+ * then; or a negative errno with err (the agent killed, l freed). */
+int lw_paxos_let_go(struct paxos_lock *l, lw_backend_released_fn released, void *ctx, struct lw_err *err);
+/* At close: stop waiting for the agents told to let go (they exit by themselves). */
+void lw_paxos_forget_releasing(struct paxos_backend *pb);
 
 /* Acquiring (paxos_acquire.c). */
 int lw_paxos_acquire(struct lw_backend *be, const struct lw_backend_request *req, lw_backend_done_fn done,

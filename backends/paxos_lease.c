@@ -16,6 +16,7 @@
 #include <sanlock_resource.h>
 
 #include "paxos_lease.h"
+#include "paxos_lockspace.h"
 
 #define NAME_PREFIX "lw-"
 #define NAME_HEX 40	/* 160 bits of SHA-256: "lw-" + 40 < SANLK_NAME_LEN */
@@ -114,10 +115,11 @@ int lw_paxos_lease_manual(const char *text, const char *lockspace, bool shared, 
 				  "lease \"%s\" is not LOCKSPACE:RESOURCE:PATH:OFFSET (one absolute path, no version)",
 				  text);
 	}
-	if (strcmp(ls, lockspace)) {
+	/* another lockspace than the daemon's own: one sanlock joined already */
+	if (strcmp(ls, lockspace) && !lw_paxos_lockspace_joined_here(ls)) {
 		free(r);
-		return lw_err_set(err, ENOENT, "lease \"%s\": lockspace %s is not this host's (%s)", text, ls,
-				  lockspace);
+		return lw_err_set(err, ENOENT, "lease \"%s\": lockspace %s is not joined on this host (this "
+				  "daemon joins %s)", text, ls, lockspace);
 	}
 	if (shared)
 		r->flags |= SANLK_RES_SHARED;

@@ -22,7 +22,8 @@ int lw_paxos_lease_auto(const char *lockspace, const char *lease_dir, int image_
 			bool shared, struct sanlk_resource **res, struct lw_err *err);
 
 /* Manual mode: parse LOCKSPACE:RESOURCE:PATH:OFFSET; the lockspace must be
- * the one given. Caller frees *res. */
+ * the one given, or one sanlock on this host joined already. Caller frees
+ * *res. */
 int lw_paxos_lease_manual(const char *text, const char *lockspace, bool shared, struct sanlk_resource **res,
 			  struct lw_err *err);
 

@@ -139,8 +139,6 @@ int lw_paxos_lockspace_open(const struct lw_paxos_lockspace_config *cfg, sd_even
 	ls->ls.host_id_disk.offset = cfg->offset;
 	ls->io_timeout = cfg->io_timeout;
 	ls->event = sd_event_ref(event);
-	ls->changed = changed;
-	ls->ctx = ctx;
 	rv = sd_event_add_time(event, &ls->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, ls);
 	if (rv < 0) {
 		sd_event_unref(ls->event);
@@ -149,7 +147,12 @@ int lw_paxos_lockspace_open(const struct lw_paxos_lockspace_config *cfg, sd_even
 	}
 	sd_event_source_set_enabled(ls->timer, SD_EVENT_OFF);
 	ls->state = LW_PAXOS_LS_JOINING;
+	/* told of changes only from the loop: a join sanlock refuses at once
+	 * (e.g. while it still removes the lockspace) must not call back into a
+	 * caller that has no handle yet */
 	start_join(ls);
+	ls->changed = changed;
+	ls->ctx = ctx;
 	*out = ls;
 	return 0;
 }
@@ -215,4 +218,19 @@ struct json_object *lw_paxos_lockspace_status(const struct lw_paxos_lockspace *l
 		json_object_object_add(o, "joining_seconds",
 				       json_object_new_double((double)(now_usec() - ls->started_usec) / 1e6));
 	return o;
+}
+
+bool lw_paxos_lockspace_joined_here(const char *name)
+{
+	struct sanlk_lockspace *lss = NULL;
+	int count = 0;
+	bool joined = false;
+
+	if (sanlock_get_lockspaces(&lss, &count, 0) < 0)
+		return false;
+	for (int i = 0; i < count && !joined; i++)
+		joined = strncmp(lss[i].name, name, SANLK_NAME_LEN) == 0 && !(lss[i].flags & SANLK_LSF_ADD) &&
+			 !(lss[i].flags & SANLK_LSF_REM);
+	free(lss);
+	return joined;
 }

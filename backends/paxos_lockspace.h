@@ -42,4 +42,8 @@ const char *lw_paxos_lockspace_reason(const struct lw_paxos_lockspace *ls);
 /* {"name","host_id","path","offset","state","reason"?,"join_seconds"?} */
 struct json_object *lw_paxos_lockspace_status(const struct lw_paxos_lockspace *ls);
 
+/* Whether sanlock on this host has joined a lockspace of that name (by this
+ * daemon or by anyone else, e.g. a management application's own). */
+bool lw_paxos_lockspace_joined_here(const char *name);
+
 #endif /* LW_PAXOS_LOCKSPACE_H */

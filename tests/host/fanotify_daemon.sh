@@ -14,7 +14,7 @@ source "$(dirname "$0")/../vm/daemon_lib.bash"
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$daemon_bin" ] || [ ! -x "$cli_bin" ]; then
 	echo "1..1"; echo "not ok 1 - prerequisites: needs root and a build (make all): $daemon_bin"; exit 1
 fi
-echo "1..45"
+echo "1..48"
 
 json_field() { "$py" -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"; }
 
@@ -92,6 +92,56 @@ check block_device_lease_is_refused_with_a_reason failed_with "the fanotify enfo
 why="expected no lease left after the refusal, got $(count_leases a)"
 check refused_block_device_lease_leaves_nothing [ "$(count_leases a)" = 0 ]
 losetup -d "$loopdev" 2>/dev/null
+
+# List in several replies: a client that asks for "more" gets the leases
+# 256 a reply (continues), so no reply passes a client's cap at any table
+# size; liblockwarden asks so and joins them. 300 leases, one connection.
+start_holder many
+out=$("$py" - "$(sock a)" "$work/many" "$many" <<'PY'
+import json, os, socket, sys
+sock, folder, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.makedirs(folder, exist_ok=True)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(120)
+s.connect(sock)
+buf = b""
+def send(msg):
+    s.sendall(json.dumps(msg).encode() + b"\0")
+def reply():
+    global buf
+    while b"\0" not in buf:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            sys.exit("lockwardend hung up")
+        buf += chunk
+    text, buf = buf.split(b"\0", 1)
+    return json.loads(text)
+for i in range(300):
+    image = f"{folder}/img{i}.raw"
+    open(image, "wb").close()
+    send({"method": "io.lockwarden.Manager.Acquire", "parameters": {"image": image, "pid": pid}})
+    r = reply()
+    if "error" in r:
+        sys.exit(f"acquire {image}: {r}")
+send({"method": "io.lockwarden.Manager.List", "more": True})
+sizes = []
+while True:
+    r = reply()
+    sizes.append(len(r["parameters"]["leases"]))
+    if not r.get("continues"):
+        break
+send({"method": "io.lockwarden.Manager.List"})
+print(" ".join(map(str, sizes)), len(reply()["parameters"]["leases"]))
+PY
+)
+why="expected List with more answered as 256 + 44 leases (and 300 in one reply without more), got: $out"
+check list_with_more_comes_256_leases_a_reply [ "$out" = "256 44 300" ]
+n=$(lw a list --json | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)["leases"]))')
+why="expected lockwarden list --json to join the replies into 300 leases, got $n"
+check cli_list_joins_every_reply [ "$n" = 300 ]
+kill -KILL "$many"; wait "$many" 2>/dev/null
+why="the dead holder's 300 leases are still listed: $(count_leases a)"
+check holder_of_300_leases_dying_releases_them wait_until 30 eval '[ "$(count_leases a)" = 0 ]'
 
 # Across a restart, a crash, a re-exec and a stop: the keeper keeps a copy
 # of the fanotify group and answers it while no daemon does, so there is

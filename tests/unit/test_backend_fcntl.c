@@ -97,7 +97,7 @@ static int release(struct lw_backend *be, struct lw_backend_lock *lock)
 {
 	struct lw_err err;
 
-	return lw_backend_release(be, lock, &err);
+	return lw_backend_release(be, lock, NULL, NULL, &err);
 }
 
 /* What another daemon's acquire returns, run in a child process: 0 or -errno. */

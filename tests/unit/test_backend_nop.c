@@ -42,7 +42,7 @@ static void nop_acquire_answers_at_once_with_nothing_to_keep(void **state)
 	assert_non_null(lock);
 	assert_null(pending);
 	assert_int_equal(lw_backend_lock_keep_fd(lock), -1);
-	assert_int_equal(lw_backend_release(be, lock, NULL), 0);
+	assert_int_equal(lw_backend_release(be, lock, NULL, NULL, NULL), 0);
 	lw_backend_close(be);
 }
 
@@ -68,8 +68,8 @@ static void nop_second_exclusive_acquire_also_succeeds(void **state)
 	/* nop asks no one: the kernel table on this host is the only arbiter */
 	assert_int_equal(lw_backend_acquire(be, &image_a, NULL, NULL, &one, &pending, NULL), 0);
 	assert_int_equal(lw_backend_acquire(be, &image_a, NULL, NULL, &two, &pending, NULL), 0);
-	lw_backend_release(be, one, NULL);
-	lw_backend_release(be, two, NULL);
+	lw_backend_release(be, one, NULL, NULL, NULL);
+	lw_backend_release(be, two, NULL, NULL, NULL);
 	lw_backend_close(be);
 }
 
@@ -94,7 +94,7 @@ static void nop_refuses_a_named_lease_with_reason(void **state)
 	assert_string_equal(err.msg, "backend nop has no named leases; lease= needs the paxos backend");
 	/* an empty lease is automatic mode, which nop has */
 	assert_int_equal(lw_backend_acquire(be, &empty, NULL, NULL, &lock, &pending, &err), 0);
-	assert_int_equal(lw_backend_release(be, lock, NULL), 0);
+	assert_int_equal(lw_backend_release(be, lock, NULL, NULL, NULL), 0);
 	lw_backend_close(be);
 }
 

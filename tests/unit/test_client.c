@@ -24,7 +24,8 @@
 
 struct fake_server {
 	int fd;
-	const char *replies[MAX_EXCHANGES]; /* raw wire text; NULL: hang up instead */
+	const char *replies[MAX_EXCHANGES]; /* raw wire text, one message a line; NULL: hang up instead */
+	bool more[MAX_EXCHANGES];           /* the client asked for several replies */
 	size_t n_replies;
 	char methods[MAX_EXCHANGES][128];   /* what the client called */
 	char parameters[MAX_EXCHANGES][512]; /* and with which parameters (JSON) */
@@ -51,12 +52,17 @@ static void *serve(void *arg)
 		snprintf(s->parameters[i], sizeof(s->parameters[i]), "%s",
 			 json_object_to_json_string_ext(req.parameters, JSON_C_TO_STRING_PLAIN |
 								      JSON_C_TO_STRING_NOSLASHESCAPE));
+		s->more[i] = req.more;
 		s->n_received++;
 		varlink_request_release(&req);
 		if (!s->replies[i])
 			goto done;
-		if (write(s->fd, s->replies[i], strlen(s->replies[i]) + 1) < 0)
-			goto done;
+		/* each line a message: the NUL ends it on the wire */
+		for (const char *m = s->replies[i], *end; *m; m = *end ? end + 1 : end) {
+			end = strchrnul(m, '\n');
+			if (write(s->fd, m, (size_t)(end - m)) < 0 || write(s->fd, "", 1) < 0)
+				goto done;
+		}
 	}
 done:
 	varlink_reader_free(&r);
@@ -127,6 +133,20 @@ static void acquire_sends_image_pid_and_flags_and_decodes_lease(void **state)
 					     "\"shared\":true,\"force\":true}");
 }
 
+static void acquire_for_a_cgroup_names_the_lease(void **state)
+{
+	struct fake_server s;
+	struct lockwarden *lw = start(&s, 1, "{\"parameters\":{\"lease\":" LEASE_JSON "}}");
+	struct lockwarden_error err;
+
+	(void)state;
+	assert_int_equal(lockwarden_acquire_cgroup_named(lw, "/img/a.qcow2", "/sys/fs/cgroup/machine.slice/vm1",
+							 0, "LS:vm1:/dev/sdb:1048576", NULL, &err), 0);
+	stop(&s, lw);
+	assert_string_equal(s.parameters[0], "{\"image\":\"/img/a.qcow2\",\"cgroup\":\"/sys/fs/cgroup/machine.slice/vm1\","
+					     "\"lease\":\"LS:vm1:/dev/sdb:1048576\"}");
+}
+
 static void acquire_of_held_lease_reports_holder(void **state)
 {
 	struct fake_server s;
@@ -193,6 +213,37 @@ static void list_decodes_every_lease_and_keeps_reply_json(void **state)
 	lockwarden_lease_list_free(leases, n);
 	stop(&s, lw);
 	assert_string_equal(s.methods[0], "io.lockwarden.Manager.List");
+}
+
+static void list_in_several_replies_asks_for_more_and_joins_them(void **state)
+{
+	struct fake_server s;
+	struct lockwarden *lw = start(
+		&s, 2,
+		"{\"parameters\":{\"leases\":[" LEASE_JSON "]},\"continues\":true}\n"
+		"{\"parameters\":{\"leases\":[{\"image\":\"/img/b\",\"mode\":\"shared\",\"holders\":[]}]},"
+		"\"continues\":true}\n"
+		"{\"parameters\":{\"leases\":[]}}",
+		"{\"parameters\":{\"version\":\"0.1.0\"}}");
+	struct lockwarden_lease **leases = NULL;
+	struct lockwarden_status st;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(lockwarden_list(lw, &leases, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(leases[0]->image, "/img/a.qcow2");
+	assert_string_equal(leases[1]->image, "/img/b");
+	/* --json prints the whole list, not the last part */
+	assert_non_null(strstr(lockwarden_last_reply_json(lw, false), "/img/a.qcow2"));
+	assert_non_null(strstr(lockwarden_last_reply_json(lw, false), "/img/b"));
+	lockwarden_lease_list_free(leases, n);
+	/* the connection is in step: the next call gets its own reply */
+	assert_int_equal(lockwarden_status(lw, &st, NULL), 0);
+	lockwarden_status_clear(&st);
+	stop(&s, lw);
+	assert_true(s.more[0]);
+	assert_false(s.more[1]);
 }
 
 static void list_reply_larger_than_the_request_limit_is_read(void **state)
@@ -318,10 +369,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(acquire_sends_image_pid_and_flags_and_decodes_lease),
+		cmocka_unit_test(acquire_for_a_cgroup_names_the_lease),
 		cmocka_unit_test(acquire_of_held_lease_reports_holder),
 		cmocka_unit_test(named_errors_map_to_errno_and_message),
 		cmocka_unit_test(list_decodes_every_lease_and_keeps_reply_json),
 		cmocka_unit_test(list_reply_larger_than_the_request_limit_is_read),
+		cmocka_unit_test(list_in_several_replies_asks_for_more_and_joins_them),
 		cmocka_unit_test(inquire_of_unleased_image_gives_no_lease),
 		cmocka_unit_test(status_decodes_counters),
 		cmocka_unit_test(daemon_hanging_up_is_a_clear_error),

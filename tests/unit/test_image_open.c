@@ -274,7 +274,7 @@ static void fcntl_lock_goes_on_the_resolved_file_not_the_path(void **state)
 	assert_int_equal(lw_backend_acquire(be, &req, NULL, NULL, &lock, &pending, NULL), 0);
 	assert_true(byte0_locked(image_fd));
 	assert_false(byte0_locked(other_fd));
-	lw_backend_release(be, lock, NULL);
+	lw_backend_release(be, lock, NULL, NULL, NULL);
 	lw_backend_close(be);
 	close(image_fd);
 	close(other_fd);

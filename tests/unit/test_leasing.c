@@ -230,6 +230,9 @@ struct later_backend {
 	sd_event *event;
 	struct lw_backend_pending *waiting;	/* at most one here */
 	unsigned int acquires, cancels, releases;
+	bool release_later;			/* as paxos: the engine lets go later */
+	lw_backend_released_fn released;	/* then: the answer to give */
+	void *released_ctx;
 };
 
 struct lw_backend_pending {
@@ -282,12 +285,20 @@ static void later_cancel(struct lw_backend *be, struct lw_backend_pending *p)
 	free(p);
 }
 
-static int later_release(struct lw_backend *be, struct lw_backend_lock *lock, struct lw_err *err)
+static int later_release(struct lw_backend *be, struct lw_backend_lock *lock, lw_backend_released_fn released,
+			 void *ctx, struct lw_err *err)
 {
+	struct later_backend *lb = (struct later_backend *)be;
+
 	(void)err;
-	((struct later_backend *)be)->releases++;
+	lb->releases++;
 	free(lock);
-	return 0;
+	if (!lb->release_later)
+		return 0;
+	assert_null(lb->released);	/* one at a time here */
+	lb->released = released;
+	lb->released_ctx = ctx;
+	return -EINPROGRESS;
 }
 
 static void later_forget(struct lw_backend *be, struct lw_backend_lock *lock)
@@ -415,6 +426,7 @@ static int teardown(void **state)
 	}
 	while (lw_acquiring_first(&f->d))
 		lw_acquiring_cancel(lw_acquiring_first(&f->d));
+	lw_releasing_forget_all(&f->d);
 	for (struct lw_lease_entry *e = lw_lease_first(f->d.leases); e; e = e->next) {
 		for (unsigned int i = 0; i < e->nr_holders; i++)
 			sd_event_source_disable_unref(e->holders[i].watch);
@@ -564,12 +576,12 @@ static void release_of_one_shared_holder_keeps_the_lease_and_the_last_ends_it(vo
 	assert_int_equal(acquire(f, f->kids[1], true, &error), 0);
 	e = lw_lease_by_image(f->d.leases, f->image);
 	assert_non_null(e);
-	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, &error), 0);
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, NULL, NULL, NULL, &error), 0);
 	mem_lease(f, &l);
 	assert_int_equal(l.nr_holders, 1);
 	e = lw_lease_by_image(f->d.leases, f->image);
 	assert_non_null(e);
-	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, &error), 0);
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, NULL, NULL, NULL, &error), 0);
 	assert_false(mem_has_lease(f));
 	assert_int_equal(lw_lease_count(f->d.leases), 0);
 }
@@ -838,6 +850,136 @@ static void enforcer_refusing_at_the_grant_releases_the_late_lock(void **state)
 	assert_false(mem_has_lease(f));
 }
 
+/* ---- releases the backend answers later (paxos) ---- */
+
+struct released {
+	bool called;
+	int result;
+};
+
+static void on_released(void *ctx, int result, const struct lw_err *err)
+{
+	struct released *r = ctx;
+
+	(void)err;
+	assert_false(r->called);	/* once */
+	r->called = true;
+	r->result = result;
+}
+
+/* The backend's engine let go (result 0) or failed to. */
+static void backend_lets_go(struct fixture *f, int result)
+{
+	lw_backend_released_fn released = f->later.released;
+	struct lw_err err = { { 0 } };
+
+	assert_non_null(released);
+	f->later.released = NULL;
+	if (result < 0)
+		lw_err_set(&err, -result, "the agent did not release in time and was killed");
+	released(f->later.released_ctx, result, &err);
+}
+
+/* A granted exclusive lease of the later backend, held by kids[0]. */
+static struct lw_lease_entry *granted_later(struct fixture *f)
+{
+	struct heard heard = { 0 };
+	struct json_object *error;
+
+	use_later_backend(f);
+	assert_int_equal(acquire_for(f, f->kids[0], false, &heard, NULL, &error), -EINPROGRESS);
+	backend_answers(f, 0, &heard);
+	assert_int_equal(heard.result, 0);
+	f->later.release_later = true;
+	return heard.e;
+}
+
+static void release_is_answered_once_the_backend_let_go_and_the_image_waits_meanwhile(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_entry *e = granted_later(f);
+	struct released released = { 0 };
+	struct lw_releasing *pending = NULL;
+	struct json_object *error = NULL, *p, *v;
+
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, on_released, &released,
+					    &pending, &error), -EINPROGRESS);
+	assert_non_null(pending);
+	assert_null(error);
+	assert_false(released.called);
+	/* gone everywhere but in the backend's engine */
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+	assert_false(mem_has_lease(f));
+	assert_int_equal(saved_leases(f), 0);
+	/* a new acquire meanwhile is refused, whoever asks, and says why */
+	assert_int_equal(acquire(f, f->kids[1], false, &error), -EAGAIN);
+	assert_string_equal(error_name(error), "io.lockwarden.LeaseHeld");
+	assert_true(json_object_object_get_ex(error, "parameters", &p));
+	if (!json_object_object_get_ex(p, "releasing", &v) || !json_object_get_boolean(v))
+		fail_msg("expected \"releasing\": true in %s", json_object_to_json_string(error));
+	json_object_put(error);
+	assert_int_equal(f->later.acquires, 1);
+
+	backend_lets_go(f, 0);
+	assert_true(released.called);
+	assert_int_equal(released.result, 0);
+	assert_true(LIST_EMPTY(&f->d.releasing));
+	/* and the image may be asked for again */
+	assert_int_equal(acquire_for(f, f->kids[1], false, &(struct heard){ 0 }, NULL, &error), -EINPROGRESS);
+}
+
+static void release_whose_caller_went_away_is_finished_but_not_answered(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_entry *e = granted_later(f);
+	struct released released = { 0 };
+	struct lw_releasing *pending = NULL;
+	struct json_object *error = NULL;
+
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, on_released, &released,
+					    &pending, &error), -EINPROGRESS);
+	lw_releasing_forget_caller(pending);
+	backend_lets_go(f, 0);
+	assert_false(released.called);
+	assert_true(LIST_EMPTY(&f->d.releasing));
+}
+
+static void release_the_backend_failed_is_answered_with_its_error_and_ends_the_lease(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_entry *e = granted_later(f);
+	struct released released = { 0 };
+	struct lw_releasing *pending = NULL;
+	struct json_object *error = NULL;
+
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, on_released, &released,
+					    &pending, &error), -EINPROGRESS);
+	backend_lets_go(f, -ETIMEDOUT);
+	assert_true(released.called);
+	assert_int_equal(released.result, -ETIMEDOUT);
+	assert_true(LIST_EMPTY(&f->d.releasing));
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+}
+
+static void dead_holder_of_a_lease_the_backend_lets_go_later_frees_it_once_let_go(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error = NULL;
+
+	granted_later(f);
+	kill(f->kids[0], SIGKILL);
+	waitpid(f->kids[0], NULL, 0);
+	for (int i = 0; i < 200 && !f->later.released; i++)
+		sd_event_run(f->d.event, 10000);
+	if (!f->later.released)
+		fail_msg("expected the dead holder's lease handed to the backend to let go, it was not");
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+	assert_int_equal(acquire(f, f->kids[1], false, &error), -EAGAIN);
+	json_object_put(error);
+	backend_lets_go(f, 0);
+	assert_true(LIST_EMPTY(&f->d.releasing));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +1006,14 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_exit_while_pending_cancels_and_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(enforcer_refusing_at_the_grant_releases_the_late_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			release_is_answered_once_the_backend_let_go_and_the_image_waits_meanwhile, setup, teardown),
+		cmocka_unit_test_setup_teardown(release_whose_caller_went_away_is_finished_but_not_answered,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			release_the_backend_failed_is_answered_with_its_error_and_ends_the_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			dead_holder_of_a_lease_the_backend_lets_go_later_frees_it_once_let_go, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

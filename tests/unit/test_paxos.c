@@ -24,6 +24,7 @@
 #include "backend.h"
 #include "paxos_fence.h"
 #include "paxos_lease.h"
+#include "paxos_lockspace.h"
 
 static void expect_option(const char *key, const char *value, int expected, const char *reason)
 {
@@ -151,7 +152,39 @@ static void manual_lease_errors_say_why(void **state)
 	expect_manual_refused("LS:vm1:/a:0:/b:0", -EINVAL, "one absolute path");
 	expect_manual_refused("LS:vm1:/a:0:7", -EINVAL, "no version");
 	expect_manual_refused("LS::/a:0", -EINVAL, "LOCKSPACE:RESOURCE:PATH:OFFSET");
-	expect_manual_refused("OTHER:vm1:/a:0", -ENOENT, "lockspace OTHER is not this host's (LS)");
+	/* no sanlock daemon here: OTHER is joined nowhere */
+	expect_manual_refused("OTHER:vm1:/a:0", -ENOENT, "lockspace OTHER is not joined on this host (this daemon joins LS)");
+}
+
+/* A state change is told from the loop only, never from inside the open:
+ * the caller has no handle yet (lw_paxos_on_lockspace_changed reads it). */
+static struct lw_paxos_lockspace *opened;
+static unsigned int changes;
+
+static void lockspace_changed(void *ctx)
+{
+	(void)ctx;
+	if (!opened)
+		fail_msg("expected no state change before lw_paxos_lockspace_open returned, got one");
+	changes++;
+}
+
+static void lockspace_refused_at_once_calls_back_only_from_the_loop(void **state)
+{
+	struct lw_paxos_lockspace_config cfg = {
+		.name = "LS", .path = "/nonexistent/lockspace", .host_id = 1, .io_timeout = 1,
+	};
+	struct lw_err err = { "" };
+	sd_event *event;
+
+	(void)state;
+	assert_int_equal(sd_event_new(&event), 0);
+	opened = NULL;
+	/* no sanlock daemon here: sanlock refuses the add at once */
+	assert_int_equal(lw_paxos_lockspace_open(&cfg, event, lockspace_changed, NULL, &opened, &err), 0);
+	assert_non_null(opened);
+	lw_paxos_lockspace_close(opened);
+	sd_event_unref(event);
 }
 
 /* A child that opens path with flags (and maps it shared if asked), then waits. */
@@ -235,6 +268,7 @@ int main(void)
 		cmocka_unit_test(automatic_lease_needs_a_lease_dir),
 		cmocka_unit_test(manual_lease_is_parsed_with_sanlocks_escaping),
 		cmocka_unit_test(manual_lease_errors_say_why),
+		cmocka_unit_test(lockspace_refused_at_once_calls_back_only_from_the_loop),
 		cmocka_unit_test(fence_stops_writers_and_spares_readers),
 	};
 

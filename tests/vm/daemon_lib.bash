@@ -136,5 +136,12 @@ cleanup() {
 trap cleanup EXIT
 
 not() { ! "$@"; }
+
+# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds, for at most SECONDS.
+wait_until() {
+	local deadline=$((SECONDS + $1)); shift
+	while ((SECONDS < deadline)); do "$@" && return 0; sleep 0.1; done
+	"$@"
+}
 # failed_with TEXT: the last command ($status, $out) failed and its message names TEXT.
 failed_with() { [ "$status" -ne 0 ] && grep -q -- "$1" <<<"$out"; }

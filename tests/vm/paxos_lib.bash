@@ -84,11 +84,4 @@ wait_lockspace() {
 # sanlock_holds RESOURCE: sanlock's own status lists a held resource of that name.
 sanlock_holds() { "$sanlock_bin" client status 2>/dev/null | grep -q "^r [^:]*:$1:"; }
 
-# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds, for at most SECONDS.
-wait_until() {
-	local deadline=$((SECONDS + $1)); shift
-	while ((SECONDS < deadline)); do "$@" && return 0; sleep 0.1; done
-	"$@"
-}
-
 now_ms() { date +%s%3N; }

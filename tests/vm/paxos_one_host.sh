@@ -7,14 +7,20 @@
 # shared leases, automatic lease files, manual leases and their errors,
 # libvirt's <lease> through the plugin, a
 # dead holder's lease freed, a kill -9 + restart that keeps the lease, and
-# sanlock's state string through Inquire.
+# sanlock's state string through Inquire. A release whose agent cannot let
+# go (stopped) holds nobody up: the daemon answers others, refuses the
+# image as "releasing", and answers the Release once the agent let go, or
+# killed it after the release deadline. The keeper keeps each agent's
+# control socket across a restart, so a lease sanlock takes away while the
+# daemon is down (its lockspace's storage fails) is fenced by the agent
+# alone and recorded as lost, not as its holder's exit.
 # Two daemons on this host share the lockspace (A fails an acquire during
 # the join, B waits for it), standing in for two lease users.
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/paxos_lib.bash"
 require
 require_sanlock
-echo "1..29"
+echo "1..40"
 
 shared=$work/shared
 io=1
@@ -96,8 +102,8 @@ why="expected the same manual lease for another image to be refused, got $status
 check manual_lease_held_is_refused failed_with "lease held"
 lw A release "$img" --pid "$h1" >/dev/null 2>&1
 out=$(lw A acquire "$img" --pid "$h1" --lease "OTHER:vm1:$shared/manual.lease:0" 2>&1); status=$?
-why="expected 'lockspace OTHER is not this host's', got $status: $out"
-check manual_lease_of_another_lockspace_is_refused failed_with "lockspace OTHER is not this host's"
+why="expected 'lockspace OTHER is not joined on this host', got $status: $out"
+check manual_lease_of_a_lockspace_not_joined_is_refused failed_with "lockspace OTHER is not joined on this host"
 out=$(lw A acquire "$img" --pid "$h1" --lease "LS:vm1" 2>&1); status=$?
 why="expected 'is not LOCKSPACE:RESOURCE:PATH:OFFSET', got $status: $out"
 check malformed_manual_lease_is_refused failed_with "is not LOCKSPACE:RESOURCE:PATH:OFFSET"
@@ -130,6 +136,72 @@ check inquire_carries_sanlocks_lease_state grep -q "^LS:$res:" <<<"$state"
 out=$(lw A release "$img" --pid "$h1" 2>&1); status=$?
 why="release after restart failed ($status) or left the sanlock lease: $out"
 check release_after_restart_frees_the_lease eval '[ $status -eq 0 ] && ! sanlock_holds "$res"'
+
+# A release whose agent cannot let go yet (stopped) does not stall the loop.
+lw A acquire "$img" --pid "$h1" >/dev/null 2>&1
+agent=$(lw A status --json | json_get 'j["backend_status"]["leases"][0]["agent_pid"]')
+kill -STOP "$agent"
+lw A release "$img" --pid "$h1" >"$work/release.out" 2>&1 &
+rel=$!
+wait_until 10 eval '[ "$(count_leases A)" = 0 ]'
+out=$(lw A status 2>&1); status=$?
+why="expected status answered while the Release waits for the stopped agent, got $status: $out; Release $(kill -0 $rel 2>/dev/null && echo pending || echo done: $(cat "$work/release.out"))"
+check status_answers_while_a_release_waits_for_its_agent eval '[ $status -eq 0 ] && kill -0 $rel 2>/dev/null'
+out=$(lw A acquire "$img" --pid "$h2" 2>&1); status=$?
+why="expected an acquire meanwhile refused as still being let go, got $status: $out"
+check acquire_while_releasing_is_refused_with_the_reason failed_with "still letting it go"
+kill -CONT "$agent"
+wait "$rel"; status=$?
+why="expected the Release answered with success once the agent let go, got $status: $(cat "$work/release.out")"
+check release_is_answered_once_the_agent_let_go eval '[ $status -eq 0 ] && ! sanlock_holds "$res"'
+lw A acquire "$img" --pid "$h1" >/dev/null 2>&1
+agent=$(lw A status --json | json_get 'j["backend_status"]["leases"][0]["agent_pid"]')
+kill -STOP "$agent"
+t=$(now_ms); out=$(lw A release "$img" --pid "$h1" 2>&1); status=$?; t_killed=$(($(now_ms) - t))
+why="expected the stuck agent killed at the deadline and the Release answered, got $status after ${t_killed} ms: $out"
+check release_of_a_stuck_agent_ends_at_the_deadline eval '[ $status -eq 0 ] && wait_until 10 not sanlock_holds "$res"'
+why="expected the audit record of the release to say the agent was killed: $(tail -n 2 "$work/A/audit.log")"
+check stuck_release_is_audited_with_the_reason grep -q "did not release within 10 s and was killed" "$work/A/audit.log"
+echo "# release of a stopped agent answered after ${t_killed} ms (deadline 10 s)"
+out=$(lw A acquire "$img" --pid "$h2" 2>&1); status=$?
+why="expected the image free again after the killed agent's release, got $status: $out"
+check image_is_free_after_a_killed_agents_release [ $status -eq 0 ]
+lw A release "$img" --pid "$h2" >/dev/null 2>&1
+
+# A lease sanlock loses while the daemon is down (the storage of its
+# lockspace fails): the agent fences by itself; the restarted daemon reads
+# what the agent said on the socket the keeper kept, and records the lease
+# as lost. A lockspace LF of its own, on dm over a loop file, for daemon C.
+modprobe dm_mod
+truncate -s 8M "$work/lf.img" && loopdev=$(losetup -f --show "$work/lf.img") &&
+	dmsetup create lwlf --table "0 $(blockdev --getsz "$loopdev") linear $loopdev 0" && dmsetup mknodes lwlf
+init_lockspace LF /dev/mapper/lwlf "$io"
+paxos_conf "$work/c.conf" "lockspace = LF" "lockspace_path = /dev/mapper/lwlf" "host_id = 1" "io_timeout = $io" \
+	"lease_dir = $shared/leases" "join_wait_sec = 150"
+start_daemon C --config "$work/c.conf" >/dev/null
+img3=$(new_image fenced.img)
+# a holder that writes: it opens the image for write once it holds the lease
+( while [ ! -e "$work/go3" ]; do sleep 0.1; done; exec 3<>"$img3"; exec sleep 100000 ) &
+writer=$!; children+=("$writer")
+out=$(lw C acquire "$img3" --pid "$writer" 2>&1); status=$?
+: >"$work/go3"
+why="acquire on lockspace LF failed ($status) or the holder did not open its image: $out"
+check writer_holds_a_lease_of_a_second_lockspace eval '[ $status -eq 0 ] && wait_until 10 eval "ls -l /proc/$writer/fd 2>/dev/null | grep -q fenced.img"'
+# a manual lease may name any lockspace sanlock joined here (C's LF, for A)
+init_resource LF vmf "$shared/lf-manual.lease" 0
+out=$(lw A acquire "$img2" --pid "$h2" --lease "LF:vmf:$shared/lf-manual.lease:0" 2>&1); status=$?
+why="expected daemon A to take a manual lease in lockspace LF that C joined, got $status: $out"
+check manual_lease_in_a_lockspace_another_joined_is_taken eval '[ $status -eq 0 ] && sanlock_holds vmf'
+lw A release "$img2" --pid "$h2" >/dev/null 2>&1
+kill9_daemon C
+dmsetup suspend --nolockfs lwlf && dmsetup load lwlf --table "0 $(blockdev --getsz "$loopdev") error" && dmsetup resume lwlf
+why="the writer still runs 60 s after the lockspace's storage failed, with the daemon down"
+check writer_is_fenced_while_the_daemon_is_down wait_until 60 not alive "$writer"
+check daemon_restarts_after_its_lease_was_lost start_daemon C --config "$work/c.conf"
+why="expected a forced-release record saying sanlock lost the lease while the daemon was down: $(tail -n 2 "$work/C/audit.log")"
+check lease_lost_while_down_is_recorded_as_lost eval '[ "$(count_leases C)" = 0 ] && grep -q "forced-release.*sanlock lost the lease.*while the daemon was down" "$work/C/audit.log"'
+stop_daemon C
+dmsetup remove lwlf 2>/dev/null; losetup -d "$loopdev" 2>/dev/null
 
 stop_daemon A; stop_daemon B
 stop_sanlock

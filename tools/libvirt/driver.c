@@ -93,10 +93,6 @@ static int drv_add_resource(virLockManager *man, unsigned int type, const char *
 		}
 		return lw_domain_add_disk(dom, name, flags & VIR_LOCK_MANAGER_RESOURCE_SHARED);
 	case VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE:
-		if (config.holder == LW_PLUGIN_HOLDER_CGROUP)
-			return lw_report(VIR_ERR_CONFIG_UNSUPPORTED,
-					 "lockwarden: <lease> %s: leases named by <lease> need holder = \"process\"",
-					 name ? name : "");
 		return lw_domain_add_lease(dom, name, nparams, params, flags);
 	default:
 		return lw_report(VIR_ERR_INVALID_ARG, "lockwarden: unknown resource type %u", type);

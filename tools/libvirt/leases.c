@@ -162,10 +162,10 @@ static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_dom
 			continue;
 		}
 		lockwarden_lease_free(lease);
-		/* a <lease> names the paxos lease (lw_domain_bind_lease); the
-		 * plugin refuses one with holder = cgroup when it is added */
+		/* a <lease> names the paxos lease (lw_domain_bind_lease) */
 		if (r == 0 || r == -ENOENT)
-			r = h.is_cgroup ? lockwarden_acquire_cgroup(lw, disk->image, h.cgroup, flags, NULL, &err)
+			r = h.is_cgroup ? lockwarden_acquire_cgroup_named(lw, disk->image, h.cgroup, flags,
+									  disk->lease, NULL, &err)
 					: lockwarden_acquire_named(lw, disk->image, h.pid, flags, disk->lease, NULL,
 								   &err);
 		if (r < 0) {

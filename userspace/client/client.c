@@ -98,21 +98,11 @@ int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,
 
 /* One round trip to io.lockwarden.Manager.<method>. On success the reply
  * stays in lw->last and *parameters points into it. */
-static int call(struct lockwarden *lw, const char *method, struct json_object *in,
-		struct json_object **parameters, struct lockwarden_error *err)
+/* The transport and error half of a call: ret is varlink's; 0 with *reply
+ * a success, or -errno with err (reply released). */
+static int take_reply(struct lockwarden *lw, const char *method, int ret, struct varlink_reply *reply,
+		      struct lockwarden_error *err)
 {
-	struct varlink_reply reply;
-	char full[128];
-	int ret;
-
-	snprintf(full, sizeof(full), "%s.%s", LOCKWARDEN_INTERFACE, method);
-	if (err)
-		memset(err, 0, sizeof(*err));
-	if (lw->broken) {
-		json_object_put(in);
-		return error_set(err, -ENOTCONN, "connection to lockwardend already failed");
-	}
-	ret = varlink_call(lw->fd, &lw->reader, full, in, &reply);
 	if (ret < 0)
 		lw->broken = true;
 	if (ret == -EBADMSG)
@@ -122,16 +112,94 @@ static int call(struct lockwarden *lw, const char *method, struct json_object *i
 				 method, lw->timeout_ms);
 	if (ret < 0)
 		return error_set(err, ret, "lost connection to lockwardend: %s", strerror(-ret));
-	if (reply.error) {
-		ret = error_from_reply(err, reply.error, reply.parameters);
-		varlink_reply_release(&reply);
+	if (reply->error) {
+		ret = error_from_reply(err, reply->error, reply->parameters);
+		varlink_reply_release(reply);
 		return ret;
 	}
-	varlink_reply_release(&lw->last);
-	lw->last = reply;
-	if (parameters)
-		*parameters = reply.parameters;
 	return 0;
+}
+
+static int begin(struct lockwarden *lw, const char *method, char *full, size_t size, struct json_object *in,
+		 struct lockwarden_error *err)
+{
+	snprintf(full, size, "%s.%s", LOCKWARDEN_INTERFACE, method);
+	if (err)
+		memset(err, 0, sizeof(*err));
+	if (lw->broken) {
+		json_object_put(in);
+		return error_set(err, -ENOTCONN, "connection to lockwardend already failed");
+	}
+	return 0;
+}
+
+/* The reply becomes the last one (lockwarden_last_reply_json). */
+static void keep_reply(struct lockwarden *lw, struct varlink_reply *reply, struct json_object **parameters)
+{
+	varlink_reply_release(&lw->last);
+	lw->last = *reply;
+	if (parameters)
+		*parameters = reply->parameters;
+}
+
+static int call(struct lockwarden *lw, const char *method, struct json_object *in,
+		struct json_object **parameters, struct lockwarden_error *err)
+{
+	struct varlink_reply reply;
+	char full[128];
+	int ret = begin(lw, method, full, sizeof(full), in, err);
+
+	if (ret < 0)
+		return ret;
+	ret = take_reply(lw, method, varlink_call(lw->fd, &lw->reader, full, in, &reply), &reply, err);
+	if (ret < 0)
+		return ret;
+	keep_reply(lw, &reply, parameters);
+	return 0;
+}
+
+/* A call the daemon may answer in several replies ("more"), each with an
+ * array under key: the arrays are joined into the first reply's, so no one
+ * reply has to fit everything under the client's cap. */
+static int call_gathered(struct lockwarden *lw, const char *method, const char *key,
+			 struct json_object **parameters, struct lockwarden_error *err)
+{
+	struct varlink_reply first, next;
+	struct json_object *all, *part;
+	bool continues;
+	char full[128];
+	int ret = begin(lw, method, full, sizeof(full), NULL, err);
+
+	if (ret < 0)
+		return ret;
+	ret = take_reply(lw, method, varlink_call_more(lw->fd, &lw->reader, full, NULL, &first), &first, err);
+	if (ret < 0)
+		return ret;
+	if (!json_object_object_get_ex(first.parameters, key, &all) || !json_object_is_type(all, json_type_array))
+		goto malformed;
+	for (continues = first.continues; continues;) {
+		ret = take_reply(lw, method, varlink_read_reply(lw->fd, &lw->reader, &next), &next, err);
+		if (ret < 0) {
+			lw->broken = true;	/* the rest of the answer may still come */
+			varlink_reply_release(&first);
+			return ret;
+		}
+		continues = next.continues;
+		if (!json_object_object_get_ex(next.parameters, key, &part) ||
+		    !json_object_is_type(part, json_type_array)) {
+			varlink_reply_release(&next);
+			goto malformed;
+		}
+		for (size_t i = 0; i < json_object_array_length(part); i++)
+			json_object_array_add(all, json_object_get(json_object_array_get_idx(part, i)));
+		varlink_reply_release(&next);
+	}
+	keep_reply(lw, &first, parameters);
+	return 0;
+malformed:
+	lw->broken = true;
+	varlink_reply_release(&first);
+	return error_set(err, -EBADMSG, "lockwardend sent a malformed reply to %s", method);
 }
 
 /* Varlink carries JSON, which is UTF-8: a name that is not would reach the
@@ -220,6 +288,13 @@ int lockwarden_acquire_cgroup(struct lockwarden *lw, const char *image, const ch
 	return acquire(lw, image, 0, cgroup, flags, NULL, lease, err);
 }
 
+int lockwarden_acquire_cgroup_named(struct lockwarden *lw, const char *image, const char *cgroup,
+				    unsigned flags, const char *lease_name, struct lockwarden_lease **lease,
+				    struct lockwarden_error *err)
+{
+	return acquire(lw, image, 0, cgroup, flags, lease_name, lease, err);
+}
+
 static int release(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
 		   struct lockwarden_error *err)
 {
@@ -273,7 +348,7 @@ int lockwarden_list(struct lockwarden *lw, struct lockwarden_lease ***leases, si
 
 	*leases = NULL;
 	*n = 0;
-	ret = call(lw, "List", NULL, &out, err);
+	ret = call_gathered(lw, "List", "leases", &out, err);
 	if (ret < 0)
 		return ret;
 	if (!json_object_object_get_ex(out, "leases", &array) ||

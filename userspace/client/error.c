@@ -63,6 +63,9 @@ static int lease_held(struct lockwarden_error *err, struct json_object *paramete
 	char who[256];
 	size_t n = 0;
 
+	if (json_object_object_get_ex(parameters, "releasing", &array) && json_object_get_boolean(array))
+		return error_set(err, -EBUSY, "lease held: it was just released and the backend is still "
+				 "letting it go; try again in a moment");
 	json_object_object_get_ex(parameters, "holders", &array);
 	if (holders_from_json(array, &holders, &n) < 0 || n == 0)
 		return error_set(err, -EBUSY, "lease held by another holder");

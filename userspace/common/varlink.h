@@ -130,6 +130,11 @@ int varlink_send(int fd, struct json_object *msg);
 int varlink_call(int fd, struct varlink_reader *r, const char *method,
 		 struct json_object *parameters, struct varlink_reply *reply);
 
+/* varlink_call with "more": the server may answer in several replies
+ * (reply->continues); read the others with varlink_read_reply. */
+int varlink_call_more(int fd, struct varlink_reader *r, const char *method,
+		      struct json_object *parameters, struct varlink_reply *reply);
+
 /* Read the next reply from fd (after a "more" call, while
  * reply->continues). Same returns as varlink_call(). */
 int varlink_read_reply(int fd, struct varlink_reader *r, struct varlink_reply *reply);

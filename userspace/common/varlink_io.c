@@ -104,14 +104,14 @@ int varlink_read_reply(int fd, struct varlink_reader *r, struct varlink_reply *r
 	}
 }
 
-int varlink_call(int fd, struct varlink_reader *r, const char *method,
-		 struct json_object *parameters, struct varlink_reply *reply)
+static int send_call(int fd, struct varlink_reader *r, const char *method, struct json_object *parameters,
+		     bool more, struct varlink_reply *reply)
 {
 	struct json_object *request;
 	int ret;
 
 	memset(reply, 0, sizeof(*reply));
-	request = varlink_request_new(method, parameters, false, false);
+	request = varlink_request_new(method, parameters, false, more);
 	if (!request)
 		return -ENOMEM;
 	ret = varlink_send(fd, request);
@@ -119,4 +119,16 @@ int varlink_call(int fd, struct varlink_reader *r, const char *method,
 	if (ret < 0)
 		return ret;
 	return varlink_read_reply(fd, r, reply);
+}
+
+int varlink_call(int fd, struct varlink_reader *r, const char *method,
+		 struct json_object *parameters, struct varlink_reply *reply)
+{
+	return send_call(fd, r, method, parameters, false, reply);
+}
+
+int varlink_call_more(int fd, struct varlink_reader *r, const char *method,
+		      struct json_object *parameters, struct varlink_reply *reply)
+{
+	return send_call(fd, r, method, parameters, true, reply);
 }

@@ -17,6 +17,7 @@
 #include "keeping.h"
 #include "leasing.h"
 #include "adopt.h"
+#include "releasing.h"
 #include "state.h"
 #include "tamper.h"
 
@@ -173,16 +174,12 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 static void drop_lease(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_lease_event why,
 		       const struct lw_lease_holder *who, const char *reason)
 {
-	struct lw_err err;
+	struct lw_release_record rec = { .who = who, .why = why, .reason = reason };
 
 	lw_lease_table_remove(d->leases, e);
 	lw_enforcement_remove_lease(d->enforcer, &e->key);
 	lw_keeper_drop(d->keeper, e->image);
-	if (lw_backend_release(d->backend, e->lock, &err) < 0)
-		lw_log(LOG_ERR, "adopt %s: %s", e->image, err.msg);
-	e->lock = NULL;
-	lw_leasing_audit(d, e, who, why, reason);
-	free(e);
+	lw_releasing_start(d, e, &rec, NULL, NULL, NULL);	/* frees e */
 }
 
 static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept)
@@ -209,9 +206,15 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e, struct ke
 						  .shared = e->mode == LW_LEASE_SHARED };
 		int fd;
 
-		if (take_kept(kept, e->image, &fd) && fd >= 0 &&
-		    lw_backend_adopt(d->backend, &req, e->lock_id, fd, &e->lock, &err) < 0)
+		/* a kept copy the kernel would not pass: the keeper's drop gives it up */
+		if (take_kept(kept, e->image, &fd) && fd < 0)
 			e->lock = NULL;
+		else if (lw_backend_adopt(d->backend, &req, e->lock_id, fd, &e->lock, &err) < 0) {
+			/* the backend lost it first (paxos: fenced while the daemon was down) */
+			e->lock = NULL;
+			drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &last, err.msg);
+			return;
+		}
 		drop_lease(d, e, LW_LEASE_HOLDER_DEATH, &last, "exited while the daemon was down");
 		return;
 	}

@@ -23,6 +23,7 @@ struct lw_exit_queue;
 struct lw_denials;
 struct lw_state;
 struct lw_acquiring;
+struct lw_releasing;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -44,6 +45,7 @@ struct lw_daemon {
 	struct lw_state *state;		/* state.h: the journal changes are committed to */
 	LIST_HEAD(lw_acquiring_list, lw_acquiring) acquiring;	/* acquiring.h: answered later */
 	unsigned int nr_acquiring;
+	LIST_HEAD(lw_releasing_list, lw_releasing) releasing;	/* releasing.h: the backend lets go later */
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */

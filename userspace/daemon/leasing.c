@@ -137,7 +137,7 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 	int keep_fd = lw_backend_lock_keep_fd(lock);
 	struct lw_writer writer = { 0 };
 	bool kernel = false, kept = false, inserted = false;
-	struct lw_err berr, err;
+	struct lw_err err;
 	int r = 0;
 
 	*error = NULL;
@@ -183,9 +183,9 @@ cleanup:
 		lw_enforcement_remove_lease(d->enforcer, &e->key);
 	if (kept)
 		lw_keeper_drop(d->keeper, e->image);
-	if (lw_backend_release(d->backend, e->lock, &berr) < 0)
-		lw_log(LOG_ERR, "acquire %s: %s", e->image, berr.msg);
-	free(e);
+	/* the image stays refused until the backend let go (nothing to audit:
+	 * the lease never was); frees e */
+	lw_releasing_start(d, e, &(struct lw_release_record){ .who = NULL }, NULL, NULL, NULL);
 	return r;
 }
 
@@ -212,6 +212,13 @@ static int existing(struct lw_daemon *d, const struct lw_acquire_request *req, c
 							  req->image);
 		if (*error)
 			return -EINVAL;
+	}
+	if (!e && lw_releasing_busy(d, key, req->image)) {
+		*error = lw_error_lease_held(req->image, NULL);
+		if (*error)
+			json_object_object_add(json_object_object_get(*error, "parameters"), "releasing",
+					       json_object_new_boolean(1));
+		return -EAGAIN;
 	}
 	if (!e) {
 		p = lw_acquiring_find(d, key, req->image);

@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "common/err.h"
 #include "daemon.h"
+#include "releasing.h"
 
 struct lw_backend_lock;
 struct lw_acquiring;
@@ -55,9 +56,12 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 /* Remove e->holders[idx]; the last holder's leaving ends the lease. why is
  * the audit event. A holder that died is removed even if the state file
  * cannot be written (error then only logged); otherwise a state failure
- * keeps everything and returns *error. */
+ * keeps everything and returns *error. -EINPROGRESS with *pending when the
+ * lease ended and the backend lets go later (releasing.h): later(ctx, ...)
+ * then, unless lw_releasing_forget_caller(*pending) first. */
 int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
-		       enum lw_lease_event why, const char *reason, struct json_object **error);
+		       enum lw_lease_event why, const char *reason, lw_released_fn later, void *ctx,
+		       struct lw_releasing **pending, struct json_object **error);
 
 /* lw_holder_exit_fn for holders.h: queues what a dead holder held; it is
  * released in batches of a few dozen that take turns with clients (one state

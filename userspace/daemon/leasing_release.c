@@ -61,31 +61,31 @@ static void undo_detach(struct lw_daemon *d, struct leaving *l)
 	lw_holder_watch(d->event, l->e, h, lw_leasing_holder_exited, d);
 }
 
-static void finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why, const char *reason)
+/* 0, or -EINPROGRESS with *out when the backend lets go later. */
+static int finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why, const char *reason,
+		  lw_released_fn later, void *ctx, struct lw_releasing **out)
 {
 	struct lw_lease_entry *e = l->e;
-	struct lw_err berr;
+	struct lw_release_record rec = { .who = &l->gone, .why = why, .reason = reason };
 
 	if (!l->ended) {
 		if (lw_enforcement_remove_holder(d->enforcer, &e->key, &l->gone.id) < 0)
 			lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
 		lw_leasing_audit(d, e, &l->gone, why, reason);
-		return;
+		return 0;
 	}
 	if (lw_enforcement_remove_lease(d->enforcer, &e->key) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
 	/* drop it always: the keeper may hold the only copy (e->lock NULL after a restart) */
 	if (lw_keeper_drop(d->keeper, e->image) < 0)
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
-	if (lw_backend_release(d->backend, e->lock, &berr) < 0)
-		lw_log(LOG_ERR, "release %s: %s", e->image, berr.msg);
-	e->lock = NULL;
-	lw_leasing_audit(d, e, &l->gone, why, reason);
-	free(e);
+	/* the backend's error is logged and audited: the lease is gone all the same */
+	return lw_releasing_start(d, e, &rec, later, ctx, out) == -EINPROGRESS ? -EINPROGRESS : 0;
 }
 
 int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
-		       enum lw_lease_event why, const char *reason, struct json_object **error)
+		       enum lw_lease_event why, const char *reason, lw_released_fn later, void *ctx,
+		       struct lw_releasing **pending, struct json_object **error)
 {
 	struct leaving l;
 	struct lw_err err;
@@ -99,8 +99,7 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 		*error = lw_error_backend_failure("%s", err.msg);
 		return r;
 	}
-	finish(d, &l, why, reason);
-	return 0;
+	return finish(d, &l, why, reason, later, ctx, pending);
 }
 
 /* Holders that exited, released a batch at a time: a holder
@@ -171,10 +170,10 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 	 * in the batch is freed only in the second pass */
 	for (unsigned int i = 0; i < n; i++)
 		if (!batch[i].ended)
-			finish(d, &batch[i], LW_LEASE_HOLDER_DEATH, NULL);
+			finish(d, &batch[i], LW_LEASE_HOLDER_DEATH, NULL, NULL, NULL, NULL);
 	for (unsigned int i = 0; i < n; i++)
 		if (batch[i].ended)
-			finish(d, &batch[i], LW_LEASE_HOLDER_DEATH, NULL);
+			finish(d, &batch[i], LW_LEASE_HOLDER_DEATH, NULL, NULL, NULL, NULL);
 	free(batch);
 	if (q->head)
 		next_batch(q);
@@ -233,7 +232,7 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
 	if (!x) {
 		/* out of memory: release this one now rather than never */
 		lw_leasing_release(d, e, (unsigned int)lw_lease_find_holder(e, holder),
-				   LW_LEASE_HOLDER_DEATH, NULL, &error);
+				   LW_LEASE_HOLDER_DEATH, NULL, NULL, NULL, NULL, &error);
 		json_object_put(error);
 		return;
 	}
@@ -286,7 +285,8 @@ void lw_leasing_lost(void *ctx, struct lw_backend_lock *lock, const struct lw_er
 		stop_holder(&e->holders[i]);
 	/* the last holder's release ends the lease and frees e */
 	for (unsigned int n = e->nr_holders; n > 0; n--) {
-		if (lw_leasing_release(d, e, n - 1, LW_LEASE_FORCED_RELEASE, err->msg, &error) < 0) {
+		if (lw_leasing_release(d, e, n - 1, LW_LEASE_FORCED_RELEASE, err->msg, NULL, NULL, NULL, &error) < 0 &&
+		    error) {
 			lw_log(LOG_ERR, "lease on %s lost, but its end could not be recorded", e->image);
 			json_object_put(error);
 			return;

@@ -30,6 +30,7 @@
 #include "common/mkdirs.h"
 #include "leasing.h"
 #include "reexec.h"
+#include "releasing.h"
 #include "server.h"
 #include "state.h"
 #include "tamper.h"
@@ -311,6 +312,7 @@ cleanup:
 	lw_state_close(d.state);
 	lw_audit_close(d.audit);
 	lw_backend_close(d.backend);
+	lw_releasing_forget_all(&d);	/* after the backend: it calls none of them back now */
 	lw_enforcement_close(d.enforcer);
 	lw_keeper_close(d.keeper);
 	sd_event_unref(d.event);

@@ -304,14 +304,30 @@ static int named_holder(const struct lw_lease_entry *e, const struct params *p, 
 	return -1;
 }
 
-static struct json_object *release(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
+/* The backend let go of a lease a Release ended: the answer (the lease is
+ * gone even if the backend had an error, which is logged and audited). */
+static void released_later(void *ctx, int result, const struct lw_err *err)
 {
+	(void)result;
+	(void)err;
+	lw_call_reply(ctx, varlink_reply_new(NULL, false));
+}
+
+static void release_call_gone(void *ctx)
+{
+	lw_releasing_forget_caller(ctx);
+}
+
+static struct json_object *release(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
+				   struct lw_call *call)
+{
+	struct lw_releasing *releasing;
 	struct lw_acquiring *pending;
 	struct lw_lease_entry *e;
 	struct json_object *error = NULL;
 	struct params p;
 	const char *bad;
-	int idx;
+	int idx, r;
 
 	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP, PARAM_IMAGE, &p);
 	if (bad)
@@ -332,7 +348,14 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 	idx = named_holder(e, &p, pid);
 	if (idx < 0)
 		return lw_error_not_holder(p.image);
-	if (lw_leasing_release(d, e, (unsigned int)idx, LW_LEASE_RELEASE, NULL, &error) < 0)
+	r = lw_leasing_release(d, e, (unsigned int)idx, LW_LEASE_RELEASE, NULL, released_later, call, &releasing,
+			       &error);
+	if (r == -EINPROGRESS) {
+		/* answered once the backend let go: "released" must be true when said */
+		lw_call_defer(call, release_call_gone, releasing);
+		return NULL;
+	}
+	if (r < 0)
 		return error;
 	return varlink_reply_new(NULL, false);
 }
@@ -360,24 +383,55 @@ static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *pe
 	return reply;
 }
 
-static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
+/* Leases per reply when the caller wants more: a lease's JSON is at most a
+ * few KiB (a 4 KiB path, 8 holders), so a reply stays far below a client's
+ * cap (16 MiB in liblockwarden) however long the paths, at any table size. */
+#define LIST_CHUNK 256
+
+/* List's leases so far; with "more", each full chunk goes out as one reply. */
+struct list_out {
+	struct lw_call *call;
+	struct json_object *leases;
+	unsigned int n;
+};
+
+static struct json_object *list_reply(struct json_object *leases, bool continues)
 {
-	struct json_object *p, *leases;
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "leases", leases);
+	return varlink_reply_new(p, continues);
+}
+
+static void list_add(struct list_out *out, struct json_object *lease)
+{
+	if (lw_call_wants_more(out->call) && out->n == LIST_CHUNK) {
+		lw_call_continue(out->call, list_reply(out->leases, true));
+		out->leases = json_object_new_array();
+		out->n = 0;
+	}
+	json_object_array_add(out->leases, lease);
+	out->n++;
+}
+
+static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
+				struct lw_call *call)
+{
+	struct list_out out = { .call = call, .leases = json_object_new_array() };
 	struct params unused;
 	const char *bad = parse_params(in, 0, 0, &unused);
 
-	if (bad)
+	if (bad) {
+		json_object_put(out.leases);
 		return bad_param(in, bad);
-	p = json_object_new_object();
-	leases = json_object_new_array();
+	}
 	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next)
 		if (visible(peer, e))
-			json_object_array_add(leases, lease_json(e, false));
+			list_add(&out, lease_json(e, false));
 	for (struct lw_acquiring *a = lw_acquiring_first(d); a; a = lw_acquiring_next(a))
 		if (visible(peer, lw_acquiring_entry(a)))
-			json_object_array_add(leases, lease_json(lw_acquiring_entry(a), true));
-	json_object_object_add(p, "leases", leases);
-	return varlink_reply_new(p, false);
+			list_add(&out, lease_json(lw_acquiring_entry(a), true));
+	return list_reply(out.leases, false);
 }
 
 static struct json_object *status(struct lw_daemon *d, struct json_object *in)
@@ -420,11 +474,11 @@ struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *p
 	if (strcmp(member, "Acquire") == 0)
 		return acquire(d, peer, parameters, call);
 	if (strcmp(member, "Release") == 0)
-		return release(d, peer, parameters);
+		return release(d, peer, parameters, call);
 	if (strcmp(member, "Inquire") == 0)
 		return inquire(d, peer, parameters);
 	if (strcmp(member, "List") == 0)
-		return list(d, peer, parameters);
+		return list(d, peer, parameters, call);
 	if (strcmp(member, "Status") == 0)
 		return status(d, parameters);
 	return NULL;

@@ -24,6 +24,12 @@ struct lw_call;
 void lw_call_defer(struct lw_call *call, void (*gone)(void *ctx), void *ctx);
 /* Send the deferred reply (taken over); the call is done. */
 void lw_call_reply(struct lw_call *call, struct json_object *msg);
+/* Whether the caller accepts several replies (varlink "more"). */
+bool lw_call_wants_more(const struct lw_call *call);
+/* Queue one reply of several (msg taken over, built with continues): for
+ * a caller that wants more; the method's own reply, queued after, is the
+ * last. */
+void lw_call_continue(struct lw_call *call, struct json_object *msg);
 
 /* Listen on cfg->socket, or adopt a socket passed by systemd (or by a
  * re-exec) through LISTEN_FDS. */

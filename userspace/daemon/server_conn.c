@@ -41,16 +41,39 @@ void lw_conn_free(struct conn *c)
 	free(c);
 }
 
+/* Append msg (taken over) to what waits to be written. */
 static void queue(struct conn *c, struct json_object *msg)
 {
-	if (!msg) {
+	char *text = NULL;
+	size_t len;
+
+	if (!msg || varlink_serialize(msg, &text, &len) < 0) {
 		c->closing = true;	/* out of memory: better to drop this client */
+		json_object_put(msg);
 		return;
 	}
-	if (varlink_serialize(msg, &c->out, &c->out_len) < 0)
-		c->closing = true;
-	c->out_off = 0;
 	json_object_put(msg);
+	if (!c->out) {
+		c->out = text;
+		c->out_len = c->out_cap = len;
+		c->out_off = 0;
+		return;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = 2 * c->out_cap > c->out_len + len ? 2 * c->out_cap : c->out_len + len;
+		char *grown = realloc(c->out, cap);
+
+		if (!grown) {
+			free(text);
+			c->closing = true;
+			return;
+		}
+		c->out = grown;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, text, len);
+	c->out_len += len;
+	free(text);
 }
 
 static struct json_object *get_info(void)
@@ -133,6 +156,7 @@ static void process(struct conn *c)
 			queue(c, varlink_error_invalid_parameter_why("request", why));
 			continue;
 		}
+		c->call.more = req.more && !req.oneway;
 		reply = dispatch(c, &req);
 		c->call.oneway = req.oneway;
 		if (c->call.deferred)
@@ -161,7 +185,7 @@ static int flush(struct conn *c)
 	}
 	free(c->out);
 	c->out = NULL;
-	c->out_len = c->out_off = 0;
+	c->out_len = c->out_off = c->out_cap = 0;
 	return 0;
 }
 
@@ -200,6 +224,16 @@ void lw_call_defer(struct lw_call *call, void (*gone)(void *ctx), void *ctx)
 	call->deferred = true;
 	call->gone = gone;
 	call->gone_ctx = ctx;
+}
+
+bool lw_call_wants_more(const struct lw_call *call)
+{
+	return call->more;
+}
+
+void lw_call_continue(struct lw_call *call, struct json_object *msg)
+{
+	queue(call->c, msg);
 }
 
 void lw_call_reply(struct lw_call *call, struct json_object *msg)

@@ -21,6 +21,7 @@ struct lw_call {
 	struct conn *c;
 	bool deferred;		/* the reply comes later (lw_call_reply) */
 	bool oneway;		/* and is dropped: the client wanted none */
+	bool more;		/* the client accepts several replies */
 	void (*gone)(void *ctx);
 	void *gone_ctx;
 };
@@ -31,8 +32,8 @@ struct conn {
 	int fd;
 	sd_event_source *source;
 	struct varlink_reader reader;
-	char *out;		/* one serialized reply waiting to be written */
-	size_t out_len, out_off;
+	char *out;		/* serialized replies waiting to be written */
+	size_t out_len, out_off, out_cap;
 	bool closing;		/* close once out is written */
 	struct lw_peer peer;
 	sd_event_source *idle;	/* unprivileged: closes after idle_timeout_sec without a request */

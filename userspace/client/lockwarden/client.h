@@ -116,6 +116,11 @@ int lockwarden_acquire_named(struct lockwarden *lw, const char *image, pid_t pid
 int lockwarden_acquire_cgroup(struct lockwarden *lw, const char *image, const char *cgroup,
 			      unsigned flags, struct lockwarden_lease **lease,
 			      struct lockwarden_error *err);
+/* lockwarden_acquire_cgroup with the backend's lease named, as
+ * lockwarden_acquire_named. */
+int lockwarden_acquire_cgroup_named(struct lockwarden *lw, const char *image, const char *cgroup,
+				    unsigned flags, const char *lease_name, struct lockwarden_lease **lease,
+				    struct lockwarden_error *err);
 int lockwarden_release(struct lockwarden *lw, const char *image, pid_t pid,
 		       struct lockwarden_error *err);
 int lockwarden_release_cgroup(struct lockwarden *lw, const char *image, const char *cgroup,
