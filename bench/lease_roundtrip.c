@@ -4,7 +4,9 @@
  * lock driver, the way libvirtd calls it (its ABI written from issue 11's
  * facts). Systems are interleaved round by round in one run, so load on
  * the machine hits them alike. Each client is a process with an image of
- * its own; a round times every client doing --iterations round trips.
+ * its own; a round times every client doing --iterations round trips
+ * (above 8 clients, each does 8/clients of them, at least 2: a round is then
+ * the same total work as with 8, and 64 clients fit the time of a run).
  *
  *   lease_roundtrip --rounds R --iterations M --clients 1,8 --images DIR
  *                   NAME=lockwarden:SOCKET | NAME=virtlockd:PATH/lockd.so ...
@@ -208,6 +210,14 @@ static double run_round(struct system *s, const char *images, int clients, int n
 	return failed ? -1 : clients * n / t;
 }
 
+/* Round trips each of clients does in a round. */
+static int per_client(int n, int clients)
+{
+	int each = clients > 8 ? n * 8 / clients : n;
+
+	return each < 2 ? 2 : each;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -305,7 +315,8 @@ int main(int argc, char **argv)
 		}
 		for (int c = 0; c < nclients; c++) {
 			s->rates[c] = calloc((size_t)rounds, sizeof(double));
-			s->lat[c] = calloc((size_t)rounds * (size_t)clients[c] * (size_t)n, sizeof(double));
+			s->lat[c] = calloc((size_t)rounds * (size_t)clients[c] * (size_t)per_client(n, clients[c]),
+					   sizeof(double));
 		}
 	}
 	/* interleaved: each round runs every system before the next round */
@@ -313,7 +324,8 @@ int main(int argc, char **argv)
 		for (int c = 0; c < nclients; c++)
 			for (int i = 0; i < nsys; i++) {
 				struct system *s = &sys[i];
-				double rate = run_round(s, images, clients[c], n, s->lat[c] + s->nlat[c]);
+				int each = per_client(n, clients[c]);
+				double rate = run_round(s, images, clients[c], each, s->lat[c] + s->nlat[c]);
 
 				if (rate < 0) {
 					fprintf(stderr, "lease_roundtrip: %s with %d client(s) failed in round %d\n",
@@ -321,7 +333,7 @@ int main(int argc, char **argv)
 					return 1;
 				}
 				s->rates[c][r] = rate;
-				s->nlat[c] += (size_t)clients[c] * (size_t)n;
+				s->nlat[c] += (size_t)clients[c] * (size_t)each;
 				fprintf(stderr, "# round %d: %s, %d client(s): %.1f round trips/s\n", r + 1, s->name,
 					clients[c], rate);
 			}
