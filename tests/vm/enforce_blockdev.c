@@ -1022,6 +1022,23 @@ static void paths_below_a_leased_dm_device_refuse_non_holders_write_opens(void *
 	assert_allowed(child_open(disk, O_RDWR), "an O_RDWR open of the whole disk after release");
 }
 
+/* multipathd adds a path by reloading its map: the device put below the
+ * leased dm device then is covered as the ones below it at the acquire. */
+static void path_added_below_a_leased_dm_device_later_is_covered(void **state)
+{
+	char dm[64];
+
+	(void)state;
+	dm_over(part2, 8192, dm, sizeof(dm) - 5);
+	lease_device(dm);
+	if (sh("printf '0 8192 linear %s 0\\n8192 8192 linear %s 0\\n' | dmsetup reload lw-test-linear && "
+	       "dmsetup resume lw-test-linear", part2, part1))
+		fail_msg("expected the holder to reload lw-test-linear with a second device below");
+	assert_refused(child_open(part1, O_RDWR), "a non-holder's O_RDWR open of the device put below later");
+	release_lease();
+	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of that device after release");
+}
+
 static void partitions_of_a_disk_below_a_leased_dm_device_are_covered(void **state)
 {
 	char dm[64];
@@ -1069,6 +1086,7 @@ int main(void)
 		cmocka_unit_test_teardown(with_no_claim_dm_stacked_on_a_leased_disk_is_covered, reopen_and_release),
 		CASE(paths_below_a_leased_dm_device_refuse_non_holders_write_opens),
 		CASE(partitions_of_a_disk_below_a_leased_dm_device_are_covered),
+		CASE(path_added_below_a_leased_dm_device_later_is_covered),
 	};
 	int failed;
 
