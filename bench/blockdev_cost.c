@@ -79,9 +79,13 @@ static void call_set_status(void)
 		ioctl(loop_fd, LOOP_SET_STATUS64, &info);
 }
 
+/* Since 6.x LOOP_CLR_FD only marks a loop device that is open for
+ * autoclear: it detaches at the last close, so close and open again. */
 static void call_attach_detach(void)
 {
 	ioctl(loop_fd, LOOP_CLR_FD, 0);
+	close(loop_fd);
+	loop_fd = open(loop_dev, O_RDWR | O_CLOEXEC);
 	attach();
 }
 
