@@ -7,8 +7,12 @@
  * mode; device-mapper and mount cannot claim a leased device. Loop devices:
  * a file's lease covers a loop device attached to it (and a dm device
  * stacked on that later), a loop device's lease covers its backing file.
- * The holder (this test process) keeps its QEMU-style O_RDWR|O_DIRECT
- * access. */
+ * No mount of a leased or covered device, claim or not (the enforcer's
+ * handle closed), and nothing written by the refused mount; a second mount
+ * of a filesystem holding leased images still works. The devices below a
+ * leased dm device (and one put below later) refuse non-holders' write
+ * opens. The holder (this test process) keeps its QEMU-style
+ * O_RDWR|O_DIRECT access. */
 #include <linux/blkpg.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
