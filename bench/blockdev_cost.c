@@ -11,13 +11,19 @@
  *   - fentry/bdev_add: BLKPG add + delete of a partition (one bdev_add);
  *   - file_ioctl on a loop ioctl: LOOP_SET_STATUS64 (the loop tracking's
  *     constant tests), and LOOP_CONFIGURE + LOOP_CLR_FD of the file (the
- *     descriptor-table read and the alias; two calls of the program). */
+ *     descriptor-table read and the alias; two calls of the program);
+ *   - the mount guard: mount(2) (read-only) + umount of a small ext4 image on a second
+ *     loop device (never leased: sb_set_mnt_opts once a mount, and the
+ *     inode_alloc_security runs meanwhile, a few of them for the mounting
+ *     superblock), and pipe() + close, one inode of a born superblock:
+ *     what inode_alloc_security costs everything else on the host. */
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/blkpg.h>
 #include <linux/loop.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -32,7 +38,7 @@
 #define ROUNDS 5
 
 static const char *backing = DIR_ "/backing.raw";
-static char pin_dir[128], loop_dev[64];
+static char pin_dir[128], loop_dev[64], mount_dev[64];
 static int loop_fd = -1;
 
 static int prog_fd_named(const char *name)
@@ -73,10 +79,31 @@ static void call_set_status(void)
 		ioctl(loop_fd, LOOP_SET_STATUS64, &info);
 }
 
+/* Since 6.x LOOP_CLR_FD only marks a loop device that is open for
+ * autoclear: it detaches at the last close, so close and open again. */
 static void call_attach_detach(void)
 {
 	ioctl(loop_fd, LOOP_CLR_FD, 0);
+	close(loop_fd);
+	loop_fd = open(loop_dev, O_RDWR | O_CLOEXEC);
 	attach();
+}
+
+static void call_mount(void)
+{
+	/* read-only: no journal commit at umount to blur the time */
+	if (!mount(mount_dev, DIR_ "/mnt", "ext4", MS_RDONLY, NULL))
+		umount(DIR_ "/mnt");
+}
+
+static void call_pipe(void)
+{
+	int p[2];
+
+	if (!pipe(p)) {
+		close(p[0]);
+		close(p[1]);
+	}
 }
 
 struct hook_case {
@@ -90,6 +117,9 @@ static struct hook_case cases[] = {
 	{ "BLKPG add+delete partition", call_blkpg, "lw_bdev_add", 0, {0}, {0} },
 	{ "LOOP_GET+SET_STATUS64", call_set_status, "lw_file_ioctl", 0, {0}, {0} },
 	{ "LOOP_CLR_FD+LOOP_CONFIGURE", call_attach_detach, "lw_file_ioctl", 0, {0}, {0} },
+	{ "mount ro+umount ext4 (set_opts)", call_mount, "lw_mount_set_opts", 0, {0}, {0} },
+	{ "mount ro+umount (inode_alloc)", call_mount, "lw_mount_inode_alloc", 0, {0}, {0} },
+	{ "pipe+close (inode_alloc)", call_pipe, "lw_mount_inode_alloc", 0, {0}, {0} },
 };
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
 static const char *const tables[2] = { "unleased", "leased" };
@@ -129,6 +159,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "blockdev_cost: cannot attach %s: %s\n", loop_dev, strerror(errno));
 		return 1;
 	}
+	/* The image the mount cases mount: losetup prints its loop device. */
+	{
+		FILE *p = popen("truncate -s 8M " DIR_ "/mount.raw && mkfs.ext4 -q -F " DIR_ "/mount.raw >/dev/null && "
+				"mkdir -p " DIR_ "/mnt && losetup -f --show " DIR_ "/mount.raw", "r");
+
+		if (!p || !fgets(mount_dev, sizeof(mount_dev), p) || pclose(p)) {
+			fprintf(stderr, "blockdev_cost: cannot make an ext4 image on a loop device\n");
+			return 1;
+		}
+		mount_dev[strcspn(mount_dev, "\n")] = 0;
+	}
 
 	for (size_t i = 0; i < NR_CASES; i++) {
 		double unused;
@@ -157,16 +198,24 @@ int main(int argc, char **argv)
 	measure(1, n);
 
 	printf("per call of the block-device tracking, best of %d rounds of %d calls (ns)\n", ROUNDS, n / ROUNDS);
-	printf("%-30s %-9s %12s %12s %8s %12s\n", "case", "file", "no prog", "with prog", "ratio", "prog ns/run");
+	printf("%-32s %-9s %12s %12s %8s %12s\n", "case", "file", "no prog", "with prog", "ratio", "prog ns/run");
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0; i < NR_CASES; i++)
-			printf("%-30s %-9s %12.0f %12.0f %7.2fx %12.0f\n", cases[i].name, tables[t], cases[i].bare_ns,
+			printf("%-32s %-9s %12.0f %12.0f %7.2fx %12.0f\n", cases[i].name, tables[t], cases[i].bare_ns,
 			       cases[i].wall[t], cases[i].wall[t] / cases[i].bare_ns, cases[i].prog_ns[t]);
 	printf("(leased: the partition's alias is added (and the stale one dropped) in bdev_add;\n"
-	       " LOOP_CONFIGURE reads the descriptor table and adds the loop device's alias)\n");
+	       " LOOP_CONFIGURE reads the descriptor table and adds the loop device's alias;\n"
+	       " the mounted image is never leased: its mounts are allowed)\n");
 
 	ioctl(loop_fd, LOOP_CLR_FD, 0);
 	close(loop_fd);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", mount_dev);
+		if (system(cmd))
+			fprintf(stderr, "blockdev_cost: cannot detach %s\n", mount_dev);
+	}
 	lw_enforcer_unpin(enf);
 	lw_enforcer_close(enf);
 	close(stats_fd);

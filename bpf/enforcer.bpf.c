@@ -480,3 +480,5 @@ int BPF_PROG(lw_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 	report(&key, lease, LW_MAP_OP_IOCTL, ioucmd->cmd_op, NULL, file->f_path.dentry, false);
 	return -EPERM;
 }
+
+#include "mount_guard.bpf.h"

@@ -7,8 +7,12 @@
  * mode; device-mapper and mount cannot claim a leased device. Loop devices:
  * a file's lease covers a loop device attached to it (and a dm device
  * stacked on that later), a loop device's lease covers its backing file.
- * The holder (this test process) keeps its QEMU-style O_RDWR|O_DIRECT
- * access. */
+ * No mount of a leased or covered device, claim or not (the enforcer's
+ * handle closed), and nothing written by the refused mount; a second mount
+ * of a filesystem holding leased images still works. The devices below a
+ * leased dm device (and one put below later) refuse non-holders' write
+ * opens. The holder (this test process) keeps its QEMU-style
+ * O_RDWR|O_DIRECT access. */
 #include <linux/blkpg.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
@@ -30,6 +34,7 @@ static char loop_dev[64];	/* attached by a loop case, detached by release() */
 #define LOOP_DIR "/tmp/lw-blockdev-loop"
 #define LOOP_FILE LOOP_DIR "/backing.img"
 #define LOOP_FILE_MIB 8
+#define MNT2 "/tmp/lw-blockdev-mnt2"	/* a second mount point */
 static struct lw_image_key key;
 static bool leased;
 
@@ -191,13 +196,18 @@ static void detach_loop(void)
 	loop_dev[0] = 0;
 }
 
-static int release(void **state)
+static void release_lease(void)
 {
-	(void)state;
 	if (leased && lw_enforcer_remove_lease(enf, &key))
 		fprintf(stderr, "# release failed: %s\n", lw_enforcer_error(enf));
 	leased = false;
-	sh("dmsetup remove lw-test-linear 2>/dev/null; umount /tmp/lw-blockdev-mnt 2>/dev/null; true");
+}
+
+static int release(void **state)
+{
+	(void)state;
+	release_lease();
+	sh("umount " MNT2 " 2>/dev/null; dmsetup remove lw-test-linear 2>/dev/null; umount /tmp/lw-blockdev-mnt 2>/dev/null; true");
 	detach_loop();
 	return 0;
 }
@@ -780,6 +790,272 @@ static void after_release_dm_linear_and_partition_writes_work(void **state)
 		fail_msg("expected dmsetup create over %s to work after release", disk);
 }
 
+/* --- mounts, claim or not --- */
+
+struct mount_attempt {
+	const char *dev;
+	const char *dir;
+};
+
+/* 0 or errno of mount(2) of an ext4 dev on dir. */
+static int mount_ext4(void *arg)
+{
+	const struct mount_attempt *m = arg;
+
+	mkdir(m->dir, 0755);
+	return mount(m->dev, m->dir, "ext4", 0, NULL) ? errno : 0;
+}
+
+/* 0 or errno of the new mount API's superblock creation (fsopen,
+ * fsconfig source, FSCONFIG_CMD_CREATE): the route without sb_kern_mount. */
+static int fsconfig_create_ext4(void *arg)
+{
+	const struct mount_attempt *m = arg;
+	int fs = fsopen("ext4", FSOPEN_CLOEXEC), r = 0;
+
+	if (fs < 0)
+		return errno;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", m->dev, 0) ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		r = errno;
+	close(fs);
+	return r;
+}
+
+/* A cheap fingerprint of the first 2 MiB of a file or device (ext4's
+ * superblock, group descriptors, and the start of its journal region). */
+static unsigned long long fingerprint(const char *path)
+{
+	static unsigned char buf[2 << 20];
+	unsigned long long h = 1469598103934665603ULL;
+	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n <= 0)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	for (ssize_t i = 0; i < n; i++)
+		h = (h ^ buf[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* The errno is the filesystem's: refused while it reads its first inode,
+ * ext4 answers EINVAL on 6.1 and ENOMEM on 6.12 (EBUSY if refused later).
+ * That the refusal is the lease's, the same mount after release shows. */
+static void assert_mount_refused(int r, const char *what)
+{
+	if (!r) {
+		umount(MNT2);
+		fail_msg("expected %s to be refused, but it mounted", what);
+	}
+}
+
+/* The control: with the lease released, the same mount works. */
+static void assert_mounts_after_release(const char *dev)
+{
+	struct mount_attempt m = { dev, MNT2 };
+	int r;
+
+	release_lease();
+	r = in_child(mount_ext4, &m);
+	if (r)
+		fail_msg("expected %s to mount once the lease is released, got %s", dev, errno_name(r));
+	umount(MNT2);
+}
+
+/* An ext4 image leased as a file, with a loop device attached by the
+ * holder (the programs make it an alias; nobody claims it). */
+static void lease_ext4_file_on_a_loop_device(void)
+{
+	int err;
+
+	make_loop_file();
+	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", LOOP_FILE))
+		fail_msg("cannot make ext4 in %s", LOOP_FILE);
+	lease_file(LOOP_FILE);
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
+}
+
+static void mount_of_a_loop_device_on_a_leased_file_is_refused_and_writes_nothing(void **state)
+{
+	struct mount_attempt m = { loop_dev, MNT2 };
+	unsigned long long before;
+
+	(void)state;
+	lease_ext4_file_on_a_loop_device();
+	before = fingerprint(LOOP_FILE);
+	assert_mount_refused(in_child(mount_ext4, &m), "a non-holder's mount of the loop device");
+	assert_mount_refused(mount_ext4(&m), "the holder's own mount (a mounted filesystem writes for everyone)");
+	if (fingerprint(LOOP_FILE) != before)
+		fail_msg("expected the refused mounts to leave the leased file unchanged, but its first 2 MiB changed");
+	assert_mounts_after_release(loop_dev);
+}
+
+static void fsconfig_create_on_a_loop_device_on_a_leased_file_is_refused(void **state)
+{
+	struct mount_attempt m = { loop_dev, MNT2 };
+	unsigned long long before;
+
+	(void)state;
+	lease_ext4_file_on_a_loop_device();
+	before = fingerprint(LOOP_FILE);
+	assert_mount_refused(in_child(fsconfig_create_ext4, &m), "fsconfig(FSCONFIG_CMD_CREATE) of the loop device");
+	if (fingerprint(LOOP_FILE) != before)
+		fail_msg("expected the refused superblock to leave the leased file unchanged, but it changed");
+}
+
+/* The device under a mounted filesystem with leased images is nobody's for
+ * write opens, but its filesystem may be mounted again (the superblock is
+ * the one already mounted). */
+static void second_mount_of_a_filesystem_holding_a_leased_image_works(void **state)
+{
+	struct mount_attempt m = { part1, MNT2 };
+
+	(void)state;
+	mount_part1_with_an_image();
+	lease_file(MNT_IMAGE);
+	assert_allowed(in_child(mount_ext4, &m), "a second mount of the filesystem holding the leased image");
+	if (access(MNT2 "/image.raw", F_OK))
+		fail_msg("expected the image to be visible through the second mount");
+}
+
+/* lw_enforcer_close drops the claims (as a daemon exit does); the pinned
+ * programs stay. A handle again afterwards, as the restarted daemon. */
+static void close_the_enforcer_handle(void)
+{
+	lw_enforcer_close(enf);
+	enf = NULL;
+}
+
+static void reopen_the_enforcer_handle(void)
+{
+	if (!enf && !(enf = open_enforcer(pin_dir, 64)))
+		fail_msg("expected the enforcer to open again on its pins");
+}
+
+static int reopen_and_release(void **state)
+{
+	reopen_the_enforcer_handle();
+	return release(state);
+}
+
+static void with_no_claim_mount_of_a_leased_partition_is_refused_and_writes_nothing(void **state)
+{
+	struct mount_attempt m = { part1, MNT2 };
+	unsigned long long before;
+
+	(void)state;
+	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", part1))
+		fail_msg("cannot make ext4 on %s", part1);
+	lease_device(part1);
+	close_the_enforcer_handle();
+	before = fingerprint(part1);
+	assert_mount_refused(in_child(mount_ext4, &m), "a mount of the leased partition while no claim is held");
+	assert_mount_refused(in_child(fsconfig_create_ext4, &m), "fsconfig(FSCONFIG_CMD_CREATE) of it");
+	if (fingerprint(part1) != before)
+		fail_msg("expected the refused mounts to leave %s unchanged, but it changed", part1);
+	reopen_the_enforcer_handle();
+	assert_mounts_after_release(part1);
+}
+
+/* Without the claim dm can stack on the leased disk; bd_link_disk_holder
+ * makes the dm device an alias at once. dm over partition 1's sectors, so
+ * the mount below would find its ext4. */
+static void with_no_claim_dm_stacked_on_a_leased_disk_is_covered(void **state)
+{
+	char dm[64] = "/dev/";
+	struct target t = { dm, 8192 };
+	struct mount_attempt m = { dm, MNT2 };
+
+	(void)state;
+	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", part1))
+		fail_msg("cannot make ext4 on %s", part1);
+	lease_device(disk);
+	close_the_enforcer_handle();
+	if (sh("echo '0 30720 linear %s 2048' | dmsetup create lw-test-linear", disk))
+		fail_msg("expected dmsetup create over %s to work while no claim is held", disk);
+	if (first_line(dm + 5, sizeof(dm) - 5, "dmsetup info -c --noheadings -o blkdevname lw-test-linear"))
+		fail_msg("expected dmsetup to name the device of lw-test-linear");
+	wait_for_node(dm);
+	direct_write(disk, (1 << 20) + 8192, 0);
+	assert_refused(in_child(write_target, &t), "a non-holder's O_RDWR|O_DIRECT write through the dm device");
+	assert_not_written(disk, (1 << 20) + 8192, 'X', "a write through dm on the leased disk");
+	assert_mount_refused(in_child(mount_ext4, &m), "a mount of the dm device");
+	assert_allowed(write_target(&t), "the holder's write through the dm device");
+	reopen_the_enforcer_handle();
+	release_lease();
+	if (sh("mkdir -p %s && mount -t ext4 %s %s && umount %s", MNT2, dm, MNT2, MNT2))
+		fail_msg("expected the dm device to mount once the disk's lease is released");
+}
+
+/* --- the devices below a leased dm device --- */
+
+static void dm_over(const char *dev, long long sectors, char *dm, size_t size)
+{
+	if (sh("echo '0 %lld linear %s 0' | dmsetup create lw-test-linear", sectors, dev))
+		fail_msg("expected dmsetup create over %s to work", dev);
+	if (first_line(dm, size, "dmsetup info -c --noheadings -o blkdevname lw-test-linear"))
+		fail_msg("expected dmsetup to name the device of lw-test-linear");
+	memmove(dm + 5, dm, strlen(dm) + 1);
+	memcpy(dm, "/dev/", 5);
+	wait_for_node(dm);
+}
+
+static void paths_below_a_leased_dm_device_refuse_non_holders_write_opens(void **state)
+{
+	struct target below = { part2, 8192 }, gap = { disk, 4096 };
+	char dm[64];
+	struct target mine = { dm, 8192 };
+
+	(void)state;
+	dm_over(part2, 8192, dm, sizeof(dm) - 5);
+	lease_device(dm);
+	assert_refused(in_child(write_target, &below), "a non-holder's O_RDWR write of the device below");
+	assert_refused(child_open(disk, O_RDWR), "a non-holder's O_RDWR open of the whole disk of the partition below");
+	assert_allowed(in_child(sg_io_write, &gap), "SG_IO on the disk below (multipathd, udev)");
+	assert_allowed(write_target(&mine), "the holder's O_RDWR|O_DIRECT write of the dm device");
+	release(NULL);
+	assert_allowed(child_open(part2, O_RDWR), "an O_RDWR open of the device below after release");
+	assert_allowed(child_open(disk, O_RDWR), "an O_RDWR open of the whole disk after release");
+}
+
+/* multipathd adds a path by reloading its map: the device put below the
+ * leased dm device then is covered as the ones below it at the acquire. */
+static void path_added_below_a_leased_dm_device_later_is_covered(void **state)
+{
+	char dm[64];
+
+	(void)state;
+	dm_over(part2, 8192, dm, sizeof(dm) - 5);
+	lease_device(dm);
+	if (sh("printf '0 8192 linear %s 0\\n8192 8192 linear %s 0\\n' | dmsetup reload lw-test-linear && "
+	       "dmsetup resume lw-test-linear", part2, part1))
+		fail_msg("expected the holder to reload lw-test-linear with a second device below");
+	assert_refused(child_open(part1, O_RDWR), "a non-holder's O_RDWR open of the device put below later");
+	release_lease();
+	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of that device after release");
+}
+
+static void partitions_of_a_disk_below_a_leased_dm_device_are_covered(void **state)
+{
+	char dm[64];
+
+	(void)state;
+	dm_over(disk, 8192, dm, sizeof(dm) - 5);
+	lease_device(dm);
+	assert_refused(child_open(disk, O_RDWR), "a non-holder's O_RDWR open of the disk below");
+	assert_refused(child_open(part1, O_RDWR), "a non-holder's O_RDWR open of a partition of the disk below");
+	release(NULL);
+	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of the partition after release");
+}
+
 #define CASE(t) cmocka_unit_test_teardown(t, release)
 
 int main(void)
@@ -806,6 +1082,15 @@ int main(void)
 		CASE(shared_writable_mapping_of_a_device_refuses_the_acquire),
 		CASE(device_under_a_filesystem_with_a_leased_image_is_nobodys),
 		CASE(writable_fs_devices_leaves_the_device_under_a_filesystem_open),
+		CASE(mount_of_a_loop_device_on_a_leased_file_is_refused_and_writes_nothing),
+		CASE(fsconfig_create_on_a_loop_device_on_a_leased_file_is_refused),
+		CASE(second_mount_of_a_filesystem_holding_a_leased_image_works),
+		cmocka_unit_test_teardown(with_no_claim_mount_of_a_leased_partition_is_refused_and_writes_nothing,
+					  reopen_and_release),
+		cmocka_unit_test_teardown(with_no_claim_dm_stacked_on_a_leased_disk_is_covered, reopen_and_release),
+		CASE(paths_below_a_leased_dm_device_refuse_non_holders_write_opens),
+		CASE(partitions_of_a_disk_below_a_leased_dm_device_are_covered),
+		CASE(path_added_below_a_leased_dm_device_later_is_covered),
 	};
 	int failed;
 

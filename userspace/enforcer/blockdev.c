@@ -8,7 +8,10 @@
  * so mount, device-mapper and md cannot claim it, while plain opens (the
  * holder's O_RDWR|O_DIRECT) still work. A loop device's lease also covers
  * its backing file (loop.c). Partitions and dm/md devices made after the
- * acquire are added by the programs themselves (bpf/alias_track.bpf.h). */
+ * acquire are added by the programs themselves (bpf/alias_track.bpf.h).
+ * The devices below a leased dm/md device (multipath paths, md members)
+ * are aliases for write opens only (LW_ALIAS_OPENS_ONLY). Mounts of any of
+ * them are refused by the programs (bpf/mount_guard.bpf.h), claim or not. */
 #include <bpf/bpf.h>
 #include <dirent.h>
 #include <errno.h>
@@ -196,21 +199,56 @@ static int check_mappings(struct lw_enforcer *enf, const struct lw_map_key *key,
 	return lw_vmas_check(enf, keys, n, &lease);
 }
 
+static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k);
+
+/* A device below the leased one (a multipath path, an LVM physical volume,
+ * an md member): write opens are the lease's, ioctls stay free (multipathd
+ * and udev send SG_IO there). One nobody's already refuses every writer. */
+static int add_below(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
+{
+	struct lw_alias alias;
+
+	if (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias) && !alias.lease.dev && !alias.lease.ino)
+		return 0;
+	return add_alias_flags(enf, k, lease, LW_ALIAS_OPENS_ONLY);
+}
+
+/* The devices below a dm/md device and their disks or partitions:
+ * aliases for write opens only. *nobodys_done: the nobody's counts raised. */
+static int cover_below(struct lw_enforcer *enf, const struct lw_map_key *key, struct related *nobodys,
+		       size_t *nobodys_done)
+{
+	struct related below;
+	int err;
+
+	lw_below_nodes(key->dev, &below, nobodys);
+	for (size_t i = 0; i < below.n; i++)
+		if ((err = add_below(enf, &below.keys[i], key)))
+			return err;
+	for (; *nobodys_done < nobodys->n; (*nobodys_done)++)
+		if ((err = add_nobodys(enf, &nobodys->keys[*nobodys_done])))
+			return err;
+	return 0;
+}
+
 int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
 {
 	static const struct lw_map_key nobody;
-	struct related covered, nobodys;
+	struct related covered, nobodys, below_nobodys;
 	struct lw_err reason;
-	size_t nobodys_done = 0;
+	size_t nobodys_done = 0, below_done = 0;
 	int err = 0, fd;
 
 	lw_related_nodes(key->dev, &covered, &nobodys);
+	below_nobodys.n = 0;
 	for (size_t i = 0; i < covered.n; i++)
 		if ((err = add_alias(enf, &covered.keys[i], key)))
 			goto undo;
 	for (; nobodys_done < nobodys.n; nobodys_done++)
 		if ((err = add_alias(enf, &nobodys.keys[nobodys_done], &nobody)))
 			goto undo;
+	if ((err = cover_below(enf, key, &below_nobodys, &below_done)))
+		goto undo;
 	if ((err = cover_backing_file(enf, key, flags)))
 		goto undo;
 	if (!(flags & LW_LEASE_FORCE) && (err = check_mappings(enf, key, &covered)))
@@ -226,7 +264,9 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, uns
 undo:
 	reason = enf->err;
 	nobodys.n = nobodys_done;	/* only the counts this call raised */
+	below_nobodys.n = below_done;
 	drop_aliases(enf, key, &nobodys);
+	drop_nobodys(enf, &below_nobodys);
 	enf->err = reason;
 	return err;
 }
@@ -283,6 +323,8 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 	drop_claim(enf, key);
 	lw_related_nodes(key->dev, &covered, &nobodys);
 	drop_aliases(enf, key, &nobodys);
+	lw_below_nodes(key->dev, &covered, &nobodys);	/* the below ones named the lease: dropped */
+	drop_nobodys(enf, &nobodys);
 }
 
 /* After a restart: claim again every leased block device (best effort;

@@ -143,6 +143,48 @@ void lw_related_nodes(__u64 rdev, struct related *covered, struct related *nobod
 	add_passthrough_nodes(covered, dir);
 }
 
+/* The devices below dir (its slaves/: dm, md), theirs, and the partitions
+ * or whole disk of each, as lw_related_nodes sorts them. */
+static void add_below(struct related *below, struct related *nobodys, const char *dir, int depth)
+{
+	char path[PATH_MAX], name[PATH_MAX], child[PATH_MAX], disk[PATH_MAX], *slash;
+	struct dirent *e;
+	DIR *d;
+
+	if (depth > 4 || !join(path, sizeof(path), dir, "slaves") || !(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		__u64 dev;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!join(name, sizeof(name), "/sys/class/block", e->d_name) || !realpath(name, child))
+			continue;
+		if ((dev = dev_in(child)))
+			add_key(below, dev, 0);
+		if (exists_in(child, "partition")) {
+			snprintf(disk, sizeof(disk), "%s", child);
+			if ((slash = strrchr(disk, '/')))
+				*slash = 0;
+			if ((dev = dev_in(disk)))
+				add_key(nobodys, dev, 0);
+		} else
+			add_devs_under(below, child, ".", 0, true);
+		add_below(below, nobodys, child, depth + 1);
+	}
+	closedir(d);
+}
+
+void lw_below_nodes(__u64 rdev, struct related *below, struct related *nobodys)
+{
+	char link[64], dir[PATH_MAX];
+
+	below->n = nobodys->n = 0;
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", lw_kdev_major(rdev), lw_kdev_minor(rdev));
+	if (realpath(link, dir))
+		add_below(below, nobodys, dir, 0);
+}
+
 int lw_blockdev_open(__u64 rdev, int flags)
 {
 	char path[PATH_MAX], line[256], name[128] = "";

@@ -21,6 +21,13 @@ struct related {
  * disk, or its passthrough nodes, under a leased partition). */
 void lw_related_nodes(__u64 rdev, struct related *covered, struct related *nobodys);
 
+/* The devices below block device rdev (sysfs slaves/ of a dm or md
+ * device, recursively: multipath paths, LVM physical volumes, md members)
+ * and, as lw_related_nodes does for a lease: below gets each of them and
+ * the partitions of a whole disk among them, nobodys the whole disk of a
+ * partition among them. */
+void lw_below_nodes(__u64 rdev, struct related *below, struct related *nobodys);
+
 /* The block nodes that write the sectors of the filesystem on block
  * device dev: dev, and its whole disk or its partitions. None if dev is no
  * block device (tmpfs, btrfs and overlayfs have anonymous devices).
