@@ -482,3 +482,4 @@ int BPF_PROG(lw_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 }
 
 #include "mount_guard.bpf.h"
+#include "below_track.bpf.h"

@@ -96,9 +96,4 @@ int BPF_PROG(lw_mount_set_opts, struct super_block *sb, void *mnt_opts, unsigned
 	return ret ? ret : refuse_mount(sb);
 }
 
-/* Devices put below a leased dm/md device later: the other half of what
- * a dm/md lease covers (kept beside the mount rule so enforcer.bpf.c
- * includes one file of this work). */
-#include "below_track.bpf.h"
-
 #endif
