@@ -84,6 +84,7 @@ enum lw_map_op {
 				 * /proc/PID/mem) to a holder of the lease; path: its comm */
 	LW_MAP_OP_IOCTL = 9,	/* an ioctl that changes the image: immutable/append-only
 				 * flags, SG_IO, discard, partition table; open_flags: the cmd */
+	LW_MAP_OP_MOUNT = 10,	/* a new mount of a leased or covered block device; path: its name */
 };
 
 /* One denied access, sent to userspace through the events ring buffer. */

@@ -66,7 +66,7 @@ static __always_inline int refuse_mount(const struct super_block *sb)
 
 	if (!lease)
 		return 0;
-	event = begin_report(&key, lease, LW_MAP_OP_OPEN_WRITE, 0);
+	event = begin_report(&key, lease, LW_MAP_OP_MOUNT, 0);
 	if (event) {	/* path: the device's name, as the kernel calls it */
 		bpf_probe_read_kernel_str(event->path, sizeof(event->path), sb->s_id);
 		bpf_ringbuf_submit(event, 0);

@@ -67,6 +67,17 @@ static void denial_event_becomes_the_daemons_denial(void **state)
 	assert_int_equal(strlen(d.path), sizeof(d.path) - 1);
 }
 
+static void refused_mount_is_named_mount(void **state)
+{
+	struct lw_map_denial ev = { .op = LW_MAP_OP_MOUNT };
+	struct lw_denial d;
+
+	(void)state;
+	lw_from_map_denial(&ev, &d);
+	assert_int_equal(d.op, LW_OP_MOUNT);
+	assert_string_equal(lw_denial_op_name(d.op), "mount");
+}
+
 static void unknown_op_is_named_unknown(void **state)
 {
 	struct lw_map_denial ev = { .op = 200 };
@@ -83,6 +94,7 @@ int main(void)
 		cmocka_unit_test(lease_survives_the_round_trip_through_the_map_layout),
 		cmocka_unit_test(unknown_map_values_become_nothing_the_daemon_would_trust),
 		cmocka_unit_test(denial_event_becomes_the_daemons_denial),
+		cmocka_unit_test(refused_mount_is_named_mount),
 		cmocka_unit_test(unknown_op_is_named_unknown),
 	};
 

@@ -17,6 +17,7 @@
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <scsi/sg.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -883,6 +884,27 @@ static void lease_ext4_file_on_a_loop_device(void)
 		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
 }
 
+static int note_mount_event(const struct lw_denial *event, void *ctx)
+{
+	if (event->op == LW_OP_MOUNT)
+		*(bool *)ctx = true;
+	return 0;
+}
+
+/* A refused mount reaches the events ring as op "mount" (the audit trail's). */
+static void assert_mount_event_recorded(void)
+{
+	struct pollfd pfd = { .fd = lw_enforcer_events_fd(enf), .events = POLLIN };
+	bool seen = false;
+
+	for (int waited = 0; !seen && waited < 5000; waited += 50) {
+		poll(&pfd, 1, 50);
+		lw_enforcer_events_consume(enf, note_mount_event, &seen);
+	}
+	if (!seen)
+		fail_msg("expected a denial event with op mount for the refused mount, got none");
+}
+
 static void mount_of_a_loop_device_on_a_leased_file_is_refused_and_writes_nothing(void **state)
 {
 	struct mount_attempt m = { loop_dev, MNT2 };
@@ -895,6 +917,7 @@ static void mount_of_a_loop_device_on_a_leased_file_is_refused_and_writes_nothin
 	assert_mount_refused(mount_ext4(&m), "the holder's own mount (a mounted filesystem writes for everyone)");
 	if (fingerprint(LOOP_FILE) != before)
 		fail_msg("expected the refused mounts to leave the leased file unchanged, but its first 2 MiB changed");
+	assert_mount_event_recorded();
 	assert_mounts_after_release(loop_dev);
 }
 

@@ -23,6 +23,7 @@ const char *lw_denial_op_name(enum lw_denial_op op)
 	case LW_OP_UNPIN: return "unpin";
 	case LW_OP_PTRACE: return "ptrace";
 	case LW_OP_IOCTL: return "ioctl";
+	case LW_OP_MOUNT: return "mount";
 	}
 	return "unknown";
 }

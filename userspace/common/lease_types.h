@@ -71,6 +71,7 @@ enum lw_denial_op {
 	LW_OP_UNPIN = 7,	/* hardened: unlink, rmdir or rename of a pin */
 	LW_OP_PTRACE = 8,	/* attach-mode access to a holder; path: its comm */
 	LW_OP_IOCTL = 9,	/* an ioctl that changes the image; open_flags: the cmd */
+	LW_OP_MOUNT = 10,	/* a new mount of a leased or covered block device; path: its name */
 };
 
 /* One denied access: who, what, which image, when. */

@@ -108,6 +108,7 @@ static enum lw_denial_op from_map_op(__u32 op)
 	case LW_MAP_OP_UNPIN: return LW_OP_UNPIN;
 	case LW_MAP_OP_PTRACE: return LW_OP_PTRACE;
 	case LW_MAP_OP_IOCTL: return LW_OP_IOCTL;
+	case LW_MAP_OP_MOUNT: return LW_OP_MOUNT;
 	}
 	return 0;	/* "unknown" in the record */
 }
