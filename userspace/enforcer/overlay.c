@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Overlay names: a lease taken through any name of an overlay file covers
+ * the merged, upper and lower names. At acquire, from /proc/self/mountinfo
+ * (each overlay's upperdir= and lowerdir= and the image's path):
+ * - an image on an overlay mount (the merged name): its upper file if it
+ *   has one, else the topmost lower file the merged name shows;
+ * - an image in an overlay's upper folder: the merged name;
+ * - an image in a lower folder that the merged name shows (no upper file,
+ *   no higher lower file): the merged name of every such overlay.
+ * Each becomes an alias of the lease, keyed as the kernel keys it (an
+ * O_PATH descriptor through the files iterator: overlayfs reports other
+ * numbers to stat()). A copy-up made later (a new upper inode) is added by
+ * the programs (bpf/overlay_track.bpf.h). Overlays mounted after the
+ * acquire are not followed. */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "enforcer/enforcer_internal.h"
+
+#define MAX_NAMES 64		/* other names of one image */
+#define MAX_LAYERS 512		/* overlayfs allows 500 lower layers */
+
+enum name_role { NAME_MERGED, NAME_UPPER, NAME_LOWER };
+
+/* The names this acquire made aliases (or found already there). */
+struct names {
+	struct {
+		struct lw_map_key key;
+		int fd;			/* O_PATH, for the writers check */
+		enum name_role role;
+		bool added;		/* made by this call: undone on failure */
+		char path[PATH_MAX];	/* for messages */
+	} at[MAX_NAMES];
+	size_t n;
+};
+
+/* One overlay mount, as mountinfo shows it. */
+struct overlay {
+	char root[PATH_MAX];	/* the folder of the overlay this mount shows */
+	char point[PATH_MAX];	/* where it is mounted */
+	char upper[PATH_MAX];	/* "" if none (a read-only overlay) */
+	char *lowers[MAX_LAYERS];	/* topmost first */
+	size_t nr_lowers;
+	int mnt_id;
+};
+
+/* mountinfo's octal escapes (\040 for a space...) undone in place. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else
+			*out++ = *s;
+	}
+	*out = 0;
+}
+
+/* A layer path as given to the mount: absolute, resolved (the image's path
+ * from /proc is); false if it cannot be used. */
+static bool resolve_layer(const char *given, char *out)
+{
+	return given[0] == '/' && realpath(given, out) != NULL;
+}
+
+/* lowerdir=a:b (a literal ':' escaped "\:"), lowerdir+=a, datadir+=a. */
+static void add_lowers(struct overlay *o, char *value, bool one)
+{
+	char *start = value, *out = value, resolved[PATH_MAX];
+
+	for (char *s = value;; s++) {
+		if (*s == '\\' && s[1]) {
+			*out++ = *++s;
+			continue;
+		}
+		if (*s && (one || *s != ':')) {
+			*out++ = *s;
+			continue;
+		}
+		*out = 0;
+		if (*start && o->nr_lowers < MAX_LAYERS && resolve_layer(start, resolved))
+			o->lowers[o->nr_lowers++] = strdup(resolved);
+		if (!*s)
+			break;
+		start = out = s + 1;
+	}
+}
+
+static void overlay_free(struct overlay *o)
+{
+	for (size_t i = 0; i < o->nr_lowers; i++)
+		free(o->lowers[i]);
+	o->nr_lowers = 0;
+}
+
+/* line: one mountinfo line; true if it is an overlay (filled in o). */
+static bool parse_overlay(char *line, struct overlay *o)
+{
+	char *fields[64], *save = NULL, *opt;
+	size_t n = 0, dash = 0;
+
+	line[strcspn(line, "\n")] = 0;
+	for (char *t = strtok_r(line, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
+		fields[n++] = t;
+	for (size_t i = 6; i < n; i++)
+		if (!strcmp(fields[i], "-")) {
+			dash = i;
+			break;
+		}
+	if (!dash || dash + 3 >= n || strcmp(fields[dash + 1], "overlay"))
+		return false;
+	memset(o, 0, sizeof(*o));
+	o->mnt_id = atoi(fields[0]);
+	unescape_octal(fields[3]);
+	unescape_octal(fields[4]);
+	snprintf(o->root, sizeof(o->root), "%s", strcmp(fields[3], "/") ? fields[3] : "");
+	snprintf(o->point, sizeof(o->point), "%s", strcmp(fields[4], "/") ? fields[4] : "");
+	/* super options: commas inside a value are escaped, so ',' splits */
+	save = NULL;
+	for (opt = strtok_r(fields[dash + 3], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		unescape_octal(opt);
+		if (!strncmp(opt, "upperdir=", 9)) {
+			if (!resolve_layer(opt + 9, o->upper))
+				o->upper[0] = 0;
+		} else if (!strncmp(opt, "lowerdir=", 9))
+			add_lowers(o, opt + 9, false);
+		else if (!strncmp(opt, "lowerdir+=", 10) || !strncmp(opt, "datadir+=", 9))
+			add_lowers(o, strchr(opt, '=') + 1, true);
+	}
+	return true;
+}
+
+/* path under dir: *rel gets the rest ("/x/y"); false if not under it. */
+static bool under(const char *path, const char *dir, const char **rel)
+{
+	size_t len = strlen(dir);
+
+	if (strncmp(path, dir, len) || (path[len] != '/' && path[len] != 0))
+		return false;
+	*rel = path + len;
+	return true;
+}
+
+static bool exists(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s%s", dir, rel) >= (int)sizeof(path))
+		return false;
+	return lstat(path, &st) == 0;
+}
+
+static bool same_key(const struct lw_map_key *a, const struct lw_map_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* dir + rel, a regular file, becomes an alias of lease (kept in names). */
+static int cover(struct lw_enforcer *enf, const char *dir, const char *rel,
+		 const struct lw_map_key *lease, enum name_role role, struct names *names)
+{
+	static const char *const role_name[] = { "merged", "upper", "lower" };
+	struct lw_map_lease leased;
+	struct lw_alias alias = { .lease = *lease, .count = 1 };
+	struct lw_map_key key;
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, err;
+
+	if (snprintf(path, sizeof(path), "%s%s", dir, rel) >= (int)sizeof(path))
+		return lw_fail(enf, -ENAMETOOLONG, "the overlay's %s name of the image is too long",
+			       role_name[role]);
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : lw_fail(enf, -errno, "cannot open the overlay's %s name %s: %s",
+						      role_name[role], path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (err = lw_map_key_of_fd(enf, fd, &key))) {
+		close(fd);
+		return 0;	/* not a regular file: not the image's data */
+	}
+	for (size_t i = 0; i < names->n; i++)
+		if (same_key(&names->at[i].key, &key)) {
+			close(fd);
+			return 0;	/* a bind mount of the same overlay */
+		}
+	if (same_key(&key, lease)) {
+		close(fd);
+		return 0;
+	}
+	if (names->n == MAX_NAMES) {
+		close(fd);
+		return lw_fail(enf, -E2BIG, "the image has more than %d overlay names", MAX_NAMES);
+	}
+	names->at[names->n].key = key;
+	names->at[names->n].fd = fd;
+	names->at[names->n].role = role;
+	names->at[names->n].added = false;
+	snprintf(names->at[names->n].path, sizeof(names->at[names->n].path), "%s", path);
+	names->n++;
+	if (!bpf_map_lookup_elem(enf->leases_fd, &key, &leased))
+		return lw_fail(enf, -EEXIST, "the overlay's %s name %s is leased by itself", role_name[role], path);
+	if (!bpf_map_lookup_elem(enf->aliases_fd, &key, &alias)) {
+		if (same_key(&alias.lease, lease))
+			return 0;	/* put there before (a lease put back after a restart) */
+		return lw_fail(enf, -EEXIST, "the overlay's %s name %s is part of another lease "
+			       "(a lower file shared by two leased overlays?)", role_name[role], path);
+	}
+	alias.lease = *lease;
+	alias.count = 1;
+	alias.flags = 0;
+	/* filter first: the programs must never skip a covered name */
+	if ((err = lw_filter_add(enf, &key, 1)))
+		return err;
+	if (bpf_map_update_elem(enf->aliases_fd, &key, &alias, BPF_NOEXIST)) {
+		err = -errno;
+		lw_filter_add(enf, &key, -1);
+		return lw_fail(enf, err, "cannot insert an overlay alias: %s", strerror(-err));
+	}
+	names->at[names->n - 1].added = true;
+	return 0;
+}
+
+/* The image is on overlay o at path: its upper file, or the lower file
+ * its merged name shows. */
+static int cover_layers(struct lw_enforcer *enf, const struct overlay *o, const char *path,
+			const struct lw_map_key *lease, struct names *names)
+{
+	char rel[PATH_MAX];
+	const char *inside;
+
+	if (!under(path, o->point, &inside) ||
+	    snprintf(rel, sizeof(rel), "%s%s", o->root, inside) >= (int)sizeof(rel))
+		return 0;
+	if (o->upper[0] && exists(o->upper, rel))
+		return cover(enf, o->upper, rel, lease, NAME_UPPER, names);
+	for (size_t i = 0; i < o->nr_lowers; i++)
+		if (exists(o->lowers[i], rel))
+			return cover(enf, o->lowers[i], rel, lease, NAME_LOWER, names);
+	return 0;
+}
+
+/* The image at path may be a layer file of overlay o: the merged name, if
+ * it shows this file. */
+static int cover_merged(struct lw_enforcer *enf, const struct overlay *o, const char *path,
+			const struct lw_map_key *lease, struct names *names)
+{
+	const char *rel = NULL, *inside;
+	size_t layer;
+
+	if (o->upper[0] && under(path, o->upper, &rel))
+		goto shown;
+	for (layer = 0; layer < o->nr_lowers; layer++)
+		if (under(path, o->lowers[layer], &rel))
+			break;
+	if (layer == o->nr_lowers)
+		return 0;
+	/* hidden by an upper or a higher lower file of the same name */
+	if (o->upper[0] && exists(o->upper, rel))
+		return 0;
+	for (size_t i = 0; i < layer; i++)
+		if (exists(o->lowers[i], rel))
+			return 0;
+shown:
+	if (!*rel || !under(rel, o->root, &inside) || !*inside)
+		return 0;
+	return cover(enf, o->point, inside, lease, NAME_MERGED, names);
+}
+
+/* Writers of the other names: an upper file is also written by the
+ * overlay's own files behind each write open of the merged name (in no
+ * descriptor table; those writers are checked on the merged name). */
+static int check_names(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		       const struct lw_map_lease *lease, const struct names *names,
+		       struct lw_writer *writer)
+{
+	__s32 merged_writers = 0;
+	int err;
+
+	for (size_t i = 0; i < names->n; i++)
+		if (names->at[i].role == NAME_UPPER &&
+		    (err = lw_writecount(enf, fd, key, &merged_writers)))
+			return err;
+	for (size_t i = 0; i < names->n; i++) {
+		__s32 hidden = names->at[i].role == NAME_UPPER ? merged_writers : 0;
+
+		err = lw_check_writers_allowing(enf, names->at[i].fd, &names->at[i].key, lease,
+						hidden, writer);
+		if (err) {
+			lw_err_prefix(&enf->err, "through %s", names->at[i].path);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void undo(struct lw_enforcer *enf, struct names *names)
+{
+	for (size_t i = 0; i < names->n; i++)
+		if (names->at[i].added && !bpf_map_delete_elem(enf->aliases_fd, &names->at[i].key))
+			lw_filter_add(enf, &names->at[i].key, -1);
+}
+
+/* fd's path and mount id, as this process sees them; false if unknown
+ * (a deleted file, or a path too long). */
+static bool where_is(int fd, char *path, size_t size, int *mnt_id)
+{
+	char link[64], line[256];
+	ssize_t n;
+	FILE *f;
+	bool found = false;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, size - 1);
+	if (n <= 0 || (size_t)n >= size - 1)
+		return false;
+	path[n] = 0;
+	if (path[0] != '/' || strstr(path, " (deleted)"))
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fdinfo/%d", fd);
+	if (!(f = fopen(link, "re")))
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", mnt_id) == 1)
+			found = true;
+	fclose(f);
+	return found;
+}
+
+int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		     const struct lw_map_lease *lease, unsigned int flags, struct lw_writer *writer)
+{
+	static struct overlay o;	/* large: not on the stack (one writer at a time) */
+	struct names *names = calloc(1, sizeof(*names));
+	char path[PATH_MAX], *line = NULL;
+	size_t cap = 0;
+	int mnt_id, err = 0;
+	FILE *f;
+
+	if (!names)
+		return lw_fail(enf, -ENOMEM, "out of memory finding the image's overlay names");
+	if (!where_is(fd, path, sizeof(path), &mnt_id) || !(f = fopen("/proc/self/mountinfo", "re"))) {
+		free(names);
+		return 0;
+	}
+	while (!err && getline(&line, &cap, f) > 0) {
+		if (!strstr(line, " - overlay ") || !parse_overlay(line, &o))
+			continue;
+		if (o.mnt_id == mnt_id)
+			err = cover_layers(enf, &o, path, key, names);
+		else
+			err = cover_merged(enf, &o, path, key, names);
+		overlay_free(&o);
+	}
+	free(line);
+	fclose(f);
+	if (!err && !(flags & LW_LEASE_FORCE))
+		err = check_names(enf, fd, key, lease, names, writer);
+	if (err) {
+		struct lw_err reason = enf->err;
+
+		undo(enf, names);
+		enf->err = reason;
+	}
+	for (size_t i = 0; i < names->n; i++)
+		close(names->at[i].fd);
+	free(names);
+	return err;
+}
