@@ -18,13 +18,20 @@
 
 #define LW_S_IFREG 0100000
 
-/* Key: the copying thread (pid_tgid); value: the lease whose file it is
- * copying up. Consumed by the thread's next link or rename. */
+/* The lease whose file the thread is copying up; consumed by the thread's
+ * next link or rename. Task storage: gone with the thread, and no table
+ * that a flood of copy-ups could fill. */
+struct lw_copy_up {
+	struct lw_map_key lease;
+	__u32 pending;
+	__u32 pad;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct lw_map_key);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lw_copy_up);
 } copy_ups SEC(".maps");
 
 /* A copy-up of an overlay file (src: the overlay dentry; regular files and,
@@ -32,8 +39,8 @@ struct {
 SEC("lsm/inode_copy_up")
 int BPF_PROG(lw_inode_copy_up, struct dentry *src, struct cred **new, int ret)
 {
-	__u64 thread = bpf_get_current_pid_tgid();
 	struct lw_map_key key, lease_key;
+	struct lw_copy_up *note;
 	struct inode *inode;
 
 	if (ret)
@@ -44,9 +51,12 @@ int BPF_PROG(lw_inode_copy_up, struct dentry *src, struct cred **new, int ret)
 	lw_key_of_inode(inode, &key);
 	if (!lease_of(&key) || !lease_key_of(&key, &lease_key))
 		return 0;	/* the filter answers most: not covered */
-	/* No room to remember it: refuse rather than leave the copy uncovered. */
-	if (bpf_map_update_elem(&copy_ups, &thread, &lease_key, BPF_ANY))
+	note = bpf_task_storage_get(&copy_ups, bpf_get_current_task_btf(), NULL,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!note)	/* no memory: refuse rather than leave the copy uncovered */
 		return -EACCES;
+	note->lease = lease_key;
+	note->pending = 1;
 	return 0;
 }
 
@@ -54,15 +64,14 @@ int BPF_PROG(lw_inode_copy_up, struct dentry *src, struct cred **new, int ret)
  * an alias of the lease this thread is copying up for. */
 static __always_inline void copy_up_done(const struct dentry *copy)
 {
-	__u64 thread = bpf_get_current_pid_tgid();
-	struct lw_map_key *lease_key = bpf_map_lookup_elem(&copy_ups, &thread);
+	struct lw_copy_up *note = bpf_task_storage_get(&copy_ups, bpf_get_current_task_btf(), NULL, 0);
 	struct lw_map_key key, lease;
 	struct inode *inode;
 
-	if (!lease_key)
+	if (!note || !note->pending)
 		return;
-	lease = *lease_key;
-	bpf_map_delete_elem(&copy_ups, &thread);
+	lease = note->lease;
+	note->pending = 0;
 	inode = copy->d_inode;
 	if (!inode || (inode->i_mode & LW_S_IFMT) != LW_S_IFREG)
 		return;

@@ -243,6 +243,27 @@ static void merged_acquire_by_a_holder_writing_through_merged_is_not_busy(void *
 	leased = true;
 }
 
+static int remount_metacopy(void **state)
+{
+	(void)state;
+	if (mount_overlay(state) || sh("umount " MERGED) ||
+	    sh("mount -t overlay overlay -o metacopy=on,redirect_dir=on,lowerdir=" LOWER ",upperdir=" UPPER
+	       ",workdir=" TOP "/work " MERGED))
+		return -1;
+	return 0;
+}
+
+/* metacopy=on: a chmod copies up only the metadata; the data stays below. */
+static void merged_lease_of_a_metadata_only_copy_up_covers_the_lower_data(void **state)
+{
+	(void)state;
+	assert_allowed(chmod_merged(NULL), "a chmod through the merged name (a metadata-only copy-up)");
+	assert_exists(UPPER LOW_FILE, true);
+	lease_path(MERGED LOW_FILE);
+	assert_denied(child_open(UPPER LOW_FILE, O_RDWR), "a non-holder's O_RDWR open of the upper name");
+	assert_denied(child_open(LOWER LOW_FILE, O_RDWR), "a non-holder's O_RDWR open of the lower data");
+}
+
 #define CASE(fn) cmocka_unit_test_setup_teardown(fn, mount_overlay, unmount_overlay)
 
 static const struct CMUnitTest overlay[] = {
@@ -256,6 +277,8 @@ static const struct CMUnitTest overlay[] = {
 	CASE(release_frees_every_name_and_the_copy_up),
 	CASE(merged_acquire_with_a_non_holder_writer_of_the_upper_name_is_busy),
 	CASE(merged_acquire_by_a_holder_writing_through_merged_is_not_busy),
+	cmocka_unit_test_setup_teardown(merged_lease_of_a_metadata_only_copy_up_covers_the_lower_data,
+					remount_metacopy, unmount_overlay),
 };
 
 int main(void)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "enforcer/enforcer_internal.h"
@@ -162,6 +163,17 @@ static bool exists(const char *dir, const char *rel)
 	return lstat(path, &st) == 0;
 }
 
+/* An upper file whose data is still in a lower layer (metacopy=on). */
+static bool metacopy(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s%s", dir, rel) >= (int)sizeof(path))
+		return false;
+	return lgetxattr(path, "trusted.overlay.metacopy", NULL, 0) >= 0 ||
+	       lgetxattr(path, "user.overlay.metacopy", NULL, 0) >= 0;
+}
+
 static bool same_key(const struct lw_map_key *a, const struct lw_map_key *b)
 {
 	return a->dev == b->dev && a->ino == b->ino;
@@ -239,12 +251,17 @@ static int cover_layers(struct lw_enforcer *enf, const struct overlay *o, const 
 {
 	char rel[PATH_MAX];
 	const char *inside;
+	int err;
 
 	if (!under(path, o->point, &inside) ||
 	    snprintf(rel, sizeof(rel), "%s%s", o->root, inside) >= (int)sizeof(rel))
 		return 0;
-	if (o->upper[0] && exists(o->upper, rel))
-		return cover(enf, o->upper, rel, lease, NAME_UPPER, names);
+	if (o->upper[0] && exists(o->upper, rel)) {
+		if ((err = cover(enf, o->upper, rel, lease, NAME_UPPER, names)) ||
+		    !metacopy(o->upper, rel))
+			return err;
+		/* a metadata-only copy-up (metacopy=on): its data is below */
+	}
 	for (size_t i = 0; i < o->nr_lowers; i++)
 		if (exists(o->lowers[i], rel))
 			return cover(enf, o->lowers[i], rel, lease, NAME_LOWER, names);
@@ -266,8 +283,9 @@ static int cover_merged(struct lw_enforcer *enf, const struct overlay *o, const 
 			break;
 	if (layer == o->nr_lowers)
 		return 0;
-	/* hidden by an upper or a higher lower file of the same name */
-	if (o->upper[0] && exists(o->upper, rel))
+	/* hidden by an upper (unless it keeps its data here) or a higher
+	 * lower file of the same name */
+	if (o->upper[0] && exists(o->upper, rel) && !metacopy(o->upper, rel))
 		return 0;
 	for (size_t i = 0; i < layer; i++)
 		if (exists(o->lowers[i], rel))
@@ -350,10 +368,20 @@ int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *k
 
 	if (!names)
 		return lw_fail(enf, -ENOMEM, "out of memory finding the image's overlay names");
-	if (!where_is(fd, path, sizeof(path), &mnt_id) || !(f = fopen("/proc/self/mountinfo", "re"))) {
+	if (!(f = fopen("/proc/self/mountinfo", "re"))) {
 		free(names);
 		return 0;
 	}
+	/* most hosts have no overlay: one read of mountinfo, nothing more */
+	while (getline(&line, &cap, f) > 0 && !strstr(line, " - overlay "))
+		;
+	if (feof(f) || !where_is(fd, path, sizeof(path), &mnt_id)) {
+		free(line);
+		fclose(f);
+		free(names);
+		return 0;
+	}
+	rewind(f);
 	while (!err && getline(&line, &cap, f) > 0) {
 		if (!strstr(line, " - overlay ") || !parse_overlay(line, &o))
 			continue;
