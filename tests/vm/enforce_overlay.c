@@ -46,7 +46,7 @@ static int unmount_overlay(void **state)
 	if (leased)
 		lw_enforcer_remove_lease(enf, &key);
 	leased = false;
-	sh("umount " MERGED "; umount " TOP "; rmdir " TOP);
+	sh("umount " TOP "/merged2 2>/dev/null; umount " MERGED "; umount " TOP "; rmdir " TOP);
 	return 0;
 }
 
@@ -186,6 +186,38 @@ static void lower_lease_denies_non_holders_the_merged_and_lower_names(void **sta
 	assert_denied(child_open(UPPER LOW_FILE, O_RDWR), "a non-holder's O_RDWR open of the copied-up upper name");
 }
 
+static void lower_lease_covers_every_overlay_that_shows_the_file(void **state)
+{
+	(void)state;
+	if (sh("mkdir " TOP "/upper2 " TOP "/work2 " TOP "/merged2 && mount -t overlay overlay -o lowerdir=" LOWER
+	       ",upperdir=" TOP "/upper2,workdir=" TOP "/work2 " TOP "/merged2"))
+		fail_msg("expected a second overlay over the same lower folder to mount");
+	lease_path(LOWER LOW_FILE);
+	assert_denied(child_open(TOP "/merged2" LOW_FILE, O_RDWR), "a non-holder's O_RDWR open through the second overlay");
+	assert_denied(child_open(MERGED LOW_FILE, O_RDWR), "a non-holder's O_RDWR open through the first overlay");
+}
+
+static void merged_leases_of_one_lower_file_through_two_overlays_refuse_the_second(void **state)
+{
+	struct lw_holder self = holder_of(getpid());
+	struct lw_image_key second;
+	int fd, err;
+
+	(void)state;
+	if (sh("mkdir " TOP "/upper2 " TOP "/work2 " TOP "/merged2 && mount -t overlay overlay -o lowerdir=" LOWER
+	       ",upperdir=" TOP "/upper2,workdir=" TOP "/work2 " TOP "/merged2"))
+		fail_msg("expected a second overlay over the same lower folder to mount");
+	lease_path(MERGED LOW_FILE);
+	fd = open(TOP "/merged2" LOW_FILE, O_RDONLY | O_CLOEXEC);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &second);
+	close(fd);
+	if (!err)
+		lw_enforcer_remove_lease(enf, &second);
+	if (err != -EEXIST)
+		fail_msg("expected the second overlay's lease to be refused (EEXIST), got %s", errno_name(-err));
+	fprintf(stderr, "# %s\n", lw_enforcer_error(enf));
+}
+
 /* --- release, and writers before the lease --- */
 
 static void release_frees_every_name_and_the_copy_up(void **state)
@@ -274,6 +306,8 @@ static const struct CMUnitTest overlay[] = {
 	CASE(merged_lease_denies_non_holders_truncate_of_the_merged_and_upper_names),
 	CASE(upper_lease_denies_non_holders_the_merged_and_upper_names),
 	CASE(lower_lease_denies_non_holders_the_merged_and_lower_names),
+	CASE(lower_lease_covers_every_overlay_that_shows_the_file),
+	CASE(merged_leases_of_one_lower_file_through_two_overlays_refuse_the_second),
 	CASE(release_frees_every_name_and_the_copy_up),
 	CASE(merged_acquire_with_a_non_holder_writer_of_the_upper_name_is_busy),
 	CASE(merged_acquire_by_a_holder_writing_through_merged_is_not_busy),
