@@ -2,16 +2,18 @@
 /* Overlay names: a lease taken through any name of an overlay file covers
  * the merged, upper and lower names. At acquire, from /proc/self/mountinfo
  * (each overlay's upperdir= and lowerdir= and the image's path):
- * - an image on an overlay mount (the merged name): its upper file if it
- *   has one, else the topmost lower file the merged name shows;
- * - an image in an overlay's upper folder: the merged name;
- * - an image in a lower folder that the merged name shows (no upper file,
- *   no higher lower file): the merged name of every such overlay.
- * Each becomes an alias of the lease, keyed as the kernel keys it (an
- * O_PATH descriptor through the files iterator: overlayfs reports other
- * numbers to stat()). A copy-up made later (a new upper inode) is added by
- * the programs (bpf/overlay_track.bpf.h). Overlays mounted after the
- * acquire are not followed. */
+ * - an image on an overlay mount (the merged name): the file its merged
+ *   name shows (its upper file, else the topmost lower file), and with
+ *   metacopy=on an upper file holding only metadata and the lower data;
+ * - an image in an overlay's upper folder, or a lower file that the merged
+ *   name shows: the merged name of every such overlay.
+ * Which file a merged name shows is asked of the kernel where it tells
+ * (data_key), else read from which layer paths exist. Each name becomes
+ * an alias of the lease, keyed as the kernel keys it (an O_PATH descriptor
+ * through the files iterator: overlayfs reports other numbers to stat()).
+ * A copy-up made later (a new upper inode) is added by the programs
+ * (bpf/overlay_track.bpf.h). Overlays mounted after the acquire are not
+ * followed. */
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +37,7 @@ enum name_role { NAME_MERGED, NAME_UPPER, NAME_LOWER };
 struct names {
 	struct {
 		struct lw_map_key key;
-		int fd;			/* O_PATH, for the writers check */
-		enum name_role role;
+		int fd;			/* O_PATH, for the writers check; -1: no name found */
 		bool behind_merged;	/* the upper file: the overlay's own files
 					 * behind write opens of the merged name write it */
 		bool added;		/* made by this call: undone on failure */
@@ -267,7 +268,6 @@ static int cover_key(struct lw_enforcer *enf, const struct lw_map_key *key, int 
 	}
 	names->at[names->n].key = *key;
 	names->at[names->n].fd = fd;
-	names->at[names->n].role = role;
 	names->at[names->n].behind_merged = behind_merged;
 	names->at[names->n].added = false;
 	snprintf(names->at[names->n].path, sizeof(names->at[names->n].path), "%s", path);
@@ -454,17 +454,21 @@ static bool where_is(int fd, char *path, size_t size, int *mnt_id)
 int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 		     const struct lw_map_lease *lease, unsigned int flags, struct lw_writer *writer)
 {
-	static struct overlay o;	/* large: not on the stack (one writer at a time) */
+	struct overlay *o = calloc(1, sizeof(*o));	/* large: not on the stack */
 	struct names *names = calloc(1, sizeof(*names));
 	char path[PATH_MAX], image[64], *line = NULL;
 	size_t cap = 0;
 	int mnt_id, err = 0;
 	FILE *f;
 
-	if (!names)
+	if (!names || !o) {
+		free(names);
+		free(o);
 		return lw_fail(enf, -ENOMEM, "out of memory finding the image's overlay names");
+	}
 	if (!(f = fopen("/proc/self/mountinfo", "re"))) {
 		free(names);
+		free(o);
 		return 0;
 	}
 	/* most hosts have no overlay: one read of mountinfo, nothing more */
@@ -474,19 +478,21 @@ int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *k
 		free(line);
 		fclose(f);
 		free(names);
+		free(o);
 		return 0;
 	}
 	snprintf(image, sizeof(image), "/proc/self/fd/%d", fd);	/* the same name, readable */
 	rewind(f);
 	while (!err && getline(&line, &cap, f) > 0) {
-		if (!strstr(line, " - overlay ") || !parse_overlay(line, &o))
+		if (!strstr(line, " - overlay ") || !parse_overlay(line, o))
 			continue;
-		if (o.mnt_id == mnt_id)
-			err = cover_layers(enf, &o, path, image, key, names);
+		if (o->mnt_id == mnt_id)
+			err = cover_layers(enf, o, path, image, key, names);
 		else
-			err = cover_merged(enf, &o, path, key, names);
-		overlay_free(&o);
+			err = cover_merged(enf, o, path, key, names);
+		overlay_free(o);
 	}
+	free(o);
 	free(line);
 	fclose(f);
 	if (!err && !(flags & LW_LEASE_FORCE))
