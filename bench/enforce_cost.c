@@ -344,6 +344,23 @@ static void call_proc_stat(void)
 	}
 }
 
+/* rename(2) back and forth: the overlay copy-up hook's constant test
+ * (no copy-up under way in this thread), beside the image checks. */
+static void call_rename(void)
+{
+	static int flip;
+
+	rename(flip ? DIR_ "/rename.b" : DIR_ "/rename.a", flip ? DIR_ "/rename.a" : DIR_ "/rename.b");
+	flip = !flip;
+}
+
+/* link(2) and unlink(2) of a second name: the same test at link. */
+static void call_link(void)
+{
+	if (link(DIR_ "/unleased.raw", DIR_ "/link.tmp") == 0)
+		unlink(DIR_ "/link.tmp");
+}
+
 #define ROUNDS 10	/* the other hooks: best of ROUNDS rounds */
 #define HOOK_CALLS 5000	/* the other hooks: calls over all rounds */
 
@@ -359,12 +376,15 @@ static struct hook_case hook_cases[] = {
 	{ "ioctl FS_IOC_SETFLAGS, unleased", call_setflags, "lw_file_ioctl", 0, {0}, {0} },
 	{ "process_vm_readv (attach mode)", call_vm_readv, "lw_ptrace_access", 0, {0}, {0} },
 	{ "open+read /proc/PID/stat (read)", call_proc_stat, "lw_ptrace_access", 0, {0}, {0} },
+	{ "rename (no copy-up noted)", call_rename, "lw_ovl_inode_rename", 0, {0}, {0} },
+	{ "link+unlink (no copy-up noted)", call_link, "lw_ovl_inode_link", 0, {0}, {0} },
 };
 #define NR_HOOK_CASES (sizeof(hook_cases) / sizeof(hook_cases[0]))
 
 static void start_hook_target(void)
 {
 	ioctl_fd = open(unleased, O_RDONLY);
+	close(open(DIR_ "/rename.a", O_WRONLY | O_CREAT, 0644));
 	target = fork();
 	if (target == 0) {
 		pause();

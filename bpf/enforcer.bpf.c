@@ -392,6 +392,7 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 
 #include "alias_track.bpf.h"
 #include "loop_track.bpf.h"
+#include "overlay_track.bpf.h"
 
 static __always_inline bool changes_image(unsigned int cmd)
 {

@@ -40,10 +40,15 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key
 
 	if (bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
 		return 0;
-	if (key->ino != 0)	/* a file */
+	if (key->ino != 0 && alias.lease.ino == 0)	/* a file behind a loop device */
 		return lw_fail(enf, -EEXIST, "this file is the backing file of leased loop device %llu:%llu",
 			       (unsigned long long)(alias.lease.dev >> 20),
 			       (unsigned long long)(alias.lease.dev & 0xfffff));
+	if (key->ino != 0)	/* an overlay name of a leased file */
+		return lw_fail(enf, -EEXIST, "this file is another overlay name of leased image %llu:%llu:%llu",
+			       (unsigned long long)(alias.lease.dev >> 20),
+			       (unsigned long long)(alias.lease.dev & 0xfffff),
+			       (unsigned long long)alias.lease.ino);
 	if (!alias.lease.dev && !alias.lease.ino)
 		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %u:%u) is leased",
 			       lw_kdev_major(key->dev), lw_kdev_minor(key->dev));
@@ -72,6 +77,11 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 		prev = &cur;
 	}
 	drop_nobodys(enf, nobodys);
+}
+
+void lw_drop_aliases_of(struct lw_enforcer *enf, const struct lw_map_key *key)
+{
+	drop_aliases(enf, key, NULL);
 }
 
 /* One count less of each of nobodys' nobody's aliases. */

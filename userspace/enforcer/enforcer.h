@@ -62,10 +62,9 @@ void lw_enforcer_close(struct lw_enforcement *enf);
 int lw_enforcer_unpin(struct lw_enforcement *enf);
 
 /* The key the kernel will see for the image open at fd (from the kernel:
- * btrfs and overlayfs report other numbers to stat()). An open through an
- * overlayfs is checked against the overlay file's key and then the upper
- * file's key, so lease an overlay image through its upper-layer path: that
- * covers both; a lease through the overlay path covers the overlay only. */
+ * btrfs and overlayfs report other numbers to stat()). A lease through any
+ * name of an overlay file (merged, upper, or a lower file the merged name
+ * shows) covers the others as aliases: see docs/routes.md, "Overlay names". */
 int lw_enforcer_key_of_fd(struct lw_enforcement *enf, int fd, struct lw_image_key *key);
 
 /* Start enforcing a lease on the image open at fd (the descriptor gives the

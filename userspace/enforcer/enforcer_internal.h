@@ -12,7 +12,7 @@ struct ring_buffer;
 struct enforcer_files_bpf;
 
 #define LW_NR_MAPS 9
-#define LW_MAX_PROGRAMS 32
+#define LW_MAX_PROGRAMS 48
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
 extern const char *const lw_map_names[LW_NR_MAPS];
@@ -109,6 +109,25 @@ int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *ke
  * NULL) names the first. */
 int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 		     const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer);
+
+/* lw_check_writers for a regular file that may also be written by
+ * hidden_allowed files in no descriptor table that are not writers of
+ * their own (the upper files an overlay opens for its write opens). */
+int lw_check_writers_allowing(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+			      const struct lw_map_lease *lease, __s32 hidden_allowed,
+			      struct lw_writer *writer);
+/* The inode's write count (i_writecount) of the file open at fd, key. */
+int lw_writecount(struct lw_enforcer *enf, int fd, const struct lw_map_key *key, __s32 *count);
+
+/* Overlay names (overlay.c): an image on an overlay mount, or a layer file
+ * of a mounted overlay that its merged name shows, has other names (the
+ * merged file, the upper file, the lower file shown); each becomes an alias
+ * of the lease, then (unless LW_LEASE_FORCE) is checked for writers. Undoes
+ * its own aliases on failure; released with the lease (lw_drop_aliases_of). */
+int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		     const struct lw_map_lease *lease, unsigned int flags, struct lw_writer *writer);
+/* Drop every alias that names key's lease. */
+void lw_drop_aliases_of(struct lw_enforcer *enf, const struct lw_map_key *key);
 
 /* Block devices (blockdev.c; their nodes from sysfs: blockdev_nodes.c). A
  * leased block device's other nodes become aliases of its lease, and the

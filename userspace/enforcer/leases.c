@@ -149,9 +149,18 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 			return err;
 		}
 	}
+	/* a file's other overlay names */
+	if (S_ISREG(st.st_mode) && (err = lw_overlay_lease(enf, fd, &key, &lease, flags, writer))) {
+		bpf_map_delete_elem(enf->leases_fd, &key);
+		lw_index_lease(enf, &key, &lease, -1);
+		lw_filter_add(enf, &key, -1);
+		return err;
+	}
 	/* the other nodes of a block device, and its exclusive claim */
 	if ((S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) ||
 	    (S_ISREG(st.st_mode) && (err = lw_fs_device_lease(enf, &key)))) {
+		if (S_ISREG(st.st_mode))
+			lw_drop_aliases_of(enf, &key);
 		bpf_map_delete_elem(enf->leases_fd, &key);
 		lw_index_lease(enf, &key, &lease, -1);
 		lw_filter_add(enf, &key, -1);

@@ -35,9 +35,9 @@ static bool callers_file(const struct lw_file_record *records, size_t count, __u
 
 /* As the kernel sees it now: the lease is already in the map, so no new
  * writer can appear. fd's record carries the inode's write count. */
-int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
-		    const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writers,
-		    size_t max, size_t *found)
+static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+			const struct lw_map_lease *lease, bool regular_file, __s32 hidden_allowed,
+			struct lw_writer *writers, size_t max, size_t *found)
 {
 	struct lw_file_record *records;
 	size_t count, distinct = 0;
@@ -72,13 +72,51 @@ int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *ke
 	 * those in no descriptor table: a shared writable mapping whose
 	 * descriptor was closed, or an open that passed the check before the
 	 * lease was inserted and is not installed yet. */
-	if (regular_file && writecount > (__s32)distinct) {
+	if (regular_file && writecount > (__s32)distinct + hidden_allowed) {
 		if (*found < max)
 			memset(&writers[*found], 0, sizeof(writers[*found]));
 		++*found;
 	}
 	free(records);
 	return 0;
+}
+
+int lw_find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		    const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writers,
+		    size_t max, size_t *found)
+{
+	return find_writers(enf, fd, key, lease, regular_file, 0, writers, max, found);
+}
+
+int lw_writecount(struct lw_enforcer *enf, int fd, const struct lw_map_key *key, __s32 *count)
+{
+	struct lw_file_record *records;
+	size_t n;
+	int err = lw_files_query(enf, LW_FILES_WRITERS, getpid(), fd, key, &records, &n);
+
+	if (err)
+		return err;
+	*count = n ? records[n - 1].writecount : 0;	/* the same inode in every record */
+	free(records);
+	return 0;
+}
+
+int lw_check_writers_allowing(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+			      const struct lw_map_lease *lease, __s32 hidden_allowed,
+			      struct lw_writer *writer)
+{
+	struct lw_writer first;
+	size_t found;
+	int err = find_writers(enf, fd, key, lease, true, hidden_allowed, &first, 1, &found);
+
+	if (err || !found)
+		return err;
+	if (writer)
+		*writer = first;
+	if (first.pid)
+		return lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
+			       first.pid, LW_COMM_LEN, first.comm, first.fd);
+	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
 }
 
 int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,

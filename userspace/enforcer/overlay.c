@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Overlay names: a lease taken through any name of an overlay file covers
+ * the merged, upper and lower names. At acquire, from /proc/self/mountinfo
+ * (each overlay's upperdir= and lowerdir= and the image's path):
+ * - an image on an overlay mount (the merged name): the file its merged
+ *   name shows (its upper file, else the topmost lower file), and with
+ *   metacopy=on an upper file holding only metadata and the lower data;
+ * - an image in an overlay's upper folder, or a lower file that the merged
+ *   name shows: the merged name of every such overlay.
+ * Which file a merged name shows is asked of the kernel where it tells
+ * (data_key), else read from which layer paths exist. Each name becomes
+ * an alias of the lease, keyed as the kernel keys it (an O_PATH descriptor
+ * through the files iterator: overlayfs reports other numbers to stat()).
+ * A copy-up made later (a new upper inode) is added by the programs
+ * (bpf/overlay_track.bpf.h). Overlays mounted after the acquire are not
+ * followed. */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "enforcer/enforcer_internal.h"
+
+#define MAX_NAMES 64		/* other names of one image */
+#define MAX_LAYERS 512		/* overlayfs allows 500 lower layers */
+
+enum name_role { NAME_MERGED, NAME_UPPER, NAME_LOWER };
+
+/* The names this acquire made aliases (or found already there). */
+struct names {
+	struct {
+		struct lw_map_key key;
+		int fd;			/* O_PATH, for the writers check; -1: no name found */
+		bool behind_merged;	/* the upper file: the overlay's own files
+					 * behind write opens of the merged name write it */
+		bool added;		/* made by this call: undone on failure */
+		char path[PATH_MAX];	/* for messages */
+	} at[MAX_NAMES];
+	size_t n;
+};
+
+/* One overlay mount, as mountinfo shows it. */
+struct overlay {
+	char root[PATH_MAX];	/* the folder of the overlay this mount shows */
+	char point[PATH_MAX];	/* where it is mounted */
+	char upper[PATH_MAX];	/* "" if none (a read-only overlay) */
+	char *lowers[MAX_LAYERS];	/* topmost first */
+	size_t nr_lowers;
+	int mnt_id;
+};
+
+/* mountinfo's octal escapes (\040 for a space...) undone in place. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else
+			*out++ = *s;
+	}
+	*out = 0;
+}
+
+/* A layer path as given to the mount: absolute, resolved (the image's path
+ * from /proc is); false if it cannot be used. */
+static bool resolve_layer(const char *given, char *out)
+{
+	return given[0] == '/' && realpath(given, out) != NULL;
+}
+
+/* lowerdir=a:b (a literal ':' escaped "\:"), lowerdir+=a, datadir+=a. */
+static void add_lowers(struct overlay *o, char *value, bool one)
+{
+	char *start = value, *out = value, resolved[PATH_MAX];
+
+	for (char *s = value;; s++) {
+		if (*s == '\\' && s[1]) {
+			*out++ = *++s;
+			continue;
+		}
+		if (*s && (one || *s != ':')) {
+			*out++ = *s;
+			continue;
+		}
+		*out = 0;
+		if (*start && o->nr_lowers < MAX_LAYERS && resolve_layer(start, resolved))
+			o->lowers[o->nr_lowers++] = strdup(resolved);
+		if (!*s)
+			break;
+		start = out = s + 1;
+	}
+}
+
+static void overlay_free(struct overlay *o)
+{
+	for (size_t i = 0; i < o->nr_lowers; i++)
+		free(o->lowers[i]);
+	o->nr_lowers = 0;
+}
+
+/* line: one mountinfo line; true if it is an overlay (filled in o). */
+static bool parse_overlay(char *line, struct overlay *o)
+{
+	char *fields[64], *save = NULL, *opt;
+	size_t n = 0, dash = 0;
+
+	line[strcspn(line, "\n")] = 0;
+	for (char *t = strtok_r(line, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
+		fields[n++] = t;
+	for (size_t i = 6; i < n; i++)
+		if (!strcmp(fields[i], "-")) {
+			dash = i;
+			break;
+		}
+	if (!dash || dash + 3 >= n || strcmp(fields[dash + 1], "overlay"))
+		return false;
+	memset(o, 0, sizeof(*o));
+	o->mnt_id = atoi(fields[0]);
+	unescape_octal(fields[3]);
+	unescape_octal(fields[4]);
+	snprintf(o->root, sizeof(o->root), "%s", strcmp(fields[3], "/") ? fields[3] : "");
+	snprintf(o->point, sizeof(o->point), "%s", strcmp(fields[4], "/") ? fields[4] : "");
+	/* super options: commas inside a value are escaped, so ',' splits */
+	save = NULL;
+	for (opt = strtok_r(fields[dash + 3], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		unescape_octal(opt);
+		if (!strncmp(opt, "upperdir=", 9)) {
+			if (!resolve_layer(opt + 9, o->upper))
+				o->upper[0] = 0;
+		} else if (!strncmp(opt, "lowerdir=", 9))
+			add_lowers(o, opt + 9, false);
+		else if (!strncmp(opt, "lowerdir+=", 10) || !strncmp(opt, "datadir+=", 9))
+			add_lowers(o, strchr(opt, '=') + 1, true);
+	}
+	return true;
+}
+
+/* path under dir: *rel gets the rest ("/x/y"); false if not under it. */
+static bool under(const char *path, const char *dir, const char **rel)
+{
+	size_t len = strlen(dir);
+
+	if (strncmp(path, dir, len) || (path[len] != '/' && path[len] != 0))
+		return false;
+	*rel = path + len;
+	return true;
+}
+
+static bool exists(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s%s", dir, rel) >= (int)sizeof(path))
+		return false;
+	return lstat(path, &st) == 0;
+}
+
+/* An upper file whose data is still in a lower layer (metacopy=on). */
+static bool metacopy(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s%s", dir, rel) >= (int)sizeof(path))
+		return false;
+	return lgetxattr(path, "trusted.overlay.metacopy", NULL, 0) >= 0 ||
+	       lgetxattr(path, "user.overlay.metacopy", NULL, 0) >= 0;
+}
+
+static bool same_key(const struct lw_map_key *a, const struct lw_map_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* dir + rel as an O_PATH descriptor of a regular file, and its key;
+ * false if there is none. */
+static bool open_key(struct lw_enforcer *enf, const char *dir, const char *rel, int *fd,
+		     struct lw_map_key *key)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s%s", dir, rel) >= (int)sizeof(path))
+		return false;
+	*fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return false;
+	if (!fstat(*fd, &st) && S_ISREG(st.st_mode) && !lw_map_key_of_fd(enf, *fd, key))
+		return true;
+	close(*fd);
+	return false;
+}
+
+/* The key of the file whose data path shows, from the kernel: overlayfs
+ * maps the layer file behind an overlay file (the mapping's vm_file), and
+ * /proc/self/maps names its (superblock dev, inode) on 6.1. Newer kernels
+ * name the overlay file there (a backing file's user path, 6.8+): the
+ * caller compares with the overlay file's own key. false if unknown. */
+static bool data_key(const char *path, struct lw_map_key *key)
+{
+	unsigned long start, end, ino;
+	unsigned int major, minor;
+	char line[512];
+	bool found = false;
+	struct stat st;
+	void *map;
+	FILE *maps;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (map = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	if ((maps = fopen("/proc/self/maps", "re"))) {
+		while (!found && fgets(line, sizeof(line), maps))
+			if (sscanf(line, "%lx-%lx %*s %*x %x:%x %lu", &start, &end, &major, &minor, &ino) == 5 &&
+			    start == (unsigned long)map) {
+				key->dev = (__u64)major << 20 | minor;	/* the kernel's MKDEV */
+				key->ino = ino;
+				found = true;
+			}
+		fclose(maps);
+	}
+	munmap(map, 1);
+	return found;
+}
+
+/* key, named path (fd: an O_PATH descriptor of it, or -1 if no name was
+ * found), becomes an alias of lease; kept in names either way (fd too). */
+static int cover_key(struct lw_enforcer *enf, const struct lw_map_key *key, int fd, const char *path,
+		     enum name_role role, bool behind_merged, const struct lw_map_key *lease, struct names *names)
+{
+	static const char *const role_name[] = { "merged", "upper", "lower" };
+	struct lw_map_lease leased;
+	struct lw_alias alias;
+	int err;
+
+	for (size_t i = 0; i < names->n; i++)
+		if (same_key(&names->at[i].key, key)) {
+			if (fd >= 0)
+				close(fd);
+			return 0;	/* a bind mount of the same overlay */
+		}
+	if (same_key(key, lease)) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (names->n == MAX_NAMES) {
+		if (fd >= 0)
+			close(fd);
+		return lw_fail(enf, -E2BIG, "the image has more than %d overlay names", MAX_NAMES);
+	}
+	names->at[names->n].key = *key;
+	names->at[names->n].fd = fd;
+	names->at[names->n].behind_merged = behind_merged;
+	names->at[names->n].added = false;
+	snprintf(names->at[names->n].path, sizeof(names->at[names->n].path), "%s", path);
+	names->n++;
+	if (!bpf_map_lookup_elem(enf->leases_fd, key, &leased))
+		return lw_fail(enf, -EEXIST, "the overlay's %s name %s is leased by itself", role_name[role], path);
+	if (!bpf_map_lookup_elem(enf->aliases_fd, key, &alias)) {
+		if (same_key(&alias.lease, lease))
+			return 0;	/* put there before (a lease put back after a restart) */
+		return lw_fail(enf, -EEXIST, "the overlay's %s name %s is part of another lease "
+			       "(a lower file shared by two leased overlays?)", role_name[role], path);
+	}
+	alias = (struct lw_alias){ .lease = *lease, .count = 1 };
+	/* filter first: the programs must never skip a covered name */
+	if ((err = lw_filter_add(enf, key, 1)))
+		return err;
+	if (bpf_map_update_elem(enf->aliases_fd, key, &alias, BPF_NOEXIST)) {
+		err = -errno;
+		lw_filter_add(enf, key, -1);
+		return lw_fail(enf, err, "cannot insert an overlay alias: %s", strerror(-err));
+	}
+	names->at[names->n - 1].added = true;
+	return 0;
+}
+
+/* dir + rel by name: covered if it is the file shown (want; NULL: any
+ * regular file) or, when metacopy, whatever it is; false if not covered. */
+static bool cover_name(struct lw_enforcer *enf, const char *dir, const char *rel, enum name_role role,
+		       const struct lw_map_key *want, bool meta, const struct lw_map_key *lease,
+		       struct names *names, int *err)
+{
+	char path[PATH_MAX];
+	struct lw_map_key key;
+	int fd;
+
+	if (!open_key(enf, dir, rel, &fd, &key))
+		return false;
+	if (want && !same_key(&key, want) && !meta) {
+		close(fd);	/* not the file the merged name shows (another namespace's path?) */
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s%s", dir, rel);
+	*err = cover_key(enf, &key, fd, path, role, role == NAME_UPPER, lease, names);
+	return true;
+}
+
+/* The image is on overlay o at path (image: a readable name of it): the
+ * file its merged name shows (checked against the kernel's mapping), and
+ * for a metadata-only upper file (metacopy=on) the upper file too. */
+static int cover_layers(struct lw_enforcer *enf, const struct overlay *o, const char *path,
+			const char *image, const struct lw_map_key *lease, struct names *names)
+{
+	struct lw_map_key shown, *want = NULL;
+	char rel[PATH_MAX];
+	const char *inside;
+	int err = 0;
+
+	if (!under(path, o->point, &inside) ||
+	    snprintf(rel, sizeof(rel), "%s%s", o->root, inside) >= (int)sizeof(rel))
+		return 0;
+	if (data_key(image, &shown) && !same_key(&shown, lease))	/* lease: the merged key */
+		want = &shown;
+	if (o->upper[0] && exists(o->upper, rel)) {
+		bool meta = metacopy(o->upper, rel);
+
+		if (cover_name(enf, o->upper, rel, NAME_UPPER, want, meta, lease, names, &err) &&
+		    (err || !meta))
+			return err;
+	}
+	for (size_t i = 0; i < o->nr_lowers; i++)
+		if (exists(o->lowers[i], rel) &&
+		    cover_name(enf, o->lowers[i], rel, NAME_LOWER, want, false, lease, names, &err))
+			return err;
+	/* no layer path names it here (a mount made in another namespace):
+	 * the kernel's key still covers it */
+	if (want)
+		return cover_key(enf, want, -1, "(the overlay's layer file)", NAME_LOWER, true, lease, names);
+	return 0;
+}
+
+/* The image at path may be a layer file of overlay o: the merged name, if
+ * it shows this file (the kernel's mapping of the merged file is the
+ * image; without it, no upper or higher lower file of the same name). */
+static int cover_merged(struct lw_enforcer *enf, const struct overlay *o, const char *path,
+			const struct lw_map_key *lease, struct names *names)
+{
+	const char *rel = NULL, *inside;
+	struct lw_map_key shown, key;
+	char merged[PATH_MAX];
+	bool in_upper = o->upper[0] && under(path, o->upper, &rel);
+	size_t layer = 0;
+	int fd;
+
+	if (!in_upper) {
+		for (layer = 0; layer < o->nr_lowers; layer++)
+			if (under(path, o->lowers[layer], &rel))
+				break;
+		if (layer == o->nr_lowers)
+			return 0;
+	}
+	if (!*rel || !under(rel, o->root, &inside) || !*inside ||
+	    snprintf(merged, sizeof(merged), "%s%s", o->point, inside) >= (int)sizeof(merged))
+		return 0;
+	if (!open_key(enf, o->point, inside, &fd, &key))
+		return 0;
+	if (data_key(merged, &shown) && !same_key(&shown, &key)) {
+		if (!same_key(&shown, lease))
+			goto not_shown;
+	} else if (!in_upper) {
+		if (o->upper[0] && exists(o->upper, rel) && !metacopy(o->upper, rel))
+			goto not_shown;
+		for (size_t i = 0; i < layer; i++)
+			if (exists(o->lowers[i], rel))
+				goto not_shown;
+	}
+	return cover_key(enf, &key, fd, merged, NAME_MERGED, false, lease, names);
+not_shown:
+	close(fd);
+	return 0;
+}
+
+/* Writers of the other names: the upper file is also written by the overlay's own files behind each write open of the merged
+ * name (in no descriptor table; those writers are checked on the merged
+ * name). A name without a path is checked for descriptors only. */
+static int check_names(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		       const struct lw_map_lease *lease, const struct names *names,
+		       struct lw_writer *writer)
+{
+	__s32 merged_writers = 0;
+	int err;
+
+	for (size_t i = 0; i < names->n; i++)
+		if (names->at[i].behind_merged && (err = lw_writecount(enf, fd, key, &merged_writers)))
+			return err;
+	for (size_t i = 0; i < names->n; i++) {
+		__s32 hidden = names->at[i].behind_merged ? merged_writers : 0;
+
+		if (names->at[i].fd >= 0)
+			err = lw_check_writers_allowing(enf, names->at[i].fd, &names->at[i].key, lease,
+							hidden, writer);
+		else
+			err = lw_check_writers(enf, fd, &names->at[i].key, lease, false, writer);
+		if (err) {
+			lw_err_prefix(&enf->err, "through %s", names->at[i].path);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void undo(struct lw_enforcer *enf, struct names *names)
+{
+	for (size_t i = 0; i < names->n; i++)
+		if (names->at[i].added && !bpf_map_delete_elem(enf->aliases_fd, &names->at[i].key))
+			lw_filter_add(enf, &names->at[i].key, -1);
+}
+
+/* fd's path and mount id, as this process sees them; false if unknown
+ * (a deleted file, or a path too long). */
+static bool where_is(int fd, char *path, size_t size, int *mnt_id)
+{
+	char link[64], line[256];
+	ssize_t n;
+	FILE *f;
+	bool found = false;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, size - 1);
+	if (n <= 0 || (size_t)n >= size - 1)
+		return false;
+	path[n] = 0;
+	if (path[0] != '/' || strstr(path, " (deleted)"))
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fdinfo/%d", fd);
+	if (!(f = fopen(link, "re")))
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", mnt_id) == 1)
+			found = true;
+	fclose(f);
+	return found;
+}
+
+int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+		     const struct lw_map_lease *lease, unsigned int flags, struct lw_writer *writer)
+{
+	struct overlay *o = calloc(1, sizeof(*o));	/* large: not on the stack */
+	struct names *names = calloc(1, sizeof(*names));
+	char path[PATH_MAX], image[64], *line = NULL;
+	size_t cap = 0;
+	int mnt_id, err = 0;
+	FILE *f;
+
+	if (!names || !o) {
+		free(names);
+		free(o);
+		return lw_fail(enf, -ENOMEM, "out of memory finding the image's overlay names");
+	}
+	if (!(f = fopen("/proc/self/mountinfo", "re"))) {
+		free(names);
+		free(o);
+		return 0;
+	}
+	/* most hosts have no overlay: one read of mountinfo, nothing more */
+	while (getline(&line, &cap, f) > 0 && !strstr(line, " - overlay "))
+		;
+	if (feof(f) || !where_is(fd, path, sizeof(path), &mnt_id)) {
+		free(line);
+		fclose(f);
+		free(names);
+		free(o);
+		return 0;
+	}
+	snprintf(image, sizeof(image), "/proc/self/fd/%d", fd);	/* the same name, readable */
+	rewind(f);
+	while (!err && getline(&line, &cap, f) > 0) {
+		if (!strstr(line, " - overlay ") || !parse_overlay(line, o))
+			continue;
+		if (o->mnt_id == mnt_id)
+			err = cover_layers(enf, o, path, image, key, names);
+		else
+			err = cover_merged(enf, o, path, key, names);
+		overlay_free(o);
+	}
+	free(o);
+	free(line);
+	fclose(f);
+	if (!err && !(flags & LW_LEASE_FORCE))
+		err = check_names(enf, fd, key, lease, names, writer);
+	if (err) {
+		struct lw_err reason = enf->err;
+
+		undo(enf, names);
+		enf->err = reason;
+	}
+	for (size_t i = 0; i < names->n; i++)
+		if (names->at[i].fd >= 0)
+			close(names->at[i].fd);
+	free(names);
+	return err;
+}
