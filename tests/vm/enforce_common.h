@@ -52,6 +52,17 @@ static inline void close_and_unpin(struct lw_enforcement *enf)
 	lw_enforcer_close(enf);
 }
 
+/* pid as a process holder (pid and start time), or fail the test. */
+static inline struct lw_holder holder_of(pid_t pid)
+{
+	struct lw_holder holder;
+	int err = lw_holder_of_pid(pid, &holder);
+
+	if (err)
+		fail_msg("cannot describe pid %d as a holder: %s", pid, strerror(-err));
+	return holder;
+}
+
 /* Run fn(arg) in a forked child (a new process: never a process holder)
  * and return what it returned: 0 or an errno value. */
 static inline int in_child(int (*fn)(void *arg), void *arg)

@@ -43,16 +43,6 @@ static void take_lease(enum lw_lease_mode mode, const struct lw_holder *holder)
 		fail_msg("expected the lease to be taken, got %s: %s", strerror(-err), lw_enforcer_error(enf));
 }
 
-static struct lw_holder holder_of(pid_t pid)
-{
-	struct lw_holder holder;
-	int err = lw_holder_of_pid(pid, &holder);
-
-	if (err)
-		fail_msg("cannot describe pid %d as a holder: %s", pid, strerror(-err));
-	return holder;
-}
-
 static int open_image_rdwr(void *arg)
 {
 	(void)arg;

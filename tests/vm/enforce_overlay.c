@@ -19,16 +19,6 @@ static char pin_dir[128];
 static struct lw_image_key key;
 static bool leased;
 
-static struct lw_holder holder_of(pid_t pid)
-{
-	struct lw_holder holder;
-	int err = lw_holder_of_pid(pid, &holder);
-
-	if (err)
-		fail_msg("cannot describe pid %d as a holder: %s", pid, strerror(-err));
-	return holder;
-}
-
 static int mount_overlay(void **state)
 {
 	(void)state;

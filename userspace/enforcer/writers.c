@@ -101,13 +101,15 @@ int lw_writecount(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 	return 0;
 }
 
-int lw_check_writers_allowing(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
-			      const struct lw_map_lease *lease, __s32 hidden_allowed,
-			      struct lw_writer *writer)
+/* 0 if no one but the lease's own writes the image, else -EBUSY naming
+ * the first writer found (also in *writer). */
+static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+			 const struct lw_map_lease *lease, bool regular_file, __s32 hidden_allowed,
+			 struct lw_writer *writer)
 {
 	struct lw_writer first;
 	size_t found;
-	int err = find_writers(enf, fd, key, lease, true, hidden_allowed, &first, 1, &found);
+	int err = find_writers(enf, fd, key, lease, regular_file, hidden_allowed, &first, 1, &found);
 
 	if (err || !found)
 		return err;
@@ -119,21 +121,17 @@ int lw_check_writers_allowing(struct lw_enforcer *enf, int fd, const struct lw_m
 	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
 }
 
+int lw_check_writers_allowing(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
+			      const struct lw_map_lease *lease, __s32 hidden_allowed,
+			      struct lw_writer *writer)
+{
+	return check_writers(enf, fd, key, lease, true, hidden_allowed, writer);
+}
+
 int lw_check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 		     const struct lw_map_lease *lease, bool regular_file, struct lw_writer *writer)
 {
-	struct lw_writer first;
-	size_t found;
-	int err = lw_find_writers(enf, fd, key, lease, regular_file, &first, 1, &found);
-
-	if (err || !found)
-		return err;
-	if (writer)
-		*writer = first;
-	if (first.pid)
-		return lw_fail(enf, -EBUSY, "image is open for write by pid %u (%.*s) on fd %u",
-			       first.pid, LW_COMM_LEN, first.comm, first.fd);
-	return lw_fail(enf, -EBUSY, "image has write opener(s) in no descriptor table (a shared writable mapping, or an open in progress)");
+	return check_writers(enf, fd, key, lease, regular_file, 0, writer);
 }
 
 int lw_enforcer_writers(struct lw_enforcement *handle, int fd, const struct lw_image_key *key,
