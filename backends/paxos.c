@@ -38,9 +38,9 @@
 
 /* ---- held leases ---------------------------------------------------------- */
 
-static void lock_unlink(struct paxos_lock *l)
+void lw_paxos_lock_unlink(struct paxos_lock **head, struct paxos_lock *l)
 {
-	for (struct paxos_lock **p = &l->pb->locks; *p; p = &(*p)->next)
+	for (struct paxos_lock **p = head; *p; p = &(*p)->next)
 		if (*p == l) {
 			*p = l->next;
 			break;
@@ -178,7 +178,7 @@ static void paxos_forget(struct lw_backend *be, struct lw_backend_lock *lock)
 	struct paxos_lock *l = (struct paxos_lock *)lock;
 
 	(void)be;
-	lock_unlink(l);
+	lw_paxos_lock_unlink(&l->pb->locks, l);
 	lw_paxos_lock_free(l);	/* the agent goes on holding the lease */
 }
 

@@ -64,6 +64,8 @@ struct lw_backend_pending {
 /* Held leases (paxos.c). */
 struct paxos_lock *lw_paxos_lock_new(struct paxos_backend *pb, int image_fd, bool shared);
 void lw_paxos_lock_free(struct paxos_lock *l);
+/* Take l out of the list at head (pb->locks, pb->releasing), if there. */
+void lw_paxos_lock_unlink(struct paxos_lock **head, struct paxos_lock *l);
 /* Watch the agent's exit (the lease is gone when it fires). */
 int lw_paxos_lock_watch(struct paxos_lock *l, struct lw_err *err);
 /* Watch the agent's control socket (it says when it fences). */

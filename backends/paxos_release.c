@@ -22,16 +22,6 @@ static unsigned int release_deadline_sec(const struct paxos_backend *pb)
 	return 2 * pb->cfg.io_timeout > RELEASE_FLOOR_SEC ? 2 * pb->cfg.io_timeout : RELEASE_FLOOR_SEC;
 }
 
-static void unlink_from(struct paxos_lock **head, struct paxos_lock *l)
-{
-	for (struct paxos_lock **p = head; *p; p = &(*p)->next)
-		if (*p == l) {
-			*p = l->next;
-			break;
-		}
-	l->next = NULL;
-}
-
 static int on_agent_gone(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct paxos_lock *l = userdata;
@@ -49,7 +39,7 @@ static int on_agent_gone(sd_event_source *s, int fd, uint32_t revents, void *use
 	else if (status == LW_PAXOS_AGENT_RELEASE_FAILED)
 		rv = lw_err_set(&err, EIO, "paxos: sanlock could not release %s (it freed it as the agent exited)",
 				l->lease);
-	unlink_from(&l->pb->releasing, l);
+	lw_paxos_lock_unlink(&l->pb->releasing, l);
 	lw_paxos_lock_free(l);
 	if (released)
 		released(ctx, rv, &err);
@@ -73,7 +63,7 @@ int lw_paxos_let_go(struct paxos_lock *l, lw_backend_released_fn released, void 
 	struct paxos_backend *pb = l->pb;
 	int rv;
 
-	unlink_from(&pb->locks, l);
+	lw_paxos_lock_unlink(&pb->locks, l);
 	/* from now on its exit is the release's answer, not a lost lease */
 	sd_event_source_disable_unref(l->exit_watch);
 	sd_event_source_disable_unref(l->ctl_watch);

@@ -159,14 +159,12 @@ static void manual_lease_errors_say_why(void **state)
 /* A state change is told from the loop only, never from inside the open:
  * the caller has no handle yet (lw_paxos_on_lockspace_changed reads it). */
 static struct lw_paxos_lockspace *opened;
-static unsigned int changes;
 
 static void lockspace_changed(void *ctx)
 {
 	(void)ctx;
 	if (!opened)
 		fail_msg("expected no state change before lw_paxos_lockspace_open returned, got one");
-	changes++;
 }
 
 static void lockspace_refused_at_once_calls_back_only_from_the_loop(void **state)

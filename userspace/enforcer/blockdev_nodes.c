@@ -117,24 +117,38 @@ static void add_stacked(struct related *r, const char *dir, int depth)
 	closedir(d);
 }
 
+/* rdev's folder in sysfs, in dir (PATH_MAX); false if it has none. */
+static bool sysfs_dir_of(__u64 rdev, char *dir)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", lw_kdev_major(rdev), lw_kdev_minor(rdev));
+	return realpath(link, dir) != NULL;
+}
+
+/* The whole disk's folder of a partition's folder, in disk (PATH_MAX). */
+static void disk_of_partition(const char *dir, char *disk)
+{
+	char *slash;
+
+	snprintf(disk, PATH_MAX, "%s", dir);
+	if ((slash = strrchr(disk, '/')))
+		*slash = 0;
+}
+
 /* The other nodes of block device rdev: covered ones (they write only the
  * leased sectors or more of them through it) and nobody's ones (a whole
  * disk, or its passthrough nodes, under a leased partition). */
 void lw_related_nodes(__u64 rdev, struct related *covered, struct related *nobodys)
 {
-	char link[64], dir[PATH_MAX], disk[PATH_MAX];
-	char *slash;
+	char dir[PATH_MAX], disk[PATH_MAX];
 
 	covered->n = nobodys->n = 0;
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", lw_kdev_major(rdev),
-		 lw_kdev_minor(rdev));
-	if (!realpath(link, dir))
+	if (!sysfs_dir_of(rdev, dir))
 		return;
 	add_stacked(covered, dir, 0);
 	if (exists_in(dir, "partition")) {
-		snprintf(disk, sizeof(disk), "%s", dir);
-		if ((slash = strrchr(disk, '/')))
-			*slash = 0;
+		disk_of_partition(dir, disk);
 		add_key(nobodys, dev_in(disk), 0);
 		add_passthrough_nodes(nobodys, disk);
 		return;
@@ -147,7 +161,7 @@ void lw_related_nodes(__u64 rdev, struct related *covered, struct related *nobod
  * or whole disk of each, as lw_related_nodes sorts them. */
 static void add_below(struct related *below, struct related *nobodys, const char *dir, int depth)
 {
-	char path[PATH_MAX], name[PATH_MAX], child[PATH_MAX], disk[PATH_MAX], *slash;
+	char path[PATH_MAX], name[PATH_MAX], child[PATH_MAX], disk[PATH_MAX];
 	struct dirent *e;
 	DIR *d;
 
@@ -163,9 +177,7 @@ static void add_below(struct related *below, struct related *nobodys, const char
 		if ((dev = dev_in(child)))
 			add_key(below, dev, 0);
 		if (exists_in(child, "partition")) {
-			snprintf(disk, sizeof(disk), "%s", child);
-			if ((slash = strrchr(disk, '/')))
-				*slash = 0;
+			disk_of_partition(child, disk);
 			if ((dev = dev_in(disk)))
 				add_key(nobodys, dev, 0);
 		} else
@@ -177,11 +189,10 @@ static void add_below(struct related *below, struct related *nobodys, const char
 
 void lw_below_nodes(__u64 rdev, struct related *below, struct related *nobodys)
 {
-	char link[64], dir[PATH_MAX];
+	char dir[PATH_MAX];
 
 	below->n = nobodys->n = 0;
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", lw_kdev_major(rdev), lw_kdev_minor(rdev));
-	if (realpath(link, dir))
+	if (sysfs_dir_of(rdev, dir))
 		add_below(below, nobodys, dir, 0);
 }
 
