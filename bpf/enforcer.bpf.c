@@ -393,6 +393,7 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 #include "alias_track.bpf.h"
 #include "loop_track.bpf.h"
 #include "overlay_track.bpf.h"
+#include "key_probe.bpf.h"
 
 static __always_inline bool changes_image(unsigned int cmd)
 {
@@ -454,7 +455,11 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsi
 SEC("lsm/file_ioctl")
 int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
-	return ret ? ret : check_ioctl(file, cmd, arg);
+	if (ret)
+		return ret;
+	if (cmd == LW_IOC_KEY_PROBE)
+		return key_probe(file, arg);
+	return check_ioctl(file, cmd, arg);
 }
 
 /* A 32-bit process's ioctls (6.1.75+, 6.6.14+, 6.8+ call this hook instead

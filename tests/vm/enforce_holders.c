@@ -2,10 +2,12 @@
 /* Who holds a lease and what may stop one from being taken: cgroup holders,
  * shared leases, a reused pid, block devices by i_rdev, write descriptors
  * opened before the lease, and a full lease table. Images on tmpfs. */
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 
 #include "enforce_common.h"
+#include "enforcer/enforcer_internal.h"
 
 #define DIR_ "/tmp/lw-holders"
 
@@ -325,6 +327,111 @@ static void acquire_with_the_holders_own_write_fd_succeeds(void **state)
 			 strerror(-err), lw_enforcer_error(enf));
 }
 
+/* The writers check trusts the kernel's write count when it shows no
+ * opener but the caller's own write descriptor: these prove it still walks
+ * and names a writer when there is one more. */
+static void acquire_by_own_write_fd_with_another_writer_is_busy(void **state)
+{
+	struct lw_holder self = holder_of(getpid());
+	struct lw_writer writer = {};
+	struct helper h = { .pid = 0, .go_fd = -1 };
+	int own = open(image, O_RDWR | O_CLOEXEC), err;
+	pid_t writer_pid;
+
+	(void)state;
+	assert_true(own >= 0);
+	assert_int_equal(helper_start(&h, hold_write_fd, NULL, NULL), 0);
+	writer_pid = h.pid;
+	err = lw_enforcer_add_lease_flags(enf, own, LW_LEASE_EXCLUSIVE, &self, 0, &key, &writer);
+	helper_finish(&h);
+	close(own);
+	if (err != -EBUSY)
+		fail_msg("expected EBUSY with our write descriptor and another writer's, got %s",
+			 errno_name(-err));
+	if (writer.pid != (__u32)writer_pid)
+		fail_msg("expected the other writer's pid %d in the answer, got %u", writer_pid, writer.pid);
+}
+
+static void acquire_by_own_write_fd_with_a_hidden_mapping_is_busy(void **state)
+{
+	struct lw_holder self = holder_of(getpid());
+	struct lw_writer writer = { .pid = 12345 };
+	struct helper h = { .pid = 0, .go_fd = -1 };
+	int own = open(image, O_RDWR | O_CLOEXEC), err;
+
+	(void)state;
+	assert_true(own >= 0);
+	assert_int_equal(helper_start(&h, map_shared_writable_then_close, NULL, NULL), 0);
+	err = lw_enforcer_add_lease_flags(enf, own, LW_LEASE_EXCLUSIVE, &self, 0, &key, &writer);
+	helper_finish(&h);
+	close(own);
+	if (err != -EBUSY)
+		fail_msg("expected EBUSY with our write descriptor and a shared writable mapping, got %s",
+			 errno_name(-err));
+	assert_int_equal(writer.pid, 0);
+}
+
+static void acquire_by_own_only_write_fd_succeeds(void **state)
+{
+	struct lw_holder self = holder_of(getpid());
+	int own = open(image, O_RDWR | O_CLOEXEC), err;
+
+	(void)state;
+	assert_true(own >= 0);
+	err = lw_enforcer_add_lease(enf, own, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(own);
+	if (err)
+		fail_msg("expected the acquire to succeed (the one writer is ours), got %s: %s",
+			 strerror(-err), lw_enforcer_error(enf));
+}
+
+static void key_probe_answers_for_our_descriptor(void **state)
+{
+	struct lw_image_key walked;
+	struct lw_key_probe answer;
+	struct stat st;
+
+	(void)state;
+	/* the constant-time answer, not the files iterator's fallback */
+	assert_int_equal(lw_key_probe(lw_bpf_of(enf), image_fd, &answer), 0);
+	assert_int_equal(fstat(image_fd, &st), 0);
+	assert_int_equal(answer.key.ino, st.st_ino);
+	assert_int_equal(answer.writecount, 0);
+	assert_int_equal(answer.f_mode & LW_FMODE_WRITE, 0);
+	assert_int_equal(lw_enforcer_key_of_fd(enf, image_fd, &walked), 0);
+	assert_int_equal(walked.dev, answer.key.dev);
+}
+
+/* Anyone may send the key probe (it tells a file's key, which fstat does
+ * too); it must neither change the file nor disturb our answers. */
+static int probe_as_a_stranger(void *arg)
+{
+	int fd = open(image, O_RDONLY);
+
+	(void)arg;
+	if (fd < 0)
+		return errno;
+	for (int i = 0; i < 1000; i++)
+		if (ioctl(fd, 0x4c57, 0x4c57000000000000ULL | (unsigned long)i) == 0 || errno != ENOTTY)
+			return EPROTO;
+	/* untagged: not a probe, the file's own answer */
+	return ioctl(fd, 0x4c57, 0UL) == 0 ? EPROTO : 0;
+}
+
+static void probes_by_a_stranger_leave_the_key_right(void **state)
+{
+	struct lw_image_key before, after;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(lw_enforcer_key_of_fd(enf, image_fd, &before), 0);
+	assert_int_equal(in_child(probe_as_a_stranger, NULL), 0);
+	assert_int_equal(lw_enforcer_key_of_fd(enf, image_fd, &after), 0);
+	assert_int_equal(fstat(image_fd, &st), 0);
+	assert_int_equal(after.dev, before.dev);
+	assert_int_equal(after.ino, st.st_ino);
+}
+
 /* --- block devices --- */
 
 static char loop_dev[64];
@@ -548,6 +655,11 @@ static const struct CMUnitTest writers_before_lease[] = {
 	cmocka_unit_test_setup_teardown(busy_acquire_leaves_the_image_unleased, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(acquire_with_a_shared_writable_mapping_is_busy, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(forced_acquire_with_a_write_fd_succeeds, fresh_image, drop_image),
+	cmocka_unit_test_setup_teardown(acquire_by_own_write_fd_with_another_writer_is_busy, fresh_image, drop_image),
+	cmocka_unit_test_setup_teardown(acquire_by_own_write_fd_with_a_hidden_mapping_is_busy, fresh_image, drop_image),
+	cmocka_unit_test_setup_teardown(acquire_by_own_only_write_fd_succeeds, fresh_image, drop_image),
+	cmocka_unit_test_setup_teardown(key_probe_answers_for_our_descriptor, fresh_image, drop_image),
+	cmocka_unit_test_setup_teardown(probes_by_a_stranger_leave_the_key_right, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(acquire_with_the_holders_own_write_fd_succeeds, fresh_image, drop_image),
 };
 

@@ -131,6 +131,22 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 	}
 }
 
+/* The lock's descriptor when it is the image itself open for write (the
+ * fcntl backend in direct mode), else the image's: the enforcer's writers
+ * check then sees that the image's one write opener is ours without
+ * walking every open file on the host. */
+static int enforcement_fd(int image_fd, int lock_fd)
+{
+	struct stat image, lock;
+	int flags;
+
+	if (lock_fd < 0 || fstat(image_fd, &image) || fstat(lock_fd, &lock) ||
+	    image.st_dev != lock.st_dev || image.st_ino != lock.st_ino ||
+	    (flags = fcntl(lock_fd, F_GETFL)) < 0 || (flags & O_ACCMODE) != O_RDWR)
+		return image_fd;
+	return lock_fd;
+}
+
 int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool force,
 		     struct lw_backend_lock *lock, struct json_object **error)
 {
@@ -153,7 +169,7 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		kept = true;
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
-	r = lw_enforcement_add_lease(d->enforcer, fd, e->mode, &e->holders[0].id,
+	r = lw_enforcement_add_lease(d->enforcer, enforcement_fd(fd, keep_fd), e->mode, &e->holders[0].id,
 				     force ? LW_LEASE_FORCE : 0, &e->key, &writer);
 	if (r < 0) {
 		*error = enforcer_error(d, r, e->image, &writer);

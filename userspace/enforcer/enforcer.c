@@ -31,7 +31,7 @@
 
 const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events", "rate_limit",
 					       "counters", "guard", "guarded", "aliases",
-					       "holder_index" };
+					       "holder_index", "key_probes" };
 #define NR_MAPS LW_NR_MAPS
 #define map_names lw_map_names
 
@@ -164,6 +164,7 @@ static void set_map_aliases(struct lw_enforcer *enf)
 	enf->guarded_fd = enf->map_fds[6];
 	enf->aliases_fd = enf->map_fds[7];
 	enf->holder_index_fd = enf->map_fds[8];
+	enf->key_probes_fd = enf->map_fds[9];
 }
 
 /* Take the pinned maps without loading anything. */
@@ -307,6 +308,7 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 	maps[6] = skel->maps.guarded;
 	maps[7] = skel->maps.aliases;
 	maps[8] = skel->maps.holder_index;
+	maps[9] = skel->maps.key_probes;
 	if ((err = size_maps(enf, skel, opts)))
 		goto cleanup;
 	for (size_t i = 0; i < NR_MAPS; i++) {

@@ -11,7 +11,7 @@
 struct ring_buffer;
 struct enforcer_files_bpf;
 
-#define LW_NR_MAPS 9
+#define LW_NR_MAPS 10
 #define LW_MAX_PROGRAMS 48
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
@@ -37,6 +37,7 @@ struct lw_enforcer {
 	int guarded_fd;
 	int aliases_fd;
 	int holder_index_fd;
+	int key_probes_fd;
 	struct lw_claim *claims;	/* exclusive claims of leased block devices */
 	size_t nr_claims;
 	char version[32];	/* the pinned program version folder */
@@ -95,6 +96,8 @@ void lw_from_map_denial(const struct lw_map_denial *m, struct lw_denial *denial)
 
 /* The map-side forms of the API's calls (files.c, leases.c). */
 int lw_map_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key);
+/* key_probe.c: fd's key and write count in O(1); -ENOENT if unanswered. */
+int lw_key_probe(struct lw_enforcer *enf, int fd, struct lw_key_probe *answer);
 int lw_map_lookup(struct lw_enforcer *enf, const struct lw_map_key *key, struct lw_map_lease *lease);
 int lw_map_foreach(struct lw_enforcer *enf,
 		   int (*fn)(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx),

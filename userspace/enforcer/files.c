@@ -94,11 +94,16 @@ cleanup:
 int lw_map_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key)
 {
 	struct lw_file_record *records;
+	struct lw_key_probe answer;
 	size_t count;
 	int err;
 
 	if (fd < 0)
 		return lw_fail(enf, -EBADF, "bad descriptor %d", fd);
+	if (!lw_key_probe(enf, fd, &answer)) {
+		*key = answer.key;
+		return 0;
+	}
 	err = lw_files_query(enf, LW_FILES_KEY_OF_FD, getpid(), fd, NULL, &records, &count);
 	if (err)
 		return err;

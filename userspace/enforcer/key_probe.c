@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The key probe (bpf/key_probe.bpf.h): the image key and write count of one
+ * of our descriptors, from the kernel, in constant time. A probe can go
+ * unanswered (programs of an older version attached, or the answer evicted
+ * by a flood of probes); callers then ask the files iterator. */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+
+#include "enforcer/enforcer_internal.h"
+
+int lw_key_probe(struct lw_enforcer *enf, int fd, struct lw_key_probe *answer)
+{
+	__u64 nonce;
+
+	if (enf->key_probes_fd < 0)
+		return -ENOENT;
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		return -errno;
+	nonce = LW_KEY_PROBE_TAG | (nonce & ~LW_KEY_PROBE_TAG_MASK);
+	/* answered with ENOTTY by our program; any other result means no answer */
+	if (ioctl(fd, LW_IOC_KEY_PROBE, (unsigned long)nonce) == 0 || errno != ENOTTY)
+		return -ENOENT;
+	if (bpf_map_lookup_and_delete_elem(enf->key_probes_fd, &nonce, answer))
+		return -ENOENT;
+	return 0;
+}
