@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "enforcer/enforcer_internal.h"
@@ -294,6 +295,29 @@ static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k)
 	return add_alias_flags(enf, k, &nobody, LW_ALIAS_OPENS_ONLY);
 }
 
+/* lw_fs_device_nodes of dev, read again from sysfs once a clock second:
+ * the walk costs 0.2-0.4 ms natively, and every acquire and release of an
+ * image asks it for the same few filesystems. A device stacked or
+ * partitioned meanwhile is covered by the programs' own tracking (alias_track,
+ * below_track), as one made between two acquires always was. */
+static void fs_device_nodes(__u64 dev, struct related *all)
+{
+	static struct {
+		__u64 dev;
+		struct related all;
+		struct timespec at;
+	} last = { .dev = 0 };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last.dev != dev || now.tv_sec != last.at.tv_sec) {
+		lw_fs_device_nodes(dev, &last.all);
+		last.dev = dev;
+		last.at = now;
+	}
+	*all = last.all;
+}
+
 int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related all;
@@ -301,7 +325,7 @@ int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 
 	if (enf->writable_fs_devices)
 		return 0;
-	lw_fs_device_nodes(key->dev, &all);
+	fs_device_nodes(key->dev, &all);
 	for (size_t i = 0; i < all.n; i++)
 		if ((err = add_nobodys(enf, &all.keys[i]))) {
 			all.n = i;
@@ -317,7 +341,7 @@ void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 
 	if (enf->writable_fs_devices)
 		return;
-	lw_fs_device_nodes(key->dev, &all);
+	fs_device_nodes(key->dev, &all);
 	drop_nobodys(enf, &all);
 }
 
