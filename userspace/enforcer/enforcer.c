@@ -141,10 +141,12 @@ static bool version_pinned(const struct lw_enforcer *enf, const char *version)
 	bool complete = true;
 
 	/* The pin names come from the skeleton's program names. */
-	skel = enforcer_bpf__open();
+	skel = lw_enforcer_bpf_open();
 	if (!skel)
 		return false;
 	bpf_object__for_each_program(prog, skel->obj) {
+		if (!bpf_program__autoload(prog))	/* a hook this kernel lacks */
+			continue;
 		snprintf(path, sizeof(path), "%s/%s/link_%s", enf->pin_dir, version,
 			 bpf_program__name(prog));
 		if (access(path, F_OK))
@@ -243,6 +245,8 @@ static int attach_and_pin(struct lw_enforcer *enf, struct enforcer_bpf *skel, co
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *name = bpf_program__name(prog);
 
+		if (!bpf_program__autoload(prog))	/* a hook this kernel lacks */
+			continue;
 		if (nr_links == sizeof(links) / sizeof(links[0])) {
 			err = lw_fail(enf, -E2BIG, "too many programs in the BPF object");
 			goto cleanup;
@@ -296,7 +300,7 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 	struct bpf_map *maps[NR_MAPS];
 	int err;
 
-	skel = enforcer_bpf__open();
+	skel = lw_enforcer_bpf_open();
 	if (!skel)
 		return lw_fail(enf, -errno, "cannot open the BPF object: %s", strerror(errno));
 	maps[0] = skel->maps.leases;

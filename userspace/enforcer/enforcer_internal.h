@@ -96,6 +96,9 @@ void lw_from_map_denial(const struct lw_map_denial *m, struct lw_denial *denial)
 
 /* The map-side forms of the API's calls (files.c, leases.c). */
 int lw_map_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key);
+/* kernel_hooks.c: the skeleton opened, without the programs of optional
+ * hooks this kernel lacks. */
+struct enforcer_bpf *lw_enforcer_bpf_open(void);
 /* key_probe.c: fd's key and write count in O(1); -ENOENT if unanswered. */
 int lw_key_probe(struct lw_enforcer *enf, int fd, struct lw_key_probe *answer);
 int lw_map_lookup(struct lw_enforcer *enf, const struct lw_map_key *key, struct lw_map_lease *lease);

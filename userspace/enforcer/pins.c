@@ -23,7 +23,7 @@ static void pin_path(const struct lw_enforcer *enf, const char *kind, const char
 
 int lw_hold_programs(struct lw_enforcer *enf)
 {
-	struct enforcer_bpf *skel = enforcer_bpf__open();
+	struct enforcer_bpf *skel = lw_enforcer_bpf_open();
 	struct bpf_program *prog;
 	char path[600];
 	int err = 0;
@@ -32,6 +32,9 @@ int lw_hold_programs(struct lw_enforcer *enf)
 		return lw_fail(enf, -errno, "cannot open the BPF object: %s", strerror(errno));
 	bpf_object__for_each_program(prog, skel->obj) {
 		struct lw_held_program *held = &enf->programs[enf->nr_programs];
+
+		if (!bpf_program__autoload(prog))	/* a hook this kernel lacks */
+			continue;
 
 		if (enf->nr_programs == LW_MAX_PROGRAMS) {
 			err = lw_fail(enf, -E2BIG, "too many programs in the BPF object");
