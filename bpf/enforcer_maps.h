@@ -211,7 +211,7 @@ struct lw_key_probe {
 };
 
 /* The mappings iterator (enforcer_vmas.bpf.c): keys of one query. */
-#define LW_VMAS_MAX_KEYS 64
+#define LW_VMAS_MAX_KEYS 160	/* a device, its related nodes and the devices below: 2 x 64 + 1 */
 
 #endif /* LW_ENFORCER_MAPS_H */
 

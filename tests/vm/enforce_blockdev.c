@@ -628,25 +628,19 @@ static void loop_device_detached_from_a_leased_file_is_free_when_attached_again(
 	assert_allowed(in_child(write_target, &t), "a write through the loop device on the unleased file");
 }
 
-/* A mapping outlives its descriptor and devices keep no write count: the
- * busy check walks the mappings themselves. */
-static void shared_writable_mapping_of_a_device_refuses_the_acquire(void **state)
+/* A child that maps node shared and writable, closes the descriptor and
+ * waits to be killed; its pid once the mapping exists. */
+static pid_t map_in_child(const char *node)
 {
-	struct lw_holder self;
-	int ready[2], fd, err;
+	int ready[2];
 	char byte;
 	pid_t child;
 
-	(void)state;
-	make_loop_file();
-	pick_free_loop();
-	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
-		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
 	if (pipe(ready))
 		fail_msg("cannot create a pipe: %s", strerror(errno));
 	child = fork();
 	if (child == 0) {
-		int dev = open(loop_dev, O_RDWR | O_CLOEXEC);
+		int dev = open(node, O_RDWR | O_CLOEXEC);
 		char *map = dev < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, dev, 0);
 
 		if (map == MAP_FAILED)
@@ -661,26 +655,50 @@ static void shared_writable_mapping_of_a_device_refuses_the_acquire(void **state
 	close(ready[1]);
 	if (read(ready[0], &byte, 1) != 1) {
 		waitpid(child, NULL, 0);
-		fail_msg("expected the child to map %s shared and writable", loop_dev);
+		fail_msg("expected the child to map %s shared and writable", node);
 	}
 	close(ready[0]);
-	fd = open(loop_dev, O_RDONLY | O_CLOEXEC);
+	return child;
+}
+
+/* The acquire of node is refused while a child maps mapped, and works once
+ * the child is gone. */
+static void mapping_refuses_the_acquire(const char *node, const char *mapped)
+{
+	struct lw_holder self;
+	pid_t child = map_in_child(mapped);
+	int fd = open(node, O_RDONLY | O_CLOEXEC), err;
+
 	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
-		fail_msg("cannot prepare a lease on %s", loop_dev);
+		fail_msg("cannot prepare a lease on %s", node);
 	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
 	if (!err)
 		leased = true;
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	if (err != -EBUSY)
-		fail_msg("expected the acquire to be refused with EBUSY while pid %d maps %s shared and writable, got %s (%s)",
-			 (int)child, loop_dev, strerror(-err), lw_enforcer_error(enf));
+		fail_msg("expected the acquire of %s to be refused with EBUSY while pid %d maps %s shared and writable, got %s (%s)",
+			 node, (int)child, mapped, strerror(-err), lw_enforcer_error(enf));
 	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
 	close(fd);
 	if (err)
 		fail_msg("expected the acquire to work once the mapping is gone, got %s: %s", strerror(-err),
 			 lw_enforcer_error(enf));
 	leased = true;
+}
+
+/* A mapping outlives its descriptor and devices keep no write count: the
+ * busy check walks the mappings themselves. */
+static void shared_writable_mapping_of_a_device_refuses_the_acquire(void **state)
+{
+	int err;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	mapping_refuses_the_acquire(loop_dev, loop_dev);
 }
 
 /* --- the device under a filesystem --- */
@@ -1031,6 +1049,21 @@ static void dm_over(const char *dev, long long sectors, char *dm, size_t size)
 	wait_for_node(dm);
 }
 
+/* The device below a dm device writes its sectors too. */
+static void shared_writable_mapping_below_a_dm_device_refuses_the_acquire(void **state)
+{
+	char dm[64];
+	int err;
+
+	(void)state;
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	dm_over(loop_dev, 8192, dm, sizeof(dm));
+	mapping_refuses_the_acquire(dm, loop_dev);
+}
+
 static void paths_below_a_leased_dm_device_refuse_non_holders_write_opens(void **state)
 {
 	struct target below = { part2, 8192 }, gap = { disk, 4096 };
@@ -1103,6 +1136,7 @@ int main(void)
 		CASE(dm_stacked_later_on_a_covered_loop_device_is_covered),
 		CASE(loop_device_detached_from_a_leased_file_is_free_when_attached_again),
 		CASE(shared_writable_mapping_of_a_device_refuses_the_acquire),
+		CASE(shared_writable_mapping_below_a_dm_device_refuses_the_acquire),
 		CASE(device_under_a_filesystem_with_a_leased_image_is_nobodys),
 		CASE(writable_fs_devices_leaves_the_device_under_a_filesystem_open),
 		CASE(mount_of_a_loop_device_on_a_leased_file_is_refused_and_writes_nothing),

@@ -193,12 +193,13 @@ static int cover_backing_file(struct lw_enforcer *enf, const struct lw_map_key *
 	return add_alias(enf, &file, key);
 }
 
-/* -EBUSY if a non-holder has a shared writable mapping of the device or
- * of a node it covers (the files iterator sees descriptors only). */
+/* -EBUSY if a non-holder has a shared writable mapping of the device, of
+ * a node it covers or of a device below it (the files iterator sees
+ * descriptors only). */
 static int check_mappings(struct lw_enforcer *enf, const struct lw_map_key *key,
-			  const struct related *covered)
+			  const struct related *covered, const struct related *below)
 {
-	struct lw_map_key keys[LW_MAX_RELATED + 1];
+	struct lw_map_key keys[2 * LW_MAX_RELATED + 1];
 	struct lw_map_lease lease;
 	size_t n = 0;
 
@@ -207,6 +208,8 @@ static int check_mappings(struct lw_enforcer *enf, const struct lw_map_key *key,
 	keys[n++] = *key;
 	for (size_t i = 0; i < covered->n; i++)
 		keys[n++] = covered->keys[i];
+	for (size_t i = 0; i < below->n; i++)
+		keys[n++] = below->keys[i];
 	return lw_vmas_check(enf, keys, n, &lease);
 }
 
@@ -224,17 +227,17 @@ static int add_below(struct lw_enforcer *enf, const struct lw_map_key *k, const 
 	return add_alias_flags(enf, k, lease, LW_ALIAS_OPENS_ONLY);
 }
 
-/* The devices below a dm/md device and their disks or partitions:
- * aliases for write opens only. *nobodys_done: the nobody's counts raised. */
-static int cover_below(struct lw_enforcer *enf, const struct lw_map_key *key, struct related *nobodys,
-		       size_t *nobodys_done)
+/* The devices below a dm/md device and their disks or partitions (in
+ * below): aliases for write opens only. *nobodys_done: the nobody's counts
+ * raised. */
+static int cover_below(struct lw_enforcer *enf, const struct lw_map_key *key, struct related *below,
+		       struct related *nobodys, size_t *nobodys_done)
 {
-	struct related below;
 	int err;
 
-	lw_below_nodes(key->dev, &below, nobodys);
-	for (size_t i = 0; i < below.n; i++)
-		if ((err = add_below(enf, &below.keys[i], key)))
+	lw_below_nodes(key->dev, below, nobodys);
+	for (size_t i = 0; i < below->n; i++)
+		if ((err = add_below(enf, &below->keys[i], key)))
 			return err;
 	for (; *nobodys_done < nobodys->n; (*nobodys_done)++)
 		if ((err = add_nobodys(enf, &nobodys->keys[*nobodys_done])))
@@ -245,7 +248,7 @@ static int cover_below(struct lw_enforcer *enf, const struct lw_map_key *key, st
 int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags)
 {
 	static const struct lw_map_key nobody;
-	struct related covered, nobodys, below_nobodys;
+	struct related covered, nobodys, below = { .n = 0 }, below_nobodys;
 	struct lw_err reason;
 	size_t nobodys_done = 0, below_done = 0;
 	int err = 0, fd;
@@ -258,11 +261,11 @@ int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, uns
 	for (; nobodys_done < nobodys.n; nobodys_done++)
 		if ((err = add_alias(enf, &nobodys.keys[nobodys_done], &nobody)))
 			goto undo;
-	if ((err = cover_below(enf, key, &below_nobodys, &below_done)))
+	if ((err = cover_below(enf, key, &below, &below_nobodys, &below_done)))
 		goto undo;
 	if ((err = cover_backing_file(enf, key, flags)))
 		goto undo;
-	if (!(flags & LW_LEASE_FORCE) && (err = check_mappings(enf, key, &covered)))
+	if (!(flags & LW_LEASE_FORCE) && (err = check_mappings(enf, key, &covered, &below)))
 		goto undo;
 	fd = claim_device(key->dev);
 	if (fd == -EBUSY && !(flags & LW_LEASE_FORCE)) {

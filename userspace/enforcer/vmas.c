@@ -73,7 +73,8 @@ int lw_vmas_check(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t
 	int err;
 
 	if (n > LW_VMAS_MAX_KEYS)
-		n = LW_VMAS_MAX_KEYS;
+		return lw_fail(enf, -E2BIG, "%zu device nodes to check for mappings, at most %d", n,
+			       LW_VMAS_MAX_KEYS);
 	if (!(skel = enforcer_vmas_bpf__open_and_load()))
 		return lw_fail(enf, -errno, "cannot load the mappings iterator: %s", strerror(errno));
 	memcpy(skel->bss->query_keys, keys, n * sizeof(*keys));
