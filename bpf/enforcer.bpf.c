@@ -455,11 +455,11 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd, unsi
 SEC("lsm/file_ioctl")
 int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
-	if (ret)
+	if (cmd == LW_IOC_KEY_PROBE) {
+		key_probe(file, arg);
 		return ret;
-	if (cmd == LW_IOC_KEY_PROBE)
-		return key_probe(file, arg);
-	return check_ioctl(file, cmd, arg);
+	}
+	return ret ? ret : check_ioctl(file, cmd, arg);
 }
 
 /* A 32-bit process's ioctls (6.1.75+, 6.6.14+, 6.8+ call this hook instead

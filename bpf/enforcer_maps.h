@@ -199,10 +199,9 @@ struct lw_file_record {
  * on the daemon's own descriptor; the answer waits under the nonce in the
  * key_probes map. The nonce carries a tag in its top 16 bits, which makes it
  * a non-canonical address no driver's ioctl argument can be. */
-#define LW_IOC_KEY_PROBE 0x4c57	/* _IO('L', 0x57): unassigned; the tag decides anyway */
+#define LW_IOC_KEY_PROBE 0x4c57	/* _IO('L', 0x57): unassigned (loop has 'L' 0x00-0x1f) */
 #define LW_KEY_PROBE_TAG 0x4c57000000000000ULL
 #define LW_KEY_PROBE_TAG_MASK 0xffff000000000000ULL
-#define LW_ENOTTY 25
 
 struct lw_key_probe {
 	struct lw_map_key key;

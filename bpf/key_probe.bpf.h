@@ -17,8 +17,11 @@ struct {
 	__type(value, struct lw_key_probe);
 } key_probes SEC(".maps");
 
-/* -ENOTTY for a probe (it never reaches a driver), 0 for any other ioctl. */
-static __always_inline int key_probe(struct file *file, unsigned long arg)
+/* Answers a probe, and lets it through: the first LSM program to fail a
+ * call ends it, and every enforcer attached (other pin folders: several
+ * daemons on one host, or tests) must answer into its own map. The file
+ * then fails the unassigned command itself (ENOTTY). */
+static __always_inline void key_probe(struct file *file, unsigned long arg)
 {
 	struct inode *inode = file->f_inode;
 	struct lw_key_probe answer = {};
@@ -26,12 +29,11 @@ static __always_inline int key_probe(struct file *file, unsigned long arg)
 
 	/* A tagged, non-canonical argument: no driver's pointer looks so. */
 	if ((nonce & LW_KEY_PROBE_TAG_MASK) != LW_KEY_PROBE_TAG)
-		return 0;
+		return;
 	lw_key_of_inode(inode, &answer.key);
 	answer.writecount = inode->i_writecount.counter;
 	answer.f_mode = file->f_mode;
 	bpf_map_update_elem(&key_probes, &nonce, &answer, BPF_ANY);
-	return -LW_ENOTTY;
 }
 
 #endif

@@ -402,6 +402,25 @@ static void key_probe_answers_for_our_descriptor(void **state)
 	assert_int_equal(walked.dev, answer.key.dev);
 }
 
+/* Every enforcer attached answers into its own map, also when another
+ * one's program ran first (other pin folders: several daemons, tests). */
+static void key_probe_answers_two_enforcers_at_once(void **state)
+{
+	char other_dir[128];
+	struct lw_enforcement *other;
+	struct lw_key_probe mine, theirs;
+
+	(void)state;
+	test_pin_dir(other_dir, sizeof(other_dir), "holders-other");
+	other = open_enforcer(other_dir, 16);
+	assert_non_null(other);
+	assert_int_equal(lw_key_probe(lw_bpf_of(other), image_fd, &theirs), 0);
+	assert_int_equal(lw_key_probe(lw_bpf_of(enf), image_fd, &mine), 0);
+	close_and_unpin(other);
+	assert_int_equal(mine.key.ino, theirs.key.ino);
+	assert_int_equal(mine.key.dev, theirs.key.dev);
+}
+
 /* Anyone may send the key probe (it tells a file's key, which fstat does
  * too); it must neither change the file nor disturb our answers. */
 static int probe_as_a_stranger(void *arg)
@@ -659,6 +678,7 @@ static const struct CMUnitTest writers_before_lease[] = {
 	cmocka_unit_test_setup_teardown(acquire_by_own_write_fd_with_a_hidden_mapping_is_busy, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(acquire_by_own_only_write_fd_succeeds, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(key_probe_answers_for_our_descriptor, fresh_image, drop_image),
+	cmocka_unit_test_setup_teardown(key_probe_answers_two_enforcers_at_once, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(probes_by_a_stranger_leave_the_key_right, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(acquire_with_the_holders_own_write_fd_succeeds, fresh_image, drop_image),
 };
