@@ -652,7 +652,7 @@ static unsigned int saved_leases(struct fixture *f)
 	n = lw_lease_count(t);
 	while ((e = lw_lease_first(t))) {
 		lw_lease_table_remove(t, e);
-		free(e);
+		lw_lease_entry_free(e);
 	}
 	lw_lease_table_free(t);
 	return n;

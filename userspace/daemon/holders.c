@@ -14,13 +14,15 @@
 #include "common/proc.h"
 #include "holders.h"
 
+/* One per watched holder of a lease: kept small (a copy of the strings,
+ * not room for the longest), as there may be 65,536. */
 struct watch {
-	char image[PATH_MAX];	/* looked up again on exit: entries move in their arrays */
+	char *image;		/* looked up again on exit: entries move in their arrays */
 	struct lw_holder holder;
 	lw_holder_exit_fn fn;
 	void *ctx;
 	int pidfd;		/* -1 for a cgroup holder */
-	char cgroup[LW_PATH_MAX];	/* a cgroup holder's folder */
+	char *cgroup;		/* a cgroup holder's folder, NULL for a process */
 };
 
 /* A cgroup holder lives as long as its folder: cgroup v2 ids are inode
@@ -117,6 +119,8 @@ static void free_watch(void *userdata)
 
 	if (w->pidfd >= 0)
 		close(w->pidfd);
+	free(w->image);
+	free(w->cgroup);
 	free(w);
 }
 
@@ -143,7 +147,11 @@ static struct watch *watch_new(const struct lw_lease_entry *e, const struct lw_l
 
 	if (!w)
 		return NULL;
-	snprintf(w->image, sizeof(w->image), "%s", e->image);
+	w->image = strdup(e->image);
+	if (!w->image) {
+		free(w);
+		return NULL;
+	}
 	w->holder = h->id;
 	w->fn = fn;
 	w->ctx = ctx;
@@ -160,11 +168,15 @@ static int watch_cgroup(sd_event *event, const struct lw_lease_entry *e, struct 
 
 	if (!w)
 		return -ENOMEM;
-	snprintf(w->cgroup, sizeof(w->cgroup), "%s", h->cgroup);
+	w->cgroup = strdup(h->cgroup);
+	if (!w->cgroup) {
+		free_watch(w);
+		return -ENOMEM;
+	}
 	snprintf(parent, sizeof(parent), "%s", h->cgroup);
 	slash = strrchr(parent, '/');
 	if (!slash || h->cgroup[0] != '/') {
-		free(w);
+		free_watch(w);
 		return -EINVAL;	/* a relative path would depend on the daemon's folder */
 	}
 	*slash = '\0';
@@ -175,7 +187,7 @@ static int watch_cgroup(sd_event *event, const struct lw_lease_entry *e, struct 
 		r = -ESRCH;
 	if (r < 0) {
 		h->watch = sd_event_source_disable_unref(h->watch);
-		free(w);
+		free_watch(w);
 		return r == -ENOENT ? -ESRCH : r;
 	}
 	sd_event_source_set_destroy_callback(h->watch, free_watch);
