@@ -11,11 +11,10 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-#include <systemd/sd-event.h>
-
 #include "common/lease_types.h"
 
 struct lw_backend_lock;
+struct lw_holder_watch;
 
 #define LW_LEASE_LOCK_ID_MAX 512	/* a lock's text form (LW_BACKEND_LOCK_ID_MAX), as the state accepts it */
 
@@ -25,7 +24,7 @@ struct lw_lease_holder {
 	char cgroup[LW_PATH_MAX];	/* cgroup holder's path */
 	uid_t uid;			/* whose it is: who may see it, whose cap it counts in */
 	int pidfd;			/* runtime: process holder's pidfd, -1 if none */
-	sd_event_source *watch;		/* runtime: fires when the holder exits */
+	struct lw_holder_watch *watch;	/* runtime: lw_holder_watch's, NULL if not watched */
 };
 
 /* Sized to what it holds: thousands are kept (65,536 by default), so the

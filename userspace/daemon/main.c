@@ -26,6 +26,7 @@
 #include "denials.h"
 #include "enforcer_choice.h"
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
+#include "holders.h"
 #include "keeper.h"
 #include "common/mkdirs.h"
 #include "leasing.h"
@@ -305,7 +306,7 @@ cleanup:
 	if (d.leases)
 		for (struct lw_lease_entry *e = lw_lease_first(d.leases); e; e = e->next) {
 			for (unsigned int i = 0; i < e->nr_holders; i++)
-				sd_event_source_disable_unref(e->holders[i].watch);
+				lw_holder_unwatch(&e->holders[i]);
 			lw_backend_forget(d.backend, e->lock);
 		}
 	lw_lease_table_free(d.leases);
