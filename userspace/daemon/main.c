@@ -125,9 +125,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
-/* Descriptors: one lock descriptor and one pidfd a lease, two a connection
- * (socket, pidfd), and a margin for the maps, the keeper, the audit sinks.
- * Raise the soft limit to the hard one and say whether that fits. */
+/* Descriptors: one lock descriptor a lease, one pidfd a holder process
+ * (counted as one a lease: every lease may have its own holder), two a
+ * connection (socket, pidfd), and a margin for the maps, the keeper, the
+ * audit sinks. Raise the soft limit to the hard one and say whether that
+ * fits. */
 static void raise_fd_limit(const struct lw_config *cfg)
 {
 	unsigned long long need = 2ull * cfg->max_images + 2ull * cfg->max_clients + 256;
