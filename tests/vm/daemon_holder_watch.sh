@@ -10,7 +10,7 @@ source "$(dirname "$0")/daemon_lib.bash"
 require
 echo "1..9"
 
-n=40
+n=16
 # pidfds the daemon has open, and its descriptors naming our images
 pidfds() { local c=0 f; for f in /proc/"${daemon_pid[A]}"/fd/*; do [ "$(readlink "$f")" = "anon_inode:[pidfd]" ] && c=$((c + 1)); done; echo $c; }
 image_fds() { local c=0 f; for f in /proc/"${daemon_pid[A]}"/fd/*; do case $(readlink "$f") in "$work"/images/*) c=$((c + 1)) ;; esac; done; echo $c; }
