@@ -168,9 +168,29 @@ static long fds_of(pid_t pid)
 	return n;
 }
 
+/* Whether pid's command line has socket_path as an argument: the keeper is
+ * a fork of the daemon, so it shows the daemon's own arguments. */
+static bool runs_our_socket(pid_t pid)
+{
+	char path[64], args[8192];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	n = fread(args, 1, sizeof(args) - 1, f);
+	fclose(f);
+	args[n] = '\0';
+	for (size_t i = 0; i < n; i += strlen(args + i) + 1)
+		if (!strcmp(args + i, socket_path))
+			return true;
+	return false;
+}
+
 /* RSS and descriptors of the keepers (the daemon's double-forked
- * lockwarden-keep: nobody's child, so found by name; bench/run runs no
- * other daemon meanwhile), summed. */
+ * lockwarden-keep: nobody's child, so found by name and by our daemon's
+ * socket among its arguments, as other daemons may run beside), summed. */
 static void keeper_usage(long *rss_kb, long *fds)
 {
 	struct dirent *e;
@@ -190,7 +210,7 @@ static void keeper_usage(long *rss_kb, long *fds)
 		if (!fgets(comm, sizeof(comm), f))
 			comm[0] = 0;
 		fclose(f);
-		if (!strcmp(comm, "lockwarden-keep\n")) {
+		if (!strcmp(comm, "lockwarden-keep\n") && runs_our_socket(pid)) {
 			*rss_kb += kb_of(pid, "VmRSS:");
 			*fds += fds_of(pid);
 		}

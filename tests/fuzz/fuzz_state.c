@@ -94,15 +94,17 @@ static struct lw_lease_table *load(const char *dir, int *r)
 
 static void check_entry(const struct lw_lease_entry *e)
 {
-	if (e->image[0] != '/' || strnlen(e->image, sizeof(e->image)) == sizeof(e->image))
+	if (!e->image || e->image[0] != '/' || strnlen(e->image, PATH_MAX) == PATH_MAX)
 		abort();
 	if (e->nr_holders == 0 || e->nr_holders > LW_MAX_HOLDERS ||
 	    (e->mode == LW_LEASE_EXCLUSIVE && e->nr_holders != 1))
 		abort();
 	if (e->lock)
 		abort(); /* runtime fields stay unset */
-	if (strnlen(e->lock_id, sizeof(e->lock_id)) == sizeof(e->lock_id))
-		abort(); /* the backend's lock id is a terminated string */
+	if (e->lock_id && (!e->lock_id[0] || strnlen(e->lock_id, LW_LEASE_LOCK_ID_MAX) == LW_LEASE_LOCK_ID_MAX))
+		abort(); /* the backend's lock id: none, or a terminated string that fits */
+	if (e->nr_holders > e->holders_room)
+		abort();
 	for (unsigned int i = 0; i < e->nr_holders; i++) {
 		if (e->holders[i].pidfd != -1 || e->holders[i].watch)
 			abort();

@@ -206,7 +206,7 @@ static void holder_uid_survives_the_state_format(void **state)
 	const char *why;
 
 	(void)state;
-	snprintf(e->image, sizeof(e->image), "/images/a.img");
+	assert_int_equal(lw_lease_set_image(e, "/images/a.img"), 0);
 	snprintf(e->backend, sizeof(e->backend), "nop");
 	e->nr_holders = 1;
 	e->holders[0].id.kind = LW_HOLDER_PROCESS;
@@ -218,8 +218,8 @@ static void holder_uid_survives_the_state_format(void **state)
 	assert_true(lw_lease_held_by_uid(back, 1234));
 	assert_false(lw_lease_held_by_uid(back, 0));
 	json_object_put(o);
-	free(e);
-	free(back);
+	lw_lease_entry_free(e);
+	lw_lease_entry_free(back);
 }
 
 static void leases_are_counted_per_uid(void **state)
@@ -232,7 +232,10 @@ static void leases_are_counted_per_uid(void **state)
 	for (unsigned int i = 0; i < 3; i++) {
 		struct lw_lease_entry *e = lw_lease_entry_new();
 
-		snprintf(e->image, sizeof(e->image), "/images/%u.img", i);
+		char image[32];
+
+		snprintf(image, sizeof(image), "/images/%u.img", i);
+		assert_int_equal(lw_lease_set_image(e, image), 0);
 		e->key.ino = i + 1;
 		e->nr_holders = 1;
 		e->holders[0].uid = uids[i];

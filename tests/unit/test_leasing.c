@@ -26,6 +26,7 @@
 #include "backend.h"
 #include "daemon/acquiring.h"
 #include "daemon/daemon.h"
+#include "daemon/holders.h"
 #include "common/enforcement.h"
 #include "daemon/keeper.h"
 #include "daemon/lease.h"
@@ -429,7 +430,7 @@ static int teardown(void **state)
 	lw_releasing_forget_all(&f->d);
 	for (struct lw_lease_entry *e = lw_lease_first(f->d.leases); e; e = e->next) {
 		for (unsigned int i = 0; i < e->nr_holders; i++)
-			sd_event_source_disable_unref(e->holders[i].watch);
+			lw_holder_unwatch(&e->holders[i]);
 		lw_backend_forget(f->d.backend, e->lock);
 	}
 	lw_state_close(f->d.state);
@@ -652,7 +653,7 @@ static unsigned int saved_leases(struct fixture *f)
 	n = lw_lease_count(t);
 	while ((e = lw_lease_first(t))) {
 		lw_lease_table_remove(t, e);
-		free(e);
+		lw_lease_entry_free(e);
 	}
 	lw_lease_table_free(t);
 	return n;

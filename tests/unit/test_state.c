@@ -58,7 +58,7 @@ static struct lw_lease_entry *add_exclusive(struct lw_lease_table *t, const char
 {
 	struct lw_lease_entry *e = lw_lease_entry_new();
 
-	snprintf(e->image, sizeof(e->image), "%s", image);
+	assert_int_equal(lw_lease_set_image(e, image), 0);
 	e->key.dev = 0x803;
 	e->key.ino = ino;
 	e->mode = LW_LEASE_EXCLUSIVE;
@@ -77,13 +77,14 @@ static struct lw_lease_entry *add_shared(struct lw_lease_table *t)
 {
 	struct lw_lease_entry *e = lw_lease_entry_new();
 
-	snprintf(e->image, sizeof(e->image), "/images/shared.raw");
+	assert_int_equal(lw_lease_set_image(e, "/images/shared.raw"), 0);
 	e->key.dev = 0x10300000ull;
 	e->key.ino = 0;
 	e->mode = LW_LEASE_SHARED;
 	snprintf(e->backend, sizeof(e->backend), "nop");
 	e->acquired_usec = 42;
-	e->nr_holders = 2;
+	assert_non_null(lw_lease_new_holder(e));
+	assert_non_null(lw_lease_new_holder(e));
 	e->holders[0].id.kind = LW_HOLDER_PROCESS;
 	e->holders[0].id.pid = 77;
 	e->holders[0].id.start_time = 5;
@@ -109,7 +110,7 @@ static void assert_same_lease(const struct lw_lease_entry *a, const struct lw_le
 		assert_string_equal(a->holders[i].comm, b->holders[i].comm);
 		assert_string_equal(a->holders[i].cgroup, b->holders[i].cgroup);
 	}
-	assert_string_equal(a->lock_id, b->lock_id);
+	assert_string_equal(a->lock_id ? a->lock_id : "", b->lock_id ? b->lock_id : "");
 	assert_null(b->lock);	/* runtime fields are not stored */
 }
 
@@ -399,7 +400,7 @@ static void journaled_changes_replay_over_the_snapshot(void **state)
 	commit(s, f->table, c, false);
 	lw_lease_table_remove(f->table, a);
 	commit(s, f->table, a, true);				/* a lease ending */
-	free(a);
+	lw_lease_entry_free(a);
 	assert_true(journal_size(f) > before);	/* appended, not rewritten */
 	lw_state_close(s);
 
@@ -577,9 +578,9 @@ static void the_end_of_a_lease_not_held_is_refused(void **state)
 
 	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
 	ghost = lw_lease_entry_new();
-	snprintf(ghost->image, sizeof(ghost->image), "/images/never.qcow2");
+	assert_int_equal(lw_lease_set_image(ghost, "/images/never.qcow2"), 0);
 	commit(s, f->table, ghost, true);
-	free(ghost);
+	lw_lease_entry_free(ghost);
 	lw_state_close(s);
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
 	assert_int_equal(lw_state_load(f->dir, t, &err), -EBADMSG);
@@ -606,7 +607,7 @@ static void a_journal_older_than_the_snapshot_is_ignored(void **state)
 	assert_int_equal(rename(path, old), 0);
 	/* a compaction that crashed after its snapshot: the old journal is back */
 	lw_lease_table_remove(f->table, a);
-	free(a);
+	lw_lease_entry_free(a);
 	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	assert_int_equal(rename(old, path), 0);
 	loaded = load_or_fail(f);

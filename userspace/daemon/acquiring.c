@@ -64,7 +64,7 @@ static void backend_done(void *ctx, int result, struct lw_backend_lock *lock, co
 	if (result < 0) {
 		lw_log(LOG_INFO, "acquire %s: the backend refused: %s", e->image, err ? err->msg : strerror(-result));
 		error = backend_error(result, e->image, err);
-		free(e);
+		lw_lease_entry_free(e);
 		e = NULL;
 	} else {
 		result = lw_leasing_grant(d, e, fd, a->force, lock, &error);
@@ -82,7 +82,7 @@ static void forget(struct lw_acquiring *a)
 {
 	lw_backend_cancel(a->d->backend, a->backend);
 	detach(a);
-	free(a->e);
+	lw_lease_entry_free(a->e);
 	free(a);
 }
 
@@ -129,7 +129,7 @@ int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 	int r;
 
 	if (!a) {
-		free(e);
+		lw_lease_entry_free(e);
 		*error = lw_error_backend_failure("out of memory");
 		return -ENOMEM;
 	}
@@ -170,7 +170,7 @@ cancel:
 	if (a->fd >= 0)
 		close(a->fd);
 fail:
-	free(e);
+	lw_lease_entry_free(e);
 	free(a);
 	return r;
 }

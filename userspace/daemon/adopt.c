@@ -116,7 +116,9 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 	r = lw_backend_adopt(d->backend, &req, e->lock_id, fd, &e->lock, err);
 	if (r < 0)
 		return r;
-	snprintf(e->lock_id, sizeof(e->lock_id), "%s", lw_backend_lock_id(e->lock));
+	r = lw_lease_set_lock_id(e, lw_backend_lock_id(e->lock));
+	if (r < 0)
+		return lw_err_set(err, -r, "out of memory");
 	if (fd < 0 && lw_backend_lock_keep_fd(e->lock) >= 0) {
 		lw_log(LOG_WARNING, "adopt %s: the backend lock was lost with the keeper; took it again", e->image);
 		kept->retaken = true;

@@ -16,12 +16,18 @@
 /* Called once when a watched holder exits; image and holder say which. */
 typedef void (*lw_holder_exit_fn)(const char *image, const struct lw_holder *holder, void *ctx);
 
-/* Start watching e->holders[i]. -ESRCH if that process or cgroup is gone
- * already (or its pid or path now names another). */
+/* Start watching h, a holder of e. -ESRCH if that process or cgroup is gone
+ * already (or its pid or path now names another). A process holding many
+ * leases is watched once (one pidfd, one event source, holder_watch.c);
+ * each lease it holds costs a small subscription. */
 int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
 		    lw_holder_exit_fn fn, void *ctx);
 void lw_holder_unwatch(struct lw_lease_holder *h);
 
+/* Is the cgroup of this path and id still there? A cgroup holder lives as
+ * long as its folder: cgroup v2 ids are inode numbers that are not reused,
+ * so a folder of that path with another id is another cgroup. */
+bool lw_cgroup_alive(const char *path, __u64 id);
 /* Is this exact process (pid and start time) still there? Cgroups: true. */
 bool lw_holder_alive(const struct lw_holder *holder);
 /* Is this holder, process or cgroup (its folder, by id), still there? */

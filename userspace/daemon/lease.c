@@ -40,7 +40,7 @@ void lw_lease_table_free(struct lw_lease_table *t)
 		return;
 	for (e = t->head; e; e = next) {
 		next = e->next;
-		free(e);
+		lw_lease_entry_free(e);
 	}
 	free(t->by_key);
 	free(t->by_image);
@@ -54,9 +54,72 @@ struct lw_lease_entry *lw_lease_entry_new(void)
 	if (!e)
 		return NULL;
 	e->mode = LW_LEASE_EXCLUSIVE;	/* never a mode without a name */
-	for (unsigned int i = 0; i < LW_MAX_HOLDERS; i++)
-		e->holders[i].pidfd = -1;
+	/* most leases are exclusive: room for one holder, grown for shared */
+	e->holders = calloc(1, sizeof(*e->holders));
+	if (!e->holders) {
+		free(e);
+		return NULL;
+	}
+	e->holders_room = 1;
+	e->holders[0].pidfd = -1;
 	return e;
+}
+
+void lw_lease_entry_free(struct lw_lease_entry *e)
+{
+	if (!e)
+		return;
+	free(e->image);
+	free(e->lock_id);
+	free(e->holders);
+	free(e);
+}
+
+int lw_lease_set_image(struct lw_lease_entry *e, const char *image)
+{
+	size_t len = strnlen(image, PATH_MAX);
+	char *copy;
+
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	copy = strdup(image);
+	if (!copy)
+		return -ENOMEM;
+	free(e->image);
+	e->image = copy;
+	return 0;
+}
+
+int lw_lease_set_lock_id(struct lw_lease_entry *e, const char *lock_id)
+{
+	char *copy = NULL;
+
+	if (lock_id && lock_id[0] && !(copy = strdup(lock_id)))
+		return -ENOMEM;
+	free(e->lock_id);
+	e->lock_id = copy;
+	return 0;
+}
+
+struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e)
+{
+	struct lw_lease_holder *h;
+
+	if (e->nr_holders >= LW_MAX_HOLDERS)
+		return NULL;
+	if (e->nr_holders == e->holders_room) {
+		unsigned int room = e->holders_room * 2 > LW_MAX_HOLDERS ? LW_MAX_HOLDERS : e->holders_room * 2;
+		struct lw_lease_holder *grown = realloc(e->holders, room * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		e->holders = grown;
+		e->holders_room = room;
+	}
+	h = &e->holders[e->nr_holders++];
+	memset(h, 0, sizeof(*h));
+	h->pidfd = -1;
+	return h;
 }
 
 static unsigned int hash_key(const struct lw_lease_table *t, const struct lw_image_key *key)

@@ -11,11 +11,12 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-#include <systemd/sd-event.h>
-
 #include "common/lease_types.h"
 
 struct lw_backend_lock;
+struct lw_holder_watch;
+
+#define LW_LEASE_LOCK_ID_MAX 512	/* a lock's text form (LW_BACKEND_LOCK_ID_MAX), as the state accepts it */
 
 struct lw_lease_holder {
 	struct lw_holder id;		/* pid + start time, or cgroup id */
@@ -23,19 +24,23 @@ struct lw_lease_holder {
 	char cgroup[LW_PATH_MAX];	/* cgroup holder's path */
 	uid_t uid;			/* whose it is: who may see it, whose cap it counts in */
 	int pidfd;			/* runtime: process holder's pidfd, -1 if none */
-	sd_event_source *watch;		/* runtime: fires when the holder exits */
+	struct lw_holder_watch *watch;	/* runtime: lw_holder_watch's, NULL if not watched */
 };
 
+/* Sized to what it holds: thousands are kept (65,536 by default), so the
+ * image path, the lock's name and the holders are allocated to their length
+ * and count, not to their maximum (lw_lease_set_image, lw_lease_new_holder). */
 struct lw_lease_entry {
-	char image[PATH_MAX];		/* absolute path the lease was taken with */
+	char *image;			/* absolute path the lease was taken with */
 	struct lw_image_key key;	/* the kernel's identity of the image */
 	enum lw_lease_mode mode;
 	char backend[32];
 	uint64_t acquired_usec;		/* CLOCK_REALTIME */
 	unsigned int nr_holders;
-	struct lw_lease_holder holders[LW_MAX_HOLDERS];
+	unsigned int holders_room;	/* holders has room for this many (at most LW_MAX_HOLDERS) */
+	struct lw_lease_holder *holders;
 	struct lw_backend_lock *lock;	/* runtime: the backend's lock (backend.h), NULL if none */
-	char lock_id[512];		/* the lock's text form (LW_BACKEND_LOCK_ID_MAX), kept in the state */
+	char *lock_id;			/* the lock's text form, kept in the state; NULL if none */
 	struct lw_lease_entry *next_by_key, *next_by_image, *next, *prev;
 };
 
@@ -45,8 +50,18 @@ int lw_lease_table_new(unsigned int buckets, struct lw_lease_table **out);
 /* Frees entries (closing nothing: the owner closes descriptors first). */
 void lw_lease_table_free(struct lw_lease_table *t);
 
-/* A zeroed entry (exclusive) with pidfds at -1, not yet in a table. */
+/* A zeroed entry (exclusive, no image yet) with room for one holder, not
+ * yet in a table. */
 struct lw_lease_entry *lw_lease_entry_new(void);
+/* Frees e and what it owns (not its descriptors: the owner closes those). */
+void lw_lease_entry_free(struct lw_lease_entry *e);
+/* Copies image into e; -ENOMEM, or -ENAMETOOLONG past PATH_MAX. */
+int lw_lease_set_image(struct lw_lease_entry *e, const char *image);
+/* Copies the lock's text form into e (NULL or "" for none); -ENOMEM. */
+int lw_lease_set_lock_id(struct lw_lease_entry *e, const char *lock_id);
+/* A new holder slot at the end of e->holders (zeroed, pidfd -1), counted in
+ * nr_holders; NULL if e has LW_MAX_HOLDERS already or memory ran out. */
+struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e);
 void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e);
 /* Unlinks e; the caller frees it. */
 void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e);

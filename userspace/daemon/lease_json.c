@@ -40,7 +40,7 @@ struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_i
 	json_object_object_add(o, "holders", holders);
 	json_object_object_add(o, "acquired_usec", json_object_new_uint64(e->acquired_usec));
 	/* the backend's lock, for re-adoption: state file only */
-	if (with_ids && e->lock_id[0])
+	if (with_ids && e->lock_id)
 		json_object_object_add(o, "lock", json_object_new_string(e->lock_id));
 	return o;
 }
@@ -103,15 +103,21 @@ static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
 
 int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const char **why)
 {
-	struct json_object *holders;
+	struct json_object *holders, *v;
 	char mode[16];
 	size_t n;
+	int r;
 
 	*why = NULL;
 	if (!json_object_is_type(obj, json_type_object))
 		return *why = "lease is not an object", -EINVAL;
-	if (get_string(obj, "image", e->image, sizeof(e->image)) < 0 || e->image[0] != '/')
+	if (!json_object_object_get_ex(obj, "image", &v) || !json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v) ||
+	    json_object_get_string(v)[0] != '/')
 		return *why = "image missing or not absolute", -EINVAL;
+	r = lw_lease_set_image(e, json_object_get_string(v));
+	if (r < 0)
+		return *why = r == -ENOMEM ? "out of memory" : "image path too long", r == -ENOMEM ? r : -EINVAL;
 	if (get_string(obj, "mode", mode, sizeof(mode)) < 0 ||
 	    (strcmp(mode, "exclusive") && strcmp(mode, "shared")))
 		return *why = "mode missing or not exclusive/shared", -EINVAL;
@@ -123,18 +129,28 @@ int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const 
 	if (lw_json_get_u64(obj, "acquired_usec", &e->acquired_usec) < 0)
 		return *why = "acquired_usec missing", -EINVAL;
 	/* state files from before backends named their locks have none */
-	if (json_object_object_get_ex(obj, "lock", NULL) &&
-	    get_string(obj, "lock", e->lock_id, sizeof(e->lock_id)) < 0)
-		return *why = "lock is not a string", -EINVAL;
+	if (json_object_object_get_ex(obj, "lock", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v) ||
+		    json_object_get_string_len(v) >= LW_LEASE_LOCK_ID_MAX)
+			return *why = "lock is not a string", -EINVAL;
+		if (lw_lease_set_lock_id(e, json_object_get_string(v)) < 0)
+			return *why = "out of memory", -ENOMEM;
+	}
 	if (!json_object_object_get_ex(obj, "holders", &holders) ||
 	    !json_object_is_type(holders, json_type_array))
 		return *why = "holders missing", -EINVAL;
 	n = json_object_array_length(holders);
 	if (n == 0 || n > LW_MAX_HOLDERS || (e->mode == LW_LEASE_EXCLUSIVE && n > 1))
 		return *why = "wrong number of holders", -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (holder_from_json(json_object_array_get_idx(holders, i), &e->holders[i]) < 0)
+	e->nr_holders = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct lw_lease_holder *h = lw_lease_new_holder(e);
+
+		if (!h)
+			return *why = "out of memory", -ENOMEM;
+		if (holder_from_json(json_object_array_get_idx(holders, i), h) < 0)
 			return *why = "a holder is malformed", -EINVAL;
-	e->nr_holders = (unsigned int)n;
+	}
 	return 0;
 }

@@ -87,7 +87,12 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 		*error = lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
 		return r;
 	}
-	h = &e->holders[e->nr_holders++];
+	h = lw_lease_new_holder(e);
+	if (!h) {
+		lw_enforcement_remove_holder(d->enforcer, &e->key, &holder->id);
+		*error = lw_error_backend_failure("out of memory");
+		return -ENOMEM;
+	}
 	*h = *holder;
 	h->pidfd = -1;
 	h->watch = NULL;
@@ -158,7 +163,11 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 
 	*error = NULL;
 	e->lock = lock;
-	snprintf(e->lock_id, sizeof(e->lock_id), "%s", lw_backend_lock_id(lock));
+	r = lw_lease_set_lock_id(e, lw_backend_lock_id(lock));
+	if (r < 0) {
+		*error = lw_error_backend_failure("out of memory");
+		goto cleanup;
+	}
 	/* the keeper gets its copy before the lease exists in the kernel */
 	if (keep_fd >= 0) {
 		r = lw_keeping_put(d, e->image, keep_fd);
@@ -285,7 +294,11 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 		*error = lw_error_backend_failure("out of memory");
 		return -ENOMEM;
 	}
-	snprintf(e->image, sizeof(e->image), "%s", req->image);
+	if (lw_lease_set_image(e, req->image) < 0) {
+		lw_lease_entry_free(e);
+		*error = lw_error_backend_failure("out of memory");
+		return -ENOMEM;
+	}
 	e->key = key;
 	e->mode = req->shared ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
 	snprintf(e->backend, sizeof(e->backend), "%s", lw_backend_name(d->backend));

@@ -26,6 +26,7 @@
 #include "denials.h"
 #include "enforcer_choice.h"
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
+#include "holders.h"
 #include "keeper.h"
 #include "common/mkdirs.h"
 #include "leasing.h"
@@ -124,9 +125,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
-/* Descriptors: one lock descriptor and one pidfd a lease, two a connection
- * (socket, pidfd), and a margin for the maps, the keeper, the audit sinks.
- * Raise the soft limit to the hard one and say whether that fits. */
+/* Descriptors: one lock descriptor a lease, one pidfd a holder process
+ * (counted as one a lease: every lease may have its own holder), two a
+ * connection (socket, pidfd), and a margin for the maps, the keeper, the
+ * audit sinks. Raise the soft limit to the hard one and say whether that
+ * fits. */
 static void raise_fd_limit(const struct lw_config *cfg)
 {
 	unsigned long long need = 2ull * cfg->max_images + 2ull * cfg->max_clients + 256;
@@ -305,7 +308,7 @@ cleanup:
 	if (d.leases)
 		for (struct lw_lease_entry *e = lw_lease_first(d.leases); e; e = e->next) {
 			for (unsigned int i = 0; i < e->nr_holders; i++)
-				sd_event_source_disable_unref(e->holders[i].watch);
+				lw_holder_unwatch(&e->holders[i]);
 			lw_backend_forget(d.backend, e->lock);
 		}
 	lw_lease_table_free(d.leases);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,6 +205,17 @@ static void call_gone(void *ctx)
 	lw_acquiring_cancel(ctx);
 }
 
+
+/* An acquire that ran out of descriptors (any step: the image, the lock, the
+ * enforcer's) is told so, as a resource limit rather than what the step
+ * would call it ("image not found"), and the operator sees it in the log. */
+static struct json_object *out_of_descriptors(const char *image, int r, struct json_object *step_error)
+{
+	json_object_put(step_error);
+	lw_log(LOG_ERR, "acquire %s refused: out of file descriptors (%s): raise LimitNOFILE (ulimit -n) "
+	       "or lower max_images", image, strerror(-r));
+	return lw_error_resource_limit("lockwardend is out of file descriptors (%s)", strerror(-r));
+}
 static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
 				   struct lw_call *call)
 {
@@ -234,6 +246,8 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 						      "uid %u holds %u leases already (max_leases_per_uid)",
 						      (unsigned int)peer->uid, d->cfg->max_leases_per_uid);
 	r = lw_image_open(p.image, &caller, &fd, &why);
+	if (r == -EMFILE || r == -ENFILE)
+		return out_of_descriptors(p.image, r, NULL);
 	if (r == -EINVAL)
 		return lw_error_invalid_parameter_why("image", "%s: %s", p.image, why);
 	if (r == -EPERM)
@@ -250,6 +264,8 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 		lw_call_defer(call, call_gone, pending);
 		return NULL;
 	}
+	if (r == -EMFILE || r == -ENFILE)
+		return out_of_descriptors(p.image, r, error);
 	if (r < 0)
 		return error;
 	return reply_lease(e, false);

@@ -49,7 +49,7 @@ static void backend_released(void *ctx, int result, const struct lw_err *err)
 	record(r->d, r->e, &rec, result, err);
 	if (r->done)
 		r->done(r->ctx, result, err);
-	free(r->e);
+	lw_lease_entry_free(r->e);
 	free(r->reason);
 	free(r);
 }
@@ -75,7 +75,7 @@ int lw_releasing_start(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 		if (r)
 			free(r->reason);
 		free(r);
-		free(e);
+		lw_lease_entry_free(e);
 		return result == -EINPROGRESS ? 0 : result;
 	}
 	r->d = d;
@@ -114,7 +114,7 @@ void lw_releasing_forget_all(struct lw_daemon *d)
 		struct lw_releasing *r = LIST_FIRST(&d->releasing);
 
 		LIST_REMOVE(r, link);
-		free(r->e);
+		lw_lease_entry_free(r->e);
 		free(r->reason);
 		free(r);
 	}

@@ -53,7 +53,7 @@ static int apply(struct json_object *rec, uint64_t want_seq, struct lw_lease_tab
 			return -EBADMSG;
 		if (old) {
 			lw_lease_table_remove(loaded, old);
-			free(old);
+			lw_lease_entry_free(old);
 		}
 		lw_lease_table_insert(loaded, e);
 		return 0;
@@ -68,7 +68,7 @@ static int apply(struct json_object *rec, uint64_t want_seq, struct lw_lease_tab
 	    lw_json_get_u64(o, "ino", &ino) < 0 || ino != old->key.ino)
 		return *why = "the end of a lease the state does not hold", -EBADMSG;
 	lw_lease_table_remove(loaded, old);
-	free(old);
+	lw_lease_entry_free(old);
 	return 0;
 }
 

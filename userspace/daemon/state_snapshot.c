@@ -142,7 +142,7 @@ struct lw_lease_entry *lw_state_lease_from(struct json_object *o, struct lw_leas
 	}
 	return e;
 fail:
-	free(e);
+	lw_lease_entry_free(e);
 	return NULL;
 }
 

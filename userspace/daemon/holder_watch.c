@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Watching holders on the daemon's sd-event loop. See holders.h.
+ *
+ * A process is watched once however many leases it holds: one pidfd and one
+ * event source, shared, with a small subscription a lease (the image it
+ * names, for the exit callback). A holder of thousands of leases thus costs
+ * thousands of subscriptions, not thousands of descriptors and sources.
+ * Cgroup holders are rare and keep one inotify source a lease. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/holder.h"
+#include "holders.h"
+
+struct proc_watch;
+
+/* One lease's interest in one holder: what h->watch points to. */
+struct lw_holder_watch {
+	struct proc_watch *proc;	/* the shared process watch; NULL for a cgroup */
+	struct lw_holder_watch *next, **pprev;	/* in proc's pending or notified list */
+	sd_event_source *inotify;	/* a cgroup holder's own source */
+	char *image;			/* looked up again on exit: entries move in their arrays */
+	char *cgroup;			/* a cgroup holder's folder */
+	struct lw_holder holder;
+	lw_holder_exit_fn fn;
+	void *ctx;
+};
+
+/* One watched process, shared by the leases it holds. */
+struct proc_watch {
+	struct lw_holder holder;
+	sd_event *event;
+	sd_event_source *source;	/* the pidfd, readable once the process exited */
+	int pidfd;
+	bool exited;
+	bool hashed;			/* in by_holder (a new watch replaces an exited one) */
+	unsigned int refs;		/* subscriptions, and a dispatch under way */
+	struct lw_holder_watch *pending;	/* not told of the exit yet */
+	struct lw_holder_watch *notified;	/* told, not yet unwatched by their lease */
+	struct proc_watch *next_hashed;
+};
+
+/* Watched processes by pid and start time. The daemon has one event loop,
+ * so one table; the event is part of the key all the same. */
+#define PROC_BUCKETS 256
+static struct proc_watch *by_holder[PROC_BUCKETS];
+
+static unsigned int bucket_of(const struct lw_holder *holder)
+{
+	uint64_t h = (uint64_t)holder->pid * 0x9e3779b97f4a7c15ull ^ holder->start_time;
+
+	return (unsigned int)((h ^ (h >> 32)) % PROC_BUCKETS);
+}
+
+static struct proc_watch *proc_find(sd_event *event, const struct lw_holder *holder)
+{
+	for (struct proc_watch *p = by_holder[bucket_of(holder)]; p; p = p->next_hashed)
+		if (p->event == event && lw_holder_equal(&p->holder, holder))
+			return p;
+	return NULL;
+}
+
+static void proc_unhash(struct proc_watch *p)
+{
+	struct proc_watch **pp;
+
+	if (!p->hashed)
+		return;
+	for (pp = &by_holder[bucket_of(&p->holder)]; *pp; pp = &(*pp)->next_hashed)
+		if (*pp == p) {
+			*pp = p->next_hashed;
+			break;
+		}
+	p->hashed = false;
+}
+
+static void proc_put(struct proc_watch *p)
+{
+	if (--p->refs)
+		return;
+	proc_unhash(p);
+	sd_event_source_disable_unref(p->source);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	free(p);
+}
+
+static void list_push(struct lw_holder_watch **head, struct lw_holder_watch *w)
+{
+	w->next = *head;
+	if (*head)
+		(*head)->pprev = &w->next;
+	*head = w;
+	w->pprev = head;
+}
+
+static void list_unlink(struct lw_holder_watch *w)
+{
+	if (!w->pprev)
+		return;
+	*w->pprev = w->next;
+	if (w->next)
+		w->next->pprev = w->pprev;
+	w->next = NULL;
+	w->pprev = NULL;
+}
+
+/* The process exited: tell each lease it holds. A lease's callback only
+ * queues its release (leasing_release.c releases in batches), so this is
+ * quick even for thousands; it may also unwatch at once, which frees that
+ * subscription: each is moved to the notified list before its call, and
+ * the image copied. */
+static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct proc_watch *p = userdata;
+	char image[PATH_MAX];
+
+	(void)fd;
+	(void)revents;
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	p->exited = true;
+	proc_unhash(p);	/* a new watch of this holder would see it exited anyway */
+	p->refs++;	/* kept while callbacks unwatch */
+	while (p->pending) {
+		struct lw_holder_watch *w = p->pending;
+
+		list_unlink(w);
+		list_push(&p->notified, w);
+		snprintf(image, sizeof(image), "%s", w->image);
+		w->fn(image, &p->holder, w->ctx);
+	}
+	proc_put(p);
+	return 0;
+}
+
+/* Has the process behind this pidfd exited? */
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) > 0;
+}
+
+static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc_watch **out)
+{
+	struct proc_watch *p;
+	int pidfd, r;
+
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)holder->pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	/* the pidfd is taken first, so a match now means it is this process */
+	if (!lw_holder_alive(holder)) {
+		close(pidfd);
+		return -ESRCH;
+	}
+	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	p->holder = *holder;
+	p->event = event;
+	p->pidfd = pidfd;
+	r = sd_event_add_io(event, &p->source, pidfd, EPOLLIN, on_exit_readable, p);
+	if (r < 0) {
+		close(pidfd);
+		free(p);
+		return r;
+	}
+	p->next_hashed = by_holder[bucket_of(holder)];
+	by_holder[bucket_of(holder)] = p;
+	p->hashed = true;
+	*out = p;
+	return 0;
+}
+
+static struct lw_holder_watch *sub_new(const struct lw_lease_entry *e, const struct lw_lease_holder *h,
+				       lw_holder_exit_fn fn, void *ctx)
+{
+	struct lw_holder_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->image = strdup(e->image);
+	if (!w->image) {
+		free(w);
+		return NULL;
+	}
+	w->holder = h->id;
+	w->fn = fn;
+	w->ctx = ctx;
+	return w;
+}
+
+static void sub_free(struct lw_holder_watch *w)
+{
+	free(w->image);
+	free(w->cgroup);
+	free(w);
+}
+
+static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
+			 lw_holder_exit_fn fn, void *ctx)
+{
+	struct proc_watch *p = proc_find(event, &h->id);
+	struct lw_holder_watch *w;
+	int r;
+
+	/* its pidfd proves the identity; readable, the process is gone */
+	if (p && pidfd_exited(p->pidfd))
+		return -ESRCH;
+	if (!p && (r = proc_new(event, &h->id, &p)) < 0)
+		return r;
+	w = sub_new(e, h, fn, ctx);
+	if (!w) {
+		if (!p->refs) {
+			p->refs = 1;
+			proc_put(p);
+		}
+		return -ENOMEM;
+	}
+	w->proc = p;
+	p->refs++;
+	list_push(&p->pending, w);
+	h->watch = w;
+	h->pidfd = p->pidfd;	/* borrowed: stop_holder signals through it */
+	if (h->comm[0] == '\0')
+		lw_pid_comm((int)h->id.pid, h->comm);
+	return 0;
+}
+
+/* Something was removed from the cgroup's parent folder (libvirt's machine
+ * scope goes at domain stop), or the parent itself went. The parent is
+ * watched, not the folder: its own IN_DELETE_SELF comes only once the last
+ * reference to its dentry is gone, which can be much later. */
+static int on_cgroup_parent_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+	struct lw_holder_watch *w = userdata;
+	char image[PATH_MAX];
+
+	(void)ev;
+	if (lw_cgroup_alive(w->cgroup, w->holder.cgroup_id))
+		return 0;
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	/* the callback may unwatch, which frees w */
+	snprintf(image, sizeof(image), "%s", w->image);
+	w->fn(image, &w->holder, w->ctx);
+	return 0;
+}
+
+static int watch_cgroup(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
+			lw_holder_exit_fn fn, void *ctx)
+{
+	struct lw_holder_watch *w;
+	char parent[LW_PATH_MAX], *slash;
+	int r;
+
+	snprintf(parent, sizeof(parent), "%s", h->cgroup);
+	slash = strrchr(parent, '/');
+	if (!slash || h->cgroup[0] != '/')
+		return -EINVAL;	/* a relative path would depend on the daemon's folder */
+	*slash = '\0';
+	w = sub_new(e, h, fn, ctx);
+	if (!w || !(w->cgroup = strdup(h->cgroup))) {
+		if (w)
+			sub_free(w);
+		return -ENOMEM;
+	}
+	r = sd_event_add_inotify(event, &w->inotify, parent[0] ? parent : "/",
+				 IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR, on_cgroup_parent_event, w);
+	/* the watch is set first, so a folder removed after it is seen */
+	if (r == 0 && !lw_cgroup_alive(w->cgroup, h->id.cgroup_id))
+		r = -ESRCH;
+	if (r < 0) {
+		sd_event_source_disable_unref(w->inotify);
+		sub_free(w);
+		return r == -ENOENT ? -ESRCH : r;
+	}
+	h->watch = w;
+	return 0;
+}
+
+int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
+		    lw_holder_exit_fn fn, void *ctx)
+{
+	if (h->watch)
+		return 0;
+	if (h->id.kind == LW_HOLDER_CGROUP)
+		return watch_cgroup(event, e, h, fn, ctx);
+	if (h->id.kind != LW_HOLDER_PROCESS)
+		return 0;
+	return watch_process(event, e, h, fn, ctx);
+}
+
+void lw_holder_unwatch(struct lw_lease_holder *h)
+{
+	struct lw_holder_watch *w = h->watch;
+
+	h->watch = NULL;
+	h->pidfd = -1;
+	if (!w)
+		return;
+	if (w->proc) {
+		list_unlink(w);
+		proc_put(w->proc);
+	}
+	/* sd-event keeps a source it is dispatching until its callback returns */
+	sd_event_source_disable_unref(w->inotify);
+	sub_free(w);
+}
