@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Group commit of state changes. See commit.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "commit.h"
 #include "state.h"
 
+/* A batch older than this is flushed next, ahead of requests still
+ * readable: where each request is slow (a writers walk), waiting for every
+ * readable one would hold the first answers for the whole batch. */
+#define BATCH_MAX_AGE_USEC 5000
+
 struct lw_commit {
 	struct lw_daemon *d;
 	struct lw_commit_waiter *last;	/* the waiters, the latest first */
+	uint64_t since;			/* CLOCK_MONOTONIC of the batch's first waiter */
 	sd_event_source *flush;		/* idle-priority defer source, on while something waits */
 };
 
@@ -85,9 +93,17 @@ void lw_commit_wait(struct lw_daemon *d, struct lw_commit_waiter *w, lw_commit_f
 {
 	struct lw_commit *c = d->commit;
 
+	uint64_t now = 0;
+
 	w->done = done;
 	w->ctx = ctx;
 	w->next = c->last;
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	if (!c->last)
+		c->since = now;
+	else if (now - c->since > BATCH_MAX_AGE_USEC)
+		/* at the sockets' priority a defer source runs ahead of younger events */
+		sd_event_source_set_priority(c->flush, SD_EVENT_PRIORITY_NORMAL);
 	c->last = w;
 	sd_event_source_set_enabled(c->flush, SD_EVENT_ONESHOT);
 }
@@ -103,6 +119,7 @@ int lw_commit_flush(struct lw_daemon *d, struct lw_err *err)
 		w = c->last;
 		c->last = NULL;
 		sd_event_source_set_enabled(c->flush, SD_EVENT_OFF);
+		sd_event_source_set_priority(c->flush, SD_EVENT_PRIORITY_IDLE);
 	}
 	if (d->state && lw_state_pending(d->state))
 		r = lw_state_commit(d->state, d->leases, &why);

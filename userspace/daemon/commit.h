@@ -10,7 +10,9 @@
  * waiter with the result: 0 in the order they waited (the change is
  * durable: confirm and answer), or a negative errno in the reverse order
  * (undo the change as it left the table, answer the error); nothing of a
- * failed batch is acknowledged. The loop's exit flushes a batch still
+ * failed batch is acknowledged. A batch older than a few milliseconds is
+ * flushed ahead of the requests still readable, so slow requests do not
+ * hold the first answers for long. The loop's exit flushes a batch still
  * pending. Without lw_commit_setup (unit tests) every change commits at
  * once, as lw_leasing_save does.
  *
