@@ -10,6 +10,7 @@
 
 #include "acquiring.h"
 #include "backend.h"
+#include "commit.h"
 #include "errors.h"
 #include "holders.h"
 
@@ -22,6 +23,11 @@ struct lw_acquiring {
 	lw_acquired_fn later;
 	void *ctx;
 	LIST_ENTRY(lw_acquiring) link;
+	/* waiting for the group commit of a change made already (not listed) */
+	bool committing;
+	struct lw_commit_waiter wait;
+	struct lw_holder who;
+	lw_acquire_settle_fn settle;
 };
 
 static struct json_object *backend_error(int r, const char *image, const struct lw_err *err)
@@ -67,7 +73,8 @@ static void backend_done(void *ctx, int result, struct lw_backend_lock *lock, co
 		lw_lease_entry_free(e);
 		e = NULL;
 	} else {
-		result = lw_leasing_grant(d, e, fd, a->force, lock, &error);
+		/* not a request's batch: committed at once (leasing.h) */
+		result = lw_leasing_grant(d, e, fd, a->force, lock, NULL, NULL, &error);
 		if (result < 0)
 			e = NULL;	/* freed by grant */
 		else
@@ -86,8 +93,57 @@ static void forget(struct lw_acquiring *a)
 	free(a);
 }
 
+struct lw_acquiring *lw_acquiring_waiter_new(struct lw_daemon *d, const struct lw_acquire_request *req)
+{
+	struct lw_acquiring *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->d = d;
+	a->fd = -1;
+	a->force = req->force;
+	a->later = req->later;
+	a->ctx = req->ctx;
+	a->committing = true;
+	return a;
+}
+
+void lw_acquiring_waiter_free(struct lw_acquiring *a)
+{
+	free(a);
+}
+
+static void committed(struct lw_daemon *d, void *ctx, int result, const struct lw_err *err)
+{
+	struct lw_acquiring *a = ctx;
+	struct json_object *error = NULL;
+
+	if (a->settle)
+		a->settle(d, a->e, &a->who, a->force, result);	/* a failed grant frees e */
+	if (a->later) {
+		if (result < 0)
+			error = lw_error_backend_failure("%s", err->msg);
+		a->later(a->ctx, result, result < 0 ? NULL : a->e, error);
+	}
+	free(a);
+}
+
+void lw_acquiring_wait_commit(struct lw_acquiring *a, struct lw_lease_entry *e, const struct lw_holder *who,
+			      lw_acquire_settle_fn settle)
+{
+	a->e = e;
+	a->who = *who;
+	a->settle = settle;
+	lw_commit_wait(a->d, &a->wait, committed, a);
+}
+
 void lw_acquiring_cancel(struct lw_acquiring *a)
 {
+	if (a->committing) {
+		/* the change is made: it commits (or not) all the same, unanswered */
+		a->later = NULL;
+		return;
+	}
 	lw_log(LOG_INFO, "acquire %s: cancelled while pending (the client went away)", a->e->image);
 	forget(a);
 }
@@ -142,7 +198,7 @@ int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 	r = lw_backend_acquire(d->backend, &breq, req->later ? backend_done : NULL, a, &lock, &a->backend, &err);
 	if (r == 0) {
 		free(a);
-		return lw_leasing_grant(d, e, req->fd, req->force, lock, error);
+		return lw_leasing_grant(d, e, req->fd, req->force, lock, req->later ? req : NULL, pending, error);
 	}
 	if (r != -EINPROGRESS) {
 		*error = backend_error(r, e->image, &err);

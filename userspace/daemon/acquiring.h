@@ -25,6 +25,22 @@
 int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_acquire_request *req,
 		       struct lw_acquiring **pending, struct json_object **error);
 
+/* An acquire whose change is made and waits for the group commit
+ * (commit.h); the caller's handle (lw_acquiring_cancel forgets the caller:
+ * the change stays). NULL when out of memory. */
+struct lw_acquiring *lw_acquiring_waiter_new(struct lw_daemon *d, const struct lw_acquire_request *req);
+void lw_acquiring_waiter_free(struct lw_acquiring *a);
+
+/* How leasing.c confirms (result 0) or undoes (a negative errno) the
+ * change made for who in e once the batch is written or failed. */
+typedef void (*lw_acquire_settle_fn)(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_holder *who,
+				     bool force, int result);
+
+/* Wait for the next flush: settle (NULL: nothing to confirm, the lease was
+ * held already), then req->later with the lease or the commit's error. */
+void lw_acquiring_wait_commit(struct lw_acquiring *a, struct lw_lease_entry *e, const struct lw_holder *who,
+			      lw_acquire_settle_fn settle);
+
 /* The one who asked no longer wants it (its connection closed): nothing
  * of it stays, and req->later is not called. */
 void lw_acquiring_cancel(struct lw_acquiring *a);

@@ -22,6 +22,7 @@ struct lw_tamper;
 struct lw_exit_queue;
 struct lw_denials;
 struct lw_state;
+struct lw_commit;
 struct lw_acquiring;
 struct lw_releasing;
 
@@ -43,6 +44,7 @@ struct lw_daemon {
 	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
 	struct lw_denials *denials;	/* denials.c: the per-uid record budget */
 	struct lw_state *state;		/* state.h: the journal changes are committed to */
+	struct lw_commit *commit;	/* commit.h: group commit, NULL when off */
 	LIST_HEAD(lw_acquiring_list, lw_acquiring) acquiring;	/* acquiring.h: answered later */
 	unsigned int nr_acquiring;
 	LIST_HEAD(lw_releasing_list, lw_releasing) releasing;	/* releasing.h: the backend lets go later */

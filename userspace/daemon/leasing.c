@@ -16,6 +16,7 @@
 
 #include "acquiring.h"
 #include "backend.h"
+#include "commit.h"
 #include "common/enforcement.h"
 #include "errors.h"
 #include "holders.h"
@@ -45,11 +46,11 @@ int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, struct 
 {
 	int r = e ? lw_leasing_stage(d, e, err) : 0;
 
-	if (r == 0 && d->state)
-		r = lw_state_commit(d->state, d->leases, err);
-	if (r < 0)
+	if (r < 0) {
 		lw_log(LOG_ERR, "%s", err->msg);
-	return r;
+		return r;
+	}
+	return d->state ? lw_commit_flush(d, err) : 0;
 }
 
 void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,
@@ -70,9 +71,28 @@ void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,
 		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
 }
 
-/* Join an existing shared lease as one more holder. */
-static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
-		       const struct lw_lease_holder *holder, struct json_object **error)
+/* The group commit's word on a join (acquiring.h). */
+static void settle_join(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_holder *who, bool force,
+			int result)
+{
+	int idx = lw_lease_find_holder(e, who);
+
+	(void)force;
+	if (idx < 0)
+		return;
+	if (result == 0) {
+		lw_leasing_audit(d, e, &e->holders[idx], LW_LEASE_ACQUIRE, NULL);
+		return;
+	}
+	lw_holder_unwatch(&e->holders[idx]);
+	lw_enforcement_remove_holder(d->enforcer, &e->key, who);
+	lw_lease_drop_holder(e, (unsigned int)idx);
+}
+
+/* Join an existing shared lease as one more holder; with a waiter a (group
+ * commit), -EINPROGRESS once the change is staged. */
+static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_lease_holder *holder,
+		       struct lw_acquiring *a, struct json_object **error)
 {
 	struct lw_lease_holder *h;
 	struct lw_err err;
@@ -101,10 +121,14 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e,
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
 		goto undo;
 	}
-	r = lw_leasing_save(d, e, &err);
+	r = a ? lw_leasing_stage(d, e, &err) : lw_leasing_save(d, e, &err);
 	if (r < 0) {
 		*error = lw_error_backend_failure("%s", err.msg);
 		goto undo;
+	}
+	if (a) {
+		lw_acquiring_wait_commit(a, e, &holder->id, settle_join);
+		return -EINPROGRESS;
 	}
 	lw_leasing_audit(d, e, h, LW_LEASE_ACQUIRE, NULL);
 	return 0;
@@ -152,12 +176,41 @@ static int enforcement_fd(int image_fd, int lock_fd)
 	return lock_fd;
 }
 
+/* Undo a grant in reverse and free e (the backend lets go of its lock
+ * first; nothing to audit: the lease never was). */
+static void ungrant(struct lw_daemon *d, struct lw_lease_entry *e, bool kernel, bool kept, bool inserted)
+{
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		lw_holder_unwatch(&e->holders[i]);
+	if (inserted)
+		lw_lease_table_remove(d->leases, e);
+	if (kernel)
+		lw_enforcement_remove_lease(d->enforcer, &e->key);
+	if (kept)
+		lw_keeper_drop(d->keeper, e->image);
+	/* the image stays refused until the backend let go; frees e */
+	lw_releasing_start(d, e, &(struct lw_release_record){ .who = NULL }, NULL, NULL, NULL);
+}
+
+/* The group commit's word on a grant (acquiring.h). */
+static void settle_grant(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_holder *who, bool force,
+			 int result)
+{
+	(void)who;
+	if (result == 0)
+		lw_leasing_audit(d, e, &e->holders[0], LW_LEASE_ACQUIRE, force ? "forced" : NULL);
+	else
+		ungrant(d, e, true, lw_backend_lock_keep_fd(e->lock) >= 0, true);
+}
+
 int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool force,
-		     struct lw_backend_lock *lock, struct json_object **error)
+		     struct lw_backend_lock *lock, const struct lw_acquire_request *req,
+		     struct lw_acquiring **pending, struct json_object **error)
 {
 	int keep_fd = lw_backend_lock_keep_fd(lock);
 	struct lw_writer writer = { 0 };
 	bool kernel = false, kept = false, inserted = false;
+	struct lw_acquiring *a = NULL;
 	struct lw_err err;
 	int r = 0;
 
@@ -167,6 +220,17 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 	if (r < 0) {
 		*error = lw_error_backend_failure("out of memory");
 		goto cleanup;
+	}
+	if (req && pending && lw_commit_enabled(d)) {
+		a = lw_acquiring_waiter_new(d, req);
+		if (!a) {
+			r = -ENOMEM;
+			*error = lw_error_backend_failure("out of memory");
+			goto cleanup;
+		}
+	} else if (lw_commit_enabled(d)) {
+		/* committed at once: the batch before it first (commit.h) */
+		lw_commit_flush(d, NULL);
 	}
 	/* the keeper gets its copy before the lease exists in the kernel */
 	if (keep_fd >= 0) {
@@ -192,32 +256,30 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", e->holders[0].id.pid);
 		goto cleanup;
 	}
-	r = lw_leasing_save(d, e, &err);
+	r = a ? lw_leasing_stage(d, e, &err) : lw_leasing_save(d, e, &err);
 	if (r < 0) {
 		*error = lw_error_backend_failure("%s", err.msg);
 		goto cleanup;
 	}
+	if (a) {
+		lw_acquiring_wait_commit(a, e, &e->holders[0].id, settle_grant);
+		*pending = a;
+		return -EINPROGRESS;
+	}
 	lw_leasing_audit(d, e, &e->holders[0], LW_LEASE_ACQUIRE, force ? "forced" : NULL);
 	return 0;
 cleanup:
-	/* roll back in reverse */
-	lw_holder_unwatch(&e->holders[0]);
-	if (inserted)
-		lw_lease_table_remove(d->leases, e);
-	if (kernel)
-		lw_enforcement_remove_lease(d->enforcer, &e->key);
-	if (kept)
-		lw_keeper_drop(d->keeper, e->image);
-	/* the image stays refused until the backend let go (nothing to audit:
-	 * the lease never was); frees e */
-	lw_releasing_start(d, e, &(struct lw_release_record){ .who = NULL }, NULL, NULL, NULL);
+	if (a)
+		lw_acquiring_waiter_free(a);
+	ungrant(d, e, kernel, kept, inserted);
 	return r;
 }
 
 /* A lease (granted or pending) on image or on the file fd names. */
 static int existing(struct lw_daemon *d, const struct lw_acquire_request *req, const struct lw_image_key *key,
-		    struct lw_lease_entry **out, struct json_object **error)
+		    struct lw_lease_entry **out, struct lw_acquiring **pending, struct json_object **error)
 {
+	struct lw_acquiring *waiter = NULL;
 	struct lw_lease_entry *e = lw_lease_by_key(d->leases, key);
 	struct lw_acquiring *p;
 	int r;
@@ -255,14 +317,32 @@ static int existing(struct lw_daemon *d, const struct lw_acquire_request *req, c
 					       json_object_new_boolean(1));
 		return -EAGAIN;
 	}
-	if (lw_lease_find_holder(e, &req->holder->id) >= 0)
-		r = 0;	/* asking again for what one holds is not an error */
-	else if (req->shared && e->mode == LW_LEASE_SHARED)
-		r = join_shared(d, e, req->holder, error);
-	else {
+	/* a change, or an answer about one, waits for the batch (commit.h) */
+	if (req->later && lw_commit_enabled(d) &&
+	    (lw_commit_pending(d) || lw_lease_find_holder(e, &req->holder->id) < 0)) {
+		waiter = lw_acquiring_waiter_new(d, req);
+		if (!waiter) {
+			*error = lw_error_backend_failure("out of memory");
+			return -ENOMEM;
+		}
+	}
+	if (lw_lease_find_holder(e, &req->holder->id) >= 0) {
+		/* asking again for what one holds is not an error */
+		r = 0;
+		if (waiter) {
+			lw_acquiring_wait_commit(waiter, e, &req->holder->id, NULL);
+			r = -EINPROGRESS;
+		}
+	} else if (req->shared && e->mode == LW_LEASE_SHARED) {
+		r = join_shared(d, e, req->holder, waiter, error);
+	} else {
 		*error = lw_error_lease_held(req->image, e);
 		r = -EAGAIN;
 	}
+	if (r == -EINPROGRESS)
+		*pending = waiter;
+	else if (waiter)
+		lw_acquiring_waiter_free(waiter);
 	if (r == 0)
 		*out = e;
 	return r;
@@ -282,7 +362,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 		*error = lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
 		return r;
 	}
-	r = existing(d, req, &key, out, error);
+	r = existing(d, req, &key, out, pending, error);
 	if (r <= 0)
 		return r;
 	if (lw_lease_count(d->leases) + d->nr_acquiring >= d->cfg->max_images) {

@@ -49,16 +49,25 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 
 /* The backend granted lock for e (a new entry not in the table): keeper
  * copy, kernel entry (fd: the image), table, holder watch, state, audit.
- * On failure everything is undone, the lock released and e freed. */
+ * On failure everything is undone, the lock released and e freed. With
+ * req (a client's request) and group commit on (commit.h), the state step
+ * waits for the batch: -EINPROGRESS with *pending, and req->later answers
+ * (the lease, or the commit's error with everything undone). Without req
+ * the pending batch is flushed first and e committed at once. */
 int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool force,
-		     struct lw_backend_lock *lock, struct json_object **error);
+		     struct lw_backend_lock *lock, const struct lw_acquire_request *req,
+		     struct lw_acquiring **pending, struct json_object **error);
 
 /* Remove e->holders[idx]; the last holder's leaving ends the lease. why is
  * the audit event. A holder that died is removed even if the state file
  * cannot be written (error then only logged); otherwise a state failure
  * keeps everything and returns *error. -EINPROGRESS with *pending when the
  * lease ended and the backend lets go later (releasing.h): later(ctx, ...)
- * then, unless lw_releasing_forget_caller(*pending) first. */
+ * then, unless lw_releasing_forget_caller(*pending) first. With later and
+ * group commit on (commit.h), the release waits for the batch: always
+ * -EINPROGRESS with *pending, later(ctx, LW_RELEASE_NOT_RECORDED, err)
+ * if the batch failed (the holder is back). Without later, the caller
+ * flushes the pending batch before it looks e up (commit.h). */
 int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
 		       enum lw_lease_event why, const char *reason, lw_released_fn later, void *ctx,
 		       struct lw_releasing **pending, struct json_object **error);
@@ -80,7 +89,7 @@ int lw_leasing_stage(struct lw_daemon *d, const struct lw_lease_entry *e, struct
 
 /* Commit e's change (its holders now, or its end if it left the table) to
  * the state journal, durably; NULL commits what is already queued. Logs
- * and returns the error. */
+ * and returns the error. Waiters of the group commit are answered too. */
 int lw_leasing_save(struct lw_daemon *d, const struct lw_lease_entry *e, struct lw_err *err);
 
 /* Record a lease event in the audit trail (no-op without audit). */

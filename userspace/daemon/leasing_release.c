@@ -15,6 +15,7 @@
 
 #include "acquiring.h"
 #include "backend.h"
+#include "commit.h"
 #include "common/enforcement.h"
 #include "errors.h"
 #include "holders.h"
@@ -61,26 +62,98 @@ static void undo_detach(struct lw_daemon *d, struct leaving *l)
 	lw_holder_watch(d->event, l->e, h, lw_leasing_holder_exited, d);
 }
 
-/* 0, or -EINPROGRESS with *out when the backend lets go later. */
-static int finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why, const char *reason,
-		  lw_released_fn later, void *ctx, struct lw_releasing **out)
+/* Lift what detach took out of the table from the kernel and the keeper
+ * (the holder's entry only while others stay, then audited). Whether the
+ * lease ended and the backend must let go now. */
+static bool lift(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why, const char *reason)
 {
 	struct lw_lease_entry *e = l->e;
-	struct lw_release_record rec = { .who = &l->gone, .why = why, .reason = reason };
 
 	if (!l->ended) {
 		if (lw_enforcement_remove_holder(d->enforcer, &e->key, &l->gone.id) < 0)
 			lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
 		lw_leasing_audit(d, e, &l->gone, why, reason);
-		return 0;
+		return false;
 	}
 	if (lw_enforcement_remove_lease(d->enforcer, &e->key) < 0)
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
 	/* drop it always: the keeper may hold the only copy (e->lock NULL after a restart) */
 	if (lw_keeper_drop(d->keeper, e->image) < 0)
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
+	return true;
+}
+
+/* 0, or -EINPROGRESS with *out when the backend lets go later. */
+static int finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why, const char *reason,
+		  lw_released_fn later, void *ctx, struct lw_releasing **out)
+{
+	struct lw_release_record rec = { .who = &l->gone, .why = why, .reason = reason };
+
+	if (!lift(d, l, why, reason))
+		return 0;
 	/* the backend's error is logged and audited: the lease is gone all the same */
-	return lw_releasing_start(d, e, &rec, later, ctx, out) == -EINPROGRESS ? -EINPROGRESS : 0;
+	return lw_releasing_start(d, l->e, &rec, later, ctx, out) == -EINPROGRESS ? -EINPROGRESS : 0;
+}
+
+/* A client's release waiting for the group commit of its end. */
+struct staged_release {
+	struct lw_commit_waiter wait;
+	struct leaving l;
+	enum lw_lease_event why;
+	struct lw_releasing *r;	/* the caller's handle and answer */
+};
+
+static void release_committed(struct lw_daemon *d, void *ctx, int result, const struct lw_err *err)
+{
+	struct staged_release *s = ctx;
+
+	if (result < 0) {
+		undo_detach(d, &s->l);
+		lw_releasing_answer(s->r, LW_RELEASE_NOT_RECORDED, err);
+	} else if (lift(d, &s->l, s->why, NULL)) {
+		lw_releasing_continue(s->r, s->l.e, &s->l.gone, s->why);
+	} else {
+		lw_releasing_answer(s->r, 0, NULL);
+	}
+	free(s);
+}
+
+static int release_staged(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
+			  enum lw_lease_event why, const char *reason, lw_released_fn later, void *ctx,
+			  struct lw_releasing **pending, struct json_object **error)
+{
+	struct staged_release *s = calloc(1, sizeof(*s));
+	struct lw_releasing *r = lw_releasing_new(d, reason, later, ctx);
+	struct lw_err err;
+	int ret;
+
+	if (!s || !r) {
+		free(s);
+		if (r) {
+			lw_releasing_forget_caller(r);
+			lw_releasing_answer(r, 0, NULL);
+		}
+		*error = lw_error_backend_failure("out of memory");
+		return -ENOMEM;
+	}
+	detach(d, e, idx, &s->l);
+	ret = lw_leasing_stage(d, e, &err);
+	if (ret < 0) {
+		undo_detach(d, &s->l);
+		free(s);
+		lw_releasing_forget_caller(r);
+		lw_releasing_answer(r, 0, NULL);
+		*error = lw_error_backend_failure("%s", err.msg);
+		return ret;
+	}
+	if (s->l.ended)
+		lw_releasing_block(r, e);	/* a new acquire of it waits (LeaseHeld, releasing) */
+	s->why = why;
+	s->r = r;
+	lw_commit_wait(d, &s->wait, release_committed, s);
+	if (pending)
+		*pending = r;
+	return -EINPROGRESS;
 }
 
 int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int idx,
@@ -92,6 +165,8 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 	int r;
 
 	*error = NULL;
+	if (later && lw_commit_enabled(d))
+		return release_staged(d, e, idx, why, reason, later, ctx, pending, error);
 	detach(d, e, idx, &l);
 	r = lw_leasing_save(d, e, &err);
 	if (r < 0 && why != LW_LEASE_HOLDER_DEATH) {
@@ -143,6 +218,8 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 		next_batch(q);	/* out of memory: try again */
 		return 0;
 	}
+	/* the clients' batch first, before anything is looked up (commit.h) */
+	lw_commit_flush(d, NULL);
 	while (q->head && n < EXIT_BATCH) {
 		struct exited *x = q->head;
 		struct lw_lease_entry *e = lw_lease_by_image(d->leases, x->image);
@@ -230,7 +307,12 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
 		return;
 	x = q ? malloc(sizeof(*x) + len) : NULL;
 	if (!x) {
-		/* out of memory: release this one now rather than never */
+		/* out of memory: release this one now rather than never (the
+		 * clients' batch first, then e looked up again: commit.h) */
+		lw_commit_flush(d, NULL);
+		e = lw_lease_by_image(d->leases, image);
+		if (!e || lw_lease_find_holder(e, holder) < 0)
+			return;
 		lw_leasing_release(d, e, (unsigned int)lw_lease_find_holder(e, holder),
 				   LW_LEASE_HOLDER_DEATH, NULL, NULL, NULL, NULL, &error);
 		json_object_put(error);
@@ -275,6 +357,7 @@ void lw_leasing_lost(void *ctx, struct lw_backend_lock *lock, const struct lw_er
 	struct lw_lease_entry *e;
 	struct json_object *error = NULL;
 
+	lw_commit_flush(d, NULL);	/* before anything is looked up (commit.h) */
 	for (e = lw_lease_first(d->leases); e && e->lock != lock; e = e->next)
 		;
 	if (!e)

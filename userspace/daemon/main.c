@@ -21,6 +21,7 @@
 #include "audit/audit.h"
 #include "backend.h"
 #include "common/version.h"
+#include "commit.h"
 #include "config.h"
 #include "daemon.h"
 #include "denials.h"
@@ -116,6 +117,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 			lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
 		break;
 	case SIGUSR1:
+		lw_commit_flush(d, NULL);	/* a staged batch is made durable, never dropped */
 		lw_reexec(lw_server_listen_fd(d->server));
 		break;
 	default:
@@ -276,6 +278,11 @@ int main(int argc, char **argv)
 	r = lw_adopt(&d, &start_err);
 	if (r < 0) {
 		fail("adopt", start_err.msg);
+		goto cleanup;
+	}
+	r = lw_commit_setup(&d, &start_err);
+	if (r < 0) {
+		fail("group commit", start_err.msg);
 		goto cleanup;
 	}
 	r = lw_denials_start(&d);

@@ -324,8 +324,11 @@ static int named_holder(const struct lw_lease_entry *e, const struct params *p, 
  * gone even if the backend had an error, which is logged and audited). */
 static void released_later(void *ctx, int result, const struct lw_err *err)
 {
-	(void)result;
-	(void)err;
+	/* its end could not be written to the state: the holder keeps the lease */
+	if (result == LW_RELEASE_NOT_RECORDED) {
+		lw_call_reply(ctx, lw_error_backend_failure("%s", err->msg));
+		return;
+	}
 	lw_call_reply(ctx, varlink_reply_new(NULL, false));
 }
 

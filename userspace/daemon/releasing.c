@@ -19,6 +19,7 @@ struct lw_releasing {
 	char *reason;
 	lw_released_fn done;
 	void *ctx;
+	bool listed;	/* in d->releasing */
 	LIST_ENTRY(lw_releasing) link;
 };
 
@@ -45,6 +46,7 @@ static void backend_released(void *ctx, int result, const struct lw_err *err)
 	struct lw_release_record rec = { .who = r->audit ? &r->who : NULL, .why = r->why, .reason = r->reason };
 
 	LIST_REMOVE(r, link);
+	r->listed = false;
 	lw_log(LOG_INFO, "release %s: the backend let go", r->e->image);
 	record(r->d, r->e, &rec, result, err);
 	if (r->done)
@@ -87,10 +89,79 @@ int lw_releasing_start(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 	r->done = done;
 	r->ctx = ctx;
 	LIST_INSERT_HEAD(&d->releasing, r, link);
+	r->listed = true;
 	if (out)
 		*out = r;
 	lw_log(LOG_INFO, "release %s: the backend lets go later", e->image);
 	return -EINPROGRESS;
+}
+
+struct lw_releasing *lw_releasing_new(struct lw_daemon *d, const char *reason, lw_released_fn done, void *ctx)
+{
+	struct lw_releasing *r = calloc(1, sizeof(*r));
+
+	if (r && reason && !(r->reason = strdup(reason))) {
+		free(r);
+		return NULL;
+	}
+	if (r) {
+		r->d = d;
+		r->done = done;
+		r->ctx = ctx;
+	}
+	return r;
+}
+
+void lw_releasing_block(struct lw_releasing *r, struct lw_lease_entry *e)
+{
+	r->e = e;
+	LIST_INSERT_HEAD(&r->d->releasing, r, link);
+	r->listed = true;
+}
+
+static void unlist(struct lw_releasing *r)
+{
+	if (r->listed)
+		LIST_REMOVE(r, link);
+	r->listed = false;
+}
+
+void lw_releasing_answer(struct lw_releasing *r, int result, const struct lw_err *err)
+{
+	unlist(r);
+	if (r->done)
+		r->done(r->ctx, result, err);
+	free(r->reason);
+	free(r);
+}
+
+void lw_releasing_continue(struct lw_releasing *r, struct lw_lease_entry *e, const struct lw_lease_holder *who,
+			   enum lw_lease_event why)
+{
+	struct lw_daemon *d = r->d;
+	struct lw_err err = { "" };
+	int result;
+
+	unlist(r);
+	r->e = e;
+	r->audit = true;
+	r->who = *who;
+	r->why = why;
+	result = lw_backend_release(d->backend, e->lock, backend_released, r, &err);
+	e->lock = NULL;
+	if (result != -EINPROGRESS) {
+		struct lw_release_record rec = { .who = &r->who, .why = why, .reason = r->reason };
+
+		record(d, e, &rec, result, &err);
+		free(e);
+		r->e = NULL;
+		/* the lease is gone even if the backend failed (logged, audited) */
+		lw_releasing_answer(r, result, &err);
+		return;
+	}
+	LIST_INSERT_HEAD(&d->releasing, r, link);
+	r->listed = true;
+	lw_log(LOG_INFO, "release %s: the backend lets go later", e->image);
 }
 
 void lw_releasing_forget_caller(struct lw_releasing *r)

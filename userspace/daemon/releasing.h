@@ -21,8 +21,11 @@
 struct lw_releasing;
 
 /* The backend let go (result 0), or failed to (a negative errno with err;
- * the lease is gone all the same). */
+ * the lease is gone all the same), or LW_RELEASE_NOT_RECORDED with err:
+ * the release did not happen (its end could not be written to the state,
+ * commit.h) and the holder keeps the lease. */
 typedef void (*lw_released_fn)(void *ctx, int result, const struct lw_err *err);
+#define LW_RELEASE_NOT_RECORDED (-4096)	/* no errno: the release was undone */
 
 /* What to record when the backend let go: who left, why, the reason. */
 struct lw_release_record {
@@ -37,6 +40,21 @@ struct lw_release_record {
  * done(ctx, ...) unless lw_releasing_forget_caller(*out) first. */
 int lw_releasing_start(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_release_record *rec,
 		       lw_released_fn done, void *ctx, struct lw_releasing **out);
+
+/* A release waiting for the group commit of its end (commit.h): the
+ * caller's handle (lw_releasing_forget_caller) from the start. NULL when
+ * out of memory. */
+struct lw_releasing *lw_releasing_new(struct lw_daemon *d, const char *reason, lw_released_fn done, void *ctx);
+/* e (the lease that ended, out of the table) counts as releasing
+ * (lw_releasing_busy) while its end is committed. */
+void lw_releasing_block(struct lw_releasing *r, struct lw_lease_entry *e);
+/* Answer the caller (result, err as for lw_released_fn) and free r; its
+ * lease, if any, is the caller's again. */
+void lw_releasing_answer(struct lw_releasing *r, int result, const struct lw_err *err);
+/* Its end is durable: lw_releasing_start for e with r, who left and why;
+ * done is called when the backend let go, at once or later. */
+void lw_releasing_continue(struct lw_releasing *r, struct lw_lease_entry *e, const struct lw_lease_holder *who,
+			   enum lw_lease_event why);
 
 /* The caller no longer waits (its connection closed): done is not called. */
 void lw_releasing_forget_caller(struct lw_releasing *r);
