@@ -455,6 +455,17 @@ static void make_loop_file(void)
 		fail_msg("cannot make %s", LOOP_FILE);
 }
 
+/* A fresh LOOP_FILE with a free loop device attached read-write. */
+static void loop_over_loop_file(void)
+{
+	int err;
+
+	make_loop_file();
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+}
+
 /* 0 or errno of writing 4 KiB of fill at offset of the (regular) file. */
 static int file_write(const char *path, off_t offset, char fill)
 {
@@ -528,13 +539,8 @@ static void non_holder_attaches_a_loop_device_to_a_leased_file_read_only_at_most
 
 static void loop_device_lease_covers_its_backing_file(void **state)
 {
-	int err;
-
 	(void)state;
-	make_loop_file();
-	pick_free_loop();
-	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
-		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	loop_over_loop_file();
 	lease_device(loop_dev);
 	assert_denied(child_open(LOOP_FILE, O_RDWR), "a non-holder's O_RDWR open of the backing file");
 	assert_refused(in_child(write_backing_file, NULL), "a non-holder's write of the backing file");
@@ -551,10 +557,7 @@ static void loop_device_attached_before_a_file_lease_refuses_the_acquire(void **
 	int fd, err;
 
 	(void)state;
-	make_loop_file();
-	pick_free_loop();
-	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
-		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	loop_over_loop_file();
 	fd = open(LOOP_FILE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
 		fail_msg("cannot prepare a lease on %s", LOOP_FILE);
@@ -691,13 +694,8 @@ static void mapping_refuses_the_acquire(const char *node, const char *mapped)
  * busy check walks the mappings themselves. */
 static void shared_writable_mapping_of_a_device_refuses_the_acquire(void **state)
 {
-	int err;
-
 	(void)state;
-	make_loop_file();
-	pick_free_loop();
-	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
-		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	loop_over_loop_file();
 	mapping_refuses_the_acquire(loop_dev, loop_dev);
 }
 
@@ -1053,13 +1051,8 @@ static void dm_over(const char *dev, long long sectors, char *dm, size_t size)
 static void shared_writable_mapping_below_a_dm_device_refuses_the_acquire(void **state)
 {
 	char dm[64];
-	int err;
-
 	(void)state;
-	make_loop_file();
-	pick_free_loop();
-	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
-		fail_msg("cannot attach a loop device to %s: %s", LOOP_FILE, strerror(err));
+	loop_over_loop_file();
 	dm_over(loop_dev, 8192, dm, sizeof(dm));
 	mapping_refuses_the_acquire(dm, loop_dev);
 }
