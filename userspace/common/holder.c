@@ -18,19 +18,27 @@
 static int tgid_of(int pid)
 {
 	char path[64];
-	int tgid;
+	int tgid, r;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	return lw_proc_int_field(path, "Tgid: %d", &tgid) ? -ESRCH : tgid;
+	r = lw_proc_int_field(path, "Tgid: %d", &tgid);
+	/* out of descriptors is ours, not a sign the process is gone */
+	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM)
+		return r;
+	return r ? -ESRCH : tgid;
 }
 
 int lw_proc_stat(int pid, uint64_t *start_time, char *comm, size_t comm_size)
 {
 	char path[64], buf[1024], *open_paren, *p;
 	unsigned long long value;
+	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (lw_read_text(path, buf, sizeof(buf)) < 0)
+	r = lw_read_text(path, buf, sizeof(buf));
+	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM)
+		return r;	/* ours, not a sign the process is gone */
+	if (r < 0)
 		return -ESRCH;
 	/* "PID (COMM) STATE ...": comm may hold spaces and parentheses, so
 	 * fields count from the last ')'. */

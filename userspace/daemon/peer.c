@@ -35,7 +35,7 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	gid_t groups[256];
 	socklen_t glen = sizeof(groups);
 	struct lw_holder id;
-	int n = 0;
+	int n = 0, r;
 
 	peer->pidfd = -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -52,7 +52,10 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	peer->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
 	if (peer->pidfd < 0)
 		return -errno;
-	if (lw_holder_of_pid(cred.pid, &id) < 0 || !lw_peer_alive(peer))
+	r = lw_holder_of_pid(cred.pid, &id);
+	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM)
+		return r;
+	if (r < 0 || !lw_peer_alive(peer))
 		return -ESRCH;
 	peer->start_time = id.start_time;
 	return 0;

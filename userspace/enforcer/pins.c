@@ -93,10 +93,14 @@ static __u32 id_of(int fd, enum lw_object_kind kind)
 static int verify_pin(struct lw_enforcer *enf, int fd, enum lw_object_kind kind, const char *path,
 		      char *what, size_t what_size)
 {
-	int pinned = bpf_obj_get(path);
+	int pinned = bpf_obj_get(path), get_errno = errno;
 	__u32 want = id_of(fd, kind), got = pinned >= 0 ? id_of(pinned, kind) : 0;
 	size_t used = strlen(what);
 
+	/* Out of descriptors says nothing of the pin: left as it is, checked
+	 * again next time (unlinking it would open the very gap we guard). */
+	if (pinned < 0 && (get_errno == EMFILE || get_errno == ENFILE || get_errno == ENOMEM))
+		return 0;
 	if (pinned >= 0)
 		close(pinned);
 	if (want && got == want)
@@ -104,7 +108,7 @@ static int verify_pin(struct lw_enforcer *enf, int fd, enum lw_object_kind kind,
 	if (used + 2 < what_size)
 		snprintf(what + used, what_size - used, "%s%s", used ? " " : "",
 			 strrchr(path, '/') + 1);
-	if (pinned >= 0 || errno != ENOENT)
+	if (pinned >= 0 || get_errno != ENOENT)
 		unlink(path);	/* replaced by another object: ours goes back */
 	if (bpf_obj_pin(fd, path))
 		return lw_fail(enf, -errno, "cannot pin %s again: %s", path, strerror(errno));
