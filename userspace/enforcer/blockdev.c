@@ -300,9 +300,9 @@ static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k)
 
 /* lw_fs_device_nodes of dev, read again from sysfs once a clock second:
  * the walk costs 0.2-0.4 ms natively, and every acquire and release of an
- * image asks it for the same few filesystems. A device stacked or
- * partitioned meanwhile is covered by the programs' own tracking (alias_track,
- * below_track), as one made between two acquires always was. */
+ * image asks it for the same few filesystems. A node that appears
+ * meanwhile is covered from the next read, at most a second later (before,
+ * from the next acquire). */
 static void fs_device_nodes(__u64 dev, struct related *all)
 {
 	static struct {
