@@ -22,8 +22,7 @@ static int tgid_of(int pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	r = lw_proc_int_field(path, "Tgid: %d", &tgid);
-	/* out of descriptors is ours, not a sign the process is gone */
-	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM)
+	if (lw_lookup_failed_here(r))
 		return r;
 	return r ? -ESRCH : tgid;
 }
@@ -36,8 +35,8 @@ int lw_proc_stat(int pid, uint64_t *start_time, char *comm, size_t comm_size)
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	r = lw_read_text(path, buf, sizeof(buf));
-	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM)
-		return r;	/* ours, not a sign the process is gone */
+	if (lw_lookup_failed_here(r))
+		return r;
 	if (r < 0)
 		return -ESRCH;
 	/* "PID (COMM) STATE ...": comm may hold spaces and parentheses, so

@@ -4,12 +4,21 @@
 #ifndef LW_COMMON_HOLDER_H
 #define LW_COMMON_HOLDER_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "common/lease_types.h"
 
-/* A process holder for pid (any thread of it), with its start time. */
+/* Whether a lookup's error is ours (out of descriptors or memory), which
+ * says nothing of the process, rather than -ESRCH: the process is gone. */
+static inline bool lw_lookup_failed_here(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOMEM;
+}
+
+/* A process holder for pid (any thread of it), with its start time;
+ * -ESRCH if no such process, or an error lw_lookup_failed_here. */
 int lw_holder_of_pid(int pid, struct lw_holder *holder);
 /* A cgroup holder for a cgroup v2 folder (e.g. /sys/fs/cgroup/machine.slice/x). */
 int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder);
@@ -20,7 +29,8 @@ bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);
 bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
 
 /* From /proc/PID/stat: the start time (field 22, clock ticks since boot)
- * and, if comm is not NULL, the command. -ESRCH if no such process. */
+ * and, if comm is not NULL, the command. -ESRCH if no such process, or an
+ * error lw_lookup_failed_here. */
 int lw_proc_stat(int pid, uint64_t *start_time, char *comm, size_t comm_size);
 
 #endif /* LW_COMMON_HOLDER_H */

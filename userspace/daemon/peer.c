@@ -53,7 +53,7 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	if (peer->pidfd < 0)
 		return -errno;
 	r = lw_holder_of_pid(cred.pid, &id);
-	if (r == -EMFILE || r == -ENFILE || r == -ENOMEM)
+	if (lw_lookup_failed_here(r))
 		return r;
 	if (r < 0 || !lw_peer_alive(peer))
 		return -ESRCH;
