@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "audit/audit_record.h"
+#include "commit.h"
 #include "enforcer/enforcer.h"
 #include "enforcer_choice.h"
 #include "keeper.h"
@@ -265,6 +266,12 @@ int lw_tamper_check(struct lw_daemon *d)
 
 	if (!t || !bpf_of(d))
 		return 0;
+	/* A batch still pending has changed the table but not yet the kernel
+	 * (a release leaves its entry there until the release is durable):
+	 * compared now, that entry would look planted and be removed, and an
+	 * undone release would then stand unenforced. */
+	if (lw_commit_pending(d))
+		lw_commit_flush(d, NULL);
 	pins = lw_enforcer_verify_pins(bpf_of(d), what, sizeof(what));
 	if (pins > 0)
 		found(d, NULL, "pins removed or replaced behind the daemon's back: %s; pinned again", what);
