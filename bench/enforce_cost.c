@@ -19,7 +19,8 @@
  * (FIONREAD: the constant test) and for FS_IOC_SETFLAGS on an unleased
  * file (the lease lookup), ptrace_access_check for process_vm_readv
  * (attach mode: the holder_index lookups) and for reading
- * /proc/PID/stat (read mode: the first test).
+ * /proc/PID/stat (read mode: the first test), task_alloc for a fork by a
+ * process outside any holder's family.
  * Per acquire: lw_enforcer_add_lease with the writer check and with
  * LW_LEASE_FORCE (no check), with 100 extra processes holding 10 files each. */
 #include <bpf/bpf.h>
@@ -361,6 +362,18 @@ static void call_link(void)
 		unlink(DIR_ "/link.tmp");
 }
 
+/* fork(2) and reaping the child: task_alloc's two lookups (is the parent a
+ * holder, or of a holder's family?) for a process that is neither. */
+static void call_fork(void)
+{
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	if (child > 0)
+		waitpid(child, NULL, 0);
+}
+
 #define ROUNDS 10	/* the other hooks: best of ROUNDS rounds */
 #define HOOK_CALLS 5000	/* the other hooks: calls over all rounds */
 
@@ -378,6 +391,7 @@ static struct hook_case hook_cases[] = {
 	{ "open+read /proc/PID/stat (read)", call_proc_stat, "lw_ptrace_access", 0, {0}, {0} },
 	{ "rename (no copy-up noted)", call_rename, "lw_ovl_inode_rename", 0, {0}, {0} },
 	{ "link+unlink (no copy-up noted)", call_link, "lw_ovl_inode_link", 0, {0}, {0} },
+	{ "fork+wait (not a holder)", call_fork, "lw_task_alloc", 0, {0}, {0} },
 };
 #define NR_HOOK_CASES (sizeof(hook_cases) / sizeof(hook_cases[0]))
 

@@ -3,7 +3,8 @@
  * attach-mode access to a live holder (ptrace attach, /proc/PID/mem
  * writes, process_vm_writev, pidfd_getfd), else it could take the
  * holder's descriptors and io_uring rings or write its shared mappings of
- * the image. Part of enforcer.bpf.c; one program on the hook serves the
+ * the image. Nor to the tasks the holder forked, which inherit all of
+ * those (holder_family.bpf.h). Part of enforcer.bpf.c; one program on the hook serves the
  * hardened daemon guard too.
  *
  * Leases are keyed by image, so userspace keeps a second map keyed by
@@ -26,6 +27,8 @@ struct {
 	__type(key, struct lw_map_holder);
 	__type(value, struct lw_holder_ref);
 } holder_index SEC(".maps");
+
+#include "holder_family.bpf.h"
 
 struct holder_probe {
 	__u64 ancestors[LW_MAX_CGROUP_DEPTH];	/* the target's cgroup ids by level; 0: none */
@@ -64,6 +67,8 @@ static __always_inline struct lw_holder_ref *shield_of(struct task_struct *child
 	holder.start_time = lw_start_time_of(child);
 	/* the kernel never asks for the target's own threads */
 	if ((ref = bpf_map_lookup_elem(&holder_index, &holder)))
+		return ref;
+	if ((ref = family_shield_of(child)))	/* forked by a holder, or by its family */
 		return ref;
 	target_cgroups(child, &probe);
 	holder.kind = LW_MAP_HOLDER_CGROUP;

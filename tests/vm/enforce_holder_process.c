@@ -3,7 +3,8 @@
  * included, cannot take the holder's io_uring ring (pidfd_getfd), write its
  * shared mapping of the image (process_vm_writev, /proc/PID/mem) or attach
  * to it (ptrace), while the holder keeps writing through its ring and its
- * mapping. protect_holders = no (debuggable_holders) lifts it; a task in
+ * mapping. Nor can it reach them through a child the holder forked, which
+ * inherits all of them, even once the child is reparented. protect_holders = no (debuggable_holders) lifts it; a task in
  * the same cgroup holder is the holder too. */
 #include <liburing.h>
 #include <signal.h>
@@ -24,6 +25,7 @@ static char pin_dir[128], fs_dir[128], image[256], cgroup_dir[128];
  * registered as fixed file 0 of an io_uring ring. */
 static struct holder {
 	pid_t pid;
+	pid_t target;			/* what the attacks aim at: the holder or its descendant */
 	int cmd_fd, reply_fd;
 	int ring_fd;			/* its number in the holder */
 	struct io_uring_params params;	/* to map a stolen ring */
@@ -47,6 +49,26 @@ static int ring_write(struct io_uring *ring, const char *text, off_t offset)
 	return res < 0 ? -res : 0;
 }
 
+/* 'f': a child of the holder takes the loop over; 'F': a grandchild does,
+ * and its parent exits, so it is reparented. The holder waits, alive.
+ * Returns in the descendant, which sends its pid first. */
+static void hand_loop_to_a_descendant(bool orphan, int reply)
+{
+	pid_t child = fork(), me;
+
+	if (child == 0) {
+		if (orphan && fork() != 0)
+			_exit(0);
+		me = getpid();
+		if (write(reply, &me, sizeof(me)) != sizeof(me))
+			_exit(1);
+		return;
+	}
+	waitpid(child, NULL, 0);
+	for (;;)
+		pause();
+}
+
 /* The holder's loop: 'r' writes through the ring, 'm' through the mapping. */
 static void holder_loop(struct io_uring *ring, int cmd, int reply)
 {
@@ -55,6 +77,10 @@ static void holder_loop(struct io_uring *ring, int cmd, int reply)
 	while (read(cmd, &c, 1) == 1) {
 		unsigned char r = 0;
 
+		if (c == 'f' || c == 'F') {
+			hand_loop_to_a_descendant(c == 'F', reply);
+			continue;
+		}
 		if (c == 'r')
 			r = ring_write(ring, "holder-ring", MARK_OFFSET);
 		else if (c == 'm') {
@@ -85,6 +111,7 @@ static void start_holder(void)
 	if (pipe(cmd) || pipe(reply))
 		fail_msg("pipe: %s", strerror(errno));
 	h.pid = fork();
+	h.target = h.pid;
 	if (h.pid == 0) {
 		close(cmd[1]);
 		close(reply[0]);
@@ -109,12 +136,23 @@ static int holder_do(char c)
 	return r;
 }
 
+/* The attacks aim at a descendant of the holder made now ('f' or 'F'). */
+static void aim_at_a_descendant(char how)
+{
+	pid_t pid;
+
+	if (write(h.cmd_fd, &how, 1) != 1 || read(h.reply_fd, &pid, sizeof(pid)) != sizeof(pid))
+		fail_msg("the holder made no descendant");
+	h.target = pid;
+}
+
 static void stop_holder(void)
 {
 	if (h.pid <= 0)
 		return;
 	close(h.cmd_fd);
 	close(h.reply_fd);
+	kill(h.pid, SIGKILL);	/* it may be waiting for a descendant, which ends with the pipe */
 	waitpid(h.pid, NULL, 0);
 	h.pid = -1;
 }
@@ -207,7 +245,7 @@ static int steal_ring(void *arg)
 	int pidfd, stolen;
 
 	(void)arg;
-	pidfd = syscall(SYS_pidfd_open, h.pid, 0);
+	pidfd = syscall(SYS_pidfd_open, h.target, 0);
 	if (pidfd < 0)
 		return errno;
 	stolen = syscall(SYS_pidfd_getfd, pidfd, h.ring_fd, 0);
@@ -224,7 +262,7 @@ static int vm_writev(void *arg)
 	struct iovec local = { text, strlen(text) }, remote = { h.map + MARK_OFFSET, strlen(text) };
 
 	(void)arg;
-	if (syscall(SYS_process_vm_writev, h.pid, &local, 1, &remote, 1, 0) < 0)
+	if (syscall(SYS_process_vm_writev, h.target, &local, 1, &remote, 1, 0) < 0)
 		return errno;
 	return 0;
 }
@@ -236,7 +274,7 @@ static int proc_mem_write(void *arg)
 	ssize_t n;
 
 	(void)arg;
-	snprintf(path, sizeof(path), "/proc/%d/mem", h.pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", h.target);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
@@ -248,9 +286,9 @@ static int proc_mem_write(void *arg)
 static int ptrace_seize(void *arg)
 {
 	(void)arg;
-	if (ptrace(PTRACE_SEIZE, h.pid, NULL, NULL))
+	if (ptrace(PTRACE_SEIZE, h.target, NULL, NULL))
 		return errno;
-	ptrace(PTRACE_DETACH, h.pid, NULL, NULL);
+	ptrace(PTRACE_DETACH, h.target, NULL, NULL);
 	return 0;
 }
 
@@ -345,6 +383,55 @@ static void after_release_process_vm_writev_is_allowed_again(void **state)
 	assert_allowed(in_child(vm_writev, NULL), "process_vm_writev into a process that holds no lease");
 }
 
+/* --- the holder's descendants --- */
+
+static void non_holder_pidfd_getfd_of_a_holder_childs_ring_is_refused(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	aim_at_a_descendant('f');
+	assert_refused(in_child(steal_ring, NULL),
+		       "pidfd_getfd of the ring a child of the holder inherited (then a write on its fixed file)");
+	assert_refused(in_child(vm_writev, NULL), "process_vm_writev into the mapping a child of the holder inherited");
+	assert_refused(in_child(proc_mem_write, NULL), "a /proc/PID/mem write into a child of the holder");
+	assert_refused(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a child of the holder");
+	assert_image_unchanged("non-holders went for a child of the holder");
+}
+
+static void non_holder_process_vm_writev_into_a_reparented_grandchild_is_refused(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	aim_at_a_descendant('F');
+	assert_refused(in_child(vm_writev, NULL),
+		       "process_vm_writev into a grandchild of the holder whose parent exited");
+	assert_refused(in_child(steal_ring, NULL), "pidfd_getfd of a reparented grandchild's ring");
+	assert_image_unchanged("non-holders went for a reparented grandchild of the holder");
+}
+
+static void holder_child_still_writes_through_what_it_inherited(void **state)
+{
+	char mark[16];
+
+	(void)state;
+	lease_to_holder_process();
+	aim_at_a_descendant('f');
+	assert_allowed(holder_do('r'), "the child's write on the ring it inherited");
+	image_mark(mark, 12);
+	if (strcmp(mark, "holder-ring"))
+		fail_msg("expected \"holder-ring\" in the image after the child's ring write, got \"%s\"", mark);
+}
+
+static void after_release_the_holders_child_may_be_attached_again(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	aim_at_a_descendant('f');
+	release();
+	assert_allowed(in_child(vm_writev, NULL),
+		       "process_vm_writev into a child of a process that holds no lease any more");
+}
+
 /* protect_holders = no: another open of the pins with debuggable_holders. */
 static void debuggable_holders_allow_process_vm_writev(void **state)
 {
@@ -431,6 +518,10 @@ int main(void)
 		CASE(holder_writes_through_its_ring_and_its_mapping),
 		CASE(after_release_process_vm_writev_is_allowed_again),
 		CASE(debuggable_holders_allow_process_vm_writev),
+		CASE(non_holder_pidfd_getfd_of_a_holder_childs_ring_is_refused),
+		CASE(non_holder_process_vm_writev_into_a_reparented_grandchild_is_refused),
+		CASE(holder_child_still_writes_through_what_it_inherited),
+		CASE(after_release_the_holders_child_may_be_attached_again),
 		CASE(non_holder_process_vm_writev_into_a_cgroup_holders_task_is_refused),
 		CASE(task_of_the_same_cgroup_holder_may_process_vm_writev),
 	};

@@ -31,7 +31,7 @@
 
 const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events", "rate_limit",
 					       "counters", "guard", "guarded", "aliases",
-					       "holder_index", "key_probes" };
+					       "holder_index", "key_probes", "holder_family" };
 #define NR_MAPS LW_NR_MAPS
 #define map_names lw_map_names
 
@@ -313,6 +313,7 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 	maps[7] = skel->maps.aliases;
 	maps[8] = skel->maps.holder_index;
 	maps[9] = skel->maps.key_probes;
+	maps[10] = skel->maps.holder_family;
 	if ((err = size_maps(enf, skel, opts)))
 		goto cleanup;
 	for (size_t i = 0; i < NR_MAPS; i++) {

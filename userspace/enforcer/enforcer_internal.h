@@ -11,7 +11,7 @@
 struct ring_buffer;
 struct enforcer_files_bpf;
 
-#define LW_NR_MAPS 10
+#define LW_NR_MAPS 11
 #define LW_MAX_PROGRAMS 48
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */

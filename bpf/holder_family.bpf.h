@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
+/* A holder's descendants are part of its lease too. A child inherits the
+ * holder's descriptors, io_uring rings and shared mappings of the image,
+ * so attach-mode access to it (pidfd_getfd, process_vm_writev,
+ * /proc/PID/mem, ptrace) would reach the image as surely as access to the
+ * holder. Each task forked by a holder, or by a task so marked, carries
+ * the holders it descends from in task storage: the mark follows it
+ * through exec and reparenting, and leaves with the task. It shields only
+ * while a holder it names still holds a lease (holder_index), so a family
+ * whose holder released everything may be debugged again. Part of
+ * enforcer.bpf.c, after holder_guard.bpf.h's holder_index. */
+#ifndef LW_HOLDER_FAMILY_BPF_H
+#define LW_HOLDER_FAMILY_BPF_H
+
+#define LW_FAMILY_HOLDERS 4	/* nearest holders among a task's ancestors */
+#define LW_ENOMEM 12
+
+struct lw_family {
+	struct lw_map_holder holders[LW_FAMILY_HOLDERS];	/* nearest first; kind 0: none */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lw_family);
+} holder_family SEC(".maps");
+
+/* The current task as a process holder, if it holds a lease. */
+static __always_inline bool current_holds(struct task_struct *current, struct lw_map_holder *self)
+{
+	self->kind = LW_MAP_HOLDER_PROCESS;
+	self->pid = current->tgid;
+	self->start_time = lw_start_time_of(current);
+	self->cgroup_id = 0;
+	return bpf_map_lookup_elem(&holder_index, self) != NULL;
+}
+
+/* Every fork and thread of a holder or of its family. Others leave after
+ * one task-storage lookup and one hash lookup. */
+SEC("lsm/task_alloc")
+int BPF_PROG(lw_task_alloc, struct task_struct *task, unsigned long clone_flags)
+{
+	struct task_struct *current = bpf_get_current_task_btf();
+	struct lw_family *inherited, *family;
+	struct lw_map_holder self;
+	bool holder;
+	int next = 0;
+
+	inherited = bpf_task_storage_get(&holder_family, current, NULL, 0);
+	holder = current_holds(current, &self);
+	barrier_var(holder);	/* else clang ORs the two pointers, which the verifier refuses */
+	if (!inherited && !holder)
+		return 0;
+	family = bpf_task_storage_get(&holder_family, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!family)	/* no memory: an unmarked child would be open to attach */
+		return -LW_ENOMEM;
+	if (holder)
+		family->holders[next++] = self;
+	for (int i = 0; inherited && i < LW_FAMILY_HOLDERS && next < LW_FAMILY_HOLDERS; i++) {
+		if (!inherited->holders[i].kind)
+			break;
+		if (holder && inherited->holders[i].pid == self.pid &&
+		    inherited->holders[i].start_time == self.start_time)
+			continue;	/* a thread of the holder forking: named once */
+		family->holders[next++ & (LW_FAMILY_HOLDERS - 1)] = inherited->holders[i];
+	}
+	return 0;
+}
+
+/* The holder entry of an ancestor of child that still holds a lease, or
+ * NULL. */
+static __always_inline struct lw_holder_ref *family_shield_of(struct task_struct *child)
+{
+	struct lw_family *family = bpf_task_storage_get(&holder_family, child, NULL, 0);
+	struct lw_holder_ref *ref;
+
+	if (!family)
+		return NULL;
+	for (int i = 0; i < LW_FAMILY_HOLDERS; i++) {
+		if (!family->holders[i].kind)
+			break;
+		if ((ref = bpf_map_lookup_elem(&holder_index, &family->holders[i])))
+			return ref;
+	}
+	return NULL;
+}
+
+#endif
