@@ -187,6 +187,22 @@ static void lower_lease_covers_every_overlay_that_shows_the_file(void **state)
 	assert_denied(child_open(MERGED LOW_FILE, O_RDWR), "a non-holder's O_RDWR open through the first overlay");
 }
 
+/* The overlay mounts are kept between acquires: one mounted after an
+ * acquire must be seen by the next. */
+static void overlay_mounted_after_an_acquire_is_followed_by_the_next(void **state)
+{
+	(void)state;
+	lease_path(MERGED UP_FILE);
+	release();
+	if (sh("mkdir " TOP "/upper2 " TOP "/work2 " TOP "/merged2 && echo up2 > " TOP "/upper2" UP_FILE
+	       " && mount -t overlay overlay -o lowerdir=" LOWER ",upperdir=" TOP "/upper2,workdir=" TOP
+	       "/work2 " TOP "/merged2"))
+		fail_msg("expected a second overlay to mount");
+	lease_path(TOP "/merged2" UP_FILE);
+	assert_denied(child_open(TOP "/upper2" UP_FILE, O_RDWR),
+		      "a non-holder's O_RDWR open of the upper name of an overlay mounted after the last acquire");
+}
+
 static void merged_leases_of_one_lower_file_through_two_overlays_refuse_the_second(void **state)
 {
 	struct lw_holder self = holder_of(getpid());
@@ -290,6 +306,7 @@ static void merged_lease_of_a_metadata_only_copy_up_covers_the_lower_data(void *
 
 static const struct CMUnitTest overlay[] = {
 	CASE(merged_lease_denies_non_holders_the_merged_and_upper_names),
+	CASE(overlay_mounted_after_an_acquire_is_followed_by_the_next),
 	CASE(merged_lease_of_a_lower_only_file_denies_non_holders_the_lower_name),
 	CASE(holders_copy_up_is_covered_at_its_new_upper_name),
 	CASE(non_holders_copy_up_by_chmod_is_covered_at_its_new_upper_name),

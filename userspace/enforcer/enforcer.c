@@ -458,6 +458,7 @@ void lw_enforcer_close(struct lw_enforcement *handle)
 	lw_files_close(enf);
 	lw_release_claims(enf);
 	lw_release_programs(enf);
+	lw_overlay_mounts_free(&enf->overlays);
 	for (size_t i = 0; i < NR_MAPS; i++)
 		close_fd(&enf->map_fds[i]);
 	free(enf);

@@ -6,6 +6,7 @@
 #include "common/err.h"
 #include "common/lease_rules.h"
 #include "enforcer/enforcer.h"
+#include "enforcer/overlay_mounts.h"
 #include "enforcer_maps.h"	/* the map layouts: only the enforcer sees them */
 
 struct ring_buffer;
@@ -55,6 +56,7 @@ struct lw_enforcer {
 	void *event_ctx;
 	struct enforcer_files_bpf *files;	/* the files iterator, loaded on first use */
 	int files_link_fd;
+	struct lw_overlay_mounts overlays;	/* kept between acquires (overlay_mounts.h) */
 	struct lw_err err;	/* why the last call failed */
 };
 

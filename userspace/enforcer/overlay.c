@@ -7,7 +7,8 @@
  *   metacopy=on an upper file holding only metadata and the lower data;
  * - an image in an overlay's upper folder, or a lower file that the merged
  *   name shows: the merged name of every such overlay.
- * Which file a merged name shows is asked of the kernel where it tells
+ * The overlay mounts are kept between acquires until the mount table
+ * changes (overlay_mounts.c). Which file a merged name shows is asked of the kernel where it tells
  * (data_key), else read from which layer paths exist. Each name becomes
  * an alias of the lease, keyed as the kernel keys it (an O_PATH descriptor
  * through the files iterator: overlayfs reports other numbers to stat()).
@@ -29,7 +30,6 @@
 #include "enforcer/enforcer_internal.h"
 
 #define MAX_NAMES 64		/* other names of one image */
-#define MAX_LAYERS 512		/* overlayfs allows 500 lower layers */
 
 enum name_role { NAME_MERGED, NAME_UPPER, NAME_LOWER };
 
@@ -45,106 +45,6 @@ struct names {
 	} at[MAX_NAMES];
 	size_t n;
 };
-
-/* One overlay mount, as mountinfo shows it. */
-struct overlay {
-	char root[PATH_MAX];	/* the folder of the overlay this mount shows */
-	char point[PATH_MAX];	/* where it is mounted */
-	char upper[PATH_MAX];	/* "" if none (a read-only overlay) */
-	char *lowers[MAX_LAYERS];	/* topmost first */
-	size_t nr_lowers;
-	int mnt_id;
-};
-
-/* mountinfo's octal escapes (\040 for a space...) undone in place. */
-static void unescape_octal(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else
-			*out++ = *s;
-	}
-	*out = 0;
-}
-
-/* A layer path as given to the mount: absolute, resolved (the image's path
- * from /proc is); false if it cannot be used. */
-static bool resolve_layer(const char *given, char *out)
-{
-	return given[0] == '/' && realpath(given, out) != NULL;
-}
-
-/* lowerdir=a:b (a literal ':' escaped "\:"), lowerdir+=a, datadir+=a. */
-static void add_lowers(struct overlay *o, char *value, bool one)
-{
-	char *start = value, *out = value, resolved[PATH_MAX];
-
-	for (char *s = value;; s++) {
-		if (*s == '\\' && s[1]) {
-			*out++ = *++s;
-			continue;
-		}
-		if (*s && (one || *s != ':')) {
-			*out++ = *s;
-			continue;
-		}
-		*out = 0;
-		if (*start && o->nr_lowers < MAX_LAYERS && resolve_layer(start, resolved))
-			o->lowers[o->nr_lowers++] = strdup(resolved);
-		if (!*s)
-			break;
-		start = out = s + 1;
-	}
-}
-
-static void overlay_free(struct overlay *o)
-{
-	for (size_t i = 0; i < o->nr_lowers; i++)
-		free(o->lowers[i]);
-	o->nr_lowers = 0;
-}
-
-/* line: one mountinfo line; true if it is an overlay (filled in o). */
-static bool parse_overlay(char *line, struct overlay *o)
-{
-	char *fields[64], *save = NULL, *opt;
-	size_t n = 0, dash = 0;
-
-	line[strcspn(line, "\n")] = 0;
-	for (char *t = strtok_r(line, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
-		fields[n++] = t;
-	for (size_t i = 6; i < n; i++)
-		if (!strcmp(fields[i], "-")) {
-			dash = i;
-			break;
-		}
-	if (!dash || dash + 3 >= n || strcmp(fields[dash + 1], "overlay"))
-		return false;
-	memset(o, 0, sizeof(*o));
-	o->mnt_id = atoi(fields[0]);
-	unescape_octal(fields[3]);
-	unescape_octal(fields[4]);
-	snprintf(o->root, sizeof(o->root), "%s", strcmp(fields[3], "/") ? fields[3] : "");
-	snprintf(o->point, sizeof(o->point), "%s", strcmp(fields[4], "/") ? fields[4] : "");
-	/* super options: commas inside a value are escaped, so ',' splits */
-	save = NULL;
-	for (opt = strtok_r(fields[dash + 3], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-		unescape_octal(opt);
-		if (!strncmp(opt, "upperdir=", 9)) {
-			if (!resolve_layer(opt + 9, o->upper))
-				o->upper[0] = 0;
-		} else if (!strncmp(opt, "lowerdir=", 9))
-			add_lowers(o, opt + 9, false);
-		else if (!strncmp(opt, "lowerdir+=", 10) || !strncmp(opt, "datadir+=", 9))
-			add_lowers(o, strchr(opt, '=') + 1, true);
-	}
-	return true;
-}
 
 /* path under dir: *rel gets the rest ("/x/y"); false if not under it. */
 static bool under(const char *path, const char *dir, const char **rel)
@@ -317,7 +217,7 @@ static bool cover_name(struct lw_enforcer *enf, const char *dir, const char *rel
 /* The image is on overlay o at path (image: a readable name of it): the
  * file its merged name shows (checked against the kernel's mapping), and
  * for a metadata-only upper file (metacopy=on) the upper file too. */
-static int cover_layers(struct lw_enforcer *enf, const struct overlay *o, const char *path,
+static int cover_layers(struct lw_enforcer *enf, const struct lw_overlay *o, const char *path,
 			const char *image, const struct lw_map_key *lease, struct names *names)
 {
 	struct lw_map_key shown, *want = NULL;
@@ -351,7 +251,7 @@ static int cover_layers(struct lw_enforcer *enf, const struct overlay *o, const 
 /* The image at path may be a layer file of overlay o: the merged name, if
  * it shows this file (the kernel's mapping of the merged file is the
  * image; without it, no upper or higher lower file of the same name). */
-static int cover_merged(struct lw_enforcer *enf, const struct overlay *o, const char *path,
+static int cover_merged(struct lw_enforcer *enf, const struct lw_overlay *o, const char *path,
 			const struct lw_map_key *lease, struct names *names)
 {
 	const char *rel = NULL, *inside;
@@ -454,47 +354,29 @@ static bool where_is(int fd, char *path, size_t size, int *mnt_id)
 int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 		     const struct lw_map_lease *lease, unsigned int flags, struct lw_writer *writer)
 {
-	struct overlay *o = calloc(1, sizeof(*o));	/* large: not on the stack */
-	struct names *names = calloc(1, sizeof(*names));
-	char path[PATH_MAX], image[64], *line = NULL;
-	size_t cap = 0;
-	int mnt_id, err = 0;
-	FILE *f;
+	struct lw_overlay_mounts *mounts = &enf->overlays;
+	struct names *names;
+	char path[PATH_MAX];
+	int mnt_id, err;
 
-	if (!names || !o) {
-		free(names);
-		free(o);
+	if ((err = lw_overlay_mounts_current(mounts)) < 0)
+		return err == -ENOMEM ? lw_fail(enf, err, "out of memory reading the overlay mounts") : 0;
+	/* most hosts have no overlay: nothing more */
+	if (!mounts->n || !where_is(fd, path, sizeof(path), &mnt_id))
+		return 0;
+	if (!(names = calloc(1, sizeof(*names))))	/* large: not on the stack */
 		return lw_fail(enf, -ENOMEM, "out of memory finding the image's overlay names");
-	}
-	if (!(f = fopen("/proc/self/mountinfo", "re"))) {
-		free(names);
-		free(o);
-		return 0;
-	}
-	/* most hosts have no overlay: one read of mountinfo, nothing more */
-	while (getline(&line, &cap, f) > 0 && !strstr(line, " - overlay "))
-		;
-	if (feof(f) || !where_is(fd, path, sizeof(path), &mnt_id)) {
-		free(line);
-		fclose(f);
-		free(names);
-		free(o);
-		return 0;
-	}
-	snprintf(image, sizeof(image), "/proc/self/fd/%d", fd);	/* the same name, readable */
-	rewind(f);
-	while (!err && getline(&line, &cap, f) > 0) {
-		if (!strstr(line, " - overlay ") || !parse_overlay(line, o))
-			continue;
-		if (o->mnt_id == mnt_id)
+	for (size_t i = 0; !err && i < mounts->n; i++) {
+		const struct lw_overlay *o = &mounts->at[i];
+
+		if (o->mnt_id == mnt_id) {
+			char image[64];
+
+			snprintf(image, sizeof(image), "/proc/self/fd/%d", fd);	/* the same name, readable */
 			err = cover_layers(enf, o, path, image, key, names);
-		else
+		} else
 			err = cover_merged(enf, o, path, key, names);
-		overlay_free(o);
 	}
-	free(o);
-	free(line);
-	fclose(f);
 	if (!err && !(flags & LW_LEASE_FORCE))
 		err = check_names(enf, fd, key, lease, names, writer);
 	if (err) {

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The overlay mounts this process sees, from /proc/self/mountinfo, with
+ * their layer folders resolved. Kept between acquires and read again only
+ * when the mount table changed (mountinfo polls POLLPRI after any mount,
+ * unmount or move), so an acquire on a host with hundreds of mounts and
+ * dozens of overlays costs one poll(2), not a read of the whole table and
+ * a realpath(3) of every layer. */
+#ifndef LW_ENFORCER_OVERLAY_MOUNTS_H
+#define LW_ENFORCER_OVERLAY_MOUNTS_H
+
+#include <stddef.h>
+
+/* One overlay mount, as mountinfo shows it. */
+struct lw_overlay {
+	char *root;		/* the folder of the overlay this mount shows; "" for its top */
+	char *point;		/* where it is mounted; "" for / */
+	char *upper;		/* resolved; "" if none (a read-only overlay) */
+	char **lowers;		/* resolved, topmost first */
+	size_t nr_lowers;
+	int mnt_id;
+};
+
+struct lw_overlay_mounts {
+	struct lw_overlay *at;
+	size_t n;
+	void *source;		/* the open mountinfo (FILE *), polled for changes */
+	int read;		/* at has been read at least once */
+};
+
+/* The overlay mounts as of now: the kept list, or the list read again if
+ * the mount table changed since. -errno (mountinfo unreadable, no memory);
+ * then the list is empty, and it is read again next time. */
+int lw_overlay_mounts_current(struct lw_overlay_mounts *m);
+void lw_overlay_mounts_free(struct lw_overlay_mounts *m);
+
+#endif
