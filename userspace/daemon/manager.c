@@ -163,6 +163,17 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 
 	if (pid != peer->pid && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for another process");
+	if (pid == peer->pid && pid != 1) {
+		/* the caller itself: identified at connect (SO_PEERCRED names a
+		 * process, not a thread), and its pidfd, polled before every
+		 * call, says it has not exited since */
+		h->id.kind = LW_HOLDER_PROCESS;
+		h->id.pid = (uint32_t)pid;
+		h->id.start_time = peer->start_time;
+		h->uid = peer->uid;
+		lw_pid_comm(pid, h->comm);
+		return NULL;
+	}
 	refusal = lw_pid_refusal(pid);
 	if (refusal)
 		return lw_error_invalid_parameter_why("pid", "%d: %s", pid, refusal);
