@@ -208,6 +208,7 @@ void lw_fan_enforcer_close(struct lw_enforcement *handle)
 static int rebuild_leases(struct lw_fan_enforcer *enf)
 {
 	const struct lw_fan_table *t = enf->table;
+	struct lw_fan_mounts mounts = { 0 };
 
 	enf->leases = calloc(t->nr_leases ? t->nr_leases : 1, sizeof(*enf->leases));
 	if (!enf->leases)
@@ -221,12 +222,13 @@ static int rebuild_leases(struct lw_fan_enforcer *enf)
 		l->lease = t->leases[i].lease;
 		l->pre_content = enf->pre_content;
 		l->events = 1;	/* its mark was proven when it was added */
-		l->path_fd = lw_fan_table_reopen(&t->leases[i]);
+		l->path_fd = lw_fan_table_reopen(&t->leases[i], &mounts);
 		for (int h = 0; h < LW_MAX_HOLDERS; h++)
 			l->pidfds[h] = h < (int)l->lease.nr_holders ?
 				       lw_fan_holder_pidfd(&l->lease.holders[h]) : -1;
 		enf->nr_leases++;
 	}
+	lw_fan_mounts_close(&mounts);
 	return 0;
 }
 
