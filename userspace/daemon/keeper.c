@@ -93,7 +93,7 @@ static int hello(const struct sockaddr_un *sa, struct lw_keeper **out, uint32_t 
 		return -ENOMEM;
 	}
 	k->fd = fd;
-	r = lw_keeper_send(fd, KEEPER_HELLO, NULL, -1);
+	r = lw_keeper_send_count(fd, KEEPER_HELLO, NULL, -1, KEEPER_HELLO_TRIMMED);
 	if (r == 0)
 		r = lw_keeper_recv(fd, &m, &extra);
 	if (r > 0 && extra >= 0)

@@ -77,6 +77,7 @@ static int store_put(struct keeper_store *s, const char *name, int fd)
 static void serve(struct keeper_store *s, int conn)
 {
 	struct keeper_msg m;
+	bool trimmed = false;	/* the daemon reads trimmed messages */
 	int fd, r;
 
 	while ((r = lw_keeper_recv(conn, &m, &fd)) > 0) {
@@ -96,6 +97,7 @@ static void serve(struct keeper_store *s, int conn)
 		case KEEPER_HELLO:
 			if (fd >= 0)
 				close(fd);
+			trimmed = m.count & KEEPER_HELLO_TRIMMED;
 			lw_keeper_send_count(conn, KEEPER_OK, NULL, -1, (uint32_t)s->count);
 			break;
 		case KEEPER_QUIT:
@@ -133,7 +135,8 @@ static void serve(struct keeper_store *s, int conn)
 			if (fd >= 0)
 				close(fd);
 			for (size_t i = 0; i < s->count; i++)
-				lw_keeper_send(conn, KEEPER_ITEM, s->items[i].name, s->items[i].fd);
+				(trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(conn, KEEPER_ITEM, s->items[i].name,
+										   s->items[i].fd);
 			lw_keeper_send(conn, KEEPER_END, NULL, -1);
 			break;
 		default:
