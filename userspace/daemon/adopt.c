@@ -116,6 +116,7 @@ struct kernel_entries {
 	struct lw_lease *leases;
 	size_t count, cap;
 	struct lw_index by_key;
+	bool loaded;		/* else each lease is looked up in the enforcer */
 };
 
 static uint64_t key_hash(const struct lw_image_key *key)
@@ -171,6 +172,7 @@ static int load_kernel(struct lw_daemon *d, struct kernel_entries *k)
 			s = lw_index_next(&k->by_key, s);
 		*s = (uint32_t)i + 1;
 	}
+	k->loaded = r >= 0;
 	return r < 0 ? r : 0;
 }
 
@@ -274,8 +276,13 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 {
 	const struct lw_lease *kernel = kernel_entry(&d->adoption->kernel, &e->key);
+	struct lw_lease looked_up;
 	struct lw_image_key key;
 	int r, fd;
+
+	/* the walk at the start failed: ask for this one */
+	if (!d->adoption->kernel.loaded && lw_enforcement_lookup(d->enforcer, &e->key, &looked_up) == 0)
+		kernel = &looked_up;
 
 	if (kernel && kernel->mode == (__u32)e->mode) {
 		for (__u32 i = 0; i < kernel->nr_holders && i < LW_MAX_HOLDERS; i++)
@@ -519,12 +526,13 @@ static void end(struct lw_daemon *d)
 	struct lw_adoption *a = d->adoption;
 	struct lw_adopt_waiter *w;
 	struct lw_err err = { { 0 } };
-	uint64_t took = now_usec() - a->start_usec;
+	uint64_t took;
 	int r;
 
 	a->pass = sd_event_source_disable_unref(a->pass);
 	r = finish(d, &err);
 	a->finished = true;
+	took = now_usec() - a->start_usec;
 	if (r == 0 && a->total)
 		lw_log(LOG_INFO, "adopted %u lease(s) of %u in %llu.%03llu s", lw_lease_count(d->leases), a->total,
 		       (unsigned long long)(took / 1000000u), (unsigned long long)(took / 1000u % 1000u));
@@ -662,8 +670,9 @@ int lw_adopt_start(struct lw_daemon *d, void (*done)(struct lw_daemon *d, int re
 	a->total = lw_lease_count(a->pending);
 	r = load_kernel(d, &a->kernel);
 	if (r < 0) {
-		lw_err_set(err, -r, "cannot read the kernel's lease entries: %s", strerror(-r));
-		goto fail;
+		lw_log(LOG_WARNING, "cannot walk the kernel's lease entries (%s): looking each lease up instead",
+		       strerror(-r));
+		free_kernel(&a->kernel);
 	}
 	/* holders: at most one a lease */
 	a->alive.items = calloc(a->total ? a->total : 1, sizeof(*a->alive.items));
