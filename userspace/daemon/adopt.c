@@ -591,6 +591,23 @@ static int on_gate(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+/* Whether the keeper may lack the lock of a lease of the state: it was
+ * started just now (the previous one died with the daemon), or it keeps
+ * locks (the backend has descriptors to keep) but not one of a lease. */
+static bool keeper_may_lack_locks(struct lw_daemon *d)
+{
+	struct lw_adoption *a = d->adoption;
+
+	if (!a->total)
+		return false;
+	if (lw_keeper_started_here(d->keeper))
+		return true;
+	for (struct lw_lease_entry *e = lw_lease_first(a->pending); a->kept.count && e; e = e->next)
+		if (!find_kept(&a->kept, e->image))
+			return true;
+	return false;
+}
+
 static unsigned int chunk_from_env(void)
 {
 	const char *v = getenv(ADOPT_CHUNK_ENV);
@@ -684,6 +701,17 @@ int lw_adopt_start(struct lw_daemon *d, void (*done)(struct lw_daemon *d, int re
 	if (a->total || a->kept.count)
 		lw_log(LOG_INFO, "adopting %u lease(s) from the state file, %zu kept lock(s)", a->total,
 		       a->kept.count);
+	if (keeper_may_lack_locks(d)) {
+		/* The keeper died with the daemon: the locks taken anew live only
+		 * in this process until a new keeper inherits them, as adoption
+		 * ends. Adopt everything before answering, so that once the
+		 * daemon answers every lock is kept, as after any start. */
+		lw_log(LOG_WARNING, "the keeper may lack locks of the %u lease(s): adopting every lease before answering",
+		       a->total);
+		adopt_some(d, UINT_MAX);
+		end(d);
+		return 0;
+	}
 	r = start_passes(d, err);
 	if (r < 0)
 		goto fail;

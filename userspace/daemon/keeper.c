@@ -25,6 +25,7 @@
 struct lw_keeper {
 	int fd;
 	int pid;
+	bool started;	/* lw_keeper_connect found none and started this one */
 };
 
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd);
@@ -125,6 +126,7 @@ int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, struct lw_e
 	r = hello(&sa, out, &count);
 	if (r < 0)
 		return lw_err_set(err, -r, "keeper: %s does not answer: %s", sa.sun_path, strerror(-r));
+	(*out)->started = true;
 	return r;
 }
 
@@ -269,6 +271,11 @@ int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd)
 int lw_keeper_pid(const struct lw_keeper *k)
 {
 	return k->pid;
+}
+
+bool lw_keeper_started_here(const struct lw_keeper *k)
+{
+	return k->started;
 }
 
 int lw_keeper_fd(const struct lw_keeper *k)
