@@ -24,7 +24,9 @@
  * on leases that may yet be dropped. Enforcement never lapses meanwhile:
  * the kernel's entries (pinned maps, or the fanotify group and table the
  * keeper kept) are in place before the first lease is adopted, and the
- * tamper check starts only once the table is whole. */
+ * tamper check starts only once the table is whole. When the keeper may
+ * lack locks (it died with the daemon), everything is adopted before the
+ * daemon answers: locks taken anew are kept by no keeper until the end. */
 #ifndef LW_DAEMON_ADOPT_H
 #define LW_DAEMON_ADOPT_H
 
