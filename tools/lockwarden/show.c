@@ -180,6 +180,20 @@ static void print_lockspaces(const char *reply)
 	json_object_put(j);
 }
 
+/* After a restart the daemon answers while it adopts its leases: the
+ * reply's adopting {adopted, total}, which the library's struct does not
+ * carry; "leases" counts the adopted ones meanwhile. */
+static void print_adopting(const char *reply)
+{
+	struct json_object *j = reply ? json_tokener_parse(reply) : NULL, *a, *adopted, *total;
+
+	if (j && json_object_object_get_ex(j, "adopting", &a) &&
+	    json_object_object_get_ex(a, "adopted", &adopted) && json_object_object_get_ex(a, "total", &total))
+		printf("adopting:         %" PRId64 "/%" PRId64 " leases (after a restart)\n",
+		       json_object_get_int64(adopted), json_object_get_int64(total));
+	json_object_put(j);
+}
+
 static void print_status(const struct lockwarden_status *st, const char *reply)
 {
 	uint64_t s = st->uptime_usec / 1000000;
@@ -196,6 +210,7 @@ static void print_status(const struct lockwarden_status *st, const char *reply)
 		printf("pin dir:          %s\n", lw_terminal_escape(st->pin_dir, text, sizeof(text)));
 	printf("leases:           %" PRId64 " (at most %" PRId64 " images)\n", st->leases,
 	       st->max_images);
+	print_adopting(reply);
 	printf("denials:          %" PRId64 " (%" PRId64 " suppressed from the audit trail)\n",
 	       st->denials, st->suppressed);
 	printf("ringbuf dropped:  %" PRId64 "\n", st->ringbuf_dropped);

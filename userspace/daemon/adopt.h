@@ -14,14 +14,43 @@
  *     either the daemon or the keeper dying;
  *   - a lock the keeper no longer has (it was killed too) is taken again,
  *     with the lease enforced all along, and a new keeper inherits it.
- * The state file is then written again, and the keeper watched. */
+ * The state file is then written again, and the keeper watched.
+ *
+ * It runs from the event loop, a chunk of leases a pass at the lowest
+ * priority, so the daemon answers meanwhile (lockwardend(8), "Restart"):
+ * Status at once, with the progress; Inquire at once for a lease already
+ * adopted; Acquire, Release, List and Inquire of anything else wait (see
+ * lw_adopt_wait) until every lease is adopted, since their answer depends
+ * on leases that may yet be dropped. Enforcement never lapses meanwhile:
+ * the kernel's entries (pinned maps, or the fanotify group and table the
+ * keeper kept) are in place before the first lease is adopted, and the
+ * tamper check starts only once the table is whole. When the keeper may
+ * lack locks (it died with the daemon), everything is adopted before the
+ * daemon answers: locks taken anew are kept by no keeper until the end. */
 #ifndef LW_DAEMON_ADOPT_H
 #define LW_DAEMON_ADOPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "daemon.h"
 
-int lw_adopt(struct lw_daemon *d, struct lw_err *err);
+/* Load the state and the kept locks, and start adopting from d->event;
+ * done(d, result, err) once every lease is adopted (result < 0: the state
+ * could not be written again, the daemon cannot go on). Leases not yet
+ * adopted are not in d->leases. */
+int lw_adopt_start(struct lw_daemon *d, void (*done)(struct lw_daemon *d, int result, const struct lw_err *err),
+		   struct lw_err *err);
+/* Whether adoption is still running; *adopted and *total (if not NULL)
+ * get its progress in leases. */
+bool lw_adopt_running(const struct lw_daemon *d, unsigned int *adopted, unsigned int *total);
+/* Run fn(ctx) once adoption is over (in order of the calls); NULL when
+ * out of memory. The handle is valid until fn runs or it is cancelled. */
+struct lw_adopt_waiter;
+struct lw_adopt_waiter *lw_adopt_wait(struct lw_daemon *d, void (*fn)(void *ctx), void *ctx);
+void lw_adopt_cancel(struct lw_daemon *d, struct lw_adopt_waiter *w);
+/* At exit before adoption is over: let go of what it holds (the keeper
+ * keeps its copies; the next start adopts again). */
+void lw_adopt_abandon(struct lw_daemon *d);
 
 #endif /* LW_DAEMON_ADOPT_H */

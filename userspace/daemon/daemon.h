@@ -25,6 +25,7 @@ struct lw_state;
 struct lw_commit;
 struct lw_acquiring;
 struct lw_releasing;
+struct lw_adoption;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -44,6 +45,8 @@ struct lw_daemon {
 	struct lw_exit_queue *exits;	/* holders that exited, released in batches (leasing.c) */
 	struct lw_denials *denials;	/* denials.c: the per-uid record budget */
 	struct lw_state *state;		/* state.h: the journal changes are committed to */
+	struct lw_adoption *adoption;	/* adopt.h: leases still to adopt; NULL once all are */
+	bool reexec_after_adoption;	/* SIGUSR1 came while adopting */
 	struct lw_commit *commit;	/* commit.h: group commit, NULL when off */
 	LIST_HEAD(lw_acquiring_list, lw_acquiring) acquiring;	/* acquiring.h: answered later */
 	unsigned int nr_acquiring;

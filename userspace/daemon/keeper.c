@@ -25,6 +25,7 @@
 struct lw_keeper {
 	int fd;
 	int pid;
+	bool started;	/* lw_keeper_connect found none and started this one */
 };
 
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd);
@@ -93,7 +94,7 @@ static int hello(const struct sockaddr_un *sa, struct lw_keeper **out, uint32_t 
 		return -ENOMEM;
 	}
 	k->fd = fd;
-	r = lw_keeper_send(fd, KEEPER_HELLO, NULL, -1);
+	r = lw_keeper_send_count(fd, KEEPER_HELLO, NULL, -1, KEEPER_HELLO_TRIMMED);
 	if (r == 0)
 		r = lw_keeper_recv(fd, &m, &extra);
 	if (r > 0 && extra >= 0)
@@ -125,6 +126,7 @@ int lw_keeper_connect(const char *state_dir, struct lw_keeper **out, struct lw_e
 	r = hello(&sa, out, &count);
 	if (r < 0)
 		return lw_err_set(err, -r, "keeper: %s does not answer: %s", sa.sun_path, strerror(-r));
+	(*out)->started = true;
 	return r;
 }
 
@@ -269,6 +271,11 @@ int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd)
 int lw_keeper_pid(const struct lw_keeper *k)
 {
 	return k->pid;
+}
+
+bool lw_keeper_started_here(const struct lw_keeper *k)
+{
+	return k->started;
 }
 
 int lw_keeper_fd(const struct lw_keeper *k)

@@ -20,6 +20,7 @@
 #ifndef LW_DAEMON_KEEPER_H
 #define LW_DAEMON_KEEPER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "common/err.h"
 
@@ -63,6 +64,9 @@ int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd);
 int lw_keeper_drop_group(struct lw_keeper *k);
 /* The keeper's pid (for tests and logs). */
 int lw_keeper_pid(const struct lw_keeper *k);
+/* Whether lw_keeper_connect found no keeper and started this one (it
+ * holds none of the locks of a previous daemon). */
+bool lw_keeper_started_here(const struct lw_keeper *k);
 /* The connection's descriptor: it hangs up when the keeper dies. */
 int lw_keeper_fd(const struct lw_keeper *k);
 

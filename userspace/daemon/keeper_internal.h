@@ -31,13 +31,21 @@ enum keeper_op {
 struct keeper_msg {
 	uint32_t op;
 	int32_t pid;		/* in every message: the sender's pid */
-	uint32_t count;		/* OK to HELLO: how many descriptors the keeper holds */
+	uint32_t count;		/* OK to HELLO: how many descriptors the keeper holds;
+				 * HELLO: KEEPER_HELLO_TRIMMED if the daemon reads trimmed messages */
 	char name[PATH_MAX];
 };
 
-/* keeper_msg.c: one message, with a descriptor attached if fd >= 0. */
+/* A daemon that reads trimmed messages says so in its HELLO; one from
+ * before reads only whole structs. */
+#define KEEPER_HELLO_TRIMMED 1u
+
+/* keeper_msg.c: one message, with a descriptor attached if fd >= 0.
+ * Trimmed: only up to the name's NUL (a LIST of 65,536 locks sends a few
+ * MiB, not 270); lw_keeper_recv takes either. */
 int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32_t count);
 int lw_keeper_send(int sock, uint32_t op, const char *name, int fd);
+int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd);
 /* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
 int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,7 +22,7 @@
 
 #include "keeper_internal.h"
 
-int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32_t count)
+static int send_msg(int sock, uint32_t op, const char *name, int fd, uint32_t count, bool trimmed)
 {
 	struct keeper_msg m = { .op = op, .pid = getpid(), .count = count };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
@@ -31,6 +32,8 @@ int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32
 
 	if (name)
 		snprintf(m.name, sizeof(m.name), "%s", name);
+	if (trimmed)
+		iov.iov_len = offsetof(struct keeper_msg, name) + strlen(m.name) + 1;
 	if (fd >= 0) {
 		struct cmsghdr *c;
 
@@ -48,9 +51,19 @@ int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32
 	return n < 0 ? -errno : 0;
 }
 
+int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32_t count)
+{
+	return send_msg(sock, op, name, fd, count, false);
+}
+
 int lw_keeper_send(int sock, uint32_t op, const char *name, int fd)
 {
-	return lw_keeper_send_count(sock, op, name, fd, 0);
+	return send_msg(sock, op, name, fd, 0, false);
+}
+
+int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd)
+{
+	return send_msg(sock, op, name, fd, 0, true);
 }
 
 /* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
@@ -76,12 +89,13 @@ int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd)
 		return 0;
 	/* MSG_CTRUNC alone: the descriptor was refused (an LSM's file_receive);
 	 * the message still counts, without it */
-	if ((size_t)n != sizeof(*m) || (mh.msg_flags & MSG_TRUNC)) {
+	if ((size_t)n <= offsetof(struct keeper_msg, name) || (mh.msg_flags & MSG_TRUNC)) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
 		return -EBADMSG;
 	}
-	m->name[sizeof(m->name) - 1] = '\0';
+	/* a trimmed message ends with its name's NUL; any other is cut here */
+	m->name[(size_t)n < sizeof(*m) ? (size_t)n - offsetof(struct keeper_msg, name) - 1 : sizeof(m->name) - 1] = '\0';
 	return 1;
 }

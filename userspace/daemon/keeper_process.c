@@ -46,9 +46,11 @@ static void store_drop(struct keeper_store *s, const char *name)
 		}
 }
 
-static int store_put(struct keeper_store *s, const char *name, int fd)
+/* Add name without looking for it first: keeper_setup's names are the
+ * daemon's leases, one a name, and a search each would make starting a
+ * keeper of N locks cost N^2. */
+static int store_append(struct keeper_store *s, const char *name, int fd)
 {
-	store_drop(s, name);
 	if (s->count == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 64;
 		struct kept *grown = realloc(s->items, cap * sizeof(*grown));
@@ -65,10 +67,17 @@ static int store_put(struct keeper_store *s, const char *name, int fd)
 	return 0;
 }
 
+static int store_put(struct keeper_store *s, const char *name, int fd)
+{
+	store_drop(s, name);
+	return store_append(s, name, fd);
+}
+
 /* Serve one daemon connection until it closes. */
 static void serve(struct keeper_store *s, int conn)
 {
 	struct keeper_msg m;
+	bool trimmed = false;	/* the daemon reads trimmed messages */
 	int fd, r;
 
 	while ((r = lw_keeper_recv(conn, &m, &fd)) > 0) {
@@ -88,6 +97,7 @@ static void serve(struct keeper_store *s, int conn)
 		case KEEPER_HELLO:
 			if (fd >= 0)
 				close(fd);
+			trimmed = m.count & KEEPER_HELLO_TRIMMED;
 			lw_keeper_send_count(conn, KEEPER_OK, NULL, -1, (uint32_t)s->count);
 			break;
 		case KEEPER_QUIT:
@@ -125,7 +135,8 @@ static void serve(struct keeper_store *s, int conn)
 			if (fd >= 0)
 				close(fd);
 			for (size_t i = 0; i < s->count; i++)
-				lw_keeper_send(conn, KEEPER_ITEM, s->items[i].name, s->items[i].fd);
+				(trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(conn, KEEPER_ITEM, s->items[i].name,
+										   s->items[i].fd);
 			lw_keeper_send(conn, KEEPER_END, NULL, -1);
 			break;
 		default:
@@ -191,7 +202,7 @@ static void keeper_setup(int listen_fd, const struct lw_keeper_lock *locks, size
 		/* at 4 and up: fds 0 to 3 are about to be replaced */
 		int fd = fcntl(locks[i].fd, F_DUPFD, 4);
 
-		if (fd < 0 || store_put(store, locks[i].name, fd) < 0)
+		if (fd < 0 || store_append(store, locks[i].name, fd) < 0)
 			_exit(1);
 	}
 	null = open("/dev/null", O_RDWR);

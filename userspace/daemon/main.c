@@ -117,6 +117,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 			lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
 		break;
 	case SIGUSR1:
+		if (lw_adopt_running(d, NULL, NULL)) {
+			/* locks taken anew live only in this process until then */
+			lw_log(LOG_NOTICE, "re-executing once every lease is adopted");
+			d->reexec_after_adoption = true;
+			break;
+		}
 		lw_commit_flush(d, NULL);	/* a staged batch is made durable, never dropped */
 		lw_reexec(lw_server_listen_fd(d->server));
 		break;
@@ -160,6 +166,31 @@ static int fail(const char *what, const char *why)
 	return 1;
 }
 
+/* Every lease is adopted: the tamper check may compare the table with the
+ * kernel now; a failure to write the state again stops the daemon, as it
+ * would have at start. */
+static void adopted(struct lw_daemon *d, int result, const struct lw_err *err)
+{
+	int r;
+
+	if (result < 0) {
+		fail("adopt", err->msg);
+		sd_event_exit(d->event, result);
+		return;
+	}
+	r = lw_tamper_start(d);
+	if (r < 0) {
+		fail("tamper check", strerror(-r));
+		sd_event_exit(d->event, r);
+		return;
+	}
+	sd_notifyf(0, "STATUS=%u lease(s)", lw_lease_count(d->leases));
+	if (d->reexec_after_adoption) {
+		lw_commit_flush(d, NULL);
+		lw_reexec(lw_server_listen_fd(d->server));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
@@ -177,6 +208,7 @@ int main(int argc, char **argv)
 	struct group *gr;
 	sigset_t mask;
 	char err[2 * PATH_MAX], why_not_bpf[512];
+	unsigned int adopting = 0;
 	int nov = 0, r, status = 1;
 
 	lw_reexec_init(argc, argv);
@@ -275,7 +307,7 @@ int main(int argc, char **argv)
 		fail("tamper", start_err.msg);
 		goto cleanup;
 	}
-	r = lw_adopt(&d, &start_err);
+	r = lw_adopt_start(&d, adopted, &start_err);
 	if (r < 0) {
 		fail("adopt", start_err.msg);
 		goto cleanup;
@@ -290,18 +322,15 @@ int main(int argc, char **argv)
 		fail("denial events", strerror(-r));
 		goto cleanup;
 	}
-	r = lw_tamper_start(&d);
-	if (r < 0) {
-		fail("tamper check", strerror(-r));
-		goto cleanup;
-	}
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		sd_event_add_signal(d.event, NULL, signals[i], on_signal, &d);
 
-	lw_log(LOG_INFO, "ready: socket %s, backend %s, enforcer %s%s%s, %u lease(s)", cfg.socket,
+	/* ready to answer: the leases are adopted from the loop (adopt.h) */
+	lw_adopt_running(&d, NULL, &adopting);
+	lw_log(LOG_INFO, "ready: socket %s, backend %s, enforcer %s%s%s, %u lease(s) to adopt", cfg.socket,
 	       cfg.backend, lw_enforcement_name(d.enforcer), lw_enforcement_bpf(d.enforcer) ? ", pins " : "",
-	       lw_enforcement_pin_dir(d.enforcer), lw_lease_count(d.leases));
-	sd_notifyf(0, "READY=1\nSTATUS=%u lease(s)\nMAINPID=%d", lw_lease_count(d.leases), getpid());
+	       lw_enforcement_pin_dir(d.enforcer), adopting);
+	sd_notifyf(0, "READY=1\nSTATUS=adopting %u lease(s)\nMAINPID=%d", adopting, getpid());
 	r = sd_event_loop(d.event);
 	status = r < 0 ? 1 : 0;
 	sd_notify(0, "STOPPING=1");
@@ -312,6 +341,7 @@ cleanup:
 	lw_server_close(d.server);
 	lw_denials_stop(&d);
 	lw_tamper_close(&d);
+	lw_adopt_abandon(&d);
 	if (d.leases)
 		for (struct lw_lease_entry *e = lw_lease_first(d.leases); e; e = e->next) {
 			for (unsigned int i = 0; i < e->nr_holders; i++)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acquiring.h"
+#include "adopt.h"
 #include "backend.h"
 #include "common/varlink.h"
 #include "common/version.h"
@@ -467,6 +468,7 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 {
 	__u64 denials = 0, suppressed = 0, dropped = 0;
+	unsigned int adopted, total;
 	struct json_object *p, *backend;
 	struct params unused;
 	struct timespec ts;
@@ -483,6 +485,14 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	json_object_object_add(p, "enforcer_limits", json_object_new_string(lw_enforcement_limits(d->enforcer)));
 	json_object_object_add(p, "pin_dir", json_object_new_string(lw_enforcement_pin_dir(d->enforcer)));
 	json_object_object_add(p, "leases", json_object_new_int64(lw_lease_count(d->leases)));
+	if (lw_adopt_running(d, &adopted, &total)) {
+		/* after a restart: "leases" counts those adopted so far */
+		struct json_object *a = json_object_new_object();
+
+		json_object_object_add(a, "adopted", json_object_new_int64(adopted));
+		json_object_object_add(a, "total", json_object_new_int64(total));
+		json_object_object_add(p, "adopting", a);
+	}
 	json_object_object_add(p, "pending_acquires", json_object_new_int64(d->nr_acquiring));
 	backend = lw_backend_status(d->backend);
 	if (backend)
@@ -498,9 +508,91 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	return varlink_reply_new(p, false);
 }
 
+/* A request that waits for the adoption to end (adopt.h). */
+struct waiting {
+	struct lw_daemon *d;
+	const struct lw_peer *peer;	/* the connection's: it outlives the call */
+	struct lw_call *call;
+	struct json_object *parameters;
+	struct lw_adopt_waiter *waiter;
+	char member[16];
+};
+
+static void waiting_free(struct waiting *w)
+{
+	json_object_put(w->parameters);
+	free(w);
+}
+
+static void adoption_over(void *ctx)
+{
+	struct waiting *w = ctx;
+	struct json_object *reply = lw_manager_call(w->d, w->peer, w->member, w->parameters, w->call);
+
+	/* else the method deferred it again, with its own gone callback */
+	if (reply)
+		lw_call_reply(w->call, reply);
+	waiting_free(w);
+}
+
+static void waiting_gone(void *ctx)
+{
+	struct waiting *w = ctx;
+
+	lw_adopt_cancel(w->d, w->waiter);
+	waiting_free(w);
+}
+
+/* While leases are adopted after a restart, a request whose answer
+ * depends on a lease not yet adopted waits: every change, List, and an
+ * Inquire of an image whose lease is not adopted yet (it may yet be
+ * dropped). Status, and an Inquire of an adopted lease, are answered. */
+static bool waits_for_adoption(struct lw_daemon *d, const struct lw_peer *peer, const char *member,
+			       struct json_object *parameters)
+{
+	struct json_object *image;
+	struct lw_acquiring *pending;
+
+	if (!lw_adopt_running(d, NULL, NULL) || strcmp(member, "Status") == 0)
+		return false;
+	if (strcmp(member, "Inquire") != 0)
+		return true;
+	/* a malformed Inquire is answered by inquire() itself */
+	if (!json_object_object_get_ex(parameters, "image", &image) || !json_object_is_type(image, json_type_string))
+		return false;
+	return !find_lease(d, peer, json_object_get_string(image), &pending);
+}
+
+static struct json_object *wait_for_adoption(struct lw_daemon *d, const struct lw_peer *peer, const char *member,
+					     struct json_object *parameters, struct lw_call *call)
+{
+	struct waiting *w = calloc(1, sizeof(*w));
+
+	if (!w || strlen(member) >= sizeof(w->member)) {
+		free(w);
+		return lw_error_resource_limit("out of memory");
+	}
+	*w = (struct waiting){ .d = d, .peer = peer, .call = call, .parameters = json_object_get(parameters) };
+	strcpy(w->member, member);
+	w->waiter = lw_adopt_wait(d, adoption_over, w);
+	if (!w->waiter) {
+		waiting_free(w);
+		return lw_error_resource_limit("out of memory");
+	}
+	lw_call_defer(call, waiting_gone, w);
+	return NULL;
+}
+
 struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *peer,
 				    const char *member, struct json_object *parameters, struct lw_call *call)
 {
+	static const char *const methods[] = { "Acquire", "Release", "Inquire", "List", "Status" };
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		known |= strcmp(member, methods[i]) == 0;
+	if (known && waits_for_adoption(d, peer, member, parameters))
+		return wait_for_adoption(d, peer, member, parameters, call);
 	if (strcmp(member, "Acquire") == 0)
 		return acquire(d, peer, parameters, call);
 	if (strcmp(member, "Release") == 0)

@@ -203,11 +203,29 @@ void lw_fan_enforcer_close(struct lw_enforcement *handle)
 	free(enf);
 }
 
+/* A holder of many leases (a VM's disks) is checked in /proc once: a copy
+ * of the pidfd of the holder of the lease before names the same process. */
+struct last_holder {
+	struct lw_holder id;
+	int pidfd;
+};
+
+static int holder_pidfd(const struct lw_holder *holder, struct last_holder *last)
+{
+	if (last->pidfd >= 0 && lw_holder_equal(&last->id, holder))
+		return fcntl(last->pidfd, F_DUPFD_CLOEXEC, 0);
+	last->id = *holder;
+	last->pidfd = lw_fan_holder_pidfd(holder);
+	return last->pidfd;
+}
+
 /* The leases of an adopted table, with this process's own descriptors:
  * the marked inode (to unmark it) and a pidfd for each process holder. */
 static int rebuild_leases(struct lw_fan_enforcer *enf)
 {
 	const struct lw_fan_table *t = enf->table;
+	struct lw_fan_mounts mounts = { 0 };
+	struct last_holder last = { .pidfd = -1 };
 
 	enf->leases = calloc(t->nr_leases ? t->nr_leases : 1, sizeof(*enf->leases));
 	if (!enf->leases)
@@ -221,12 +239,13 @@ static int rebuild_leases(struct lw_fan_enforcer *enf)
 		l->lease = t->leases[i].lease;
 		l->pre_content = enf->pre_content;
 		l->events = 1;	/* its mark was proven when it was added */
-		l->path_fd = lw_fan_table_reopen(&t->leases[i]);
+		l->path_fd = lw_fan_table_reopen(&t->leases[i], &mounts);
 		for (int h = 0; h < LW_MAX_HOLDERS; h++)
 			l->pidfds[h] = h < (int)l->lease.nr_holders ?
-				       lw_fan_holder_pidfd(&l->lease.holders[h]) : -1;
+				       holder_pidfd(&l->lease.holders[h], &last) : -1;
 		enf->nr_leases++;
 	}
+	lw_fan_mounts_close(&mounts);
 	return 0;
 }
 

@@ -175,25 +175,38 @@ static int open_mount(int mount_id)
 	return fd;
 }
 
-int lw_fan_table_reopen(const struct lw_fan_table_lease *l)
+void lw_fan_mounts_close(struct lw_fan_mounts *m)
+{
+	if (m->valid && m->fd >= 0)
+		close(m->fd);
+	m->valid = false;
+}
+
+int lw_fan_table_reopen(const struct lw_fan_table_lease *l, struct lw_fan_mounts *mounts)
 {
 	struct {
 		struct file_handle fh;
 		unsigned char bytes[LW_FAN_HANDLE_MAX];
 	} h;
 	struct stat st;
-	int mount_fd, fd;
+	int fd;
 
 	if (!l->handle_bytes || l->handle_bytes > LW_FAN_HANDLE_MAX)
 		return -1;
-	mount_fd = open_mount(l->mount_id);
-	if (mount_fd < 0)
+	/* any descriptor on the filesystem serves open_by_handle_at, and the
+	 * inode found is checked below: a mount id reused meanwhile is harmless */
+	if (!mounts->valid || mounts->id != l->mount_id) {
+		lw_fan_mounts_close(mounts);
+		mounts->id = l->mount_id;
+		mounts->fd = open_mount(l->mount_id);
+		mounts->valid = true;
+	}
+	if (mounts->fd < 0)
 		return -1;
 	h.fh.handle_bytes = l->handle_bytes;
 	h.fh.handle_type = l->handle_type;
 	memcpy(h.fh.f_handle, l->handle, l->handle_bytes);
-	fd = open_by_handle_at(mount_fd, &h.fh, O_PATH | O_CLOEXEC);
-	close(mount_fd);
+	fd = open_by_handle_at(mounts->fd, &h.fh, O_PATH | O_CLOEXEC);
 	/* the inode the lease names, not one that reused the handle */
 	if (fd >= 0 && (fstat(fd, &st) || st.st_dev != l->st_dev || st.st_ino != l->st_ino)) {
 		close(fd);

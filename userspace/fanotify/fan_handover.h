@@ -21,6 +21,7 @@
 #ifndef LW_FAN_HANDOVER_H
 #define LW_FAN_HANDOVER_H
 
+#include <stdbool.h>
 #include <fcntl.h>
 #include "fanotify/fan_internal.h"
 
@@ -74,8 +75,16 @@ void lw_fan_table_set(struct lw_fan_enforcer *enf, size_t i, int image_fd);
 /* The lease at index i went, the last one moved into its place (as
  * drop_lease does to enf->leases). enf->lock held. */
 void lw_fan_table_remove(struct lw_fan_enforcer *enf, size_t i);
+/* The mount points found by lw_fan_table_reopen, so a table of many
+ * leases on a few mounts reads /proc/self/mountinfo once a mount, not once
+ * a lease. Zeroed to start; lw_fan_mounts_close when done. */
+struct lw_fan_mounts {
+	int id, fd;		/* the last mount looked up and its O_PATH descriptor */
+	bool valid;
+};
+void lw_fan_mounts_close(struct lw_fan_mounts *m);
 /* An O_PATH descriptor of the inode of shared entry i, or -1. */
-int lw_fan_table_reopen(const struct lw_fan_table_lease *l);
+int lw_fan_table_reopen(const struct lw_fan_table_lease *l, struct lw_fan_mounts *mounts);
 
 /* Leave the denials nobody consumed in the table (as enf closes), and
  * queue those a previous answerer left (as enf adopts the group). */
