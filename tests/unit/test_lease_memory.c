@@ -266,6 +266,60 @@ static void lock_id_at_the_limit_is_refused_and_keeps_the_old(void **state)
 	lw_backend_lock_clear(&lock);
 }
 
+/* fcntl names its lock by the image: the entry keeps one copy of the path. */
+static void lock_id_equal_to_the_image_is_not_copied(void **state)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+	struct json_object *o, *v;
+
+	(void)state;
+	assert_int_equal(lw_lease_set_image(e, "/images/vm1.raw"), 0);
+	assert_int_equal(lw_lease_set_lock_id(e, "/images/vm1.raw"), 0);
+	assert_ptr_equal(e->lock_id, e->image);
+	o = lw_lease_to_json(e, true);
+	assert_true(json_object_object_get_ex(o, "lock", &v));
+	assert_string_equal(json_object_get_string(v), "/images/vm1.raw");
+	json_object_put(o);
+	lw_lease_entry_free(e);
+}
+
+/* A new image path leaves the lock's name as it was. */
+static void new_image_keeps_the_lock_name(void **state)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+
+	(void)state;
+	assert_int_equal(lw_lease_set_image(e, "/images/old.raw"), 0);
+	assert_int_equal(lw_lease_set_lock_id(e, "/images/old.raw"), 0);
+	assert_int_equal(lw_lease_set_image(e, "/images/new.raw"), 0);
+	assert_string_equal(e->image, "/images/new.raw");
+	assert_string_equal(e->lock_id, "/images/old.raw");
+	assert_int_equal(lw_lease_set_lock_id(e, e->lock_id), 0);	/* set from itself */
+	assert_string_equal(e->lock_id, "/images/old.raw");
+	assert_int_equal(lw_lease_set_lock_id(e, "/images/new.raw"), 0);
+	assert_ptr_equal(e->lock_id, e->image);
+	assert_int_equal(lw_lease_set_lock_id(e, ""), 0);
+	assert_null(e->lock_id);
+	lw_lease_entry_free(e);
+}
+
+/* Other names, and a name set before the image, are copies. */
+static void lock_id_other_than_the_image_is_a_copy(void **state)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+	char id[] = "agent=7 start=1 exclusive LS:R:/dev/sdb:0";
+
+	(void)state;
+	assert_int_equal(lw_lease_set_lock_id(e, "/images/vm1.raw"), 0);	/* no image yet */
+	assert_int_equal(lw_lease_set_image(e, "/images/vm1.raw"), 0);
+	assert_ptr_not_equal(e->lock_id, e->image);
+	assert_string_equal(e->lock_id, "/images/vm1.raw");
+	assert_int_equal(lw_lease_set_lock_id(e, id), 0);
+	id[0] = 'X';
+	assert_string_equal(e->lock_id, "agent=7 start=1 exclusive LS:R:/dev/sdb:0");
+	lw_lease_entry_free(e);
+}
+
 /* Many leases with many holders and every allocated field, freed with the
  * table: ASan reports any block left. */
 static void table_free_frees_every_lease_and_holder(void **state)
@@ -294,6 +348,9 @@ int main(void)
 		cmocka_unit_test(lock_id_is_copied_to_its_length),
 		cmocka_unit_test(lock_id_empty_is_none),
 		cmocka_unit_test(lock_id_at_the_limit_is_refused_and_keeps_the_old),
+		cmocka_unit_test(lock_id_equal_to_the_image_is_not_copied),
+		cmocka_unit_test(new_image_keeps_the_lock_name),
+		cmocka_unit_test(lock_id_other_than_the_image_is_a_copy),
 		cmocka_unit_test(table_free_frees_every_lease_and_holder),
 	};
 
