@@ -36,7 +36,7 @@
 
 #include "common/err.h"
 
-#define LW_BACKEND_LOCK_ID_MAX 512
+#define LW_BACKEND_LOCK_ID_MAX 512	/* a lock's text form is shorter than this */
 
 struct lw_backend;
 struct lw_backend_lock;
@@ -164,11 +164,19 @@ struct lw_backend {
 };
 
 /* Every backend's lock starts with this (the daemon reads it through the
- * accessors above only). */
+ * accessors above only). Thousands are held at once, so id is allocated
+ * to its length (lw_backend_lock_set_id), not to LW_BACKEND_LOCK_ID_MAX. */
 struct lw_backend_lock {
 	int keep_fd;
-	char id[LW_BACKEND_LOCK_ID_MAX];
+	char *id;	/* NULL: none ("" through lw_backend_lock_id) */
 };
+
+/* Sets lock's id to a copy of id (NULL or "": none): 0, -ENAMETOOLONG if
+ * it has LW_BACKEND_LOCK_ID_MAX characters or more (the state refuses such
+ * a lock), -ENOMEM. Frees the id it had. */
+int lw_backend_lock_set_id(struct lw_backend_lock *lock, const char *id);
+/* Frees what the base of lock owns (its id; not keep_fd, nor lock itself). */
+void lw_backend_lock_clear(struct lw_backend_lock *lock);
 
 extern const struct lw_backend_ops lw_backend_nop;
 extern const struct lw_backend_ops lw_backend_fcntl;

@@ -156,6 +156,7 @@ static void lock_free(struct fcntl_lock *lock)
 {
 	if (lock->base.keep_fd >= 0)
 		close(lock->base.keep_fd);
+	lw_backend_lock_clear(&lock->base);
 	free(lock);
 }
 
@@ -164,7 +165,7 @@ static int open_lock(struct fcntl_backend *fb, const struct lw_backend_request *
 		     struct lw_err *err)
 {
 	struct fcntl_lock *lock = calloc(1, sizeof(*lock));
-	char path[PATH_MAX];
+	char path[PATH_MAX], id[LW_BACKEND_LOCK_ID_MAX];
 	int r, fd;
 
 	if (!lock)
@@ -172,16 +173,20 @@ static int open_lock(struct fcntl_backend *fb, const struct lw_backend_request *
 	lock->shared = req->shared;
 	lock->base.keep_fd = -1;
 	if (fb->set.lockspace[0]) {
-		r = lock_file_path(fb, req->image, lock->base.id, sizeof(lock->base.id), err);
+		r = lock_file_path(fb, req->image, id, sizeof(id), err);
 		if (r < 0)
 			goto fail;
-		fd = open(lock->base.id, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	} else {
-		if (strlen(req->image) >= sizeof(lock->base.id)) {
-			r = lw_err_set(err, ENAMETOOLONG, "fcntl: image path too long for a lock id");
+		if ((r = lw_backend_lock_set_id(&lock->base, id)) < 0) {
+			r = lw_err_set(err, -r, "fcntl: out of memory");
 			goto fail;
 		}
-		snprintf(lock->base.id, sizeof(lock->base.id), "%s", req->image);
+		fd = open(lock->base.id, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	} else {
+		if ((r = lw_backend_lock_set_id(&lock->base, req->image)) < 0) {
+			r = r == -ENAMETOOLONG ? lw_err_set(err, ENAMETOOLONG, "fcntl: image path too long for a lock id")
+					       : lw_err_set(err, -r, "fcntl: out of memory");
+			goto fail;
+		}
 		/* the daemon's own descriptor names the file: reopening it through
 		 * /proc/self/fd cannot land on another file, as the path could */
 		if (req->image_fd >= 0)
@@ -199,7 +204,7 @@ static int open_lock(struct fcntl_backend *fb, const struct lw_backend_request *
 	*out = lock;
 	return 0;
 fail:
-	free(lock);
+	lock_free(lock);
 	return r;
 }
 
@@ -364,7 +369,10 @@ static int fcntl_adopt(struct lw_backend *be, const struct lw_backend_request *r
 		}
 		lock->base.keep_fd = kept_fd;
 		lock->shared = req->shared;
-		snprintf(lock->base.id, sizeof(lock->base.id), "%s", id[0] ? id : req->image);
+		if (lw_backend_lock_set_id(&lock->base, id[0] ? id : req->image) < 0) {
+			lock_free(lock);	/* closes kept_fd */
+			return lw_err_set(err, ENAMETOOLONG, "fcntl: lock id too long or out of memory");
+		}
 		r = set_lock(kept_fd, req->shared);
 		if (r == 0) {
 			*out = &lock->base;

@@ -61,6 +61,7 @@ void lw_paxos_lock_free(struct paxos_lock *l)
 		close(l->agent.ctl_fd);
 	if (l->image_fd >= 0)
 		close(l->image_fd);
+	lw_backend_lock_clear(&l->base);
 	free(l);
 }
 
@@ -152,15 +153,18 @@ int lw_paxos_lock_hear(struct paxos_lock *l, struct lw_err *err)
 
 int lw_paxos_lock_set_id(struct paxos_lock *l, struct lw_err *err)
 {
+	char id[LW_BACKEND_LOCK_ID_MAX];
 	struct lw_holder agent;
 	int rv = lw_holder_of_pid(l->agent.pid, &agent);
 
 	if (rv < 0)
 		return lw_err_set(err, -rv, "the sanlock agent %d is gone", (int)l->agent.pid);
-	if ((size_t)snprintf(l->base.id, sizeof(l->base.id), "agent=%d start=%llu %s %s", (int)l->agent.pid,
+	if ((size_t)snprintf(id, sizeof(id), "agent=%d start=%llu %s %s", (int)l->agent.pid,
 			     (unsigned long long)agent.start_time, l->shared ? "shared" : "exclusive",
-			     l->lease) >= sizeof(l->base.id))
+			     l->lease) >= sizeof(id))
 		return lw_err_set(err, ENAMETOOLONG, "lease name too long");
+	if ((rv = lw_backend_lock_set_id(&l->base, id)) < 0)
+		return lw_err_set(err, -rv, "out of memory");
 	return 0;
 }
 
@@ -224,7 +228,10 @@ static int paxos_adopt(struct lw_backend *be, const struct lw_backend_request *r
 	/* the agent's control socket, kept by the keeper across the restart */
 	l->agent.ctl_fd = l->base.keep_fd = kept_fd;
 	snprintf(l->lease, sizeof(l->lease), "%s", id + used);
-	snprintf(l->base.id, sizeof(l->base.id), "%s", id);
+	if ((rv = lw_backend_lock_set_id(&l->base, id)) < 0) {
+		lw_paxos_lock_free(l);
+		return lw_err_set(err, -rv, "paxos: lock \"%.64s...\" is too long or memory ran out", id);
+	}
 	l->agent.pid = pid;
 	l->agent.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (l->agent.pidfd < 0 || lw_holder_of_pid(pid, &now) < 0 || now.start_time != start) {

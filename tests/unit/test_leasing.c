@@ -293,6 +293,7 @@ static int later_release(struct lw_backend *be, struct lw_backend_lock *lock, lw
 
 	(void)err;
 	lb->releases++;
+	lw_backend_lock_clear(lock);
 	free(lock);
 	if (!lb->release_later)
 		return 0;
@@ -305,6 +306,7 @@ static int later_release(struct lw_backend *be, struct lw_backend_lock *lock, lw
 static void later_forget(struct lw_backend *be, struct lw_backend_lock *lock)
 {
 	(void)be;
+	lw_backend_lock_clear(lock);
 	free(lock);
 }
 
@@ -346,7 +348,7 @@ static int give_answer(sd_event_source *s, void *userdata)
 		lock = calloc(1, sizeof(*lock));
 		assert_non_null(lock);
 		lock->keep_fd = -1;
-		snprintf(lock->id, sizeof(lock->id), "later-lock");
+		assert_int_equal(lw_backend_lock_set_id(lock, "later-lock"), 0);
 	} else {
 		lw_err_set(&err, -p->result, "held on another host");
 	}

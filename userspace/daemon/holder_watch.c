@@ -5,7 +5,9 @@
  * event source, shared, with a small subscription a lease (the image it
  * names, for the exit callback). A holder of thousands of leases thus costs
  * thousands of subscriptions, not thousands of descriptors and sources.
- * Cgroup holders are rare and keep one inotify source a lease. */
+ * A subscription is one block with the image's path in it (48 bytes and
+ * the path). Cgroup holders are rare and keep one inotify source a lease,
+ * in a block of their own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,16 +23,21 @@
 
 struct proc_watch;
 
+/* A cgroup holder's own watch of its folder's parent. */
+struct cgroup_watch {
+	sd_event_source *inotify;
+	struct lw_holder holder;
+	char path[];			/* the cgroup's folder */
+};
+
 /* One lease's interest in one holder: what h->watch points to. */
 struct lw_holder_watch {
 	struct proc_watch *proc;	/* the shared process watch; NULL for a cgroup */
 	struct lw_holder_watch *next, **pprev;	/* in proc's pending or notified list */
-	sd_event_source *inotify;	/* a cgroup holder's own source */
-	char *image;			/* looked up again on exit: entries move in their arrays */
-	char *cgroup;			/* a cgroup holder's folder */
-	struct lw_holder holder;
+	struct cgroup_watch *cgroup;	/* a cgroup holder's; NULL for a process */
 	lw_holder_exit_fn fn;
 	void *ctx;
+	char image[];			/* looked up again on exit: entries move in their arrays */
 };
 
 /* One watched process, shared by the leases it holds. */
@@ -183,19 +190,14 @@ static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc
 	return 0;
 }
 
-static struct lw_holder_watch *sub_new(const struct lw_lease_entry *e, const struct lw_lease_holder *h,
-				       lw_holder_exit_fn fn, void *ctx)
+static struct lw_holder_watch *sub_new(const struct lw_lease_entry *e, lw_holder_exit_fn fn, void *ctx)
 {
-	struct lw_holder_watch *w = calloc(1, sizeof(*w));
+	size_t len = strlen(e->image) + 1;
+	struct lw_holder_watch *w = calloc(1, sizeof(*w) + len);
 
 	if (!w)
 		return NULL;
-	w->image = strdup(e->image);
-	if (!w->image) {
-		free(w);
-		return NULL;
-	}
-	w->holder = h->id;
+	memcpy(w->image, e->image, len);
 	w->fn = fn;
 	w->ctx = ctx;
 	return w;
@@ -203,7 +205,9 @@ static struct lw_holder_watch *sub_new(const struct lw_lease_entry *e, const str
 
 static void sub_free(struct lw_holder_watch *w)
 {
-	free(w->image);
+	if (w->cgroup)
+		/* sd-event keeps a source it is dispatching until its callback returns */
+		sd_event_source_disable_unref(w->cgroup->inotify);
 	free(w->cgroup);
 	free(w);
 }
@@ -220,7 +224,7 @@ static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct
 		return -ESRCH;
 	if (!p && (r = proc_new(event, &h->id, &p)) < 0)
 		return r;
-	w = sub_new(e, h, fn, ctx);
+	w = sub_new(e, fn, ctx);
 	if (!w) {
 		if (!p->refs) {
 			p->refs = 1;
@@ -245,15 +249,16 @@ static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct
 static int on_cgroup_parent_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)
 {
 	struct lw_holder_watch *w = userdata;
+	struct lw_holder holder = w->cgroup->holder;	/* the callback may free w */
 	char image[PATH_MAX];
 
 	(void)ev;
-	if (lw_cgroup_alive(w->cgroup, w->holder.cgroup_id))
+	if (lw_cgroup_alive(w->cgroup->path, holder.cgroup_id))
 		return 0;
 	sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	/* the callback may unwatch, which frees w */
 	snprintf(image, sizeof(image), "%s", w->image);
-	w->fn(image, &w->holder, w->ctx);
+	w->fn(image, &holder, w->ctx);
 	return 0;
 }
 
@@ -269,19 +274,22 @@ static int watch_cgroup(sd_event *event, const struct lw_lease_entry *e, struct 
 	if (!slash || h->cgroup[0] != '/')
 		return -EINVAL;	/* a relative path would depend on the daemon's folder */
 	*slash = '\0';
-	w = sub_new(e, h, fn, ctx);
-	if (!w || !(w->cgroup = strdup(h->cgroup))) {
+	w = sub_new(e, fn, ctx);
+	if (w)
+		w->cgroup = calloc(1, sizeof(*w->cgroup) + strlen(h->cgroup) + 1);
+	if (!w || !w->cgroup) {
 		if (w)
 			sub_free(w);
 		return -ENOMEM;
 	}
-	r = sd_event_add_inotify(event, &w->inotify, parent[0] ? parent : "/",
+	w->cgroup->holder = h->id;
+	strcpy(w->cgroup->path, h->cgroup);
+	r = sd_event_add_inotify(event, &w->cgroup->inotify, parent[0] ? parent : "/",
 				 IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR, on_cgroup_parent_event, w);
 	/* the watch is set first, so a folder removed after it is seen */
-	if (r == 0 && !lw_cgroup_alive(w->cgroup, h->id.cgroup_id))
+	if (r == 0 && !lw_cgroup_alive(w->cgroup->path, h->id.cgroup_id))
 		r = -ESRCH;
 	if (r < 0) {
-		sd_event_source_disable_unref(w->inotify);
 		sub_free(w);
 		return r == -ENOENT ? -ESRCH : r;
 	}
@@ -313,7 +321,5 @@ void lw_holder_unwatch(struct lw_lease_holder *h)
 		list_unlink(w);
 		proc_put(w->proc);
 	}
-	/* sd-event keeps a source it is dispatching until its callback returns */
-	sd_event_source_disable_unref(w->inotify);
 	sub_free(w);
 }

@@ -69,8 +69,9 @@ void lw_lease_entry_free(struct lw_lease_entry *e)
 {
 	if (!e)
 		return;
+	if (!e->lock_id_is_image)
+		free((char *)e->lock_id);
 	free(e->image);
-	free(e->lock_id);
 	free(e->holders);
 	free(e);
 }
@@ -85,6 +86,17 @@ int lw_lease_set_image(struct lw_lease_entry *e, const char *image)
 	copy = strdup(image);
 	if (!copy)
 		return -ENOMEM;
+	if (e->lock_id_is_image) {
+		/* the lock keeps its name: a copy of the old path now */
+		char *lock_id = strdup(e->lock_id);
+
+		if (!lock_id) {
+			free(copy);
+			return -ENOMEM;
+		}
+		e->lock_id = lock_id;
+		e->lock_id_is_image = false;
+	}
 	free(e->image);
 	e->image = copy;
 	return 0;
@@ -92,12 +104,15 @@ int lw_lease_set_image(struct lw_lease_entry *e, const char *image)
 
 int lw_lease_set_lock_id(struct lw_lease_entry *e, const char *lock_id)
 {
+	bool is_image = lock_id && lock_id[0] && e->image && strcmp(lock_id, e->image) == 0;
 	char *copy = NULL;
 
-	if (lock_id && lock_id[0] && !(copy = strdup(lock_id)))
+	if (lock_id && lock_id[0] && !is_image && !(copy = strdup(lock_id)))
 		return -ENOMEM;
-	free(e->lock_id);
-	e->lock_id = copy;
+	if (!e->lock_id_is_image)
+		free((char *)e->lock_id);
+	e->lock_id = is_image ? e->image : copy;
+	e->lock_id_is_image = is_image;
 	return 0;
 }
 

@@ -40,7 +40,10 @@ struct lw_lease_entry {
 	unsigned int holders_room;	/* holders has room for this many (at most LW_MAX_HOLDERS) */
 	struct lw_lease_holder *holders;
 	struct lw_backend_lock *lock;	/* runtime: the backend's lock (backend.h), NULL if none */
-	char *lock_id;			/* the lock's text form, kept in the state; NULL if none */
+	const char *lock_id;		/* the lock's text form, kept in the state; NULL if none.
+					 * fcntl names a lock by its image: then this is image
+					 * itself, not a copy (lw_lease_set_lock_id) */
+	bool lock_id_is_image;
 	struct lw_lease_entry *next_by_key, *next_by_image, *next, *prev;
 };
 
@@ -57,7 +60,8 @@ struct lw_lease_entry *lw_lease_entry_new(void);
 void lw_lease_entry_free(struct lw_lease_entry *e);
 /* Copies image into e; -ENOMEM, or -ENAMETOOLONG past PATH_MAX. */
 int lw_lease_set_image(struct lw_lease_entry *e, const char *image);
-/* Copies the lock's text form into e (NULL or "" for none); -ENOMEM. */
+/* Copies the lock's text form into e (NULL or "" for none), or points at
+ * e->image if it is the same text; -ENOMEM. */
 int lw_lease_set_lock_id(struct lw_lease_entry *e, const char *lock_id);
 /* A new holder slot at the end of e->holders (zeroed, pidfd -1), counted in
  * nr_holders; NULL if e has LW_MAX_HOLDERS already or memory ran out. */

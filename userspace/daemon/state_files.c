@@ -18,7 +18,7 @@
  * yet small enough to read whole. */
 #define STATE_SIZE_MAX (256 << 20)
 
-static int write_all(int fd, const char *buf, size_t len)
+int lw_state_write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -89,11 +89,28 @@ static int sync_dir(const char *dir, struct lw_err *err)
 	return r;
 }
 
-/* Write text to dir/name through a synced temporary file and rename it in
- * place; the folder is synced too. Returns the open file in *keep_fd if
- * asked (for appending), else closes it. */
+struct text {
+	const char *text;
+	size_t len;
+};
+
+static int fill_text(int fd, void *ctx)
+{
+	const struct text *t = ctx;
+
+	return lw_state_write_all(fd, t->text, t->len);
+}
+
 int lw_state_replace_file(const char *dir, const char *name, const char *text, size_t len,
 			int *keep_fd, struct lw_err *err)
+{
+	struct text t = { .text = text, .len = len };
+
+	return lw_state_replace_file_with(dir, name, fill_text, &t, keep_fd, err);
+}
+
+int lw_state_replace_file_with(const char *dir, const char *name, lw_state_fill_fn fill, void *ctx,
+			       int *keep_fd, struct lw_err *err)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	int fd, r;
@@ -105,7 +122,7 @@ int lw_state_replace_file(const char *dir, const char *name, const char *text, s
 		r = lw_err_set(err, errno, "state: cannot create %s: %s", tmp, strerror(errno));
 		return r;
 	}
-	r = write_all(fd, text, len);
+	r = fill(fd, ctx);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0) {

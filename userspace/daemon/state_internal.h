@@ -25,6 +25,14 @@ bool lw_state_frame_ok(const char *line, size_t len);
  * asked (for appending), else closes it. */
 int lw_state_replace_file(const char *dir, const char *name, const char *text, size_t len,
 			  int *keep_fd, struct lw_err *err);
+/* Writes a file's bytes to fd: 0, or a negative errno. */
+typedef int (*lw_state_fill_fn)(int fd, void *ctx);
+/* lw_state_replace_file with the bytes written by fill, piece by piece (a
+ * snapshot of the whole table is never all in memory at once). */
+int lw_state_replace_file_with(const char *dir, const char *name, lw_state_fill_fn fill, void *ctx,
+			       int *keep_fd, struct lw_err *err);
+/* write(2) until all of buf is written: 0 or a negative errno. */
+int lw_state_write_all(int fd, const char *buf, size_t len);
 /* The whole file, NUL-terminated. A missing file is *text == NULL with 0. */
 int lw_state_read_file(const char *path, char **text, size_t *len, struct lw_err *err);
 /* One JSON document in text[0..len) and nothing after it but, if allowed,

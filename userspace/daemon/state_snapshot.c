@@ -30,31 +30,86 @@ static int new_id(char id[ID_LEN + 1])
 	return 0;
 }
 
+/* The snapshot is written lease by lease through a small buffer: built as
+ * one JSON tree, the table at 65,536 leases took a hundred MiB of small
+ * blocks whose holes stayed in the daemon's heap after. The bytes are
+ * those json-c writes for the whole tree ({"version":..,"id":..,"leases":[..]},
+ * plain). */
+struct snapshot_writer {
+	struct lw_lease_table *t;
+	const char *id;
+	int fd;
+	size_t len;		/* in buf */
+	off_t bytes;		/* written in all */
+	char buf[64 * 1024];
+};
+
+static int put(struct snapshot_writer *w, const char *text, size_t n)
+{
+	int r;
+
+	if (w->len + n > sizeof(w->buf)) {
+		if ((r = lw_state_write_all(w->fd, w->buf, w->len)) < 0)
+			return r;
+		w->len = 0;
+	}
+	w->bytes += (off_t)n;
+	if (n > sizeof(w->buf))
+		return lw_state_write_all(w->fd, text, n);
+	memcpy(w->buf + w->len, text, n);
+	w->len += n;
+	return 0;
+}
+
+/* json-c's plain text of o, then o freed; -ENOMEM for no o or no text. */
+static int put_json(struct snapshot_writer *w, struct json_object *o, size_t drop_tail)
+{
+	const char *text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+	size_t n = text ? strlen(text) : 0;
+	int r = text && n >= drop_tail ? put(w, text, n - drop_tail) : -ENOMEM;
+
+	json_object_put(o);
+	return r;
+}
+
+static int fill_snapshot(int fd, void *ctx)
+{
+	struct snapshot_writer *w = ctx;
+	struct json_object *head = json_object_new_object();
+	int r;
+
+	w->fd = fd;
+	w->len = 0;
+	w->bytes = 0;
+	if (head) {
+		json_object_object_add(head, "version", json_object_new_int(STATE_VERSION));
+		json_object_object_add(head, "id", json_object_new_string(w->id));
+	}
+	/* the head without its closing brace, then the leases */
+	if ((r = put_json(w, head, 1)) < 0 || (r = put(w, ",\"leases\":[", 11)) < 0)
+		return r;
+	for (struct lw_lease_entry *e = lw_lease_first(w->t); e; e = e->next)
+		if ((e != lw_lease_first(w->t) && (r = put(w, ",", 1)) < 0) ||
+		    (r = put_json(w, lw_lease_to_json(e, true), 0)) < 0)
+			return r;
+	if ((r = put(w, "]}", 2)) < 0)
+		return r;
+	return lw_state_write_all(fd, w->buf, w->len);
+}
+
 static int write_snapshot(const char *dir, struct lw_lease_table *t, const char *id,
 			  off_t *bytes, struct lw_err *err)
 {
-	struct json_object *root = json_object_new_object(), *leases = json_object_new_array();
-	const char *text;
+	struct snapshot_writer *w = malloc(sizeof(*w));
 	int r;
 
-	if (!root || !leases) {
-		json_object_put(root);
-		json_object_put(leases);
+	if (!w)
 		return lw_err_set(err, ENOMEM, "state: out of memory");
-	}
-	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
-	json_object_object_add(root, "id", json_object_new_string(id));
-	for (struct lw_lease_entry *e = lw_lease_first(t); e; e = e->next)
-		json_object_array_add(leases, lw_lease_to_json(e, true));
-	json_object_object_add(root, "leases", leases);
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-	if (!text) {
-		json_object_put(root);
-		return lw_err_set(err, ENOMEM, "state: out of memory");
-	}
-	*bytes = (off_t)strlen(text);
-	r = lw_state_replace_file(dir, LW_STATE_FILE, text, strlen(text), NULL, err);
-	json_object_put(root);
+	w->t = t;
+	w->id = id;
+	r = lw_state_replace_file_with(dir, LW_STATE_FILE, fill_snapshot, w, NULL, err);
+	*bytes = w->bytes;
+	free(w);
 	return r;
 }
 
