@@ -80,7 +80,7 @@ img=$(new_image mapped.raw)
 fd = os.open(sys.argv[1], os.O_RDWR); m = mmap.mmap(fd, 4096, mmap.MAP_SHARED); os.close(fd)
 print("mapped", flush=True); time.sleep(100000)' "$img" >"$work/mapper.out" &
 mapper=$! children+=($mapper)
-wait_until 10 grep -q mapped "$work/mapper.out"
+wait_until 10 grep -qs mapped "$work/mapper.out"
 out=$(lw nop acquire "$img" --pid "$holder" 2>&1); status=$?
 why="expected a refusal naming the mapping of process $mapper, got status $status: $out"
 check shared_writable_mapping_without_descriptor_is_refused failed_with "open for write by pid $mapper (python3)"
