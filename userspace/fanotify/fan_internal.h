@@ -90,10 +90,20 @@ static inline const struct lw_fan_enforcer *lw_fan_of_const(const struct lw_enfo
 uint64_t lw_fan_kdev(dev_t dev);
 int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino);
 
-/* fan_writers.c: the first non-holder with the image open for write
- * (trusted: a process whose descriptors are the caller's, or 0). */
-int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
+/* fan_writers.c: the first non-holder with the image (open at fd, or -1)
+ * open for write (trusted: a process whose descriptors are the caller's, or
+ * 0). The kernel is asked first (lw_fan_no_writer); /proc is walked only if
+ * it cannot rule a writer out. */
+int lw_fan_find_writer(int fd, const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
 		       pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer);
+/* How many times this process walked /proc for writers: tests prove with it
+ * that an image nobody writes costs no walk. */
+unsigned long lw_fan_writer_walks(void);
+
+/* fan_lease_probe.c: true if the kernel proves that nobody (the caller
+ * included) has the regular file open at fd (read-only) open for write;
+ * false if it cannot: a writer, our own write descriptor, no lease support. */
+bool lw_fan_no_writer(int fd);
 
 /* fan_opener.c: what the task blocked in a permission event is doing. */
 enum lw_fan_access {

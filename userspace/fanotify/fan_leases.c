@@ -172,7 +172,7 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 	if (!(flags & LW_LEASE_FORCE)) {
 		struct lw_writer found;
 
-		err = lw_fan_find_writer(&lease.key, lease.st_dev, lease.st_ino, S_ISBLK(st.st_mode),
+		err = lw_fan_find_writer(fd, &lease.key, lease.st_dev, lease.st_ino, S_ISBLK(st.st_mode),
 					 enf->trusted, first_holder, &found);
 		if (err) {
 			lw_fan_enforcer_remove_lease(&enf->base, &lease.key);

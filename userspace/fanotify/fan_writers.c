@@ -9,7 +9,10 @@
  * between tables while the scan runs. The caller's own open file
  * descriptions, and copies of them in other processes (a lock descriptor
  * handed to the daemon's keeper), are not foreign writers, as on the BPF
- * side; kcmp(2) tells a copy from another open. */
+ * side; kcmp(2) tells a copy from another open. The walk costs tens of
+ * milliseconds on a busy host, so the kernel's own count of writers is asked
+ * first (fan_lease_probe.c) and the walk runs only when that count cannot
+ * rule a writer out: there is one to name, or our own lock descriptor. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -21,8 +24,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
+#include <stdatomic.h>
 
 #include "fanotify/fan_internal.h"
+
+static atomic_ulong walks;
+
+unsigned long lw_fan_writer_walks(void)
+{
+	return atomic_load(&walks);
+}
 
 struct target {
 	const struct lw_image_key *key;
@@ -217,6 +228,7 @@ static int scan(struct target *t, const struct lw_holder *holders, size_t nr_hol
 	DIR *proc;
 
 	*count = 0;
+	atomic_fetch_add(&walks, 1);
 	collect_own(t);
 	proc = opendir("/proc");
 	if (!proc)
@@ -245,15 +257,18 @@ static int scan(struct target *t, const struct lw_holder *holders, size_t nr_hol
 	return 0;
 }
 
-int lw_fan_find_writer(const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
+int lw_fan_find_writer(int fd, const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
 		       pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer)
 {
 	struct target t = { .key = key, .st_dev = st_dev, .st_ino = st_ino, .blockdev = blockdev,
 			    .self = getpid(), .trusted = trusted };
 	struct lw_writer w;
 	size_t count;
-	int err = scan(&t, holder, holder ? 1 : 0, &w, 1, &count);
+	int err;
 
+	if (lw_fan_no_writer(fd))
+		return 0;
+	err = scan(&t, holder, holder ? 1 : 0, &w, 1, &count);
 	if (err || !count)
 		return err;
 	if (writer)
@@ -275,6 +290,8 @@ int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct 
 		return lw_fan_fail(enf, -errno, "cannot stat the image: %s", strerror(errno));
 	if ((err = lw_fan_enforcer_lookup(&enf->base, key, &lease)))
 		return err;
+	if (lw_fan_no_writer(fd))
+		return 0;
 	t.st_dev = st.st_dev;
 	t.st_ino = st.st_ino;
 	t.blockdev = S_ISBLK(st.st_mode);
