@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /* Overlay names: the upper file that a copy-up makes is covered before it
  * can be opened. Part of enforcer.bpf.c (after alias_track.bpf.h).
  *

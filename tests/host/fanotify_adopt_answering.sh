@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Re-adoption after kill -9 natively with the fanotify enforcer: the
 # daemon answers Status while it adopts, the fanotify group taken back
 # from the keeper denies a rogue writer throughout (the daemon answers it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Group commit (userspace/daemon/commit.h) natively, fanotify enforcer,
 # fcntl backend. 10 clients acquire and release their own image at once;
 # lockwardend is killed -9 right after a run of acknowledgements; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Adoption's hash index (daemon/adopt_index.h): every item is found, an
  * absent one is not, and image paths that differ only in their last digits
  * (how hosts name their images) spread out instead of piling up in one run

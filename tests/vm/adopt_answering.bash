@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Re-adoption after kill -9 runs from the event loop while the daemon
 # answers (lockwardend(8), "Restart"). Sourced by
 # tests/vm/daemon_adopt_answering.sh (bpf-lsm, in the VM) and

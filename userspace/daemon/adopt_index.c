@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Adoption's hashed lookups. See adopt_index.h. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An open-addressing index of an array's items by a 64-bit hash, for the
  * lookups adoption makes once a lease (kept locks by image, the kernel's
  * entries by key, holders already checked): O(1) each, so adopting N
