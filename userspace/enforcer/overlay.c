@@ -8,10 +8,11 @@
  * - an image in an overlay's upper folder, or a lower file that the merged
  *   name shows: the merged name of every such overlay.
  * The overlay mounts are kept between acquires until the mount table
- * changes (overlay_mounts.c). Which file a merged name shows is asked of the kernel where it tells
- * (data_key), else read from which layer paths exist. Each name becomes
- * an alias of the lease, keyed as the kernel keys it (an O_PATH descriptor
- * through the files iterator: overlayfs reports other numbers to stat()).
+ * changes (overlay_mounts.c). Which file a merged name shows is asked of
+ * the kernel where it tells (data_key), else read from which layer paths
+ * exist. Each name becomes an alias of the lease, keyed as the kernel keys
+ * it (an O_PATH descriptor through the files iterator: overlayfs reports
+ * other numbers to stat()).
  * A copy-up made later (a new upper inode) is added by the programs
  * (bpf/overlay_track.bpf.h). Overlays mounted after the acquire are not
  * followed. */
