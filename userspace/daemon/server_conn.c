@@ -248,9 +248,14 @@ void lw_call_reply(struct lw_call *call, struct json_object *msg)
 		queue(c, msg);
 	if (c->idle)
 		sd_event_source_set_time_relative(c->idle, (uint64_t)c->srv->d->cfg->idle_timeout_sec * 1000000u);
-	/* written from the loop, not from inside the backend's callback: a
-	 * connected socket is writable at once, and on_conn then goes on with
-	 * the requests that waited */
+	/* A connected socket takes a short reply at once: sent here, the loop
+	 * need not wake for EPOLLOUT first. Only when no request waits in the
+	 * reader: those go on from the loop, as does a reply not sent whole
+	 * or a send that failed (pump frees the connection then). */
+	if (c->out && !c->closing && !varlink_reader_has_partial(&c->reader) && flush(c) == 0) {
+		sd_event_source_set_io_events(c->source, EPOLLIN);
+		return;
+	}
 	sd_event_source_set_io_events(c->source, EPOLLOUT);
 }
 
