@@ -182,46 +182,35 @@ static int restore_entry(struct lw_daemon *d, const struct lw_lease_entry *e)
 	return lw_enforcer_put_lease(bpf_of(d), &e->key, e->mode, holders, e->nr_holders);
 }
 
-struct extra_keys {
+/* One pass over the kernel's entries: those the table has as they are,
+ * and those it never made. */
+struct kernel_pass {
 	struct lw_daemon *d;
-	struct lw_image_key keys[64];
-	size_t count;
+	unsigned int intact;
+	struct lw_image_key extra[64];
+	size_t nr_extra;
 };
 
-static int collect_extra(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
+static int pass_one(const struct lw_image_key *key, const struct lw_lease *lease, void *ctx)
 {
-	struct extra_keys *x = ctx;
+	struct kernel_pass *p = ctx;
+	const struct lw_lease_entry *e = lw_lease_by_key(p->d->leases, key);
 
-	(void)lease;
-	if (lw_lease_by_key(x->d->leases, key) || x->count == sizeof(x->keys) / sizeof(x->keys[0]))
-		return 0;
-	x->keys[x->count++] = *key;
+	if (e)
+		p->intact += holders_match(e, lease);
+	else if (p->nr_extra < sizeof(p->extra) / sizeof(p->extra[0]))
+		p->extra[p->nr_extra++] = *key;
 	return 0;
 }
 
-/* The lease entries and the filter against the daemon's table. */
-static int check_entries(struct lw_daemon *d)
+/* Entries of the table the kernel lacks or has otherwise: put back. Only
+ * called when the pass found fewer intact entries than the table holds. */
+static int restore_entries(struct lw_daemon *d)
 {
-	unsigned int n = lw_lease_count(d->leases), i = 0;
-	struct lw_image_key *keys = malloc((n ? n : 1) * sizeof(*keys));
-	struct extra_keys *extra = calloc(1, sizeof(*extra));
 	struct lw_lease_entry *e;
 	struct lw_lease kernel;
-	int restored = 0, r;
+	int restored = 0, r = 0;
 
-	if (!keys || !extra) {
-		free(keys);
-		free(extra);
-		return -ENOMEM;
-	}
-	for (e = lw_lease_first(d->leases); e && i < n; e = e->next)
-		keys[i++] = e->key;
-	/* the filter first: a zeroed slot makes the programs skip the lease */
-	r = lw_enforcer_repair_filter(bpf_of(d), keys, i);
-	if (r > 0) {
-		found(d, NULL, "%d lease filter slot(s) lowered behind the daemon's back; restored", r);
-		restored += r;
-	}
 	for (e = lw_lease_first(d->leases); e && r >= 0; e = e->next) {
 		bool missing;
 
@@ -240,21 +229,50 @@ static int check_entries(struct lw_daemon *d)
 		if (missing)
 			lw_tamper_report_writers(d, e, "after the entry was restored");
 	}
-	extra->d = d;
+	return r < 0 ? r : restored;
+}
+
+/* The lease entries and the filter against the daemon's table: one
+ * batched read of the kernel's entries, each looked up in the table's hash,
+ * not a lookup system call per lease. */
+static int check_entries(struct lw_daemon *d)
+{
+	unsigned int n = lw_lease_count(d->leases), i = 0;
+	struct lw_image_key *keys = malloc((n ? n : 1) * sizeof(*keys));
+	struct kernel_pass *pass = calloc(1, sizeof(*pass));
+	struct lw_lease_entry *e;
+	int restored = 0, r;
+
+	if (!keys || !pass) {
+		free(keys);
+		free(pass);
+		return -ENOMEM;
+	}
+	for (e = lw_lease_first(d->leases); e && i < n; e = e->next)
+		keys[i++] = e->key;
+	/* the filter first: a zeroed slot makes the programs skip the lease */
+	r = lw_enforcer_repair_filter(bpf_of(d), keys, i);
+	if (r > 0) {
+		found(d, NULL, "%d lease filter slot(s) lowered behind the daemon's back; restored", r);
+		restored += r;
+	}
+	pass->d = d;
 	if (r >= 0)
-		r = lw_enforcer_foreach(bpf_of(d), collect_extra, extra);
-	for (size_t j = 0; r >= 0 && j < extra->count; j++) {
+		r = lw_enforcer_foreach(bpf_of(d), pass_one, pass);
+	if (r >= 0 && pass->intact < n && (r = restore_entries(d)) > 0)
+		restored += r;
+	for (size_t j = 0; r >= 0 && j < pass->nr_extra; j++) {
 		char what[128];
 
 		snprintf(what, sizeof(what), "a kernel lease entry (dev %llu ino %llu) the daemon never made; removed",
-			 (unsigned long long)extra->keys[j].dev, (unsigned long long)extra->keys[j].ino);
-		if ((r = lw_enforcer_drop_entry(bpf_of(d), &extra->keys[j])) == 0) {
+			 (unsigned long long)pass->extra[j].dev, (unsigned long long)pass->extra[j].ino);
+		if ((r = lw_enforcer_drop_entry(bpf_of(d), &pass->extra[j])) == 0) {
 			found(d, NULL, "%s", what);
 			restored++;
 		}
 	}
 	free(keys);
-	free(extra);
+	free(pass);
 	return r < 0 ? r : restored;
 }
 

@@ -280,26 +280,43 @@ int lw_enforcer_remove_holder(struct lw_enforcement *handle, const struct lw_ima
 	return update_lease(enf, &k, &lease, holder, -1);
 }
 
+/* Entries read per system call: the once-a-second tamper check walks the
+ * whole map, and one lookup per entry cost 2 system calls a lease. */
+#define FOREACH_BATCH 1024
+
 int lw_map_foreach(struct lw_enforcer *enf,
 		   int (*fn)(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx),
 		   void *ctx)
 {
-	struct lw_map_key key, next;
-	struct lw_map_lease lease;
-	void *prev = NULL;
-	int ret;
+	struct lw_map_key *keys = malloc(FOREACH_BATCH * sizeof(*keys));
+	struct lw_map_lease *leases = malloc(FOREACH_BATCH * sizeof(*leases));
+	__u32 in = 0, out = 0, count;
+	bool first = true, last = false;
+	int ret = 0;
 
-	while (!bpf_map_get_next_key(enf->leases_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(enf->leases_fd, &key, &lease))
-			continue;	/* removed meanwhile */
-		if ((ret = fn(&key, &lease, ctx)))
-			return ret;
+	if (!keys || !leases) {
+		ret = lw_fail(enf, -ENOMEM, "out of memory walking the leases");
+		goto cleanup;
 	}
-	if (errno != ENOENT)
-		return lw_fail(enf, -errno, "cannot walk the leases: %s", strerror(errno));
-	return 0;
+	while (!last && !ret) {
+		count = FOREACH_BATCH;
+		/* the hash map's batch token is a bucket index: a __u32 */
+		if (bpf_map_lookup_batch(enf->leases_fd, first ? NULL : &in, &out, keys, leases, &count, NULL)) {
+			if (errno != ENOENT) {
+				ret = lw_fail(enf, -errno, "cannot walk the leases: %s", strerror(errno));
+				break;
+			}
+			last = true;	/* count holds the final entries, maybe none */
+		}
+		for (__u32 i = 0; i < count && !ret; i++)
+			ret = fn(&keys[i], &leases[i], ctx);
+		in = out;
+		first = false;
+	}
+cleanup:
+	free(keys);
+	free(leases);
+	return ret;
 }
 
 struct foreach_ctx {
@@ -373,27 +390,66 @@ static int compare_slots(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Every counter of the filter, read in batches into counts. */
+static int read_filter(struct lw_enforcer *enf, __u32 *counts)
+{
+	__u32 size = enf->filter_mask + 1, done = 0, in = 0, out = 0, count;
+	__u32 *slots = malloc(size * sizeof(*slots));
+	int ret = 0;
+
+	if (!slots)
+		return lw_fail(enf, -ENOMEM, "out of memory checking the lease filter");
+	while (done < size) {
+		count = size - done;
+		if (bpf_map_lookup_batch(enf->filter_fd, done ? &in : NULL, &out, slots, counts + done, &count, NULL) &&
+		    errno != ENOENT) {
+			ret = lw_fail(enf, -errno, "cannot read the lease filter: %s", strerror(errno));
+			break;
+		}
+		if (!count)
+			break;
+		/* an array's batch comes back in slot order */
+		done += count;
+		in = out;
+	}
+	free(slots);
+	return ret;
+}
+
+/* The whole filter is read at once instead of one lookup per slot once
+ * the leases are more than a quarter of its slots: the kernel copies an
+ * array's batch an element at a time, and natively reading all of it cost
+ * what a lookup system call for every 4.6th slot did (0.22 against 1 us). */
+#define FILTER_BATCH_SHIFT 2
+
 int lw_enforcer_repair_filter(struct lw_enforcement *handle, const struct lw_image_key *keys, size_t n)
 {
 	struct lw_enforcer *enf = lw_bpf_of(handle);
-	__u32 *slots = malloc((n ? n : 1) * sizeof(*slots)), count;
+	__u32 *slots = malloc((n ? n : 1) * sizeof(*slots)), *counts = NULL, count;
 	int repaired = 0;
 
 	if (!slots)
 		return lw_fail(enf, -ENOMEM, "out of memory checking the lease filter");
+	if (n > ((size_t)enf->filter_mask + 1) >> FILTER_BATCH_SHIFT) {
+		counts = malloc(((size_t)enf->filter_mask + 1) * sizeof(*counts));
+		repaired = counts ? read_filter(enf, counts)
+				  : lw_fail(enf, -ENOMEM, "out of memory checking the lease filter");
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct lw_map_key k = lw_to_map_key(&keys[i]);
 
 		slots[i] = lw_filter_slot(&k, enf->filter_mask);
 	}
 	qsort(slots, n, sizeof(*slots), compare_slots);
-	for (size_t i = 0, run; i < n; i += run) {
+	for (size_t i = 0, run; i < n && repaired >= 0; i += run) {
 		__u32 want;
 
 		for (run = 1; i + run < n && slots[i + run] == slots[i]; run++)
 			;
 		want = (__u32)run;
-		if (bpf_map_lookup_elem(enf->filter_fd, &slots[i], &count)) {
+		if (counts) {
+			count = counts[slots[i]];
+		} else if (bpf_map_lookup_elem(enf->filter_fd, &slots[i], &count)) {
 			repaired = lw_fail(enf, -errno, "cannot read the lease filter: %s", strerror(errno));
 			break;
 		}
@@ -405,6 +461,7 @@ int lw_enforcer_repair_filter(struct lw_enforcement *handle, const struct lw_ima
 		}
 		repaired++;
 	}
+	free(counts);
 	free(slots);
 	return repaired;
 }
