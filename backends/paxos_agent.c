@@ -51,8 +51,8 @@ static int acquire_error(int rv, struct lw_err *err)
 		return lw_err_set(err, EAGAIN, "lease held by another host (sanlock %d)", rv);
 	case SANLK_ACQUIRE_SHRETRY:
 		return lw_err_set(err, EAGAIN, "shared lease contention with another host, try again");
-	case -ENOSPC:
-		return lw_err_set(err, ENOENT, "the lease's lockspace is not joined on this host");
+	case -ENOSPC:	/* a backend condition (a lockspace lost to a failed renewal), not a missing image */
+		return lw_err_set(err, ENOTCONN, "the lease's lockspace is not joined on this host (lost, or never joined)");
 	case SANLK_LEADER_MAGIC:
 	case SANLK_LEADER_VERSION:
 		return lw_err_set(err, ENOENT, "no lease is initialised at that place (sanlock %d)", rv);
