@@ -6,6 +6,8 @@
 # restarted daemon holds every lease whose last acknowledged step was an
 # acquire and none whose last acknowledged step was a release or that was
 # never asked for (a step in flight at the kill may go either way). Then the
+# same clients with the daemon stopped by SIGTERM: there no step may go
+# either way (the batch staged at the stop is committed and answered). Then the
 # state folder on a full tmpfs: every one of 8 concurrent acquires fails
 # with the state's error, nothing is acknowledged or left behind (no lease,
 # no enforcement), and once there is room again acquires work and survive a
@@ -15,7 +17,7 @@ source "$(dirname "$0")/../vm/daemon_lib.bash"
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$daemon_bin" ] || [ ! -x "$cli_bin" ]; then
 	echo "1..1"; echo "not ok 1 - prerequisites: needs root and a build (make all): $daemon_bin"; exit 1
 fi
-echo "1..15"
+echo "1..17"
 
 clients=10
 opts=(--enforcer fanotify --backend fcntl)
@@ -40,6 +42,46 @@ client() {
 
 acks() { cat "$work"/client*.log 2>/dev/null | grep -c '^ack' || true; }
 
+# verdict loose|strict: the leases daemon a lists against the clients' logs.
+# loose (after kill -9): a step in flight at the kill may go either way;
+# strict (after SIGTERM): a step that failed did not happen.
+verdict() {
+	lw a list --json >"$work/listed.json"
+	"$py" - "$work" "$clients" "${holders[*]}" "$1" <<'PY'
+import json, sys
+work, clients, holders, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4]
+leases = {l["image"]: l for l in json.load(open(f"{work}/listed.json"))["leases"]}
+bad = []
+for n in range(1, clients + 1):
+    img = f"{work}/img{n}"
+    acked, inflight = None, None
+    for line in open(f"{work}/client{n}.log"):
+        what, op = line.split()
+        if what == "ack":
+            acked, inflight = op, None
+        elif what == "send":
+            inflight = op
+        elif what == "fail" and mode == "strict":
+            inflight = None
+    held = img in leases
+    if held:
+        pids = [h.get("pid") for h in leases[img].get("holders", [])]
+        if pids != [int(holders[n - 1])]:
+            bad.append(f"{img} held by {pids}, expected [{holders[n - 1]}]")
+    if inflight is None and acked == "acquire" and not held:
+        bad.append(f"{img}: acquire acknowledged, lease missing after the restart")
+    if inflight is None and acked in ("release", None) and held:
+        bad.append(f"{img}: {'release acknowledged' if acked else 'never acquired'}, lease present after the restart"
+                   + (" (the last step failed at the stop)" if mode == "strict" else ""))
+    if inflight == "acquire" and acked == "acquire":
+        bad.append(f"{img}: log out of order")
+for img in leases:
+    if not img.startswith(work + "/img"):
+        bad.append(f"{img}: a lease nobody asked for")
+print("; ".join(bad) if bad else "ok")
+PY
+}
+
 start_daemon a "${opts[@]}"
 check daemon_starts_with_fanotify wait_answers a
 holders=()
@@ -61,40 +103,8 @@ echo "# $total acknowledged steps before the kill"
 
 start_daemon a "${opts[@]}"
 check daemon_restarts_after_kill_9 wait_answers a
-listed=$(lw a list --json)
-printf '%s' "$listed" >"$work/listed.json"
-# per image: the last acknowledged step, and the step in flight at the kill
-verdict=$("$py" - "$work" "$clients" "${holders[*]}" <<'PY'
-import json, sys
-work, clients, holders = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
-leases = {l["image"]: l for l in json.load(open(f"{work}/listed.json"))["leases"]}
-bad = []
-for n in range(1, clients + 1):
-    img = f"{work}/img{n}"
-    acked, inflight = None, None
-    for line in open(f"{work}/client{n}.log"):
-        what, op = line.split()
-        if what == "ack":
-            acked, inflight = op, None
-        elif what == "send":
-            inflight = op
-    held = img in leases
-    if held:
-        pids = [h.get("pid") for h in leases[img].get("holders", [])]
-        if pids != [int(holders[n - 1])]:
-            bad.append(f"{img} held by {pids}, expected [{holders[n - 1]}]")
-    if inflight is None and acked == "acquire" and not held:
-        bad.append(f"{img}: acquire acknowledged, lease missing after the restart")
-    if inflight is None and acked in ("release", None) and held:
-        bad.append(f"{img}: {'release acknowledged' if acked else 'never acquired'}, lease present after the restart")
-    if inflight == "acquire" and acked == "acquire":
-        bad.append(f"{img}: log out of order")
-for img in leases:
-    if not img.startswith(work + "/img"):
-        bad.append(f"{img}: a lease nobody asked for")
-print("; ".join(bad) if bad else "ok")
-PY
-)
+verdict=$(verdict loose)
+listed=$(cat "$work/listed.json")
 why="expected every acknowledged lease and nothing else, got: $verdict (list: $listed)"
 check acknowledged_leases_survive_kill_9_and_nothing_else_appears [ "$verdict" = ok ]
 # what the restarted daemon holds it enforces: release everything, the images are writable
@@ -102,6 +112,24 @@ for n in $(seq $clients); do lw a release "$work/img$n" --pid "${holders[n]}" >/
 why="expected 0 leases after releasing every image, got $(count_leases a)"
 check every_lease_releases_after_the_restart [ "$(count_leases a)" = 0 ]
 echo "# $(grep -c "\"image\"" "$work/listed.json") lease(s) held after the restart"
+
+# the same clients, the daemon stopped with SIGTERM: the batch staged at the
+# stop is committed and answered, so no client sees a failure for a step
+# that took effect
+rm -f "$work"/client*.log "$work"/client*.err
+cpids=()
+for n in $(seq $clients); do client "$n" "${holders[n]}" & cpids+=($!); done
+why="the clients got $(acks) acknowledgements in 120 s, expected $((clients * 5))"
+wait_until 120 enough
+stop_daemon a
+wait "${cpids[@]}"
+echo "# $(acks) acknowledged steps before the SIGTERM"
+start_daemon a "${opts[@]}"
+check daemon_restarts_after_sigterm wait_answers a
+verdict=$(verdict strict)
+why="expected exactly the acknowledged leases (a failed step never took effect), got: $verdict (list: $(cat "$work/listed.json"))"
+check sigterm_answers_every_step_it_made_durable [ "$verdict" = ok ]
+for n in $(seq $clients); do lw a release "$work/img$n" --pid "${holders[n]}" >/dev/null 2>&1; done
 stop_daemon a
 
 # the state folder on a tmpfs that fills up: the journal write fails

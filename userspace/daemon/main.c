@@ -127,6 +127,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		lw_reexec(lw_server_listen_fd(d->server));
 		break;
 	default:
+		/* a staged batch is made durable and answered: a client never
+		 * sees a dropped connection for a change that took effect */
+		lw_commit_flush(d, NULL);
 		lw_log(LOG_NOTICE, "stopping; %u lease(s) stay held and enforced", lw_lease_count(d->leases));
 		sd_event_exit(d->event, 0);
 	}

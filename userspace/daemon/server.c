@@ -196,8 +196,9 @@ void lw_server_close(struct lw_server *s)
 {
 	if (!s)
 		return;
+	/* replies of the batch committed at the stop are not lost */
 	while (!LIST_EMPTY(&s->conns))
-		lw_conn_free(LIST_FIRST(&s->conns));
+		lw_conn_close_flushed(LIST_FIRST(&s->conns));
 	while (!LIST_EMPTY(&s->refused))
 		lw_refused_free(LIST_FIRST(&s->refused));
 	sd_event_source_disable_unref(s->listen_source);

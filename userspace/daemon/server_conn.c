@@ -41,6 +41,15 @@ void lw_conn_free(struct conn *c)
 	free(c);
 }
 
+static int flush(struct conn *c);
+
+void lw_conn_close_flushed(struct conn *c)
+{
+	if (c->out)
+		flush(c);
+	lw_conn_free(c);
+}
+
 /* Append msg (taken over) to what waits to be written. */
 static void queue(struct conn *c, struct json_object *msg)
 {

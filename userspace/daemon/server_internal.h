@@ -64,6 +64,9 @@ struct lw_server {
 
 /* server_conn.c: a connection's end, and its descriptor's events. */
 void lw_conn_free(struct conn *c);
+/* At the daemon's stop: what waits to be written goes out if the socket
+ * takes it now, then the connection ends. */
+void lw_conn_close_flushed(struct conn *c);
 int lw_conn_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 
 /* server_refuse.c: NULL if this peer may have one more connection, else an
