@@ -1006,6 +1006,40 @@ static void key_is_the_superblock_dev_and_inode(void **state)
 	assert_int_equal(key.dev & 0xfffff, minor(st.st_dev));
 }
 
+/* A key is not taken from a mount that is gone: the superblock dev kept
+ * for a mount id (fan_key.c) is dropped when the mount table changes, and
+ * the id of an unmounted mount is soon given to the next one. A tmpfs,
+ * then a bind mount of the ext4 folder, at the same place. */
+static void key_follows_a_new_mount_at_the_same_place(void **state)
+{
+	struct fixture *f = *state;
+	char target[96], file[128];
+	struct lw_image_key key;
+	struct stat st;
+	int fd;
+
+	snprintf(target, sizeof(target), "%s/remount", f->dir);
+	snprintf(file, sizeof(file), "%s/remount.img", target);
+	assert_int_equal(mkdir(target, 0700), 0);
+	for (int round = 0; round < 2; round++) {
+		if (round == 0)
+			assert_int_equal(mount("lw-test", target, "tmpfs", 0, "size=1m"), 0);
+		else
+			assert_int_equal(mount(f->dir, target, NULL, MS_BIND, NULL), 0);
+		fd = open(file, O_RDWR | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(lw_fan_enforcer_key_of_fd(enf, fd, &key), 0);
+		close(fd);
+		unlink(file);
+		assert_int_equal(umount(target), 0);
+		/* a plain filesystem's superblock dev is its st_dev */
+		assert_int_equal(key.dev >> 20, major(st.st_dev));
+		assert_int_equal(key.dev & 0xfffff, minor(st.st_dev));
+	}
+	rmdir(target);
+}
+
 static int group_setup(void **state)
 {
 	struct lw_err why;
@@ -1089,6 +1123,7 @@ int main(void)
 		T(second_lease_of_an_image_is_eexist),
 		T(exclusive_lease_takes_one_holder_and_last_removal_ends_it),
 		T(key_is_the_superblock_dev_and_inode),
+		T(key_follows_a_new_mount_at_the_same_place),
 	};
 
 	int failed;

@@ -4,6 +4,10 @@
  * btrfs (a subvolume's anonymous dev), so the superblock's dev comes from
  * the mount the descriptor is on (/proc/self/mountinfo prints sb->s_dev). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,15 +23,41 @@ uint64_t lw_fan_kdev(dev_t dev)
 
 static int mount_id_of(int fd)
 {
-	char path[64];
-	int mnt_id = -1, err;
+	struct statx stx;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	err = lw_proc_int_field(path, "mnt_id: %d", &mnt_id);
-	return err ? err : mnt_id >= 0 ? mnt_id : -ENOENT;
+	/* the id mountinfo names, in one call (fdinfo's mnt_id is the same) */
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx))
+		return -errno;
+	return stx.stx_mask & STATX_MNT_ID ? (int)stx.stx_mnt_id : -ENOENT;
 }
 
-static int superblock_dev_of_mount(int mnt_id, uint64_t *dev)
+/* The superblock dev of each mount seen so far, kept while the mount table
+ * stays as it was: mountinfo polls POLLPRI after any mount, unmount or move
+ * (a mount id may be reused after an unmount). Every acquire needs a key,
+ * and reading the table each time costs its whole length on a host with
+ * hundreds of mounts. */
+#define MOUNTS_KEPT 64
+
+static struct {
+	pthread_mutex_t lock;
+	int watch;	/* /proc/self/mountinfo, open for the poll only */
+	size_t n, next;
+	struct { int mnt_id; uint64_t dev; } at[MOUNTS_KEPT];
+} mounts = { .lock = PTHREAD_MUTEX_INITIALIZER, .watch = -1 };
+
+static bool mount_table_changed(void)
+{
+	struct pollfd p = { .events = POLLPRI };
+
+	if (mounts.watch < 0) {
+		mounts.watch = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		return true;	/* nothing kept yet; this first poll below arms it */
+	}
+	p.fd = mounts.watch;
+	return poll(&p, 1, 0) != 0 && (p.revents & (POLLPRI | POLLERR));
+}
+
+static int read_superblock_dev(int mnt_id, uint64_t *dev)
 {
 	unsigned int maj, min;
 	char line[4096];
@@ -44,6 +74,36 @@ static int superblock_dev_of_mount(int mnt_id, uint64_t *dev)
 		}
 	}
 	fclose(f);
+	return err;
+}
+
+static int superblock_dev_of_mount(int mnt_id, uint64_t *dev)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&mounts.lock);
+	if (mount_table_changed()) {
+		mounts.n = mounts.next = 0;
+		if (mounts.watch >= 0)
+			mount_table_changed();	/* the change is seen: the next poll tells a new one */
+	}
+	for (size_t i = 0; i < mounts.n; i++)
+		if (mounts.at[i].mnt_id == mnt_id) {
+			*dev = mounts.at[i].dev;
+			goto out;
+		}
+	/* read after the poll: a change from here on shows at the next one */
+	if ((err = read_superblock_dev(mnt_id, dev)))
+		goto out;
+	if (mounts.watch < 0)
+		goto out;	/* cannot watch: nothing kept */
+	mounts.at[mounts.next].mnt_id = mnt_id;
+	mounts.at[mounts.next].dev = *dev;
+	mounts.next = (mounts.next + 1) % MOUNTS_KEPT;
+	if (mounts.n < MOUNTS_KEPT)
+		mounts.n++;
+out:
+	pthread_mutex_unlock(&mounts.lock);
 	return err;
 }
 
