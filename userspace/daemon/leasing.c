@@ -369,6 +369,14 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 		*error = lw_error_capacity_exceeded(d->cfg->max_images);
 		return -ENOSPC;
 	}
+	if (d->fd_limit && lw_lease_count(d->leases) + d->nr_acquiring >= d->fd_lease_cap) {
+		lw_log(LOG_ERR, "acquire %s refused: the descriptor limit %llu leaves room for %u leases "
+		       "(2 descriptors a lease; the rest for clients): raise LimitNOFILE (ulimit -n) or lower max_images",
+		       req->image, d->fd_limit, d->fd_lease_cap);
+		*error = lw_error_resource_limit("the descriptor limit (%llu) leaves room for %u leases: "
+						 "raise lockwardend's LimitNOFILE (ulimit -n)", d->fd_limit, d->fd_lease_cap);
+		return -ENOSPC;
+	}
 	e = lw_lease_entry_new();
 	if (!e) {
 		*error = lw_error_backend_failure("out of memory");

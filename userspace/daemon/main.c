@@ -141,11 +141,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
  * connection (socket, pidfd), and a margin for the maps, the keeper, the
  * audit sinks. Raise the soft limit to the hard one and say whether that
  * fits. */
-static void raise_fd_limit(const struct lw_config *cfg)
+static void raise_fd_limit(struct lw_daemon *d, const struct lw_config *cfg)
 {
 	unsigned long long need = 2ull * cfg->max_images + 2ull * cfg->max_clients + 256;
 	struct rlimit rl;
 
+	d->fd_lease_cap = cfg->max_images;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	if (rl.rlim_cur < rl.rlim_max) {
@@ -153,6 +154,13 @@ static void raise_fd_limit(const struct lw_config *cfg)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	d->fd_limit = rl.rlim_cur;
+	/* beyond this an acquire is refused with a reason, before a descriptor
+	 * runs out somewhere it cannot be told (fanotify denies an open whose
+	 * event the answering thread has no descriptor to read) */
+	if (rl.rlim_cur < need)
+		d->fd_lease_cap = rl.rlim_cur > need - 2ull * cfg->max_images
+					  ? (unsigned int)((rl.rlim_cur - (need - 2ull * cfg->max_images)) / 2) : 0;
 	if (rl.rlim_cur < need)
 		lw_log(LOG_WARNING, "descriptor limit %llu is below the %llu that max_images %u and max_clients %u "
 		       "need (2 a lease, 2 a connection, 256 more): raise LimitNOFILE (ulimit -n)",
@@ -237,7 +245,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	d.start_usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-	raise_fd_limit(&cfg);
+	raise_fd_limit(&d, &cfg);
 	r = lw_mkdirs(cfg.state_dir, 0700);
 	if (r < 0) {
 		snprintf(err, sizeof(err), "cannot create %s: %s", cfg.state_dir, strerror(-r));
