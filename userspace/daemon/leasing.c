@@ -371,7 +371,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 	}
 	if (d->fd_limit && lw_lease_count(d->leases) + d->nr_acquiring >= d->fd_lease_cap) {
 		lw_log(LOG_ERR, "acquire %s refused: the descriptor limit %llu leaves room for %u leases "
-		       "(2 descriptors a lease; the rest for clients): raise LimitNOFILE (ulimit -n) or lower max_images",
+		       "(lockwardend(8), descriptors): raise LimitNOFILE (ulimit -n)",
 		       req->image, d->fd_limit, d->fd_lease_cap);
 		*error = lw_error_resource_limit("the descriptor limit (%llu) leaves room for %u leases: "
 						 "raise lockwardend's LimitNOFILE (ulimit -n)", d->fd_limit, d->fd_lease_cap);

@@ -136,38 +136,45 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
-/* Descriptors: one lock descriptor a lease, one pidfd a holder process
- * (counted as one a lease: every lease may have its own holder), two a
- * connection (socket, pidfd), and a margin for the maps, the keeper, the
- * audit sinks. Raise the soft limit to the hard one and say whether that
- * fits. */
-static void raise_fd_limit(struct lw_daemon *d, const struct lw_config *cfg)
+/* Descriptors the daemon needs: per lease its lock (none with the nop
+ * backend) and its holder's pidfd (counted as one a lease: every lease may
+ * have its own holder), plus two a lease under the fanotify enforcer; two
+ * a connection (socket, pidfd); and a margin for the maps, the keeper, the
+ * audit sinks. Raise the soft limit to the hard one, say whether that
+ * fits, and keep how many leases it leaves room for: beyond that an
+ * acquire is refused with a reason, before a descriptor runs out somewhere
+ * it cannot be told (fanotify denies an open whose event its answering
+ * thread has no descriptor to read). Called once the enforcer is chosen;
+ * the limit was raised before, for the keeper to inherit. */
+static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg)
 {
-	unsigned long long need = 2ull * cfg->max_images + 2ull * cfg->max_clients + 256;
+	unsigned int per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + 1 + (lw_enforcement_bpf(d->enforcer) ? 0 : 2);
+	unsigned long long rest = 2ull * cfg->max_clients + 256, need = (unsigned long long)per_lease * cfg->max_images + rest;
 	struct rlimit rl;
 
 	d->fd_lease_cap = cfg->max_images;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
 	d->fd_limit = rl.rlim_cur;
-	/* beyond this an acquire is refused with a reason, before a descriptor
-	 * runs out somewhere it cannot be told (fanotify denies an open whose
-	 * event the answering thread has no descriptor to read) */
-	if (rl.rlim_cur < need)
-		d->fd_lease_cap = rl.rlim_cur > need - 2ull * cfg->max_images
-					  ? (unsigned int)((rl.rlim_cur - (need - 2ull * cfg->max_images)) / 2) : 0;
-	if (rl.rlim_cur < need)
-		lw_log(LOG_WARNING, "descriptor limit %llu is below the %llu that max_images %u and max_clients %u "
-		       "need (2 a lease, 2 a connection, 256 more): raise LimitNOFILE (ulimit -n)",
-		       (unsigned long long)rl.rlim_cur, need, cfg->max_images, cfg->max_clients);
-	else
+	if (rl.rlim_cur >= need) {
 		lw_log(LOG_INFO, "descriptor limit %llu (max_images %u and max_clients %u need %llu)",
 		       (unsigned long long)rl.rlim_cur, cfg->max_images, cfg->max_clients, need);
+		return;
+	}
+	d->fd_lease_cap = rl.rlim_cur > rest ? (unsigned int)((rl.rlim_cur - rest) / per_lease) : 0;
+	lw_log(LOG_WARNING, "descriptor limit %llu is below the %llu that max_images %u and max_clients %u "
+	       "need (%u a lease, 2 a connection, 256 more): at most %u leases; raise LimitNOFILE (ulimit -n)",
+	       (unsigned long long)rl.rlim_cur, need, cfg->max_images, cfg->max_clients, per_lease, d->fd_lease_cap);
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int fail(const char *what, const char *why)
@@ -245,7 +252,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	d.start_usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-	raise_fd_limit(&d, &cfg);
+	raise_fd_limit();	/* before the keeper is forked: it holds a lock a lease too */
 	r = lw_mkdirs(cfg.state_dir, 0700);
 	if (r < 0) {
 		snprintf(err, sizeof(err), "cannot create %s: %s", cfg.state_dir, strerror(-r));
@@ -292,6 +299,7 @@ int main(int argc, char **argv)
 		fail("enforcer", "hardened needs the bpf-lsm enforcer (fanotify pins nothing to guard)");
 		goto cleanup;
 	}
+	descriptor_room(&d, &cfg);
 	be_setup.event = d.event;
 	be_setup.lost = lw_leasing_lost;
 	be_setup.lost_ctx = &d;

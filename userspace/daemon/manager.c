@@ -468,7 +468,7 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 {
 	__u64 denials = 0, suppressed = 0, dropped = 0;
-	unsigned int adopted, total;
+	unsigned int adopted, total, max_images;
 	struct json_object *p, *backend;
 	struct params unused;
 	struct timespec ts;
@@ -497,7 +497,14 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	backend = lw_backend_status(d->backend);
 	if (backend)
 		json_object_object_add(p, "backend_status", backend);
-	json_object_object_add(p, "max_images", json_object_new_int64(lw_enforcement_max_images(d->enforcer)));
+	/* what can be held now: the kernel's table, max_images, or the room
+	 * the descriptor limit leaves, whichever is least */
+	max_images = lw_enforcement_max_images(d->enforcer);
+	if (d->cfg->max_images < max_images)
+		max_images = d->cfg->max_images;
+	if (d->fd_limit && d->fd_lease_cap < max_images)
+		max_images = d->fd_lease_cap;
+	json_object_object_add(p, "max_images", json_object_new_int64(max_images));
 	json_object_object_add(p, "denials", json_object_new_int64((int64_t)denials));
 	json_object_object_add(p, "suppressed", json_object_new_int64((int64_t)suppressed));
 	json_object_object_add(p, "ringbuf_dropped", json_object_new_int64((int64_t)dropped));
