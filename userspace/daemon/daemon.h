@@ -50,8 +50,9 @@ struct lw_daemon {
 	struct lw_commit *commit;	/* commit.h: group commit, NULL when off */
 	LIST_HEAD(lw_acquiring_list, lw_acquiring) acquiring;	/* acquiring.h: answered later */
 	unsigned int nr_acquiring;
-	unsigned int fd_lease_cap;	/* leases the descriptor limit leaves room for (main.c) */
 	unsigned long long fd_limit;	/* RLIMIT_NOFILE, as raised at start; 0: no cap */
+	unsigned int fd_per_lease;	/* descriptors a lease takes (main.c) */
+	unsigned int fd_reserved;	/* kept for the daemon's own, whatever the leases */
 	LIST_HEAD(lw_releasing_list, lw_releasing) releasing;	/* releasing.h: the backend lets go later */
 };
 

@@ -4,6 +4,7 @@
  * the order of steps and why. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "keeping.h"
 #include "lease.h"
 #include "leasing.h"
+#include "server.h"
 #include "state.h"
 
 static __u64 now_realtime_usec(void)
@@ -348,11 +350,23 @@ static int existing(struct lw_daemon *d, const struct lw_acquire_request *req, c
 	return r;
 }
 
+unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d)
+{
+	unsigned long long kept, room;
+
+	if (!d->fd_limit || !d->fd_per_lease)
+		return UINT_MAX;
+	kept = d->fd_reserved + (d->server ? 2ull * lw_server_connections(d->server) : 0);
+	room = d->fd_limit > kept ? (d->fd_limit - kept) / d->fd_per_lease : 0;
+	return room < UINT_MAX ? (unsigned int)room : UINT_MAX;
+}
+
 int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req, struct lw_lease_entry **out,
 		       struct lw_acquiring **pending, struct json_object **error)
 {
 	struct lw_image_key key;
 	struct lw_lease_entry *e;
+	unsigned int room;
 	int r;
 
 	*error = NULL;
@@ -369,12 +383,12 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 		*error = lw_error_capacity_exceeded(d->cfg->max_images);
 		return -ENOSPC;
 	}
-	if (d->fd_limit && lw_lease_count(d->leases) + d->nr_acquiring >= d->fd_lease_cap) {
+	room = lw_leasing_descriptor_room(d);
+	if (lw_lease_count(d->leases) + d->nr_acquiring >= room) {
 		lw_log(LOG_ERR, "acquire %s refused: the descriptor limit %llu leaves room for %u leases "
-		       "(lockwardend(8), descriptors): raise LimitNOFILE (ulimit -n)",
-		       req->image, d->fd_limit, d->fd_lease_cap);
+		       "(lockwardend(8), descriptors): raise LimitNOFILE (ulimit -n)", req->image, d->fd_limit, room);
 		*error = lw_error_resource_limit("the descriptor limit (%llu) leaves room for %u leases: "
-						 "raise lockwardend's LimitNOFILE (ulimit -n)", d->fd_limit, d->fd_lease_cap);
+						 "raise lockwardend's LimitNOFILE (ulimit -n)", d->fd_limit, room);
 		return -ENOSPC;
 	}
 	e = lw_lease_entry_new();

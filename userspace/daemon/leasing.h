@@ -38,6 +38,10 @@ struct lw_acquire_request {
 	void *ctx;
 };
 
+/* Leases the descriptor limit leaves room for now, with the connections
+ * open now (two descriptors each); UINT_MAX when nothing limits them. */
+unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d);
+
 /* Take (or join, for shared) a lease on req->image for req->holder: the
  * kernel key and the backend lock come from req->fd. Returns 0 with *out;
  * -EINPROGRESS when the backend answers later (req->later is called then,

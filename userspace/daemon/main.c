@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwardend: parse options, wire the parts together, run the loop. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -136,35 +137,53 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
+static unsigned int open_descriptors(void)
+{
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)))
+		n += de->d_name[0] != '.';
+	closedir(dir);
+	return n ? n - 1 : 0;	/* not the directory's own */
+}
+
 /* Descriptors the daemon needs: per lease its lock (none with the nop
  * backend) and its holder's pidfd (counted as one a lease: every lease may
  * have its own holder), plus two a lease under the fanotify enforcer; two
- * a connection (socket, pidfd); and a margin for the maps, the keeper, the
- * audit sinks. Raise the soft limit to the hard one, say whether that
- * fits, and keep how many leases it leaves room for: beyond that an
- * acquire is refused with a reason, before a descriptor runs out somewhere
- * it cannot be told (fanotify denies an open whose event its answering
- * thread has no descriptor to read). Called once the enforcer is chosen;
- * the limit was raised before, for the keeper to inherit. */
+ * a connection (socket, pidfd); and what it holds now (the maps, the
+ * fanotify group) with a margin for what it opens later or for a moment
+ * (the socket, the keeper's, the audit sinks, a request's descriptors, an
+ * event fanotify's answering thread reads). Say whether the limit fits;
+ * an acquire past the room it leaves is refused with a reason
+ * (lw_leasing_descriptor_room), before a descriptor runs out somewhere it
+ * cannot be told (fanotify denies an open whose event it cannot read).
+ * Called once the enforcer is open; the limit was raised before, for the
+ * keeper to inherit. */
 static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg)
 {
-	unsigned int per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + 1 + (lw_enforcement_bpf(d->enforcer) ? 0 : 2);
-	unsigned long long rest = 2ull * cfg->max_clients + 256, need = (unsigned long long)per_lease * cfg->max_images + rest;
+	unsigned long long need;
 	struct rlimit rl;
 
-	d->fd_lease_cap = cfg->max_images;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return;
 	d->fd_limit = rl.rlim_cur;
+	d->fd_per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + 1 + (lw_enforcement_bpf(d->enforcer) ? 0 : 2);
+	d->fd_reserved = open_descriptors() + 24;	/* what it opens later, and for a moment in a request */
+	need = (unsigned long long)d->fd_per_lease * cfg->max_images + 2ull * cfg->max_clients + d->fd_reserved;
 	if (rl.rlim_cur >= need) {
 		lw_log(LOG_INFO, "descriptor limit %llu (max_images %u and max_clients %u need %llu)",
 		       (unsigned long long)rl.rlim_cur, cfg->max_images, cfg->max_clients, need);
 		return;
 	}
-	d->fd_lease_cap = rl.rlim_cur > rest ? (unsigned int)((rl.rlim_cur - rest) / per_lease) : 0;
 	lw_log(LOG_WARNING, "descriptor limit %llu is below the %llu that max_images %u and max_clients %u "
-	       "need (%u a lease, 2 a connection, 256 more): at most %u leases; raise LimitNOFILE (ulimit -n)",
-	       (unsigned long long)rl.rlim_cur, need, cfg->max_images, cfg->max_clients, per_lease, d->fd_lease_cap);
+	       "need (%u a lease, 2 a connection, %u for the daemon): room for %llu leases while no client "
+	       "is connected; raise LimitNOFILE (ulimit -n)", (unsigned long long)rl.rlim_cur, need,
+	       cfg->max_images, cfg->max_clients, d->fd_per_lease, d->fd_reserved,
+	       rl.rlim_cur > d->fd_reserved ? (unsigned long long)(rl.rlim_cur - d->fd_reserved) / d->fd_per_lease : 0ull);
 }
 
 static void raise_fd_limit(void)

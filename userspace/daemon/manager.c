@@ -502,8 +502,8 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	max_images = lw_enforcement_max_images(d->enforcer);
 	if (d->cfg->max_images < max_images)
 		max_images = d->cfg->max_images;
-	if (d->fd_limit && d->fd_lease_cap < max_images)
-		max_images = d->fd_lease_cap;
+	if (lw_leasing_descriptor_room(d) < max_images)
+		max_images = lw_leasing_descriptor_room(d);
 	json_object_object_add(p, "max_images", json_object_new_int64(max_images));
 	json_object_object_add(p, "denials", json_object_new_int64((int64_t)denials));
 	json_object_object_add(p, "suppressed", json_object_new_int64((int64_t)suppressed));

@@ -192,6 +192,11 @@ int lw_server_listen_fd(const struct lw_server *s)
 	return s->listen_fd;
 }
 
+unsigned int lw_server_connections(const struct lw_server *s)
+{
+	return s->nr_conns;
+}
+
 void lw_server_close(struct lw_server *s)
 {
 	if (!s)

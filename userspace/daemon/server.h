@@ -36,6 +36,8 @@ void lw_call_continue(struct lw_call *call, struct json_object *msg);
 int lw_server_open(struct lw_daemon *d, struct lw_server **out, struct lw_err *err);
 /* The listening socket, to hand to a re-executed daemon. */
 int lw_server_listen_fd(const struct lw_server *s);
+/* Connections open now. */
+unsigned int lw_server_connections(const struct lw_server *s);
 void lw_server_close(struct lw_server *s);
 
 #endif /* LW_DAEMON_SERVER_H */
