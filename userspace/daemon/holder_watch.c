@@ -5,9 +5,9 @@
  * event source, shared, with a small subscription a lease (the image it
  * names, for the exit callback). A holder of thousands of leases thus costs
  * thousands of subscriptions, not thousands of descriptors and sources.
- * A subscription is one block with the image's path in it (48 bytes and
- * the path). Cgroup holders are rare and keep one inotify source a lease,
- * in a block of their own. */
+ * A subscription is one block of 64 bytes that names its lease by the
+ * image's key, not its path. Cgroup holders are rare and keep one inotify source a lease,
+ * in a block of their own with a reference to the interned path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,7 +27,7 @@ struct proc_watch;
 struct cgroup_watch {
 	sd_event_source *inotify;
 	struct lw_holder holder;
-	char path[];			/* the cgroup's folder */
+	const char *path;		/* the cgroup's folder: a reference to the interned path */
 };
 
 /* One lease's interest in one holder: what h->watch points to. */
@@ -37,7 +37,8 @@ struct lw_holder_watch {
 	struct cgroup_watch *cgroup;	/* a cgroup holder's; NULL for a process */
 	lw_holder_exit_fn fn;
 	void *ctx;
-	char image[];			/* looked up again on exit: entries move in their arrays */
+	struct lw_image_key key;	/* the lease, looked up again on exit: holders move in
+					 * their arrays, and the lease may have ended */
 };
 
 /* One watched process, shared by the leases it holds. */
@@ -127,7 +128,7 @@ static void list_unlink(struct lw_holder_watch *w)
 static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct proc_watch *p = userdata;
-	char image[PATH_MAX];
+	struct lw_image_key key;
 
 	(void)fd;
 	(void)revents;
@@ -140,8 +141,8 @@ static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *
 
 		list_unlink(w);
 		list_push(&p->notified, w);
-		snprintf(image, sizeof(image), "%s", w->image);
-		w->fn(image, &p->holder, w->ctx);
+		key = w->key;
+		w->fn(&key, &p->holder, w->ctx);
 	}
 	proc_put(p);
 	return 0;
@@ -192,12 +193,11 @@ static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc
 
 static struct lw_holder_watch *sub_new(const struct lw_lease_entry *e, lw_holder_exit_fn fn, void *ctx)
 {
-	size_t len = strlen(e->image) + 1;
-	struct lw_holder_watch *w = calloc(1, sizeof(*w) + len);
+	struct lw_holder_watch *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
-	memcpy(w->image, e->image, len);
+	w->key = e->key;
 	w->fn = fn;
 	w->ctx = ctx;
 	return w;
@@ -208,6 +208,8 @@ static void sub_free(struct lw_holder_watch *w)
 	if (w->cgroup)
 		/* sd-event keeps a source it is dispatching until its callback returns */
 		sd_event_source_disable_unref(w->cgroup->inotify);
+	if (w->cgroup)
+		lw_cgroup_path_put(w->cgroup->path);
 	free(w->cgroup);
 	free(w);
 }
@@ -250,15 +252,14 @@ static int on_cgroup_parent_event(sd_event_source *s, const struct inotify_event
 {
 	struct lw_holder_watch *w = userdata;
 	struct lw_holder holder = w->cgroup->holder;	/* the callback may free w */
-	char image[PATH_MAX];
+	struct lw_image_key key = w->key;
 
 	(void)ev;
 	if (lw_cgroup_alive(w->cgroup->path, holder.cgroup_id))
 		return 0;
 	sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	/* the callback may unwatch, which frees w */
-	snprintf(image, sizeof(image), "%s", w->image);
-	w->fn(image, &holder, w->ctx);
+	w->fn(&key, &holder, w->ctx);
 	return 0;
 }
 
@@ -269,21 +270,22 @@ static int watch_cgroup(sd_event *event, const struct lw_lease_entry *e, struct 
 	char parent[LW_PATH_MAX], *slash;
 	int r;
 
+	if (!h->cgroup || h->cgroup[0] != '/')
+		return -EINVAL;	/* a relative path would depend on the daemon's folder */
 	snprintf(parent, sizeof(parent), "%s", h->cgroup);
 	slash = strrchr(parent, '/');
-	if (!slash || h->cgroup[0] != '/')
-		return -EINVAL;	/* a relative path would depend on the daemon's folder */
 	*slash = '\0';
 	w = sub_new(e, fn, ctx);
 	if (w)
-		w->cgroup = calloc(1, sizeof(*w->cgroup) + strlen(h->cgroup) + 1);
+		w->cgroup = calloc(1, sizeof(*w->cgroup));
 	if (!w || !w->cgroup) {
 		if (w)
 			sub_free(w);
 		return -ENOMEM;
 	}
 	w->cgroup->holder = h->id;
-	strcpy(w->cgroup->path, h->cgroup);
+	w->cgroup->path = h->cgroup;
+	lw_cgroup_path_hold(h->cgroup);
 	r = sd_event_add_inotify(event, &w->cgroup->inotify, parent[0] ? parent : "/",
 				 IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR, on_cgroup_parent_event, w);
 	/* the watch is set first, so a folder removed after it is seen */

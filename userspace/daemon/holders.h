@@ -13,8 +13,9 @@
 
 #include "lease.h"
 
-/* Called once when a watched holder exits; image and holder say which. */
-typedef void (*lw_holder_exit_fn)(const char *image, const struct lw_holder *holder, void *ctx);
+/* Called once when a watched holder exits; the image's key and the holder
+ * say which (the lease is looked up again: it may have ended meanwhile). */
+typedef void (*lw_holder_exit_fn)(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx);
 
 /* Start watching h, a holder of e. -ESRCH if that process or cgroup is gone
  * already (or its pid or path now names another). A process holding many

@@ -72,6 +72,8 @@ void lw_lease_entry_free(struct lw_lease_entry *e)
 	if (!e->lock_id_is_image)
 		free((char *)e->lock_id);
 	free(e->image);
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		lw_cgroup_path_put(e->holders[i].cgroup);
 	free(e->holders);
 	free(e);
 }
@@ -137,6 +139,15 @@ struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e)
 	return h;
 }
 
+void lw_lease_holder_copy(struct lw_lease_holder *dst, const struct lw_lease_holder *src)
+{
+	lw_cgroup_path_put(dst->cgroup);
+	*dst = *src;
+	lw_cgroup_path_hold(dst->cgroup);
+	dst->pidfd = -1;
+	dst->watch = NULL;
+}
+
 static unsigned int hash_key(const struct lw_lease_table *t, const struct lw_image_key *key)
 {
 	uint64_t h = key->dev * 0x9e3779b97f4a7c15ull ^ key->ino * 0xc2b2ae3d27d4eb4full;
@@ -171,7 +182,7 @@ void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e)
 	t->count++;
 }
 
-void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
+static void unlink_by_key(struct lw_lease_table *t, struct lw_lease_entry *e)
 {
 	struct lw_lease_entry **p;
 
@@ -180,6 +191,24 @@ void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
 			*p = e->next_by_key;
 			break;
 		}
+}
+
+void lw_lease_table_rekey(struct lw_lease_table *t, struct lw_lease_entry *e, const struct lw_image_key *key)
+{
+	unsigned int k;
+
+	unlink_by_key(t, e);
+	e->key = *key;
+	k = hash_key(t, &e->key);
+	e->next_by_key = t->by_key[k];
+	t->by_key[k] = e;
+}
+
+void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
+{
+	struct lw_lease_entry **p;
+
+	unlink_by_key(t, e);
 	for (p = &t->by_image[hash_image(t, e->image)]; *p; p = &(*p)->next_by_image)
 		if (*p == e) {
 			*p = e->next_by_image;
@@ -239,6 +268,7 @@ void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i)
 {
 	if (i >= e->nr_holders)
 		return;
+	lw_cgroup_path_put(e->holders[i].cgroup);
 	memmove(&e->holders[i], &e->holders[i + 1], (e->nr_holders - i - 1) * sizeof(e->holders[0]));
 	e->nr_holders--;
 	memset(&e->holders[e->nr_holders], 0, sizeof(e->holders[0]));

@@ -18,14 +18,45 @@ struct lw_holder_watch;
 
 #define LW_LEASE_LOCK_ID_MAX 512	/* a lock's text form (LW_BACKEND_LOCK_ID_MAX), as the state accepts it */
 
+/* Copied by value; a copy kept past the slot it came from holds its own
+ * reference to the cgroup path (lw_lease_holder_hold). */
 struct lw_lease_holder {
 	struct lw_holder id;		/* pid + start time, or cgroup id */
 	char comm[LW_COMM_LEN];		/* process holder's command, for errors and audit */
-	char cgroup[LW_PATH_MAX];	/* cgroup holder's path */
+	const char *cgroup;		/* cgroup holder's path, interned (lw_cgroup_path_intern);
+					 * NULL for a process */
 	uid_t uid;			/* whose it is: who may see it, whose cap it counts in */
 	int pidfd;			/* runtime: process holder's pidfd, -1 if none */
 	struct lw_holder_watch *watch;	/* runtime: lw_holder_watch's, NULL if not watched */
 };
+
+/* Cgroup paths interned (holder_cgroup.c): one counted copy a distinct path.
+ * intern: *out a reference to path's copy (NULL for NULL or ""); -ENAMETOOLONG
+ * at LW_PATH_MAX characters or more, -ENOMEM. hold and put take NULL. */
+int lw_cgroup_path_intern(const char *path, const char **out);
+void lw_cgroup_path_hold(const char *path);
+void lw_cgroup_path_put(const char *path);
+/* Distinct paths interned now. */
+unsigned int lw_cgroup_path_count(void);
+
+/* h's cgroup path, "" for none. */
+static inline const char *lw_lease_holder_cgroup(const struct lw_lease_holder *h)
+{
+	return h->cgroup ? h->cgroup : "";
+}
+/* A copy of h kept past h's slot: its own reference, given back by put. */
+static inline void lw_lease_holder_hold(const struct lw_lease_holder *h)
+{
+	lw_cgroup_path_hold(h->cgroup);
+}
+static inline void lw_lease_holder_put(struct lw_lease_holder *h)
+{
+	lw_cgroup_path_put(h->cgroup);
+	h->cgroup = NULL;
+}
+/* src into the slot dst of an entry: who it is, with a reference of its own
+ * to the cgroup path, and no pidfd nor watch yet (dst's path is put first). */
+void lw_lease_holder_copy(struct lw_lease_holder *dst, const struct lw_lease_holder *src);
 
 /* Sized to what it holds: thousands are kept (65,536 by default), so the
  * image path, the lock's name and the holders are allocated to their length
@@ -56,7 +87,8 @@ void lw_lease_table_free(struct lw_lease_table *t);
 /* A zeroed entry (exclusive, no image yet) with room for one holder, not
  * yet in a table. */
 struct lw_lease_entry *lw_lease_entry_new(void);
-/* Frees e and what it owns (not its descriptors: the owner closes those). */
+/* Frees e and what it owns, its holders' cgroup paths among it (not its
+ * descriptors: the owner closes those). */
 void lw_lease_entry_free(struct lw_lease_entry *e);
 /* Copies image into e; -ENOMEM, or -ENAMETOOLONG past PATH_MAX. */
 int lw_lease_set_image(struct lw_lease_entry *e, const char *image);
@@ -69,6 +101,8 @@ struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e);
 void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e);
 /* Unlinks e; the caller frees it. */
 void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e);
+/* Gives e, in t, a new key, keeping its place in the iteration order. */
+void lw_lease_table_rekey(struct lw_lease_table *t, struct lw_lease_entry *e, const struct lw_image_key *key);
 
 struct lw_lease_entry *lw_lease_by_key(struct lw_lease_table *t, const struct lw_image_key *key);
 struct lw_lease_entry *lw_lease_by_image(struct lw_lease_table *t, const char *image);
@@ -78,7 +112,7 @@ struct lw_lease_entry *lw_lease_first(struct lw_lease_table *t);
 
 /* Index of holder in e->holders, or -1. */
 int lw_lease_find_holder(const struct lw_lease_entry *e, const struct lw_holder *holder);
-/* Removes holders[i], keeping order. */
+/* Removes holders[i] (putting its cgroup path), keeping order. */
 void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i);
 
 /* Whether uid has a holder in e. */
