@@ -124,15 +124,26 @@ int lw_backend_lock_set_id(struct lw_backend_lock *lock, const char *id)
 		if (!(copy = strdup(id)))
 			return -ENOMEM;
 	}
-	free(lock->id);
+	lw_backend_lock_clear(lock);
 	lock->id = copy;
 	return 0;
 }
 
 void lw_backend_lock_clear(struct lw_backend_lock *lock)
 {
-	free(lock->id);
+	if (!lock->id_shared)
+		free(lock->id);
 	lock->id = NULL;
+	lock->id_shared = false;
+}
+
+void lw_backend_lock_share_id(struct lw_backend_lock *lock, const char *text)
+{
+	if (!lock || !lock->id || !text || lock->id == text || strcmp(lock->id, text) != 0)
+		return;
+	lw_backend_lock_clear(lock);
+	lock->id = (char *)text;
+	lock->id_shared = true;
 }
 
 struct json_object *lw_backend_status(struct lw_backend *be)

@@ -16,6 +16,7 @@
 struct lw_backend_lock;
 struct lw_holder_watch;
 
+#define LW_LEASE_BACKEND_MAX 16	/* a backend's name and its NUL */
 #define LW_LEASE_LOCK_ID_MAX 512	/* a lock's text form (LW_BACKEND_LOCK_ID_MAX), as the state accepts it */
 
 /* Copied by value; a copy kept past the slot it came from holds its own
@@ -60,22 +61,26 @@ void lw_lease_holder_copy(struct lw_lease_holder *dst, const struct lw_lease_hol
 
 /* Sized to what it holds: thousands are kept (65,536 by default), so the
  * image path, the lock's name and the holders are allocated to their length
- * and count, not to their maximum (lw_lease_set_image, lw_lease_new_holder). */
+ * and count, not to their maximum (lw_lease_set_image, lw_lease_new_holder),
+ * the first holder is inside the entry (most leases are exclusive), and the
+ * fields are ordered so that none pads: 184 bytes, one block. */
 struct lw_lease_entry {
 	char *image;			/* absolute path the lease was taken with */
 	struct lw_image_key key;	/* the kernel's identity of the image */
-	enum lw_lease_mode mode;
-	char backend[32];
 	uint64_t acquired_usec;		/* CLOCK_REALTIME */
-	unsigned int nr_holders;
-	unsigned int holders_room;	/* holders has room for this many (at most LW_MAX_HOLDERS) */
-	struct lw_lease_holder *holders;
+	struct lw_lease_holder *holders;	/* &first, or a block for several */
 	struct lw_backend_lock *lock;	/* runtime: the backend's lock (backend.h), NULL if none */
 	const char *lock_id;		/* the lock's text form, kept in the state; NULL if none.
 					 * fcntl names a lock by its image: then this is image
-					 * itself, not a copy (lw_lease_set_lock_id) */
-	bool lock_id_is_image;
+					 * itself, not a copy (lw_lease_set_lock_id), and so is
+					 * the lock's own name (lw_backend_lock_share_id) */
 	struct lw_lease_entry *next_by_key, *next_by_image, *next, *prev;
+	enum lw_lease_mode mode;
+	unsigned int nr_holders;
+	unsigned int holders_room;	/* holders has room for this many (at most LW_MAX_HOLDERS) */
+	bool lock_id_is_image;
+	char backend[LW_LEASE_BACKEND_MAX];	/* its name: "nop", "fcntl", "paxos" */
+	struct lw_lease_holder first;	/* holders' room while there is one */
 };
 
 struct lw_lease_table;
