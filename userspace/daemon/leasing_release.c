@@ -300,16 +300,17 @@ static struct lw_exit_queue *exit_queue(struct lw_daemon *d)
 	return q;
 }
 
-void lw_leasing_holder_exited(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx)
+/* Queue the release of holder's lease of key; false if it had to be
+ * released at once (out of memory), which may have changed the table. */
+static bool queue_exit(struct lw_daemon *d, const struct lw_image_key *key, const struct lw_holder *holder)
 {
-	struct lw_daemon *d = ctx;
 	struct lw_lease_entry *e = lw_lease_by_key(d->leases, key);
 	struct lw_exit_queue *q = exit_queue(d);
 	struct exited *x;
 	struct json_object *error = NULL;
 
 	if (!e || lw_lease_find_holder(e, holder) < 0)
-		return;
+		return true;
 	x = q ? malloc(sizeof(*x)) : NULL;
 	if (!x) {
 		/* out of memory: release this one now rather than never (the
@@ -317,11 +318,11 @@ void lw_leasing_holder_exited(const struct lw_image_key *key, const struct lw_ho
 		lw_commit_flush(d, NULL);
 		e = lw_lease_by_key(d->leases, key);
 		if (!e || lw_lease_find_holder(e, holder) < 0)
-			return;
+			return false;
 		lw_leasing_release(d, e, (unsigned int)lw_lease_find_holder(e, holder),
 				   LW_LEASE_HOLDER_DEATH, NULL, NULL, NULL, NULL, &error);
 		json_object_put(error);
-		return;
+		return false;
 	}
 	x->next = NULL;
 	x->holder = *holder;
@@ -333,6 +334,28 @@ void lw_leasing_holder_exited(const struct lw_image_key *key, const struct lw_ho
 	q->tail = x;
 	if (x == q->head)
 		next_batch(q);
+	return true;
+}
+
+void lw_leasing_holder_exited(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx)
+{
+	struct lw_daemon *d = ctx;
+	struct lw_lease_entry *e;
+
+	if (key) {
+		queue_exit(d, key, holder);
+		return;
+	}
+	/* a process: every lease it holds, found in one pass (a release at
+	 * once, out of memory, may change the table: then from the start;
+	 * what is queued twice is released once) */
+restart:
+	for (e = lw_lease_first(d->leases); e; e = e->next) {
+		struct lw_image_key key_of_e = e->key;
+
+		if (lw_lease_find_holder(e, holder) >= 0 && !queue_exit(d, &key_of_e, holder))
+			goto restart;	/* that lease is the holder's no more: this ends */
+	}
 }
 
 /* SIGKILL a process holder (through its pidfd: never a reused pid) or every
