@@ -6,7 +6,8 @@
  * context that watch it (the daemon's leases share one; a pending acquire
  * has its own). A holder of thousands of leases thus costs a few blocks,
  * not thousands of descriptors, sources or blocks: at its exit the callback
- * is told the holder, not a lease, and finds the leases itself.
+ * is told the holder and finds its leases itself (in one pass), or, for a
+ * process that held one lease only, is told that lease.
  * Cgroup holders are rare and keep one inotify source a lease, in a block
  * of their own that names its lease by key, with a reference to the
  * interned path. */
@@ -39,11 +40,13 @@ struct lw_holder_watch {
 	struct lw_holder_watch *next;	/* in proc's interests */
 	unsigned int holders;		/* process: the holders it stands for */
 	bool told;			/* process: fn was called, the process exited */
+	bool one_lease;			/* process: it has stood for key's holder alone */
 	struct cgroup_watch *cgroup;	/* a cgroup holder's; NULL for a process */
 	lw_holder_exit_fn fn;
 	void *ctx;
-	struct lw_image_key key;	/* cgroup: its lease, looked up again on exit (holders
-					 * move in their arrays, and the lease may have ended) */
+	struct lw_image_key key;	/* its lease while one_lease, or a cgroup's: looked up
+					 * again on exit (holders move in their arrays, and
+					 * the lease may have ended) */
 };
 
 /* One watched process, shared by the leases it holds. */
@@ -104,15 +107,17 @@ static void proc_put(struct proc_watch *p)
 	free(p);
 }
 
-/* The process exited: tell each interest once. A callback only queues the
- * releases (leasing_release.c releases in batches), so this is quick even
- * for a holder of thousands of leases; it may also unwatch at once, which
- * may free that interest: the list is walked again from its head after
- * each call. */
+/* The process exited: tell each interest once, with its lease's key if it
+ * stood for one lease only (the callback need not look for it among all).
+ * A callback only queues the releases (leasing_release.c releases in
+ * batches), so this is quick even for a holder of thousands of leases; it
+ * may also unwatch at once, which may free that interest: the list is
+ * walked again from its head after each call. */
 static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct proc_watch *p = userdata;
 	struct lw_holder_watch *w;
+	struct lw_image_key key;
 
 	(void)fd;
 	(void)revents;
@@ -126,7 +131,8 @@ static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *
 		if (!w)
 			break;
 		w->told = true;
-		w->fn(NULL, &p->holder, w->ctx);
+		key = w->key;	/* the callback may free w */
+		w->fn(w->one_lease ? &key : NULL, &p->holder, w->ctx);
 	}
 	proc_put(p);
 	return 0;
@@ -215,7 +221,8 @@ static struct lw_holder_watch *interest_of(struct proc_watch *p, lw_holder_exit_
 	return w;
 }
 
-static int watch_process(sd_event *event, struct lw_lease_holder *h, lw_holder_exit_fn fn, void *ctx)
+static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
+			 lw_holder_exit_fn fn, void *ctx)
 {
 	struct proc_watch *p = proc_find(event, &h->id);
 	struct lw_holder_watch *w;
@@ -234,7 +241,10 @@ static int watch_process(sd_event *event, struct lw_lease_holder *h, lw_holder_e
 		}
 		return -ENOMEM;
 	}
-	w->holders++;
+	/* a second holder ends the hint for good: which one an unwatch left is not known */
+	w->one_lease = w->holders++ == 0;
+	if (w->one_lease)
+		w->key = e->key;
 	h->watch = w;
 	h->pidfd = p->pidfd;	/* borrowed: stop_holder signals through it */
 	if (h->comm[0] == '\0')
@@ -308,7 +318,7 @@ int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_l
 		return watch_cgroup(event, e, h, fn, ctx);
 	if (h->id.kind != LW_HOLDER_PROCESS)
 		return 0;
-	return watch_process(event, h, fn, ctx);
+	return watch_process(event, e, h, fn, ctx);
 }
 
 void lw_holder_unwatch(struct lw_lease_holder *h)

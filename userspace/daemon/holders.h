@@ -16,7 +16,8 @@
 /* Called when a watched holder exits: once for a cgroup holder's lease,
  * with that lease's image key (looked up again: it may have ended
  * meanwhile); once for a process and every lease it was watched for with
- * this fn and ctx, with key NULL: the callback finds the leases it holds. */
+ * this fn and ctx, with the key of the one lease if it was watched for one
+ * only, else NULL: then the callback finds the leases it holds. */
 typedef void (*lw_holder_exit_fn)(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx);
 
 /* Start watching h, a holder of e. -ESRCH if that process or cgroup is gone

@@ -346,9 +346,9 @@ void lw_leasing_holder_exited(const struct lw_image_key *key, const struct lw_ho
 		queue_exit(d, key, holder);
 		return;
 	}
-	/* a process: every lease it holds, found in one pass (a release at
-	 * once, out of memory, may change the table: then from the start;
-	 * what is queued twice is released once) */
+	/* a process of several leases: every lease it holds, found in one
+	 * pass (a release at once, out of memory, may change the table: then
+	 * from the start; what is queued twice is released once) */
 restart:
 	for (e = lw_lease_first(d->leases); e; e = e->next) {
 		struct lw_image_key key_of_e = e->key;
