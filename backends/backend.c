@@ -104,37 +104,6 @@ int lw_backend_adopt(struct lw_backend *be, const struct lw_backend_request *req
 	return be->ops->adopt(be, req, id ? id : "", kept_fd, lock, err);
 }
 
-int lw_backend_lock_keep_fd(const struct lw_backend_lock *lock)
-{
-	return lock ? lock->keep_fd : -1;
-}
-
-const char *lw_backend_lock_id(const struct lw_backend_lock *lock)
-{
-	return lock && lock->id ? lock->id : "";
-}
-
-int lw_backend_lock_set_id(struct lw_backend_lock *lock, const char *id)
-{
-	char *copy = NULL;
-
-	if (id && id[0]) {
-		if (strnlen(id, LW_BACKEND_LOCK_ID_MAX) >= LW_BACKEND_LOCK_ID_MAX)
-			return -ENAMETOOLONG;
-		if (!(copy = strdup(id)))
-			return -ENOMEM;
-	}
-	free(lock->id);
-	lock->id = copy;
-	return 0;
-}
-
-void lw_backend_lock_clear(struct lw_backend_lock *lock)
-{
-	free(lock->id);
-	lock->id = NULL;
-}
-
 struct json_object *lw_backend_status(struct lw_backend *be)
 {
 	return be->ops->status ? be->ops->status(be) : NULL;

@@ -168,6 +168,7 @@ struct lw_backend {
  * to its length (lw_backend_lock_set_id), not to LW_BACKEND_LOCK_ID_MAX. */
 struct lw_backend_lock {
 	int keep_fd;
+	bool id_shared;	/* id is the daemon's text (lw_backend_lock_share_id), not ours */
 	char *id;	/* NULL: none ("" through lw_backend_lock_id) */
 };
 
@@ -177,6 +178,11 @@ struct lw_backend_lock {
 int lw_backend_lock_set_id(struct lw_backend_lock *lock, const char *id);
 /* Frees what the base of lock owns (its id; not keep_fd, nor lock itself). */
 void lw_backend_lock_clear(struct lw_backend_lock *lock);
+/* If lock's id is the same text as text (fcntl names a lock by its image,
+ * and the lease keeps the image's path), lock frees its copy and points at
+ * text, which the caller keeps unchanged until it releases or forgets lock,
+ * or gives lock a copy again (lw_backend_lock_set_id). Else nothing. */
+void lw_backend_lock_share_id(struct lw_backend_lock *lock, const char *text);
 
 extern const struct lw_backend_ops lw_backend_nop;
 extern const struct lw_backend_ops lw_backend_fcntl;

@@ -5,8 +5,10 @@
 # memory idle, fills it with N leases of one holder (build/bench/lease_fill),
 # reads it full, then stops everything it started. Needs root and a build.
 #
-#   bench/lease_memory.sh LOCKWARDEND N [DAEMON ARGS...]
+#   [PATH_LEN=L] bench/lease_memory.sh LOCKWARDEND N [DAEMON ARGS...]
 #   e.g. bench/lease_memory.sh build/lockwardend 9500 --backend nop --enforcer fanotify
+#
+# PATH_LEN: the images' path length (lease_fill --path-len; default 60).
 #
 # Prints the smaps_rollup figures idle and full, the largest mappings full
 # (heap, anonymous blocks malloc took with mmap, the fanotify table shared
@@ -47,7 +49,8 @@ for _ in $(seq 600); do
 done
 idle=$(rss_kb "$daemon_pid")
 echo "idle: $(rollup "$daemon_pid")"
-"$top/build/bench/lease_fill" --socket "$work/sock" --images "$work/images" --leases "$n" >"$work/fill.out" 2>"$work/fill.err" &
+"$top/build/bench/lease_fill" --socket "$work/sock" --images "$work/images" --leases "$n" \
+	--path-len "${PATH_LEN:-60}" >"$work/fill.out" 2>"$work/fill.err" &
 fill_pid=$!
 until grep -q ready "$work/fill.out"; do
 	kill -0 "$fill_pid" 2>/dev/null || { echo "lease_memory: the fill failed: $(tail -n 1 "$work/fill.err")" >&2; exit 1; }

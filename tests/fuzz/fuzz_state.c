@@ -156,7 +156,7 @@ static void check_round_trip(struct lw_lease_table *t)
 		for (unsigned int i = 0; i < a->nr_holders; i++)
 			if (!lw_holder_equal(&a->holders[i].id, &b->holders[i].id) ||
 			    strcmp(a->holders[i].comm, b->holders[i].comm) ||
-			    strcmp(a->holders[i].cgroup, b->holders[i].cgroup))
+			    strcmp(lw_lease_holder_cgroup(&a->holders[i]), lw_lease_holder_cgroup(&b->holders[i])))
 				abort();
 	}
 	lw_lease_table_free(again);

@@ -2,10 +2,16 @@
 /* What keeps the daemon small at 65,536 leases without changing a byte it
  * writes: the snapshot, written lease by lease, is the text json-c makes of
  * the whole table; a backend lock's id is allocated to its length, with the
- * old limit kept; and everything a lease owns is freed with it (ASan's leak
- * check fails the run otherwise). */
+ * old limit kept, and an fcntl lock named by its image shares the lease's
+ * path; a cgroup holder's path is one counted copy a distinct cgroup; a
+ * process's watch is one for all its leases; a lease with its watched
+ * holder and its lock costs at most LEASE_BYTES_MAX at 100-character
+ * paths; and everything a lease owns is freed with it (ASan's leak check
+ * fails the run otherwise). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +23,15 @@
 #include <cmocka.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-event.h>
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's runtime (sanitizer/allocator_interface.h, not installed here) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 #include "backend.h"
+#include "common/holder.h"
+#include "daemon/holders.h"
 #include "daemon/lease.h"
 #include "daemon/lease_json.h"
 #include "daemon/state.h"
@@ -75,8 +88,11 @@ static struct lw_lease_entry *add_lease(struct lw_lease_table *t, const char *im
 		if (i && i == n - 1) {
 			h->id.kind = LW_HOLDER_CGROUP;
 			h->id.cgroup_id = 4242 + ino;
-			snprintf(h->cgroup, sizeof(h->cgroup), "/sys/fs/cgroup/machine.slice/vm-%llu/\"quoted\"",
+			char cgroup[LW_PATH_MAX];
+
+			snprintf(cgroup, sizeof(cgroup), "/sys/fs/cgroup/machine.slice/vm-%llu/\"quoted\"",
 				 (unsigned long long)ino);
+			assert_int_equal(lw_cgroup_path_intern(cgroup, &h->cgroup), 0);
 		} else {
 			h->id.kind = LW_HOLDER_PROCESS;
 			h->id.pid = 100 + i;
@@ -213,7 +229,7 @@ static void snapshot_loads_back_every_lease(void **state)
 		assert_int_equal(l->nr_holders, e->nr_holders);
 		assert_string_equal(l->lock_id, e->lock_id);
 		for (unsigned int i = 0; i < e->nr_holders; i++)
-			assert_string_equal(l->holders[i].cgroup, e->holders[i].cgroup);
+			assert_ptr_equal(l->holders[i].cgroup, e->holders[i].cgroup);	/* one copy of each path */
 	}
 	lw_lease_table_free(loaded);
 }
@@ -337,6 +353,218 @@ static void table_free_frees_every_lease_and_holder(void **state)
 	lw_lease_table_free(t);
 }
 
+/* Bytes the program has allocated now: what it asked for under ASan, the
+ * heap's blocks in use otherwise. */
+static size_t allocated_now(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
+/* A lease with a 100-character path, its process holder watched, its fcntl
+ * lock held: the entry (184 bytes, the holder inside), the path (101) and
+ * the lock (24) came to 309 bytes asked (336 in heap blocks); the process's
+ * watch is shared by all its leases. Before the holder's cgroup path was
+ * interned, the watch shared and the lock's name the lease's path, they
+ * were 831 (896). */
+#if defined(__SANITIZE_ADDRESS__)
+#define LEASE_BYTES_MAX 320
+#else
+#define LEASE_BYTES_MAX 352
+#endif
+#define MEASURED_LEASES 256
+
+static void exit_ignored(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx)
+{
+	(void)key;
+	(void)holder;
+	(void)ctx;
+}
+
+static struct lw_lease_entry *held_lease(struct fixture *f, struct lw_backend *be, sd_event *event, unsigned int i)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+	struct lw_backend_pending *pending = NULL;
+	struct lw_backend_lock *lock = NULL;
+	struct lw_err err = { { 0 } };
+	char image[128];
+	int len, fd;
+
+	assert_non_null(e);
+	len = snprintf(image, sizeof(image), "%s/img%06u", f->dir, i);
+	while (len < 100)
+		image[len++] = 'x';
+	image[len] = '\0';
+	fd = open(image, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(lw_lease_set_image(e, image), 0);
+	e->key.dev = 0x803;
+	e->key.ino = 1000 + i;
+	snprintf(e->backend, sizeof(e->backend), "fcntl");
+	assert_int_equal(lw_holder_of_pid(getpid(), &e->holders[0].id), 0);
+	e->nr_holders = 1;
+	struct lw_backend_request req = { .image = e->image, .image_fd = fd };
+
+	if (lw_backend_acquire(be, &req, NULL, NULL, &lock, &pending, &err) < 0)
+		fail_msg("expected the fcntl lock of %s, got: %s", image, err.msg);
+	close(fd);
+	/* as the daemon grants it (leasing.c) */
+	e->lock = lock;
+	assert_int_equal(lw_lease_set_lock_id(e, lw_backend_lock_id(lock)), 0);
+	lw_lease_table_insert(f->table, e);
+	assert_int_equal(lw_holder_watch(event, e, &e->holders[0], exit_ignored, NULL), 0);
+	return e;
+}
+
+static void lease_with_its_watch_and_lock_costs_at_most_lease_bytes_max(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_backend_setup setup = { 0 };
+	struct lw_err err = { { 0 } };
+	struct lw_backend *be;
+	sd_event *event;
+	size_t before, per_lease;
+
+	assert_int_equal(sd_event_new(&event), 0);
+	setup.event = event;
+	if (lw_backend_open("fcntl", &setup, &be, &err) < 0)
+		fail_msg("expected the fcntl backend to open, got: %s", err.msg);
+	held_lease(f, be, event, 0);	/* the process's shared watch, outside the measure */
+	before = allocated_now();
+	for (unsigned int i = 1; i <= MEASURED_LEASES; i++)
+		held_lease(f, be, event, i);
+	per_lease = (allocated_now() - before) / MEASURED_LEASES;
+	for (struct lw_lease_entry *e = lw_lease_first(f->table); e; e = e->next) {
+		assert_ptr_equal(lw_backend_lock_id(e->lock), e->image);	/* one copy of the path */
+		lw_holder_unwatch(&e->holders[0]);
+		assert_int_equal(lw_backend_release(be, e->lock, NULL, NULL, &err), 0);
+		e->lock = NULL;
+	}
+	lw_backend_close(be);
+	sd_event_unref(event);
+	print_message("a lease costs %zu bytes (at most %d)\n", per_lease, LEASE_BYTES_MAX);
+	if (per_lease > LEASE_BYTES_MAX)
+		fail_msg("expected a lease to cost at most %d bytes, got %zu", LEASE_BYTES_MAX, per_lease);
+}
+
+static void cgroup_path_is_one_copy_for_all_its_holders(void **state)
+{
+	struct lw_lease_table *t;
+	char image[64];
+
+	(void)state;
+	assert_int_equal(lw_lease_table_new(8, &t), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		struct lw_lease_entry *e = lw_lease_entry_new();
+
+		snprintf(image, sizeof(image), "/images/disk%u.raw", i);
+		assert_int_equal(lw_lease_set_image(e, image), 0);
+		e->key.ino = i + 1;
+		e->holders[0].id.kind = LW_HOLDER_CGROUP;
+		e->holders[0].id.cgroup_id = 77;
+		e->nr_holders = 1;
+		assert_int_equal(lw_cgroup_path_intern("/sys/fs/cgroup/machine.slice/vm1.scope", &e->holders[0].cgroup),
+				 0);
+		lw_lease_table_insert(t, e);
+	}
+	assert_int_equal(lw_cgroup_path_count(), 1);
+	assert_ptr_equal(lw_lease_first(t)->holders[0].cgroup, lw_lease_first(t)->next->holders[0].cgroup);
+	assert_ptr_equal(lw_lease_first(t)->holders[0].cgroup, lw_lease_first(t)->next->next->holders[0].cgroup);
+	lw_lease_table_free(t);
+	assert_int_equal(lw_cgroup_path_count(), 0);
+}
+
+/* The limit the holder's buffer had: LW_PATH_MAX - 1 characters. */
+static void cgroup_path_at_lw_path_max_is_refused(void **state)
+{
+	char path[LW_PATH_MAX + 1];
+	const char *got = "untouched";
+
+	(void)state;
+	memset(path, 'c', sizeof(path));
+	path[0] = '/';
+	path[LW_PATH_MAX - 1] = '\0';
+	assert_int_equal(lw_cgroup_path_intern(path, &got), 0);
+	assert_int_equal(strlen(got), LW_PATH_MAX - 1);
+	lw_cgroup_path_put(got);
+	path[LW_PATH_MAX - 1] = 'c';
+	path[LW_PATH_MAX] = '\0';
+	assert_int_equal(lw_cgroup_path_intern(path, &got), -ENAMETOOLONG);
+	assert_null(got);
+	assert_int_equal(lw_cgroup_path_intern("", &got), 0);	/* none: a process holder's */
+	assert_null(got);
+	assert_int_equal(lw_cgroup_path_count(), 0);
+}
+
+/* A holder copied out of its lease (a release's audit record) holds its
+ * own reference: the path outlives the slot it came from (ASan would
+ * report a use after free) and goes with the last reference. */
+static void holder_kept_past_its_slot_keeps_its_cgroup_path(void **state)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+	struct lw_lease_holder *h, gone;
+
+	(void)state;
+	assert_int_equal(lw_lease_set_image(e, "/images/shared.raw"), 0);
+	e->mode = LW_LEASE_SHARED;
+	e->holders[0].id.kind = LW_HOLDER_PROCESS;
+	e->holders[0].id.pid = 100;
+	e->nr_holders = 1;
+	h = lw_lease_new_holder(e);
+	assert_non_null(h);
+	h->id.kind = LW_HOLDER_CGROUP;
+	h->id.cgroup_id = 42;
+	assert_int_equal(lw_cgroup_path_intern("/sys/fs/cgroup/machine.slice/vm2.scope", &h->cgroup), 0);
+	gone = e->holders[1];
+	lw_lease_holder_hold(&gone);
+	lw_lease_drop_holder(e, 1);
+	assert_int_equal(e->nr_holders, 1);
+	assert_null(e->holders[0].cgroup);
+	assert_string_equal(gone.cgroup, "/sys/fs/cgroup/machine.slice/vm2.scope");
+	/* and back into a slot of its own, the copy's reference given back */
+	h = lw_lease_new_holder(e);
+	lw_lease_holder_copy(h, &gone);
+	lw_lease_holder_put(&gone);
+	assert_string_equal(lw_lease_holder_cgroup(&e->holders[1]), "/sys/fs/cgroup/machine.slice/vm2.scope");
+	assert_string_equal(lw_lease_holder_cgroup(&e->holders[0]), "");
+	assert_int_equal(e->holders[1].pidfd, -1);
+	lw_lease_entry_free(e);
+	assert_int_equal(lw_cgroup_path_count(), 0);
+}
+
+/* The lease's new path (never once it holds a lock, but if ever) leaves the
+ * lock a copy of its own name, not the freed path; clearing a shared name
+ * frees nothing (ASan would report either). */
+static void lock_sharing_the_image_keeps_its_name_when_the_image_changes(void **state)
+{
+	struct lw_lease_entry *e = lw_lease_entry_new();
+	struct lw_backend_lock lock = { .keep_fd = -1 };
+
+	(void)state;
+	assert_int_equal(lw_lease_set_image(e, "/images/vm1.raw"), 0);
+	assert_int_equal(lw_backend_lock_set_id(&lock, "/images/vm1.raw"), 0);
+	e->lock = &lock;
+	assert_int_equal(lw_lease_set_lock_id(e, lw_backend_lock_id(&lock)), 0);
+	assert_ptr_equal(lw_backend_lock_id(&lock), e->image);
+	assert_int_equal(lw_lease_set_image(e, "/images/vm1-renamed.raw"), 0);
+	assert_ptr_not_equal(lw_backend_lock_id(&lock), e->image);
+	assert_ptr_not_equal(lw_backend_lock_id(&lock), e->lock_id);
+	assert_string_equal(lw_backend_lock_id(&lock), "/images/vm1.raw");
+	assert_string_equal(e->lock_id, "/images/vm1.raw");
+	lw_backend_lock_clear(&lock);
+	/* shared again, then cleared: the lease's path stays */
+	assert_int_equal(lw_backend_lock_set_id(&lock, "/images/vm1-renamed.raw"), 0);
+	assert_int_equal(lw_lease_set_lock_id(e, lw_backend_lock_id(&lock)), 0);
+	assert_ptr_equal(lw_backend_lock_id(&lock), e->image);
+	lw_backend_lock_clear(&lock);
+	assert_string_equal(e->image, "/images/vm1-renamed.raw");
+	e->lock = NULL;
+	lw_lease_entry_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +580,12 @@ int main(void)
 		cmocka_unit_test(new_image_keeps_the_lock_name),
 		cmocka_unit_test(lock_id_other_than_the_image_is_a_copy),
 		cmocka_unit_test(table_free_frees_every_lease_and_holder),
+		cmocka_unit_test_setup_teardown(lease_with_its_watch_and_lock_costs_at_most_lease_bytes_max, setup,
+						teardown),
+		cmocka_unit_test(cgroup_path_is_one_copy_for_all_its_holders),
+		cmocka_unit_test(cgroup_path_at_lw_path_max_is_refused),
+		cmocka_unit_test(holder_kept_past_its_slot_keeps_its_cgroup_path),
+		cmocka_unit_test(lock_sharing_the_image_keeps_its_name_when_the_image_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

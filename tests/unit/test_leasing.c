@@ -639,6 +639,70 @@ static void holder_exit_removes_it_from_the_enforcer(void **state)
 	assert_int_equal(lw_lease_count(f->d.leases), 0);
 }
 
+/* Another image in the fixture's folder, leased for pid; 0 or the error. */
+static int acquire_image(struct fixture *f, const char *name, pid_t pid, char path[96])
+{
+	struct lw_lease_holder h = holder_of(pid);
+	struct lw_lease_entry *e = NULL;
+	struct lw_acquire_request req = { .image = path, .holder = &h };
+	struct lw_acquiring *pending;
+	struct json_object *error = NULL;
+	int r;
+
+	snprintf(path, 96, "%s/%s", f->dir, name);
+	req.fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(req.fd >= 0);
+	r = lw_leasing_acquire(&f->d, &req, &e, &pending, &error);
+	json_object_put(error);
+	close(req.fd);
+	return r;
+}
+
+/* Runs the loop until image is no longer leased, or a while has passed. */
+static bool released_after_a_while(struct fixture *f, const char *image)
+{
+	for (int i = 0; i < 200 && lw_lease_by_image(f->d.leases, image); i++)
+		sd_event_run(f->d.event, 10000);
+	return !lw_lease_by_image(f->d.leases, image);
+}
+
+static void holder_exit_releases_each_of_its_leases_and_no_other(void **state)
+{
+	struct fixture *f = *state;
+	char a[96], b[96], c[96], other[96];
+
+	assert_int_equal(acquire_image(f, "a.raw", f->kids[0], a), 0);
+	assert_int_equal(acquire_image(f, "b.raw", f->kids[0], b), 0);
+	assert_int_equal(acquire_image(f, "c.raw", f->kids[0], c), 0);
+	assert_int_equal(acquire_image(f, "other.raw", f->kids[1], other), 0);
+	kill(f->kids[0], SIGKILL);
+	waitpid(f->kids[0], NULL, 0);
+	assert_true(released_after_a_while(f, a));
+	assert_true(released_after_a_while(f, b));
+	assert_true(released_after_a_while(f, c));
+	assert_non_null(lw_lease_by_image(f->d.leases, other));
+	assert_int_equal(lw_lease_count(f->d.leases), 1);
+}
+
+/* The watch names the lease of a holder watched for one lease only; one
+ * that held two and released the first must not be looked for there. */
+static void holder_exit_releases_the_lease_left_after_it_released_its_first(void **state)
+{
+	struct fixture *f = *state;
+	char first[96], second[96];
+	struct json_object *error = NULL;
+
+	assert_int_equal(acquire_image(f, "first.raw", f->kids[0], first), 0);
+	assert_int_equal(acquire_image(f, "second.raw", f->kids[0], second), 0);
+	assert_int_equal(lw_leasing_release(&f->d, lw_lease_by_image(f->d.leases, first), 0, LW_LEASE_RELEASE,
+					    NULL, NULL, NULL, NULL, &error), 0);
+	kill(f->kids[0], SIGKILL);
+	waitpid(f->kids[0], NULL, 0);
+	if (!released_after_a_while(f, second))
+		fail_msg("expected %s released at its holder's exit, it is still leased", second);
+	assert_int_equal(lw_lease_count(f->d.leases), 0);
+}
+
 /* ---- a backend that answers later ---- */
 
 /* How many leases a restarted daemon would find in the state. */
@@ -997,6 +1061,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(image_the_enforcer_cannot_guard_is_an_invalid_parameter_with_the_reason,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_exit_removes_it_from_the_enforcer, setup, teardown),
+		cmocka_unit_test_setup_teardown(holder_exit_releases_each_of_its_leases_and_no_other, setup, teardown),
+		cmocka_unit_test_setup_teardown(holder_exit_releases_the_lease_left_after_it_released_its_first, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(pending_acquire_reaches_nothing_until_the_backend_grants,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(second_acquire_of_a_pending_image_is_lease_held_pending, setup, teardown),

@@ -91,7 +91,7 @@ static struct lw_lease_entry *add_shared(struct lw_lease_table *t)
 	snprintf(e->holders[0].comm, sizeof(e->holders[0].comm), "vm1");
 	e->holders[1].id.kind = LW_HOLDER_CGROUP;
 	e->holders[1].id.cgroup_id = 123456;
-	snprintf(e->holders[1].cgroup, sizeof(e->holders[1].cgroup), "/sys/fs/cgroup/machine.slice/vm2");
+	assert_int_equal(lw_cgroup_path_intern("/sys/fs/cgroup/machine.slice/vm2", &e->holders[1].cgroup), 0);
 	lw_lease_table_insert(t, e);
 	return e;
 }
@@ -108,7 +108,7 @@ static void assert_same_lease(const struct lw_lease_entry *a, const struct lw_le
 	for (unsigned int i = 0; i < a->nr_holders; i++) {
 		assert_true(lw_holder_equal(&a->holders[i].id, &b->holders[i].id));
 		assert_string_equal(a->holders[i].comm, b->holders[i].comm);
-		assert_string_equal(a->holders[i].cgroup, b->holders[i].cgroup);
+		assert_string_equal(lw_lease_holder_cgroup(&a->holders[i]), lw_lease_holder_cgroup(&b->holders[i]));
 	}
 	assert_string_equal(a->lock_id ? a->lock_id : "", b->lock_id ? b->lock_id : "");
 	assert_null(b->lock);	/* runtime fields are not stored */

@@ -158,15 +158,15 @@ void lw_acquiring_abort(struct lw_acquiring *a, struct json_object *error)
 }
 
 /* The holder it was for went away: nothing to hold it for. */
-static void holder_exited(const char *image, const struct lw_holder *holder, void *ctx)
+static void holder_exited(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx)
 {
 	struct lw_acquiring *a = ctx;
 	struct json_object *error;
 
-	(void)image;
+	(void)key;
 	if (holder->kind == LW_HOLDER_CGROUP)
 		error = lw_error_invalid_parameter_why("cgroup", "%s was removed while its acquire was pending",
-						       a->e->holders[0].cgroup);
+						       lw_lease_holder_cgroup(&a->e->holders[0]));
 	else
 		error = lw_error_invalid_parameter_why("pid", "process %u exited while its acquire was pending",
 						       holder->pid);

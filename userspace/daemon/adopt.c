@@ -314,7 +314,7 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 		return r;
 	if (key.dev != e->key.dev || key.ino != e->key.ino) {
 		lw_log(LOG_WARNING, "adopt %s: the path now names another file; following it", e->image);
-		e->key = key;
+		lw_lease_table_rekey(d->leases, e, &key);	/* a holder's exit finds it by key */
 	}
 	for (unsigned int i = 1; i < e->nr_holders; i++)
 		lw_enforcement_add_holder(d->enforcer, &e->key, &e->holders[i].id);
@@ -337,7 +337,7 @@ static void drop_lease(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_le
 static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e)
 {
 	struct kept_list *kept = &d->adoption->kept;
-	struct lw_lease_holder last = e->holders[0];
+	struct lw_lease_holder last = { .pidfd = -1 };	/* the last that exited, its own reference */
 	struct lw_err err = { { 0 } };
 	int r;
 
@@ -348,7 +348,9 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e)
 		}
 		lw_log(LOG_INFO, "adopt %s: holder pid %u exited while the daemon was down",
 		       e->image, e->holders[i].id.pid);
+		lw_lease_holder_put(&last);
 		last = e->holders[i];
+		lw_lease_holder_hold(&last);
 		if (e->nr_holders > 1)
 			lw_leasing_audit(d, e, &e->holders[i], LW_LEASE_HOLDER_DEATH, "exited while the daemon was down");
 		lw_lease_drop_holder(e, i);
@@ -366,11 +368,14 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e)
 			/* the backend lost it first (paxos: fenced while the daemon was down) */
 			e->lock = NULL;
 			drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &last, err.msg);
+			lw_lease_holder_put(&last);
 			return;
 		}
 		drop_lease(d, e, LW_LEASE_HOLDER_DEATH, &last, "exited while the daemon was down");
+		lw_lease_holder_put(&last);
 		return;
 	}
+	lw_lease_holder_put(&last);
 	r = adopt_lock(d, e, kept, &err);
 	if (r < 0) {
 		lw_log(LOG_ERR, "adopt %s: backend lock lost: %s", e->image, err.msg);
@@ -392,7 +397,7 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e)
 		/* died just now: the general path releases it */
 		struct lw_holder gone = e->holders[i].id;
 
-		lw_leasing_holder_exited(e->image, &gone, d);
+		lw_leasing_holder_exited(&e->key, &gone, d);
 		return;
 	}
 }

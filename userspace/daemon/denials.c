@@ -76,7 +76,7 @@ static int on_denial(const struct lw_denial *ev, void *ctx)
 	if (e) {
 		lease.image = e->image;
 		lease.holder_comm = e->holders[0].comm[0] ? e->holders[0].comm : NULL;
-		lease.holder_cgroup = e->holders[0].cgroup[0] ? e->holders[0].cgroup : NULL;
+		lease.holder_cgroup = e->holders[0].cgroup;
 	}
 	if (d->audit && lw_audit_denial(d->audit, ev, &lease) < 0)
 		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));

@@ -2,12 +2,15 @@
 /* Watching holders on the daemon's sd-event loop. See holders.h.
  *
  * A process is watched once however many leases it holds: one pidfd and one
- * event source, shared, with a small subscription a lease (the image it
- * names, for the exit callback). A holder of thousands of leases thus costs
- * thousands of subscriptions, not thousands of descriptors and sources.
- * A subscription is one block with the image's path in it (48 bytes and
- * the path). Cgroup holders are rare and keep one inotify source a lease,
- * in a block of their own. */
+ * event source, shared, and one counted interest for each callback and
+ * context that watch it (the daemon's leases share one; a pending acquire
+ * has its own). A holder of thousands of leases thus costs a few blocks,
+ * not thousands of descriptors, sources or blocks: at its exit the callback
+ * is told the holder and finds its leases itself (in one pass), or, for a
+ * process that held one lease only, is told that lease.
+ * Cgroup holders are rare and keep one inotify source a lease, in a block
+ * of their own that names its lease by key, with a reference to the
+ * interned path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,17 +30,23 @@ struct proc_watch;
 struct cgroup_watch {
 	sd_event_source *inotify;
 	struct lw_holder holder;
-	char path[];			/* the cgroup's folder */
+	const char *path;		/* the cgroup's folder: a reference to the interned path */
 };
 
-/* One lease's interest in one holder: what h->watch points to. */
+/* What h->watch points to. A process holder's is shared by every holder
+ * watched with the same callback and context; a cgroup holder's is its own. */
 struct lw_holder_watch {
 	struct proc_watch *proc;	/* the shared process watch; NULL for a cgroup */
-	struct lw_holder_watch *next, **pprev;	/* in proc's pending or notified list */
+	struct lw_holder_watch *next;	/* in proc's interests */
+	unsigned int holders;		/* process: the holders it stands for */
+	bool told;			/* process: fn was called, the process exited */
+	bool one_lease;			/* process: it has stood for key's holder alone */
 	struct cgroup_watch *cgroup;	/* a cgroup holder's; NULL for a process */
 	lw_holder_exit_fn fn;
 	void *ctx;
-	char image[];			/* looked up again on exit: entries move in their arrays */
+	struct lw_image_key key;	/* its lease while one_lease, or a cgroup's: looked up
+					 * again on exit (holders move in their arrays, and
+					 * the lease may have ended) */
 };
 
 /* One watched process, shared by the leases it holds. */
@@ -48,9 +57,8 @@ struct proc_watch {
 	int pidfd;
 	bool exited;
 	bool hashed;			/* in by_holder (a new watch replaces an exited one) */
-	unsigned int refs;		/* subscriptions, and a dispatch under way */
-	struct lw_holder_watch *pending;	/* not told of the exit yet */
-	struct lw_holder_watch *notified;	/* told, not yet unwatched by their lease */
+	unsigned int refs;		/* interests, and a dispatch under way */
+	struct lw_holder_watch *interests;
 	struct proc_watch *next_hashed;
 };
 
@@ -99,35 +107,17 @@ static void proc_put(struct proc_watch *p)
 	free(p);
 }
 
-static void list_push(struct lw_holder_watch **head, struct lw_holder_watch *w)
-{
-	w->next = *head;
-	if (*head)
-		(*head)->pprev = &w->next;
-	*head = w;
-	w->pprev = head;
-}
-
-static void list_unlink(struct lw_holder_watch *w)
-{
-	if (!w->pprev)
-		return;
-	*w->pprev = w->next;
-	if (w->next)
-		w->next->pprev = w->pprev;
-	w->next = NULL;
-	w->pprev = NULL;
-}
-
-/* The process exited: tell each lease it holds. A lease's callback only
- * queues its release (leasing_release.c releases in batches), so this is
- * quick even for thousands; it may also unwatch at once, which frees that
- * subscription: each is moved to the notified list before its call, and
- * the image copied. */
+/* The process exited: tell each interest once, with its lease's key if it
+ * stood for one lease only (the callback need not look for it among all).
+ * A callback only queues the releases (leasing_release.c releases in
+ * batches), so this is quick even for a holder of thousands of leases; it
+ * may also unwatch at once, which may free that interest: the list is
+ * walked again from its head after each call. */
 static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct proc_watch *p = userdata;
-	char image[PATH_MAX];
+	struct lw_holder_watch *w;
+	struct lw_image_key key;
 
 	(void)fd;
 	(void)revents;
@@ -135,13 +125,14 @@ static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *
 	p->exited = true;
 	proc_unhash(p);	/* a new watch of this holder would see it exited anyway */
 	p->refs++;	/* kept while callbacks unwatch */
-	while (p->pending) {
-		struct lw_holder_watch *w = p->pending;
-
-		list_unlink(w);
-		list_push(&p->notified, w);
-		snprintf(image, sizeof(image), "%s", w->image);
-		w->fn(image, &p->holder, w->ctx);
+	for (;;) {
+		for (w = p->interests; w && w->told; w = w->next)
+			;
+		if (!w)
+			break;
+		w->told = true;
+		key = w->key;	/* the callback may free w */
+		w->fn(w->one_lease ? &key : NULL, &p->holder, w->ctx);
 	}
 	proc_put(p);
 	return 0;
@@ -190,14 +181,12 @@ static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc
 	return 0;
 }
 
-static struct lw_holder_watch *sub_new(const struct lw_lease_entry *e, lw_holder_exit_fn fn, void *ctx)
+static struct lw_holder_watch *sub_new(lw_holder_exit_fn fn, void *ctx)
 {
-	size_t len = strlen(e->image) + 1;
-	struct lw_holder_watch *w = calloc(1, sizeof(*w) + len);
+	struct lw_holder_watch *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
-	memcpy(w->image, e->image, len);
 	w->fn = fn;
 	w->ctx = ctx;
 	return w;
@@ -208,8 +197,28 @@ static void sub_free(struct lw_holder_watch *w)
 	if (w->cgroup)
 		/* sd-event keeps a source it is dispatching until its callback returns */
 		sd_event_source_disable_unref(w->cgroup->inotify);
+	if (w->cgroup)
+		lw_cgroup_path_put(w->cgroup->path);
 	free(w->cgroup);
 	free(w);
+}
+
+/* p's interest for fn and ctx, made if it has none yet; NULL if out of memory. */
+static struct lw_holder_watch *interest_of(struct proc_watch *p, lw_holder_exit_fn fn, void *ctx)
+{
+	struct lw_holder_watch *w;
+
+	for (w = p->interests; w; w = w->next)
+		if (w->fn == fn && w->ctx == ctx && !w->told)
+			return w;
+	w = sub_new(fn, ctx);
+	if (!w)
+		return NULL;
+	w->proc = p;
+	w->next = p->interests;
+	p->interests = w;
+	p->refs++;
+	return w;
 }
 
 static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
@@ -224,7 +233,7 @@ static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct
 		return -ESRCH;
 	if (!p && (r = proc_new(event, &h->id, &p)) < 0)
 		return r;
-	w = sub_new(e, fn, ctx);
+	w = interest_of(p, fn, ctx);
 	if (!w) {
 		if (!p->refs) {
 			p->refs = 1;
@@ -232,9 +241,10 @@ static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct
 		}
 		return -ENOMEM;
 	}
-	w->proc = p;
-	p->refs++;
-	list_push(&p->pending, w);
+	/* a second holder ends the hint for good: which one an unwatch left is not known */
+	w->one_lease = w->holders++ == 0;
+	if (w->one_lease)
+		w->key = e->key;
 	h->watch = w;
 	h->pidfd = p->pidfd;	/* borrowed: stop_holder signals through it */
 	if (h->comm[0] == '\0')
@@ -250,15 +260,14 @@ static int on_cgroup_parent_event(sd_event_source *s, const struct inotify_event
 {
 	struct lw_holder_watch *w = userdata;
 	struct lw_holder holder = w->cgroup->holder;	/* the callback may free w */
-	char image[PATH_MAX];
+	struct lw_image_key key = w->key;
 
 	(void)ev;
 	if (lw_cgroup_alive(w->cgroup->path, holder.cgroup_id))
 		return 0;
 	sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	/* the callback may unwatch, which frees w */
-	snprintf(image, sizeof(image), "%s", w->image);
-	w->fn(image, &holder, w->ctx);
+	w->fn(&key, &holder, w->ctx);
 	return 0;
 }
 
@@ -269,21 +278,24 @@ static int watch_cgroup(sd_event *event, const struct lw_lease_entry *e, struct 
 	char parent[LW_PATH_MAX], *slash;
 	int r;
 
+	if (!h->cgroup || h->cgroup[0] != '/')
+		return -EINVAL;	/* a relative path would depend on the daemon's folder */
 	snprintf(parent, sizeof(parent), "%s", h->cgroup);
 	slash = strrchr(parent, '/');
-	if (!slash || h->cgroup[0] != '/')
-		return -EINVAL;	/* a relative path would depend on the daemon's folder */
 	*slash = '\0';
-	w = sub_new(e, fn, ctx);
-	if (w)
-		w->cgroup = calloc(1, sizeof(*w->cgroup) + strlen(h->cgroup) + 1);
+	w = sub_new(fn, ctx);
+	if (w) {
+		w->key = e->key;
+		w->cgroup = calloc(1, sizeof(*w->cgroup));
+	}
 	if (!w || !w->cgroup) {
 		if (w)
 			sub_free(w);
 		return -ENOMEM;
 	}
 	w->cgroup->holder = h->id;
-	strcpy(w->cgroup->path, h->cgroup);
+	w->cgroup->path = h->cgroup;
+	lw_cgroup_path_hold(h->cgroup);
 	r = sd_event_add_inotify(event, &w->cgroup->inotify, parent[0] ? parent : "/",
 				 IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR, on_cgroup_parent_event, w);
 	/* the watch is set first, so a folder removed after it is seen */
@@ -318,8 +330,19 @@ void lw_holder_unwatch(struct lw_lease_holder *h)
 	if (!w)
 		return;
 	if (w->proc) {
-		list_unlink(w);
-		proc_put(w->proc);
+		struct proc_watch *p = w->proc;
+		struct lw_holder_watch **pw;
+
+		if (--w->holders)
+			return;
+		for (pw = &p->interests; *pw; pw = &(*pw)->next)
+			if (*pw == w) {
+				*pw = w->next;
+				break;
+			}
+		free(w);
+		proc_put(p);
+		return;
 	}
 	sub_free(w);
 }

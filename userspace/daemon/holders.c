@@ -16,7 +16,7 @@ bool lw_cgroup_alive(const char *path, __u64 id)
 {
 	struct stat st;
 
-	return path[0] && stat(path, &st) == 0 && st.st_ino == id;
+	return path && path[0] && stat(path, &st) == 0 && st.st_ino == id;
 }
 
 bool lw_holder_alive(const struct lw_holder *holder)

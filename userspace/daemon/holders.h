@@ -13,13 +13,17 @@
 
 #include "lease.h"
 
-/* Called once when a watched holder exits; image and holder say which. */
-typedef void (*lw_holder_exit_fn)(const char *image, const struct lw_holder *holder, void *ctx);
+/* Called when a watched holder exits: once for a cgroup holder's lease,
+ * with that lease's image key (looked up again: it may have ended
+ * meanwhile); once for a process and every lease it was watched for with
+ * this fn and ctx, with the key of the one lease if it was watched for one
+ * only, else NULL: then the callback finds the leases it holds. */
+typedef void (*lw_holder_exit_fn)(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx);
 
 /* Start watching h, a holder of e. -ESRCH if that process or cgroup is gone
  * already (or its pid or path now names another). A process holding many
- * leases is watched once (one pidfd, one event source, holder_watch.c);
- * each lease it holds costs a small subscription. */
+ * leases is watched once (one pidfd, one event source and one block for
+ * each fn and ctx, holder_watch.c): its leases cost nothing more. */
 int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
 		    lw_holder_exit_fn fn, void *ctx);
 void lw_holder_unwatch(struct lw_lease_holder *h);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "common/holder.h"
 #include "lease.h"
 
@@ -55,11 +56,7 @@ struct lw_lease_entry *lw_lease_entry_new(void)
 		return NULL;
 	e->mode = LW_LEASE_EXCLUSIVE;	/* never a mode without a name */
 	/* most leases are exclusive: room for one holder, grown for shared */
-	e->holders = calloc(1, sizeof(*e->holders));
-	if (!e->holders) {
-		free(e);
-		return NULL;
-	}
+	e->holders = &e->first;
 	e->holders_room = 1;
 	e->holders[0].pidfd = -1;
 	return e;
@@ -72,7 +69,10 @@ void lw_lease_entry_free(struct lw_lease_entry *e)
 	if (!e->lock_id_is_image)
 		free((char *)e->lock_id);
 	free(e->image);
-	free(e->holders);
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		lw_cgroup_path_put(e->holders[i].cgroup);
+	if (e->holders != &e->first)
+		free(e->holders);
 	free(e);
 }
 
@@ -83,6 +83,10 @@ int lw_lease_set_image(struct lw_lease_entry *e, const char *image)
 
 	if (len >= PATH_MAX)
 		return -ENAMETOOLONG;
+	/* a lock naming itself by the old path gets its own copy of it back */
+	if (e->lock && e->image && lw_backend_lock_id(e->lock) == e->image &&
+	    lw_backend_lock_set_id(e->lock, e->image) < 0)
+		return -ENOMEM;
 	copy = strdup(image);
 	if (!copy)
 		return -ENOMEM;
@@ -113,6 +117,9 @@ int lw_lease_set_lock_id(struct lw_lease_entry *e, const char *lock_id)
 		free((char *)e->lock_id);
 	e->lock_id = is_image ? e->image : copy;
 	e->lock_id_is_image = is_image;
+	/* fcntl's lock is named by the image: one copy of the path for both */
+	if (is_image)
+		lw_backend_lock_share_id(e->lock, e->image);
 	return 0;
 }
 
@@ -124,8 +131,15 @@ struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e)
 		return NULL;
 	if (e->nr_holders == e->holders_room) {
 		unsigned int room = e->holders_room * 2 > LW_MAX_HOLDERS ? LW_MAX_HOLDERS : e->holders_room * 2;
-		struct lw_lease_holder *grown = realloc(e->holders, room * sizeof(*grown));
+		struct lw_lease_holder *grown;
 
+		if (e->holders == &e->first) {
+			grown = malloc(room * sizeof(*grown));
+			if (grown)
+				grown[0] = e->first;
+		} else {
+			grown = realloc(e->holders, room * sizeof(*grown));
+		}
 		if (!grown)
 			return NULL;
 		e->holders = grown;
@@ -135,6 +149,15 @@ struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e)
 	memset(h, 0, sizeof(*h));
 	h->pidfd = -1;
 	return h;
+}
+
+void lw_lease_holder_copy(struct lw_lease_holder *dst, const struct lw_lease_holder *src)
+{
+	lw_cgroup_path_put(dst->cgroup);
+	*dst = *src;
+	lw_cgroup_path_hold(dst->cgroup);
+	dst->pidfd = -1;
+	dst->watch = NULL;
 }
 
 static unsigned int hash_key(const struct lw_lease_table *t, const struct lw_image_key *key)
@@ -171,7 +194,7 @@ void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e)
 	t->count++;
 }
 
-void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
+static void unlink_by_key(struct lw_lease_table *t, struct lw_lease_entry *e)
 {
 	struct lw_lease_entry **p;
 
@@ -180,6 +203,24 @@ void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
 			*p = e->next_by_key;
 			break;
 		}
+}
+
+void lw_lease_table_rekey(struct lw_lease_table *t, struct lw_lease_entry *e, const struct lw_image_key *key)
+{
+	unsigned int k;
+
+	unlink_by_key(t, e);
+	e->key = *key;
+	k = hash_key(t, &e->key);
+	e->next_by_key = t->by_key[k];
+	t->by_key[k] = e;
+}
+
+void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
+{
+	struct lw_lease_entry **p;
+
+	unlink_by_key(t, e);
 	for (p = &t->by_image[hash_image(t, e->image)]; *p; p = &(*p)->next_by_image)
 		if (*p == e) {
 			*p = e->next_by_image;
@@ -239,6 +280,7 @@ void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i)
 {
 	if (i >= e->nr_holders)
 		return;
+	lw_cgroup_path_put(e->holders[i].cgroup);
 	memmove(&e->holders[i], &e->holders[i + 1], (e->nr_holders - i - 1) * sizeof(e->holders[0]));
 	e->nr_holders--;
 	memset(&e->holders[e->nr_holders], 0, sizeof(e->holders[0]));

@@ -16,35 +16,71 @@
 struct lw_backend_lock;
 struct lw_holder_watch;
 
+#define LW_LEASE_BACKEND_MAX 16	/* a backend's name and its NUL */
 #define LW_LEASE_LOCK_ID_MAX 512	/* a lock's text form (LW_BACKEND_LOCK_ID_MAX), as the state accepts it */
 
+/* Copied by value; a copy kept past the slot it came from holds its own
+ * reference to the cgroup path (lw_lease_holder_hold). */
 struct lw_lease_holder {
 	struct lw_holder id;		/* pid + start time, or cgroup id */
 	char comm[LW_COMM_LEN];		/* process holder's command, for errors and audit */
-	char cgroup[LW_PATH_MAX];	/* cgroup holder's path */
+	const char *cgroup;		/* cgroup holder's path, interned (lw_cgroup_path_intern);
+					 * NULL for a process */
 	uid_t uid;			/* whose it is: who may see it, whose cap it counts in */
 	int pidfd;			/* runtime: process holder's pidfd, -1 if none */
 	struct lw_holder_watch *watch;	/* runtime: lw_holder_watch's, NULL if not watched */
 };
 
+/* Cgroup paths interned (holder_cgroup.c): one counted copy a distinct path.
+ * intern: *out a reference to path's copy (NULL for NULL or ""); -ENAMETOOLONG
+ * at LW_PATH_MAX characters or more, -ENOMEM. hold and put take NULL. */
+int lw_cgroup_path_intern(const char *path, const char **out);
+void lw_cgroup_path_hold(const char *path);
+void lw_cgroup_path_put(const char *path);
+/* Distinct paths interned now. */
+unsigned int lw_cgroup_path_count(void);
+
+/* h's cgroup path, "" for none. */
+static inline const char *lw_lease_holder_cgroup(const struct lw_lease_holder *h)
+{
+	return h->cgroup ? h->cgroup : "";
+}
+/* A copy of h kept past h's slot: its own reference, given back by put. */
+static inline void lw_lease_holder_hold(const struct lw_lease_holder *h)
+{
+	lw_cgroup_path_hold(h->cgroup);
+}
+static inline void lw_lease_holder_put(struct lw_lease_holder *h)
+{
+	lw_cgroup_path_put(h->cgroup);
+	h->cgroup = NULL;
+}
+/* src into the slot dst of an entry: who it is, with a reference of its own
+ * to the cgroup path, and no pidfd nor watch yet (dst's path is put first). */
+void lw_lease_holder_copy(struct lw_lease_holder *dst, const struct lw_lease_holder *src);
+
 /* Sized to what it holds: thousands are kept (65,536 by default), so the
  * image path, the lock's name and the holders are allocated to their length
- * and count, not to their maximum (lw_lease_set_image, lw_lease_new_holder). */
+ * and count, not to their maximum (lw_lease_set_image, lw_lease_new_holder),
+ * the first holder is inside the entry (most leases are exclusive), and the
+ * fields are ordered so that none pads: 184 bytes, one block. */
 struct lw_lease_entry {
 	char *image;			/* absolute path the lease was taken with */
 	struct lw_image_key key;	/* the kernel's identity of the image */
-	enum lw_lease_mode mode;
-	char backend[32];
 	uint64_t acquired_usec;		/* CLOCK_REALTIME */
-	unsigned int nr_holders;
-	unsigned int holders_room;	/* holders has room for this many (at most LW_MAX_HOLDERS) */
-	struct lw_lease_holder *holders;
+	struct lw_lease_holder *holders;	/* &first, or a block for several */
 	struct lw_backend_lock *lock;	/* runtime: the backend's lock (backend.h), NULL if none */
 	const char *lock_id;		/* the lock's text form, kept in the state; NULL if none.
 					 * fcntl names a lock by its image: then this is image
-					 * itself, not a copy (lw_lease_set_lock_id) */
-	bool lock_id_is_image;
+					 * itself, not a copy (lw_lease_set_lock_id), and so is
+					 * the lock's own name (lw_backend_lock_share_id) */
 	struct lw_lease_entry *next_by_key, *next_by_image, *next, *prev;
+	enum lw_lease_mode mode;
+	unsigned int nr_holders;
+	unsigned int holders_room;	/* holders has room for this many (at most LW_MAX_HOLDERS) */
+	bool lock_id_is_image;
+	char backend[LW_LEASE_BACKEND_MAX];	/* its name: "nop", "fcntl", "paxos" */
+	struct lw_lease_holder first;	/* holders' room while there is one */
 };
 
 struct lw_lease_table;
@@ -56,7 +92,8 @@ void lw_lease_table_free(struct lw_lease_table *t);
 /* A zeroed entry (exclusive, no image yet) with room for one holder, not
  * yet in a table. */
 struct lw_lease_entry *lw_lease_entry_new(void);
-/* Frees e and what it owns (not its descriptors: the owner closes those). */
+/* Frees e and what it owns, its holders' cgroup paths among it (not its
+ * descriptors: the owner closes those). */
 void lw_lease_entry_free(struct lw_lease_entry *e);
 /* Copies image into e; -ENOMEM, or -ENAMETOOLONG past PATH_MAX. */
 int lw_lease_set_image(struct lw_lease_entry *e, const char *image);
@@ -69,6 +106,8 @@ struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e);
 void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e);
 /* Unlinks e; the caller frees it. */
 void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e);
+/* Gives e, in t, a new key, keeping its place in the iteration order. */
+void lw_lease_table_rekey(struct lw_lease_table *t, struct lw_lease_entry *e, const struct lw_image_key *key);
 
 struct lw_lease_entry *lw_lease_by_key(struct lw_lease_table *t, const struct lw_image_key *key);
 struct lw_lease_entry *lw_lease_by_image(struct lw_lease_table *t, const char *image);
@@ -78,7 +117,7 @@ struct lw_lease_entry *lw_lease_first(struct lw_lease_table *t);
 
 /* Index of holder in e->holders, or -1. */
 int lw_lease_find_holder(const struct lw_lease_entry *e, const struct lw_holder *holder);
-/* Removes holders[i], keeping order. */
+/* Removes holders[i] (putting its cgroup path), keeping order. */
 void lw_lease_drop_holder(struct lw_lease_entry *e, unsigned int i);
 
 /* Whether uid has a holder in e. */

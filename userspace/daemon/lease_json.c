@@ -17,7 +17,7 @@ struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with
 	if (with_ids)
 		json_object_object_add(o, "uid", json_object_new_int64(h->uid));
 	lw_holder_json_add(o, &h->id, json_object_new_string(h->comm),
-			   json_object_new_string(h->cgroup), with_ids);
+			   json_object_new_string(lw_lease_holder_cgroup(h)), with_ids);
 	return o;
 }
 
@@ -75,7 +75,7 @@ int lw_json_get_u64(struct json_object *o, const char *name, uint64_t *dst)
 
 static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
 {
-	char kind[16];
+	char kind[16], cgroup[LW_PATH_MAX];
 	uint64_t v;
 
 	if (get_string(o, "kind", kind, sizeof(kind)) < 0)
@@ -84,10 +84,10 @@ static int holder_from_json(struct json_object *o, struct lw_lease_holder *h)
 	h->uid = lw_json_get_u64(o, "uid", &v) == 0 && v <= UINT32_MAX ? (uid_t)v : 0;
 	if (strcmp(kind, "cgroup") == 0) {
 		h->id.kind = LW_HOLDER_CGROUP;
-		if (get_string(o, "cgroup", h->cgroup, sizeof(h->cgroup)) < 0 ||
+		if (get_string(o, "cgroup", cgroup, sizeof(cgroup)) < 0 ||
 		    lw_json_get_u64(o, "cgroup_id", &h->id.cgroup_id) < 0)
 			return -EINVAL;
-		return 0;
+		return lw_cgroup_path_intern(cgroup, &h->cgroup);
 	}
 	if (strcmp(kind, "process") != 0)
 		return -EINVAL;
@@ -149,7 +149,10 @@ int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const 
 
 		if (!h)
 			return *why = "out of memory", -ENOMEM;
-		if (holder_from_json(json_object_array_get_idx(holders, i), h) < 0)
+		r = holder_from_json(json_object_array_get_idx(holders, i), h);
+		if (r == -ENOMEM)
+			return *why = "out of memory", r;
+		if (r < 0)
 			return *why = "a holder is malformed", -EINVAL;
 	}
 	return 0;

@@ -65,7 +65,7 @@ void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,
 		.mode = e->mode,
 		.holder = &h->id,
 		.holder_comm = h->comm[0] ? h->comm : NULL,
-		.holder_cgroup = h->cgroup[0] ? h->cgroup : NULL,
+		.holder_cgroup = h->cgroup,
 		.reason = reason,
 	};
 
@@ -115,9 +115,7 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 		*error = lw_error_backend_failure("out of memory");
 		return -ENOMEM;
 	}
-	*h = *holder;
-	h->pidfd = -1;
-	h->watch = NULL;
+	lw_lease_holder_copy(h, holder);
 	r = lw_holder_watch(d->event, e, h, lw_leasing_holder_exited, d);
 	if (r < 0) {
 		*error = lw_error_invalid_parameter_why("pid", "process %u exited", holder->id.pid);
@@ -405,9 +403,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 	e->mode = req->shared ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
 	snprintf(e->backend, sizeof(e->backend), "%s", lw_backend_name(d->backend));
 	e->acquired_usec = now_realtime_usec();
-	e->holders[0] = *req->holder;
-	e->holders[0].pidfd = -1;
-	e->holders[0].watch = NULL;
+	lw_lease_holder_copy(&e->holders[0], req->holder);
 	e->nr_holders = 1;
 	/* e is the backend step's now: in the table once granted, else freed */
 	r = lw_acquiring_start(d, e, req, pending, error);

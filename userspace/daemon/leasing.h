@@ -79,7 +79,7 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 /* lw_holder_exit_fn for holders.h: queues what a dead holder held; it is
  * released in batches of a few dozen that take turns with clients (one state
  * file write a batch), so other clients are answered meanwhile. */
-void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx);
+void lw_leasing_holder_exited(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx);
 
 /* lw_backend_lost_fn for backend.h (ctx: the daemon): the backend lost a
  * lease by itself (paxos: sanlock could not renew it and fenced its

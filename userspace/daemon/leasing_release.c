@@ -31,7 +31,7 @@
  * keeper and the backend, and audits. */
 struct leaving {
 	struct lw_lease_entry *e;
-	struct lw_lease_holder gone;
+	struct lw_lease_holder gone;	/* with a reference of its own to its cgroup path */
 	bool ended;		/* the last holder left: e is out of the table, finish frees it */
 };
 
@@ -40,6 +40,7 @@ static void detach(struct lw_daemon *d, struct lw_lease_entry *e, unsigned int i
 	l->e = e;
 	lw_holder_unwatch(&e->holders[idx]);
 	l->gone = e->holders[idx];
+	lw_lease_holder_hold(&l->gone);
 	l->ended = e->nr_holders == 1;
 	if (l->ended)
 		lw_lease_table_remove(d->leases, e);
@@ -55,9 +56,11 @@ static void undo_detach(struct lw_daemon *d, struct leaving *l)
 	if (l->ended) {
 		lw_lease_table_insert(d->leases, l->e);
 		h = &l->e->holders[0];
+		lw_lease_holder_put(&l->gone);
 	} else {
 		h = &l->e->holders[l->e->nr_holders++];
-		*h = l->gone;
+		*h = l->gone;	/* its reference with it */
+		l->gone.cgroup = NULL;
 	}
 	lw_holder_watch(d->event, l->e, h, lw_leasing_holder_exited, d);
 }
@@ -88,11 +91,13 @@ static int finish(struct lw_daemon *d, struct leaving *l, enum lw_lease_event wh
 		  lw_released_fn later, void *ctx, struct lw_releasing **out)
 {
 	struct lw_release_record rec = { .who = &l->gone, .why = why, .reason = reason };
+	int r = 0;
 
-	if (!lift(d, l, why, reason))
-		return 0;
 	/* the backend's error is logged and audited: the lease is gone all the same */
-	return lw_releasing_start(d, l->e, &rec, later, ctx, out) == -EINPROGRESS ? -EINPROGRESS : 0;
+	if (lift(d, l, why, reason) && lw_releasing_start(d, l->e, &rec, later, ctx, out) == -EINPROGRESS)
+		r = -EINPROGRESS;
+	lw_lease_holder_put(&l->gone);
+	return r;
 }
 
 /* A client's release waiting for the group commit of its end. */
@@ -115,6 +120,7 @@ static void release_committed(struct lw_daemon *d, void *ctx, int result, const 
 	} else {
 		lw_releasing_answer(s->r, 0, NULL);
 	}
+	lw_lease_holder_put(&s->l.gone);	/* none left after an undo */
 	free(s);
 }
 
@@ -185,7 +191,7 @@ int lw_leasing_release(struct lw_daemon *d, struct lw_lease_entry *e, unsigned i
 struct exited {
 	struct exited *next;
 	struct lw_holder holder;
-	char image[];
+	struct lw_image_key key;	/* the lease's image */
 };
 
 struct lw_exit_queue {
@@ -222,7 +228,7 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 	lw_commit_flush(d, NULL);
 	while (q->head && n < EXIT_BATCH) {
 		struct exited *x = q->head;
-		struct lw_lease_entry *e = lw_lease_by_image(d->leases, x->image);
+		struct lw_lease_entry *e = lw_lease_by_key(d->leases, &x->key);
 		int idx = e ? lw_lease_find_holder(e, &x->holder) : -1;
 
 		q->head = x->next;
@@ -232,9 +238,9 @@ static int release_exited_batch(sd_event_source *s, uint64_t usec, void *userdat
 		if (idx >= 0) {
 			if (x->holder.kind == LW_HOLDER_CGROUP)
 				lw_log(LOG_INFO, "holder cgroup %s of %s was removed: releasing",
-				       e->holders[idx].cgroup, x->image);
+				       lw_lease_holder_cgroup(&e->holders[idx]), e->image);
 			else
-				lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", x->holder.pid, x->image);
+				lw_log(LOG_INFO, "holder pid %u of %s exited: releasing", x->holder.pid, e->image);
 			detach(d, e, (unsigned int)idx, &batch[n++]);
 			if (lw_leasing_stage(d, e, &err) < 0)
 				lw_log(LOG_ERR, "%s", err.msg);
@@ -294,33 +300,33 @@ static struct lw_exit_queue *exit_queue(struct lw_daemon *d)
 	return q;
 }
 
-void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder, void *ctx)
+/* Queue the release of holder's lease of key; false if it had to be
+ * released at once (out of memory), which may have changed the table. */
+static bool queue_exit(struct lw_daemon *d, const struct lw_image_key *key, const struct lw_holder *holder)
 {
-	struct lw_daemon *d = ctx;
-	struct lw_lease_entry *e = lw_lease_by_image(d->leases, image);
+	struct lw_lease_entry *e = lw_lease_by_key(d->leases, key);
 	struct lw_exit_queue *q = exit_queue(d);
-	size_t len = strlen(image) + 1;
 	struct exited *x;
 	struct json_object *error = NULL;
 
 	if (!e || lw_lease_find_holder(e, holder) < 0)
-		return;
-	x = q ? malloc(sizeof(*x) + len) : NULL;
+		return true;
+	x = q ? malloc(sizeof(*x)) : NULL;
 	if (!x) {
 		/* out of memory: release this one now rather than never (the
 		 * clients' batch first, then e looked up again: commit.h) */
 		lw_commit_flush(d, NULL);
-		e = lw_lease_by_image(d->leases, image);
+		e = lw_lease_by_key(d->leases, key);
 		if (!e || lw_lease_find_holder(e, holder) < 0)
-			return;
+			return false;
 		lw_leasing_release(d, e, (unsigned int)lw_lease_find_holder(e, holder),
 				   LW_LEASE_HOLDER_DEATH, NULL, NULL, NULL, NULL, &error);
 		json_object_put(error);
-		return;
+		return false;
 	}
 	x->next = NULL;
 	x->holder = *holder;
-	memcpy(x->image, image, len);
+	x->key = *key;
 	if (q->tail)
 		q->tail->next = x;
 	else
@@ -328,6 +334,28 @@ void lw_leasing_holder_exited(const char *image, const struct lw_holder *holder,
 	q->tail = x;
 	if (x == q->head)
 		next_batch(q);
+	return true;
+}
+
+void lw_leasing_holder_exited(const struct lw_image_key *key, const struct lw_holder *holder, void *ctx)
+{
+	struct lw_daemon *d = ctx;
+	struct lw_lease_entry *e;
+
+	if (key) {
+		queue_exit(d, key, holder);
+		return;
+	}
+	/* a process of several leases: every lease it holds, found in one
+	 * pass (a release at once, out of memory, may change the table: then
+	 * from the start; what is queued twice is released once) */
+restart:
+	for (e = lw_lease_first(d->leases); e; e = e->next) {
+		struct lw_image_key key_of_e = e->key;
+
+		if (lw_lease_find_holder(e, holder) >= 0 && !queue_exit(d, &key_of_e, holder))
+			goto restart;	/* that lease is the holder's no more: this ends */
+	}
 }
 
 /* SIGKILL a process holder (through its pidfd: never a reused pid) or every
@@ -341,7 +369,7 @@ static void stop_holder(const struct lw_lease_holder *h)
 		syscall(SYS_pidfd_send_signal, h->pidfd, SIGKILL, NULL, 0);
 		return;
 	}
-	if (!h->cgroup[0] || (size_t)snprintf(path, sizeof(path), "%s/cgroup.kill", h->cgroup) >= sizeof(path))
+	if (!h->cgroup || (size_t)snprintf(path, sizeof(path), "%s/cgroup.kill", h->cgroup) >= sizeof(path))
 		return;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {

@@ -144,10 +144,13 @@ static bool visible(const struct lw_peer *peer, const struct lw_lease_entry *e)
 }
 
 /* Who the call is for: the given pid or cgroup, else the caller itself.
- * Only privileged peers may name anyone else. */
+ * Only privileged peers may name anyone else. A cgroup holder's path is a
+ * reference of h's own (lw_lease_holder_put). */
 static struct json_object *resolve_holder(const struct lw_peer *peer, const struct params *p,
 					  struct lw_lease_holder *h)
 {
+	int r;
+
 	memset(h, 0, sizeof(*h));
 	h->pidfd = -1;
 	if (p->cgroup) {
@@ -155,7 +158,12 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 			return lw_error_permission_denied("only root or the admin group may act for a cgroup");
 		if (lw_holder_of_cgroup(p->cgroup, &h->id) < 0)
 			return lw_error_invalid_parameter_why("cgroup", "%s is not a cgroup v2 folder", p->cgroup);
-		snprintf(h->cgroup, sizeof(h->cgroup), "%s", p->cgroup);
+		r = lw_cgroup_path_intern(p->cgroup, &h->cgroup);
+		if (r == -ENAMETOOLONG)
+			return lw_error_invalid_parameter_why("cgroup", "%s: longer than %d characters", p->cgroup,
+							      LW_PATH_MAX - 1);
+		if (r < 0)
+			return lw_error_backend_failure("out of memory");
 		h->uid = peer->uid;
 		return NULL;
 	}
@@ -228,46 +236,36 @@ static struct json_object *out_of_descriptors(const char *image, int r, struct j
 	       "or lower max_images", image, strerror(-r));
 	return lw_error_resource_limit("lockwardend is out of file descriptors (%s)", strerror(-r));
 }
-static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
-				   struct lw_call *call)
+
+/* An acquire for holder h, its parameters p checked. */
+static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer *peer, const struct params *p,
+				      struct lw_lease_holder *h, struct lw_call *call)
 {
 	struct lw_image_caller caller = caller_of(peer);
 	struct lw_lease_entry *e = NULL;
 	struct json_object *error;
 	struct lw_acquiring *pending;
 	struct lw_acquire_request req;
-	struct lw_lease_holder h;
-	struct params p;
-	const char *bad, *why;
+	const char *why;
 	int fd, r;
 
-	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE | PARAM_LEASE,
-			   PARAM_IMAGE, &p);
-	if (bad)
-		return bad_param(in, bad);
-	/* a named lease is storage the backend writes to: management applications only */
-	if (p.lease && !peer->privileged)
-		return lw_error_permission_denied("only root or the admin group may name a lease");
-	error = resolve_holder(peer, &p, &h);
-	if (error)
-		return error;
 	/* one user must not fill the table root relies on (pending acquires count) */
 	if (!peer->privileged &&
 	    lw_lease_count_uid(d->leases, peer->uid) + lw_acquiring_count_uid(d, peer->uid) >= d->cfg->max_leases_per_uid)
 		return lw_error_capacity_exceeded_why(d->cfg->max_leases_per_uid,
 						      "uid %u holds %u leases already (max_leases_per_uid)",
 						      (unsigned int)peer->uid, d->cfg->max_leases_per_uid);
-	r = lw_image_open(p.image, &caller, &fd, &why);
+	r = lw_image_open(p->image, &caller, &fd, &why);
 	if (r == -EMFILE || r == -ENFILE)
-		return out_of_descriptors(p.image, r, NULL);
+		return out_of_descriptors(p->image, r, NULL);
 	if (r == -EINVAL)
-		return lw_error_invalid_parameter_why("image", "%s: %s", p.image, why);
+		return lw_error_invalid_parameter_why("image", "%s: %s", p->image, why);
 	if (r == -EPERM)
 		return lw_error_permission_denied(why);
 	if (r < 0)
-		return lw_error_image_not_found(p.image, why);
+		return lw_error_image_not_found(p->image, why);
 	req = (struct lw_acquire_request){
-		.image = p.image, .fd = fd, .holder = &h, .shared = p.shared, .force = p.force, .lease = p.lease,
+		.image = p->image, .fd = fd, .holder = h, .shared = p->shared, .force = p->force, .lease = p->lease,
 		.later = acquired_later, .ctx = call,
 	};
 	r = lw_leasing_acquire(d, &req, &e, &pending, &error);
@@ -277,10 +275,33 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 		return NULL;
 	}
 	if (r == -EMFILE || r == -ENFILE)
-		return out_of_descriptors(p.image, r, error);
+		return out_of_descriptors(p->image, r, error);
 	if (r < 0)
 		return error;
 	return reply_lease(e, false);
+}
+
+static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
+				   struct lw_call *call)
+{
+	struct json_object *reply;
+	struct lw_lease_holder h;
+	struct params p;
+	const char *bad;
+
+	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE | PARAM_LEASE,
+			   PARAM_IMAGE, &p);
+	if (bad)
+		return bad_param(in, bad);
+	/* a named lease is storage the backend writes to: management applications only */
+	if (p.lease && !peer->privileged)
+		return lw_error_permission_denied("only root or the admin group may name a lease");
+	reply = resolve_holder(peer, &p, &h);
+	if (reply)
+		return reply;
+	reply = acquire_as(d, peer, &p, &h, call);
+	lw_lease_holder_put(&h);	/* a lease it made has its own reference */
+	return reply;
 }
 
 /* The lease named by image: by the path it was taken with, else by the
@@ -325,7 +346,7 @@ static int named_holder(const struct lw_lease_entry *e, const struct params *p, 
 		const struct lw_lease_holder *h = &e->holders[i];
 
 		/* holders are live processes (dead ones are released at once), so the pid names one */
-		if (p->cgroup ? h->id.kind == LW_HOLDER_CGROUP && strcmp(h->cgroup, p->cgroup) == 0
+		if (p->cgroup ? h->id.kind == LW_HOLDER_CGROUP && strcmp(lw_lease_holder_cgroup(h), p->cgroup) == 0
 			      : h->id.kind == LW_HOLDER_PROCESS && (int)h->id.pid == pid)
 			return (int)i;
 	}

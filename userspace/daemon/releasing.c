@@ -13,7 +13,7 @@
 struct lw_releasing {
 	struct lw_daemon *d;
 	struct lw_lease_entry *e;	/* out of the table: ours to free */
-	struct lw_lease_holder who;
+	struct lw_lease_holder who;	/* with a reference of its own to its cgroup path */
 	bool audit;
 	enum lw_lease_event why;
 	char *reason;
@@ -22,6 +22,13 @@ struct lw_releasing {
 	bool listed;	/* in d->releasing */
 	LIST_ENTRY(lw_releasing) link;
 };
+
+static void releasing_free(struct lw_releasing *r)
+{
+	lw_lease_holder_put(&r->who);
+	free(r->reason);
+	free(r);
+}
 
 /* The audit record of the end, with the backend's error beside the reason. */
 static void record(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_release_record *rec,
@@ -52,8 +59,7 @@ static void backend_released(void *ctx, int result, const struct lw_err *err)
 	if (r->done)
 		r->done(r->ctx, result, err);
 	lw_lease_entry_free(r->e);
-	free(r->reason);
-	free(r);
+	releasing_free(r);
 }
 
 int lw_releasing_start(struct lw_daemon *d, struct lw_lease_entry *e, const struct lw_release_record *rec,
@@ -83,8 +89,10 @@ int lw_releasing_start(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 	r->d = d;
 	r->e = e;
 	r->audit = rec->who != NULL;
-	if (rec->who)
+	if (rec->who) {
 		r->who = *rec->who;
+		lw_lease_holder_hold(&r->who);
+	}
 	r->why = rec->why;
 	r->done = done;
 	r->ctx = ctx;
@@ -131,8 +139,7 @@ void lw_releasing_answer(struct lw_releasing *r, int result, const struct lw_err
 	unlist(r);
 	if (r->done)
 		r->done(r->ctx, result, err);
-	free(r->reason);
-	free(r);
+	releasing_free(r);
 }
 
 void lw_releasing_continue(struct lw_releasing *r, struct lw_lease_entry *e, const struct lw_lease_holder *who,
@@ -146,6 +153,7 @@ void lw_releasing_continue(struct lw_releasing *r, struct lw_lease_entry *e, con
 	r->e = e;
 	r->audit = true;
 	r->who = *who;
+	lw_lease_holder_hold(&r->who);
 	r->why = why;
 	result = lw_backend_release(d->backend, e->lock, backend_released, r, &err);
 	e->lock = NULL;
@@ -153,7 +161,7 @@ void lw_releasing_continue(struct lw_releasing *r, struct lw_lease_entry *e, con
 		struct lw_release_record rec = { .who = &r->who, .why = why, .reason = r->reason };
 
 		record(d, e, &rec, result, &err);
-		free(e);
+		lw_lease_entry_free(e);	/* its image, lock name and holders too */
 		r->e = NULL;
 		/* the lease is gone even if the backend failed (logged, audited) */
 		lw_releasing_answer(r, result, &err);
@@ -186,7 +194,6 @@ void lw_releasing_forget_all(struct lw_daemon *d)
 
 		LIST_REMOVE(r, link);
 		lw_lease_entry_free(r->e);
-		free(r->reason);
-		free(r);
+		releasing_free(r);
 	}
 }
