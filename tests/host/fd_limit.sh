@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The descriptor limit, natively (fanotify enforcer, nop backend). The
-# daemon counts 3 descriptors a lease here (the holder's pidfd, two of
-# fanotify's), 2 a connection open now and what it keeps for itself; past
+# daemon counts 2 descriptors a lease here (fanotify's), a pidfd a holder
+# process, 2 a connection open now and what it keeps for itself; past
 # the room its limit leaves, an acquire is refused with the reason and a
 # log line, before a descriptor runs out where nobody could say so
 # (fanotify's answering thread then cannot read an event, and the kernel
@@ -32,7 +32,9 @@ children+=($!)
 why="lease_fill did not fill $fill leases (status said room for $room) in 120 s: $(tail -n 2 "$work/fill.log" 2>/dev/null | tr '\n' ' ')"
 check fills_up_to_the_room_status_shows wait_until 120 grep -q ready "$work/fill.log"
 
-start_holder h
+# the fill's own process holds the extras: a new holder's pidfd would take
+# room of its own
+h=$(pgrep -f "lease_fill --socket $(sock a)")
 for i in 1 2 3 4; do
 	extra=$(new_image "extra$i.img")
 	out=$(lw a acquire "$extra" --pid "$h" 2>&1) || break
@@ -51,7 +53,7 @@ why="a rogue write of a leased image got through at the cap"
 check rogue_write_denied_at_the_cap not dd if=/dev/zero of="$leased" bs=512 count=1 conv=notrunc status=none 2>/dev/null
 why="a read of a leased image was refused at the cap"
 check read_allowed_at_the_cap dd if="$leased" of=/dev/null bs=512 count=1 status=none
-lw a release "$leased" --pid "$(pgrep -f "lease_fill --socket $(sock a)")" >/dev/null 2>&1
+lw a release "$leased" --pid "$h" >/dev/null 2>&1
 out=$(lw a acquire "$extra" --pid "$h" 2>&1); status=$?
 why="after a release, expected the acquire to succeed, got $status: $out"
 check a_release_makes_room_again [ $status -eq 0 ]

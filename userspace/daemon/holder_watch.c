@@ -96,15 +96,24 @@ static void proc_unhash(struct proc_watch *p)
 	p->hashed = false;
 }
 
+static unsigned int nr_pidfds;	/* open now: the descriptor room counts them */
+
 static void proc_put(struct proc_watch *p)
 {
 	if (--p->refs)
 		return;
 	proc_unhash(p);
 	sd_event_source_disable_unref(p->source);
-	if (p->pidfd >= 0)
+	if (p->pidfd >= 0) {
 		close(p->pidfd);
+		nr_pidfds--;
+	}
 	free(p);
+}
+
+unsigned int lw_holder_watch_pidfds(void)
+{
+	return nr_pidfds;
 }
 
 /* The process exited: tell each interest once, with its lease's key if it
@@ -177,6 +186,7 @@ static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc
 	p->next_hashed = by_holder[bucket_of(holder)];
 	by_holder[bucket_of(holder)] = p;
 	p->hashed = true;
+	nr_pidfds++;
 	*out = p;
 	return 0;
 }

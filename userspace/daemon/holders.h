@@ -27,6 +27,8 @@ typedef void (*lw_holder_exit_fn)(const struct lw_image_key *key, const struct l
 int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,
 		    lw_holder_exit_fn fn, void *ctx);
 void lw_holder_unwatch(struct lw_lease_holder *h);
+/* Pidfds the watches hold now (one a process, however many leases). */
+unsigned int lw_holder_watch_pidfds(void);
 
 /* Is the cgroup of this path and id still there? A cgroup holder lives as
  * long as its folder: cgroup v2 ids are inode numbers that are not reused,

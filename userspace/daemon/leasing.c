@@ -352,10 +352,15 @@ unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d)
 {
 	unsigned long long kept, room;
 
-	if (!d->fd_limit || !d->fd_per_lease)
+	if (!d->fd_limit)
 		return UINT_MAX;
-	kept = d->fd_reserved + (d->server ? 2ull * lw_server_connections(d->server) : 0);
-	room = d->fd_limit > kept ? (d->fd_limit - kept) / d->fd_per_lease : 0;
+	kept = d->fd_reserved + (d->server ? 2ull * lw_server_connections(d->server) : 0) +
+	       lw_holder_watch_pidfds();
+	if (d->fd_limit <= kept)
+		return 0;
+	if (!d->fd_per_lease)
+		return UINT_MAX;
+	room = (d->fd_limit - kept) / d->fd_per_lease;
 	return room < UINT_MAX ? (unsigned int)room : UINT_MAX;
 }
 

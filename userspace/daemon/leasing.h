@@ -39,7 +39,8 @@ struct lw_acquire_request {
 };
 
 /* Leases the descriptor limit leaves room for now, with the connections
- * open now (two descriptors each); UINT_MAX when nothing limits them. */
+ * (two descriptors each) and holder processes (a pidfd each) there are
+ * now; UINT_MAX when nothing limits them. */
 unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d);
 
 /* Take (or join, for shared) a lease on req->image for req->holder: the

@@ -152,8 +152,8 @@ static unsigned int open_descriptors(void)
 }
 
 /* Descriptors the daemon needs: per lease its lock (none with the nop
- * backend) and its holder's pidfd (counted as one a lease: every lease may
- * have its own holder), plus two a lease under the fanotify enforcer; two
+ * backend), plus two under the fanotify enforcer; a pidfd a holder process
+ * (at worst one a lease, when every lease has a holder of its own); two
  * a connection (socket, pidfd); and what it holds now (the maps, the
  * fanotify group) with a margin for what it opens later or for a moment
  * (the socket, the keeper's, the audit sinks, a request's descriptors, an
@@ -171,19 +171,19 @@ static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return;
 	d->fd_limit = rl.rlim_cur;
-	d->fd_per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + 1 + (lw_enforcement_bpf(d->enforcer) ? 0 : 2);
+	d->fd_per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + (lw_enforcement_bpf(d->enforcer) ? 0 : 2);
 	d->fd_reserved = open_descriptors() + 24;	/* what it opens later, and for a moment in a request */
-	need = (unsigned long long)d->fd_per_lease * cfg->max_images + 2ull * cfg->max_clients + d->fd_reserved;
+	need = (d->fd_per_lease + 1ull) * cfg->max_images + 2ull * cfg->max_clients + d->fd_reserved;
 	if (rl.rlim_cur >= need) {
 		lw_log(LOG_INFO, "descriptor limit %llu (max_images %u and max_clients %u need %llu)",
 		       (unsigned long long)rl.rlim_cur, cfg->max_images, cfg->max_clients, need);
 		return;
 	}
 	lw_log(LOG_WARNING, "descriptor limit %llu is below the %llu that max_images %u and max_clients %u "
-	       "need (%u a lease, 2 a connection, %u for the daemon): room for %llu leases while no client "
+	       "need (%u a lease with a holder of its own, 2 a connection, %u for the daemon): room for %llu such leases while no client "
 	       "is connected; raise LimitNOFILE (ulimit -n)", (unsigned long long)rl.rlim_cur, need,
-	       cfg->max_images, cfg->max_clients, d->fd_per_lease, d->fd_reserved,
-	       rl.rlim_cur > d->fd_reserved ? (unsigned long long)(rl.rlim_cur - d->fd_reserved) / d->fd_per_lease : 0ull);
+	       cfg->max_images, cfg->max_clients, d->fd_per_lease + 1, d->fd_reserved,
+	       rl.rlim_cur > d->fd_reserved ? (unsigned long long)(rl.rlim_cur - d->fd_reserved) / (d->fd_per_lease + 1) : 0ull);
 }
 
 static void raise_fd_limit(void)
