@@ -3,9 +3,12 @@
  * included, cannot take the holder's io_uring ring (pidfd_getfd), write its
  * shared mapping of the image (process_vm_writev, /proc/PID/mem) or attach
  * to it (ptrace), while the holder keeps writing through its ring and its
- * mapping. Nor can it reach them through a child the holder forked, which
- * inherits all of them, even once the child is reparented. protect_holders = no (debuggable_holders) lifts it; a task in
+ * mapping. Nor can it reach them through a descendant of the holder, which
+ * inherits all of them: one forked after the lease, even once reparented,
+ * and one forked before it, even once its parent is killed after the
+ * acquire. protect_holders = no (debuggable_holders) lifts it; a task in
  * the same cgroup holder is the holder too. */
+#include <bpf/bpf.h>
 #include <liburing.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -19,6 +22,8 @@
 #define MARK_OFFSET 512
 
 static struct lw_enforcement *enf;
+static pid_t stranger[2] = { -1, -1 };	/* a process that holds nothing, and its child */
+static char scratch[16];		/* at the same address in every fork of this program */
 static char pin_dir[128], fs_dir[128], image[256], cgroup_dir[128];
 
 /* The holder: a child with the image open O_RDWR, mapped shared, and
@@ -26,6 +31,7 @@ static char pin_dir[128], fs_dir[128], image[256], cgroup_dir[128];
 static struct holder {
 	pid_t pid;
 	pid_t target;			/* what the attacks aim at: the holder or its descendant */
+	pid_t middle;			/* the parent of a grandchild made by 'g' */
 	int cmd_fd, reply_fd;
 	int ring_fd;			/* its number in the holder */
 	struct io_uring_params params;	/* to map a stolen ring */
@@ -50,17 +56,22 @@ static int ring_write(struct io_uring *ring, const char *text, off_t offset)
 }
 
 /* 'f': a child of the holder takes the loop over; 'F': a grandchild does,
- * and its parent exits, so it is reparented. The holder waits, alive.
- * Returns in the descendant, which sends its pid first. */
-static void hand_loop_to_a_descendant(bool orphan, int reply)
+ * and its parent exits, so it is reparented; 'g': a grandchild does, and
+ * its parent waits for it. The holder waits, alive. Returns in the
+ * descendant, which sends its pid and its parent's first. */
+static void hand_loop_to_a_descendant(char how, int reply)
 {
-	pid_t child = fork(), me;
+	pid_t child = fork(), grandchild, ids[2];
 
 	if (child == 0) {
-		if (orphan && fork() != 0)
+		if (how != 'f' && (grandchild = fork()) != 0) {
+			if (how == 'g')
+				waitpid(grandchild, NULL, 0);
 			_exit(0);
-		me = getpid();
-		if (write(reply, &me, sizeof(me)) != sizeof(me))
+		}
+		ids[0] = getpid();
+		ids[1] = getppid();
+		if (write(reply, ids, sizeof(ids)) != sizeof(ids))
 			_exit(1);
 		return;
 	}
@@ -77,8 +88,8 @@ static void holder_loop(struct io_uring *ring, int cmd, int reply)
 	while (read(cmd, &c, 1) == 1) {
 		unsigned char r = 0;
 
-		if (c == 'f' || c == 'F') {
-			hand_loop_to_a_descendant(c == 'F', reply);
+		if (c == 'f' || c == 'F' || c == 'g') {
+			hand_loop_to_a_descendant(c, reply);
 			continue;
 		}
 		if (c == 'r')
@@ -136,14 +147,15 @@ static int holder_do(char c)
 	return r;
 }
 
-/* The attacks aim at a descendant of the holder made now ('f' or 'F'). */
+/* The attacks aim at a descendant of the holder made now ('f', 'F' or 'g'). */
 static void aim_at_a_descendant(char how)
 {
-	pid_t pid;
+	pid_t ids[2];
 
-	if (write(h.cmd_fd, &how, 1) != 1 || read(h.reply_fd, &pid, sizeof(pid)) != sizeof(pid))
+	if (write(h.cmd_fd, &how, 1) != 1 || read(h.reply_fd, ids, sizeof(ids)) != sizeof(ids))
 		fail_msg("the holder made no descendant");
-	h.target = pid;
+	h.target = ids[0];
+	h.middle = ids[1];
 }
 
 static void stop_holder(void)
@@ -207,6 +219,12 @@ static int teardown(void **state)
 		lw_enforcer_remove_lease(enf, &h.key);
 	h.leased = false;
 	stop_holder();
+	for (int i = 1; i >= 0; i--)
+		if (stranger[i] > 0) {
+			kill(stranger[i], SIGKILL);
+			waitpid(stranger[i], NULL, 0);	/* reaps the parent; its child was its own */
+			stranger[i] = -1;
+		}
 	if (cgroup_dir[0])
 		sh("rmdir %s/holder %s 2>/dev/null; true", cgroup_dir, cgroup_dir);
 	cgroup_dir[0] = 0;
@@ -289,6 +307,17 @@ static int ptrace_seize(void *arg)
 	if (ptrace(PTRACE_SEIZE, h.target, NULL, NULL))
 		return errno;
 	ptrace(PTRACE_DETACH, h.target, NULL, NULL);
+	return 0;
+}
+
+static int vm_writev_scratch(void *arg)
+{
+	char text[] = "vm-writev";
+	struct iovec local = { text, strlen(text) }, remote = { scratch, strlen(text) };
+
+	(void)arg;
+	if (syscall(SYS_process_vm_writev, h.target, &local, 1, &remote, 1, 0) < 0)
+		return errno;
 	return 0;
 }
 
@@ -432,6 +461,175 @@ static void after_release_the_holders_child_may_be_attached_again(void **state)
 		       "process_vm_writev into a child of a process that holds no lease any more");
 }
 
+/* --- descendants the holder had before it took the lease --- */
+
+/* The parent pid of pid (/proc/PID/stat field 4), or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *end;
+	int fd, parent;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (!(end = strrchr(buf, ')')) || sscanf(end + 1, " %*c %d", &parent) != 1)
+		return -1;
+	return parent;
+}
+
+/* Every attach-mode attack on the current target is refused. */
+static void assert_every_attack_refused(const char *whom)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "pidfd_getfd of the ring %s inherited (then a write on its fixed file)", whom);
+	assert_refused(in_child(steal_ring, NULL), what);
+	snprintf(what, sizeof(what), "process_vm_writev into the mapping %s inherited", whom);
+	assert_refused(in_child(vm_writev, NULL), what);
+	snprintf(what, sizeof(what), "a /proc/PID/mem write into %s", whom);
+	assert_refused(in_child(proc_mem_write, NULL), what);
+	snprintf(what, sizeof(what), "PTRACE_SEIZE of %s", whom);
+	assert_refused(in_child(ptrace_seize, NULL), what);
+	assert_image_unchanged(whom);
+}
+
+static void non_holder_attach_to_a_child_forked_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	h.target = h.middle;
+	assert_every_attack_refused("a child the holder forked before the lease");
+}
+
+static void non_holder_attach_to_a_grandchild_forked_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	assert_every_attack_refused("a grandchild of the holder forked before the lease");
+}
+
+/* Its parent killed after the acquire, the grandchild is reparented: its
+ * parent chain no longer leads to the holder, the mark of the acquire does. */
+static void non_holder_attach_to_a_grandchild_from_before_the_lease_whose_parent_is_killed_is_refused(void **state)
+{
+	pid_t parent = -1;
+
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	kill(h.middle, SIGKILL);
+	for (int i = 0; i < 3000 && (parent = parent_of(h.target)) == h.middle; i++)
+		usleep(10000);
+	if (parent == h.middle || parent == h.pid)
+		fail_msg("expected the grandchild %d reparented away from %d, got parent %d", h.target,
+			 h.middle, parent);
+	assert_every_attack_refused("a grandchild of the holder from before the lease, reparented");
+}
+
+/* A task the acquire did not mark (forked while it listed the family) is
+ * found through its parent chain: drop the grandchild's mark, which also
+ * proves the acquire made it. */
+static void non_holder_attach_to_an_unmarked_grandchild_from_before_the_lease_is_refused(void **state)
+{
+	char path[192];
+	int map, pidfd, err = 0;
+
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	snprintf(path, sizeof(path), "%s/holder_family", pin_dir);
+	map = bpf_obj_get(path);
+	pidfd = (int)syscall(SYS_pidfd_open, h.target, 0);
+	if (map < 0 || pidfd < 0)
+		fail_msg("cannot open %s (%s) or a pidfd of %d", path, strerror(errno), h.target);
+	if (bpf_map_delete_elem(map, &pidfd))
+		err = errno;
+	close(pidfd);
+	close(map);
+	if (err)
+		fail_msg("expected the acquire to have marked the grandchild %d, deleting its mark got %s",
+			 h.target, errno_name(err));
+	assert_every_attack_refused("an unmarked grandchild of the holder from before the lease");
+}
+
+static void after_release_the_holders_family_from_before_the_lease_may_be_attached_again(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	release();
+	assert_allowed(in_child(vm_writev, NULL),
+		       "process_vm_writev into a grandchild of a process that holds no lease any more");
+	h.target = h.middle;
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a child of a process that holds no lease any more");
+}
+
+static void debuggable_holders_allow_attach_to_the_family_from_before_the_lease(void **state)
+{
+	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .debuggable_holders = true };
+	struct lw_enforcement *debug = NULL;
+	struct lw_err why;
+	int err, seize;
+
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	if ((err = lw_enforcer_open(&opts, &debug, &why)))
+		fail_msg("cannot reopen the pins with debuggable_holders: %s", why.msg);
+	err = in_child(vm_writev, NULL);
+	h.target = h.middle;
+	seize = in_child(ptrace_seize, NULL);
+	lw_enforcer_close(debug);
+	opts.debuggable_holders = false;
+	if (lw_enforcer_open(&opts, &debug, NULL) == 0)	/* back to protected */
+		lw_enforcer_close(debug);
+	assert_allowed(err, "process_vm_writev into a grandchild from before the lease with protect_holders = no");
+	assert_allowed(seize, "PTRACE_SEIZE of a child from before the lease with protect_holders = no");
+}
+
+/* The holder is a child of this program too: a stranger's family (a
+ * sibling of the holder and its child) is nobody's. */
+static void children_of_a_process_that_holds_nothing_stay_attachable(void **state)
+{
+	int ids[2];
+
+	(void)state;
+	if (pipe(ids))
+		fail_msg("pipe: %s", strerror(errno));
+	if ((stranger[0] = fork()) == 0) {
+		pid_t child = fork();
+
+		if (child == 0) {
+			child = getpid();
+			if (write(ids[1], &child, sizeof(child)) != sizeof(child))
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		waitpid(child, NULL, 0);
+		_exit(0);
+	}
+	close(ids[1]);
+	if (read(ids[0], &stranger[1], sizeof(stranger[1])) != sizeof(stranger[1]))
+		fail_msg("the stranger made no child");
+	close(ids[0]);
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	h.target = stranger[1];
+	assert_allowed(in_child(vm_writev_scratch, NULL), "process_vm_writev into a child of a process that holds nothing");
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a child of a process that holds nothing");
+	h.target = stranger[0];
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a process that holds nothing");
+}
+
 /* protect_holders = no: another open of the pins with debuggable_holders. */
 static void debuggable_holders_allow_process_vm_writev(void **state)
 {
@@ -522,6 +720,13 @@ int main(void)
 		CASE(non_holder_process_vm_writev_into_a_reparented_grandchild_is_refused),
 		CASE(holder_child_still_writes_through_what_it_inherited),
 		CASE(after_release_the_holders_child_may_be_attached_again),
+		CASE(non_holder_attach_to_a_child_forked_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_grandchild_forked_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_grandchild_from_before_the_lease_whose_parent_is_killed_is_refused),
+		CASE(non_holder_attach_to_an_unmarked_grandchild_from_before_the_lease_is_refused),
+		CASE(after_release_the_holders_family_from_before_the_lease_may_be_attached_again),
+		CASE(debuggable_holders_allow_attach_to_the_family_from_before_the_lease),
+		CASE(children_of_a_process_that_holds_nothing_stay_attachable),
 		CASE(non_holder_process_vm_writev_into_a_cgroup_holders_task_is_refused),
 		CASE(task_of_the_same_cgroup_holder_may_process_vm_writev),
 	};

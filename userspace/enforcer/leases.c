@@ -42,6 +42,7 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *hol
 {
 	struct lw_holder_ref ref = {};
 	struct lw_map_holder k;
+	bool first = false;
 
 	index_key(holder, &k);
 	if (bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref)) {
@@ -49,6 +50,7 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *hol
 			return 0;
 		ref.count = 0;
 		ref.key = *key;
+		first = true;
 	}
 	if (delta < 0 && ref.count <= 1) {
 		if (bpf_map_delete_elem(enf->holder_index_fd, &k) && errno != ENOENT)
@@ -58,6 +60,9 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *hol
 	ref.count += delta;
 	if (bpf_map_update_elem(enf->holder_index_fd, &k, &ref, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
+	/* its children from before: the kernel marks only what it forks from now */
+	if (first && k.kind == LW_MAP_HOLDER_PROCESS)
+		return lw_family_mark(enf, &k);
 	return 0;
 }
 
