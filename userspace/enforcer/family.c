@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,31 @@ static int queue_push(struct kin_queue *q, pid_t pid, pid_t parent)
 	return 0;
 }
 
+/* Queue the pids listed in a children file (space-separated). */
+static int queue_listed(struct kin_queue *q, int fd, pid_t parent)
+{
+	char buf[4096];
+	long pid = 0;
+	bool in_pid = false;
+	ssize_t n;
+	int err = 0;
+
+	while (!err && (n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; !err && i < n; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				pid = pid * 10 + (buf[i] - '0');
+				in_pid = true;
+			} else if (in_pid) {
+				err = queue_push(q, (pid_t)pid, parent);
+				pid = 0;
+				in_pid = false;
+			}
+		}
+	if (!err && in_pid)
+		err = queue_push(q, (pid_t)pid, parent);
+	return err;
+}
+
 /* Queue the children of every thread of pid (the kernel lists each child
  * under the thread that forked it). A process that exited has none. */
 static int queue_children(struct kin_queue *q, pid_t pid)
@@ -65,17 +91,15 @@ static int queue_children(struct kin_queue *q, pid_t pid)
 	if (!(dir = opendir(path)))
 		return 0;
 	while (!err && (d = readdir(dir))) {
-		long child;
-		FILE *f;
+		int fd;
 
 		if (d->d_name[0] < '0' || d->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", pid, d->d_name);
-		if (!(f = fopen(path, "re")))
+		snprintf(path, sizeof(path), "%.16s/children", d->d_name);
+		if ((fd = openat(dirfd(dir), path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;	/* the thread exited */
-		while (!err && fscanf(f, "%ld", &child) == 1)
-			err = queue_push(q, (pid_t)child, pid);
-		fclose(f);
+		err = queue_listed(q, fd, pid);
+		close(fd);
 	}
 	closedir(dir);
 	return err;
