@@ -9,8 +9,10 @@
  * before its children are listed: a child it forks after its mark
  * inherits the mark, one forked before is in the list. Left: a task whose
  * parent exits between the parent's mark and the listing of its
- * children (the parent chain cannot reach it either). Cost for a holder
- * with no children: one directory read and one small read per thread. */
+ * children (the parent chain cannot reach it either), and one a long
+ * children list skips while siblings exit (the kernel reads it in pieces;
+ * its parent chain still finds it). Cost for a holder with no children:
+ * one directory read and one small read per thread. */
 #include <bpf/bpf.h>
 #include <dirent.h>
 #include <errno.h>
