@@ -10,8 +10,10 @@
  * the same cgroup holder is the holder too. */
 #include <bpf/bpf.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -55,29 +57,87 @@ static int ring_write(struct io_uring *ring, const char *text, off_t offset)
 	return res < 0 ? -res : 0;
 }
 
-/* 'f': a child of the holder takes the loop over; 'F': a grandchild does,
- * and its parent exits, so it is reparented; 'g': a grandchild does, and
- * its parent waits for it. The holder waits, alive. Returns in the
- * descendant, which sends its pid and its parent's first. */
+#define DEEP 17	/* generations: one past the parent chain the ptrace hook climbs */
+#define WIDE 4097	/* children: one past the descendants an acquire marks */
+
+/* What the loop's process (the holder, or the descendant that took the
+ * loop over) hands the loop to, sending its pid and its parent's first:
+ * 'f' a child; 'F' a grandchild, whose parent exits so it is reparented;
+ * 'g' a grandchild, whose parent waits for it; 'd' the descendant DEEP
+ * generations down, each parent waiting. The holder waits, alive; a
+ * descendant that handed the loop on exits once its child does. */
 static void hand_loop_to_a_descendant(char how, int reply)
 {
-	pid_t child = fork(), grandchild, ids[2];
+	int generations = how == 'f' ? 1 : how == 'd' ? DEEP : 2;
+	pid_t ids[2];
 
-	if (child == 0) {
-		if (how != 'f' && (grandchild = fork()) != 0) {
-			if (how == 'g')
-				waitpid(grandchild, NULL, 0);
-			_exit(0);
-		}
-		ids[0] = getpid();
-		ids[1] = getppid();
-		if (write(reply, ids, sizeof(ids)) != sizeof(ids))
-			_exit(1);
-		return;
+	for (int i = 0; i < generations; i++) {
+		pid_t child = fork();
+
+		if (child == 0)
+			continue;
+		if (i == 0 || how != 'F')
+			waitpid(child, NULL, 0);
+		if (i == 0 && getpid() == h.pid)
+			for (;;)
+				pause();
+		_exit(0);
 	}
-	waitpid(child, NULL, 0);
+	ids[0] = getpid();
+	ids[1] = getppid();
+	if (write(reply, ids, sizeof(ids)) != sizeof(ids))
+		_exit(1);
+}
+
+/* 't': a new thread of the loop's process takes the loop over (its
+ * first thread waits), and sends its thread id and the process id. */
+struct loop_args {
+	struct io_uring *ring;
+	int cmd, reply;
+};
+
+static void holder_loop(struct io_uring *ring, int cmd, int reply);
+
+static void *thread_loop(void *arg)
+{
+	struct loop_args *a = arg;
+	pid_t ids[2] = { gettid(), getpid() };
+
+	if (write(a->reply, ids, sizeof(ids)) != sizeof(ids))
+		_exit(1);
+	holder_loop(a->ring, a->cmd, a->reply);
+	return NULL;
+}
+
+static void hand_loop_to_a_thread(struct io_uring *ring, int cmd, int reply)
+{
+	struct loop_args a = { ring, cmd, reply };
+	pthread_t thread;
+
+	if (pthread_create(&thread, NULL, thread_loop, &a))
+		_exit(1);
 	for (;;)
 		pause();
+}
+
+/* 'w': WIDE children of the loop's process, which end with it; then one
+ * reply, 0 when all were forked. */
+static void fork_wide(int reply)
+{
+	unsigned char r = 0;
+
+	for (int i = 0; i < WIDE && !r; i++) {
+		pid_t child = fork();
+
+		if (child == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		r = child < 0 ? 1 : 0;
+	}
+	if (write(reply, &r, 1) != 1)
+		_exit(1);
 }
 
 /* The holder's loop: 'r' writes through the ring, 'm' through the mapping. */
@@ -88,8 +148,14 @@ static void holder_loop(struct io_uring *ring, int cmd, int reply)
 	while (read(cmd, &c, 1) == 1) {
 		unsigned char r = 0;
 
-		if (c == 'f' || c == 'F' || c == 'g') {
+		if (c == 'f' || c == 'F' || c == 'g' || c == 'd') {
 			hand_loop_to_a_descendant(c, reply);
+			continue;
+		}
+		if (c == 't')
+			hand_loop_to_a_thread(ring, cmd, reply);
+		if (c == 'w') {
+			fork_wide(reply);
 			continue;
 		}
 		if (c == 'r')
@@ -124,6 +190,7 @@ static void start_holder(void)
 	h.pid = fork();
 	h.target = h.pid;
 	if (h.pid == 0) {
+		h.pid = getpid();	/* for its descendants: who the holder is */
 		close(cmd[1]);
 		close(reply[0]);
 		holder_loop(&ring, cmd[0], reply[1]);
@@ -147,7 +214,8 @@ static int holder_do(char c)
 	return r;
 }
 
-/* The attacks aim at a descendant of the holder made now ('f', 'F' or 'g'). */
+/* The attacks aim at a descendant of the holder made now ('f', 'F', 'g',
+ * 'd'), or at a thread ('t'; h.middle is then its process). */
 static void aim_at_a_descendant(char how)
 {
 	pid_t ids[2];
@@ -483,6 +551,17 @@ static pid_t parent_of(pid_t pid)
 	return parent;
 }
 
+/* Wait until the target's parent is no longer h.middle, which exits. */
+static void wait_reparented(void)
+{
+	pid_t parent = -1;
+
+	for (int i = 0; i < 3000 && (parent = parent_of(h.target)) == h.middle; i++)
+		usleep(10000);
+	if (parent == h.middle || parent == h.pid)
+		fail_msg("expected %d reparented away from %d, got parent %d", h.target, h.middle, parent);
+}
+
 /* Every attach-mode attack on the current target is refused. */
 static void assert_every_attack_refused(const char *whom)
 {
@@ -520,18 +599,101 @@ static void non_holder_attach_to_a_grandchild_forked_before_the_lease_is_refused
  * parent chain no longer leads to the holder, the mark of the acquire does. */
 static void non_holder_attach_to_a_grandchild_from_before_the_lease_whose_parent_is_killed_is_refused(void **state)
 {
-	pid_t parent = -1;
-
 	(void)state;
 	aim_at_a_descendant('g');
 	lease_to_holder_process();
 	kill(h.middle, SIGKILL);
-	for (int i = 0; i < 3000 && (parent = parent_of(h.target)) == h.middle; i++)
-		usleep(10000);
-	if (parent == h.middle || parent == h.pid)
-		fail_msg("expected the grandchild %d reparented away from %d, got parent %d", h.target,
-			 h.middle, parent);
+	wait_reparented();
 	assert_every_attack_refused("a grandchild of the holder from before the lease, reparented");
+}
+
+/* Past the parent chain the ptrace hook climbs: only the acquire's mark
+ * shields it. */
+static void non_holder_attach_to_a_descendant_17_generations_down_from_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('d');
+	lease_to_holder_process();
+	assert_every_attack_refused("a descendant 17 generations below the holder, from before the lease");
+}
+
+/* A grandchild from before the lease forks after it, and the fork is
+ * reparented: it inherits the mark the acquire gave the grandchild. */
+static void non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_grandchild_from_before_it_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	aim_at_a_descendant('F');
+	wait_reparented();
+	assert_every_attack_refused("a reparented fork, made after the lease, of a grandchild from before it");
+}
+
+/* A grandchild from before the lease with a second thread, also from
+ * before it; the grandchild's parent is killed after the acquire. */
+static void thread_of_a_reparented_grandchild_from_before_the_lease(void)
+{
+	pid_t grandchild, child, thread;
+
+	aim_at_a_descendant('g');
+	grandchild = h.target;
+	child = h.middle;
+	aim_at_a_descendant('t');
+	thread = h.target;
+	if (h.middle != grandchild || thread == grandchild)
+		fail_msg("expected a second thread of %d, got thread %d of %d", grandchild, thread, h.middle);
+	lease_to_holder_process();
+	h.target = grandchild;
+	h.middle = child;
+	kill(child, SIGKILL);
+	wait_reparented();
+	h.target = thread;
+	h.middle = grandchild;
+}
+
+/* The acquire marks a process (a pidfd names one): its thread is shielded
+ * by that mark. (No pidfd_getfd: a thread has no pidfd of its own.) */
+static void non_holder_attach_to_a_thread_of_a_grandchild_from_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	thread_of_a_reparented_grandchild_from_before_the_lease();
+	assert_refused(in_child(vm_writev, NULL), "process_vm_writev into a thread of a grandchild from before the lease");
+	assert_refused(in_child(proc_mem_write, NULL), "a /proc/TID/mem write into that thread");
+	assert_refused(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of that thread");
+	assert_image_unchanged("non-holders went for a thread of a grandchild from before the lease");
+}
+
+/* What that thread forks after the lease inherits its process's mark. */
+static void non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_thread_from_before_it_is_refused(void **state)
+{
+	(void)state;
+	thread_of_a_reparented_grandchild_from_before_the_lease();
+	aim_at_a_descendant('F');
+	wait_reparented();
+	assert_every_attack_refused("a reparented fork, made after the lease by a thread from before it");
+}
+
+/* Half a family marked would leave the rest open to attach. */
+static void acquire_for_a_holder_with_more_descendants_than_an_acquire_marks_is_refused(void **state)
+{
+	struct lw_holder holder;
+	int fd, err;
+
+	(void)state;
+	if (holder_do('w'))
+		fail_msg("expected the holder to fork %d children", WIDE);
+	if ((err = lw_holder_of_pid(h.pid, &holder)))
+		fail_msg("cannot describe pid %d as a holder: %s", h.pid, strerror(-err));
+	if ((fd = open(image, O_RDONLY | O_CLOEXEC)) < 0)
+		fail_msg("cannot open %s: %s", image, strerror(errno));
+	err = lw_enforcer_add_lease_flags(enf, fd, LW_LEASE_EXCLUSIVE, &holder, LW_LEASE_FORCE, &h.key, NULL);
+	close(fd);
+	h.leased = !err;
+	if (err != -E2BIG || !strstr(lw_enforcer_error(enf), "descendants"))
+		fail_msg("expected the acquire for a holder with %d children refused (E2BIG, naming its "
+			 "descendants), got %s: %s", WIDE, err ? strerror(-err) : "taken",
+			 err ? lw_enforcer_error(enf) : "");
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of the holder whose acquire was refused");
 }
 
 /* A task the acquire did not mark (forked while it listed the family) is
@@ -724,6 +886,11 @@ int main(void)
 		CASE(non_holder_attach_to_a_grandchild_forked_before_the_lease_is_refused),
 		CASE(non_holder_attach_to_a_grandchild_from_before_the_lease_whose_parent_is_killed_is_refused),
 		CASE(non_holder_attach_to_an_unmarked_grandchild_from_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_descendant_17_generations_down_from_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_grandchild_from_before_it_is_refused),
+		CASE(non_holder_attach_to_a_thread_of_a_grandchild_from_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_thread_from_before_it_is_refused),
+		CASE(acquire_for_a_holder_with_more_descendants_than_an_acquire_marks_is_refused),
 		CASE(after_release_the_holders_family_from_before_the_lease_may_be_attached_again),
 		CASE(debuggable_holders_allow_attach_to_the_family_from_before_the_lease),
 		CASE(children_of_a_process_that_holds_nothing_stay_attachable),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The descendants a process holder already has when it takes its first
  * lease. The task_alloc program marks the tasks a holder forks while it
  * holds, and their forks; those forked before carry no mark, and the
@@ -26,7 +27,7 @@
 
 #include "enforcer/enforcer_internal.h"
 
-#define LW_FAMILY_MAX_TASKS 4096	/* descendants marked at most, against a fork storm */
+#define LW_FAMILY_MAX_TASKS 4096	/* descendants marked at most: a fork storm is not walked */
 
 struct kin {
 	pid_t pid;
@@ -166,8 +167,10 @@ int lw_family_mark(struct lw_enforcer *enf, const struct lw_map_holder *holder)
 			err = queue_children(&q, kin.pid);
 		close(pidfd);
 	}
-	if (err == -E2BIG)	/* the parent chain is still the net for the rest */
-		err = 0;
+	/* refused rather than half marked: the rest would be open to attach */
+	if (err == -E2BIG)
+		err = lw_fail(enf, err, "holder %u has more than %d descendants to mark as its family; "
+			      "a cgroup holder needs no marks", holder->pid, LW_FAMILY_MAX_TASKS);
 	else if (err == -ENOMEM)
 		err = lw_fail(enf, err, "out of memory listing the family of holder %u", holder->pid);
 	free(q.items);
