@@ -72,7 +72,10 @@ static void hand_loop_to_a_descendant(char how, int reply)
 	pid_t ids[2];
 
 	for (int i = 0; i < generations; i++) {
-		pid_t child = fork();
+		pid_t child;
+
+		ids[1] = getpid();	/* the parent, even once it has exited */
+		child = fork();
 
 		if (child == 0)
 			continue;
@@ -84,7 +87,6 @@ static void hand_loop_to_a_descendant(char how, int reply)
 		_exit(0);
 	}
 	ids[0] = getpid();
-	ids[1] = getppid();
 	if (write(reply, ids, sizeof(ids)) != sizeof(ids))
 		_exit(1);
 }
