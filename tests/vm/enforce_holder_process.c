@@ -675,6 +675,53 @@ static void non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_thr
 	assert_every_attack_refused("a reparented fork, made after the lease by a thread from before it");
 }
 
+/* A child of this program at pid (through ns_last_pid), or -1. */
+static pid_t fork_at_pid(pid_t pid)
+{
+	for (int tries = 0; tries < 20; tries++) {
+		int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+		char last[16];
+		pid_t child;
+		ssize_t n;
+
+		snprintf(last, sizeof(last), "%d", pid - 1);
+		if (fd < 0)
+			return -1;
+		n = write(fd, last, strlen(last));
+		close(fd);
+		if (n < 0)
+			return -1;
+		if ((child = fork()) == 0)
+			for (;;)
+				pause();
+		if (child == pid)
+			return child;
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	return -1;
+}
+
+/* The mark is the task's, not its pid's: a process that takes the pid of
+ * a marked grandchild that exited is nobody's family. */
+static void process_reusing_the_pid_of_a_marked_grandchild_stays_attachable(void **state)
+{
+	pid_t old;
+
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	old = h.target;
+	kill(old, SIGKILL);	/* its parent, waiting for it, reaps it */
+	for (int i = 0; i < 3000 && !kill(old, 0); i++)
+		usleep(10000);
+	if ((stranger[0] = fork_at_pid(old)) != old)
+		fail_msg("expected a new process at the grandchild's pid %d, got %d", old, stranger[0]);
+	h.target = old;
+	assert_allowed(in_child(vm_writev_scratch, NULL), "process_vm_writev into a process that reused a marked pid");
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a process that reused a marked pid");
+}
+
 /* Half a family marked would leave the rest open to attach. */
 static void acquire_for_a_holder_with_more_descendants_than_an_acquire_marks_is_refused(void **state)
 {
@@ -892,6 +939,7 @@ int main(void)
 		CASE(non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_grandchild_from_before_it_is_refused),
 		CASE(non_holder_attach_to_a_thread_of_a_grandchild_from_before_the_lease_is_refused),
 		CASE(non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_thread_from_before_it_is_refused),
+		CASE(process_reusing_the_pid_of_a_marked_grandchild_stays_attachable),
 		CASE(acquire_for_a_holder_with_more_descendants_than_an_acquire_marks_is_refused),
 		CASE(after_release_the_holders_family_from_before_the_lease_may_be_attached_again),
 		CASE(debuggable_holders_allow_attach_to_the_family_from_before_the_lease),
