@@ -5,9 +5,11 @@
  * to it (ptrace), while the holder keeps writing through its ring and its
  * mapping. Nor can it reach them through a descendant of the holder, which
  * inherits all of them: one forked after the lease, even once reparented,
- * and one forked before it, even once its parent is killed after the
- * acquire. protect_holders = no (debuggable_holders) lifts it; a task in
- * the same cgroup holder is the holder too. */
+ * and one forked before it, at any depth, even once its parent is killed
+ * after the acquire, its threads and what they fork later. A holder with
+ * more descendants than an acquire marks is refused. protect_holders = no
+ * (debuggable_holders) lifts it; a task in the same cgroup holder is the
+ * holder too. */
 #include <bpf/bpf.h>
 #include <liburing.h>
 #include <pthread.h>
@@ -76,7 +78,6 @@ static void hand_loop_to_a_descendant(char how, int reply)
 
 		ids[1] = getpid();	/* the parent, even once it has exited */
 		child = fork();
-
 		if (child == 0)
 			continue;
 		if (i == 0 || how != 'F')
