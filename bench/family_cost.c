@@ -34,40 +34,48 @@
 
 static char byte;	/* at the same address in every fork */
 
-/* A holder that forks n children, which end with it; its pid once they
- * all exist, or -1. */
-static pid_t start_holder(int n)
+/* A holder that forks n children; its pid once they all exist, or -1.
+ * *stop is the end whose closing ends them all: the holder reaps its
+ * children before it exits, so no exit lands in the next measurement. */
+static pid_t start_holder(int n, int *stop)
 {
-	int ready[2];
+	int ready[2], end[2];
 	pid_t pid;
 	char c;
 
 	if (pipe(ready))
 		return -1;
+	if (pipe(end)) {
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
 	if ((pid = fork()) == 0) {
 		close(ready[0]);
+		close(end[1]);
 		for (int i = 0; i < n; i++)
 			if (fork() == 0) {
-				prctl(PR_SET_PDEATHSIG, SIGKILL);
-				for (;;)
-					pause();
+				(void)!read(end[0], &c, 1);
+				_exit(0);
 			}
 		if (write(ready[1], "r", 1) != 1)
 			_exit(1);
-		for (;;)
-			pause();
+		(void)!read(end[0], &c, 1);
+		while (wait(NULL) > 0)
+			;
+		_exit(0);
 	}
 	close(ready[1]);
-	if (pid < 0 || read(ready[0], &c, 1) != 1)
+	close(end[0]);
+	*stop = end[1];
+	if (pid < 0 || read(ready[0], &c, 1) != 1) {
+		close(end[1]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
 		pid = -1;
+	}
 	close(ready[0]);
 	return pid;
-}
-
-static void stop(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 }
 
 /* ns of one forced acquire for a new holder with n children. */
@@ -75,8 +83,8 @@ static double acquire_ns(struct lw_enforcement *enf, const char *image, int n)
 {
 	struct lw_image_key key;
 	struct lw_holder holder;
-	pid_t pid = start_holder(n);
-	int fd = open(image, O_RDONLY | O_CLOEXEC), err = -1;
+	int stop_fd = -1, fd = open(image, O_RDONLY | O_CLOEXEC), err = -1;
+	pid_t pid = start_holder(n, &stop_fd);
 	double t0 = 0, t1 = 0;
 
 	if (pid > 0 && fd >= 0 && !lw_holder_of_pid(pid, &holder)) {
@@ -90,9 +98,17 @@ static double acquire_ns(struct lw_enforcement *enf, const char *image, int n)
 		lw_enforcer_remove_lease(enf, &key);
 	if (fd >= 0)
 		close(fd);
-	if (pid > 0)
-		stop(pid);
+	if (pid > 0) {
+		close(stop_fd);
+		waitpid(pid, NULL, 0);
+	}
 	return err ? -1 : t1 - t0;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 /* A process that holds nothing: reparented to a reaper (deep = 0) or DEEP
@@ -155,9 +171,9 @@ int main(int argc, char **argv)
 	double none[MAX_ROUNDS], family[MAX_ROUNDS], shallow[MAX_ROUNDS], deep[MAX_ROUNDS];
 	struct lw_enforcement *enf = NULL;
 	char pin_dir[64], image[] = DIR_ "/image.raw";
-	pid_t targets[2], tops[2];
+	pid_t targets[2] = { -1, -1 }, tops[2] = { -1, -1 };
 	struct lw_err why;
-	int err;
+	int err, failed = 0;
 
 	if (rounds < 1 || rounds > MAX_ROUNDS || n < 0) {
 		fprintf(stderr, "usage: family_cost [DESCENDANTS [ROUNDS (1-%d)]]\n", MAX_ROUNDS);
@@ -169,12 +185,21 @@ int main(int argc, char **argv)
 		perror(DIR_);
 		return 1;
 	}
-	if (lw_bench_make_file(image) || (err = lw_enforcer_open(&opts, &enf, &why))) {
-		fprintf(stderr, "cannot set up %s or the enforcer: %s\n", image, enf ? "" : why.msg);
+	if (lw_bench_make_file(image)) {
+		perror(image);
+		return 1;
+	}
+	if ((err = lw_enforcer_open(&opts, &enf, &why))) {
+		fprintf(stderr, "cannot load the enforcer in %s: %s\n", pin_dir, why.msg);
 		return 1;
 	}
 	targets[0] = start_target(0, &tops[0]);
 	targets[1] = start_target(1, &tops[1]);
+	if (targets[0] <= 0 || targets[1] <= 0 || tops[0] <= 0 || tops[1] <= 0) {
+		fprintf(stderr, "cannot start the processes to read from\n");
+		failed = 1;
+		goto cleanup;
+	}
 	/* the checks first: the exits of a thousand children would land in them */
 	for (int r = 0; r < rounds; r++) {
 		if (r & 1)	/* each goes first in turn */
@@ -187,14 +212,20 @@ int main(int argc, char **argv)
 		none[r] = acquire_ns(enf, image, 0);
 		family[r] = acquire_ns(enf, image, n);
 	}
+	for (int r = 0; r < rounds; r++)
+		if (none[r] < 0 || family[r] < 0 || shallow[r] < 0 || deep[r] < 0)
+			failed = 1;
 	printf("first lease, forced acquire: no children %.0f us, %d children %.0f us (median of %d)\n",
 	       median(none, rounds) / 1e3, n, median(family, rounds) / 1e3, rounds);
 	printf("process_vm_readv of one byte: target under init %.0f ns, %d generations down %.0f ns "
 	       "(median of %d rounds of %d)\n", median(shallow, rounds), DEEP, median(deep, rounds), rounds, CALLS);
-	kill(targets[0], SIGKILL);	/* its reaper reaps it */
+cleanup:
+	if (targets[0] > 0)
+		kill(targets[0], SIGKILL);	/* its reaper reaps it */
 	for (int i = 0; i < 2; i++)
-		stop(tops[i]);
+		if (tops[i] > 0)
+			stop(tops[i]);
 	lw_enforcer_unpin(enf);
 	lw_enforcer_close(enf);
-	return 0;
+	return failed;
 }
