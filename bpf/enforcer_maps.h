@@ -48,6 +48,15 @@ struct lw_map_holder {
 	__u64 cgroup_id;	/* cgroup: the cgroup v2 id (its directory's inode number) */
 };
 
+/* Value of the holder_family task-storage map: the process holders a task
+ * descends from, nearest first (kind 0 ends the list). Written by the
+ * task_alloc program at fork and, for the descendants a holder already has
+ * when it takes a lease, by userspace through a pidfd key. */
+#define LW_FAMILY_HOLDERS 4
+struct lw_family {
+	struct lw_map_holder holders[LW_FAMILY_HOLDERS];
+};
+
 /* Value of the holder_index map, whose key is a struct lw_map_holder with only
  * its kind's fields set (process: kind, pid, start_time; cgroup: kind,
  * cgroup_id): how many leases name that holder, and one of them. Lets the

@@ -5,19 +5,18 @@
  * /proc/PID/mem, ptrace) would reach the image as surely as access to the
  * holder. Each task forked by a holder, or by a task so marked, carries
  * the holders it descends from in task storage: the mark follows it
- * through exec and reparenting, and leaves with the task. It shields only
- * while a holder it names still holds a lease (holder_index), so a family
- * whose holder released everything may be debugged again. Part of
- * enforcer.bpf.c, after holder_guard.bpf.h's holder_index. */
+ * through exec and reparenting, and leaves with the task. The descendants
+ * a holder already has when it takes a lease are marked then by userspace
+ * (userspace/enforcer/family.c), and found by their parent chain besides.
+ * A mark shields only while a holder it names still holds a lease
+ * (holder_index), so a family whose holder released everything may be
+ * debugged again. Part of enforcer.bpf.c, after holder_guard.bpf.h's
+ * holder_index. */
 #ifndef LW_HOLDER_FAMILY_BPF_H
 #define LW_HOLDER_FAMILY_BPF_H
 
-#define LW_FAMILY_HOLDERS 4	/* nearest holders among a task's ancestors */
 #define LW_ENOMEM 12
-
-struct lw_family {
-	struct lw_map_holder holders[LW_FAMILY_HOLDERS];	/* nearest first; kind 0: none */
-};
+#define LW_ANCESTOR_WALK 16	/* parents climbed from an unmarked target */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -48,6 +47,8 @@ int BPF_PROG(lw_task_alloc, struct task_struct *task, unsigned long clone_flags)
 	int next = 0;
 
 	inherited = bpf_task_storage_get(&holder_family, current, NULL, 0);
+	if (!inherited && current->group_leader != current)	/* userspace marked its leader */
+		inherited = bpf_task_storage_get(&holder_family, current->group_leader, NULL, 0);
 	holder = current_holds(current, &self);
 	barrier_var(holder);	/* else clang ORs the two pointers, which the verifier refuses */
 	if (!inherited && !holder)
@@ -68,11 +69,10 @@ int BPF_PROG(lw_task_alloc, struct task_struct *task, unsigned long clone_flags)
 	return 0;
 }
 
-/* The holder entry of an ancestor of child that still holds a lease, or
- * NULL. */
-static __always_inline struct lw_holder_ref *family_shield_of(struct task_struct *child)
+/* The holder entry of a holder named by family that still holds a lease,
+ * or NULL. */
+static __always_inline struct lw_holder_ref *named_holder_of(struct lw_family *family)
 {
-	struct lw_family *family = bpf_task_storage_get(&holder_family, child, NULL, 0);
 	struct lw_holder_ref *ref;
 
 	if (!family)
@@ -81,6 +81,45 @@ static __always_inline struct lw_holder_ref *family_shield_of(struct task_struct
 		if (!family->holders[i].kind)
 			break;
 		if ((ref = bpf_map_lookup_elem(&holder_index, &family->holders[i])))
+			return ref;
+	}
+	return NULL;
+}
+
+/* The holder entry of an ancestor of child that still holds a lease, or
+ * NULL. The mark is per task; userspace can mark only a thread-group
+ * leader (a pidfd), so a thread is asked for its leader's mark too. */
+static __always_inline struct lw_holder_ref *family_shield_of(struct task_struct *child)
+{
+	struct task_struct *leader = child->group_leader;
+	struct lw_holder_ref *ref;
+
+	if ((ref = named_holder_of(bpf_task_storage_get(&holder_family, child, NULL, 0))))
+		return ref;
+	if (!leader || leader == child)
+		return NULL;
+	return named_holder_of(bpf_task_storage_get(&holder_family, leader, NULL, 0));
+}
+
+/* A process holder among child's ancestors that holds a lease, or NULL:
+ * the net under the marks, for a task forked before its holder took the
+ * lease and not marked then (forked during the acquire's walk of the
+ * family). The parent chain is what it is now: a task reparented away
+ * from the holder (its parent exited) is not found this way. Attach-mode
+ * checks only, which are rare. */
+static __always_inline struct lw_holder_ref *ancestor_shield_of(struct task_struct *child)
+{
+	struct lw_map_holder holder = { .kind = LW_MAP_HOLDER_PROCESS };
+	struct task_struct *task = child;
+	struct lw_holder_ref *ref;
+
+	for (int i = 0; i < LW_ANCESTOR_WALK; i++) {
+		task = task->real_parent;
+		if (!task || task->pid <= 1)	/* init, or the idle task: no holder above */
+			return NULL;
+		holder.pid = task->tgid;
+		holder.start_time = lw_start_time_of(task);
+		if ((ref = bpf_map_lookup_elem(&holder_index, &holder)))
 			return ref;
 	}
 	return NULL;

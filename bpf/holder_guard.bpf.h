@@ -70,6 +70,8 @@ static __always_inline struct lw_holder_ref *shield_of(struct task_struct *child
 		return ref;
 	if ((ref = family_shield_of(child)))	/* forked by a holder, or by its family */
 		return ref;
+	if ((ref = ancestor_shield_of(child)))	/* forked before the lease */
+		return ref;
 	target_cgroups(child, &probe);
 	holder.kind = LW_MAP_HOLDER_CGROUP;
 	holder.pid = 0;

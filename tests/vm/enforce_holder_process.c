@@ -3,12 +3,19 @@
  * included, cannot take the holder's io_uring ring (pidfd_getfd), write its
  * shared mapping of the image (process_vm_writev, /proc/PID/mem) or attach
  * to it (ptrace), while the holder keeps writing through its ring and its
- * mapping. Nor can it reach them through a child the holder forked, which
- * inherits all of them, even once the child is reparented. protect_holders = no (debuggable_holders) lifts it; a task in
- * the same cgroup holder is the holder too. */
+ * mapping. Nor can it reach them through a descendant of the holder, which
+ * inherits all of them: one forked after the lease, even once reparented,
+ * and one forked before it, at any depth, even once its parent is killed
+ * after the acquire, its threads and what they fork later. A holder with
+ * more descendants than an acquire marks is refused. protect_holders = no
+ * (debuggable_holders) lifts it; a task in the same cgroup holder is the
+ * holder too. */
+#include <bpf/bpf.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -19,6 +26,8 @@
 #define MARK_OFFSET 512
 
 static struct lw_enforcement *enf;
+static pid_t stranger[2] = { -1, -1 };	/* a process that holds nothing, and its child */
+static char scratch[16];		/* at the same address in every fork of this program */
 static char pin_dir[128], fs_dir[128], image[256], cgroup_dir[128];
 
 /* The holder: a child with the image open O_RDWR, mapped shared, and
@@ -26,6 +35,7 @@ static char pin_dir[128], fs_dir[128], image[256], cgroup_dir[128];
 static struct holder {
 	pid_t pid;
 	pid_t target;			/* what the attacks aim at: the holder or its descendant */
+	pid_t middle;			/* the parent of a grandchild made by 'g' */
 	int cmd_fd, reply_fd;
 	int ring_fd;			/* its number in the holder */
 	struct io_uring_params params;	/* to map a stolen ring */
@@ -49,24 +59,88 @@ static int ring_write(struct io_uring *ring, const char *text, off_t offset)
 	return res < 0 ? -res : 0;
 }
 
-/* 'f': a child of the holder takes the loop over; 'F': a grandchild does,
- * and its parent exits, so it is reparented. The holder waits, alive.
- * Returns in the descendant, which sends its pid first. */
-static void hand_loop_to_a_descendant(bool orphan, int reply)
-{
-	pid_t child = fork(), me;
+#define DEEP 17	/* generations: one past the parent chain the ptrace hook climbs */
+#define WIDE 4097	/* children: one past the descendants an acquire marks */
 
-	if (child == 0) {
-		if (orphan && fork() != 0)
-			_exit(0);
-		me = getpid();
-		if (write(reply, &me, sizeof(me)) != sizeof(me))
-			_exit(1);
-		return;
+/* What the loop's process (the holder, or the descendant that took the
+ * loop over) hands the loop to, sending its pid and its parent's first:
+ * 'f' a child; 'F' a grandchild, whose parent exits so it is reparented;
+ * 'g' a grandchild, whose parent waits for it; 'd' the descendant DEEP
+ * generations down, each parent waiting. The holder waits, alive; a
+ * descendant that handed the loop on exits once its child does. */
+static void hand_loop_to_a_descendant(char how, int reply)
+{
+	int generations = how == 'f' ? 1 : how == 'd' ? DEEP : 2;
+	pid_t ids[2];
+
+	for (int i = 0; i < generations; i++) {
+		pid_t child;
+
+		ids[1] = getpid();	/* the parent, even once it has exited */
+		child = fork();
+		if (child == 0)
+			continue;
+		if (i == 0 || how != 'F')
+			waitpid(child, NULL, 0);
+		if (i == 0 && getpid() == h.pid)
+			for (;;)
+				pause();
+		_exit(0);
 	}
-	waitpid(child, NULL, 0);
+	ids[0] = getpid();
+	if (write(reply, ids, sizeof(ids)) != sizeof(ids))
+		_exit(1);
+}
+
+/* 't': a new thread of the loop's process takes the loop over (its
+ * first thread waits), and sends its thread id and the process id. */
+struct loop_args {
+	struct io_uring *ring;
+	int cmd, reply;
+};
+
+static void holder_loop(struct io_uring *ring, int cmd, int reply);
+
+static void *thread_loop(void *arg)
+{
+	struct loop_args *a = arg;
+	pid_t ids[2] = { gettid(), getpid() };
+
+	if (write(a->reply, ids, sizeof(ids)) != sizeof(ids))
+		_exit(1);
+	holder_loop(a->ring, a->cmd, a->reply);
+	return NULL;
+}
+
+static void hand_loop_to_a_thread(struct io_uring *ring, int cmd, int reply)
+{
+	struct loop_args a = { ring, cmd, reply };
+	pthread_t thread;
+
+	if (pthread_create(&thread, NULL, thread_loop, &a))
+		_exit(1);
 	for (;;)
 		pause();
+}
+
+/* 'w': WIDE children of the loop's process, which end with it; then one
+ * reply, 0 when all were forked. */
+static void fork_wide(int reply)
+{
+	unsigned char r = 0;
+
+	for (int i = 0; i < WIDE && !r; i++) {
+		pid_t child = fork();
+
+		if (child == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		r = child < 0 ? 1 : 0;
+	}
+	if (write(reply, &r, 1) != 1)
+		_exit(1);
 }
 
 /* The holder's loop: 'r' writes through the ring, 'm' through the mapping. */
@@ -77,8 +151,14 @@ static void holder_loop(struct io_uring *ring, int cmd, int reply)
 	while (read(cmd, &c, 1) == 1) {
 		unsigned char r = 0;
 
-		if (c == 'f' || c == 'F') {
-			hand_loop_to_a_descendant(c == 'F', reply);
+		if (c == 'f' || c == 'F' || c == 'g' || c == 'd') {
+			hand_loop_to_a_descendant(c, reply);
+			continue;
+		}
+		if (c == 't')
+			hand_loop_to_a_thread(ring, cmd, reply);
+		if (c == 'w') {
+			fork_wide(reply);
 			continue;
 		}
 		if (c == 'r')
@@ -113,6 +193,7 @@ static void start_holder(void)
 	h.pid = fork();
 	h.target = h.pid;
 	if (h.pid == 0) {
+		h.pid = getpid();	/* for its descendants: who the holder is */
 		close(cmd[1]);
 		close(reply[0]);
 		holder_loop(&ring, cmd[0], reply[1]);
@@ -136,14 +217,16 @@ static int holder_do(char c)
 	return r;
 }
 
-/* The attacks aim at a descendant of the holder made now ('f' or 'F'). */
+/* The attacks aim at a descendant of the holder made now ('f', 'F', 'g',
+ * 'd'), or at a thread ('t'; h.middle is then its process). */
 static void aim_at_a_descendant(char how)
 {
-	pid_t pid;
+	pid_t ids[2];
 
-	if (write(h.cmd_fd, &how, 1) != 1 || read(h.reply_fd, &pid, sizeof(pid)) != sizeof(pid))
+	if (write(h.cmd_fd, &how, 1) != 1 || read(h.reply_fd, ids, sizeof(ids)) != sizeof(ids))
 		fail_msg("the holder made no descendant");
-	h.target = pid;
+	h.target = ids[0];
+	h.middle = ids[1];
 }
 
 static void stop_holder(void)
@@ -207,6 +290,12 @@ static int teardown(void **state)
 		lw_enforcer_remove_lease(enf, &h.key);
 	h.leased = false;
 	stop_holder();
+	for (int i = 1; i >= 0; i--)
+		if (stranger[i] > 0) {
+			kill(stranger[i], SIGKILL);
+			waitpid(stranger[i], NULL, 0);	/* reaps the parent; its child was its own */
+			stranger[i] = -1;
+		}
 	if (cgroup_dir[0])
 		sh("rmdir %s/holder %s 2>/dev/null; true", cgroup_dir, cgroup_dir);
 	cgroup_dir[0] = 0;
@@ -289,6 +378,17 @@ static int ptrace_seize(void *arg)
 	if (ptrace(PTRACE_SEIZE, h.target, NULL, NULL))
 		return errno;
 	ptrace(PTRACE_DETACH, h.target, NULL, NULL);
+	return 0;
+}
+
+static int vm_writev_scratch(void *arg)
+{
+	char text[] = "vm-writev";
+	struct iovec local = { text, strlen(text) }, remote = { scratch, strlen(text) };
+
+	(void)arg;
+	if (syscall(SYS_process_vm_writev, h.target, &local, 1, &remote, 1, 0) < 0)
+		return errno;
 	return 0;
 }
 
@@ -432,6 +532,316 @@ static void after_release_the_holders_child_may_be_attached_again(void **state)
 		       "process_vm_writev into a child of a process that holds no lease any more");
 }
 
+/* --- descendants the holder had before it took the lease --- */
+
+/* The parent pid of pid (/proc/PID/stat field 4), or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *end;
+	int fd, parent;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (!(end = strrchr(buf, ')')) || sscanf(end + 1, " %*c %d", &parent) != 1)
+		return -1;
+	return parent;
+}
+
+/* Wait until the target's parent is no longer h.middle, which exits. */
+static void wait_reparented(void)
+{
+	pid_t parent = -1;
+
+	for (int i = 0; i < 3000 && (parent = parent_of(h.target)) == h.middle; i++)
+		usleep(10000);
+	if (parent == h.middle || parent == h.pid)
+		fail_msg("expected %d reparented away from %d, got parent %d", h.target, h.middle, parent);
+}
+
+/* Every attach-mode attack on the current target is refused. */
+static void assert_every_attack_refused(const char *whom)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "pidfd_getfd of the ring %s inherited (then a write on its fixed file)", whom);
+	assert_refused(in_child(steal_ring, NULL), what);
+	snprintf(what, sizeof(what), "process_vm_writev into the mapping %s inherited", whom);
+	assert_refused(in_child(vm_writev, NULL), what);
+	snprintf(what, sizeof(what), "a /proc/PID/mem write into %s", whom);
+	assert_refused(in_child(proc_mem_write, NULL), what);
+	snprintf(what, sizeof(what), "PTRACE_SEIZE of %s", whom);
+	assert_refused(in_child(ptrace_seize, NULL), what);
+	assert_image_unchanged(whom);
+}
+
+static void non_holder_attach_to_a_child_forked_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	h.target = h.middle;
+	assert_every_attack_refused("a child the holder forked before the lease");
+}
+
+static void non_holder_attach_to_a_grandchild_forked_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	assert_every_attack_refused("a grandchild of the holder forked before the lease");
+}
+
+/* Its parent killed after the acquire, the grandchild is reparented: its
+ * parent chain no longer leads to the holder, the mark of the acquire does. */
+static void non_holder_attach_to_a_grandchild_from_before_the_lease_whose_parent_is_killed_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	kill(h.middle, SIGKILL);
+	wait_reparented();
+	assert_every_attack_refused("a grandchild of the holder from before the lease, reparented");
+}
+
+/* Past the parent chain the ptrace hook climbs: only the acquire's mark
+ * shields it. */
+static void non_holder_attach_to_a_descendant_17_generations_down_from_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('d');
+	lease_to_holder_process();
+	assert_every_attack_refused("a descendant 17 generations below the holder, from before the lease");
+}
+
+/* A grandchild from before the lease forks after it, and the fork is
+ * reparented: it inherits the mark the acquire gave the grandchild. */
+static void non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_grandchild_from_before_it_is_refused(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	aim_at_a_descendant('F');
+	wait_reparented();
+	assert_every_attack_refused("a reparented fork, made after the lease, of a grandchild from before it");
+}
+
+/* A grandchild from before the lease with a second thread, also from
+ * before it; the grandchild's parent is killed after the acquire. */
+static void thread_of_a_reparented_grandchild_from_before_the_lease(void)
+{
+	pid_t grandchild, child, thread;
+
+	aim_at_a_descendant('g');
+	grandchild = h.target;
+	child = h.middle;
+	aim_at_a_descendant('t');
+	thread = h.target;
+	if (h.middle != grandchild || thread == grandchild)
+		fail_msg("expected a second thread of %d, got thread %d of %d", grandchild, thread, h.middle);
+	lease_to_holder_process();
+	h.target = grandchild;
+	h.middle = child;
+	kill(child, SIGKILL);
+	wait_reparented();
+	h.target = thread;
+	h.middle = grandchild;
+}
+
+/* The acquire marks a process (a pidfd names one): its thread is shielded
+ * by that mark. (No pidfd_getfd: a thread has no pidfd of its own.) */
+static void non_holder_attach_to_a_thread_of_a_grandchild_from_before_the_lease_is_refused(void **state)
+{
+	(void)state;
+	thread_of_a_reparented_grandchild_from_before_the_lease();
+	assert_refused(in_child(vm_writev, NULL), "process_vm_writev into a thread of a grandchild from before the lease");
+	assert_refused(in_child(proc_mem_write, NULL), "a /proc/TID/mem write into that thread");
+	assert_refused(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of that thread");
+	assert_image_unchanged("non-holders went for a thread of a grandchild from before the lease");
+}
+
+/* What that thread forks after the lease inherits its process's mark. */
+static void non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_thread_from_before_it_is_refused(void **state)
+{
+	(void)state;
+	thread_of_a_reparented_grandchild_from_before_the_lease();
+	aim_at_a_descendant('F');
+	wait_reparented();
+	assert_every_attack_refused("a reparented fork, made after the lease by a thread from before it");
+}
+
+/* A child of this program at pid (through ns_last_pid), or -1. */
+static pid_t fork_at_pid(pid_t pid)
+{
+	for (int tries = 0; tries < 20; tries++) {
+		int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+		char last[16];
+		pid_t child;
+		ssize_t n;
+
+		snprintf(last, sizeof(last), "%d", pid - 1);
+		if (fd < 0)
+			return -1;
+		n = write(fd, last, strlen(last));
+		close(fd);
+		if (n < 0)
+			return -1;
+		if ((child = fork()) == 0)
+			for (;;)
+				pause();
+		if (child == pid)
+			return child;
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	return -1;
+}
+
+/* The mark is the task's, not its pid's: a process that takes the pid of
+ * a marked grandchild that exited is nobody's family. */
+static void process_reusing_the_pid_of_a_marked_grandchild_stays_attachable(void **state)
+{
+	pid_t old;
+
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	old = h.target;
+	kill(old, SIGKILL);	/* its parent, waiting for it, reaps it */
+	for (int i = 0; i < 3000 && !kill(old, 0); i++)
+		usleep(10000);
+	if ((stranger[0] = fork_at_pid(old)) != old)
+		fail_msg("expected a new process at the grandchild's pid %d, got %d", old, stranger[0]);
+	h.target = old;
+	assert_allowed(in_child(vm_writev_scratch, NULL), "process_vm_writev into a process that reused a marked pid");
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a process that reused a marked pid");
+}
+
+/* Half a family marked would leave the rest open to attach. */
+static void acquire_for_a_holder_with_more_descendants_than_an_acquire_marks_is_refused(void **state)
+{
+	struct lw_holder holder;
+	int fd, err;
+
+	(void)state;
+	if (holder_do('w'))
+		fail_msg("expected the holder to fork %d children", WIDE);
+	if ((err = lw_holder_of_pid(h.pid, &holder)))
+		fail_msg("cannot describe pid %d as a holder: %s", h.pid, strerror(-err));
+	if ((fd = open(image, O_RDONLY | O_CLOEXEC)) < 0)
+		fail_msg("cannot open %s: %s", image, strerror(errno));
+	err = lw_enforcer_add_lease_flags(enf, fd, LW_LEASE_EXCLUSIVE, &holder, LW_LEASE_FORCE, &h.key, NULL);
+	close(fd);
+	h.leased = !err;
+	if (err != -E2BIG || !strstr(lw_enforcer_error(enf), "descendants"))
+		fail_msg("expected the acquire for a holder with %d children refused (E2BIG, naming its "
+			 "descendants), got %s: %s", WIDE, err ? strerror(-err) : "taken",
+			 err ? lw_enforcer_error(enf) : "");
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of the holder whose acquire was refused");
+}
+
+/* A task the acquire did not mark (forked while it listed the family) is
+ * found through its parent chain: drop the grandchild's mark, which also
+ * proves the acquire made it. */
+static void non_holder_attach_to_an_unmarked_grandchild_from_before_the_lease_is_refused(void **state)
+{
+	char path[192];
+	int map, pidfd, err = 0;
+
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	snprintf(path, sizeof(path), "%s/holder_family", pin_dir);
+	map = bpf_obj_get(path);
+	pidfd = (int)syscall(SYS_pidfd_open, h.target, 0);
+	if (map < 0 || pidfd < 0)
+		fail_msg("cannot open %s (%s) or a pidfd of %d", path, strerror(errno), h.target);
+	if (bpf_map_delete_elem(map, &pidfd))
+		err = errno;
+	close(pidfd);
+	close(map);
+	if (err)
+		fail_msg("expected the acquire to have marked the grandchild %d, deleting its mark got %s",
+			 h.target, errno_name(err));
+	assert_every_attack_refused("an unmarked grandchild of the holder from before the lease");
+}
+
+static void after_release_the_holders_family_from_before_the_lease_may_be_attached_again(void **state)
+{
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	release();
+	assert_allowed(in_child(vm_writev, NULL),
+		       "process_vm_writev into a grandchild of a process that holds no lease any more");
+	h.target = h.middle;
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a child of a process that holds no lease any more");
+}
+
+static void debuggable_holders_allow_attach_to_the_family_from_before_the_lease(void **state)
+{
+	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .debuggable_holders = true };
+	struct lw_enforcement *debug = NULL;
+	struct lw_err why;
+	int err, seize;
+
+	(void)state;
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	if ((err = lw_enforcer_open(&opts, &debug, &why)))
+		fail_msg("cannot reopen the pins with debuggable_holders: %s", why.msg);
+	err = in_child(vm_writev, NULL);
+	h.target = h.middle;
+	seize = in_child(ptrace_seize, NULL);
+	lw_enforcer_close(debug);
+	opts.debuggable_holders = false;
+	if (lw_enforcer_open(&opts, &debug, NULL) == 0)	/* back to protected */
+		lw_enforcer_close(debug);
+	assert_allowed(err, "process_vm_writev into a grandchild from before the lease with protect_holders = no");
+	assert_allowed(seize, "PTRACE_SEIZE of a child from before the lease with protect_holders = no");
+}
+
+/* The holder is a child of this program too: a stranger's family (a
+ * sibling of the holder and its child) is nobody's. */
+static void children_of_a_process_that_holds_nothing_stay_attachable(void **state)
+{
+	int ids[2];
+
+	(void)state;
+	if (pipe(ids))
+		fail_msg("pipe: %s", strerror(errno));
+	if ((stranger[0] = fork()) == 0) {
+		pid_t child = fork();
+
+		if (child == 0) {
+			child = getpid();
+			if (write(ids[1], &child, sizeof(child)) != sizeof(child))
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		waitpid(child, NULL, 0);
+		_exit(0);
+	}
+	close(ids[1]);
+	if (read(ids[0], &stranger[1], sizeof(stranger[1])) != sizeof(stranger[1]))
+		fail_msg("the stranger made no child");
+	close(ids[0]);
+	aim_at_a_descendant('g');
+	lease_to_holder_process();
+	h.target = stranger[1];
+	assert_allowed(in_child(vm_writev_scratch, NULL), "process_vm_writev into a child of a process that holds nothing");
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a child of a process that holds nothing");
+	h.target = stranger[0];
+	assert_allowed(in_child(ptrace_seize, NULL), "PTRACE_SEIZE of a process that holds nothing");
+}
+
 /* protect_holders = no: another open of the pins with debuggable_holders. */
 static void debuggable_holders_allow_process_vm_writev(void **state)
 {
@@ -522,6 +932,19 @@ int main(void)
 		CASE(non_holder_process_vm_writev_into_a_reparented_grandchild_is_refused),
 		CASE(holder_child_still_writes_through_what_it_inherited),
 		CASE(after_release_the_holders_child_may_be_attached_again),
+		CASE(non_holder_attach_to_a_child_forked_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_grandchild_forked_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_grandchild_from_before_the_lease_whose_parent_is_killed_is_refused),
+		CASE(non_holder_attach_to_an_unmarked_grandchild_from_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_descendant_17_generations_down_from_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_grandchild_from_before_it_is_refused),
+		CASE(non_holder_attach_to_a_thread_of_a_grandchild_from_before_the_lease_is_refused),
+		CASE(non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_thread_from_before_it_is_refused),
+		CASE(process_reusing_the_pid_of_a_marked_grandchild_stays_attachable),
+		CASE(acquire_for_a_holder_with_more_descendants_than_an_acquire_marks_is_refused),
+		CASE(after_release_the_holders_family_from_before_the_lease_may_be_attached_again),
+		CASE(debuggable_holders_allow_attach_to_the_family_from_before_the_lease),
+		CASE(children_of_a_process_that_holds_nothing_stay_attachable),
 		CASE(non_holder_process_vm_writev_into_a_cgroup_holders_task_is_refused),
 		CASE(task_of_the_same_cgroup_holder_may_process_vm_writev),
 	};

@@ -167,6 +167,7 @@ static void set_map_aliases(struct lw_enforcer *enf)
 	enf->aliases_fd = enf->map_fds[7];
 	enf->holder_index_fd = enf->map_fds[8];
 	enf->key_probes_fd = enf->map_fds[9];
+	enf->holder_family_fd = enf->map_fds[10];
 }
 
 /* Take the pinned maps without loading anything. */

@@ -39,6 +39,7 @@ struct lw_enforcer {
 	int aliases_fd;
 	int holder_index_fd;
 	int key_probes_fd;
+	int holder_family_fd;
 	struct lw_claim *claims;	/* exclusive claims of leased block devices */
 	size_t nr_claims;
 	char version[32];	/* the pinned program version folder */
@@ -73,6 +74,9 @@ static inline const struct lw_enforcer *lw_bpf_of_const(const struct lw_enforcem
 
 /* Record a one-line reason in enf->err and return err (a negative errno). */
 #define lw_fail(enf, errnum, ...) lw_err_set(&(enf)->err, -(errnum), __VA_ARGS__)
+
+/* Mark the descendants process holder has now as its family (family.c). */
+int lw_family_mark(struct lw_enforcer *enf, const struct lw_map_holder *holder);
 
 /* Read every record the files iterator gives for a query; *out is malloc'd. */
 int lw_files_query(struct lw_enforcer *enf, enum lw_files_query query, __u32 tgid, __u32 fd,

@@ -4,6 +4,7 @@
  * (the daemon). */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +38,14 @@ static void index_key(const struct lw_map_holder *holder, struct lw_map_holder *
 	}
 }
 
+/* mark_family: a process holder's first entry marks the descendants it
+ * has now (family.c). */
 static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder,
-			const struct lw_map_key *key, int delta)
+			const struct lw_map_key *key, int delta, bool mark_family)
 {
 	struct lw_holder_ref ref = {};
 	struct lw_map_holder k;
+	bool first = false;
 
 	index_key(holder, &k);
 	if (bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref)) {
@@ -49,6 +53,7 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *hol
 			return 0;
 		ref.count = 0;
 		ref.key = *key;
+		first = true;
 	}
 	if (delta < 0 && ref.count <= 1) {
 		if (bpf_map_delete_elem(enf->holder_index_fd, &k) && errno != ENOENT)
@@ -58,16 +63,19 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *hol
 	ref.count += delta;
 	if (bpf_map_update_elem(enf->holder_index_fd, &k, &ref, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
+	/* its children from before: the kernel marks only what it forks from now */
+	if (mark_family && first && k.kind == LW_MAP_HOLDER_PROCESS)
+		return lw_family_mark(enf, &k);
 	return 0;
 }
 
-int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
-		   const struct lw_map_lease *lease, int delta)
+static int index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+		       const struct lw_map_lease *lease, int delta, bool mark_family)
 {
 	int err = 0;
 
 	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
-		int e = index_holder(enf, &lease->holders[i], key, delta);
+		int e = index_holder(enf, &lease->holders[i], key, delta, mark_family);
 
 		if (e && !err)
 			err = e;
@@ -75,9 +83,17 @@ int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 	return err;
 }
 
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+		   const struct lw_map_lease *lease, int delta)
+{
+	return index_lease(enf, key, lease, delta, delta > 0);
+}
+
+/* The families were marked when the leases were taken, and the marks are
+ * pinned: a restart does not walk them again. */
 static int index_one(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx)
 {
-	return lw_index_lease(ctx, key, lease, 1);
+	return index_lease(ctx, key, lease, 1, false);
 }
 
 int lw_index_rebuild(struct lw_enforcer *enf)
@@ -240,7 +256,7 @@ static int update_lease(struct lw_enforcer *enf, const struct lw_map_key *k,
 
 	if (bpf_map_update_elem(enf->leases_fd, k, &m, BPF_EXIST))
 		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return index_holder(enf, &h, k, delta);
+	return index_holder(enf, &h, k, delta, delta > 0);
 }
 
 int lw_enforcer_add_holder(struct lw_enforcement *handle, const struct lw_image_key *key,
