@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 
 #include "enforce_common.h"
+#include "common/proc.h"
 
 #define IMAGE_SIZE 4096
 #define MARK_OFFSET 512
@@ -534,24 +535,14 @@ static void after_release_the_holders_child_may_be_attached_again(void **state)
 
 /* --- descendants the holder had before it took the lease --- */
 
-/* The parent pid of pid (/proc/PID/stat field 4), or -1. */
+/* The parent tgid of pid (/proc/PID/stat field 4), or -1. */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512], *end;
-	int fd, parent;
-	ssize_t n;
+	char buf[512];
+	const char *fields = lw_proc_stat_fields(pid, buf, sizeof(buf));
+	int parent;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (!(end = strrchr(buf, ')')) || sscanf(end + 1, " %*c %d", &parent) != 1)
-		return -1;
-	return parent;
+	return fields && sscanf(fields, "%*c %d", &parent) == 1 ? parent : -1;
 }
 
 /* Wait until the target's parent is no longer h.middle, which exits. */

@@ -31,28 +31,16 @@ bool lw_holder_alive(const struct lw_holder *holder)
 
 #define PF_KTHREAD 0x00200000	/* include/linux/sched.h: I am a kernel thread */
 
-/* The flags field of /proc/PID/stat (the 9th); fields after comm, which
- * may itself hold spaces and parentheses, start after the last ')'. */
+/* The flags field of /proc/PID/stat (the 9th). */
 static int pid_flags(int pid, unsigned long *flags)
 {
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
+	char buf[1024];
+	const char *fields = lw_proc_stat_fields(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!fields)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
 	/* state ppid pgrp session tty_nr tpgid flags */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", flags) != 1)
-		return -EIO;
-	return 0;
+	return sscanf(fields, "%*c %*d %*d %*d %*d %*d %lu", flags) == 1 ? 0 : -EIO;
 }
 
 const char *lw_pid_refusal(int pid)

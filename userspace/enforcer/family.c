@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer_internal.h"
+#include "common/proc.h"
 
 #define LW_FAMILY_MAX_TASKS 4096	/* descendants marked at most: a fork storm is not walked */
 
@@ -111,22 +112,11 @@ static int queue_children(struct kin_queue *q, pid_t pid)
 /* The parent tgid of pid (/proc/PID/stat field 4), or -1. */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512], *end;
-	int fd, parent;
-	ssize_t n;
+	char buf[512];
+	const char *fields = lw_proc_stat_fields(pid, buf, sizeof(buf));
+	int parent;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	/* the name in parentheses may hold spaces and parentheses */
-	if (!(end = strrchr(buf, ')')) || sscanf(end + 1, " %*c %d", &parent) != 1)
-		return -1;
-	return parent;
+	return fields && sscanf(fields, "%*c %d", &parent) == 1 ? parent : -1;
 }
 
 /* Add holder to the mark of the task behind pidfd. 0 also when the task
