@@ -186,12 +186,25 @@ static void *answer_thread(void *arg)
 			break;
 		__atomic_store_n(&enf->table->reading, 1, __ATOMIC_RELEASE);
 		len = read(enf->fan_fd, buf, sizeof(buf));
-		if (len > 0)
+		if (len > 0) {
+			__atomic_add_fetch(&enf->buffers_read, 1, __ATOMIC_SEQ_CST);
 			handle_buffer(enf, buf, len);
-		else
+			__atomic_add_fetch(&enf->buffers_done, 1, __ATOMIC_SEQ_CST);
+		} else
 			__atomic_store_n(&enf->table->reading, 0, __ATOMIC_RELEASE);
 	}
 	return NULL;
+}
+
+void lw_fan_thread_settle(struct lw_fan_enforcer *enf)
+{
+	/* counted before the answers: the read that held the caller's event */
+	unsigned long target = __atomic_load_n(&enf->buffers_read, __ATOMIC_SEQ_CST);
+	struct timespec pause = { 0, 20000 };
+
+	/* a few ms at most: past that the caller's probe walks /proc instead */
+	for (int i = 0; i < 250 && __atomic_load_n(&enf->buffers_done, __ATOMIC_SEQ_CST) < target; i++)
+		nanosleep(&pause, NULL);
 }
 
 int lw_fan_thread_start(struct lw_fan_enforcer *enf)

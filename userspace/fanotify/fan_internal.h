@@ -55,6 +55,9 @@ struct lw_fan_enforcer {
 	pid_t trusted;			/* the keeper: its descriptors are the daemon's */
 	pthread_t thread;
 	bool thread_started;
+	/* reads of the group that returned events, and those whose events are
+	 * all answered and their descriptors closed (lw_fan_thread_settle) */
+	unsigned long buffers_read, buffers_done;
 	struct lw_fan_enforcer *next_open;	/* every open enforcer, for fork */
 	int table_fd;			/* memfd: the table shared with the keeper */
 	struct lw_fan_table *table;	/* fan_handover.h */
@@ -100,9 +103,11 @@ int lw_fan_find_writer(int fd, const struct lw_image_key *key, dev_t st_dev, ino
  * that an image nobody writes costs no walk. */
 unsigned long lw_fan_writer_walks(void);
 
-/* fan_lease_probe.c: true if the kernel proves that nobody (the caller
- * included) has the regular file open at fd (read-only) open for write;
- * false if it cannot: a writer, our own write descriptor, no lease support. */
+/* fan_lease_probe.c: true if the kernel proves that nobody else has the
+ * regular file open at fd open for write: for a read-only fd, no writer at
+ * all; for an fd open for write, no writer but its own open file (and its
+ * copies), and no reader either. False if it cannot: a writer, for a write
+ * fd any read-only open as well, no lease support. */
 bool lw_fan_no_writer(int fd);
 
 /* fan_opener.c: what the task blocked in a permission event is doing. */
@@ -135,6 +140,11 @@ int lw_fan_thread_start(struct lw_fan_enforcer *enf);
 __u32 lw_fan_decide(struct lw_fan_enforcer *enf, pid_t tid, __u64 mask, dev_t st_dev, ino_t st_ino,
 		    int event_fd);
 void lw_fan_answer(struct lw_fan_enforcer *enf, int event_fd, __u32 response);
+/* Wait (a bounded while) until the thread has closed the descriptor of
+ * every event it had read: an event's descriptor is a reader of the image,
+ * in the way of the writers probe's write lease, and it is closed just
+ * after the answer that lets the opener go on. */
+void lw_fan_thread_settle(struct lw_fan_enforcer *enf);
 void lw_fan_thread_stop(struct lw_fan_enforcer *enf);
 
 #endif /* LW_FAN_INTERNAL_H */
