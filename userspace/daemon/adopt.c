@@ -45,12 +45,6 @@ static int collect_kept(const char *name, int fd, void *ctx)
 {
 	struct kept_list *l = ctx;
 
-	/* A daemon that died between taking and dropping the fanotify
-	 * enforcer's probe lease on a lock (fan_lease_probe.c) left it on the
-	 * file the keeper shares: every open of the image would wait 45 s for
-	 * it. Any holder of the file may drop it; EAGAIN: there was none. */
-	if (fd >= 0)
-		fcntl(fd, F_SETLEASE, F_UNLCK);
 	if (l->count == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		struct kept_lock *grown = realloc(l->items, cap * sizeof(*grown));

@@ -55,9 +55,6 @@ struct lw_fan_enforcer {
 	pid_t trusted;			/* the keeper: its descriptors are the daemon's */
 	pthread_t thread;
 	bool thread_started;
-	/* reads of the group that returned events, and those whose events are
-	 * all answered and their descriptors closed (lw_fan_thread_settle) */
-	unsigned long buffers_read, buffers_done;
 	struct lw_fan_enforcer *next_open;	/* every open enforcer, for fork */
 	int table_fd;			/* memfd: the table shared with the keeper */
 	struct lw_fan_table *table;	/* fan_handover.h */
@@ -140,11 +137,6 @@ int lw_fan_thread_start(struct lw_fan_enforcer *enf);
 __u32 lw_fan_decide(struct lw_fan_enforcer *enf, pid_t tid, __u64 mask, dev_t st_dev, ino_t st_ino,
 		    int event_fd);
 void lw_fan_answer(struct lw_fan_enforcer *enf, int event_fd, __u32 response);
-/* Wait (a bounded while) until the thread has closed the descriptor of
- * every event it had read: an event's descriptor is a reader of the image,
- * in the way of the writers probe's write lease, and it is closed just
- * after the answer that lets the opener go on. */
-void lw_fan_thread_settle(struct lw_fan_enforcer *enf);
 void lw_fan_thread_stop(struct lw_fan_enforcer *enf);
 
 #endif /* LW_FAN_INTERNAL_H */

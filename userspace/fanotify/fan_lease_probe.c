@@ -57,9 +57,10 @@ static bool nobody_writes(int fd, const struct stat *st)
 
 /* A descriptor open for write: the write lease must go on its own open
  * file (a reopen would be a second writer). That file is shared with the
- * keeper, so the lease outlives a crash between the two calls: adoption
- * removes it (adopt.c). F_UNLCK also clears the F_SETSIG signal; after a
- * refusal it is cleared here, leaving the file as it was. */
+ * keeper, so the lease outlives a crash between the two calls: the keeper
+ * removes it when the daemon's connection ends (keeper_process.c).
+ * F_UNLCK also clears the F_SETSIG signal; after a refusal it is cleared
+ * here, leaving the file as it was. */
 static bool only_writer(int fd)
 {
 	if (fcntl(fd, F_SETSIG, SIGURG))
