@@ -163,7 +163,8 @@ check images_writable_after_release rogue_write "${imgs[0]}"
 
 # The write lease holds up every open of the image while it is set; the
 # daemon drops it in its next system call, so no opener waits anywhere near
-# lease-break-time for it (45 s; 10 s here is only a bound far from both).
+# lease-break-time for it (45 s; 30 s here is only a bound, far above the
+# 0-3 s the slowest open took on a host loaded 12 deep).
 # Foreign readers and the holder's writers open (blocking) in a loop while
 # fcntl direct exclusive acquires the images, and go on two passes over
 # them while they are held (a lease left on a held image would stall them).
@@ -197,9 +198,9 @@ done
 touch "$work/stop"; wait "$opener" "$reader"
 why="expected 24 fcntl direct acquires beside opens of the images to succeed, $failed failed"
 check fcntl_direct_acquires_beside_opening_holders_and_readers_succeed [ "$failed" = 0 ]
-why="lease-break-time is $lease_break_time s, expected opens done in 0-9 s and none refused; holder: $(cat "$work/direct-holder.out" | tr '\n' ' '); reader: $(cat "$work/direct-reader.out" | tr '\n' ' ')"
-check no_open_waits_for_a_probe_lease_to_time_out grep -qE "^opens [1-9][0-9]* errors 0 slowest [0-9]$" \
-	"$work/direct-holder.out" "$work/direct-reader.out"
+why="lease-break-time is $lease_break_time s, expected opens done in 0-29 s and none refused; holder: $(cat "$work/direct-holder.out" | tr '\n' ' '); reader: $(cat "$work/direct-reader.out" | tr '\n' ' ')"
+opens_done() { grep -qE "^opens [1-9][0-9]* errors 0 slowest [12]?[0-9]$" "$work/direct-$1.out"; }
+check no_open_waits_for_a_probe_lease_to_time_out eval 'opens_done holder && opens_done reader'
 echo "# the holder's opens for write: $(cat "$work/direct-holder.out"); a reader's: $(cat "$work/direct-reader.out")"
 # A daemon killed between taking and dropping the write lease leaves it on
 # the lock's open file, which its keeper still holds: every open of the
