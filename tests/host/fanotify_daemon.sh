@@ -306,7 +306,11 @@ hold_open_for_write "$img3" writer
 for _ in $(seq 100); do [ -e "/proc/$writer/fd/7" ] && break; sleep 0.05; done
 why="the gap writer $writer could not open the image with the daemon and keeper (pid $keeper) gone"
 check writer_opens_the_image_when_daemon_and_keeper_are_gone eval 'ls -l /proc/$writer/fd/7 2>/dev/null | grep -q vm3.raw'
+adoptions() { grep -c "adopted .* lease(s) of" "$work/a/daemon.log"; }
+before=$(adoptions)
 start_daemon a --enforcer "$enforcer"
+# the daemon answers while it adopts: the report comes with the lease's adoption
+wait_until 30 eval '(($(adoptions) > before))'
 why="daemon log does not name gap writer $writer: $(grep -iE "adopt|gap" "$work/a/daemon.log" | tail -n 4 | tr '\n' ' ')"
 check gap_writer_is_logged grep -q "gap writer: $img3: pid $writer " "$work/a/daemon.log"
 why="audit log has no gap-writer record for pid $writer: $(tail -n 2 "$work/a/audit.log")"

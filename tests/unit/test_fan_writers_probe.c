@@ -4,7 +4,9 @@
  * cannot rule a writer out. Natively, as root, on real files: the test
  * process plays the daemon, children play the other processes. Each case
  * says whether the walk ran (lw_fan_writer_walks), so a fast path that
- * stopped working, or a refusal that stopped naming the writer, fails. */
+ * stopped working, or a refusal that stopped naming the writer, fails.
+ * fcntl's direct lock (a descriptor open for write) is probed with a write
+ * lease instead. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -194,42 +196,155 @@ static void shared_writable_mapping_with_closed_descriptor_is_refused(void **sta
 }
 
 /* fcntl's direct mode hands the enforcer its lock: the image open for write
- * by the daemon itself. The kernel cannot tell that writer from a foreign
- * one, so the walk runs, and finds no one but us. */
-static void own_write_descriptor_falls_back_to_the_walk_and_is_leased(void **state)
+ * by the daemon itself, and makes its own read-only descriptor an O_PATH one
+ * (leasing.c). A write lease on the lock's own file, taken and dropped, then
+ * proves that no other file has the image open at all. The lock is opened
+ * here as the backend does; returns it. */
+static int direct_lock(struct fixture *f)
+{
+	char path[64];
+	int lock = open(f->image, O_RDWR | O_CLOEXEC | O_NONBLOCK), name;
+
+	assert_true(lock >= 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", f->image_fd);
+	name = open(path, O_PATH | O_CLOEXEC);
+	assert_true(name >= 0);
+	assert_int_equal(dup3(name, f->image_fd, O_CLOEXEC), f->image_fd);
+	close(name);
+	return lock;
+}
+
+/* No lease left on the lock's file, and no signal set on it: the keeper's
+ * copy is that same file. */
+static void assert_probe_left_nothing(int lock)
+{
+	int lease = fcntl(lock, F_GETLEASE), sig = fcntl(lock, F_GETSIG);
+
+	if (lease != F_UNLCK)
+		fail_msg("expected no lease left on the lock after the probe (F_UNLCK %d), got %d", F_UNLCK, lease);
+	if (sig != 0)
+		fail_msg("expected no lease signal left on the lock after the probe, got %d", sig);
+}
+
+static void own_write_descriptor_alone_is_leased_without_walking_proc(void **state)
 {
 	struct fixture *f = *state;
 	unsigned long walks;
-	int lock = open(f->image, O_RDWR | O_CLOEXEC);
+	int lock = direct_lock(f);
+
+	assert_int_equal(lease_counting_walks(lock, NULL, &walks), 0);
+	if (walks != 0)
+		fail_msg("expected no /proc walk when our lock is the image's only open file, got %lu", walks);
+	assert_probe_left_nothing(lock);
+	close(lock);
+}
+
+/* The keeper holds a copy of the lock: the same open file, not a second
+ * writer. */
+static void own_write_descriptor_copied_to_another_process_is_leased_without_walking_proc(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long walks;
+	int lock = direct_lock(f), go[2];
+	char c;
+
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	f->child = fork();
+	assert_true(f->child >= 0);
+	if (f->child == 0) {	/* holds its inherited copy of the lock until told */
+		close(go[1]);
+		while (read(go[0], &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(go[0]);
+	f->child_go = go[1];
+	assert_int_equal(lease_counting_walks(lock, NULL, &walks), 0);
+	if (walks != 0)
+		fail_msg("expected no /proc walk with the lock copied to another process, got %lu", walks);
+	assert_probe_left_nothing(lock);
+	close(lock);
+}
+
+static void own_write_descriptor_beside_a_foreign_writer_is_refused_naming_it(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_writer w = { 0 };
+	unsigned long walks;
+	int lock = direct_lock(f), fd = start_child(f, HOLD_WRITE), err;
+
+	err = lease_counting_walks(lock, &w, &walks);
+	if (err != -EBUSY)
+		fail_msg("expected -EBUSY for a foreign writer beside our lock, got %d (%s)", err,
+			 lw_fan_enforcer_error(enf));
+	if (w.pid != (__u32)f->child || w.fd != (__u32)fd)
+		fail_msg("expected the writer named as pid %d fd %d, got pid %u fd %u", f->child, fd, w.pid,
+			 w.fd);
+	if (walks != 1)
+		fail_msg("expected one /proc walk to name the writer, got %lu", walks);
+	assert_probe_left_nothing(lock);
+	close(lock);
+}
+
+/* A reader anywhere is in the way of the write lease: the kernel cannot
+ * rule a writer out then, so the walk runs, and finds none. */
+static void own_write_descriptor_beside_a_reader_walks_and_is_leased(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long walks;
+	int lock = direct_lock(f);
+
+	start_child(f, HOLD_READ);
+	assert_int_equal(lease_counting_walks(lock, NULL, &walks), 0);
+	if (walks != 1)
+		fail_msg("expected one /proc walk with a reader beside our lock, got %lu", walks);
+	assert_probe_left_nothing(lock);
+	close(lock);
+}
+
+/* Why the daemon drops its own read-only descriptor first: kept open, it
+ * alone refuses the write lease. */
+static void own_write_descriptor_beside_our_own_read_descriptor_walks(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long walks;
+	int lock = open(f->image, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 
 	assert_true(lock >= 0);
 	assert_int_equal(lease_counting_walks(lock, NULL, &walks), 0);
-	close(lock);
 	if (walks != 1)
-		fail_msg("expected one /proc walk with our own write descriptor, got %lu", walks);
+		fail_msg("expected one /proc walk with our own read-only descriptor open, got %lu", walks);
+	assert_probe_left_nothing(lock);
+	close(lock);
 }
 
-/* The probe's lease is broken by an open for write that fanotify lets
- * through (the holder's): the opener waits a moment, is not refused, and
+/* A holder opens the image in a loop (for write, and read-only with
+ * read_too) while fd is leased for it 300 times: an open that fanotify lets
+ * through breaks the probe's lease, waits a moment, and is not refused, and
  * the lease's signal does not kill the caller. SIGURG is blocked here so its
- * arrival can be seen; SIGIO, had the probe left it, would end the test. */
-static void holder_opening_for_write_during_probes_is_never_refused(void **state)
+ * arrival can be seen; SIGIO, had the probe left it, would end the test.
+ * A write lease is also broken by the answering thread's own open of the
+ * event: neither may wait for the other. */
+static void lease_beside_a_holder_opening(struct fixture *f, int lease_fd, bool read_too)
 {
-	struct fixture *f = *state;
 	int status, go[2], fd, errors = 0;
 	unsigned long walks;
 	sigset_t pending;
 	pid_t opener;
 	char c;
 
+	sigemptyset(&pending);
+	sigaddset(&pending, SIGURG);
+	while (sigtimedwait(&pending, NULL, &(struct timespec){ 0, 0 }) == SIGURG)
+		;	/* one left by an earlier case: this case's own is reported */
 	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
 	opener = fork();
 	assert_true(opener >= 0);
 	if (opener == 0) {
 		close(go[1]);
 		fcntl(go[0], F_SETFL, O_NONBLOCK);
-		while (read(go[0], &c, 1) < 0 && errno == EAGAIN) {
-			fd = open(f->image, O_WRONLY | O_CLOEXEC);
+		for (int n = 0; read(go[0], &c, 1) < 0 && errno == EAGAIN; n++) {
+			fd = open(f->image, (read_too && n % 2 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
 			if (fd < 0)
 				errors++;
 			else
@@ -247,20 +362,37 @@ static void holder_opening_for_write_during_probes_is_never_refused(void **state
 		int err;
 
 		assert_int_equal(lw_holder_of_pid(opener, &h), 0);
-		err = lw_fan_enforcer_add_lease_flags(enf, f->image_fd, LW_LEASE_EXCLUSIVE, &h, 0, &key, NULL);
+		err = lw_fan_enforcer_add_lease_flags(enf, lease_fd, LW_LEASE_EXCLUSIVE, &h, 0, &key, NULL);
 		if (err)
-			fail_msg("lease %d for the writing holder: expected 0, got %d (%s)", i, err,
+			fail_msg("lease %d for the opening holder: expected 0, got %d (%s)", i, err,
 				 lw_fan_enforcer_error(enf));
 		assert_int_equal(lw_fan_enforcer_remove_lease(enf, &key), 0);
 	}
 	close(go[1]);
-	fprintf(stderr, "# 300 leases beside a writing holder: %lu walks\n", lw_fan_writer_walks() - walks);
+	fprintf(stderr, "# 300 leases beside an opening holder: %lu walks\n", lw_fan_writer_walks() - walks);
 	assert_int_equal(waitpid(opener, &status, 0), opener);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		fail_msg("expected every open for write of the holder to succeed, got status %#x", status);
+		fail_msg("expected every open of the holder to succeed, got status %#x", status);
 	sigpending(&pending);
 	fprintf(stderr, "# probe leases broken by the holder's opens: %s\n",
 		sigismember(&pending, SIGURG) ? "at least once" : "none seen this run");
+}
+
+static void holder_opening_for_write_during_probes_is_never_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	lease_beside_a_holder_opening(f, f->image_fd, false);
+}
+
+static void holder_opening_during_write_lease_probes_is_never_refused(void **state)
+{
+	struct fixture *f = *state;
+	int lock = direct_lock(f);
+
+	lease_beside_a_holder_opening(f, lock, true);
+	assert_probe_left_nothing(lock);
+	close(lock);
 }
 
 static int group_setup(void **state)
@@ -299,8 +431,13 @@ int main(void)
 		T(image_open_read_only_elsewhere_is_leased_without_walking_proc),
 		T(image_open_for_write_elsewhere_is_refused_naming_the_writer),
 		T(shared_writable_mapping_with_closed_descriptor_is_refused),
-		T(own_write_descriptor_falls_back_to_the_walk_and_is_leased),
+		T(own_write_descriptor_alone_is_leased_without_walking_proc),
+		T(own_write_descriptor_copied_to_another_process_is_leased_without_walking_proc),
+		T(own_write_descriptor_beside_a_foreign_writer_is_refused_naming_it),
+		T(own_write_descriptor_beside_a_reader_walks_and_is_leased),
+		T(own_write_descriptor_beside_our_own_read_descriptor_walks),
 		T(holder_opening_for_write_during_probes_is_never_refused),
+		T(holder_opening_during_write_lease_probes_is_never_refused),
 	};
 
 	return cmocka_run_group_tests_name("fanotify writers probe", tests, group_setup, group_teardown);

@@ -147,6 +147,17 @@ static void serve(struct keeper_store *s, int conn)
 	}
 }
 
+/* A daemon that died between taking and dropping the fanotify enforcer's
+ * probe lease on a lock (fan_lease_probe.c) left it on the open file kept
+ * here: the first open of the image, this keeper's own open of its
+ * fanotify event among them, would wait lease-break-time (45 s) for it.
+ * Any holder of the file may drop it; EAGAIN: there was none. */
+static void drop_probe_leases(const struct keeper_store *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		fcntl(s->items[i].fd, F_SETLEASE, F_UNLCK);
+}
+
 static bool still_home(const struct keeper_home *home)
 {
 	struct stat st;
@@ -176,6 +187,7 @@ static void keeper_main(int listen_fd, struct keeper_store *store, const struct 
 			continue;
 		serve(store, conn);
 		close(conn);
+		drop_probe_leases(store);	/* before the group's events are read */
 		lw_keeper_group_answer();	/* no daemon now: the keeper answers its group */
 		if ((store->count == 0 && !lw_keeper_group_needed()) || !still_home(home))
 			_exit(0);

@@ -163,16 +163,27 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 /* The lock's descriptor when it is the image itself open for write (the
  * fcntl backend in direct mode), else the image's: the enforcer's writers
  * check then sees that the image's one write opener is ours without
- * walking every open file on the host. */
+ * walking every open file on the host. The image's own descriptor is then
+ * needed as a name only (every later step just closes it): it becomes an
+ * O_PATH descriptor at the same number, which opens nothing, so it is no
+ * reader in the way of the fanotify enforcer's write lease on the lock
+ * (fan_lease_probe.c). If that fails, the enforcer only walks /proc. */
 static int enforcement_fd(int image_fd, int lock_fd)
 {
 	struct stat image, lock;
-	int flags;
+	char path[64];
+	int flags, name;
 
 	if (lock_fd < 0 || fstat(image_fd, &image) || fstat(lock_fd, &lock) ||
 	    image.st_dev != lock.st_dev || image.st_ino != lock.st_ino ||
 	    (flags = fcntl(lock_fd, F_GETFL)) < 0 || (flags & O_ACCMODE) != O_RDWR)
 		return image_fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", image_fd);
+	name = open(path, O_PATH | O_CLOEXEC);
+	if (name >= 0) {
+		dup3(name, image_fd, O_CLOEXEC);
+		close(name);
+	}
 	return lock_fd;
 }
 

@@ -152,20 +152,24 @@ static void handle_buffer(struct lw_fan_enforcer *enf, char *buf, ssize_t len)
 
 	record_inflight(enf, buf, len);
 	for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len), slot++) {
+		__u32 response = FAN_ALLOW;
 		struct stat st;
 
 		if (m->fd < 0)
 			continue;	/* an overflow notice: nothing to answer */
-		if (m->vers != FANOTIFY_METADATA_VERSION)
-			lw_fan_answer(enf, m->fd, FAN_ALLOW);	/* cannot read it: never hang the opener */
-		else if (!(m->mask & (FAN_OPEN_PERM | FAN_PRE_ACCESS)) || fstat(m->fd, &st))
-			lw_fan_answer(enf, m->fd, FAN_ALLOW);	/* not ours: marks are on leased inodes only */
-		else
-			lw_fan_answer(enf, m->fd, lw_fan_decide(enf, m->pid, m->mask, st.st_dev,
-								  st.st_ino, m->fd));
+		/* allowed unreadable (never hang the opener) and not ours (marks
+		 * are on leased inodes only) */
+		if (m->vers == FANOTIFY_METADATA_VERSION && (m->mask & (FAN_OPEN_PERM | FAN_PRE_ACCESS)) &&
+		    !fstat(m->fd, &st))
+			response = lw_fan_decide(enf, m->pid, m->mask, st.st_dev, st.st_ino, m->fd);
+		/* Closed before the answer (the kernel finds the event by its
+		 * number alone): once an open of ours returns, our event's
+		 * descriptor, a reader of the image, is gone, and a write lease
+		 * on the lock (fan_lease_probe.c) finds no reader in its way. */
+		close(m->fd);
+		lw_fan_answer(enf, m->fd, response);
 		if (slot < LW_FAN_READ_EVENTS)
 			__atomic_store_n(&enf->table->inflight[slot].fd, -1, __ATOMIC_RELEASE);
-		close(m->fd);
 	}
 }
 

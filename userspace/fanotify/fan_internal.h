@@ -100,9 +100,11 @@ int lw_fan_find_writer(int fd, const struct lw_image_key *key, dev_t st_dev, ino
  * that an image nobody writes costs no walk. */
 unsigned long lw_fan_writer_walks(void);
 
-/* fan_lease_probe.c: true if the kernel proves that nobody (the caller
- * included) has the regular file open at fd (read-only) open for write;
- * false if it cannot: a writer, our own write descriptor, no lease support. */
+/* fan_lease_probe.c: true if the kernel proves that nobody else has the
+ * regular file open at fd open for write: for a read-only fd, no writer at
+ * all; for an fd open for write, no writer but its own open file (and its
+ * copies), and no reader either. False if it cannot: a writer, for a write
+ * fd any read-only open as well, no lease support. */
 bool lw_fan_no_writer(int fd);
 
 /* fan_opener.c: what the task blocked in a permission event is doing. */

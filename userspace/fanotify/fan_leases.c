@@ -124,7 +124,7 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 	if (probe < 0)
 		return lw_fan_fail(enf, -errno, "cannot open the image (%s) to check its mark: %s",
 				   name, strerror(errno));
-	close(probe);	/* the open returned, so our thread has answered its event */
+	close(probe);	/* the open returned: our thread has closed and answered its event */
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	events = l ? l->events : 0;

@@ -12,7 +12,8 @@
  * side; kcmp(2) tells a copy from another open. The walk costs tens of
  * milliseconds on a busy host, so the kernel's own count of writers is asked
  * first (fan_lease_probe.c) and the walk runs only when that count cannot
- * rule a writer out: there is one to name, or our own lock descriptor. */
+ * rule a writer out: there is one to name, or (given our own lock
+ * descriptor, open for write) a reader is in the way of the write lease. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
