@@ -44,7 +44,7 @@ CFLAGS   ?= -O2 -g
 # Ours first, the packager's after: their -O or -f flags win.
 COMPILE   = $(CC) -D_GNU_SOURCE $(INCLUDES) $(CPPFLAGS) $(WARN) -std=gnu11 -fPIC -MMD -MP $(CFLAGS)
 LINK      = $(CC) $(CFLAGS) $(LDFLAGS)
-LDLIBS   := -lbpf -lelf -lz -ljson-c -linih -lsystemd -laudit -lcrypto -lsanlock
+LDLIBS   := -lbpf -lelf -lz -ljson-c -linih -lsystemd -laudit -lgcrypt -lsanlock
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function \
 	-I. -Ibpf -I$(BUILD)/bpf

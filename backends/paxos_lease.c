@@ -11,10 +11,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sanlock.h>
 #include <sanlock_resource.h>
 
+#include "common/sha256.h"
 #include "paxos_lease.h"
 #include "paxos_lockspace.h"
 
@@ -52,9 +52,7 @@ static void block_identity(dev_t rdev, char *out, size_t size)
 int lw_paxos_lease_auto(const char *lockspace, const char *lease_dir, int image_fd, const char *image,
 			bool shared, struct sanlk_resource **res, struct lw_err *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	char identity[PATH_MAX + 16], id[256], name[SANLK_NAME_LEN + 1];
+	char identity[PATH_MAX + 16], id[256], name[SANLK_NAME_LEN + 1], hex[LW_SHA256_HEX_LEN + 1];
 	struct sanlk_resource *r;
 	struct stat st;
 	int len;
@@ -73,11 +71,9 @@ int lw_paxos_lease_auto(const char *lockspace, const char *lease_dir, int image_
 		len = snprintf(identity, sizeof(identity), "path:%s", image);
 	if (len < 0 || (size_t)len >= sizeof(identity))
 		return lw_err_set(err, ENAMETOOLONG, "paxos: image name too long");
-	if (!EVP_Digest(identity, (size_t)len, md, &md_len, EVP_sha256(), NULL))
+	if (lw_sha256_hex(identity, (size_t)len, hex) < 0)
 		return lw_err_set(err, EIO, "paxos: SHA-256 of %s failed", image);
-	len = snprintf(name, sizeof(name), NAME_PREFIX);
-	for (unsigned int i = 0; i < NAME_HEX / 2; i++)
-		len += snprintf(name + len, sizeof(name) - (size_t)len, "%02x", md[i]);
+	snprintf(name, sizeof(name), NAME_PREFIX "%.*s", NAME_HEX, hex);
 
 	r = resource_new();
 	if (!r)
