@@ -489,7 +489,7 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 {
 	__u64 denials = 0, suppressed = 0, dropped = 0;
-	unsigned int adopted, total, max_images;
+	unsigned int adopted, total, max_images, room;
 	struct json_object *p, *backend;
 	struct params unused;
 	struct timespec ts;
@@ -523,8 +523,9 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 	max_images = lw_enforcement_max_images(d->enforcer);
 	if (d->cfg->max_images < max_images)
 		max_images = d->cfg->max_images;
-	if (lw_leasing_descriptor_room(d) < max_images)
-		max_images = lw_leasing_descriptor_room(d);
+	room = lw_leasing_descriptor_room(d);
+	if (room < max_images)
+		max_images = room;
 	json_object_object_add(p, "max_images", json_object_new_int64(max_images));
 	json_object_object_add(p, "denials", json_object_new_int64((int64_t)denials));
 	json_object_object_add(p, "suppressed", json_object_new_int64((int64_t)suppressed));
