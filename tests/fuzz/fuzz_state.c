@@ -86,7 +86,7 @@ static struct lw_lease_table *load(const char *dir, int *r)
 
 	if (lw_lease_table_new(16, &t) < 0)
 		abort();
-	*r = lw_state_load(dir, t, &err);
+	*r = lw_state_load(dir, t, NULL, &err);
 	if (*r < 0 && (!err.msg[0] || strchr(err.msg, '\n')))
 		abort(); /* a refusal says why, on one line */
 	return t;

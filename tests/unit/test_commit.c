@@ -133,7 +133,7 @@ static unsigned int loaded_count(const struct fixture *f)
 	unsigned int n;
 
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	if (lw_state_load(f->dir, t, &err) < 0)
+	if (lw_state_load(f->dir, t, NULL, &err) < 0)
 		fail_msg("expected the state to load, got: %s", err.msg);
 	n = lw_lease_count(t);
 	lw_lease_table_free(t);

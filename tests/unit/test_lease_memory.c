@@ -219,7 +219,7 @@ static void snapshot_loads_back_every_lease(void **state)
 	}
 	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	assert_int_equal(lw_lease_table_new(64, &loaded), 0);
-	if (lw_state_load(f->dir, loaded, &err) < 0)
+	if (lw_state_load(f->dir, loaded, NULL, &err) < 0)
 		fail_msg("expected the snapshot to load, got: %s", err.msg);
 	assert_int_equal(lw_lease_count(loaded), 500);
 	for (struct lw_lease_entry *e = lw_lease_first(f->table); e; e = e->next) {

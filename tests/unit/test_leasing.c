@@ -714,7 +714,7 @@ static unsigned int saved_leases(struct fixture *f)
 	unsigned int n;
 
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	if (lw_state_load(f->dir, t, &err) < 0)
+	if (lw_state_load(f->dir, t, NULL, &err) < 0)
 		fail_msg("expected the state to load, got: %s", err.msg);
 	n = lw_lease_count(t);
 	while ((e = lw_lease_first(t))) {

@@ -124,7 +124,7 @@ static void saved_leases_load_back_with_every_field(void **state)
 
 	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	assert_int_equal(lw_lease_table_new(16, &loaded), 0);
-	if (lw_state_load(f->dir, loaded, &err) < 0)
+	if (lw_state_load(f->dir, loaded, NULL, &err) < 0)
 		fail_msg("expected the saved state to load, got: %s", err.msg);
 	assert_int_equal(lw_lease_count(loaded), 2);
 	assert_same_lease(a, lw_lease_by_image(loaded, "/images/a.qcow2"));
@@ -137,7 +137,7 @@ static void missing_state_file_is_an_empty_state(void **state)
 	struct fixture *f = *state;
 	struct lw_err err = { "" };
 
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), 0);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), 0);
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
@@ -170,7 +170,7 @@ static void failed_save_leaves_previous_state_intact(void **state)
 	assert_true(lw_state_save(f->dir, f->table, &err) < 0);
 	assert_non_null(strstr(err.msg, "cannot create"));
 	assert_int_equal(lw_lease_table_new(16, &loaded), 0);
-	assert_int_equal(lw_state_load(f->dir, loaded, &err), 0);
+	assert_int_equal(lw_state_load(f->dir, loaded, NULL, &err), 0);
 	assert_int_equal(lw_lease_count(loaded), 1);
 	assert_non_null(lw_lease_by_image(loaded, "/images/a.qcow2"));
 	lw_lease_table_free(loaded);
@@ -196,7 +196,7 @@ static void concurrent_reader_never_sees_a_partial_state(void **state)
 
 			if (lw_lease_table_new(16, &t) < 0)
 				_exit(2);
-			if (lw_state_load(f->dir, t, &why) < 0 || lw_lease_count(t) < 1)
+			if (lw_state_load(f->dir, t, NULL, &why) < 0 || lw_lease_count(t) < 1)
 				_exit(1);
 			lw_lease_table_free(t);
 		}
@@ -221,7 +221,7 @@ static void corrupt_state_file_is_refused_with_reason(void **state)
 
 	fputs("{\"version\":1,\"leases\":[{\"image\":\"relative\"}]}", fp);
 	fclose(fp);
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "lease 0"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
@@ -234,7 +234,7 @@ static void unparsable_state_file_is_refused(void **state)
 
 	fputs("{\"version\":1,\"leases\":[", fp);
 	fclose(fp);
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "cannot parse"));
 }
 
@@ -257,7 +257,7 @@ static void refused_state_file_adds_no_lease(void **state)
 
 	/* a good lease, then a bad one: nothing of the file is taken */
 	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A ",{\"image\":\"relative\"}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "lease 1"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
@@ -270,7 +270,7 @@ static void nul_inside_image_path_is_refused(void **state)
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\\u0000/etc/passwd\",\"mode\":\"exclusive\","
 		       "\"dev\":1,\"ino\":2,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
 		       "\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "image"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
@@ -284,7 +284,7 @@ static void negative_number_is_refused_not_wrapped(void **state)
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"exclusive\","
 		       "\"dev\":1,\"ino\":2,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
 		       "\"pid\":7,\"start_time\":-8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "holder"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
@@ -297,7 +297,7 @@ static void number_above_int64_loads_whole(void **state)
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"exclusive\","
 		       "\"dev\":1,\"ino\":18446744073709551615,\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\","
 		       "\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), 0);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), 0);
 	assert_true(lw_lease_first(f->table)->key.ino == UINT64_MAX);
 }
 
@@ -307,7 +307,7 @@ static void data_after_the_document_is_refused(void **state)
 	struct lw_err err = { "" };
 
 	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A "]}\n{\"version\":1}");
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "unexpected data"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
@@ -318,7 +318,7 @@ static void empty_state_file_is_refused_on_one_line(void **state)
 	struct lw_err err = { "" };
 
 	write_state(f, "");
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "cannot parse"));
 	assert_null(strchr(err.msg, '\n'));
 }
@@ -331,7 +331,7 @@ static void holder_listed_twice_is_refused(void **state)
 	write_state(f, "{\"version\":1,\"leases\":[{\"image\":\"/a\",\"mode\":\"shared\",\"dev\":1,\"ino\":2,"
 		       "\"backend\":\"fcntl\",\"holders\":[{\"kind\":\"process\",\"pid\":7,\"start_time\":8},"
 		       "{\"kind\":\"process\",\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}]}");
-	assert_int_equal(lw_state_load(f->dir, f->table, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "listed twice"));
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
@@ -344,7 +344,7 @@ static struct lw_lease_table *load_or_fail(const struct fixture *f)
 	struct lw_err err = { "" };
 
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	if (lw_state_load(f->dir, t, &err) < 0)
+	if (lw_state_load(f->dir, t, NULL, &err) < 0)
 		fail_msg("expected the state to load, got: %s", err.msg);
 	return t;
 }
@@ -526,10 +526,99 @@ static void a_damaged_record_before_a_good_one_is_refused(void **state)
 	lw_state_close(s);
 	damage_record(f, 1);
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	assert_int_equal(lw_state_load(f->dir, t, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, t, NULL, &err), -EBADMSG);
 	if (!strstr(err.msg, "record 1") || !strstr(err.msg, "CRC mismatch") || strchr(err.msg, '\n'))
 		fail_msg("expected one line naming record 1 and its CRC mismatch, got: %s", err.msg);
 	assert_int_equal(lw_lease_count(t), 0);
+	lw_lease_table_free(t);
+}
+
+/* The snapshot's "boot", replaced with another boot's id. */
+static void move_to_another_boot(const struct fixture *f)
+{
+	char text[8192], *boot;
+	size_t len;
+	FILE *fp = fopen(f->path, "r+");
+
+	assert_non_null(fp);
+	len = fread(text, 1, sizeof(text) - 1, fp);
+	text[len] = '\0';
+	boot = strstr(text, "\"boot\":\"");
+	assert_non_null(boot);
+	assert_int_equal(fseek(fp, boot - text + 8, SEEK_SET), 0);
+	assert_true(fputs("00000000-0000-4000-8000-000000000000", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void a_snapshot_names_this_boot(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_err err = { "" };
+	char boot[64], expected[80], text[8192];
+	size_t len;
+	FILE *fp;
+
+	fp = fopen("/proc/sys/kernel/random/boot_id", "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(boot, sizeof(boot), fp));
+	fclose(fp);
+	boot[strcspn(boot, "\n")] = '\0';
+	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
+	fp = fopen(f->path, "r");
+	assert_non_null(fp);
+	len = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[len] = '\0';
+	snprintf(expected, sizeof(expected), "\"boot\":\"%s\"", boot);
+	if (!strstr(text, expected))
+		fail_msg("expected the snapshot to name this boot (%s), got: %s", expected, text);
+}
+
+/* A host crash ends every lease: a state from another boot is dropped whole,
+ * and its journal, which is not synced and may be torn anywhere, is not read. */
+static void a_state_of_an_earlier_boot_is_dropped_unread(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_table *t;
+	struct lw_err err = { "" };
+	bool earlier = false;
+	struct lw_state *s;
+
+	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	add_exclusive(f->table, "/images/b.qcow2", 13, 1235);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
+	commit(s, f->table, add_exclusive(f->table, "/images/c.qcow2", 14, 1236), false);
+	commit(s, f->table, add_exclusive(f->table, "/images/d.qcow2", 15, 1237), false);
+	lw_state_close(s);
+	damage_record(f, 1);	/* refused if it were read */
+	move_to_another_boot(f);
+	assert_int_equal(lw_lease_table_new(16, &t), 0);
+	if (lw_state_load(f->dir, t, &earlier, &err) < 0)
+		fail_msg("expected a state of an earlier boot to load empty, got: %s", err.msg);
+	assert_int_equal(lw_lease_count(t), 0);
+	assert_true(earlier);
+	lw_lease_table_free(t);
+}
+
+/* The same kind of files in this boot: every lease, and no earlier boot. */
+static void a_state_of_this_boot_is_loaded(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_lease_table *t;
+	struct lw_err err = { "" };
+	bool earlier = true;
+	struct lw_state *s;
+
+	add_exclusive(f->table, "/images/a.qcow2", 12, 1234);
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
+	commit(s, f->table, add_exclusive(f->table, "/images/c.qcow2", 14, 1236), false);
+	lw_state_close(s);
+	assert_int_equal(lw_lease_table_new(16, &t), 0);
+	if (lw_state_load(f->dir, t, &earlier, &err) < 0)
+		fail_msg("expected the state to load, got: %s", err.msg);
+	assert_int_equal(lw_lease_count(t), 2);
+	assert_false(earlier);
 	lw_lease_table_free(t);
 }
 
@@ -561,7 +650,7 @@ static void a_lost_record_is_refused(void **state)
 	fputs(text, fp);
 	fclose(fp);
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	assert_int_equal(lw_state_load(f->dir, t, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, t, NULL, &err), -EBADMSG);
 	if (!strstr(err.msg, "out of sequence"))
 		fail_msg("expected a sequence error, got: %s", err.msg);
 	assert_int_equal(lw_lease_count(t), 0);
@@ -583,7 +672,7 @@ static void the_end_of_a_lease_not_held_is_refused(void **state)
 	lw_lease_entry_free(ghost);
 	lw_state_close(s);
 	assert_int_equal(lw_lease_table_new(16, &t), 0);
-	assert_int_equal(lw_state_load(f->dir, t, &err), -EBADMSG);
+	assert_int_equal(lw_state_load(f->dir, t, NULL, &err), -EBADMSG);
 	if (!strstr(err.msg, "does not hold"))
 		fail_msg("expected the end of an unknown lease refused, got: %s", err.msg);
 	lw_lease_table_free(t);
@@ -690,6 +779,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_record_cut_by_a_crash_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_damaged_record_before_a_good_one_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_lost_record_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_snapshot_names_this_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_state_of_an_earlier_boot_is_dropped_unread, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_state_of_this_boot_is_loaded, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_end_of_a_lease_not_held_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_journal_older_than_the_snapshot_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_uncommitted_change_leaves_no_record, setup, teardown),

@@ -661,6 +661,7 @@ int lw_adopt_start(struct lw_daemon *d, void (*done)(struct lw_daemon *d, int re
 		   struct lw_err *err)
 {
 	struct lw_adoption *a = calloc(1, sizeof(*a));
+	bool earlier_boot;
 	int r;
 
 	if (!a)
@@ -676,9 +677,12 @@ int lw_adopt_start(struct lw_daemon *d, void (*done)(struct lw_daemon *d, int re
 		lw_err_set(err, -r, "out of memory");
 		goto fail;
 	}
-	r = lw_state_load(d->cfg->state_dir, a->pending, err);
+	r = lw_state_load(d->cfg->state_dir, a->pending, &earlier_boot, err);
 	if (r < 0)
 		goto fail;
+	if (earlier_boot)
+		lw_log(LOG_NOTICE, "the state file is from an earlier boot: its leases are dropped, "
+		       "their holders and locks ended with it");
 	r = lw_keeper_list(d->keeper, collect_kept, &a->kept);
 	if (r < 0) {
 		lw_err_set(err, -r, "keeper: cannot list the kept locks: %s", strerror(-r));

@@ -24,7 +24,7 @@ struct lw_state {
 	char dir[PATH_MAX];
 	char id[ID_LEN + 1];	/* the snapshot the journal follows */
 	int journal_fd;
-	off_t durable;		/* journal bytes written and synced */
+	off_t durable;		/* journal bytes written */
 	uint64_t durable_seq;	/* the last durable record's sequence number */
 	uint64_t seq;		/* the last queued record's */
 	off_t snapshot_bytes;
@@ -147,13 +147,11 @@ int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, struct lw_err 
 		}
 		done += (size_t)n;
 	}
-	if (r == 0 && fdatasync(s->journal_fd) < 0)
-		r = -errno;
 	if (r < 0) {
 		lw_err_set(err, -r, "state: cannot write %s/%s: %s", s->dir, LW_STATE_JOURNAL, strerror(-r));
-		/* a cut record must not stay before the next good one; after a
-		 * failed sync the page cache cannot be trusted: compact next time */
-		if (ftruncate(s->journal_fd, s->durable) < 0 || done == s->queued)
+		/* a cut record must not stay before the next good one: cut it
+		 * off, or compact next time if that fails too */
+		if (ftruncate(s->journal_fd, s->durable) < 0)
 			s->broken = true;
 		drop_queue(s);
 		return r;

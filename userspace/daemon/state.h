@@ -5,9 +5,19 @@
  * written atomically: temporary file, fsync, rename, fsync of the folder)
  * and a journal (leases.journal) of the changes made since, one record a
  * line: "CRC32 JSON\n", the CRC (zlib crc32, 8 hex digits) over the JSON.
- * A change costs one appended record and one fdatasync, whatever the size
- * of the table; when the journal outgrows twice the snapshot, the snapshot
- * is written again and the journal starts empty (compaction).
+ * A change costs one appended record, whatever the size of the table;
+ * when the journal outgrows twice the snapshot, the snapshot is written
+ * again and the journal starts empty (compaction).
+ *
+ * What must survive is the daemon's death (kill -9, a crash, a restart),
+ * not the host's: a lease cannot outlive the boot it was taken in (its
+ * holder, its backend lock, its kernel entry end with it). A record
+ * written to the journal is in the page cache, which outlives the daemon,
+ * so it is acknowledged without a sync. The snapshot records the boot
+ * (/proc/sys/kernel/random/boot_id), and a state from another boot is
+ * dropped whole without reading its journal, which a host crash may have
+ * left torn anywhere. Snapshots (compactions, rare) are still synced, so
+ * the files a new boot finds are whole.
  *
  * The journal's first record names the snapshot it follows (a random id);
  * a journal naming another snapshot is older than the snapshot (a crash
@@ -37,8 +47,11 @@ struct lw_state;
  * fields unset). Missing files are an empty state. A state that is not
  * whole and valid (cut or glued snapshot, a duplicate, a bad field, a
  * damaged journal record before a good one, a gap in the sequence) is
- * refused whole: -EBADMSG, err says why on one line, t is left as it was. */
-int lw_state_load(const char *state_dir, struct lw_lease_table *t, struct lw_err *err);
+ * refused whole: -EBADMSG, err says why on one line, t is left as it was.
+ * A state of an earlier boot adds nothing and sets *earlier_boot (if
+ * asked). */
+int lw_state_load(const char *state_dir, struct lw_lease_table *t, bool *earlier_boot,
+		  struct lw_err *err);
 
 /* Write every lease of t as a new snapshot and start an empty journal
  * (a compaction); nothing stays open. */
@@ -54,7 +67,7 @@ void lw_state_close(struct lw_state *s);
 int lw_state_append(struct lw_state *s, const struct lw_lease_entry *e, bool ended,
 		    struct lw_err *err);
 
-/* Write the queued records and fdatasync: on return 0 they are durable.
+/* Write the queued records: on return 0 they survive the daemon (above).
  * t is the table after the changes (what a compaction writes). On failure
  * nothing queued is kept, the journal is cut back to what was durable, and
  * the caller undoes the changes. */

@@ -12,12 +12,31 @@
 #include <json-c/json.h>
 
 #include "common/holder.h"
+#include "common/proc.h"
 #include "lease_json.h"
 #include "state.h"
 #include "state_internal.h"
 
 #define STATE_VERSION 2
 #define STATE_VERSION_SINGLE_FILE 1	/* before the journal: still read */
+
+#define BOOT_ID_LEN 36	/* a UUID's text */
+
+/* This boot's id ("" if the kernel does not say). A lease cannot outlive
+ * the boot it was taken in: its holder, its backend lock and its kernel
+ * entry all end with it. So a state from another boot is dropped whole,
+ * and the journal needs no sync (state.h). */
+static void boot_id(char id[BOOT_ID_LEN + 1])
+{
+	char buf[64];
+
+	id[0] = '\0';
+	if (lw_read_text("/proc/sys/kernel/random/boot_id", buf, sizeof(buf)) >= 0 &&
+	    strcspn(buf, "\n") == BOOT_ID_LEN) {
+		memcpy(id, buf, BOOT_ID_LEN);
+		id[BOOT_ID_LEN] = '\0';
+	}
+}
 
 static int new_id(char id[ID_LEN + 1])
 {
@@ -76,14 +95,18 @@ static int fill_snapshot(int fd, void *ctx)
 {
 	struct snapshot_writer *w = ctx;
 	struct json_object *head = json_object_new_object();
+	char boot[BOOT_ID_LEN + 1];
 	int r;
 
+	boot_id(boot);
 	w->fd = fd;
 	w->len = 0;
 	w->bytes = 0;
 	if (head) {
 		json_object_object_add(head, "version", json_object_new_int(STATE_VERSION));
 		json_object_object_add(head, "id", json_object_new_string(w->id));
+		if (boot[0])
+			json_object_object_add(head, "boot", json_object_new_string(boot));
 	}
 	/* the head without its closing brace, then the leases */
 	if ((r = put_json(w, head, 1)) < 0 || (r = put(w, ",\"leases\":[", 11)) < 0)
@@ -201,9 +224,24 @@ fail:
 	return NULL;
 }
 
-/* The snapshot into loaded; *id gets its id ("" for version 1). */
+/* Whether the snapshot names a boot other than this one. A snapshot
+ * without a boot (written before it was recorded) is taken as this boot's:
+ * its leases are checked one by one at adoption, as then. */
+static bool from_earlier_boot(struct json_object *root)
+{
+	char now[BOOT_ID_LEN + 1];
+	struct json_object *boot;
+
+	if (!json_object_object_get_ex(root, "boot", &boot) || !json_object_is_type(boot, json_type_string))
+		return false;
+	boot_id(now);
+	return now[0] && strcmp(json_object_get_string(boot), now) != 0;
+}
+
+/* The snapshot into loaded; *id gets its id ("" for version 1, or for a
+ * snapshot of an earlier boot, whose journal is not read). */
 static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_lease_table *loaded,
-			 char id[ID_LEN + 1], struct lw_err *err)
+			 char id[ID_LEN + 1], bool *earlier_boot, struct lw_err *err)
 {
 	char path[PATH_MAX], why_buf[128], *text = NULL;
 	struct json_object *root = NULL, *leases, *version, *jid;
@@ -241,6 +279,13 @@ static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_le
 		memcpy(id, json_object_get_string(jid), ID_LEN + 1);
 	}
 	n = json_object_array_length(leases);
+	if (from_earlier_boot(root)) {
+		/* the journal after it may be torn anywhere (it is not synced):
+		 * neither is read, their leases ended with that boot */
+		*earlier_boot = true;
+		id[0] = '\0';
+		goto cleanup;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct lw_lease_entry *e = lw_state_lease_from(json_object_array_get_idx(leases, i), t, loaded, NULL, &why);
 
@@ -256,10 +301,12 @@ cleanup:
 	return r;
 }
 
-int lw_state_load(const char *state_dir, struct lw_lease_table *t, struct lw_err *err)
+int lw_state_load(const char *state_dir, struct lw_lease_table *t, bool *earlier_boot,
+		  struct lw_err *err)
 {
 	struct lw_lease_table *loaded = NULL;
 	struct lw_lease_entry *e;
+	bool dropped = false;
 	char id[ID_LEN + 1];
 	int r;
 
@@ -268,7 +315,7 @@ int lw_state_load(const char *state_dir, struct lw_lease_table *t, struct lw_err
 	if (r < 0) {
 		return lw_err_set(err, -r, "state: out of memory");
 	}
-	r = load_snapshot(state_dir, t, loaded, id, err);
+	r = load_snapshot(state_dir, t, loaded, id, &dropped, err);
 	if (r == 0 && id[0])
 		r = lw_state_replay_journal(state_dir, id, t, loaded, err);
 	if (r == 0)
@@ -277,5 +324,7 @@ int lw_state_load(const char *state_dir, struct lw_lease_table *t, struct lw_err
 			lw_lease_table_insert(t, e);
 		}
 	lw_lease_table_free(loaded);
+	if (earlier_boot)
+		*earlier_boot = r == 0 && dropped;
 	return r;
 }

@@ -92,10 +92,10 @@ int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino
 
 /* fan_writers.c: the first non-holder with the image (open at fd, or -1)
  * open for write (trusted: a process whose descriptors are the caller's, or
- * 0). The kernel is asked first (lw_fan_no_writer); /proc is walked only if
- * it cannot rule a writer out. */
-int lw_fan_find_writer(int fd, const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
-		       pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer);
+ * 0). The kernel is asked first (lw_fan_no_writer, with reopened); /proc is
+ * walked only if it cannot rule a writer out. */
+int lw_fan_find_writer(int fd, int reopened, const struct lw_image_key *key, dev_t st_dev, ino_t st_ino,
+		       bool blockdev, pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer);
 /* How many times this process walked /proc for writers: tests prove with it
  * that an image nobody writes costs no walk. */
 unsigned long lw_fan_writer_walks(void);
@@ -104,8 +104,10 @@ unsigned long lw_fan_writer_walks(void);
  * regular file open at fd open for write: for a read-only fd, no writer at
  * all; for an fd open for write, no writer but its own open file (and its
  * copies), and no reader either. False if it cannot: a writer, for a write
- * fd any read-only open as well, no lease support. */
-bool lw_fan_no_writer(int fd);
+ * fd any read-only open as well, no lease support. reopened: for a
+ * read-only fd, a read-only open of the same file made after the mark (its
+ * open already came through the enforcer), or -1 to make one. */
+bool lw_fan_no_writer(int fd, int reopened);
 
 /* fan_opener.c: what the task blocked in a permission event is doing. */
 enum lw_fan_access {

@@ -35,23 +35,27 @@
 
 /* A read-only descriptor: a read lease on a file of our own, so the lease
  * and its signal settings touch no file anyone else holds, and close() ends
- * the lease whatever happens. */
-static bool nobody_writes(int fd, const struct stat *st)
+ * the lease whatever happens. reopened is such a file the caller opened
+ * already (-1: opened here). */
+static bool nobody_writes(int fd, int reopened, const struct stat *st)
 {
 	struct stat probe_st;
 	char path[64];
 	bool none;
-	int probe;
+	int probe = reopened;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (probe < 0)
-		return false;
+	if (probe < 0) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (probe < 0)
+			return false;
+	}
 	none = !fstat(probe, &probe_st) && probe_st.st_dev == st->st_dev && probe_st.st_ino == st->st_ino &&
 	       !fcntl(probe, F_SETSIG, SIGURG) && !fcntl(probe, F_SETLEASE, F_RDLCK);
 	if (none)
 		fcntl(probe, F_SETLEASE, F_UNLCK);
-	close(probe);
+	if (reopened < 0)
+		close(probe);
 	return none;
 }
 
@@ -73,7 +77,7 @@ static bool only_writer(int fd)
 	return true;
 }
 
-bool lw_fan_no_writer(int fd)
+bool lw_fan_no_writer(int fd, int reopened)
 {
 	struct stat st;
 	int flags;
@@ -81,5 +85,5 @@ bool lw_fan_no_writer(int fd)
 	/* leases exist for regular files only */
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || (flags = fcntl(fd, F_GETFL)) < 0)
 		return false;
-	return (flags & O_ACCMODE) == O_RDONLY ? nobody_writes(fd, &st) : only_writer(fd);
+	return (flags & O_ACCMODE) == O_RDONLY ? nobody_writes(fd, reopened, &st) : only_writer(fd);
 }

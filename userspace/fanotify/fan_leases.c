@@ -110,9 +110,11 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 
 /* Whether the kernel really sends events for the mark: it places a mark
  * on a device node, for one, but 6.18 sends no permission event for opening
- * it. One read-only open of our own must come back through our thread. */
+ * it. One read-only open of our own must come back through our thread.
+ * That open is handed back in *keep if asked (the writers check's read
+ * lease goes on it: one event an acquire, not two), else closed. */
 static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
-		      const char *name)
+		      const char *name, int *keep)
 {
 	struct lw_fan_lease *l;
 	char path[64];
@@ -124,7 +126,11 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 	if (probe < 0)
 		return lw_fan_fail(enf, -errno, "cannot open the image (%s) to check its mark: %s",
 				   name, strerror(errno));
-	close(probe);	/* the open returned: our thread has closed and answered its event */
+	/* the open returned: our thread has answered its event */
+	if (keep)
+		*keep = probe;
+	else
+		close(probe);
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	events = l ? l->events : 0;
@@ -141,9 +147,10 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 {
 	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease lease = { 0 };
+	int err, probe = -1;
+	bool read_only;
 	struct stat st;
 	char name[96];
-	int err;
 
 	if ((err = lw_lease_init(&lease.lease, mode, first_holder, &enf->err)))
 		return err;
@@ -160,9 +167,15 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 	pthread_mutex_unlock(&enf->lock);
 	if (err)
 		return err;
-	if ((err = prove_mark(enf, fd, &lease.key, name))) {
+	/* a read-only reopen is what the writers check needs; an image open
+	 * for write is checked on its own open file, with no reader about */
+	read_only = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
+	if ((err = prove_mark(enf, fd, &lease.key, name,
+			      read_only && !(flags & LW_LEASE_FORCE) ? &probe : NULL))) {
 		struct lw_err reason = enf->err;
 
+		if (probe >= 0)
+			close(probe);
 		lw_fan_enforcer_remove_lease(&enf->base, &lease.key);
 		enf->err = reason;
 		return err;
@@ -172,8 +185,10 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 	if (!(flags & LW_LEASE_FORCE)) {
 		struct lw_writer found;
 
-		err = lw_fan_find_writer(fd, &lease.key, lease.st_dev, lease.st_ino, S_ISBLK(st.st_mode),
+		err = lw_fan_find_writer(fd, probe, &lease.key, lease.st_dev, lease.st_ino, S_ISBLK(st.st_mode),
 					 enf->trusted, first_holder, &found);
+		if (probe >= 0)
+			close(probe);
 		if (err) {
 			lw_fan_enforcer_remove_lease(&enf->base, &lease.key);
 			if (err != -EBUSY)

@@ -258,8 +258,8 @@ static int scan(struct target *t, const struct lw_holder *holders, size_t nr_hol
 	return 0;
 }
 
-int lw_fan_find_writer(int fd, const struct lw_image_key *key, dev_t st_dev, ino_t st_ino, bool blockdev,
-		       pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer)
+int lw_fan_find_writer(int fd, int reopened, const struct lw_image_key *key, dev_t st_dev, ino_t st_ino,
+		       bool blockdev, pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer)
 {
 	struct target t = { .key = key, .st_dev = st_dev, .st_ino = st_ino, .blockdev = blockdev,
 			    .self = getpid(), .trusted = trusted };
@@ -267,7 +267,7 @@ int lw_fan_find_writer(int fd, const struct lw_image_key *key, dev_t st_dev, ino
 	size_t count;
 	int err;
 
-	if (lw_fan_no_writer(fd))
+	if (lw_fan_no_writer(fd, reopened))
 		return 0;
 	err = scan(&t, holder, holder ? 1 : 0, &w, 1, &count);
 	if (err || !count)
@@ -291,7 +291,7 @@ int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct 
 		return lw_fan_fail(enf, -errno, "cannot stat the image: %s", strerror(errno));
 	if ((err = lw_fan_enforcer_lookup(&enf->base, key, &lease)))
 		return err;
-	if (lw_fan_no_writer(fd))
+	if (lw_fan_no_writer(fd, -1))
 		return 0;
 	t.st_dev = st.st_dev;
 	t.st_ino = st.st_ino;
