@@ -106,13 +106,14 @@ static struct lw_lease_entry *add_lease(struct lw_lease_table *t, const char *im
 
 /* json-c's text of the whole table as one tree: what the snapshot was
  * before it was written lease by lease. */
-static char *tree_text(struct lw_lease_table *t, const char *id)
+static char *tree_text(struct lw_lease_table *t, const char *id, const char *boot)
 {
 	struct json_object *root = json_object_new_object(), *leases = json_object_new_array();
 	char *text;
 
 	json_object_object_add(root, "version", json_object_new_int(2));
 	json_object_object_add(root, "id", json_object_new_string(id));
+	json_object_object_add(root, "boot", json_object_new_string(boot));
 	for (struct lw_lease_entry *e = lw_lease_first(t); e; e = e->next)
 		json_object_array_add(leases, lw_lease_to_json(e, true));
 	json_object_object_add(root, "leases", leases);
@@ -135,27 +136,28 @@ static char *read_all(const char *path)
 	return text;
 }
 
-/* The snapshot's id, as written ("id":"..."). */
-static void snapshot_id(const char *text, char id[64])
+/* A field of the snapshot's head, as written ("id":"..."). */
+static void snapshot_field(const char *text, const char *name, char value[64])
 {
 	struct json_object *o = json_tokener_parse(text), *v;
 
 	assert_non_null(o);
-	assert_true(json_object_object_get_ex(o, "id", &v));
-	snprintf(id, 64, "%s", json_object_get_string(v));
+	assert_true(json_object_object_get_ex(o, name, &v));
+	snprintf(value, 64, "%s", json_object_get_string(v));
 	json_object_put(o);
 }
 
 static void check_snapshot_matches_tree(struct fixture *f)
 {
 	struct lw_err err = { { 0 } };
-	char path[128], id[64], *got, *want;
+	char path[128], id[64], boot[64], *got, *want;
 
 	assert_int_equal(lw_state_save(f->dir, f->table, &err), 0);
 	snprintf(path, sizeof(path), "%s/%s", f->dir, LW_STATE_FILE);
 	got = read_all(path);
-	snapshot_id(got, id);
-	want = tree_text(f->table, id);
+	snapshot_field(got, "id", id);
+	snapshot_field(got, "boot", boot);
+	want = tree_text(f->table, id, boot);
 	if (strcmp(got, want) != 0)
 		fail_msg("snapshot differs from json-c's whole-tree text:\nexpected %.300s...\ngot      %.300s...",
 			 want, got);
