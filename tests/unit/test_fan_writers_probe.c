@@ -422,6 +422,41 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* The mark's proof (an open of our own that our thread must see) is a
+ * superblock's: a second image beside the first needs none, and is still
+ * guarded and checked for writers. */
+static void second_image_on_a_superblock_needs_no_proving_open(void **state)
+{
+	struct fixture *f = *state;
+	char other[PATH_MAX + 8];
+	struct lw_writer writer;
+	unsigned long walks, proofs;
+	int fd, err, status;
+	pid_t child;
+
+	assert_int_equal(lease_counting_walks(f->image_fd, &writer, &walks), 0);
+	snprintf(other, sizeof(other), "%s/other.img", f->dir);
+	fd = open(other, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = open(other, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	assert_true(fd >= 0);
+	proofs = lw_fan_mark_proofs();
+	err = lease_counting_walks(fd, &writer, &walks);
+	if (err)
+		fail_msg("expected the second image to be leased, got %d: %s", err, lw_fan_enforcer_error(enf));
+	assert_int_equal(lw_fan_mark_proofs() - proofs, 0);
+	assert_int_equal(walks, 0);
+	/* guarded all the same: a child's write open is refused */
+	child = fork();
+	if (child == 0)
+		_exit(open(other, O_WRONLY) < 0 && errno == EPERM ? 0 : 1);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("expected the child's write open of the second image to be refused (EPERM), status %#x", status);
+	close(fd);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -438,6 +473,7 @@ int main(void)
 		T(own_write_descriptor_beside_our_own_read_descriptor_walks),
 		T(holder_opening_for_write_during_probes_is_never_refused),
 		T(holder_opening_during_write_lease_probes_is_never_refused),
+		T(second_image_on_a_superblock_needs_no_proving_open),
 	};
 
 	return cmocka_run_group_tests_name("fanotify writers probe", tests, group_setup, group_teardown);

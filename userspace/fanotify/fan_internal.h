@@ -42,6 +42,15 @@ struct lw_fan_rate {
 	__u32 suppressed;
 };
 
+#define LW_FAN_PROVEN 16	/* superblocks remembered as sending events */
+
+/* A superblock (the key's dev) and file type whose marks were seen to send
+ * permission events (fan_leases.c, prove_mark). */
+struct lw_fan_proven {
+	__u64 dev;
+	mode_t type;
+};
+
 struct lw_fan_enforcer {
 	struct lw_enforcement base;	/* first: the handle the API gives out */
 	int fan_fd;			/* the fanotify group */
@@ -59,6 +68,8 @@ struct lw_fan_enforcer {
 	int table_fd;			/* memfd: the table shared with the keeper */
 	struct lw_fan_table *table;	/* fan_handover.h */
 	size_t table_size;
+	struct lw_fan_proven proven[LW_FAN_PROVEN];	/* the acquiring thread's only */
+	unsigned int nr_proven;
 
 	pthread_mutex_t lock;		/* guards everything below */
 	struct lw_fan_lease *leases;
@@ -96,6 +107,9 @@ int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino
  * walked only if it cannot rule a writer out. */
 int lw_fan_find_writer(int fd, int reopened, const struct lw_image_key *key, dev_t st_dev, ino_t st_ino,
 		       bool blockdev, pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer);
+/* fan_leases.c: how many leases proved their mark with an open of our own
+ * (once a superblock and file type): tests prove the later ones skip it. */
+unsigned long lw_fan_mark_proofs(void);
 /* How many times this process walked /proc for writers: tests prove with it
  * that an image nobody writes costs no walk. */
 unsigned long lw_fan_writer_walks(void);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,26 +112,34 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 /* Whether the kernel really sends events for the mark: it places a mark
  * on a device node, for one, but 6.18 sends no permission event for opening
  * it. One read-only open of our own must come back through our thread.
- * That open is handed back in *keep if asked (the writers check's read
- * lease goes on it: one event an acquire, not two), else closed. */
-static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key,
-		      const char *name, int *keep)
+ * That is a filesystem's and a file type's way, not one inode's: once seen
+ * on a superblock for a type, later leases there skip the open (a round
+ * trip through our thread). */
+static atomic_ulong proofs;
+
+unsigned long lw_fan_mark_proofs(void)
+{
+	return atomic_load(&proofs);
+}
+
+static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key, mode_t type,
+		      const char *name)
 {
 	struct lw_fan_lease *l;
 	char path[64];
 	__u64 events;
 	int probe;
 
+	for (unsigned int i = 0; i < enf->nr_proven && i < LW_FAN_PROVEN; i++)
+		if (enf->proven[i].dev == key->dev && enf->proven[i].type == type)
+			return 0;
+	atomic_fetch_add(&proofs, 1);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	probe = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (probe < 0)
 		return lw_fan_fail(enf, -errno, "cannot open the image (%s) to check its mark: %s",
 				   name, strerror(errno));
-	/* the open returned: our thread has answered its event */
-	if (keep)
-		*keep = probe;
-	else
-		close(probe);
+	close(probe);	/* the open returned: our thread has closed and answered its event */
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
 	events = l ? l->events : 0;
@@ -138,7 +147,22 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 	if (!events)
 		return lw_fan_fail(enf, -EOPNOTSUPP, "the kernel sends no fanotify permission events "
 				   "for this image (%s): it cannot be guarded by this enforcer", name);
+	enf->proven[enf->nr_proven++ % LW_FAN_PROVEN] = (struct lw_fan_proven){ key->dev, type };
 	return 0;
+}
+
+/* A read-only reopen of fd for the writers check, made before the mark so
+ * that its open is not an event for our own thread; the check itself runs
+ * after the mark. -1 where it cannot serve: an fd open for write is
+ * checked on its own open file, with no reader about. */
+static int reopen_for_check(int fd)
+{
+	char path[64];
+
+	if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 }
 
 int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
@@ -148,7 +172,6 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 	struct lw_fan_enforcer *enf = lw_fan_of(handle);
 	struct lw_fan_lease lease = { 0 };
 	int err, probe = -1;
-	bool read_only;
 	struct stat st;
 	char name[96];
 
@@ -162,16 +185,17 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 		return lw_fan_fail(enf, err, "cannot find the key of the image: %s", strerror(-err));
 	lw_image_key_name(&lease.key, name, sizeof(name));
 
+	if (!(flags & LW_LEASE_FORCE))
+		probe = reopen_for_check(fd);
 	pthread_mutex_lock(&enf->lock);
 	err = insert_lease(enf, fd, &lease, name);
 	pthread_mutex_unlock(&enf->lock);
-	if (err)
+	if (err) {
+		if (probe >= 0)
+			close(probe);
 		return err;
-	/* a read-only reopen is what the writers check needs; an image open
-	 * for write is checked on its own open file, with no reader about */
-	read_only = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY;
-	if ((err = prove_mark(enf, fd, &lease.key, name,
-			      read_only && !(flags & LW_LEASE_FORCE) ? &probe : NULL))) {
+	}
+	if ((err = prove_mark(enf, fd, &lease.key, st.st_mode & S_IFMT, name))) {
 		struct lw_err reason = enf->err;
 
 		if (probe >= 0)
