@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* lockwardend: parse options, wire the parts together, run the loop. */
-#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -31,6 +31,7 @@
 #include "holders.h"
 #include "keeper.h"
 #include "common/mkdirs.h"
+#include "common/proc.h"
 #include "leasing.h"
 #include "reexec.h"
 #include "releasing.h"
@@ -137,19 +138,24 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
+/* Descriptors open now, probed slot by slot up to the table's size
+ * (listing /proc/self/fd makes an inode per descriptor: a tenth of a
+ * restart's time at thousands of leases). */
 static unsigned int open_descriptors(void)
 {
 	unsigned int n = 0;
-	struct dirent *de;
-	DIR *dir = opendir("/proc/self/fd");
+	int size = 0;
 
-	if (!dir)
+	if (lw_proc_int_field("/proc/self/status", "FDSize: %d", &size) < 0)
 		return 0;
-	while ((de = readdir(dir)))
-		n += de->d_name[0] != '.';
-	closedir(dir);
-	return n ? n - 1 : 0;	/* not the directory's own */
+	for (int fd = 0; fd < size; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
 }
+
+/* What the fanotify enforcer holds for itself: its group, two eventfds,
+ * the table's memfd, the mountinfo watch, and a spare. */
+#define FANOTIFY_OWN_DESCRIPTORS 8
 
 /* Descriptors the daemon needs: per lease its lock (none with the nop
  * backend), plus two under the fanotify enforcer; a pidfd a holder process
@@ -163,7 +169,7 @@ static unsigned int open_descriptors(void)
  * cannot be told (fanotify denies an open whose event it cannot read).
  * Called once the enforcer is open; the limit was raised before, for the
  * keeper to inherit. */
-static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg)
+static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg, unsigned int before_enforcer)
 {
 	unsigned long long need;
 	struct rlimit rl;
@@ -172,7 +178,11 @@ static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg)
 		return;
 	d->fd_limit = rl.rlim_cur;
 	d->fd_per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + (lw_enforcement_bpf(d->enforcer) ? 0 : 2);
-	d->fd_reserved = open_descriptors() + 24;	/* what it opens later, and for a moment in a request */
+	/* the fanotify enforcer took back a descriptor or two a lease after a
+	 * restart, which fd_per_lease counts: its own are counted instead */
+	d->fd_reserved = (lw_enforcement_bpf(d->enforcer) ? open_descriptors() :
+			  before_enforcer + FANOTIFY_OWN_DESCRIPTORS) +
+			 24;	/* what it opens later, and for a moment in a request */
 	need = (d->fd_per_lease + 1ull) * cfg->max_images + 2ull * cfg->max_clients + d->fd_reserved;
 	if (rl.rlim_cur >= need) {
 		lw_log(LOG_INFO, "descriptor limit %llu (max_images %u and max_clients %u need %llu)",
@@ -245,7 +255,7 @@ int main(int argc, char **argv)
 	struct group *gr;
 	sigset_t mask;
 	char err[2 * PATH_MAX], why_not_bpf[512];
-	unsigned int adopting = 0;
+	unsigned int adopting = 0, before_enforcer;
 	int nov = 0, r, status = 1;
 
 	lw_reexec_init(argc, argv);
@@ -305,6 +315,7 @@ int main(int argc, char **argv)
 	enf_opts.keeper = d.keeper;	/* fanotify: the group it kept across a restart */
 	enf_opts.writable_fs_devices = !cfg.protect_fs_devices;
 	lw_enforcer_choice_parse(cfg.enforcer, &enf_opts.choice);	/* checked by config.c */
+	before_enforcer = open_descriptors();
 	r = lw_enforcement_open(&enf_opts, &d.enforcer, why_not_bpf, sizeof(why_not_bpf), &start_err);
 	if (r < 0) {
 		fail("enforcer", start_err.msg);
@@ -318,7 +329,7 @@ int main(int argc, char **argv)
 		fail("enforcer", "hardened needs the bpf-lsm enforcer (fanotify pins nothing to guard)");
 		goto cleanup;
 	}
-	descriptor_room(&d, &cfg);
+	descriptor_room(&d, &cfg, before_enforcer);
 	be_setup.event = d.event;
 	be_setup.lost = lw_leasing_lost;
 	be_setup.lost_ctx = &d;
