@@ -56,9 +56,10 @@ static int replace(struct lw_daemon *d, const struct lw_keeper_lock *extra, cons
 	d->keeper_source = sd_event_source_disable_unref(d->keeper_source);
 	lw_keeper_close(d->keeper);
 	d->keeper = fresh;
+	lw_enforcement_keep(d->enforcer, d->keeper);	/* fanotify: the group, to the new one */
+	/* logged once the new keeper holds what the old one did, the group too */
 	lw_log(LOG_WARNING, "keeper: %s: keeper pid %d replaced pid %d and holds %zu lock(s)", why,
 	       lw_keeper_pid(fresh), old_pid, count);
-	lw_enforcement_keep(d->enforcer, d->keeper);	/* fanotify: the group, to the new one */
 	return lw_keeping_watch(d);
 }
 
