@@ -76,6 +76,14 @@ start_holder() { sleep 100000 </dev/null >/dev/null 2>&1 & children+=($!); print
 # rogue_write IMAGE: a write open by a process holding no lease; 0 if it got through.
 rogue_write() { dd if=/dev/zero of="$1" bs=1 count=1 seek=4096 conv=notrunc status=none 2>/dev/null; }
 
+# state_of_another_boot NAME: the stopped daemon NAME's state as if written in
+# an earlier boot (the snapshot names the boot it was written in).
+state_of_another_boot() {
+	sed -i 's/"boot":"[0-9a-f-]*"/"boot":"00000000-0000-4000-8000-000000000000"/' "$work/$1/state/leases.json"
+}
+# dropped_as_of_another_boot NAME: daemon NAME holds no lease and said why.
+dropped_as_of_another_boot() { [ "$(count_leases "$1")" = 0 ] && grep -q "from an earlier boot" "$work/$1/daemon.log"; }
+
 new_image() { local f=$work/$1; dd if=/dev/zero of="$f" bs=64k count=1 status=none; echo "$f"; }
 
 # varlink NAME JSON...: send raw messages, print each reply on its own line.

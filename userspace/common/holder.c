@@ -122,15 +122,19 @@ static bool pid_in_cgroup(int pid, uint64_t cgroup_id)
 	return found;
 }
 
+bool lw_holder_process_alive(const struct lw_holder *holder)
+{
+	uint64_t start_time;
+
+	return holder->kind == LW_HOLDER_PROCESS && !lw_proc_stat((int)holder->pid, &start_time, NULL, 0) &&
+	       start_time == holder->start_time;
+}
+
 bool lw_holder_covers_pid(const struct lw_holder *holder, int pid)
 {
-	struct lw_holder process;
-
 	if (holder->kind == LW_HOLDER_CGROUP)
 		return pid_in_cgroup(pid, holder->cgroup_id);
-	if (holder->kind != LW_HOLDER_PROCESS || (uint32_t)pid != holder->pid)
-		return false;
-	return !lw_holder_of_pid(pid, &process) && process.start_time == holder->start_time;
+	return (uint32_t)pid == holder->pid && lw_holder_process_alive(holder);
 }
 
 bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b)

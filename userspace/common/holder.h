@@ -22,6 +22,10 @@ static inline bool lw_lookup_failed_here(int err)
 int lw_holder_of_pid(int pid, struct lw_holder *holder);
 /* A cgroup holder for a cgroup v2 folder (e.g. /sys/fs/cgroup/machine.slice/x). */
 int lw_holder_of_cgroup(const char *cgroup_path, struct lw_holder *holder);
+/* Whether a process holder's pid still runs the process it names: its
+ * start time in /proc/PID/stat (a pid reused, even as a thread id of
+ * another process, has a later one). */
+bool lw_holder_process_alive(const struct lw_holder *holder);
 /* Whether process pid is covered by holder (same process, or inside the
  * cgroup subtree; cgroup v2 mounted at /sys/fs/cgroup). */
 bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);

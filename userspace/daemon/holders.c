@@ -21,13 +21,9 @@ bool lw_cgroup_alive(const char *path, __u64 id)
 
 bool lw_holder_alive(const struct lw_holder *holder)
 {
-	uint64_t start_time;
-
 	if (holder->kind != LW_HOLDER_PROCESS)
 		return true;	/* cgroups: see lw_lease_holder_alive */
-	/* /proc/PID/stat alone: a pid reused by a thread of another process
-	 * has that thread's later start time */
-	return lw_proc_stat((int)holder->pid, &start_time, NULL, 0) == 0 && start_time == holder->start_time;
+	return lw_holder_process_alive(holder);
 }
 
 #define PF_KTHREAD 0x00200000	/* include/linux/sched.h: I am a kernel thread */

@@ -114,13 +114,17 @@ unsigned long lw_fan_mark_proofs(void);
  * that an image nobody writes costs no walk. */
 unsigned long lw_fan_writer_walks(void);
 
+/* fan_lease_probe.c: a read-only open of the file at fd, through its /proc
+ * link (the inode the caller resolved, not a path swapped meanwhile). */
+int lw_fan_reopen_read_only(int fd);
 /* fan_lease_probe.c: true if the kernel proves that nobody else has the
  * regular file open at fd open for write: for a read-only fd, no writer at
  * all; for an fd open for write, no writer but its own open file (and its
  * copies), and no reader either. False if it cannot: a writer, for a write
  * fd any read-only open as well, no lease support. reopened: for a
- * read-only fd, a read-only open of the same file made after the mark (its
- * open already came through the enforcer), or -1 to make one. */
+ * read-only fd, a read-only open of the same file the caller made already
+ * (before placing its mark, so that no event of its own is waited for), or
+ * -1 to make one. */
 bool lw_fan_no_writer(int fd, int reopened);
 
 /* fan_opener.c: what the task blocked in a permission event is doing. */

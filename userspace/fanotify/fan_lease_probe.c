@@ -33,23 +33,26 @@
 
 #include "fanotify/fan_internal.h"
 
+int lw_fan_reopen_read_only(int fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+}
+
 /* A read-only descriptor: a read lease on a file of our own, so the lease
  * and its signal settings touch no file anyone else holds, and close() ends
  * the lease whatever happens. reopened is such a file the caller opened
  * already (-1: opened here). */
 static bool nobody_writes(int fd, int reopened, const struct stat *st)
 {
+	int probe = reopened >= 0 ? reopened : lw_fan_reopen_read_only(fd);
 	struct stat probe_st;
-	char path[64];
 	bool none;
-	int probe = reopened;
 
-	if (probe < 0) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (probe < 0)
-			return false;
-	}
+	if (probe < 0)
+		return false;
 	none = !fstat(probe, &probe_st) && probe_st.st_dev == st->st_dev && probe_st.st_ino == st->st_ino &&
 	       !fcntl(probe, F_SETSIG, SIGURG) && !fcntl(probe, F_SETLEASE, F_RDLCK);
 	if (none)

@@ -126,7 +126,6 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 		      const char *name)
 {
 	struct lw_fan_lease *l;
-	char path[64];
 	__u64 events;
 	int probe;
 
@@ -134,8 +133,7 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 		if (enf->proven[i].dev == key->dev && enf->proven[i].type == type)
 			return 0;
 	atomic_fetch_add(&proofs, 1);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	probe = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	probe = lw_fan_reopen_read_only(fd);
 	if (probe < 0)
 		return lw_fan_fail(enf, -errno, "cannot open the image (%s) to check its mark: %s",
 				   name, strerror(errno));
@@ -157,12 +155,7 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
  * checked on its own open file, with no reader about. */
 static int reopen_for_check(int fd)
 {
-	char path[64];
-
-	if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	return (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY ? lw_fan_reopen_read_only(fd) : -1;
 }
 
 int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,

@@ -166,7 +166,6 @@ void lw_fan_classify(pid_t tid, bool pre_content_event, struct lw_fan_opener *o)
  * a lookup of the thread under the holder's /proc entry and a poll. */
 int lw_fan_holder_pidfd(const struct lw_holder *holder)
 {
-	uint64_t start_time;
 	int pidfd;
 
 	if (holder->kind != LW_HOLDER_PROCESS)
@@ -174,9 +173,8 @@ int lw_fan_holder_pidfd(const struct lw_holder *holder)
 	pidfd = syscall(SYS_pidfd_open, holder->pid, 0);
 	if (pidfd < 0)
 		return -1;
-	/* Opened first, checked after: the pidfd is of the process we checked
-	 * (pidfd_open refuses a thread id, so the pid is a process's). */
-	if (lw_proc_stat((int)holder->pid, &start_time, NULL, 0) || start_time != holder->start_time) {
+	/* Opened first, checked after: the pidfd is of the process we checked. */
+	if (!lw_holder_process_alive(holder)) {
 		close(pidfd);
 		return -1;
 	}
