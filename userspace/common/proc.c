@@ -8,15 +8,25 @@
 
 #include "common/proc.h"
 
+/* Plain reads, not stdio: no fstat for a buffer size (a system call less
+ * on the acquire path, which reads comm and stat files of /proc). */
 int lw_read_text(const char *path, char *buf, size_t size)
 {
-	FILE *f = fopen(path, "re");
-	size_t n;
+	size_t n = 0;
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	n = fread(buf, 1, size - 1, f);
-	fclose(f);
+	while (n < size - 1 && (got = read(fd, buf + n, size - 1 - n)) != 0) {
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			break;	/* what was read so far, as fread gave */
+		}
+		n += (size_t)got;
+	}
+	close(fd);
 	buf[n] = '\0';
 	return (int)n;
 }

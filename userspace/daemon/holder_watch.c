@@ -168,7 +168,6 @@ static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc
 		close(pidfd);
 		return -ESRCH;
 	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		close(pidfd);
@@ -317,6 +316,24 @@ static int watch_cgroup(sd_event *event, const struct lw_lease_entry *e, struct 
 	}
 	h->watch = w;
 	return 0;
+}
+
+/* A keep is one more reference to the process watch: with no interest
+ * left, the watch only waits, and at the process's exit tells no one. */
+struct lw_holder_keep *lw_holder_watch_keep(sd_event *event, const struct lw_holder *holder)
+{
+	struct proc_watch *p = holder->kind == LW_HOLDER_PROCESS ? proc_find(event, holder) : NULL;
+
+	if (!p)
+		return NULL;
+	p->refs++;
+	return (struct lw_holder_keep *)p;
+}
+
+void lw_holder_watch_release(struct lw_holder_keep *keep)
+{
+	if (keep)
+		proc_put((struct proc_watch *)keep);
 }
 
 int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_lease_holder *h,

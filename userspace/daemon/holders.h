@@ -29,6 +29,14 @@ int lw_holder_watch(sd_event *event, const struct lw_lease_entry *e, struct lw_l
 void lw_holder_unwatch(struct lw_lease_holder *h);
 /* Pidfds the watches hold now (one a process, however many leases). */
 unsigned int lw_holder_watch_pidfds(void);
+/* Keep holder's process watch, if it is watched now, past the end of its
+ * last lease, until lw_holder_watch_release: a client connection that is
+ * its own holder keeps it while it stays connected, so its next acquire
+ * finds it watched (no pidfd to open, no /proc to read, no event source
+ * to add). NULL if the process is not watched. */
+struct lw_holder_keep;
+struct lw_holder_keep *lw_holder_watch_keep(sd_event *event, const struct lw_holder *holder);
+void lw_holder_watch_release(struct lw_holder_keep *keep);
 
 /* Is the cgroup of this path and id still there? A cgroup holder lives as
  * long as its folder: cgroup v2 ids are inode numbers that are not reused,

@@ -26,7 +26,16 @@ struct lw_keeper {
 	int fd;
 	int pid;
 	bool started;	/* lw_keeper_connect found none and started this one */
+	unsigned int unanswered;	/* drops sent, their answers not read yet */
 };
+
+/* A drop is not waited for: its answer is always OK, and a release need
+ * not wait on another process. The answers are read as they come
+ * (lw_keeper_collect, from the loop), and before any other request's, which
+ * is answered in order after them. At most this many wait: the keeper must
+ * never block answering while the daemon blocks sending to it, and a Unix
+ * datagram socket queues only net.unix.max_dgram_qlen (10) messages. */
+#define UNANSWERED_MAX 4
 
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd);
 
@@ -167,6 +176,32 @@ void lw_keeper_close(struct lw_keeper *k)
 	free(k);
 }
 
+/* Read the answers to drops: every one (wait), or whatever is there now
+ * (nothing else should be, but what is must go, or the loop spins). */
+static int read_answers(struct lw_keeper *k, bool wait)
+{
+	struct keeper_msg m;
+	int extra, r;
+
+	while (k->unanswered || !wait) {
+		r = wait ? lw_keeper_recv(k->fd, &m, &extra) : lw_keeper_recv_ready(k->fd, &m, &extra);
+		if (extra >= 0)
+			close(extra);
+		if (r == -EAGAIN)
+			return 0;
+		if (r <= 0)
+			return r ? r : -ECONNRESET;
+		if (k->unanswered)
+			k->unanswered--;
+	}
+	return 0;
+}
+
+int lw_keeper_collect(struct lw_keeper *k)
+{
+	return read_answers(k, false);
+}
+
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd)
 {
 	struct keeper_msg m;
@@ -174,6 +209,8 @@ static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd
 
 	if (strlen(name) >= sizeof(m.name))
 		return -ENAMETOOLONG;
+	if ((r = read_answers(k, true)) < 0)
+		return r;
 	r = lw_keeper_send(k->fd, op, name, fd);
 	if (r < 0)
 		return r;
@@ -192,7 +229,16 @@ int lw_keeper_put(struct lw_keeper *k, const char *name, int fd)
 
 int lw_keeper_drop(struct lw_keeper *k, const char *name)
 {
-	return round_trip(k, KEEPER_DROP, name, -1);
+	int r;
+
+	if (strlen(name) >= sizeof(((struct keeper_msg *)NULL)->name))
+		return -ENAMETOOLONG;
+	if (k->unanswered >= UNANSWERED_MAX && (r = read_answers(k, true)) < 0)
+		return r;
+	if ((r = lw_keeper_send(k->fd, KEEPER_DROP, name, -1)) < 0)
+		return r;
+	k->unanswered++;
+	return 0;
 }
 
 int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void *ctx), void *ctx)
@@ -200,6 +246,8 @@ int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void
 	struct keeper_msg m;
 	int fd, r, first_error = 0;
 
+	if ((r = read_answers(k, true)) < 0)
+		return r;
 	r = lw_keeper_send(k->fd, KEEPER_LIST, NULL, -1);
 	if (r < 0)
 		return r;
@@ -238,7 +286,9 @@ int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd)
 	int fd, r;
 
 	*group_fd = *table_fd = -1;
-	r = lw_keeper_send(k->fd, KEEPER_GROUP_TAKE, NULL, -1);
+	r = read_answers(k, true);
+	if (r >= 0)
+		r = lw_keeper_send(k->fd, KEEPER_GROUP_TAKE, NULL, -1);
 	while (r >= 0) {
 		r = lw_keeper_recv(k->fd, &m, &fd);
 		if (r <= 0) {

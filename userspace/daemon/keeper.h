@@ -46,8 +46,13 @@ int lw_keeper_replace(const char *state_dir, const struct lw_keeper_lock *locks,
 
 /* Keep a duplicate of fd under name (an image path); replaces a previous one. */
 int lw_keeper_put(struct lw_keeper *k, const char *name, int fd);
-/* Close the keeper's copy for name (missing is fine). */
+/* Close the keeper's copy for name (missing is fine). Sent without waiting
+ * for the answer: the keeper closes it soon after, in order before any
+ * later request. */
 int lw_keeper_drop(struct lw_keeper *k, const char *name);
+/* Read the drops' answers that are there (call when the connection is
+ * readable). 0, or -errno if the keeper hung up. */
+int lw_keeper_collect(struct lw_keeper *k);
 /* Calls fn with a fresh duplicate of every kept descriptor (fn owns it), or
  * -1 when the kernel refused to pass it (only holders and the registered
  * daemon receive a leased image's write descriptor). The keeper's copy

@@ -48,6 +48,8 @@ int lw_keeper_send(int sock, uint32_t op, const char *name, int fd);
 int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd);
 /* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
 int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd);
+/* The same, without waiting: -EAGAIN if none is there. */
+int lw_keeper_recv_ready(int sock, struct keeper_msg *m, int *fd);
 
 /* Where the keeper listens: the socket file it was started on. A keeper
  * whose file was replaced (a new keeper took over; the daemon died before it

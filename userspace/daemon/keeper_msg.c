@@ -66,8 +66,20 @@ int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd)
 	return send_msg(sock, op, name, fd, 0, true);
 }
 
+static int recv_msg(int sock, struct keeper_msg *m, int *fd, int flags);
+
 /* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
 int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd)
+{
+	return recv_msg(sock, m, fd, 0);
+}
+
+int lw_keeper_recv_ready(int sock, struct keeper_msg *m, int *fd)
+{
+	return recv_msg(sock, m, fd, MSG_DONTWAIT);
+}
+
+static int recv_msg(int sock, struct keeper_msg *m, int *fd, int flags)
 {
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -77,7 +89,7 @@ int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd)
 
 	*fd = -1;
 	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;

@@ -79,13 +79,14 @@ int lw_keeping_put(struct lw_daemon *d, const char *image, int fd)
 	return replace(d, &lock, "the keeper died");
 }
 
-static int keeper_hung_up(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static int keeper_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct lw_daemon *d = userdata;
 
 	(void)s;
 	(void)fd;
-	(void)revents;
+	if (!(revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && lw_keeper_collect(d->keeper) == 0)
+		return 0;
 	if (replace(d, NULL, "the keeper died") < 0) {
 		/* try again at the next put; meanwhile the daemon's copies hold */
 		sd_event_source_set_enabled(d->keeper_source, SD_EVENT_OFF);
@@ -100,9 +101,9 @@ int lw_keeping_watch(struct lw_daemon *d)
 	d->keeper_source = sd_event_source_disable_unref(d->keeper_source);
 	/* its descriptors are copies of ours: no writers check counts them */
 	lw_enforcement_trust_pid(d->enforcer, lw_keeper_pid(d->keeper));
-	/* no EPOLLIN: replies are read where they are asked for */
-	r = sd_event_add_io(d->event, &d->keeper_source, lw_keeper_fd(d->keeper), EPOLLRDHUP,
-			    keeper_hung_up, d);
+	/* EPOLLIN: the drops' answers; every other is read where it is asked for */
+	r = sd_event_add_io(d->event, &d->keeper_source, lw_keeper_fd(d->keeper), EPOLLIN | EPOLLRDHUP,
+			    keeper_event, d);
 	if (r < 0)
 		lw_log(LOG_ERR, "keeper: cannot watch its connection: %s", strerror(-r));
 	return r;

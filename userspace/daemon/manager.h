@@ -17,6 +17,8 @@
 /* Who is calling, from SO_PEERCRED / SO_PEERGROUPS at connect time. The
  * server checks before each call that the process is still the one that
  * connected (pidfd), so pid never names a later process that reused it. */
+struct lw_holder_keep;
+
 struct lw_peer {
 	pid_t pid;
 	uid_t uid;
@@ -24,6 +26,7 @@ struct lw_peer {
 	bool privileged;	/* root or the admin group: may act for any process */
 	int pidfd;		/* the connecting process; readable once it exits */
 	uint64_t start_time;	/* its start time (clock ticks since boot) */
+	struct lw_holder_keep *watch;	/* its holder watch, kept while connected (holders.h) */
 };
 
 struct lw_call;

@@ -38,6 +38,7 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	int n = 0, r;
 
 	peer->pidfd = -1;
+	peer->watch = NULL;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return -errno;
 	peer->pid = cred.pid;

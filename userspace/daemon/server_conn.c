@@ -14,6 +14,7 @@
 #include "common/varlink.h"
 #include "common/version.h"
 #include "errors.h"
+#include "holders.h"
 #include "interface.h"
 #include "manager.h"
 #include "peer.h"
@@ -33,6 +34,7 @@ void lw_conn_free(struct conn *c)
 	s->nr_conns--;
 	sd_event_source_disable_unref(c->source);
 	sd_event_source_disable_unref(c->idle);
+	lw_holder_watch_release(c->peer.watch);
 	if (c->peer.pidfd >= 0)
 		close(c->peer.pidfd);
 	close(c->fd);
@@ -133,6 +135,10 @@ static struct json_object *dispatch(struct conn *c, const struct varlink_request
 							  "a connection acts only for the process that opened it");
 		}
 		reply = lw_manager_call(c->srv->d, &c->peer, dot + 1, req->parameters, &c->call);
+		if (!c->peer.watch)	/* the peer became a holder: its watch outlives its leases */
+			c->peer.watch = lw_holder_watch_keep(c->srv->d->event, &(struct lw_holder){
+				.kind = LW_HOLDER_PROCESS, .pid = (uint32_t)c->peer.pid,
+				.start_time = c->peer.start_time });
 		if (!reply && !c->call.deferred)
 			reply = varlink_error_method_not_found(req->method);
 		return reply;

@@ -178,8 +178,7 @@ int lw_fan_holder_pidfd(const struct lw_holder *holder)
 		close(pidfd);
 		return -1;
 	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-	return pidfd;
+	return pidfd;	/* close-on-exec: pidfd_open(2) sets it */
 }
 
 bool lw_fan_thread_of(pid_t tid, pid_t pid)
