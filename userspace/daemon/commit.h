@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Group commit: the state records of every change made while the loop
- * handles the requests it has ready share one write and one fdatasync.
+ * handles the requests it has ready share one write (not synced: the
+ * journal is to survive the daemon, state.h). With one client connected
+ * no other request can join, and its batch is committed at once
+ * (server_conn.c).
  *
  * A change is made in memory (table, kernel, keeper, holder watch), its
  * record queued (lw_leasing_stage), and a waiter registered; its answer
  * waits. A defer source at idle priority, below the client sockets, runs
- * once every readable request was handled: it writes and syncs the queued
+ * once every readable request was handled: it writes the queued
  * records once (lw_state_commit, which may compact), then calls every
  * waiter with the result: 0 in the order they waited (the change is
  * durable: confirm and answer), or a negative errno in the reverse order

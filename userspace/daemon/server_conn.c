@@ -13,6 +13,7 @@
 
 #include "common/varlink.h"
 #include "common/version.h"
+#include "commit.h"
 #include "errors.h"
 #include "holders.h"
 #include "interface.h"
@@ -212,6 +213,15 @@ static void pump(struct conn *c, uint32_t revents)
 
 	for (;;) {
 		process(c);
+		/* The only client: no other request can join the batch its
+		 * request waits in, so it is committed and answered now rather
+		 * than one loop pass later (which also leaves the socket's
+		 * events as they were). A request still buffered goes next. */
+		if (c->call.deferred && c->srv->nr_conns == 1 && lw_commit_pending(c->srv->d)) {
+			lw_commit_flush(c->srv->d, NULL);
+			if (!c->call.deferred)
+				continue;
+		}
 		if (!c->out)
 			break;
 		r = flush(c);

@@ -103,31 +103,21 @@ static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
 	}
 }
 
-/* k becomes an alias of lease (nobody's if {0, 0}: once more if it is
- * already). flags: LW_ALIAS_*; a nobody's alias keeps the strictest. */
-static int add_alias_flags(struct lw_enforcer *enf, const struct lw_map_key *k,
-			   const struct lw_map_key *lease, __u32 flags)
+/* k becomes an alias of lease, or (found: k's nobody's alias, looked up
+ * by the caller) a nobody's alias once more; a nobody's keeps the
+ * strictest flags. */
+static int store_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease,
+		       __u32 flags, struct lw_alias *found)
 {
-	struct lw_alias alias = { .count = 1 };
-	bool nobodys = !lease->dev && !lease->ino;
+	struct lw_alias alias = { .lease = *lease, .count = 1, .flags = flags };
 
-	if (is_leased(enf, k))
-		return lw_fail(enf, -EEXIST, "device %u:%u%s, another node of this one, is leased",
-			       lw_kdev_major(k->dev), lw_kdev_minor(k->dev),
-			       k->ino ? " (char)" : "");
-	if (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias)) {
-		if (!nobodys || alias.lease.dev || alias.lease.ino)
-			return lw_fail(enf, -EEXIST, "device %u:%u is part of another lease",
-				       lw_kdev_major(k->dev), lw_kdev_minor(k->dev));
-		alias.count++;
-		alias.flags &= flags;
-		if (bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST))
+	if (found) {
+		found->count++;
+		found->flags &= flags;
+		if (bpf_map_update_elem(enf->aliases_fd, k, found, BPF_EXIST))
 			return lw_fail(enf, -errno, "cannot update an alias: %s", strerror(errno));
 		return 0;
 	}
-	alias.lease = *lease;
-	alias.count = 1;
-	alias.flags = flags;
 	/* filter first: the programs must never skip a covered node */
 	if (lw_filter_add(enf, k, 1))
 		return -EIO;
@@ -138,6 +128,26 @@ static int add_alias_flags(struct lw_enforcer *enf, const struct lw_map_key *k,
 		return lw_fail(enf, err, "cannot insert an alias: %s", strerror(-err));
 	}
 	return 0;
+}
+
+/* k becomes an alias of lease (nobody's if {0, 0}: once more if it is
+ * already). flags: LW_ALIAS_*. */
+static int add_alias_flags(struct lw_enforcer *enf, const struct lw_map_key *k,
+			   const struct lw_map_key *lease, __u32 flags)
+{
+	struct lw_alias alias;
+	bool nobodys = !lease->dev && !lease->ino;
+	bool found;
+
+	if (is_leased(enf, k))
+		return lw_fail(enf, -EEXIST, "device %u:%u%s, another node of this one, is leased",
+			       lw_kdev_major(k->dev), lw_kdev_minor(k->dev),
+			       k->ino ? " (char)" : "");
+	found = !bpf_map_lookup_elem(enf->aliases_fd, k, &alias);
+	if (found && (!nobodys || alias.lease.dev || alias.lease.ino))
+		return lw_fail(enf, -EEXIST, "device %u:%u is part of another lease",
+			       lw_kdev_major(k->dev), lw_kdev_minor(k->dev));
+	return store_alias(enf, k, lease, flags, found ? &alias : NULL);
 }
 
 static int add_alias(struct lw_enforcer *enf, const struct lw_map_key *k, const struct lw_map_key *lease)
@@ -291,11 +301,16 @@ static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k)
 {
 	static const struct lw_map_key nobody;
 	struct lw_alias alias;
+	bool found;
 
-	if (is_leased(enf, k) ||
-	    (!bpf_map_lookup_elem(enf->aliases_fd, k, &alias) && (alias.lease.dev || alias.lease.ino)))
+	if (is_leased(enf, k))
 		return 0;
-	return add_alias_flags(enf, k, &nobody, LW_ALIAS_OPENS_ONLY);
+	found = !bpf_map_lookup_elem(enf->aliases_fd, k, &alias);
+	if (found && (alias.lease.dev || alias.lease.ino))
+		return 0;
+	/* looked up once here: an acquire of a file makes its file system's
+	 * devices nobody's, so this is on every acquire */
+	return store_alias(enf, k, &nobody, LW_ALIAS_OPENS_ONLY, found ? &alias : NULL);
 }
 
 /* lw_fs_device_nodes of dev, read again from sysfs once a clock second:

@@ -21,16 +21,6 @@ uint64_t lw_fan_kdev(dev_t dev)
 	return lw_kdev(major(dev), minor(dev));
 }
 
-static int mount_id_of(int fd)
-{
-	struct statx stx;
-
-	/* the id mountinfo names, in one call (fdinfo's mnt_id is the same) */
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx))
-		return -errno;
-	return stx.stx_mask & STATX_MNT_ID ? (int)stx.stx_mnt_id : -ENOENT;
-}
-
 /* The superblock dev of each mount seen so far, kept while the mount table
  * stays as it was: mountinfo polls POLLPRI after any mount, unmount or move
  * (a mount id may be reused after an unmount). Every acquire needs a key,
@@ -109,24 +99,22 @@ out:
 
 int lw_fan_key_of(int fd, struct lw_image_key *key, dev_t *st_dev, ino_t *st_ino)
 {
-	struct stat st;
-	int mnt_id, err;
+	struct statx stx;
 
-	if (fstat(fd, &st))
+	/* what fstat tells and the mount's id (the one mountinfo names), in one call */
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx))
 		return -errno;
-	*st_dev = st.st_dev;
-	*st_ino = st.st_ino;
-	if (S_ISBLK(st.st_mode)) {
-		key->dev = lw_fan_kdev(st.st_rdev);
+	*st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	*st_ino = stx.stx_ino;
+	if (S_ISBLK(stx.stx_mode)) {
+		key->dev = lw_fan_kdev(makedev(stx.stx_rdev_major, stx.stx_rdev_minor));
 		key->ino = 0;
 		return 0;
 	}
-	mnt_id = mount_id_of(fd);
-	if (mnt_id < 0)
-		return mnt_id;
-	err = superblock_dev_of_mount(mnt_id, &key->dev);
-	key->ino = st.st_ino;
-	return err;
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -ENOENT;
+	key->ino = stx.stx_ino;
+	return superblock_dev_of_mount((int)stx.stx_mnt_id, &key->dev);
 }
 
 int lw_fan_enforcer_key_of_fd(struct lw_enforcement *handle, int fd, struct lw_image_key *key)
