@@ -19,6 +19,8 @@ mkdir -p "$(dirname "$log")"
 tests/vm/run --timeout "${LW_PAXOS_HOSTS_TIMEOUT:-900}" --out "$out/shared" --guests 3 --cpus 1 --mem 1024 \
 	--disk "$disk" -- "$top/tests/vm/paxos_hosts_guest.bash" >"$log" 2>&1
 status=$?
+# each host's logs (tests/vm/paxos_hosts_guest.bash), kept beside the console
+rm -rf "$log.hosts" && cp -r "$out/shared/logs" "$log.hosts" 2>/dev/null
 tr -d '\r' <"$log" | awk -v status="$status" -v console="$log" '
 	/^g[0-9]\| 1\.\.[0-9]+$/ { split($0, a, "[.][.]"); planned += a[2]; next }
 	/^g[0-9]\| (not )?ok [0-9]+ - / {

@@ -5,8 +5,9 @@
 # LW_VM_GUEST. They coordinate through files in the shared output folder.
 #   host 1: holds a lease host 2 is refused; its non-holder is denied by the
 #           kernel; its holder killed frees the lease for host 2 at once;
-#           then its storage fails under a writing holder, which is fenced
-#           (and audited) before host 2 may take that lease.
+#           then (once host 2 is done with host 3) its storage fails under a
+#           writing holder, which is fenced (and audited) before host 2 may
+#           take that lease.
 #   host 2: the other side of each of those, and of host 3's death.
 #   host 3: holds a lease and dies (kernel crash); host 2 takes the lease
 #           after the failover time.
@@ -38,6 +39,18 @@ await() {
 }
 # plan: host 1 has 10 cases, host 2 has 9, host 3 has 4
 case $me in 1) echo "1..10" ;; 2) echo "1..9" ;; *) echo "1..4" ;; esac
+
+# This host's logs (daemon, audit, sanlock's own and its debug buffer) go to
+# the shared folder, which paxos_hosts.sh keeps: on exit, before
+# daemon_lib's cleanup removes $work; host 3 saves them before it crashes.
+save_logs() {
+	local dir=$sync_dir/logs/host$me
+	mkdir -p "$dir"
+	cp "$work/H/daemon.log" "$work/H/audit.log" "$work/sanlock.out" /var/log/sanlock.log "$dir/" 2>/dev/null
+	timeout 20 "$sanlock_bin" client log_dump >"$dir/sanlock.log_dump" 2>&1
+	timeout 20 "$sanlock_bin" client status -D >"$dir/sanlock.status" 2>&1
+}
+trap 'save_logs; cleanup' EXIT
 
 # Every host sees the disk through dm, so host 1 can make it fail for itself alone.
 modprobe dm_mod
@@ -81,6 +94,19 @@ case $me in
 	signal host1-holder-killed
 	await host2-done-vm1 300
 
+	# vm2 is taken only once host 2 is through with host 3's death (about
+	# the failover time), so that host 2 tries it at once. Held through that
+	# wait instead, it was lost in a clean-clone make check: host 1's guest
+	# went without a successful renewal for longer than 8 * io_timeout on a
+	# busy host, sanlock dropped the lockspace and stopped the lease's agent,
+	# the daemon fenced the writer and joined again under a new generation,
+	# and host 2's sanlock then granted vm2 at once (the owner's host id
+	# lease had "mismatch"ed): host 2 was not refused (case 17) and got the
+	# lease before host 1 said its writer was fenced (case 19). A guest
+	# stopped for 25 s there (SIGSTOP to its qemu) does the same, every time.
+	await host2-done-vm3 600
+	# (a lockspace dropped in that wait is joined again by the daemon)
+	wait_lockspace H joined 120
 	# a holder that writes: it opens the image for write once it holds the lease
 	( while [ ! -e "$work/go" ]; do sleep 0.1; done; exec 3<>"$img"; exec sleep 100000 ) &
 	writer=$!; children+=("$writer")
@@ -91,6 +117,8 @@ case $me in
 	wait_until 10 eval 'ls -l /proc/$writer/fd 2>/dev/null | grep -q vm.img'
 	signal host1-holds-vm2
 	await host2-refused-vm2 300
+	# the premise of what follows: host 1 still holds vm2 under a live writer
+	alive "$writer" || echo "# host 1's writer was gone before the storage failed: $(grep -m 1 'lost' "$work/H/daemon.log")"
 	# the storage fails for this host alone: every I/O errors from now on
 	dmsetup suspend --nolockfs lwshared && dmsetup load lwshared --table "0 $(blockdev --getsz /dev/vda) error" &&
 		dmsetup resume lwshared
@@ -133,6 +161,7 @@ case $me in
 	check host2_acquires_dead_host3s_lease_after_failover acquire_until $((failover + 120)) "$(lease vm3 3)" "$h2"
 	echo "# host 3 crashed -> host 2 acquires its lease: $((SECONDS - t)) s (failover time ${failover} s + up to one renewal)"
 	lw H release "$img" --pid "$h2" >/dev/null 2>&1
+	signal host2-done-vm3
 
 	await host1-holds-vm2 300
 	out=$(lw H acquire "$img" --pid "$h2" --lease "$(lease vm2 2)" 2>&1); status=$?
@@ -158,6 +187,7 @@ case $me in
 	ok host3_dies_holding_the_lease
 	# the host dies at once: nothing more reaches the disk
 	echo $((failures > 0)) >"$LW_VM_STATUS"
+	save_logs
 	signal host3-crashing
 	sync
 	echo c >/proc/sysrq-trigger
