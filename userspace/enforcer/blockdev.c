@@ -60,19 +60,9 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key
 
 static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys);
 
-static bool names_lease(const struct lw_alias *alias, const struct lw_map_key *key)
-{
-	return alias->lease.dev == key->dev && alias->lease.ino == key->ino;
-}
-
-static void drop_alias(struct lw_enforcer *enf, const struct lw_map_key *k)
-{
-	if (!bpf_map_delete_elem(enf->aliases_fd, k))
-		lw_filter_add(enf, k, -1);
-}
-
-/* The aliases naming key, one entry at a time (2 system calls an entry). */
-static void drop_aliases_one_by_one(struct lw_enforcer *enf, const struct lw_map_key *key)
+/* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
+static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
+			 const struct related *nobodys)
 {
 	struct lw_map_key cur, next;
 	struct lw_alias alias;
@@ -80,71 +70,13 @@ static void drop_aliases_one_by_one(struct lw_enforcer *enf, const struct lw_map
 
 	while (!bpf_map_get_next_key(enf->aliases_fd, prev, &next)) {
 		cur = next;
-		if (!bpf_map_lookup_elem(enf->aliases_fd, &cur, &alias) && names_lease(&alias, key) &&
-		    !bpf_map_delete_elem(enf->aliases_fd, &cur)) {
+		if (!bpf_map_lookup_elem(enf->aliases_fd, &cur, &alias) && alias.lease.dev == key->dev &&
+		    alias.lease.ino == key->ino && !bpf_map_delete_elem(enf->aliases_fd, &cur)) {
 			lw_filter_add(enf, &cur, -1);
 			continue;	/* deleted: prev still names the entry before */
 		}
 		prev = &cur;
 	}
-}
-
-/* Every release of a file walks the aliases (the programs tie loop devices
- * to files), and an overlay's names make one entry a lease: read in
- * batches, a walk costs a system call per ALIAS_BATCH entries, not two an
- * entry. Found entries are deleted after the walk, which a deletion under
- * way could make skip some. */
-#define ALIAS_BATCH 256
-
-static void drop_aliases_naming(struct lw_enforcer *enf, const struct lw_map_key *key)
-{
-	struct lw_map_key *keys = malloc(ALIAS_BATCH * sizeof(*keys)), *found = NULL;
-	struct lw_alias *values = malloc(ALIAS_BATCH * sizeof(*values));
-	size_t nr_found = 0, cap = 0;
-	__u32 in = 0, out = 0, count;
-	bool first = true, last = false;
-
-	while (keys && values && !last) {
-		count = ALIAS_BATCH;
-		/* the hash map's batch token is a bucket index: a __u32 */
-		if (bpf_map_lookup_batch(enf->aliases_fd, first ? NULL : &in, &out, keys, values, &count, NULL)) {
-			if (errno != ENOENT)
-				goto one_by_one;	/* ENOSPC: a bucket larger than a batch */
-			last = true;	/* count holds the final entries, maybe none */
-		}
-		for (__u32 i = 0; i < count; i++) {
-			if (!names_lease(&values[i], key))
-				continue;
-			if (nr_found == cap) {
-				struct lw_map_key *more = realloc(found, (cap = cap ? 2 * cap : 16) * sizeof(*found));
-
-				if (!more)
-					goto one_by_one;
-				found = more;
-			}
-			found[nr_found++] = keys[i];
-		}
-		in = out;
-		first = false;
-	}
-	if (!keys || !values)
-		goto one_by_one;
-	for (size_t i = 0; i < nr_found; i++)
-		drop_alias(enf, &found[i]);
-	goto cleanup;
-one_by_one:
-	drop_aliases_one_by_one(enf, key);
-cleanup:
-	free(found);
-	free(keys);
-	free(values);
-}
-
-/* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
-static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
-			 const struct related *nobodys)
-{
-	drop_aliases_naming(enf, key);
 	drop_nobodys(enf, nobodys);
 }
 
@@ -166,8 +98,8 @@ static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
 		if (alias.count > 1) {
 			alias.count--;
 			bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST);
-		} else
-			drop_alias(enf, k);
+		} else if (!bpf_map_delete_elem(enf->aliases_fd, k))
+			lw_filter_add(enf, k, -1);
 	}
 }
 
