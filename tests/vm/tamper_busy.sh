@@ -16,8 +16,13 @@ echo "1..5"
 check daemon_starts start_daemon A --backend fcntl
 mkdir -p "$work/images"
 for i in 0 1 2 3 4 5 6 7; do new_image "images/image-$i.raw" >/dev/null; done
-t0=$(date +%s)
-out=$("$roundtrip" --images "$work/images" --rounds 3 --iterations 40 --clients 8 A=lockwarden:"$(sock A)" 2>&1); status=$?
+# round trips for at least 4 s, however fast they are (3 rounds of 40 took
+# 3 s or more once, 2 s when the daemon got faster)
+t0=$(date +%s) status=0 runs=0
+while [ $status -eq 0 ] && { [ $runs -eq 0 ] || [ $(( $(date +%s) - t0 )) -lt 4 ]; }; do
+	out=$("$roundtrip" --images "$work/images" --rounds 3 --iterations 40 --clients 8 A=lockwarden:"$(sock A)" 2>&1)
+	status=$? runs=$((runs + 1))
+done
 why="lease_roundtrip failed ($status): $(tail -n 3 <<<"$out")"
 check eight_clients_make_their_round_trips [ $status -eq 0 ]
 why="the run took $(( $(date +%s) - t0 )) s: fewer than 3 tamper checks ran beside it"

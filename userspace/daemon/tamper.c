@@ -37,7 +37,24 @@ struct lw_tamper {
 	__u64 last_usec, restored_usec;	/* CLOCK_REALTIME; restored 0: not yet */
 	struct gap_writer gap[MAX_GAP_WRITERS];
 	size_t nr_gap;			/* reported, also beyond MAX_GAP_WRITERS */
+	__u64 entries_due_usec;		/* CLOCK_MONOTONIC: the next check of the lease entries */
 };
+
+/* The lease entries are read whole: at 65,536 leases that takes long
+ * enough (a tenth of a second or more in a slow guest) that doing it every
+ * second slowed every acquire several times over. So the next such check
+ * comes after ten times as long as the last took, once a second at most:
+ * at most a tenth of the daemon's time. Pins and the guard entry cost the
+ * same at any size and are checked every time. */
+#define ENTRIES_CHECK_SHARE 10
+
+static __u64 monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
+}
 
 static __u64 now_usec(void)
 {
@@ -281,6 +298,7 @@ int lw_tamper_check(struct lw_daemon *d)
 	struct lw_tamper *t = d->tamper;
 	char what[400];
 	int pins, entries, r;
+	__u64 start;
 
 	if (!t || !bpf_of(d))
 		return 0;
@@ -304,7 +322,13 @@ int lw_tamper_check(struct lw_daemon *d)
 		found(d, NULL, "the guard entry (hardened mode, the daemon's identity) was changed behind the daemon's back; restored");
 		pins += r;
 	}
-	entries = check_entries(d);
+	start = monotonic_usec();
+	if (start < t->entries_due_usec)
+		entries = 0;
+	else {
+		entries = check_entries(d);
+		t->entries_due_usec = start + ENTRIES_CHECK_SHARE * (monotonic_usec() - start);
+	}
 	if (entries < 0) {
 		snprintf(t->degraded, sizeof(t->degraded), "cannot check the lease entries: %s",
 			 lw_enforcer_error(bpf_of(d)));
