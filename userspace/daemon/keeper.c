@@ -202,16 +202,25 @@ int lw_keeper_collect(struct lw_keeper *k)
 	return read_answers(k, false);
 }
 
+/* Send a request once at most unread drops' answers wait before it (it is
+ * answered after them, in order). name may be NULL. */
+static int send_request(struct lw_keeper *k, uint32_t op, const char *name, int fd, unsigned int unread)
+{
+	int r;
+
+	if (name && strlen(name) >= sizeof(((struct keeper_msg *)NULL)->name))
+		return -ENAMETOOLONG;
+	if (k->unanswered > unread && (r = read_answers(k, true)) < 0)
+		return r;
+	return lw_keeper_send(k->fd, op, name, fd);
+}
+
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd)
 {
 	struct keeper_msg m;
 	int extra, r;
 
-	if (strlen(name) >= sizeof(m.name))
-		return -ENAMETOOLONG;
-	if ((r = read_answers(k, true)) < 0)
-		return r;
-	r = lw_keeper_send(k->fd, op, name, fd);
+	r = send_request(k, op, name, fd, 0);
 	if (r < 0)
 		return r;
 	r = lw_keeper_recv(k->fd, &m, &extra);
@@ -229,16 +238,11 @@ int lw_keeper_put(struct lw_keeper *k, const char *name, int fd)
 
 int lw_keeper_drop(struct lw_keeper *k, const char *name)
 {
-	int r;
+	int r = send_request(k, KEEPER_DROP, name, -1, UNANSWERED_MAX - 1);
 
-	if (strlen(name) >= sizeof(((struct keeper_msg *)NULL)->name))
-		return -ENAMETOOLONG;
-	if (k->unanswered >= UNANSWERED_MAX && (r = read_answers(k, true)) < 0)
-		return r;
-	if ((r = lw_keeper_send(k->fd, KEEPER_DROP, name, -1)) < 0)
-		return r;
-	k->unanswered++;
-	return 0;
+	if (r == 0)
+		k->unanswered++;
+	return r;
 }
 
 int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void *ctx), void *ctx)
@@ -246,9 +250,7 @@ int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void
 	struct keeper_msg m;
 	int fd, r, first_error = 0;
 
-	if ((r = read_answers(k, true)) < 0)
-		return r;
-	r = lw_keeper_send(k->fd, KEEPER_LIST, NULL, -1);
+	r = send_request(k, KEEPER_LIST, NULL, -1, 0);
 	if (r < 0)
 		return r;
 	for (;;) {
@@ -286,9 +288,7 @@ int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd)
 	int fd, r;
 
 	*group_fd = *table_fd = -1;
-	r = read_answers(k, true);
-	if (r >= 0)
-		r = lw_keeper_send(k->fd, KEEPER_GROUP_TAKE, NULL, -1);
+	r = send_request(k, KEEPER_GROUP_TAKE, NULL, -1, 0);
 	while (r >= 0) {
 		r = lw_keeper_recv(k->fd, &m, &fd);
 		if (r <= 0) {

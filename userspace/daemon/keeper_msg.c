@@ -66,19 +66,6 @@ int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd)
 	return send_msg(sock, op, name, fd, 0, true);
 }
 
-static int recv_msg(int sock, struct keeper_msg *m, int *fd, int flags);
-
-/* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
-int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd)
-{
-	return recv_msg(sock, m, fd, 0);
-}
-
-int lw_keeper_recv_ready(int sock, struct keeper_msg *m, int *fd)
-{
-	return recv_msg(sock, m, fd, MSG_DONTWAIT);
-}
-
 static int recv_msg(int sock, struct keeper_msg *m, int *fd, int flags)
 {
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
@@ -110,4 +97,15 @@ static int recv_msg(int sock, struct keeper_msg *m, int *fd, int flags)
 	/* a trimmed message ends with its name's NUL; any other is cut here */
 	m->name[(size_t)n < sizeof(*m) ? (size_t)n - offsetof(struct keeper_msg, name) - 1 : sizeof(m->name) - 1] = '\0';
 	return 1;
+}
+
+/* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
+int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd)
+{
+	return recv_msg(sock, m, fd, 0);
+}
+
+int lw_keeper_recv_ready(int sock, struct keeper_msg *m, int *fd)
+{
+	return recv_msg(sock, m, fd, MSG_DONTWAIT);
 }

@@ -20,6 +20,7 @@
 #include "holders.h"
 #include "image_open.h"
 #include "lease_json.h"
+#include "peer.h"
 #include "leasing.h"
 #include "manager.h"
 #include "server.h"
@@ -176,9 +177,7 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 		/* the caller itself: identified at connect (SO_PEERCRED names a
 		 * process, not a thread), and its pidfd, polled before every
 		 * call, says it has not exited since */
-		h->id.kind = LW_HOLDER_PROCESS;
-		h->id.pid = (uint32_t)pid;
-		h->id.start_time = peer->start_time;
+		h->id = lw_peer_holder(peer);
 		h->uid = peer->uid;
 		lw_pid_comm(pid, h->comm);
 		return NULL;

@@ -20,4 +20,12 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer);
  * connection may not act for anyone. */
 bool lw_peer_alive(const struct lw_peer *peer);
 
+/* The connecting process as a holder: its pid and the start time read at
+ * connect (SO_PEERCRED names a process, not a thread). */
+static inline struct lw_holder lw_peer_holder(const struct lw_peer *peer)
+{
+	return (struct lw_holder){ .kind = LW_HOLDER_PROCESS, .pid = (uint32_t)peer->pid,
+				   .start_time = peer->start_time };
+}
+
 #endif /* LW_DAEMON_PEER_H */

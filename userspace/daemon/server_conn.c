@@ -136,10 +136,11 @@ static struct json_object *dispatch(struct conn *c, const struct varlink_request
 							  "a connection acts only for the process that opened it");
 		}
 		reply = lw_manager_call(c->srv->d, &c->peer, dot + 1, req->parameters, &c->call);
-		if (!c->peer.watch)	/* the peer became a holder: its watch outlives its leases */
-			c->peer.watch = lw_holder_watch_keep(c->srv->d->event, &(struct lw_holder){
-				.kind = LW_HOLDER_PROCESS, .pid = (uint32_t)c->peer.pid,
-				.start_time = c->peer.start_time });
+		if (!c->peer.watch) {	/* the peer became a holder: its watch outlives its leases */
+			struct lw_holder self = lw_peer_holder(&c->peer);
+
+			c->peer.watch = lw_holder_watch_keep(c->srv->d->event, &self);
+		}
 		if (!reply && !c->call.deferred)
 			reply = varlink_error_method_not_found(req->method);
 		return reply;

@@ -48,19 +48,11 @@ struct lw_tamper {
  * same at any size and are checked every time. */
 #define ENTRIES_CHECK_SHARE 10
 
-static __u64 monotonic_usec(void)
+static __u64 clock_usec(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
-}
-
-static __u64 now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
 }
 
@@ -113,7 +105,7 @@ static void found(struct lw_daemon *d, const struct lw_lease_entry *e, const cha
 	vsnprintf(t->last, sizeof(t->last), fmt, ap);
 	va_end(ap);
 	t->events++;
-	t->last_usec = now_usec();
+	t->last_usec = clock_usec(CLOCK_REALTIME);
 	t->restored_usec = 0;
 	if (e) {
 		rec.image = e->image;
@@ -172,7 +164,7 @@ void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *
 
 			snprintf(g->image, sizeof(g->image), "%s", e->image);
 			g->writer = writers[i];
-			g->time_usec = now_usec();
+			g->time_usec = clock_usec(CLOCK_REALTIME);
 		}
 		if (t)
 			t->nr_gap++;
@@ -322,12 +314,12 @@ int lw_tamper_check(struct lw_daemon *d)
 		found(d, NULL, "the guard entry (hardened mode, the daemon's identity) was changed behind the daemon's back; restored");
 		pins += r;
 	}
-	start = monotonic_usec();
+	start = clock_usec(CLOCK_MONOTONIC);
 	if (start < t->entries_due_usec)
 		entries = 0;
 	else {
 		entries = check_entries(d);
-		t->entries_due_usec = start + ENTRIES_CHECK_SHARE * (monotonic_usec() - start);
+		t->entries_due_usec = start + ENTRIES_CHECK_SHARE * (clock_usec(CLOCK_MONOTONIC) - start);
 	}
 	if (entries < 0) {
 		snprintf(t->degraded, sizeof(t->degraded), "cannot check the lease entries: %s",
@@ -335,7 +327,7 @@ int lw_tamper_check(struct lw_daemon *d)
 		return entries;
 	}
 	if (pins + entries > 0 || t->degraded[0]) {
-		t->restored_usec = now_usec();
+		t->restored_usec = clock_usec(CLOCK_REALTIME);
 		if (t->degraded[0])
 			lw_log(LOG_NOTICE, "tamper: enforcement restored");
 		t->degraded[0] = '\0';
