@@ -292,6 +292,8 @@ int BPF_PROG(lw_file_open, struct file *file, int ret)
 	return -EACCES;
 }
 
+#include "keeper_receive.bpf.h"
+
 /* A write descriptor handed over instead of opened: SCM_RIGHTS from a
  * holder, or pidfd_getfd(2) on a holder. Rare, so no fast path needed. */
 SEC("lsm/file_receive")
@@ -304,7 +306,7 @@ int BPF_PROG(lw_file_receive, struct file *file, int ret)
 		return ret;
 	if (!(file->f_mode & LW_FMODE_WRITE))
 		return 0;
-	if (!denied(file->f_inode, &key, &lease))
+	if (!denied(file->f_inode, &key, &lease) || is_running_keeper())
 		return 0;
 	report(&key, lease, LW_MAP_OP_WRITE, file->f_flags, NULL, file->f_path.dentry, false);
 	return -EACCES;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The daemon's side of the keeper (userspace/daemon/keeper.c) against a real
- * keeper process: drops are sent without waiting for their answers, which
- * must be read in order before any other request's, and never so many may
- * wait that the keeper blocks answering while the daemon blocks sending. */
+ * keeper process: drops, and puts sent with lw_keeper_send_put, go without
+ * waiting for their answers, which must be read in order before any other
+ * request's (a refused put named), and never so many may wait that the
+ * keeper blocks answering while the daemon blocks sending. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -138,6 +139,54 @@ static void collect_reads_the_answers_that_came(void **state)
 	assert_string_equal(f->names[0], "b");
 }
 
+static void send_put_name(struct fixture *f, const char *name)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(lw_keeper_send_put(f->k, name, fd), 0);
+	close(fd);
+}
+
+/* Puts not waited for, mixed with drops, 100 of each: the keeper holds
+ * what a waited-for sequence would leave, and refused nothing. */
+static void unanswered_puts_are_kept_in_order(void **state)
+{
+	struct fixture *f = *state;
+	char name[32];
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "gone-%d", i);
+		send_put_name(f, name);
+		send_put_name(f, i % 2 ? "odd" : "even");
+		assert_int_equal(lw_keeper_drop(f->k, name), 0);
+	}
+	list(f);
+	assert_null(lw_keeper_refused(f->k));
+	assert_int_equal(f->listed, 2);
+	assert_true((!strcmp(f->names[0], "odd") && !strcmp(f->names[1], "even")) ||
+		    (!strcmp(f->names[0], "even") && !strcmp(f->names[1], "odd")));
+}
+
+/* A put the keeper refuses (here: no descriptor came with it) is named
+ * once its answer is read, once, and the puts around it are kept. */
+static void a_refused_put_is_named_once(void **state)
+{
+	struct fixture *f = *state;
+	struct pollfd p = { .fd = lw_keeper_fd(f->k), .events = POLLIN };
+
+	send_put_name(f, "before");
+	assert_int_equal(lw_keeper_send_put(f->k, "refused", -1), 0);
+	send_put_name(f, "after");
+	assert_null(lw_keeper_refused(f->k));	/* no answer read yet */
+	while (poll(&p, 1, 200) == 1)
+		assert_int_equal(lw_keeper_collect(f->k), 0);
+	assert_string_equal(lw_keeper_refused(f->k), "refused");
+	assert_null(lw_keeper_refused(f->k));
+	list(f);
+	assert_int_equal(f->listed, 2);
+}
+
 /* A dead keeper: the drop or the next request says so. */
 static void a_dead_keeper_is_reported(void **state)
 {
@@ -160,6 +209,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(two_hundred_drops_in_a_row_do_not_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(collect_reads_the_answers_that_came, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_dead_keeper_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(unanswered_puts_are_kept_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_refused_put_is_named_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,8 +56,10 @@ struct lw_enforcement_ops {
 	int (*writers)(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
 		       struct lw_writer *writers, size_t max, size_t *count);
 	/* Optional (NULL): a second process (the keeper) whose write
-	 * descriptors are the caller's own in every writers check; 0: none. */
-	void (*trust_pid)(struct lw_enforcement *enf, int pid);
+	 * descriptors are the caller's own in every writers check; 0: none.
+	 * Whether that process may now receive a leased image's write
+	 * descriptor (if not, it must get its copy before the lease exists). */
+	bool (*trust_pid)(struct lw_enforcement *enf, int pid);
 };
 
 /* The first member of every enforcer's handle. */
@@ -72,10 +74,10 @@ static inline int lw_enforcement_writers(struct lw_enforcement *enf, int fd, con
 	return enf->ops->writers ? enf->ops->writers(enf, fd, key, writers, max, count) : -EOPNOTSUPP;
 }
 
-static inline void lw_enforcement_trust_pid(struct lw_enforcement *enf, int pid)
+/* Without the operation, nothing stops a receive. */
+static inline bool lw_enforcement_trust_pid(struct lw_enforcement *enf, int pid)
 {
-	if (enf->ops->trust_pid)
-		enf->ops->trust_pid(enf, pid);
+	return enf->ops->trust_pid ? enf->ops->trust_pid(enf, pid) : true;
 }
 
 static inline const char *lw_enforcement_name(const struct lw_enforcement *enf)

@@ -36,6 +36,8 @@ struct lw_daemon {
 	struct lw_audit *audit;		/* NULL: no audit sink */
 	struct lw_keeper *keeper;
 	sd_event_source *keeper_source;	/* hangs up when the keeper dies (keeping.c) */
+	bool keeper_receives;	/* the kernel lets the keeper receive a leased image's
+				 * write descriptor: puts go unanswered (keeping.c) */
 	struct lw_server *server;
 	bool has_admin_group;
 	gid_t admin_gid;		/* [daemon] admin_group: may act for any process */

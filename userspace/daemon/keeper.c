@@ -22,20 +22,28 @@
 #include "keeper.h"
 #include "keeper_internal.h"
 
+/* A drop is not waited for: its answer is always OK, and a release need
+ * not wait on another process. Nor is a put sent with lw_keeper_send_put:
+ * a refusal is remembered for lw_keeper_refused. The answers are read as
+ * they come (lw_keeper_collect, from the loop), and before any other
+ * request's, which is answered in order after them. At most this many wait:
+ * the keeper must never block answering while the daemon blocks sending to
+ * it, and a Unix datagram socket queues only net.unix.max_dgram_qlen (10)
+ * messages. */
+#define UNANSWERED_MAX 4
+
 struct lw_keeper {
 	int fd;
 	int pid;
 	bool started;	/* lw_keeper_connect found none and started this one */
-	unsigned int unanswered;	/* drops sent, their answers not read yet */
+	unsigned int unanswered;	/* puts and drops sent, their answers not read yet */
+	unsigned int oldest;		/* in waiting[], the next answer's request */
+	struct {
+		bool put;
+		char name[PATH_MAX];	/* a put's, for lw_keeper_refused */
+	} waiting[UNANSWERED_MAX];
+	char refused[PATH_MAX];		/* a put's name the keeper refused, "" if none */
 };
-
-/* A drop is not waited for: its answer is always OK, and a release need
- * not wait on another process. The answers are read as they come
- * (lw_keeper_collect, from the loop), and before any other request's, which
- * is answered in order after them. At most this many wait: the keeper must
- * never block answering while the daemon blocks sending to it, and a Unix
- * datagram socket queues only net.unix.max_dgram_qlen (10) messages. */
-#define UNANSWERED_MAX 4
 
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd);
 
@@ -176,8 +184,22 @@ void lw_keeper_close(struct lw_keeper *k)
 	free(k);
 }
 
-/* Read the answers to drops: every one (wait), or whatever is there now
- * (nothing else should be, but what is must go, or the loop spins). */
+/* One answer to a request not waited for, the oldest. */
+static void answered(struct lw_keeper *k, const struct keeper_msg *m)
+{
+	unsigned int i = k->oldest;
+
+	if (!k->unanswered)
+		return;	/* nothing was waiting: not ours to count */
+	if (k->waiting[i].put && m->op != KEEPER_OK)
+		snprintf(k->refused, sizeof(k->refused), "%s", k->waiting[i].name);
+	k->oldest = (i + 1) % UNANSWERED_MAX;
+	k->unanswered--;
+}
+
+/* Read the answers to requests not waited for: every one (wait), or
+ * whatever is there now (nothing else should be, but what is must go, or
+ * the loop spins). */
 static int read_answers(struct lw_keeper *k, bool wait)
 {
 	struct keeper_msg m;
@@ -191,8 +213,7 @@ static int read_answers(struct lw_keeper *k, bool wait)
 			return 0;
 		if (r <= 0)
 			return r ? r : -ECONNRESET;
-		if (k->unanswered)
-			k->unanswered--;
+		answered(k, &m);
 	}
 	return 0;
 }
@@ -236,13 +257,40 @@ int lw_keeper_put(struct lw_keeper *k, const char *name, int fd)
 	return round_trip(k, KEEPER_PUT, name, fd);
 }
 
+/* Send a request whose answer is read later (read_answers). */
+static int send_unanswered(struct lw_keeper *k, uint32_t op, const char *name, int fd)
+{
+	int r = send_request(k, op, name, fd, UNANSWERED_MAX - 1);
+	unsigned int i = (k->oldest + k->unanswered) % UNANSWERED_MAX;
+
+	if (r < 0)
+		return r;
+	k->waiting[i].put = op == KEEPER_PUT;
+	if (k->waiting[i].put)
+		snprintf(k->waiting[i].name, sizeof(k->waiting[i].name), "%s", name);
+	k->unanswered++;
+	return 0;
+}
+
+int lw_keeper_send_put(struct lw_keeper *k, const char *name, int fd)
+{
+	return send_unanswered(k, KEEPER_PUT, name, fd);
+}
+
+const char *lw_keeper_refused(struct lw_keeper *k)
+{
+	static char name[PATH_MAX];
+
+	if (!k->refused[0])
+		return NULL;
+	snprintf(name, sizeof(name), "%s", k->refused);
+	k->refused[0] = '\0';
+	return name;
+}
+
 int lw_keeper_drop(struct lw_keeper *k, const char *name)
 {
-	int r = send_request(k, KEEPER_DROP, name, -1, UNANSWERED_MAX - 1);
-
-	if (r == 0)
-		k->unanswered++;
-	return r;
+	return send_unanswered(k, KEEPER_DROP, name, -1);
 }
 
 int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void *ctx), void *ctx)

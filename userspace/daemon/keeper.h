@@ -7,9 +7,10 @@
  * their open file description does. The daemon and the keeper each hold a
  * descriptor of every lock's one open file description, so the lock survives
  * either of them dying. The daemon hands each new lock to the keeper over a
- * Unix socket (SCM_RIGHTS) before the lease exists in the kernel (the
- * kernel lets only holders and the daemon receive a leased image's write
- * descriptor); a restarted daemon connects to the same socket
+ * Unix socket (SCM_RIGHTS): under BPF LSM the kernel lets only holders, the
+ * daemon and the keeper named in the keeper map receive a leased image's
+ * write descriptor, so the put need not be answered before the lease
+ * exists (keeping.h); a restarted daemon connects to the same socket
  * (STATE_DIR/keeper.sock), takes its own copy of every lock back and
  * reconciles them with the state file. A keeper that died is replaced by one
  * that inherits the daemon's copies across fork (no socket, no kernel check).
@@ -46,12 +47,20 @@ int lw_keeper_replace(const char *state_dir, const struct lw_keeper_lock *locks,
 
 /* Keep a duplicate of fd under name (an image path); replaces a previous one. */
 int lw_keeper_put(struct lw_keeper *k, const char *name, int fd);
+/* The same, without waiting for the answer (the fd is the keeper's once
+ * this returns, in its socket's queue if not yet received). A refusal is
+ * found as the answers are read: lw_keeper_refused. Only where the kernel
+ * lets the keeper receive a leased image's write descriptor. */
+int lw_keeper_send_put(struct lw_keeper *k, const char *name, int fd);
+/* The name of a put sent with lw_keeper_send_put that the keeper refused
+ * since the last call (valid until the next), or NULL. */
+const char *lw_keeper_refused(struct lw_keeper *k);
 /* Close the keeper's copy for name (missing is fine). Sent without waiting
  * for the answer: the keeper closes it soon after, in order before any
  * later request. */
 int lw_keeper_drop(struct lw_keeper *k, const char *name);
-/* Read the drops' answers that are there (call when the connection is
- * readable). 0, or -errno if the keeper hung up. */
+/* Read the answers not waited for that are there (call when the
+ * connection is readable). 0, or -errno if the keeper hung up. */
 int lw_keeper_collect(struct lw_keeper *k);
 /* Calls fn with a fresh duplicate of every kept descriptor (fn owns it), or
  * -1 when the kernel refused to pass it (only holders and the registered

@@ -68,15 +68,39 @@ int lw_keeping_renew(struct lw_daemon *d, const char *why)
 	return replace(d, NULL, why);
 }
 
+/* A put the keeper refused (out of memory or descriptors): the daemon's
+ * own copy still holds the lock, but a restart would lose it. A new keeper
+ * gets every lock (extra too, if not yet in the table). */
+static void renew_if_refused(struct lw_daemon *d, const struct lw_keeper_lock *extra)
+{
+	const char *refused = lw_keeper_refused(d->keeper);
+
+	if (!refused)
+		return;
+	lw_log(LOG_ERR, "keeper: it refused its copy of the lock of %s; replacing it", refused);
+	replace(d, extra, "it refused a copy of a lock");
+}
+
 int lw_keeping_put(struct lw_daemon *d, const char *image, int fd)
 {
 	struct lw_keeper_lock lock = { .name = image, .fd = fd };
-	int r = lw_keeper_put(d->keeper, image, fd);
+	int r = d->keeper_receives ? lw_keeper_send_put(d->keeper, image, fd) : lw_keeper_put(d->keeper, image, fd);
 
+	if (r == 0)
+		renew_if_refused(d, &lock);
 	if (r != -ECONNRESET && r != -EPIPE && r != -ENOTCONN)
 		return r;
 	/* the new keeper inherits this one with the others */
 	return replace(d, &lock, "the keeper died");
+}
+
+int lw_keeping_drop(struct lw_daemon *d, const char *image)
+{
+	int r = lw_keeper_drop(d->keeper, image);
+
+	if (r == 0)
+		renew_if_refused(d, NULL);
+	return r;
 }
 
 static int keeper_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -85,8 +109,10 @@ static int keeper_event(sd_event_source *s, int fd, uint32_t revents, void *user
 
 	(void)s;
 	(void)fd;
-	if (!(revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && lw_keeper_collect(d->keeper) == 0)
+	if (!(revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && lw_keeper_collect(d->keeper) == 0) {
+		renew_if_refused(d, NULL);
 		return 0;
+	}
 	if (replace(d, NULL, "the keeper died") < 0) {
 		/* try again at the next put; meanwhile the daemon's copies hold */
 		sd_event_source_set_enabled(d->keeper_source, SD_EVENT_OFF);
@@ -100,7 +126,10 @@ int lw_keeping_watch(struct lw_daemon *d)
 
 	d->keeper_source = sd_event_source_disable_unref(d->keeper_source);
 	/* its descriptors are copies of ours: no writers check counts them */
-	lw_enforcement_trust_pid(d->enforcer, lw_keeper_pid(d->keeper));
+	d->keeper_receives = lw_enforcement_trust_pid(d->enforcer, lw_keeper_pid(d->keeper));
+	if (!d->keeper_receives)
+		lw_log(LOG_WARNING, "keeper: %s; each lock is handed to it before its lease exists",
+		       lw_enforcement_error(d->enforcer));
 	/* EPOLLIN: the drops' answers; every other is read where it is asked for */
 	r = sd_event_add_io(d->event, &d->keeper_source, lw_keeper_fd(d->keeper), EPOLLIN | EPOLLRDHUP,
 			    keeper_event, d);

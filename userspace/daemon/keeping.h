@@ -8,9 +8,14 @@
 
 #include "daemon.h"
 
-/* Give the keeper a copy of fd (the lock of image, not yet leased in the
- * kernel); a dead keeper is replaced first. */
+/* Give the keeper a copy of fd (the lock of image); a dead keeper is
+ * replaced first. Not waited for where the kernel lets the keeper receive
+ * it (d->keeper_receives); else answered, before the lease exists in the
+ * kernel. A keeper that refused an earlier put is replaced. */
 int lw_keeping_put(struct lw_daemon *d, const char *image, int fd);
+
+/* The keeper closes its copy of image's lock (not waited for). */
+int lw_keeping_drop(struct lw_daemon *d, const char *image);
 
 /* Replace the keeper (dead or alive) by one that holds a copy of every
  * lock the daemon has. why is logged. */

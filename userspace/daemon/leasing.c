@@ -198,7 +198,7 @@ static void ungrant(struct lw_daemon *d, struct lw_lease_entry *e, bool kernel, 
 	if (kernel)
 		lw_enforcement_remove_lease(d->enforcer, &e->key);
 	if (kept)
-		lw_keeper_drop(d->keeper, e->image);
+		lw_keeping_drop(d, e->image);
 	/* the image stays refused until the backend let go; frees e */
 	lw_releasing_start(d, e, &(struct lw_release_record){ .who = NULL }, NULL, NULL, NULL);
 }
@@ -243,7 +243,8 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		/* committed at once: the batch before it first (commit.h) */
 		lw_commit_flush(d, NULL);
 	}
-	/* the keeper gets its copy before the lease exists in the kernel */
+	/* the keeper gets its copy before the lease exists in the kernel, or
+	 * sent unanswered where it may receive it later (keeping.h) */
 	if (keep_fd >= 0) {
 		r = lw_keeping_put(d, e->image, keep_fd);
 		if (r < 0) {

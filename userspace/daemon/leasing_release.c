@@ -82,7 +82,7 @@ static bool lift(struct lw_daemon *d, struct leaving *l, enum lw_lease_event why
 		lw_log(LOG_ERR, "release %s: %s", e->image, lw_enforcement_error(d->enforcer));
 	/* the keeper may hold the only copy (e->lock NULL after a restart);
 	 * a lock with nothing to keep (nop's) never had one there */
-	if ((!e->lock || lw_backend_lock_keep_fd(e->lock) >= 0) && lw_keeper_drop(d->keeper, e->image) < 0)
+	if ((!e->lock || lw_backend_lock_keep_fd(e->lock) >= 0) && lw_keeping_drop(d, e->image) < 0)
 		lw_log(LOG_ERR, "release %s: the keeper did not drop its copy of the lock", e->image);
 	return true;
 }

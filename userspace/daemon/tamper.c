@@ -314,6 +314,11 @@ int lw_tamper_check(struct lw_daemon *d)
 		found(d, NULL, "the guard entry (hardened mode, the daemon's identity) was changed behind the daemon's back; restored");
 		pins += r;
 	}
+	r = lw_enforcer_verify_keeper(bpf_of(d));
+	if (r > 0) {
+		found(d, NULL, "the keeper entry (the keeper's identity) was changed behind the daemon's back; restored");
+		pins += r;
+	}
 	start = clock_usec(CLOCK_MONOTONIC);
 	if (start < t->entries_due_usec)
 		entries = 0;

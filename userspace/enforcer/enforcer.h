@@ -127,10 +127,13 @@ int lw_enforcer_guard(struct lw_enforcement *enf, bool enabled, const struct lw_
 /* Whether the guard entry (hardened flag, the daemon's identity) is as
  * lw_enforcer_guard wrote it; rewrites it if not. 1: restored, 0: intact. */
 int lw_enforcer_verify_guard(struct lw_enforcement *enf);
+/* The same for the keeper entry, as lw_enforcer_trust_pid wrote it. */
+int lw_enforcer_verify_keeper(struct lw_enforcement *enf);
 
 /* A second process (the keeper) whose write descriptors count as the
- * caller's own in the writers check. */
-void lw_enforcer_trust_pid(struct lw_enforcement *enf, int pid);
+ * caller's own in the writers check, and which may receive a leased
+ * image's write descriptor (the keeper map). Whether it may now. */
+bool lw_enforcer_trust_pid(struct lw_enforcement *enf, int pid);
 
 /* Non-holders that have the leased image open for write (a lease put back
  * after a gap): up to max of them in writers; *count gets how many were

@@ -12,7 +12,7 @@
 struct ring_buffer;
 struct enforcer_files_bpf;
 
-#define LW_NR_MAPS 11
+#define LW_NR_MAPS 12
 #define LW_MAX_PROGRAMS 48
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
@@ -40,6 +40,7 @@ struct lw_enforcer {
 	int holder_index_fd;
 	int key_probes_fd;
 	int holder_family_fd;
+	int keeper_fd;
 	struct lw_claim *claims;	/* exclusive claims of leased block devices */
 	size_t nr_claims;
 	char version[32];	/* the pinned program version folder */
@@ -50,6 +51,8 @@ struct lw_enforcer {
 	__u32 guard_flags;	/* LW_GUARD_* from the open options */
 	bool writable_fs_devices;	/* from the open options */
 	__u32 trusted_pid;	/* a second process whose descriptors count as ours (the keeper) */
+	struct lw_map_holder keeper;	/* as lw_enforcer_trust_pid wrote it in the keeper map */
+	bool keeper_set;
 	__u32 filter_mask;	/* lease_filter entries - 1 */
 	unsigned int max_images;
 	struct ring_buffer *events;	/* NULL until lw_enforcer_events_fd() */

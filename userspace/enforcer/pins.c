@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/holder.h"
 #include "enforcer/enforcer_internal.h"
 #include "enforcer.skel.h"
 
@@ -205,6 +206,23 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 	return 0;
 }
 
+int lw_enforcer_verify_keeper(struct lw_enforcement *handle)
+{
+	struct lw_enforcer *enf = lw_bpf_of(handle);
+	struct lw_map_holder now;
+	__u32 zero = 0;
+
+	if (!enf->keeper_set)
+		return 0;
+	if (bpf_map_lookup_elem(enf->keeper_fd, &zero, &now))
+		return lw_fail(enf, -errno, "cannot read the keeper map: %s", strerror(errno));
+	if (!memcmp(&now, &enf->keeper, sizeof(now)))
+		return 0;
+	if (bpf_map_update_elem(enf->keeper_fd, &zero, &enf->keeper, BPF_ANY))
+		return lw_fail(enf, -errno, "cannot restore the keeper map: %s", strerror(errno));
+	return 1;
+}
+
 int lw_enforcer_verify_guard(struct lw_enforcement *handle)
 {
 	struct lw_enforcer *enf = lw_bpf_of(handle);
@@ -238,9 +256,23 @@ int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags)
 	return 0;
 }
 
-void lw_enforcer_trust_pid(struct lw_enforcement *handle, int pid)
+bool lw_enforcer_trust_pid(struct lw_enforcement *handle, int pid)
 {
 	struct lw_enforcer *enf = lw_bpf_of(handle);
+	struct lw_holder keeper;
+	__u32 zero = 0;
 
 	enf->trusted_pid = pid > 0 ? (__u32)pid : 0;
+	memset(&enf->keeper, 0, sizeof(enf->keeper));	/* LW_MAP_HOLDER_NONE */
+	if (pid > 0 && lw_holder_of_pid(pid, &keeper) == 0)
+		enf->keeper = lw_to_map_holder(&keeper);
+	if (bpf_map_update_elem(enf->keeper_fd, &zero, &enf->keeper, BPF_ANY)) {
+		lw_fail(enf, -errno, "cannot update the keeper map: %s", strerror(errno));
+		memset(&enf->keeper, 0, sizeof(enf->keeper));
+		return false;
+	}
+	enf->keeper_set = true;
+	if (pid > 0 && enf->keeper.kind != LW_MAP_HOLDER_PROCESS)
+		lw_fail(enf, -ESRCH, "keeper pid %d: cannot read its start time", pid);
+	return enf->keeper.kind == LW_MAP_HOLDER_PROCESS;
 }

@@ -96,8 +96,9 @@ int lw_fan_enforcer_remove_lease(struct lw_enforcement *enf, const struct lw_ima
 int lw_fan_enforcer_writers(struct lw_enforcement *enf, int fd, const struct lw_image_key *key,
 			    struct lw_writer *writers, size_t max, size_t *count);
 /* A second process (the keeper) whose descriptors are the caller's own:
- * the writer scans skip it as they skip the caller. */
-void lw_fan_enforcer_trust_pid(struct lw_enforcement *enf, int pid);
+ * the writer scans skip it as they skip the caller. It may receive a
+ * leased image's write descriptor: fanotify does not see receives (true). */
+bool lw_fan_enforcer_trust_pid(struct lw_enforcement *enf, int pid);
 
 /* Same errors as lw_enforcer_add_holder/remove_holder; removing the last
  * holder removes the lease. */

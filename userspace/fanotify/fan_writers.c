@@ -301,7 +301,8 @@ int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct 
 	return err ? lw_fan_fail(enf, err, "cannot look for writers of the image: %s", strerror(-err)) : 0;
 }
 
-void lw_fan_enforcer_trust_pid(struct lw_enforcement *handle, int pid)
+bool lw_fan_enforcer_trust_pid(struct lw_enforcement *handle, int pid)
 {
 	lw_fan_of(handle)->trusted = pid > 0 ? pid : 0;
+	return true;
 }
