@@ -77,8 +77,12 @@ print(v["pid"] if isinstance(v, dict) else int.from_bytes(bytes(int(x, 16) for x
 }
 bpftool map update pinned "$(pins A)/keeper" key hex 00 00 00 00 value hex $(printf '00 %.0s' $(seq 24))
 restored() { for _ in $(seq 100); do [ "$(keeper_entry_pid)" = "$keeper" ] && return 0; sleep 0.1; done; return 1; }
-why="keeper entry after 10 s: pid $(keeper_entry_pid) ($(bpftool -j map lookup pinned "$(pins A)/keeper" key hex 00 00 00 00 2>&1)), want $keeper; log: $(grep -c 'keeper entry' "$work/A/daemon.log") line(s)"
-check changed_keeper_entry_is_restored_and_logged eval 'restored && grep -q "guard or keeper entry" "$work/A/daemon.log"'
+restored_and_logged() {
+	restored && grep -q "the keeper entry (the keeper's identity) was changed" "$work/A/daemon.log" && return 0
+	why="keeper entry after 10 s: $(bpftool -j map lookup pinned "$(pins A)/keeper" key hex 00 00 00 00 2>&1), want pid $keeper; $(grep -c 'keeper entry' "$work/A/daemon.log") log line(s)"
+	return 1
+}
+check changed_keeper_entry_is_restored_and_logged restored_and_logged
 
 kill9_daemon A
 why="nobody holds the backend lock of $img with the daemon killed (the keeper's copy)"
