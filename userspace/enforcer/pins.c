@@ -206,38 +206,37 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 	return 0;
 }
 
-int lw_enforcer_verify_keeper(struct lw_enforcement *handle)
+/* A one-entry map's entry as the daemon wrote it (want); rewritten if not.
+ * 1: restored, 0: intact. */
+static int restore_entry(struct lw_enforcer *enf, int fd, const void *want, size_t size, const char *map)
 {
-	struct lw_enforcer *enf = lw_bpf_of(handle);
-	struct lw_map_holder now;
+	union {
+		struct lw_guard guard;
+		struct lw_map_holder keeper;
+	} now;
 	__u32 zero = 0;
 
-	if (!enf->keeper_set)
+	if (bpf_map_lookup_elem(fd, &zero, &now))
+		return lw_fail(enf, -errno, "cannot read the %s map: %s", map, strerror(errno));
+	if (!memcmp(&now, want, size))
 		return 0;
-	if (bpf_map_lookup_elem(enf->keeper_fd, &zero, &now))
-		return lw_fail(enf, -errno, "cannot read the keeper map: %s", strerror(errno));
-	if (!memcmp(&now, &enf->keeper, sizeof(now)))
-		return 0;
-	if (bpf_map_update_elem(enf->keeper_fd, &zero, &enf->keeper, BPF_ANY))
-		return lw_fail(enf, -errno, "cannot restore the keeper map: %s", strerror(errno));
+	if (bpf_map_update_elem(fd, &zero, want, BPF_ANY))
+		return lw_fail(enf, -errno, "cannot restore the %s map: %s", map, strerror(errno));
 	return 1;
 }
 
 int lw_enforcer_verify_guard(struct lw_enforcement *handle)
 {
 	struct lw_enforcer *enf = lw_bpf_of(handle);
-	struct lw_guard now;
-	__u32 zero = 0;
 
-	if (!enf->guard_set)
-		return 0;
-	if (bpf_map_lookup_elem(enf->guard_fd, &zero, &now))
-		return lw_fail(enf, -errno, "cannot read the guard map: %s", strerror(errno));
-	if (!memcmp(&now, &enf->guard, sizeof(now)))
-		return 0;
-	if (bpf_map_update_elem(enf->guard_fd, &zero, &enf->guard, BPF_ANY))
-		return lw_fail(enf, -errno, "cannot restore the guard map: %s", strerror(errno));
-	return 1;
+	return enf->guard_set ? restore_entry(enf, enf->guard_fd, &enf->guard, sizeof(enf->guard), "guard") : 0;
+}
+
+int lw_enforcer_verify_keeper(struct lw_enforcement *handle)
+{
+	struct lw_enforcer *enf = lw_bpf_of(handle);
+
+	return enf->keeper_set ? restore_entry(enf, enf->keeper_fd, &enf->keeper, sizeof(enf->keeper), "keeper") : 0;
 }
 
 int lw_set_guard_flags(struct lw_enforcer *enf, __u32 flags)
