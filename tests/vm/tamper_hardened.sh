@@ -9,7 +9,7 @@
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/tamper_lib.bash"
 require
-echo "1..22"
+echo "1..23"
 
 img=$(new_image leased.img)
 conf=$(hardened_conf)
@@ -53,6 +53,13 @@ import os, sys
 fd = os.open("/proc/%s/mem" % sys.argv[1], os.O_RDWR)' "$dpid" 2>&1); status=$?
 why="root's /proc/PID/mem open of the daemon: expected refused, got status $status: $out"
 check root_cannot_open_the_daemons_memory [ $status -ne 0 ]
+# the keeper holds a write descriptor of every leased image, as the daemon does
+keeper=$(sed -n 's/.*keeper pid \([0-9]*\) holds.*/\1/p' "$work/A/daemon.log" | tail -n 1)
+out=$("$py" -c '
+import os, sys
+fd = os.open("/proc/%s/mem" % sys.argv[1], os.O_RDWR)' "$keeper" 2>&1); status=$?
+why="root's /proc/PID/mem open of the keeper (pid ${keeper:-none logged}): expected refused, got status $status: $out"
+check root_cannot_open_the_keepers_memory eval '[ -n "$keeper" ] && [ $status -ne 0 ]'
 why="no denial records with op bpf and unpin in the audit log: $(tail -n 3 "$work/A/audit.log")"
 check refusals_are_audited_as_denials within 20 eval 'audit_has A "\"type\":\"denial\"" "\"op\":\"bpf\"" && audit_has A "\"type\":\"denial\"" "\"op\":\"unpin\""'
 check rogue_write_still_denied not rogue_write "$img"
