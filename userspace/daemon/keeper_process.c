@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <search.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,49 +29,65 @@
 struct kept {
 	char *name;
 	int fd;
+	size_t at;	/* its place in items */
 };
 
+/* The copies in an array (listed in order of arrival, give or take a
+ * drop's swap) and a search tree by name: a put or a drop costs log n
+ * name comparisons, not n (at 65,536 leases a linear search made a dead
+ * holder's release quadratic). */
 struct keeper_store {
-	struct kept *items;
+	struct kept **items;
 	size_t count, cap;
+	void *by_name;	/* tsearch(3) tree of items */
 };
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(((const struct kept *)a)->name, ((const struct kept *)b)->name);
+}
 
 static void store_drop(struct keeper_store *s, const char *name)
 {
-	for (size_t i = 0; i < s->count; i++)
-		if (strcmp(s->items[i].name, name) == 0) {
-			close(s->items[i].fd);
-			free(s->items[i].name);
-			s->items[i] = s->items[--s->count];
-			return;
-		}
+	struct kept key = { .name = (char *)name }, **found = tfind(&key, &s->by_name, compare_names), *k;
+
+	if (!found)
+		return;
+	k = *found;
+	tdelete(k, &s->by_name, compare_names);
+	close(k->fd);
+	s->items[k->at] = s->items[--s->count];
+	s->items[k->at]->at = k->at;
+	free(k->name);
+	free(k);
 }
 
-/* Add name without looking for it first: keeper_setup's names are the
- * daemon's leases, one a name, and a search each would make starting a
- * keeper of N locks cost N^2. */
-static int store_append(struct keeper_store *s, const char *name, int fd)
+/* Keep fd under name, in place of a copy of the same name. */
+static int store_put(struct keeper_store *s, const char *name, int fd)
 {
+	struct kept *k, **node;
+
+	store_drop(s, name);
 	if (s->count == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct kept *grown = realloc(s->items, cap * sizeof(*grown));
+		struct kept **grown = realloc(s->items, cap * sizeof(*grown));
 
 		if (!grown)
 			return -ENOMEM;
 		s->items = grown;
 		s->cap = cap;
 	}
-	s->items[s->count].name = strdup(name);
-	if (!s->items[s->count].name)
+	k = calloc(1, sizeof(*k));
+	if (!k || !(k->name = strdup(name)) || !(node = tsearch(k, &s->by_name, compare_names))) {
+		if (k)
+			free(k->name);
+		free(k);
 		return -ENOMEM;
-	s->items[s->count++].fd = fd;
+	}
+	k->fd = fd;
+	k->at = s->count;
+	s->items[s->count++] = k;
 	return 0;
-}
-
-static int store_put(struct keeper_store *s, const char *name, int fd)
-{
-	store_drop(s, name);
-	return store_append(s, name, fd);
 }
 
 /* Serve one daemon connection until it closes. */
@@ -135,8 +152,8 @@ static void serve(struct keeper_store *s, int conn)
 			if (fd >= 0)
 				close(fd);
 			for (size_t i = 0; i < s->count; i++)
-				(trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(conn, KEEPER_ITEM, s->items[i].name,
-										   s->items[i].fd);
+				(trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(conn, KEEPER_ITEM, s->items[i]->name,
+										   s->items[i]->fd);
 			lw_keeper_send(conn, KEEPER_END, NULL, -1);
 			break;
 		default:
@@ -155,7 +172,7 @@ static void serve(struct keeper_store *s, int conn)
 static void drop_probe_leases(const struct keeper_store *s)
 {
 	for (size_t i = 0; i < s->count; i++)
-		fcntl(s->items[i].fd, F_SETLEASE, F_UNLCK);
+		fcntl(s->items[i]->fd, F_SETLEASE, F_UNLCK);
 }
 
 static bool still_home(const struct keeper_home *home)
@@ -214,7 +231,7 @@ static void keeper_setup(int listen_fd, const struct lw_keeper_lock *locks, size
 		/* at 4 and up: fds 0 to 3 are about to be replaced */
 		int fd = fcntl(locks[i].fd, F_DUPFD, 4);
 
-		if (fd < 0 || store_append(store, locks[i].name, fd) < 0)
+		if (fd < 0 || store_put(store, locks[i].name, fd) < 0)
 			_exit(1);
 	}
 	null = open("/dev/null", O_RDWR);
@@ -226,7 +243,7 @@ static void keeper_setup(int listen_fd, const struct lw_keeper_lock *locks, size
 	if (dup2(listen_fd, 3) < 0)
 		_exit(1);
 	for (size_t i = 0; i < store->count; i++)
-		keep[n++] = store->items[i].fd;
+		keep[n++] = store->items[i]->fd;
 	qsort(keep, n, sizeof(*keep), compare_fds);
 	for (size_t i = 0; i < n; from = keep[i++] + 1)
 		if (keep[i] > from)
