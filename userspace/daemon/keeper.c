@@ -42,7 +42,8 @@ struct lw_keeper {
 		bool put;
 		char name[PATH_MAX];	/* a put's, for lw_keeper_refused */
 	} waiting[UNANSWERED_MAX];
-	char refused[PATH_MAX];		/* a put's name the keeper refused, "" if none */
+	char refused[PATH_MAX];		/* the last put's name the keeper refused */
+	bool refused_unread;		/* not yet returned by lw_keeper_refused */
 };
 
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd);
@@ -191,8 +192,10 @@ static void answered(struct lw_keeper *k, const struct keeper_msg *m)
 
 	if (!k->unanswered)
 		return;	/* nothing was waiting: not ours to count */
-	if (k->waiting[i].put && m->op != KEEPER_OK)
+	if (k->waiting[i].put && m->op != KEEPER_OK) {
 		snprintf(k->refused, sizeof(k->refused), "%s", k->waiting[i].name);
+		k->refused_unread = true;
+	}
 	k->oldest = (i + 1) % UNANSWERED_MAX;
 	k->unanswered--;
 }
@@ -279,13 +282,10 @@ int lw_keeper_send_put(struct lw_keeper *k, const char *name, int fd)
 
 const char *lw_keeper_refused(struct lw_keeper *k)
 {
-	static char name[PATH_MAX];
-
-	if (!k->refused[0])
+	if (!k->refused_unread)
 		return NULL;
-	snprintf(name, sizeof(name), "%s", k->refused);
-	k->refused[0] = '\0';
-	return name;
+	k->refused_unread = false;
+	return k->refused;
 }
 
 int lw_keeper_drop(struct lw_keeper *k, const char *name)

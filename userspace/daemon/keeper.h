@@ -53,7 +53,7 @@ int lw_keeper_put(struct lw_keeper *k, const char *name, int fd);
  * lets the keeper receive a leased image's write descriptor. */
 int lw_keeper_send_put(struct lw_keeper *k, const char *name, int fd);
 /* The name of a put sent with lw_keeper_send_put that the keeper refused
- * since the last call (valid until the next), or NULL. */
+ * since the last call (valid until the next refusal), or NULL. */
 const char *lw_keeper_refused(struct lw_keeper *k);
 /* Close the keeper's copy for name (missing is fine). Sent without waiting
  * for the answer: the keeper closes it soon after, in order before any

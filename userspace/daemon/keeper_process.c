@@ -34,8 +34,8 @@ struct kept {
 
 /* The copies in an array (listed in order of arrival, give or take a
  * drop's swap) and a search tree by name: a put or a drop costs log n
- * name comparisons, not n (at 65,536 leases a linear search made a dead
- * holder's release quadratic). */
+ * name comparisons, not n (a linear search made filling the table and a
+ * dead holder's release quadratic). */
 struct keeper_store {
 	struct kept **items;
 	size_t count, cap;
@@ -65,7 +65,7 @@ static void store_drop(struct keeper_store *s, const char *name)
 /* Keep fd under name, in place of a copy of the same name. */
 static int store_put(struct keeper_store *s, const char *name, int fd)
 {
-	struct kept *k, **node;
+	struct kept *k;
 
 	store_drop(s, name);
 	if (s->count == s->cap) {
@@ -78,7 +78,7 @@ static int store_put(struct keeper_store *s, const char *name, int fd)
 		s->cap = cap;
 	}
 	k = calloc(1, sizeof(*k));
-	if (!k || !(k->name = strdup(name)) || !(node = tsearch(k, &s->by_name, compare_names))) {
+	if (!k || !(k->name = strdup(name)) || !tsearch(k, &s->by_name, compare_names)) {
 		if (k)
 			free(k->name);
 		free(k);
