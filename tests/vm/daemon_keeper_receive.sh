@@ -4,12 +4,14 @@
 # so an acquire does not wait for it to take its copy of the lock: with the
 # keeper stopped, an acquire still answers and its lease is enforced. Once
 # the keeper runs again it holds the copy (it was not refused), which keeps
-# the lock through a kill -9 of the daemon. No other process gains: a rogue
+# the lock through a kill -9 of the daemon. An acquire again right after a
+# release, while the first copy is still on its way, waits for the keeper
+# rather than calling it a writer. No other process gains: a rogue
 # root handed a holder's write descriptor is still refused it. The keeper
 # entry changed behind the daemon's back is restored.
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..10"
+echo "1..11"
 
 img=$(new_image stopped.img)
 check daemon_starts start_daemon A --backend fcntl
@@ -51,6 +53,21 @@ why="keeper $keeper holds no write descriptor of $img: $(ls -l /proc/"$keeper"/f
 check keeper_received_the_copy_after_the_lease_existed keeps_image_soon
 why="the daemon logged a refused put: $(grep refused "$work/A/daemon.log")"
 check keeper_refused_nothing not grep -q "refused its copy" "$work/A/daemon.log"
+
+# acquire, release and acquire again with the keeper stopped: the first
+# lock's copy is still on its way to the keeper (in no descriptor table)
+# when the writers check of the second acquire counts the image's writers;
+# the daemon waits for the keeper (let go 2 s later) and looks again
+img2=$(new_image again.img)
+start_holder h2
+kill -STOP "$keeper"
+out=$(timeout 60 "$cli_bin" --socket "$(sock A)" acquire "$img2" --pid "$h2" 2>&1 &&
+	timeout 60 "$cli_bin" --socket "$(sock A)" release "$img2" --pid "$h2" 2>&1); status=$?
+(sleep 2; kill -CONT "$keeper") &
+out2=$(timeout 60 "$cli_bin" --socket "$(sock A)" acquire "$img2" --pid "$h2" 2>&1); status2=$?
+kill -CONT "$keeper"
+why="with the keeper stopped: acquire+release ($status): $out; the acquire again ($status2): $out2"
+check acquire_again_after_a_release_with_the_keeper_stopped [ "$status:$status2" = 0:0 ]
 
 # a rogue root connects to the holder: the kernel refuses it the descriptor
 rogue_receives() {

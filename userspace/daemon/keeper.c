@@ -226,6 +226,16 @@ int lw_keeper_collect(struct lw_keeper *k)
 	return read_answers(k, false);
 }
 
+int lw_keeper_settle(struct lw_keeper *k)
+{
+	return read_answers(k, true);
+}
+
+unsigned int lw_keeper_unanswered(const struct lw_keeper *k)
+{
+	return k->unanswered;
+}
+
 /* Send a request once at most unread drops' answers wait before it (it is
  * answered after them, in order). name may be NULL. */
 static int send_request(struct lw_keeper *k, uint32_t op, const char *name, int fd, unsigned int unread)

@@ -94,6 +94,20 @@ int lw_keeping_put(struct lw_daemon *d, const char *image, int fd)
 	return replace(d, &lock, "the keeper died");
 }
 
+int lw_keeping_settle(struct lw_daemon *d)
+{
+	unsigned int waited = lw_keeper_unanswered(d->keeper);
+	int r;
+
+	if (!waited)
+		return 0;
+	r = lw_keeper_settle(d->keeper);
+	if (r < 0)
+		return r;
+	renew_if_refused(d, NULL);
+	return (int)waited;
+}
+
 int lw_keeping_drop(struct lw_daemon *d, const char *image)
 {
 	int r = lw_keeper_drop(d->keeper, image);

@@ -218,7 +218,7 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		     struct lw_backend_lock *lock, const struct lw_acquire_request *req,
 		     struct lw_acquiring **pending, struct json_object **error)
 {
-	int keep_fd = lw_backend_lock_keep_fd(lock);
+	int keep_fd = lw_backend_lock_keep_fd(lock), enforced_fd;
 	struct lw_writer writer = { 0 };
 	bool kernel = false, kept = false, inserted = false;
 	struct lw_acquiring *a = NULL;
@@ -254,8 +254,15 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		kept = true;
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
-	r = lw_enforcement_add_lease(d->enforcer, enforcement_fd(fd, keep_fd), e->mode, &e->holders[0].id,
+	enforced_fd = enforcement_fd(fd, keep_fd);
+	r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id,
 				     force ? LW_LEASE_FORCE : 0, &e->key, &writer);
+	/* a copy of an earlier lock of this image may still be on its way to
+	 * the keeper (in no descriptor table) or not yet dropped: once the
+	 * keeper has answered everything, look again */
+	if (r == -EBUSY && lw_keeping_settle(d) > 0)
+		r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id,
+					     force ? LW_LEASE_FORCE : 0, &e->key, &writer);
 	if (r < 0) {
 		*error = enforcer_error(d, r, e->image, &writer);
 		goto cleanup;
