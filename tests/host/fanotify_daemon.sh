@@ -300,7 +300,8 @@ img3=$(new_image vm3.raw)
 start_holder holder3
 lw a acquire "$img3" --pid "$holder3" >/dev/null
 keeper=$(keeper_pid)
-kill -KILL "$keeper"; kill9_daemon a
+# the daemon first: one still running replaces a keeper it sees die
+kill9_daemon a; kill -KILL "$keeper"
 for _ in $(seq 100); do alive "$keeper" || break; sleep 0.05; done
 hold_open_for_write "$img3" writer
 for _ in $(seq 100); do [ -e "/proc/$writer/fd/7" ] && break; sleep 0.05; done
