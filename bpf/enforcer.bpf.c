@@ -292,8 +292,6 @@ int BPF_PROG(lw_file_open, struct file *file, int ret)
 	return -EACCES;
 }
 
-#include "keeper_guard.bpf.h"
-
 /* A write descriptor handed over instead of opened: SCM_RIGHTS from a
  * holder, or pidfd_getfd(2) on a holder. Rare, so no fast path needed. */
 SEC("lsm/file_receive")

@@ -6,7 +6,14 @@
  * The daemon is known by its tgid and start time (written by the daemon
  * itself into the guard map). When it exits, task_free clears that entry,
  * and until a daemon registers again a process running the daemon's binary
- * may take the descriptors: that is how a restart adopts the pins. */
+ * may take the descriptors: that is how a restart adopts the pins.
+ *
+ * The daemon's keeper (the process that keeps a copy of every backend lock
+ * through a restart of the daemon) is known the same way, from the keeper
+ * map: it may receive a leased image's write descriptor as the daemon may
+ * (file_receive), so the daemon need not wait for it to take its copy
+ * before the lease exists; and holding a write descriptor of every leased
+ * image, it is guarded against attach as the daemon is. */
 #ifndef LW_GUARD_BPF_H
 #define LW_GUARD_BPF_H
 
@@ -20,6 +27,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lw_guard);
 } guard SEC(".maps");
+
+/* One entry: the keeper's struct lw_map_holder. Written by the daemon only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_map_holder);
+} keeper SEC(".maps");
 
 /* Key: one of lockwarden's maps, programs or links by kernel id; value:
  * unused. Filled by the daemon after load and after an upgrade. */
@@ -39,26 +54,39 @@ static __always_inline struct lw_guard *guard_on(void)
 	return g && g->enabled ? g : NULL;
 }
 
+/* task belongs to the process h names (a reused pid never matches). */
+static __always_inline bool task_is(const struct task_struct *task, const struct lw_map_holder *h)
+{
+	return h->kind == LW_MAP_HOLDER_PROCESS && (__u32)task->tgid == h->pid &&
+	       h->start_time == lw_start_time_of(task);
+}
+
 /* The current task belongs to the daemon registered in the guard map (in
  * hardened mode or not). */
 static __always_inline bool is_running_daemon(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	__u32 zero = 0;
 	struct lw_guard *g = bpf_map_lookup_elem(&guard, &zero);
 
-	return g && g->daemon.kind == LW_MAP_HOLDER_PROCESS && g->daemon.pid == tgid &&
-	       g->daemon.start_time == lw_start_time_of(task);
+	return g && task_is(bpf_get_current_task_btf(), &g->daemon);
+}
+
+/* The current task belongs to the keeper named in the keeper map. */
+static __always_inline bool is_running_keeper(void)
+{
+	__u32 zero = 0;
+	struct lw_map_holder *k = bpf_map_lookup_elem(&keeper, &zero);
+
+	return k && task_is(bpf_get_current_task_btf(), k);
 }
 
 static __always_inline bool is_daemon(const struct lw_guard *g)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inode *exe;
 
 	if (g->daemon.kind == LW_MAP_HOLDER_PROCESS)
-		return g->daemon.pid == tgid && g->daemon.start_time == lw_start_time_of(task);
+		return task_is(task, &g->daemon);
 	/* No daemon runs: its binary may start and register. */
 	exe = task->mm->exe_file->f_inode;	/* NULL-safe BTF loads: kernel threads have no mm */
 	return exe && exe->i_ino == g->exe_ino && exe->i_sb->s_dev == g->exe_dev;
@@ -203,15 +231,21 @@ int BPF_PROG(lw_guard_umount, struct vfsmount *mnt, int flags, int ret)
 }
 
 /* Hardened: ptrace, /proc/PID/mem, process_vm_writev and pidfd_getfd of
- * the daemon (all PTRACE_MODE_ATTACH) would hand its descriptors or its
- * memory to another process. Called by the ptrace_access_check program
- * (holder_guard.bpf.h) for attach-mode checks only. */
-static __always_inline int guard_ptrace_daemon(struct task_struct *child)
+ * the daemon or its keeper (all PTRACE_MODE_ATTACH) would hand their
+ * descriptors (a write descriptor of every leased image) or their memory
+ * to another process; only the daemon may. Called by the
+ * ptrace_access_check program (holder_guard.bpf.h) for attach-mode checks
+ * only. */
+static __always_inline int guard_ptrace(struct task_struct *child)
 {
 	struct lw_guard *g = guard_on();
+	struct lw_map_holder *k;
+	__u32 zero = 0;
 
-	if (!g || g->daemon.kind != LW_MAP_HOLDER_PROCESS || (__u32)child->tgid != g->daemon.pid ||
-	    g->daemon.start_time != lw_start_time_of(child) || is_daemon(g))
+	if (!g)
+		return 0;
+	k = bpf_map_lookup_elem(&keeper, &zero);
+	if (!(task_is(child, &g->daemon) || (k && task_is(child, k))) || is_daemon(g))
 		return 0;
 	report_guard(g, LW_MAP_OP_BPF, child->tgid, "ptrace");
 	return -EPERM;
@@ -226,7 +260,7 @@ int BPF_PROG(lw_guard_task_free, struct task_struct *task)
 
 	if (!g || g->daemon.kind != LW_MAP_HOLDER_PROCESS || task->pid != task->tgid)
 		return 0;
-	if ((__u32)task->tgid == g->daemon.pid && g->daemon.start_time == lw_start_time_of(task))
+	if (task_is(task, &g->daemon))
 		g->daemon.kind = LW_MAP_HOLDER_NONE;
 	return 0;
 }

@@ -123,9 +123,7 @@ int BPF_PROG(lw_ptrace_access, struct task_struct *child, unsigned int mode, int
 		return ret;
 	if (!(mode & LW_PTRACE_MODE_ATTACH))
 		return 0;
-	ret = guard_ptrace_daemon(child);
-	if (!ret)
-		ret = guard_ptrace_keeper(child);
+	ret = guard_ptrace(child);
 	return ret ? ret : guard_holder(child, mode);
 }
 

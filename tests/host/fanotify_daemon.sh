@@ -274,11 +274,10 @@ measure_window restart restart
 measure_window reexec reexec
 audited_while_down=1 measure_window stop stop_and_stay_down
 # the keeper killed first: the daemon starts another and gives it the group
-keeper_pid() { sed -n 's/.*keeper pid \([0-9]*\) \(holds\|replaced\).*/\1/p' "$work/a/daemon.log" | tail -n 1; }
 new_keeper_then_crash() {
-	local old; old=$(keeper_pid)
+	local old; old=$(keeper_of a)
 	kill -KILL "$old"
-	for _ in $(seq 100); do [ "$(keeper_pid)" != "$old" ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ "$(keeper_of a)" != "$old" ] && break; sleep 0.05; done
 	restart
 }
 measure_window keeper_replaced new_keeper_then_crash
@@ -299,7 +298,7 @@ source "$(dirname "$0")/../vm/tamper_lib.bash"
 img3=$(new_image vm3.raw)
 start_holder holder3
 lw a acquire "$img3" --pid "$holder3" >/dev/null
-keeper=$(keeper_pid)
+keeper=$(keeper_of a)
 # the daemon first: one still running replaces a keeper it sees die
 kill9_daemon a; kill -KILL "$keeper"
 for _ in $(seq 100); do alive "$keeper" || break; sleep 0.05; done

@@ -68,13 +68,24 @@ static int note_listed(const char *name, int fd, void *ctx)
 	return 0;
 }
 
-static void put_name(struct fixture *f, const char *name)
+/* put: lw_keeper_put (answered) or lw_keeper_send_put (not waited for) */
+static void put_with(struct fixture *f, const char *name, int (*put)(struct lw_keeper *, const char *, int))
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	assert_true(fd >= 0);
-	assert_int_equal(lw_keeper_put(f->k, name, fd), 0);
+	assert_int_equal(put(f->k, name, fd), 0);
 	close(fd);
+}
+
+static void put_name(struct fixture *f, const char *name)
+{
+	put_with(f, name, lw_keeper_put);
+}
+
+static void send_put_name(struct fixture *f, const char *name)
+{
+	put_with(f, name, lw_keeper_send_put);
 }
 
 static void list(struct fixture *f)
@@ -137,15 +148,6 @@ static void collect_reads_the_answers_that_came(void **state)
 	list(f);
 	assert_int_equal(f->listed, 1);
 	assert_string_equal(f->names[0], "b");
-}
-
-static void send_put_name(struct fixture *f, const char *name)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(lw_keeper_send_put(f->k, name, fd), 0);
-	close(fd);
 }
 
 /* Puts not waited for, mixed with drops, 100 of each: the keeper holds

@@ -37,7 +37,7 @@ as_user ln -s "$root_file" "$race/d"
 check daemon_answers_status_after_start start_daemon A --backend fcntl
 chmod 0666 "$(sock A)"
 daemon=${daemon_pid[A]}
-keeper=$(sed -n 's/.*keeper pid \([0-9]*\).*/\1/p' "$work/A/daemon.log" | tail -n 1)
+keeper=$(keeper_of A)
 
 # the kernel's key of each file, as the daemon reports it (stat may differ on overlayfs)
 key_of() {	# key_of FILE: "dev ino" of a lease root takes and gives back at once

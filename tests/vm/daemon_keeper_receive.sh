@@ -17,7 +17,7 @@ img=$(new_image stopped.img)
 check daemon_starts start_daemon A --backend fcntl
 why="the daemon says the keeper may not receive: $(grep 'before its lease exists' "$work/A/daemon.log")"
 check keeper_may_receive not grep -q "before its lease exists" "$work/A/daemon.log"
-keeper=$(sed -n 's/.*keeper pid \([0-9]*\) holds.*/\1/p' "$work/A/daemon.log" | tail -n 1)
+keeper=$(keeper_of A)
 
 # the holder hands a write descriptor of the image to whoever connects
 "$py" - "$img" "$work/pass.sock" <<'PY' &

@@ -66,6 +66,10 @@ alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st:0:1}" != Z 
 stop_daemon() { kill -TERM "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[$1]}" 2>/dev/null; }
 kill9_daemon() { kill -KILL "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[$1]}" 2>/dev/null; }
 
+# keeper_of NAME: the keeper's pid, as daemon NAME last logged it (at
+# start, or on replacing one).
+keeper_of() { sed -n 's/.*keeper pid \([0-9]*\) \(holds\|replaced\).*/\1/p' "$work/$1/daemon.log" | tail -n 1; }
+
 # lw NAME ARGS...: the CLI against daemon NAME.
 lw() { local name=$1; shift; "$cli_bin" --socket "$(sock "$name")" "$@"; }
 

@@ -95,22 +95,18 @@ check reexec_keeps_the_lease grep -q "\"pid\": *$h1" <<<"$out"
 why="nobody holds the lock on byte 0 of $img after the re-exec"
 check backend_lock_survives_reexec byte0_locked "$(lock_of "$img")"
 
-# the keeper's pid, as the daemon last logged it (at start or on replacing one)
-current_keeper() {
-	sed -n 's/.*keeper pid \([0-9]*\) \(holds\|replaced\).*/\1/p' "$work/A/daemon.log" | tail -n 1
-}
 retakes() { grep -c "took it again" "$work/A/daemon.log"; }
 
 # the keeper killed with the daemon up: the daemon's own copy holds the lock
 # and a new keeper inherits it, so a daemon kill after that loses nothing
 img4=$(new_image orphan.img); start_holder h4
 lw A acquire "$img4" --pid "$h4" >/dev/null 2>&1 && touch "$work/orphan-leased"
-keeper=$(current_keeper)
+keeper=$(keeper_of A)
 kill -KILL "$keeper"
 why="nobody holds the backend lock of $img4 after its keeper $keeper was killed"
 check backend_lock_survives_keeper_kill_with_the_daemon_up byte0_locked "$(lock_of "$img4")"
-for _ in $(seq 50); do [ "$(current_keeper)" != "$keeper" ] && break; sleep 0.1; done
-new_keeper=$(current_keeper)
+for _ in $(seq 50); do [ "$(keeper_of A)" != "$keeper" ] && break; sleep 0.1; done
+new_keeper=$(keeper_of A)
 why="no new keeper after killing $keeper (last logged: $new_keeper): $(tail -n 3 "$work/A/daemon.log")"
 replaced() { [ -n "$new_keeper" ] && [ "$new_keeper" != "$keeper" ] && alive "$new_keeper"; }
 check a_new_keeper_replaces_a_killed_one replaced
@@ -124,7 +120,7 @@ check restart_after_a_keeper_kill_finds_every_lock_kept [ "$(retakes)" = "$retak
 
 # the daemon and the keeper killed together: the restart takes the lock
 # again, the lease enforced all along (the rogue still polls)
-keeper=$(current_keeper)
+keeper=$(keeper_of A)
 kill9_daemon A; kill -KILL "$keeper" 2>/dev/null
 start_daemon A --backend fcntl "${opts[@]}" >/dev/null
 out=$(lw A list --json 2>&1)

@@ -54,7 +54,7 @@ fd = os.open("/proc/%s/mem" % sys.argv[1], os.O_RDWR)' "$dpid" 2>&1); status=$?
 why="root's /proc/PID/mem open of the daemon: expected refused, got status $status: $out"
 check root_cannot_open_the_daemons_memory [ $status -ne 0 ]
 # the keeper holds a write descriptor of every leased image, as the daemon does
-keeper=$(sed -n 's/.*keeper pid \([0-9]*\) holds.*/\1/p' "$work/A/daemon.log" | tail -n 1)
+keeper=$(keeper_of A)
 out=$("$py" -c '
 import os, sys
 fd = os.open("/proc/%s/mem" % sys.argv[1], os.O_RDWR)' "$keeper" 2>&1); status=$?

@@ -38,7 +38,7 @@ PY
 sleep 1
 
 for round in 1 2 3; do
-	keeper=$(sed -n 's/.*keeper pid \([0-9]*\) holds.*/\1/p' "$work/A/daemon.log" | tail -n 1)
+	keeper=$(keeper_of A)
 	kill -KILL "${daemon_pid[A]}" "$keeper" 2>/dev/null; wait "${daemon_pid[A]}" 2>/dev/null
 	start_daemon A --backend fcntl; status=$?
 	out=$(lw A list --json 2>&1)

@@ -228,12 +228,10 @@ int lw_keeper_collect(struct lw_keeper *k)
 
 int lw_keeper_settle(struct lw_keeper *k)
 {
-	return read_answers(k, true);
-}
+	unsigned int waited = k->unanswered;
+	int r = read_answers(k, true);
 
-unsigned int lw_keeper_unanswered(const struct lw_keeper *k)
-{
-	return k->unanswered;
+	return r < 0 ? r : (int)waited;
 }
 
 /* Send a request once at most unread drops' answers wait before it (it is

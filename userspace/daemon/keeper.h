@@ -62,10 +62,8 @@ int lw_keeper_drop(struct lw_keeper *k, const char *name);
 /* Read the answers not waited for that are there (call when the
  * connection is readable). 0, or -errno if the keeper hung up. */
 int lw_keeper_collect(struct lw_keeper *k);
-/* Wait for every answer not read yet; 0 or -errno. */
+/* Wait for every answer not read yet: how many there were, or -errno. */
 int lw_keeper_settle(struct lw_keeper *k);
-/* How many requests' answers are not read yet. */
-unsigned int lw_keeper_unanswered(const struct lw_keeper *k);
 /* Calls fn with a fresh duplicate of every kept descriptor (fn owns it), or
  * -1 when the kernel refused to pass it (only holders and the registered
  * daemon receive a leased image's write descriptor). The keeper's copy

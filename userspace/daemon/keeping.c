@@ -96,16 +96,11 @@ int lw_keeping_put(struct lw_daemon *d, const char *image, int fd)
 
 int lw_keeping_settle(struct lw_daemon *d)
 {
-	unsigned int waited = lw_keeper_unanswered(d->keeper);
-	int r;
+	int waited = lw_keeper_settle(d->keeper);
 
-	if (!waited)
-		return 0;
-	r = lw_keeper_settle(d->keeper);
-	if (r < 0)
-		return r;
-	renew_if_refused(d, NULL);
-	return (int)waited;
+	if (waited > 0)
+		renew_if_refused(d, NULL);
+	return waited;
 }
 
 int lw_keeping_drop(struct lw_daemon *d, const char *image)
