@@ -6,8 +6,12 @@
  *
  * Per open (the headline: what a user feels is wall time): open+close of a
  * read-only open of a leased image, a write open of an unleased file and a
- * denied write open of a leased image, with 0 leases, 1, 1,000 and the
- * table full (65,536), in interleaved rounds: each round measures, in a rotating
+ * denied write open of a leased image, all empty files on tmpfs (the
+ * cheapest open there is, so the program's largest share), and the two
+ * allowed opens where users make them: a 1 MiB image on ext4 (made here on
+ * a loop device) at var/lib/libvirt/images/vm-0001.qcow2 and an unleased
+ * sibling. With 0 leases, 2 (the two leased images), 1,000 and the table
+ * full (65,536), in interleaved rounds: each round measures, in a rotating
  * order, no file_open program, this build's (non-sleepable lsm/file_open)
  * and the same program loaded sleepable (lsm.s/file_open, as before), each
  * attached by this benchmark just for its turn. A burst of load on the
@@ -48,11 +52,18 @@
 #include "enforcer.skel.h"	/* after enforcer_maps.h: it uses its structs */
 
 #define DIR_ "/tmp/lw-bench"
+/* ext4 on a loop device in the tmpfs, as a host's image store would be */
+#define EXT4 DIR_ "/ext4"
+#define IMAGES EXT4 "/var/lib/libvirt/images"
 #define FULL_TABLE 65536
 #define MAX_ROUNDS 1024
 
 static const char *leased = DIR_ "/leased.raw";
 static const char *unleased = DIR_ "/unleased.raw";
+static const char *ext4_leased = IMAGES "/vm-0001.qcow2";
+static const char *ext4_unleased = IMAGES "/vm-0002.qcow2";
+/* the tmpfs and the ext4 image; fill_table adds to them */
+#define REAL_LEASES 2
 static char pin_dir[128];
 
 /* Mean wall-clock ns of open(path, flags) + close. */
@@ -95,8 +106,10 @@ static const struct scenario scenarios[] = {
 	{ "read-only open, leased image", DIR_ "/leased.raw", O_RDONLY },
 	{ "write open, unleased file", DIR_ "/unleased.raw", O_RDWR },
 	{ "write open, leased image (denied)", DIR_ "/leased.raw", O_RDWR },
+	{ "read-only open, leased image on ext4", IMAGES "/vm-0001.qcow2", O_RDONLY },
+	{ "write open, unleased file on ext4", IMAGES "/vm-0002.qcow2", O_RDWR },
 };
-#define NR_SCENARIOS 3
+#define NR_SCENARIOS 5
 
 /* What is attached to file_open for a turn of a round. */
 enum variant { NO_PROG, THIS_BUILD, SLEEPABLE, NR_VARIANTS };
@@ -105,11 +118,11 @@ static const char *const variant_names[NR_VARIANTS] = {
 };
 static int variant_prog[NR_VARIANTS] = { -1, -1, -1 };
 
-/* The lease table while opens are measured ("leased image" is not leased
- * yet at 0), and while the other hooks are. */
+/* The lease table while opens are measured (the leased images are not
+ * leased yet at 0), and while the other hooks are. */
 #define NR_TABLES 4
-static const char *const tables[NR_TABLES] = { "0 leases", "1 lease", "1,000 *", "65,536 *" };
-static const char *const hook_tables[2] = { "1 lease", "65,536 *" };
+static const char *const tables[NR_TABLES] = { "0 leases", "2 leases", "1,000 *", "65,536 *" };
+static const char *const hook_tables[2] = { "2 leases", "65,536 *" };
 /* [table][variant][scenario][round]: ns per open+close of the turn's
  * quickest tenth of blocks (p10), and of its median block */
 static double quick[NR_TABLES][NR_VARIANTS][NR_SCENARIOS][MAX_ROUNDS];
@@ -443,7 +456,7 @@ static void print_hooks(int n)
 	       " holder_index: one lookup, plus one per cgroup level, whatever the table)\n");
 }
 
-/* Fill the lease table up to leases (the real one included) with
+/* Fill the lease table up to leases (the real ones included) with
  * synthetic keys, straight into the pinned maps (the filter too), as a
  * busy host's table would be. Returns the synthetic leases in all. */
 static int fill_table(int leases, __u32 *slots_set, __u32 *slots)
@@ -465,7 +478,7 @@ static int fill_table(int leases, __u32 *slots_set, __u32 *slots)
 	if (leases_fd < 0 || filter_fd < 0 || bpf_obj_get_info_by_fd(filter_fd, &info, &len))
 		return -1;
 	*slots = info.max_entries;
-	for (; added < leases - 1; next_ino++) {
+	for (; added < leases - REAL_LEASES; next_ino++) {
 		struct lw_map_key key = { .dev = 0xfffff, .ino = next_ino };	/* no real fs has this dev */
 		__u32 slot = lw_filter_slot(&key, info.max_entries - 1), count = 0;
 
@@ -505,6 +518,37 @@ static int take_slot_of(struct lw_enforcement *enf, const char *path)
 	}
 	close(fd);
 	close(filter_fd);
+	return err;
+}
+
+/* The image store on ext4: a real inode at a path of several components,
+ * which the program's open path and key lookup see as on a host. */
+static int make_ext4_images(void)
+{
+	if (system("modprobe loop; modprobe ext4; truncate -s 256M " DIR_ "/ext4.img && "
+		   "mkfs.ext4 -q -F " DIR_ "/ext4.img && mkdir -p " EXT4 " && "
+		   "mount -o loop " DIR_ "/ext4.img " EXT4 " && mkdir -p " IMAGES " && "
+		   "truncate -s 1M " IMAGES "/vm-0001.qcow2 " IMAGES "/vm-0002.qcow2")) {
+		fprintf(stderr, "enforce_cost: cannot make the ext4 image store %s (loop, ext4, mkfs.ext4)\n",
+			IMAGES);
+		return -1;
+	}
+	return 0;
+}
+
+/* Lease path to init, so this process is a non-holder. */
+static int lease_to_init(struct lw_enforcement *enf, const char *path)
+{
+	struct lw_holder init_holder;
+	int fd = open(path, O_RDONLY), err;
+
+	err = fd < 0 || lw_holder_of_pid(1, &init_holder) ||
+	      lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &init_holder, NULL);
+	if (err)
+		fprintf(stderr, "enforce_cost: cannot lease %s: %s\n", path,
+			fd < 0 ? strerror(errno) : lw_enforcer_error(enf));
+	if (fd >= 0)
+		close(fd);
 	return err;
 }
 
@@ -562,12 +606,11 @@ static void measure_acquire(struct lw_enforcement *enf)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 5000, rounds = argc > 2 ? atoi(argv[2]) : 11;
-	int stats_fd, prog_fd, fd, err, filled;
+	int stats_fd, prog_fd, err, filled;
 	__u32 slots_set = 0, slots = 0;
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
 	struct lw_enforcement *enf = NULL;
 	struct enforcer_bpf *sleepable = NULL;
-	struct lw_holder init_holder;
 	struct lw_err why;
 	FILE *f;
 
@@ -579,6 +622,8 @@ int main(int argc, char **argv)
 	if (system("mkdir -p " DIR_ " && mount -t tmpfs lw-bench " DIR_))
 		return 1;
 	if (!(f = fopen(leased, "w")) || fclose(f) || !(f = fopen(unleased, "w")) || fclose(f))
+		return 1;
+	if (make_ext4_images())
 		return 1;
 
 	start_hook_target();
@@ -600,22 +645,15 @@ int main(int argc, char **argv)
 	if (measure_opens(0, n, rounds))
 		return 1;
 
-	/* Leased to init, so this process is a non-holder. */
-	fd = open(leased, O_RDONLY);
-	if (lw_holder_of_pid(1, &init_holder) ||
-	    lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &init_holder, NULL)) {
-		fprintf(stderr, "enforce_cost: cannot lease: %s\n", lw_enforcer_error(enf));
-		return 1;
-	}
-	close(fd);
-	if (measure_opens(1, n, rounds))
+	if (lease_to_init(enf, leased) || lease_to_init(enf, ext4_leased) || measure_opens(1, n, rounds))
 		return 1;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* for the other hooks' ns per run */
 	measure_hooks(0, HOOK_CALLS);
 	close(stats_fd);
 
-	if (fill_table(1000, &slots_set, &slots) < 0 || take_slot_of(enf, unleased)) {
-		fprintf(stderr, "enforce_cost: cannot fill the lease table, or mark the unleased file's filter slot\n");
+	if (fill_table(1000, &slots_set, &slots) < 0 || take_slot_of(enf, unleased) ||
+	    take_slot_of(enf, ext4_unleased)) {
+		fprintf(stderr, "enforce_cost: cannot fill the lease table, or mark the unleased files' filter slots\n");
 		return 1;
 	}
 	if (measure_opens(2, n, rounds))
@@ -636,10 +674,11 @@ int main(int argc, char **argv)
 	measure_hooks_bare(HOOK_CALLS, true);
 	print_opens(n, rounds);
 	print_hooks(HOOK_CALLS);
-	printf("* the unleased file's filter slot was marked taken: its row is the worst case\n"
-	       "  (filter hit, then a hash-map miss); with 0 or 1 lease it is the common case (filter\n"
-	       "  miss, no hash lookup). With %d leases %u of %u filter slots are set:\n"
-	       "  that share of unleased write opens takes the worst case.\n", filled + 1, slots_set, slots);
+	printf("* the unleased files' filter slots (tmpfs and ext4) were marked taken: their rows are\n"
+	       "  the worst case (filter hit, then a hash-map miss); with 0 or 2 leases it is the common\n"
+	       "  case (filter miss, no hash lookup). With %d leases %u of %u filter slots are set:\n"
+	       "  that share of unleased write opens takes the worst case.\n", filled + REAL_LEASES,
+	       slots_set, slots);
 
 	/* A fresh enforcer in another folder for the acquire measurement. */
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/lw-bench-acq-%d", getpid());
@@ -654,6 +693,8 @@ int main(int argc, char **argv)
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
 	close(ioctl_fd);
-	system("umount " DIR_);
+	/* the ext4 first: it lives in the tmpfs */
+	if (system("umount " EXT4 " && umount " DIR_))
+		fprintf(stderr, "enforce_cost: cannot unmount %s and %s\n", EXT4, DIR_);
 	return 0;
 }
