@@ -46,7 +46,8 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	snprintf(f->dir, sizeof(f->dir), "/dev/shm/lw-test-lease-memory-XXXXXX");
-	if (!mkdtemp(f->dir) || lw_lease_table_new(64, &f->table) < 0)
+	/* buckets made at start, as the daemon's (max_images): none grow in a measure */
+	if (!mkdtemp(f->dir) || lw_lease_table_new(1024, &f->table) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -234,6 +235,51 @@ static void snapshot_loads_back_every_lease(void **state)
 			assert_ptr_equal(l->holders[i].cgroup, e->holders[i].cgroup);	/* one copy of each path */
 	}
 	lw_lease_table_free(loaded);
+}
+
+/* A table made with few buckets (the state's, while it is read) grows:
+ * every lease stays found by image and by key, in its order of arrival,
+ * through growth and removals. */
+static void table_made_small_grows_and_finds_every_lease(void **state)
+{
+	struct lw_lease_table *t;
+	struct lw_lease_entry *e;
+	char image[64];
+	unsigned int n = 0;
+
+	(void)state;
+	assert_int_equal(lw_lease_table_new(4, &t), 0);
+	for (unsigned int i = 0; i < 5000; i++) {
+		snprintf(image, sizeof(image), "/images/vm%u.raw", i);
+		add_lease(t, image, 10 + i, 1);
+	}
+	assert_int_equal(lw_lease_count(t), 5000);
+	for (e = lw_lease_first(t); e; e = e->next, n++) {
+		snprintf(image, sizeof(image), "/images/vm%u.raw", n);
+		assert_string_equal(e->image, image);
+		assert_ptr_equal(lw_lease_by_image(t, image), e);
+		assert_ptr_equal(lw_lease_by_key(t, &(struct lw_image_key){ .dev = 0x803, .ino = 10 + n }), e);
+	}
+	for (unsigned int i = 0; i < 5000; i += 2) {
+		snprintf(image, sizeof(image), "/images/vm%u.raw", i);
+		e = lw_lease_by_image(t, image);
+		assert_non_null(e);
+		lw_lease_table_remove(t, e);
+		lw_lease_entry_free(e);
+	}
+	assert_int_equal(lw_lease_count(t), 2500);
+	for (unsigned int i = 0; i < 5000; i++) {
+		snprintf(image, sizeof(image), "/images/vm%u.raw", i);
+		e = lw_lease_by_image(t, image);
+		if (i % 2 == 0) {
+			assert_null(e);
+			assert_null(lw_lease_by_key(t, &(struct lw_image_key){ .dev = 0x803, .ino = 10 + i }));
+		} else {
+			assert_non_null(e);
+			assert_ptr_equal(lw_lease_by_key(t, &e->key), e);
+		}
+	}
+	lw_lease_table_free(t);
 }
 
 static void lock_id_is_copied_to_its_length(void **state)
@@ -575,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(snapshot_of_thousands_of_leases_is_the_tree_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_of_the_longest_lease_is_the_tree_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_loads_back_every_lease, setup, teardown),
+		cmocka_unit_test(table_made_small_grows_and_finds_every_lease),
 		cmocka_unit_test(lock_id_is_copied_to_its_length),
 		cmocka_unit_test(lock_id_empty_is_none),
 		cmocka_unit_test(lock_id_at_the_limit_is_refused_and_keeps_the_old),

@@ -312,6 +312,58 @@ static void data_after_the_document_is_refused(void **state)
 	assert_int_equal(lw_lease_count(f->table), 0);
 }
 
+#define LEASE_B "{\"image\":\"/b\",\"mode\":\"exclusive\",\"dev\":1,\"ino\":3,\"backend\":\"fcntl\"," \
+	"\"holders\":[{\"kind\":\"process\",\"pid\":7,\"start_time\":8}],\"acquired_usec\":0}"
+
+/* A snapshot as the daemon writes it is read lease by lease; any other
+ * form of the same document is read whole, to the same result. */
+static void snapshot_loads_lease_by_lease_or_whole_alike(void **state)
+{
+	static const char *const loads_two[] = {
+		"{\"version\":1,\"leases\":[" LEASE_A "," LEASE_B "]}",
+		"{\"version\":1,\"leases\":[ " LEASE_A " ,\n" LEASE_B " ]\n}\n",
+		"{ \"version\": 1, \"leases\": [" LEASE_A ", " LEASE_B "] }",
+		"{\"leases\":[" LEASE_A "," LEASE_B "],\"version\":1}",
+	};
+	struct fixture *f = *state;
+	struct lw_err err = { "" };
+
+	for (size_t i = 0; i < sizeof(loads_two) / sizeof(loads_two[0]); i++) {
+		write_state(f, loads_two[i]);
+		if (lw_state_load(f->dir, f->table, NULL, &err) < 0)
+			fail_msg("form %zu: expected it to load, got: %s", i, err.msg);
+		assert_int_equal(lw_lease_count(f->table), 2);
+		assert_non_null(lw_lease_by_image(f->table, "/a"));
+		assert_non_null(lw_lease_by_image(f->table, "/b"));
+		lw_lease_table_free(f->table);
+		assert_int_equal(lw_lease_table_new(64, &f->table), 0);
+	}
+	/* a second list replaces the first, as json-c reads the whole document */
+	write_state(f, "{\"version\":1,\"leases\":[" LEASE_A "],\"leases\":[" LEASE_B "]}");
+	assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), 0);
+	assert_int_equal(lw_lease_count(f->table), 1);
+	assert_non_null(lw_lease_by_image(f->table, "/b"));
+}
+
+static void snapshot_cut_inside_its_lease_list_adds_no_lease(void **state)
+{
+	static const char *const cut[] = {
+		"{\"version\":1,\"leases\":[" LEASE_A ",",
+		"{\"version\":1,\"leases\":[" LEASE_A,
+		"{\"version\":1,\"leases\":[" LEASE_A "]",
+		"{\"version\":1,\"leases\":[" LEASE_A " " LEASE_B "]}",
+	};
+	struct fixture *f = *state;
+	struct lw_err err = { "" };
+
+	for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		write_state(f, cut[i]);
+		assert_int_equal(lw_state_load(f->dir, f->table, NULL, &err), -EBADMSG);
+		assert_non_null(strstr(err.msg, "cannot parse"));
+		assert_int_equal(lw_lease_count(f->table), 0);
+	}
+}
+
 static void empty_state_file_is_refused_on_one_line(void **state)
 {
 	struct fixture *f = *state;
@@ -771,6 +823,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(negative_number_is_refused_not_wrapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(number_above_int64_loads_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(data_after_the_document_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_loads_lease_by_lease_or_whole_alike, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_cut_inside_its_lease_list_adds_no_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(empty_state_file_is_refused_on_one_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_listed_twice_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(journaled_changes_replay_over_the_snapshot, setup, teardown),

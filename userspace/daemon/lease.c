@@ -176,7 +176,7 @@ static unsigned int hash_image(const struct lw_lease_table *t, const char *image
 	return (unsigned int)(h % t->nbuckets);
 }
 
-void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e)
+static void link_hashed(struct lw_lease_table *t, struct lw_lease_entry *e)
 {
 	unsigned int k = hash_key(t, &e->key), i = hash_image(t, e->image);
 
@@ -184,6 +184,35 @@ void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e)
 	t->by_key[k] = e;
 	e->next_by_image = t->by_image[i];
 	t->by_image[i] = e;
+}
+
+/* Four times the buckets once there are two entries a bucket: a table
+ * made small (the state's, as it is read) stays a table of short chains
+ * at any size. Out of memory, it keeps its buckets: slower, still right. */
+static void grow(struct lw_lease_table *t)
+{
+	unsigned int n = t->nbuckets * 4;
+	struct lw_lease_entry **by_key = calloc(n, sizeof(*by_key)), **by_image = calloc(n, sizeof(*by_image));
+
+	if (!by_key || !by_image || n < t->nbuckets) {
+		free(by_key);
+		free(by_image);
+		return;
+	}
+	free(t->by_key);
+	free(t->by_image);
+	t->by_key = by_key;
+	t->by_image = by_image;
+	t->nbuckets = n;
+	for (struct lw_lease_entry *e = t->head; e; e = e->next)
+		link_hashed(t, e);
+}
+
+void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e)
+{
+	if (t->count >= 2u * t->nbuckets)
+		grow(t);
+	link_hashed(t, e);
 	e->next = NULL;
 	e->prev = t->tail;
 	if (t->tail)

@@ -238,23 +238,21 @@ static bool from_earlier_boot(struct json_object *root)
 	return now[0] && strcmp(json_object_get_string(boot), now) != 0;
 }
 
-/* The snapshot into loaded; *id gets its id ("" for version 1, or for a
- * snapshot of an earlier boot, whose journal is not read). */
-static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_lease_table *loaded,
-			 char id[ID_LEN + 1], bool *earlier_boot, struct lw_err *err)
+/* The snapshot in text[0..len) into loaded, parsed whole; *id gets its id
+ * ("" for version 1, or for a snapshot of an earlier boot, whose journal
+ * is not read). */
+static int parse_snapshot(const char *path, const char *text, size_t len, struct lw_lease_table *t,
+			  struct lw_lease_table *loaded, char id[ID_LEN + 1], bool *earlier_boot,
+			  struct lw_err *err)
 {
-	char path[PATH_MAX], why_buf[128], *text = NULL;
 	struct json_object *root = NULL, *leases, *version, *jid;
+	char why_buf[128];
 	const char *why;
 	int64_t v;
-	size_t n, len;
-	int r;
+	size_t n;
+	int r = 0;
 
 	id[0] = '\0';
-	snprintf(path, sizeof(path), "%s/%s", dir, LW_STATE_FILE);
-	r = lw_state_read_file(path, &text, &len, err);
-	if (r < 0 || !text)
-		return r;
 	root = lw_state_parse_one(text, len, true, why_buf, sizeof(why_buf));
 	if (!root) {
 		r = lw_err_set(err, EBADMSG, "state: cannot parse %s %s", path, why_buf);
@@ -297,6 +295,107 @@ static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_le
 	}
 cleanup:
 	json_object_put(root);
+	return r;
+}
+
+static size_t skip_space(const char *text, size_t len, size_t at)
+{
+	while (at < len && strchr(" \t\r\n", text[at]) && text[at])
+		at++;
+	return at;
+}
+
+/* The leases from text[at..len) on, as fill_snapshot writes them (after
+ * its "leases":[), each read, checked and freed before the next: json-c's
+ * tree of the whole table, built and freed at once, cost more than the
+ * leases themselves at 65,536. -1 on anything else: the caller parses the
+ * text whole, which says what is wrong. */
+static int stream_leases(const char *text, size_t len, size_t at, struct lw_lease_table *t,
+			 struct lw_lease_table *loaded)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	struct lw_lease_entry *e;
+	const char *why;
+	int r = -1;
+
+	if (!tok)
+		return -1;
+	at = skip_space(text, len, at);
+	if (at < len && text[at] == ']')
+		at++;
+	else
+		for (;;) {
+			json_tokener_reset(tok);
+			o = json_tokener_parse_ex(tok, text + at, (int)(len - at));
+			if (!o || json_tokener_get_error(tok) != json_tokener_success) {
+				json_object_put(o);
+				goto cleanup;
+			}
+			at += json_tokener_get_parse_end(tok);
+			e = lw_state_lease_from(o, t, loaded, NULL, &why);
+			json_object_put(o);
+			if (!e)
+				goto cleanup;
+			lw_lease_table_insert(loaded, e);
+			at = skip_space(text, len, at);
+			if (at < len && text[at] == ',') {
+				at++;
+				continue;
+			}
+			if (at >= len || text[at++] != ']')
+				goto cleanup;
+			break;
+		}
+	at = skip_space(text, len, at);
+	if (at < len && text[at] == '}' && skip_space(text, len, at + 1) == len)
+		r = 0;
+cleanup:
+	json_tokener_free(tok);
+	return r;
+}
+
+static void empty(struct lw_lease_table *t)
+{
+	struct lw_lease_entry *e;
+
+	while ((e = lw_lease_first(t))) {
+		lw_lease_table_remove(t, e);
+		lw_lease_entry_free(e);
+	}
+}
+
+/* The snapshot into loaded (parse_snapshot). One as fill_snapshot writes
+ * it is read head first (parsed with no leases), then lease by lease;
+ * any other, or one that does not read so, is parsed whole. */
+static int load_snapshot(const char *dir, struct lw_lease_table *t, struct lw_lease_table *loaded,
+			 char id[ID_LEN + 1], bool *earlier_boot, struct lw_err *err)
+{
+	static const char mark[] = ",\"leases\":[", no_leases[] = ",\"leases\":[]}";
+	char path[PATH_MAX], head[256], *text = NULL;
+	const char *at;
+	size_t len, head_len;
+	int r;
+
+	id[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, LW_STATE_FILE);
+	r = lw_state_read_file(path, &text, &len, err);
+	if (r < 0 || !text)
+		return r;
+	/* a JSON string holds no bare quote: the first mark is the list's */
+	at = memmem(text, len, mark, sizeof(mark) - 1);
+	head_len = at ? (size_t)(at - text) : sizeof(head);
+	if (head_len + sizeof(no_leases) <= sizeof(head)) {
+		memcpy(head, text, head_len);
+		memcpy(head + head_len, no_leases, sizeof(no_leases));
+		r = parse_snapshot(path, head, head_len + sizeof(no_leases) - 1, t, loaded, id, earlier_boot, err);
+		if (r == 0 && (*earlier_boot ||
+			       stream_leases(text, len, head_len + sizeof(mark) - 1, t, loaded) == 0))
+			goto cleanup;
+		empty(loaded);
+	}
+	r = parse_snapshot(path, text, len, t, loaded, id, earlier_boot, err);
+cleanup:
 	free(text);
 	return r;
 }
