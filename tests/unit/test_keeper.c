@@ -14,17 +14,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "daemon/keeper.h"
+#include "daemon/keeper_internal.h"
 
 struct fixture {
 	char dir[64];
 	struct lw_keeper *k;
 	char names[64][96];	/* what the keeper listed, in order */
 	int listed;
+	int pid;	/* the keeper's */
 };
 
 static int setup(void **state)
@@ -36,6 +41,7 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/lw-test-keeper-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(lw_keeper_connect(f->dir, &f->k, &why), 0);
+	f->pid = lw_keeper_pid(f->k);
 	/* a test that deadlocks fails here instead of hanging the suite */
 	alarm(60);
 	*state = f;
@@ -46,11 +52,10 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	char cmd[128];
-	int pid = lw_keeper_pid(f->k);
 
 	alarm(0);
 	lw_keeper_close(f->k);
-	kill(pid, SIGKILL);
+	kill(f->pid, SIGKILL);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -204,6 +209,122 @@ static void a_dead_keeper_is_reported(void **state)
 	assert_true(r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN || r == -ECONNREFUSED);
 }
 
+/* Locks of files of their own, to tell each listed descriptor's file. */
+#define MANY_LOCKS 500
+
+struct many {
+	char names[MANY_LOCKS][192];
+	ino_t inos[MANY_LOCKS];
+	int seen[MANY_LOCKS];
+	int wrong;	/* listed with no descriptor, or another's, or unknown */
+};
+
+static int note_many(const char *name, int fd, void *ctx)
+{
+	struct many *m = ctx;
+	struct stat st;
+	int i;
+
+	for (i = 0; i < MANY_LOCKS && strcmp(m->names[i], name); i++)
+		;
+	if (i == MANY_LOCKS || fd < 0 || fstat(fd, &st) || st.st_ino != m->inos[i])
+		m->wrong++;
+	else
+		m->seen[i]++;
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* The first 300 names are long (a message holds some 30 of them), the
+ * rest short (KEEPER_ITEMS_MAX of them fit). */
+static void put_many(struct fixture *f, struct many *m)
+{
+	for (int i = 0; i < MANY_LOCKS; i++) {
+		struct stat st;
+		int fd;
+
+		snprintf(m->names[i], sizeof(m->names[i]), i < 300 ? "%s/image-%04d-%0120d" : "%s/s%d", f->dir, i, 0);
+		fd = open(m->names[i], O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(fstat(fd, &st), 0);
+		m->inos[i] = st.st_ino;
+		assert_int_equal(lw_keeper_send_put(f->k, m->names[i], fd), 0);
+		close(fd);
+	}
+}
+
+/* A LIST of many locks comes back in ITEMS: each name once, with a
+ * descriptor of its own file. */
+static void many_locks_are_listed_each_with_its_descriptor(void **state)
+{
+	struct fixture *f = *state;
+	struct many *m = calloc(1, sizeof(*m));
+
+	assert_non_null(m);
+	put_many(f, m);
+	assert_int_equal(lw_keeper_list(f->k, note_many, m), 0);
+	assert_int_equal(m->wrong, 0);
+	for (int i = 0; i < MANY_LOCKS; i++)
+		assert_int_equal(m->seen[i], 1);
+	free(m);
+}
+
+/* LIST over a connection of its own, HELLO saying flags: how many
+ * messages brought the locks, each noted in m. */
+static int raw_list(struct fixture *f, uint32_t flags, struct many *m)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock, fds[KEEPER_ITEMS_MAX], messages = 0;
+	struct keeper_msg msg;
+	unsigned int nfds;
+	struct lw_err why;
+
+	lw_keeper_close(f->k);	/* the keeper serves one daemon at a time */
+	f->k = NULL;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/keeper.sock", f->dir);
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(lw_keeper_send_count(sock, KEEPER_HELLO, NULL, -1, flags), 0);
+	assert_int_equal(lw_keeper_recv_items(sock, &msg, fds, &nfds), 1);
+	assert_int_equal(msg.op, KEEPER_OK);
+	assert_int_equal(lw_keeper_send(sock, KEEPER_LIST, NULL, -1), 0);
+	while (lw_keeper_recv_items(sock, &msg, fds, &nfds) == 1 && msg.op != KEEPER_END) {
+		const char *name = msg.name;
+
+		assert_int_equal(msg.op, flags & KEEPER_HELLO_ITEMS ? KEEPER_ITEMS : KEEPER_ITEM);
+		assert_int_equal(nfds, msg.op == KEEPER_ITEM ? 1 : msg.count);
+		for (unsigned int i = 0; i < nfds; i++, name += strlen(name) + 1)
+			note_many(name, fds[i], m);
+		messages++;
+	}
+	assert_int_equal(msg.op, KEEPER_END);
+	close(sock);
+	assert_int_equal(lw_keeper_connect(f->dir, &f->k, &why), 0);
+	return messages;
+}
+
+/* A daemon that asks for ITEMS gets many locks a message; one from before
+ * ITEMS (its HELLO does not ask) one ITEM a lock, as before. */
+static void items_only_for_a_daemon_that_asks(void **state)
+{
+	struct fixture *f = *state;
+	struct many *m = calloc(1, sizeof(*m));
+	int messages;
+
+	assert_non_null(m);
+	put_many(f, m);
+	assert_true(lw_keeper_settle(f->k) >= 0);	/* every put answered */
+	messages = raw_list(f, KEEPER_HELLO_TRIMMED | KEEPER_HELLO_ITEMS, m);
+	/* 300 long names at about 30 a message, 200 short at KEEPER_ITEMS_MAX */
+	assert_in_range(messages, 300 / 31 + 200 / KEEPER_ITEMS_MAX, 300 / 25 + 200 / KEEPER_ITEMS_MAX + 2);
+	assert_int_equal(raw_list(f, KEEPER_HELLO_TRIMMED, m), MANY_LOCKS);
+	assert_int_equal(m->wrong, 0);
+	for (int i = 0; i < MANY_LOCKS; i++)
+		assert_int_equal(m->seen[i], 2);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +334,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_dead_keeper_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(unanswered_puts_are_kept_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_refused_put_is_named_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_locks_are_listed_each_with_its_descriptor, setup, teardown),
+		cmocka_unit_test_setup_teardown(items_only_for_a_daemon_that_asks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

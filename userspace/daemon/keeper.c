@@ -112,7 +112,7 @@ static int hello(const struct sockaddr_un *sa, struct lw_keeper **out, uint32_t 
 		return -ENOMEM;
 	}
 	k->fd = fd;
-	r = lw_keeper_send_count(fd, KEEPER_HELLO, NULL, -1, KEEPER_HELLO_TRIMMED);
+	r = lw_keeper_send_count(fd, KEEPER_HELLO, NULL, -1, KEEPER_HELLO_TRIMMED | KEEPER_HELLO_ITEMS);
 	if (r == 0)
 		r = lw_keeper_recv(fd, &m, &extra);
 	if (r > 0 && extra >= 0)
@@ -303,26 +303,32 @@ int lw_keeper_drop(struct lw_keeper *k, const char *name)
 
 int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void *ctx), void *ctx)
 {
+	int fds[KEEPER_ITEMS_MAX], r, first_error = 0;
 	struct keeper_msg m;
-	int fd, r, first_error = 0;
+	unsigned int nfds;
 
 	r = send_request(k, KEEPER_LIST, NULL, -1, 0);
 	if (r < 0)
 		return r;
 	for (;;) {
-		r = lw_keeper_recv(k->fd, &m, &fd);
+		const char *name = m.name;
+
+		r = lw_keeper_recv_items(k->fd, &m, fds, &nfds);
 		if (r <= 0)
 			return r ? r : -ECONNRESET;
-		if (m.op == KEEPER_END)
-			return first_error;
-		if (m.op != KEEPER_ITEM) {
-			if (fd >= 0)
-				close(fd);
+		if (m.op == KEEPER_END || (m.op != KEEPER_ITEM && m.op != KEEPER_ITEMS)) {
+			for (unsigned int i = 0; i < nfds; i++)
+				close(fds[i]);
+			if (m.op == KEEPER_END)
+				return first_error;
 			continue;
 		}
-		r = fn(m.name, fd, ctx);
-		if (r < 0 && !first_error)
-			first_error = r;
+		/* an ITEM (from a keeper older than ITEMS) is one name, one or no descriptor */
+		for (unsigned int i = 0; i < (m.op == KEEPER_ITEM ? 1 : nfds); i++, name += strlen(name) + 1) {
+			r = fn(name, i < nfds ? fds[i] : -1, ctx);
+			if (r < 0 && !first_error)
+				first_error = r;
+		}
 	}
 }
 

@@ -26,6 +26,8 @@ enum keeper_op {
 	KEEPER_GROUP_PUT,	/* daemon -> keeper, with the fanotify "group" or its "table" */
 	KEEPER_GROUP_TAKE,	/* daemon -> keeper; answered by ITEMs then END (keeper_group.h) */
 	KEEPER_GROUP_DROP,	/* daemon -> keeper: close the group copies */
+	KEEPER_ITEMS,		/* keeper -> daemon, to LIST: count names, each ended by its NUL,
+				 * with as many descriptors in one SCM_RIGHTS, in order */
 };
 
 struct keeper_msg {
@@ -37,8 +39,12 @@ struct keeper_msg {
 };
 
 /* A daemon that reads trimmed messages says so in its HELLO; one from
- * before reads only whole structs. */
+ * before reads only whole structs. One that reads ITEMS says so too: a
+ * LIST of 65,536 locks is then some 1,700 messages, not 65,536. */
 #define KEEPER_HELLO_TRIMMED 1u
+#define KEEPER_HELLO_ITEMS 2u
+/* Descriptors in one ITEMS at most (the kernel's limit is 253). */
+#define KEEPER_ITEMS_MAX 64
 
 /* keeper_msg.c: one message, with a descriptor attached if fd >= 0.
  * Trimmed: only up to the name's NUL (a LIST of 65,536 locks sends a few
@@ -46,8 +52,15 @@ struct keeper_msg {
 int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32_t count);
 int lw_keeper_send(int sock, uint32_t op, const char *name, int fd);
 int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd);
+/* ITEMS: the n names packed in names[0..len) (each with its NUL), fds[i]
+ * the descriptor of the i-th. */
+int lw_keeper_send_items(int sock, const char *names, size_t len, const int *fds, unsigned int n);
 /* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
 int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd);
+/* The same, for a message that may be ITEMS: fds[0..*nfds) get its
+ * descriptors (at most KEEPER_ITEMS_MAX); -1 in place of one the kernel
+ * would not pass. */
+int lw_keeper_recv_items(int sock, struct keeper_msg *m, int fds[KEEPER_ITEMS_MAX], unsigned int *nfds);
 /* The same, without waiting: -EAGAIN if none is there. */
 int lw_keeper_recv_ready(int sock, struct keeper_msg *m, int *fd);
 

@@ -90,11 +90,36 @@ static int store_put(struct keeper_store *s, const char *name, int fd)
 	return 0;
 }
 
+/* Every copy, as many to an ITEMS as its names and KEEPER_ITEMS_MAX allow. */
+static void send_items(const struct keeper_store *s, int conn)
+{
+	char names[sizeof(((struct keeper_msg *)NULL)->name)];
+	int fds[KEEPER_ITEMS_MAX];
+	unsigned int n = 0;
+	size_t len = 0;
+
+	for (size_t i = 0; i <= s->count; i++) {
+		size_t room = i < s->count ? strlen(s->items[i]->name) + 1 : 0;
+
+		if (n && (i == s->count || n == KEEPER_ITEMS_MAX || len + room > sizeof(names))) {
+			lw_keeper_send_items(conn, names, len, fds, n);
+			n = 0;
+			len = 0;
+		}
+		if (i == s->count)
+			break;
+		memcpy(names + len, s->items[i]->name, room);
+		len += room;
+		fds[n++] = s->items[i]->fd;
+	}
+}
+
 /* Serve one daemon connection until it closes. */
 static void serve(struct keeper_store *s, int conn)
 {
 	struct keeper_msg m;
 	bool trimmed = false;	/* the daemon reads trimmed messages */
+	bool items = false;	/* and ITEMS */
 	int fd, r;
 
 	while ((r = lw_keeper_recv(conn, &m, &fd)) > 0) {
@@ -115,6 +140,7 @@ static void serve(struct keeper_store *s, int conn)
 			if (fd >= 0)
 				close(fd);
 			trimmed = m.count & KEEPER_HELLO_TRIMMED;
+			items = m.count & KEEPER_HELLO_ITEMS;
 			lw_keeper_send_count(conn, KEEPER_OK, NULL, -1, (uint32_t)s->count);
 			break;
 		case KEEPER_QUIT:
@@ -151,9 +177,13 @@ static void serve(struct keeper_store *s, int conn)
 		case KEEPER_LIST:
 			if (fd >= 0)
 				close(fd);
-			for (size_t i = 0; i < s->count; i++)
-				(trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(conn, KEEPER_ITEM, s->items[i]->name,
-										   s->items[i]->fd);
+			if (items)
+				send_items(s, conn);
+			else
+				for (size_t i = 0; i < s->count; i++)
+					(trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(conn, KEEPER_ITEM,
+											   s->items[i]->name,
+											   s->items[i]->fd);
 			lw_keeper_send(conn, KEEPER_END, NULL, -1);
 			break;
 		default:
