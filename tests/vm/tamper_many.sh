@@ -4,11 +4,12 @@
 # daemon's table. With more leases than a batch: no false finding; entries
 # planted anywhere in the map and entries deleted are all found and undone;
 # after kill -9 the restarted daemon adopts every lease (its holder index is
-# rebuilt by the same walk) and finds nothing false either.
+# rebuilt by the same walk: one entry, counting every lease, and an entry
+# planted in it gone) and finds nothing false either.
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/tamper_lib.bash"
 require
-echo "1..10"
+echo "1..11"
 
 n=1500
 planted=20
@@ -69,11 +70,27 @@ got=$(grep -c "entry was deleted" "$work/A/audit.log")
 why="expected $deleted audit records of deleted entries, got $got"
 check every_deleted_entry_is_audited [ "$got" = "$deleted" -a "$deleted" -gt 0 ]
 
+# holder_index as "kind:pid:count" lines (struct lw_map_holder, struct lw_holder_ref)
+holder_index() {
+	bpftool -j map dump pinned "$pindir/holder_index" | "$py" -c '
+import json, struct, sys
+for e in json.load(sys.stdin):
+    k = bytes(int(b, 16) for b in e["key"]); v = bytes(int(b, 16) for b in e["value"])
+    kind, pid, _, _ = struct.unpack("<IIQQ", k); count = struct.unpack("<I", v[:4])[0]
+    print("%d:%d:%d" % (kind, pid, count))'
+}
+# a process holder no daemon counted: the rebuild must drop it
+bpftool map update pinned "$pindir/holder_index" key hex 01 00 00 00 3f 42 0f 00 $(printf '01 %.0s' $(seq 8)) \
+	$(printf '00 %.0s' $(seq 8)) value hex 05 $(printf '00 %.0s' $(seq 23)) >/dev/null 2>&1
 kill9_daemon A
 check daemon_restarts start_daemon A --backend nop
 adopted() { [ "$(count_leases A 2>/dev/null)" = $n ] && [ "$(status_get A 's.get("adopting")')" = None ]; }
 why="after the restart: $(count_leases A 2>&1) leases listed, status $(lw A status --json 2>&1 | tr '\n' ' ')"
 check every_lease_adopted_after_kill_9 within 600 adopted
+filler=$(lw A list --json | "$py" -c 'import json, sys; print(json.load(sys.stdin)["leases"][0]["holders"][0]["pid"])')
+got=$(holder_index | tr '\n' ' ')
+why="expected the holder index to be one entry, 1:$filler:$n (the filler, every lease), got: $got"
+check holder_index_rebuilt_from_the_leases [ "$got" = "1:$filler:$n " ]
 sleep 3
 got=$(tamper_events)
 why="expected no tamper finding after the restart, got $got: $(grep tamper "$work/A/daemon.log" | tail -n 3 | tr '\n' ' ')"

@@ -379,24 +379,25 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 	drop_nobodys(enf, &nobodys);
 }
 
+static int claim_one(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx)
+{
+	int fd;
+
+	(void)lease;
+	if (key->ino != 0)	/* a file: nothing to claim */
+		return 0;
+	fd = claim_device(key->dev);
+	if (fd >= 0)
+		keep_claim(ctx, key, fd);
+	return 0;
+}
+
 /* After a restart: claim again every leased block device (best effort;
- * the programs still refuse non-holders' opens meanwhile). */
+ * the programs still refuse non-holders' opens meanwhile). The leases are
+ * read in batches: at 65,536 a key at a time was as many system calls. */
 void lw_claim_leased_devices(struct lw_enforcer *enf)
 {
-	struct lw_map_key key, next;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(enf->leases_fd, prev, &next)) {
-		int fd;
-
-		key = next;
-		prev = &key;
-		if (key.ino != 0)
-			continue;
-		fd = claim_device(key.dev);
-		if (fd >= 0)
-			keep_claim(enf, &key, fd);
-	}
+	lw_map_foreach(enf, claim_one, enf);
 }
 
 void lw_release_claims(struct lw_enforcer *enf)

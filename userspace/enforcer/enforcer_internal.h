@@ -177,9 +177,11 @@ int lw_loop_backing_key(struct lw_enforcer *enf, __u64 rdev, struct lw_map_key *
 void lw_release_claims(struct lw_enforcer *enf);
 
 /* The holder index (leases.c): count lease's holders in or out (delta
- * +1/-1); rebuild it from the leases map (after open). */
+ * +1/-1); a holder's key in it (only its kind's fields). */
 int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 		   const struct lw_map_lease *lease, int delta);
+void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k);
+/* Rebuild it from the leases map, after open (holder_index.c). */
 int lw_index_rebuild(struct lw_enforcer *enf);
 
 /* Write the LW_GUARD_* flags into the guard entry (the rest unchanged). */

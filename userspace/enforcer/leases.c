@@ -25,8 +25,7 @@ int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int del
 	return 0;
 }
 
-/* The holder_index key of holder: only its kind's fields. */
-static void index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
+void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->kind = holder->kind;
@@ -47,7 +46,7 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *hol
 	struct lw_map_holder k;
 	bool first = false;
 
-	index_key(holder, &k);
+	lw_index_key(holder, &k);
 	if (bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref)) {
 		if (delta < 0)
 			return 0;
@@ -87,24 +86,6 @@ int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 		   const struct lw_map_lease *lease, int delta)
 {
 	return index_lease(enf, key, lease, delta, delta > 0);
-}
-
-/* The families were marked when the leases were taken, and the marks are
- * pinned: a restart does not walk them again. */
-static int index_one(const struct lw_map_key *key, const struct lw_map_lease *lease, void *ctx)
-{
-	return index_lease(ctx, key, lease, 1, false);
-}
-
-int lw_index_rebuild(struct lw_enforcer *enf)
-{
-	struct lw_map_holder k;
-
-	/* empty it first: a previous daemon's counts may be off */
-	while (!bpf_map_get_next_key(enf->holder_index_fd, NULL, &k))
-		if (bpf_map_delete_elem(enf->holder_index_fd, &k))
-			return lw_fail(enf, -errno, "cannot clear the holder index: %s", strerror(errno));
-	return lw_map_foreach(enf, index_one, enf);
 }
 
 int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
