@@ -58,8 +58,10 @@ int lw_keeper_send_items(int sock, const char *names, size_t len, const int *fds
 /* Receives one message; *fd gets an attached descriptor or -1. 0 on EOF. */
 int lw_keeper_recv(int sock, struct keeper_msg *m, int *fd);
 /* The same, for a message that may be ITEMS: fds[0..*nfds) get its
- * descriptors (at most KEEPER_ITEMS_MAX); -1 in place of one the kernel
- * would not pass. */
+ * descriptors (at most KEEPER_ITEMS_MAX). The kernel stops passing at the
+ * first it refuses (an LSM's file_receive, the descriptor limit): that one
+ * and those after it in the message are -1; the keeper's copies still
+ * hold those locks. */
 int lw_keeper_recv_items(int sock, struct keeper_msg *m, int fds[KEEPER_ITEMS_MAX], unsigned int *nfds);
 /* The same, without waiting: -EAGAIN if none is there. */
 int lw_keeper_recv_ready(int sock, struct keeper_msg *m, int *fd);
