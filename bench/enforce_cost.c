@@ -58,10 +58,12 @@
 #define FULL_TABLE 65536
 #define MAX_ROUNDS 1024
 
-static const char *leased = DIR_ "/leased.raw";
-static const char *unleased = DIR_ "/unleased.raw";
-static const char *ext4_leased = IMAGES "/vm-0001.qcow2";
-static const char *ext4_unleased = IMAGES "/vm-0002.qcow2";
+#define LEASED DIR_ "/leased.raw"
+#define UNLEASED DIR_ "/unleased.raw"
+#define EXT4_LEASED IMAGES "/vm-0001.qcow2"
+#define EXT4_UNLEASED IMAGES "/vm-0002.qcow2"
+static const char *leased = LEASED;
+static const char *unleased = UNLEASED;
 /* the tmpfs and the ext4 image; fill_table adds to them */
 #define REAL_LEASES 2
 static char pin_dir[128];
@@ -103,11 +105,11 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-	{ "read-only open, leased image", DIR_ "/leased.raw", O_RDONLY },
-	{ "write open, unleased file", DIR_ "/unleased.raw", O_RDWR },
-	{ "write open, leased image (denied)", DIR_ "/leased.raw", O_RDWR },
-	{ "read-only open, leased image on ext4", IMAGES "/vm-0001.qcow2", O_RDONLY },
-	{ "write open, unleased file on ext4", IMAGES "/vm-0002.qcow2", O_RDWR },
+	{ "read-only open, leased image", LEASED, O_RDONLY },
+	{ "write open, unleased file", UNLEASED, O_RDWR },
+	{ "write open, leased image (denied)", LEASED, O_RDWR },
+	{ "read-only open, leased image on ext4", EXT4_LEASED, O_RDONLY },
+	{ "write open, unleased file on ext4", EXT4_UNLEASED, O_RDWR },
 };
 #define NR_SCENARIOS 5
 
@@ -371,7 +373,7 @@ static void call_rename(void)
 /* link(2) and unlink(2) of a second name: the same test at link. */
 static void call_link(void)
 {
-	if (link(DIR_ "/unleased.raw", DIR_ "/link.tmp") == 0)
+	if (link(UNLEASED, DIR_ "/link.tmp") == 0)
 		unlink(DIR_ "/link.tmp");
 }
 
@@ -528,7 +530,7 @@ static int make_ext4_images(void)
 	if (system("modprobe loop; modprobe ext4; truncate -s 256M " DIR_ "/ext4.img && "
 		   "mkfs.ext4 -q -F " DIR_ "/ext4.img && mkdir -p " EXT4 " && "
 		   "mount -o loop " DIR_ "/ext4.img " EXT4 " && mkdir -p " IMAGES " && "
-		   "truncate -s 1M " IMAGES "/vm-0001.qcow2 " IMAGES "/vm-0002.qcow2")) {
+		   "truncate -s 1M " EXT4_LEASED " " EXT4_UNLEASED)) {
 		fprintf(stderr, "enforce_cost: cannot make the ext4 image store %s (loop, ext4, mkfs.ext4)\n",
 			IMAGES);
 		return -1;
@@ -645,14 +647,14 @@ int main(int argc, char **argv)
 	if (measure_opens(0, n, rounds))
 		return 1;
 
-	if (lease_to_init(enf, leased) || lease_to_init(enf, ext4_leased) || measure_opens(1, n, rounds))
+	if (lease_to_init(enf, leased) || lease_to_init(enf, EXT4_LEASED) || measure_opens(1, n, rounds))
 		return 1;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* for the other hooks' ns per run */
 	measure_hooks(0, HOOK_CALLS);
 	close(stats_fd);
 
 	if (fill_table(1000, &slots_set, &slots) < 0 || take_slot_of(enf, unleased) ||
-	    take_slot_of(enf, ext4_unleased)) {
+	    take_slot_of(enf, EXT4_UNLEASED)) {
 		fprintf(stderr, "enforce_cost: cannot fill the lease table, or mark the unleased files' filter slots\n");
 		return 1;
 	}
