@@ -299,8 +299,11 @@ static int paxos_open(const struct lw_backend_setup *setup, struct lw_backend **
 		.name = pb->cfg.lockspace, .path = pb->cfg.lockspace_path, .offset = pb->cfg.lockspace_offset,
 		.host_id = pb->cfg.host_id, .io_timeout = pb->cfg.io_timeout,
 	};
-	rv = lw_paxos_lockspace_open(&lc, pb->event, lw_paxos_on_lockspace_changed, pb, &pb->ls, err);
+	rv = lw_paxos_spare_setup(pb, err);
+	if (rv == 0)
+		rv = lw_paxos_lockspace_open(&lc, pb->event, lw_paxos_on_lockspace_changed, pb, &pb->ls, err);
 	if (rv < 0) {
+		lw_paxos_spare_close(pb);
 		sd_event_unref(pb->event);
 		free(pb);
 		return rv;
@@ -349,6 +352,7 @@ static void paxos_close(struct lw_backend *be)
 	/* held leases stay with their agents (a restart re-adopts them) */
 	while (pb->locks)
 		paxos_forget(be, &pb->locks->base);
+	lw_paxos_spare_close(pb);
 	lw_paxos_lockspace_close(pb->ls);
 	sd_event_unref(pb->event);
 	free(pb);

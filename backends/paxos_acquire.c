@@ -111,7 +111,7 @@ static int start_agent(struct lw_backend_pending *p, struct lw_err *err)
 		return lw_err_set(err, ENOMEM, "out of memory");
 	rv = lw_paxos_lease_text(p->res, l->lease, sizeof(l->lease), err);
 	if (rv == 0)
-		rv = lw_paxos_agent_spawn(&spec, &l->agent, err);
+		rv = lw_paxos_spare_start(pb, &spec, &l->agent, err);
 	if (rv == 0) {
 		rv = sd_event_add_io(pb->event, &p->answer, l->agent.ctl_fd, EPOLLIN, on_answer, p);
 		if (rv < 0) {
@@ -149,6 +149,8 @@ void lw_paxos_on_lockspace_changed(void *ctx)
 
 	if (state == LW_PAXOS_LS_JOINING)
 		return;
+	if (state == LW_PAXOS_LS_JOINED)
+		lw_paxos_spare_refill(pb);
 	for (p = pb->pendings; p; p = next) {
 		struct lw_err err;
 		int rv;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,10 @@ static void __attribute__((noreturn)) agent_main(const struct lw_paxos_agent_spe
 			continue;
 		if (si.ssi_signo == SIGUSR1) {
 			rv = sanlock_release(sock, -1, 0, 1, &res);
+			/* the release is answered on this, not on the exit after it
+			 * (a process teardown, slower than the release itself) */
+			if (rv == 0 && ctl_open)
+				report(LW_PAXOS_AGENT_LET_GO, NULL);
 			_exit(rv < 0 ? LW_PAXOS_AGENT_RELEASE_FAILED : LW_PAXOS_AGENT_RELEASED);
 		}
 		if (si.ssi_signo == SIGTERM && from_sanlock((pid_t)si.ssi_pid)) {
@@ -265,10 +270,68 @@ static void __attribute__((noreturn)) agent_main(const struct lw_paxos_agent_spe
 	}
 }
 
+/* What the daemon sends a spare: its lease, and the image (SCM_RIGHTS). */
+struct agent_order {
+	uint32_t create;
+	char owner[SANLK_NAME_LEN];
+	struct sanlk_resource res;	/* then res.num_disks disks */
+};
+
+union agent_order_buf {
+	struct agent_order order;
+	char bytes[sizeof(struct agent_order) + SANLK_MAX_DISKS * sizeof(struct sanlk_disk)];
+};
+
+/* Room for one descriptor, aligned as a cmsghdr. */
+union fd_control {
+	char bytes[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+static size_t order_size(const struct sanlk_resource *res)
+{
+	return offsetof(struct agent_order, res) + sizeof(*res) + res->num_disks * sizeof(struct sanlk_disk);
+}
+
+/* A spare waits for its order, then is the lease's agent. While it waits
+ * it holds nothing: when the daemon's end of the socket closes (the daemon
+ * died, or re-executed: the end is close-on-exec) it exits. */
+static void __attribute__((noreturn)) spare_main(void)
+{
+	union agent_order_buf buf;
+	union fd_control control;
+	struct iovec iov = { .iov_base = &buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+			      .msg_controllen = sizeof(control) };
+	struct lw_paxos_agent_spec spec = { .image_fd = IMAGE_FD };
+	struct cmsghdr *c;
+	int image = -1;
+	ssize_t n;
+
+	do
+		n = recvmsg(CTL_FD, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&image, CMSG_DATA(c), sizeof(int));
+	if (image < 0 || (size_t)n < offsetof(struct agent_order, res) + sizeof(buf.order.res) ||
+	    buf.order.res.num_disks > SANLK_MAX_DISKS || (size_t)n != order_size(&buf.order.res))
+		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);	/* no order: the daemon is gone */
+	if (image != IMAGE_FD) {
+		if (dup2(image, IMAGE_FD) < 0)
+			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+		close(image);
+	}
+	buf.order.owner[sizeof(buf.order.owner) - 1] = '\0';
+	spec.res = &buf.order.res;
+	spec.owner = buf.order.owner;
+	spec.create = buf.order.create;
+	agent_main(&spec);
+}
+
 /* ---- in the daemon ------------------------------------------------------- */
 
-int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos_agent *agent,
-			 struct lw_err *err)
+int lw_paxos_agent_prepare(struct lw_paxos_agent *spare, struct lw_err *err)
 {
 	int sv[2], pidfd = -1;
 	pid_t pid;
@@ -287,12 +350,12 @@ int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos
 		/* Own session: the daemon's death (or its group's signals) is not ours. */
 		setsid();
 		prctl(PR_SET_NAME, "lw-paxos-agent");
-		if (dup2(sv[1], CTL_FD) < 0 || dup2(spec->image_fd, IMAGE_FD) < 0)
+		if (dup2(sv[1], CTL_FD) < 0)
 			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
-		close_range(IMAGE_FD + 1, ~0u, 0);
+		close_range(CTL_FD + 1, ~0u, 0);
 		if (chdir("/") < 0)
 			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
-		agent_main(spec);
+		spare_main();
 	}
 	close(sv[1]);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -304,10 +367,57 @@ int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos
 		close(sv[0]);
 		return lw_err_set(err, e, "pidfd_open: %s", strerror(e));
 	}
-	agent->pid = pid;
-	agent->pidfd = pidfd;
-	agent->ctl_fd = sv[0];
+	spare->pid = pid;
+	spare->pidfd = pidfd;
+	spare->ctl_fd = sv[0];
 	return 0;
+}
+
+int lw_paxos_agent_start(const struct lw_paxos_agent *spare, const struct lw_paxos_agent_spec *spec,
+			 struct lw_err *err)
+{
+	union agent_order_buf buf;
+	union fd_control control = { 0 };
+	struct iovec iov = { .iov_base = &buf };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	if (spec->res->num_disks > SANLK_MAX_DISKS)
+		return lw_err_set(err, EINVAL, "a lease has at most %d disks", SANLK_MAX_DISKS);
+	memset(&buf.order, 0, offsetof(struct agent_order, res));
+	buf.order.create = spec->create;
+	snprintf(buf.order.owner, sizeof(buf.order.owner), "%s", spec->owner);
+	memcpy(&buf.order.res, spec->res, sizeof(*spec->res) + spec->res->num_disks * sizeof(struct sanlk_disk));
+	iov.iov_len = order_size(spec->res);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &spec->image_fd, sizeof(int));
+	if (sendmsg(spare->ctl_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)iov.iov_len)
+		return lw_err_set(err, errno ? errno : EIO, "the sanlock agent %d took no lease: %s",
+				  (int)spare->pid, strerror(errno ? errno : EIO));
+	return 0;
+}
+
+int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos_agent *agent,
+			 struct lw_err *err)
+{
+	int rv = lw_paxos_agent_prepare(agent, err);
+
+	if (rv == 0 && (rv = lw_paxos_agent_start(agent, spec, err)) < 0)
+		lw_paxos_agent_discard(agent);
+	return rv;
+}
+
+void lw_paxos_agent_discard(struct lw_paxos_agent *agent)
+{
+	syscall(SYS_pidfd_send_signal, agent->pidfd, SIGKILL, NULL, 0);
+	waitid(P_PIDFD, (id_t)agent->pidfd, &(siginfo_t){ 0 }, WEXITED);
+	close(agent->pidfd);
+	close(agent->ctl_fd);
+	agent->pidfd = agent->ctl_fd = -1;
+	agent->pid = 0;
 }
 
 int lw_paxos_agent_result(int ctl_fd, struct lw_err *err)
@@ -320,7 +430,7 @@ int lw_paxos_agent_result(int ctl_fd, struct lw_err *err)
 	r.reason[sizeof(r.reason) - 1] = '\0';
 	if (r.rv < 0)
 		return lw_err_set(err, -r.rv, "%s", r.reason);
-	return r.rv == LW_PAXOS_AGENT_FENCING ? LW_PAXOS_AGENT_FENCING : 0;
+	return r.rv == LW_PAXOS_AGENT_FENCING || r.rv == LW_PAXOS_AGENT_LET_GO ? r.rv : 0;
 }
 
 int lw_paxos_agent_reap(int pidfd)

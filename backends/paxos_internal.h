@@ -27,6 +27,8 @@ struct paxos_backend {
 	struct lw_backend_pending *pendings;	/* acquires not answered yet */
 	struct paxos_lock *locks;		/* held leases (for status) */
 	struct paxos_lock *releasing;		/* told to let go, not exited yet */
+	struct lw_paxos_agent spare;		/* forked ahead, holds nothing (pidfd -1: none) */
+	sd_event_source *refill;		/* forks the next spare when the loop is idle */
 };
 
 struct paxos_lock {
@@ -91,5 +93,15 @@ void lw_paxos_cancel(struct lw_backend *be, struct lw_backend_pending *p);
 void lw_paxos_on_lockspace_changed(void *ctx);
 /* Drop every acquire not answered yet (close): their agents let go. */
 void lw_paxos_drop_pendings(struct paxos_backend *pb);
+
+/* The spare agent (paxos_spare.c). */
+int lw_paxos_spare_setup(struct paxos_backend *pb, struct lw_err *err);
+/* Fork a spare when the loop is next idle, unless there is one. */
+void lw_paxos_spare_refill(struct paxos_backend *pb);
+/* The agent of an acquire: the spare sent spec (a new spare follows), or
+ * one forked now if there is none or it died. */
+int lw_paxos_spare_start(struct paxos_backend *pb, const struct lw_paxos_agent_spec *spec,
+			 struct lw_paxos_agent *agent, struct lw_err *err);
+void lw_paxos_spare_close(struct paxos_backend *pb);
 
 #endif /* LW_BACKENDS_PAXOS_INTERNAL_H */

@@ -2,7 +2,9 @@
 /* Letting a paxos lease go without stopping the daemon's loop: the agent is
  * told (SIGUSR1), its sanlock_release is one write to shared storage
  * (bounded by io_timeout, more when storage is slow or failing), and its
- * exit, seen on its pidfd from the loop, is the answer. An agent that has
+ * word that sanlock let go (LW_PAXOS_AGENT_LET_GO) or else its exit, seen
+ * on its pidfd from the loop, is the answer; the exit is still awaited, to
+ * reap it. An agent that has
  * not exited after 2 x io_timeout (at least RELEASE_FLOOR_SEC: its exit is a
  * process teardown too, slow on a loaded host) is killed: sanlock frees a
  * dead client's leases itself. */
@@ -46,6 +48,23 @@ static int on_agent_gone(sd_event_source *s, int fd, uint32_t revents, void *use
 	return 0;
 }
 
+/* sanlock let go: answered now (the agent's exit, a process teardown,
+ * follows; on_agent_gone reaps it). Anything else: its exit tells. */
+static int on_agent_let_go(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct paxos_lock *l = userdata;
+	lw_backend_released_fn released = l->released;
+	struct lw_err err = { "" };
+
+	(void)revents;
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (lw_paxos_agent_result(fd, &err) != LW_PAXOS_AGENT_LET_GO || !released || l->killed)
+		return 0;
+	l->released = NULL;
+	released(l->released_ctx, 0, &err);
+	return 0;
+}
+
 static int on_release_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct paxos_lock *l = userdata;
@@ -76,6 +95,8 @@ int lw_paxos_let_go(struct paxos_lock *l, lw_backend_released_fn released, void 
 		goto fail;
 	}
 	rv = sd_event_add_io(pb->event, &l->exit_watch, l->agent.pidfd, EPOLLIN, on_agent_gone, l);
+	if (rv >= 0 && released && l->agent.ctl_fd >= 0)	/* an answer is awaited */
+		rv = sd_event_add_io(pb->event, &l->ctl_watch, l->agent.ctl_fd, EPOLLIN, on_agent_let_go, l);
 	if (rv >= 0)
 		rv = sd_event_add_time_relative(pb->event, &l->release_deadline, CLOCK_MONOTONIC,
 						(uint64_t)release_deadline_sec(pb) * 1000000u, 0, on_release_deadline, l);

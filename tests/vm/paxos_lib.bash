@@ -85,3 +85,12 @@ wait_lockspace() {
 sanlock_holds() { "$sanlock_bin" client status 2>/dev/null | grep -q "^r [^:]*:$1:"; }
 
 now_ms() { date +%s%3N; }
+
+# spare_agent_of NAME: the pids of daemon NAME's agents that hold no lease.
+spare_agent_of() {
+	local held p
+	held=$(lw "$1" status --json | json_get '" ".join(str(l["agent_pid"]) for l in j["backend_status"]["leases"])')
+	for p in $(pgrep -x -P "${daemon_pid[$1]}" lw-paxos-agent); do
+		grep -qw "$p" <<<"$held" || echo "$p"
+	done
+}
