@@ -154,8 +154,8 @@ int lw_paxos_lock_hear(struct paxos_lock *l, struct lw_err *err)
 int lw_paxos_lock_set_id(struct paxos_lock *l, struct lw_err *err)
 {
 	char id[LW_BACKEND_LOCK_ID_MAX];
-	struct lw_holder agent;
-	int rv = lw_holder_of_pid(l->agent.pid, &agent);
+	struct lw_holder agent = { .start_time = l->agent.start_time };
+	int rv = agent.start_time ? 0 : lw_holder_of_pid(l->agent.pid, &agent);
 
 	if (rv < 0)
 		return lw_err_set(err, -rv, "the sanlock agent %d is gone", (int)l->agent.pid);

@@ -25,6 +25,7 @@
 #include <sanlock_rv.h>
 
 #include "paxos_agent.h"
+#include "common/holder.h"
 #include "paxos_fence.h"
 
 #define LEASE_FILE_SIZE (1u << 20)	/* one resource lease, 512-byte sectors, 1 MiB alignment */
@@ -370,6 +371,9 @@ int lw_paxos_agent_prepare(struct lw_paxos_agent *spare, struct lw_err *err)
 	spare->pid = pid;
 	spare->pidfd = pidfd;
 	spare->ctl_fd = sv[0];
+	/* its identity, read now: a spare's fork is off the acquire's path */
+	if (lw_proc_stat(pid, &spare->start_time, NULL, 0) < 0)
+		spare->start_time = 0;
 	return 0;
 }
 

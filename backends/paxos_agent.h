@@ -22,6 +22,7 @@
 #define LW_PAXOS_AGENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -47,6 +48,7 @@ struct lw_paxos_agent {
 	pid_t pid;
 	int pidfd;	/* readable once the agent exited */
 	int ctl_fd;	/* readable once the acquire result is there */
+	uint64_t start_time;	/* its /proc start time, read at the fork (0: unread) */
 };
 
 /* Fork a spare agent: it waits, holding nothing, for lw_paxos_agent_start,

@@ -22,6 +22,7 @@
 #include <sanlock.h>
 #include <sanlock_resource.h>
 
+#include "common/holder.h"
 #include "paxos_agent.h"
 
 #define EXIT_WAIT_MS 5000
@@ -37,9 +38,14 @@ static void a_spare_exits_when_the_daemon_closes_its_end(void **state)
 {
 	struct lw_paxos_agent spare;
 	struct lw_err err = { "" };
+	uint64_t start_time = 0;
 
 	(void)state;
 	assert_int_equal(lw_paxos_agent_prepare(&spare, &err), 0);
+	/* its identity (the lock id names it) was read at the fork */
+	assert_int_equal(lw_proc_stat(spare.pid, &start_time, NULL, 0), 0);
+	assert_true(spare.start_time != 0);
+	assert_int_equal(spare.start_time, start_time);
 	assert_false(exits_within(spare.pidfd, 200));	/* it waits for its lease */
 	close(spare.ctl_fd);
 	if (!exits_within(spare.pidfd, EXIT_WAIT_MS))
