@@ -69,6 +69,8 @@ static int on_answer(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	(void)s;
 	(void)revents;
 	rv = lw_paxos_agent_result(fd, &err);
+	/* the agent's one more message, if ever, is heard by lw_paxos_lock_hear */
+	p->answer = sd_event_source_disable_unref(p->answer);
 	if (rv == 0)
 		rv = lw_paxos_lock_set_id(l, &err);
 	if (rv == 0)
@@ -83,12 +85,8 @@ static int on_answer(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		finish(p, rv, NULL, &err);
 		return 0;
 	}
-	/* the agent's one more message, if ever: it fences */
-	sd_event_source_disable_unref(p->answer);
-	p->answer = NULL;
 	if (lw_paxos_lock_hear(l, &err) < 0) {
-		close(l->agent.ctl_fd);	/* the agent goes on without it; its exit still tells */
-		l->agent.ctl_fd = -1;
+		lw_paxos_agent_hang_up(&l->agent);	/* it goes on without it; its exit still tells */
 	}
 	l->base.keep_fd = l->agent.ctl_fd;	/* the keeper keeps it across a restart */
 	l->next = pb->locks;
@@ -150,7 +148,7 @@ void lw_paxos_on_lockspace_changed(void *ctx)
 	if (state == LW_PAXOS_LS_JOINING)
 		return;
 	if (state == LW_PAXOS_LS_JOINED)
-		lw_paxos_spare_refill(pb);
+		lw_paxos_spare_refill(pb, true);
 	for (p = pb->pendings; p; p = next) {
 		struct lw_err err;
 		int rv;
@@ -244,8 +242,11 @@ void lw_paxos_cancel(struct lw_backend *be, struct lw_backend_pending *p)
 	(void)be;
 	unlist(p);
 	if (l) {
-		/* the agent lets go as soon as its acquire returns; reaped when it exits */
+		/* the agent lets go as soon as its acquire returns, then exits;
+		 * reaped when it does */
+		p->answer = sd_event_source_disable_unref(p->answer);
 		syscall(SYS_pidfd_send_signal, l->agent.pidfd, SIGUSR1, NULL, 0);
+		lw_paxos_agent_hang_up(&l->agent);
 		if (sd_event_add_io(p->pb->event, &l->exit_watch, l->agent.pidfd, EPOLLIN, on_orphan_exit, l) < 0) {
 			syscall(SYS_pidfd_send_signal, l->agent.pidfd, SIGKILL, NULL, 0);
 			lw_paxos_lock_free(l);	/* killed: sanlock frees a dead client's lease */

@@ -198,79 +198,6 @@ static int from_sanlock(pid_t sender)
 	return strcmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "sanlock") == 0;
 }
 
-static void __attribute__((noreturn)) agent_main(const struct lw_paxos_agent_spec *spec)
-{
-	struct sanlk_resource *res = (struct sanlk_resource *)spec->res;
-	struct lw_err err = { "" };
-	int sock, sfd, rv, ctl_open = 1;
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_SETMASK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0) {
-		report(lw_err_set(&err, errno, "signalfd: %s", strerror(errno)), &err);
-		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
-	}
-	if (spec->create && (rv = ensure_lease_file(res, &err)) < 0) {
-		report(rv, &err);
-		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
-	}
-	sock = sanlock_register();
-	if (sock < 0) {
-		report(lw_err_set(&err, ECONNREFUSED, "cannot register with sanlock (%d): is its daemon running?", sock),
-		       &err);
-		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
-	}
-	rv = acquire(sock, spec, &err);
-	report(rv, &err);
-	if (rv < 0)
-		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
-
-	for (;;) {
-		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = CTL_FD, .events = POLLIN } };
-		struct signalfd_siginfo si;
-
-		if (poll(p, ctl_open ? 2 : 1, -1) < 0)
-			continue;
-		if (ctl_open && p[1].revents) {
-			char byte;
-
-			/* the daemon is gone (crash, restart): the lease stays, fencing too */
-			if (recv(CTL_FD, &byte, 1, MSG_DONTWAIT) <= 0 && errno != EAGAIN) {
-				close(CTL_FD);
-				ctl_open = 0;
-			}
-		}
-		if (!p[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGUSR1) {
-			rv = sanlock_release(sock, -1, 0, 1, &res);
-			/* the release is answered on this, not on the exit after it
-			 * (a process teardown, slower than the release itself) */
-			if (rv == 0 && ctl_open)
-				report(LW_PAXOS_AGENT_LET_GO, NULL);
-			_exit(rv < 0 ? LW_PAXOS_AGENT_RELEASE_FAILED : LW_PAXOS_AGENT_RELEASED);
-		}
-		if (si.ssi_signo == SIGTERM && from_sanlock((pid_t)si.ssi_pid)) {
-			/* sanlock cannot renew: the daemon is told first (it stops the
-			 * holders it knows and ends the lease), then every writer is
-			 * stopped here, then exit (which frees the lease) */
-			if (ctl_open)
-				report(LW_PAXOS_AGENT_FENCING, NULL);
-			rv = lw_paxos_fence_writers(IMAGE_FD, FENCE_WAIT_MS);
-			fprintf(stderr, "lockwarden paxos agent %d: sanlock lost lease %.48s: %s%d writer(s) stopped\n",
-				(int)getpid(), res->name, rv < 0 ? "not all " : "", rv < 0 ? 0 : rv);
-			_exit(LW_PAXOS_AGENT_FENCED);
-		}
-	}
-}
-
 /* What the daemon sends a spare: its lease, and the image (SCM_RIGHTS). */
 struct agent_order {
 	uint32_t create;
@@ -294,17 +221,14 @@ static size_t order_size(const struct sanlk_resource *res)
 	return offsetof(struct agent_order, res) + sizeof(*res) + res->num_disks * sizeof(struct sanlk_disk);
 }
 
-/* A spare waits for its order, then is the lease's agent. While it waits
- * it holds nothing: when the daemon's end of the socket closes (the daemon
- * died, or re-executed: the end is close-on-exec) it exits. */
-static void __attribute__((noreturn)) spare_main(void)
+/* The next order, its image at IMAGE_FD; false when the daemon's end of the
+ * socket closed instead (it died, re-executed, or has no use for us). */
+static bool next_order(union agent_order_buf *buf, struct lw_paxos_agent_spec *spec)
 {
-	union agent_order_buf buf;
 	union fd_control control;
-	struct iovec iov = { .iov_base = &buf, .iov_len = sizeof(buf) };
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(*buf) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
 			      .msg_controllen = sizeof(control) };
-	struct lw_paxos_agent_spec spec = { .image_fd = IMAGE_FD };
 	struct cmsghdr *c;
 	int image = -1;
 	ssize_t n;
@@ -315,19 +239,143 @@ static void __attribute__((noreturn)) spare_main(void)
 	c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&image, CMSG_DATA(c), sizeof(int));
-	if (image < 0 || (size_t)n < offsetof(struct agent_order, res) + sizeof(buf.order.res) ||
-	    buf.order.res.num_disks > SANLK_MAX_DISKS || (size_t)n != order_size(&buf.order.res))
-		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);	/* no order: the daemon is gone */
+	if (image < 0 || (size_t)n < offsetof(struct agent_order, res) + sizeof(buf->order.res) ||
+	    buf->order.res.num_disks > SANLK_MAX_DISKS || (size_t)n != order_size(&buf->order.res))
+		return false;
 	if (image != IMAGE_FD) {
 		if (dup2(image, IMAGE_FD) < 0)
-			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+			return false;
 		close(image);
 	}
-	buf.order.owner[sizeof(buf.order.owner) - 1] = '\0';
-	spec.res = &buf.order.res;
-	spec.owner = buf.order.owner;
-	spec.create = buf.order.create;
-	agent_main(&spec);
+	buf->order.owner[sizeof(buf->order.owner) - 1] = '\0';
+	spec->res = &buf->order.res;
+	spec->owner = buf->order.owner;
+	spec->create = buf->order.create;
+	spec->image_fd = IMAGE_FD;
+	return true;
+}
+
+/* Signals that came while no lease was held are about none: dropped. */
+static void drop_pending_signals(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si))
+		;
+}
+
+/* A registration sanlock still knows, made again if sanlock restarted. */
+static int registered(int *sock, struct lw_err *err)
+{
+	struct pollfd p = { .fd = *sock, .events = POLLIN };
+
+	if (*sock >= 0 && poll(&p, 1, 0) == 0)
+		return 0;
+	if (*sock >= 0)
+		close(*sock);
+	*sock = sanlock_register();
+	if (*sock < 0)
+		return lw_err_set(err, ECONNREFUSED, "cannot register with sanlock (%d): is its daemon running?",
+				  *sock);
+	return 0;
+}
+
+/* Take spec's lease and hold it until the daemon says let go (return: the
+ * agent can take another) or sanlock orders a fence (exit). */
+static void hold(int *sock, int sfd, const struct lw_paxos_agent_spec *spec)
+{
+	struct sanlk_resource *res = (struct sanlk_resource *)spec->res;
+	struct lw_err err = { "" };
+	int rv, ctl_open = 1;
+
+	if ((spec->create && (rv = ensure_lease_file(res, &err)) < 0) || (rv = registered(sock, &err)) < 0) {
+		report(rv, &err);
+		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+	}
+	rv = acquire(*sock, spec, &err);
+	report(rv, &err);
+	if (rv < 0)
+		_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = CTL_FD, .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(p, ctl_open ? 2 : 1, -1) < 0)
+			continue;
+		if (ctl_open && p[1].revents) {
+			char byte;
+
+			/* the daemon is gone (crash, restart): the lease stays, fencing too */
+			if (recv(CTL_FD, &byte, 1, MSG_DONTWAIT) <= 0 && errno != EAGAIN)
+				ctl_open = 0;
+		}
+		if (!p[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGUSR1) {
+			rv = sanlock_release(*sock, -1, 0, 1, &res);
+			if (rv < 0)
+				_exit(LW_PAXOS_AGENT_RELEASE_FAILED);
+			/* the release is answered on this, not on an exit; the daemon
+			 * then sends another lease, or closes its end */
+			if (!ctl_open)
+				_exit(LW_PAXOS_AGENT_RELEASED);
+			report(LW_PAXOS_AGENT_LET_GO, NULL);
+			close(IMAGE_FD);
+			return;
+		}
+		if (si.ssi_signo == SIGTERM && from_sanlock((pid_t)si.ssi_pid)) {
+			/* sanlock cannot renew: the daemon is told first (it stops the
+			 * holders it knows and ends the lease), then every writer is
+			 * stopped here, then exit (which frees the lease) */
+			if (ctl_open)
+				report(LW_PAXOS_AGENT_FENCING, NULL);
+			rv = lw_paxos_fence_writers(IMAGE_FD, FENCE_WAIT_MS);
+			fprintf(stderr, "lockwarden paxos agent %d: sanlock lost lease %.48s: %s%d writer(s) stopped\n",
+				(int)getpid(), res->name, rv < 0 ? "not all " : "", rv < 0 ? 0 : rv);
+			_exit(LW_PAXOS_AGENT_FENCED);
+		}
+	}
+}
+
+/* An agent waits for a lease (an order), holds it, and after a release
+ * waits for the next: a fork, a registration with sanlock and an exit are
+ * saved for each lease after its first. While it waits it holds nothing,
+ * and when the daemon's end of the socket closes (the daemon died, or
+ * re-executed: the end is close-on-exec) it exits. */
+static void __attribute__((noreturn)) agent_main(void)
+{
+	union agent_order_buf buf;
+	struct lw_paxos_agent_spec spec;
+	int sock = -1, sfd;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* above IMAGE_FD, which each order's image takes */
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd >= 0 && sfd <= IMAGE_FD) {
+		int moved = fcntl(sfd, F_DUPFD_CLOEXEC, IMAGE_FD + 1);
+
+		close(sfd);
+		sfd = moved;
+	}
+	while (next_order(&buf, &spec)) {
+		if (sfd < 0) {
+			struct lw_err err;
+
+			report(lw_err_set(&err, errno, "signalfd: %s", strerror(errno)), &err);
+			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
+		}
+		drop_pending_signals(sfd);
+		hold(&sock, sfd, &spec);
+	}
+	_exit(LW_PAXOS_AGENT_RELEASED);
 }
 
 /* ---- in the daemon ------------------------------------------------------- */
@@ -356,7 +404,7 @@ int lw_paxos_agent_prepare(struct lw_paxos_agent *spare, struct lw_err *err)
 		close_range(CTL_FD + 1, ~0u, 0);
 		if (chdir("/") < 0)
 			_exit(LW_PAXOS_AGENT_NOT_ACQUIRED);
-		spare_main();
+		agent_main();
 	}
 	close(sv[1]);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -412,6 +460,13 @@ int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos
 	if (rv == 0 && (rv = lw_paxos_agent_start(agent, spec, err)) < 0)
 		lw_paxos_agent_discard(agent);
 	return rv;
+}
+
+void lw_paxos_agent_hang_up(struct lw_paxos_agent *agent)
+{
+	if (agent->ctl_fd >= 0)
+		close(agent->ctl_fd);
+	agent->ctl_fd = -1;
 }
 
 void lw_paxos_agent_discard(struct lw_paxos_agent *agent)

@@ -66,6 +66,11 @@ int lw_paxos_agent_start(const struct lw_paxos_agent *spare, const struct lw_pax
 int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos_agent *agent,
 			 struct lw_err *err);
 
+/* Close the daemon's end of the agent's socket: one waiting for a lease
+ * exits, one holding or releasing a lease exits after its release. (Also
+ * closed when the keeper's copy, if any, is dropped.) */
+void lw_paxos_agent_hang_up(struct lw_paxos_agent *agent);
+
 /* Kill a spare (or an agent that holds nothing), reap it, close its descriptors. */
 void lw_paxos_agent_discard(struct lw_paxos_agent *agent);
 

@@ -17,6 +17,9 @@
 
 struct paxos_lock;
 
+/* Spare agents kept: an acquire takes one while the other comes back from a release. */
+#define LW_PAXOS_SPARES 2
+
 struct paxos_backend {
 	struct lw_backend base;
 	struct lw_paxos_config cfg;
@@ -27,8 +30,9 @@ struct paxos_backend {
 	struct lw_backend_pending *pendings;	/* acquires not answered yet */
 	struct paxos_lock *locks;		/* held leases (for status) */
 	struct paxos_lock *releasing;		/* told to let go, not exited yet */
-	struct lw_paxos_agent spare;		/* forked ahead, holds nothing (pidfd -1: none) */
-	sd_event_source *refill;		/* forks the next spare when the loop is idle */
+	struct lw_paxos_agent spares[LW_PAXOS_SPARES];	/* agents that hold nothing (paxos_spare.c) */
+	unsigned int nr_spares;
+	sd_event_source *refill;		/* timer: forks a spare when there is none */
 };
 
 struct paxos_lock {
@@ -94,14 +98,18 @@ void lw_paxos_on_lockspace_changed(void *ctx);
 /* Drop every acquire not answered yet (close): their agents let go. */
 void lw_paxos_drop_pendings(struct paxos_backend *pb);
 
-/* The spare agent (paxos_spare.c). */
+/* Spare agents (paxos_spare.c). */
 int lw_paxos_spare_setup(struct paxos_backend *pb, struct lw_err *err);
-/* Fork a spare when the loop is next idle, unless there is one. */
-void lw_paxos_spare_refill(struct paxos_backend *pb);
-/* The agent of an acquire: the spare sent spec (a new spare follows), or
- * one forked now if there is none or it died. */
+/* Fork a spare, unless there is one: soon, or after a delay (an agent that
+ * lets go meanwhile is the spare then). */
+void lw_paxos_spare_refill(struct paxos_backend *pb, bool soon);
+/* The agent of an acquire: a spare sent spec, or one forked now if there is
+ * none (or they died). */
 int lw_paxos_spare_start(struct paxos_backend *pb, const struct lw_paxos_agent_spec *spec,
 			 struct lw_paxos_agent *agent, struct lw_err *err);
+/* An agent that let go of its lease is a spare again, if there is room:
+ * true (its descriptors are the spare's now, agent's are -1). */
+bool lw_paxos_spare_keep(struct paxos_backend *pb, struct lw_paxos_agent *agent);
 void lw_paxos_spare_close(struct paxos_backend *pb);
 
 #endif /* LW_BACKENDS_PAXOS_INTERNAL_H */

@@ -3,8 +3,8 @@
  * told (SIGUSR1), its sanlock_release is one write to shared storage
  * (bounded by io_timeout, more when storage is slow or failing), and its
  * word that sanlock let go (LW_PAXOS_AGENT_LET_GO) or else its exit, seen
- * on its pidfd from the loop, is the answer; the exit is still awaited, to
- * reap it. An agent that has
+ * on its pidfd from the loop, is the answer. An agent that let go goes
+ * back among the spares (paxos_spare.c), or exits and is reaped. An agent that has
  * not exited after 2 x io_timeout (at least RELEASE_FLOOR_SEC: its exit is a
  * process teardown too, slow on a loaded host) is killed: sanlock frees a
  * dead client's leases itself. */
@@ -48,12 +48,14 @@ static int on_agent_gone(sd_event_source *s, int fd, uint32_t revents, void *use
 	return 0;
 }
 
-/* sanlock let go: answered now (the agent's exit, a process teardown,
- * follows; on_agent_gone reaps it). Anything else: its exit tells. */
+/* sanlock let go: answered now. The agent then goes back among the spares
+ * if there is room, or else is told to exit (its end of the socket closed)
+ * and on_agent_gone reaps it. Anything else: its exit tells. */
 static int on_agent_let_go(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct paxos_lock *l = userdata;
 	lw_backend_released_fn released = l->released;
+	void *ctx = l->released_ctx;
 	struct lw_err err = { "" };
 
 	(void)revents;
@@ -61,7 +63,14 @@ static int on_agent_let_go(sd_event_source *s, int fd, uint32_t revents, void *u
 	if (lw_paxos_agent_result(fd, &err) != LW_PAXOS_AGENT_LET_GO || !released || l->killed)
 		return 0;
 	l->released = NULL;
-	released(l->released_ctx, 0, &err);
+	if (lw_paxos_spare_keep(l->pb, &l->agent)) {
+		lw_paxos_lock_unlink(&l->pb->releasing, l);
+		lw_paxos_lock_free(l);
+	} else {
+		l->ctl_watch = sd_event_source_disable_unref(l->ctl_watch);
+		lw_paxos_agent_hang_up(&l->agent);
+	}
+	released(ctx, 0, &err);
 	return 0;
 }
 
@@ -94,6 +103,8 @@ int lw_paxos_let_go(struct paxos_lock *l, lw_backend_released_fn released, void 
 				strerror(errno));
 		goto fail;
 	}
+	if (!released)	/* nobody waits for the word: the agent exits after its release */
+		lw_paxos_agent_hang_up(&l->agent);
 	rv = sd_event_add_io(pb->event, &l->exit_watch, l->agent.pidfd, EPOLLIN, on_agent_gone, l);
 	if (rv >= 0 && released && l->agent.ctl_fd >= 0)	/* an answer is awaited */
 		rv = sd_event_add_io(pb->event, &l->ctl_watch, l->agent.ctl_fd, EPOLLIN, on_agent_let_go, l);

@@ -86,11 +86,22 @@ sanlock_holds() { "$sanlock_bin" client status 2>/dev/null | grep -q "^r [^:]*:$
 
 now_ms() { date +%s%3N; }
 
-# spare_agent_of NAME: the pids of daemon NAME's agents that hold no lease.
-spare_agent_of() {
+# agents_of NAME: the pids of daemon NAME's agents (its children), sorted.
+agents_of() { pgrep -x -P "${daemon_pid[$1]}" lw-paxos-agent | sort -n | tr '\n' ' '; }
+
+# spare_agents_of NAME: those of daemon NAME's agents that hold no lease.
+spare_agents_of() {
 	local held p
 	held=$(lw "$1" status --json | json_get '" ".join(str(l["agent_pid"]) for l in j["backend_status"]["leases"])')
-	for p in $(pgrep -x -P "${daemon_pid[$1]}" lw-paxos-agent); do
+	for p in $(agents_of "$1"); do
 		grep -qw "$p" <<<"$held" || echo "$p"
 	done
+}
+
+# holds_a_lease PID...: whether sanlock lists a lease of one of them.
+holds_a_lease() {
+	local p status
+	status=$("$sanlock_bin" client status 2>/dev/null)
+	for p in "$@"; do grep -q "^r .* p $p\$" <<<"$status" && return 0; done
+	return 1
 }

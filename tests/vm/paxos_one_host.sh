@@ -14,15 +14,16 @@
 # control socket across a restart, so a lease sanlock takes away while the
 # daemon is down (its lockspace's storage fails) is fenced by the agent
 # alone and recorded as lost, not as its holder's exit.
-# Each daemon keeps a spare agent forked ahead, which the next acquire
-# takes, and which ends with its daemon.
+# Each daemon keeps spare agents, forked ahead or back from a release: an
+# acquire takes one, so acquire + release cycles fork none; they end with
+# their daemon.
 # Two daemons on this host share the lockspace (A fails an acquire during
 # the join, B waits for it), standing in for two lease users.
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/paxos_lib.bash"
 require
 require_sanlock
-echo "1..43"
+echo "1..44"
 
 shared=$work/shared
 io=1
@@ -125,21 +126,28 @@ kill -KILL "$h3"; wait "$h3" 2>/dev/null
 why="the dead holder's lease is still in sanlock or the daemon: $(lw A list 2>&1)"
 check dead_holders_lease_is_freed wait_until 30 eval '[ "$(count_leases A)" = 0 ] && ! sanlock_holds "$res"'
 
-# The spare agent: forked ahead by a daemon whose lockspace is joined,
-# holding nothing (not even a sanlock registration), it becomes the next
-# lease's agent; it does not outlive its daemon.
-spare=$(spare_agent_of A)
-why="expected one spare agent of daemon A, unknown to sanlock; got '$spare'; sanlock: $("$sanlock_bin" client status 2>&1 | tr '\n' ' ')"
-check daemon_keeps_a_spare_agent eval '[ -n "$spare" ] && [ "$(wc -w <<<"$spare")" = 1 ] && ! "$sanlock_bin" client status | grep -q "^p $spare "'
+# Spare agents: forked ahead once the lockspace is joined, holding no
+# lease; an acquire takes one, a release gives its agent back, so acquire
+# + release cycles fork no agent; they do not outlive their daemon.
+spares=$(spare_agents_of A)
+why="expected a spare agent of daemon A holding no lease; got '$spares'; sanlock: $("$sanlock_bin" client status 2>&1 | tr '\n' ' ')"
+check daemon_keeps_a_spare_agent eval '[ -n "$spares" ] && ! holds_a_lease $spares'
 lw A acquire "$img" --pid "$h1" >/dev/null 2>&1
 agent=$(lw A status --json | json_get 'j["backend_status"]["leases"][0]["agent_pid"]')
-why="expected the lease's agent to be the spare $spare, got $agent; and a new spare: '$(spare_agent_of A)'"
-another_spare() { local now; now=$(spare_agent_of A); [ -n "$now" ] && [ "$now" != "$1" ]; }
-check acquire_takes_the_spare_and_a_new_one_follows eval '[ "$agent" = "$spare" ] && wait_until 10 another_spare "$spare"'
-spare=$(spare_agent_of A)
+why="expected the lease's agent to be one of the spares ($spares), got $agent"
+check acquire_takes_a_spare_agent grep -qw "$agent" <<<"$spares"
+lw A acquire "$img2" --pid "$h1" >/dev/null 2>&1	# a second lease: a second agent
+lw A release "$img" --pid "$h1" >/dev/null 2>&1; lw A release "$img2" --pid "$h1" >/dev/null 2>&1
+wait_until 10 eval '[ "$(wc -w <<<"$(agents_of A)")" = 2 ]'	# both spares now
+before=$(agents_of A)
+for _ in 1 2 3; do lw A acquire "$img" --pid "$h1" >/dev/null 2>&1 && lw A release "$img" --pid "$h1" >/dev/null 2>&1; done
+why="expected the same agents before and after 3 acquire + release cycles: '$before', then '$(agents_of A)'"
+check acquire_release_cycles_fork_no_agent eval '[ -n "$before" ] && [ "$(agents_of A)" = "$before" ] && ! holds_a_lease $before'
+lw A acquire "$img" --pid "$h1" >/dev/null 2>&1
+spares=$(spare_agents_of A)
 kill9_daemon A
-why="the spare agent $spare of the killed daemon is still running"
-check spare_agent_ends_with_its_daemon wait_until 10 not alive "$spare"
+why="spare agents of the killed daemon are still running: $spares"
+check spare_agents_end_with_their_daemon wait_until 10 eval 'for p in $spares; do alive $p && exit 1; done; true'
 why="sanlock dropped the lease while lockwardend was down"
 check lease_held_while_daemon_is_down sanlock_holds "$res"
 check daemon_restarts start_daemon A --config "$work/a.conf"
