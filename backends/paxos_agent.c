@@ -31,6 +31,7 @@
 #define LEASE_FILE_SIZE (1u << 20)	/* one resource lease, 512-byte sectors, 1 MiB alignment */
 #define FENCE_WAIT_MS 10000
 #define BUSY_RETRY_MS 5000		/* a release of the same lease still in flight here */
+#define STAY_WAIT_MS 1000		/* for the daemon's word after a release */
 #define CTL_FD 3
 #define IMAGE_FD 4
 
@@ -280,6 +281,17 @@ static int registered(int *sock, struct lw_err *err)
 	return 0;
 }
 
+/* After a release: whether the daemon keeps this agent for another lease
+ * (LW_PAXOS_AGENT_STAY). A daemon that closes its end, or one from before
+ * spare agents that says nothing and waits for the exit, gets the exit. */
+static bool told_to_stay(void)
+{
+	struct pollfd p = { .fd = CTL_FD, .events = POLLIN };
+	char word;
+
+	return poll(&p, 1, STAY_WAIT_MS) == 1 && recv(CTL_FD, &word, 1, 0) == 1 && word == LW_PAXOS_AGENT_STAY;
+}
+
 /* Take spec's lease and hold it until the daemon says let go (return: the
  * agent can take another) or sanlock orders a fence (exit). */
 static void hold(int *sock, int sfd, const struct lw_paxos_agent_spec *spec)
@@ -316,12 +328,13 @@ static void hold(int *sock, int sfd, const struct lw_paxos_agent_spec *spec)
 			rv = sanlock_release(*sock, -1, 0, 1, &res);
 			if (rv < 0)
 				_exit(LW_PAXOS_AGENT_RELEASE_FAILED);
-			/* the release is answered on this, not on an exit; the daemon
-			 * then sends another lease, or closes its end */
+			/* the release is answered on this, not on an exit */
 			if (!ctl_open)
 				_exit(LW_PAXOS_AGENT_RELEASED);
 			report(LW_PAXOS_AGENT_LET_GO, NULL);
 			close(IMAGE_FD);
+			if (!told_to_stay())
+				_exit(LW_PAXOS_AGENT_RELEASED);
 			return;
 		}
 		if (si.ssi_signo == SIGTERM && from_sanlock((pid_t)si.ssi_pid)) {
@@ -460,6 +473,13 @@ int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos
 	if (rv == 0 && (rv = lw_paxos_agent_start(agent, spec, err)) < 0)
 		lw_paxos_agent_discard(agent);
 	return rv;
+}
+
+int lw_paxos_agent_keep(const struct lw_paxos_agent *agent)
+{
+	char word = LW_PAXOS_AGENT_STAY;
+
+	return send(agent->ctl_fd, &word, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ? 0 : -errno;
 }
 
 void lw_paxos_agent_hang_up(struct lw_paxos_agent *agent)

@@ -66,6 +66,11 @@ int lw_paxos_agent_start(const struct lw_paxos_agent *spare, const struct lw_pax
 int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos_agent *agent,
 			 struct lw_err *err);
 
+/* Tell an agent that let go of its lease to wait for another (it exits
+ * otherwise, a second after its LW_PAXOS_AGENT_LET_GO). */
+#define LW_PAXOS_AGENT_STAY 's'
+int lw_paxos_agent_keep(const struct lw_paxos_agent *agent);
+
 /* Close the daemon's end of the agent's socket: one waiting for a lease
  * exits, one holding or releasing a lease exits after its release. (Also
  * closed when the keeper's copy, if any, is dropped.) */

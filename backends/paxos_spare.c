@@ -65,7 +65,7 @@ int lw_paxos_spare_start(struct paxos_backend *pb, const struct lw_paxos_agent_s
 
 bool lw_paxos_spare_keep(struct paxos_backend *pb, struct lw_paxos_agent *agent)
 {
-	if (pb->nr_spares == LW_PAXOS_SPARES || !pb->refill)
+	if (pb->nr_spares == LW_PAXOS_SPARES || !pb->refill || lw_paxos_agent_keep(agent) < 0)
 		return false;
 	pb->spares[pb->nr_spares++] = *agent;
 	agent->pidfd = agent->ctl_fd = -1;
