@@ -74,8 +74,8 @@ int lw_paxos_agent_spawn(const struct lw_paxos_agent_spec *spec, struct lw_paxos
 int lw_paxos_agent_keep(const struct lw_paxos_agent *agent);
 
 /* Close the daemon's end of the agent's socket: one waiting for a lease
- * exits, one holding or releasing a lease exits after its release. (Also
- * closed when the keeper's copy, if any, is dropped.) */
+ * exits, one holding or releasing a lease exits after its release (once
+ * the keeper, if it holds a copy of that end, has dropped it too). */
 void lw_paxos_agent_hang_up(struct lw_paxos_agent *agent);
 
 /* Kill a spare (or an agent that holds nothing), reap it, close its descriptors. */
@@ -83,7 +83,8 @@ void lw_paxos_agent_discard(struct lw_paxos_agent *agent);
 
 /* After the acquire result, the messages an agent may send: sanlock
  * ordered it to fence (it is stopping the writers); sanlock let the lease
- * go on the daemon's request (it exits next). */
+ * go on the daemon's request (it then waits a second for
+ * LW_PAXOS_AGENT_STAY, else exits). */
 #define LW_PAXOS_AGENT_FENCING 1
 #define LW_PAXOS_AGENT_LET_GO 2
 
