@@ -361,8 +361,9 @@ int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *k
 	/* most hosts have no overlay: nothing more */
 	if (!mounts->n || !where_is(fd, path, sizeof(path), &mnt_id))
 		return 0;
-	if (!(names = calloc(1, sizeof(*names))))	/* large: not on the stack */
+	if (!(names = malloc(sizeof(*names))))	/* large (~260 KiB): not on the stack, not zeroed */
 		return lw_fail(enf, -ENOMEM, "out of memory finding the image's overlay names");
+	names->n = 0;	/* an entry is read only below n, and filled whole when added */
 	for (size_t i = 0; !err && i < mounts->n; i++) {
 		const struct lw_overlay *o = &mounts->at[i];
 
