@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The holder index rebuilt at open from the leases map: counted here and
  * written in batches. One system call a holder and a lease made a restart
- * at 65,536 leases pay some 260,000 of them before the daemon answered. */
+ * at 65,536 leases pay some 260,000 of them before the daemon answered.
+ * Families are not marked again: they were marked when the leases were
+ * taken, and the marks are pinned (family.c). */
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdlib.h>

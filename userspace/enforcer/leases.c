@@ -37,10 +37,10 @@ void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
 	}
 }
 
-/* mark_family: a process holder's first entry marks the descendants it
- * has now (family.c). */
+/* A process holder's first entry marks the descendants it has now
+ * (family.c). */
 static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder,
-			const struct lw_map_key *key, int delta, bool mark_family)
+			const struct lw_map_key *key, int delta)
 {
 	struct lw_holder_ref ref = {};
 	struct lw_map_holder k;
@@ -63,29 +63,23 @@ static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *hol
 	if (bpf_map_update_elem(enf->holder_index_fd, &k, &ref, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
 	/* its children from before: the kernel marks only what it forks from now */
-	if (mark_family && first && k.kind == LW_MAP_HOLDER_PROCESS)
+	if (first && k.kind == LW_MAP_HOLDER_PROCESS)
 		return lw_family_mark(enf, &k);
 	return 0;
-}
-
-static int index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
-		       const struct lw_map_lease *lease, int delta, bool mark_family)
-{
-	int err = 0;
-
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
-		int e = index_holder(enf, &lease->holders[i], key, delta, mark_family);
-
-		if (e && !err)
-			err = e;
-	}
-	return err;
 }
 
 int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 		   const struct lw_map_lease *lease, int delta)
 {
-	return index_lease(enf, key, lease, delta, delta > 0);
+	int err = 0;
+
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
+		int e = index_holder(enf, &lease->holders[i], key, delta);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
 }
 
 int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
@@ -237,7 +231,7 @@ static int update_lease(struct lw_enforcer *enf, const struct lw_map_key *k,
 
 	if (bpf_map_update_elem(enf->leases_fd, k, &m, BPF_EXIST))
 		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return index_holder(enf, &h, k, delta, delta > 0);
+	return index_holder(enf, &h, k, delta);
 }
 
 int lw_enforcer_add_holder(struct lw_enforcement *handle, const struct lw_image_key *key,
