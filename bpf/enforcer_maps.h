@@ -184,6 +184,13 @@ static inline __u32 lw_filter_slot(const struct lw_map_key *key, __u32 mask)
 	return (__u32)h & mask;
 }
 
+/* A change to one slot of the filter, run by userspace through
+ * enforcer_filter.bpf.c: an atomic add, as the programs make theirs. */
+struct lw_filter_change {
+	__u32 slot;
+	__s32 delta;
+};
+
 /* The files iterator (enforcer_files.bpf.c) answers one query at a time. */
 enum lw_files_query {
 	LW_FILES_KEY_OF_FD = 1,	/* the key of (tgid, fd) */

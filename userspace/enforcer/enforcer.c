@@ -459,6 +459,7 @@ void lw_enforcer_close(struct lw_enforcement *handle)
 		return;
 	lw_events_close(enf);
 	lw_files_close(enf);
+	lw_filter_close(enf);
 	lw_release_claims(enf);
 	lw_release_programs(enf);
 	lw_overlay_mounts_free(&enf->overlays);

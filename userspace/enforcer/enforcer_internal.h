@@ -11,6 +11,7 @@
 
 struct ring_buffer;
 struct enforcer_files_bpf;
+struct enforcer_filter_bpf;
 
 #define LW_NR_MAPS 12
 #define LW_MAX_PROGRAMS 48
@@ -60,6 +61,7 @@ struct lw_enforcer {
 	void *event_ctx;
 	struct enforcer_files_bpf *files;	/* the files iterator, loaded on first use */
 	int files_link_fd;
+	struct enforcer_filter_bpf *filter_change;	/* filter.c, loaded on first use */
 	struct lw_overlay_mounts overlays;	/* kept between acquires (overlay_mounts.h) */
 	struct lw_err err;	/* why the last call failed */
 };
@@ -86,8 +88,10 @@ int lw_files_query(struct lw_enforcer *enf, enum lw_files_query query, __u32 tgi
 		   const struct lw_map_key *key, struct lw_file_record **out, size_t *count);
 void lw_files_close(struct lw_enforcer *enf);
 
-/* Add delta to the lease filter slot of key. */
+/* Add delta to the lease filter slot of key, or to slot (filter.c). */
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta);
+int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta);
+void lw_filter_close(struct lw_enforcer *enf);
 
 void lw_events_close(struct lw_enforcer *enf);
 

@@ -13,18 +13,6 @@
 
 #include "enforcer/enforcer_internal.h"
 
-int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta)
-{
-	__u32 slot = lw_filter_slot(key, enf->filter_mask), count;
-
-	if (bpf_map_lookup_elem(enf->filter_fd, &slot, &count))
-		return lw_fail(enf, -errno, "cannot read the lease filter: %s", strerror(errno));
-	count += delta;
-	if (bpf_map_update_elem(enf->filter_fd, &slot, &count, BPF_ANY))
-		return lw_fail(enf, -errno, "cannot update the lease filter: %s", strerror(errno));
-	return 0;
-}
-
 void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -417,7 +405,7 @@ int lw_enforcer_repair_filter(struct lw_enforcement *handle, const struct lw_ima
 {
 	struct lw_enforcer *enf = lw_bpf_of(handle);
 	__u32 *slots = malloc((n ? n : 1) * sizeof(*slots)), *counts = NULL, count;
-	int repaired = 0;
+	int repaired = 0, err;
 
 	if (!slots)
 		return lw_fail(enf, -ENOMEM, "out of memory checking the lease filter");
@@ -446,8 +434,9 @@ int lw_enforcer_repair_filter(struct lw_enforcement *handle, const struct lw_ima
 		}
 		if (count >= want)	/* more is only slower; fewer lets the programs skip a lease */
 			continue;
-		if (bpf_map_update_elem(enf->filter_fd, &slots[i], &want, BPF_ANY)) {
-			repaired = lw_fail(enf, -errno, "cannot update the lease filter: %s", strerror(errno));
+		/* added, not written: the programs may add to it meanwhile */
+		if ((err = lw_filter_add_slot(enf, slots[i], (int)(want - count)))) {
+			repaired = err;
 			break;
 		}
 		repaired++;

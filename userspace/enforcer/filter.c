@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Changes to the lease filter's counts, atomic as the programs' own are
+ * (bpf/enforcer_filter.bpf.c): one system call a change. Loaded on first
+ * use, never pinned: only this daemon runs it. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+
+#include "enforcer/enforcer_internal.h"
+#include "enforcer_filter.skel.h"	/* after enforcer_maps.h: it uses its structs */
+
+static int filter_load(struct lw_enforcer *enf)
+{
+	struct enforcer_filter_bpf *skel = enforcer_filter_bpf__open();
+	int err;
+
+	if (!skel)
+		return lw_fail(enf, -errno, "cannot open the lease filter's program: %s", strerror(errno));
+	if ((err = bpf_map__reuse_fd(skel->maps.lease_filter, enf->filter_fd)) ||
+	    (err = enforcer_filter_bpf__load(skel))) {
+		enforcer_filter_bpf__destroy(skel);
+		return lw_fail(enf, err, "cannot load the lease filter's program: %s", strerror(-err));
+	}
+	enf->filter_change = skel;
+	return 0;
+}
+
+void lw_filter_close(struct lw_enforcer *enf)
+{
+	enforcer_filter_bpf__destroy(enf->filter_change);
+	enf->filter_change = NULL;
+}
+
+int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta)
+{
+	struct lw_filter_change change = { .slot = slot, .delta = delta };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &change, .ctx_size_in = sizeof(change));
+	int err;
+
+	if (!enf->filter_change && (err = filter_load(enf)))
+		return err;
+	if (bpf_prog_test_run_opts(bpf_program__fd(enf->filter_change->progs.lw_filter_change), &run))
+		return lw_fail(enf, -errno, "cannot update the lease filter: %s", strerror(errno));
+	if (run.retval)
+		return lw_fail(enf, -ERANGE, "lease filter slot %u out of range", slot);
+	return 0;
+}
+
+int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta)
+{
+	return lw_filter_add_slot(enf, lw_filter_slot(key, enf->filter_mask), delta);
+}
