@@ -105,6 +105,7 @@ struct lw_writer {
 };
 
 #define LW_LEASE_FORCE 0x1	/* take the lease even if non-holders have it open for write */
+#define LW_LEASE_KEYED 0x2	/* *key_out holds fd's key already (key_of_fd): not asked again */
 
 /* "exclusive" | "shared" | "unknown" */
 const char *lw_lease_mode_name(enum lw_lease_mode mode);

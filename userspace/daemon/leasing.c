@@ -219,6 +219,7 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		     struct lw_acquiring **pending, struct json_object **error)
 {
 	int keep_fd = lw_backend_lock_keep_fd(lock), enforced_fd;
+	unsigned int flags;
 	struct lw_writer writer = { 0 };
 	bool kernel = false, kept = false, inserted = false;
 	struct lw_acquiring *a = NULL;
@@ -255,14 +256,16 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
 	enforced_fd = enforcement_fd(fd, keep_fd);
-	r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id,
-				     force ? LW_LEASE_FORCE : 0, &e->key, &writer);
+	/* e->key: fd's, from lw_leasing_acquire (enforced_fd is the same file) */
+	flags = LW_LEASE_KEYED | (force ? LW_LEASE_FORCE : 0);
+	r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id, flags, &e->key,
+				     &writer);
 	/* a copy of an earlier lock of this image may still be on its way to
 	 * the keeper (in no descriptor table) or not yet dropped: once the
 	 * keeper has answered everything, look again */
 	if (r == -EBUSY && lw_keeping_settle(d) > 0)
-		r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id,
-					     force ? LW_LEASE_FORCE : 0, &e->key, &writer);
+		r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id, flags,
+					     &e->key, &writer);
 	if (r < 0) {
 		*error = enforcer_error(d, r, e->image, &writer);
 		goto cleanup;

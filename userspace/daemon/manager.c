@@ -179,7 +179,7 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 		 * call, says it has not exited since */
 		h->id = lw_peer_holder(peer);
 		h->uid = peer->uid;
-		lw_pid_comm(pid, h->comm);
+		memcpy(h->comm, peer->comm, sizeof(h->comm));
 		return NULL;
 	}
 	refusal = lw_pid_refusal(pid);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "enforcer/enforcer.h"
+#include "holders.h"
 #include "peer.h"
 
 bool lw_peer_alive(const struct lw_peer *peer)
@@ -56,6 +57,8 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	r = lw_holder_of_pid(cred.pid, &id);
 	if (lw_lookup_failed_here(r))
 		return r;
+	/* read once: each lease the process takes is labelled with it */
+	lw_pid_comm(cred.pid, peer->comm);
 	if (r < 0 || !lw_peer_alive(peer))
 		return -ESRCH;
 	peer->start_time = id.start_time;

@@ -88,7 +88,9 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return lw_fail(enf, -EINVAL, "an image must be a regular file or a block device");
-	if ((err = lw_map_key_of_fd(enf, fd, &key)))
+	if (flags & LW_LEASE_KEYED)
+		key = lw_to_map_key(key_out);
+	else if ((err = lw_map_key_of_fd(enf, fd, &key)))
 		return err;
 	lw_map_key_name(&key, name, sizeof(name));
 	if ((err = lw_blockdev_check_free(enf, &key)))
@@ -161,17 +163,16 @@ int lw_enforcer_add_lease(struct lw_enforcement *handle, int fd, enum lw_lease_m
 static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct lw_map_lease old;
-	bool had = !bpf_map_lookup_elem(enf->leases_fd, key, &old);
 	char name[96];
 
 	lw_map_key_name(key, name, sizeof(name));
-	if (bpf_map_delete_elem(enf->leases_fd, key)) {
+	/* one call: the holders to unindex come with the removal */
+	if (bpf_map_lookup_and_delete_elem(enf->leases_fd, key, &old)) {
 		if (errno == ENOENT)
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 		return lw_fail(enf, -errno, "cannot remove the lease of %s: %s", name, strerror(errno));
 	}
-	if (had)
-		lw_index_lease(enf, key, &old, -1);
+	lw_index_lease(enf, key, &old, -1);
 	lw_blockdev_release(enf, key);
 	return lw_filter_add(enf, key, -1);
 }
