@@ -60,34 +60,22 @@ int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key
 
 static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys);
 
-#define ALIAS_BATCH 128
-
-/* Drop key's aliases: covered ones that name it, a count of nobody's ones.
- * Every release of a file walks the whole map (the programs tie loop
- * devices to a leased file behind the daemon's back), so it is read in
- * batches: a key at a time was two system calls an alias and one more. */
+/* Drop key's aliases: covered ones that name it, a count of nobody's ones. */
 static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 			 const struct related *nobodys)
 {
-	struct lw_map_key keys[ALIAS_BATCH];
-	struct lw_alias aliases[ALIAS_BATCH];
-	__u32 in = 0, out = 0, count;
-	bool first = true, last = false;
+	struct lw_map_key cur, next;
+	struct lw_alias alias;
+	void *prev = NULL;
 
-	while (!last) {
-		count = ALIAS_BATCH;
-		/* the hash map's batch token is a bucket index: a __u32 */
-		if (bpf_map_lookup_batch(enf->aliases_fd, first ? NULL : &in, &out, keys, aliases, &count, NULL)) {
-			if (errno != ENOENT)
-				break;
-			last = true;	/* count holds the final entries, maybe none */
+	while (!bpf_map_get_next_key(enf->aliases_fd, prev, &next)) {
+		cur = next;
+		if (!bpf_map_lookup_elem(enf->aliases_fd, &cur, &alias) && alias.lease.dev == key->dev &&
+		    alias.lease.ino == key->ino && !bpf_map_delete_elem(enf->aliases_fd, &cur)) {
+			lw_filter_add(enf, &cur, -1);
+			continue;	/* deleted: prev still names the entry before */
 		}
-		for (__u32 i = 0; i < count; i++)
-			if (aliases[i].lease.dev == key->dev && aliases[i].lease.ino == key->ino &&
-			    !bpf_map_delete_elem(enf->aliases_fd, &keys[i]))
-				lw_filter_add(enf, &keys[i], -1);
-		in = out;
-		first = false;
+		prev = &cur;
 	}
 	drop_nobodys(enf, nobodys);
 }
