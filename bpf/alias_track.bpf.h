@@ -42,6 +42,17 @@ static __always_inline bool opens_only(const struct inode *inode)
 	return alias && (alias->flags & LW_ALIAS_OPENS_ONLY);
 }
 
+/* How many aliases the programs have added, ever (entry 0). Userspace
+ * skips its walk of the aliases map at a release of a file while no alias
+ * names a file's lease and this has not moved (userspace/enforcer/blockdev.c);
+ * bumped after the insert, so a walk that began before it sees it moved. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} alias_adds SEC(".maps");
+
 static __always_inline void filter_add(const struct lw_map_key *key, int delta)
 {
 	__u32 slot = lw_filter_slot(key, filter_mask);
@@ -59,9 +70,16 @@ static __always_inline void add_alias(const struct lw_map_key *key, const struct
 
 	if (bpf_map_lookup_elem(&leases, key) || bpf_map_lookup_elem(&aliases, key))
 		return;
+	__u32 zero = 0;
+	__u64 *adds;
+
 	filter_add(key, 1);
-	if (bpf_map_update_elem(&aliases, key, &alias, BPF_NOEXIST))
+	if (bpf_map_update_elem(&aliases, key, &alias, BPF_NOEXIST)) {
 		filter_add(key, -1);
+		return;
+	}
+	if ((adds = bpf_map_lookup_elem(&alias_adds, &zero)))
+		__sync_fetch_and_add(adds, 1);
 }
 
 /* Forget key's alias if it names a lease (not nobody's): the device it

@@ -23,7 +23,10 @@
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 
+#include <bpf/bpf.h>
+
 #include "enforce_common.h"
+#include "enforcer/enforcer_internal.h"
 
 #define SECTOR 512
 
@@ -609,6 +612,37 @@ static void dm_stacked_later_on_a_covered_loop_device_is_covered(void **state)
 	assert_allowed(write_target(&t), "the holder's write through dm");
 }
 
+/* The release of a file drops the alias the programs gave a loop device
+ * attached to it, also right after a release that found no alias to drop
+ * (the release walks the aliases map only when an alias may name a file's
+ * lease: here one the programs added since). */
+static void loop_device_on_a_leased_file_is_free_after_the_release(void **state)
+{
+	struct target t = { loop_dev, 4096 };
+	char other[] = LOOP_DIR "/quiet.img";
+	struct lw_map_key stale;
+	int err;
+
+	(void)state;
+	if (sh("truncate -s 1M %s", other))
+		fail_msg("cannot make %s", other);
+	lease_file(other);
+	release_lease();	/* no alias anywhere: the next release of a file need not walk */
+	make_loop_file();
+	lease_file(LOOP_FILE);
+	pick_free_loop();
+	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
+		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
+	assert_refused(in_child(write_target, &t), "an O_RDWR|O_DIRECT write through the loop device while leased");
+	release_lease();
+	assert_allowed(in_child(write_target, &t), "a write through the loop device after the file's release");
+	/* the alias itself is gone (one naming no lease lets writes through,
+	 * but would take the file's next lease over) */
+	if (!bpf_map_get_next_key(lw_bpf_of(enf)->aliases_fd, NULL, &stale))
+		fail_msg("expected no alias left after the release, found %llu:%llu",
+			 (unsigned long long)stale.dev, (unsigned long long)stale.ino);
+}
+
 static void loop_device_detached_from_a_leased_file_is_free_when_attached_again(void **state)
 {
 	struct target t = { loop_dev, 4096 };
@@ -1127,6 +1161,7 @@ int main(void)
 		CASE(leased_loop_device_cannot_be_attached),
 		CASE(loop_device_attached_before_a_file_lease_refuses_the_acquire),
 		CASE(dm_stacked_later_on_a_covered_loop_device_is_covered),
+		CASE(loop_device_on_a_leased_file_is_free_after_the_release),
 		CASE(loop_device_detached_from_a_leased_file_is_free_when_attached_again),
 		CASE(shared_writable_mapping_of_a_device_refuses_the_acquire),
 		CASE(shared_writable_mapping_below_a_dm_device_refuses_the_acquire),

@@ -31,7 +31,7 @@
 
 const char *const lw_map_names[LW_NR_MAPS] = { "leases", "lease_filter", "events", "rate_limit",
 					       "counters", "guard", "guarded", "aliases",
-					       "holder_index", "key_probes", "holder_family", "keeper" };
+					       "holder_index", "key_probes", "holder_family", "keeper", "alias_adds" };
 #define NR_MAPS LW_NR_MAPS
 #define map_names lw_map_names
 
@@ -169,6 +169,7 @@ static void set_map_aliases(struct lw_enforcer *enf)
 	enf->key_probes_fd = enf->map_fds[9];
 	enf->holder_family_fd = enf->map_fds[10];
 	enf->keeper_fd = enf->map_fds[11];
+	enf->alias_adds_fd = enf->map_fds[12];
 }
 
 /* Take the pinned maps without loading anything. */
@@ -317,6 +318,7 @@ static int load_and_attach(struct lw_enforcer *enf, const struct lw_enforcer_opt
 	maps[9] = skel->maps.key_probes;
 	maps[10] = skel->maps.holder_family;
 	maps[11] = skel->maps.keeper;
+	maps[12] = skel->maps.alias_adds;
 	if ((err = size_maps(enf, skel, opts)))
 		goto cleanup;
 	for (size_t i = 0; i < NR_MAPS; i++) {

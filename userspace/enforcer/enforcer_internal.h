@@ -13,7 +13,7 @@ struct ring_buffer;
 struct enforcer_files_bpf;
 struct enforcer_filter_bpf;
 
-#define LW_NR_MAPS 12
+#define LW_NR_MAPS 13
 #define LW_MAX_PROGRAMS 48
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
@@ -42,6 +42,12 @@ struct lw_enforcer {
 	int key_probes_fd;
 	int holder_family_fd;
 	int keeper_fd;
+	int alias_adds_fd;
+	/* No alias names a file's lease as long as alias_adds reads
+	 * file_aliases_none_at: a release of a file need not walk the aliases
+	 * map (blockdev.c). False until a walk finds none. */
+	bool file_aliases_none;
+	__u64 file_aliases_none_at;
 	struct lw_claim *claims;	/* exclusive claims of leased block devices */
 	size_t nr_claims;
 	char version[32];	/* the pinned program version folder */

@@ -182,6 +182,7 @@ static int cover_key(struct lw_enforcer *enf, const struct lw_map_key *key, int 
 			       "(a lower file shared by two leased overlays?)", role_name[role], path);
 	}
 	alias = (struct lw_alias){ .lease = *lease, .count = 1 };
+	enf->file_aliases_none = false;	/* a release walks to find it */
 	/* filter first: the programs must never skip a covered name */
 	if ((err = lw_filter_add(enf, key, 1)))
 		return err;
