@@ -110,9 +110,12 @@ def markdown(res):
     out = ["# lockwarden benchmarks", ""]
     if res.get("guest"):
         out += [f"Guest: {res['guest']}", ""]
-    rt = res.get("lease_round_trips")
-    if rt:
-        out += [f"## Lease round trips (acquire + release), {rt['rounds']} interleaved rounds of "
+    for key, clock in (("lease_round_trips", ""),
+                       ("lease_round_trips_icount", ", instruction-counting clock (one vCPU)")):
+        rt = res.get(key)
+        if not rt:
+            continue
+        out += [f"## Lease round trips (acquire + release){clock}, {rt['rounds']} interleaved rounds of "
                 f"{rt['iterations_per_client']} per client", "",
                 "| system | clients | round trips/s median (min..max) | ratio to virtlockd median (min..max) "
                 "| p50 ms | p99 ms | worst ms |", "|---|---|---|---|---|---|---|"]
@@ -121,7 +124,7 @@ def markdown(res):
             ratio = r.get("ratio_to_virtlockd")
             ratio_text = f"{ratio['median']:.2f}x ({ratio['min']:.2f}..{ratio['max']:.2f})" if ratio else "baseline"
             out.append(f"| {r['system']} | {r['clients']} | {s['median']:.1f} ({s['min']:.1f}..{s['max']:.1f}) "
-                       f"| {ratio_text} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['worst_ms']:.1f} |")
+                       f"| {ratio_text} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['worst_ms']:.2f} |")
         out.append("")
     sc = res.get("scale")
     if sc:
@@ -166,12 +169,12 @@ def main():
     if os.path.exists(guest):
         cpus, kernel = (open(guest).read().split() + ["?", "?"])[:2]
         res["guest"] = f"{cpus} CPU(s), kernel {kernel}"
-    rt = os.path.join(results, "lease_roundtrip.json")
-    try:
-        res["lease_round_trips"] = round_trips(rt)
-    except (OSError, ValueError, KeyError) as e:
-        print(f"bench/report: no lease round trips: {e}", file=sys.stderr)
-        status = 1
+    for key, name in (("lease_round_trips", "lease_roundtrip"), ("lease_round_trips_icount", "lease_roundtrip_icount")):
+        try:
+            res[key] = round_trips(os.path.join(results, name + ".json"))
+        except (OSError, ValueError, KeyError) as e:
+            print(f"bench/report: no {name} figures: {e}", file=sys.stderr)
+            status = 1
     try:
         with open(os.path.join(results, "scale.json")) as f:
             res["scale"] = json.load(f)

@@ -14,14 +14,16 @@ check() { # check NAME STATUS [DETAIL]
 }
 mapfile -t scripts < <(git ls-files | while read -r f; do
 	[ -f "$f" ] && head -n 1 "$f" | grep -q '^#!.*\bbash\b' && echo "$f"; done)
-echo "1..$((${#scripts[@]} + 1))"
+echo "1..$((${#scripts[@]} + 2))"
 for f in "${scripts[@]}"; do
 	why=$(bash -n "$f" 2>&1)
 	check "$f parses" $? "$why"
 done
-# bench/run's guest script: the single-quoted string from script=' to exit $status'
-guest=$(sed -n "/^script='/,/^exit \$status'/p" bench/run | sed "1s/^script='//; \$s/'\$//")
-[ -n "$guest" ] && why=$(bash -n <<<"$guest" 2>&1)
-check "bench/run's guest script parses" $? "${why:-no guest script found}"
+# bench/run's guest scripts: the single-quoted strings from NAME=' to exit $status'
+for name in script icount_script; do
+	guest=$(sed -n "/^$name='/,/^exit \$status'/p" bench/run | sed "1s/^$name='//; \$s/'\$//")
+	[ -n "$guest" ] && why=$(bash -n <<<"$guest" 2>&1)
+	check "bench/run's guest script $name parses" $? "${why:-no guest script $name found}"
+done
 echo "# scripts_parse: $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
