@@ -9,7 +9,7 @@
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/tamper_lib.bash"
 require
-echo "1..23"
+echo "1..24"
 
 img=$(new_image leased.img)
 conf=$(hardened_conf)
@@ -36,6 +36,11 @@ why="root's bpftool map show (any descriptor of a map; a program loaded with one
 check root_map_descriptor_is_refused not bpftool map show pinned "$pindir/leases"
 why="root's bpftool prog show id $prog_id: expected refused"
 check root_prog_descriptor_is_refused not bpftool prog show id "${prog_id:-0}"
+# the daemon's own program that changes the lease filter (type syscall, 31),
+# held by it, unpinned: run by anyone else, it could empty a leased slot
+filter_id=$(grep -l '^prog_type:[[:space:]]*31$' /proc/$dpid/fdinfo/* 2>/dev/null | head -n 1 | xargs -r grep -h '^prog_id:' | awk '{print $2}')
+why="root's bpftool prog show id ${filter_id:-?} (the daemon's filter program): expected refused"
+check root_filter_program_descriptor_is_refused eval '[ -n "$filter_id" ] && ! bpftool prog show id "$filter_id" >/dev/null 2>&1'
 out=$(bpftool link detach id "${link_id:-0}" 2>&1); status=$?
 why="root's bpftool link detach id ${link_id:-?}: expected refused, got status $status: $out"
 check root_bpftool_link_detach_is_refused eval '[ -n "$link_id" ] && [ $status -ne 0 ]'

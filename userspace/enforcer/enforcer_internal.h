@@ -97,6 +97,8 @@ void lw_files_close(struct lw_enforcer *enf);
 /* Add delta to the lease filter slot of key, or to slot (filter.c). */
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta);
 int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta);
+/* The filter program's descriptor, loaded if need be; or -errno. */
+int lw_filter_prog_fd(struct lw_enforcer *enf);
 void lw_filter_close(struct lw_enforcer *enf);
 
 void lw_events_close(struct lw_enforcer *enf);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Changes to the lease filter's counts, atomic as the programs' own are
  * (bpf/enforcer_filter.bpf.c): one system call a change. Loaded on first
- * use, never pinned: only this daemon runs it. */
+ * use (or when the guard is set, which guards it: it writes the filter),
+ * never pinned: only this daemon runs it. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -32,15 +33,24 @@ void lw_filter_close(struct lw_enforcer *enf)
 	enf->filter_change = NULL;
 }
 
-int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta)
+int lw_filter_prog_fd(struct lw_enforcer *enf)
 {
-	struct lw_filter_change change = { .slot = slot, .delta = delta };
-	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &change, .ctx_size_in = sizeof(change));
 	int err;
 
 	if (!enf->filter_change && (err = filter_load(enf)))
 		return err;
-	if (bpf_prog_test_run_opts(bpf_program__fd(enf->filter_change->progs.lw_filter_change), &run))
+	return bpf_program__fd(enf->filter_change->progs.lw_filter_change);
+}
+
+int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta)
+{
+	struct lw_filter_change change = { .slot = slot, .delta = delta };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &change, .ctx_size_in = sizeof(change));
+	int fd = lw_filter_prog_fd(enf);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_prog_test_run_opts(fd, &run))
 		return lw_fail(enf, -errno, "cannot update the lease filter: %s", strerror(errno));
 	if (run.retval)
 		return lw_fail(enf, -ERANGE, "lease filter slot %u out of range", slot);

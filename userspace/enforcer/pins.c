@@ -199,6 +199,10 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 		if ((err = guard_object(enf, LW_OBJECT_PROG, enf->programs[i].prog_fd)) ||
 		    (err = guard_object(enf, LW_OBJECT_LINK, enf->programs[i].link_fd)))
 			return err;
+	/* the daemon's own filter program writes the filter: loaded now, so
+	 * that it is never there unguarded */
+	if ((err = lw_filter_prog_fd(enf)) < 0 || (err = guard_object(enf, LW_OBJECT_PROG, err)))
+		return err;
 	if (bpf_map_update_elem(enf->guard_fd, &zero, &guard, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the guard map: %s", strerror(errno));
 	enf->guard = guard;
