@@ -67,12 +67,11 @@ static __always_inline void filter_add(const struct lw_map_key *key, int delta)
 static __always_inline void add_alias(const struct lw_map_key *key, const struct lw_map_key *lease_key)
 {
 	struct lw_alias alias = { .lease = *lease_key, .count = 1 };
-
-	if (bpf_map_lookup_elem(&leases, key) || bpf_map_lookup_elem(&aliases, key))
-		return;
 	__u32 zero = 0;
 	__u64 *adds;
 
+	if (bpf_map_lookup_elem(&leases, key) || bpf_map_lookup_elem(&aliases, key))
+		return;
 	filter_add(key, 1);
 	if (bpf_map_update_elem(&aliases, key, &alias, BPF_NOEXIST)) {
 		filter_add(key, -1);
