@@ -28,8 +28,11 @@ for i in $(seq 120); do
 	held=$((held + 1))
 done
 why="expected an acquire refused for want of descriptors after some leases, got $held leases, last status $status: $out"
+# the room it names is what fits now: the leases held, or one less once
+# the holder's pidfd is counted too (which of the two depends on how many
+# descriptors the daemon itself holds)
 check an_acquire_beyond_the_descriptors_is_refused_as_a_resource_limit \
-	failed_with "out of file descriptors\|descriptor limit (96) leaves room for $held leases"
+	failed_with "out of file descriptors\|descriptor limit (96) leaves room for \($held\|$((held - 1))\) leases"
 refused=$work/images/$((held + 1)).img
 
 why="expected a log line naming the refused image and LimitNOFILE, got: $(grep -i descriptor "$work/A/daemon.log" | tail -n 3)"
