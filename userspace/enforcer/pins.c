@@ -181,7 +181,7 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 				  .daemon = lw_to_map_holder(daemon) };
 	struct lw_map_key key;
 	__u32 zero = 0;
-	int err;
+	int err, filter_fd;
 
 	if ((err = key_of_path(enf, exe, &key)))
 		return err;
@@ -201,7 +201,9 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 			return err;
 	/* the daemon's own filter program writes the filter: loaded now, so
 	 * that it is never there unguarded */
-	if ((err = lw_filter_prog_fd(enf)) < 0 || (err = guard_object(enf, LW_OBJECT_PROG, err)))
+	if ((filter_fd = lw_filter_prog_fd(enf)) < 0)
+		return filter_fd;
+	if ((err = guard_object(enf, LW_OBJECT_PROG, filter_fd)))
 		return err;
 	if (bpf_map_update_elem(enf->guard_fd, &zero, &guard, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the guard map: %s", strerror(errno));
