@@ -326,6 +326,53 @@ static void items_only_for_a_daemon_that_asks(void **state)
 	free(m);
 }
 
+/* Over a connection of its own, HELLO saying flags: the length of the
+ * keeper's answer to a put, as a daemon from before trimming sends it
+ * (whole). The HELLO answer's name must say the keeper reads trimmed. */
+static ssize_t raw_put_answer_length(struct fixture *f, uint32_t flags)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock, fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	struct keeper_msg msg;
+	struct lw_err why;
+	ssize_t n;
+
+	lw_keeper_close(f->k);	/* the keeper serves one daemon at a time */
+	f->k = NULL;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/keeper.sock", f->dir);
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(lw_keeper_send_count(sock, KEEPER_HELLO, NULL, -1, flags), 0);
+	assert_int_equal(recv(sock, &msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
+	assert_int_equal(msg.op, KEEPER_OK);
+	assert_string_equal(msg.name, KEEPER_READS_TRIMMED);
+	assert_int_equal(lw_keeper_send(sock, KEEPER_PUT, "/images/raw-put", fd), 0);
+	close(fd);
+	n = recv(sock, &msg, sizeof(msg), 0);
+	assert_int_equal(msg.op, KEEPER_OK);
+	close(sock);
+	assert_int_equal(lw_keeper_connect(f->dir, &f->k, &why), 0);
+	return n;
+}
+
+/* A daemon that reads trimmed answers gets them (a few bytes, not 4 KiB);
+ * one from before gets whole ones. The library's own trimmed puts keep
+ * their names whole. */
+static void answers_are_trimmed_only_for_a_daemon_that_reads_them(void **state)
+{
+	struct fixture *f = *state;
+
+	/* a lock held: a keeper holding none exits when its daemon goes */
+	put_name(f, "/images/trimmed-put-of-a-longer-name.qcow2");
+	assert_int_equal(raw_put_answer_length(f, 0), (ssize_t)sizeof(struct keeper_msg));
+	assert_int_equal(raw_put_answer_length(f, KEEPER_HELLO_TRIMMED),
+			 (ssize_t)offsetof(struct keeper_msg, name) + 1);
+	list(f);
+	assert_int_equal(f->listed, 2);
+	assert_string_equal(f->names[0], "/images/trimmed-put-of-a-longer-name.qcow2");
+	assert_string_equal(f->names[1], "/images/raw-put");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +384,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_refused_put_is_named_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(many_locks_are_listed_each_with_its_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(items_only_for_a_daemon_that_asks, setup, teardown),
+		cmocka_unit_test_setup_teardown(answers_are_trimmed_only_for_a_daemon_that_reads_them, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "image_open.h"
+#include "common/fd_stat.h"
 
 #define MAX_GROUPS 256
 
@@ -106,14 +107,16 @@ static void lookup_here(struct lookup *l)
 		l->err = -errno;
 		return;
 	}
-	if (fstat(l->fd, &l->st) < 0) {
+	if (lw_fstat(l->fd, &l->st) < 0) {
 		l->err = -errno;
 		close(l->fd);
 		l->fd = -1;
 		return;
 	}
-	/* AT_EACCESS: as this thread's effective identity, which is the caller's */
-	l->writable = syscall(SYS_faccessat2, l->fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
+	/* AT_EACCESS: as this thread's effective identity, which is the caller's;
+	 * asked only for a caller that is not privileged, the one it limits */
+	l->writable = l->as_caller &&
+		      syscall(SYS_faccessat2, l->fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
 	l->err = 0;
 }
 
@@ -212,7 +215,7 @@ int lw_image_open(const char *path, const struct lw_image_caller *caller, int *f
 		*why = strerror(errno);
 		goto out;
 	}
-	if (fstat(rfd, &st) < 0 || st.st_dev != l.st.st_dev || st.st_ino != l.st.st_ino) {
+	if (lw_fstat(rfd, &st) < 0 || st.st_dev != l.st.st_dev || st.st_ino != l.st.st_ino) {
 		close(rfd);
 		*why = "the image changed while it was opened";
 		r = -EAGAIN;

@@ -36,6 +36,7 @@ struct lw_keeper {
 	int fd;
 	int pid;
 	bool started;	/* lw_keeper_connect found none and started this one */
+	bool trimmed;	/* the keeper reads trimmed messages (its HELLO answer says so) */
 	unsigned int unanswered;	/* puts and drops sent, their answers not read yet */
 	unsigned int oldest;		/* in waiting[], the next answer's request */
 	struct {
@@ -119,6 +120,7 @@ static int hello(const struct sockaddr_un *sa, struct lw_keeper **out, uint32_t 
 		close(extra);
 	if (r > 0 && m.op == KEEPER_OK) {
 		k->pid = m.pid;
+		k->trimmed = !strcmp(m.name, KEEPER_READS_TRIMMED);
 		*count = m.count;
 		*out = k;
 		return 0;
@@ -244,7 +246,7 @@ static int send_request(struct lw_keeper *k, uint32_t op, const char *name, int 
 		return -ENAMETOOLONG;
 	if (k->unanswered > unread && (r = read_answers(k, true)) < 0)
 		return r;
-	return lw_keeper_send(k->fd, op, name, fd);
+	return (k->trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(k->fd, op, name, fd);
 }
 
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd)

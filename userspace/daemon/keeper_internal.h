@@ -43,6 +43,10 @@ struct keeper_msg {
  * LIST of 65,536 locks is then some 1,700 messages, not 65,536. */
 #define KEEPER_HELLO_TRIMMED 1u
 #define KEEPER_HELLO_ITEMS 2u
+/* The name in a keeper's OK to HELLO when it reads trimmed messages too
+ * (keepers from before send none): the daemon then sends its puts and
+ * drops trimmed, a few dozen bytes each instead of 4 KiB. */
+#define KEEPER_READS_TRIMMED "reads-trimmed"
 /* Descriptors in one ITEMS at most (the kernel's limit is 253). */
 #define KEEPER_ITEMS_MAX 64
 

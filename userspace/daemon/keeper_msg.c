@@ -52,11 +52,17 @@ static int send_raw(int sock, struct keeper_msg *m, size_t len, const int *fds, 
 
 static int send_msg(int sock, uint32_t op, const char *name, int fd, uint32_t count, bool trimmed)
 {
-	struct keeper_msg m = { .op = op, .count = count };
+	struct keeper_msg m;	/* no initializer: it would zero all 4 KiB of name */
+	size_t len = name ? strnlen(name, sizeof(m.name) - 1) : 0;
 
-	if (name)
-		snprintf(m.name, sizeof(m.name), "%s", name);
-	return send_raw(sock, &m, trimmed ? offsetof(struct keeper_msg, name) + strlen(m.name) + 1 : sizeof(m),
+	m.op = op;
+	m.count = count;
+	memcpy(m.name, name ? name : "", len);
+	m.name[len] = '\0';
+	/* a whole struct goes out zero-padded; a trimmed one stops at the NUL */
+	if (!trimmed)
+		memset(m.name + len, 0, sizeof(m.name) - len);
+	return send_raw(sock, &m, trimmed ? offsetof(struct keeper_msg, name) + len + 1 : sizeof(m),
 			&fd, fd >= 0 ? 1 : 0);
 }
 

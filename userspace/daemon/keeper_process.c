@@ -118,8 +118,9 @@ static void send_items(const struct keeper_store *s, int conn)
 static void serve(struct keeper_store *s, int conn)
 {
 	struct keeper_msg m;
-	bool trimmed = false;	/* the daemon reads trimmed messages */
-	bool items = false;	/* and ITEMS */
+	/* trimmed once the daemon's HELLO says it reads them */
+	int (*answer)(int, uint32_t, const char *, int) = lw_keeper_send;
+	bool items = false;	/* the daemon reads ITEMS */
 	int fd, r;
 
 	while ((r = lw_keeper_recv(conn, &m, &fd)) > 0) {
@@ -128,32 +129,33 @@ static void serve(struct keeper_store *s, int conn)
 			r = fd >= 0 ? store_put(s, m.name, fd) : -EBADF;
 			if (r < 0 && fd >= 0)
 				close(fd);
-			lw_keeper_send(conn, r < 0 ? KEEPER_FAIL : KEEPER_OK, NULL, -1);
+			answer(conn, r < 0 ? KEEPER_FAIL : KEEPER_OK, NULL, -1);
 			break;
 		case KEEPER_DROP:
 			if (fd >= 0)
 				close(fd);
 			store_drop(s, m.name);
-			lw_keeper_send(conn, KEEPER_OK, NULL, -1);
+			answer(conn, KEEPER_OK, NULL, -1);
 			break;
 		case KEEPER_HELLO:
 			if (fd >= 0)
 				close(fd);
-			trimmed = m.count & KEEPER_HELLO_TRIMMED;
+			answer = m.count & KEEPER_HELLO_TRIMMED ? lw_keeper_send_trimmed : lw_keeper_send;
 			items = m.count & KEEPER_HELLO_ITEMS;
-			lw_keeper_send_count(conn, KEEPER_OK, NULL, -1, (uint32_t)s->count);
+			/* whole: a daemon from before trimming reads only those */
+			lw_keeper_send_count(conn, KEEPER_OK, KEEPER_READS_TRIMMED, -1, (uint32_t)s->count);
 			break;
 		case KEEPER_QUIT:
 			/* replaced by a keeper that inherited every lock: ours go */
 			if (fd >= 0)
 				close(fd);
-			lw_keeper_send(conn, KEEPER_OK, NULL, -1);
+			answer(conn, KEEPER_OK, NULL, -1);
 			_exit(0);
 		case KEEPER_GROUP_PUT:
 			r = fd >= 0 ? lw_keeper_group_keep(m.name, fd) : -EBADF;
 			if (r < 0 && fd >= 0)
 				close(fd);
-			lw_keeper_send(conn, r < 0 ? KEEPER_FAIL : KEEPER_OK, NULL, -1);
+			answer(conn, r < 0 ? KEEPER_FAIL : KEEPER_OK, NULL, -1);
 			break;
 		case KEEPER_GROUP_TAKE: {
 			int group, table;
@@ -162,17 +164,17 @@ static void serve(struct keeper_store *s, int conn)
 				close(fd);
 			lw_keeper_group_take(&group, &table);
 			if (group >= 0 && table >= 0) {
-				lw_keeper_send(conn, KEEPER_ITEM, "table", table);
-				lw_keeper_send(conn, KEEPER_ITEM, "group", group);
+				answer(conn, KEEPER_ITEM, "table", table);
+				answer(conn, KEEPER_ITEM, "group", group);
 			}
-			lw_keeper_send(conn, KEEPER_END, NULL, -1);
+			answer(conn, KEEPER_END, NULL, -1);
 			break;
 		}
 		case KEEPER_GROUP_DROP:
 			if (fd >= 0)
 				close(fd);
 			lw_keeper_group_drop();
-			lw_keeper_send(conn, KEEPER_OK, NULL, -1);
+			answer(conn, KEEPER_OK, NULL, -1);
 			break;
 		case KEEPER_LIST:
 			if (fd >= 0)
@@ -181,15 +183,13 @@ static void serve(struct keeper_store *s, int conn)
 				send_items(s, conn);
 			else
 				for (size_t i = 0; i < s->count; i++)
-					(trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(conn, KEEPER_ITEM,
-											   s->items[i]->name,
-											   s->items[i]->fd);
-			lw_keeper_send(conn, KEEPER_END, NULL, -1);
+					answer(conn, KEEPER_ITEM, s->items[i]->name, s->items[i]->fd);
+			answer(conn, KEEPER_END, NULL, -1);
 			break;
 		default:
 			if (fd >= 0)
 				close(fd);
-			lw_keeper_send(conn, KEEPER_FAIL, NULL, -1);
+			answer(conn, KEEPER_FAIL, NULL, -1);
 		}
 	}
 }

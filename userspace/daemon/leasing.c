@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd_stat.h"
 #include "acquiring.h"
 #include "backend.h"
 #include "commit.h"
@@ -174,7 +175,7 @@ static int enforcement_fd(int image_fd, int lock_fd)
 	char path[64];
 	int flags, name;
 
-	if (lock_fd < 0 || fstat(image_fd, &image) || fstat(lock_fd, &lock) ||
+	if (lock_fd < 0 || lw_fstat(image_fd, &image) || lw_fstat(lock_fd, &lock) ||
 	    image.st_dev != lock.st_dev || image.st_ino != lock.st_ino ||
 	    (flags = fcntl(lock_fd, F_GETFL)) < 0 || (flags & O_ACCMODE) != O_RDWR)
 		return image_fd;

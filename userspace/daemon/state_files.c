@@ -38,7 +38,8 @@ int lw_state_write_all(int fd, const char *buf, size_t len)
 int lw_state_frame(struct json_object *obj, char **buf, size_t *len, size_t *size)
 {
 	size_t n;
-	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if (!text)
 		return -ENOMEM;

@@ -83,7 +83,8 @@ static int put(struct snapshot_writer *w, const char *text, size_t n)
 /* json-c's plain text of o, then o freed; -ENOMEM for no o or no text. */
 static int put_json(struct snapshot_writer *w, struct json_object *o, size_t drop_tail)
 {
-	const char *text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+	const char *text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
 	size_t n = text ? strlen(text) : 0;
 	int r = text && n >= drop_tail ? put(w, text, n - drop_tail) : -ENOMEM;
 

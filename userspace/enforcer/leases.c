@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd_stat.h"
 #include "enforcer/enforcer_internal.h"
 
 void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
@@ -84,7 +85,7 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 
 	if ((err = lw_lease_init(&wanted, mode, first_holder, &enf->err)))
 		return err;
-	if (fstat(fd, &st))
+	if (lw_fstat(fd, &st))
 		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return lw_fail(enf, -EINVAL, "an image must be a regular file or a block device");

@@ -28,6 +28,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/fd_stat.h"
 #include "enforcer/enforcer_internal.h"
 
 #define MAX_NAMES 64		/* other names of one image */
@@ -121,7 +122,7 @@ static bool data_key(const char *path, struct lw_map_key *key)
 
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	if (lw_fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    (map = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		close(fd);
 		return false;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd_stat.h"
 #include "enforcer/enforcer_internal.h"
 
 static bool covered_by_lease(const struct lw_map_lease *lease, __u32 pid)
@@ -159,7 +160,7 @@ int lw_enforcer_writers(struct lw_enforcement *handle, int fd, const struct lw_i
 	struct stat st;
 	int err;
 
-	if (fstat(fd, &st))
+	if (lw_fstat(fd, &st))
 		return lw_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
 	if ((err = lw_map_lookup(enf, &k, &lease)))
 		return err;
