@@ -252,6 +252,27 @@ static void boot_time_stamp_converts_to_wall_clock(void **state)
 			 (long long)wall);
 }
 
+/* The date part is made once a second and reused: each time still gets
+ * its own second, also when one comes back after another. */
+static void time_text_is_right_within_and_across_seconds(void **state)
+{
+	static const struct { int64_t ns; const char *text; } cases[] = {
+		{ 1796168429000000005, "2026-12-01T23:40:29.000000005Z" },
+		{ 1796168429999999999, "2026-12-01T23:40:29.999999999Z" },
+		{ 1796168430000000000, "2026-12-01T23:40:30.000000000Z" },
+		{ 1796168429500000000, "2026-12-01T23:40:29.500000000Z" },
+		{ -1, "1969-12-31T23:59:59.999999999Z" },
+		{ 0, "1970-01-01T00:00:00.000000000Z" },
+	};
+	char text[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		lw_audit_format_time(cases[i].ns, text, sizeof(text));
+		assert_string_equal(text, cases[i].text);
+	}
+}
+
 static void lease_record_names_each_event_with_image_holder_and_mode(void **state)
 {
 	static const struct { enum lw_lease_event event; const char *name; } events[] = {
@@ -301,6 +322,7 @@ int main(void)
 		cmocka_unit_test(record_json_is_one_line_that_parses_back),
 		cmocka_unit_test(boot_time_stamp_converts_to_wall_clock),
 		cmocka_unit_test(lease_record_names_each_event_with_image_holder_and_mode),
+		cmocka_unit_test(time_text_is_right_within_and_across_seconds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

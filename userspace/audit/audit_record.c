@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* One JSON record per denial or lease change, built once and rendered by
  * every sink. Pure: the caller supplies everything read from /proc. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +75,23 @@ int64_t lw_audit_wall_ns_of_boot_ns(uint64_t boot_ns)
 
 void lw_audit_format_time(int64_t wall_ns, char *buf, size_t len)
 {
+	/* records come many a second: the date part is made once a second */
+	static __thread struct { bool made; time_t sec; char date[32]; } last;
 	time_t sec = (time_t)(wall_ns / 1000000000);
 	long nsec = (long)(wall_ns % 1000000000);
 	struct tm tm;
-	char date[32];
 
 	if (nsec < 0) {
 		nsec += 1000000000;
 		sec--;
 	}
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", date, nsec);
+	if (!last.made || last.sec != sec) {
+		gmtime_r(&sec, &tm);
+		strftime(last.date, sizeof(last.date), "%Y-%m-%dT%H:%M:%S", &tm);
+		last.sec = sec;
+		last.made = true;
+	}
+	snprintf(buf, len, "%s.%09ldZ", last.date, nsec);
 }
 
 const char *lw_audit_lease_event_name(enum lw_lease_event event)

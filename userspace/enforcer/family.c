@@ -83,29 +83,33 @@ static int queue_listed(struct kin_queue *q, int fd, pid_t parent)
 }
 
 /* Queue the children of every thread of pid (the kernel lists each child
- * under the thread that forked it). A process that exited has none. */
+ * under the thread that forked it). A process that exited has none. The
+ * folder is read with getdents64 rather than opendir: no fstat, and no
+ * 32 KiB buffer, at every first lease of a holder. */
 static int queue_children(struct kin_queue *q, pid_t pid)
 {
-	char path[64];
-	struct dirent *d;
-	int err = 0;
-	DIR *dir;
+	char path[64], entries[4096] __attribute__((aligned(8)));
+	int err = 0, dir;
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	if (!(dir = opendir(path)))
+	if ((dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return 0;
-	while (!err && (d = readdir(dir))) {
-		int fd;
+	while (!err && (n = getdents64(dir, entries, sizeof(entries))) > 0)
+		for (ssize_t at = 0; !err && at < n;) {
+			const struct dirent64 *d = (const struct dirent64 *)(entries + at);
+			int fd;
 
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "%.16s/children", d->d_name);
-		if ((fd = openat(dirfd(dir), path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;	/* the thread exited */
-		err = queue_listed(q, fd, pid);
-		close(fd);
-	}
-	closedir(dir);
+			at += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "%.16s/children", d->d_name);
+			if ((fd = openat(dir, path, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;	/* the thread exited */
+			err = queue_listed(q, fd, pid);
+			close(fd);
+		}
+	close(dir);
 	return err;
 }
 
