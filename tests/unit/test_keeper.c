@@ -270,24 +270,43 @@ static void many_locks_are_listed_each_with_its_descriptor(void **state)
 	free(m);
 }
 
-/* LIST over a connection of its own, HELLO saying flags: how many
- * messages brought the locks, each noted in m. */
-static int raw_list(struct fixture *f, uint32_t flags, struct many *m)
+/* A connection of the test's own in place of the library's (the keeper
+ * serves one daemon at a time), its HELLO saying flags; *answer gets the
+ * keeper's OK to it, whole. */
+static int raw_hello(struct fixture *f, uint32_t flags, struct keeper_msg *answer)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int sock, fds[KEEPER_ITEMS_MAX], messages = 0;
-	struct keeper_msg msg;
-	unsigned int nfds;
-	struct lw_err why;
+	int sock;
 
-	lw_keeper_close(f->k);	/* the keeper serves one daemon at a time */
+	lw_keeper_close(f->k);
 	f->k = NULL;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/keeper.sock", f->dir);
 	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(lw_keeper_send_count(sock, KEEPER_HELLO, NULL, -1, flags), 0);
-	assert_int_equal(lw_keeper_recv_items(sock, &msg, fds, &nfds), 1);
-	assert_int_equal(msg.op, KEEPER_OK);
+	assert_int_equal(recv(sock, answer, sizeof(*answer), 0), (ssize_t)sizeof(*answer));
+	assert_int_equal(answer->op, KEEPER_OK);
+	return sock;
+}
+
+/* The library's connection back. */
+static void raw_bye(struct fixture *f, int sock)
+{
+	struct lw_err why;
+
+	close(sock);
+	assert_int_equal(lw_keeper_connect(f->dir, &f->k, &why), 0);
+}
+
+/* LIST over a connection of its own, HELLO saying flags: how many
+ * messages brought the locks, each noted in m. */
+static int raw_list(struct fixture *f, uint32_t flags, struct many *m)
+{
+	int fds[KEEPER_ITEMS_MAX], messages = 0;
+	struct keeper_msg msg;
+	int sock = raw_hello(f, flags, &msg);
+	unsigned int nfds;
+
 	assert_int_equal(lw_keeper_send(sock, KEEPER_LIST, NULL, -1), 0);
 	while (lw_keeper_recv_items(sock, &msg, fds, &nfds) == 1 && msg.op != KEEPER_END) {
 		const char *name = msg.name;
@@ -299,8 +318,7 @@ static int raw_list(struct fixture *f, uint32_t flags, struct many *m)
 		messages++;
 	}
 	assert_int_equal(msg.op, KEEPER_END);
-	close(sock);
-	assert_int_equal(lw_keeper_connect(f->dir, &f->k, &why), 0);
+	raw_bye(f, sock);
 	return messages;
 }
 
@@ -331,27 +349,17 @@ static void items_only_for_a_daemon_that_asks(void **state)
  * (whole). The HELLO answer's name must say the keeper reads trimmed. */
 static ssize_t raw_put_answer_length(struct fixture *f, uint32_t flags)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int sock, fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	struct keeper_msg msg;
-	struct lw_err why;
+	int sock = raw_hello(f, flags, &msg);
 	ssize_t n;
 
-	lw_keeper_close(f->k);	/* the keeper serves one daemon at a time */
-	f->k = NULL;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/keeper.sock", f->dir);
-	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	assert_int_equal(connect(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(lw_keeper_send_count(sock, KEEPER_HELLO, NULL, -1, flags), 0);
-	assert_int_equal(recv(sock, &msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
-	assert_int_equal(msg.op, KEEPER_OK);
 	assert_string_equal(msg.name, KEEPER_READS_TRIMMED);
 	assert_int_equal(lw_keeper_send(sock, KEEPER_PUT, "/images/raw-put", fd), 0);
 	close(fd);
 	n = recv(sock, &msg, sizeof(msg), 0);
 	assert_int_equal(msg.op, KEEPER_OK);
-	close(sock);
-	assert_int_equal(lw_keeper_connect(f->dir, &f->k, &why), 0);
+	raw_bye(f, sock);
 	return n;
 }
 
