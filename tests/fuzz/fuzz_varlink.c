@@ -2,7 +2,8 @@
 /* libFuzzer target for the varlink codec: the bytes a peer may send.
  * The first byte picks how the stream is cut into reads, so framing across
  * partial reads is fuzzed too; every message is parsed as a request and as
- * a reply, and what parses is serialized and parsed again. */
+ * a reply, and what parses is serialized and parsed again; the text
+ * serialized must be json-c's own, byte for byte (json_write.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ static void round_trip(struct json_object *msg)
 		goto cleanup;
 	if (memchr(wire, '\0', len - 1))
 		abort(); /* a raw NUL inside a serialized message breaks framing */
+	if (strcmp(wire, json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE)))
+		abort(); /* our writer must say what json-c says */
 	if (varlink_reply_parse(wire, len - 1, &again, NULL) < 0)
 		abort(); /* what we build, we must be able to read */
 	varlink_reply_release(&again);

@@ -161,8 +161,14 @@ trap cleanup_mount EXIT
 start_daemon b "${opts[@]}" --state-dir "$small/state"
 check daemon_starts_on_a_small_tmpfs wait_answers b
 # img9 leased before the folder fills; img10 taken and given back until a
-# step finds no room (the journal's last page may hold a few records more)
-out=$(lw b acquire "$work/img9" --pid "${holders[9]}" 2>&1); status=$?
+# step finds no room (the journal's last page may hold a few records more).
+# img9's path is longer than any record of img10 (a lease's record is its
+# path and some 300 bytes): once a step of img10 finds no room, the
+# release of img9 finds none either, whatever room the page has left.
+long=$work/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))
+mkdir -p "$long" && mv "$work/img9" "$long/img9"
+img9=$long/img9
+out=$(lw b acquire "$img9" --pid "${holders[9]}" 2>&1); status=$?
 why="expected the acquire of img9 to succeed, got status $status: $out"
 check acquire_on_the_small_tmpfs_works [ "$status" = 0 ]
 dd if=/dev/zero of="$small/filler" bs=4k status=none 2>/dev/null
@@ -197,13 +203,13 @@ why="expected only img9 leased after the failed batch (and img10 only if its rel
 check failed_batch_leaves_no_lease grep -qxE "img9( img10)?|img10 img9" <<<"$leased"
 why="a write to img1 was denied: the failed acquire left its enforcement behind"
 check failed_batch_leaves_no_enforcement rogue_write "$work/img1"
-out=$(lw b release "$work/img9" --pid "${holders[9]}" 2>&1); status=$?
+out=$(lw b release "$img9" --pid "${holders[9]}" 2>&1); status=$?
 why="expected the release of img9 to fail with 'No space left on device', got status $status: $out"
 check release_that_cannot_be_recorded_fails_with_its_reason failed_with "No space left on device"
 why="img9 is no longer listed or a rogue write to it got through after its release failed"
 check release_that_cannot_be_recorded_keeps_the_lease_enforced \
 	bash -c '"$1" --socket "$2" list --json | grep -q "/img9\"" && ! dd if=/dev/zero of="$3" bs=1 count=1 conv=notrunc status=none 2>/dev/null' \
-	sh "$cli_bin" "$(sock b)" "$work/img9"
+	sh "$cli_bin" "$(sock b)" "$img9"
 rm -f "$small/filler"
 out=$(lw b acquire "$work/img1" --pid "${holders[1]}" 2>&1); status=$?
 why="expected the acquire to succeed once there is room, got status $status: $out"
@@ -216,7 +222,8 @@ check leases_after_the_failure_survive_a_restart "$py" -c '
 import json, sys
 l = json.loads(sys.argv[1])["leases"]
 got = sorted(x["image"] for x in l if not x["image"].endswith("/img10"))
-sys.exit(0 if got == sorted(sys.argv[2:]) else 1)' "$listed" "$work/img1" "$work/img9"
-for n in 1 9 10; do lw b release "$work/img$n" --pid "${holders[n]}" >/dev/null 2>&1; done
+sys.exit(0 if got == sorted(sys.argv[2:]) else 1)' "$listed" "$work/img1" "$img9"
+for n in 1 10; do lw b release "$work/img$n" --pid "${holders[n]}" >/dev/null 2>&1; done
+lw b release "$img9" --pid "${holders[9]}" >/dev/null 2>&1
 stop_daemon b
 ((failures == 0))

@@ -118,7 +118,8 @@ static char *tree_text(struct lw_lease_table *t, const char *id, const char *boo
 	for (struct lw_lease_entry *e = lw_lease_first(t); e; e = e->next)
 		json_object_array_add(leases, lw_lease_to_json(e, true));
 	json_object_object_add(root, "leases", leases);
-	text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return text;
 }

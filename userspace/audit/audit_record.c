@@ -259,9 +259,3 @@ struct json_object *lw_audit_record_suppressed(uint32_t uid, uint64_t count, uns
 	json_object_object_add(rec, "reason", json_object_new_string(reason));
 	return rec;
 }
-
-const char *lw_audit_record_json(struct json_object *rec)
-{
-	return json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |
-						   JSON_C_TO_STRING_NOSLASHESCAPE);
-}

@@ -19,9 +19,6 @@ struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *re
 struct json_object *lw_audit_record_suppressed(uint32_t uid, uint64_t count, unsigned int limit,
 					       int64_t wall_ns);
 
-/* The record as one line of JSON, without the newline; owned by rec. */
-const char *lw_audit_record_json(struct json_object *rec);
-
 /* Clocks: the kernel stamps events with boot time; records carry wall time. */
 int64_t lw_audit_now_ns(void);
 int64_t lw_audit_wall_ns_of_boot_ns(uint64_t boot_ns);

@@ -10,12 +10,14 @@
 #include <sys/uio.h>
 #include <json-c/json.h>
 #include "common/err.h"
+#include "common/json_write.h"
 
 /* JSON Lines file: one record a line, one write(2) a record. */
 struct lw_audit_file {
 	int fd;
 	bool fsync;
 	char path[4096];
+	struct lw_json_buf line;	/* the last record's line, its room reused */
 };
 
 int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,

@@ -23,12 +23,10 @@ static bool escapes_nul(const char *text, size_t len)
 }
 
 /* Parse exactly text[0..len) as one JSON object. Strict mode refuses
- * anything but whitespace after it, and invalid UTF-8. tok: a tokener to
- * reuse (reset here), or NULL for one made and freed here. */
-static struct json_object *parse_json(const char *text, size_t len, struct json_tokener *reuse,
-				      const char **why)
+ * anything but whitespace after it, and invalid UTF-8. */
+static struct json_object *parse_json(const char *text, size_t len, const char **why)
 {
-	struct json_tokener *tok = reuse;
+	struct json_tokener *tok;
 	struct json_object *root = NULL;
 
 	if (memchr(text, '\0', len)) {
@@ -43,9 +41,8 @@ static struct json_object *parse_json(const char *text, size_t len, struct json_
 		*why = "message too long";
 		return NULL;
 	}
-	if (tok)
-		json_tokener_reset(tok);
-	else if (!(tok = json_tokener_new())) {
+	tok = json_tokener_new();
+	if (!tok) {
 		*why = "out of memory";
 		return NULL;
 	}
@@ -61,8 +58,7 @@ static struct json_object *parse_json(const char *text, size_t len, struct json_
 		json_object_put(root);
 		root = NULL;
 	}
-	if (tok != reuse)
-		json_tokener_free(tok);
+	json_tokener_free(tok);
 	return root;
 }
 
@@ -146,18 +142,13 @@ static bool valid_method_name(const char *method)
 int varlink_request_parse(const char *text, size_t len,
 			  struct varlink_request *req, const char **why)
 {
-	/* requests come one after another to the daemon's one thread: its
-	 * tokener is made once (about 1 KiB of allocations a request) */
-	static __thread struct json_tokener *tok;
 	const char *unused;
 	int ret = -EBADMSG;
 
 	if (!why)
 		why = &unused;
-	if (!tok)
-		tok = json_tokener_new();	/* NULL: parse_json makes its own */
 	memset(req, 0, sizeof(*req));
-	req->root = parse_json(text, len, tok, why);
+	req->root = parse_json(text, len, why);
 	if (!req->root)
 		return -EBADMSG;
 	ret = get_name(req->root, "method", true, &req->method, why,
@@ -193,7 +184,7 @@ int varlink_reply_parse(const char *text, size_t len,
 	if (!why)
 		why = &unused;
 	memset(reply, 0, sizeof(*reply));
-	reply->root = parse_json(text, len, NULL, why);
+	reply->root = parse_json(text, len, why);
 	if (!reply->root)
 		return -EBADMSG;
 	ret = get_name(reply->root, "error", false, &reply->error, why,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* varlink on a socket: serialize and send messages, and the blocking
  * request/reply round trip a client needs. */
+#include "common/json_write.h"
 #include "common/varlink.h"
 
 #include <errno.h>
@@ -12,24 +13,16 @@
 
 int varlink_serialize(struct json_object *msg, char **out, size_t *len)
 {
-	const char *text;
-	size_t n;
-	char *buf;
+	struct lw_json_buf text = { 0 };
 
 	/* A NUL inside a string is written as \u0000, so the only raw NUL
 	 * on the wire is the terminator. */
-	text = json_object_to_json_string_length(msg,
-						 JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-						 &n);
-	if (!text)
+	if (lw_json_write(&text, msg) < 0) {
+		lw_json_buf_free(&text);
 		return -ENOMEM;
-	buf = malloc(n + 1);
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, text, n);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n + 1;
+	}
+	*out = text.text;
+	*len = text.len + 1;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include <zlib.h>
 
+#include "common/json_write.h"
 #include "state_internal.h"
 
 /* Far above any real table (max_images leases of a few hundred bytes each)
@@ -37,28 +38,22 @@ int lw_state_write_all(int fd, const char *buf, size_t len)
 /* "CRC32 JSON\n" of obj, appended to *buf. */
 int lw_state_frame(struct json_object *obj, char **buf, size_t *len, size_t *size)
 {
-	size_t n;
-	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct lw_json_buf b = { .text = *buf, .len = *len, .size = *size };
+	int r = lw_json_put(&b, "00000000 ", 9);	/* the CRC's room: it covers the text after it */
 
-	if (!text)
-		return -ENOMEM;
-	n = strlen(text);
-	if (*len + n + 10 > *size) {
-		size_t want = (*len + n + 10) * 2;
-		char *grown = realloc(*buf, want);
-
-		if (!grown)
-			return -ENOMEM;
-		*buf = grown;
-		*size = want;
+	if (!r)
+		r = lw_json_write(&b, obj);
+	if (!r) {
+		snprintf(b.text + *len, 9, "%08lx",
+			 crc32(0L, (const Bytef *)b.text + *len + 9, (uInt)(b.len - *len - 9)));
+		b.text[*len + 8] = ' ';
+		r = lw_json_put(&b, "\n", 1);
 	}
-	snprintf(*buf + *len, 10, "%08lx", crc32(0L, (const Bytef *)text, (uInt)n));
-	(*buf)[*len + 8] = ' ';
-	memcpy(*buf + *len + 9, text, n);
-	(*buf)[*len + 9 + n] = '\n';
-	*len += n + 10;
-	return 0;
+	*buf = b.text;	/* moved, perhaps, even when it failed */
+	*size = b.size;
+	if (!r)
+		*len = b.len;
+	return r;
 }
 
 /* Whether line (without its newline) is "CRC32 JSON" with a matching CRC. */

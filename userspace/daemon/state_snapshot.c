@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "common/holder.h"
+#include "common/json_write.h"
 #include "common/proc.h"
 #include "lease_json.h"
 #include "state.h"
@@ -61,6 +62,7 @@ struct snapshot_writer {
 	size_t len;		/* in buf */
 	off_t bytes;		/* written in all */
 	char buf[64 * 1024];
+	struct lw_json_buf text;	/* one lease's, its room reused */
 };
 
 static int put(struct snapshot_writer *w, const char *text, size_t n)
@@ -80,14 +82,15 @@ static int put(struct snapshot_writer *w, const char *text, size_t n)
 	return 0;
 }
 
-/* json-c's plain text of o, then o freed; -ENOMEM for no o or no text. */
+/* o's text, but for its last drop_tail bytes, then o freed; -ENOMEM for
+ * no o or no text. */
 static int put_json(struct snapshot_writer *w, struct json_object *o, size_t drop_tail)
 {
-	const char *text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							    JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
-	size_t n = text ? strlen(text) : 0;
-	int r = text && n >= drop_tail ? put(w, text, n - drop_tail) : -ENOMEM;
+	int r = -ENOMEM;
 
+	w->text.len = 0;
+	if (o && lw_json_write(&w->text, o) == 0 && w->text.len >= drop_tail)
+		r = put(w, w->text.text, w->text.len - drop_tail);
 	json_object_put(o);
 	return r;
 }
@@ -131,8 +134,10 @@ static int write_snapshot(const char *dir, struct lw_lease_table *t, const char 
 		return lw_err_set(err, ENOMEM, "state: out of memory");
 	w->t = t;
 	w->id = id;
+	w->text = (struct lw_json_buf){ 0 };
 	r = lw_state_replace_file_with(dir, LW_STATE_FILE, fill_snapshot, w, NULL, err);
 	*bytes = w->bytes;
+	lw_json_buf_free(&w->text);
 	free(w);
 	return r;
 }

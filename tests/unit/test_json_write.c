@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* lw_json_write (userspace/common/json_write.c) against json-c's own
+ * writer: the same text, byte for byte, for every kind of value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/json_write.h"
+
+/* o's text both ways must be the same; o is freed. */
+static void assert_as_json_c(struct json_object *o)
+{
+	struct lw_json_buf ours = { 0 };
+	size_t n;
+	const char *theirs = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+
+	assert_int_equal(lw_json_write(&ours, o), 0);
+	assert_int_equal(ours.len, n);
+	assert_memory_equal(ours.text, theirs, n);
+	assert_int_equal(ours.text[ours.len], '\0');
+	lw_json_buf_free(&ours);
+	json_object_put(o);
+}
+
+static void every_byte_in_a_string_is_written_as_json_c_does(void **state)
+{
+	char all[256];
+
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		all[i] = (char)i;	/* the NUL among them: \\u0000 */
+	assert_as_json_c(json_object_new_string_len(all, sizeof(all)));
+	assert_as_json_c(json_object_new_string("/var/lib/libvirt/images/\"a\\b\".qcow2"));
+	assert_as_json_c(json_object_new_string(""));
+	assert_as_json_c(json_object_new_string("\xff\xfe not UTF-8 \xc3("));
+}
+
+static void integers_at_their_limits_are_written_as_json_c_does(void **state)
+{
+	(void)state;
+	assert_as_json_c(json_object_new_int64(0));
+	assert_as_json_c(json_object_new_int64(-1));
+	assert_as_json_c(json_object_new_int64(INT64_MIN));
+	assert_as_json_c(json_object_new_int64(INT64_MAX));
+	assert_as_json_c(json_object_new_uint64((uint64_t)INT64_MAX + 1));
+	assert_as_json_c(json_object_new_uint64(UINT64_MAX));
+	assert_as_json_c(json_object_new_int(-2147483647 - 1));
+	assert_as_json_c(json_object_new_int64(7340032));
+}
+
+static void other_kinds_and_nesting_are_written_as_json_c_does(void **state)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	(void)state;
+	json_object_array_add(a, json_object_new_boolean(1));
+	json_object_array_add(a, json_object_new_boolean(0));
+	json_object_array_add(a, NULL);
+	json_object_array_add(a, json_object_new_double(1.5));
+	json_object_array_add(a, json_object_new_double(-0.25));
+	json_object_array_add(a, json_object_new_object());
+	json_object_array_add(a, json_object_new_array());
+	json_object_object_add(o, "list", a);
+	json_object_object_add(o, "absent", NULL);
+	json_object_object_add(o, "key \"with\" \n escapes/", json_object_new_string("v"));
+	json_object_object_add(o, "nested", json_object_new_object());
+	json_object_object_add(json_object_object_get(o, "nested"), "seq", json_object_new_uint64(41));
+	assert_as_json_c(o);
+	assert_as_json_c(NULL);
+}
+
+/* A write appends; one that cannot be made leaves the buffer as it was
+ * (here: the text before it is still whole after the next write). */
+static void writes_append_to_what_the_buffer_holds(void **state)
+{
+	struct lw_json_buf b = { 0 };
+	struct json_object *one = json_object_new_int64(1), *s = json_object_new_string("x");
+
+	(void)state;
+	assert_int_equal(lw_json_put(&b, "00000000 ", 9), 0);
+	assert_int_equal(lw_json_write(&b, one), 0);
+	assert_int_equal(lw_json_put(&b, "\n", 1), 0);
+	assert_int_equal(lw_json_write(&b, s), 0);
+	assert_string_equal(b.text, "00000000 1\n\"x\"");
+	assert_int_equal(b.len, strlen(b.text));
+	lw_json_buf_free(&b);
+	assert_null(b.text);
+	json_object_put(one);
+	json_object_put(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_byte_in_a_string_is_written_as_json_c_does),
+		cmocka_unit_test(integers_at_their_limits_are_written_as_json_c_does),
+		cmocka_unit_test(other_kinds_and_nesting_are_written_as_json_c_does),
+		cmocka_unit_test(writes_append_to_what_the_buffer_holds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
