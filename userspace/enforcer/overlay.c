@@ -328,11 +328,21 @@ static void undo(struct lw_enforcer *enf, struct names *names)
 			lw_filter_add(enf, &names->at[i].key, -1);
 }
 
-/* fd's path and mount id, as this process sees them; false if unknown
- * (a deleted file, or a path too long). */
-static bool where_is(int fd, char *path, size_t size, int *mnt_id)
+/* The id mountinfo names for fd's mount, in one call (fdinfo's mnt_id is
+ * the same); -1 if unknown. */
+static int mount_of_fd(int fd)
 {
 	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID))
+		return -1;
+	return (int)stx.stx_mnt_id;
+}
+
+/* fd's path, as this process sees it; false if unknown (a deleted file,
+ * or a path too long). */
+static bool path_of(int fd, char *path, size_t size)
+{
 	char link[64];
 	ssize_t n;
 
@@ -341,13 +351,7 @@ static bool where_is(int fd, char *path, size_t size, int *mnt_id)
 	if (n <= 0 || (size_t)n >= size - 1)
 		return false;
 	path[n] = 0;
-	if (path[0] != '/' || strstr(path, " (deleted)"))
-		return false;
-	/* the id mountinfo names, in one call (fdinfo's mnt_id is the same) */
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID))
-		return false;
-	*mnt_id = (int)stx.stx_mnt_id;
-	return true;
+	return path[0] == '/' && !strstr(path, " (deleted)");
 }
 
 int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
@@ -360,8 +364,10 @@ int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *k
 
 	if ((err = lw_overlay_mounts_current(mounts)) < 0)
 		return err == -ENOMEM ? lw_fail(enf, err, "out of memory reading the overlay mounts") : 0;
-	/* most hosts have no overlay: nothing more */
-	if (!mounts->n || !where_is(fd, path, sizeof(path), &mnt_id))
+	/* most hosts have no overlay, and most images are on no mount an
+	 * overlay uses: nothing more (the path is read only past this) */
+	if (!mounts->n || (mnt_id = mount_of_fd(fd)) < 0 ||
+	    !lw_overlay_mounts_may_name(mounts, mnt_id) || !path_of(fd, path, sizeof(path)))
 		return 0;
 	if (!(names = malloc(sizeof(*names))))	/* large (~260 KiB): not on the stack, not zeroed */
 		return lw_fail(enf, -ENOMEM, "out of memory finding the image's overlay names");

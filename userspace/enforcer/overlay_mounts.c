@@ -2,11 +2,13 @@
 /* The overlay mounts, kept until the mount table changes. See
  * overlay_mounts.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "enforcer/overlay_mounts.h"
 
@@ -78,8 +80,42 @@ static int add_lowers(struct lw_overlay *o, char *value, int one)
 	return err;
 }
 
+/* The mount id of path (a resolved layer folder), or -1 if unknown. */
+static int mount_of(const char *path)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) ||
+	    !(stx.stx_mask & STATX_MNT_ID))
+		return -1;
+	return (int)stx.stx_mnt_id;
+}
+
+/* o->on: its own mount and each layer's; -ENOMEM. */
+static int note_mounts(struct lw_overlay *o)
+{
+	if (!(o->on = malloc((o->nr_lowers + 2) * sizeof(*o->on))))
+		return -ENOMEM;
+	o->on[o->nr_on++] = o->mnt_id;
+	if (o->upper[0])
+		o->on[o->nr_on++] = mount_of(o->upper);
+	for (size_t i = 0; i < o->nr_lowers; i++)
+		o->on[o->nr_on++] = mount_of(o->lowers[i]);
+	return 0;
+}
+
+bool lw_overlay_mounts_may_name(const struct lw_overlay_mounts *m, int mnt_id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		for (size_t j = 0; j < m->at[i].nr_on; j++)
+			if (m->at[i].on[j] == mnt_id || m->at[i].on[j] < 0)
+				return true;
+	return false;
+}
+
 static void overlay_free(struct lw_overlay *o)
 {
+	free(o->on);
 	for (size_t i = 0; i < o->nr_lowers; i++)
 		free(o->lowers[i]);
 	free(o->lowers);
@@ -127,6 +163,8 @@ static int parse_overlay(char *line, struct lw_overlay *o)
 	}
 	if (!err && !o->upper)
 		o->upper = strdup("");
+	if (!err && o->upper)
+		err = note_mounts(o);
 	if (err || !o->root || !o->point || !o->upper) {
 		overlay_free(o);
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #ifndef LW_ENFORCER_OVERLAY_MOUNTS_H
 #define LW_ENFORCER_OVERLAY_MOUNTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One overlay mount, as mountinfo shows it. */
@@ -18,6 +19,8 @@ struct lw_overlay {
 	char **lowers;		/* resolved, topmost first */
 	size_t nr_lowers;
 	int mnt_id;
+	int *on;		/* mnt_id and the mount ids of its layers; -1 unknown */
+	size_t nr_on;
 };
 
 struct lw_overlay_mounts {
@@ -32,5 +35,10 @@ struct lw_overlay_mounts {
  * then the list is empty, and it is read again next time. */
 int lw_overlay_mounts_current(struct lw_overlay_mounts *m);
 void lw_overlay_mounts_free(struct lw_overlay_mounts *m);
+/* Whether a file on mount mnt_id may have a name in some overlay of m: it
+ * is on an overlay mount or on the mount of some layer (overlayfs looks
+ * up layer files within the layer's mount), or a layer's mount is not
+ * known. False lets an acquire skip reading the image's path. */
+bool lw_overlay_mounts_may_name(const struct lw_overlay_mounts *m, int mnt_id);
 
 #endif
