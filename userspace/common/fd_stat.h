@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fstat(2) by the fstat system call, for the descriptors a lease round trip
  * stats. glibc (since 2.33) makes fstat a newfstatat(fd, "", AT_EMPTY_PATH),
- * and kernels before 6.11 copy that empty path into a fresh 4 KiB name
- * buffer first, zeroed where init_on_alloc is on (Debian's kernels): on 6.1
+ * and 6.1 (profiled in the guest) copies that empty path into a fresh 4 KiB
+ * name buffer first, zeroed where init_on_alloc is on (Debian's kernels):
  * that costs more than the stat. Only where the kernel's struct stat is
  * glibc's (x86-64, arm64). */
 #ifndef LW_COMMON_FD_STAT_H
