@@ -328,17 +328,6 @@ static void undo(struct lw_enforcer *enf, struct names *names)
 			lw_filter_add(enf, &names->at[i].key, -1);
 }
 
-/* The id mountinfo names for fd's mount, in one call (fdinfo's mnt_id is
- * the same); -1 if unknown. */
-static int mount_of_fd(int fd)
-{
-	struct statx stx;
-
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID))
-		return -1;
-	return (int)stx.stx_mnt_id;
-}
-
 /* fd's path, as this process sees it; false if unknown (a deleted file,
  * or a path too long). */
 static bool path_of(int fd, char *path, size_t size)
@@ -366,7 +355,7 @@ int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *k
 		return err == -ENOMEM ? lw_fail(enf, err, "out of memory reading the overlay mounts") : 0;
 	/* most hosts have no overlay, and most images are on no mount an
 	 * overlay uses: nothing more (the path is read only past this) */
-	if (!mounts->n || (mnt_id = mount_of_fd(fd)) < 0 ||
+	if (!mounts->n || (mnt_id = lw_mount_id(fd, "", AT_EMPTY_PATH)) < 0 ||
 	    !lw_overlay_mounts_may_name(mounts, mnt_id) || !path_of(fd, path, sizeof(path)))
 		return 0;
 	if (!(names = malloc(sizeof(*names))))	/* large (~260 KiB): not on the stack, not zeroed */

@@ -80,15 +80,19 @@ static int add_lowers(struct lw_overlay *o, char *value, int one)
 	return err;
 }
 
-/* The mount id of path (a resolved layer folder), or -1 if unknown. */
-static int mount_of(const char *path)
+int lw_mount_id(int dirfd, const char *path, int flags)
 {
 	struct statx stx;
 
-	if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) ||
-	    !(stx.stx_mask & STATX_MNT_ID))
+	if (statx(dirfd, path, flags, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID))
 		return -1;
 	return (int)stx.stx_mnt_id;
+}
+
+/* The mount of a resolved layer folder. */
+static int mount_of(const char *path)
+{
+	return lw_mount_id(AT_FDCWD, path, AT_NO_AUTOMOUNT);
 }
 
 /* o->on: its own mount and each layer's; -ENOMEM. */

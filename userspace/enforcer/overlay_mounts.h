@@ -40,5 +40,8 @@ void lw_overlay_mounts_free(struct lw_overlay_mounts *m);
  * up layer files within the layer's mount), or a layer's mount is not
  * known. False lets an acquire skip reading the image's path. */
 bool lw_overlay_mounts_may_name(const struct lw_overlay_mounts *m, int mnt_id);
+/* The id mountinfo names for the mount of path (statx(2) dirfd, path and
+ * flags: AT_EMPTY_PATH for dirfd's own file), in one call; -1 if unknown. */
+int lw_mount_id(int dirfd, const char *path, int flags);
 
 #endif
