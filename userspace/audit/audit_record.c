@@ -8,6 +8,7 @@
 #include <time.h>
 #include "audit/audit_record.h"
 #include "common/holder_json.h"
+#include "common/json_tree.h"
 #include "common/terminal.h"
 
 /* comm and paths come from the process being denied, which chooses them:
@@ -145,10 +146,10 @@ static struct json_object *key_json(const struct lw_image_key *key)
 	obj = json_object_new_object();
 	if (!obj)
 		return NULL;
-	json_object_object_add(obj, "dev", json_object_new_uint64(key->dev));
-	json_object_object_add(obj, "major", json_object_new_int64(lw_kdev_major(key->dev)));
-	json_object_object_add(obj, "minor", json_object_new_int64(lw_kdev_minor(key->dev)));
-	json_object_object_add(obj, "ino", json_object_new_uint64(key->ino));
+	lw_json_add(obj, "dev", json_object_new_uint64(key->dev));
+	lw_json_add(obj, "major", json_object_new_int64(lw_kdev_major(key->dev)));
+	lw_json_add(obj, "minor", json_object_new_int64(lw_kdev_minor(key->dev)));
+	lw_json_add(obj, "ino", json_object_new_uint64(key->ino));
 	return obj;
 }
 
@@ -174,9 +175,9 @@ static struct json_object *record_new(const char *type, int64_t wall_ns)
 	if (!rec)
 		return NULL;
 	lw_audit_format_time(wall_ns, time, sizeof(time));
-	json_object_object_add(rec, "type", json_object_new_string(type));
-	json_object_object_add(rec, "time_ns", json_object_new_int64(wall_ns));
-	json_object_object_add(rec, "time", json_object_new_string(time));
+	lw_json_add(rec, "type", json_object_new_string(type));
+	lw_json_add(rec, "time_ns", json_object_new_int64(wall_ns));
+	lw_json_add(rec, "time", json_object_new_string(time));
 	return rec;
 }
 
@@ -199,28 +200,27 @@ struct json_object *lw_audit_record_denial(const struct lw_denial *ev,
 	if (!ctx)
 		ctx = &no_ctx;
 	lw_audit_open_flags_names(ev->open_flags, flags, sizeof(flags));
-	json_object_object_add(rec, "pid", json_object_new_int64(ev->pid));
-	json_object_object_add(rec, "tgid", json_object_new_int64(ev->tgid));
-	json_object_object_add(rec, "uid", json_object_new_int64(ev->uid));
-	json_object_object_add(rec, "gid", json_object_new_int64(ev->gid));
-	json_object_object_add(rec, "loginuid", id_or_null(ev->loginuid));
-	json_object_object_add(rec, "session", id_or_null(ev->sessionid));
-	json_object_object_add(rec, "comm", json_text(ev->comm, sizeof(ev->comm)));
-	json_object_object_add(rec, "exe", json_text_or_null(exe));
-	json_object_object_add(rec, "path", json_text(ev->path, sizeof(ev->path)));
-	json_object_object_add(rec, "image", json_text_or_null(ctx->image));
-	json_object_object_add(rec, "key", key_json(&ev->key));
-	json_object_object_add(rec, "op", json_object_new_string(lw_denial_op_name(ev->op)));
-	json_object_object_add(rec, "open_flags", json_object_new_int64(ev->open_flags));
+	lw_json_add(rec, "pid", json_object_new_int64(ev->pid));
+	lw_json_add(rec, "tgid", json_object_new_int64(ev->tgid));
+	lw_json_add(rec, "uid", json_object_new_int64(ev->uid));
+	lw_json_add(rec, "gid", json_object_new_int64(ev->gid));
+	lw_json_add(rec, "loginuid", id_or_null(ev->loginuid));
+	lw_json_add(rec, "session", id_or_null(ev->sessionid));
+	lw_json_add(rec, "comm", json_text(ev->comm, sizeof(ev->comm)));
+	lw_json_add(rec, "exe", json_text_or_null(exe));
+	lw_json_add(rec, "path", json_text(ev->path, sizeof(ev->path)));
+	lw_json_add(rec, "image", json_text_or_null(ctx->image));
+	lw_json_add(rec, "key", key_json(&ev->key));
+	lw_json_add(rec, "op", json_object_new_string(lw_denial_op_name(ev->op)));
+	lw_json_add(rec, "open_flags", json_object_new_int64(ev->open_flags));
 	/* only opens have flags: "O_RDONLY" for an unlink would mislead */
-	json_object_object_add(rec, "open_flags_names",
-			       ev->open_flags || ev->op == LW_OP_OPEN_WRITE ?
-			       json_object_new_string(flags) : NULL);
-	json_object_object_add(rec, "holder",
-			       holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
-	json_object_object_add(rec, "lease_mode",
-			       json_object_new_string(lw_lease_mode_name(ev->lease_mode)));
-	json_object_object_add(rec, "suppressed", json_object_new_int64(ev->suppressed));
+	lw_json_add(rec, "open_flags_names",
+		    ev->open_flags || ev->op == LW_OP_OPEN_WRITE ? json_object_new_string(flags) : NULL);
+	lw_json_add(rec, "holder",
+		    holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
+	lw_json_add(rec, "lease_mode",
+		    json_object_new_string(lw_lease_mode_name(ev->lease_mode)));
+	lw_json_add(rec, "suppressed", json_object_new_int64(ev->suppressed));
 	return rec;
 }
 
@@ -230,15 +230,15 @@ struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *lr
 
 	if (!rec)
 		return NULL;
-	json_object_object_add(rec, "event",
-			       json_object_new_string(lw_audit_lease_event_name(lr->event)));
-	json_object_object_add(rec, "image", json_text_or_null(lr->image));
-	json_object_object_add(rec, "key", key_json(lr->key));
-	json_object_object_add(rec, "lease_mode",
-			       json_object_new_string(lw_lease_mode_name(lr->mode)));
-	json_object_object_add(rec, "holder",
-			       holder_json(lr->holder, lr->holder_comm, lr->holder_cgroup));
-	json_object_object_add(rec, "reason", json_text_or_null(lr->reason));
+	lw_json_add(rec, "event",
+		    json_object_new_string(lw_audit_lease_event_name(lr->event)));
+	lw_json_add(rec, "image", json_text_or_null(lr->image));
+	lw_json_add(rec, "key", key_json(lr->key));
+	lw_json_add(rec, "lease_mode",
+		    json_object_new_string(lw_lease_mode_name(lr->mode)));
+	lw_json_add(rec, "holder",
+		    holder_json(lr->holder, lr->holder_comm, lr->holder_cgroup));
+	lw_json_add(rec, "reason", json_text_or_null(lr->reason));
 	return rec;
 }
 
@@ -253,9 +253,9 @@ struct json_object *lw_audit_record_suppressed(uint32_t uid, uint64_t count, uns
 	snprintf(reason, sizeof(reason),
 		 "%llu denials of uid %u suppressed (more than %u records a minute)",
 		 (unsigned long long)count, uid, limit);
-	json_object_object_add(rec, "event", json_object_new_string("denials-suppressed"));
-	json_object_object_add(rec, "uid", json_object_new_int64(uid));
-	json_object_object_add(rec, "suppressed", json_object_new_int64((int64_t)count));
-	json_object_object_add(rec, "reason", json_object_new_string(reason));
+	lw_json_add(rec, "event", json_object_new_string("denials-suppressed"));
+	lw_json_add(rec, "uid", json_object_new_int64(uid));
+	lw_json_add(rec, "suppressed", json_object_new_int64((int64_t)count));
+	lw_json_add(rec, "reason", json_object_new_string(reason));
 	return rec;
 }

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/json_tree.h"
 #include "common/terminal.h"
 #include "common/varlink.h"
 
@@ -229,11 +230,11 @@ static int params_new(const char *image, pid_t pid, const char *cgroup, struct j
 	if (!*in)
 		return error_set(err, -ENOMEM, "out of memory");
 	if (image)
-		json_object_object_add(*in, "image", json_object_new_string(image));
+		lw_json_add(*in, "image", json_object_new_string(image));
 	if (cgroup)
-		json_object_object_add(*in, "cgroup", json_object_new_string(cgroup));
+		lw_json_add(*in, "cgroup", json_object_new_string(cgroup));
 	else if (pid > 0)
-		json_object_object_add(*in, "pid", json_object_new_int64(pid));
+		lw_json_add(*in, "pid", json_object_new_int64(pid));
 	return 0;
 }
 
@@ -254,12 +255,12 @@ static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const ch
 			json_object_put(in);
 			return ret;
 		}
-		json_object_object_add(in, "lease", json_object_new_string(lease_name));
+		lw_json_add(in, "lease", json_object_new_string(lease_name));
 	}
 	if (flags & LOCKWARDEN_SHARED)
-		json_object_object_add(in, "shared", json_object_new_boolean(1));
+		lw_json_add(in, "shared", json_object_new_boolean(1));
 	if (flags & LOCKWARDEN_FORCE)
-		json_object_object_add(in, "force", json_object_new_boolean(1));
+		lw_json_add(in, "force", json_object_new_boolean(1));
 	ret = call(lw, "Acquire", in, &out, err);
 	if (ret < 0 || !lease)
 		return ret;

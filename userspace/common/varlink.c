@@ -2,6 +2,7 @@
 /* varlink messages: parse and validate requests and replies, build
  * replies, errors and requests. */
 #include "common/varlink.h"
+#include "common/json_tree.h"
 
 #include <errno.h>
 #include <string.h>
@@ -225,7 +226,7 @@ static struct json_object *message_new(struct json_object *parameters)
 		parameters = json_object_new_object();
 	if (!msg || !parameters)
 		goto fail;
-	if (json_object_object_add(msg, "parameters", parameters) < 0)
+	if (lw_json_add(msg, "parameters", parameters) < 0)
 		goto fail;
 	return msg;
 fail:
@@ -234,22 +235,23 @@ fail:
 	return NULL;
 }
 
-static int add_string(struct json_object *obj, const char *key, const char *value)
+/* Members of a message being built: keys are literals, each added once. */
+static int add_string(struct json_object *obj, const char *literal_key, const char *value)
 {
 	struct json_object *v = json_object_new_string(value);
 
-	if (!v || json_object_object_add(obj, key, v) < 0) {
+	if (!v || lw_json_add(obj, literal_key, v) < 0) {
 		json_object_put(v);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static int add_true(struct json_object *obj, const char *key)
+static int add_true(struct json_object *obj, const char *literal_key)
 {
 	struct json_object *v = json_object_new_boolean(1);
 
-	if (!v || json_object_object_add(obj, key, v) < 0) {
+	if (!v || lw_json_add(obj, literal_key, v) < 0) {
 		json_object_put(v);
 		return -ENOMEM;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/holder_json.h"
+#include "common/json_tree.h"
 #include "lease_json.h"
 
 struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids)
@@ -15,7 +16,7 @@ struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with
 	if (!o)
 		return NULL;
 	if (with_ids)
-		json_object_object_add(o, "uid", json_object_new_int64(h->uid));
+		lw_json_add(o, "uid", json_object_new_int64(h->uid));
 	lw_holder_json_add(o, &h->id, json_object_new_string(h->comm),
 			   json_object_new_string(lw_lease_holder_cgroup(h)), with_ids);
 	return o;
@@ -30,18 +31,18 @@ struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_i
 		json_object_put(holders);
 		return NULL;
 	}
-	json_object_object_add(o, "image", json_object_new_string(e->image));
-	json_object_object_add(o, "mode", json_object_new_string(lw_lease_mode_name(e->mode)));
-	json_object_object_add(o, "dev", json_object_new_uint64(e->key.dev));
-	json_object_object_add(o, "ino", json_object_new_uint64(e->key.ino));
-	json_object_object_add(o, "backend", json_object_new_string(e->backend));
+	lw_json_add(o, "image", json_object_new_string(e->image));
+	lw_json_add(o, "mode", json_object_new_string(lw_lease_mode_name(e->mode)));
+	lw_json_add(o, "dev", json_object_new_uint64(e->key.dev));
+	lw_json_add(o, "ino", json_object_new_uint64(e->key.ino));
+	lw_json_add(o, "backend", json_object_new_string(e->backend));
 	for (unsigned int i = 0; i < e->nr_holders; i++)
 		json_object_array_add(holders, lw_holder_to_json(&e->holders[i], with_ids));
-	json_object_object_add(o, "holders", holders);
-	json_object_object_add(o, "acquired_usec", json_object_new_uint64(e->acquired_usec));
+	lw_json_add(o, "holders", holders);
+	lw_json_add(o, "acquired_usec", json_object_new_uint64(e->acquired_usec));
 	/* the backend's lock, for re-adoption: state file only */
 	if (with_ids && e->lock_id)
-		json_object_object_add(o, "lock", json_object_new_string(e->lock_id));
+		lw_json_add(o, "lock", json_object_new_string(e->lock_id));
 	return o;
 }
 

@@ -13,6 +13,7 @@
 #include "acquiring.h"
 #include "adopt.h"
 #include "backend.h"
+#include "common/json_tree.h"
 #include "common/varlink.h"
 #include "common/version.h"
 #include "common/enforcement.h"
@@ -201,7 +202,7 @@ static struct json_object *lease_json(const struct lw_lease_entry *e, bool pendi
 	struct json_object *o = lw_lease_to_json(e, false);
 
 	if (o && pending)
-		json_object_object_add(o, "pending", json_object_new_boolean(1));
+		lw_json_add(o, "pending", json_object_new_boolean(1));
 	return o;
 }
 
@@ -209,7 +210,7 @@ static struct json_object *reply_lease(const struct lw_lease_entry *e, bool pend
 {
 	struct json_object *p = json_object_new_object();
 
-	json_object_object_add(p, "lease", e ? lease_json(e, pending) : NULL);
+	lw_json_add(p, "lease", e ? lease_json(e, pending) : NULL);
 	return varlink_reply_new(p, false);
 }
 

@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "common/json_tree.h"
 #include "lease_json.h"
 #include "state.h"
 #include "state_internal.h"
@@ -72,17 +73,17 @@ int lw_state_append(struct lw_state *s, const struct lw_lease_entry *e, bool end
 	if (!rec) {
 		return lw_err_set(err, ENOMEM, "state: out of memory");
 	}
-	json_object_object_add(rec, "seq", json_object_new_uint64(s->seq + 1));
+	lw_json_add(rec, "seq", json_object_new_uint64(s->seq + 1));
 	if (ended) {
 		what = json_object_new_object();
 		if (what) {
-			json_object_object_add(what, "image", json_object_new_string(e->image));
-			json_object_object_add(what, "dev", json_object_new_uint64(e->key.dev));
-			json_object_object_add(what, "ino", json_object_new_uint64(e->key.ino));
+			lw_json_add(what, "image", json_object_new_string(e->image));
+			lw_json_add(what, "dev", json_object_new_uint64(e->key.dev));
+			lw_json_add(what, "ino", json_object_new_uint64(e->key.ino));
 		}
-		json_object_object_add(rec, "end", what);
+		lw_json_add(rec, "end", what);
 	} else {
-		json_object_object_add(rec, "lease", lw_lease_to_json(e, true));
+		lw_json_add(rec, "lease", lw_lease_to_json(e, true));
 	}
 	r = lw_state_frame(rec, &s->queue, &s->queued, &s->queue_size);
 	json_object_put(rec);
