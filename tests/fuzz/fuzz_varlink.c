@@ -2,7 +2,8 @@
 /* libFuzzer target for the varlink codec: the bytes a peer may send.
  * The first byte picks how the stream is cut into reads, so framing across
  * partial reads is fuzzed too; every message is parsed as a request and as
- * a reply, and what parses is serialized and parsed again; the text
+ * a reply (with the reader's kept tokener, checked against a fresh one),
+ * and what parses is serialized and parsed again; the text
  * serialized must be json-c's own, byte for byte (json_write.h). */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,16 +36,33 @@ cleanup:
 	json_object_put(msg);
 }
 
-static void parse_message(const char *text, size_t len)
+/* The reader's kept tokener must read each message as a fresh one does,
+ * whatever the messages before it left behind. */
+static void same_as_fresh(struct varlink_request *kept, int kept_ret, const char *text, size_t len)
+{
+	struct varlink_request fresh;
+	int ret = varlink_request_parse(text, len, &fresh, NULL);
+
+	if (ret != kept_ret)
+		abort();
+	if (ret == 0 && strcmp(json_object_to_json_string(kept->root), json_object_to_json_string(fresh.root)))
+		abort();
+	if (ret == 0)
+		varlink_request_release(&fresh);
+}
+
+static void parse_message(struct varlink_reader *r, const char *text, size_t len)
 {
 	struct varlink_request req;
 	struct varlink_reply reply;
+	int ret = varlink_reader_parse_request(r, text, len, &req, NULL);
 
-	if (varlink_request_parse(text, len, &req, NULL) == 0) {
+	same_as_fresh(&req, ret, text, len);
+	if (ret == 0) {
 		round_trip(varlink_reply_new(json_object_get(req.parameters), req.more));
 		varlink_request_release(&req);
 	}
-	if (varlink_reply_parse(text, len, &reply, NULL) == 0) {
+	if (varlink_reader_parse_reply(r, text, len, &reply, NULL) == 0) {
 		if (reply.error)
 			round_trip(varlink_error_new(reply.error, json_object_get(reply.parameters)));
 		varlink_reply_release(&reply);
@@ -74,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (varlink_reader_next(&r, &text, &len) == 1) {
 			if (len >= FUZZ_MESSAGE_MAX)
 				abort(); /* the limit counts the NUL */
-			parse_message(text, len);
+			parse_message(&r, text, len);
 		}
 		if (r.cap > FUZZ_MESSAGE_MAX)
 			abort(); /* the reader must never grow past its limit */

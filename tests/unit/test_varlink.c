@@ -187,6 +187,44 @@ static void request_without_parameters_gets_empty_object(void **state)
 	varlink_request_release(&req);
 }
 
+/* A reader keeps one tokener for its stream's messages: a message cut off
+ * inside a value, or one that is not JSON, leaves nothing behind for the
+ * next message to continue from. */
+static void a_reader_parses_message_after_message_with_one_tokener(void **state)
+{
+	static const char *const texts[] = {
+		"{\"method\":\"io.lockwarden.Manager.Acquire\",\"parameters\":{\"image\":\"/a\"}}",
+		"{\"method\":\"io.lockwarden.Manager.Rel",	/* ends inside a string */
+		"{\"method\":\"io.lockwarden.Manager.List\"",	/* ends inside the object */
+		"[1,2]",
+		"{\"method\":\"io.lockwarden.Manager.Release\",\"parameters\":{\"image\":\"/b\"}}",
+	};
+	static const int want[] = { 0, -EBADMSG, -EBADMSG, -EBADMSG, 0 };
+	struct varlink_reader r;
+	struct varlink_request req;
+	struct json_tokener *kept = NULL;
+	struct json_object *image;
+
+	(void)state;
+	varlink_reader_init(&r, 0);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		assert_int_equal(varlink_reader_parse_request(&r, texts[i], strlen(texts[i]), &req, NULL), want[i]);
+		if (!kept)
+			kept = r.tok;
+		assert_ptr_equal(r.tok, kept);
+		if (want[i] == 0)
+			varlink_request_release(&req);
+	}
+	/* the last one parsed whole, not as the rest of an earlier one */
+	assert_int_equal(varlink_reader_parse_request(&r, texts[4], strlen(texts[4]), &req, NULL), 0);
+	assert_string_equal(req.method, "io.lockwarden.Manager.Release");
+	assert_true(json_object_object_get_ex(req.parameters, "image", &image));
+	assert_string_equal(json_object_get_string(image), "/b");
+	varlink_request_release(&req);
+	varlink_reader_free(&r);
+	assert_null(r.tok);
+}
+
 /* Each malformed request is refused with -EBADMSG and a reason. */
 static void expect_bad_request(const char *text, size_t len, const char *reason_part)
 {
@@ -387,6 +425,7 @@ int main(void)
 		cmocka_unit_test(fill_reports_end_of_stream),
 		cmocka_unit_test(request_with_method_and_parameters_parses),
 		cmocka_unit_test(request_without_parameters_gets_empty_object),
+		cmocka_unit_test(a_reader_parses_message_after_message_with_one_tokener),
 		cmocka_unit_test(malformed_json_request_is_refused),
 		cmocka_unit_test(non_object_request_is_refused),
 		cmocka_unit_test(request_without_method_is_refused),

@@ -24,10 +24,12 @@ static bool escapes_nul(const char *text, size_t len)
 }
 
 /* Parse exactly text[0..len) as one JSON object. Strict mode refuses
- * anything but whitespace after it, and invalid UTF-8. */
-static struct json_object *parse_json(const char *text, size_t len, const char **why)
+ * anything but whitespace after it, and invalid UTF-8. keep: where a
+ * tokener is kept between messages (NULL: one for this message). */
+static struct json_object *parse_json(struct json_tokener **keep, const char *text, size_t len,
+				      const char **why)
 {
-	struct json_tokener *tok;
+	struct json_tokener *tok = keep ? *keep : NULL;
 	struct json_object *root = NULL;
 
 	if (memchr(text, '\0', len)) {
@@ -42,12 +44,16 @@ static struct json_object *parse_json(const char *text, size_t len, const char *
 		*why = "message too long";
 		return NULL;
 	}
-	tok = json_tokener_new();
-	if (!tok) {
-		*why = "out of memory";
-		return NULL;
+	if (tok) {
+		json_tokener_reset(tok);
+	} else {
+		tok = json_tokener_new();
+		if (!tok) {
+			*why = "out of memory";
+			return NULL;
+		}
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
 		/* json_tokener_continue: the text ended inside a value. */
@@ -59,7 +65,10 @@ static struct json_object *parse_json(const char *text, size_t len, const char *
 		json_object_put(root);
 		root = NULL;
 	}
-	json_tokener_free(tok);
+	if (keep)
+		*keep = tok;
+	else
+		json_tokener_free(tok);
 	return root;
 }
 
@@ -140,8 +149,8 @@ static bool valid_method_name(const char *method)
 	return dot && dot != method && dot[1] != '\0';
 }
 
-int varlink_request_parse(const char *text, size_t len,
-			  struct varlink_request *req, const char **why)
+static int request_parse(struct json_tokener **keep, const char *text, size_t len,
+			 struct varlink_request *req, const char **why)
 {
 	const char *unused;
 	int ret = -EBADMSG;
@@ -149,7 +158,7 @@ int varlink_request_parse(const char *text, size_t len,
 	if (!why)
 		why = &unused;
 	memset(req, 0, sizeof(*req));
-	req->root = parse_json(text, len, why);
+	req->root = parse_json(keep, text, len, why);
 	if (!req->root)
 		return -EBADMSG;
 	ret = get_name(req->root, "method", true, &req->method, why,
@@ -176,8 +185,8 @@ fail:
 	return ret;
 }
 
-int varlink_reply_parse(const char *text, size_t len,
-			struct varlink_reply *reply, const char **why)
+static int reply_parse(struct json_tokener **keep, const char *text, size_t len,
+		       struct varlink_reply *reply, const char **why)
 {
 	const char *unused;
 	int ret = -EBADMSG;
@@ -185,7 +194,7 @@ int varlink_reply_parse(const char *text, size_t len,
 	if (!why)
 		why = &unused;
 	memset(reply, 0, sizeof(*reply));
-	reply->root = parse_json(text, len, why);
+	reply->root = parse_json(keep, text, len, why);
 	if (!reply->root)
 		return -EBADMSG;
 	ret = get_name(reply->root, "error", false, &reply->error, why,
@@ -203,6 +212,28 @@ int varlink_reply_parse(const char *text, size_t len,
 fail:
 	varlink_reply_release(reply);
 	return ret;
+}
+
+int varlink_request_parse(const char *text, size_t len, struct varlink_request *req, const char **why)
+{
+	return request_parse(NULL, text, len, req, why);
+}
+
+int varlink_reply_parse(const char *text, size_t len, struct varlink_reply *reply, const char **why)
+{
+	return reply_parse(NULL, text, len, reply, why);
+}
+
+int varlink_reader_parse_request(struct varlink_reader *r, const char *text, size_t len,
+				 struct varlink_request *req, const char **why)
+{
+	return request_parse(&r->tok, text, len, req, why);
+}
+
+int varlink_reader_parse_reply(struct varlink_reader *r, const char *text, size_t len,
+			       struct varlink_reply *reply, const char **why)
+{
+	return reply_parse(&r->tok, text, len, reply, why);
 }
 
 void varlink_request_release(struct varlink_request *req)

@@ -41,6 +41,8 @@ struct varlink_reader {
 	size_t max;    /* hard limit on one message incl. its NUL */
 	size_t consumed; /* bytes already handed out by varlink_reader_next() */
 	size_t scanned;  /* bytes after consumed known to hold no NUL */
+	struct json_tokener *tok; /* kept for this stream's messages: a new one
+				   * costs json-c a dozen allocations */
 };
 
 /* max == 0 means VARLINK_MESSAGE_MAX. Allocates nothing until data arrives. */
@@ -92,6 +94,11 @@ int varlink_request_parse(const char *text, size_t len,
 			  struct varlink_request *req, const char **why);
 int varlink_reply_parse(const char *text, size_t len,
 			struct varlink_reply *reply, const char **why);
+/* The same, for a message r returned, with r's kept tokener. */
+int varlink_reader_parse_request(struct varlink_reader *r, const char *text, size_t len,
+				 struct varlink_request *req, const char **why);
+int varlink_reader_parse_reply(struct varlink_reader *r, const char *text, size_t len,
+			       struct varlink_reply *reply, const char **why);
 void varlink_request_release(struct varlink_request *req);
 void varlink_reply_release(struct varlink_reply *reply);
 

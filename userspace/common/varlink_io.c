@@ -80,7 +80,7 @@ int varlink_read_reply(int fd, struct varlink_reader *r, struct varlink_reply *r
 	memset(reply, 0, sizeof(*reply));
 	for (;;) {
 		if (varlink_reader_next(r, &text, &len) == 1)
-			return varlink_reply_parse(text, len, reply, NULL);
+			return varlink_reader_parse_reply(r, text, len, reply, NULL);
 		n = varlink_reader_fill(r, fd);
 		if (n > 0)
 			continue;

@@ -20,6 +20,8 @@ void varlink_reader_init(struct varlink_reader *r, size_t max)
 void varlink_reader_free(struct varlink_reader *r)
 {
 	free(r->buf);
+	if (r->tok)
+		json_tokener_free(r->tok);
 	varlink_reader_init(r, r->max);
 }
 

@@ -169,7 +169,7 @@ static void process(struct conn *c)
 		if (c->idle)
 			sd_event_source_set_time_relative(c->idle,
 							  (uint64_t)c->srv->d->cfg->idle_timeout_sec * 1000000u);
-		if (varlink_request_parse(text, len, &req, &why) < 0) {
+		if (varlink_reader_parse_request(&c->reader, text, len, &req, &why) < 0) {
 			queue(c, varlink_error_invalid_parameter_why("request", why));
 			continue;
 		}
