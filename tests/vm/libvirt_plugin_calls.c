@@ -386,6 +386,34 @@ static void acquire_is_all_or_nothing(void **state)
 	end_holder(b);
 }
 
+/* The rollback of a failed acquire gives up only what that acquire took:
+ * a disk the domain held before stays its own. */
+static void lease_held_before_survives_a_failed_acquire(void **state)
+{
+	const char *mine_before = new_image(), *held = new_image();
+	struct disk first[] = { { mine_before, 0 } }, both[] = { { mine_before, 0 }, { held, 0 } },
+		    theirs[] = { { held, 0 } };
+	pid_t a = new_holder(), b = new_holder();
+	virLockManager man;
+	char want[64];
+
+	(void)state;
+	new_domain(&man, "a", a, 0, first, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	new_domain(&man, "b", b, 0, theirs, 1);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+	t.drv->drvFree(&man);
+	new_domain(&man, "a", a, 0, both, 2);
+	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
+	t.drv->drvFree(&man);
+	assert_error_contains(held);
+	snprintf(want, sizeof(want), "exclusive %d", (int)a);
+	assert_lease(mine_before, want);
+	end_holder(a);
+	end_holder(b);
+}
+
 /* Domain stop calls nothing: the lease goes with the QEMU process. */
 static void qemu_exit_releases_its_leases(void **state)
 {
@@ -708,6 +736,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(reattach_takes_nothing_twice),
 		cmocka_unit_test(hotplug_leases_and_unplug_releases_one_disk),
 		cmocka_unit_test(acquire_is_all_or_nothing),
+		cmocka_unit_test(lease_held_before_survives_a_failed_acquire),
 		cmocka_unit_test(qemu_exit_releases_its_leases),
 		cmocka_unit_test(missing_image_is_named_in_the_error),
 		cmocka_unit_test(lease_on_a_backend_without_named_leases_is_refused_with_the_reason),

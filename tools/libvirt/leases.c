@@ -156,7 +156,12 @@ static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_dom
 
 		if (shared_only && !disk->shared)
 			continue;
-		r = lockwarden_inquire(lw, disk->image, &lease, &err);
+		/* A lease the domain held before must survive the rollback below,
+		 * so each disk is asked about first. Not the last: nothing after it
+		 * can fail, and the daemon answers an acquire of what the holder
+		 * holds already with the lease, taking nothing twice. A domain of
+		 * one disk, the common one, so acquires in one message. */
+		r = i + 1 < dom->n_disks ? lockwarden_inquire(lw, disk->image, &lease, &err) : -ENOENT;
 		if (r == 0 && lease && holds(lease, &h)) {
 			lockwarden_lease_free(lease); /* already ours: never taken twice */
 			continue;

@@ -35,7 +35,7 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	socklen_t len = sizeof(cred);
 	gid_t groups[256];
 	socklen_t glen = sizeof(groups);
-	struct lw_holder id;
+	uint64_t start_time;
 	int n = 0, r;
 
 	peer->pidfd = -1;
@@ -54,13 +54,14 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	peer->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
 	if (peer->pidfd < 0)
 		return -errno;
-	r = lw_holder_of_pid(cred.pid, &id);
+	/* SO_PEERCRED names the connecting process by its tgid: one read of
+	 * its stat gives the start time and the comm (read once: each lease
+	 * the process takes is labelled with it) */
+	r = lw_proc_stat(cred.pid, &start_time, peer->comm, sizeof(peer->comm));
 	if (lw_lookup_failed_here(r))
 		return r;
-	/* read once: each lease the process takes is labelled with it */
-	lw_pid_comm(cred.pid, peer->comm);
 	if (r < 0 || !lw_peer_alive(peer))
 		return -ESRCH;
-	peer->start_time = id.start_time;
+	peer->start_time = start_time;
 	return 0;
 }
