@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Lease round trips (acquire + release of one image) against lockwardend
- * through liblockwarden and against virtlockd through libvirt's lockd.so
- * lock driver, the way libvirtd calls it (its ABI written from issue 11's
- * facts). Systems are interleaved round by round in one run, so load on
+ * through liblockwarden, and through a libvirt lock driver the way libvirtd
+ * calls it (its ABI written from issue 11's facts): libvirt's lockd.so
+ * talking to virtlockd, or our own lockwarden.so talking to lockwardend.
+ * Systems are interleaved round by round in one run, so load on
  * the machine hits them alike. Each client is a process with an image of
  * its own; a round times every client doing --iterations round trips
  * (above 8 clients, each does 8/clients of them, at least 2: a round is then
  * the same total work as with 8, and 64 clients fit the time of a run).
  *
  *   lease_roundtrip --rounds R --iterations M --clients 1,8 --images DIR
- *                   NAME=lockwarden:SOCKET | NAME=virtlockd:PATH/lockd.so ...
+ *                   NAME=lockwarden:SOCKET | NAME=virtlockd:PATH/lockd.so |
+ *                   NAME=lock-driver:PATH/DRIVER.so:CONFIG ...
  *
  * Prints one JSON object: per system and client count, the round trips per
  * second of each round and the latency percentiles over all rounds. */
@@ -66,12 +68,14 @@ struct vlm_manager {
 _Static_assert(sizeof(struct vlm_driver) == 72, "virLockDriver is 72 bytes on x86_64");
 _Static_assert(sizeof(struct vlm_param) == 32, "virLockManagerParam is 32 bytes");
 
-enum kind { LOCKWARDEN, VIRTLOCKD };
+enum kind { LOCKWARDEN, LOCK_DRIVER };
+#define MAX_SYSTEMS 16
 
 struct system {
 	char name[64];
 	enum kind kind;
-	const char *where;	/* socket, or lockd.so */
+	const char *where;	/* socket, or the lock driver's .so */
+	const char *config;	/* the lock driver's configuration file */
 	struct vlm_driver *driver;
 	double *rates[8];	/* per client-count slot: one rate a round */
 	double *lat[8];		/* per slot: every round trip's seconds */
@@ -119,7 +123,7 @@ static const char *libvirt_error(void)
 	return last ? last() : "no libvirt error";
 }
 
-static int virtlockd_round_trip(struct system *s, const char *image)
+static int driver_round_trip(struct system *s, const char *image)
 {
 	struct vlm_manager man = { s->driver, NULL };
 	struct vlm_param params[] = {
@@ -140,8 +144,8 @@ static int virtlockd_round_trip(struct system *s, const char *image)
 		fprintf(stderr, "lease_roundtrip: %s: new: %s\n", s->name, libvirt_error());
 		return -1;
 	}
-	/* the connection libvirt keeps open for QEMU's life: virtlockd frees the
-	 * owner's locks (and kills it) when that connection closes first */
+	/* lockd.so: the connection libvirt keeps open for QEMU's life; virtlockd
+	 * frees the owner's locks (and kills it) when that connection closes first */
 	if (s->driver->add_resource(&man, VLM_RESOURCE_DISK, image, 0, NULL, 0) < 0)
 		fprintf(stderr, "lease_roundtrip: %s: add resource: %s\n", s->name, libvirt_error());
 	else if (s->driver->acquire(&man, NULL, 0, 0, &fd) < 0)
@@ -156,13 +160,13 @@ static int virtlockd_round_trip(struct system *s, const char *image)
 	return r;
 }
 
-static int virtlockd_client(struct system *s, const char *image, int n, double *out)
+static int driver_client(struct system *s, const char *image, int n, double *out)
 {
 	for (int i = 0; i < n; i++) {
 		double t0 = now();
 
-		if (virtlockd_round_trip(s, image) < 0) {
-			fprintf(stderr, "lease_roundtrip: %s: %s: lockd.so refused the round trip\n", s->name, image);
+		if (driver_round_trip(s, image) < 0) {
+			fprintf(stderr, "lease_roundtrip: %s: %s: %s refused the round trip\n", s->name, image, s->where);
 			return -1;
 		}
 		out[i] = now() - t0;
@@ -191,7 +195,7 @@ static double run_round(struct system *s, const char *images, int clients, int n
 			snprintf(image, sizeof(image), "%s/image-%d.raw", images, c);
 			if (read(go[0], &b, 1) < 0)
 				_exit(2);
-			_exit((s->kind == LOCKWARDEN ? lockwarden_client : virtlockd_client)(s, image, n,
+			_exit((s->kind == LOCKWARDEN ? lockwarden_client : driver_client)(s, image, n,
 											 shared + c * n) < 0);
 		}
 	}
@@ -236,7 +240,7 @@ int main(int argc, char **argv)
 {
 	int rounds = 5, n = 50, nclients = 0, clients[8];
 	const char *images = NULL;
-	struct system sys[8];
+	struct system sys[MAX_SYSTEMS];
 	int nsys = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -249,9 +253,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--clients") && i + 1 < argc) {
 			for (char *c = strtok(argv[++i], ","); c && nclients < 8; c = strtok(NULL, ","))
 				clients[nclients++] = atoi(c);
-		} else if (strchr(argv[i], '=') && nsys < 8) {
-			struct system *s = &sys[nsys++];
+		} else if (strchr(argv[i], '=')) {
+			struct system *s = &sys[nsys];
 			char *eq = strchr(argv[i], '='), *colon = strchr(eq, ':');
+
+			if (nsys++ == MAX_SYSTEMS) {
+				fprintf(stderr, "lease_roundtrip: at most %d systems\n", MAX_SYSTEMS);
+				return 2;
+			}
 
 			memset(s, 0, sizeof(*s));
 			if (!colon || (size_t)(eq - argv[i]) >= sizeof(s->name)) {
@@ -260,8 +269,19 @@ int main(int argc, char **argv)
 			}
 			memcpy(s->name, argv[i], (size_t)(eq - argv[i]));
 			*colon = '\0';
-			s->kind = !strcmp(eq + 1, "virtlockd") ? VIRTLOCKD : LOCKWARDEN;
 			s->where = colon + 1;
+			s->kind = strcmp(eq + 1, "lockwarden") ? LOCK_DRIVER : LOCKWARDEN;
+			/* virtlockd: lockd.so with its defaults, as an unconfigured libvirtd */
+			s->config = !strcmp(eq + 1, "virtlockd") ? "/nonexistent/qemu-lockd.conf" : NULL;
+			if (!strcmp(eq + 1, "lock-driver") && (colon = strchr(s->where, ':'))) {
+				*colon = '\0';
+				s->config = colon + 1;
+			}
+			if (s->kind == LOCK_DRIVER && !s->config) {
+				fprintf(stderr, "lease_roundtrip: %s: not lockwarden:SOCKET, virtlockd:SO or "
+						"lock-driver:SO:CONFIG\n", s->name);
+				return 2;
+			}
 		} else {
 			fprintf(stderr, "lease_roundtrip: unknown argument %s\n", argv[i]);
 			return 2;
@@ -269,7 +289,7 @@ int main(int argc, char **argv)
 	}
 	if (!images || !nsys || !nclients || rounds < 1 || n < 1) {
 		fprintf(stderr, "usage: lease_roundtrip --images DIR [--rounds R] [--iterations M] "
-				"--clients 1,8 NAME=lockwarden:SOCKET|NAME=virtlockd:LOCKD_SO...\n");
+				"--clients 1,8 NAME=lockwarden:SOCKET|NAME=virtlockd:LOCKD_SO|NAME=lock-driver:SO:CONFIG...\n");
 		return 2;
 	}
 	for (int c = 0, max = 0; c < nclients; c++) {
@@ -293,7 +313,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nsys; i++) {
 		struct system *s = &sys[i];
 
-		if (s->kind == VIRTLOCKD) {
+		if (s->kind == LOCK_DRIVER) {
 			/* libvirtd has set up libvirt (errors, threads) before it loads a driver */
 			void *lib = dlopen("libvirt.so.0", RTLD_NOW | RTLD_GLOBAL);
 			int (*initialize)(void) = lib ? (int (*)(void))dlsym(lib, "virInitialize") : NULL;
@@ -307,7 +327,7 @@ int main(int argc, char **argv)
 
 			s->driver = so ? dlsym(so, "virLockDriverImpl") : NULL;
 			if (!s->driver || s->driver->version != VLM_DRIVER_VERSION ||
-			    s->driver->init(VLM_DRIVER_VERSION, "/nonexistent/qemu-lockd.conf", 0) < 0) {
+			    s->driver->init(VLM_DRIVER_VERSION, s->config, 0) < 0) {
 				fprintf(stderr, "lease_roundtrip: %s: cannot load %s: %s\n", s->name, s->where,
 					so ? "no usable virLockDriverImpl" : dlerror());
 				return 1;
