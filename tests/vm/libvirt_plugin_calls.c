@@ -168,6 +168,18 @@ static void new_domain(virLockManager *man, const char *name, pid_t pid, unsigne
 			fail_msg("drvAddResource %s: %s", disks[i].image, last_error);
 }
 
+/* A plain acquire (libvirtd's, once QEMU runs) for a new domain: drvAcquire's result. */
+static int acquire_for(const char *name, pid_t pid, const struct disk *disks, size_t n)
+{
+	virLockManager man;
+	int r;
+
+	new_domain(&man, name, pid, 0, disks, n);
+	r = t.drv->drvAcquire(&man, NULL, 0, 0, NULL);
+	t.drv->drvFree(&man);
+	return r;
+}
+
 static int count_fds(void)
 {
 	int n = 0;
@@ -371,15 +383,10 @@ static void acquire_is_all_or_nothing(void **state)
 	const char *free_disk = new_image(), *held = new_image();
 	struct disk mine[] = { { free_disk, 0 }, { held, 0 } }, theirs[] = { { held, 0 } };
 	pid_t a = new_holder(), b = new_holder();
-	virLockManager man;
 
 	(void)state;
-	new_domain(&man, "b", b, 0, theirs, 1);
-	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
-	t.drv->drvFree(&man);
-	new_domain(&man, "a", a, 0, mine, 2);
-	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
-	t.drv->drvFree(&man);
+	assert_int_equal(acquire_for("b", b, theirs, 1), 0);
+	assert_int_equal(acquire_for("a", a, mine, 2), -1);
 	assert_error_contains(held);
 	assert_lease(free_disk, "none");
 	end_holder(a);
@@ -394,19 +401,12 @@ static void lease_held_before_survives_a_failed_acquire(void **state)
 	struct disk first[] = { { mine_before, 0 } }, both[] = { { mine_before, 0 }, { held, 0 } },
 		    theirs[] = { { held, 0 } };
 	pid_t a = new_holder(), b = new_holder();
-	virLockManager man;
 	char want[64];
 
 	(void)state;
-	new_domain(&man, "a", a, 0, first, 1);
-	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
-	t.drv->drvFree(&man);
-	new_domain(&man, "b", b, 0, theirs, 1);
-	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
-	t.drv->drvFree(&man);
-	new_domain(&man, "a", a, 0, both, 2);
-	assert_int_equal(t.drv->drvAcquire(&man, NULL, 0, 0, NULL), -1);
-	t.drv->drvFree(&man);
+	assert_int_equal(acquire_for("a", a, first, 1), 0);
+	assert_int_equal(acquire_for("b", b, theirs, 1), 0);
+	assert_int_equal(acquire_for("a", a, both, 2), -1);
 	assert_error_contains(held);
 	snprintf(want, sizeof(want), "exclusive %d", (int)a);
 	assert_lease(mine_before, want);
