@@ -45,7 +45,9 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	peer->pid = cred.pid;
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+	/* the groups matter only to tell a member of the admin group */
+	if (cred.uid != 0 && d->has_admin_group && cred.gid != d->admin_gid &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
 		n = (int)(glen / sizeof(gid_t));
 	peer->privileged = cred.uid == 0 ||
 		(d->has_admin_group && in_group(d->admin_gid, cred.gid, groups, n));
