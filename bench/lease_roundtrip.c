@@ -257,13 +257,14 @@ int main(int argc, char **argv)
 			for (char *c = strtok(argv[++i], ","); c && nclients < 8; c = strtok(NULL, ","))
 				clients[nclients++] = atoi(c);
 		} else if (strchr(argv[i], '=')) {
-			struct system *s = &sys[nsys];
 			char *eq = strchr(argv[i], '='), *colon = strchr(eq, ':');
+			struct system *s;
 
-			if (nsys++ == MAX_SYSTEMS) {
+			if (nsys == MAX_SYSTEMS) {
 				fprintf(stderr, "lease_roundtrip: at most %d systems\n", MAX_SYSTEMS);
 				return 2;
 			}
+			s = &sys[nsys++];
 
 			memset(s, 0, sizeof(*s));
 			if (!colon || (size_t)(eq - argv[i]) >= sizeof(s->name)) {

@@ -216,10 +216,8 @@ struct json_object *lw_audit_record_denial(const struct lw_denial *ev,
 	/* only opens have flags: "O_RDONLY" for an unlink would mislead */
 	lw_json_add(rec, "open_flags_names",
 		    ev->open_flags || ev->op == LW_OP_OPEN_WRITE ? json_object_new_string(flags) : NULL);
-	lw_json_add(rec, "holder",
-		    holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
-	lw_json_add(rec, "lease_mode",
-		    json_object_new_string(lw_lease_mode_name(ev->lease_mode)));
+	lw_json_add(rec, "holder", holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
+	lw_json_add(rec, "lease_mode", json_object_new_string(lw_lease_mode_name(ev->lease_mode)));
 	lw_json_add(rec, "suppressed", json_object_new_int64(ev->suppressed));
 	return rec;
 }
@@ -230,14 +228,11 @@ struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *lr
 
 	if (!rec)
 		return NULL;
-	lw_json_add(rec, "event",
-		    json_object_new_string(lw_audit_lease_event_name(lr->event)));
+	lw_json_add(rec, "event", json_object_new_string(lw_audit_lease_event_name(lr->event)));
 	lw_json_add(rec, "image", json_text_or_null(lr->image));
 	lw_json_add(rec, "key", key_json(lr->key));
-	lw_json_add(rec, "lease_mode",
-		    json_object_new_string(lw_lease_mode_name(lr->mode)));
-	lw_json_add(rec, "holder",
-		    holder_json(lr->holder, lr->holder_comm, lr->holder_cgroup));
+	lw_json_add(rec, "lease_mode", json_object_new_string(lw_lease_mode_name(lr->mode)));
+	lw_json_add(rec, "holder", holder_json(lr->holder, lr->holder_comm, lr->holder_cgroup));
 	lw_json_add(rec, "reason", json_text_or_null(lr->reason));
 	return rec;
 }

@@ -19,12 +19,23 @@ bool lw_peer_alive(const struct lw_peer *peer)
 	return poll(&pfd, 1, 0) == 0;
 }
 
-static bool in_group(gid_t group, gid_t gid, const gid_t *groups, int n)
+/* Root, or in the admin group: by its primary group, or else by the
+ * supplementary groups its socket recorded (asked only then). */
+static bool privileged(const struct lw_daemon *d, int fd, const struct ucred *cred)
 {
-	if (gid == group)
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0)
 		return true;
-	for (int i = 0; i < n; i++)
-		if (groups[i] == group)
+	if (!d->has_admin_group)
+		return false;
+	if (cred->gid == d->admin_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == d->admin_gid)
 			return true;
 	return false;
 }
@@ -33,10 +44,8 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 {
 	struct ucred cred = { 0 };
 	socklen_t len = sizeof(cred);
-	gid_t groups[256];
-	socklen_t glen = sizeof(groups);
 	uint64_t start_time;
-	int n = 0, r;
+	int r;
 
 	peer->pidfd = -1;
 	peer->watch = NULL;
@@ -45,12 +54,7 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	peer->pid = cred.pid;
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
-	/* the groups matter only to tell a member of the admin group */
-	if (cred.uid != 0 && d->has_admin_group && cred.gid != d->admin_gid &&
-	    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
-		n = (int)(glen / sizeof(gid_t));
-	peer->privileged = cred.uid == 0 ||
-		(d->has_admin_group && in_group(d->admin_gid, cred.gid, groups, n));
+	peer->privileged = privileged(d, fd, &cred);
 	if (cred.pid <= 0)
 		return -ESRCH;	/* from another pid namespace: no pid to hold to */
 	peer->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
