@@ -12,8 +12,8 @@ source "$(dirname "$0")/daemon_lib.bash"
 require
 echo "1..6"
 
-# the daemon under a low limit: soft = hard = 96
-printf '#!/bin/bash\nulimit -Sn 96 && ulimit -Hn 96 && exec %q "$@"\n' "$daemon_bin" >"$work/lowfd"
+# the daemon under a low limit: soft = hard = 128
+printf '#!/bin/bash\nulimit -Sn 128 && ulimit -Hn 128 && exec %q "$@"\n' "$daemon_bin" >"$work/lowfd"
 chmod 755 "$work/lowfd"
 daemon_bin=$work/lowfd
 check daemon_starts_under_a_low_descriptor_limit start_daemon A --backend fcntl
@@ -32,12 +32,12 @@ why="expected an acquire refused for want of descriptors after some leases, got 
 # the holder's pidfd is counted too (which of the two depends on how many
 # descriptors the daemon itself holds)
 check an_acquire_beyond_the_descriptors_is_refused_as_a_resource_limit \
-	failed_with "out of file descriptors\|descriptor limit (96) leaves room for \($held\|$((held - 1))\) leases"
+	failed_with "out of file descriptors\|descriptor limit (128) leaves room for \($held\|$((held - 1))\) leases"
 refused=$work/images/$((held + 1)).img
 
 why="expected a log line naming the refused image and LimitNOFILE, got: $(grep -i descriptor "$work/A/daemon.log" | tail -n 3)"
 check running_out_during_an_acquire_is_logged \
-	grep -Eq "acquire $refused refused: (out of file descriptors|the descriptor limit 96).*raise LimitNOFILE" "$work/A/daemon.log"
+	grep -Eq "acquire $refused refused: (out of file descriptors|the descriptor limit 128).*raise LimitNOFILE" "$work/A/daemon.log"
 
 got=$(count_leases A)
 why="expected the $held leases taken before, and none half-taken, got $got"

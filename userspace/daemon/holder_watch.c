@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/holder.h"
+#include "common/live_procs.h"
 #include "holders.h"
 
 struct proc_watch;
@@ -132,6 +132,7 @@ static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *
 	(void)revents;
 	sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	p->exited = true;
+	lw_live_proc_exited(&p->holder);	/* its kept pidfd, if any, goes too */
 	proc_unhash(p);	/* a new watch of this holder would see it exited anyway */
 	p->refs++;	/* kept while callbacks unwatch */
 	for (;;) {
@@ -160,14 +161,10 @@ static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc
 	struct proc_watch *p;
 	int pidfd, r;
 
-	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)holder->pid, 0);
+	/* proven its process: the same pid and start time, alive */
+	pidfd = lw_live_proc_pidfd(holder);
 	if (pidfd < 0)
-		return errno == ESRCH ? -ESRCH : -errno;
-	/* the pidfd is taken first, so a match now means it is this process */
-	if (!lw_holder_alive(holder)) {
-		close(pidfd);
-		return -ESRCH;
-	}
+		return pidfd;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		close(pidfd);

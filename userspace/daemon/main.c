@@ -30,6 +30,7 @@
 #include "enforcer/enforcer.h"	/* LW_DEFAULT_PIN_DIR */
 #include "holders.h"
 #include "keeper.h"
+#include "common/live_procs.h"
 #include "common/mkdirs.h"
 #include "common/proc.h"
 #include "leasing.h"
@@ -182,7 +183,8 @@ static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg, un
 	 * restart, which fd_per_lease counts: its own are counted instead */
 	d->fd_reserved = (lw_enforcement_bpf(d->enforcer) ? open_descriptors() :
 			  before_enforcer + FANOTIFY_OWN_DESCRIPTORS) +
-			 24;	/* what it opens later, and for a moment in a request */
+			 24 +	/* what it opens later, and for a moment in a request */
+			 LW_LIVE_PROCS;	/* pidfds of processes proven alive (live_procs.h) */
 	need = (d->fd_per_lease + 1ull) * cfg->max_images + 2ull * cfg->max_clients + d->fd_reserved;
 	if (rl.rlim_cur >= need) {
 		lw_log(LOG_INFO, "descriptor limit %llu (max_images %u and max_clients %u need %llu)",

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/live_procs.h"
 #include "enforcer/enforcer.h"
 #include "holders.h"
 #include "peer.h"
@@ -57,17 +57,13 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	peer->privileged = privileged(d, fd, &cred);
 	if (cred.pid <= 0)
 		return -ESRCH;	/* from another pid namespace: no pid to hold to */
-	peer->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
-	if (peer->pidfd < 0)
-		return -errno;
-	/* SO_PEERCRED names the connecting process by its tgid: one read of
-	 * its stat gives the start time and the comm (read once: each lease
-	 * the process takes is labelled with it) */
-	r = lw_proc_stat(cred.pid, &start_time, peer->comm, sizeof(peer->comm));
-	if (lw_lookup_failed_here(r))
-		return r;
-	if (r < 0 || !lw_peer_alive(peer))
-		return -ESRCH;
+	/* SO_PEERCRED names the connecting process by its tgid; its start
+	 * time and comm (each lease it takes is labelled with it) come with
+	 * the pidfd, from /proc only the first time (live_procs.h) */
+	r = lw_live_proc_open(cred.pid, &start_time, peer->comm);
+	if (r < 0)
+		return lw_lookup_failed_here(r) ? r : -ESRCH;
+	peer->pidfd = r;
 	peer->start_time = start_time;
 	return 0;
 }

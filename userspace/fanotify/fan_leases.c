@@ -174,8 +174,15 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 		return lw_fan_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return lw_fan_fail(enf, -EINVAL, "an image must be a regular file or a block device");
-	if ((err = lw_fan_key_of(fd, &lease.key, &lease.st_dev, &lease.st_ino)))
+	/* keyed: the caller found fd's key already (key_of_fd), and fstat
+	 * told the rest */
+	if (flags & LW_LEASE_KEYED) {
+		lease.key = *key_out;
+		lease.st_dev = st.st_dev;
+		lease.st_ino = st.st_ino;
+	} else if ((err = lw_fan_key_of(fd, &lease.key, &lease.st_dev, &lease.st_ino))) {
 		return lw_fan_fail(enf, err, "cannot find the key of the image: %s", strerror(-err));
+	}
 	lw_image_key_name(&lease.key, name, sizeof(name));
 
 	if (!(flags & LW_LEASE_FORCE))

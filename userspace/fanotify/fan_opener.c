@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "common/live_procs.h"
 #include "common/proc.h"
 #include "fanotify/fan_internal.h"
 
@@ -170,15 +171,8 @@ int lw_fan_holder_pidfd(const struct lw_holder *holder)
 
 	if (holder->kind != LW_HOLDER_PROCESS)
 		return -1;
-	pidfd = syscall(SYS_pidfd_open, holder->pid, 0);
-	if (pidfd < 0)
-		return -1;
-	/* Opened first, checked after: the pidfd is of the process we checked. */
-	if (!lw_holder_process_alive(holder)) {
-		close(pidfd);
-		return -1;
-	}
-	return pidfd;	/* close-on-exec: pidfd_open(2) sets it */
+	pidfd = lw_live_proc_pidfd(holder);	/* proven the holder's, close-on-exec */
+	return pidfd < 0 ? -1 : pidfd;
 }
 
 bool lw_fan_thread_of(pid_t tid, pid_t pid)
