@@ -26,7 +26,7 @@ struct lw_peer {
 	bool privileged;	/* root or the admin group: may act for any process */
 	int pidfd;		/* the connecting process; readable once it exits */
 	uint64_t start_time;	/* its start time (clock ticks since boot) */
-	char comm[LW_COMM_LEN];	/* its command at connect, for the leases it takes */
+	char comm[LW_COMM_LEN];	/* its command when proven (live_procs.h), for the leases it takes */
 	struct lw_holder_keep *watch;	/* its holder watch, kept while connected (holders.h) */
 };
 
