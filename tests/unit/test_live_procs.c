@@ -18,6 +18,33 @@
 #include "common/holder.h"
 #include "common/live_procs.h"
 
+/* Until /proc shows pid's command as name (a second at most). */
+static void wait_for_comm(pid_t pid, const char *name)
+{
+	for (int i = 0; i < 1000; i++) {
+		char comm[LW_COMM_LEN];
+		uint64_t start;
+
+		if (lw_proc_stat(pid, &start, comm, sizeof(comm)) == 0 && !strcmp(comm, name))
+			return;
+		usleep(1000);
+	}
+}
+
+/* Connects n times, as a client would: the start time each gave. */
+static uint64_t prove_as_client(pid_t pid, int n)
+{
+	uint64_t start = 0;
+
+	for (int i = 0; i < n; i++) {
+		int fd = lw_live_proc_open(pid, &start, NULL);
+
+		assert_true(fd >= 0);
+		close(fd);	/* the caller's copy: a kept one stays */
+	}
+	return start;
+}
+
 /* A child named name that waits until told (a byte on its pipe) to rename
  * itself to "renamed", then until its pipe closes. */
 struct child {
@@ -48,15 +75,7 @@ static struct child spawn(const char *name)
 	}
 	close(p[0]);
 	c.tell = p[1];
-	/* named before we look: its /proc/PID/comm says so */
-	for (int i = 0; i < 1000; i++) {
-		char comm[LW_COMM_LEN];
-		uint64_t start;
-
-		if (lw_proc_stat(c.pid, &start, comm, sizeof(comm)) == 0 && !strcmp(comm, name))
-			break;
-		usleep(1000);
-	}
+	wait_for_comm(c.pid, name);	/* named before we look */
 	return c;
 }
 
@@ -121,20 +140,9 @@ static void a_client_proven_twice_is_known_from_its_kept_pidfd(void **state)
 	int fd;
 
 	(void)state;
-	for (int i = 0; i < 2; i++) {
-		fd = lw_live_proc_open(c.pid, &first, comm);
-		assert_true(fd >= 0);
-		close(fd);	/* the caller's copy: a kept one stays */
-	}
+	first = prove_as_client(c.pid, 2);
 	assert_int_equal(write(c.tell, "r", 1), 1);
-	for (int i = 0; i < 1000; i++) {
-		char now[LW_COMM_LEN];
-		uint64_t t;
-
-		if (lw_proc_stat(c.pid, &t, now, sizeof(now)) == 0 && !strcmp(now, "renamed"))
-			break;
-		usleep(1000);
-	}
+	wait_for_comm(c.pid, "renamed");
 	fd = lw_live_proc_open(c.pid, &again, comm);
 	assert_true(fd >= 0);
 	assert_true(again == first);
@@ -192,15 +200,11 @@ static void a_kept_process_that_exits_is_dropped_when_told(void **state)
 {
 	struct child c = spawn("lw-live-g");
 	struct lw_holder h = { .kind = LW_HOLDER_PROCESS };
-	int before = open_descriptors(), fd = -1;
+	int before = open_descriptors();
 	uint64_t start;
 
 	(void)state;
-	for (int i = 0; i < 2; i++) {
-		fd = lw_live_proc_open(c.pid, &start, NULL);
-		assert_true(fd >= 0);
-		close(fd);
-	}
+	start = prove_as_client(c.pid, 2);
 	assert_int_equal(open_descriptors(), before + 1);	/* kept */
 	h.pid = (uint32_t)c.pid;
 	h.start_time = start;
@@ -214,14 +218,9 @@ static void an_exited_process_is_never_known_again(void **state)
 	struct child c = spawn("lw-live-c");
 	struct lw_holder h = { .kind = LW_HOLDER_PROCESS };
 	uint64_t start;
-	int pidfd;
 
 	(void)state;
-	for (int i = 0; i < 2; i++) {	/* kept: the second proof of a client */
-		pidfd = lw_live_proc_open(c.pid, &start, NULL);
-		assert_true(pidfd >= 0);
-		close(pidfd);
-	}
+	start = prove_as_client(c.pid, 2);	/* kept: the second proof of a client */
 	h.pid = (uint32_t)c.pid;
 	h.start_time = start;
 	end(&c);
