@@ -14,10 +14,10 @@
  * A process is kept from its second proof on (a client's second
  * connection; or its connection, then its watch as a holder), so a process
  * proven once, such as a status call from the command line, costs no
- * descriptor. A kept process that has exited is dropped at the next proof
- * of another (one poll for all), or as soon as the
- * holder watch sees it exit (lw_live_proc_exited). Thread-safe (the
- * fanotify enforcer's answering thread may ask too). */
+ * descriptor. A kept process that has exited is dropped as soon as the
+ * holder watch sees it exit (lw_live_proc_exited), else at the next proof
+ * of another process (one poll for all). Thread-safe (the fanotify
+ * enforcer's answering thread may ask too). */
 #ifndef LW_COMMON_LIVE_PROCS_H
 #define LW_COMMON_LIVE_PROCS_H
 

@@ -161,7 +161,7 @@ static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc
 	struct proc_watch *p;
 	int pidfd, r;
 
-	/* proven its process: the same pid and start time, alive */
+	/* a pidfd proven to be the holder's: same pid, same start time, alive */
 	pidfd = lw_live_proc_pidfd(holder);
 	if (pidfd < 0)
 		return pidfd;

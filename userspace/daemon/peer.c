@@ -59,7 +59,7 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 		return -ESRCH;	/* from another pid namespace: no pid to hold to */
 	/* SO_PEERCRED names the connecting process by its tgid; its start
 	 * time and comm (each lease it takes is labelled with it) come with
-	 * the pidfd, from /proc only the first time (live_procs.h) */
+	 * the pidfd, from /proc until the process is known (live_procs.h) */
 	r = lw_live_proc_open(cred.pid, &start_time, peer->comm);
 	if (r < 0)
 		return lw_lookup_failed_here(r) ? r : -ESRCH;
