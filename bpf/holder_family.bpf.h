@@ -9,8 +9,8 @@
  * a holder already has when it takes a lease are marked then by userspace
  * (userspace/enforcer/family.c), and found by their parent chain besides.
  * A mark shields only while a holder it names still holds a lease
- * (holder_index), so a family whose holder released everything may be
- * debugged again. Part of enforcer.bpf.c, after holder_guard.bpf.h's
+ * (an entry in holder_index above 0), so a family whose holder released
+ * everything may be debugged again. Part of enforcer.bpf.c, after holder_guard.bpf.h's
  * holder_index. */
 #ifndef LW_HOLDER_FAMILY_BPF_H
 #define LW_HOLDER_FAMILY_BPF_H
@@ -25,7 +25,8 @@ struct {
 	__type(value, struct lw_family);
 } holder_family SEC(".maps");
 
-/* The current task as a process holder, if it holds a lease. */
+/* The current task as a process holder, if it holds a lease, or held one
+ * lately (an entry at count 0: its family stays marked for its next). */
 static __always_inline bool current_holds(struct task_struct *current, struct lw_map_holder *self)
 {
 	self->kind = LW_MAP_HOLDER_PROCESS;
@@ -80,7 +81,7 @@ static __always_inline struct lw_holder_ref *named_holder_of(struct lw_family *f
 	for (int i = 0; i < LW_FAMILY_HOLDERS; i++) {
 		if (!family->holders[i].kind)
 			break;
-		if ((ref = bpf_map_lookup_elem(&holder_index, &family->holders[i])))
+		if ((ref = holding(&family->holders[i])))
 			return ref;
 	}
 	return NULL;
@@ -119,7 +120,7 @@ static __always_inline struct lw_holder_ref *ancestor_shield_of(struct task_stru
 			return NULL;
 		holder.pid = task->tgid;
 		holder.start_time = lw_start_time_of(task);
-		if ((ref = bpf_map_lookup_elem(&holder_index, &holder)))
+		if ((ref = holding(&holder)))
 			return ref;
 	}
 	return NULL;

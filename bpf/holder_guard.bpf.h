@@ -19,7 +19,9 @@
 #define LW_MAX_CGROUP_WALK 64	/* levels climbed from the target's cgroup */
 
 /* Key: a holder with only its kind's fields set; value: how many leases
- * name it. Kept by userspace beside the leases map (leases.c). */
+ * name it. Kept by userspace beside the leases map (leases.c), which keeps
+ * a few process holders whose last lease went at count 0: what they fork
+ * is still marked (task_alloc), but they shield nothing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -27,6 +29,14 @@ struct {
 	__type(key, struct lw_map_holder);
 	__type(value, struct lw_holder_ref);
 } holder_index SEC(".maps");
+
+/* holder's entry if it holds a lease now, else NULL. */
+static __always_inline struct lw_holder_ref *holding(const struct lw_map_holder *holder)
+{
+	struct lw_holder_ref *ref = bpf_map_lookup_elem(&holder_index, holder);
+
+	return ref && ref->count ? ref : NULL;
+}
 
 #include "holder_family.bpf.h"
 
@@ -66,7 +76,7 @@ static __always_inline struct lw_holder_ref *shield_of(struct task_struct *child
 	holder.pid = child->tgid;
 	holder.start_time = lw_start_time_of(child);
 	/* the kernel never asks for the target's own threads */
-	if ((ref = bpf_map_lookup_elem(&holder_index, &holder)))
+	if ((ref = holding(&holder)))
 		return ref;
 	if ((ref = family_shield_of(child)))	/* forked by a holder, or by its family */
 		return ref;
@@ -80,7 +90,7 @@ static __always_inline struct lw_holder_ref *shield_of(struct task_struct *child
 		if (!probe.ancestors[level])
 			break;
 		holder.cgroup_id = probe.ancestors[level];
-		ref = bpf_map_lookup_elem(&holder_index, &holder);
+		ref = holding(&holder);
 		/* a task of the same cgroup holder is the holder too */
 		if (ref && !in_cgroup_subtree(holder.cgroup_id))
 			return ref;

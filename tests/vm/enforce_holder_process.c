@@ -763,6 +763,24 @@ static void non_holder_attach_to_an_unmarked_grandchild_from_before_the_lease_is
 	assert_every_attack_refused("an unmarked grandchild of the holder from before the lease");
 }
 
+/* Forked while its holder held nothing, between two leases, and then
+ * reparented: neither the second acquire's walk nor the parent chain
+ * reaches it. The holder's holder_index entry outlived its first lease (at
+ * count 0, shielding nothing), so the fork was marked, and the mark
+ * shields it once the holder holds again. */
+static void non_holder_attach_to_a_reparented_grandchild_forked_between_two_leases_is_refused(void **state)
+{
+	(void)state;
+	lease_to_holder_process();
+	release();
+	aim_at_a_descendant('F');
+	wait_reparented();
+	assert_allowed(in_child(vm_writev_scratch, NULL),
+		       "process_vm_writev into a grandchild of a process that holds no lease any more");
+	lease_to_holder_process();
+	assert_every_attack_refused("a reparented grandchild the holder forked between two leases");
+}
+
 static void after_release_the_holders_family_from_before_the_lease_may_be_attached_again(void **state)
 {
 	(void)state;
@@ -933,6 +951,7 @@ int main(void)
 		CASE(non_holder_attach_to_a_reparented_fork_made_after_the_lease_by_a_thread_from_before_it_is_refused),
 		CASE(process_reusing_the_pid_of_a_marked_grandchild_stays_attachable),
 		CASE(acquire_for_a_holder_with_more_descendants_than_an_acquire_marks_is_refused),
+		CASE(non_holder_attach_to_a_reparented_grandchild_forked_between_two_leases_is_refused),
 		CASE(after_release_the_holders_family_from_before_the_lease_may_be_attached_again),
 		CASE(debuggable_holders_allow_attach_to_the_family_from_before_the_lease),
 		CASE(children_of_a_process_that_holds_nothing_stay_attachable),

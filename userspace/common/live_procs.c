@@ -28,8 +28,7 @@ static struct { pid_t pid; uint64_t start_time; } seen[2 * LW_LIVE_PROCS];
 static unsigned int next_seen;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Readable (or unpollable): the process has exited. */
-static bool exited(int pidfd)
+bool lw_pidfd_exited(int pidfd)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
@@ -50,7 +49,7 @@ static struct live_proc *find(pid_t pid)
 
 		if (p->pid != pid)
 			continue;
-		if (exited(p->pidfd)) {
+		if (lw_pidfd_exited(p->pidfd)) {
 			drop(p);
 			return NULL;
 		}
@@ -76,7 +75,7 @@ static int prove(pid_t pid, uint64_t *start_time, char comm[LW_COMM_LEN])
 	if (pidfd < 0)
 		return errno == ESRCH ? -ESRCH : -errno;
 	r = lw_proc_stat(pid, start_time, comm, LW_COMM_LEN);
-	if (r == 0 && exited(pidfd))
+	if (r == 0 && lw_pidfd_exited(pidfd))
 		r = -ESRCH;
 	if (r < 0) {
 		close(pidfd);

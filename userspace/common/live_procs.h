@@ -21,6 +21,7 @@
 #ifndef LW_COMMON_LIVE_PROCS_H
 #define LW_COMMON_LIVE_PROCS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,6 +42,9 @@ int lw_live_proc_open(pid_t pid, uint64_t *start_time, char *comm);
 int lw_live_proc_pidfd(const struct lw_holder *holder);
 /* The holder's process has exited: its pidfd, if kept, is closed now. */
 void lw_live_proc_exited(const struct lw_holder *holder);
+/* Has the process behind this pidfd exited? Readable, it has; a poll that
+ * fails counts as exited too, so every caller fails closed. */
+bool lw_pidfd_exited(int pidfd);
 /* Close every pidfd kept and forget every process seen (tests; exec
  * closes them anyway). */
 void lw_live_procs_forget(void);

@@ -13,7 +13,6 @@
  * interned path. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,14 +147,6 @@ static int on_exit_readable(sd_event_source *s, int fd, uint32_t revents, void *
 	return 0;
 }
 
-/* Has the process behind this pidfd exited? */
-static bool pidfd_exited(int pidfd)
-{
-	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-
-	return poll(&pfd, 1, 0) > 0;
-}
-
 static int proc_new(sd_event *event, const struct lw_holder *holder, struct proc_watch **out)
 {
 	struct proc_watch *p;
@@ -235,7 +226,7 @@ static int watch_process(sd_event *event, const struct lw_lease_entry *e, struct
 	int r;
 
 	/* its pidfd proves the identity; readable, the process is gone */
-	if (p && pidfd_exited(p->pidfd))
+	if (p && lw_pidfd_exited(p->pidfd))
 		return -ESRCH;
 	if (!p && (r = proc_new(event, &h->id, &p)) < 0)
 		return r;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Identifying a client. See peer.h. */
 #include <errno.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,11 +11,7 @@
 
 bool lw_peer_alive(const struct lw_peer *peer)
 {
-	struct pollfd pfd = { .fd = peer->pidfd, .events = POLLIN };
-
-	if (peer->pidfd < 0)
-		return false;
-	return poll(&pfd, 1, 0) == 0;
+	return peer->pidfd >= 0 && !lw_pidfd_exited(peer->pidfd);
 }
 
 /* Root, or in the admin group: by its primary group, or else by the

@@ -15,6 +15,7 @@ struct enforcer_filter_bpf;
 
 #define LW_NR_MAPS 13
 #define LW_MAX_PROGRAMS 48
+#define LW_LINGERING 64	/* holders kept in holder_index after their last lease */
 
 /* Names of the pinned maps, in the order of lw_enforcer.map_fds. */
 extern const char *const lw_map_names[LW_NR_MAPS];
@@ -43,6 +44,10 @@ struct lw_enforcer {
 	int holder_family_fd;
 	int keeper_fd;
 	int alias_adds_fd;
+	/* process holders whose last lease went, their holder_index entries
+	 * kept at count 0 (leases.c) */
+	struct lw_map_holder lingering[LW_LINGERING];
+	unsigned int lingering_next;
 	/* No alias names a file's lease as long as alias_adds reads
 	 * file_aliases_none_at: a release of a file need not walk the aliases
 	 * map (blockdev.c). False until a walk finds none. */

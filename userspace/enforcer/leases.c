@@ -26,34 +26,88 @@ void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
 	}
 }
 
+/* A process holder whose last lease goes keeps its holder_index entry, at
+ * count 0, while it is among the LW_LINGERING last to go: task_alloc asks
+ * only whether a holder has an entry, so what it forks meanwhile is marked,
+ * and its next first lease finds its family complete without walking it
+ * again (7 system calls and more). The shield counts only entries above 0.
+ * The oldest is dropped for a new one unless it holds again. */
+static void linger(struct lw_enforcer *enf, const struct lw_map_holder *k)
+{
+	struct lw_map_holder *slot;
+	struct lw_holder_ref ref;
+
+	for (unsigned int i = 0; i < LW_LINGERING; i++)
+		if (!memcmp(&enf->lingering[i], k, sizeof(*k)))
+			return;
+	slot = &enf->lingering[enf->lingering_next++ % LW_LINGERING];
+	if (slot->kind && !bpf_map_lookup_elem(enf->holder_index_fd, slot, &ref) && !ref.count)
+		bpf_map_delete_elem(enf->holder_index_fd, slot);
+	*slot = *k;
+}
+
+/* Room for holders that hold: every lingering entry goes. */
+static void forget_lingering(struct lw_enforcer *enf)
+{
+	for (unsigned int i = 0; i < LW_LINGERING; i++) {
+		struct lw_holder_ref ref;
+
+		if (enf->lingering[i].kind &&
+		    !bpf_map_lookup_elem(enf->holder_index_fd, &enf->lingering[i], &ref) && !ref.count)
+			bpf_map_delete_elem(enf->holder_index_fd, &enf->lingering[i]);
+		enf->lingering[i].kind = 0;
+	}
+}
+
+static int write_ref(struct lw_enforcer *enf, const struct lw_map_holder *k, const struct lw_holder_ref *ref)
+{
+	int r = bpf_map_update_elem(enf->holder_index_fd, k, ref, BPF_ANY);
+
+	if (r && errno == E2BIG) {	/* full */
+		forget_lingering(enf);
+		r = bpf_map_update_elem(enf->holder_index_fd, k, ref, BPF_ANY);
+	}
+	return r ? lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno)) : 0;
+}
+
 /* A process holder's first entry marks the descendants it has now
- * (family.c). */
+ * (family.c); a walk that fails leaves no entry, so the next first lease
+ * walks again. */
 static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder,
 			const struct lw_map_key *key, int delta)
 {
 	struct lw_holder_ref ref = {};
 	struct lw_map_holder k;
-	bool first = false;
+	bool known;
+	int err;
 
 	lw_index_key(holder, &k);
-	if (bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref)) {
-		if (delta < 0)
+	known = !bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref);
+	if (delta < 0) {
+		if (!known || !ref.count)
 			return 0;
-		ref.count = 0;
-		ref.key = *key;
-		first = true;
-	}
-	if (delta < 0 && ref.count <= 1) {
-		if (bpf_map_delete_elem(enf->holder_index_fd, &k) && errno != ENOENT)
-			return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
+		if (ref.count == 1 && k.kind != LW_MAP_HOLDER_PROCESS) {
+			if (bpf_map_delete_elem(enf->holder_index_fd, &k) && errno != ENOENT)
+				return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
+			return 0;
+		}
+		ref.count--;
+		if ((err = write_ref(enf, &k, &ref)))
+			return err;
+		if (!ref.count)
+			linger(enf, &k);
 		return 0;
 	}
-	ref.count += delta;
-	if (bpf_map_update_elem(enf->holder_index_fd, &k, &ref, BPF_ANY))
-		return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
+	if (!ref.count)
+		ref.key = *key;
+	ref.count++;
+	if ((err = write_ref(enf, &k, &ref)))
+		return err;
 	/* its children from before: the kernel marks only what it forks from now */
-	if (first && k.kind == LW_MAP_HOLDER_PROCESS)
-		return lw_family_mark(enf, &k);
+	if (!known && k.kind == LW_MAP_HOLDER_PROCESS && (err = lw_family_mark(enf, &k))) {
+		bpf_map_delete_elem(enf->holder_index_fd, &k);
+		return err;
+	}
 	return 0;
 }
 
