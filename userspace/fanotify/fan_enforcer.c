@@ -12,6 +12,7 @@
 #include <sys/fanotify.h>
 
 #include "fanotify/fan_handover.h"
+#include "fanotify/fan_index.h"
 
 
 /* A forked child would keep the group alive after the daemon dies, with no
@@ -199,6 +200,7 @@ void lw_fan_enforcer_close(struct lw_enforcement *handle)
 				close(enf->leases[i].pidfds[h]);
 	}
 	free(enf->leases);
+	lw_fan_index_free(enf);
 	pthread_mutex_destroy(&enf->lock);
 	free(enf);
 }
@@ -244,6 +246,10 @@ static int rebuild_leases(struct lw_fan_enforcer *enf)
 			l->pidfds[h] = h < (int)l->lease.nr_holders ?
 				       holder_pidfd(&l->lease.holders[h], &last) : -1;
 		enf->nr_leases++;
+		if (lw_fan_index_add(enf, i)) {
+			lw_fan_mounts_close(&mounts);
+			return lw_fan_fail(enf, -ENOMEM, "out of memory");
+		}
 	}
 	lw_fan_mounts_close(&mounts);
 	return 0;

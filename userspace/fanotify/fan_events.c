@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "fanotify/fan_handover.h"
+#include "fanotify/fan_index.h"
 
 static __u64 boot_ns(void)
 {
@@ -90,17 +91,18 @@ __u32 lw_fan_decide(struct lw_fan_enforcer *enf, pid_t tid, __u64 mask, dev_t st
 {
 	struct lw_fan_lease lease;
 	struct lw_fan_opener opener;
-	bool found = false, holder = false;
+	bool found, holder = false;
+	size_t i;
 
 	pthread_mutex_lock(&enf->lock);
-	for (size_t i = 0; i < enf->nr_leases && !found; i++)
-		if (enf->leases[i].st_dev == st_dev && enf->leases[i].st_ino == st_ino) {
-			enf->leases[i].events++;
-			lease = enf->leases[i];
-			found = true;
-			/* Under the lock: the holders' pidfds stay open meanwhile. */
-			holder = lw_fan_holder_covers_tid(&enf->leases[i], tid);
-		}
+	i = lw_fan_index_by_inode(enf, st_dev, st_ino);
+	found = i != LW_FAN_NOT_FOUND;
+	if (found) {
+		enf->leases[i].events++;
+		lease = enf->leases[i];
+		/* Under the lock: the holders' pidfds stay open meanwhile. */
+		holder = lw_fan_holder_covers_tid(&enf->leases[i], tid);
+	}
 	pthread_mutex_unlock(&enf->lock);
 	if (!found)
 		return FAN_ALLOW;	/* the lease was removed while the event waited */

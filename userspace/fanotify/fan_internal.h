@@ -4,6 +4,7 @@
 #define LW_FAN_INTERNAL_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "common/lease_rules.h"
 #include "fanotify/fan_enforcer.h"
@@ -32,6 +33,12 @@ struct lw_fan_lease {
 	struct lw_lease lease;
 	int pidfds[LW_MAX_HOLDERS];	/* process holders: a pidfd, -1 if the process
 					 * was gone when it became a holder */
+};
+
+/* Open addressing: each slot a position in leases plus one, 0 empty. */
+struct lw_fan_hash {
+	uint32_t *slots;
+	size_t mask;	/* slots - 1; no slots yet: 0 */
 };
 
 struct lw_fan_rate {
@@ -74,6 +81,7 @@ struct lw_fan_enforcer {
 	pthread_mutex_t lock;		/* guards everything below */
 	struct lw_fan_lease *leases;
 	size_t nr_leases;
+	struct lw_fan_hash by_key, by_inode;	/* positions in leases (fan_index.c) */
 	struct lw_denial queue[LW_FAN_QUEUE_LEN];
 	size_t queue_head, queue_len;
 	struct lw_fan_rate rate[LW_FAN_RATE_SLOTS];

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "fanotify/fan_handover.h"
+#include "fanotify/fan_index.h"
 
 static int not_leased(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
@@ -24,10 +25,9 @@ static int not_leased(struct lw_fan_enforcer *enf, const struct lw_image_key *ke
 /* The lease of key, or NULL; enf->lock held. */
 static struct lw_fan_lease *find_lease(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
-	for (size_t i = 0; i < enf->nr_leases; i++)
-		if (enf->leases[i].key.dev == key->dev && enf->leases[i].key.ino == key->ino)
-			return &enf->leases[i];
-	return NULL;
+	size_t i = lw_fan_index_by_key(enf, key);
+
+	return i == LW_FAN_NOT_FOUND ? NULL : &enf->leases[i];
 }
 
 static __u64 mark_mask(bool pre_content)
@@ -58,6 +58,7 @@ static void drop_lease(struct lw_fan_enforcer *enf, size_t i)
 	for (__u32 h = 0; h < l->lease.nr_holders && h < LW_MAX_HOLDERS; h++)
 		if (l->pidfds[h] >= 0)
 			close(l->pidfds[h]);
+	lw_fan_index_remove(enf, i);
 	enf->leases[i] = enf->leases[--enf->nr_leases];
 	lw_fan_table_remove(enf, i);
 }
@@ -90,6 +91,13 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	l->pidfds[0] = lw_fan_holder_pidfd(&l->lease.holders[0]);
 	/* In the table before the mark: an event must find its lease. */
 	enf->nr_leases++;
+	if (lw_fan_index_add(enf, enf->nr_leases - 1)) {
+		close(l->path_fd);
+		if (l->pidfds[0] >= 0)
+			close(l->pidfds[0]);
+		enf->nr_leases--;
+		return lw_fan_fail(enf, -ENOMEM, "out of memory");
+	}
 	l->pre_content = enf->pre_content;
 	lw_fan_table_set(enf, enf->nr_leases - 1, fd);	/* and in the keeper's copy */
 	err = mark(enf, FAN_MARK_ADD, fd, mark_mask(l->pre_content));
@@ -102,6 +110,7 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 		close(l->path_fd);
 		if (l->pidfds[0] >= 0)
 			close(l->pidfds[0]);
+		lw_fan_index_remove(enf, enf->nr_leases - 1);
 		enf->nr_leases--;
 		lw_fan_table_remove(enf, enf->nr_leases);
 		return lw_fan_fail(enf, err, "cannot mark the image (%s): %s", name, strerror(-err));
