@@ -13,6 +13,7 @@
 
 #include "fanotify/fan_handover.h"
 #include "fanotify/fan_index.h"
+#include "fanotify/fan_procs.h"
 
 
 /* A forked child would keep the group alive after the daemon dies, with no
@@ -192,13 +193,10 @@ void lw_fan_enforcer_close(struct lw_enforcement *handle)
 	if (enf->events_fd >= 0)
 		close(enf->events_fd);
 	lw_fan_table_unmap(enf);
-	for (size_t i = 0; i < enf->nr_leases; i++) {
+	for (size_t i = 0; i < enf->nr_leases; i++)
 		if (enf->leases[i].path_fd >= 0)
 			close(enf->leases[i].path_fd);
-		for (int h = 0; h < LW_MAX_HOLDERS; h++)
-			if (enf->leases[i].pidfds[h] >= 0)
-				close(enf->leases[i].pidfds[h]);
-	}
+	lw_fan_procs_free(enf);
 	free(enf->leases);
 	lw_fan_index_free(enf);
 	pthread_mutex_destroy(&enf->lock);
@@ -207,27 +205,12 @@ void lw_fan_enforcer_close(struct lw_enforcement *handle)
 
 /* A holder of many leases (a VM's disks) is checked in /proc once: a copy
  * of the pidfd of the holder of the lease before names the same process. */
-struct last_holder {
-	struct lw_holder id;
-	int pidfd;
-};
-
-static int holder_pidfd(const struct lw_holder *holder, struct last_holder *last)
-{
-	if (last->pidfd >= 0 && lw_holder_equal(&last->id, holder))
-		return fcntl(last->pidfd, F_DUPFD_CLOEXEC, 0);
-	last->id = *holder;
-	last->pidfd = lw_fan_holder_pidfd(holder);
-	return last->pidfd;
-}
-
 /* The leases of an adopted table, with this process's own descriptors:
  * the marked inode (to unmark it) and a pidfd for each process holder. */
 static int rebuild_leases(struct lw_fan_enforcer *enf)
 {
 	const struct lw_fan_table *t = enf->table;
 	struct lw_fan_mounts mounts = { 0 };
-	struct last_holder last = { .pidfd = -1 };
 
 	enf->leases = calloc(t->nr_leases ? t->nr_leases : 1, sizeof(*enf->leases));
 	if (!enf->leases)
@@ -242,9 +225,8 @@ static int rebuild_leases(struct lw_fan_enforcer *enf)
 		l->pre_content = enf->pre_content;
 		l->events = 1;	/* its mark was proven when it was added */
 		l->path_fd = lw_fan_table_reopen(&t->leases[i], &mounts);
-		for (int h = 0; h < LW_MAX_HOLDERS; h++)
-			l->pidfds[h] = h < (int)l->lease.nr_holders ?
-				       holder_pidfd(&l->lease.holders[h], &last) : -1;
+		for (__u32 h = 0; h < l->lease.nr_holders && h < LW_MAX_HOLDERS; h++)
+			l->procs[h] = lw_fan_proc_get(enf, &l->lease.holders[h]);
 		enf->nr_leases++;
 		if (lw_fan_index_add(enf, i)) {
 			lw_fan_mounts_close(&mounts);

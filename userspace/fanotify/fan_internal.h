@@ -23,6 +23,8 @@
 
 /* One leased image: the lease as the daemon sees it, plus how to find it
  * from an event (fstat of the event's descriptor) and how to unmark it. */
+struct lw_fan_proc;
+
 struct lw_fan_lease {
 	struct lw_image_key key;	/* the kernel's key, as the BPF enforcer's */
 	dev_t st_dev;			/* fstat() identity, what events are matched by */
@@ -31,8 +33,8 @@ struct lw_fan_lease {
 	bool pre_content;		/* marked for FAN_PRE_ACCESS too */
 	__u64 events;			/* permission events seen for it (proves the mark) */
 	struct lw_lease lease;
-	int pidfds[LW_MAX_HOLDERS];	/* process holders: a pidfd, -1 if the process
-					 * was gone when it became a holder */
+	struct lw_fan_proc *procs[LW_MAX_HOLDERS];	/* beside the holders: a process
+							 * holder's shared pidfd (fan_procs.h), else NULL */
 };
 
 /* Open addressing: each slot a position in leases plus one, 0 empty. */
@@ -82,6 +84,7 @@ struct lw_fan_enforcer {
 	struct lw_fan_lease *leases;
 	size_t nr_leases;
 	struct lw_fan_hash by_key, by_inode;	/* positions in leases (fan_index.c) */
+	struct lw_fan_proc **procs;	/* holder processes by pid (fan_procs.c) */
 	struct lw_denial queue[LW_FAN_QUEUE_LEN];
 	size_t queue_head, queue_len;
 	struct lw_fan_rate rate[LW_FAN_RATE_SLOTS];
@@ -148,9 +151,7 @@ struct lw_fan_opener {
 	enum lw_denial_op op;	/* if denied */
 };
 void lw_fan_classify(pid_t tid, bool pre_content_event, struct lw_fan_opener *opener);
-/* A pidfd for a process holder, -1 if that process (pid and start time)
- * is gone; and whether thread tid belongs to a holder of the lease. */
-int lw_fan_holder_pidfd(const struct lw_holder *holder);
+/* Whether thread tid belongs to a holder of the lease. */
 bool lw_fan_holder_covers_tid(const struct lw_fan_lease *lease, pid_t tid);
 /* Whether thread tid belongs to process pid. */
 bool lw_fan_thread_of(pid_t tid, pid_t pid);

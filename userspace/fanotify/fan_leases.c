@@ -13,6 +13,7 @@
 
 #include "fanotify/fan_handover.h"
 #include "fanotify/fan_index.h"
+#include "fanotify/fan_procs.h"
 
 static int not_leased(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
@@ -56,8 +57,7 @@ static void drop_lease(struct lw_fan_enforcer *enf, size_t i)
 		close(l->path_fd);
 	}
 	for (__u32 h = 0; h < l->lease.nr_holders && h < LW_MAX_HOLDERS; h++)
-		if (l->pidfds[h] >= 0)
-			close(l->pidfds[h]);
+		lw_fan_proc_put(enf, l->procs[h]);
 	lw_fan_index_remove(enf, i);
 	enf->leases[i] = enf->leases[--enf->nr_leases];
 	lw_fan_table_remove(enf, i);
@@ -86,15 +86,13 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	if (l->path_fd < 0)
 		return lw_fan_fail(enf, -errno, "cannot reopen the image descriptor: %s",
 				   strerror(errno));
-	for (int h = 0; h < LW_MAX_HOLDERS; h++)
-		l->pidfds[h] = -1;
-	l->pidfds[0] = lw_fan_holder_pidfd(&l->lease.holders[0]);
+	memset(l->procs, 0, sizeof(l->procs));
+	l->procs[0] = lw_fan_proc_get(enf, &l->lease.holders[0]);
 	/* In the table before the mark: an event must find its lease. */
 	enf->nr_leases++;
 	if (lw_fan_index_add(enf, enf->nr_leases - 1)) {
 		close(l->path_fd);
-		if (l->pidfds[0] >= 0)
-			close(l->pidfds[0]);
+		lw_fan_proc_put(enf, l->procs[0]);
 		enf->nr_leases--;
 		return lw_fan_fail(enf, -ENOMEM, "out of memory");
 	}
@@ -108,8 +106,7 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	}
 	if (err) {
 		close(l->path_fd);
-		if (l->pidfds[0] >= 0)
-			close(l->pidfds[0]);
+		lw_fan_proc_put(enf, l->procs[0]);
 		lw_fan_index_remove(enf, enf->nr_leases - 1);
 		enf->nr_leases--;
 		lw_fan_table_remove(enf, enf->nr_leases);
@@ -290,7 +287,7 @@ int lw_fan_enforcer_add_holder(struct lw_enforcement *handle, const struct lw_im
 	if (!l)
 		err = not_leased(enf, key);
 	else if ((err = lw_lease_add_holder(&l->lease, holder, &enf->err)) >= 0) {
-		l->pidfds[err] = lw_fan_holder_pidfd(holder);
+		l->procs[err] = lw_fan_proc_get(enf, holder);
 		lw_fan_table_set(enf, (size_t)(l - enf->leases), -1);
 		err = 0;
 	}
@@ -314,12 +311,11 @@ int lw_fan_enforcer_remove_holder(struct lw_enforcement *handle, const struct lw
 	} else if (l->lease.nr_holders == 1) {
 		drop_lease(enf, l - enf->leases);	/* the last holder: the lease goes */
 	} else {
-		/* pidfds run beside the holders */
-		if (l->pidfds[i] >= 0)
-			close(l->pidfds[i]);
-		memmove(&l->pidfds[i], &l->pidfds[i + 1],
-			(l->lease.nr_holders - i - 1) * sizeof(l->pidfds[0]));
-		l->pidfds[l->lease.nr_holders - 1] = -1;
+		/* procs run beside the holders */
+		lw_fan_proc_put(enf, l->procs[i]);
+		memmove(&l->procs[i], &l->procs[i + 1],
+			(l->lease.nr_holders - i - 1) * sizeof(l->procs[0]));
+		l->procs[l->lease.nr_holders - 1] = NULL;
 		lw_lease_remove_holder_at(&l->lease, (unsigned int)i);
 		lw_fan_table_set(enf, (size_t)(l - enf->leases), -1);
 	}

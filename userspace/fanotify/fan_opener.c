@@ -13,16 +13,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <poll.h>
 #include <sched.h>
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "common/live_procs.h"
 #include "common/proc.h"
 #include "fanotify/fan_internal.h"
+#include "fanotify/fan_procs.h"
 
 /* Read /proc/TID/syscall: "NR ARG0..ARG5 SP PC", "-1 SP PC" outside a
  * system call, "running" for a running task. */
@@ -160,21 +159,6 @@ void lw_fan_classify(pid_t tid, bool pre_content_event, struct lw_fan_opener *o)
 		classify_open(o->syscall_nr, args, o);
 }
 
-/* The pid of a live process cannot be reused: a pidfd opened when the
- * holder was added (and checked against its start time) stays "not exited"
- * exactly as long as that process lives. So matching an opener needs no
- * /proc/PID/stat read per event (tens of microseconds under load), only
- * a lookup of the thread under the holder's /proc entry and a poll. */
-int lw_fan_holder_pidfd(const struct lw_holder *holder)
-{
-	int pidfd;
-
-	if (holder->kind != LW_HOLDER_PROCESS)
-		return -1;
-	pidfd = lw_live_proc_pidfd(holder);	/* proven the holder's, close-on-exec */
-	return pidfd < 0 ? -1 : pidfd;
-}
-
 bool lw_fan_thread_of(pid_t tid, pid_t pid)
 {
 	char path[64];
@@ -184,13 +168,6 @@ bool lw_fan_thread_of(pid_t tid, pid_t pid)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
 	return !stat(path, &st);
-}
-
-static bool alive(int pidfd)
-{
-	struct pollfd p = { pidfd, POLLIN, 0 };
-
-	return pidfd >= 0 && poll(&p, 1, 0) == 0;	/* readable: the process exited */
 }
 
 bool lw_fan_holder_covers_tid(const struct lw_fan_lease *l, pid_t tid)
@@ -203,7 +180,7 @@ bool lw_fan_holder_covers_tid(const struct lw_fan_lease *l, pid_t tid)
 		/* The thread is looked up first and the holder's life checked
 		 * after, so a holder that died meanwhile (its pid reusable) fails. */
 		if (h->kind == LW_HOLDER_PROCESS && lw_fan_thread_of(tid, h->pid) &&
-		    alive(l->pidfds[i]))
+		    lw_fan_proc_alive(l->procs[i]))
 			return true;
 		/* A thread's own cgroup: threaded cgroups may put threads apart. */
 		if (h->kind == LW_HOLDER_CGROUP && lw_holder_covers_pid(h, tid))
