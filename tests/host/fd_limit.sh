@@ -25,10 +25,13 @@ printf '[daemon]\nmax_clients = 32\n' >"$work/small.conf"
 start_daemon a --enforcer fanotify --backend nop --config "$work/small.conf"
 check daemon_starts_under_a_low_descriptor_limit wait_answers a
 counts() { lw a status --json 2>&1 | "$py" -c 'import json, sys; s = json.load(sys.stdin); print(s["leases"], s["max_images"])'; }
-# with one connection (status's own); the fill's connection takes 2 more
+# with one connection (status's own). A lease takes a descriptor here; the
+# fill's process takes two pidfds (the holder watch's, the fanotify
+# enforcer's) and its connection two descriptors: fill short of the room,
+# then take extras until the refusal
 room=$(counts | cut -d' ' -f2)
 mkdir -p "$work/images"
-fill=$((room - 2))
+fill=$((room - 8))
 "$top/build/bench/lease_fill" --socket "$(sock a)" --images "$work/images" --leases $fill >"$work/fill.log" 2>&1 &
 children+=($!)
 why="lease_fill did not fill $fill leases (status said room for $room) in 120 s: $(tail -n 2 "$work/fill.log" 2>/dev/null | tr '\n' ' ')"
@@ -37,7 +40,7 @@ check fills_up_to_the_room_status_shows wait_until 120 grep -q ready "$work/fill
 # the fill's own process holds the extras: a new holder's pidfd would take
 # room of its own
 h=$(pgrep -f "lease_fill --socket $(sock a)")
-for i in 1 2 3 4; do
+for i in $(seq 10); do
 	extra=$(new_image "extra$i.img")
 	out=$(lw a acquire "$extra" --pid "$h" 2>&1) || break
 done

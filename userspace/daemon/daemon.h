@@ -54,6 +54,7 @@ struct lw_daemon {
 	unsigned int nr_acquiring;
 	unsigned long long fd_limit;	/* RLIMIT_NOFILE, as raised at start; 0: no cap */
 	unsigned int fd_per_lease;	/* descriptors a lease takes (main.c) */
+	unsigned int fd_per_holder;	/* pidfds a holder process takes, however many leases */
 	unsigned int fd_reserved;	/* kept for the daemon's own, whatever the leases */
 	LIST_HEAD(lw_releasing_list, lw_releasing) releasing;	/* releasing.h: the backend lets go later */
 };

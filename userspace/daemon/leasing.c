@@ -378,7 +378,7 @@ unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d)
 	if (!d->fd_limit)
 		return UINT_MAX;
 	kept = d->fd_reserved + (d->server ? 2ull * lw_server_connections(d->server) : 0) +
-	       lw_holder_watch_pidfds();
+	       (unsigned long long)d->fd_per_holder * lw_holder_watch_pidfds();
 	if (d->fd_limit <= kept)
 		return 0;
 	if (!d->fd_per_lease)

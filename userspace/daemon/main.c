@@ -159,9 +159,9 @@ static unsigned int open_descriptors(void)
 #define FANOTIFY_OWN_DESCRIPTORS 8
 
 /* Descriptors the daemon needs: per lease its lock (none with the nop
- * backend), plus two under the fanotify enforcer; a pidfd a holder process
- * (at worst one a lease, when every lease has a holder of its own); two
- * a connection (socket, pidfd); and what it holds now (the maps, the
+ * backend), plus the marked inode's under the fanotify enforcer; a pidfd a
+ * holder process for its watch, and another under the fanotify enforcer
+ * (at worst one holder a lease); two a connection (socket, pidfd); and what it holds now (the maps, the
  * fanotify group) with a margin for what it opens later or for a moment
  * (the socket, the keeper's, the audit sinks, a request's descriptors, an
  * event fanotify's answering thread reads). Say whether the limit fits;
@@ -178,14 +178,15 @@ static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg, un
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return;
 	d->fd_limit = rl.rlim_cur;
-	d->fd_per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + (lw_enforcement_bpf(d->enforcer) ? 0 : 2);
+	d->fd_per_lease = (strcmp(cfg->backend, "nop") ? 1 : 0) + (lw_enforcement_bpf(d->enforcer) ? 0 : 1);
+	d->fd_per_holder = lw_enforcement_bpf(d->enforcer) ? 1 : 2;
 	/* the fanotify enforcer took back a descriptor or two a lease after a
 	 * restart, which fd_per_lease counts: its own are counted instead */
 	d->fd_reserved = (lw_enforcement_bpf(d->enforcer) ? open_descriptors() :
 			  before_enforcer + FANOTIFY_OWN_DESCRIPTORS) +
 			 24 +	/* what it opens later, and for a moment in a request */
 			 LW_LIVE_PROCS;	/* pidfds of processes proven alive (live_procs.h) */
-	need = (d->fd_per_lease + 1ull) * cfg->max_images + 2ull * cfg->max_clients + d->fd_reserved;
+	need = ((unsigned long long)d->fd_per_lease + d->fd_per_holder) * cfg->max_images + 2ull * cfg->max_clients + d->fd_reserved;
 	if (rl.rlim_cur >= need) {
 		lw_log(LOG_INFO, "descriptor limit %llu (max_images %u and max_clients %u need %llu)",
 		       (unsigned long long)rl.rlim_cur, cfg->max_images, cfg->max_clients, need);
@@ -194,8 +195,9 @@ static void descriptor_room(struct lw_daemon *d, const struct lw_config *cfg, un
 	lw_log(LOG_WARNING, "descriptor limit %llu is below the %llu that max_images %u and max_clients %u "
 	       "need (%u a lease with a holder of its own, 2 a connection, %u for the daemon): room for %llu such leases while no client "
 	       "is connected; raise LimitNOFILE (ulimit -n)", (unsigned long long)rl.rlim_cur, need,
-	       cfg->max_images, cfg->max_clients, d->fd_per_lease + 1, d->fd_reserved,
-	       rl.rlim_cur > d->fd_reserved ? (unsigned long long)(rl.rlim_cur - d->fd_reserved) / (d->fd_per_lease + 1) : 0ull);
+	       cfg->max_images, cfg->max_clients, d->fd_per_lease + d->fd_per_holder, d->fd_reserved,
+	       rl.rlim_cur > d->fd_reserved ?
+	       (unsigned long long)(rl.rlim_cur - d->fd_reserved) / (d->fd_per_lease + d->fd_per_holder) : 0ull);
 }
 
 static void raise_fd_limit(void)
