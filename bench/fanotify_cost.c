@@ -5,11 +5,13 @@
  * Runs natively as root where fanotify permission events exist:
  *
  *   build/bench/fanotify_cost [OPS per case and round, default 20000] [ROUNDS, default 7]
- *                             [--pre-content]
+ *                             [--pre-content] [--leases N]
  *
  * Two runner processes do the work, one the lease's holder, one not; the
  * bench itself plays the daemon. Rounds alternate without and with the
- * enforcer (and its lease), and each case reports the median round. */
+ * enforcer (and its lease), and each case reports the median round.
+ * --leases N: the holder holds N leases, N - 1 of them on other files, so
+ * the cost of finding the lease of an event among many shows. */
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -84,6 +86,22 @@ struct bench_case {
 	double ns[2][MAX_ROUNDS];	/* [without, with the enforcer][round] */
 };
 
+/* count more leases of holder, forced, on files of their own. */
+static int lease_fillers(struct lw_enforcement *enf, const struct lw_holder *holder, int count)
+{
+	char path[64];
+	int fd, err = 0;
+
+	for (int i = 0; i < count && !err; i++) {
+		snprintf(path, sizeof(path), DIR_ "/filler-%d.raw", i);
+		if ((fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+			return -1;
+		err = lw_fan_enforcer_add_lease_flags(enf, fd, LW_LEASE_EXCLUSIVE, holder, LW_LEASE_FORCE, NULL, NULL);
+		close(fd);
+	}
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 20000, rounds = argc > 2 ? atoi(argv[2]) : 7;
@@ -98,14 +116,21 @@ int main(int argc, char **argv)
 	struct lw_fan_enforcer_opts opts = { 0 };
 	int socks[2], image_fd;
 	bool pre_content = false;
+	int nr_leases = 1;
 	pid_t runners[2];
 
-	if (rounds < 1 || rounds > MAX_ROUNDS || n < 1) {
-		fprintf(stderr, "usage: fanotify_cost [OPS] [ROUNDS 1..%d] [--pre-content]\n", MAX_ROUNDS);
+	if (rounds < 1 || rounds > MAX_ROUNDS || n < 1 || nr_leases < 1) {
+		fprintf(stderr, "usage: fanotify_cost [OPS] [ROUNDS 1..%d] [--pre-content] [--leases N]\n", MAX_ROUNDS);
 		return 2;
 	}
-	if (argc > 3 && !strcmp(argv[3], "--pre-content"))
-		opts.pre_content = true;
+	for (int a = 3; a < argc; a++) {
+		if (!strcmp(argv[a], "--pre-content"))
+			opts.pre_content = true;
+		else if (!strcmp(argv[a], "--leases") && a + 1 < argc)
+			nr_leases = atoi(argv[++a]);
+		else
+			rounds = 0;	/* the usage below */
+	}
 	if ((mkdir(DIR_, 0755) && errno != EEXIST) || lw_bench_make_file(leased) || lw_bench_make_file(unleased) ||
 	    (image_fd = open(leased, O_RDONLY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "fanotify_cost: cannot create files in %s: %s\n", DIR_, strerror(errno));
@@ -129,9 +154,9 @@ int main(int argc, char **argv)
 					return 1;
 				}
 				pre_content = lw_fan_enforcer_pre_content(enf);
-				if (lw_holder_of_pid(runners[1], &holder) ||
-				    lw_fan_enforcer_add_lease(enf, image_fd, LW_LEASE_EXCLUSIVE, &holder,
-							      NULL)) {
+				/* the others first: a walk of the table finds this one last */
+				if (lw_holder_of_pid(runners[1], &holder) || lease_fillers(enf, &holder, nr_leases - 1) ||
+				    lw_fan_enforcer_add_lease(enf, image_fd, LW_LEASE_EXCLUSIVE, &holder, NULL)) {
 					fprintf(stderr, "fanotify_cost: cannot lease: %s\n",
 						lw_fan_enforcer_error(enf));
 					return 1;
@@ -150,8 +175,9 @@ int main(int argc, char **argv)
 			lw_fan_enforcer_close(enf);
 		}
 	}
-	printf("fanotify enforcer, pre-content events %s; median of %d interleaved rounds of %d ops "
-	       "(ns per op, measured in a separate process)\n", pre_content ? "on" : "off", rounds, n);
+	printf("fanotify enforcer, pre-content events %s, %d lease(s) held; median of %d interleaved rounds "
+	       "of %d ops (ns per op, measured in a separate process)\n", pre_content ? "on" : "off", nr_leases,
+	       rounds, n);
 	printf("%-40s %12s %12s %8s %10s\n", "case", "without", "with", "ratio", "added");
 	for (size_t c = 0; c < nr_cases; c++) {
 		qsort(cases[c].ns[0], rounds, sizeof(double), lw_bench_cmp_double);
