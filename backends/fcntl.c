@@ -279,7 +279,8 @@ static int wait_for(struct fcntl_backend *fb, struct fcntl_lock *lock, lw_backen
 	p->fb = fb;
 	p->retry_usec = RETRY_FIRST_USEC;
 	p->deadline_usec = now_usec() + (uint64_t)fb->set.wait_timeout_sec * 1000000u;
-	r = sd_event_add_time_relative(fb->event, &p->timer, CLOCK_MONOTONIC, p->retry_usec, 0, try_again, p);
+	/* accurate to 1 ms: sd-event's default of 250 ms would undo the short first tries */
+	r = sd_event_add_time_relative(fb->event, &p->timer, CLOCK_MONOTONIC, p->retry_usec, 1000, try_again, p);
 	if (r < 0) {
 		free(p);
 		return lw_err_set(err, -r, "fcntl: cannot wait for the lock: %s", strerror(-r));

@@ -28,7 +28,8 @@ static int on_refill(sd_event_source *s, uint64_t usec, void *userdata)
 
 int lw_paxos_spare_setup(struct paxos_backend *pb, struct lw_err *err)
 {
-	int rv = sd_event_add_time_relative(pb->event, &pb->refill, CLOCK_MONOTONIC, 0, 0, on_refill, pb);
+	/* due at once, accurate to 1 us (sd-event's default would wait up to 250 ms) */
+	int rv = sd_event_add_time_relative(pb->event, &pb->refill, CLOCK_MONOTONIC, 0, 1, on_refill, pb);
 
 	pb->nr_spares = 0;
 	if (rv < 0)

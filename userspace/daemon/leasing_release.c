@@ -204,7 +204,9 @@ struct lw_exit_queue {
 /* A timer due at once rather than a defer source: sd-event keeps a defer
  * source ahead of every younger pending event of its priority, while a
  * timer that fires now queues behind the clients' requests already pending,
- * so batches and requests take turns. */
+ * so batches and requests take turns. Its accuracy is 1 us: with sd-event's
+ * default (250 ms, for coalescing) a batch waited for the next coalescing
+ * point, and a holder of 6,000 leases took 3 s to release instead of 0.1. */
 static void next_batch(struct lw_exit_queue *q)
 {
 	sd_event_source_set_time_relative(q->source, 0);
@@ -288,7 +290,7 @@ static struct lw_exit_queue *exit_queue(struct lw_daemon *d)
 		return NULL;
 	/* floating: the loop owns it and frees the queue when it goes */
 	q->d = d;
-	if (sd_event_add_time_relative(d->event, &q->source, CLOCK_MONOTONIC, 0, 0, release_exited_batch, q) < 0) {
+	if (sd_event_add_time_relative(d->event, &q->source, CLOCK_MONOTONIC, 0, 1, release_exited_batch, q) < 0) {
 		free(q);
 		return NULL;
 	}
