@@ -203,8 +203,6 @@ void lw_fan_enforcer_close(struct lw_enforcement *handle)
 	free(enf);
 }
 
-/* A holder of many leases (a VM's disks) is checked in /proc once: a copy
- * of the pidfd of the holder of the lease before names the same process. */
 /* The leases of an adopted table, with this process's own descriptors:
  * the marked inode (to unmark it) and a pidfd for each process holder. */
 static int rebuild_leases(struct lw_fan_enforcer *enf)
