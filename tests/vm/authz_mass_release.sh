@@ -77,13 +77,17 @@ while time.time() - begin < 300:
         print("no answer within 10 s:", e, flush=True)
     dt = time.time() - t
     worst, calls = max(worst, dt), calls + 1
+    if calls == 1:
+        print("answered", leases, flush=True)	# the holder may die now
     if leases == 0:
         break
     time.sleep(0.05)
 print(f"calls {calls} late {late} worst_ms {int(worst * 1000)} drained_s {time.time() - begin:.1f} leases {leases}")
 PY
 pinger=$!
-sleep 0.5
+# the holder dies once Status has been answered with its leases: a release
+# quicker than the pinger's start would leave nothing to measure
+for _ in $(seq 600); do grep -q '^answered' "$work/pings.out" && break; sleep 0.1; done
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
 wait "$pinger"
 result=$(tail -n 1 "$work/pings.out")
