@@ -145,3 +145,10 @@ bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b)
 		return a->cgroup_id == b->cgroup_id;
 	return a->pid == b->pid && a->start_time == b->start_time;
 }
+
+uint32_t lw_holder_hash(const struct lw_holder *holder)
+{
+	uint64_t h = (uint64_t)holder->pid * 0x9e3779b97f4a7c15ull ^ holder->start_time;
+
+	return (uint32_t)(h ^ (h >> 32));
+}

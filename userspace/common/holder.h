@@ -31,6 +31,9 @@ bool lw_holder_process_alive(const struct lw_holder *holder);
 bool lw_holder_covers_pid(const struct lw_holder *holder, int pid);
 /* The same holder: kind and pid + start time, or cgroup id. */
 bool lw_holder_equal(const struct lw_holder *a, const struct lw_holder *b);
+/* A process holder's pid and start time mixed into 32 bits, for the hash
+ * tables that find its per-process state. */
+uint32_t lw_holder_hash(const struct lw_holder *holder);
 
 /* From /proc/PID/stat: the start time (field 22, clock ticks since boot)
  * and, if comm is not NULL, the command. -ESRCH if no such process, or an

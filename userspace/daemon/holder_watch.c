@@ -68,9 +68,7 @@ static struct proc_watch *by_holder[PROC_BUCKETS];
 
 static unsigned int bucket_of(const struct lw_holder *holder)
 {
-	uint64_t h = (uint64_t)holder->pid * 0x9e3779b97f4a7c15ull ^ holder->start_time;
-
-	return (unsigned int)((h ^ (h >> 32)) % PROC_BUCKETS);
+	return lw_holder_hash(holder) % PROC_BUCKETS;
 }
 
 static struct proc_watch *proc_find(sd_event *event, const struct lw_holder *holder)

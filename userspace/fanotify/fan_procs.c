@@ -13,9 +13,7 @@
 
 static struct lw_fan_proc **bucket(struct lw_fan_enforcer *enf, const struct lw_holder *holder)
 {
-	uint64_t h = (uint64_t)holder->pid * 0x9e3779b97f4a7c15ull ^ holder->start_time;
-
-	return &enf->procs[(h ^ (h >> 32)) % BUCKETS];
+	return &enf->procs[lw_holder_hash(holder) % BUCKETS];
 }
 
 struct lw_fan_proc *lw_fan_proc_get(struct lw_fan_enforcer *enf, const struct lw_holder *holder)
