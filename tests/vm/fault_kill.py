@@ -13,7 +13,7 @@ Run by fault_kill.sh (fcntl direct mode) and fault_kill_lockspace.sh (lock
 files in a lockspace). Also after every round: the keeper running then (a
 new one, after a keeper kill) holds a descriptor of every leased image's
 lock, and a daemon kill alone never leaves a lock to be taken again (the
-keeper had them all). FAULT_KILLS (default 200) sets how many kills;
+keeper had them all). FAULT_KILLS (default 100) sets how many kills;
 FAULT_MAX_SECONDS (1100) ends a run early, failing, on a machine too slow for
 them, so the results are still reported within the limit tests/check gives
 tap-run (1200 s). TAP output; prints the measured numbers as comments."""
@@ -600,8 +600,8 @@ def main():
     print("# random seed %d (FAULT_SEED=%d repeats this run)" % (seed, seed))
     fault = Fault(lockspace)
     try:
-        # stop in time to report, within tap-run's 600 s limit a program
-        fault.run(int(os.environ.get("FAULT_KILLS", "200")),
+        # stop in time to report, within the limit tests/check gives a program
+        fault.run(int(os.environ.get("FAULT_KILLS", "100")),
                   float(os.environ.get("FAULT_MAX_SECONDS", "1100")))
     finally:
         fault.cleanup()
