@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <linux/fs.h>
 
+#include <dirent.h>
 #include <sys/mman.h>
 
 #include "enforce_common.h"
@@ -26,6 +27,25 @@ static bool leased;
 static void path_on_fs(char *buf, size_t size, const char *name)
 {
 	snprintf(buf, size, "%s/%s", fs_dir, name);
+}
+
+/* Between cases: a bind mount undone and every file but folders removed,
+ * without a shell (umount, find and sh cost a TCG guest 0.6 s a case). */
+static void remove_files_of_fs(void)
+{
+	char target[300];
+	struct dirent *e;
+	struct stat st;
+	DIR *dir;
+
+	path_on_fs(target, sizeof(target), "bind-target");
+	umount2(target, 0);	/* mounted by a case or not */
+	if (!(dir = opendir(fs_dir)))
+		return;
+	while ((e = readdir(dir)))
+		if (!fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) && !S_ISDIR(st.st_mode))
+			unlinkat(dirfd(dir), e->d_name, 0);
+	closedir(dir);
 }
 
 /* Each test starts with a fresh image leased (exclusive) to this process. */
@@ -61,7 +81,7 @@ static int release_image(void **state)
 	if (image_fd >= 0)
 		close(image_fd);
 	image_fd = -1;
-	sh("umount %s/bind-target 2>/dev/null; find %s -maxdepth 1 ! -type d -delete", fs_dir, fs_dir);
+	remove_files_of_fs();
 	return 0;
 }
 
