@@ -36,10 +36,10 @@ out=$(vsh start a 2>&1); status=$?
 why="virsh start a failed ($status): $out"
 check domain_with_a_writable_disk_starts [ $status -eq 0 ]
 qa=$(qemu_pid a)
-why="expected holder pid $qa (a's QEMU), lease: $(lease_json "$disk")"
+why="expected holder pid $qa (a's QEMU), lease: $(lease_text "$disk")"
 check writable_disk_is_leased_to_the_domains_qemu [ "$(holder_pids "$disk")" = "$qa" ]
-why="read-only disk has a lease: $(lease_json "$ro")"
-check readonly_disk_is_not_leased [ "$(lease_json "$ro")" = null ]
+why="read-only disk has a lease: $(lease_text "$ro")"
+check readonly_disk_is_not_leased not_leased "$ro"
 
 out=$(vsh start b 2>&1); status=$?
 echo "# virsh start b printed: $(tr '\n' ' ' <<<"$out")"
@@ -66,7 +66,7 @@ for line in open(log):
 sys.exit(1)
 PY
 }
-for _ in $(seq 50); do denied_by qemu-img "$qa" && break; sleep 0.1; done
+for _ in $(seq 50); do denied_by qemu-img "$qa" && break; nap 0.1; done
 why="no audit record of dd denied with holder $qa: $(tail -n 3 "$work/A/audit.log")"
 check dd_denial_is_audited_with_the_domains_qemu_as_holder denied_by dd "$qa"
 why="no audit record of qemu-img denied with holder $qa: $(tail -n 3 "$work/A/audit.log")"
@@ -76,34 +76,34 @@ out=$(vsh start c 2>&1 && vsh start d 2>&1); status=$?
 why="starting c and d on one <shareable/> disk failed ($status): $out"
 check two_domains_share_a_shareable_disk [ $status -eq 0 ]
 want=$(printf '%s\n' "$(qemu_pid c)" "$(qemu_pid d)" | sort | tr '\n' ' ' | sed 's/ $//')
-why="expected a shared lease held by $want, lease: $(lease_json "$shared")"
+why="expected a shared lease held by $want, lease: $(lease_text "$shared")"
 check shareable_disk_has_one_shared_lease_with_both_qemus [ "$(holder_pids "$shared")" = "$want" ]
 
 vsh suspend a >/dev/null 2>&1
-why="lease after suspend: $(lease_json "$disk")"
-check suspend_releases_the_lease [ "$(lease_json "$disk")" = null ]
+why="lease after suspend: $(lease_text "$disk")"
+check suspend_releases_the_lease not_leased "$disk"
 vsh resume a >/dev/null 2>&1
-why="lease after resume: $(lease_json "$disk")"
+why="lease after resume: $(lease_text "$disk")"
 check resume_reacquires_the_lease [ "$(holder_pids "$disk")" = "$qa" ]
 
 out=$(vsh attach-disk a "$extra" sdb --targetbus usb --driver qemu --subdriver raw 2>&1); status=$?
-why="attach-disk ($status): $out; lease: $(lease_json "$extra")"
+why="attach-disk ($status): $out; lease: $(lease_text "$extra")"
 check hotplugged_disk_is_leased_to_the_domain [ $status -eq 0 -a "$(holder_pids "$extra")" = "$qa" ]
 out=$(vsh detach-disk a sdb 2>&1); status=$?
-for _ in $(seq 100); do [ "$(lease_json "$extra")" = null ] && break; sleep 0.1; done
-why="detach-disk ($status): $out; lease: $(lease_json "$extra")"
-check unplugged_disk_lease_is_released [ "$(lease_json "$extra")" = null ]
+for _ in $(seq 100); do not_leased "$extra" && break; nap 0.1; done
+why="detach-disk ($status): $out; lease: $(lease_text "$extra")"
+check unplugged_disk_lease_is_released not_leased "$extra"
 
 lv_stop
 lv_start
-why="libvirtd restart: $why; a is $(vsh domstate a 2>&1), lease $(lease_json "$disk")"
+why="libvirtd restart: $why; a is $(vsh domstate a 2>&1), lease $(lease_text "$disk")"
 check libvirtd_restart_keeps_the_running_domains_lease \
 	[ "$(vsh domstate a 2>&1)" = running -a "$(holder_pids "$disk")" = "$qa" ]
 why="dd wrote into the disk after the libvirtd restart"
 check disk_stays_protected_after_libvirtd_restart not rogue_write "$disk"
 
 vsh destroy a >/dev/null 2>&1
-why="lease after destroy: $(lease_json "$disk")"
+why="lease after destroy: $(lease_text "$disk")"
 check stopping_the_domain_releases_its_lease wait_no_lease "$disk"
 vsh destroy c >/dev/null 2>&1; vsh destroy d >/dev/null 2>&1
 out=$(vsh start b 2>&1); status=$?

@@ -43,7 +43,7 @@ lv_start() {
 	for _ in $(seq 600); do
 		virsh -c qemu:///system version >/dev/null 2>&1 && return 0
 		alive "$lv_pid" || { why="libvirtd exited: $(tail -n 5 "$lv_log" | tr '\n' ' ')"; return 1; }
-		sleep 0.1
+		nap 0.1
 	done
 	why="libvirtd did not answer within 60 s: $(tail -n 5 "$lv_log" | tr '\n' ' ')"
 	return 1
@@ -52,7 +52,7 @@ lv_start() {
 lv_stop() {
 	[ -n "$lv_pid" ] || return 0
 	kill -TERM "$lv_pid" 2>/dev/null
-	for _ in $(seq 300); do alive "$lv_pid" || break; sleep 0.1; done
+	for _ in $(seq 300); do alive "$lv_pid" || break; nap 0.1; done
 	kill -KILL "$lv_pid" 2>/dev/null
 	wait "$lv_pid" 2>/dev/null
 	lv_pid=
@@ -60,8 +60,19 @@ lv_stop() {
 
 vsh() { virsh -q -c qemu:///system "$@"; }
 
+# halt_rom: a 64 KiB firmware whose reset vector halts the CPU. SeaBIOS,
+# finding no boot device, polls in a loop: the nested QEMU of each running
+# domain took a whole vCPU of the TCG guest (200 s of its CPU in
+# libvirt_domains.sh); halted, it takes none.
+halt_rom() {
+	[ -f "$lv_dir/halt.rom" ] && return
+	head -c 65520 /dev/zero >"$lv_dir/halt.rom"
+	printf '\xfa\xf4\xeb\xfd' >>"$lv_dir/halt.rom"	# cli; hlt; jmp back to hlt
+	head -c 12 /dev/zero >>"$lv_dir/halt.rom"
+}
+
 # domain_xml NAME DISK_XML...: a domain with the given <disk> elements,
-# booting nothing (SeaBIOS finds no boot device and waits).
+# whose firmware halts at once (halt_rom).
 domain_xml() {
 	local name=$1; shift
 	cat <<XML
@@ -69,7 +80,7 @@ domain_xml() {
   <name>$name</name>
   <memory unit='MiB'>32</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <os><type arch='x86_64' machine='pc'>hvm</type><loader type='rom'>$lv_dir/halt.rom</loader></os>
   <on_poweroff>destroy</on_poweroff>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
@@ -86,26 +97,27 @@ disk_xml() {
 }
 
 # define NAME DISK_XML...
-define() { domain_xml "$@" >"$lv_dir/$1.xml" && vsh define "$lv_dir/$1.xml" >/dev/null; }
+define() { halt_rom && domain_xml "$@" >"$lv_dir/$1.xml" && vsh define "$lv_dir/$1.xml" >/dev/null; }
 
 qemu_pid() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
 
-# lease_json IMAGE: lockwardend's lease on IMAGE ("null" when none).
-lease_json() { lw A list --json | "$py" -c '
-import json, sys
-for l in json.load(sys.stdin)["leases"]:
-    if l["image"] == sys.argv[1]: print(json.dumps(l)); break
-else: print("null")' "$1"; }
+# lease_text IMAGE: the lease on IMAGE as the CLI shows it, on one line, for
+# messages (computed for every check, so no Python).
+lease_text() { lw A inquire "$1" 2>&1 | tr -s ' \n' ' '; }
+
+# not_leased IMAGE: no lease on IMAGE. Without Python, being polled: a
+# Python start costs a TCG guest a second of CPU.
+not_leased() { [ "$(lw A inquire "$1")" = "not leased" ]; }
 
 # holder_pids IMAGE: the pids holding IMAGE's lease, sorted, space separated.
-holder_pids() { lease_json "$1" | "$py" -c '
+holder_pids() { lw A inquire "$1" --json | "$py" -c '
 import json, sys
-l = json.load(sys.stdin)
+l = json.load(sys.stdin)["lease"]
 print(" ".join(sorted(str(h.get("pid")) for h in l["holders"])) if l else "")'; }
 
 # wait_no_lease IMAGE: the daemon releases a dead holder's lease on its own.
 wait_no_lease() {
-	for _ in $(seq 300); do [ "$(lease_json "$1")" = null ] && return 0; sleep 0.1; done
+	for _ in $(seq 300); do not_leased "$1" && return 0; nap 0.1; done
 	return 1
 }
 
