@@ -25,7 +25,7 @@ status_field() { lw "$1" status --json 2>/dev/null | "$py" -c "import json,sys; 
 wait_for() {
 	for _ in $(seq 600); do
 		[ "$(status_field "$1" "$2" 2>/dev/null)" = True ] && return 0
-		sleep 0.1
+		nap 0.1
 	done
 	why="status never satisfied $2; last reply: $(lw "$1" status --json 2>&1 | tr '\n' ' ')"
 	return 1

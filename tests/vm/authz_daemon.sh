@@ -114,7 +114,7 @@ check user_may_lease_a_file_it_may_write [ $status -eq 0 ]
 lw A acquire "$img" --pid "$holder" >/dev/null 2>&1
 as_user "$cli_bin" --socket "$(sock A)" run "$own" -- sleep 100000 >/dev/null 2>&1 &
 children+=($!)
-for _ in $(seq 100); do [ "$(count_leases A)" = 2 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(count_leases A)" = 2 ] && break; nap 0.1; done
 out=$(lw_as_user list --json 2>&1)
 why="expected the user's list to show $own and not $img, got: $out"
 check user_list_shows_only_own_leases eval 'grep -q "$own" <<<"$out" && ! grep -q "$img" <<<"$out"'
@@ -155,7 +155,7 @@ for i in 1 2; do
 	as_user "$cli_bin" --socket "$(sock B)" run "$work/cap$i.img" -- sleep 100000 >/dev/null 2>&1 &
 	children+=($!)
 done
-for _ in $(seq 100); do [ "$(count_leases B)" = 2 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(count_leases B)" = 2 ] && break; nap 0.1; done
 out=$(as_user "$cli_bin" --socket "$(sock B)" run "$work/cap3.img" -- true 2>&1); status=$?
 why="expected the user's third lease refused naming max_leases_per_uid, got $status: $out"
 check user_beyond_max_leases_per_uid_gets_a_clear_error failed_with "capacity exceeded: uid $uid holds 2 leases already (max_leases_per_uid)"
@@ -167,7 +167,7 @@ check root_still_acquires_while_a_user_is_at_its_cap [ $status -eq 0 ]
 # ---- a watchdog the daemon must never open ----
 modprobe softdog 2>&1 | sed 's/^/# /'
 state=/sys/class/watchdog/watchdog0/state
-for _ in $(seq 50); do [ -e /dev/watchdog ] && [ -e "$state" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -e /dev/watchdog ] && [ -e "$state" ] && break; nap 0.1; done
 before=$(cat "$state" 2>&1)
 for who in user root; do
 	call "$who" "$(inquire_json /dev/watchdog)" >/dev/null

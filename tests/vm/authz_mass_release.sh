@@ -87,7 +87,7 @@ PY
 pinger=$!
 # the holder dies once Status has been answered with its leases: a release
 # quicker than the pinger's start would leave nothing to measure
-for _ in $(seq 600); do grep -q '^answered' "$work/pings.out" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q '^answered' "$work/pings.out" && break; nap 0.1; done
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
 wait "$pinger"
 result=$(tail -n 1 "$work/pings.out")

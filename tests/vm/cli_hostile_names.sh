@@ -34,7 +34,7 @@ check daemon_answers_status_after_start start_daemon A --backend fcntl
 # a holder that names itself (only a process may write its own comm)
 bash -c 'printf "\e]0;t\a\e[2Jq" >/proc/$$/comm; while :; do sleep 1000; done' </dev/null >/dev/null 2>&1 &
 holder=$!; children+=($holder)
-sleep 0.2
+nap 0.2
 out=$(lw A acquire "$img" --pid "$holder" 2>&1); status=$?
 why="acquire of the hostile name failed ($status): $out"
 check acquire_of_an_image_with_a_hostile_name_succeeds [ $status -eq 0 ]
@@ -66,7 +66,7 @@ check conflict_message_is_one_escaped_line \
 
 # a rogue writer that names itself with escape sequences, then is denied
 bash -c 'printf "\e[2J\e]0;rogue\a" >/proc/$$/comm; exec 3<>"$1"' _ "$link" 2>/dev/null
-for _ in $(seq 100); do grep -q '"denial"' "$work/A/audit.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '"denial"' "$work/A/audit.log" 2>/dev/null && break; nap 0.1; done
 out=$(lw A audit --log "$work/A/audit.log" 2>&1); status=$?
 why="audit ($status): $(printf %q "$out")"
 check audit_table_shows_the_rogue_and_the_paths_escaped \

@@ -27,7 +27,7 @@ PY
 	children+=($!)
 	printf -v "$2" %s $!
 	local end=$((SECONDS + 60))
-	while ((SECONDS < end)); do [ -e "$work/blocked.$2" ] && return 0; sleep 0.1; done
+	while ((SECONDS < end)); do [ -e "$work/blocked.$2" ] && return 0; nap 0.1; done
 	why="the blocker of $1 did not take its lock within 60 s"
 	return 1
 }
@@ -50,7 +50,7 @@ pending_count() {
 # wait_pending N: until Status counts N pending acquires (up to 60 s).
 wait_pending() {
 	local n end=$((SECONDS + 60))
-	while ((SECONDS < end)); do n=$(pending_count); [ "$n" = "$1" ] && return 0; sleep 0.1; done
+	while ((SECONDS < end)); do n=$(pending_count); [ "$n" = "$1" ] && return 0; nap 0.1; done
 	why="expected $1 pending acquire(s) within 60 s, Status says: $n"
 	return 1
 }
@@ -60,7 +60,7 @@ wait_exit() {
 	local end=$((SECONDS + 60))
 	while ((SECONDS < end)); do
 		alive "$1" || { wait "$1"; status=$?; return 0; }
-		sleep 0.1
+		nap 0.1
 	done
 	why="process $1 still running after 60 s"
 	return 1
@@ -103,7 +103,7 @@ check another_image_is_acquired_while_pending [ $status -eq 0 ]
 why="a write open by a non-holder of $other_img got through"
 check non_holder_write_is_denied_while_another_acquire_pends not rogue_write "$other_img"
 end=$((SECONDS + 60))
-while ((SECONDS < end)); do grep -q '"denial"' "$work/A/audit.log" 2>/dev/null && break; sleep 0.1; done
+while ((SECONDS < end)); do grep -q '"denial"' "$work/A/audit.log" 2>/dev/null && break; nap 0.1; done
 why="expected a denial record in the audit log, got: $(tail -n 2 "$work/A/audit.log" 2>&1)"
 check denial_is_audited_while_an_acquire_pends grep -q '"denial"' "$work/A/audit.log"
 
@@ -139,7 +139,7 @@ kill -KILL "$gone_blocker"; wait "$gone_blocker" 2>/dev/null
 # were it not cancelled, the lock would be taken within a fraction of a second
 leftover=""
 end=$((SECONDS + 3))
-while ((SECONDS < end)); do byte0_locked "$gone_img" && leftover=yes && break; sleep 0.1; done
+while ((SECONDS < end)); do byte0_locked "$gone_img" && leftover=yes && break; nap 0.1; done
 why="the daemon took the lock of $gone_img after its client had gone"
 check cancelled_acquire_takes_no_lock_later [ -z "$leftover" ]
 why="expected no lease on $gone_img, list says: $(lw A list --json 2>&1)"

@@ -15,7 +15,7 @@ new_cgroup() { mkdir "$cg_root/$1" && echo "$cg_root/$1"; }
 in_cgroup() { local cg=$1; shift; sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"; }
 acquire_cgroup() { varlink a "{\"method\":\"io.lockwarden.Manager.Acquire\",\"parameters\":{\"image\":\"$1\",\"cgroup\":\"$2\"}}"; }
 # wait_leases N: until daemon a lists N leases (up to 10 s).
-wait_leases() { for _ in $(seq 100); do [ "$(count_leases a)" = "$1" ] && return 0; sleep 0.1; done; why="expected $1 leases, listed $(count_leases a)"; return 1; }
+wait_leases() { for _ in $(seq 100); do [ "$(count_leases a)" = "$1" ] && return 0; nap 0.1; done; why="expected $1 leases, listed $(count_leases a)"; return 1; }
 trap 'cleanup; rmdir "$cg_root"/* "$cg_root" 2>/dev/null' EXIT
 
 start_daemon a || { not_ok daemon_starts "$why"; exit 1; }

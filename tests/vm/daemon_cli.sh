@@ -60,7 +60,7 @@ lw A acquire "$img" --pid "$holder" >/dev/null 2>&1
 start=$(date +%s%N)
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
 # the audit trail's holder-death record marks the end of the release
-for _ in $(seq 1000); do grep -q holder-death "$work/A/audit.log" 2>/dev/null && break; sleep 0.01; done
+for _ in $(seq 1000); do grep -q holder-death "$work/A/audit.log" 2>/dev/null && break; nap 0.01; done
 ms=$((($(date +%s%N) - start) / 1000000))
 echo "# holder death to release recorded: ${ms} ms (under TCG, ~10-50x slower than a host)"
 why="lease still listed ${ms} ms after its holder died"
@@ -80,7 +80,7 @@ lw A release "$img" --pid "$h1" >/dev/null 2>&1; lw A release "$img" --pid "$h2"
 # a process with the image open for write: the acquire names it, unless forced
 bash -c "exec 3<>'$img'; exec -a busywriter sleep 100000" & busy=$!; children+=($busy)
 # until it has the image open: a loaded machine may take more than a moment
-for _ in $(seq 3000); do [ -e "/proc/$busy/fd/3" ] && break; sleep 0.01; done
+for _ in $(seq 3000); do [ -e "/proc/$busy/fd/3" ] && break; nap 0.01; done
 out=$(lw A acquire "$img" --pid "$h3" 2>&1); status=$?
 why="expected ImageBusy naming pid $busy, got status $status: $out"
 check acquire_is_refused_while_a_non_holder_writes failed_with "$busy"

@@ -48,7 +48,7 @@ keeps_image() {
 	done 2>/dev/null
 	return 1
 }
-keeps_image_soon() { for _ in $(seq 100); do keeps_image && return 0; sleep 0.1; done; return 1; }
+keeps_image_soon() { for _ in $(seq 100); do keeps_image && return 0; nap 0.1; done; return 1; }
 why="keeper $keeper holds no write descriptor of $img: $(ls -l /proc/"$keeper"/fd 2>&1 | tail -n 5)"
 check keeper_received_the_copy_after_the_lease_existed keeps_image_soon
 why="the daemon logged a refused put: $(grep refused "$work/A/daemon.log")"
@@ -93,7 +93,7 @@ v = d.get("formatted", d)["value"]
 print(v["pid"] if isinstance(v, dict) else int.from_bytes(bytes(int(x, 16) for x in v[4:8]), "little"))' 2>&1
 }
 bpftool map update pinned "$(pins A)/keeper" key hex 00 00 00 00 value hex $(printf '00 %.0s' $(seq 24))
-restored() { for _ in $(seq 100); do [ "$(keeper_entry_pid)" = "$keeper" ] && return 0; sleep 0.1; done; return 1; }
+restored() { for _ in $(seq 100); do [ "$(keeper_entry_pid)" = "$keeper" ] && return 0; nap 0.1; done; return 1; }
 restored_and_logged() {
 	restored && grep -q "the keeper entry (the keeper's identity) was changed" "$work/A/daemon.log" && return 0
 	why="keeper entry after 10 s: $(bpftool -j map lookup pinned "$(pins A)/keeper" key hex 00 00 00 00 2>&1), want pid $keeper; $(grep -c 'keeper entry' "$work/A/daemon.log") log line(s)"

@@ -50,7 +50,7 @@ breach=$work/breach
 			rogue_write "$f" && echo "$f" >>"$breach"
 		fi
 	done
-	sleep 0.05
+	nap 0.05
 done ) & rogue=$!; children+=($rogue)
 sleep 1
 
@@ -79,7 +79,7 @@ why="shared lease after restart should keep holder $s1 and lose $s2: $out"
 check shared_lease_keeps_its_live_holder_after_restart grep -q "\"pid\": *$s1" <<<"$out"
 check shared_lease_loses_its_dead_holder_after_restart not grep -q "\"pid\": *$s2" <<<"$out"
 kill -KILL "$s1"; wait "$s1" 2>/dev/null
-for _ in $(seq 50); do grep -q "$img3" <<<"$(lw A list 2>&1)" || break; sleep 0.1; done
+for _ in $(seq 50); do grep -q "$img3" <<<"$(lw A list 2>&1)" || break; nap 0.1; done
 why="the shared lease outlived its last holder: $(lw A list 2>&1)"
 check shared_lease_ends_with_its_last_holder_after_restart not grep -q "$img3" <<<"$(lw A list 2>&1)"
 
@@ -105,7 +105,7 @@ keeper=$(keeper_of A)
 kill -KILL "$keeper"
 why="nobody holds the backend lock of $img4 after its keeper $keeper was killed"
 check backend_lock_survives_keeper_kill_with_the_daemon_up byte0_locked "$(lock_of "$img4")"
-for _ in $(seq 50); do [ "$(keeper_of A)" != "$keeper" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(keeper_of A)" != "$keeper" ] && break; nap 0.1; done
 new_keeper=$(keeper_of A)
 why="no new keeper after killing $keeper (last logged: $new_keeper): $(tail -n 3 "$work/A/daemon.log")"
 replaced() { [ -n "$new_keeper" ] && [ "$new_keeper" != "$keeper" ] && alive "$new_keeper"; }
@@ -138,7 +138,7 @@ kill -KILL "$h4"; wait "$h4" 2>/dev/null
 
 
 kill -KILL "$h1"; wait "$h1" 2>/dev/null
-for _ in $(seq 50); do [ "$(count_leases A)" = 0 ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(count_leases A)" = 0 ] && break; nap 0.1; done
 listed=$(count_leases A)
 kernel=$(bpftool -j map dump pinned "$(pins A)/leases" 2>&1 | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>&1)
 why="after the last holder died: $listed lease(s) listed, kernel entries: $kernel"

@@ -44,7 +44,7 @@ why="expected host D's acquire to fail with 'lease held' while C holds (lockspac
 check indirect_second_host_acquire_fails_while_first_holds failed_with "lease held"
 # the holder's death on C frees the lease for D
 kill -KILL "$ha"; wait "$ha" 2>/dev/null
-for _ in $(seq 50); do out=$(lw D acquire "$img" --pid "$hb" 2>&1) && break; sleep 0.1; done
+for _ in $(seq 50); do out=$(lw D acquire "$img" --pid "$hb" 2>&1) && break; nap 0.1; done
 status=$?
 why="expected host D's acquire to succeed after C's holder died, got $status: $out"
 check indirect_second_host_acquires_after_first_holder_dies [ $status -eq 0 ]

@@ -18,7 +18,7 @@ check daemon_with_a_per_uid_record_limit_starts start_daemon A --config "$(confi
 images=()
 for i in 1 2 3 4; do images+=("$u/img$i"); as_user lwaudit dd if=/dev/zero of="$u/img$i" bs=4k count=1 status=none; done
 as_user lwaudit "$cli_bin" --socket "$(sock A)" run "${images[@]}" -- sleep 1000 >"$u/run.out" 2>&1 & children+=($!)
-for _ in $(seq 300); do [ "$(count_leases A 2>/dev/null)" = 4 ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(count_leases A 2>/dev/null)" = 4 ] && break; nap 0.1; done
 why="expected the user's 4 leases, list shows $(count_leases A 2>&1); run: $(cat "$u/run.out")"
 check user_leases_its_own_four_images [ "$(count_leases A)" = 4 ]
 
@@ -45,7 +45,7 @@ PY
 elapsed=$(( $(date +%s) - start ))
 attempts=$(cat "$u/attempts" 2>/dev/null || echo 0)
 # let the daemon drain the ring buffer, then stop it: a stop writes the summary
-for _ in $(seq 50); do d1=$(lw A status --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["denials"])'); sleep 0.2
+for _ in $(seq 50); do d1=$(lw A status --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["denials"])'); nap 0.2
 	d2=$(lw A status --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["denials"])'); [ "$d1" = "$d2" ] && break; done
 stop_daemon A
 uid=$(id -u lwaudit)

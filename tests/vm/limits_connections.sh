@@ -22,7 +22,7 @@ check daemon_with_connection_limits_starts start_daemon A --config "$(config lim
 # flood USER COUNT NAME MODE: USER opens COUNT connections in the background
 flood() { as_user "$1" "$py" "$clients" "$(sock A)" "$2" "$r/$3" "$4" 2>"$r/$3.err" & children+=($!); }
 # wait_file FILE: up to 180 s (1,000 connects under TCG on a busy host)
-wait_file() { local end=$((SECONDS + 180)); while ((SECONDS < end)); do [ -f "$1" ] && return 0; sleep 0.2; done; why="no $1 within 180 s: $(cat "${1%.closed}.err" 2>&1)"; return 1; }
+wait_file() { local end=$((SECONDS + 180)); while ((SECONDS < end)); do [ -f "$1" ] && return 0; nap 0.2; done; why="no $1 within 180 s: $(cat "${1%.closed}.err" 2>&1)"; return 1; }
 field() { "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@" 2>&1; }
 
 flood lwflood1 1000 f1 hold
@@ -56,7 +56,7 @@ check root_acquire_and_release_work_while_users_hold_their_connections [ $status
 
 touch "$r/f1.release" "$r/f2.release"
 ok_again=""
-for _ in $(seq 100); do lw_as lwflood1 A status >/dev/null 2>&1 && { ok_again=yes; break; }; sleep 0.1; done
+for _ in $(seq 100); do lw_as lwflood1 A status >/dev/null 2>&1 && { ok_again=yes; break; }; nap 0.1; done
 why="lwflood1's status still refused after its connections closed"
 check a_user_connects_again_once_its_connections_close [ -n "$ok_again" ]
 

@@ -30,7 +30,7 @@ check daemon_logs_that_the_limit_does_not_fit_max_images \
 used=$(ls "/proc/$pid/fd" | wc -l)
 count=$(( (128 - used) / 2 + 3 ))
 as_user lwfds "$py" "$clients" "$(sock A)" "$count" "$r/f" hold 2>"$r/f.err" & children+=($!)
-end=$((SECONDS + 180)); while ((SECONDS < end)) && [ ! -f "$r/f" ]; do sleep 0.2; done
+end=$((SECONDS + 180)); while ((SECONDS < end)) && [ ! -f "$r/f" ]; do nap 0.2; done
 why="$count connections from $used descriptors in use: expected the last to be refused for want of descriptors, got: $(cat "$r/f" "$r/f.err" 2>&1)"
 check connections_beyond_the_descriptors_get_a_clear_error \
 	grep -q 'ResourceLimit: lockwardend is out of file descriptors' "$r/f"
@@ -65,7 +65,7 @@ check accept_does_not_spin_while_descriptors_are_out [ $((2 * (d1 - d0))) -lt $(
 
 touch "$r/f.release"
 served=""
-for _ in $(seq 100); do out=$(lw A status 2>&1) && { served=yes; break; }; sleep 0.2; done
+for _ in $(seq 100); do out=$(lw A status 2>&1) && { served=yes; break; }; nap 0.2; done
 why="root's status still fails after the user's connections closed: $out"
 check daemon_serves_again_once_descriptors_are_free [ -n "$served" ]
 img=$(new_image root.img); start_holder holder

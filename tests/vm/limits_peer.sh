@@ -65,7 +65,7 @@ why="root's acquire for pid $holder failed ($status): $out"
 check root_leases_the_victim_image_for_the_reused_pid [ $status -eq 0 ]
 
 timeout 10 sh -c 'echo go >"$1"' _ "$u/go"
-for _ in $(seq 300); do [ -f "$u/reply" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -f "$u/reply" ] && break; nap 0.1; done
 reply=$(cat "$u/reply" 2>/dev/null)
 why="expected PermissionDenied saying the connecting process has exited, got: ${reply:-no reply}"
 check release_on_a_connection_whose_process_exited_is_refused \

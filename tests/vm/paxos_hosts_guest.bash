@@ -33,7 +33,7 @@ lease() { echo "LS:$1:$disk:$(($2 * mb))"; }
 signal() { : >"$sync_dir/sync.$1"; }
 await() {
 	local deadline=$((SECONDS + $2))
-	while ((SECONDS < deadline)); do [ -e "$sync_dir/sync.$1" ] && return 0; sleep 0.2; done
+	while ((SECONDS < deadline)); do [ -e "$sync_dir/sync.$1" ] && return 0; nap 0.2; done
 	why="host $me: no '$1' from the other hosts within $2 s"
 	return 1
 }
@@ -73,7 +73,7 @@ acquire_until() {
 	local deadline=$((SECONDS + $1))
 	while ((SECONDS < deadline)); do
 		out=$(lw H acquire "$img" --pid "$3" --lease "$2" 2>&1) && return 0
-		sleep 0.5
+		nap 0.5
 	done
 	why="host 2 could not acquire $2 within $1 s: $out"
 	return 1
@@ -108,7 +108,7 @@ case $me in
 	# (a lockspace dropped in that wait is joined again by the daemon)
 	wait_lockspace H joined 120
 	# a holder that writes: it opens the image for write once it holds the lease
-	( while [ ! -e "$work/go" ]; do sleep 0.1; done; exec 3<>"$img"; exec sleep 100000 ) &
+	( while [ ! -e "$work/go" ]; do nap 0.1; done; exec 3<>"$img"; exec sleep 100000 ) &
 	writer=$!; children+=("$writer")
 	out=$(lw H acquire "$img" --pid "$writer" --lease "$(lease vm2 2)" 2>&1); status=$?
 	: >"$work/go"

@@ -20,7 +20,7 @@ start_sanlock() {
 	local deadline=$((SECONDS + 30))
 	while ((SECONDS < deadline)); do
 		"$sanlock_bin" client status >/dev/null 2>&1 && return 0
-		sleep 0.1
+		nap 0.1
 	done
 	why="sanlock daemon did not answer within 30 s: $(tail -n 3 "$work/sanlock.out" 2>/dev/null)"
 	return 1
@@ -28,7 +28,7 @@ start_sanlock() {
 
 stop_sanlock() {
 	"$sanlock_bin" shutdown -f 1 >/dev/null 2>&1
-	for _ in $(seq 100); do pgrep -x sanlock >/dev/null || return 0; sleep 0.1; done
+	for _ in $(seq 100); do pgrep -x sanlock >/dev/null || return 0; nap 0.1; done
 }
 
 # shared_fs DIR: an ext4 file system at DIR (on a loop device), where the
@@ -75,7 +75,7 @@ wait_lockspace() {
 	while ((SECONDS < deadline)); do
 		state=$(lockspace_state "$1")
 		[ "$state" = "$2" ] && return 0
-		sleep 0.2
+		nap 0.2
 	done
 	why="lockspace of daemon $1 not $2 within $3 s (last: ${state:-none}): $(lw "$1" status --json 2>&1 | tr '\n' ' ')"
 	return 1

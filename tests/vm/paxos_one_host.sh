@@ -204,7 +204,7 @@ paxos_conf "$work/c.conf" "lockspace = LF" "lockspace_path = /dev/mapper/lwlf" "
 start_daemon C --config "$work/c.conf" >/dev/null
 img3=$(new_image fenced.img)
 # a holder that writes: it opens the image for write once it holds the lease
-( while [ ! -e "$work/go3" ]; do sleep 0.1; done; exec 3<>"$img3"; exec sleep 100000 ) &
+( while [ ! -e "$work/go3" ]; do nap 0.1; done; exec 3<>"$img3"; exec sleep 100000 ) &
 writer=$!; children+=("$writer")
 out=$(lw C acquire "$img3" --pid "$writer" 2>&1); status=$?
 : >"$work/go3"

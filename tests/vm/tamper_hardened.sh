@@ -75,7 +75,7 @@ check nothing_was_tampered_with [ "$(status_get A 's["tamper"]["events"]')" = 0 
 mkdir -p "$work/B"
 "$daemon_bin" --config "$conf" --socket "$(sock B)" --pin-dir "$pindir" --state-dir "$work/B/state" \
 	--audit-log "$work/B/audit.log" --backend nop >"$work/B/daemon.log" 2>&1 & second=$!
-for _ in $(seq 600); do alive $second || break; sleep 0.1; done
+for _ in $(seq 600); do alive $second || break; nap 0.1; done
 wait $second 2>/dev/null; status=$?
 why="a second lockwardend on the same pins: expected to fail, status $status: $(tail -n 2 "$work/B/daemon.log")"
 check second_daemon_cannot_adopt_the_pins [ $status -ne 0 ]

@@ -20,7 +20,7 @@ status_get() {
 # within TENTHS COMMAND...: poll COMMAND until it succeeds, at most TENTHS/10 s.
 within() {
 	local tenths=$1; shift
-	for _ in $(seq "$tenths"); do "$@" && return 0; sleep 0.1; done
+	for _ in $(seq "$tenths"); do "$@" && return 0; nap 0.1; done
 	"$@"
 }
 
