@@ -169,7 +169,7 @@ start_swapper swapper c d
 start=$(date +%s)
 race folder "$tries" c >"$work/race1.out"
 echo "# round 1 (own folder / root file): $(tail -n 1 "$work/race1.out") in $(($(date +%s) - start)) s"
-kill -KILL "$swapper"; wait "$swapper" 2>/dev/null
+kill_tree "$swapper"; wait "$swapper" 2>/dev/null
 # round 2: a is swapped between the user's image and root's file
 start_swapper swapper a b
 start=$(date +%s)

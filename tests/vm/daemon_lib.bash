@@ -139,8 +139,19 @@ count_leases() {
 	echo $((${#lines[@]} - 1))
 }
 
+# kill_tree PID: kill PID and every process it started, deepest first. A
+# function run in the background is a subshell whose commands are its
+# children: killing the subshell alone left them running (authz_path_swap's
+# swappers renamed files for the rest of the guest's life, two CPU-bound
+# Python processes slowing every later test).
+kill_tree() {
+	local child
+	for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+	kill -KILL "$1" 2>/dev/null
+}
+
 cleanup() {
-	for pid in "${children[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+	for pid in "${children[@]}"; do kill_tree "$pid"; done
 	# (wait with no pid would wait for the daemons too)
 	((${#children[@]})) && wait "${children[@]}" 2>/dev/null
 	# with no holders left, every lease is released, then each daemon stops
