@@ -20,7 +20,7 @@ image_fds() { daemon_fds | grep -cF -- "-> $work/images/"; }
 pidfds_are() { [ "$(pidfds)" -eq "$1" ]; }
 holds_none() { [ "$(held_by "$1")" -eq 0 ]; }
 # leases naming PID among their holders: lines of the CLI's table (a lease
-# a line; no Python in the polls, it costs a TCG guest a second of CPU)
+# a line; no Python in the polls: a start costs a TCG guest half a second)
 held_by() { lw A list | grep -cE "(^|[ ,])pid $1( \(|,|\$)"; }
 
 mkdir "$work/images"

@@ -131,7 +131,7 @@ PY
 # count_leases NAME: how many leases daemon NAME lists.
 # Lines of the CLI's table, a header and a lease a line ("no leases" alone
 # when none), counted in bash: polled, and a Python start costs a TCG guest
-# a second of CPU. Prints nothing if the daemon does not answer.
+# half a second of CPU. Prints nothing if the daemon does not answer.
 count_leases() {
 	local out lines
 	out=$(lw "$1" list) || return 1

@@ -20,7 +20,7 @@ if [ ! -x "$fill" ]; then
 fi
 
 # key_hex DEV INO: a key as bpftool's hex bytes (two little-endian u64s),
-# in bash: a Python start costs a TCG guest about a second of CPU.
+# in bash: a Python start costs a TCG guest half a second of CPU.
 key_hex() {
 	local v i out=hex
 	for v in "$1" "$2"; do
