@@ -16,11 +16,25 @@ lv_require() {
 	done
 }
 
+# halt_rom: a 64 KiB firmware whose reset vector halts the CPU with
+# interrupts off. No test needs the domain to boot, and each running
+# domain's QEMU, emulated inside the TCG guest, took 49-74 s of its CPU in
+# libvirt_domains.sh; natively SeaBIOS with no boot device costs QEMU
+# 0.22 s to start and 0.07 s each 10 s after (its timer interrupts), this
+# ROM 0.17 s and 0.03 s.
+halt_rom() {
+	head -c 65520 /dev/zero >"$lv_dir/halt.rom"
+	printf '\xfa\xf4\xeb\xfd' >>"$lv_dir/halt.rom"	# cli; hlt; jmp back to hlt
+	head -c 12 /dev/zero >>"$lv_dir/halt.rom"
+}
+
 # lv_configure LOCK_MANAGER: /etc/libvirt/qemu.conf for the guest (its /etc
 # is a tmpfs overlay): root runs QEMU, no security labels, logs to files
 # (no virtlogd), no mount namespace; LOCK_MANAGER "" means libvirt's nop.
+# Also the domains' firmware (halt_rom).
 lv_configure() {
 	mkdir -p "$lv_dir" /etc/libvirt /var/lib/libvirt/qemu /var/log/libvirt/qemu /var/cache/libvirt/qemu /run/libvirt
+	halt_rom
 	{
 		echo 'user = "root"'
 		echo 'group = "root"'
@@ -60,19 +74,6 @@ lv_stop() {
 
 vsh() { virsh -q -c qemu:///system "$@"; }
 
-# halt_rom: a 64 KiB firmware whose reset vector halts the CPU with
-# interrupts off. No test needs the domain to boot, and each running
-# domain's QEMU, emulated inside the TCG guest, took 49-74 s of its CPU in
-# libvirt_domains.sh; natively SeaBIOS with no boot device costs QEMU 0.22 s
-# to start and 0.07 s each 10 s after (its timer interrupts), this ROM 0.17
-# s and 0.03 s.
-halt_rom() {
-	[ -f "$lv_dir/halt.rom" ] && return
-	head -c 65520 /dev/zero >"$lv_dir/halt.rom"
-	printf '\xfa\xf4\xeb\xfd' >>"$lv_dir/halt.rom"	# cli; hlt; jmp back to hlt
-	head -c 12 /dev/zero >>"$lv_dir/halt.rom"
-}
-
 # domain_xml NAME DISK_XML...: a domain with the given <disk> elements,
 # whose firmware halts at once (halt_rom).
 domain_xml() {
@@ -99,7 +100,7 @@ disk_xml() {
 }
 
 # define NAME DISK_XML...
-define() { halt_rom && domain_xml "$@" >"$lv_dir/$1.xml" && vsh define "$lv_dir/$1.xml" >/dev/null; }
+define() { domain_xml "$@" >"$lv_dir/$1.xml" && vsh define "$lv_dir/$1.xml" >/dev/null; }
 
 qemu_pid() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
 
