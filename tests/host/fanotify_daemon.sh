@@ -303,7 +303,7 @@ keeper=$(keeper_of a)
 kill9_daemon a; kill -KILL "$keeper"
 for _ in $(seq 100); do alive "$keeper" || break; sleep 0.05; done
 hold_open_for_write "$img3" writer
-for _ in $(seq 100); do [ -e "/proc/$writer/fd/7" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ "/proc/$writer/fd/7" -ef "$img3" ] && break; sleep 0.05; done
 why="the gap writer $writer could not open the image with the daemon and keeper (pid $keeper) gone"
 check writer_opens_the_image_when_daemon_and_keeper_are_gone eval 'ls -l /proc/$writer/fd/7 2>/dev/null | grep -q vm3.raw'
 adoptions() { grep -c "adopted .* lease(s) of" "$work/a/daemon.log"; }

@@ -59,8 +59,9 @@ start_holder holder
 lw A acquire "$img" --pid "$holder" >/dev/null 2>&1
 start=$(date +%s%N)
 kill -KILL "$holder"; wait "$holder" 2>/dev/null
-# the audit trail's holder-death record marks the end of the release
-for _ in $(seq 1000); do grep -q holder-death "$work/A/audit.log" 2>/dev/null && break; nap 0.01; done
+# the audit trail's holder-death record of this holder marks the end of the
+# release (the run command's above is one too)
+for _ in $(seq 1000); do grep -q "\"holder-death\".*\"pid\":$holder," "$work/A/audit.log" 2>/dev/null && break; nap 0.01; done
 ms=$((($(date +%s%N) - start) / 1000000))
 echo "# holder death to release recorded: ${ms} ms (under TCG, ~10-50x slower than a host)"
 why="lease still listed ${ms} ms after its holder died"
@@ -79,8 +80,11 @@ lw A release "$img" --pid "$h1" >/dev/null 2>&1; lw A release "$img" --pid "$h2"
 
 # a process with the image open for write: the acquire names it, unless forced
 bash -c "exec 3<>'$img'; exec -a busywriter sleep 100000" & busy=$!; children+=($busy)
-# until it has the image open: a loaded machine may take more than a moment
-for _ in $(seq 3000); do [ -e "/proc/$busy/fd/3" ] && break; nap 0.01; done
+# until it has the image open: a loaded machine may take more than a moment.
+# Its descriptor 3 must be the image (-ef): while bash starts, 3 is briefly
+# whatever the loader or the locale opens, and a poll that saw that let the
+# acquire come first (the writer was then the one refused)
+for _ in $(seq 3000); do [ "/proc/$busy/fd/3" -ef "$img" ] && break; nap 0.01; done
 out=$(lw A acquire "$img" --pid "$h3" 2>&1); status=$?
 why="expected ImageBusy naming pid $busy, got status $status: $out"
 check acquire_is_refused_while_a_non_holder_writes failed_with "$busy"

@@ -21,7 +21,7 @@ rm -rf "$(pins A)"
 # about 2.5 s on 6.12 (released from an RCU callback and a work item there).
 for _ in $(seq 100); do rogue_write "$img" && break; nap 0.1; done
 hold_open_for_write "$img" writer
-for _ in $(seq 50); do [ -e /proc/$writer/fd/7 ] && break; nap 0.1; done
+for _ in $(seq 50); do [ "/proc/$writer/fd/7" -ef "$img" ] && break; nap 0.1; done
 why="the gap writer $writer could not open the image (enforcement should be off)"
 check writer_opened_the_image_in_the_gap eval 'alive $writer && ls -l /proc/$writer/fd/7 2>/dev/null | grep -q leased.img'
 check daemon_restarts start_daemon A --backend fcntl
