@@ -149,7 +149,10 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 	}
 	LIST_INSERT_HEAD(&s->conns, c, link);
 	s->nr_conns++;
-	return 0;
+	/* A client that connects for one call (libvirt's lock drivers do, for
+	 * each call) has often sent it by now: read it at once rather than one
+	 * pass of the loop later. Nothing there costs one read (EAGAIN). */
+	return lw_conn_on_io(c->source, cfd, EPOLLIN, c);
 }
 
 int lw_server_open(struct lw_daemon *d, struct lw_server **out, struct lw_err *err)
