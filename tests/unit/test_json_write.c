@@ -40,6 +40,27 @@ static void every_byte_in_a_string_is_written_as_json_c_does(void **state)
 	assert_as_json_c(json_object_new_string("\xff\xfe not UTF-8 \xc3("));
 }
 
+/* Strings are scanned 8 bytes at a time: each byte that needs escaping
+ * (and one that does not, above 0x7f), alone or beside another, at every
+ * place of strings of every length across a few words. */
+static void an_escape_anywhere_in_a_word_is_written_as_json_c_does(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0x01, 0x1f, '"', '\\', 0x20, 0x21, 0x5b,
+					       0x7f, 0x80, 0x9f, 0xa2, 0xdc, 0xff };
+	char text[26];
+
+	(void)state;
+	for (size_t len = 1; len <= sizeof(text); len++)
+		for (size_t at = 0; at < len; at++)
+			for (size_t b = 0; b < sizeof(bytes); b++) {
+				memset(text, 'a', len);
+				text[at] = (char)bytes[b];
+				if (at + 9 < len)	/* a second one, a word further */
+					text[at + 9] = '"';
+				assert_as_json_c(json_object_new_string_len(text, (int)len));
+			}
+}
+
 static void integers_at_their_limits_are_written_as_json_c_does(void **state)
 {
 	(void)state;
@@ -98,6 +119,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_byte_in_a_string_is_written_as_json_c_does),
+		cmocka_unit_test(an_escape_anywhere_in_a_word_is_written_as_json_c_does),
 		cmocka_unit_test(integers_at_their_limits_are_written_as_json_c_does),
 		cmocka_unit_test(other_kinds_and_nesting_are_written_as_json_c_does),
 		cmocka_unit_test(writes_append_to_what_the_buffer_holds),

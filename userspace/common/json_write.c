@@ -59,18 +59,43 @@ static bool put_escape(struct lw_json_buf *b, unsigned char c)
 	return put(b, esc, sizeof(esc));
 }
 
+#define ONES (~(uint64_t)0 / 255)	/* 0x0101...01 */
+#define HIGHS (ONES * 0x80)
+
+/* Whether any of the 8 bytes of w needs escaping: one below 0x20, a quote
+ * or a backslash (the word-at-a-time tests for a zero byte and for a
+ * byte below n, n <= 128). Paths are most of what is written, and run
+ * long between escapes, if any. */
+static inline bool word_escapes(uint64_t w)
+{
+	uint64_t quote = w ^ (ONES * '"'), backslash = w ^ (ONES * '\\');
+
+	return (((w - ONES * 0x20) & ~w) | ((quote - ONES) & ~quote) |
+		((backslash - ONES) & ~backslash)) & HIGHS;
+}
+
 static bool put_string(struct lw_json_buf *b, const char *s, size_t n)
 {
-	size_t run = 0;
+	size_t run = 0, i = 0;
 
 	if (!put(b, "\"", 1))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!escaped[(unsigned char)s[i]])
-			continue;
-		if (!put(b, s + run, i - run) || !put_escape(b, (unsigned char)s[i]))
-			return false;
-		run = i + 1;
+	while (i < n) {
+		uint64_t w;
+
+		if (n - i >= sizeof(w)) {
+			memcpy(&w, s + i, sizeof(w));
+			if (!word_escapes(w)) {
+				i += sizeof(w);
+				continue;
+			}
+		}
+		if (escaped[(unsigned char)s[i]]) {
+			if (!put(b, s + run, i - run) || !put_escape(b, (unsigned char)s[i]))
+				return false;
+			run = i + 1;
+		}
+		i++;
 	}
 	return put(b, s + run, n - run) && put(b, "\"", 1);
 }

@@ -147,7 +147,6 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 		key = lw_to_map_key(key_out);
 	else if ((err = lw_map_key_of_fd(enf, fd, &key)))
 		return err;
-	lw_map_key_name(&key, name, sizeof(name));
 	if ((err = lw_blockdev_check_free(enf, &key)))
 		return err;
 
@@ -158,6 +157,7 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 	if (bpf_map_update_elem(enf->leases_fd, &key, &lease, BPF_NOEXIST)) {
 		err = -errno;
 		lw_filter_add(enf, &key, -1);
+		lw_map_key_name(&key, name, sizeof(name));	/* named only for the error */
 		if (err == -EEXIST)
 			return lw_fail(enf, -EEXIST, "image (%s) is already leased", name);
 		if (err == -E2BIG || err == -ENOMEM)
@@ -220,9 +220,12 @@ static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 	struct lw_map_lease old;
 	char name[96];
 
-	lw_map_key_name(key, name, sizeof(name));
 	/* one call: the holders to unindex come with the removal */
 	if (bpf_map_lookup_and_delete_elem(enf->leases_fd, key, &old)) {
+		int e = errno;
+
+		lw_map_key_name(key, name, sizeof(name));	/* named only for the error */
+		errno = e;
 		if (errno == ENOENT)
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 		return lw_fail(enf, -errno, "cannot remove the lease of %s: %s", name, strerror(errno));
