@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The daemon's memory per lease, natively (docs/performance.md): starts
+# The daemon's memory per lease, natively (docs/performance-history.md): starts
 # lockwardend with an empty configuration in a fresh folder, reads its
 # memory idle, fills it with N leases of one holder (build/bench/lease_fill),
 # reads it full, then stops everything it started. Needs root and a build.
