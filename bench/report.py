@@ -106,10 +106,50 @@ SCALE_ROWS = [
 ]
 
 
+def headline(res):
+    """The figures the performance goals name, from the tables below: open
+    cost and round trips to virtlockd on the instruction clock (the wall
+    clock's spread hides a few percent), scale, paxos."""
+    out = []
+    for name, clock in (("enforce_cost_icount", "instruction clock"), ("enforce_cost", "wall clock")):
+        rows = [r for r in res.get("benchmarks", {}).get(name, {}).get("rows") or []
+                if "(this build)" in r["program"]]
+        tables = list(dict.fromkeys(r["table"] for r in rows))
+        cases = list(dict.fromkeys(r["case"] for r in rows))
+        if not rows:
+            continue
+        ratios = {(r["case"], r["table"]): f"{r['ratio']['median']:.3f}x" if r["ratio"] else "?" for r in rows}
+        out += [f"Open cost, with this build's program over without ({clock}, median of the rounds):", "",
+                "| open | " + " | ".join(tables) + " |", "|---" * (len(tables) + 1) + "|"]
+        out += [f"| {c} | " + " | ".join(ratios.get((c, t), "") for t in tables) + " |" for c in cases]
+        out.append("")
+    rt = res.get("lease_round_trips_icount") or {}
+    for r in rt.get("rows", []):
+        ratio = r.get("ratio_to_virtlockd")
+        if ratio:
+            out.append(f"- {r['system']}, {r['clients']} client(s): {ratio['median']:.2f}x virtlockd's round "
+                       f"trips/s ({ratio['min']:.2f}..{ratio['max']:.2f}), p99 {r['p99_ms']:.2f} ms")
+    sc = res.get("scale")
+    if sc:
+        out.append(f"- scale: {sc['leases_held']} of {sc['leases_wanted']} leases held; acquire "
+                   f"{sc['acquire_ms_first_1000']:.1f} ms each over the first thousand, "
+                   f"{sc['acquire_ms_last_1000']:.1f} over the last; daemon RSS "
+                   f"{sc['daemon_rss_kb'] / 1024:.1f} MiB; after kill -9 status answers after "
+                   f"{sc['restart_status_answers_s']:.2f} s, every lease back after {sc['readoption_s']:.2f} s")
+    px = res.get("paxos_round_trips")
+    if px:
+        out.append(f"- paxos: raw sanlock {px['ratio_raw_over_lockwarden']:.2f}x lockwardend's round trips/s")
+    if not out:
+        return []
+    return ["## Headline", "", "Round trips on the instruction clock (one vCPU), scale on the wall clock; "
+            "ratios: median (min..max) over interleaved rounds.", ""] + out + [""]
+
+
 def markdown(res):
     out = ["# lockwarden benchmarks", ""]
     if res.get("guest"):
         out += [f"Guest: {res['guest']}", ""]
+    out += headline(res)
     for key, clock in (("lease_round_trips", ""),
                        ("lease_round_trips_icount", ", instruction-counting clock (one vCPU)")):
         rt = res.get(key)
