@@ -114,10 +114,10 @@ def headline(res):
     for name, clock in (("enforce_cost_icount", "instruction clock"), ("enforce_cost", "wall clock")):
         rows = [r for r in res.get("benchmarks", {}).get(name, {}).get("rows") or []
                 if "(this build)" in r["program"]]
-        tables = list(dict.fromkeys(r["table"] for r in rows))
-        cases = list(dict.fromkeys(r["case"] for r in rows))
         if not rows:
             continue
+        tables = list(dict.fromkeys(r["table"] for r in rows))
+        cases = list(dict.fromkeys(r["case"] for r in rows))
         ratios = {(r["case"], r["table"]): f"{r['ratio']['median']:.3f}x" if r["ratio"] else "?" for r in rows}
         out += [f"Open cost, with this build's program over without ({clock}, median of the rounds):", "",
                 "| open | " + " | ".join(tables) + " |", "|---" * (len(tables) + 1) + "|"]

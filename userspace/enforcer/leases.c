@@ -225,10 +225,9 @@ static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 		int e = errno;
 
 		lw_map_key_name(key, name, sizeof(name));	/* named only for the error */
-		errno = e;
-		if (errno == ENOENT)
+		if (e == ENOENT)
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
-		return lw_fail(enf, -errno, "cannot remove the lease of %s: %s", name, strerror(errno));
+		return lw_fail(enf, -e, "cannot remove the lease of %s: %s", name, strerror(e));
 	}
 	lw_index_lease(enf, key, &old, -1);
 	lw_blockdev_release(enf, key);
