@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -414,6 +417,72 @@ static void call_reports_peer_closing_before_reply(void **state)
 	close(sv[1]);
 }
 
+/* wait_ms bounds the wait for a reply, with no SO_RCVTIMEO on the socket. */
+static void a_silent_peer_times_out_after_wait_ms(void **state)
+{
+	struct varlink_reader r;
+	struct varlink_reply reply;
+	struct timespec t0, t1;
+	long waited_ms;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	varlink_reader_init(&r, 0);
+	r.wait_ms = 50;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(varlink_call(sv[0], &r, "x.y.Z", NULL, &reply), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(waited_ms >= 49);	/* not before its time */
+	varlink_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The server reading our request wakes whatever sleeps on our socket, for
+ * write space. A client waiting for the reply must not wake for that: it
+ * blocks once, until the reply comes (a blocking read blocked twice). */
+static void waiting_for_a_reply_blocks_once(void **state)
+{
+	const char reply_wire[] = "{\"parameters\":{}}";
+	struct varlink_reader r;
+	struct varlink_reply reply;
+	struct rusage before, after;
+	int sv[2], status;
+	pid_t server;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	server = fork();
+	assert_true(server >= 0);
+	if (server == 0) {
+		char buf[256];
+
+		close(sv[0]);
+		usleep(50000);	/* the client is asleep by then */
+		if (read(sv[1], buf, sizeof(buf)) <= 0)
+			_exit(1);
+		usleep(50000);
+		if (write(sv[1], reply_wire, sizeof(reply_wire)) != (ssize_t)sizeof(reply_wire))
+			_exit(1);
+		while (read(sv[1], buf, sizeof(buf)) > 0)	/* until the client closes */
+			;
+		_exit(0);
+	}
+	close(sv[1]);
+	varlink_reader_init(&r, 0);
+	getrusage(RUSAGE_THREAD, &before);
+	assert_int_equal(varlink_call(sv[0], &r, "x.y.Z", NULL, &reply), 0);
+	getrusage(RUSAGE_THREAD, &after);
+	varlink_reply_release(&reply);
+	varlink_reader_free(&r);
+	close(sv[0]);
+	assert_int_equal(waitpid(server, &status, 0), server);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(after.ru_nvcsw - before.ru_nvcsw, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +507,8 @@ int main(void)
 		cmocka_unit_test(string_with_nul_is_escaped_on_the_wire),
 		cmocka_unit_test(call_sends_request_and_reads_reply),
 		cmocka_unit_test(call_reports_peer_closing_before_reply),
+		cmocka_unit_test(a_silent_peer_times_out_after_wait_ms),
+		cmocka_unit_test(waiting_for_a_reply_blocks_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,6 +94,7 @@ int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,
 	    setsockopt(lw->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		return error_set(err, -errno, "cannot set a timeout: %s", strerror(errno));
 	lw->timeout_ms = timeout_ms;
+	lw->reader.wait_ms = timeout_ms;
 	return 0;
 }
 

@@ -43,6 +43,7 @@ struct varlink_reader {
 	size_t scanned;  /* bytes after consumed known to hold no NUL */
 	struct json_tokener *tok; /* kept for this stream's messages: a new one
 				   * costs json-c a dozen allocations */
+	unsigned wait_ms;         /* varlink_read_reply's wait for data: 0 for ever */
 };
 
 /* max == 0 means VARLINK_MESSAGE_MAX. Allocates nothing until data arrives. */

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 int varlink_serialize(struct json_object *msg, char **out, size_t *len)
 {
@@ -26,15 +28,27 @@ int varlink_serialize(struct json_object *msg, char **out, size_t *len)
 	return 0;
 }
 
-static int wait_for(int fd, short events)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 0 once fd has events, -ETIMEDOUT after wait_ms (0: no limit). */
+static int wait_for(int fd, short events, unsigned wait_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	int n;
+	int64_t deadline = wait_ms ? now_ms() + wait_ms : 0;
+	int n, timeout = wait_ms ? (int)wait_ms : -1;
 
-	do
-		n = poll(&pfd, 1, -1);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	while ((n = poll(&pfd, 1, timeout)) < 0 && errno == EINTR)
+		if (deadline && (timeout = (int)(deadline - now_ms())) < 0)
+			timeout = 0;
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIMEDOUT;
 }
 
 int varlink_send(int fd, struct json_object *msg)
@@ -56,7 +70,7 @@ int varlink_send(int fd, struct json_object *msg)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			ret = wait_for(fd, POLLOUT);
+			ret = wait_for(fd, POLLOUT, 0);
 			if (ret < 0)
 				goto cleanup;
 			continue;
@@ -81,6 +95,12 @@ int varlink_read_reply(int fd, struct varlink_reader *r, struct varlink_reply *r
 	for (;;) {
 		if (varlink_reader_next(r, &text, &len) == 1)
 			return varlink_reader_parse_reply(r, text, len, reply, NULL);
+		/* Wait in poll(2), not in a blocking read: the server's read of
+		 * our request frees its buffer, and that wakes whatever sleeps
+		 * on our socket, for write space; a read would wake for nothing
+		 * (and the server pay for the wakeup), a poll for POLLIN not. */
+		if ((ret = wait_for(fd, POLLIN, r->wait_ms)) < 0)
+			return ret;
 		n = varlink_reader_fill(r, fd);
 		if (n > 0)
 			continue;
@@ -91,9 +111,6 @@ int varlink_read_reply(int fd, struct varlink_reader *r, struct varlink_reply *r
 		/* EAGAIN on a blocking fd is its SO_RCVTIMEO expiring. */
 		if (!(fcntl(fd, F_GETFL) & O_NONBLOCK))
 			return -ETIMEDOUT;
-		ret = wait_for(fd, POLLIN);
-		if (ret < 0)
-			return ret;
 	}
 }
 
