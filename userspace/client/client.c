@@ -90,8 +90,8 @@ int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,
 	struct timeval tv = { .tv_sec = timeout_ms / 1000,
 			      .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
 
-	if (setsockopt(lw->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(lw->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+	/* replies are waited for in poll(2), bounded by the reader's wait_ms */
+	if (setsockopt(lw->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		return error_set(err, -errno, "cannot set a timeout: %s", strerror(errno));
 	lw->timeout_ms = timeout_ms;
 	lw->reader.wait_ms = timeout_ms;
