@@ -191,6 +191,21 @@ struct lw_filter_change {
 	__s32 delta;
 };
 
+/* Nobody's aliases once more (delta 1) or once less (-1), for up to
+ * LW_NOBODYS_MAX device nodes in one call (enforcer_filter.bpf.c): the
+ * devices under a file system with leased images, most often one to
+ * three. A key that is leased, or another lease's alias, is left as it
+ * is. The program's loop is unrolled (a context is read at fixed offsets
+ * only), hence the small batch. */
+#define LW_NOBODYS_MAX 8
+struct lw_nobodys_change {
+	__s32 delta;
+	__u32 n;		/* keys[0..n) */
+	__u32 done;		/* out: keys passed (all n, or up to the failed one) */
+	__s32 err;		/* out: 0, or the failed insert's -errno */
+	struct lw_map_key keys[LW_NOBODYS_MAX];
+};
+
 /* The files iterator (enforcer_files.bpf.c) answers one query at a time. */
 enum lw_files_query {
 	LW_FILES_KEY_OF_FD = 1,	/* the key of (tgid, fd) */

@@ -793,6 +793,35 @@ static void device_under_a_filesystem_with_a_leased_image_is_nobodys(void **stat
 	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of the device after release");
 }
 
+/* Each leased image on a file system counts once on its device: the
+ * device stays nobody's until the last of them goes. */
+static void device_under_a_filesystem_stays_nobodys_until_its_last_image_goes(void **state)
+{
+	struct lw_image_key second;
+	struct lw_holder self;
+	int fd, err, with_one;
+
+	(void)state;
+	mount_part1_with_an_image();
+	if (sh("truncate -s 4M %s/second.raw", MNT))
+		fail_msg("cannot make %s/second.raw", MNT);
+	lease_file(MNT_IMAGE);
+	if ((fd = open(MNT "/second.raw", O_RDONLY | O_CLOEXEC)) < 0)
+		fail_msg("cannot open the second image: %s", strerror(errno));
+	if ((err = lw_holder_of_pid(getpid(), &self)))
+		fail_msg("cannot describe this process as a holder: %s", strerror(-err));
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &second);
+	close(fd);
+	if (err)
+		fail_msg("expected the second lease, got %s: %s", strerror(-err), lw_enforcer_error(enf));
+	release_lease();	/* the first image */
+	with_one = child_open(part1, O_RDWR);
+	if ((err = lw_enforcer_remove_lease(enf, &second)))
+		fail_msg("cannot release the second image: %s", lw_enforcer_error(enf));
+	assert_denied(with_one, "a non-holder's O_RDWR open of the device while one image is still leased");
+	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of the device after the last release");
+}
+
 static void writable_fs_devices_leaves_the_device_under_a_filesystem_open(void **state)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .writable_fs_devices = true };
@@ -1193,6 +1222,7 @@ int main(void)
 		CASE(shared_writable_mapping_of_a_device_refuses_the_acquire),
 		CASE(shared_writable_mapping_below_a_dm_device_refuses_the_acquire),
 		CASE(device_under_a_filesystem_with_a_leased_image_is_nobodys),
+		CASE(device_under_a_filesystem_stays_nobodys_until_its_last_image_goes),
 		CASE(writable_fs_devices_leaves_the_device_under_a_filesystem_open),
 		CASE(mount_of_a_loop_device_on_a_leased_file_is_refused_and_writes_nothing),
 		CASE(fsconfig_create_on_a_loop_device_on_a_leased_file_is_refused),

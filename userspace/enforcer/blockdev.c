@@ -105,19 +105,10 @@ void lw_drop_aliases_of(struct lw_enforcer *enf, const struct lw_map_key *key)
 /* One count less of each of nobodys' nobody's aliases. */
 static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
 {
-	struct lw_alias alias;
+	size_t done;
 
-	for (size_t i = 0; nobodys && i < nobodys->n; i++) {
-		const struct lw_map_key *k = &nobodys->keys[i];
-
-		if (bpf_map_lookup_elem(enf->aliases_fd, k, &alias) || alias.lease.dev || alias.lease.ino)
-			continue;
-		if (alias.count > 1) {
-			alias.count--;
-			bpf_map_update_elem(enf->aliases_fd, k, &alias, BPF_EXIST);
-		} else if (!bpf_map_delete_elem(enf->aliases_fd, k))
-			lw_filter_add(enf, k, -1);
-	}
+	if (nobodys && nobodys->n)
+		lw_nobodys_change(enf, nobodys->keys, nobodys->n, -1, &done);
 }
 
 /* k becomes an alias of lease, or (found: k's nobody's alias, looked up
@@ -240,7 +231,7 @@ static int check_mappings(struct lw_enforcer *enf, const struct lw_map_key *key,
 	return lw_vmas_check(enf, keys, n, &lease);
 }
 
-static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k);
+static int add_nobodys(struct lw_enforcer *enf, const struct related *nodes);
 
 /* A device below the leased one (a multipath path, an LVM physical volume,
  * an md member): write opens are the lease's, ioctls stay free (multipathd
@@ -266,9 +257,9 @@ static int cover_below(struct lw_enforcer *enf, const struct lw_map_key *key, st
 	for (size_t i = 0; i < below->n; i++)
 		if ((err = add_below(enf, &below->keys[i], key)))
 			return err;
-	for (; *nobodys_done < nobodys->n; (*nobodys_done)++)
-		if ((err = add_nobodys(enf, &nobodys->keys[*nobodys_done])))
-			return err;
+	if ((err = add_nobodys(enf, nobodys)))
+		return err;
+	*nobodys_done = nobodys->n;
 	return 0;
 }
 
@@ -313,21 +304,21 @@ undo:
 }
 
 /* Nobody's once more (a count per leased file on it); a node already
- * another lease's stays that lease's: its non-holders are refused anyway. */
-static int add_nobodys(struct lw_enforcer *enf, const struct lw_map_key *k)
+ * another lease's stays that lease's: its non-holders are refused anyway.
+ * In one system call for all of them: an acquire of a file makes its file
+ * system's devices nobody's, so this is on every acquire. */
+static int add_nobodys(struct lw_enforcer *enf, const struct related *nodes)
 {
-	static const struct lw_map_key nobody;
-	struct lw_alias alias;
-	bool found;
+	struct related raised = *nodes;
+	struct lw_err reason;
+	int err;
 
-	if (is_leased(enf, k))
+	if (!(err = lw_nobodys_change(enf, nodes->keys, nodes->n, 1, &raised.n)))
 		return 0;
-	found = !bpf_map_lookup_elem(enf->aliases_fd, k, &alias);
-	if (found && (alias.lease.dev || alias.lease.ino))
-		return 0;
-	/* looked up once here: an acquire of a file makes its file system's
-	 * devices nobody's, so this is on every acquire */
-	return store_alias(enf, k, &nobody, LW_ALIAS_OPENS_ONLY, found ? &alias : NULL);
+	reason = enf->err;
+	drop_nobodys(enf, &raised);
+	enf->err = reason;
+	return err;
 }
 
 /* lw_fs_device_nodes of dev, read again from sysfs once a clock second:
@@ -358,18 +349,11 @@ static void fs_device_nodes(__u64 dev, struct related *all)
 int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related all;
-	int err;
 
 	if (enf->writable_fs_devices)
 		return 0;
 	fs_device_nodes(key->dev, &all);
-	for (size_t i = 0; i < all.n; i++)
-		if ((err = add_nobodys(enf, &all.keys[i]))) {
-			all.n = i;
-			drop_nobodys(enf, &all);
-			return err;
-		}
-	return 0;
+	return add_nobodys(enf, &all);
 }
 
 void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key)

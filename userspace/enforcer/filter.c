@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Changes to the lease filter's counts, atomic as the programs' own are
- * (bpf/enforcer_filter.bpf.c): one system call a change. Loaded on first
- * use (or when the guard is set, which guards it: it writes the filter),
- * never pinned: only this daemon runs it. */
+/* Changes to the lease filter's counts and to nobody's aliases, atomic as
+ * the programs' own are (bpf/enforcer_filter.bpf.c): one system call a
+ * change. Loaded on first use (or when the guard is set, which guards it:
+ * it writes the filter), never pinned: only this daemon runs it. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -18,7 +18,10 @@ static int filter_load(struct lw_enforcer *enf)
 
 	if (!skel)
 		return lw_fail(enf, -errno, "cannot open the lease filter's program: %s", strerror(errno));
+	skel->rodata->filter_mask = enf->filter_mask;
 	if ((err = bpf_map__reuse_fd(skel->maps.lease_filter, enf->filter_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.leases, enf->leases_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.aliases, enf->aliases_fd)) ||
 	    (err = enforcer_filter_bpf__load(skel))) {
 		enforcer_filter_bpf__destroy(skel);
 		return lw_fail(enf, err, "cannot load the lease filter's program: %s", strerror(-err));
@@ -40,6 +43,37 @@ int lw_filter_prog_fd(struct lw_enforcer *enf)
 	if (!enf->filter_change && (err = filter_load(enf)))
 		return err;
 	return bpf_program__fd(enf->filter_change->progs.lw_filter_change);
+}
+
+int lw_nobodys_prog_fd(struct lw_enforcer *enf)
+{
+	int err;
+
+	if (!enf->filter_change && (err = filter_load(enf)))
+		return err;
+	return bpf_program__fd(enf->filter_change->progs.lw_nobodys_change);
+}
+
+int lw_nobodys_change(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n, int delta,
+		      size_t *done)
+{
+	struct lw_nobodys_change change = { .delta = delta };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &change, .ctx_size_in = sizeof(change));
+	int fd = lw_nobodys_prog_fd(enf);
+
+	*done = 0;
+	if (fd < 0)
+		return fd;
+	while (*done < n) {
+		change.n = n - *done < LW_NOBODYS_MAX ? (__u32)(n - *done) : LW_NOBODYS_MAX;
+		memcpy(change.keys, keys + *done, change.n * sizeof(*keys));
+		if (bpf_prog_test_run_opts(fd, &run))
+			return lw_fail(enf, -errno, "cannot update the device aliases: %s", strerror(errno));
+		*done += change.done;
+		if (change.err)
+			return lw_fail(enf, change.err, "cannot insert an alias: %s", strerror(-change.err));
+	}
+	return 0;
 }
 
 int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta)

@@ -199,11 +199,12 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 		if ((err = guard_object(enf, LW_OBJECT_PROG, enf->programs[i].prog_fd)) ||
 		    (err = guard_object(enf, LW_OBJECT_LINK, enf->programs[i].link_fd)))
 			return err;
-	/* the daemon's own filter program writes the filter: loaded now, so
-	 * that it is never there unguarded */
+	/* the daemon's own programs write the filter and the aliases: loaded
+	 * now, so that they are never there unguarded */
 	if ((filter_fd = lw_filter_prog_fd(enf)) < 0)
 		return filter_fd;
-	if ((err = guard_object(enf, LW_OBJECT_PROG, filter_fd)))
+	if ((err = guard_object(enf, LW_OBJECT_PROG, filter_fd)) ||
+	    (err = guard_object(enf, LW_OBJECT_PROG, lw_nobodys_prog_fd(enf))))
 		return err;
 	if (bpf_map_update_elem(enf->guard_fd, &zero, &guard, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the guard map: %s", strerror(errno));
