@@ -39,6 +39,15 @@ struct {
 	__type(value, struct lw_alias);
 } aliases SEC(".maps");
 
+/* The enforcer's holder_index (holder_guard.bpf.h), likewise. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct lw_map_holder);
+	__type(value, struct lw_holder_ref);
+} holder_index SEC(".maps");
+
 static __always_inline int filter_add(const struct lw_map_key *key, __s32 delta)
 {
 	__u32 slot = lw_filter_slot(key, filter_mask);
@@ -120,5 +129,159 @@ int lw_nobodys_change(struct lw_nobodys_change *change)
 	}
 	change->done = i;
 	change->err = err;
+	return 0;
+}
+
+/* holder_index's key of a holder: only its kind's fields. */
+static __always_inline void index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->kind = holder->kind;
+	if (holder->kind == LW_MAP_HOLDER_CGROUP)
+		k->cgroup_id = holder->cgroup_id;
+	else {
+		k->pid = holder->pid;
+		k->start_time = holder->start_time;
+	}
+}
+
+/* One holder counted out: a process's entry stays at 0 (userspace keeps a
+ * few so: LW_LINGERING), another's goes. 1 if it stays at 0. */
+static __always_inline int holder_out(const struct lw_map_holder *k)
+{
+	struct lw_holder_ref *ref = bpf_map_lookup_elem(&holder_index, k);
+
+	if (!ref || !ref->count)
+		return 0;
+	if (ref->count == 1 && k->kind != LW_MAP_HOLDER_PROCESS) {
+		bpf_map_delete_elem(&holder_index, k);
+		return 0;
+	}
+	ref->count--;
+	return !ref->count;
+}
+
+/* One holder counted in: 1 if it had an entry, 0 if one is made, or the
+ * insert's -errno. A holder's first lease is the one its entry names. */
+static __always_inline int holder_in(const struct lw_map_holder *k, const struct lw_map_key *key)
+{
+	struct lw_holder_ref *ref = bpf_map_lookup_elem(&holder_index, k);
+	struct lw_holder_ref fresh = { .count = 1, .key = *key };
+
+	if (ref) {
+		if (!ref->count)
+			ref->key = *key;
+		ref->count++;
+		return 1;
+	}
+	return (int)bpf_map_update_elem(&holder_index, k, &fresh, BPF_NOEXIST);
+}
+
+/* Holders in, all or none: those counted in before a failed insert are
+ * counted out again, and an entry made for them removed. 0, or -errno. */
+static __always_inline int holders_in(const struct lw_map_key *key, const struct lw_map_lease *lease,
+				      __u32 *known_out)
+{
+	__u32 n = lease->nr_holders, made = 0, known = 0, i;
+	int r = 0;
+
+#pragma clang loop unroll(full)
+	for (i = 0; i < LW_MAP_MAX_HOLDERS; i++) {
+		struct lw_map_holder k;
+
+		if (i >= n)
+			break;
+		index_key(&lease->holders[i], &k);
+		r = holder_in(&k, key);
+		if (r < 0)
+			break;
+		if (r)
+			known |= 1u << i;
+		else
+			made |= 1u << i;
+	}
+	if (r >= 0) {
+		*known_out = known;
+		return 0;
+	}
+#pragma clang loop unroll(full)
+	for (__u32 j = 0; j < LW_MAP_MAX_HOLDERS; j++) {
+		struct lw_map_holder k;
+
+		if (j >= i)
+			break;
+		index_key(&lease->holders[j], &k);
+		if (made & (1u << j))
+			bpf_map_delete_elem(&holder_index, &k);
+		else
+			holder_out(&k);
+	}
+	return r;
+}
+
+/* Holders out: bit i of the result, holder i's entry stays at 0. */
+static __always_inline __u32 holders_out(const struct lw_map_lease *lease)
+{
+	__u32 n = lease->nr_holders, emptied = 0, i;
+
+#pragma clang loop unroll(full)
+	for (i = 0; i < LW_MAP_MAX_HOLDERS; i++) {
+		struct lw_map_holder k;
+
+		if (i >= n)
+			break;
+		index_key(&lease->holders[i], &k);
+		if (holder_out(&k))
+			emptied |= 1u << i;
+	}
+	return emptied;
+}
+
+SEC("syscall")
+int lw_lease_change(struct lw_lease_change *change)
+{
+	struct lw_lease_change req;
+	__u32 known = 0, emptied = 0, failed = 0;
+	long err = 0;
+
+	/* the whole request onto the stack: the context is read at fixed
+	 * offsets only, and the code below takes addresses in it */
+	if (bpf_probe_read_kernel(&req, sizeof(req), change))
+		return 1;
+	switch (req.op) {
+	case LW_LEASE_INSERT:
+		/* filter first: the programs must never skip a leased image */
+		if (filter_add(&req.key, 1))
+			return 1;
+		err = bpf_map_update_elem(&leases, &req.key, &req.lease, BPF_NOEXIST);
+		if (err) {
+			filter_add(&req.key, -1);
+			failed = 1;
+			break;
+		}
+		err = holders_in(&req.key, &req.lease, &known);
+		if (err) {
+			bpf_map_delete_elem(&leases, &req.key);
+			filter_add(&req.key, -1);	/* after: never a leased image skipped */
+			failed = 2;
+		}
+		break;
+	case LW_LEASE_FORGET:
+		filter_add(&req.key, -1);
+		emptied = holders_out(&req.lease);
+		break;
+	case LW_LEASE_HOLDERS:
+		if (req.delta > 0)
+			err = holders_in(&req.key, &req.lease, &known);
+		else
+			emptied = holders_out(&req.lease);
+		break;
+	default:
+		return 1;
+	}
+	change->err = (__s32)err;
+	change->failed = failed;
+	change->known = known;
+	change->emptied = emptied;
 	return 0;
 }

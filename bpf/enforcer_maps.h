@@ -206,6 +206,29 @@ struct lw_nobodys_change {
 	struct lw_map_key keys[LW_NOBODYS_MAX];
 };
 
+/* The daemon's changes to the lease table, one system call each
+ * (enforcer_filter.bpf.c, lw_lease_change). Only scalars come back: a
+ * program reads its context at fixed offsets only, and a struct copied
+ * out would not be. */
+enum lw_lease_change_op {
+	LW_LEASE_INSERT = 1,	/* key's lease in: its filter count first, then the
+				 * lease, then its holders; all or nothing */
+	LW_LEASE_FORGET = 2,	/* key's lease, taken out of the map: its filter
+				 * count and its holders out */
+	LW_LEASE_HOLDERS = 3,	/* lease's holders in (delta 1: all or none) or out (-1) */
+};
+
+struct lw_lease_change {
+	__u32 op;		/* enum lw_lease_change_op */
+	__s32 delta;		/* LW_LEASE_HOLDERS: 1 or -1 */
+	__s32 err;		/* out: 0, or -errno; then nothing changed */
+	__u32 failed;		/* out, LW_LEASE_INSERT: 1 the lease's insert, 2 a holder's */
+	__u32 known;		/* out, holders in: bit i, holder i had an entry before */
+	__u32 emptied;		/* out, holders out: bit i, holder i's entry stays at 0 */
+	struct lw_map_key key;
+	struct lw_map_lease lease;
+};
+
 /* The files iterator (enforcer_files.bpf.c) answers one query at a time. */
 enum lw_files_query {
 	LW_FILES_KEY_OF_FD = 1,	/* the key of (tgid, fd) */

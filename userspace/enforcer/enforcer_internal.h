@@ -105,6 +105,10 @@ int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta);
 /* The filter program's descriptor, loaded if need be; or -errno. */
 int lw_filter_prog_fd(struct lw_enforcer *enf);
 int lw_nobodys_prog_fd(struct lw_enforcer *enf);
+int lw_lease_prog_fd(struct lw_enforcer *enf);
+/* One change (struct lw_lease_change): 0, or -errno with nothing changed
+ * (change->err: the map's own; else the reason is in enf->err). */
+int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change);
 /* keys[0..n) nobody's once more (delta 1: *done of them were when it
  * fails) or once less (-1), in one system call for up to LW_NOBODYS_MAX. */
 int lw_nobodys_change(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n, int delta,

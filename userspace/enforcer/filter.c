@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Changes to the lease filter's counts and to nobody's aliases, atomic as
- * the programs' own are (bpf/enforcer_filter.bpf.c): one system call a
- * change. Loaded on first use (or when the guard is set, which guards it:
- * it writes the filter), never pinned: only this daemon runs it. */
+/* The daemon's changes to the lease table, the lease filter's counts,
+ * nobody's aliases and the holder index, atomic as the programs' own are
+ * (bpf/enforcer_filter.bpf.c): one system call a change. Loaded on first
+ * use (or when the guard is set, which guards them: they write the maps),
+ * never pinned: only this daemon runs them. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -22,6 +23,7 @@ static int filter_load(struct lw_enforcer *enf)
 	if ((err = bpf_map__reuse_fd(skel->maps.lease_filter, enf->filter_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.leases, enf->leases_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.aliases, enf->aliases_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.holder_index, enf->holder_index_fd)) ||
 	    (err = enforcer_filter_bpf__load(skel))) {
 		enforcer_filter_bpf__destroy(skel);
 		return lw_fail(enf, err, "cannot load the lease filter's program: %s", strerror(-err));
@@ -52,6 +54,29 @@ int lw_nobodys_prog_fd(struct lw_enforcer *enf)
 	if (!enf->filter_change && (err = filter_load(enf)))
 		return err;
 	return bpf_program__fd(enf->filter_change->progs.lw_nobodys_change);
+}
+
+int lw_lease_prog_fd(struct lw_enforcer *enf)
+{
+	int err;
+
+	if (!enf->filter_change && (err = filter_load(enf)))
+		return err;
+	return bpf_program__fd(enf->filter_change->progs.lw_lease_change);
+}
+
+int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = change, .ctx_size_in = sizeof(*change));
+	int fd = lw_lease_prog_fd(enf);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_prog_test_run_opts(fd, &run))
+		return lw_fail(enf, -errno, "cannot change the lease table: %s", strerror(errno));
+	if (run.retval)
+		return lw_fail(enf, -EINVAL, "cannot change the lease table: bad request");
+	return change->err;
 }
 
 int lw_nobodys_change(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n, int delta,

@@ -59,70 +59,140 @@ static void forget_lingering(struct lw_enforcer *enf)
 	}
 }
 
-static int write_ref(struct lw_enforcer *enf, const struct lw_map_holder *k, const struct lw_holder_ref *ref)
-{
-	int r = bpf_map_update_elem(enf->holder_index_fd, k, ref, BPF_ANY);
-
-	if (r && errno == E2BIG) {	/* full */
-		forget_lingering(enf);
-		r = bpf_map_update_elem(enf->holder_index_fd, k, ref, BPF_ANY);
-	}
-	return r ? lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno)) : 0;
-}
-
-/* A process holder's first entry marks the descendants it has now
- * (family.c); a walk that fails leaves no entry, so the next first lease
- * walks again. */
-static int index_holder(struct lw_enforcer *enf, const struct lw_map_holder *holder,
-			const struct lw_map_key *key, int delta)
-{
-	struct lw_holder_ref ref = {};
-	struct lw_map_holder k;
-	bool known;
-	int err;
-
-	lw_index_key(holder, &k);
-	known = !bpf_map_lookup_elem(enf->holder_index_fd, &k, &ref);
-	if (delta < 0) {
-		if (!known || !ref.count)
-			return 0;
-		if (ref.count == 1 && k.kind != LW_MAP_HOLDER_PROCESS) {
-			if (bpf_map_delete_elem(enf->holder_index_fd, &k) && errno != ENOENT)
-				return lw_fail(enf, -errno, "cannot update the holder index: %s", strerror(errno));
-			return 0;
-		}
-		ref.count--;
-		if ((err = write_ref(enf, &k, &ref)))
-			return err;
-		if (!ref.count)
-			linger(enf, &k);
-		return 0;
-	}
-	if (!ref.count)
-		ref.key = *key;
-	ref.count++;
-	if ((err = write_ref(enf, &k, &ref)))
-		return err;
-	/* its children from before: the kernel marks only what it forks from now */
-	if (!known && k.kind == LW_MAP_HOLDER_PROCESS && (err = lw_family_mark(enf, &k))) {
-		bpf_map_delete_elem(enf->holder_index_fd, &k);
-		return err;
-	}
-	return 0;
-}
-
-int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
-		   const struct lw_map_lease *lease, int delta)
+/* After holders were counted in: a process holder's first entry marks the
+ * descendants it has now (family.c). */
+static int mark_families(struct lw_enforcer *enf, const struct lw_map_lease *lease, __u32 known)
 {
 	int err = 0;
 
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
-		int e = index_holder(enf, &lease->holders[i], key, delta);
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS && !err; i++) {
+		struct lw_map_holder k;
 
-		if (e && !err)
-			err = e;
+		lw_index_key(&lease->holders[i], &k);
+		/* its children from before: the kernel marks only what it forks from now */
+		if (!(known & (1u << i)) && k.kind == LW_MAP_HOLDER_PROCESS)
+			err = lw_family_mark(enf, &k);
 	}
 	return err;
+}
+
+/* After a walk failed and the holders were counted out again: the process
+ * entries made at their count in go too, so the next first lease walks
+ * again. */
+static void drop_made(struct lw_enforcer *enf, const struct lw_map_lease *lease, __u32 known)
+{
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
+		struct lw_map_holder k;
+
+		lw_index_key(&lease->holders[i], &k);
+		if (!(known & (1u << i)) && k.kind == LW_MAP_HOLDER_PROCESS)
+			bpf_map_delete_elem(enf->holder_index_fd, &k);
+	}
+}
+
+/* Holders counted out to 0: a process's lingers. */
+static void linger_emptied(struct lw_enforcer *enf, const struct lw_map_lease *lease, __u32 emptied)
+{
+	struct lw_map_holder k;
+
+	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++)
+		if (emptied & (1u << i)) {
+			lw_index_key(&lease->holders[i], &k);
+			linger(enf, &k);
+		}
+}
+
+/* A change that counts holders in, tried again once the lingering entries
+ * made room if the holder index was full. */
+static int change_counting_in(struct lw_enforcer *enf, struct lw_lease_change *change)
+{
+	int err = lw_lease_change(enf, change);
+
+	if (err == -E2BIG && change->failed != 1) {	/* the holder index: full */
+		forget_lingering(enf);
+		err = lw_lease_change(enf, change);
+	}
+	return err;
+}
+
+/* Count lease's holders in (delta 1: all or none) or out (-1) of the
+ * holder index, in one system call. */
+int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+		   const struct lw_map_lease *lease, int delta)
+{
+	struct lw_lease_change change = { .op = LW_LEASE_HOLDERS, .delta = delta, .key = *key,
+					  .lease = *lease };
+	struct lw_err reason;
+	int err = delta > 0 ? change_counting_in(enf, &change) : lw_lease_change(enf, &change);
+
+	if (err)
+		return change.err ? lw_fail(enf, err, "cannot update the holder index: %s", strerror(-err))
+				  : err;
+	if (delta < 0) {
+		linger_emptied(enf, lease, change.emptied);
+		return 0;
+	}
+	if (!(err = mark_families(enf, lease, change.known)))
+		return 0;
+	reason = enf->err;
+	change.delta = -1;
+	lw_lease_change(enf, &change);
+	drop_made(enf, lease, change.known);
+	enf->err = reason;
+	return err;
+}
+
+/* key's lease out of the map's reach: its filter count and its holders
+ * (lease: as it was), once the lease is out of the map. */
+static int forget_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+			const struct lw_map_lease *lease)
+{
+	struct lw_lease_change change = { .op = LW_LEASE_FORGET, .key = *key, .lease = *lease };
+	int err = lw_lease_change(enf, &change);
+
+	if (!err)
+		linger_emptied(enf, lease, change.emptied);
+	return err;
+}
+
+/* An acquire undone after its lease went in; the reason of the failure
+ * kept. */
+static void unlease(struct lw_enforcer *enf, const struct lw_map_key *key, const struct lw_map_lease *lease)
+{
+	struct lw_err reason = enf->err;
+
+	if (!bpf_map_delete_elem(enf->leases_fd, key))
+		forget_lease(enf, key, lease);
+	enf->err = reason;
+}
+
+/* key's lease into the map, with its filter count and its holders, in one
+ * system call; then its holders' families marked. */
+static int insert_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+			const struct lw_map_lease *lease)
+{
+	struct lw_lease_change change = { .op = LW_LEASE_INSERT, .key = *key, .lease = *lease };
+	char name[96];
+	int err = change_counting_in(enf, &change);
+
+	if (!err) {
+		if ((err = mark_families(enf, lease, change.known))) {
+			unlease(enf, key, lease);
+			drop_made(enf, lease, change.known);
+		}
+		return err;
+	}
+	if (!change.err)
+		return err;
+	if (change.failed == 2)
+		return lw_fail(enf, err, "cannot update the holder index: %s", strerror(-err));
+	lw_map_key_name(key, name, sizeof(name));	/* named only for the error */
+	if (err == -EEXIST)
+		return lw_fail(enf, -EEXIST, "image (%s) is already leased", name);
+	if (err == -E2BIG || err == -ENOMEM)
+		return lw_fail(enf, -ENOSPC, "lease table is full (%u images); raise max_images",
+			       enf->max_images);
+	return lw_fail(enf, err, "cannot insert the lease: %s", strerror(-err));
 }
 
 int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_lease_mode mode,
@@ -133,7 +203,6 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 	struct lw_map_lease lease;
 	struct lw_lease wanted;
 	struct lw_map_key key;
-	char name[96];
 	struct stat st;
 	int err;
 
@@ -151,45 +220,17 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 		return err;
 
 	lease = lw_to_map_lease(&wanted);
-	/* Filter first: the programs must never skip a leased image. */
-	if ((err = lw_filter_add(enf, &key, 1)))
+	if ((err = insert_lease(enf, &key, &lease)))
 		return err;
-	if (bpf_map_update_elem(enf->leases_fd, &key, &lease, BPF_NOEXIST)) {
-		err = -errno;
-		lw_filter_add(enf, &key, -1);
-		lw_map_key_name(&key, name, sizeof(name));	/* named only for the error */
-		if (err == -EEXIST)
-			return lw_fail(enf, -EEXIST, "image (%s) is already leased", name);
-		if (err == -E2BIG || err == -ENOMEM)
-			return lw_fail(enf, -ENOSPC, "lease table is full (%u images); raise max_images",
-				       enf->max_images);
-		return lw_fail(enf, err, "cannot insert the lease: %s", strerror(-err));
-	}
-	if ((err = lw_index_lease(enf, &key, &lease, 1))) {
-		lw_index_lease(enf, &key, &lease, -1);
-		bpf_map_delete_elem(enf->leases_fd, &key);
-		lw_filter_add(enf, &key, -1);
+	/* Roll back on failure; keep the reason given. */
+	if (!(flags & LW_LEASE_FORCE) &&
+	    (err = lw_check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer))) {
+		unlease(enf, &key, &lease);
 		return err;
-	}
-	if (!(flags & LW_LEASE_FORCE)) {
-		err = lw_check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer);
-		if (err) {
-			struct lw_err reason;
-
-			/* Roll back; keep the reason lw_check_writers gave. */
-			reason = enf->err;
-			bpf_map_delete_elem(enf->leases_fd, &key);
-			lw_index_lease(enf, &key, &lease, -1);
-			lw_filter_add(enf, &key, -1);
-			enf->err = reason;
-			return err;
-		}
 	}
 	/* a file's other overlay names */
 	if (S_ISREG(st.st_mode) && (err = lw_overlay_lease(enf, fd, &key, &lease, flags, writer))) {
-		bpf_map_delete_elem(enf->leases_fd, &key);
-		lw_index_lease(enf, &key, &lease, -1);
-		lw_filter_add(enf, &key, -1);
+		unlease(enf, &key, &lease);
 		return err;
 	}
 	/* the other nodes of a block device, and its exclusive claim */
@@ -197,9 +238,7 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 	    (S_ISREG(st.st_mode) && (err = lw_fs_device_lease(enf, &key)))) {
 		if (S_ISREG(st.st_mode))
 			lw_drop_aliases_of(enf, &key);
-		bpf_map_delete_elem(enf->leases_fd, &key);
-		lw_index_lease(enf, &key, &lease, -1);
-		lw_filter_add(enf, &key, -1);
+		unlease(enf, &key, &lease);
 		return err;
 	}
 	if (key_out)
@@ -220,7 +259,7 @@ static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 	struct lw_map_lease old;
 	char name[96];
 
-	/* one call: the holders to unindex come with the removal */
+	/* the holders to count out come with the removal */
 	if (bpf_map_lookup_and_delete_elem(enf->leases_fd, key, &old)) {
 		int e = errno;
 
@@ -229,9 +268,9 @@ static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 		return lw_fail(enf, -e, "cannot remove the lease of %s: %s", name, strerror(e));
 	}
-	lw_index_lease(enf, key, &old, -1);
+	forget_lease(enf, key, &old);
 	lw_blockdev_release(enf, key);
-	return lw_filter_add(enf, key, -1);
+	return 0;
 }
 
 int lw_enforcer_remove_lease(struct lw_enforcement *handle, const struct lw_image_key *key)
@@ -272,12 +311,12 @@ int lw_enforcer_lookup(struct lw_enforcement *handle, const struct lw_image_key 
 static int update_lease(struct lw_enforcer *enf, const struct lw_map_key *k,
 			const struct lw_lease *lease, const struct lw_holder *holder, int delta)
 {
-	struct lw_map_lease m = lw_to_map_lease(lease);
-	struct lw_map_holder h = lw_to_map_holder(holder);
+	struct lw_map_lease m = lw_to_map_lease(lease), one = { .nr_holders = 1 };
 
 	if (bpf_map_update_elem(enf->leases_fd, k, &m, BPF_EXIST))
 		return lw_fail(enf, -errno, "cannot update the lease: %s", strerror(errno));
-	return index_holder(enf, &h, k, delta);
+	one.holders[0] = lw_to_map_holder(holder);
+	return lw_index_lease(enf, k, &one, delta);
 }
 
 int lw_enforcer_add_holder(struct lw_enforcement *handle, const struct lw_image_key *key,

@@ -204,7 +204,8 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 	if ((filter_fd = lw_filter_prog_fd(enf)) < 0)
 		return filter_fd;
 	if ((err = guard_object(enf, LW_OBJECT_PROG, filter_fd)) ||
-	    (err = guard_object(enf, LW_OBJECT_PROG, lw_nobodys_prog_fd(enf))))
+	    (err = guard_object(enf, LW_OBJECT_PROG, lw_nobodys_prog_fd(enf))) ||
+	    (err = guard_object(enf, LW_OBJECT_PROG, lw_lease_prog_fd(enf))))
 		return err;
 	if (bpf_map_update_elem(enf->guard_fd, &zero, &guard, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the guard map: %s", strerror(errno));
