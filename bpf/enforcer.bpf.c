@@ -8,6 +8,7 @@
 #include <bpf/bpf_core_read.h>
 #include "enforcer_maps.h"
 #include "image_key.bpf.h"
+#include "lease_tables.bpf.h"
 
 /* BPF_PROG hands every hook argument over, used or not. */
 #pragma clang diagnostic ignored "-Wunused-parameter"
@@ -19,47 +20,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by userspace before load. */
-const volatile __u32 filter_mask = 0;		/* lease_filter size - 1 (a power of two) */
 const volatile __u32 events_per_sec = 10;	/* events per (subject, image) pair per second */
-
-/* The leased images. Key: the kernel's image key; value: who may write it.
- * max_entries is set by userspace (opts.max_images).
- * Why not BPF inode storage: measured in the VM it costs about what the
- * lease filter costs on a miss, but it lives on the in-memory inode, so an
- * ext4 image nobody has open loses its lease when the inode is evicted
- * (seen with drop_caches), and a second device node of a disk is another
- * inode. A hash map keyed by (s_dev, ino) or i_rdev has neither hole. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);	/* default; userspace sets opts.max_images */
-	__type(key, struct lw_map_key);
-	__type(value, struct lw_map_lease);
-} leases SEC(".maps");
-
-/* Other nodes of leased block devices: partitions of a leased disk, the
- * disk of a leased partition, their SCSI generic and bsg nodes. Written by
- * userspace with the lease (add_lease/remove_lease); each alias key counts
- * in the lease filter like a lease. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
-	__type(key, struct lw_map_key);
-	__type(value, struct lw_alias);
-} aliases SEC(".maps");
 
 /* The lease of nobody, for {0, 0} aliases: read-only data (frozen). */
 const volatile struct lw_map_lease nobody_lease = { .mode = LW_MAP_LEASE_EXCLUSIVE };
-
-/* Key: lw_filter_slot(image key); value: how many leases hash there.
- * Zero means "not leased" without a hash lookup. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 131072);	/* userspace sets a power of two >= 2 x max_images */
-	__type(key, __u32);
-	__type(value, __u32);
-} lease_filter SEC(".maps");
 
 /* Denial events for the audit trail. */
 struct {

@@ -1,52 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Userspace's changes to the lease filter and to nobody's aliases, made
- * the way the programs make theirs: atomic adds. A lookup then an update
- * from userspace would lose an add the programs make in between
- * (alias_track.bpf.h: a loop device or a copy-up tied to a lease), and a
- * count one short lets the programs skip a covered key once the other keys
- * of its slot are gone. Run by userspace (BPF_PROG_RUN), never attached. */
+/* The daemon's changes to the lease table (lease_tables.bpf.h), one system
+ * call each, made the way the programs make theirs: atomic adds. A lookup
+ * then an update from userspace would lose an add the programs make in
+ * between (alias_track.bpf.h: a loop device or a copy-up tied to a lease),
+ * and a count one short lets the programs skip a covered key once the
+ * other keys of its slot are gone. Run by userspace (BPF_PROG_RUN), never
+ * attached; the maps are the enforcer's, given before the load. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "enforcer_maps.h"
+#include "lease_tables.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* lease_filter size - 1, set before the load */
-const volatile __u32 filter_mask = 0;
-
-/* The enforcer's lease_filter is put in its place before the load. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} lease_filter SEC(".maps");
-
-/* The enforcer's leases and aliases, put in their place before the load. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);
-	__type(key, struct lw_map_key);
-	__type(value, struct lw_map_lease);
-} leases SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);
-	__type(key, struct lw_map_key);
-	__type(value, struct lw_alias);
-} aliases SEC(".maps");
-
-/* The enforcer's holder_index (holder_guard.bpf.h), likewise. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);
-	__type(key, struct lw_map_holder);
-	__type(value, struct lw_holder_ref);
-} holder_index SEC(".maps");
 
 static __always_inline int filter_add(const struct lw_map_key *key, __s32 delta)
 {
@@ -132,19 +97,6 @@ int lw_nobodys_change(struct lw_nobodys_change *change)
 	return 0;
 }
 
-/* holder_index's key of a holder: only its kind's fields. */
-static __always_inline void index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	k->kind = holder->kind;
-	if (holder->kind == LW_MAP_HOLDER_CGROUP)
-		k->cgroup_id = holder->cgroup_id;
-	else {
-		k->pid = holder->pid;
-		k->start_time = holder->start_time;
-	}
-}
-
 /* One holder counted out: a process's entry stays at 0 (userspace keeps a
  * few so: LW_LINGERING), another's goes. 1 if it stays at 0. */
 static __always_inline int holder_out(const struct lw_map_holder *k)
@@ -191,7 +143,7 @@ static __always_inline int holders_in(const struct lw_map_key *key, const struct
 
 		if (i >= n)
 			break;
-		index_key(&lease->holders[i], &k);
+		lw_index_key(&lease->holders[i], &k);
 		r = holder_in(&k, key);
 		if (r < 0)
 			break;
@@ -210,7 +162,7 @@ static __always_inline int holders_in(const struct lw_map_key *key, const struct
 
 		if (j >= i)
 			break;
-		index_key(&lease->holders[j], &k);
+		lw_index_key(&lease->holders[j], &k);
 		if (made & (1u << j))
 			bpf_map_delete_elem(&holder_index, &k);
 		else
@@ -230,7 +182,7 @@ static __always_inline __u32 holders_out(const struct lw_map_lease *lease)
 
 		if (i >= n)
 			break;
-		index_key(&lease->holders[i], &k);
+		lw_index_key(&lease->holders[i], &k);
 		if (holder_out(&k))
 			emptied |= 1u << i;
 	}

@@ -184,6 +184,19 @@ static inline __u32 lw_filter_slot(const struct lw_map_key *key, __u32 mask)
 	return (__u32)h & mask;
 }
 
+/* holder_index's key of a holder: only its kind's fields (the daemon's
+ * index and the programs that count holders in and out agree on it). */
+static inline void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
+{
+	*k = (struct lw_map_holder){ .kind = holder->kind };
+	if (holder->kind == LW_MAP_HOLDER_CGROUP)
+		k->cgroup_id = holder->cgroup_id;
+	else {
+		k->pid = holder->pid;
+		k->start_time = holder->start_time;
+	}
+}
+
 /* A change to one slot of the filter, run by userspace through
  * enforcer_filter.bpf.c: an atomic add, as the programs make theirs. */
 struct lw_filter_change {

@@ -8,8 +8,8 @@
  * hardened daemon guard too.
  *
  * Leases are keyed by image, so userspace keeps a second map keyed by
- * holder (holder_index): one lookup for a process, one per cgroup level
- * for the target's cgroups. (Walking the leases map instead cost 2.5 ms
+ * holder (holder_index, lease_tables.bpf.h): one lookup for a process, one
+ * per cgroup level for the target's cgroups. (Walking the leases map instead cost 2.5 ms
  * per check with one lease in the VM: bpf_for_each_map_elem visits every
  * bucket.) Read-mode checks (/proc/PID/stat and the like) leave at the
  * first test. */
@@ -17,18 +17,6 @@
 #define LW_HOLDER_GUARD_BPF_H
 
 #define LW_MAX_CGROUP_WALK 64	/* levels climbed from the target's cgroup */
-
-/* Key: a holder with only its kind's fields set; value: how many leases
- * name it. Kept by userspace beside the leases map (leases.c), which keeps
- * a few process holders whose last lease went at count 0: what they fork
- * is still marked (task_alloc), but they shield nothing. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, struct lw_map_holder);
-	__type(value, struct lw_holder_ref);
-} holder_index SEC(".maps");
 
 /* holder's entry if it holds a lease now, else NULL. */
 static __always_inline struct lw_holder_ref *holding(const struct lw_map_holder *holder)

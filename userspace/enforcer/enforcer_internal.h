@@ -103,9 +103,10 @@ void lw_files_close(struct lw_enforcer *enf);
 int lw_filter_add(struct lw_enforcer *enf, const struct lw_map_key *key, int delta);
 int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta);
 /* The filter program's descriptor, loaded if need be; or -errno. */
-int lw_filter_prog_fd(struct lw_enforcer *enf);
-int lw_nobodys_prog_fd(struct lw_enforcer *enf);
-int lw_lease_prog_fd(struct lw_enforcer *enf);
+/* The daemon's own programs (bpf/enforcer_filter.bpf.c), loaded together
+ * on first use. */
+enum lw_own_prog { LW_OWN_FILTER, LW_OWN_NOBODYS, LW_OWN_LEASE, LW_NR_OWN_PROGS };
+int lw_own_prog_fd(struct lw_enforcer *enf, enum lw_own_prog which);
 /* One change (struct lw_lease_change): 0, or -errno with nothing changed
  * (change->err: the map's own; else the reason is in enf->err). */
 int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change);
@@ -206,7 +207,6 @@ void lw_release_claims(struct lw_enforcer *enf);
  * +1/-1); a holder's key in it (only its kind's fields). */
 int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 		   const struct lw_map_lease *lease, int delta);
-void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k);
 /* Rebuild it from the leases map, after open (holder_index.c). */
 int lw_index_rebuild(struct lw_enforcer *enf);
 

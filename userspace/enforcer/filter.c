@@ -18,7 +18,7 @@ static int filter_load(struct lw_enforcer *enf)
 	int err;
 
 	if (!skel)
-		return lw_fail(enf, -errno, "cannot open the lease filter's program: %s", strerror(errno));
+		return lw_fail(enf, -errno, "cannot open the lease table's programs: %s", strerror(errno));
 	skel->rodata->filter_mask = enf->filter_mask;
 	if ((err = bpf_map__reuse_fd(skel->maps.lease_filter, enf->filter_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.leases, enf->leases_fd)) ||
@@ -26,7 +26,7 @@ static int filter_load(struct lw_enforcer *enf)
 	    (err = bpf_map__reuse_fd(skel->maps.holder_index, enf->holder_index_fd)) ||
 	    (err = enforcer_filter_bpf__load(skel))) {
 		enforcer_filter_bpf__destroy(skel);
-		return lw_fail(enf, err, "cannot load the lease filter's program: %s", strerror(-err));
+		return lw_fail(enf, err, "cannot load the lease table's programs: %s", strerror(-err));
 	}
 	enf->filter_change = skel;
 	return 0;
@@ -38,37 +38,27 @@ void lw_filter_close(struct lw_enforcer *enf)
 	enf->filter_change = NULL;
 }
 
-int lw_filter_prog_fd(struct lw_enforcer *enf)
+int lw_own_prog_fd(struct lw_enforcer *enf, enum lw_own_prog which)
 {
+	struct enforcer_filter_bpf *skel;
 	int err;
 
 	if (!enf->filter_change && (err = filter_load(enf)))
 		return err;
-	return bpf_program__fd(enf->filter_change->progs.lw_filter_change);
-}
-
-int lw_nobodys_prog_fd(struct lw_enforcer *enf)
-{
-	int err;
-
-	if (!enf->filter_change && (err = filter_load(enf)))
-		return err;
-	return bpf_program__fd(enf->filter_change->progs.lw_nobodys_change);
-}
-
-int lw_lease_prog_fd(struct lw_enforcer *enf)
-{
-	int err;
-
-	if (!enf->filter_change && (err = filter_load(enf)))
-		return err;
-	return bpf_program__fd(enf->filter_change->progs.lw_lease_change);
+	skel = enf->filter_change;
+	switch (which) {
+	case LW_OWN_FILTER: return bpf_program__fd(skel->progs.lw_filter_change);
+	case LW_OWN_NOBODYS: return bpf_program__fd(skel->progs.lw_nobodys_change);
+	case LW_OWN_LEASE: return bpf_program__fd(skel->progs.lw_lease_change);
+	case LW_NR_OWN_PROGS: break;
+	}
+	return -EINVAL;
 }
 
 int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = change, .ctx_size_in = sizeof(*change));
-	int fd = lw_lease_prog_fd(enf);
+	int fd = lw_own_prog_fd(enf, LW_OWN_LEASE);
 
 	if (fd < 0)
 		return fd;
@@ -84,7 +74,7 @@ int lw_nobodys_change(struct lw_enforcer *enf, const struct lw_map_key *keys, si
 {
 	struct lw_nobodys_change change = { .delta = delta };
 	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &change, .ctx_size_in = sizeof(change));
-	int fd = lw_nobodys_prog_fd(enf);
+	int fd = lw_own_prog_fd(enf, LW_OWN_NOBODYS);
 
 	*done = 0;
 	if (fd < 0)
@@ -105,7 +95,7 @@ int lw_filter_add_slot(struct lw_enforcer *enf, __u32 slot, int delta)
 {
 	struct lw_filter_change change = { .slot = slot, .delta = delta };
 	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &change, .ctx_size_in = sizeof(change));
-	int fd = lw_filter_prog_fd(enf);
+	int fd = lw_own_prog_fd(enf, LW_OWN_FILTER);
 
 	if (fd < 0)
 		return fd;

@@ -14,18 +14,6 @@
 #include "common/fd_stat.h"
 #include "enforcer/enforcer_internal.h"
 
-void lw_index_key(const struct lw_map_holder *holder, struct lw_map_holder *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->kind = holder->kind;
-	if (holder->kind == LW_MAP_HOLDER_CGROUP)
-		k->cgroup_id = holder->cgroup_id;
-	else {
-		k->pid = holder->pid;
-		k->start_time = holder->start_time;
-	}
-}
-
 /* A process holder whose last lease goes keeps its holder_index entry, at
  * count 0, while it is among the LW_LINGERING last to go: task_alloc asks
  * only whether a holder has an entry, so what it forks meanwhile is marked,

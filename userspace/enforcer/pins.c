@@ -181,7 +181,7 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 				  .daemon = lw_to_map_holder(daemon) };
 	struct lw_map_key key;
 	__u32 zero = 0;
-	int err, filter_fd;
+	int err, own_fd;
 
 	if ((err = key_of_path(enf, exe, &key)))
 		return err;
@@ -199,14 +199,14 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 		if ((err = guard_object(enf, LW_OBJECT_PROG, enf->programs[i].prog_fd)) ||
 		    (err = guard_object(enf, LW_OBJECT_LINK, enf->programs[i].link_fd)))
 			return err;
-	/* the daemon's own programs write the filter and the aliases: loaded
-	 * now, so that they are never there unguarded */
-	if ((filter_fd = lw_filter_prog_fd(enf)) < 0)
-		return filter_fd;
-	if ((err = guard_object(enf, LW_OBJECT_PROG, filter_fd)) ||
-	    (err = guard_object(enf, LW_OBJECT_PROG, lw_nobodys_prog_fd(enf))) ||
-	    (err = guard_object(enf, LW_OBJECT_PROG, lw_lease_prog_fd(enf))))
-		return err;
+	/* the daemon's own programs write the lease table: loaded now, so
+	 * that they are never there unguarded */
+	for (int i = 0; i < LW_NR_OWN_PROGS; i++) {
+		if ((own_fd = lw_own_prog_fd(enf, i)) < 0)
+			return own_fd;
+		if ((err = guard_object(enf, LW_OBJECT_PROG, own_fd)))
+			return err;
+	}
 	if (bpf_map_update_elem(enf->guard_fd, &zero, &guard, BPF_ANY))
 		return lw_fail(enf, -errno, "cannot update the guard map: %s", strerror(errno));
 	enf->guard = guard;
