@@ -130,11 +130,14 @@ static __always_inline int holder_in(const struct lw_map_holder *k, const struct
 }
 
 /* Holders in, all or none: those counted in before a failed insert are
- * counted out again, and an entry made for them removed. 0, or -errno. */
+ * counted out again (the process entries made for them stay at 0: the
+ * caller removes them, told which by *known_out and *reached). Nothing
+ * here branches on which holders were known: the verifier would walk
+ * every combination. 0, or -errno. */
 static __always_inline int holders_in(const struct lw_map_key *key, const struct lw_map_lease *lease,
-				      __u32 *known_out)
+				      __u32 *known_out, __u32 *reached)
 {
-	__u32 n = lease->nr_holders, made = 0, known = 0, i;
+	__u32 n = lease->nr_holders, known = 0, i;
 	int r = 0;
 
 #pragma clang loop unroll(full)
@@ -147,15 +150,12 @@ static __always_inline int holders_in(const struct lw_map_key *key, const struct
 		r = holder_in(&k, key);
 		if (r < 0)
 			break;
-		if (r)
-			known |= 1u << i;
-		else
-			made |= 1u << i;
+		known |= (__u32)r << i;
 	}
-	if (r >= 0) {
-		*known_out = known;
+	*known_out = known;
+	*reached = i;
+	if (r >= 0)
 		return 0;
-	}
 #pragma clang loop unroll(full)
 	for (__u32 j = 0; j < LW_MAP_MAX_HOLDERS; j++) {
 		struct lw_map_holder k;
@@ -163,10 +163,7 @@ static __always_inline int holders_in(const struct lw_map_key *key, const struct
 		if (j >= i)
 			break;
 		lw_index_key(&lease->holders[j], &k);
-		if (made & (1u << j))
-			bpf_map_delete_elem(&holder_index, &k);
-		else
-			holder_out(&k);
+		holder_out(&k);
 	}
 	return r;
 }
@@ -193,15 +190,16 @@ SEC("syscall")
 int lw_lease_change(struct lw_lease_change *change)
 {
 	struct lw_lease_change req;
-	__u32 known = 0, emptied = 0, failed = 0;
+	__u32 known = 0, emptied = 0, failed = 0, reached = 0;
+	bool insert;
 	long err = 0;
 
 	/* the whole request onto the stack: the context is read at fixed
 	 * offsets only, and the code below takes addresses in it */
 	if (bpf_probe_read_kernel(&req, sizeof(req), change))
 		return 1;
-	switch (req.op) {
-	case LW_LEASE_INSERT:
+	insert = req.op == LW_LEASE_INSERT;
+	if (insert) {
 		/* filter first: the programs must never skip a leased image */
 		if (filter_add(&req.key, 1))
 			return 1;
@@ -209,31 +207,26 @@ int lw_lease_change(struct lw_lease_change *change)
 		if (err) {
 			filter_add(&req.key, -1);
 			failed = 1;
-			break;
 		}
-		err = holders_in(&req.key, &req.lease, &known);
-		if (err) {
+	} else if (req.op == LW_LEASE_FORGET)
+		filter_add(&req.key, -1);	/* the lease is out of the map already */
+	else if (req.op != LW_LEASE_HOLDERS)
+		return 1;
+	/* one copy of each holders loop, whatever the op: the programs are
+	 * verified and compiled at every daemon start */
+	if (!err && (insert || (req.op == LW_LEASE_HOLDERS && req.delta > 0))) {
+		err = holders_in(&req.key, &req.lease, &known, &reached);
+		if (err && insert) {
 			bpf_map_delete_elem(&leases, &req.key);
 			filter_add(&req.key, -1);	/* after: never a leased image skipped */
 			failed = 2;
 		}
-		break;
-	case LW_LEASE_FORGET:
-		filter_add(&req.key, -1);
+	} else if (!err)
 		emptied = holders_out(&req.lease);
-		break;
-	case LW_LEASE_HOLDERS:
-		if (req.delta > 0)
-			err = holders_in(&req.key, &req.lease, &known);
-		else
-			emptied = holders_out(&req.lease);
-		break;
-	default:
-		return 1;
-	}
 	change->err = (__s32)err;
 	change->failed = failed;
 	change->known = known;
 	change->emptied = emptied;
+	change->reached = reached;
 	return 0;
 }

@@ -238,6 +238,9 @@ struct lw_lease_change {
 	__u32 failed;		/* out, LW_LEASE_INSERT: 1 the lease's insert, 2 a holder's */
 	__u32 known;		/* out, holders in: bit i, holder i had an entry before */
 	__u32 emptied;		/* out, holders out: bit i, holder i's entry stays at 0 */
+	__u32 reached;		/* out, holders in: holders counted in before the failed
+				 * one (then counted out again) */
+	__u32 pad;
 	struct lw_map_key key;
 	struct lw_map_lease lease;
 };

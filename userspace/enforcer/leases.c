@@ -64,12 +64,12 @@ static int mark_families(struct lw_enforcer *enf, const struct lw_map_lease *lea
 	return err;
 }
 
-/* After a walk failed and the holders were counted out again: the process
- * entries made at their count in go too, so the next first lease walks
- * again. */
-static void drop_made(struct lw_enforcer *enf, const struct lw_map_lease *lease, __u32 known)
+/* After holders were counted out again (a walk failed, or the count in
+ * did): the process entries made for the first upto of them go too, so
+ * that the next first lease walks the family again. */
+static void drop_made(struct lw_enforcer *enf, const struct lw_map_lease *lease, __u32 known, __u32 upto)
 {
-	for (__u32 i = 0; i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
+	for (__u32 i = 0; i < upto && i < lease->nr_holders && i < LW_MAP_MAX_HOLDERS; i++) {
 		struct lw_map_holder k;
 
 		lw_index_key(&lease->holders[i], &k);
@@ -90,15 +90,26 @@ static void linger_emptied(struct lw_enforcer *enf, const struct lw_map_lease *l
 		}
 }
 
-/* A change that counts holders in, tried again once the lingering entries
- * made room if the holder index was full. */
-static int change_counting_in(struct lw_enforcer *enf, struct lw_lease_change *change)
+/* A change that counts holders in; on failure the process entries it made
+ * are removed (the program leaves them at 0). */
+static int count_in(struct lw_enforcer *enf, struct lw_lease_change *change)
 {
 	int err = lw_lease_change(enf, change);
 
+	if (err && change->err && change->failed != 1)
+		drop_made(enf, &change->lease, change->known, change->reached);
+	return err;
+}
+
+/* count_in, tried again once the lingering entries made room if the holder
+ * index was full. */
+static int change_counting_in(struct lw_enforcer *enf, struct lw_lease_change *change)
+{
+	int err = count_in(enf, change);
+
 	if (err == -E2BIG && change->failed != 1) {	/* the holder index: full */
 		forget_lingering(enf);
-		err = lw_lease_change(enf, change);
+		err = count_in(enf, change);
 	}
 	return err;
 }
@@ -125,7 +136,7 @@ int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 	reason = enf->err;
 	change.delta = -1;
 	lw_lease_change(enf, &change);
-	drop_made(enf, lease, change.known);
+	drop_made(enf, lease, change.known, LW_MAP_MAX_HOLDERS);
 	enf->err = reason;
 	return err;
 }
@@ -166,7 +177,7 @@ static int insert_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 	if (!err) {
 		if ((err = mark_families(enf, lease, change.known))) {
 			unlease(enf, key, lease);
-			drop_made(enf, lease, change.known);
+			drop_made(enf, lease, change.known, LW_MAP_MAX_HOLDERS);
 		}
 		return err;
 	}
