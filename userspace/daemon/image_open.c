@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "image_open.h"
+#include "common/fd_reopen.h"
 #include "common/fd_stat.h"
 
 #define MAX_GROUPS 256
@@ -177,7 +178,6 @@ int lw_image_lookup(const char *path, const struct lw_image_caller *caller, int 
 
 int lw_image_open(const char *path, const struct lw_image_caller *caller, int *fd, const char **why)
 {
-	char proc_path[64];
 	struct statfs fs;
 	struct lookup l;
 	struct stat st;
@@ -208,8 +208,7 @@ int lw_image_open(const char *path, const struct lw_image_caller *caller, int *f
 	}
 	/* the same file, through its descriptor: no second lookup of the path.
 	 * Non-blocking and no controlling tty: opening must not wait or act. */
-	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", l.fd);
-	rfd = open(proc_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	rfd = lw_reopen(l.fd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (rfd < 0) {
 		r = -errno;
 		*why = strerror(errno);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd_reopen.h"
 #include "common/fd_stat.h"
 #include "acquiring.h"
 #include "backend.h"
@@ -172,15 +173,13 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 static int enforcement_fd(int image_fd, int lock_fd)
 {
 	struct stat image, lock;
-	char path[64];
 	int flags, name;
 
 	if (lock_fd < 0 || lw_fstat(image_fd, &image) || lw_fstat(lock_fd, &lock) ||
 	    image.st_dev != lock.st_dev || image.st_ino != lock.st_ino ||
 	    (flags = fcntl(lock_fd, F_GETFL)) < 0 || (flags & O_ACCMODE) != O_RDWR)
 		return image_fd;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", image_fd);
-	name = open(path, O_PATH | O_CLOEXEC);
+	name = lw_reopen(image_fd, O_PATH | O_CLOEXEC);
 	if (name >= 0) {
 		dup3(name, image_fd, O_CLOEXEC);
 		close(name);

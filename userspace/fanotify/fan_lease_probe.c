@@ -31,14 +31,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd_reopen.h"
 #include "fanotify/fan_internal.h"
 
 int lw_fan_reopen_read_only(int fd)
 {
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	return lw_reopen(fd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
 /* A read-only descriptor: a read lease on a file of our own, so the lease

@@ -11,6 +11,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 
+#include "common/fd_reopen.h"
 #include "fanotify/fan_handover.h"
 #include "fanotify/fan_index.h"
 #include "fanotify/fan_procs.h"
@@ -36,15 +37,25 @@ static __u64 mark_mask(bool pre_content)
 	return FAN_OPEN_PERM | (pre_content ? FAN_PRE_ACCESS : 0);
 }
 
+/* The descriptor's inode, never a path that could be swapped meanwhile.
+ * fanotify_mark() takes no O_PATH descriptor as its object: such a one is
+ * marked through its /proc link. */
+static int mark_path_fd(struct lw_fan_enforcer *enf, unsigned int how, int fd, __u64 mask)
+{
+	int dir = lw_proc_fd_dir();
+	char name[12];
+
+	if (dir < 0)
+		return dir;
+	return fanotify_mark(enf->fan_fd, how, mask, dir, lw_proc_fd_name(fd, name)) ? -errno : 0;
+}
+
+/* Through the descriptor itself when it opens the file: no path walked. */
 static int mark(struct lw_fan_enforcer *enf, unsigned int how, int fd, __u64 mask)
 {
-	char path[64];
-
-	/* Through the descriptor's /proc link: the inode the caller resolved,
-	 * not a path that could be swapped meanwhile (fanotify_mark() takes no
-	 * O_PATH descriptor as its object). */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return fanotify_mark(enf->fan_fd, how, mask, AT_FDCWD, path) ? -errno : 0;
+	if (!fanotify_mark(enf->fan_fd, how, mask, fd, NULL))
+		return 0;
+	return errno == EBADF ? mark_path_fd(enf, how, fd, mask) : -errno;
 }
 
 /* Remove the lease at index i; enf->lock held. */
@@ -53,7 +64,7 @@ static void drop_lease(struct lw_fan_enforcer *enf, size_t i)
 	struct lw_fan_lease *l = &enf->leases[i];
 
 	if (l->path_fd >= 0) {	/* -1: adopted, and the filesystem gave no handle */
-		mark(enf, FAN_MARK_REMOVE, l->path_fd, mark_mask(l->pre_content));
+		mark_path_fd(enf, FAN_MARK_REMOVE, l->path_fd, mark_mask(l->pre_content));
 		close(l->path_fd);
 	}
 	for (__u32 h = 0; h < l->lease.nr_holders && h < LW_MAX_HOLDERS; h++)
@@ -67,7 +78,6 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 			const char *name)
 {
 	struct lw_fan_lease *grown, *l;
-	char path[64];
 	int err;
 
 	if (find_lease(enf, &lease->key))
@@ -81,8 +91,7 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 	enf->leases = grown;
 	l = &enf->leases[enf->nr_leases];
 	*l = *lease;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	l->path_fd = open(path, O_PATH | O_CLOEXEC);	/* keeps the marked inode to unmark */
+	l->path_fd = lw_reopen(fd, O_PATH | O_CLOEXEC);	/* keeps the marked inode to unmark */
 	if (l->path_fd < 0)
 		return lw_fan_fail(enf, -errno, "cannot reopen the image descriptor: %s",
 				   strerror(errno));

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/fd_reopen.h"
+
+static pthread_mutex_t dir_lock = PTHREAD_MUTEX_INITIALIZER;
+static int dir_fd = -1;	/* read without the lock once set: it never changes but in a child */
+
+/* A forked child has its own descriptor table: the parent's /proc/PID/fd
+ * would name the parent's files. Its own is opened at its first call. */
+static void lock_for_fork(void)
+{
+	pthread_mutex_lock(&dir_lock);
+}
+
+static void unlock_after_fork(void)
+{
+	pthread_mutex_unlock(&dir_lock);
+}
+
+static void forget_in_child(void)
+{
+	if (dir_fd >= 0)
+		close(dir_fd);
+	dir_fd = -1;
+	pthread_mutex_unlock(&dir_lock);
+}
+
+int lw_proc_fd_dir(void)
+{
+	static bool fork_handled;
+	int fd = __atomic_load_n(&dir_fd, __ATOMIC_ACQUIRE), err = 0;
+
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_lock(&dir_lock);
+	if (!fork_handled && !(err = pthread_atfork(lock_for_fork, unlock_after_fork, forget_in_child)))
+		fork_handled = true;
+	if (!err && dir_fd < 0) {
+		fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			err = errno;
+		else
+			__atomic_store_n(&dir_fd, fd, __ATOMIC_RELEASE);
+	}
+	fd = err ? -err : dir_fd;
+	pthread_mutex_unlock(&dir_lock);
+	return fd;
+}
+
+const char *lw_proc_fd_name(int fd, char *buf)
+{
+	snprintf(buf, 12, "%d", fd);
+	return buf;
+}
+
+int lw_reopen(int fd, int flags)
+{
+	char name[12];
+	int dir = lw_proc_fd_dir();
+
+	if (dir < 0) {
+		errno = -dir;
+		return -1;
+	}
+	return openat(dir, lw_proc_fd_name(fd, name), flags);
+}
