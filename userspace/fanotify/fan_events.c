@@ -14,6 +14,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 
+#include "common/fd_stat.h"
 #include "fanotify/fan_handover.h"
 #include "fanotify/fan_index.h"
 
@@ -137,7 +138,7 @@ static void record_inflight(struct lw_fan_enforcer *enf, char *buf, ssize_t len)
 
 		if (m->fd < 0)
 			continue;
-		fstat(m->fd, &st);
+		lw_fstat(m->fd, &st);
 		e->tid = m->pid;
 		e->mask = m->mask;
 		e->st_dev = st.st_dev;
@@ -162,7 +163,7 @@ static void handle_buffer(struct lw_fan_enforcer *enf, char *buf, ssize_t len)
 		/* allowed unreadable (never hang the opener) and not ours (marks
 		 * are on leased inodes only) */
 		if (m->vers == FANOTIFY_METADATA_VERSION && (m->mask & (FAN_OPEN_PERM | FAN_PRE_ACCESS)) &&
-		    !fstat(m->fd, &st))
+		    !lw_fstat(m->fd, &st))
 			response = lw_fan_decide(enf, m->pid, m->mask, st.st_dev, st.st_ino, m->fd);
 		/* Closed before the answer (the kernel finds the event by its
 		 * number alone): once an open of ours returns, our event's

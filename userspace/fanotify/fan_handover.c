@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "common/fd_stat.h"
 #include "fanotify/fan_handover.h"
 
 /* Beyond this many descriptor numbers the sweep of a dead answerer's
@@ -63,7 +64,7 @@ int lw_fan_table_map(struct lw_fan_enforcer *enf, int table_fd)
 	struct lw_fan_table *t;
 	struct stat st;
 
-	if (fstat(table_fd, &st) < 0)
+	if (lw_fstat(table_fd, &st) < 0)
 		return lw_fan_fail(enf, -errno, "cannot stat the shared lease table: %s", strerror(errno));
 	if ((size_t)st.st_size < sizeof(*t))
 		return lw_fan_fail(enf, -EINVAL, "the shared lease table is too small (%lld bytes)",
@@ -208,7 +209,7 @@ int lw_fan_table_reopen(const struct lw_fan_table_lease *l, struct lw_fan_mounts
 	memcpy(h.fh.f_handle, l->handle, l->handle_bytes);
 	fd = open_by_handle_at(mounts->fd, &h.fh, O_PATH | O_CLOEXEC);
 	/* the inode the lease names, not one that reused the handle */
-	if (fd >= 0 && (fstat(fd, &st) || st.st_dev != l->st_dev || st.st_ino != l->st_ino)) {
+	if (fd >= 0 && (lw_fstat(fd, &st) || st.st_dev != l->st_dev || st.st_ino != l->st_ino)) {
 		close(fd);
 		fd = -1;
 	}

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd_stat.h"
 #include "common/fd_reopen.h"
 #include "fanotify/fan_internal.h"
 
@@ -51,7 +52,7 @@ static bool nobody_writes(int fd, int reopened, const struct stat *st)
 
 	if (probe < 0)
 		return false;
-	none = !fstat(probe, &probe_st) && probe_st.st_dev == st->st_dev && probe_st.st_ino == st->st_ino &&
+	none = !lw_fstat(probe, &probe_st) && probe_st.st_dev == st->st_dev && probe_st.st_ino == st->st_ino &&
 	       !fcntl(probe, F_SETSIG, SIGURG) && !fcntl(probe, F_SETLEASE, F_RDLCK);
 	if (none)
 		fcntl(probe, F_SETLEASE, F_UNLCK);
@@ -84,7 +85,7 @@ bool lw_fan_no_writer(int fd, int reopened)
 	int flags;
 
 	/* leases exist for regular files only */
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || (flags = fcntl(fd, F_GETFL)) < 0)
+	if (fd < 0 || lw_fstat(fd, &st) || !S_ISREG(st.st_mode) || (flags = fcntl(fd, F_GETFL)) < 0)
 		return false;
 	return (flags & O_ACCMODE) == O_RDONLY ? nobody_writes(fd, reopened, &st) : only_writer(fd);
 }

@@ -11,6 +11,7 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 
+#include "common/fd_stat.h"
 #include "common/fd_reopen.h"
 #include "fanotify/fan_handover.h"
 #include "fanotify/fan_index.h"
@@ -185,7 +186,7 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 
 	if ((err = lw_lease_init(&lease.lease, mode, first_holder, &enf->err)))
 		return err;
-	if (fstat(fd, &st))
+	if (lw_fstat(fd, &st))
 		return lw_fan_fail(enf, -errno, "cannot stat the image descriptor: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return lw_fan_fail(enf, -EINVAL, "an image must be a regular file or a block device");

@@ -27,6 +27,7 @@
 #include <linux/kcmp.h>
 #include <stdatomic.h>
 
+#include "common/fd_stat.h"
 #include "fanotify/fan_internal.h"
 
 static atomic_ulong walks;
@@ -211,7 +212,7 @@ static void collect_own(struct target *t)
 	while ((d = readdir(dir)) && t->nr_own < sizeof(t->own_fds) / sizeof(t->own_fds[0])) {
 		if (!is_number(d->d_name) || (fd = atoi(d->d_name)) == dirfd(dir))
 			continue;
-		if (fstat(fd, &st) || !same_image(t, &st) || (flags = fcntl(fd, F_GETFL)) < 0 ||
+		if (lw_fstat(fd, &st) || !same_image(t, &st) || (flags = fcntl(fd, F_GETFL)) < 0 ||
 		    (flags & O_ACCMODE) == O_RDONLY)
 			continue;
 		t->own_fds[t->nr_own++] = fd;
@@ -287,7 +288,7 @@ int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct 
 	int err;
 
 	*count = 0;
-	if (fstat(fd, &st))
+	if (lw_fstat(fd, &st))
 		return lw_fan_fail(enf, -errno, "cannot stat the image: %s", strerror(errno));
 	if ((err = lw_fan_enforcer_lookup(&enf->base, key, &lease)))
 		return err;
