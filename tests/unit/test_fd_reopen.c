@@ -65,14 +65,35 @@ static void a_reopen_is_a_new_open_of_the_same_file(void **state)
 	close(fd);
 }
 
-static void a_closed_descriptor_fails_with_enoent(void **state)
+static void an_o_path_reopen_opens_nothing_and_keeps_cloexec(void **state)
+{
+	int fd = open(first, O_RDWR | O_CLOEXEC), again;
+
+	(void)state;
+	assert_true(fd >= 0);
+	again = lw_reopen(fd, O_PATH | O_CLOEXEC);
+	assert_true(again >= 0);
+	assert_true(same_file(fd, again));
+	assert_int_equal(fcntl(again, F_GETFL) & (O_ACCMODE | O_PATH), O_PATH);
+	assert_int_equal(fcntl(again, F_GETFD), FD_CLOEXEC);
+	close(again);
+	again = lw_reopen(fd, O_PATH);
+	assert_true(again >= 0);
+	assert_int_equal(fcntl(again, F_GETFD), 0);
+	close(again);
+	close(fd);
+}
+
+static void a_closed_descriptor_fails(void **state)
 {
 	int fd = open(first, O_PATH | O_CLOEXEC);
 
 	(void)state;
 	close(fd);
-	assert_int_equal(lw_reopen(fd, O_PATH | O_CLOEXEC), -1);
+	assert_int_equal(lw_reopen(fd, O_RDONLY | O_CLOEXEC), -1);
 	assert_int_equal(errno, ENOENT);
+	assert_int_equal(lw_reopen(fd, O_PATH | O_CLOEXEC), -1);
+	assert_int_equal(errno, EBADF);
 }
 
 /* The parent's number names the first file; the child puts the second
@@ -86,7 +107,7 @@ static void a_forked_child_reopens_its_own_descriptors(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	warm = lw_reopen(fd, O_PATH | O_CLOEXEC);	/* the directory is open now */
+	warm = lw_reopen(fd, O_RDONLY | O_CLOEXEC);	/* the directory is open now */
 	assert_true(warm >= 0);
 	close(warm);
 	pid = fork();
@@ -96,7 +117,7 @@ static void a_forked_child_reopens_its_own_descriptors(void **state)
 
 		if (other < 0 || dup2(other, fd) != fd)
 			_exit(2);
-		again = lw_reopen(fd, O_PATH | O_CLOEXEC);
+		again = lw_reopen(fd, O_RDONLY | O_CLOEXEC);	/* through the directory */
 		_exit(again >= 0 && same_file(again, other) ? 0 : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -109,7 +130,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_reopen_is_a_new_open_of_the_same_file),
-		cmocka_unit_test(a_closed_descriptor_fails_with_enoent),
+		cmocka_unit_test(an_o_path_reopen_opens_nothing_and_keeps_cloexec),
+		cmocka_unit_test(a_closed_descriptor_fails),
 		cmocka_unit_test(a_forked_child_reopens_its_own_descriptors),
 	};
 

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fd_reopen.h"
@@ -62,7 +63,18 @@ const char *lw_proc_fd_name(int fd, char *buf)
 int lw_reopen(int fd, int flags)
 {
 	char name[12];
-	int dir = lw_proc_fd_dir();
+	int dir;
+
+	/* O_PATH alone opens nothing: open_tree() without OPEN_TREE_CLONE makes
+	 * the same from the descriptor itself, no path walked (since 5.2);
+	 * OPEN_TREE_CLOEXEC is O_CLOEXEC. */
+	if ((flags & ~O_CLOEXEC) == O_PATH) {
+		int r = (int)syscall(SYS_open_tree, fd, "", AT_EMPTY_PATH | (flags & O_CLOEXEC));
+
+		if (r >= 0 || (errno != ENOSYS && errno != EPERM))
+			return r;
+	}
+	dir = lw_proc_fd_dir();
 
 	if (dir < 0) {
 		errno = -dir;

@@ -14,7 +14,8 @@ int lw_proc_fd_dir(void);
 /* fd's number as a name in that directory; buf of at least 12 bytes. */
 const char *lw_proc_fd_name(int fd, char *buf);
 /* open(2) of what fd names with flags (O_PATH, O_RDONLY ...); -1 and errno
- * as open sets them. */
+ * as open sets them. O_PATH alone: open_tree(fd, "", AT_EMPTY_PATH), which
+ * walks nothing at all. */
 int lw_reopen(int fd, int flags);
 
 #endif /* LW_COMMON_FD_REOPEN_H */
