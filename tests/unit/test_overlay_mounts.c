@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* lw_overlay_mounts_may_name (userspace/enforcer/overlay_mounts.c): which
- * images an acquire must look for overlay names of. The names themselves
- * are tested in the VM (tests/vm/enforce_overlay). */
+/* lw_overlay_mounts_may_name and lw_overlay_mounts_may_hold
+ * (userspace/enforcer/overlay_mounts.c): which images an acquire must look
+ * for overlay names of. The names themselves are tested in the VM
+ * (tests/vm/enforce_overlay). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <cmocka.h>
 
 #include "enforcer/overlay_mounts.h"
@@ -39,11 +41,45 @@ static void a_layer_of_unknown_mount_may_hold_any_image(void **state)
 	assert_true(lw_overlay_mounts_may_name(&m, 23));
 }
 
+/* By superblock, before any mount is asked: an image whose superblock no
+ * overlay or layer mount has cannot have a name there. */
+static void an_image_on_no_overlay_or_layer_superblock_has_no_name(void **state)
+{
+	int on[] = { 40, 21, 22 };
+	uint64_t on_sb[] = { 0x2a, 0x800001, 0x800001 };	/* the overlay's own, and sda1 twice */
+	struct lw_overlay at[] = { { .mnt_id = 40, .on = on, .on_sb = on_sb, .nr_on = 3 } };
+	struct lw_overlay_mounts m = { .at = at, .n = 1 };
+
+	(void)state;
+	assert_true(lw_overlay_mounts_may_hold(&m, 0x2a));
+	assert_true(lw_overlay_mounts_may_hold(&m, 0x800001));
+	assert_false(lw_overlay_mounts_may_hold(&m, 0x800002));
+	m.n = 0;
+	assert_false(lw_overlay_mounts_may_hold(&m, 0x2a));
+}
+
+/* A mount the table did not show, or a layer of unknown mount: its
+ * superblock is unknown, so it may hold any image. */
+static void a_layer_of_unknown_superblock_may_hold_any_image(void **state)
+{
+	int on[] = { 40, -1 };
+	uint64_t on_sb[] = { 0x2a, 0 };
+	struct lw_overlay at[] = { { .mnt_id = 40, .on = on, .on_sb = on_sb, .nr_on = 2 } };
+	struct lw_overlay_mounts m = { .at = at, .n = 1 };
+
+	(void)state;
+	assert_true(lw_overlay_mounts_may_hold(&m, 0x800002));
+	at[0].on_sb = NULL;	/* superblocks not read at all */
+	assert_true(lw_overlay_mounts_may_hold(&m, 0x800002));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(an_image_on_an_overlay_or_a_layer_mount_may_have_names),
 		cmocka_unit_test(a_layer_of_unknown_mount_may_hold_any_image),
+		cmocka_unit_test(an_image_on_no_overlay_or_layer_superblock_has_no_name),
+		cmocka_unit_test(a_layer_of_unknown_superblock_may_hold_any_image),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,9 +74,7 @@ int lw_reopen(int fd, int flags)
 		if (r >= 0 || (errno != ENOSYS && errno != EPERM))
 			return r;
 	}
-	dir = lw_proc_fd_dir();
-
-	if (dir < 0) {
+	if ((dir = lw_proc_fd_dir()) < 0) {
 		errno = -dir;
 		return -1;
 	}

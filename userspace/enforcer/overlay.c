@@ -328,6 +328,12 @@ static void undo(struct lw_enforcer *enf, struct names *names)
 			lw_filter_add(enf, &names->at[i].key, -1);
 }
 
+/* A file's key is (its superblock's dev, its inode); a device's is not. */
+static bool is_file_key(const struct lw_map_key *key)
+{
+	return key->ino && key->ino != LW_KEY_CHRDEV;
+}
+
 /* fd's path, as this process sees it; false if unknown (a deleted file,
  * or a path too long). */
 static bool path_of(int fd, char *path, size_t size)
@@ -354,8 +360,12 @@ int lw_overlay_lease(struct lw_enforcer *enf, int fd, const struct lw_map_key *k
 	if ((err = lw_overlay_mounts_current(mounts)) < 0)
 		return err == -ENOMEM ? lw_fail(enf, err, "out of memory reading the overlay mounts") : 0;
 	/* most hosts have no overlay, and most images are on no mount an
-	 * overlay uses: nothing more (the path is read only past this) */
-	if (!mounts->n || (mnt_id = lw_mount_id(fd, "", AT_EMPTY_PATH)) < 0 ||
+	 * overlay uses: nothing more (the path is read only past this). A
+	 * file's key names its superblock: no overlay or layer mount of that
+	 * superblock, no name, without asking which mount fd is on (statx,
+	 * which 6.1 gives a zeroed 4 KiB name buffer for its empty path). */
+	if (!mounts->n || (is_file_key(key) && !lw_overlay_mounts_may_hold(mounts, key->dev)) ||
+	    (mnt_id = lw_mount_id(fd, "", AT_EMPTY_PATH)) < 0 ||
 	    !lw_overlay_mounts_may_name(mounts, mnt_id) || !path_of(fd, path, sizeof(path)))
 		return 0;
 	if (!(names = malloc(sizeof(*names))))	/* large (~260 KiB): not on the stack, not zeroed */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/lease_types.h"
 #include "enforcer/overlay_mounts.h"
 
 #define MAX_LAYERS 512		/* overlayfs allows 500 lower layers */
@@ -117,9 +118,19 @@ bool lw_overlay_mounts_may_name(const struct lw_overlay_mounts *m, int mnt_id)
 	return false;
 }
 
+bool lw_overlay_mounts_may_hold(const struct lw_overlay_mounts *m, uint64_t sb_dev)
+{
+	for (size_t i = 0; i < m->n; i++)
+		for (size_t j = 0; j < m->at[i].nr_on; j++)
+			if (!m->at[i].on_sb || m->at[i].on_sb[j] == sb_dev || !m->at[i].on_sb[j])
+				return true;
+	return false;
+}
+
 static void overlay_free(struct lw_overlay *o)
 {
 	free(o->on);
+	free(o->on_sb);
 	for (size_t i = 0; i < o->nr_lowers; i++)
 		free(o->lowers[i]);
 	free(o->lowers);
@@ -195,8 +206,50 @@ static int changed(FILE *f)
 	return poll(&p, 1, 0) != 0 && (p.revents & (POLLPRI | POLLERR));
 }
 
+/* Every mount's superblock: mountinfo's third field is sb->s_dev. */
+struct superblocks {
+	struct { int mnt_id; uint64_t dev; } *at;
+	size_t n, cap;
+};
+
+static int note_superblock(struct superblocks *sbs, const char *line)
+{
+	unsigned int major, minor;
+	int id;
+
+	if (sscanf(line, "%d %*d %u:%u", &id, &major, &minor) != 3)
+		return 0;
+	if (sbs->n == sbs->cap) {
+		size_t cap = sbs->cap ? 2 * sbs->cap : 64;
+		void *more = realloc(sbs->at, cap * sizeof(*sbs->at));
+
+		if (!more)
+			return -ENOMEM;
+		sbs->at = more;
+		sbs->cap = cap;
+	}
+	sbs->at[sbs->n].mnt_id = id;
+	sbs->at[sbs->n++].dev = lw_kdev(major, minor);
+	return 0;
+}
+
+/* o->on_sb from the table; a mount it does not show stays 0 (unknown). */
+static int note_superblocks_of(struct lw_overlay *o, const struct superblocks *sbs)
+{
+	if (!(o->on_sb = calloc(o->nr_on, sizeof(*o->on_sb))))
+		return -ENOMEM;
+	for (size_t j = 0; j < o->nr_on; j++)
+		for (size_t k = 0; o->on[j] >= 0 && k < sbs->n; k++)
+			if (sbs->at[k].mnt_id == o->on[j]) {
+				o->on_sb[j] = sbs->at[k].dev;
+				break;
+			}
+	return 0;
+}
+
 static int read_overlays(struct lw_overlay_mounts *m, FILE *f)
 {
+	struct superblocks sbs = { 0 };
 	struct lw_overlay o, *more;
 	char *line = NULL;
 	size_t cap = 0;
@@ -204,6 +257,8 @@ static int read_overlays(struct lw_overlay_mounts *m, FILE *f)
 
 	rewind(f);
 	while (r >= 0 && getline(&line, &cap, f) > 0) {
+		if ((r = note_superblock(&sbs, line)) < 0)
+			break;
 		/* most mounts are not overlays: one strstr each */
 		if (!strstr(line, " - overlay ") || (r = parse_overlay(line, &o)) <= 0)
 			continue;
@@ -217,6 +272,9 @@ static int read_overlays(struct lw_overlay_mounts *m, FILE *f)
 		m->at[m->n++] = o;
 	}
 	free(line);
+	for (size_t i = 0; r >= 0 && i < m->n; i++)	/* a layer's mount may come after its overlay */
+		r = note_superblocks_of(&m->at[i], &sbs);
+	free(sbs.at);
 	if (r < 0)
 		forget(m);
 	else

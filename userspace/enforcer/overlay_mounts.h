@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* One overlay mount, as mountinfo shows it. */
 struct lw_overlay {
@@ -20,6 +21,8 @@ struct lw_overlay {
 	size_t nr_lowers;
 	int mnt_id;
 	int *on;		/* mnt_id and the mount ids of its layers; -1 unknown */
+	uint64_t *on_sb;	/* the superblock dev of each (the kernel's dev_t, as the
+				 * image key has it); 0 unknown */
 	size_t nr_on;
 };
 
@@ -40,6 +43,11 @@ void lw_overlay_mounts_free(struct lw_overlay_mounts *m);
  * up layer files within the layer's mount), or a layer's mount is not
  * known. False lets an acquire skip reading the image's path. */
 bool lw_overlay_mounts_may_name(const struct lw_overlay_mounts *m, int mnt_id);
+/* Whether a file on superblock sb_dev may have a name in some overlay of
+ * m: some overlay or layer mount is of that superblock, or of one not
+ * known. False lets an acquire skip asking which mount the image is on (a
+ * mount is of one superblock: no mount of another holds the file). */
+bool lw_overlay_mounts_may_hold(const struct lw_overlay_mounts *m, uint64_t sb_dev);
 /* The id mountinfo names for the mount of path (statx(2) dirfd, path and
  * flags: AT_EMPTY_PATH for dirfd's own file), in one call; -1 if unknown. */
 int lw_mount_id(int dirfd, const char *path, int flags);
