@@ -6,14 +6,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <cmocka.h>
 
 #include "enforcer/overlay_mounts.h"
 
 static void an_image_on_an_overlay_or_a_layer_mount_may_have_names(void **state)
 {
-	int first[] = { 40, 21, 22 }, second[] = { 41, 21 };
+	struct lw_overlay_on first[] = { { 40, 0 }, { 21, 0 }, { 22, 0 } }, second[] = { { 41, 0 }, { 21, 0 } };
 	struct lw_overlay at[] = {
 		{ .mnt_id = 40, .on = first, .nr_on = 3 },
 		{ .mnt_id = 41, .on = second, .nr_on = 2 },
@@ -33,7 +32,7 @@ static void an_image_on_an_overlay_or_a_layer_mount_may_have_names(void **state)
 /* A layer whose mount could not be found may hold any image. */
 static void a_layer_of_unknown_mount_may_hold_any_image(void **state)
 {
-	int on[] = { 40, -1 };
+	struct lw_overlay_on on[] = { { 40, 0 }, { -1, 0 } };
 	struct lw_overlay at[] = { { .mnt_id = 40, .on = on, .nr_on = 2 } };
 	struct lw_overlay_mounts m = { .at = at, .n = 1 };
 
@@ -45,9 +44,9 @@ static void a_layer_of_unknown_mount_may_hold_any_image(void **state)
  * overlay or layer mount has cannot have a name there. */
 static void an_image_on_no_overlay_or_layer_superblock_has_no_name(void **state)
 {
-	int on[] = { 40, 21, 22 };
-	uint64_t on_sb[] = { 0x2a, 0x800001, 0x800001 };	/* the overlay's own, and sda1 twice */
-	struct lw_overlay at[] = { { .mnt_id = 40, .on = on, .on_sb = on_sb, .nr_on = 3 } };
+	/* the overlay's own, and sda1 twice */
+	struct lw_overlay_on on[] = { { 40, 0x2a }, { 21, 0x800001 }, { 22, 0x800001 } };
+	struct lw_overlay at[] = { { .mnt_id = 40, .on = on, .nr_on = 3 } };
 	struct lw_overlay_mounts m = { .at = at, .n = 1 };
 
 	(void)state;
@@ -62,14 +61,13 @@ static void an_image_on_no_overlay_or_layer_superblock_has_no_name(void **state)
  * superblock is unknown, so it may hold any image. */
 static void a_layer_of_unknown_superblock_may_hold_any_image(void **state)
 {
-	int on[] = { 40, -1 };
-	uint64_t on_sb[] = { 0x2a, 0 };
-	struct lw_overlay at[] = { { .mnt_id = 40, .on = on, .on_sb = on_sb, .nr_on = 2 } };
+	struct lw_overlay_on on[] = { { 40, 0x2a }, { -1, 0 } };
+	struct lw_overlay at[] = { { .mnt_id = 40, .on = on, .nr_on = 2 } };
 	struct lw_overlay_mounts m = { .at = at, .n = 1 };
 
 	(void)state;
 	assert_true(lw_overlay_mounts_may_hold(&m, 0x800002));
-	at[0].on_sb = NULL;	/* superblocks not read at all */
+	on[0].sb_dev = 0;	/* superblocks not read at all */
 	assert_true(lw_overlay_mounts_may_hold(&m, 0x800002));
 }
 

@@ -99,13 +99,13 @@ static int mount_of(const char *path)
 /* o->on: its own mount and each layer's; -ENOMEM. */
 static int note_mounts(struct lw_overlay *o)
 {
-	if (!(o->on = malloc((o->nr_lowers + 2) * sizeof(*o->on))))
+	if (!(o->on = calloc(o->nr_lowers + 2, sizeof(*o->on))))	/* superblocks: 0, unknown */
 		return -ENOMEM;
-	o->on[o->nr_on++] = o->mnt_id;
+	o->on[o->nr_on++].mnt_id = o->mnt_id;
 	if (o->upper[0])
-		o->on[o->nr_on++] = mount_of(o->upper);
+		o->on[o->nr_on++].mnt_id = mount_of(o->upper);
 	for (size_t i = 0; i < o->nr_lowers; i++)
-		o->on[o->nr_on++] = mount_of(o->lowers[i]);
+		o->on[o->nr_on++].mnt_id = mount_of(o->lowers[i]);
 	return 0;
 }
 
@@ -113,7 +113,7 @@ bool lw_overlay_mounts_may_name(const struct lw_overlay_mounts *m, int mnt_id)
 {
 	for (size_t i = 0; i < m->n; i++)
 		for (size_t j = 0; j < m->at[i].nr_on; j++)
-			if (m->at[i].on[j] == mnt_id || m->at[i].on[j] < 0)
+			if (m->at[i].on[j].mnt_id == mnt_id || m->at[i].on[j].mnt_id < 0)
 				return true;
 	return false;
 }
@@ -122,7 +122,7 @@ bool lw_overlay_mounts_may_hold(const struct lw_overlay_mounts *m, uint64_t sb_d
 {
 	for (size_t i = 0; i < m->n; i++)
 		for (size_t j = 0; j < m->at[i].nr_on; j++)
-			if (!m->at[i].on_sb || m->at[i].on_sb[j] == sb_dev || !m->at[i].on_sb[j])
+			if (m->at[i].on[j].sb_dev == sb_dev || !m->at[i].on[j].sb_dev)
 				return true;
 	return false;
 }
@@ -130,7 +130,6 @@ bool lw_overlay_mounts_may_hold(const struct lw_overlay_mounts *m, uint64_t sb_d
 static void overlay_free(struct lw_overlay *o)
 {
 	free(o->on);
-	free(o->on_sb);
 	for (size_t i = 0; i < o->nr_lowers; i++)
 		free(o->lowers[i]);
 	free(o->lowers);
@@ -233,18 +232,16 @@ static int note_superblock(struct superblocks *sbs, const char *line)
 	return 0;
 }
 
-/* o->on_sb from the table; a mount it does not show stays 0 (unknown). */
-static int note_superblocks_of(struct lw_overlay *o, const struct superblocks *sbs)
+/* o's mounts' superblocks from the table; a mount it does not show stays
+ * 0 (unknown). */
+static void note_superblocks_of(struct lw_overlay *o, const struct superblocks *sbs)
 {
-	if (!(o->on_sb = calloc(o->nr_on, sizeof(*o->on_sb))))
-		return -ENOMEM;
 	for (size_t j = 0; j < o->nr_on; j++)
-		for (size_t k = 0; o->on[j] >= 0 && k < sbs->n; k++)
-			if (sbs->at[k].mnt_id == o->on[j]) {
-				o->on_sb[j] = sbs->at[k].dev;
+		for (size_t k = 0; o->on[j].mnt_id >= 0 && k < sbs->n; k++)
+			if (sbs->at[k].mnt_id == o->on[j].mnt_id) {
+				o->on[j].sb_dev = sbs->at[k].dev;
 				break;
 			}
-	return 0;
 }
 
 static int read_overlays(struct lw_overlay_mounts *m, FILE *f)
@@ -272,8 +269,8 @@ static int read_overlays(struct lw_overlay_mounts *m, FILE *f)
 		m->at[m->n++] = o;
 	}
 	free(line);
-	for (size_t i = 0; r >= 0 && i < m->n; i++)	/* a layer's mount may come after its overlay */
-		r = note_superblocks_of(&m->at[i], &sbs);
+	for (size_t i = 0; i < m->n; i++)	/* a layer's mount may come after its overlay */
+		note_superblocks_of(&m->at[i], &sbs);
 	free(sbs.at);
 	if (r < 0)
 		forget(m);

@@ -12,6 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A mount an overlay's files may be on: its own, or a layer's. */
+struct lw_overlay_on {
+	int mnt_id;		/* -1 unknown */
+	uint64_t sb_dev;	/* its superblock's dev (the kernel's dev_t, as the image
+				 * key has it); 0 unknown */
+};
+
 /* One overlay mount, as mountinfo shows it. */
 struct lw_overlay {
 	char *root;		/* the folder of the overlay this mount shows; "" for its top */
@@ -20,9 +27,7 @@ struct lw_overlay {
 	char **lowers;		/* resolved, topmost first */
 	size_t nr_lowers;
 	int mnt_id;
-	int *on;		/* mnt_id and the mount ids of its layers; -1 unknown */
-	uint64_t *on_sb;	/* the superblock dev of each (the kernel's dev_t, as the
-				 * image key has it); 0 unknown */
+	struct lw_overlay_on *on;	/* its own mount, then its layers' */
 	size_t nr_on;
 };
 
