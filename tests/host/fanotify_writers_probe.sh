@@ -207,18 +207,23 @@ echo "# the holder's opens for write: $(cat "$work/direct-holder.out"); a reader
 # image would wait up to lease-break-time (45 s), the keeper's own open of
 # the fanotify event included. Left here by hand, on a copy of the keeper's
 # own descriptor (pidfd_getfd: the same open file); the keeper drops it
-# when the daemon's connection ends, before it answers the group.
+# when the daemon's connection ends, before it answers the group. The
+# acquire does not wait for the keeper to receive its copy (keeping.h):
+# looked for up to 10 s.
 img=$(new_image adopted.raw)
 ino=$(stat -c %i "$img")
 lw direct acquire "$img" --pid "$holder" >/dev/null
-"$py" -c 'import ctypes,fcntl,os,sys
+"$py" -c 'import ctypes,fcntl,os,sys,time
 img, found = sys.argv[1], None
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        if open(f"/proc/{pid}/comm").read().strip() != "lockwarden-keep": continue
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == img: found = (int(pid), int(fd))
-    except OSError: pass
+for _ in range(200):
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if open(f"/proc/{pid}/comm").read().strip() != "lockwarden-keep": continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == img: found = (int(pid), int(fd))
+        except OSError: pass
+    if found: break
+    time.sleep(0.05)
 if not found: sys.exit("no keeper holds " + img)
 libc = ctypes.CDLL(None, use_errno=True)
 copy = libc.syscall(438, os.pidfd_open(found[0]), found[1], 0)  # pidfd_getfd
