@@ -40,6 +40,37 @@ static const struct lw_audit_lease_ctx sample_ctx = {
 	.holder_comm = "qemu-system-x86",
 };
 
+/* The record's text (asserted to be one line) as a tree. */
+static struct json_object *tree_of(int r, struct lw_json_buf *b)
+{
+	struct json_object *rec;
+
+	assert_int_equal(r, 0);
+	if (strchr(b->text, '\n'))
+		fail_msg("expected one line, got %s", b->text);
+	rec = json_tokener_parse(b->text);
+	if (!rec)
+		fail_msg("expected valid JSON, got %s", b->text);
+	lw_json_buf_free(b);
+	return rec;
+}
+
+static struct json_object *denial_record(const struct lw_denial *ev,
+					 const struct lw_audit_lease_ctx *ctx, const char *exe,
+					 int64_t wall_ns)
+{
+	struct lw_json_buf b = { 0 };
+
+	return tree_of(lw_audit_record_denial(&b, ev, ctx, exe, wall_ns), &b);
+}
+
+static struct json_object *lease_record(const struct lw_audit_lease_record *lr, int64_t wall_ns)
+{
+	struct lw_json_buf b = { 0 };
+
+	return tree_of(lw_audit_record_lease(&b, lr, wall_ns), &b);
+}
+
 static struct json_object *get(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
@@ -82,7 +113,7 @@ static void denial_record_has_every_schema_field(void **state)
 	struct json_object *rec, *key, *holder;
 
 	(void)state;
-	rec = lw_audit_record_denial(&ev, &sample_ctx, "/usr/bin/dd", 1700000000123456789LL);
+	rec = denial_record(&ev, &sample_ctx, "/usr/bin/dd", 1700000000123456789LL);
 	assert_non_null(rec);
 	assert_field_string(rec, "type", "denial");
 	assert_field_int(rec, "time_ns", 1700000000123456789LL);
@@ -126,7 +157,7 @@ static void denial_record_names_each_operation(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		struct lw_denial ev = sample_event(ops[i].op);
-		struct json_object *rec = lw_audit_record_denial(&ev, &sample_ctx, NULL, 1);
+		struct json_object *rec = denial_record(&ev, &sample_ctx, NULL, 1);
 
 		assert_non_null(rec);
 		assert_field_string(rec, "op", ops[i].name);
@@ -159,7 +190,7 @@ static void unset_loginuid_and_session_are_null(void **state)
 	(void)state;
 	ev.loginuid = UINT32_MAX;
 	ev.sessionid = UINT32_MAX;
-	rec = lw_audit_record_denial(&ev, &sample_ctx, NULL, 1);
+	rec = denial_record(&ev, &sample_ctx, NULL, 1);
 	assert_field_null(rec, "loginuid");
 	assert_field_null(rec, "session");
 	json_object_put(rec);
@@ -171,7 +202,7 @@ static void exe_of_a_gone_process_and_unknown_image_are_null(void **state)
 	struct json_object *rec;
 
 	(void)state;
-	rec = lw_audit_record_denial(&ev, NULL, NULL, 1);
+	rec = denial_record(&ev, NULL, NULL, 1);
 	assert_field_null(rec, "exe");
 	assert_field_null(rec, "image");
 	assert_field_null(get(rec, "holder"), "comm");
@@ -187,7 +218,7 @@ static void cgroup_holder_is_named_by_its_path(void **state)
 	(void)state;
 	ev.holder = (struct lw_holder){ .kind = LW_HOLDER_CGROUP, .cgroup_id = 9876 };
 	ev.lease_mode = LW_LEASE_SHARED;
-	rec = lw_audit_record_denial(&ev, &ctx, NULL, 1);
+	rec = denial_record(&ev, &ctx, NULL, 1);
 	holder = get(rec, "holder");
 	assert_field_string(holder, "kind", "cgroup");
 	assert_field_int(holder, "cgroup_id", 9876);
@@ -196,50 +227,76 @@ static void cgroup_holder_is_named_by_its_path(void **state)
 	json_object_put(rec);
 }
 
-/* The denied process picks its comm and the name it opens the image by. */
+/* The denied process picks its comm and the name it opens the image by
+ * (denial_record asserts the text is one line of valid JSON). */
 static void invalid_utf8_in_comm_and_path_still_gives_valid_json(void **state)
 {
 	struct lw_denial ev = sample_event(LW_OP_OPEN_WRITE);
-	struct lw_json_buf line = { 0 };
-	struct json_object *rec, *back;
+	struct json_object *rec;
 
 	(void)state;
 	memcpy(ev.comm, "a\xff\"b\n", 6);
 	memcpy(ev.path, "/x/\xc3(\x01.img", 11);
-	rec = lw_audit_record_denial(&ev, &sample_ctx, NULL, 1);
-	assert_int_equal(lw_json_write(&line, rec), 0);
-	back = json_tokener_parse(line.text);
-	if (!back)
-		fail_msg("expected valid JSON, got %s", line.text);
-	assert_field_string(back, "comm", "a\xef\xbf\xbd\"b\n");
-	assert_field_string(back, "path", "/x/\xef\xbf\xbd(\x01.img");
-	json_object_put(back);
+	rec = denial_record(&ev, &sample_ctx, NULL, 1);
+	assert_field_string(rec, "comm", "a\xef\xbf\xbd\"b\n");
+	assert_field_string(rec, "path", "/x/\xef\xbf\xbd(\x01.img");
 	json_object_put(rec);
-	lw_json_buf_free(&line);
 }
 
-static void record_json_is_one_line_that_parses_back(void **state)
+/* The text itself, byte for byte: members in the schema's order, paths
+ * without escaped slashes, a newline escaped, unset values null. */
+static void records_are_written_exactly(void **state)
 {
 	struct lw_denial ev = sample_event(LW_OP_OPEN_WRITE);
-	struct lw_json_buf line = { 0 };
-	struct json_object *rec, *back;
-	const char *json;
+	struct lw_holder cgroup = { .kind = LW_HOLDER_CGROUP, .cgroup_id = 9876 };
+	struct lw_image_key key = { .dev = (8ULL << 20) | 3, .ino = 18446744073709551615ULL };
+	struct lw_audit_lease_record lr = {
+		.event = LW_LEASE_FORCED_RELEASE, .image = "/img/a \"b\".raw", .key = &key,
+		.mode = LW_LEASE_SHARED, .holder = &cgroup, .holder_cgroup = "/machine.slice/vm1",
+		.reason = "operator",
+	};
+	struct lw_json_buf b = { 0 };
 
 	(void)state;
 	snprintf(ev.path, sizeof(ev.path), "/images/with\nnewline");
-	rec = lw_audit_record_denial(&ev, &sample_ctx, "/usr/bin/dd", 1);
-	assert_int_equal(lw_json_write(&line, rec), 0);
-	json = line.text;
-	if (strchr(json, '\n'))
-		fail_msg("expected one line, got %s", json);
-	if (strstr(json, "\\/"))
-		fail_msg("expected paths without escaped slashes, got %s", json);
-	back = json_tokener_parse(json);
-	assert_non_null(back);
-	assert_field_string(back, "path", "/images/with\nnewline");
-	json_object_put(back);
-	json_object_put(rec);
-	lw_json_buf_free(&line);
+	ev.sessionid = UINT32_MAX;
+	assert_int_equal(lw_audit_record_denial(&b, &ev, &sample_ctx, "/usr/bin/dd",
+						1700000000123456789LL), 0);
+	assert_string_equal(b.text,
+		"{\"type\":\"denial\",\"time_ns\":1700000000123456789,"
+		"\"time\":\"2023-11-14T22:13:20.123456789Z\",\"pid\":4242,\"tgid\":4240,"
+		"\"uid\":1000,\"gid\":1001,\"loginuid\":1000,\"session\":null,\"comm\":\"dd\","
+		"\"exe\":\"/usr/bin/dd\",\"path\":\"/images/with\\nnewline\","
+		"\"image\":\"/var/lib/libvirt/images/vm.qcow2\","
+		"\"key\":{\"dev\":8388611,\"major\":8,\"minor\":3,\"ino\":131077},"
+		"\"op\":\"open-write\",\"open_flags\":33281,"
+		"\"open_flags_names\":\"O_WRONLY|O_TRUNC|O_LARGEFILE\","
+		"\"holder\":{\"kind\":\"process\",\"pid\":777,\"start_time\":123456,"
+		"\"comm\":\"qemu-system-x86\"},\"lease_mode\":\"exclusive\",\"suppressed\":5}");
+	b.len = 0;
+	assert_int_equal(lw_audit_record_lease(&b, &lr, -1), 0);
+	assert_string_equal(b.text,
+		"{\"type\":\"lease\",\"time_ns\":-1,\"time\":\"1969-12-31T23:59:59.999999999Z\","
+		"\"event\":\"forced-release\",\"image\":\"/img/a \\\"b\\\".raw\","
+		"\"key\":{\"dev\":8388611,\"major\":8,\"minor\":3,\"ino\":18446744073709551615},"
+		"\"lease_mode\":\"shared\",\"holder\":{\"kind\":\"cgroup\","
+		"\"cgroup\":\"/machine.slice/vm1\",\"cgroup_id\":9876},\"reason\":\"operator\"}");
+	b.len = 0;
+	lr.holder = NULL;
+	lr.key = NULL;
+	lr.reason = NULL;
+	assert_int_equal(lw_audit_record_suppressed(&b, 1000, 7, 600, 0), 0);
+	assert_string_equal(b.text,
+		"{\"type\":\"suppressed\",\"time_ns\":0,\"time\":\"1970-01-01T00:00:00.000000000Z\","
+		"\"event\":\"denials-suppressed\",\"uid\":1000,\"suppressed\":7,"
+		"\"reason\":\"7 denials of uid 1000 suppressed (more than 600 records a minute)\"}");
+	b.len = 0;
+	assert_int_equal(lw_audit_record_lease(&b, &lr, 0), 0);
+	assert_string_equal(b.text,
+		"{\"type\":\"lease\",\"time_ns\":0,\"time\":\"1970-01-01T00:00:00.000000000Z\","
+		"\"event\":\"forced-release\",\"image\":\"/img/a \\\"b\\\".raw\",\"key\":null,"
+		"\"lease_mode\":\"shared\",\"holder\":null,\"reason\":null}");
+	lw_json_buf_free(&b);
 }
 
 static void boot_time_stamp_converts_to_wall_clock(void **state)
@@ -298,7 +355,7 @@ static void lease_record_names_each_event_with_image_holder_and_mode(void **stat
 			.mode = LW_LEASE_SHARED, .holder = &holder, .holder_comm = "qemu",
 			.reason = events[i].event == LW_LEASE_FORCED_RELEASE ? "operator" : NULL,
 		};
-		struct json_object *rec = lw_audit_record_lease(&lr, 1700000000000000000LL);
+		struct json_object *rec = lease_record(&lr, 1700000000000000000LL);
 
 		assert_field_string(rec, "type", "lease");
 		assert_field_string(rec, "event", events[i].name);
@@ -326,7 +383,7 @@ int main(void)
 		cmocka_unit_test(exe_of_a_gone_process_and_unknown_image_are_null),
 		cmocka_unit_test(cgroup_holder_is_named_by_its_path),
 		cmocka_unit_test(invalid_utf8_in_comm_and_path_still_gives_valid_json),
-		cmocka_unit_test(record_json_is_one_line_that_parses_back),
+		cmocka_unit_test(records_are_written_exactly),
 		cmocka_unit_test(boot_time_stamp_converts_to_wall_clock),
 		cmocka_unit_test(lease_record_names_each_event_with_image_holder_and_mode),
 		cmocka_unit_test(time_text_is_right_within_and_across_seconds),

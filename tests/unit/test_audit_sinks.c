@@ -14,8 +14,22 @@
 #include "audit/audit_record.h"
 #include "audit/audit_sinks.h"
 
+/* A record's text as the tree the journal and Linux audit sinks read
+ * (audit.c parses it the same way). */
+static struct json_object *record_tree(int r, struct lw_json_buf *b)
+{
+	struct json_object *rec;
+
+	assert_int_equal(r, 0);
+	rec = json_tokener_parse(b->text);
+	assert_non_null(rec);
+	lw_json_buf_free(b);
+	return rec;
+}
+
 static struct json_object *sample_denial(const char *comm)
 {
+	struct lw_json_buf b = { 0 };
 	struct lw_denial ev = {
 		.pid = 31, .tgid = 30, .uid = 1000, .gid = 1000, .loginuid = UINT32_MAX,
 		.sessionid = 3, .op = LW_OP_OPEN_WRITE, .open_flags = 0100002,
@@ -27,7 +41,8 @@ static struct json_object *sample_denial(const char *comm)
 
 	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
 	snprintf(ev.path, sizeof(ev.path), "/img/vm.raw");
-	return lw_audit_record_denial(&ev, &ctx, "/usr/bin/dd", 1700000000000000000LL);
+	return record_tree(lw_audit_record_denial(&b, &ev, &ctx, "/usr/bin/dd",
+						  1700000000000000000LL), &b);
 }
 
 /* The value of field NAME in the iovec list, or NULL. */
@@ -86,7 +101,8 @@ static void journal_lease_event_has_its_own_message_id(void **state)
 	struct lw_audit_lease_record lr = { .event = LW_LEASE_HOLDER_DEATH, .image = "/img/vm.raw",
 					    .mode = LW_LEASE_EXCLUSIVE, .holder = &holder,
 					    .holder_comm = "qemu" };
-	struct json_object *rec = lw_audit_record_lease(&lr, 1);
+	struct lw_json_buf b = { 0 };
+	struct json_object *rec = record_tree(lw_audit_record_lease(&b, &lr, 1), &b);
 	struct iovec *iov;
 	size_t n;
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* lw_json_write (userspace/common/json_write.c) against json-c's own
  * writer: the same text, byte for byte, for every kind of value. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -115,6 +117,113 @@ static void writes_append_to_what_the_buffer_holds(void **state)
 	json_object_put(s);
 }
 
+/* A record streamed member by member is the text json-c gives for the
+ * same tree: commas placed, nesting, every kind of value. */
+static void streamed_records_are_written_as_json_c_writes_their_tree(void **state)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array(),
+			   *inner = json_object_new_object();
+	struct lw_json_buf b = { 0 };
+	size_t n;
+	const char *theirs;
+
+	(void)state;
+	json_object_object_add(inner, "pid", json_object_new_int64(-7));
+	json_object_object_add(inner, "comm", json_object_new_string("q\"e\\m\nu\x01"));
+	json_object_array_add(a, inner);
+	json_object_array_add(a, json_object_new_object());
+	json_object_array_add(a, NULL);
+	json_object_array_add(a, json_object_new_uint64(UINT64_MAX));
+	json_object_object_add(o, "image", json_object_new_string("/img/a.raw"));
+	json_object_object_add(o, "min", json_object_new_int64(INT64_MIN));
+	json_object_object_add(o, "holders", a);
+	json_object_object_add(o, "empty", json_object_new_array());
+	json_object_object_add(o, "yes", json_object_new_boolean(1));
+	json_object_object_add(o, "no", json_object_new_boolean(0));
+	json_object_object_add(o, "none", NULL);
+	theirs = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+
+	lw_json_open(&b, '{');
+	lw_json_key(&b, "image");
+	lw_json_text(&b, "/img/a.raw");
+	lw_json_key(&b, "min");
+	lw_json_int(&b, INT64_MIN);
+	lw_json_key(&b, "holders");
+	lw_json_open(&b, '[');
+	lw_json_item(&b);
+	lw_json_open(&b, '{');
+	lw_json_key(&b, "pid");
+	lw_json_int(&b, -7);
+	lw_json_key(&b, "comm");
+	lw_json_string(&b, "q\"e\\m\nu\x01", 8);
+	lw_json_close(&b, '}');
+	lw_json_item(&b);
+	lw_json_open(&b, '{');
+	lw_json_close(&b, '}');
+	lw_json_item(&b);
+	lw_json_text(&b, NULL);
+	lw_json_item(&b);
+	lw_json_uint(&b, UINT64_MAX);
+	lw_json_close(&b, ']');
+	lw_json_key(&b, "empty");
+	lw_json_open(&b, '[');
+	lw_json_close(&b, ']');
+	lw_json_key(&b, "yes");
+	lw_json_bool(&b, true);
+	lw_json_key(&b, "no");
+	lw_json_bool(&b, false);
+	lw_json_key(&b, "none");
+	lw_json_null(&b);
+	lw_json_close(&b, '}');
+	assert_int_equal(lw_json_end(&b, 0), 0);
+	assert_string_equal(b.text, theirs);
+	assert_int_equal(b.len, n);
+	lw_json_buf_free(&b);
+	json_object_put(o);
+}
+
+/* A failed record is cut back to where it began, the text before it
+ * whole, and the next record is written as if nothing happened. */
+static void a_failed_record_leaves_the_buffer_as_it_was(void **state)
+{
+	struct lw_json_buf b = { 0 };
+
+	(void)state;
+	assert_int_equal(lw_json_put(&b, "00000000 ", 9), 0);
+	lw_json_open(&b, '{');
+	lw_json_key(&b, "seq");
+	b.failed = true;	/* as an allocation that failed here would */
+	lw_json_uint(&b, 41);
+	lw_json_close(&b, '}');
+	assert_int_equal(lw_json_end(&b, 9), -ENOMEM);
+	assert_string_equal(b.text, "00000000 ");
+	lw_json_open(&b, '{');
+	lw_json_key(&b, "seq");
+	lw_json_uint(&b, 42);
+	lw_json_close(&b, '}');
+	assert_int_equal(lw_json_end(&b, 9), 0);
+	assert_string_equal(b.text, "00000000 {\"seq\":42}");
+	lw_json_buf_free(&b);
+}
+
+/* Text streamed earlier, placed in a tree as a raw value, is written as
+ * it is, by this writer and by json-c's. */
+static void raw_values_are_written_as_they_are_by_both_writers(void **state)
+{
+	static const char lease[] = "{\"image\":\"/i\",\"holders\":[]}";
+	struct json_object *o = json_object_new_object();
+	struct lw_json_buf b = { 0 };
+
+	(void)state;
+	json_object_object_add(o, "lease", lw_json_new_raw(lease, sizeof(lease) - 1));
+	assert_int_equal(lw_json_write(&b, o), 0);
+	assert_string_equal(b.text, "{\"lease\":{\"image\":\"/i\",\"holders\":[]}}");
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), b.text);
+	lw_json_buf_free(&b);
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +232,9 @@ int main(void)
 		cmocka_unit_test(integers_at_their_limits_are_written_as_json_c_does),
 		cmocka_unit_test(other_kinds_and_nesting_are_written_as_json_c_does),
 		cmocka_unit_test(writes_append_to_what_the_buffer_holds),
+		cmocka_unit_test(streamed_records_are_written_as_json_c_writes_their_tree),
+		cmocka_unit_test(a_failed_record_leaves_the_buffer_as_it_was),
+		cmocka_unit_test(raw_values_are_written_as_they_are_by_both_writers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@ struct lw_audit {
 	int linux_fd;
 	struct lw_audit_stats stats;
 	struct lw_err err;	/* why the last call failed */
+	struct lw_json_buf line;	/* the record being written, its room reused */
 };
 
 const char *lw_audit_error(const struct lw_audit *audit)
@@ -71,17 +72,32 @@ static void sink_result(struct lw_audit *audit, int r, const struct lw_err *err,
 	}
 }
 
-static int fan_out(struct lw_audit *audit, struct json_object *rec)
+/* The record in audit->line (built: r 0, or its -ENOMEM) to every sink. */
+static int fan_out(struct lw_audit *audit, int r)
 {
+	struct lw_json_buf *line = &audit->line;
+	struct json_object *tree = NULL;
 	struct lw_err err;
 	int first = 0;
 
+	if (r < 0 || lw_json_put(line, "\n", 1) < 0) {
+		line->len = 0;
+		return lw_err_set(&audit->err, ENOMEM, "audit: out of memory building a record");
+	}
 	if (audit->cfg.file)
-		sink_result(audit, lw_audit_file_write(&audit->file, rec, &err), &err, &first);
-	if (audit->cfg.journal)
-		sink_result(audit, lw_audit_journal_write(rec, &err), &err, &first);
-	if (audit->cfg.linux_audit)
-		sink_result(audit, lw_audit_linux_write(audit->linux_fd, rec, &err), &err, &first);
+		sink_result(audit, lw_audit_file_write(&audit->file, line->text, line->len, &err), &err,
+			    &first);
+	/* the journal's fields and Linux audit's message are read from a tree:
+	 * built only for them, off by default */
+	if ((audit->cfg.journal || audit->cfg.linux_audit) && !(tree = json_tokener_parse(line->text)))
+		sink_result(audit, lw_err_set(&err, ENOMEM, "audit: out of memory reading a record"),
+			    &err, &first);
+	if (tree && audit->cfg.journal)
+		sink_result(audit, lw_audit_journal_write(tree, &err), &err, &first);
+	if (tree && audit->cfg.linux_audit)
+		sink_result(audit, lw_audit_linux_write(audit->linux_fd, tree, &err), &err, &first);
+	json_object_put(tree);
+	line->len = 0;
 	return first;
 }
 
@@ -90,7 +106,6 @@ int lw_audit_denial(struct lw_audit *audit, const struct lw_denial *ev,
 {
 	struct lw_audit_lease_ctx filled = { 0 };
 	char exe[4096], holder_comm[64];
-	struct json_object *rec;
 	int r;
 
 	if (ctx)
@@ -99,49 +114,39 @@ int lw_audit_denial(struct lw_audit *audit, const struct lw_denial *ev,
 	    lw_audit_proc_comm(ev->holder.pid, ev->holder.start_time, holder_comm,
 			       sizeof(holder_comm)) == 0)
 		filled.holder_comm = holder_comm;
-	rec = lw_audit_record_denial(ev, &filled,
-				     lw_audit_proc_exe(ev->tgid, exe, sizeof(exe)) == 0 ? exe : NULL,
-				     lw_audit_wall_ns_of_boot_ns(ev->time_ns));
-	if (!rec)
-		return lw_err_set(&audit->err, ENOMEM, "audit: out of memory building a record");
-	audit->stats.denials++;
-	audit->stats.suppressed += ev->suppressed;
-	r = fan_out(audit, rec);
-	json_object_put(rec);
-	return r;
+	r = lw_audit_record_denial(&audit->line, ev, &filled,
+				   lw_audit_proc_exe(ev->tgid, exe, sizeof(exe)) == 0 ? exe : NULL,
+				   lw_audit_wall_ns_of_boot_ns(ev->time_ns));
+	if (r == 0) {
+		audit->stats.denials++;
+		audit->stats.suppressed += ev->suppressed;
+	}
+	return fan_out(audit, r);
 }
 
 int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_record *lr)
 {
 	struct lw_audit_lease_record filled = *lr;
 	char holder_comm[64];
-	struct json_object *rec;
 	int r;
 
 	if (!filled.holder_comm && lr->holder && lr->holder->kind == LW_HOLDER_PROCESS &&
 	    lw_audit_proc_comm(lr->holder->pid, lr->holder->start_time, holder_comm,
 			       sizeof(holder_comm)) == 0)
 		filled.holder_comm = holder_comm;
-	rec = lw_audit_record_lease(&filled, lw_audit_now_ns());
-	if (!rec)
-		return lw_err_set(&audit->err, ENOMEM, "audit: out of memory building a record");
-	audit->stats.lease_events++;
-	r = fan_out(audit, rec);
-	json_object_put(rec);
-	return r;
+	r = lw_audit_record_lease(&audit->line, &filled, lw_audit_now_ns());
+	if (r == 0)
+		audit->stats.lease_events++;
+	return fan_out(audit, r);
 }
 
 int lw_audit_suppressed(struct lw_audit *audit, uint32_t uid, uint64_t count, unsigned int limit)
 {
-	struct json_object *rec = lw_audit_record_suppressed(uid, count, limit, lw_audit_now_ns());
-	int r;
+	int r = lw_audit_record_suppressed(&audit->line, uid, count, limit, lw_audit_now_ns());
 
-	if (!rec)
-		return lw_err_set(&audit->err, ENOMEM, "audit: out of memory building a record");
-	audit->stats.suppressed += count;
-	r = fan_out(audit, rec);
-	json_object_put(rec);
-	return r;
+	if (r == 0)
+		audit->stats.suppressed += count;
+	return fan_out(audit, r);
 }
 
 int lw_audit_reopen(struct lw_audit *audit)
@@ -162,5 +167,6 @@ void lw_audit_close(struct lw_audit *audit)
 		return;
 	lw_audit_file_close(&audit->file);
 	lw_audit_linux_close(audit->linux_fd);
+	lw_json_buf_free(&audit->line);
 	free(audit);
 }

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "audit/audit_sinks.h"
-#include "common/json_write.h"
 #include "common/mkdirs.h"
 
 static int open_log(const char *path, struct lw_err *err)
@@ -46,25 +45,22 @@ int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,
 	return 0;
 }
 
-int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, struct lw_err *err)
+int lw_audit_file_write(struct lw_audit_file *file, const char *line, size_t len,
+			struct lw_err *err)
 {
-	struct lw_json_buf *line = &file->line;	/* kept: a record a round trip mallocs nothing */
 	ssize_t n;
 	int r;
 
-	line->len = 0;
-	if (lw_json_write(line, rec) < 0 || lw_json_put(line, "\n", 1) < 0)
-		return lw_err_set(err, ENOMEM, "audit file: out of memory");
 	do {
-		n = write(file->fd, line->text, line->len);
+		n = write(file->fd, line, len);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return lw_err_set(err, errno, "audit file: write to %.150s: %s", file->path,
 				  strerror(errno));
-	if ((size_t)n != line->len)
+	if ((size_t)n != len)
 		/* a regular file only writes short when the disk is full */
 		return lw_err_set(err, ENOSPC, "audit file: short write to %.150s (%zd of %zu bytes)",
-				  file->path, n, line->len);
+				  file->path, n, len);
 	r = 0;
 	if (file->fsync && fdatasync(file->fd) < 0)
 		r = lw_err_set(err, errno, "audit file: fdatasync %.150s: %s", file->path,
@@ -86,7 +82,6 @@ int lw_audit_file_reopen(struct lw_audit_file *file, struct lw_err *err)
 
 void lw_audit_file_close(struct lw_audit_file *file)
 {
-	lw_json_buf_free(&file->line);
 	if (file->fd < 0)
 		return;
 	fdatasync(file->fd);

@@ -8,23 +8,30 @@
 #include <time.h>
 #include "audit/audit_record.h"
 #include "common/holder_json.h"
-#include "common/json_tree.h"
 #include "common/terminal.h"
 
 /* comm and paths come from the process being denied, which chooses them:
  * invalid UTF-8 becomes U+FFFD so every line stays valid JSON. */
-static struct json_object *json_text(const char *bytes, size_t max)
+static void put_text(struct lw_json_buf *b, const char *bytes, size_t max)
 {
 	size_t n = strnlen(bytes, max), i = 0, out = 0, seq;
 	char buf[4 * LW_PATH_MAX + 4];
-	struct json_object *obj;
 	char *dyn = NULL, *dst = buf, *src;
 
+	for (i = 0; i < n && !(bytes[i] & 0x80); i++)
+		;
+	if (i == n) {	/* ASCII, as paths and names nearly always are: valid as it is */
+		lw_json_string(b, bytes, n);
+		return;
+	}
+	i = 0;
 	/* src: bytes NUL-terminated (the kernel's arrays may be full), dst after it */
 	if (4 * n + 2 > sizeof(buf)) {
 		dyn = malloc(4 * n + 2);
-		if (!dyn)
-			return NULL;
+		if (!dyn) {
+			b->failed = true;
+			return;
+		}
 		dst = dyn;
 	}
 	src = dst + 3 * n + 1;
@@ -42,14 +49,16 @@ static struct json_object *json_text(const char *bytes, size_t max)
 			i++;
 		}
 	}
-	obj = json_object_new_string_len(dst, (int)out);
+	lw_json_string(b, dst, out);
 	free(dyn);
-	return obj;
 }
 
-static struct json_object *json_text_or_null(const char *s)
+static void put_text_or_null(struct lw_json_buf *b, const char *s)
 {
-	return s ? json_text(s, 65536) : NULL;
+	if (s)
+		put_text(b, s, 65536);
+	else
+		lw_json_null(b);
 }
 
 int64_t lw_audit_now_ns(void)
@@ -92,7 +101,19 @@ void lw_audit_format_time(int64_t wall_ns, char *buf, size_t len)
 		last.sec = sec;
 		last.made = true;
 	}
-	snprintf(buf, len, "%s.%09ldZ", last.date, nsec);
+	/* "%s.%09ldZ" by hand: snprintf is most of this function's cost */
+	size_t used = strlen(last.date);
+	char tail[12] = ".000000000Z";
+
+	for (int i = 9; i >= 1; i--, nsec /= 10)
+		tail[i] = (char)('0' + nsec % 10);
+	if (len < used + sizeof(tail)) {
+		if (len)
+			buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, last.date, used);
+	memcpy(buf + used, tail, sizeof(tail));
 }
 
 const char *lw_audit_lease_event_name(enum lw_lease_event event)
@@ -137,120 +158,149 @@ void lw_audit_open_flags_names(uint32_t flags, char *buf, size_t len)
 		snprintf(buf + used, len - used, "|0x%x", rest);
 }
 
-static struct json_object *key_json(const struct lw_image_key *key)
+static void put_key(struct lw_json_buf *b, const struct lw_image_key *key)
 {
-	struct json_object *obj;
-
-	if (!key)
-		return NULL;
-	obj = json_object_new_object();
-	if (!obj)
-		return NULL;
-	lw_json_add(obj, "dev", json_object_new_uint64(key->dev));
-	lw_json_add(obj, "major", json_object_new_int64(lw_kdev_major(key->dev)));
-	lw_json_add(obj, "minor", json_object_new_int64(lw_kdev_minor(key->dev)));
-	lw_json_add(obj, "ino", json_object_new_uint64(key->ino));
-	return obj;
+	lw_json_open(b, '{');
+	lw_json_key(b, "dev");
+	lw_json_uint(b, key->dev);
+	lw_json_key(b, "major");
+	lw_json_int(b, lw_kdev_major(key->dev));
+	lw_json_key(b, "minor");
+	lw_json_int(b, lw_kdev_minor(key->dev));
+	lw_json_key(b, "ino");
+	lw_json_uint(b, key->ino);
+	lw_json_close(b, '}');
 }
 
-static struct json_object *holder_json(const struct lw_holder *holder, const char *comm,
-				       const char *cgroup)
+static void put_holder(struct lw_json_buf *b, const struct lw_holder *holder, const char *comm,
+		       const char *cgroup)
 {
-	struct json_object *obj;
-
-	if (!holder || holder->kind == LW_HOLDER_NONE)
-		return NULL;
-	obj = json_object_new_object();
-	if (obj)
-		lw_holder_json_add(obj, holder, json_text_or_null(comm), json_text_or_null(cgroup), true);
-	return obj;
+	if (!holder || holder->kind == LW_HOLDER_NONE) {
+		lw_json_null(b);
+		return;
+	}
+	lw_json_open(b, '{');
+	lw_holder_json_put(b, holder, comm, cgroup, true, put_text_or_null);
+	lw_json_close(b, '}');
 }
 
-/* The common head of both record types. */
-static struct json_object *record_new(const char *type, int64_t wall_ns)
+/* The common head of every record type: the record left open. */
+static void put_head(struct lw_json_buf *b, const char *type, int64_t wall_ns)
 {
-	struct json_object *rec = json_object_new_object();
 	char time[48];
 
-	if (!rec)
-		return NULL;
 	lw_audit_format_time(wall_ns, time, sizeof(time));
-	lw_json_add(rec, "type", json_object_new_string(type));
-	lw_json_add(rec, "time_ns", json_object_new_int64(wall_ns));
-	lw_json_add(rec, "time", json_object_new_string(time));
-	return rec;
+	lw_json_open(b, '{');
+	lw_json_key(b, "type");
+	lw_json_text(b, type);
+	lw_json_key(b, "time_ns");
+	lw_json_int(b, wall_ns);
+	lw_json_key(b, "time");
+	lw_json_text(b, time);
 }
 
 /* loginuid and sessionid are (u32)-1 when never set. */
-static struct json_object *id_or_null(uint32_t id)
+static void put_id_or_null(struct lw_json_buf *b, uint32_t id)
 {
-	return id == UINT32_MAX ? NULL : json_object_new_int64(id);
+	if (id == UINT32_MAX)
+		lw_json_null(b);
+	else
+		lw_json_int(b, id);
 }
 
-struct json_object *lw_audit_record_denial(const struct lw_denial *ev,
-					   const struct lw_audit_lease_ctx *ctx,
-					   const char *exe, int64_t wall_ns)
+int lw_audit_record_denial(struct lw_json_buf *b, const struct lw_denial *ev,
+			   const struct lw_audit_lease_ctx *ctx, const char *exe, int64_t wall_ns)
 {
 	static const struct lw_audit_lease_ctx no_ctx;
-	struct json_object *rec = record_new("denial", wall_ns);
+	size_t from = b->len;
 	char flags[256];
 
-	if (!rec)
-		return NULL;
 	if (!ctx)
 		ctx = &no_ctx;
 	lw_audit_open_flags_names(ev->open_flags, flags, sizeof(flags));
-	lw_json_add(rec, "pid", json_object_new_int64(ev->pid));
-	lw_json_add(rec, "tgid", json_object_new_int64(ev->tgid));
-	lw_json_add(rec, "uid", json_object_new_int64(ev->uid));
-	lw_json_add(rec, "gid", json_object_new_int64(ev->gid));
-	lw_json_add(rec, "loginuid", id_or_null(ev->loginuid));
-	lw_json_add(rec, "session", id_or_null(ev->sessionid));
-	lw_json_add(rec, "comm", json_text(ev->comm, sizeof(ev->comm)));
-	lw_json_add(rec, "exe", json_text_or_null(exe));
-	lw_json_add(rec, "path", json_text(ev->path, sizeof(ev->path)));
-	lw_json_add(rec, "image", json_text_or_null(ctx->image));
-	lw_json_add(rec, "key", key_json(&ev->key));
-	lw_json_add(rec, "op", json_object_new_string(lw_denial_op_name(ev->op)));
-	lw_json_add(rec, "open_flags", json_object_new_int64(ev->open_flags));
+	put_head(b, "denial", wall_ns);
+	lw_json_key(b, "pid");
+	lw_json_int(b, ev->pid);
+	lw_json_key(b, "tgid");
+	lw_json_int(b, ev->tgid);
+	lw_json_key(b, "uid");
+	lw_json_int(b, ev->uid);
+	lw_json_key(b, "gid");
+	lw_json_int(b, ev->gid);
+	lw_json_key(b, "loginuid");
+	put_id_or_null(b, ev->loginuid);
+	lw_json_key(b, "session");
+	put_id_or_null(b, ev->sessionid);
+	lw_json_key(b, "comm");
+	put_text(b, ev->comm, sizeof(ev->comm));
+	lw_json_key(b, "exe");
+	put_text_or_null(b, exe);
+	lw_json_key(b, "path");
+	put_text(b, ev->path, sizeof(ev->path));
+	lw_json_key(b, "image");
+	put_text_or_null(b, ctx->image);
+	lw_json_key(b, "key");
+	put_key(b, &ev->key);
+	lw_json_key(b, "op");
+	lw_json_text(b, lw_denial_op_name(ev->op));
+	lw_json_key(b, "open_flags");
+	lw_json_int(b, ev->open_flags);
 	/* only opens have flags: "O_RDONLY" for an unlink would mislead */
-	lw_json_add(rec, "open_flags_names",
-		    ev->open_flags || ev->op == LW_OP_OPEN_WRITE ? json_object_new_string(flags) : NULL);
-	lw_json_add(rec, "holder", holder_json(&ev->holder, ctx->holder_comm, ctx->holder_cgroup));
-	lw_json_add(rec, "lease_mode", json_object_new_string(lw_lease_mode_name(ev->lease_mode)));
-	lw_json_add(rec, "suppressed", json_object_new_int64(ev->suppressed));
-	return rec;
+	lw_json_key(b, "open_flags_names");
+	lw_json_text(b, ev->open_flags || ev->op == LW_OP_OPEN_WRITE ? flags : NULL);
+	lw_json_key(b, "holder");
+	put_holder(b, &ev->holder, ctx->holder_comm, ctx->holder_cgroup);
+	lw_json_key(b, "lease_mode");
+	lw_json_text(b, lw_lease_mode_name(ev->lease_mode));
+	lw_json_key(b, "suppressed");
+	lw_json_int(b, ev->suppressed);
+	lw_json_close(b, '}');
+	return lw_json_end(b, from);
 }
 
-struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *lr, int64_t wall_ns)
+int lw_audit_record_lease(struct lw_json_buf *b, const struct lw_audit_lease_record *lr,
+			  int64_t wall_ns)
 {
-	struct json_object *rec = record_new("lease", wall_ns);
+	size_t from = b->len;
 
-	if (!rec)
-		return NULL;
-	lw_json_add(rec, "event", json_object_new_string(lw_audit_lease_event_name(lr->event)));
-	lw_json_add(rec, "image", json_text_or_null(lr->image));
-	lw_json_add(rec, "key", key_json(lr->key));
-	lw_json_add(rec, "lease_mode", json_object_new_string(lw_lease_mode_name(lr->mode)));
-	lw_json_add(rec, "holder", holder_json(lr->holder, lr->holder_comm, lr->holder_cgroup));
-	lw_json_add(rec, "reason", json_text_or_null(lr->reason));
-	return rec;
+	put_head(b, "lease", wall_ns);
+	lw_json_key(b, "event");
+	lw_json_text(b, lw_audit_lease_event_name(lr->event));
+	lw_json_key(b, "image");
+	put_text_or_null(b, lr->image);
+	lw_json_key(b, "key");
+	if (lr->key)
+		put_key(b, lr->key);
+	else
+		lw_json_null(b);
+	lw_json_key(b, "lease_mode");
+	lw_json_text(b, lw_lease_mode_name(lr->mode));
+	lw_json_key(b, "holder");
+	put_holder(b, lr->holder, lr->holder_comm, lr->holder_cgroup);
+	lw_json_key(b, "reason");
+	put_text_or_null(b, lr->reason);
+	lw_json_close(b, '}');
+	return lw_json_end(b, from);
 }
 
-struct json_object *lw_audit_record_suppressed(uint32_t uid, uint64_t count, unsigned int limit,
-					       int64_t wall_ns)
+int lw_audit_record_suppressed(struct lw_json_buf *b, uint32_t uid, uint64_t count,
+			       unsigned int limit, int64_t wall_ns)
 {
-	struct json_object *rec = record_new("suppressed", wall_ns);
+	size_t from = b->len;
 	char reason[160];
 
-	if (!rec)
-		return NULL;
 	snprintf(reason, sizeof(reason),
 		 "%llu denials of uid %u suppressed (more than %u records a minute)",
 		 (unsigned long long)count, uid, limit);
-	lw_json_add(rec, "event", json_object_new_string("denials-suppressed"));
-	lw_json_add(rec, "uid", json_object_new_int64(uid));
-	lw_json_add(rec, "suppressed", json_object_new_int64((int64_t)count));
-	lw_json_add(rec, "reason", json_object_new_string(reason));
-	return rec;
+	put_head(b, "suppressed", wall_ns);
+	lw_json_key(b, "event");
+	lw_json_text(b, "denials-suppressed");
+	lw_json_key(b, "uid");
+	lw_json_int(b, uid);
+	lw_json_key(b, "suppressed");
+	lw_json_int(b, (int64_t)count);
+	lw_json_key(b, "reason");
+	lw_json_text(b, reason);
+	lw_json_close(b, '}');
+	return lw_json_end(b, from);
 }

@@ -1,23 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Building the one JSON record every sink renders (internal to audit/). */
+/* Writing the one JSON record every sink renders (internal to audit/). */
 #ifndef LW_AUDIT_RECORD_H
 #define LW_AUDIT_RECORD_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <json-c/json.h>
 #include "audit/audit.h"
+#include "common/json_write.h"
 
-/* A denial record; exe is NULL when the process is gone. Returns NULL only
- * when out of memory. */
-struct json_object *lw_audit_record_denial(const struct lw_denial *ev,
-					   const struct lw_audit_lease_ctx *ctx,
-					   const char *exe, int64_t wall_ns);
-struct json_object *lw_audit_record_lease(const struct lw_audit_lease_record *rec,
-					  int64_t wall_ns);
-
-struct json_object *lw_audit_record_suppressed(uint32_t uid, uint64_t count, unsigned int limit,
-					       int64_t wall_ns);
+/* Each appends one record's JSON text (no newline) to b: 0, or -ENOMEM
+ * with b as it was. A denial's exe is NULL when the process is gone. */
+int lw_audit_record_denial(struct lw_json_buf *b, const struct lw_denial *ev,
+			   const struct lw_audit_lease_ctx *ctx, const char *exe, int64_t wall_ns);
+int lw_audit_record_lease(struct lw_json_buf *b, const struct lw_audit_lease_record *rec,
+			  int64_t wall_ns);
+int lw_audit_record_suppressed(struct lw_json_buf *b, uint32_t uid, uint64_t count,
+			       unsigned int limit, int64_t wall_ns);
 
 /* Clocks: the kernel stamps events with boot time; records carry wall time. */
 int64_t lw_audit_now_ns(void);

@@ -10,19 +10,19 @@
 #include <sys/uio.h>
 #include <json-c/json.h>
 #include "common/err.h"
-#include "common/json_write.h"
 
 /* JSON Lines file: one record a line, one write(2) a record. */
 struct lw_audit_file {
 	int fd;
 	bool fsync;
 	char path[4096];
-	struct lw_json_buf line;	/* the last record's line, its room reused */
 };
 
 int lw_audit_file_open(struct lw_audit_file *file, const char *path, bool fsync,
 		       struct lw_err *err);
-int lw_audit_file_write(struct lw_audit_file *file, struct json_object *rec, struct lw_err *err);
+/* line: one record's text and its newline. */
+int lw_audit_file_write(struct lw_audit_file *file, const char *line, size_t len,
+			struct lw_err *err);
 /* Open path again; the old descriptor stays in use if that fails. */
 int lw_audit_file_reopen(struct lw_audit_file *file, struct lw_err *err);
 void lw_audit_file_close(struct lw_audit_file *file);

@@ -7,13 +7,14 @@
 #define LW_COMMON_HOLDER_JSON_H
 
 #include <stdbool.h>
-#include <json-c/json.h>
+#include "common/json_write.h"
 #include "common/lease_types.h"
 
-/* Adds holder's fields to o. comm and cgroup are the caller's JSON values
- * for the names (how it encodes them is its choice; NULL gives null), and
- * o takes them over, also the one the holder's kind does not use. */
-void lw_holder_json_add(struct json_object *o, const struct lw_holder *holder,
-			struct json_object *comm, struct json_object *cgroup, bool with_cgroup_id);
+/* Writes holder's members into the object b is inside. comm and cgroup
+ * (NULL: null) are written by put_name, the caller's choice of encoding
+ * (lw_json_text as they are; the audit trail makes them valid UTF-8). */
+void lw_holder_json_put(struct lw_json_buf *b, const struct lw_holder *holder, const char *comm,
+			const char *cgroup, bool with_cgroup_id,
+			void (*put_name)(struct lw_json_buf *b, const char *name));
 
 #endif /* LW_COMMON_HOLDER_JSON_H */

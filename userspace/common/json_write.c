@@ -100,22 +100,31 @@ static bool put_string(struct lw_json_buf *b, const char *s, size_t n)
 	return put(b, s + run, n - run) && put(b, "\"", 1);
 }
 
-static bool put_integer(struct lw_json_buf *b, struct json_object *o)
+/* u, after a minus sign if negative */
+static bool put_digits(struct lw_json_buf *b, uint64_t u, bool negative)
 {
-	/* json-c keeps an int64 or a uint64: a value past INT64_MAX reads as
-	 * INT64_MAX signed, a negative one as 0 unsigned */
-	int64_t v = json_object_get_int64(o);
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : json_object_get_uint64(o);
 	char digits[24], *at = digits + sizeof(digits);
 
 	do {
 		*--at = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
-	if (v < 0)
+	if (negative)
 		*--at = '-';
 	return put(b, at, (size_t)(digits + sizeof(digits) - at));
 }
+
+static bool put_integer(struct lw_json_buf *b, struct json_object *o)
+{
+	/* json-c keeps an int64 or a uint64: a value past INT64_MAX reads as
+	 * INT64_MAX signed, a negative one as 0 unsigned */
+	int64_t v = json_object_get_int64(o);
+
+	return put_digits(b, v < 0 ? (uint64_t)0 - (uint64_t)v : json_object_get_uint64(o), v < 0);
+}
+
+/* Marks a string object whose bytes are JSON text already (lw_json_new_raw). */
+static const char raw_tag;
 
 static bool put_value(struct lw_json_buf *b, struct json_object *o)
 {
@@ -134,6 +143,8 @@ static bool put_value(struct lw_json_buf *b, struct json_object *o)
 		return text && put(b, text, n);
 	}
 	case json_type_string:
+		if (json_object_get_userdata(o) == &raw_tag)
+			return put(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
 		return put_string(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
 	case json_type_array: {
 		size_t n = json_object_array_length(o);
@@ -181,6 +192,127 @@ int lw_json_put(struct lw_json_buf *b, const char *s, size_t n)
 	if (!put(b, s, n))
 		return -ENOMEM;
 	b->text[b->len] = '\0';
+	return 0;
+}
+
+/* json-c's own writer puts a raw value's text as it is, as put_value does. */
+static int write_raw(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, json_object_get_string(o), json_object_get_string_len(o));
+}
+
+struct json_object *lw_json_new_raw(const char *text, size_t n)
+{
+	struct json_object *o;
+
+	if (n > INT32_MAX || !(o = json_object_new_string_len(text, (int)n)))
+		return NULL;
+	json_object_set_serializer(o, write_raw, (void *)&raw_tag, NULL);
+	return o;
+}
+
+/* Streaming (json_write.h): after the first failure nothing more is put. */
+static inline void stream(struct lw_json_buf *b, const char *s, size_t n)
+{
+	if (!b->failed && !put(b, s, n))
+		b->failed = true;
+}
+
+static inline char last(const struct lw_json_buf *b)
+{
+	return b->len ? b->text[b->len - 1] : '\0';
+}
+
+void lw_json_open(struct lw_json_buf *b, char bracket)
+{
+	stream(b, &bracket, 1);
+}
+
+void lw_json_close(struct lw_json_buf *b, char bracket)
+{
+	stream(b, &bracket, 1);
+}
+
+void lw_json_key(struct lw_json_buf *b, const char *key)
+{
+	size_t n = strlen(key);
+	char *at;
+
+	/* one room check for the comma, the quoted key and the colon: a
+	 * record is mostly keys */
+	if (b->failed || !room(b, n + 4)) {
+		b->failed = true;
+		return;
+	}
+	at = b->text + b->len;
+	if (last(b) != '{')
+		*at++ = ',';
+	*at++ = '"';
+	memcpy(at, key, n);
+	at += n;
+	*at++ = '"';
+	*at++ = ':';
+	b->len = (size_t)(at - b->text);
+}
+
+void lw_json_item(struct lw_json_buf *b)
+{
+	if (!b->failed && last(b) != '[')
+		stream(b, ",", 1);
+}
+
+void lw_json_string(struct lw_json_buf *b, const char *s, size_t n)
+{
+	if (!b->failed && !put_string(b, s, n))
+		b->failed = true;
+}
+
+void lw_json_text(struct lw_json_buf *b, const char *s)
+{
+	if (s)
+		lw_json_string(b, s, strlen(s));
+	else
+		lw_json_null(b);
+}
+
+void lw_json_int(struct lw_json_buf *b, int64_t v)
+{
+	if (!b->failed && !put_digits(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0))
+		b->failed = true;
+}
+
+void lw_json_uint(struct lw_json_buf *b, uint64_t v)
+{
+	if (!b->failed && !put_digits(b, v, false))
+		b->failed = true;
+}
+
+void lw_json_bool(struct lw_json_buf *b, bool v)
+{
+	if (v)
+		stream(b, "true", 4);
+	else
+		stream(b, "false", 5);
+}
+
+void lw_json_null(struct lw_json_buf *b)
+{
+	stream(b, "null", 4);
+}
+
+int lw_json_end(struct lw_json_buf *b, size_t from)
+{
+	if (b->failed) {
+		b->failed = false;
+		b->len = from;
+		if (b->text)
+			b->text[from] = '\0';
+		return -ENOMEM;
+	}
+	if (b->text)
+		b->text[b->len] = '\0';	/* put kept room for it */
 	return 0;
 }
 

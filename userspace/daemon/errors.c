@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "common/json_write.h"
 #include "common/varlink.h"
 #include "errors.h"
 #include "lease_json.h"
@@ -34,11 +35,18 @@ static struct json_object *reason_of(const char *fmt, va_list ap)
 
 struct json_object *lw_error_lease_held(const char *image, const struct lw_lease_entry *e)
 {
-	struct json_object *holders = json_object_new_array();
+	struct lw_json_buf text = { 0 };
+	struct json_object *holders;
 
 	/* held on another host: the backend knows no holders we could name */
-	for (unsigned int i = 0; e && i < e->nr_holders; i++)
-		json_object_array_add(holders, lw_holder_to_json(&e->holders[i], false));
+	lw_json_open(&text, '[');
+	for (unsigned int i = 0; e && i < e->nr_holders; i++) {
+		lw_json_item(&text);
+		lw_lease_holder_json_put(&text, &e->holders[i], false);
+	}
+	lw_json_close(&text, ']');
+	holders = lw_json_end(&text, 0) < 0 ? NULL : lw_json_new_raw(text.text, text.len);
+	lw_json_buf_free(&text);
 	return error_with(ERR("LeaseHeld"), "image", json_object_new_string(image), "holders", holders);
 }
 

@@ -6,44 +6,51 @@
 #include <string.h>
 
 #include "common/holder_json.h"
-#include "common/json_tree.h"
 #include "lease_json.h"
 
-struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids)
+void lw_lease_holder_json_put(struct lw_json_buf *b, const struct lw_lease_holder *h, bool with_ids)
 {
-	struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	if (with_ids)
-		lw_json_add(o, "uid", json_object_new_int64(h->uid));
-	lw_holder_json_add(o, &h->id, json_object_new_string(h->comm),
-			   json_object_new_string(lw_lease_holder_cgroup(h)), with_ids);
-	return o;
+	lw_json_open(b, '{');
+	if (with_ids) {
+		lw_json_key(b, "uid");
+		lw_json_uint(b, h->uid);
+	}
+	lw_holder_json_put(b, &h->id, h->comm, lw_lease_holder_cgroup(h), with_ids, lw_json_text);
+	lw_json_close(b, '}');
 }
 
-struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_ids)
+void lw_lease_json_put(struct lw_json_buf *b, const struct lw_lease_entry *e, bool with_ids, bool pending)
 {
-	struct json_object *o = json_object_new_object(), *holders = json_object_new_array();
-
-	if (!o || !holders) {
-		json_object_put(o);
-		json_object_put(holders);
-		return NULL;
+	lw_json_open(b, '{');
+	lw_json_key(b, "image");
+	lw_json_text(b, e->image);
+	lw_json_key(b, "mode");
+	lw_json_text(b, lw_lease_mode_name(e->mode));
+	lw_json_key(b, "dev");
+	lw_json_uint(b, e->key.dev);
+	lw_json_key(b, "ino");
+	lw_json_uint(b, e->key.ino);
+	lw_json_key(b, "backend");
+	lw_json_text(b, e->backend);
+	lw_json_key(b, "holders");
+	lw_json_open(b, '[');
+	for (unsigned int i = 0; i < e->nr_holders; i++) {
+		lw_json_item(b);
+		lw_lease_holder_json_put(b, &e->holders[i], with_ids);
 	}
-	lw_json_add(o, "image", json_object_new_string(e->image));
-	lw_json_add(o, "mode", json_object_new_string(lw_lease_mode_name(e->mode)));
-	lw_json_add(o, "dev", json_object_new_uint64(e->key.dev));
-	lw_json_add(o, "ino", json_object_new_uint64(e->key.ino));
-	lw_json_add(o, "backend", json_object_new_string(e->backend));
-	for (unsigned int i = 0; i < e->nr_holders; i++)
-		json_object_array_add(holders, lw_holder_to_json(&e->holders[i], with_ids));
-	lw_json_add(o, "holders", holders);
-	lw_json_add(o, "acquired_usec", json_object_new_uint64(e->acquired_usec));
+	lw_json_close(b, ']');
+	lw_json_key(b, "acquired_usec");
+	lw_json_uint(b, e->acquired_usec);
 	/* the backend's lock, for re-adoption: state file only */
-	if (with_ids && e->lock_id)
-		lw_json_add(o, "lock", json_object_new_string(e->lock_id));
-	return o;
+	if (with_ids && e->lock_id) {
+		lw_json_key(b, "lock");
+		lw_json_text(b, e->lock_id);
+	}
+	if (pending) {
+		lw_json_key(b, "pending");
+		lw_json_bool(b, true);
+	}
+	lw_json_close(b, '}');
 }
 
 static int get_string(struct json_object *o, const char *name, char *dst, size_t size)

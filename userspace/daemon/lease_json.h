@@ -7,11 +7,18 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 
+#include "common/json_write.h"
+
 #include "lease.h"
 
-/* with_ids adds what only the state file needs (a cgroup holder's id). */
-struct json_object *lw_lease_to_json(const struct lw_lease_entry *e, bool with_ids);
-struct json_object *lw_holder_to_json(const struct lw_lease_holder *h, bool with_ids);
+/* Write e as one object, the protocol's Lease: {"image",.., "holders":[..],
+ * "acquired_usec"}. with_ids adds what only the state file needs (holders'
+ * uid, a cgroup holder's id, the backend's lock); pending ends it with
+ * "pending":true (a lease the backend has not granted yet). Streamed: the
+ * caller checks b with lw_json_end. */
+void lw_lease_json_put(struct lw_json_buf *b, const struct lw_lease_entry *e, bool with_ids, bool pending);
+/* One holder of a lease as an object, as lw_lease_json_put writes it. */
+void lw_lease_holder_json_put(struct lw_json_buf *b, const struct lw_lease_holder *h, bool with_ids);
 /* Fills e (runtime fields untouched); -EINVAL with *why if a field is missing or wrong. */
 int lw_lease_from_json(struct json_object *obj, struct lw_lease_entry *e, const char **why);
 /* o's member name as a number from 0 to UINT64_MAX; -EINVAL if missing, not one or negative. */

@@ -196,21 +196,23 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 	return NULL;
 }
 
-/* A lease as clients see it; one the backend has not granted yet says so. */
-static struct json_object *lease_json(const struct lw_lease_entry *e, bool pending)
+/* A lease as clients see it, its text written once, placed in the reply
+ * as it is; one the backend has not granted yet says so. b: room for the
+ * text, reused. NULL when out of memory. */
+static struct json_object *lease_json(struct lw_json_buf *b, const struct lw_lease_entry *e, bool pending)
 {
-	struct json_object *o = lw_lease_to_json(e, false);
-
-	if (o && pending)
-		lw_json_add(o, "pending", json_object_new_boolean(1));
-	return o;
+	b->len = 0;
+	lw_lease_json_put(b, e, false, pending);
+	return lw_json_end(b, 0) < 0 ? NULL : lw_json_new_raw(b->text, b->len);
 }
 
 static struct json_object *reply_lease(const struct lw_lease_entry *e, bool pending)
 {
 	struct json_object *p = json_object_new_object();
+	struct lw_json_buf text = { 0 };
 
-	lw_json_add(p, "lease", e ? lease_json(e, pending) : NULL);
+	lw_json_add(p, "lease", e ? lease_json(&text, e, pending) : NULL);
+	lw_json_buf_free(&text);
 	return varlink_reply_new(p, false);
 }
 
@@ -470,6 +472,7 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 				struct lw_call *call)
 {
 	struct list_out out = { .call = call, .leases = json_object_new_array() };
+	struct lw_json_buf text = { 0 };
 	struct params unused;
 	const char *bad = parse_params(in, 0, 0, &unused);
 
@@ -479,10 +482,11 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 	}
 	for (struct lw_lease_entry *e = lw_lease_first(d->leases); e; e = e->next)
 		if (visible(peer, e))
-			list_add(&out, lease_json(e, false));
+			list_add(&out, lease_json(&text, e, false));
 	for (struct lw_acquiring *a = lw_acquiring_first(d); a; a = lw_acquiring_next(a))
 		if (visible(peer, lw_acquiring_entry(a)))
-			list_add(&out, lease_json(lw_acquiring_entry(a), true));
+			list_add(&out, lease_json(&text, lw_acquiring_entry(a), true));
+	lw_json_buf_free(&text);
 	return list_reply(out.leases, false);
 }
 

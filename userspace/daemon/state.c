@@ -10,9 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
-#include "common/json_tree.h"
+#include "common/json_write.h"
 #include "lease_json.h"
 #include "state.h"
 #include "state_internal.h"
@@ -31,6 +29,7 @@ struct lw_state {
 	off_t snapshot_bytes;
 	char *queue;		/* records queued, not yet written */
 	size_t queued, queue_size;
+	struct lw_json_buf record;	/* the record being queued, its room reused */
 	bool broken;		/* the journal's tail is unknown: compact at the next commit */
 };
 
@@ -61,32 +60,38 @@ void lw_state_close(struct lw_state *s)
 	if (s->journal_fd >= 0)
 		close(s->journal_fd);
 	free(s->queue);
+	lw_json_buf_free(&s->record);
 	free(s);
 }
 
 int lw_state_append(struct lw_state *s, const struct lw_lease_entry *e, bool ended,
 		    struct lw_err *err)
 {
-	struct json_object *rec = json_object_new_object(), *what;
+	struct lw_json_buf *b = &s->record;
 	int r;
 
-	if (!rec) {
-		return lw_err_set(err, ENOMEM, "state: out of memory");
-	}
-	lw_json_add(rec, "seq", json_object_new_uint64(s->seq + 1));
+	b->len = 0;
+	lw_json_open(b, '{');
+	lw_json_key(b, "seq");
+	lw_json_uint(b, s->seq + 1);
 	if (ended) {
-		what = json_object_new_object();
-		if (what) {
-			lw_json_add(what, "image", json_object_new_string(e->image));
-			lw_json_add(what, "dev", json_object_new_uint64(e->key.dev));
-			lw_json_add(what, "ino", json_object_new_uint64(e->key.ino));
-		}
-		lw_json_add(rec, "end", what);
+		lw_json_key(b, "end");
+		lw_json_open(b, '{');
+		lw_json_key(b, "image");
+		lw_json_text(b, e->image);
+		lw_json_key(b, "dev");
+		lw_json_uint(b, e->key.dev);
+		lw_json_key(b, "ino");
+		lw_json_uint(b, e->key.ino);
+		lw_json_close(b, '}');
 	} else {
-		lw_json_add(rec, "lease", lw_lease_to_json(e, true));
+		lw_json_key(b, "lease");
+		lw_lease_json_put(b, e, true, false);
 	}
-	r = lw_state_frame(rec, &s->queue, &s->queued, &s->queue_size);
-	json_object_put(rec);
+	lw_json_close(b, '}');
+	r = lw_json_end(b, 0);
+	if (!r)
+		r = lw_state_frame(b->text, b->len, &s->queue, &s->queued, &s->queue_size);
 	if (r < 0) {
 		return lw_err_set(err, -r, "state: out of memory");
 	}

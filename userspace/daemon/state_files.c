@@ -35,20 +35,19 @@ int lw_state_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* "CRC32 JSON\n" of obj, appended to *buf. */
-int lw_state_frame(struct json_object *obj, char **buf, size_t *len, size_t *size)
+/* "CRC32 JSON\n" of the record's text, appended to *buf. */
+int lw_state_frame(const char *text, size_t n, char **buf, size_t *len, size_t *size)
 {
 	struct lw_json_buf b = { .text = *buf, .len = *len, .size = *size };
-	int r = lw_json_put(&b, "00000000 ", 9);	/* the CRC's room: it covers the text after it */
+	char crc[10];
+	int r;
 
+	snprintf(crc, sizeof(crc), "%08lx ", crc32(0L, (const Bytef *)text, (uInt)n));
+	r = lw_json_put(&b, crc, 9);
 	if (!r)
-		r = lw_json_write(&b, obj);
-	if (!r) {
-		snprintf(b.text + *len, 9, "%08lx",
-			 crc32(0L, (const Bytef *)b.text + *len + 9, (uInt)(b.len - *len - 9)));
-		b.text[*len + 8] = ' ';
+		r = lw_json_put(&b, text, n);
+	if (!r)
 		r = lw_json_put(&b, "\n", 1);
-	}
 	*buf = b.text;	/* moved, perhaps, even when it failed */
 	*size = b.size;
 	if (!r)

@@ -16,8 +16,8 @@
 #define ID_LEN 16	/* hex digits of a snapshot id */
 
 /* state_files.c: the files on disk. */
-/* "CRC32 JSON\n" of obj, appended to *buf. */
-int lw_state_frame(struct json_object *obj, char **buf, size_t *len, size_t *size);
+/* "CRC32 JSON\n" of a record's text (n bytes), appended to *buf. */
+int lw_state_frame(const char *text, size_t n, char **buf, size_t *len, size_t *size);
 /* Whether line (without its newline) is "CRC32 JSON" with a matching CRC. */
 bool lw_state_frame_ok(const char *line, size_t len);
 /* Write text to dir/name through a synced temporary file and rename it in

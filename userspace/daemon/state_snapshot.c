@@ -53,8 +53,8 @@ static int new_id(char id[ID_LEN + 1])
 /* The snapshot is written lease by lease through a small buffer: built as
  * one JSON tree, the table at 65,536 leases took a hundred MiB of small
  * blocks whose holes stayed in the daemon's heap after. The bytes are
- * those json-c writes for the whole tree ({"version":..,"id":..,"leases":[..]},
- * plain). */
+ * those json-c would write for the whole tree ({"version":..,"id":..,
+ * "leases":[..]}, plain). */
 struct snapshot_writer {
 	struct lw_lease_table *t;
 	const char *id;
@@ -82,42 +82,54 @@ static int put(struct snapshot_writer *w, const char *text, size_t n)
 	return 0;
 }
 
-/* o's text, but for its last drop_tail bytes, then o freed; -ENOMEM for
- * no o or no text. */
-static int put_json(struct snapshot_writer *w, struct json_object *o, size_t drop_tail)
+/* The lease's text, streamed into w->text first: put only whole. */
+static int put_lease(struct snapshot_writer *w, const struct lw_lease_entry *e)
 {
-	int r = -ENOMEM;
+	int r;
 
 	w->text.len = 0;
-	if (o && lw_json_write(&w->text, o) == 0 && w->text.len >= drop_tail)
-		r = put(w, w->text.text, w->text.len - drop_tail);
-	json_object_put(o);
-	return r;
+	lw_lease_json_put(&w->text, e, true, false);
+	if ((r = lw_json_end(&w->text, 0)) < 0)
+		return r;
+	return put(w, w->text.text, w->text.len);
+}
+
+/* {"version":..,"id":..,"boot":..} without its closing brace. */
+static int put_head(struct snapshot_writer *w)
+{
+	char boot[BOOT_ID_LEN + 1];
+	int r;
+
+	boot_id(boot);
+	w->text.len = 0;
+	lw_json_open(&w->text, '{');
+	lw_json_key(&w->text, "version");
+	lw_json_int(&w->text, STATE_VERSION);
+	lw_json_key(&w->text, "id");
+	lw_json_text(&w->text, w->id);
+	if (boot[0]) {
+		lw_json_key(&w->text, "boot");
+		lw_json_text(&w->text, boot);
+	}
+	if ((r = lw_json_end(&w->text, 0)) < 0)
+		return r;
+	return put(w, w->text.text, w->text.len);
 }
 
 static int fill_snapshot(int fd, void *ctx)
 {
 	struct snapshot_writer *w = ctx;
-	struct json_object *head = json_object_new_object();
-	char boot[BOOT_ID_LEN + 1];
 	int r;
 
-	boot_id(boot);
 	w->fd = fd;
 	w->len = 0;
 	w->bytes = 0;
-	if (head) {
-		json_object_object_add(head, "version", json_object_new_int(STATE_VERSION));
-		json_object_object_add(head, "id", json_object_new_string(w->id));
-		if (boot[0])
-			json_object_object_add(head, "boot", json_object_new_string(boot));
-	}
-	/* the head without its closing brace, then the leases */
-	if ((r = put_json(w, head, 1)) < 0 || (r = put(w, ",\"leases\":[", 11)) < 0)
+	/* the head, then the leases */
+	if ((r = put_head(w)) < 0 || (r = put(w, ",\"leases\":[", 11)) < 0)
 		return r;
 	for (struct lw_lease_entry *e = lw_lease_first(w->t); e; e = e->next)
 		if ((e != lw_lease_first(w->t) && (r = put(w, ",", 1)) < 0) ||
-		    (r = put_json(w, lw_lease_to_json(e, true), 0)) < 0)
+		    (r = put_lease(w, e)) < 0)
 			return r;
 	if ((r = put(w, "]}", 2)) < 0)
 		return r;
@@ -149,7 +161,7 @@ int lw_state_compact(const char *dir, struct lw_lease_table *t, char id[ID_LEN +
 		   off_t *snapshot_bytes, int *journal_fd, off_t *journal_bytes,
 		   struct lw_err *err)
 {
-	struct json_object *head = json_object_new_object();
+	struct lw_json_buf head = { 0 };
 	char *buf = NULL;
 	size_t len = 0, size = 0;
 	int r = new_id(id);
@@ -161,11 +173,13 @@ int lw_state_compact(const char *dir, struct lw_lease_table *t, char id[ID_LEN +
 	r = write_snapshot(dir, t, id, snapshot_bytes, err);
 	if (r < 0)
 		goto cleanup;
-	r = head ? 0 : -ENOMEM;
-	if (r == 0) {
-		json_object_object_add(head, "snapshot", json_object_new_string(id));
-		r = lw_state_frame(head, &buf, &len, &size);
-	}
+	lw_json_open(&head, '{');
+	lw_json_key(&head, "snapshot");
+	lw_json_text(&head, id);
+	lw_json_close(&head, '}');
+	r = lw_json_end(&head, 0);
+	if (r == 0)
+		r = lw_state_frame(head.text, head.len, &buf, &len, &size);
 	if (r < 0) {
 		lw_err_set(err, -r, "state: out of memory");
 		goto cleanup;
@@ -173,7 +187,7 @@ int lw_state_compact(const char *dir, struct lw_lease_table *t, char id[ID_LEN +
 	r = lw_state_replace_file(dir, LW_STATE_JOURNAL, buf, len, journal_fd, err);
 	*journal_bytes = (off_t)len;
 cleanup:
-	json_object_put(head);
+	lw_json_buf_free(&head);
 	free(buf);
 	return r;
 }
