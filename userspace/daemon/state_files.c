@@ -39,10 +39,14 @@ int lw_state_write_all(int fd, const char *buf, size_t len)
 int lw_state_frame(const char *text, size_t n, char **buf, size_t *len, size_t *size)
 {
 	struct lw_json_buf b = { .text = *buf, .len = *len, .size = *size };
-	char crc[10];
+	static const char hex[] = "0123456789abcdef";
+	uLong sum = crc32(0L, (const Bytef *)text, (uInt)n);
+	char crc[9] = { [8] = ' ' };
 	int r;
 
-	snprintf(crc, sizeof(crc), "%08lx ", crc32(0L, (const Bytef *)text, (uInt)n));
+	/* "%08lx " by hand: snprintf was a fifth of a journal record's cost */
+	for (int i = 7; i >= 0; i--, sum >>= 4)
+		crc[i] = hex[sum & 15];
 	r = lw_json_put(&b, crc, 9);
 	if (!r)
 		r = lw_json_put(&b, text, n);

@@ -17,12 +17,23 @@
 #include "fanotify/fan_index.h"
 #include "fanotify/fan_procs.h"
 
+/* A key's name for a message, made only when one is written: its
+ * snprintf cost an acquire a thousand instructions. */
+struct key_name {
+	char s[96];
+};
+
+static struct key_name key_name(const struct lw_image_key *key)
+{
+	struct key_name name;
+
+	lw_image_key_name(key, name.s, sizeof(name.s));
+	return name;
+}
+
 static int not_leased(struct lw_fan_enforcer *enf, const struct lw_image_key *key)
 {
-	char name[96];
-
-	lw_image_key_name(key, name, sizeof(name));
-	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", name);
+	return lw_fan_fail(enf, -ENOENT, "image (%s) is not leased", key_name(key).s);
 }
 
 /* The lease of key, or NULL; enf->lock held. */
@@ -75,14 +86,14 @@ static void drop_lease(struct lw_fan_enforcer *enf, size_t i)
 	lw_fan_table_remove(enf, i);
 }
 
-static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan_lease *lease,
-			const char *name)
+static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan_lease *lease)
 {
 	struct lw_fan_lease *grown, *l;
 	int err;
 
 	if (find_lease(enf, &lease->key))
-		return lw_fan_fail(enf, -EEXIST, "image (%s) is already leased", name);
+		return lw_fan_fail(enf, -EEXIST, "image (%s) is already leased",
+				   key_name(&lease->key).s);
 	if (enf->nr_leases >= enf->max_images)
 		return lw_fan_fail(enf, -ENOSPC, "lease table is full (%u images); raise max_images",
 				   enf->max_images);
@@ -120,7 +131,8 @@ static int insert_lease(struct lw_fan_enforcer *enf, int fd, const struct lw_fan
 		lw_fan_index_remove(enf, enf->nr_leases - 1);
 		enf->nr_leases--;
 		lw_fan_table_remove(enf, enf->nr_leases);
-		return lw_fan_fail(enf, err, "cannot mark the image (%s): %s", name, strerror(-err));
+		return lw_fan_fail(enf, err, "cannot mark the image (%s): %s",
+				   key_name(&lease->key).s, strerror(-err));
 	}
 	return 0;
 }
@@ -138,8 +150,7 @@ unsigned long lw_fan_mark_proofs(void)
 	return atomic_load(&proofs);
 }
 
-static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key, mode_t type,
-		      const char *name)
+static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image_key *key, mode_t type)
 {
 	struct lw_fan_lease *l;
 	__u64 events;
@@ -152,7 +163,7 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 	probe = lw_fan_reopen_read_only(fd);
 	if (probe < 0)
 		return lw_fan_fail(enf, -errno, "cannot open the image (%s) to check its mark: %s",
-				   name, strerror(errno));
+				   key_name(key).s, strerror(errno));
 	close(probe);	/* the open returned: our thread has closed and answered its event */
 	pthread_mutex_lock(&enf->lock);
 	l = find_lease(enf, key);
@@ -160,7 +171,8 @@ static int prove_mark(struct lw_fan_enforcer *enf, int fd, const struct lw_image
 	pthread_mutex_unlock(&enf->lock);
 	if (!events)
 		return lw_fan_fail(enf, -EOPNOTSUPP, "the kernel sends no fanotify permission events "
-				   "for this image (%s): it cannot be guarded by this enforcer", name);
+				   "for this image (%s): it cannot be guarded by this enforcer",
+				   key_name(key).s);
 	enf->proven[enf->nr_proven++ % LW_FAN_PROVEN] = (struct lw_fan_proven){ key->dev, type };
 	return 0;
 }
@@ -182,7 +194,6 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 	struct lw_fan_lease lease = { 0 };
 	int err, probe = -1;
 	struct stat st;
-	char name[96];
 
 	if ((err = lw_lease_init(&lease.lease, mode, first_holder, &enf->err)))
 		return err;
@@ -199,19 +210,17 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 	} else if ((err = lw_fan_key_of(fd, &lease.key, &lease.st_dev, &lease.st_ino))) {
 		return lw_fan_fail(enf, err, "cannot find the key of the image: %s", strerror(-err));
 	}
-	lw_image_key_name(&lease.key, name, sizeof(name));
-
 	if (!(flags & LW_LEASE_FORCE))
 		probe = reopen_for_check(fd);
 	pthread_mutex_lock(&enf->lock);
-	err = insert_lease(enf, fd, &lease, name);
+	err = insert_lease(enf, fd, &lease);
 	pthread_mutex_unlock(&enf->lock);
 	if (err) {
 		if (probe >= 0)
 			close(probe);
 		return err;
 	}
-	if ((err = prove_mark(enf, fd, &lease.key, st.st_mode & S_IFMT, name))) {
+	if ((err = prove_mark(enf, fd, &lease.key, st.st_mode & S_IFMT))) {
 		struct lw_err reason = enf->err;
 
 		if (probe >= 0)
@@ -238,9 +247,11 @@ int lw_fan_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum 
 				*writer = found;
 			if (found.fd == (__u32)-1)
 				return lw_fan_fail(enf, -EBUSY, "image (%s) is mapped for write by "
-						   "process %u (%s)", name, found.pid, found.comm);
+						   "process %u (%s)", key_name(&lease.key).s, found.pid,
+						   found.comm);
 			return lw_fan_fail(enf, -EBUSY, "image (%s) is open for write by process %u "
-					   "(%s, descriptor %u)", name, found.pid, found.comm, found.fd);
+					   "(%s, descriptor %u)", key_name(&lease.key).s, found.pid,
+					   found.comm, found.fd);
 		}
 	}
 	if (key_out)
