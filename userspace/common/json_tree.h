@@ -7,8 +7,9 @@
 
 /* Adds a member under a key the tree may keep a pointer to (a string
  * literal) and that the object does not have yet. json_object_object_add
- * copies every key and looks it up first: on a lease record's dozen members
- * that is a dozen strdup/free pairs and hash lookups for nothing. */
+ * copies every key and looks it up first: a strdup/free pair and a hash
+ * lookup a member for nothing. (Records the daemon writes are streamed,
+ * json_write.h: no tree at all.) */
 static inline int lw_json_add(struct json_object *o, const char *literal_key, struct json_object *v)
 {
 	return json_object_object_add_ex(o, literal_key, v,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Compact JSON text of a json-c tree, for the records of every lease round
- * trip (the state journal, the audit file, varlink messages). json-c's own
+/* Compact JSON text, for what every lease round trip writes: varlink
+ * messages from json-c trees (lw_json_write), and the records of the state
+ * journal and the audit file streamed with no tree at all (below). json-c's own
  * writer spends about 15,000 instructions on a 250-byte record: a printbuf
  * grown by realloc, an append per key, quote and value, and snprintf for
  * every integer. This one writes into a buffer the caller keeps, in one
