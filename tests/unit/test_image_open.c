@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lease_tree.h"
+
 #include "backend.h"
 #include "daemon/image_open.h"
 #include "daemon/lease.h"
@@ -196,20 +198,6 @@ static void lookup_opens_nothing_yet_names_the_file(void **state)
 	assert_int_equal(stat(path, &want), 0);
 	assert_true(st.st_ino == want.st_ino && st.st_dev == want.st_dev);
 	close(fd);
-}
-
-/* e as the state file writes it, parsed back into a tree. */
-static struct json_object *lease_tree(const struct lw_lease_entry *e)
-{
-	struct lw_json_buf b = { 0 };
-	struct json_object *o;
-
-	lw_lease_json_put(&b, e, true, false);
-	assert_int_equal(lw_json_end(&b, 0), 0);
-	o = json_tokener_parse(b.text);
-	assert_non_null(o);
-	lw_json_buf_free(&b);
-	return o;
 }
 
 /* the holder's uid is kept in the state file: who may see the lease after a restart */

@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lease_tree.h"
+
 #include <json-c/json.h>
 #include <systemd/sd-event.h>
 #if defined(__SANITIZE_ADDRESS__)
@@ -103,20 +105,6 @@ static struct lw_lease_entry *add_lease(struct lw_lease_table *t, const char *im
 	}
 	lw_lease_table_insert(t, e);
 	return e;
-}
-
-/* e as the state file writes it, parsed back into a tree. */
-static struct json_object *lease_tree(const struct lw_lease_entry *e)
-{
-	struct lw_json_buf b = { 0 };
-	struct json_object *o;
-
-	lw_lease_json_put(&b, e, true, false);
-	assert_int_equal(lw_json_end(&b, 0), 0);
-	o = json_tokener_parse(b.text);
-	assert_non_null(o);
-	lw_json_buf_free(&b);
-	return o;
 }
 
 /* json-c's text of the whole table as one tree: what the snapshot was
