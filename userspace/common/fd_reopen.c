@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/decimal.h"
 #include "common/fd_reopen.h"
 
 static pthread_mutex_t dir_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -56,18 +57,8 @@ int lw_proc_fd_dir(void)
 
 const char *lw_proc_fd_name(int fd, char *buf)
 {
-	/* digits by hand: snprintf costs a thousand instructions, a few
-	 * times a round trip */
-	char digits[12], *at = digits + sizeof(digits);
-	unsigned int u = fd < 0 ? 0u - (unsigned int)fd : (unsigned int)fd;
+	char digits[12] = { [11] = '\0' }, *at = lw_decimal((unsigned int)fd, digits + 11);
 
-	*--at = '\0';
-	do {
-		*--at = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (fd < 0)
-		*--at = '-';
 	memcpy(buf, at, (size_t)(digits + sizeof(digits) - at));
 	return buf;
 }

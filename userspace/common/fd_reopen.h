@@ -11,7 +11,8 @@
  * closes descriptors it did not open (close_range) must do so before any
  * call here, or in a child of its own. */
 int lw_proc_fd_dir(void);
-/* fd's number as a name in that directory; buf of at least 12 bytes. */
+/* fd's number as a name in that directory (a negative fd names nothing
+ * there); buf of at least 12 bytes. */
 const char *lw_proc_fd_name(int fd, char *buf);
 /* open(2) of what fd names with flags (O_PATH, O_RDONLY ...); -1 and errno
  * as open sets them. O_PATH alone: open_tree(fd, "", AT_EMPTY_PATH), which

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/decimal.h"
 #include "common/json_write.h"
 
 static bool grow(struct lw_json_buf *b, size_t more)
@@ -103,15 +104,16 @@ static bool put_string(struct lw_json_buf *b, const char *s, size_t n)
 /* u, after a minus sign if negative */
 static bool put_digits(struct lw_json_buf *b, uint64_t u, bool negative)
 {
-	char digits[24], *at = digits + sizeof(digits);
+	char digits[24], *at = lw_decimal(u, digits + sizeof(digits));
 
-	do {
-		*--at = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
 	if (negative)
 		*--at = '-';
 	return put(b, at, (size_t)(digits + sizeof(digits) - at));
+}
+
+static bool put_int64(struct lw_json_buf *b, int64_t v)
+{
+	return put_digits(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 static bool put_integer(struct lw_json_buf *b, struct json_object *o)
@@ -120,7 +122,7 @@ static bool put_integer(struct lw_json_buf *b, struct json_object *o)
 	 * INT64_MAX signed, a negative one as 0 unsigned */
 	int64_t v = json_object_get_int64(o);
 
-	return put_digits(b, v < 0 ? (uint64_t)0 - (uint64_t)v : json_object_get_uint64(o), v < 0);
+	return v < 0 ? put_int64(b, v) : put_digits(b, json_object_get_uint64(o), false);
 }
 
 /* Marks a string object whose bytes are JSON text already (lw_json_new_raw). */
@@ -279,7 +281,7 @@ void lw_json_text(struct lw_json_buf *b, const char *s)
 
 void lw_json_int(struct lw_json_buf *b, int64_t v)
 {
-	if (!b->failed && !put_digits(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0))
+	if (!b->failed && !put_int64(b, v))
 		b->failed = true;
 }
 
