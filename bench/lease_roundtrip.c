@@ -102,7 +102,7 @@ static int lockwarden_client(struct system *s, const char *image, int n, double 
 	for (int i = 0; i < n; i++) {
 		double t0 = now();
 
-		if (lockwarden_acquire(lw, image, 0, 0, NULL, &err) < 0 ||
+		if (lockwarden_acquire(lw, image, 0, LOCKWARDEN_BRIEF, NULL, &err) < 0 ||
 		    lockwarden_release(lw, image, 0, &err) < 0) {
 			fprintf(stderr, "lease_roundtrip: %s: %s: %s\n", s->name, image, err.message);
 			lockwarden_disconnect(lw);

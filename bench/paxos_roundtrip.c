@@ -136,7 +136,7 @@ static int lw_round(struct lockwarden *lw, int iterations, double *secs, double 
 
 	for (int i = 0; i < iterations; i++) {
 		t = now_s();
-		if (lockwarden_acquire_named(lw, DIR "/image", 0, 0, "LS:lw:" FS "/lw:0", NULL, &err) < 0) {
+		if (lockwarden_acquire_named(lw, DIR "/image", 0, LOCKWARDEN_BRIEF, "LS:lw:" FS "/lw:0", NULL, &err) < 0) {
 			fprintf(stderr, "paxos_roundtrip: acquire: %s\n", err.message);
 			return -1;
 		}

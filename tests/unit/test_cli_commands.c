@@ -238,9 +238,29 @@ static void acquire_sends_the_absolute_image_path(void **state)
 	assert_int_equal(chdir(cwd), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(daemon_.n_log, 1);
-	snprintf(want, sizeof(want), "Acquire {\"image\":\"%s\",\"pid\":42,\"shared\":true}",
+	snprintf(want, sizeof(want), "Acquire {\"image\":\"%s\",\"pid\":42,\"shared\":true,\"brief\":true}",
 		 image);
 	assert_string_equal(daemon_.log[0], want);
+}
+
+/* --json prints the lease, so the acquire asks for it (no "brief"). */
+static void acquire_json_asks_for_the_lease_and_prints_it(void **state)
+{
+	char image[128], out[1024], err[512], want[300];
+	const char *images[1] = { image };
+	struct cli_args args = { .command = CLI_ACQUIRE, .pid = 42, .n_images = 1, .json = true,
+				 .images = images };
+
+	(void)state;
+	daemon_start(lease_answer);
+	make_file("a.img", image, sizeof(image));
+	args.socket_path = daemon_.socket_path;
+	assert_int_equal(capture(cmd_acquire, &args, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	snprintf(want, sizeof(want), "Acquire {\"image\":\"%s\",\"pid\":42}", image);
+	assert_string_equal(daemon_.log[0], want);
+	if (!strstr(out, "\"lease\": {") || !strstr(out, "\"/img/a.qcow2\""))
+		fail_msg("expected the lease in the printed reply, got \"%s\"", out);
 }
 
 static void list_prints_a_table_of_leases(void **state)
@@ -355,7 +375,7 @@ static void run_holder_is_the_commands_own_pid(void **state)
 	assert_non_null(fgets(got, sizeof(got), f));
 	fclose(f);
 	got[strcspn(got, "\n")] = '\0';
-	snprintf(want, sizeof(want), "Acquire {\"image\":\"%s\",\"pid\":%s,\"shared\":true}", a,
+	snprintf(want, sizeof(want), "Acquire {\"image\":\"%s\",\"pid\":%s,\"shared\":true,\"brief\":true}", a,
 		 got);
 	pthread_mutex_lock(&daemon_.lock);
 	assert_int_equal(daemon_.n_log, 1);
@@ -661,6 +681,7 @@ int main(void)
 		cmocka_unit_test_teardown(acquire_conflict_prints_one_line_naming_the_holder,
 					  daemon_stop),
 		cmocka_unit_test_teardown(acquire_sends_the_absolute_image_path, daemon_stop),
+		cmocka_unit_test_teardown(acquire_json_asks_for_the_lease_and_prints_it, daemon_stop),
 		cmocka_unit_test_teardown(list_prints_a_table_of_leases, daemon_stop),
 		cmocka_unit_test_teardown(list_json_prints_the_reply_parameters, daemon_stop),
 		cmocka_unit_test_teardown(run_is_all_or_none_and_does_not_start_the_command,

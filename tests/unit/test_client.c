@@ -147,6 +147,54 @@ static void acquire_for_a_cgroup_names_the_lease(void **state)
 					     "\"lease\":\"LS:vm1:/dev/sdb:1048576\"}");
 }
 
+/* BRIEF: "brief" sent, the daemon's empty answer taken; asked for the
+ * lease anyway, the flag is not sent. */
+static void brief_acquire_asks_for_no_lease_unless_one_is_wanted(void **state)
+{
+	struct fake_server s;
+	struct lockwarden *lw = start(&s, 2, "{\"parameters\":{}}", "{\"parameters\":{\"lease\":" LEASE_JSON "}}");
+	struct lockwarden_lease *lease = NULL;
+	struct lockwarden_error err;
+
+	(void)state;
+	assert_int_equal(lockwarden_acquire(lw, "/img/a.qcow2", 1234, LOCKWARDEN_BRIEF, NULL, &err), 0);
+	assert_string_equal(lockwarden_last_reply_json(lw, false), "{}");
+	assert_int_equal(lockwarden_acquire(lw, "/img/a.qcow2", 1234, LOCKWARDEN_BRIEF, &lease, &err), 0);
+	assert_non_null(lease);
+	assert_string_equal(lease->image, "/img/a.qcow2");
+	lockwarden_lease_free(lease);
+	stop(&s, lw);
+	assert_string_equal(s.parameters[0], "{\"image\":\"/img/a.qcow2\",\"pid\":1234,\"brief\":true}");
+	assert_string_equal(s.parameters[1], "{\"image\":\"/img/a.qcow2\",\"pid\":1234}");
+}
+
+/* A daemon older than "brief" refuses it: the same acquire is sent again
+ * without it, and later ones on the connection go without it at once. Any
+ * other parameter refused stays an error. */
+static void brief_acquire_refused_by_an_older_daemon_is_asked_again(void **state)
+{
+	struct fake_server s;
+	struct lockwarden *lw = start(
+		&s, 4, "{\"error\":\"io.lockwarden.InvalidParameter\",\"parameters\":{\"parameter\":\"brief\"}}",
+		"{\"parameters\":{\"lease\":" LEASE_JSON "}}", "{\"parameters\":{\"lease\":" LEASE_JSON "}}",
+		"{\"error\":\"io.lockwarden.InvalidParameter\",\"parameters\":{\"parameter\":\"image\"}}");
+	struct lockwarden_error err;
+
+	(void)state;
+	assert_int_equal(lockwarden_acquire(lw, "/img/a.qcow2", 1234, LOCKWARDEN_SHARED | LOCKWARDEN_BRIEF, NULL,
+					    &err), 0);
+	assert_int_equal(err.code, 0);
+	assert_int_equal(lockwarden_acquire(lw, "/img/a.qcow2", 1234, LOCKWARDEN_BRIEF, NULL, &err), 0);
+	assert_int_equal(lockwarden_acquire(lw, "/img/a.qcow2", 1234, LOCKWARDEN_BRIEF, NULL, &err), -EINVAL);
+	assert_string_equal(err.message, "invalid parameter: image");
+	stop(&s, lw);
+	assert_int_equal(s.n_received, 4);
+	assert_string_equal(s.parameters[0], "{\"image\":\"/img/a.qcow2\",\"pid\":1234,\"shared\":true,\"brief\":true}");
+	assert_string_equal(s.parameters[1], "{\"image\":\"/img/a.qcow2\",\"pid\":1234,\"shared\":true}");
+	assert_string_equal(s.parameters[2], "{\"image\":\"/img/a.qcow2\",\"pid\":1234}");
+	assert_string_equal(s.parameters[3], "{\"image\":\"/img/a.qcow2\",\"pid\":1234}");
+}
+
 static void acquire_of_held_lease_reports_holder(void **state)
 {
 	struct fake_server s;
@@ -370,6 +418,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(acquire_sends_image_pid_and_flags_and_decodes_lease),
 		cmocka_unit_test(acquire_for_a_cgroup_names_the_lease),
+		cmocka_unit_test(brief_acquire_asks_for_no_lease_unless_one_is_wanted),
+		cmocka_unit_test(brief_acquire_refused_by_an_older_daemon_is_asked_again),
 		cmocka_unit_test(acquire_of_held_lease_reports_holder),
 		cmocka_unit_test(named_errors_map_to_errno_and_message),
 		cmocka_unit_test(list_decodes_every_lease_and_keeps_reply_json),

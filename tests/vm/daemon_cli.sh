@@ -4,7 +4,7 @@
 # holder death, shared leases, busy images, permissions and bad requests.
 source "$(dirname "$0")/daemon_lib.bash"
 require
-echo "1..24"
+echo "1..26"
 
 img=$(new_image a.img)
 # unprivileged callers below: open the socket to all users (default 0660)
@@ -120,6 +120,19 @@ why="$bad"
 check bad_requests_get_error_replies [ -z "$bad" ]
 why="after bad requests: status or lease gone ($(count_leases A) leases)"
 check bad_requests_disturb_no_lease grep -q "\"pid\": *$holder" <<<"$(lw A list --json 2>&1)"
+
+# brief: the acquire is answered without the lease, which is taken all the
+# same; anything but a boolean is refused
+img_b=$(new_image brief.img)
+replies=$(varlink A "{\"method\":\"io.lockwarden.Manager.Acquire\",\"parameters\":{\"image\":\"$img_b\",\"pid\":$holder,\"brief\":true}}" \
+	"{\"method\":\"io.lockwarden.Manager.Acquire\",\"parameters\":{\"image\":\"$img_b\",\"pid\":$holder,\"brief\":\"yes\"}}" 2>&1)
+listed=$(lw A inquire "$img_b" --json 2>&1)
+first=$(sed -n 1p <<<"$replies") second=$(sed -n 2p <<<"$replies")
+why="first reply: $first; inquire: $listed"
+check brief_acquire_answers_without_the_lease_and_takes_it eval '[ "$first" = "{\"parameters\":{}}" ] && grep -q "\"pid\": *$holder" <<<"$listed"'
+why="second reply: $second"
+check brief_that_is_not_a_boolean_is_an_invalid_parameter eval 'grep -q InvalidParameter <<<"$second" && grep -q "\"parameter\":\"brief\"" <<<"$second"'
+lw A release "$img_b" --pid "$holder" >/dev/null 2>&1
 
 # a client that sends many requests and never reads the replies: the daemon
 # stops reading from it (bounded buffers) and keeps serving everyone else

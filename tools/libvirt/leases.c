@@ -151,7 +151,7 @@ static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_dom
 		const struct lw_disk *disk = &dom->disks[i];
 		struct lockwarden_lease *lease = NULL;
 		struct lockwarden_error err;
-		unsigned flags = disk->shared ? LOCKWARDEN_SHARED : 0;
+		unsigned flags = (disk->shared ? LOCKWARDEN_SHARED : 0) | LOCKWARDEN_BRIEF;
 		int r;
 
 		if (shared_only && !disk->shared)

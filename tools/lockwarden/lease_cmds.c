@@ -31,7 +31,8 @@ static int lease_command(const struct cli_args *args, bool acquire)
 	if (acquire)
 		ret = lockwarden_acquire_named(lw, image, args->pid,
 					       (args->shared ? LOCKWARDEN_SHARED : 0) |
-						       (args->force ? LOCKWARDEN_FORCE : 0),
+						       (args->force ? LOCKWARDEN_FORCE : 0) |
+						       (args->json ? 0 : LOCKWARDEN_BRIEF),
 					       args->lease, NULL, &err);
 	else
 		ret = lockwarden_release(lw, image, args->pid, &err);

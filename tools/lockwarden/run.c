@@ -63,7 +63,7 @@ int cmd_run(const struct cli_args *args)
 		goto cleanup;
 	}
 	for (taken = 0; taken < args->n_images; taken++) {
-		if (lockwarden_acquire(lw, images[taken], self, flags, NULL, &err) < 0) {
+		if (lockwarden_acquire(lw, images[taken], self, flags | LOCKWARDEN_BRIEF, NULL, &err) < 0) {
 			snprintf(what, sizeof(what), "run: acquire %s", images[taken]);
 			cli_fail_error(what, &err);
 			release_all(lw, images, taken, self);

@@ -25,6 +25,8 @@ struct lockwarden {
 	struct varlink_reader reader;
 	struct varlink_reply last; /* last successful reply, for --json */
 	bool broken;               /* out of step with the daemon: no more calls */
+	bool brief_refused;        /* the daemon is older than Acquire's "brief" */
+	char refused[16];          /* the parameter the last InvalidParameter named */
 	unsigned timeout_ms;
 };
 
@@ -98,6 +100,18 @@ int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,
 	return 0;
 }
 
+/* The parameter an InvalidParameter reply names, kept for the caller to
+ * tell a daemon that does not know it (acquire's "brief"). */
+static void note_refused(struct lockwarden *lw, const struct varlink_reply *reply)
+{
+	struct json_object *v;
+
+	if ((!strcmp(reply->error, MANAGER_ERROR("InvalidParameter")) ||
+	     !strcmp(reply->error, VARLINK_ERROR_INVALID_PARAMETER)) &&
+	    json_object_object_get_ex(reply->parameters, "parameter", &v) && json_object_is_type(v, json_type_string))
+		snprintf(lw->refused, sizeof(lw->refused), "%s", json_object_get_string(v));
+}
+
 /* One round trip to io.lockwarden.Manager.<method>. On success the reply
  * stays in lw->last and *parameters points into it. */
 /* The transport and error half of a call: ret is varlink's; 0 with *reply
@@ -114,7 +128,9 @@ static int take_reply(struct lockwarden *lw, const char *method, int ret, struct
 				 method, lw->timeout_ms);
 	if (ret < 0)
 		return error_set(err, ret, "lost connection to lockwardend: %s", strerror(-ret));
+	lw->refused[0] = '\0';
 	if (reply->error) {
+		note_refused(lw, reply);
 		ret = error_from_reply(err, reply->error, reply->parameters);
 		varlink_reply_release(reply);
 		return ret;
@@ -239,12 +255,27 @@ static int params_new(const char *image, pid_t pid, const char *cgroup, struct j
 	return 0;
 }
 
+/* The Acquire call with parameters in (taken), the lease into *lease if
+ * asked for. */
+static int acquire_call(struct lockwarden *lw, struct json_object *in, struct lockwarden_lease **lease,
+			const char *image, struct lockwarden_error *err)
+{
+	struct json_object *out = NULL, *v;
+	int ret = call(lw, "Acquire", in, &out, err);
+
+	if (ret < 0 || !lease)
+		return ret;
+	if (!json_object_object_get_ex(out, "lease", &v) || !(*lease = lease_from_json(v)))
+		return error_set(err, -EBADMSG, "lockwardend sent a malformed lease for %s", image);
+	return 0;
+}
+
 /* Acquire for a process (cgroup NULL) or a cgroup. */
 static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const char *cgroup,
 		   unsigned flags, const char *lease_name, struct lockwarden_lease **lease,
 		   struct lockwarden_error *err)
 {
-	struct json_object *in, *out = NULL, *v;
+	struct json_object *in, *out;
 	int ret;
 
 	if (lease)
@@ -262,12 +293,19 @@ static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const ch
 		lw_json_add(in, "shared", json_object_new_boolean(1));
 	if (flags & LOCKWARDEN_FORCE)
 		lw_json_add(in, "force", json_object_new_boolean(1));
+	if (!(flags & LOCKWARDEN_BRIEF) || lease || lw->brief_refused)
+		return acquire_call(lw, in, lease, image, err);
+	lw_json_add(in, "brief", json_object_new_boolean(1));
+	json_object_get(in);	/* kept for the call again without it */
 	ret = call(lw, "Acquire", in, &out, err);
-	if (ret < 0 || !lease)
-		return ret;
-	if (!json_object_object_get_ex(out, "lease", &v) || !(*lease = lease_from_json(v)))
-		return error_set(err, -EBADMSG, "lockwardend sent a malformed lease for %s", image);
-	return 0;
+	if (ret == -EINVAL && !strcmp(lw->refused, "brief")) {
+		/* a daemon older than the parameter: the whole reply, then */
+		lw->brief_refused = true;
+		json_object_object_del(in, "brief");
+		return acquire_call(lw, in, NULL, image, err);
+	}
+	json_object_put(in);
+	return ret;
 }
 
 int lockwarden_acquire(struct lockwarden *lw, const char *image, pid_t pid, unsigned flags,

@@ -22,6 +22,9 @@ char *holders_format(const struct lockwarden_holder *holders, size_t n, char *bu
 		     bool escape);
 int status_from_json(struct json_object *obj, struct lockwarden_status *status);
 
+/* The daemon's own error names: io.lockwarden.NAME. */
+#define MANAGER_ERROR(name) "io.lockwarden." name
+
 /* Error reporting (error.c): the message is escaped for a terminal as a
  * whole (common/terminal.h), whatever the daemon put in it. */
 int error_set(struct lockwarden_error *err, int code, const char *fmt, ...)

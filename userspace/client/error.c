@@ -12,8 +12,6 @@
 #include "common/terminal.h"
 #include "common/varlink.h"
 
-#define MANAGER_ERROR(name) "io.lockwarden." name
-
 /* The public struct lockwarden_error on top of the internal convention
  * (common/err.h): the reason is formatted there, then escaped for a
  * terminal, since names in it come from other processes. */

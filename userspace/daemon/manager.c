@@ -36,6 +36,7 @@ struct params {
 	bool shared;
 	bool force;
 	const char *lease;
+	bool brief;
 };
 
 enum {
@@ -45,6 +46,7 @@ enum {
 	PARAM_SHARED = 1 << 3,
 	PARAM_FORCE = 1 << 4,
 	PARAM_LEASE = 1 << 5,
+	PARAM_BRIEF = 1 << 6,
 };
 
 /* A string parameter as C code sees it: refused if a NUL inside it would cut it short. */
@@ -107,6 +109,12 @@ static const char *parse_params(struct json_object *in, unsigned int allowed, un
 			    json_object_get_string_len(value) >= PATH_MAX)
 				return "lease";
 			p->lease = json_object_get_string(value);
+		} else if (strcmp(name, "brief") == 0 && (allowed & PARAM_BRIEF)) {
+			if (is_null)
+				continue;
+			if (!json_object_is_type(value, json_type_boolean))
+				return "brief";
+			p->brief = json_object_get_boolean(value);
 		} else {
 			return name;	/* unknown parameter */
 		}
@@ -216,10 +224,22 @@ static struct json_object *reply_lease(const struct lw_lease_entry *e, bool pend
 	return varlink_reply_new(p, false);
 }
 
+/* An acquire's reply: the lease, or nothing for a caller that asked for a
+ * brief one (writing and parsing the lease is most of a round trip's JSON). */
+static struct json_object *reply_acquired(const struct lw_lease_entry *e, bool brief)
+{
+	return brief ? varlink_reply_new(NULL, false) : reply_lease(e, false);
+}
+
 /* The backend answered an acquire that was pending. */
 static void acquired_later(void *ctx, int result, struct lw_lease_entry *e, struct json_object *error)
 {
-	lw_call_reply(ctx, result < 0 ? error : reply_lease(e, false));
+	lw_call_reply(ctx, result < 0 ? error : reply_acquired(e, false));
+}
+
+static void acquired_later_brief(void *ctx, int result, struct lw_lease_entry *e, struct json_object *error)
+{
+	lw_call_reply(ctx, result < 0 ? error : reply_acquired(e, true));
 }
 
 static void call_gone(void *ctx)
@@ -268,7 +288,7 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 		return lw_error_image_not_found(p->image, why);
 	req = (struct lw_acquire_request){
 		.image = p->image, .fd = fd, .holder = h, .shared = p->shared, .force = p->force, .lease = p->lease,
-		.later = acquired_later, .ctx = call,
+		.later = p->brief ? acquired_later_brief : acquired_later, .ctx = call,
 	};
 	r = lw_leasing_acquire(d, &req, &e, &pending, &error);
 	close(fd);
@@ -280,7 +300,7 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 		return out_of_descriptors(p->image, r, error);
 	if (r < 0)
 		return error;
-	return reply_lease(e, false);
+	return reply_acquired(e, p->brief);
 }
 
 static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
@@ -291,7 +311,8 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 	struct params p;
 	const char *bad;
 
-	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE | PARAM_LEASE,
+	bad = parse_params(in, PARAM_IMAGE | PARAM_PID | PARAM_CGROUP | PARAM_SHARED | PARAM_FORCE | PARAM_LEASE |
+				       PARAM_BRIEF,
 			   PARAM_IMAGE, &p);
 	if (bad)
 		return bad_param(in, bad);

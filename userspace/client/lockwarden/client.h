@@ -86,6 +86,10 @@ struct lockwarden_status {
 /* Acquire flags. */
 #define LOCKWARDEN_SHARED 0x1u /* shared lease (<shareable/> disks) */
 #define LOCKWARDEN_FORCE  0x2u /* even if a non-holder has it open for write */
+/* The caller does not need the lease (lease NULL): the daemon leaves it out
+ * of its reply, which spares both sides most of a round trip's JSON, and
+ * lockwarden_last_reply_json has none. Ignored when lease is asked for. */
+#define LOCKWARDEN_BRIEF  0x4u
 
 /* socket_path NULL means LOCKWARDEN_SOCKET_DEFAULT. The socket is
  * close-on-exec, so a lease taken before exec() is not tied to it. */
