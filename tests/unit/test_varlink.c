@@ -302,6 +302,30 @@ static void escaped_nul_in_a_name_or_value_is_refused(void **state)
 	varlink_request_release(&req);
 }
 
+/* The bare success is read without json-c (its root is its parameters),
+ * and means what json-c reads in the same reply spaced out. */
+static void empty_reply_reads_as_json_c_reads_it(void **state)
+{
+	const char *texts[] = { "{\"parameters\":{}}", "{ \"parameters\": {} }" };
+	struct varlink_reply reply;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(varlink_reply_parse(texts[i], strlen(texts[i]), &reply, NULL), 0);
+		assert_null(reply.error);
+		assert_false(reply.continues);
+		assert_true(json_object_is_type(reply.parameters, json_type_object));
+		assert_int_equal(json_object_object_length(reply.parameters), 0);
+		if (i == 0)
+			assert_ptr_equal(reply.root, reply.parameters);
+		else
+			assert_ptr_not_equal(reply.root, reply.parameters);
+		varlink_reply_release(&reply);
+	}
+	/* one byte more is no longer that reply */
+	assert_int_equal(varlink_reply_parse("{\"parameters\":{}}}", 18, &reply, NULL), -EBADMSG);
+}
+
 static void reply_with_error_parses(void **state)
 {
 	const char *text = "{\"error\":\"io.lockwarden.LeaseHeld\","
@@ -366,6 +390,37 @@ static void string_with_nul_is_escaped_on_the_wire(void **state)
 	free(wire);
 }
 
+/* The request is written as its tree would be: parameters, method, more. */
+static void call_more_writes_parameters_method_and_more_in_order(void **state)
+{
+	const char reply_wire[] = "{\"parameters\":{}}";
+	struct json_object *params = json_object_new_object();
+	struct varlink_reader client_reader, server_reader;
+	struct varlink_reply reply;
+	const char *text;
+	size_t len;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], reply_wire, sizeof(reply_wire)), (ssize_t)sizeof(reply_wire));
+	json_object_object_add(params, "image", json_object_new_string("/a \"b\"\n"));
+	json_object_object_add(params, "pid", json_object_new_int(7));
+	varlink_reader_init(&client_reader, 0);
+	assert_int_equal(varlink_call_more(sv[0], &client_reader, "x.y.Z", params, &reply), 0);
+	assert_int_equal(json_object_object_length(reply.parameters), 0);
+	varlink_reply_release(&reply);
+	varlink_reader_init(&server_reader, 0);
+	assert_true(varlink_reader_fill(&server_reader, sv[1]) > 0);
+	assert_int_equal(varlink_reader_next(&server_reader, &text, &len), 1);
+	assert_string_equal(text, "{\"parameters\":{\"image\":\"/a \\\"b\\\"\\n\",\"pid\":7},"
+				  "\"method\":\"x.y.Z\",\"more\":true}");
+	varlink_reader_free(&client_reader);
+	varlink_reader_free(&server_reader);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void call_sends_request_and_reads_reply(void **state)
 {
 	const char reply_wire[] = "{\"parameters\":{\"n\":1}}";
@@ -392,6 +447,7 @@ static void call_sends_request_and_reads_reply(void **state)
 	assert_int_equal(varlink_request_parse(text, len, &req, NULL), 0);
 	assert_string_equal(req.method, "x.y.Z");
 	varlink_request_release(&req);
+	assert_string_equal(text, "{\"parameters\":{},\"method\":\"x.y.Z\"}");
 
 	/* Peer gone: the send fails with -EPIPE (no SIGPIPE), not a hang. */
 	close(sv[1]);
@@ -501,10 +557,12 @@ int main(void)
 		cmocka_unit_test(request_with_non_object_parameters_is_refused),
 		cmocka_unit_test(nul_inside_message_is_refused),
 		cmocka_unit_test(escaped_nul_in_a_name_or_value_is_refused),
+		cmocka_unit_test(empty_reply_reads_as_json_c_reads_it),
 		cmocka_unit_test(reply_with_error_parses),
 		cmocka_unit_test(reply_with_non_string_error_is_refused),
 		cmocka_unit_test(built_error_reply_round_trips),
 		cmocka_unit_test(string_with_nul_is_escaped_on_the_wire),
+		cmocka_unit_test(call_more_writes_parameters_method_and_more_in_order),
 		cmocka_unit_test(call_sends_request_and_reads_reply),
 		cmocka_unit_test(call_reports_peer_closing_before_reply),
 		cmocka_unit_test(a_silent_peer_times_out_after_wait_ms),

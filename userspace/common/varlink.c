@@ -185,6 +185,11 @@ fail:
 	return ret;
 }
 
+/* The answer to most calls (a release, a brief acquire), read without
+ * json-c, which spends about 5,000 instructions on these 17 bytes (half of
+ * them switching its locale). */
+static const char empty_reply[] = "{\"parameters\":{}}";
+
 static int reply_parse(struct json_tokener **keep, const char *text, size_t len,
 		       struct varlink_reply *reply, const char **why)
 {
@@ -194,6 +199,10 @@ static int reply_parse(struct json_tokener **keep, const char *text, size_t len,
 	if (!why)
 		why = &unused;
 	memset(reply, 0, sizeof(*reply));
+	if (len == sizeof(empty_reply) - 1 && !memcmp(text, empty_reply, len)) {
+		reply->root = reply->parameters = json_object_new_object();
+		return reply->root ? 0 : -ENOMEM;
+	}
 	reply->root = parse_json(keep, text, len, why);
 	if (!reply->root)
 		return -EBADMSG;
@@ -305,22 +314,6 @@ struct json_object *varlink_error_new(const char *error, struct json_object *par
 	struct json_object *msg = message_new(parameters);
 
 	if (msg && add_string(msg, "error", error) < 0) {
-		json_object_put(msg);
-		return NULL;
-	}
-	return msg;
-}
-
-struct json_object *varlink_request_new(const char *method, struct json_object *parameters,
-					bool oneway, bool more)
-{
-	struct json_object *msg = message_new(parameters);
-
-	if (!msg)
-		return NULL;
-	if (add_string(msg, "method", method) < 0 ||
-	    (oneway && add_true(msg, "oneway") < 0) ||
-	    (more && add_true(msg, "more") < 0)) {
 		json_object_put(msg);
 		return NULL;
 	}

@@ -109,8 +109,6 @@ void varlink_reply_release(struct varlink_reply *reply);
 
 struct json_object *varlink_reply_new(struct json_object *parameters, bool continues);
 struct json_object *varlink_error_new(const char *error, struct json_object *parameters);
-struct json_object *varlink_request_new(const char *method, struct json_object *parameters,
-					bool oneway, bool more);
 
 /* Convenience errors with their standard single parameter. */
 struct json_object *varlink_error_invalid_parameter(const char *parameter);

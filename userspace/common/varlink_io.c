@@ -51,16 +51,13 @@ static int wait_for(int fd, short events, unsigned wait_ms)
 	return n ? 0 : -ETIMEDOUT;
 }
 
-int varlink_send(int fd, struct json_object *msg)
+/* len bytes of buf, the message's NUL included, however many sends that takes. */
+static int send_all(int fd, const char *buf, size_t len)
 {
-	char *buf = NULL;
-	size_t len, off = 0;
+	size_t off = 0;
 	ssize_t n;
 	int ret;
 
-	ret = varlink_serialize(msg, &buf, &len);
-	if (ret < 0)
-		return ret;
 	while (off < len) {
 		n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
 		if (n >= 0) {
@@ -72,14 +69,23 @@ int varlink_send(int fd, struct json_object *msg)
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			ret = wait_for(fd, POLLOUT, 0);
 			if (ret < 0)
-				goto cleanup;
+				return ret;
 			continue;
 		}
-		ret = -errno;
-		goto cleanup;
+		return -errno;
 	}
-	ret = 0;
-cleanup:
+	return 0;
+}
+
+int varlink_send(int fd, struct json_object *msg)
+{
+	char *buf = NULL;
+	size_t len;
+	int ret = varlink_serialize(msg, &buf, &len);
+
+	if (ret < 0)
+		return ret;
+	ret = send_all(fd, buf, len);
 	free(buf);
 	return ret;
 }
@@ -114,21 +120,40 @@ int varlink_read_reply(int fd, struct varlink_reader *r, struct varlink_reply *r
 	}
 }
 
+/* A request's text (parameters, method, more) written straight into b:
+ * no tree, which costs two objects and their hash tables a call. */
+static int request_text(struct lw_json_buf *b, const char *method, struct json_object *parameters, bool more)
+{
+	lw_json_open(b, '{');
+	lw_json_key(b, "parameters");
+	if (!parameters) {
+		lw_json_open(b, '{');
+		lw_json_close(b, '}');
+	} else if (lw_json_write(b, parameters) < 0) {
+		return -ENOMEM;
+	}
+	lw_json_key(b, "method");
+	lw_json_text(b, method);
+	if (more) {
+		lw_json_key(b, "more");
+		lw_json_bool(b, true);
+	}
+	lw_json_close(b, '}');
+	return lw_json_end(b, 0);
+}
+
 static int send_call(int fd, struct varlink_reader *r, const char *method, struct json_object *parameters,
 		     bool more, struct varlink_reply *reply)
 {
-	struct json_object *request;
-	int ret;
+	struct lw_json_buf text = { 0 };
+	int ret = request_text(&text, method, parameters, more);
 
 	memset(reply, 0, sizeof(*reply));
-	request = varlink_request_new(method, parameters, false, more);
-	if (!request)
-		return -ENOMEM;
-	ret = varlink_send(fd, request);
-	json_object_put(request);
-	if (ret < 0)
-		return ret;
-	return varlink_read_reply(fd, r, reply);
+	json_object_put(parameters);
+	if (ret == 0)
+		ret = send_all(fd, text.text, text.len + 1);
+	lw_json_buf_free(&text);
+	return ret < 0 ? ret : varlink_read_reply(fd, r, reply);
 }
 
 int varlink_call(int fd, struct varlink_reader *r, const char *method,
