@@ -326,6 +326,31 @@ static void empty_reply_reads_as_json_c_reads_it(void **state)
 	assert_int_equal(varlink_reply_parse("{\"parameters\":{}}}", 18, &reply, NULL), -EBADMSG);
 }
 
+/* One shared object, a reference for each caller, written as a fresh
+ * empty reply would be, and still whole after every caller let go. */
+static void empty_reply_is_shared_and_written_whole(void **state)
+{
+	struct json_object *a = varlink_reply_empty(), *b = varlink_reply_empty(), *fresh = varlink_reply_new(NULL, false);
+	char *wire, *want;
+	size_t len, want_len;
+
+	(void)state;
+	assert_non_null(a);
+	assert_ptr_equal(a, b);
+	json_object_put(a);
+	json_object_put(b);
+	a = varlink_reply_empty();
+	assert_int_equal(varlink_serialize(a, &wire, &len), 0);
+	assert_int_equal(varlink_serialize(fresh, &want, &want_len), 0);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(wire, want, len);
+	assert_string_equal(wire, "{\"parameters\":{}}");
+	free(wire);
+	free(want);
+	json_object_put(a);
+	json_object_put(fresh);
+}
+
 static void reply_with_error_parses(void **state)
 {
 	const char *text = "{\"error\":\"io.lockwarden.LeaseHeld\","
@@ -558,6 +583,7 @@ int main(void)
 		cmocka_unit_test(nul_inside_message_is_refused),
 		cmocka_unit_test(escaped_nul_in_a_name_or_value_is_refused),
 		cmocka_unit_test(empty_reply_reads_as_json_c_reads_it),
+		cmocka_unit_test(empty_reply_is_shared_and_written_whole),
 		cmocka_unit_test(reply_with_error_parses),
 		cmocka_unit_test(reply_with_non_string_error_is_refused),
 		cmocka_unit_test(built_error_reply_round_trips),

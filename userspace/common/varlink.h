@@ -108,6 +108,10 @@ void varlink_reply_release(struct varlink_reply *reply);
  * new object, or NULL on allocation failure (parameters freed then too). */
 
 struct json_object *varlink_reply_new(struct json_object *parameters, bool continues);
+/* {"parameters":{}}, the answer to most calls, as one object shared by
+ * every caller (a reference each): never to be changed. Made once, by the
+ * first call: the daemon's loop only, not for threads. */
+struct json_object *varlink_reply_empty(void);
 struct json_object *varlink_error_new(const char *error, struct json_object *parameters);
 
 /* Convenience errors with their standard single parameter. */

@@ -228,7 +228,7 @@ static struct json_object *reply_lease(const struct lw_lease_entry *e, bool pend
  * brief one (writing and parsing the lease is most of a round trip's JSON). */
 static struct json_object *reply_acquired(const struct lw_lease_entry *e, bool brief)
 {
-	return brief ? varlink_reply_new(NULL, false) : reply_lease(e, false);
+	return brief ? varlink_reply_empty() : reply_lease(e, false);
 }
 
 /* The backend answered an acquire that was pending. */
@@ -385,7 +385,7 @@ static void released_later(void *ctx, int result, const struct lw_err *err)
 		lw_call_reply(ctx, lw_error_backend_failure("%s", err->msg));
 		return;
 	}
-	lw_call_reply(ctx, varlink_reply_new(NULL, false));
+	lw_call_reply(ctx, varlink_reply_empty());
 }
 
 static void release_call_gone(void *ctx)
@@ -418,7 +418,7 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 		/* withdraw it: the pending Acquire is answered, nothing was held */
 		lw_acquiring_abort(pending, lw_error_backend_failure(
 			"the acquire of %s was withdrawn by a Release before the backend granted it", p.image));
-		return varlink_reply_new(NULL, false);
+		return varlink_reply_empty();
 	}
 	idx = named_holder(e, &p, pid);
 	if (idx < 0)
@@ -432,7 +432,7 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 	}
 	if (r < 0)
 		return error;
-	return varlink_reply_new(NULL, false);
+	return varlink_reply_empty();
 }
 
 static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
