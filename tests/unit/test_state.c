@@ -401,7 +401,7 @@ static struct lw_lease_table *load_or_fail(const struct fixture *f)
 	return t;
 }
 
-static off_t journal_size(const struct fixture *f)
+static off_t journal_file_size(const struct fixture *f)
 {
 	char path[160];
 	struct stat st;
@@ -409,6 +409,28 @@ static off_t journal_size(const struct fixture *f)
 	snprintf(path, sizeof(path), "%s/%s", f->dir, LW_STATE_JOURNAL);
 	assert_int_equal(stat(path, &st), 0);
 	return st.st_size;
+}
+
+/* The journal's records: the bytes up to its last newline (the file may
+ * run ahead, zeros of room for the next records). */
+static off_t journal_size(const struct fixture *f)
+{
+	char path[160], buf[4096];
+	off_t at = 0, end = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, LW_STATE_JOURNAL);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\n')
+				end = at + i + 1;
+		at += n;
+	}
+	close(fd);
+	return end;
 }
 
 static void append_text(const struct fixture *f, const char *name, const char *text)
@@ -490,6 +512,33 @@ static void a_change_costs_one_record_whatever_the_table_size(void **state)
 		fail_msg("expected one record of about %lld bytes at 2,000 leases, got %lld",
 			 (long long)one_small, (long long)one_large);
 	lw_state_close(s);
+}
+
+/* The file runs ahead of its records (room, so writes need not grow it);
+ * a daemon killed meanwhile leaves the room, which replay reads as the
+ * end; a stopped one leaves the records alone. */
+static void the_journal_keeps_room_ahead_and_stops_at_its_records(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_state *s;
+	struct lw_lease_table *loaded;
+	struct lw_err err = { "" };
+
+	assert_int_equal(lw_state_open(f->dir, f->table, &s, &err), 0);
+	assert_int_equal(journal_file_size(f), journal_size(f));
+	commit(s, f->table, add_exclusive(f->table, "/images/a.qcow2", 12, 1234), false);
+	commit(s, f->table, add_exclusive(f->table, "/images/b.qcow2", 13, 1235), false);
+	assert_true(journal_file_size(f) > journal_size(f));
+	assert_int_equal(journal_file_size(f) % (64 * 1024), 0);
+	loaded = load_or_fail(f);	/* as a daemon killed now would find it */
+	assert_int_equal(lw_lease_count(loaded), 2);
+	assert_non_null(lw_lease_by_image(loaded, "/images/b.qcow2"));
+	lw_lease_table_free(loaded);
+	lw_state_close(s);
+	assert_int_equal(journal_file_size(f), journal_size(f));
+	loaded = load_or_fail(f);
+	assert_int_equal(lw_lease_count(loaded), 2);
+	lw_lease_table_free(loaded);
 }
 
 static void a_journal_past_twice_the_snapshot_is_compacted(void **state)
@@ -829,6 +878,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(holder_listed_twice_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(journaled_changes_replay_over_the_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_change_costs_one_record_whatever_the_table_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_journal_keeps_room_ahead_and_stops_at_its_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_journal_past_twice_the_snapshot_is_compacted, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_record_cut_by_a_crash_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_damaged_record_before_a_good_one_is_refused, setup, teardown),

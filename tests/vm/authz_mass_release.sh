@@ -105,6 +105,8 @@ d = sys.argv[1]
 snap = json.load(open(d + "/leases.json"))
 held = {l["image"] for l in snap["leases"]}
 for i, line in enumerate(open(d + "/leases.journal")):
+    if line.startswith("\0"):  # room ahead of the records (state.h)
+        break
     rec = json.loads(line[9:])
     if i == 0 and rec["snapshot"] != snap["id"]:
         break

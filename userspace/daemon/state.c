@@ -19,11 +19,19 @@
  * holds this much: a small table is not rewritten every few changes. */
 #define COMPACT_MIN_BYTES (1 << 20)
 
+/* The journal's size runs ahead of its records by up to this much: a
+ * write inside the file's size leaves its inode as it is, where one past
+ * it must update the size (ext4: about 5,000 instructions of journalling a
+ * write). The room is a hole, read as zeros, which replay takes for the
+ * end (a tail with no good record after it). */
+#define JOURNAL_ROOM (64 * 1024)
+
 struct lw_state {
 	char dir[PATH_MAX];
 	char id[ID_LEN + 1];	/* the snapshot the journal follows */
 	int journal_fd;
 	off_t durable;		/* journal bytes written */
+	off_t size;		/* the journal file's: durable and the room after it */
 	uint64_t durable_seq;	/* the last durable record's sequence number */
 	uint64_t seq;		/* the last queued record's */
 	off_t snapshot_bytes;
@@ -49,6 +57,7 @@ int lw_state_open(const char *state_dir, struct lw_lease_table *t, struct lw_sta
 		free(s);
 		return r;
 	}
+	s->size = s->durable;
 	*out = s;
 	return 0;
 }
@@ -57,8 +66,13 @@ void lw_state_close(struct lw_state *s)
 {
 	if (!s)
 		return;
-	if (s->journal_fd >= 0)
+	if (s->journal_fd >= 0) {
+		/* a stopped daemon's journal ends at its last record (if
+		 * this fails, the room stays: replay reads it as the end) */
+		if (s->size > s->durable)
+			(void)!ftruncate(s->journal_fd, s->durable);
 		close(s->journal_fd);
+	}
 	free(s->queue);
 	lw_json_buf_free(&s->record);
 	free(s);
@@ -124,7 +138,7 @@ static int compact_state(struct lw_state *s, struct lw_lease_table *t, struct lw
 	if (s->journal_fd >= 0)
 		close(s->journal_fd);
 	s->journal_fd = fd;
-	s->durable = bytes;
+	s->durable = s->size = bytes;
 	s->seq = s->durable_seq = 0;
 	s->broken = false;
 	return 0;
@@ -141,6 +155,12 @@ int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, struct lw_err 
 		/* the new snapshot holds the queued changes */
 		drop_queue(s);
 		return compact_state(s, t, err);
+	}
+	if (s->durable + (off_t)s->queued > s->size) {
+		off_t size = (s->durable + (off_t)s->queued + JOURNAL_ROOM - 1) / JOURNAL_ROOM * JOURNAL_ROOM;
+
+		if (ftruncate(s->journal_fd, size) == 0)	/* else the writes grow it */
+			s->size = size;
 	}
 	while (done < s->queued) {
 		ssize_t n = pwrite(s->journal_fd, s->queue + done, s->queued - done, s->durable + (off_t)done);
@@ -159,10 +179,13 @@ int lw_state_commit(struct lw_state *s, struct lw_lease_table *t, struct lw_err 
 		 * off, or compact next time if that fails too */
 		if (ftruncate(s->journal_fd, s->durable) < 0)
 			s->broken = true;
+		s->size = s->durable;
 		drop_queue(s);
 		return r;
 	}
 	s->durable += (off_t)s->queued;
+	if (s->durable > s->size)
+		s->size = s->durable;
 	s->durable_seq = s->seq;
 	s->queued = 0;
 	return 0;

@@ -7,7 +7,11 @@
  * line: "CRC32 JSON\n", the CRC (zlib crc32, 8 hex digits) over the JSON.
  * A change costs one appended record, whatever the size of the table;
  * when the journal outgrows twice the snapshot, the snapshot is written
- * again and the journal starts empty (compaction).
+ * again and the journal starts empty (compaction). While the daemon runs,
+ * the journal file is larger than its records: a hole after them (zeros)
+ * is room for the next, so that a write need not grow the file; it is
+ * cut off at a stop, and one a killed daemon left ends the replay as a
+ * torn tail does.
  *
  * What must survive is the daemon's death (kill -9, a crash, a restart),
  * not the host's: a lease cannot outlive the boot it was taken in (its
