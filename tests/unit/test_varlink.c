@@ -351,6 +351,27 @@ static void empty_reply_is_shared_and_written_whole(void **state)
 	json_object_put(fresh);
 }
 
+/* A freed reader's tokener serves the next reader (the daemon's next
+ * connection), even one the last message left mid-value. */
+static void a_freed_readers_tokener_serves_the_next_reader(void **state)
+{
+	const char bad[] = "{\"method\":\"x.y.Z\",\"parameters\":{\"a\":", good[] = "{\"method\":\"x.y.Z\"}";
+	struct varlink_reader a, b;
+	struct varlink_request req;
+	const char *why = NULL;
+
+	(void)state;
+	varlink_reader_init(&a, 0);
+	assert_int_equal(varlink_reader_parse_request(&a, bad, strlen(bad), &req, &why), -EBADMSG);
+	assert_non_null(a.tok);
+	varlink_reader_free(&a);
+	varlink_reader_init(&b, 0);
+	assert_int_equal(varlink_reader_parse_request(&b, good, strlen(good), &req, &why), 0);
+	assert_string_equal(req.method, "x.y.Z");
+	varlink_request_release(&req);
+	varlink_reader_free(&b);
+}
+
 static void reply_with_error_parses(void **state)
 {
 	const char *text = "{\"error\":\"io.lockwarden.LeaseHeld\","
@@ -584,6 +605,7 @@ int main(void)
 		cmocka_unit_test(escaped_nul_in_a_name_or_value_is_refused),
 		cmocka_unit_test(empty_reply_reads_as_json_c_reads_it),
 		cmocka_unit_test(empty_reply_is_shared_and_written_whole),
+		cmocka_unit_test(a_freed_readers_tokener_serves_the_next_reader),
 		cmocka_unit_test(reply_with_error_parses),
 		cmocka_unit_test(reply_with_non_string_error_is_refused),
 		cmocka_unit_test(built_error_reply_round_trips),

@@ -23,6 +23,38 @@ static bool escapes_nul(const char *text, size_t len)
 	return false;
 }
 
+/* One tokener a freed reader left, for the next reader: the daemon serves
+ * a connection per libvirt call, and a new tokener costs json-c a dozen
+ * allocations, its string buffer grown again by realloc. Taken and put
+ * back atomically: readers may live in several threads of a client. */
+static struct json_tokener *spare_tokener;
+
+static struct json_tokener *tokener_new(void)
+{
+	struct json_tokener *tok = __atomic_exchange_n(&spare_tokener, NULL, __ATOMIC_ACQUIRE);
+
+	if (!tok && (tok = json_tokener_new()))
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	return tok;
+}
+
+void varlink_tokener_put(struct json_tokener *tok)
+{
+	if (tok)
+		tok = __atomic_exchange_n(&spare_tokener, tok, __ATOMIC_RELEASE);
+	if (tok)
+		json_tokener_free(tok);
+}
+
+/* At exit, or when a plugin carrying this code is unloaded. */
+__attribute__((destructor)) static void spare_tokener_free(void)
+{
+	json_tokener *tok = __atomic_exchange_n(&spare_tokener, NULL, __ATOMIC_ACQUIRE);
+
+	if (tok)
+		json_tokener_free(tok);
+}
+
 /* Parse exactly text[0..len) as one JSON object. Strict mode refuses
  * anything but whitespace after it, and invalid UTF-8. keep: where a
  * tokener is kept between messages (NULL: one for this message). */
@@ -44,16 +76,11 @@ static struct json_object *parse_json(struct json_tokener **keep, const char *te
 		*why = "message too long";
 		return NULL;
 	}
-	if (tok) {
-		json_tokener_reset(tok);
-	} else {
-		tok = json_tokener_new();
-		if (!tok) {
-			*why = "out of memory";
-			return NULL;
-		}
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	if (!tok && !(tok = tokener_new())) {
+		*why = "out of memory";
+		return NULL;
 	}
+	json_tokener_reset(tok);	/* the last message may have left it mid-value */
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
 		/* json_tokener_continue: the text ended inside a value. */
@@ -68,7 +95,7 @@ static struct json_object *parse_json(struct json_tokener **keep, const char *te
 	if (keep)
 		*keep = tok;
 	else
-		json_tokener_free(tok);
+		varlink_tokener_put(tok);
 	return root;
 }
 

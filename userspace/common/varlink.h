@@ -46,6 +46,9 @@ struct varlink_reader {
 	unsigned wait_ms;         /* varlink_read_reply's wait for data: 0 for ever */
 };
 
+/* A reader's tokener, kept for the next reader to take (one is kept). */
+void varlink_tokener_put(struct json_tokener *tok);
+
 /* max == 0 means VARLINK_MESSAGE_MAX. Allocates nothing until data arrives. */
 void varlink_reader_init(struct varlink_reader *r, size_t max);
 void varlink_reader_free(struct varlink_reader *r);

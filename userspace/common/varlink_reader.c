@@ -20,8 +20,7 @@ void varlink_reader_init(struct varlink_reader *r, size_t max)
 void varlink_reader_free(struct varlink_reader *r)
 {
 	free(r->buf);
-	if (r->tok)
-		json_tokener_free(r->tok);
+	varlink_tokener_put(r->tok);
 	varlink_reader_init(r, r->max);
 }
 
