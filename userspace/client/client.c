@@ -282,7 +282,7 @@ static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const ch
 		   unsigned flags, const char *lease_name, struct lockwarden_lease **lease,
 		   struct lockwarden_error *err)
 {
-	struct json_object *in, *out;
+	struct json_object *in;
 	int ret;
 
 	if (lease)
@@ -304,7 +304,7 @@ static int acquire(struct lockwarden *lw, const char *image, pid_t pid, const ch
 		return acquire_call(lw, in, lease, image, err);
 	lw_json_add(in, "brief", json_object_new_boolean(1));
 	json_object_get(in);	/* kept for the call again without it */
-	ret = call(lw, "Acquire", in, &out, err);
+	ret = call(lw, "Acquire", in, NULL, err);
 	if (ret == -EINVAL && !strcmp(lw->refused, "brief")) {
 		/* a daemon older than the parameter: the whole reply, then */
 		lw->brief_refused = true;

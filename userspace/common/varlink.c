@@ -49,7 +49,7 @@ void varlink_tokener_put(struct json_tokener *tok)
 /* At exit, or when a plugin carrying this code is unloaded. */
 __attribute__((destructor)) static void spare_tokener_free(void)
 {
-	json_tokener *tok = __atomic_exchange_n(&spare_tokener, NULL, __ATOMIC_ACQUIRE);
+	struct json_tokener *tok = __atomic_exchange_n(&spare_tokener, NULL, __ATOMIC_ACQUIRE);
 
 	if (tok)
 		json_tokener_free(tok);
