@@ -42,17 +42,6 @@ static __always_inline bool opens_only(const struct inode *inode)
 	return alias && (alias->flags & LW_ALIAS_OPENS_ONLY);
 }
 
-/* How many aliases the programs have added, ever (entry 0). Userspace
- * skips its walk of the aliases map at a release of a file while no alias
- * names a file's lease and this has not moved (userspace/enforcer/blockdev.c);
- * bumped after the insert, so a walk that began before it sees it moved. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} alias_adds SEC(".maps");
-
 static __always_inline void filter_add(const struct lw_map_key *key, int delta)
 {
 	__u32 slot = lw_filter_slot(key, filter_mask);

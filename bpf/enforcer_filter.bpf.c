@@ -186,10 +186,32 @@ static __always_inline __u32 holders_out(const struct lw_map_lease *lease)
 	return emptied;
 }
 
-SEC("syscall")
-int lw_lease_change(struct lw_lease_change *change)
+/* A released file's nobody's aliases once less, and the programs' alias
+ * count read (struct lw_lease_release). */
+static __always_inline void release_rest(struct lw_lease_release *release)
 {
-	struct lw_lease_change req;
+	__u32 n = release->n, zero = 0, i;
+	__u64 *adds;
+
+#pragma clang loop unroll(full)
+	for (i = 0; i < LW_NOBODYS_MAX; i++) {
+		struct lw_map_key key;
+
+		if (i >= n)
+			break;
+		key = release->nobodys[i];
+		nobodys_drop(&key);
+	}
+	adds = bpf_map_lookup_elem(&alias_adds, &zero);
+	release->alias_adds = adds ? *adds : 0;
+}
+
+/* Every op takes a struct lw_lease_release: its tail only LW_LEASE_FORGET
+ * reads (n 0 for the others). */
+SEC("syscall")
+int lw_lease_change(struct lw_lease_release *release)
+{
+	struct lw_lease_change req, *change = &release->change;
 	__u32 known = 0, emptied = 0, failed = 0, reached = 0;
 	bool insert;
 	long err = 0;
@@ -208,9 +230,10 @@ int lw_lease_change(struct lw_lease_change *change)
 			filter_add(&req.key, -1);
 			failed = 1;
 		}
-	} else if (req.op == LW_LEASE_FORGET)
+	} else if (req.op == LW_LEASE_FORGET) {
 		filter_add(&req.key, -1);	/* the lease is out of the map already */
-	else if (req.op != LW_LEASE_HOLDERS)
+		release_rest(release);
+	} else if (req.op != LW_LEASE_HOLDERS)
 		return 1;
 	/* one copy of each holders loop, whatever the op: the programs are
 	 * verified and compiled at every daemon start */

@@ -227,7 +227,8 @@ enum lw_lease_change_op {
 	LW_LEASE_INSERT = 1,	/* key's lease in: its filter count first, then the
 				 * lease, then its holders; all or nothing */
 	LW_LEASE_FORGET = 2,	/* key's lease, taken out of the map: its filter
-				 * count and its holders out */
+				 * count and its holders out (and the rest of
+				 * struct lw_lease_release) */
 	LW_LEASE_HOLDERS = 3,	/* lease's holders in (delta 1: all or none) or out (-1) */
 };
 
@@ -243,6 +244,20 @@ struct lw_lease_change {
 	__u32 pad;
 	struct lw_map_key key;
 	struct lw_map_lease lease;
+};
+
+/* A file's lease released in one system call (enforcer_filter.bpf.c,
+ * lw_lease_release), once userspace took it out of the map: its filter
+ * count and holders out (change, as LW_LEASE_FORGET: emptied comes back),
+ * its file system's nobody's aliases once less (nobodys[0..n)), and the
+ * programs' alias count read (alias_adds), which tells userspace whether
+ * an alias may name the lease. */
+struct lw_lease_release {
+	struct lw_lease_change change;
+	__u32 n;
+	__u32 pad;
+	__u64 alias_adds;	/* out */
+	struct lw_map_key nobodys[LW_NOBODYS_MAX];
 };
 
 /* The files iterator (enforcer_files.bpf.c) answers one query at a time. */

@@ -58,4 +58,16 @@ struct {
 	__type(value, struct lw_holder_ref);
 } holder_index SEC(".maps");
 
+/* How many aliases the programs have added, ever (entry 0): bumped after
+ * each insert (alias_track.bpf.h), so a walk of the aliases map that began
+ * before it sees it moved. Userspace skips that walk at a release of a
+ * file while no alias names a file's lease and this has not moved
+ * (userspace/enforcer/blockdev.c); lw_lease_release reads it for it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} alias_adds SEC(".maps");
+
 #endif

@@ -66,19 +66,15 @@ static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys)
  * while no alias can name a file's lease: none did after the last walk,
  * the daemon added none since (overlay.c) and the programs neither
  * (alias_adds, bumped after each alias they add). */
-static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
-			 const struct related *nobodys)
+static void walk_aliases(struct lw_enforcer *enf, const struct lw_map_key *key, bool counted, __u64 adds)
 {
 	struct lw_map_key cur, next;
 	struct lw_alias alias;
 	void *prev = NULL;
-	__u32 zero = 0;
-	__u64 adds = 0;
-	bool counted = !bpf_map_lookup_elem(enf->alias_adds_fd, &zero, &adds);
 	size_t naming_files = 0;
 
 	if (key->ino != 0 && counted && enf->file_aliases_none && adds == enf->file_aliases_none_at)
-		goto nobodys;
+		return;
 	while (!bpf_map_get_next_key(enf->aliases_fd, prev, &next)) {
 		cur = next;
 		if (!bpf_map_lookup_elem(enf->aliases_fd, &cur, &alias)) {
@@ -93,7 +89,16 @@ static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
 	}
 	enf->file_aliases_none = counted && !naming_files;
 	enf->file_aliases_none_at = adds;
-nobodys:
+}
+
+static void drop_aliases(struct lw_enforcer *enf, const struct lw_map_key *key,
+			 const struct related *nobodys)
+{
+	__u32 zero = 0;
+	__u64 adds = 0;
+	bool counted = !bpf_map_lookup_elem(enf->alias_adds_fd, &zero, &adds);
+
+	walk_aliases(enf, key, counted, adds);
 	drop_nobodys(enf, nobodys);
 }
 
@@ -364,6 +369,25 @@ void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 		return;
 	fs_device_nodes(key->dev, &all);
 	drop_nobodys(enf, &all);
+}
+
+int lw_file_release(struct lw_enforcer *enf, struct lw_lease_release *release)
+{
+	const struct lw_map_key *key = &release->change.key;
+	struct related all = { .n = 0 };
+	size_t done;
+	int err;
+
+	if (!enf->writable_fs_devices)
+		fs_device_nodes(key->dev, &all);
+	release->n = all.n < LW_NOBODYS_MAX ? (__u32)all.n : LW_NOBODYS_MAX;
+	memcpy(release->nobodys, all.keys, release->n * sizeof(*all.keys));
+	if ((err = lw_lease_release_run(enf, release)))
+		return err;
+	if (all.n > release->n)
+		lw_nobodys_change(enf, all.keys + release->n, all.n - release->n, -1, &done);
+	walk_aliases(enf, key, true, release->alias_adds);
+	return 0;
 }
 
 void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key)

@@ -110,6 +110,9 @@ int lw_own_prog_fd(struct lw_enforcer *enf, enum lw_own_prog which);
 /* One change (struct lw_lease_change): 0, or -errno with nothing changed
  * (change->err: the map's own; else the reason is in enf->err). */
 int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change);
+/* The same with the rest of a file's release (LW_LEASE_FORGET): its
+ * nobody's aliases once less, the programs' alias count read. */
+int lw_lease_release_run(struct lw_enforcer *enf, struct lw_lease_release *release);
 /* keys[0..n) nobody's once more (delta 1: *done of them were when it
  * fails) or once less (-1), in one system call for up to LW_NOBODYS_MAX. */
 int lw_nobodys_change(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n, int delta,
@@ -181,6 +184,11 @@ struct lw_claim {
 };
 int lw_blockdev_lease(struct lw_enforcer *enf, const struct lw_map_key *key, unsigned int flags);
 void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key);
+/* A file's release once its lease left the map (release->change: the
+ * LW_LEASE_FORGET of it), in one system call with its file system's
+ * nobody's aliases; the aliases map walked only if one may name it.
+ * 0, or -errno with nothing done. */
+int lw_file_release(struct lw_enforcer *enf, struct lw_lease_release *release);
 /* -EEXIST if key is a node of a leased device (an alias). */
 int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key);
 void lw_claim_leased_devices(struct lw_enforcer *enf);

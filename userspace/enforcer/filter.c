@@ -24,6 +24,7 @@ static int filter_load(struct lw_enforcer *enf)
 	    (err = bpf_map__reuse_fd(skel->maps.leases, enf->leases_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.aliases, enf->aliases_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.holder_index, enf->holder_index_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.alias_adds, enf->alias_adds_fd)) ||
 	    (err = enforcer_filter_bpf__load(skel))) {
 		enforcer_filter_bpf__destroy(skel);
 		return lw_fail(enf, err, "cannot load the lease table's programs: %s", strerror(-err));
@@ -55,9 +56,9 @@ int lw_own_prog_fd(struct lw_enforcer *enf, enum lw_own_prog which)
 	return -EINVAL;
 }
 
-int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change)
+int lw_lease_release_run(struct lw_enforcer *enf, struct lw_lease_release *release)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = change, .ctx_size_in = sizeof(*change));
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = release, .ctx_size_in = sizeof(*release));
 	int fd = lw_own_prog_fd(enf, LW_OWN_LEASE);
 
 	if (fd < 0)
@@ -66,7 +67,16 @@ int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change)
 		return lw_fail(enf, -errno, "cannot change the lease table: %s", strerror(errno));
 	if (run.retval)
 		return lw_fail(enf, -EINVAL, "cannot change the lease table: bad request");
-	return change->err;
+	return release->change.err;
+}
+
+int lw_lease_change(struct lw_enforcer *enf, struct lw_lease_change *change)
+{
+	struct lw_lease_release release = { .change = *change };
+	int err = lw_lease_release_run(enf, &release);
+
+	*change = release.change;
+	return err;
 }
 
 int lw_nobodys_change(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n, int delta,

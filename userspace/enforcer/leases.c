@@ -267,6 +267,14 @@ static int remove_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
 			return lw_fail(enf, -ENOENT, "image (%s) is not leased", name);
 		return lw_fail(enf, -e, "cannot remove the lease of %s: %s", name, strerror(e));
 	}
+	if (key->ino != 0) {	/* a file: the common case, in one system call */
+		struct lw_lease_release release = { .change = { .op = LW_LEASE_FORGET, .key = *key, .lease = old } };
+
+		if (!lw_file_release(enf, &release)) {
+			linger_emptied(enf, &old, release.change.emptied);
+			return 0;
+		}
+	}
 	forget_lease(enf, key, &old);
 	lw_blockdev_release(enf, key);
 	return 0;
