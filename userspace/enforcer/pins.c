@@ -173,6 +173,35 @@ static int guard_object(struct lw_enforcer *enf, enum lw_object_kind kind, int f
 	return 0;
 }
 
+/* Whether object still exists; on doubt (a refusal), yes. */
+static bool object_exists(const struct lw_object_id *object)
+{
+	int fd = object->kind == LW_OBJECT_MAP	 ? bpf_map_get_fd_by_id(object->id)
+		 : object->kind == LW_OBJECT_PROG ? bpf_prog_get_fd_by_id(object->id)
+						  : bpf_link_get_fd_by_id(object->id);
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || errno != ENOENT;
+}
+
+/* The guarded map's entries of objects that are gone. The daemon's own
+ * programs are loaded anew at every start, under new ids: their old
+ * entries, left in, filled the map (256) after some 60 restarts, and the
+ * next start failed (E2BIG). */
+static void forget_gone_objects(struct lw_enforcer *enf)
+{
+	struct lw_object_id cur, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(enf->guarded_fd, prev, &next)) {
+		cur = next;
+		if (!object_exists(&cur) && !bpf_map_delete_elem(enf->guarded_fd, &cur))
+			continue;	/* deleted: prev still names the entry before */
+		prev = &cur;
+	}
+}
+
 int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct lw_holder *daemon,
 		      const char *exe)
 {
@@ -192,6 +221,7 @@ int lw_enforcer_guard(struct lw_enforcement *handle, bool enabled, const struct 
 	guard.pin_dev = key.dev;
 	guard.pin_ino = key.ino;
 	/* ids first: the guard is never on with an object it does not know */
+	forget_gone_objects(enf);
 	for (size_t i = 0; i < LW_NR_MAPS; i++)
 		if ((err = guard_object(enf, LW_OBJECT_MAP, enf->map_fds[i])))
 			return err;
