@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* varlink codec: framing, request/reply validation, builders, send. */
 #include <errno.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -372,6 +373,27 @@ static void a_freed_readers_tokener_serves_the_next_reader(void **state)
 	varlink_reader_free(&b);
 }
 
+/* Parsing switches the thread to the C locale (json-c's numbers) and back:
+ * a caller's own locale (libvirtd sets one) is what it finds after. */
+static void parsing_leaves_the_callers_locale_in_place(void **state)
+{
+	static const char text[] = "{\"parameters\":{\"ratio\":1.5}}";
+	locale_t mine = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0), before;
+	struct varlink_reply reply;
+	struct json_object *v;
+
+	(void)state;
+	assert_non_null(mine);
+	before = uselocale(mine);
+	assert_int_equal(varlink_reply_parse(text, sizeof(text) - 1, &reply, NULL), 0);
+	assert_ptr_equal(uselocale((locale_t)0), mine);
+	assert_true(json_object_object_get_ex(reply.parameters, "ratio", &v));
+	assert_true(json_object_get_double(v) == 1.5);
+	varlink_reply_release(&reply);
+	uselocale(before);
+	freelocale(mine);
+}
+
 static void reply_with_error_parses(void **state)
 {
 	const char *text = "{\"error\":\"io.lockwarden.LeaseHeld\","
@@ -606,6 +628,7 @@ int main(void)
 		cmocka_unit_test(empty_reply_reads_as_json_c_reads_it),
 		cmocka_unit_test(empty_reply_is_shared_and_written_whole),
 		cmocka_unit_test(a_freed_readers_tokener_serves_the_next_reader),
+		cmocka_unit_test(parsing_leaves_the_callers_locale_in_place),
 		cmocka_unit_test(reply_with_error_parses),
 		cmocka_unit_test(reply_with_non_string_error_is_refused),
 		cmocka_unit_test(built_error_reply_round_trips),
