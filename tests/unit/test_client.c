@@ -385,6 +385,56 @@ static void silent_daemon_times_out_and_connection_is_retired(void **state)
 	close(sv[1]);
 }
 
+/* Kept between calls only while the daemon's end is idle and open: bytes
+ * nobody asked for, a hangup, or a failed call retire the connection. */
+static void connection_is_reusable_only_while_idle_and_open(void **state)
+{
+	struct lockwarden_error err;
+	struct lockwarden *lw;
+	int sv[2];
+
+	(void)state;
+	assert_false(lockwarden_reusable(NULL));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(lockwarden_connect_fd(sv[0], &lw, NULL), 0);
+	assert_true(lockwarden_reusable(lw));
+	assert_int_equal(write(sv[1], "{}", 3), 3);	/* unasked */
+	assert_false(lockwarden_reusable(lw));
+	lockwarden_disconnect(lw);
+	close(sv[1]);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(lockwarden_connect_fd(sv[0], &lw, NULL), 0);
+	shutdown(sv[1], SHUT_WR);	/* the daemon stopped */
+	assert_false(lockwarden_reusable(lw));
+	lockwarden_disconnect(lw);
+	close(sv[1]);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(lockwarden_connect_fd(sv[0], &lw, NULL), 0);
+	assert_int_equal(lockwarden_set_timeout(lw, 50, &err), 0);
+	assert_int_equal(lockwarden_release(lw, "/i", 1, &err), -ETIMEDOUT);
+	assert_false(lockwarden_reusable(lw));	/* a late reply would be the next call's */
+	lockwarden_disconnect(lw);
+	close(sv[1]);
+}
+
+static void reused_connection_carries_call_after_call(void **state)
+{
+	struct fake_server s;
+	struct lockwarden *lw = start(&s, 2, "{\"parameters\":{}}", "{\"parameters\":{}}");
+	struct lockwarden_error err;
+
+	(void)state;
+	assert_int_equal(lockwarden_acquire(lw, "/i", 1, LOCKWARDEN_BRIEF, NULL, &err), 0);
+	assert_true(lockwarden_reusable(lw));
+	assert_int_equal(lockwarden_release(lw, "/i", 1, &err), 0);
+	pthread_join(s.thread, NULL);	/* the server has answered both and hung up */
+	assert_false(lockwarden_reusable(lw));
+	lockwarden_disconnect(lw);
+	close(s.fd);
+}
+
 static void malformed_reply_is_refused(void **state)
 {
 	struct fake_server s;
@@ -429,6 +479,8 @@ int main(void)
 		cmocka_unit_test(status_decodes_counters),
 		cmocka_unit_test(daemon_hanging_up_is_a_clear_error),
 		cmocka_unit_test(silent_daemon_times_out_and_connection_is_retired),
+		cmocka_unit_test(connection_is_reusable_only_while_idle_and_open),
+		cmocka_unit_test(reused_connection_carries_call_after_call),
 		cmocka_unit_test(malformed_reply_is_refused),
 		cmocka_unit_test(connect_to_missing_socket_names_path),
 	};

@@ -17,12 +17,15 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -376,7 +379,9 @@ static void new_refuses_an_unknown_object_type(void **state)
 /* ---- <lease> resources ----------------------------------------------------- */
 
 /* A lockwardend that answers every call at once (Inquire: not leased) and
- * records each as "Method {parameters}". */
+ * records each as "Method {parameters}", a thread a connection (the
+ * plugin keeps connections open between calls). hang_up: close each
+ * connection after its first answer, as a daemon that restarts. */
 #define FAKE_MAX_CALLS 16
 static struct {
 	char socket_path[108];
@@ -385,6 +390,8 @@ static struct {
 	pthread_mutex_t lock;
 	char calls[FAKE_MAX_CALLS][4096];
 	size_t n_calls;
+	unsigned int n_connections, n_open;
+	bool hang_up;
 } fake;
 
 static void fake_serve_connection(int fd)
@@ -410,7 +417,7 @@ static void fake_serve_connection(int fd)
 		pthread_mutex_unlock(&fake.lock);
 		reply = method && strncmp(method + 22, "Inquire", 7) == 0 ? "{\"parameters\":{\"lease\":null}}"
 									 : "{\"parameters\":{}}";
-		if (write(fd, reply, strlen(reply) + 1) < 0)
+		if (write(fd, reply, strlen(reply) + 1) < 0 || fake.hang_up)
 			break;
 		len -= (size_t)(end + 1 - req);
 		memmove(req, end + 1, len);
@@ -418,13 +425,33 @@ static void fake_serve_connection(int fd)
 	close(fd);
 }
 
+static void *fake_connection(void *arg)
+{
+	fake_serve_connection((int)(intptr_t)arg);
+	pthread_mutex_lock(&fake.lock);
+	fake.n_open--;
+	pthread_mutex_unlock(&fake.lock);
+	return NULL;
+}
+
 static void *fake_serve(void *arg)
 {
+	pthread_t t;
 	int fd;
 
 	(void)arg;
-	while ((fd = accept4(fake.listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-		fake_serve_connection(fd);
+	while ((fd = accept4(fake.listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		pthread_mutex_lock(&fake.lock);
+		fake.n_connections++;
+		fake.n_open++;
+		pthread_mutex_unlock(&fake.lock);
+		if (pthread_create(&t, NULL, fake_connection, (void *)(intptr_t)fd) != 0) {
+			close(fd);
+			fake_connection((void *)(intptr_t)-1);
+		} else {
+			pthread_detach(t);
+		}
+	}
 	return NULL;
 }
 
@@ -433,6 +460,8 @@ static void fake_start(void)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
 	fake.n_calls = 0;
+	fake.n_connections = 0;	/* n_open counts on: a failed test may leave some open */
+	fake.hang_up = false;
 	snprintf(fake.socket_path, sizeof(fake.socket_path), "%s/fake.sock", tmpdir);
 	unlink(fake.socket_path);
 	memcpy(addr.sun_path, fake.socket_path, sizeof(addr.sun_path));
@@ -444,11 +473,24 @@ static void fake_start(void)
 	assert_int_equal(pthread_create(&fake.thread, NULL, fake_serve, NULL), 0);
 }
 
+/* After the plugin's drvDeinit: every connection it kept is closed, so
+ * every connection thread ends. */
 static void fake_stop(void)
 {
+	unsigned int open = 1;
+
 	shutdown(fake.listen_fd, SHUT_RDWR);
 	pthread_join(fake.thread, NULL);
 	close(fake.listen_fd);
+	for (int i = 0; i < 500 && open; i++) {
+		pthread_mutex_lock(&fake.lock);
+		open = fake.n_open;
+		pthread_mutex_unlock(&fake.lock);
+		if (open)
+			usleep(10000);
+	}
+	if (open)
+		fail_msg("%u connection(s) to the fake lockwardend still open after drvDeinit", open);
 	pthread_mutex_destroy(&fake.lock);
 }
 
@@ -806,6 +848,122 @@ static void silent_lockwardend_times_out(void **state)
 	close(srv);
 }
 
+/* ---- connections kept between calls --------------------------------------- */
+
+/* Until the fake has closed its end of every connection. */
+static void fake_wait_closed(void)
+{
+	unsigned int open = 1;
+
+	for (int i = 0; i < 500 && open; i++) {
+		pthread_mutex_lock(&fake.lock);
+		open = fake.n_open;
+		pthread_mutex_unlock(&fake.lock);
+		if (open)
+			usleep(10000);
+	}
+}
+
+static unsigned int fake_connections(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&fake.lock);
+	n = fake.n_connections;
+	pthread_mutex_unlock(&fake.lock);
+	return n;
+}
+
+/* One domain of one disk, its lease taken and given up rounds times. */
+static void acquire_release(struct plugin *p, int rounds)
+{
+	virLockManager man;
+
+	assert_int_equal(new_domain(p, &man, getpid(), 0), 0);
+	assert_int_equal(add_disk(p, &man, "/images/vm1.raw", 0), 0);
+	for (int i = 0; i < rounds; i++) {
+		reset_errors();
+		if (p->drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0 || p->drv->drvRelease(&man, NULL, 0) != 0)
+			fail_msg("round %d: expected the acquire and release to succeed, got: %s", i + 1, last_error);
+	}
+	p->drv->drvFree(&man);
+}
+
+/* libvirtd takes and gives up leases (CPUs started, paused, migrated) on
+ * one connection kept open, closed by drvDeinit. */
+static void calls_in_libvirtd_share_one_kept_connection(void **state)
+{
+	struct plugin *p = setup_with_fake("");
+	int fds_before = count_fds();
+
+	(void)state;
+	acquire_release(p, 3);
+	assert_int_equal(fake.n_calls, 6);
+	assert_int_equal(fake_connections(), 1);
+	/* the kept connection, and the fake's end of it */
+	assert_int_equal(count_fds(), fds_before + 2);
+	p->drv->drvDeinit();
+	fake_wait_closed();
+	assert_int_equal(count_fds(), fds_before);
+	teardown_with_fake(p);
+}
+
+/* A kept connection lockwardend has closed (it restarted) is dropped
+ * before a call, not failed on: the call connects anew. */
+static void connection_closed_by_a_restarted_lockwardend_is_replaced(void **state)
+{
+	struct plugin *p = setup_with_fake("");
+	virLockManager man;
+
+	(void)state;
+	fake.hang_up = true;
+	assert_int_equal(new_domain(p, &man, getpid(), 0), 0);
+	assert_int_equal(add_disk(p, &man, "/images/vm1.raw", 0), 0);
+	reset_errors();
+	for (int i = 0; i < 2; i++) {
+		fake_wait_closed();
+		assert_int_equal(p->drv->drvAcquire(&man, NULL, 0, 0, NULL), 0);
+		fake_wait_closed();
+		assert_int_equal(p->drv->drvRelease(&man, NULL, 0), 0);
+	}
+	assert_int_equal(n_errors, 0);
+	assert_int_equal(fake.n_calls, 4);
+	assert_int_equal(fake_connections(), 4);
+	p->drv->drvFree(&man);
+	teardown_with_fake(p);
+}
+
+/* libvirt's child about to exec QEMU shares its parent's sockets: it must
+ * never talk on the parent's kept connection, whose stream it would
+ * corrupt. It connects for itself; the parent's connection still works. */
+static void forked_child_never_uses_its_parents_connection(void **state)
+{
+	struct plugin *p = setup_with_fake("");
+	int status;
+	pid_t child;
+
+	(void)state;
+	acquire_release(p, 1);
+	assert_int_equal(fake_connections(), 1);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		virLockManager man;
+		int ok = new_domain(p, &man, getpid(), 0) == 0 && add_disk(p, &man, "/images/vm1.raw", 0) == 0 &&
+			 p->drv->drvAcquire(&man, NULL, VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY |
+							  VIR_LOCK_MANAGER_ACQUIRE_RESTRICT, 0, NULL) == 0;
+
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(fake_connections(), 2);
+	acquire_release(p, 1);	/* the parent's stream is still in step */
+	assert_int_equal(fake_connections(), 2);
+	assert_int_equal(fake.n_calls, 5);
+	teardown_with_fake(p);
+}
+
 /* ---- holder = cgroup ------------------------------------------------------ */
 
 static void domain_cgroup_is_the_scope_above_libvirts_thread_groups(void **state)
@@ -863,6 +1021,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(writable_disks_without_leases_are_refused_when_required, setup_require_leases, teardown_plugin),
 		cmocka_unit_test_setup_teardown(foreign_lock_state_is_refused, setup_no_daemon, teardown_plugin),
 		cmocka_unit_test(silent_lockwardend_times_out),
+		cmocka_unit_test(calls_in_libvirtd_share_one_kept_connection),
+		cmocka_unit_test(connection_closed_by_a_restarted_lockwardend_is_replaced),
+		cmocka_unit_test(forked_child_never_uses_its_parents_connection),
 		cmocka_unit_test(domain_cgroup_is_the_scope_above_libvirts_thread_groups),
 	};
 	int r;

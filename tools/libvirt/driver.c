@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "libvirt/config.h"
+#include "libvirt/connections.h"
 #include "libvirt/domain.h"
 #include "libvirt/leases.h"
 #include "libvirt/lock_driver.h"
@@ -34,6 +35,7 @@ static int drv_init(unsigned int version, const char *config_file, unsigned int 
 static int drv_deinit(void)
 {
 	initialized = false;
+	lw_connections_close();
 	return 0;
 }
 
@@ -103,6 +105,7 @@ static int drv_acquire(virLockManager *man, const char *state, unsigned int flag
 		       int *fd)
 {
 	struct lw_domain *dom = man->privateData;
+	int r;
 
 	(void)action; /* a lost lease never happens silently: the kernel keeps enforcing */
 	if (fd)
@@ -119,11 +122,15 @@ static int drv_acquire(virLockManager *man, const char *state, unsigned int flag
 				 dom->name);
 	if (state && lw_leases_state_valid(state) < 0)
 		return -1;
-	/* Each call connects and disconnects: with RESTRICT (the forked child
-	 * about to exec QEMU) nothing of ours is left open either way. */
 	if (flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY)
-		return lw_leases_check(&config, dom);
-	return lw_leases_acquire(&config, dom);
+		r = lw_leases_check(&config, dom);
+	else
+		r = lw_leases_acquire(&config, dom);
+	/* RESTRICT: the process is about to exec QEMU, which must inherit
+	 * nothing of ours; a forked child keeps no connection anyway */
+	if (flags & VIR_LOCK_MANAGER_ACQUIRE_RESTRICT)
+		lw_connections_close();
+	return r;
 }
 
 static int drv_release(virLockManager *man, char **state, unsigned int flags)

@@ -10,6 +10,7 @@
 
 #include "lockwarden/client.h"
 #include "libvirt/cgroup.h"
+#include "libvirt/connections.h"
 #include "libvirt/leases.h"
 #include "libvirt/report.h"
 
@@ -21,20 +22,6 @@ struct holder {
 	char cgroup[PATH_MAX];   /* holder = cgroup: the domain's cgroup folder */
 	bool is_cgroup;
 };
-
-static int connect_daemon(const struct lw_plugin_config *cfg, struct lockwarden **lw)
-{
-	struct lockwarden_error err;
-	int r = lockwarden_connect(cfg->socket, lw, &err);
-
-	if (r == 0 && (r = lockwarden_set_timeout(*lw, cfg->timeout_ms, &err)) < 0) {
-		lockwarden_disconnect(*lw);
-		*lw = NULL;
-	}
-	if (r < 0)
-		return lw_report(lw_report_code_of(r), "lockwarden: %s", err.message);
-	return 0;
-}
 
 static int holder_of(const struct lw_plugin_config *cfg, const struct lw_domain *dom,
 		     bool need_cgroup, struct holder *h)
@@ -92,7 +79,7 @@ int lw_leases_check(const struct lw_plugin_config *cfg, const struct lw_domain *
 
 	if (dom->n_disks == 0)
 		return 0;
-	if (holder_of(cfg, dom, false, &h) < 0 || connect_daemon(cfg, &lw) < 0)
+	if (holder_of(cfg, dom, false, &h) < 0 || lw_connection_take(cfg, &lw) < 0)
 		return -1;
 	for (size_t i = 0; i < dom->n_disks; i++) {
 		const struct lw_disk *disk = &dom->disks[i];
@@ -116,7 +103,7 @@ int lw_leases_check(const struct lw_plugin_config *cfg, const struct lw_domain *
 	}
 	ret = 0;
 out:
-	lockwarden_disconnect(lw);
+	lw_connection_give_back(lw);
 	/* QEMU opens its disks for write before its CPUs start: a shared disk
 	 * that others already lease would be denied to it, so it joins now
 	 * (a shared lease keeps out only exclusive takers, which must wait). */
@@ -132,6 +119,14 @@ static int release_one(struct lockwarden *lw, const struct holder *h, const char
 			    : lockwarden_release(lw, image, h->pid, err);
 }
 
+static bool has_shared_disk(const struct lw_domain *dom)
+{
+	for (size_t i = 0; i < dom->n_disks; i++)
+		if (dom->disks[i].shared)
+			return true;
+	return false;
+}
+
 /* Lease the domain's disks (only its shared ones if shared_only) to h. */
 static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_domain *dom,
 			 const struct holder *hp, bool shared_only)
@@ -142,10 +137,12 @@ static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_dom
 	size_t i;
 	int ret = -1;
 
+	if (shared_only && !has_shared_disk(dom))
+		return 0;	/* no connection for nothing to ask */
 	taken = calloc(dom->n_disks, sizeof(*taken));
 	if (!taken)
 		return lw_report(VIR_ERR_INTERNAL_ERROR, "lockwarden: out of memory");
-	if (connect_daemon(cfg, &lw) < 0)
+	if (lw_connection_take(cfg, &lw) < 0)
 		goto out;
 	for (i = 0; i < dom->n_disks; i++) {
 		const struct lw_disk *disk = &dom->disks[i];
@@ -186,14 +183,16 @@ static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_dom
 	/* all or nothing, on a fresh connection: one that timed out is unusable */
 	lockwarden_disconnect(lw);
 	lw = NULL;
-	if (lockwarden_connect(cfg->socket, &lw, NULL) < 0 ||
-	    lockwarden_set_timeout(lw, cfg->timeout_ms, NULL) < 0)
-		goto out;
-	while (i-- > 0)
+	if (lockwarden_connect(cfg->socket, &lw, NULL) == 0 &&
+	    lockwarden_set_timeout(lw, cfg->timeout_ms, NULL) < 0) {
+		lockwarden_disconnect(lw);	/* never kept without its timeout */
+		lw = NULL;
+	}
+	while (lw && i-- > 0)
 		if (taken[i])
 			release_one(lw, &h, dom->disks[i].image, NULL);
 out:
-	lockwarden_disconnect(lw);
+	lw_connection_give_back(lw);
 	free(taken);
 	return ret;
 }
@@ -282,7 +281,7 @@ int lw_leases_release(const struct lw_plugin_config *cfg, const struct lw_domain
 
 	if (state)
 		*state = NULL;
-	if (holder_of(cfg, dom, true, &h) < 0 || connect_daemon(cfg, &lw) < 0)
+	if (holder_of(cfg, dom, true, &h) < 0 || lw_connection_take(cfg, &lw) < 0)
 		return -1;
 	if (state && state_of(lw, dom, &h, state) < 0)
 		goto out;
@@ -292,7 +291,7 @@ int lw_leases_release(const struct lw_plugin_config *cfg, const struct lw_domain
 		*state = NULL;
 	}
 out:
-	lockwarden_disconnect(lw);
+	lw_connection_give_back(lw);
 	return ret;
 }
 
@@ -304,10 +303,10 @@ int lw_leases_inquire(const struct lw_plugin_config *cfg, const struct lw_domain
 	int ret;
 
 	*state = NULL;
-	if (holder_of(cfg, dom, true, &h) < 0 || connect_daemon(cfg, &lw) < 0)
+	if (holder_of(cfg, dom, true, &h) < 0 || lw_connection_take(cfg, &lw) < 0)
 		return -1;
 	ret = state_of(lw, dom, &h, state);
-	lockwarden_disconnect(lw);
+	lw_connection_give_back(lw);
 	return ret;
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The plugin's conversations with lockwardend, through liblockwarden. Each
- * opens its own connection (close-on-exec, with the configured timeout)
- * and closes it before returning, so nothing of ours stays open in
- * libvirtd's threads or in the QEMU that a forked child becomes. Every
- * failure is reported through libvirt's error API and returns -1. */
+/* The plugin's conversations with lockwardend, through liblockwarden, each
+ * on a connection of its own while it runs (connections.h: kept idle
+ * between calls in libvirtd, never in a forked child; close-on-exec, so
+ * never in the QEMU a child becomes). Every failure is reported through
+ * libvirt's error API and returns -1. */
 #ifndef LW_LIBVIRT_LEASES_H
 #define LW_LIBVIRT_LEASES_H
 

@@ -4,6 +4,7 @@
 #include "client/client_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,15 @@ void lockwarden_disconnect(struct lockwarden *lw)
 	varlink_reader_free(&lw->reader);
 	varlink_reply_release(&lw->last);
 	free(lw);
+}
+
+bool lockwarden_reusable(struct lockwarden *lw)
+{
+	struct pollfd p = { .fd = lw ? lw->fd : -1, .events = POLLIN | POLLRDHUP };
+
+	/* between calls nothing is due: bytes left over or arriving mean the
+	 * stream is out of step, a hangup a daemon that has gone */
+	return lw && !lw->broken && lw->reader.len == lw->reader.consumed && poll(&p, 1, 0) == 0;
 }
 
 int lockwarden_set_timeout(struct lockwarden *lw, unsigned timeout_ms,

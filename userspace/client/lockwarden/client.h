@@ -98,6 +98,11 @@ int lockwarden_connect(const char *socket_path, struct lockwarden **out,
 /* Take over an already connected stream socket (socket activation, tests). */
 int lockwarden_connect_fd(int fd, struct lockwarden **out, struct lockwarden_error *err);
 void lockwarden_disconnect(struct lockwarden *lw);
+/* Whether an idle connection can carry another call: no call on it failed,
+ * and lockwardend has neither closed its end (it stopped or restarted) nor
+ * sent anything unasked. Asks the kernel without waiting. For callers that
+ * keep connections between calls (the libvirt plugin); lw NULL: false. */
+bool lockwarden_reusable(struct lockwarden *lw);
 
 /* Give up on a call when lockwardend has not answered within timeout_ms
  * (0: wait forever, the default; a paxos acquire may take many seconds).
