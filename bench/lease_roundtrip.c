@@ -114,6 +114,44 @@ static int lockwarden_client(struct system *s, const char *image, int n, double 
 	return 0;
 }
 
+/* The lock driver of sys[i], a copy of its own. A driver keeps its
+ * configuration in its statics, and dlopen of a path loaded already gives
+ * the same copy back: a second system on the same .so (nop and fcntl
+ * through one plugin) would reconfigure the first's, and both would talk
+ * to the daemon configured last. A later system on a path already loaded
+ * gets the .so copied to a file of its own. */
+static void *load_driver(const struct system *sys, int i)
+{
+	char copy[] = "/tmp/lease_roundtrip-driver-XXXXXX";
+	bool loaded = false;
+	char buf[65536];
+	ssize_t n = 0;
+	int in, out;
+	void *so;
+
+	for (int k = 0; k < i; k++)
+		loaded |= sys[k].kind == LOCK_DRIVER && !strcmp(sys[k].where, sys[i].where);
+	if (!loaded)
+		return dlopen(sys[i].where, RTLD_NOW | RTLD_LOCAL);
+	in = open(sys[i].where, O_RDONLY | O_CLOEXEC);
+	out = mkstemp(copy);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0 && write(out, buf, (size_t)n) == n)
+		;
+	if (in < 0 || out < 0 || n != 0) {
+		fprintf(stderr, "lease_roundtrip: %s: cannot copy %s to %s\n", sys[i].name, sys[i].where, copy);
+		so = NULL;
+	} else {
+		so = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+	}
+	if (out >= 0) {
+		close(out);
+		unlink(copy);	/* mapped once loaded */
+	}
+	if (in >= 0)
+		close(in);
+	return so;
+}
+
 /* libvirt's own account of a failure, for the message */
 static const char *libvirt_error(void)
 {
@@ -327,7 +365,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "lease_roundtrip: %s: cannot initialize libvirt.so.0\n", s->name);
 				return 1;
 			}
-			so = dlopen(s->where, RTLD_NOW | RTLD_LOCAL);
+			so = load_driver(sys, i);
 
 			s->driver = so ? dlsym(so, "virLockDriverImpl") : NULL;
 			if (!s->driver || s->driver->version != VLM_DRIVER_VERSION ||
