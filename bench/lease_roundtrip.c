@@ -7,7 +7,9 @@
  * the machine hits them alike. Each client is a process with an image of
  * its own; a round times every client doing --iterations round trips
  * (above 8 clients, each does 8/clients of them, at least 2: a round is then
- * the same total work as with 8, and 64 clients fit the time of a run).
+ * the same total work as with 8, and 64 clients fit the time of a run),
+ * from the moment all start to the moment the last is done: each has made
+ * one round trip untimed before, and exits only after (run_round).
  *
  *   lease_roundtrip --rounds R --iterations M --clients 1,8 --images DIR
  *                   NAME=lockwarden:SOCKET | NAME=virtlockd:PATH/lockd.so |
@@ -90,28 +92,80 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int lockwarden_client(struct system *s, const char *image, int n, double *out)
+/* A client's part of a round, timed from the go (the parent closes go_fd)
+ * to its last round trip, into span[0..1]. Each client first connects and
+ * makes one round trip untimed, and after its last waits for all the
+ * others (end_fd) before it exits: a round's rate is of round trips, not
+ * of a new process's first touches of its memory, its first connection
+ * (the plugin keeps one, as in libvirtd) or its exit, all of which would
+ * fall inside the others' time. */
+static int parent_fd = -1;	/* a client writes a byte when ready, one when done */
+static int told;
+
+static void tell_parent(void)
+{
+	if (parent_fd >= 0 && write(parent_fd, "x", 1) == 1)
+		told++;
+}
+
+static bool wait_for_go(int go_fd, double span[2])
+{
+	char b;
+
+	tell_parent();
+	if (read(go_fd, &b, 1) < 0)
+		return false;
+	span[0] = now();
+	return true;
+}
+
+static void wait_for_end(int end_fd, double span[2])
+{
+	char b;
+
+	span[1] = now();
+	tell_parent();
+	if (read(end_fd, &b, 1) < 0)
+		return;
+}
+
+static int lockwarden_round_trip(struct system *s, struct lockwarden *lw, const char *image)
+{
+	struct lockwarden_error err;
+
+	if (lockwarden_acquire(lw, image, 0, LOCKWARDEN_BRIEF, NULL, &err) < 0 ||
+	    lockwarden_release(lw, image, 0, &err) < 0) {
+		fprintf(stderr, "lease_roundtrip: %s: %s: %s\n", s->name, image, err.message);
+		return -1;
+	}
+	return 0;
+}
+
+static int lockwarden_client(struct system *s, const char *image, int n, double *out, const int sync[2],
+			     double span[2])
 {
 	struct lockwarden_error err;
 	struct lockwarden *lw;
+	int r = -1;
 
 	if (lockwarden_connect(s->where, &lw, &err) < 0) {
 		fprintf(stderr, "lease_roundtrip: %s: connect: %s\n", s->name, err.message);
 		return -1;
 	}
+	if (lockwarden_round_trip(s, lw, image) < 0 || !wait_for_go(sync[0], span))
+		goto out;
 	for (int i = 0; i < n; i++) {
 		double t0 = now();
 
-		if (lockwarden_acquire(lw, image, 0, LOCKWARDEN_BRIEF, NULL, &err) < 0 ||
-		    lockwarden_release(lw, image, 0, &err) < 0) {
-			fprintf(stderr, "lease_roundtrip: %s: %s: %s\n", s->name, image, err.message);
-			lockwarden_disconnect(lw);
-			return -1;
-		}
+		if (lockwarden_round_trip(s, lw, image) < 0)
+			goto out;
 		out[i] = now() - t0;
 	}
+	wait_for_end(sync[1], span);
+	r = 0;
+out:
 	lockwarden_disconnect(lw);
-	return 0;
+	return r;
 }
 
 /* The lock driver of sys[i], a copy of its own. A driver keeps its
@@ -199,60 +253,90 @@ static int driver_round_trip(struct system *s, const char *image, pid_t me)
 	return r;
 }
 
-static int driver_client(struct system *s, const char *image, int n, double *out)
+static int driver_client(struct system *s, const char *image, int n, double *out, const int sync[2],
+			 double span[2])
 {
 	pid_t me = getpid();
 
-	for (int i = 0; i < n; i++) {
+	for (int i = -1; i < n; i++) {	/* -1: before the go, untimed */
 		double t0 = now();
 
 		if (driver_round_trip(s, image, me) < 0) {
 			fprintf(stderr, "lease_roundtrip: %s: %s: %s refused the round trip\n", s->name, image, s->where);
 			return -1;
 		}
-		out[i] = now() - t0;
+		if (i < 0 && !wait_for_go(sync[0], span))
+			return -1;
+		if (i >= 0)
+			out[i] = now() - t0;
 	}
+	wait_for_end(sync[1], span);
 	return 0;
 }
 
+/* A byte from each of clients (or the end of them all). */
+static void wait_for_clients(int fd, int clients)
+{
+	char b;
+
+	for (int c = 0; c < clients && read(fd, &b, 1) == 1; c++)
+		;
+}
+
 /* One round: clients processes, each n round trips on its own image.
- * Returns round trips per second; latencies go to lat. */
+ * Returns round trips per second, from the first client's go to the last
+ * one's end; latencies go to lat. */
 static double run_round(struct system *s, const char *images, int clients, int n, double *lat)
 {
-	double *shared = mmap(NULL, sizeof(double) * (size_t)clients * (size_t)n, PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int go[2], status, failed = 0;
+	size_t size = sizeof(double) * (size_t)clients * ((size_t)n + 2);
+	double *shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	double *spans = shared + (size_t)clients * (size_t)n, first, last;
+	int go[2], end[2], from_clients[2], status, failed = 0;
 	pid_t pids[64];
-	double t0, t;
 
-	if (shared == MAP_FAILED || pipe(go) < 0)
+	if (shared == MAP_FAILED || pipe(go) < 0 || pipe(end) < 0 || pipe(from_clients) < 0)
 		return -1;
 	for (int c = 0; c < clients; c++) {
 		pids[c] = fork();
 		if (pids[c] == 0) {
-			char image[4096], b;
+			const int sync[2] = { go[0], end[0] };
+			char image[4096];
+			int r;
 
 			close(go[1]);
+			close(end[1]);
+			close(from_clients[0]);
+			parent_fd = from_clients[1];
 			snprintf(image, sizeof(image), "%s/image-%d.raw", images, c);
-			if (read(go[0], &b, 1) < 0)
-				_exit(2);
-			_exit((s->kind == LOCKWARDEN ? lockwarden_client : driver_client)(s, image, n,
-											 shared + c * n) < 0);
+			r = (s->kind == LOCKWARDEN ? lockwarden_client : driver_client)(s, image, n, shared + c * n,
+										       sync, spans + 2 * c);
+			while (r < 0 && told < 2)
+				tell_parent();	/* one that failed must not hold the others */
+			_exit(r < 0);
 		}
 	}
 	close(go[0]);
-	t0 = now();
+	close(end[0]);
+	close(from_clients[1]);
+	wait_for_clients(from_clients[0], clients);	/* ready */
 	close(go[1]);	/* every client starts at once */
+	wait_for_clients(from_clients[0], clients);	/* done */
+	close(end[1]);
+	close(from_clients[0]);
 	for (int c = 0; c < clients; c++)
 		if (waitpid(pids[c], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 			fprintf(stderr, "lease_roundtrip: %s: client %d %s %d\n", s->name, c,
 				WIFSIGNALED(status) ? "killed by signal" : "exited with", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 			failed = 1;
 		}
-	t = now() - t0;
+	first = spans[0], last = spans[1];
+	for (int c = 1; c < clients; c++) {
+		first = spans[2 * c] < first ? spans[2 * c] : first;
+		last = spans[2 * c + 1] > last ? spans[2 * c + 1] : last;
+	}
 	memcpy(lat, shared, sizeof(double) * (size_t)clients * (size_t)n);
-	munmap(shared, sizeof(double) * (size_t)clients * (size_t)n);
-	return failed ? -1 : clients * n / t;
+	munmap(shared, size);
+	return failed || last <= first ? -1 : clients * n / (last - first);
 }
 
 /* Round trips each of clients does in a round. */
