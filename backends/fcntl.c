@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "common/fd_reopen.h"
 #include "common/sha256.h"
 
 #define RETRY_FIRST_USEC 10000u		/* a lock given up soon is taken soon */
@@ -165,7 +166,7 @@ static int open_lock(struct fcntl_backend *fb, const struct lw_backend_request *
 		     struct lw_err *err)
 {
 	struct fcntl_lock *lock = calloc(1, sizeof(*lock));
-	char path[PATH_MAX], id[LW_BACKEND_LOCK_ID_MAX];
+	char id[LW_BACKEND_LOCK_ID_MAX];
 	int r, fd;
 
 	if (!lock)
@@ -188,13 +189,11 @@ static int open_lock(struct fcntl_backend *fb, const struct lw_backend_request *
 			goto fail;
 		}
 		/* the daemon's own descriptor names the file: reopening it through
-		 * /proc/self/fd cannot land on another file, as the path could */
-		if (req->image_fd >= 0)
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", req->image_fd);
-		else
-			snprintf(path, sizeof(path), "%s", req->image);
-		/* a write lock needs a descriptor open for writing */
-		fd = open(path, (req->shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		 * /proc/self/fd cannot land on another file, as the path could;
+		 * a write lock needs a descriptor open for writing */
+		int flags = (req->shared ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+		fd = req->image_fd >= 0 ? lw_reopen(req->image_fd, flags) : open(req->image, flags);
 	}
 	if (fd < 0) {
 		r = lw_err_set(err, errno, "fcntl: cannot open %s: %s", lock->base.id, strerror(errno));

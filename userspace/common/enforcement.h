@@ -22,6 +22,9 @@ typedef int (*lw_lease_fn)(const struct lw_image_key *key, const struct lw_lease
 
 struct lw_enforcement_ops {
 	const char *name;		/* "bpf-lsm" | "fanotify" */
+	/* add_lease's check for writers is a write lease, which any other
+	 * open of the image stands in the way of, a reader's too */
+	bool readers_block_add;
 	int (*key_of_fd)(struct lw_enforcement *enf, int fd, struct lw_image_key *key);
 	/* -EEXIST leased already, -ENOSPC table full, -EBUSY a non-holder has it
 	 * open for write (*writer names it; LW_LEASE_FORCE ignores writers),
@@ -83,6 +86,11 @@ static inline bool lw_enforcement_trust_pid(struct lw_enforcement *enf, int pid)
 static inline const char *lw_enforcement_name(const struct lw_enforcement *enf)
 {
 	return enf->ops->name;
+}
+
+static inline bool lw_enforcement_readers_block_add(const struct lw_enforcement *enf)
+{
+	return enf->ops->readers_block_add;
 }
 
 /* The calls the daemon makes; each goes to the active enforcer. */

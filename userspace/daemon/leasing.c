@@ -166,11 +166,11 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
  * fcntl backend in direct mode), else the image's: the enforcer's writers
  * check then sees that the image's one write opener is ours without
  * walking every open file on the host. The image's own descriptor is then
- * needed as a name only (every later step just closes it): it becomes an
- * O_PATH descriptor at the same number, which opens nothing, so it is no
- * reader in the way of the fanotify enforcer's write lease on the lock
- * (fan_lease_probe.c). If that fails, the enforcer only walks /proc. */
-static int enforcement_fd(int image_fd, int lock_fd)
+ * needed as a name only (every later step just closes it): where readers
+ * matter (the fanotify enforcer's write lease on the lock,
+ * fan_lease_probe.c) it becomes an O_PATH descriptor at the same number,
+ * which opens nothing. If that fails, the enforcer only walks /proc. */
+static int enforcement_fd(const struct lw_daemon *d, int image_fd, int lock_fd)
 {
 	struct stat image, lock;
 	int flags, name;
@@ -179,6 +179,8 @@ static int enforcement_fd(int image_fd, int lock_fd)
 	    image.st_dev != lock.st_dev || image.st_ino != lock.st_ino ||
 	    (flags = fcntl(lock_fd, F_GETFL)) < 0 || (flags & O_ACCMODE) != O_RDWR)
 		return image_fd;
+	if (!lw_enforcement_readers_block_add(d->enforcer))
+		return lock_fd;
 	name = lw_reopen(image_fd, O_PATH | O_CLOEXEC);
 	if (name >= 0) {
 		dup3(name, image_fd, O_CLOEXEC);
@@ -255,7 +257,7 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		kept = true;
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
-	enforced_fd = enforcement_fd(fd, keep_fd);
+	enforced_fd = enforcement_fd(d, fd, keep_fd);
 	/* e->key: fd's, from lw_leasing_acquire (enforced_fd is the same file) */
 	flags = LW_LEASE_KEYED | (force ? LW_LEASE_FORCE : 0);
 	r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id, flags, &e->key,

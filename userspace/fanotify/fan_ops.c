@@ -6,6 +6,7 @@
 
 const struct lw_enforcement_ops lw_fan_enforcer_ops = {
 	.name = "fanotify",
+	.readers_block_add = true,	/* fan_lease_probe.c */
 	.key_of_fd = lw_fan_enforcer_key_of_fd,
 	.add_lease = lw_fan_enforcer_add_lease_flags,
 	.remove_lease = lw_fan_enforcer_remove_lease,
