@@ -908,6 +908,44 @@ static void calls_in_libvirtd_share_one_kept_connection(void **state)
 	teardown_with_fake(p);
 }
 
+/* libvirtd's worker threads call at once: each call has a connection to
+ * itself, and no more are opened than were in use together. */
+#define CALLING_THREADS 4
+static void *acquire_release_thread(void *arg)
+{
+	struct plugin *p = arg;
+	virLockManager man;
+	intptr_t failed = 0;
+
+	if (new_domain(p, &man, getpid(), 0) != 0 || add_disk(p, &man, "/images/vm1.raw", 0) != 0)
+		return (void *)1;
+	for (int i = 0; i < 50; i++)
+		failed += p->drv->drvAcquire(&man, NULL, 0, 0, NULL) != 0 || p->drv->drvRelease(&man, NULL, 0) != 0;
+	p->drv->drvFree(&man);
+	return (void *)failed;
+}
+
+static void threads_calling_at_once_share_the_kept_connections(void **state)
+{
+	struct plugin *p = setup_with_fake("");
+	pthread_t threads[CALLING_THREADS];
+	void *failed;
+
+	(void)state;
+	reset_errors();
+	for (int i = 0; i < CALLING_THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, acquire_release_thread, p), 0);
+	for (int i = 0; i < CALLING_THREADS; i++) {
+		assert_int_equal(pthread_join(threads[i], &failed), 0);
+		if (failed)
+			fail_msg("thread %d: %ld of 50 round trips failed: %s", i, (long)(intptr_t)failed, last_error);
+	}
+	if (fake_connections() > CALLING_THREADS)
+		fail_msg("expected at most %d connections, one a thread at a time, got %u", CALLING_THREADS,
+			 fake_connections());
+	teardown_with_fake(p);
+}
+
 /* A kept connection lockwardend has closed (it restarted) is dropped
  * before a call, not failed on: the call connects anew. */
 static void connection_closed_by_a_restarted_lockwardend_is_replaced(void **state)
@@ -1022,6 +1060,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(foreign_lock_state_is_refused, setup_no_daemon, teardown_plugin),
 		cmocka_unit_test(silent_lockwardend_times_out),
 		cmocka_unit_test(calls_in_libvirtd_share_one_kept_connection),
+		cmocka_unit_test(threads_calling_at_once_share_the_kept_connections),
 		cmocka_unit_test(connection_closed_by_a_restarted_lockwardend_is_replaced),
 		cmocka_unit_test(forked_child_never_uses_its_parents_connection),
 		cmocka_unit_test(domain_cgroup_is_the_scope_above_libvirts_thread_groups),
