@@ -473,15 +473,12 @@ static void fake_start(void)
 	assert_int_equal(pthread_create(&fake.thread, NULL, fake_serve, NULL), 0);
 }
 
-/* After the plugin's drvDeinit: every connection it kept is closed, so
- * every connection thread ends. */
-static void fake_stop(void)
+/* Until the fake has closed its end of every connection (5 s at most);
+ * how many are still open. */
+static unsigned int fake_wait_closed(void)
 {
 	unsigned int open = 1;
 
-	shutdown(fake.listen_fd, SHUT_RDWR);
-	pthread_join(fake.thread, NULL);
-	close(fake.listen_fd);
 	for (int i = 0; i < 500 && open; i++) {
 		pthread_mutex_lock(&fake.lock);
 		open = fake.n_open;
@@ -489,6 +486,19 @@ static void fake_stop(void)
 		if (open)
 			usleep(10000);
 	}
+	return open;
+}
+
+/* After the plugin's drvDeinit: every connection it kept is closed, so
+ * every connection thread ends. */
+static void fake_stop(void)
+{
+	unsigned int open;
+
+	shutdown(fake.listen_fd, SHUT_RDWR);
+	pthread_join(fake.thread, NULL);
+	close(fake.listen_fd);
+	open = fake_wait_closed();
 	if (open)
 		fail_msg("%u connection(s) to the fake lockwardend still open after drvDeinit", open);
 	pthread_mutex_destroy(&fake.lock);
@@ -849,20 +859,6 @@ static void silent_lockwardend_times_out(void **state)
 }
 
 /* ---- connections kept between calls --------------------------------------- */
-
-/* Until the fake has closed its end of every connection. */
-static void fake_wait_closed(void)
-{
-	unsigned int open = 1;
-
-	for (int i = 0; i < 500 && open; i++) {
-		pthread_mutex_lock(&fake.lock);
-		open = fake.n_open;
-		pthread_mutex_unlock(&fake.lock);
-		if (open)
-			usleep(10000);
-	}
-}
 
 static unsigned int fake_connections(void)
 {
