@@ -129,7 +129,27 @@ static void wait_for_end(int end_fd, double span[2])
 		return;
 }
 
-static int lockwarden_round_trip(struct system *s, struct lockwarden *lw, const char *image)
+/* One acquire + release of image; -1 (said on stderr) if refused. */
+typedef int (*round_trip_fn)(struct system *s, const char *image, void *ctx);
+
+/* A client's round: one round trip untimed, the go, n timed into out. */
+static int timed_round_trips(struct system *s, const char *image, round_trip_fn round_trip, void *ctx, int n,
+			     double *out, const int sync[2], double span[2])
+{
+	if (round_trip(s, image, ctx) < 0 || !wait_for_go(sync[0], span))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		double t0 = now();
+
+		if (round_trip(s, image, ctx) < 0)
+			return -1;
+		out[i] = now() - t0;
+	}
+	wait_for_end(sync[1], span);
+	return 0;
+}
+
+static int lockwarden_round_trip(struct system *s, const char *image, void *lw)
 {
 	struct lockwarden_error err;
 
@@ -146,24 +166,13 @@ static int lockwarden_client(struct system *s, const char *image, int n, double 
 {
 	struct lockwarden_error err;
 	struct lockwarden *lw;
-	int r = -1;
+	int r;
 
 	if (lockwarden_connect(s->where, &lw, &err) < 0) {
 		fprintf(stderr, "lease_roundtrip: %s: connect: %s\n", s->name, err.message);
 		return -1;
 	}
-	if (lockwarden_round_trip(s, lw, image) < 0 || !wait_for_go(sync[0], span))
-		goto out;
-	for (int i = 0; i < n; i++) {
-		double t0 = now();
-
-		if (lockwarden_round_trip(s, lw, image) < 0)
-			goto out;
-		out[i] = now() - t0;
-	}
-	wait_for_end(sync[1], span);
-	r = 0;
-out:
+	r = timed_round_trips(s, image, lockwarden_round_trip, lw, n, out, sync, span);
 	lockwarden_disconnect(lw);
 	return r;
 }
@@ -253,25 +262,21 @@ static int driver_round_trip(struct system *s, const char *image, pid_t me)
 	return r;
 }
 
+static int driver_call(struct system *s, const char *image, void *me)
+{
+	if (driver_round_trip(s, image, *(pid_t *)me) < 0) {
+		fprintf(stderr, "lease_roundtrip: %s: %s: %s refused the round trip\n", s->name, image, s->where);
+		return -1;
+	}
+	return 0;
+}
+
 static int driver_client(struct system *s, const char *image, int n, double *out, const int sync[2],
 			 double span[2])
 {
 	pid_t me = getpid();
 
-	for (int i = -1; i < n; i++) {	/* -1: before the go, untimed */
-		double t0 = now();
-
-		if (driver_round_trip(s, image, me) < 0) {
-			fprintf(stderr, "lease_roundtrip: %s: %s: %s refused the round trip\n", s->name, image, s->where);
-			return -1;
-		}
-		if (i < 0 && !wait_for_go(sync[0], span))
-			return -1;
-		if (i >= 0)
-			out[i] = now() - t0;
-	}
-	wait_for_end(sync[1], span);
-	return 0;
+	return timed_round_trips(s, image, driver_call, &me, n, out, sync, span);
 }
 
 /* A byte from each of clients (or the end of them all). */

@@ -45,6 +45,17 @@ static struct lockwarden *take_idle(void)
 	return lw;
 }
 
+int lw_connection_new(const struct lw_plugin_config *cfg, struct lockwarden **lw, struct lockwarden_error *err)
+{
+	int r = lockwarden_connect(cfg->socket, lw, err);
+
+	if (r == 0 && (r = lockwarden_set_timeout(*lw, cfg->timeout_ms, err)) < 0) {
+		lockwarden_disconnect(*lw);	/* never used without its timeout */
+		*lw = NULL;
+	}
+	return r;
+}
+
 int lw_connection_take(const struct lw_plugin_config *cfg, struct lockwarden **lw)
 {
 	struct lockwarden_error err;
@@ -53,12 +64,7 @@ int lw_connection_take(const struct lw_plugin_config *cfg, struct lockwarden **l
 	*lw = owned_here() ? take_idle() : NULL;
 	if (*lw)
 		return 0;
-	r = lockwarden_connect(cfg->socket, lw, &err);
-	if (r == 0 && (r = lockwarden_set_timeout(*lw, cfg->timeout_ms, &err)) < 0) {
-		lockwarden_disconnect(*lw);
-		*lw = NULL;
-	}
-	if (r < 0)
+	if ((r = lw_connection_new(cfg, lw, &err)) < 0)
 		return lw_report(lw_report_code_of(r), "lockwarden: %s", err.message);
 	return 0;
 }

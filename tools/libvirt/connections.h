@@ -16,6 +16,10 @@
 /* Idle connections kept at most; more at once are closed after their call. */
 #define LW_PLUGIN_IDLE_CONNECTIONS 4
 
+/* A new connection with the configured timeout: 0, or -errno with err
+ * (NULL: not said). Nothing is reported to libvirt. */
+int lw_connection_new(const struct lw_plugin_config *cfg, struct lockwarden **lw, struct lockwarden_error *err);
+
 /* An idle connection that can still carry a call, else a new one with the
  * configured timeout. 0, or -1 with the failure reported to libvirt. */
 int lw_connection_take(const struct lw_plugin_config *cfg, struct lockwarden **lw);

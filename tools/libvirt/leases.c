@@ -183,11 +183,7 @@ static int acquire_disks(const struct lw_plugin_config *cfg, const struct lw_dom
 	/* all or nothing, on a fresh connection: one that timed out is unusable */
 	lockwarden_disconnect(lw);
 	lw = NULL;
-	if (lockwarden_connect(cfg->socket, &lw, NULL) == 0 &&
-	    lockwarden_set_timeout(lw, cfg->timeout_ms, NULL) < 0) {
-		lockwarden_disconnect(lw);	/* never kept without its timeout */
-		lw = NULL;
-	}
+	lw_connection_new(cfg, &lw, NULL);	/* quiet: the failure above is the one to report */
 	while (lw && i-- > 0)
 		if (taken[i])
 			release_one(lw, &h, dom->disks[i].image, NULL);
