@@ -376,6 +376,72 @@ static void new_refuses_an_unknown_object_type(void **state)
 	assert_null(man.privateData);
 }
 
+/* A monolithic libvirtd loads the plugin once for each hypervisor driver
+ * that names it (qemu, libxl): drvInit on the one loaded copy with each
+ * driver's file, drvDeinit at each driver's end. */
+static void expect_new_domain(struct plugin *p, int want, const char *error)
+{
+	virLockManager man;
+
+	reset_errors();
+	assert_int_equal(new_domain(p, &man, getpid(), 0), want);
+	if (error)
+		assert_error_contains(error);
+	p->drv->drvFree(&man);
+}
+
+static void drivers_with_the_same_settings_share_them_until_the_last_deinit(void **state)
+{
+	const char *text = "socket = \"/nonexistent/lockwarden.sock\"\nholder = \"cgroup\"\n";
+	char qemu_conf[PATH_MAX], libxl_conf[PATH_MAX];
+	struct plugin qemu, libxl;
+
+	(void)state;
+	snprintf(qemu_conf, sizeof(qemu_conf), "%s", write_config("qemu-lockwarden.conf", text));
+	snprintf(libxl_conf, sizeof(libxl_conf), "%s", write_config("libxl-lockwarden.conf", text));
+	plugin_open(&qemu);
+	plugin_open(&libxl);
+	assert_ptr_equal(qemu.drv, libxl.drv);
+	reset_errors();
+	assert_int_equal(qemu.drv->drvInit(VIR_LOCK_MANAGER_VERSION, qemu_conf, 0), 0);
+	assert_int_equal(libxl.drv->drvInit(VIR_LOCK_MANAGER_VERSION, libxl_conf, 0), 0);
+	assert_int_equal(n_errors, 0);
+
+	qemu.drv->drvDeinit();
+	expect_new_domain(&libxl, 0, NULL);
+	libxl.drv->drvDeinit();
+	expect_new_domain(&libxl, -1, "used before init");
+	plugin_close(&qemu);
+	plugin_close(&libxl);
+}
+
+static void a_second_driver_with_other_settings_is_refused_naming_both_files(void **state)
+{
+	char qemu_conf[PATH_MAX], libxl_conf[PATH_MAX], want[2 * PATH_MAX + 32];
+	struct plugin qemu, libxl;
+
+	(void)state;
+	snprintf(qemu_conf, sizeof(qemu_conf), "%s",
+		 write_config("qemu-lockwarden.conf", "socket = \"/run/a.sock\"\n"));
+	snprintf(libxl_conf, sizeof(libxl_conf), "%s",
+		 write_config("libxl-lockwarden.conf", "socket = \"/run/b.sock\"\n"));
+	plugin_open(&qemu);
+	plugin_open(&libxl);
+	reset_errors();
+	assert_int_equal(qemu.drv->drvInit(VIR_LOCK_MANAGER_VERSION, qemu_conf, 0), 0);
+	assert_int_equal(libxl.drv->drvInit(VIR_LOCK_MANAGER_VERSION, libxl_conf, 0), -1);
+	snprintf(want, sizeof(want), "%s differs from %s", libxl_conf, qemu_conf);
+	assert_error_contains(want);
+	assert_int_equal(last_code, VIR_ERR_CONFIG_UNSUPPORTED);
+	plugin_close(&libxl); /* libvirt closes the handle of a failed init */
+
+	/* the first driver keeps its settings, and one deinit ends them */
+	expect_new_domain(&qemu, 0, NULL);
+	qemu.drv->drvDeinit();
+	expect_new_domain(&qemu, -1, "used before init");
+	plugin_close(&qemu);
+}
+
 /* ---- <lease> resources ----------------------------------------------------- */
 
 /* A lockwardend that answers every call at once (Inquire: not leased) and
@@ -1042,6 +1108,8 @@ int main(void)
 		cmocka_unit_test(config_refuses_bad_input_with_a_reason),
 		cmocka_unit_test(shipped_example_config_loads_to_the_defaults),
 		cmocka_unit_test_setup_teardown(new_refuses_an_unknown_object_type, setup_no_daemon, teardown_plugin),
+		cmocka_unit_test(drivers_with_the_same_settings_share_them_until_the_last_deinit),
+		cmocka_unit_test(a_second_driver_with_other_settings_is_refused_naming_both_files),
 		cmocka_unit_test(lease_is_taken_as_the_named_lease_of_the_one_writable_disk),
 		cmocka_unit_test(lease_binds_to_the_writable_disk_also_without_auto_disk_leases),
 		cmocka_unit_test(lease_with_no_writable_disk_or_several_is_refused),

@@ -27,6 +27,14 @@ void lw_plugin_config_defaults(struct lw_plugin_config *cfg)
 	cfg->timeout_ms = LW_PLUGIN_TIMEOUT_MS_DEFAULT;
 }
 
+bool lw_plugin_config_equal(const struct lw_plugin_config *a, const struct lw_plugin_config *b)
+{
+	return a->auto_disk_leases == b->auto_disk_leases &&
+	       a->require_lease_for_disks == b->require_lease_for_disks &&
+	       strcmp(a->socket, b->socket) == 0 && a->holder == b->holder &&
+	       a->timeout_ms == b->timeout_ms;
+}
+
 /* A quoted value ("..." or '...') without its quotes; NULL if not quoted. */
 static const char *unquote(const char *value, char *buf, size_t size)
 {

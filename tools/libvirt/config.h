@@ -23,6 +23,8 @@ struct lw_plugin_config {
 };
 
 void lw_plugin_config_defaults(struct lw_plugin_config *cfg);
+/* Whether a and b set every key alike. */
+bool lw_plugin_config_equal(const struct lw_plugin_config *a, const struct lw_plugin_config *b);
 
 /* Read path over the defaults. Returns 0, or -1 with a one-line reason
  * ("PATH:LINE: ...") in err. */

@@ -2,6 +2,9 @@
 /* lockwarden.so: libvirt's lock-driver plugin for lockwardend. libvirt
  * reads virLockDriverImpl, the only symbol this object exports, and calls
  * the functions below; see docs/libvirt.md for the sequences. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,13 +15,41 @@
 #include "libvirt/lock_driver.h"
 #include "libvirt/report.h"
 
-/* Set once by drvInit before libvirt makes any manager; read-only after. */
+/* Set by the first drvInit before libvirt makes any manager; read-only
+ * after. libvirt calls drvInit once per hypervisor driver that names this
+ * plugin (qemu, libxl), each with its own file, on the one loaded copy, and
+ * drvDeinit once per driver: the settings are shared, so they are counted,
+ * and a later file must say the same as the first. */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lw_plugin_config config;
+static char config_path[PATH_MAX];
+static unsigned int users;
 static bool initialized;
+
+static int init_locked(const char *config_file)
+{
+	struct lw_plugin_config loaded;
+	char err[768];
+
+	if (lw_plugin_config_load(&loaded, config_file, err, sizeof(err)) < 0)
+		return lw_report(VIR_ERR_CONF_SYNTAX, "lockwarden: %s", err);
+	if (users && !lw_plugin_config_equal(&loaded, &config))
+		return lw_report(VIR_ERR_CONFIG_UNSUPPORTED,
+				 "lockwarden: %s differs from %s, which this libvirtd loaded first; "
+				 "the plugin has one configuration per libvirtd: make the files the same",
+				 config_file ? config_file : "(no file)", config_path);
+	if (!users) {
+		config = loaded;
+		snprintf(config_path, sizeof(config_path), "%s", config_file ? config_file : "(no file)");
+		initialized = true;
+	}
+	users++;
+	return 0;
+}
 
 static int drv_init(unsigned int version, const char *config_file, unsigned int flags)
 {
-	char err[768];
+	int r;
 
 	if (version / 1000000u != VIR_LOCK_MANAGER_VERSION_MAJOR)
 		return lw_report(VIR_ERR_INTERNAL_ERROR,
@@ -26,16 +57,21 @@ static int drv_init(unsigned int version, const char *config_file, unsigned int 
 				 version / 1000000u, version / 1000u % 1000u);
 	if (flags)
 		return lw_report(VIR_ERR_INVALID_ARG, "lockwarden: unsupported init flags 0x%x", flags);
-	if (lw_plugin_config_load(&config, config_file, err, sizeof(err)) < 0)
-		return lw_report(VIR_ERR_CONF_SYNTAX, "lockwarden: %s", err);
-	initialized = true;
-	return 0;
+	pthread_mutex_lock(&init_lock);
+	r = init_locked(config_file);
+	pthread_mutex_unlock(&init_lock);
+	return r;
 }
 
+/* The last driver's deinit closes the connections. */
 static int drv_deinit(void)
 {
-	initialized = false;
-	lw_connections_close();
+	pthread_mutex_lock(&init_lock);
+	if (users && --users == 0) {
+		initialized = false;
+		lw_connections_close();
+	}
+	pthread_mutex_unlock(&init_lock);
 	return 0;
 }
 
