@@ -203,14 +203,17 @@ static void answered(struct lw_keeper *k, const struct keeper_msg *m)
 }
 
 /* Read the answers to requests not waited for: every one (wait), or
- * whatever is there now (nothing else should be, but what is must go, or
- * the loop spins). */
+ * those there now: at least one message (nothing else should be there,
+ * but what is must go, or the loop spins), then only while answers are
+ * missing, so the usual call ends without a read that finds nothing. */
 static int read_answers(struct lw_keeper *k, bool wait)
 {
 	struct keeper_msg m;
+	bool first = !wait;
 	int extra, r;
 
-	while (k->unanswered || !wait) {
+	while (k->unanswered || first) {
+		first = false;
 		r = wait ? lw_keeper_recv(k->fd, &m, &extra) : lw_keeper_recv_ready(k->fd, &m, &extra);
 		if (extra >= 0)
 			close(extra);

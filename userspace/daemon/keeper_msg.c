@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/self_pid.h"
 #include "keeper_internal.h"
 
 /* m's first len bytes, with nfds descriptors in one SCM_RIGHTS. */
@@ -32,7 +33,7 @@ static int send_raw(int sock, struct keeper_msg *m, size_t len, const int *fds, 
 
 	if (nfds > KEEPER_ITEMS_MAX)
 		return -E2BIG;
-	m->pid = getpid();
+	m->pid = lw_self_pid();
 	if (nfds) {
 		struct cmsghdr *c;
 

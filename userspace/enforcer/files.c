@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/self_pid.h"
 #include "enforcer/enforcer_internal.h"
 #include "enforcer_files.skel.h"	/* after enforcer_maps.h: it uses its structs */
 
@@ -104,7 +105,7 @@ int lw_map_key_of_fd(struct lw_enforcer *enf, int fd, struct lw_map_key *key)
 		*key = answer.key;
 		return 0;
 	}
-	err = lw_files_query(enf, LW_FILES_KEY_OF_FD, getpid(), fd, NULL, &records, &count);
+	err = lw_files_query(enf, LW_FILES_KEY_OF_FD, lw_self_pid(), fd, NULL, &records, &count);
 	if (err)
 		return err;
 	if (count != 1)

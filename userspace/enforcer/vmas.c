@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/self_pid.h"
 #include "enforcer/enforcer_internal.h"
 #include "enforcer_vmas.skel.h"	/* after the map layouts: it uses their structs */
 
@@ -89,7 +90,7 @@ int lw_vmas_check(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t
 	for (size_t i = 0; i < count; i++) {
 		const struct lw_file_record *r = &records[i];
 
-		if (r->tgid == (__u32)getpid() || holds(lease, r->tgid))
+		if (r->tgid == (__u32)lw_self_pid() || holds(lease, r->tgid))
 			continue;
 		err = lw_fail(enf, -EBUSY, "device has a shared writable mapping in pid %u (%.*s)", r->tgid,
 			      LW_MAP_COMM_LEN, r->comm);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/fd_stat.h"
+#include "common/self_pid.h"
 #include "enforcer/enforcer_internal.h"
 
 static bool covered_by_lease(const struct lw_map_lease *lease, __u32 pid)
@@ -29,7 +30,7 @@ static bool covered_by_lease(const struct lw_map_lease *lease, __u32 pid)
 static bool callers_file(const struct lw_file_record *records, size_t count, __u64 file_id)
 {
 	for (size_t i = 0; i < count; i++)
-		if (records[i].tgid == (__u32)getpid() && records[i].file_id == file_id)
+		if (records[i].tgid == (__u32)lw_self_pid() && records[i].file_id == file_id)
 			return true;
 	return false;
 }
@@ -46,7 +47,7 @@ static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key
 	int err;
 
 	*found = 0;
-	err = lw_files_query(enf, LW_FILES_WRITERS, getpid(), fd, key, &records, &count);
+	err = lw_files_query(enf, LW_FILES_WRITERS, lw_self_pid(), fd, key, &records, &count);
 	if (err)
 		return err;
 	for (size_t i = 0; i < count; i++) {
@@ -59,7 +60,7 @@ static int find_writers(struct lw_enforcer *enf, int fd, const struct lw_map_key
 		for (size_t j = 0; j < i; j++)
 			seen |= records[j].file_id == r->file_id;
 		distinct += !seen;
-		if (r->tgid == (__u32)getpid() || (enf->trusted_pid && r->tgid == enf->trusted_pid) ||
+		if (r->tgid == (__u32)lw_self_pid() || (enf->trusted_pid && r->tgid == enf->trusted_pid) ||
 		    callers_file(records, count, r->file_id) || covered_by_lease(lease, r->tgid))
 			continue;
 		if (*found < max) {
@@ -93,7 +94,7 @@ int lw_writecount(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 {
 	struct lw_file_record *records;
 	size_t n;
-	int err = lw_files_query(enf, LW_FILES_WRITERS, getpid(), fd, key, &records, &n);
+	int err = lw_files_query(enf, LW_FILES_WRITERS, lw_self_pid(), fd, key, &records, &n);
 
 	if (err)
 		return err;

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 
 #include "common/fd_stat.h"
+#include "common/self_pid.h"
 #include "fanotify/fan_internal.h"
 
 static atomic_ulong walks;
@@ -263,7 +264,7 @@ int lw_fan_find_writer(int fd, int reopened, const struct lw_image_key *key, dev
 		       bool blockdev, pid_t trusted, const struct lw_holder *holder, struct lw_writer *writer)
 {
 	struct target t = { .key = key, .st_dev = st_dev, .st_ino = st_ino, .blockdev = blockdev,
-			    .self = getpid(), .trusted = trusted };
+			    .self = lw_self_pid(), .trusted = trusted };
 	struct lw_writer w;
 	size_t count;
 	int err;
@@ -282,7 +283,7 @@ int lw_fan_enforcer_writers(struct lw_enforcement *handle, int fd, const struct 
 			    struct lw_writer *writers, size_t max, size_t *count)
 {
 	struct lw_fan_enforcer *enf = lw_fan_of(handle);
-	struct target t = { .key = key, .self = getpid(), .trusted = enf->trusted };
+	struct target t = { .key = key, .self = lw_self_pid(), .trusted = enf->trusted };
 	struct lw_lease lease;
 	struct stat st;
 	int err;
