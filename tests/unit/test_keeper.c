@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The daemon's side of the keeper (userspace/daemon/keeper.c) against a real
  * keeper process: drops, and puts sent with lw_keeper_send_put, go without
- * waiting for their answers, which must be read in order before any other
- * request's (a refused put named), and never so many may wait that the
- * keeper blocks answering while the daemon blocks sending. */
+ * waiting. A keeper of this build answers them only to refuse a put (quiet
+ * puts and drops), a refusal that may come at any time; one from before
+ * answers each, in order before any other request's. A refused put is
+ * named, and neither side ever blocks the other for good. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -135,24 +137,50 @@ static void two_hundred_drops_in_a_row_do_not_block(void **state)
 	assert_string_equal(f->names[0], "kept");
 }
 
-/* What the loop does when the connection turns readable: read the answers
- * there, without waiting, and leave the connection clean for the next one. */
-static void collect_reads_the_answers_that_came(void **state)
+/* What the loop does when the connection turns readable (a refusal, the
+ * only message a quiet keeper sends unasked): read what is there, without
+ * waiting, and leave the connection clean for the next one. Puts and drops
+ * the keeper took leave it silent. */
+static void collect_reads_what_came(void **state)
 {
 	struct fixture *f = *state;
 	struct pollfd p = { .fd = lw_keeper_fd(f->k), .events = POLLIN };
 
 	put_name(f, "a");
+	send_put_name(f, "b");
 	assert_int_equal(lw_keeper_drop(f->k, "a"), 0);
+	assert_int_equal(lw_keeper_settle(f->k), 2);	/* the put of b and the drop, not answered */
+	assert_int_equal(poll(&p, 1, 0), 0);
+	assert_int_equal(lw_keeper_send_put(f->k, "refused", -1), 0);
 	assert_int_equal(poll(&p, 1, 10000), 1);
 	assert_int_equal(lw_keeper_collect(f->k), 0);
+	assert_string_equal(lw_keeper_refused(f->k), "refused");
 	/* nothing left to read: another collect returns at once */
 	assert_int_equal(lw_keeper_collect(f->k), 0);
 	assert_int_equal(poll(&p, 1, 0), 0);
-	put_name(f, "b");
 	list(f);
 	assert_int_equal(f->listed, 1);
 	assert_string_equal(f->names[0], "b");
+}
+
+/* Refusals faster than anyone reads them: the keeper blocks sending them
+ * once the daemon's queue is full, and the daemon, whose sends then find
+ * the keeper's queue full, reads them meanwhile. */
+static void refusals_in_a_burst_never_block_the_daemon(void **state)
+{
+	struct fixture *f = *state;
+	char name[32];
+
+	put_name(f, "kept");
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "refused-%d", i);
+		assert_int_equal(lw_keeper_send_put(f->k, name, -1), 0);
+	}
+	assert_int_equal(lw_keeper_settle(f->k), 2000);
+	assert_string_equal(lw_keeper_refused(f->k), "refused-1999");
+	list(f);
+	assert_int_equal(f->listed, 1);
+	assert_string_equal(f->names[0], "kept");
 }
 
 /* Puts not waited for, mixed with drops, 100 of each: the keeper holds
@@ -388,17 +416,134 @@ static void answers_are_trimmed_only_for_a_daemon_that_reads_them(void **state)
 	assert_string_equal(f->names[1], "/images/raw-put");
 }
 
+/* A daemon whose HELLO asks for quiet puts and drops is told the keeper
+ * knows them: a put taken and a drop are not answered, a refused put is,
+ * with its name, and a SYNC after them all. */
+static void puts_and_drops_are_quiet_for_a_daemon_that_asks(void **state)
+{
+	struct fixture *f = *state;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), sock, extra;
+	struct keeper_msg msg;
+	struct pollfd p;
+
+	put_name(f, "/images/held");	/* a keeper holding none exits when its daemon goes */
+	sock = raw_hello(f, KEEPER_HELLO_TRIMMED | KEEPER_HELLO_QUIET, &msg);
+	assert_string_equal(msg.name, KEEPER_KNOWS_QUIET);
+	assert_int_equal(lw_keeper_send_trimmed(sock, KEEPER_PUT_QUIET, "/images/quiet", fd), 0);
+	close(fd);
+	assert_int_equal(lw_keeper_send_trimmed(sock, KEEPER_PUT_QUIET, "/images/refused", -1), 0);
+	assert_int_equal(lw_keeper_send_trimmed(sock, KEEPER_DROP_QUIET, "/images/held", -1), 0);
+	assert_int_equal(lw_keeper_send_trimmed(sock, KEEPER_SYNC, NULL, -1), 0);
+	assert_int_equal(lw_keeper_recv(sock, &msg, &extra), 1);
+	assert_int_equal(msg.op, KEEPER_REFUSED);
+	assert_string_equal(msg.name, "/images/refused");
+	assert_int_equal(lw_keeper_recv(sock, &msg, &extra), 1);
+	assert_int_equal(msg.op, KEEPER_OK);
+	p = (struct pollfd){ .fd = sock, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0);
+	raw_bye(f, sock);
+	list(f);
+	assert_int_equal(f->listed, 1);
+	assert_string_equal(f->names[0], "/images/quiet");
+}
+
+/* A keeper from before quiet puts and drops, still running under a daemon
+ * of this build (it survives upgrades): it answers each put and drop, OK
+ * or FAIL, in order, as it always did; and the daemon reads them so. */
+struct old_keeper {
+	char dir[64];
+	int listen_fd;
+	pthread_t thread;
+	unsigned int puts, drops;
+};
+
+static void *old_keeper_serve(void *arg)
+{
+	struct old_keeper *o = arg;
+	int conn = accept4(o->listen_fd, NULL, NULL, SOCK_CLOEXEC), fd;
+	struct keeper_msg m;
+
+	while (conn >= 0 && lw_keeper_recv(conn, &m, &fd) > 0) {
+		if (m.op == KEEPER_HELLO)
+			lw_keeper_send_count(conn, KEEPER_OK, KEEPER_READS_TRIMMED, -1, 0);
+		else if (m.op == KEEPER_PUT)
+			o->puts++, lw_keeper_send_trimmed(conn, fd >= 0 ? KEEPER_OK : KEEPER_FAIL, NULL, -1);
+		else if (m.op == KEEPER_DROP)
+			o->drops++, lw_keeper_send_trimmed(conn, KEEPER_OK, NULL, -1);
+		else
+			lw_keeper_send_trimmed(conn, KEEPER_FAIL, NULL, -1);	/* quiet ops unknown */
+		if (fd >= 0)
+			close(fd);
+	}
+	if (conn >= 0)
+		close(conn);
+	return NULL;
+}
+
+static void a_keeper_from_before_quiet_puts_gets_answered_ones(void **state)
+{
+	struct old_keeper o = { .dir = "/tmp/lw-test-keeper-old-XXXXXX" };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct lw_keeper *k;
+	struct lw_err why;
+	struct pollfd p;
+	const char *refused = NULL;
+	char name[32], cmd[128];
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	(void)state;
+	assert_non_null(mkdtemp(o.dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", o.dir, LW_KEEPER_SOCKET);
+	o.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(o.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(o.listen_fd, 1), 0);
+	assert_int_equal(pthread_create(&o.thread, NULL, old_keeper_serve, &o), 0);
+	alarm(60);
+
+	assert_int_equal(lw_keeper_connect(o.dir, &k, &why), 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "gone-%d", i);
+		assert_int_equal(lw_keeper_send_put(k, name, fd), 0);
+		assert_int_equal(lw_keeper_drop(k, name), 0);
+	}
+	assert_int_equal(lw_keeper_send_put(k, "refused", -1), 0);
+	p = (struct pollfd){ .fd = lw_keeper_fd(k), .events = POLLIN };
+	for (int i = 0; i < 100 && !refused; i++) {
+		if (poll(&p, 1, 100) == 1)
+			assert_int_equal(lw_keeper_collect(k), 0);
+		refused = lw_keeper_refused(k);
+	}
+	if (!refused)
+		fail_msg("the old keeper's FAIL to the put was never read as a refusal");
+	assert_string_equal(refused, "refused");
+	assert_int_equal(lw_keeper_put(k, "waited", fd), 0);
+	assert_true(lw_keeper_settle(k) >= 0);
+	assert_int_equal(o.puts, 102);
+	assert_int_equal(o.drops, 100);
+
+	alarm(0);
+	close(fd);
+	lw_keeper_close(k);
+	pthread_join(o.thread, NULL);
+	close(o.listen_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", o.dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(drops_are_done_before_a_later_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_hundred_drops_in_a_row_do_not_block, setup, teardown),
-		cmocka_unit_test_setup_teardown(collect_reads_the_answers_that_came, setup, teardown),
+		cmocka_unit_test_setup_teardown(collect_reads_what_came, setup, teardown),
+		cmocka_unit_test_setup_teardown(refusals_in_a_burst_never_block_the_daemon, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_dead_keeper_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(unanswered_puts_are_kept_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_refused_put_is_named_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(many_locks_are_listed_each_with_its_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(items_only_for_a_daemon_that_asks, setup, teardown),
+		cmocka_unit_test_setup_teardown(puts_and_drops_are_quiet_for_a_daemon_that_asks, setup, teardown),
+		cmocka_unit_test(a_keeper_from_before_quiet_puts_gets_answered_ones),
 		cmocka_unit_test_setup_teardown(answers_are_trimmed_only_for_a_daemon_that_reads_them, setup,
 						teardown),
 	};

@@ -31,12 +31,19 @@
  * it, and a Unix datagram socket queues only net.unix.max_dgram_qlen (10)
  * messages. */
 #define UNANSWERED_MAX 4
+/* A keeper that knows quiet puts and drops (KEEPER_KNOWS_QUIET) answers
+ * them only to refuse a put, with its name; none of the above then. Its
+ * refusals may come at any time: every read of the daemon's side takes
+ * them, and the daemon never waits to send without reading them, so
+ * neither side can block the other for good. */
 
 struct lw_keeper {
 	int fd;
 	int pid;
 	bool started;	/* lw_keeper_connect found none and started this one */
 	bool trimmed;	/* the keeper reads trimmed messages (its HELLO answer says so) */
+	bool quiet;	/* it knows quiet puts and drops (so does its HELLO answer) */
+	unsigned int unsynced;		/* quiet puts and drops sent since the last SYNC */
 	unsigned int unanswered;	/* puts and drops sent, their answers not read yet */
 	unsigned int oldest;		/* in waiting[], the next answer's request */
 	struct {
@@ -113,14 +120,16 @@ static int hello(const struct sockaddr_un *sa, struct lw_keeper **out, uint32_t 
 		return -ENOMEM;
 	}
 	k->fd = fd;
-	r = lw_keeper_send_count(fd, KEEPER_HELLO, NULL, -1, KEEPER_HELLO_TRIMMED | KEEPER_HELLO_ITEMS);
+	r = lw_keeper_send_count(fd, KEEPER_HELLO, NULL, -1,
+				 KEEPER_HELLO_TRIMMED | KEEPER_HELLO_ITEMS | KEEPER_HELLO_QUIET);
 	if (r == 0)
 		r = lw_keeper_recv(fd, &m, &extra);
 	if (r > 0 && extra >= 0)
 		close(extra);
 	if (r > 0 && m.op == KEEPER_OK) {
 		k->pid = m.pid;
-		k->trimmed = !strcmp(m.name, KEEPER_READS_TRIMMED);
+		k->quiet = !strcmp(m.name, KEEPER_KNOWS_QUIET);
+		k->trimmed = k->quiet || !strcmp(m.name, KEEPER_READS_TRIMMED);
 		*count = m.count;
 		*out = k;
 		return 0;
@@ -187,11 +196,16 @@ void lw_keeper_close(struct lw_keeper *k)
 	free(k);
 }
 
-/* One answer to a request not waited for, the oldest. */
+/* A quiet put's refusal, or one answer to a request not waited for, the oldest. */
 static void answered(struct lw_keeper *k, const struct keeper_msg *m)
 {
 	unsigned int i = k->oldest;
 
+	if (m->op == KEEPER_REFUSED) {
+		snprintf(k->refused, sizeof(k->refused), "%s", m->name);
+		k->refused_unread = true;
+		return;
+	}
 	if (!k->unanswered)
 		return;	/* nothing was waiting: not ours to count */
 	if (k->waiting[i].put && m->op != KEEPER_OK) {
@@ -205,14 +219,15 @@ static void answered(struct lw_keeper *k, const struct keeper_msg *m)
 /* Read the answers to requests not waited for: every one (wait), or
  * those there now: at least one message (nothing else should be there,
  * but what is must go, or the loop spins), then only while answers are
- * missing, so the usual call ends without a read that finds nothing. */
+ * missing, so the usual call ends without a read that finds nothing; from
+ * a quiet keeper (refusals only, rare), all there are. */
 static int read_answers(struct lw_keeper *k, bool wait)
 {
 	struct keeper_msg m;
 	bool first = !wait;
 	int extra, r;
 
-	while (k->unanswered || first) {
+	while (k->unanswered || first || (k->quiet && !wait)) {
 		first = false;
 		r = wait ? lw_keeper_recv(k->fd, &m, &extra) : lw_keeper_recv_ready(k->fd, &m, &extra);
 		if (extra >= 0)
@@ -233,10 +248,34 @@ int lw_keeper_collect(struct lw_keeper *k)
 
 int lw_keeper_settle(struct lw_keeper *k)
 {
-	unsigned int waited = k->unanswered;
-	int r = read_answers(k, true);
+	unsigned int waited = k->quiet ? k->unsynced : k->unanswered;
+	int r = 0;
 
+	if (k->quiet) {
+		if (waited)
+			r = round_trip(k, KEEPER_SYNC, NULL, -1);
+		if (r == 0)
+			k->unsynced = 0;
+	} else {
+		r = read_answers(k, true);
+	}
 	return r < 0 ? r : (int)waited;
+}
+
+/* One message to a quiet keeper that may be blocked sending us refusals:
+ * while its queue is full, read them, then wait for room or for more. */
+static int send_reading_refusals(struct lw_keeper *k, uint32_t op, const char *name, int fd)
+{
+	struct pollfd p = { .fd = k->fd, .events = POLLIN | POLLOUT };
+	int r;
+
+	while ((r = lw_keeper_send_ready(k->fd, op, name, fd)) == -EAGAIN) {
+		if ((r = read_answers(k, false)) < 0)
+			return r;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return r;
 }
 
 /* Send a request once at most unread drops' answers wait before it (it is
@@ -249,22 +288,39 @@ static int send_request(struct lw_keeper *k, uint32_t op, const char *name, int 
 		return -ENAMETOOLONG;
 	if (k->unanswered > unread && (r = read_answers(k, true)) < 0)
 		return r;
+	if (k->quiet)
+		return send_reading_refusals(k, op, name, fd);
 	return (k->trimmed ? lw_keeper_send_trimmed : lw_keeper_send)(k->fd, op, name, fd);
+}
+
+/* The answer to a request waited for: refusals of quiet puts before it are taken. */
+static int recv_answer(struct lw_keeper *k, struct keeper_msg *m)
+{
+	int extra, r;
+
+	do {
+		r = lw_keeper_recv(k->fd, m, &extra);
+		if (extra >= 0)
+			close(extra);
+		if (r <= 0)
+			return r ? r : -ECONNRESET;
+		if (m->op == KEEPER_REFUSED)
+			answered(k, m);
+	} while (m->op == KEEPER_REFUSED);
+	return 0;
 }
 
 static int round_trip(struct lw_keeper *k, uint32_t op, const char *name, int fd)
 {
 	struct keeper_msg m;
-	int extra, r;
+	int r;
 
 	r = send_request(k, op, name, fd, 0);
 	if (r < 0)
 		return r;
-	r = lw_keeper_recv(k->fd, &m, &extra);
-	if (extra >= 0)
-		close(extra);
-	if (r <= 0)
-		return r ? r : -ECONNRESET;
+	r = recv_answer(k, &m);
+	if (r < 0)
+		return r;
 	return m.op == KEEPER_OK ? 0 : -EIO;
 }
 
@@ -273,12 +329,20 @@ int lw_keeper_put(struct lw_keeper *k, const char *name, int fd)
 	return round_trip(k, KEEPER_PUT, name, fd);
 }
 
-/* Send a request whose answer is read later (read_answers). */
+/* Send a request whose answer is read later (read_answers); to a quiet
+ * keeper, its quiet form, not answered. */
 static int send_unanswered(struct lw_keeper *k, uint32_t op, const char *name, int fd)
 {
-	int r = send_request(k, op, name, fd, UNANSWERED_MAX - 1);
 	unsigned int i = (k->oldest + k->unanswered) % UNANSWERED_MAX;
+	int r;
 
+	if (k->quiet) {
+		r = send_request(k, op == KEEPER_PUT ? KEEPER_PUT_QUIET : KEEPER_DROP_QUIET, name, fd, 0);
+		if (r == 0 && k->unsynced < INT_MAX)	/* settle counts them in an int */
+			k->unsynced++;
+		return r;
+	}
+	r = send_request(k, op, name, fd, UNANSWERED_MAX - 1);
 	if (r < 0)
 		return r;
 	k->waiting[i].put = op == KEEPER_PUT;
@@ -326,6 +390,8 @@ int lw_keeper_list(struct lw_keeper *k, int (*fn)(const char *name, int fd, void
 				close(fds[i]);
 			if (m.op == KEEPER_END)
 				return first_error;
+			if (m.op == KEEPER_REFUSED)
+				answered(k, &m);
 			continue;
 		}
 		/* an ITEM (from a keeper older than ITEMS) is one name, one or no descriptor */
@@ -361,6 +427,10 @@ int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd)
 		if (r <= 0) {
 			r = r ? r : -ECONNRESET;
 			break;
+		}
+		if (m.op == KEEPER_REFUSED) {
+			answered(k, &m);
+			continue;
 		}
 		if (m.op != KEEPER_ITEM) {	/* END; FAIL from a keeper that predates groups */
 			if (fd >= 0)

@@ -62,7 +62,9 @@ int lw_keeper_drop(struct lw_keeper *k, const char *name);
 /* Read the answers not waited for that are there (call when the
  * connection is readable). 0, or -errno if the keeper hung up. */
 int lw_keeper_collect(struct lw_keeper *k);
-/* Wait for every answer not read yet: how many there were, or -errno. */
+/* Wait until the keeper has done every put and drop sent before (a keeper
+ * of this build answers none of them: a SYNC is sent and answered; one from
+ * before answers each): how many there were, 0 if none, or -errno. */
 int lw_keeper_settle(struct lw_keeper *k);
 /* Calls fn with a fresh duplicate of every kept descriptor (fn owns it), or
  * -1 when the kernel refused to pass it (only holders and the registered

@@ -28,6 +28,11 @@ enum keeper_op {
 	KEEPER_GROUP_DROP,	/* daemon -> keeper: close the group copies */
 	KEEPER_ITEMS,		/* keeper -> daemon, to LIST: count names, each ended by its NUL,
 				 * with as many descriptors in one SCM_RIGHTS, in order */
+	/* to a keeper whose HELLO answer is KEEPER_KNOWS_QUIET: */
+	KEEPER_PUT_QUIET,	/* daemon -> keeper, with a descriptor; answered only if refused */
+	KEEPER_DROP_QUIET,	/* daemon -> keeper; never answered */
+	KEEPER_REFUSED,		/* keeper -> daemon: the PUT_QUIET of name was refused */
+	KEEPER_SYNC,		/* daemon -> keeper; answered by OK after all before it */
 };
 
 struct keeper_msg {
@@ -47,6 +52,12 @@ struct keeper_msg {
  * (keepers from before send none): the daemon then sends its puts and
  * drops trimmed, a few dozen bytes each instead of 4 KiB. */
 #define KEEPER_READS_TRIMMED "reads-trimmed"
+/* A daemon that sends PUT_QUIET and DROP_QUIET says so in its HELLO; a
+ * keeper that knows them answers KEEPER_KNOWS_QUIET (it reads trimmed
+ * messages too). A put or drop then costs no answer, and the keeper no
+ * message: a lock round trip is two messages, not four. */
+#define KEEPER_HELLO_QUIET 4u
+#define KEEPER_KNOWS_QUIET "reads-trimmed, quiet puts and drops"
 /* Descriptors in one ITEMS at most (the kernel's limit is 253). */
 #define KEEPER_ITEMS_MAX 64
 
@@ -56,6 +67,8 @@ struct keeper_msg {
 int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32_t count);
 int lw_keeper_send(int sock, uint32_t op, const char *name, int fd);
 int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd);
+/* Trimmed, without waiting: -EAGAIN if the keeper's queue is full. */
+int lw_keeper_send_ready(int sock, uint32_t op, const char *name, int fd);
 /* ITEMS: the n names packed in names[0..len) (each with its NUL), fds[i]
  * the descriptor of the i-th. */
 int lw_keeper_send_items(int sock, const char *names, size_t len, const int *fds, unsigned int n);

@@ -24,7 +24,8 @@
 #include "keeper_internal.h"
 
 /* m's first len bytes, with nfds descriptors in one SCM_RIGHTS. */
-static int send_raw(int sock, struct keeper_msg *m, size_t len, const int *fds, unsigned int nfds)
+static int send_raw(int sock, struct keeper_msg *m, size_t len, const int *fds, unsigned int nfds,
+		    int flags)
 {
 	struct iovec iov = { .iov_base = m, .iov_len = len };
 	char cbuf[CMSG_SPACE(sizeof(int) * KEEPER_ITEMS_MAX)] = { 0 };
@@ -46,12 +47,13 @@ static int send_raw(int sock, struct keeper_msg *m, size_t len, const int *fds, 
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : 0;
 }
 
-static int send_msg(int sock, uint32_t op, const char *name, int fd, uint32_t count, bool trimmed)
+static int send_msg(int sock, uint32_t op, const char *name, int fd, uint32_t count, bool trimmed,
+		    int flags)
 {
 	struct keeper_msg m;	/* no initializer: it would zero all 4 KiB of name */
 	size_t len = name ? strnlen(name, sizeof(m.name) - 1) : 0;
@@ -64,7 +66,7 @@ static int send_msg(int sock, uint32_t op, const char *name, int fd, uint32_t co
 	if (!trimmed)
 		memset(m.name + len, 0, sizeof(m.name) - len);
 	return send_raw(sock, &m, trimmed ? offsetof(struct keeper_msg, name) + len + 1 : sizeof(m),
-			&fd, fd >= 0 ? 1 : 0);
+			&fd, fd >= 0 ? 1 : 0, flags);
 }
 
 int lw_keeper_send_items(int sock, const char *names, size_t len, const int *fds, unsigned int n)
@@ -74,22 +76,27 @@ int lw_keeper_send_items(int sock, const char *names, size_t len, const int *fds
 	if (len > sizeof(m.name))
 		return -ENAMETOOLONG;
 	memcpy(m.name, names, len);
-	return send_raw(sock, &m, offsetof(struct keeper_msg, name) + len, fds, n);
+	return send_raw(sock, &m, offsetof(struct keeper_msg, name) + len, fds, n, 0);
 }
 
 int lw_keeper_send_count(int sock, uint32_t op, const char *name, int fd, uint32_t count)
 {
-	return send_msg(sock, op, name, fd, count, false);
+	return send_msg(sock, op, name, fd, count, false, 0);
 }
 
 int lw_keeper_send(int sock, uint32_t op, const char *name, int fd)
 {
-	return send_msg(sock, op, name, fd, 0, false);
+	return send_msg(sock, op, name, fd, 0, false, 0);
 }
 
 int lw_keeper_send_trimmed(int sock, uint32_t op, const char *name, int fd)
 {
-	return send_msg(sock, op, name, fd, 0, true);
+	return send_msg(sock, op, name, fd, 0, true, 0);
+}
+
+int lw_keeper_send_ready(int sock, uint32_t op, const char *name, int fd)
+{
+	return send_msg(sock, op, name, fd, 0, true, MSG_DONTWAIT);
 }
 
 /* Whether the n names of an ITEMS fill names[0..len) exactly, each ended

@@ -126,15 +126,26 @@ static void serve(struct keeper_store *s, int conn)
 	while ((r = lw_keeper_recv(conn, &m, &fd)) > 0) {
 		switch (m.op) {
 		case KEEPER_PUT:
+		case KEEPER_PUT_QUIET:
 			r = fd >= 0 ? store_put(s, m.name, fd) : -EBADF;
 			if (r < 0 && fd >= 0)
 				close(fd);
-			answer(conn, r < 0 ? KEEPER_FAIL : KEEPER_OK, NULL, -1);
+			if (m.op == KEEPER_PUT)
+				answer(conn, r < 0 ? KEEPER_FAIL : KEEPER_OK, NULL, -1);
+			else if (r < 0)
+				answer(conn, KEEPER_REFUSED, m.name, -1);
 			break;
 		case KEEPER_DROP:
+		case KEEPER_DROP_QUIET:
 			if (fd >= 0)
 				close(fd);
 			store_drop(s, m.name);
+			if (m.op == KEEPER_DROP)
+				answer(conn, KEEPER_OK, NULL, -1);
+			break;
+		case KEEPER_SYNC:
+			if (fd >= 0)
+				close(fd);
 			answer(conn, KEEPER_OK, NULL, -1);
 			break;
 		case KEEPER_HELLO:
@@ -143,7 +154,9 @@ static void serve(struct keeper_store *s, int conn)
 			answer = m.count & KEEPER_HELLO_TRIMMED ? lw_keeper_send_trimmed : lw_keeper_send;
 			items = m.count & KEEPER_HELLO_ITEMS;
 			/* whole: a daemon from before trimming reads only those */
-			lw_keeper_send_count(conn, KEEPER_OK, KEEPER_READS_TRIMMED, -1, (uint32_t)s->count);
+			lw_keeper_send_count(conn, KEEPER_OK,
+					     m.count & KEEPER_HELLO_QUIET ? KEEPER_KNOWS_QUIET : KEEPER_READS_TRIMMED,
+					     -1, (uint32_t)s->count);
 			break;
 		case KEEPER_QUIT:
 			/* replaced by a keeper that inherited every lock: ours go */
