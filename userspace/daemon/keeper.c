@@ -429,6 +429,8 @@ int lw_keeper_take_group(struct lw_keeper *k, int *group_fd, int *table_fd)
 			break;
 		}
 		if (m.op == KEEPER_REFUSED) {
+			if (fd >= 0)
+				close(fd);
 			answered(k, &m);
 			continue;
 		}
