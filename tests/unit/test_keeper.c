@@ -34,6 +34,23 @@ struct fixture {
 	int pid;	/* the keeper's */
 };
 
+/* The keeper of the test under way: a test that deadlocks is ended by
+ * alarm(2), and its keeper, which holds locks and waits for a daemon as a
+ * real one does, must not outlive it. */
+static volatile pid_t keeper_under_test;
+
+static void on_deadlock(int sig)
+{
+	static const char msg[] = "test_keeper: a test deadlocked (60 s)\n";
+
+	(void)sig;
+	if (keeper_under_test > 0)
+		kill(keeper_under_test, SIGKILL);
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -44,7 +61,9 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(lw_keeper_connect(f->dir, &f->k, &why), 0);
 	f->pid = lw_keeper_pid(f->k);
+	keeper_under_test = f->pid;
 	/* a test that deadlocks fails here instead of hanging the suite */
+	signal(SIGALRM, on_deadlock);
 	alarm(60);
 	*state = f;
 	return 0;
@@ -56,6 +75,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	alarm(0);
+	keeper_under_test = 0;
 	lw_keeper_close(f->k);
 	kill(f->pid, SIGKILL);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
@@ -498,6 +518,7 @@ static void a_keeper_from_before_quiet_puts_gets_answered_ones(void **state)
 	assert_int_equal(bind(o.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(o.listen_fd, 1), 0);
 	assert_int_equal(pthread_create(&o.thread, NULL, old_keeper_serve, &o), 0);
+	signal(SIGALRM, on_deadlock);
 	alarm(60);
 
 	assert_int_equal(lw_keeper_connect(o.dir, &k, &why), 0);
