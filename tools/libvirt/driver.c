@@ -28,6 +28,7 @@ static bool initialized;
 
 static int init_locked(const char *config_file)
 {
+	const char *named = config_file ? config_file : "(no file)";
 	struct lw_plugin_config loaded;
 	char err[768];
 
@@ -37,10 +38,10 @@ static int init_locked(const char *config_file)
 		return lw_report(VIR_ERR_CONFIG_UNSUPPORTED,
 				 "lockwarden: %s differs from %s, which this libvirtd loaded first; "
 				 "the plugin has one configuration per libvirtd: make the files the same",
-				 config_file ? config_file : "(no file)", config_path);
+				 named, config_path);
 	if (!users) {
 		config = loaded;
-		snprintf(config_path, sizeof(config_path), "%s", config_file ? config_file : "(no file)");
+		snprintf(config_path, sizeof(config_path), "%s", named);
 		initialized = true;
 	}
 	users++;
