@@ -23,8 +23,7 @@
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lw_plugin_config config;
 static char config_path[PATH_MAX];
-static unsigned int users;
-static bool initialized;
+static unsigned int users;	/* drivers initialized and not yet ended */
 
 static int init_locked(const char *config_file)
 {
@@ -42,7 +41,6 @@ static int init_locked(const char *config_file)
 	if (!users) {
 		config = loaded;
 		snprintf(config_path, sizeof(config_path), "%s", named);
-		initialized = true;
 	}
 	users++;
 	return 0;
@@ -68,10 +66,8 @@ static int drv_init(unsigned int version, const char *config_file, unsigned int 
 static int drv_deinit(void)
 {
 	pthread_mutex_lock(&init_lock);
-	if (users && --users == 0) {
-		initialized = false;
+	if (users && --users == 0)
 		lw_connections_close();
-	}
 	pthread_mutex_unlock(&init_lock);
 	return 0;
 }
@@ -82,7 +78,7 @@ static int drv_new(virLockManager *man, unsigned int type, size_t nparams,
 	struct lw_domain *dom;
 
 	man->privateData = NULL;
-	if (!initialized)
+	if (!users)
 		return lw_report(VIR_ERR_INTERNAL_ERROR, "lockwarden: lock driver used before init");
 	if (flags & ~VIR_LOCK_MANAGER_NEW_STARTED)
 		return lw_report(VIR_ERR_INVALID_ARG, "lockwarden: unsupported flags 0x%x", flags);

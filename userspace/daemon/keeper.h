@@ -59,8 +59,9 @@ const char *lw_keeper_refused(struct lw_keeper *k);
  * for the answer: the keeper closes it soon after, in order before any
  * later request. */
 int lw_keeper_drop(struct lw_keeper *k, const char *name);
-/* Read the answers not waited for that are there (call when the
- * connection is readable). 0, or -errno if the keeper hung up. */
+/* Read the answers not waited for that are there: refusals of puts (from
+ * a keeper before quiet puts: every put's and drop's answer). Call when
+ * the connection is readable. 0, or -errno if the keeper hung up. */
 int lw_keeper_collect(struct lw_keeper *k);
 /* Wait until the keeper has done every put and drop sent before (a keeper
  * of this build answers none of them: a SYNC is sent and answered; one from

@@ -139,7 +139,8 @@ int lw_keeping_watch(struct lw_daemon *d)
 	if (!d->keeper_receives)
 		lw_log(LOG_WARNING, "keeper: %s; each lock is handed to it before its lease exists",
 		       lw_enforcement_error(d->enforcer));
-	/* EPOLLIN: the drops' answers; every other is read where it is asked for */
+	/* EPOLLIN: a refusal of a put (from a keeper before quiet puts: the
+	 * answers to puts and drops); every other is read where it is asked for */
 	r = sd_event_add_io(d->event, &d->keeper_source, lw_keeper_fd(d->keeper), EPOLLIN | EPOLLRDHUP,
 			    keeper_event, d);
 	if (r < 0)

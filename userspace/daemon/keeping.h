@@ -17,9 +17,9 @@ int lw_keeping_put(struct lw_daemon *d, const char *image, int fd);
 /* The keeper closes its copy of image's lock (not waited for). */
 int lw_keeping_drop(struct lw_daemon *d, const char *image);
 
-/* Wait until the keeper has answered every put and drop sent: every copy
- * sent is then in its table, every one dropped closed. How many answers
- * were waited for (0: none was outstanding), or -errno. */
+/* Wait until the keeper has done every put and drop sent: every copy
+ * sent is then in its table, every one dropped closed. How many were
+ * outstanding (0: none), or -errno. */
 int lw_keeping_settle(struct lw_daemon *d);
 
 /* Replace the keeper (dead or alive) by one that holds a copy of every
