@@ -126,6 +126,9 @@ int lw_backend_adopt(struct lw_backend *be, const struct lw_backend_request *req
 		     int kept_fd, struct lw_backend_lock **lock, struct lw_err *err);
 
 int lw_backend_lock_keep_fd(const struct lw_backend_lock *lock);
+/* Whether keep_fd is the request's image_fd reopened for write (fcntl in
+ * direct mode, exclusive): the same file, told without asking the kernel. */
+bool lw_backend_lock_writes_image(const struct lw_backend_lock *lock);
 const char *lw_backend_lock_id(const struct lw_backend_lock *lock);
 
 /* The backend's state for `lockwarden status` (a new json object, or NULL
@@ -168,6 +171,7 @@ struct lw_backend {
  * to its length (lw_backend_lock_set_id), not to LW_BACKEND_LOCK_ID_MAX. */
 struct lw_backend_lock {
 	int keep_fd;
+	bool writes_image;	/* keep_fd: the request's image_fd reopened O_RDWR */
 	bool id_shared;	/* id is the daemon's text (lw_backend_lock_share_id), not ours */
 	char *id;	/* NULL: none ("" through lw_backend_lock_id) */
 };

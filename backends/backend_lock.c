@@ -13,6 +13,11 @@ int lw_backend_lock_keep_fd(const struct lw_backend_lock *lock)
 	return lock ? lock->keep_fd : -1;
 }
 
+bool lw_backend_lock_writes_image(const struct lw_backend_lock *lock)
+{
+	return lock && lock->keep_fd >= 0 && lock->writes_image;
+}
+
 const char *lw_backend_lock_id(const struct lw_backend_lock *lock)
 {
 	return lock && lock->id ? lock->id : "";

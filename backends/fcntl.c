@@ -200,6 +200,7 @@ static int open_lock(struct fcntl_backend *fb, const struct lw_backend_request *
 		goto fail;
 	}
 	lock->base.keep_fd = fd;
+	lock->base.writes_image = !fb->set.lockspace[0] && req->image_fd >= 0 && !req->shared;
 	*out = lock;
 	return 0;
 fail:

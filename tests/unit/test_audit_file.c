@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "audit/audit.h"
+#include "audit/audit_record.h"
 #include <json-c/json.h>
 
 struct fixture {
@@ -137,6 +138,33 @@ static void each_record_is_one_appended_line(void **state)
 	assert_string_equal(text(recs[0], "event"), "acquire");
 	assert_string_equal(text(recs[1], "type"), "denial");
 	assert_string_equal(text(recs[2], "event"), "release");
+	free_records(recs, n);
+}
+
+/* The daemon gives a lease record the time its loop woke for the change;
+ * one without a time is stamped when written. */
+static void lease_record_keeps_the_time_it_is_given(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_holder holder = { .kind = LW_HOLDER_PROCESS, .pid = 1, .start_time = 1 };
+	struct lw_audit_lease_record lr = {
+		.event = LW_LEASE_ACQUIRE, .image = "/img/a", .mode = LW_LEASE_EXCLUSIVE,
+		.holder = &holder, .holder_comm = "qemu", .time_ns = 1700000000123456000,
+	};
+	struct json_object *recs[2], *t = NULL;
+	int64_t before = lw_audit_now_ns();
+	size_t n;
+
+	open_file_sink(f);
+	assert_int_equal(lw_audit_lease_event(f->audit, &lr), 0);
+	lr.time_ns = 0;
+	assert_int_equal(lw_audit_lease_event(f->audit, &lr), 0);
+	n = read_records(f->log, recs, 2);
+	assert_int_equal(n, 2);
+	assert_true(json_object_object_get_ex(recs[0], "time_ns", &t));
+	assert_int_equal(json_object_get_int64(t), 1700000000123456000);
+	assert_true(json_object_object_get_ex(recs[1], "time_ns", &t));
+	assert_true(json_object_get_int64(t) >= before);
 	free_records(recs, n);
 }
 
@@ -355,6 +383,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(each_record_is_one_appended_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(lease_record_keeps_the_time_it_is_given, setup, teardown),
 		cmocka_unit_test_setup_teardown(denial_looks_up_the_exe_of_a_live_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(reopen_after_rename_writes_to_the_new_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_reopen_keeps_writing_to_the_old_file, setup, teardown),

@@ -195,6 +195,50 @@ static void direct_lock_leaves_qemu_lock_bytes_free(void **state)
 	lw_backend_close(be);
 }
 
+/* Whether the lock's descriptor is the image open for write, for one
+ * request: 1 yes, 0 no (and then the descriptor must not be that). */
+static int lock_writes_image(struct lw_backend *be, const char *image, bool shared, bool by_descriptor)
+{
+	struct lw_backend_request req = { .image = image, .shared = shared, .image_fd = -1 };
+	struct lw_backend_pending *pending = NULL;
+	struct lw_backend_lock *lock = NULL;
+	struct stat image_st, lock_st;
+	struct lw_err err;
+	int writes, keep;
+
+	if (by_descriptor)
+		assert_true((req.image_fd = open(image, O_RDONLY | O_CLOEXEC)) >= 0);
+	assert_int_equal(lw_backend_acquire(be, &req, NULL, NULL, &lock, &pending, &err), 0);
+	writes = lw_backend_lock_writes_image(lock);
+	keep = lw_backend_lock_keep_fd(lock);
+	assert_int_equal(stat(image, &image_st), 0);
+	assert_int_equal(fstat(keep, &lock_st), 0);
+	if (writes) {
+		assert_true(lock_st.st_dev == image_st.st_dev && lock_st.st_ino == image_st.st_ino);
+		assert_int_equal(fcntl(keep, F_GETFL) & O_ACCMODE, O_RDWR);
+	}
+	assert_int_equal(release(be, lock), 0);
+	if (req.image_fd >= 0)
+		close(req.image_fd);
+	return writes;
+}
+
+/* The daemon takes the lock's own descriptor as the image's one writer
+ * only when the backend says it is (leasing.c, enforcement_fd). */
+static void lock_says_whether_it_is_the_image_open_for_write(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_backend *direct = open_backend(NULL), *indirect = open_backend(f->lockspace);
+
+	assert_int_equal(lock_writes_image(direct, f->image, false, true), 1);
+	assert_int_equal(lock_writes_image(direct, f->image, true, true), 0);
+	assert_int_equal(lock_writes_image(direct, f->image, false, false), 0);
+	assert_int_equal(lock_writes_image(indirect, f->image, false, true), 0);
+	assert_false(lw_backend_lock_writes_image(NULL));
+	lw_backend_close(direct);
+	lw_backend_close(indirect);
+}
+
 static void indirect_lock_file_is_named_by_sha256_of_image_path(void **state)
 {
 	struct fixture *f = *state;
@@ -669,6 +713,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(direct_release_lets_other_process_acquire, setup, teardown),
 		cmocka_unit_test_setup_teardown(direct_shared_leases_coexist_and_block_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(direct_lock_leaves_qemu_lock_bytes_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(lock_says_whether_it_is_the_image_open_for_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(indirect_lock_file_is_named_by_sha256_of_image_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(indirect_exclusive_lease_blocks_other_process_until_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(indirect_shared_leases_coexist, setup, teardown),

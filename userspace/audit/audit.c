@@ -134,7 +134,7 @@ int lw_audit_lease_event(struct lw_audit *audit, const struct lw_audit_lease_rec
 	    lw_audit_proc_comm(lr->holder->pid, lr->holder->start_time, holder_comm,
 			       sizeof(holder_comm)) == 0)
 		filled.holder_comm = holder_comm;
-	r = lw_audit_record_lease(&audit->line, &filled, lw_audit_now_ns());
+	r = lw_audit_record_lease(&audit->line, &filled, filled.time_ns ? filled.time_ns : lw_audit_now_ns());
 	if (r == 0)
 		audit->stats.lease_events++;
 	return fan_out(audit, r);

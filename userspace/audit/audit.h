@@ -104,6 +104,7 @@ struct lw_audit_lease_record {
 	const char *holder_comm;		/* NULL: unknown */
 	const char *holder_cgroup;		/* NULL: unknown or not a cgroup holder */
 	const char *reason;			/* NULL or why, for forced releases */
+	int64_t time_ns;			/* wall clock; 0: now */
 };
 
 /* Counters for `lockwarden status`. */

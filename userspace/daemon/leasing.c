@@ -30,10 +30,15 @@
 #include "server.h"
 #include "state.h"
 
-static __u64 now_realtime_usec(void)
+/* The wall clock when the loop woke for this change: sd-event read it
+ * already (else a read of our own). */
+static __u64 now_realtime_usec(const struct lw_daemon *d)
 {
 	struct timespec ts;
+	uint64_t usec;
 
+	if (d->event && sd_event_now(d->event, CLOCK_REALTIME, &usec) >= 0)
+		return usec;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (__u64)ts.tv_sec * 1000000u + (__u64)ts.tv_nsec / 1000u;
 }
@@ -69,6 +74,7 @@ void lw_leasing_audit(struct lw_daemon *d, const struct lw_lease_entry *e,
 		.holder_comm = h->comm[0] ? h->comm : NULL,
 		.holder_cgroup = h->cgroup,
 		.reason = reason,
+		.time_ns = (int64_t)now_realtime_usec(d) * 1000,
 	};
 
 	if (d->audit && lw_audit_lease_event(d->audit, &rec) < 0)
@@ -163,21 +169,19 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 }
 
 /* The lock's descriptor when it is the image itself open for write (the
- * fcntl backend in direct mode), else the image's: the enforcer's writers
- * check then sees that the image's one write opener is ours without
- * walking every open file on the host. The image's own descriptor is then
- * needed as a name only (every later step just closes it): where readers
- * matter (the fanotify enforcer's write lease on the lock,
- * fan_lease_probe.c) it becomes an O_PATH descriptor at the same number,
- * which opens nothing. If that fails, the enforcer only walks /proc. */
-static int enforcement_fd(const struct lw_daemon *d, int image_fd, int lock_fd)
+ * fcntl backend in direct mode, which says so), else the image's: the
+ * enforcer's writers check then sees that the image's one write opener is
+ * ours without walking every open file on the host. The image's own
+ * descriptor is then needed as a name only (every later step just closes
+ * it): where readers matter (the fanotify enforcer's write lease on the
+ * lock, fan_lease_probe.c) it becomes an O_PATH descriptor at the same
+ * number, which opens nothing. If that fails, the enforcer only walks
+ * /proc. */
+static int enforcement_fd(const struct lw_daemon *d, int image_fd, const struct lw_backend_lock *lock)
 {
-	struct stat image, lock;
-	int flags, name;
+	int lock_fd = lw_backend_lock_keep_fd(lock), name;
 
-	if (lock_fd < 0 || lw_fstat(image_fd, &image) || lw_fstat(lock_fd, &lock) ||
-	    image.st_dev != lock.st_dev || image.st_ino != lock.st_ino ||
-	    (flags = fcntl(lock_fd, F_GETFL)) < 0 || (flags & O_ACCMODE) != O_RDWR)
+	if (!lw_backend_lock_writes_image(lock))
 		return image_fd;
 	if (!lw_enforcement_readers_block_add(d->enforcer))
 		return lock_fd;
@@ -257,7 +261,7 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		kept = true;
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
-	enforced_fd = enforcement_fd(d, fd, keep_fd);
+	enforced_fd = enforcement_fd(d, fd, lock);
 	/* e->key: fd's, from lw_leasing_acquire (enforced_fd is the same file) */
 	flags = LW_LEASE_KEYED | (force ? LW_LEASE_FORCE : 0);
 	r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id, flags, &e->key,
@@ -431,7 +435,7 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 	e->key = key;
 	e->mode = req->shared ? LW_LEASE_SHARED : LW_LEASE_EXCLUSIVE;
 	snprintf(e->backend, sizeof(e->backend), "%s", lw_backend_name(d->backend));
-	e->acquired_usec = now_realtime_usec();
+	e->acquired_usec = now_realtime_usec(d);
 	lw_lease_holder_copy(&e->holders[0], req->holder);
 	e->nr_holders = 1;
 	/* e is the backend step's now: in the table once granted, else freed */
