@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -24,6 +26,7 @@
 #include "daemon/image_open.h"
 #include "daemon/lease.h"
 #include "daemon/lease_json.h"
+#include "fanotify/fan_internal.h"
 
 #define USER 65534	/* an unprivileged uid that owns nothing here */
 
@@ -78,13 +81,14 @@ static const char *make_file(struct fixture *f, const char *name, uid_t uid, mod
 
 static int open_as(const char *path, const struct lw_image_caller *c, const char **why)
 {
-	int fd = -1, r = lw_image_open(path, c, &fd, why);
+	struct lw_image image;
+	int r = lw_image_open(path, c, &image, why);
 
 	if (r == 0) {
-		assert_true(fd >= 0);
-		close(fd);
+		assert_true(image.fd >= 0);
+		close(image.fd);
 	} else {
-		assert_int_equal(fd, -1);
+		assert_int_equal(image.fd, -1);
 	}
 	return r;
 }
@@ -200,6 +204,86 @@ static void lookup_opens_nothing_yet_names_the_file(void **state)
 	close(fd);
 }
 
+/* acquire's open opens nothing either; the image is opened for read from
+ * it later, as the same file whatever the path names by then */
+static void open_names_the_file_and_opens_it_for_read_when_asked(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = make_file(f, "open.img", USER, 0600);
+	struct lw_image image;
+	struct stat st, want;
+	const char *why = NULL;
+	char moved[256];
+	int fd;
+
+	assert_int_equal(lw_image_open(path, &user, &image, &why), 0);
+	assert_int_equal(fcntl(image.fd, F_GETFL) & O_PATH, O_PATH);
+	assert_int_equal(stat(path, &want), 0);
+	assert_true(image.st.st_ino == want.st_ino && image.st.st_dev == want.st_dev);
+	snprintf(moved, sizeof(moved), "%s/moved", f->dir);
+	assert_int_equal(rename(path, moved), 0);
+	make_file(f, "open.img", USER, 0600);	/* another file under the name */
+	fd = lw_image_open_read(image.fd);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & (O_ACCMODE | O_PATH), O_RDONLY);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(st.st_ino == want.st_ino && st.st_dev == want.st_dev);
+	close(fd);
+	close(image.fd);
+}
+
+/* stat tells the kernel's key (bpf/image_key.bpf.h) only where it reports
+ * the superblock's dev and the inode as they are; the VM tests compare it
+ * with the kernel's own answer (tests/vm/enforce_keys.c) */
+static void key_of_stat_only_where_stat_tells_it(void **state)
+{
+	struct stat st = { .st_mode = S_IFREG | 0600, .st_dev = makedev(8, 3), .st_ino = 1234 };
+	struct lw_image_key key;
+
+	(void)state;
+	assert_int_equal(lw_image_key_of_stat(&st, EXT4_SUPER_MAGIC, &key), 0);
+	assert_true(key.dev == lw_kdev(8, 3) && key.ino == 1234);
+	assert_int_equal(lw_image_key_of_stat(&st, TMPFS_MAGIC, &key), 0);
+	assert_int_equal(lw_image_key_of_stat(&st, BTRFS_SUPER_MAGIC, &key), -ENOENT);
+	assert_int_equal(lw_image_key_of_stat(&st, OVERLAYFS_SUPER_MAGIC, &key), -ENOENT);
+	assert_int_equal(lw_image_key_of_stat(&st, XFS_SUPER_MAGIC, &key), -ENOENT);
+	st = (struct stat){ .st_mode = S_IFBLK | 0600, .st_dev = makedev(0, 5), .st_rdev = makedev(259, 1) };
+	assert_int_equal(lw_image_key_of_stat(&st, BTRFS_SUPER_MAGIC, &key), 0);
+	assert_true(key.dev == lw_kdev(259, 1) && key.ino == 0);
+	st.st_mode = S_IFCHR | 0600;
+	assert_int_equal(lw_image_key_of_stat(&st, TMPFS_MAGIC, &key), -ENOENT);
+}
+
+/* the fanotify enforcer finds the superblock's dev in mountinfo: the same
+ * key, on the fixture's filesystem (if stat tells it there) and on tmpfs */
+static void key_of_stat_is_the_fanotify_enforcers(void **state)
+{
+	struct fixture *f = *state;
+	const char *paths[] = { make_file(f, "key.img", 0, 0600), "/dev/shm/lw-test-image-key" };
+	struct lw_image_key from_stat, from_mounts;
+	struct statfs fs;
+	struct stat st;
+	dev_t st_dev;
+	ino_t st_ino;
+	int checked = 0;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int fd = open(paths[i], O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		assert_true(fd >= 0);
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(fstatfs(fd, &fs), 0);
+		assert_int_equal(lw_fan_key_of(fd, &from_mounts, &st_dev, &st_ino), 0);
+		if (lw_image_key_of_stat(&st, (long)fs.f_type, &from_stat) == 0) {
+			assert_true(from_stat.dev == from_mounts.dev && from_stat.ino == from_mounts.ino);
+			checked++;
+		}
+		close(fd);
+	}
+	unlink(paths[1]);
+	assert_true(checked >= 1);	/* /dev/shm is tmpfs */
+}
+
 /* the holder's uid is kept in the state file: who may see the lease after a restart */
 static void holder_uid_survives_the_state_format(void **state)
 {
@@ -297,6 +381,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unsearchable_folder_hides_which_names_exist, setup, teardown),
 		cmocka_unit_test_setup_teardown(non_images_are_refused_even_for_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(lookup_opens_nothing_yet_names_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_names_the_file_and_opens_it_for_read_when_asked, setup, teardown),
+		cmocka_unit_test(key_of_stat_only_where_stat_tells_it),
+		cmocka_unit_test_setup_teardown(key_of_stat_is_the_fanotify_enforcers, setup, teardown),
 		cmocka_unit_test_setup_teardown(fcntl_lock_goes_on_the_resolved_file_not_the_path, setup, teardown),
 		cmocka_unit_test(image_kinds),
 		cmocka_unit_test(holder_uid_survives_the_state_format),

@@ -8,6 +8,7 @@
  * stand in for the kernel and for a slow backend only; the lease table, the
  * nop backend, the state file, the keeper and the holder watches are the
  * real ones. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -28,6 +29,7 @@
 #include "daemon/daemon.h"
 #include "daemon/holders.h"
 #include "common/enforcement.h"
+#include "common/fd_reopen.h"
 #include "daemon/keeper.h"
 #include "daemon/lease.h"
 #include "daemon/leasing.h"
@@ -42,6 +44,7 @@ struct mem_enforcer {
 	struct { bool used; struct lw_image_key key; struct lw_lease lease; } slot[MEM_MAX];
 	int fail_add_lease;		/* next add_lease returns this (0: works) */
 	unsigned int adds, removes;	/* calls seen */
+	int add_fd_flags;		/* F_GETFL of the last add_lease's descriptor */
 	char error[128];
 };
 
@@ -83,6 +86,7 @@ static int mem_add_lease(struct lw_enforcement *enf, int fd, enum lw_lease_mode 
 	int i, r;
 
 	(void)flags;
+	m->add_fd_flags = fcntl(fd, F_GETFL);
 	if (m->fail_add_lease) {
 		r = m->fail_add_lease;
 		m->fail_add_lease = 0;
@@ -666,6 +670,70 @@ static bool released_after_a_while(struct fixture *f, const char *image)
 	return !lw_lease_by_image(f->d.leases, image);
 }
 
+static int open_descriptors(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(dir);
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+/* An acquire of an image whose key stat told (manager.c): its O_PATH
+ * descriptor, the key, and what the enforcer got; the lease released. */
+static int keyed_acquire(struct fixture *f, struct lw_backend *backend)
+{
+	struct lw_lease_holder h = holder_of(f->kids[0]);
+	struct lw_lease_entry *e = NULL;
+	struct lw_acquiring *pending = NULL;
+	struct json_object *error = NULL;
+	struct lw_image_key key;
+	struct lw_acquire_request req = { .image = f->image, .holder = &h, .key = &key };
+	int before = (lw_proc_fd_dir(), open_descriptors());	/* reopens' folder: opened once, kept */
+
+	f->d.backend = backend;
+	req.fd = open(f->image, O_PATH | O_CLOEXEC);
+	assert_true(req.fd >= 0);
+	assert_int_equal(mem_key_of_fd(&f->mem.base, req.fd, &key), 0);
+	assert_int_equal(lw_leasing_acquire(&f->d, &req, &e, &pending, &error), 0);
+	close(req.fd);
+	assert_non_null(e);
+	assert_int_equal(lw_leasing_release(&f->d, e, 0, LW_LEASE_RELEASE, NULL, NULL, NULL, NULL, &error), 0);
+	assert_null(lw_lease_by_image(f->d.leases, f->image));
+	assert_int_equal(open_descriptors(), before);	/* what grant opened, it closed */
+	f->d.backend = f->nop;
+	return f->mem.add_fd_flags;
+}
+
+/* The image is opened for read only where the enforcer needs it (the lock
+ * is not the image), at grant: after the lease checks. */
+static void keyed_acquire_opens_the_image_for_read_at_grant(void **state)
+{
+	struct fixture *f = *state;
+	int flags = keyed_acquire(f, f->nop);
+
+	assert_false(flags & O_PATH);
+	assert_int_equal(flags & O_ACCMODE, O_RDONLY);
+}
+
+/* fcntl's lock on the image itself is what the enforcer gets: the image is
+ * not opened for read at all. */
+static void keyed_acquire_hands_the_enforcer_the_fcntl_lock(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_backend *fcntl_backend = NULL;
+	int flags;
+
+	assert_int_equal(lw_backend_open("fcntl", NULL, &fcntl_backend, NULL), 0);
+	flags = keyed_acquire(f, fcntl_backend);
+	lw_backend_close(fcntl_backend);
+	assert_false(flags & O_PATH);
+	assert_int_equal(flags & O_ACCMODE, O_RDWR);
+}
+
 static void holder_exit_releases_each_of_its_leases_and_no_other(void **state)
 {
 	struct fixture *f = *state;
@@ -1061,6 +1129,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(image_the_enforcer_cannot_guard_is_an_invalid_parameter_with_the_reason,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_exit_removes_it_from_the_enforcer, setup, teardown),
+		cmocka_unit_test_setup_teardown(keyed_acquire_opens_the_image_for_read_at_grant, setup, teardown),
+		cmocka_unit_test_setup_teardown(keyed_acquire_hands_the_enforcer_the_fcntl_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_exit_releases_each_of_its_leases_and_no_other, setup, teardown),
 		cmocka_unit_test_setup_teardown(holder_exit_releases_the_lease_left_after_it_released_its_first, setup,
 						teardown),

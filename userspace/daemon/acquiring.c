@@ -18,6 +18,7 @@ struct lw_acquiring {
 	struct lw_daemon *d;
 	struct lw_lease_entry *e;	/* not in the table */
 	int fd;				/* our copy of the image, for the kernel entry at grant */
+	bool fd_path;			/* it is O_PATH (leasing.h, lw_leasing_grant) */
 	bool force;
 	struct lw_backend_pending *backend;
 	lw_acquired_fn later;
@@ -74,7 +75,7 @@ static void backend_done(void *ctx, int result, struct lw_backend_lock *lock, co
 		e = NULL;
 	} else {
 		/* not a request's batch: committed at once (leasing.h) */
-		result = lw_leasing_grant(d, e, fd, a->force, lock, NULL, NULL, &error);
+		result = lw_leasing_grant(d, e, fd, a->fd_path, a->force, lock, NULL, NULL, &error);
 		if (result < 0)
 			e = NULL;	/* freed by grant */
 		else
@@ -198,13 +199,15 @@ int lw_acquiring_start(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 	r = lw_backend_acquire(d->backend, &breq, req->later ? backend_done : NULL, a, &lock, &a->backend, &err);
 	if (r == 0) {
 		free(a);
-		return lw_leasing_grant(d, e, req->fd, req->force, lock, req->later ? req : NULL, pending, error);
+		return lw_leasing_grant(d, e, req->fd, req->key != NULL, req->force, lock, req->later ? req : NULL,
+					pending, error);
 	}
 	if (r != -EINPROGRESS) {
 		*error = backend_error(r, e->image, &err);
 		goto fail;
 	}
 	a->fd = fcntl(req->fd, F_DUPFD_CLOEXEC, 3);
+	a->fd_path = req->key != NULL;
 	if (a->fd < 0) {
 		r = -errno;
 		*error = lw_error_backend_failure("cannot keep the image open while the backend answers: %s",

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "image_open.h"
@@ -176,14 +177,13 @@ int lw_image_lookup(const char *path, const struct lw_image_caller *caller, int 
 	return 0;
 }
 
-int lw_image_open(const char *path, const struct lw_image_caller *caller, int *fd, const char **why)
+int lw_image_open(const char *path, const struct lw_image_caller *caller, struct lw_image *image, const char **why)
 {
 	struct statfs fs;
 	struct lookup l;
-	struct stat st;
-	int r, rfd;
+	int r;
 
-	*fd = -1;
+	image->fd = -1;
 	r = lookup(path, caller, &l);
 	if (r < 0) {
 		*why = l.no_identity ? "the daemon cannot take the caller's identity to look the path up "
@@ -193,36 +193,45 @@ int lw_image_open(const char *path, const struct lw_image_caller *caller, int *f
 	if (fstatfs(l.fd, &fs) < 0) {
 		r = -errno;
 		*why = strerror(errno);
-		goto out;
+		goto fail;
 	}
 	if (!lw_image_kind_ok(l.st.st_mode, (long)fs.f_type)) {
 		*why = "not an image: only regular files and block devices (on no kernel pseudo filesystem) are";
 		r = -EINVAL;
-		goto out;
+		goto fail;
 	}
 	/* an unprivileged caller could otherwise lock root out of root's files */
 	if (l.as_caller && l.st.st_uid != caller->uid && !l.writable) {
 		*why = "the caller neither owns nor may write this image (only root or the admin group may lease it)";
 		r = -EPERM;
-		goto out;
+		goto fail;
 	}
-	/* the same file, through its descriptor: no second lookup of the path.
-	 * Non-blocking and no controlling tty: opening must not wait or act. */
-	rfd = lw_reopen(l.fd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (rfd < 0) {
-		r = -errno;
-		*why = strerror(errno);
-		goto out;
-	}
-	if (lw_fstat(rfd, &st) < 0 || st.st_dev != l.st.st_dev || st.st_ino != l.st.st_ino) {
-		close(rfd);
-		*why = "the image changed while it was opened";
-		r = -EAGAIN;
-		goto out;
-	}
-	*fd = rfd;
-	r = 0;
-out:
+	image->fd = l.fd;
+	image->st = l.st;
+	image->fs_magic = (long)fs.f_type;
+	return 0;
+fail:
 	close(l.fd);
 	return r;
+}
+
+int lw_image_open_read(int path_fd)
+{
+	int fd = lw_reopen(path_fd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int lw_image_key_of_stat(const struct stat *st, long fs_magic, struct lw_image_key *key)
+{
+	if (S_ISBLK(st->st_mode)) {
+		key->dev = lw_kdev(major(st->st_rdev), minor(st->st_rdev));
+		key->ino = 0;
+		return 0;
+	}
+	if (!S_ISREG(st->st_mode) || (fs_magic != EXT4_SUPER_MAGIC && fs_magic != TMPFS_MAGIC))
+		return -ENOENT;
+	key->dev = lw_kdev(major(st->st_dev), minor(st->st_dev));
+	key->ino = st->st_ino;
+	return 0;
 }

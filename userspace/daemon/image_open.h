@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "common/lease_types.h"
+
 /* Who asks: the lookup and the access check are done as this identity
  * unless privileged (root or the admin group: as the daemon). */
 struct lw_image_caller {
@@ -29,13 +31,36 @@ struct lw_image_caller {
  * have got). Opens nothing, so it has no side effect on devices. */
 int lw_image_lookup(const char *path, const struct lw_image_caller *caller, int *fd, struct stat *st);
 
-/* Acquire's open: look path up as caller, check it is an image the caller
- * may protect (a regular file or block device, on no kernel pseudo
- * filesystem; for an unprivileged caller its own, or one it may write),
- * then reopen that same file read-only and non-blocking (*fd). On failure
- * returns a negative errno and *why says why in one line: -EINVAL not an
- * image, -EPERM not the caller's to lease, else the lookup's own error. */
-int lw_image_open(const char *path, const struct lw_image_caller *caller, int *fd, const char **why);
+/* What acquire's open found: the file, named by a descriptor that opens
+ * nothing, and what the kernel says of it. */
+struct lw_image {
+	int fd;			/* O_PATH */
+	struct stat st;
+	long fs_magic;		/* statfs(2)'s f_type */
+};
+
+/* Acquire's open: look path up as caller and check it is an image the
+ * caller may protect (a regular file or block device, on no kernel pseudo
+ * filesystem; for an unprivileged caller its own, or one it may write).
+ * Opens nothing yet: each later step opens what it needs from image->fd,
+ * after the lease checks. On failure returns a negative errno and *why
+ * says why in one line: -EINVAL not an image, -EPERM not the caller's to
+ * lease, else the lookup's own error. */
+int lw_image_open(const char *path, const struct lw_image_caller *caller, struct lw_image *image, const char **why);
+
+/* The file path_fd names (an O_PATH descriptor), open for read: non-blocking
+ * and no controlling tty, so opening neither waits nor acts. Through the
+ * descriptor, so the same file whatever its path names by now. A new
+ * descriptor, or -errno. */
+int lw_image_open_read(int path_fd);
+
+/* The image's kernel key (lease_types.h) from its stat, where stat tells
+ * exactly what the kernel keys by: a block device's i_rdev; a file's
+ * superblock dev and inode number on ext2/3/4 and tmpfs, whose stat
+ * reports both as they are (generic_fillattr). 0, or -ENOENT elsewhere
+ * (btrfs reports a subvolume's dev, overlayfs a layer's inode): the
+ * enforcer must ask the kernel then. */
+int lw_image_key_of_stat(const struct stat *st, long fs_magic, struct lw_image_key *key);
 
 /* Whether a file of this type on a filesystem of this magic may be an image. */
 bool lw_image_kind_ok(mode_t mode, long fs_magic);

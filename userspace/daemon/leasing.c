@@ -23,6 +23,7 @@
 #include "common/enforcement.h"
 #include "errors.h"
 #include "holders.h"
+#include "image_open.h"
 #include "keeper.h"
 #include "keeping.h"
 #include "lease.h"
@@ -168,29 +169,31 @@ static struct json_object *enforcer_error(struct lw_daemon *d, int r, const char
 	}
 }
 
-/* The lock's descriptor when it is the image itself open for write (the
- * fcntl backend in direct mode, which says so), else the image's: the
- * enforcer's writers check then sees that the image's one write opener is
- * ours without walking every open file on the host. The image's own
- * descriptor is then needed as a name only (every later step just closes
- * it): where readers matter (the fanotify enforcer's write lease on the
- * lock, fan_lease_probe.c) it becomes an O_PATH descriptor at the same
- * number, which opens nothing. If that fails, the enforcer only walks
- * /proc. */
-static int enforcement_fd(const struct lw_daemon *d, int image_fd, const struct lw_backend_lock *lock)
+/* The descriptor the enforcer adds the lease with. The lock's, when it is
+ * the image itself open for write (the fcntl backend in direct mode, which
+ * says so): the enforcer's writers check then sees that the image's one
+ * write opener is ours without walking every open file on the host. Else
+ * the image's, opened for read now if it is O_PATH (fd_path; *opened then,
+ * to close), after the lease checks. Where readers matter (the fanotify
+ * enforcer's write lease on the lock, fan_lease_probe.c) an image
+ * descriptor open for read becomes an O_PATH one at the same number, which
+ * opens nothing; if that fails, the enforcer only walks /proc. */
+static int enforcement_fd(const struct lw_daemon *d, int image_fd, bool fd_path,
+			  const struct lw_backend_lock *lock, int *opened)
 {
-	int lock_fd = lw_backend_lock_keep_fd(lock), name;
+	int name;
 
+	*opened = -1;
 	if (!lw_backend_lock_writes_image(lock))
-		return image_fd;
-	if (!lw_enforcement_readers_block_add(d->enforcer))
-		return lock_fd;
-	name = lw_reopen(image_fd, O_PATH | O_CLOEXEC);
-	if (name >= 0) {
-		dup3(name, image_fd, O_CLOEXEC);
-		close(name);
+		return fd_path ? (*opened = lw_image_open_read(image_fd)) : image_fd;
+	if (!fd_path && lw_enforcement_readers_block_add(d->enforcer)) {
+		name = lw_reopen(image_fd, O_PATH | O_CLOEXEC);
+		if (name >= 0) {
+			dup3(name, image_fd, O_CLOEXEC);
+			close(name);
+		}
 	}
-	return lock_fd;
+	return lw_backend_lock_keep_fd(lock);
 }
 
 /* Undo a grant in reverse and free e (the backend lets go of its lock
@@ -220,11 +223,11 @@ static void settle_grant(struct lw_daemon *d, struct lw_lease_entry *e, const st
 		ungrant(d, e, true, lw_backend_lock_keep_fd(e->lock) >= 0, true);
 }
 
-int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool force,
+int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool fd_path, bool force,
 		     struct lw_backend_lock *lock, const struct lw_acquire_request *req,
 		     struct lw_acquiring **pending, struct json_object **error)
 {
-	int keep_fd = lw_backend_lock_keep_fd(lock), enforced_fd;
+	int keep_fd = lw_backend_lock_keep_fd(lock), enforced_fd, opened;
 	unsigned int flags;
 	struct lw_writer writer = { 0 };
 	bool kernel = false, kept = false, inserted = false;
@@ -261,7 +264,12 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 		kept = true;
 	}
 	/* the enforcer's writers check counts the keeper's copy as ours */
-	enforced_fd = enforcement_fd(d, fd, lock);
+	enforced_fd = enforcement_fd(d, fd, fd_path, lock, &opened);
+	if (enforced_fd < 0) {
+		r = enforced_fd;
+		*error = lw_error_image_not_found(e->image, strerror(-r));
+		goto cleanup;
+	}
 	/* e->key: fd's, from lw_leasing_acquire (enforced_fd is the same file) */
 	flags = LW_LEASE_KEYED | (force ? LW_LEASE_FORCE : 0);
 	r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id, flags, &e->key,
@@ -272,6 +280,8 @@ int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool
 	if (r == -EBUSY && lw_keeping_settle(d) > 0)
 		r = lw_enforcement_add_lease(d->enforcer, enforced_fd, e->mode, &e->holders[0].id, flags,
 					     &e->key, &writer);
+	if (opened >= 0)
+		close(opened);
 	if (r < 0) {
 		*error = enforcer_error(d, r, e->image, &writer);
 		goto cleanup;
@@ -402,8 +412,9 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 
 	*error = NULL;
 	*pending = NULL;
-	r = lw_enforcement_key_of_fd(d->enforcer, req->fd, &key);
-	if (r < 0) {
+	if (req->key)
+		key = *req->key;
+	else if ((r = lw_enforcement_key_of_fd(d->enforcer, req->fd, &key)) < 0) {
 		*error = lw_error_backend_failure("enforcer: %s", lw_enforcement_error(d->enforcer));
 		return r;
 	}

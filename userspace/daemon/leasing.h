@@ -30,7 +30,9 @@ typedef void (*lw_acquired_fn)(void *ctx, int result, struct lw_lease_entry *e, 
 
 struct lw_acquire_request {
 	const char *image;
-	int fd;			/* the image as image_open.h opened it; the caller's to close */
+	int fd;			/* the image (image_open.h), the caller's to close: O_PATH
+				 * with key, else open for read (the key comes from it) */
+	const struct lw_image_key *key;	/* from its stat (lw_image_key_of_stat), or NULL */
 	const struct lw_lease_holder *holder;
 	bool shared, force;
 	const char *lease;	/* the backend's lease by name (paxos manual mode), or NULL */
@@ -44,7 +46,7 @@ struct lw_acquire_request {
 unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d);
 
 /* Take (or join, for shared) a lease on req->image for req->holder: the
- * kernel key and the backend lock come from req->fd. Returns 0 with *out;
+ * kernel key (unless req->key) and the backend lock come from req->fd. Returns 0 with *out;
  * -EINPROGRESS when the backend answers later (req->later is called then,
  * unless lw_acquiring_cancel(*pending) first); or a negative errno with
  * *error, the varlink error reply. An image with an acquire pending is
@@ -53,13 +55,14 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 		       struct lw_acquiring **pending, struct json_object **error);
 
 /* The backend granted lock for e (a new entry not in the table): keeper
- * copy, kernel entry (fd: the image), table, holder watch, state, audit.
+ * copy, kernel entry (fd: the image; O_PATH if fd_path, then opened for
+ * read here if the enforcer needs it), table, holder watch, state, audit.
  * On failure everything is undone, the lock released and e freed. With
  * req (a client's request) and group commit on (commit.h), the state step
  * waits for the batch: -EINPROGRESS with *pending, and req->later answers
  * (the lease, or the commit's error with everything undone). Without req
  * the pending batch is flushed first and e committed at once. */
-int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool force,
+int lw_leasing_grant(struct lw_daemon *d, struct lw_lease_entry *e, int fd, bool fd_path, bool force,
 		     struct lw_backend_lock *lock, const struct lw_acquire_request *req,
 		     struct lw_acquiring **pending, struct json_object **error);
 

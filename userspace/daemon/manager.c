@@ -268,7 +268,10 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 	struct json_object *error;
 	struct lw_acquiring *pending;
 	struct lw_acquire_request req;
+	struct lw_image image;
+	struct lw_image_key key;
 	const char *why;
+	bool keyed;
 	int fd, r;
 
 	/* one user must not fill the table root relies on (pending acquires count) */
@@ -277,7 +280,7 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 		return lw_error_capacity_exceeded_why(d->cfg->max_leases_per_uid,
 						      "uid %u holds %u leases already (max_leases_per_uid)",
 						      (unsigned int)peer->uid, d->cfg->max_leases_per_uid);
-	r = lw_image_open(p->image, &caller, &fd, &why);
+	r = lw_image_open(p->image, &caller, &image, &why);
 	if (r == -EMFILE || r == -ENFILE)
 		return out_of_descriptors(p->image, r, NULL);
 	if (r == -EINVAL)
@@ -286,9 +289,22 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 		return lw_error_permission_denied(why);
 	if (r < 0)
 		return lw_error_image_not_found(p->image, why);
+	/* where stat does not tell the key, the enforcer asks a descriptor
+	 * open for read, which the later steps then use too */
+	fd = image.fd;
+	keyed = lw_image_key_of_stat(&image.st, image.fs_magic, &key) == 0;
+	if (!keyed) {
+		fd = lw_image_open_read(image.fd);
+		close(image.fd);
+		if (fd == -EMFILE || fd == -ENFILE)
+			return out_of_descriptors(p->image, fd, NULL);
+		if (fd < 0)
+			return lw_error_image_not_found(p->image, strerror(-fd));
+	}
 	req = (struct lw_acquire_request){
-		.image = p->image, .fd = fd, .holder = h, .shared = p->shared, .force = p->force, .lease = p->lease,
-		.later = p->brief ? acquired_later_brief : acquired_later, .ctx = call,
+		.image = p->image, .fd = fd, .key = keyed ? &key : NULL, .holder = h, .shared = p->shared,
+		.force = p->force, .lease = p->lease, .later = p->brief ? acquired_later_brief : acquired_later,
+		.ctx = call,
 	};
 	r = lw_leasing_acquire(d, &req, &e, &pending, &error);
 	close(fd);
