@@ -572,6 +572,35 @@ static void shared_join_adds_the_holder_in_the_enforcer(void **state)
 	assert_int_equal(f->mem.adds, 1);	/* one lease, joined */
 }
 
+/* Another file under a leased path (the leased one renamed away, in a
+ * folder others may write): its acquire neither joins the old file's lease
+ * (which would leave it unprotected) nor is told it holds it already. */
+static void another_file_under_a_leased_path_is_not_its_lease(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error = NULL;
+	char moved[sizeof(f->image) + 8];
+	struct lw_lease l;
+	int old_fd = f->image_fd, fd;
+
+	assert_int_equal(acquire(f, f->kids[0], true, &error), 0);
+	snprintf(moved, sizeof(moved), "%s.away", f->image);
+	assert_int_equal(rename(f->image, moved), 0);
+	fd = open(f->image, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	f->image_fd = fd;
+	assert_int_equal(acquire(f, f->kids[1], true, &error), -EEXIST);
+	assert_string_equal(error_name(error), "io.lockwarden.InvalidParameter");
+	json_object_put(error);
+	assert_int_equal(acquire(f, f->kids[0], true, &error), -EEXIST);	/* not "held already" either */
+	json_object_put(error);
+	assert_false(mem_has_lease(f));		/* nothing leased on the new file */
+	f->image_fd = old_fd;
+	close(fd);
+	mem_lease(f, &l);
+	assert_int_equal(l.nr_holders, 1);	/* the old file's lease as it was */
+}
+
 static void release_of_one_shared_holder_keeps_the_lease_and_the_last_ends_it(void **state)
 {
 	struct fixture *f = *state;
@@ -1122,6 +1151,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(second_exclusive_acquire_is_refused_and_leaves_the_enforcer_alone,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(shared_join_adds_the_holder_in_the_enforcer, setup, teardown),
+		cmocka_unit_test_setup_teardown(another_file_under_a_leased_path_is_not_its_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(release_of_one_shared_holder_keeps_the_lease_and_the_last_ends_it,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(enforcer_refusing_a_busy_image_rolls_back_and_names_the_writer,

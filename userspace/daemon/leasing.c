@@ -323,8 +323,15 @@ static int existing(struct lw_daemon *d, const struct lw_acquire_request *req, c
 	int r;
 
 	*out = NULL;
-	if (!e)
-		e = lw_lease_by_image(d->leases, req->image);
+	/* a lease taken under this path on another file (since renamed away
+	 * or replaced): never joined nor answered as this file's, which would
+	 * leave this one unprotected; the table keeps one lease a path */
+	if (!e && (e = lw_lease_by_image(d->leases, req->image))) {
+		*error = lw_error_invalid_parameter_why("image", "%s names another file than the one leased under "
+							"this path (renamed or replaced since): release that lease "
+							"first", req->image);
+		return -EEXIST;
+	}
 	/* a named lease reaches the backend only with a new lease: a join
 	 * would ignore it, so it is refused here instead */
 	if (e && req->lease && req->lease[0] && lw_lease_find_holder(e, &req->holder->id) < 0) {
