@@ -333,11 +333,13 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 
 /* ioctls that change a leased image without writing it through a write
  * descriptor: its immutable/append-only flags (which would make the
- * holder's own writes fail), SCSI/NVMe passthrough (root may send a WRITE
+ * holder's own writes fail; fs-verity, which makes it read-only for good,
+ * through a read-only descriptor), SCSI/NVMe passthrough (root may send a WRITE
  * on a read-only descriptor), discard, zeroing and the partition table. */
 #define LW_FS_IOC_SETFLAGS 0x40086602		/* _IOW('f', 2, long) */
 #define LW_FS_IOC32_SETFLAGS 0x40046602		/* _IOW('f', 2, int) */
 #define LW_FS_IOC_FSSETXATTR 0x401c5820		/* _IOW('X', 32, struct fsxattr) */
+#define LW_FS_IOC_ENABLE_VERITY 0x40806685	/* _IOW('f', 133, struct fsverity_enable_arg) */
 #define LW_SCSI_IOCTL_SEND_COMMAND 0x1
 #define LW_SG_IO 0x2285
 #define LW_BLKROSET 0x125d
@@ -365,6 +367,7 @@ static __always_inline bool changes_image(unsigned int cmd)
 	case LW_FS_IOC_SETFLAGS:
 	case LW_FS_IOC32_SETFLAGS:
 	case LW_FS_IOC_FSSETXATTR:
+	case LW_FS_IOC_ENABLE_VERITY:
 	case LW_SCSI_IOCTL_SEND_COMMAND:
 	case LW_SG_IO:
 	case LW_BLKROSET:

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <linux/fsverity.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
 
@@ -465,6 +466,24 @@ static int fssetxattr_immutable(void *arg)
 	return r;
 }
 
+/* fs-verity through a read-only descriptor: the file would be read-only
+ * for good, the holder's writes refused. */
+static int enable_verity(void *arg)
+{
+	struct fsverity_enable_arg verity = {
+		.version = 1, .hash_algorithm = FS_VERITY_HASH_ALG_SHA256, .block_size = 4096,
+	};
+	int fd = open(image, O_RDONLY | O_CLOEXEC), r = 0;
+
+	(void)arg;
+	if (fd < 0)
+		return errno;
+	if (ioctl(fd, FS_IOC_ENABLE_VERITY, &verity))
+		r = errno;
+	close(fd);
+	return r;
+}
+
 /* The holder still writes, and no flag was left behind. */
 static void assert_holder_still_writes(const char *after)
 {
@@ -532,6 +551,18 @@ static void non_holder_fssetxattr_immutable_is_denied(void **state)
 	assert_holder_still_writes("a non-holder's FS_IOC_FSSETXATTR");
 }
 
+static void non_holder_enabling_fs_verity_is_denied(void **state)
+{
+	int r;
+
+	(void)state;
+	r = in_child(enable_verity, NULL);
+	if (r != EPERM)
+		fail_msg("expected FS_IOC_ENABLE_VERITY by a non-holder to be refused (EPERM), got %s",
+			 r ? errno_name(r) : "success");
+	assert_holder_still_writes("a non-holder's FS_IOC_ENABLE_VERITY");
+}
+
 static void non_holder_clearing_the_holders_append_only_is_denied(void **state)
 {
 	int r;
@@ -597,6 +628,7 @@ static const struct CMUnitTest matrix[] = {
 	MATRIX(non_holder_chattr_append_only_is_denied),
 	MATRIX(non_holder_32bit_chattr_immutable_is_denied),
 	MATRIX(non_holder_fssetxattr_immutable_is_denied),
+	MATRIX(non_holder_enabling_fs_verity_is_denied),
 	MATRIX(non_holder_clearing_the_holders_append_only_is_denied),
 	MATRIX(unleased_file_open_rdwr_is_allowed),
 	MATRIX(everything_is_allowed_after_release),
