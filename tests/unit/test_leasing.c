@@ -640,6 +640,31 @@ static void enforcer_refusing_a_busy_image_rolls_back_and_names_the_writer(void 
 	assert_int_equal(acquire(f, f->kids[0], false, &error), 0);
 }
 
+/* One more holder than a lease may have is told so, as holders (not as
+ * "images", the table's capacity). */
+static void a_shared_lease_full_of_holders_says_so(void **state)
+{
+	struct fixture *f = *state;
+	struct json_object *error = NULL, *p, *reason;
+	pid_t extra[LW_MAX_HOLDERS + 1];
+	int r = 0;
+
+	for (int i = 0; i <= LW_MAX_HOLDERS; i++)
+		extra[i] = sleeper();
+	for (int i = 0; i <= LW_MAX_HOLDERS && r == 0; i++)
+		r = acquire(f, extra[i], true, &error);
+	assert_int_equal(r, -E2BIG);
+	assert_string_equal(error_name(error), "io.lockwarden.CapacityExceeded");
+	assert_true(json_object_object_get_ex(error, "parameters", &p));
+	assert_true(json_object_object_get_ex(p, "reason", &reason));
+	assert_non_null(strstr(json_object_get_string(reason), "holders"));
+	json_object_put(error);
+	for (int i = 0; i <= LW_MAX_HOLDERS; i++) {
+		kill(extra[i], SIGKILL);
+		waitpid(extra[i], NULL, 0);
+	}
+}
+
 static void image_the_enforcer_cannot_guard_is_an_invalid_parameter_with_the_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -1152,6 +1177,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(shared_join_adds_the_holder_in_the_enforcer, setup, teardown),
 		cmocka_unit_test_setup_teardown(another_file_under_a_leased_path_is_not_its_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_shared_lease_full_of_holders_says_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(release_of_one_shared_holder_keeps_the_lease_and_the_last_ends_it,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(enforcer_refusing_a_busy_image_rolls_back_and_names_the_writer,

@@ -3,11 +3,12 @@
 # After a gap in enforcement (the daemon down and its pins removed), the
 # restart enforces the lease again but does not force silently: a process
 # that opened the image for write in the gap is logged, audited and shown
-# by status, by pid and command.
+# by status, by pid and command (to root: a user sees the gap writers of
+# its own leases only).
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/tamper_lib.bash"
 require
-echo "1..8"
+echo "1..9"
 
 img=$(new_image leased.img)
 check daemon_starts start_daemon A --backend fcntl
@@ -32,4 +33,12 @@ check gap_writer_is_audited audit_has A '"event":"gap-writer"' "\"pid\":$writer"
 out=$(status_get A '[(w["pid"], w["image"]) for w in s["gap_writers"]]')
 why="status gap_writers: $out"
 check status_shows_the_gap_writer grep -q "($writer, '$img')" <<<"$out"
+user=lw-gap
+id "$user" >/dev/null 2>&1 || useradd -M -s /bin/sh "$user" ||
+	{ echo "not ok 9 - prerequisites: useradd $user failed"; exit 1; }
+chmod 755 "$work"
+out=$(setpriv --reuid="$user" --regid="$user" --init-groups --inh-caps=-all "$cli_bin" --socket "$(sock A)" \
+	status --json | "$py" -c 'import json, sys; print(json.load(sys.stdin)["gap_writers"])' 2>&1)
+why="a user's status shows root's gap writers, or failed: $out"
+check users_status_hides_the_gap_writers_of_roots_leases [ "$out" = "[]" ]
 check new_write_opens_are_denied_again not rogue_write "$img"

@@ -110,7 +110,8 @@ static int join_shared(struct lw_daemon *d, struct lw_lease_entry *e, const stru
 	int r;
 
 	if (e->nr_holders >= LW_MAX_HOLDERS) {
-		*error = lw_error_capacity_exceeded(LW_MAX_HOLDERS);
+		*error = lw_error_capacity_exceeded_why(LW_MAX_HOLDERS, "the shared lease of %s has %u holders, "
+							"the most one lease may have", e->image, LW_MAX_HOLDERS);
 		return -E2BIG;
 	}
 	r = lw_enforcement_add_holder(d->enforcer, &e->key, &holder->id);

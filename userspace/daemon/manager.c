@@ -527,7 +527,24 @@ static struct json_object *list(struct lw_daemon *d, const struct lw_peer *peer,
 	return list_reply(out.leases, false);
 }
 
-static struct json_object *status(struct lw_daemon *d, struct json_object *in)
+/* The writers found in a gap of enforcement name images: a caller sees
+ * those of the leases it may see only (visible()). */
+static void hide_unseen_gap_writers(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *reply)
+{
+	struct json_object *all = json_object_object_get(reply, "gap_writers"), *seen = json_object_new_array();
+
+	for (size_t i = 0; all && i < json_object_array_length(all); i++) {
+		struct json_object *w = json_object_array_get_idx(all, i);
+		const struct lw_lease_entry *e =
+			lw_lease_by_image(d->leases, json_object_get_string(json_object_object_get(w, "image")));
+
+		if (e && visible(peer, e))
+			json_object_array_add(seen, json_object_get(w));
+	}
+	json_object_object_add(reply, "gap_writers", seen);
+}
+
+static struct json_object *status(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
 {
 	__u64 denials = 0, suppressed = 0, dropped = 0;
 	unsigned int adopted, total, max_images, room;
@@ -575,6 +592,8 @@ static struct json_object *status(struct lw_daemon *d, struct json_object *in)
 			       json_object_new_int64(((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) -
 						     (int64_t)d->start_usec));
 	lw_tamper_status(d, p);
+	if (!peer->privileged)
+		hide_unseen_gap_writers(d, peer, p);
 	return varlink_reply_new(p, false);
 }
 
@@ -672,6 +691,6 @@ struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *p
 	if (strcmp(member, "List") == 0)
 		return list(d, peer, parameters, call);
 	if (strcmp(member, "Status") == 0)
-		return status(d, parameters);
+		return status(d, peer, parameters);
 	return NULL;
 }
