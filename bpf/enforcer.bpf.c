@@ -289,6 +289,25 @@ int BPF_PROG(lw_path_truncate, const struct path *path, int ret)
 	return -EACCES;
 }
 
+/* Whether this name is the last of a leased file: it goes only with the
+ * lease, holders' unlinks included, else the inode (and its number) could
+ * be freed and given to another file, which the lease would then cover.
+ * The daemon is exempt. */
+static __always_inline bool last_name_of_lease(const struct inode *inode, struct lw_map_key *key,
+					       struct lw_map_lease **lease_out)
+{
+	struct lw_map_lease *lease;
+
+	if (!inode || (inode->i_mode & LW_S_IFMT) != LW_S_IFREG || inode->i_nlink != 1)
+		return false;
+	lw_key_of_inode(inode, key);
+	lease = lease_of(key);
+	if (!lease || is_running_daemon())
+		return false;
+	*lease_out = lease;
+	return true;
+}
+
 SEC("lsm/inode_unlink")
 int BPF_PROG(lw_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
@@ -299,13 +318,14 @@ int BPF_PROG(lw_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 		return ret;
 	if ((ret = guard_pin(dentry)))
 		return ret;
-	if (!denied(dentry->d_inode, &key, &lease))
+	if (!denied(dentry->d_inode, &key, &lease) && !last_name_of_lease(dentry->d_inode, &key, &lease))
 		return 0;
 	report(&key, lease, LW_MAP_OP_UNLINK, 0, NULL, dentry, false);
 	return -EACCES;
 }
 
-/* Renaming the image away, or another file over it (new_dentry positive). */
+/* Renaming the image away, or another file over it (new_dentry positive;
+ * over its last name, holders included). */
 SEC("lsm/inode_rename")
 int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry, int ret)
@@ -322,7 +342,7 @@ int BPF_PROG(lw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 		report(&key, lease, LW_MAP_OP_RENAME, 0, NULL, old_dentry, false);
 		return -EACCES;
 	}
-	if (denied(new_dentry->d_inode, &key, &lease)) {
+	if (denied(new_dentry->d_inode, &key, &lease) || last_name_of_lease(new_dentry->d_inode, &key, &lease)) {
 		report(&key, lease, LW_MAP_OP_RENAME, 0, NULL, new_dentry, false);
 		return -EACCES;
 	}

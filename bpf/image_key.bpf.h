@@ -5,6 +5,7 @@
 #define LW_IMAGE_KEY_BPF_H
 
 #define LW_S_IFMT 00170000
+#define LW_S_IFREG 0100000
 #define LW_S_IFBLK 0060000
 #define LW_S_IFCHR 0020000
 #define LW_NSEC_PER_USER_HZ_TICK 10000000ULL	/* USER_HZ is 100 on every arch we build */

@@ -17,7 +17,6 @@
 #ifndef LW_OVERLAY_TRACK_BPF_H
 #define LW_OVERLAY_TRACK_BPF_H
 
-#define LW_S_IFREG 0100000
 
 /* The lease whose file the thread is copying up; consumed by the thread's
  * next link or rename. Task storage: gone with the thread, and no table

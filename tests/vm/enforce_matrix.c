@@ -270,6 +270,30 @@ static void non_holder_unlink_is_denied(void **state)
 	assert_denied(in_child(unlink_image, NULL), "a non-holder's unlink of the image");
 }
 
+/* The last name goes only with the lease, the holder's unlink too: else
+ * the inode number could be freed and given to another file, which the
+ * lease would then cover. Another name of it may go. */
+static void holder_unlink_of_the_last_name_is_denied(void **state)
+{
+	char second[300];
+
+	(void)state;
+	assert_denied(unlink_image(NULL), "the holder's unlink of the image's last name");
+	path_on_fs(second, sizeof(second), "second-name.raw");
+	if (link(image, second))
+		fail_msg("cannot link %s to %s: %s", second, image, strerror(errno));
+	assert_allowed(unlink(image) ? errno : 0, "the holder's unlink of one of two names");
+	assert_denied(unlink(second) ? errno : 0, "the holder's unlink of the last name left");
+	if (rename(second, image))	/* back where release_image expects it */
+		fail_msg("cannot rename %s back: %s", second, strerror(errno));
+}
+
+static void holder_rename_over_the_last_name_is_denied(void **state)
+{
+	(void)state;
+	assert_denied(rename_other_over_image(NULL), "the holder's rename of another file over the image");
+}
+
 static int io_uring_open_rdwr(void *arg)
 {
 	struct io_uring ring;
@@ -621,6 +645,8 @@ static const struct CMUnitTest matrix[] = {
 	MATRIX(non_holder_rename_over_image_is_denied),
 	MATRIX(non_holder_rename_image_away_is_denied),
 	MATRIX(non_holder_unlink_is_denied),
+	MATRIX(holder_unlink_of_the_last_name_is_denied),
+	MATRIX(holder_rename_over_the_last_name_is_denied),
 	MATRIX(non_holder_io_uring_openat_is_denied),
 	MATRIX(non_holder_receiving_a_write_fd_over_scm_rights_is_denied),
 	MATRIX(non_holder_pidfd_getfd_of_a_write_fd_is_denied),
