@@ -716,6 +716,46 @@ static int acquire_image(struct fixture *f, const char *name, pid_t pid, char pa
 	return r;
 }
 
+/* An acquire of another image in the fixture's folder for kids[0], as
+ * root (privileged) or a user; 0 or the error, whose reason goes to why. */
+static int acquire_numbered(struct fixture *f, int n, bool privileged, char *why, size_t size)
+{
+	struct lw_lease_holder h = holder_of(f->kids[0]);
+	struct lw_lease_entry *e = NULL;
+	struct lw_acquiring *pending;
+	struct json_object *error = NULL, *p, *reason;
+	char path[96];
+	struct lw_acquire_request req = { .image = path, .holder = &h, .privileged = privileged };
+	int r;
+
+	snprintf(path, sizeof(path), "%s/n%d.raw", f->dir, n);
+	req.fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(req.fd >= 0);
+	r = lw_leasing_acquire(&f->d, &req, &e, &pending, &error);
+	if (error && json_object_object_get_ex(error, "parameters", &p) &&
+	    json_object_object_get_ex(p, "reason", &reason))
+		snprintf(why, size, "%s", json_object_get_string(reason));
+	json_object_put(error);
+	close(req.fd);
+	return r;
+}
+
+/* Users together cannot fill the table: its last 64th (one image of 8
+ * here) is root's and the admin group's. */
+static void users_leave_the_last_of_the_table_to_root(void **state)
+{
+	struct fixture *f = *state;
+	char why[256] = "";
+	int n;
+
+	assert_int_equal(lw_leasing_kept_for_root(&f->d), 1);
+	for (n = 0; n < MEM_MAX - 1; n++)
+		assert_int_equal(acquire_numbered(f, n, false, why, sizeof(why)), 0);
+	assert_int_equal(acquire_numbered(f, n, false, why, sizeof(why)), -ENOSPC);
+	assert_non_null(strstr(why, "kept for root"));
+	assert_int_equal(acquire_numbered(f, n, true, why, sizeof(why)), 0);
+}
+
 /* Runs the loop until image is no longer leased, or a while has passed. */
 static bool released_after_a_while(struct fixture *f, const char *image)
 {
@@ -1177,6 +1217,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(shared_join_adds_the_holder_in_the_enforcer, setup, teardown),
 		cmocka_unit_test_setup_teardown(another_file_under_a_leased_path_is_not_its_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(users_leave_the_last_of_the_table_to_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shared_lease_full_of_holders_says_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(release_of_one_shared_holder_keeps_the_lease_and_the_last_ends_it,
 						setup, teardown),

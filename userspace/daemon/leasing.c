@@ -410,6 +410,11 @@ unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d)
 	return room < UINT_MAX ? (unsigned int)room : UINT_MAX;
 }
 
+unsigned int lw_leasing_kept_for_root(const struct lw_daemon *d)
+{
+	return d->cfg->max_images > 1 ? (d->cfg->max_images + 63) / 64 : 0;
+}
+
 int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req, struct lw_lease_entry **out,
 		       struct lw_acquiring **pending, struct json_object **error)
 {
@@ -431,6 +436,15 @@ int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req
 		return r;
 	if (lw_lease_count(d->leases) + d->nr_acquiring >= d->cfg->max_images) {
 		*error = lw_error_capacity_exceeded(d->cfg->max_images);
+		return -ENOSPC;
+	}
+	/* users together (each is capped: max_leases_per_uid) leave the last
+	 * images of the table to root and the admin group */
+	if (!req->privileged &&
+	    lw_lease_count(d->leases) + d->nr_acquiring >= d->cfg->max_images - lw_leasing_kept_for_root(d)) {
+		*error = lw_error_capacity_exceeded_why(d->cfg->max_images, "the last %u of %u images are kept for "
+							"root and the admin group", lw_leasing_kept_for_root(d),
+							d->cfg->max_images);
 		return -ENOSPC;
 	}
 	room = lw_leasing_descriptor_room(d);

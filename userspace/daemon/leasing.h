@@ -33,6 +33,7 @@ struct lw_acquire_request {
 	int fd;			/* the image (image_open.h), the caller's to close: O_PATH
 				 * with key, else open for read (the key comes from it) */
 	const struct lw_image_key *key;	/* from its stat (lw_image_key_of_stat), or NULL */
+	bool privileged;	/* root or the admin group asks: may use the room kept for them */
 	const struct lw_lease_holder *holder;
 	bool shared, force;
 	const char *lease;	/* the backend's lease by name (paxos manual mode), or NULL */
@@ -44,6 +45,9 @@ struct lw_acquire_request {
  * (two descriptors each) and holder processes (a pidfd each) there are
  * now; UINT_MAX when nothing limits them. */
 unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d);
+
+/* Images of the table only root and the admin group may lease: a 64th. */
+unsigned int lw_leasing_kept_for_root(const struct lw_daemon *d);
 
 /* Take (or join, for shared) a lease on req->image for req->holder: the
  * kernel key (unless req->key) and the backend lock come from req->fd. Returns 0 with *out;

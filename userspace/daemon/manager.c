@@ -302,7 +302,8 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 			return lw_error_image_not_found(p->image, strerror(-fd));
 	}
 	req = (struct lw_acquire_request){
-		.image = p->image, .fd = fd, .key = keyed ? &key : NULL, .holder = h, .shared = p->shared,
+		.image = p->image, .fd = fd, .key = keyed ? &key : NULL, .privileged = peer->privileged,
+		.holder = h, .shared = p->shared,
 		.force = p->force, .lease = p->lease, .later = p->brief ? acquired_later_brief : acquired_later,
 		.ctx = call,
 	};
