@@ -50,11 +50,12 @@ unsigned int lw_leasing_descriptor_room(const struct lw_daemon *d);
 unsigned int lw_leasing_kept_for_root(const struct lw_daemon *d);
 
 /* Take (or join, for shared) a lease on req->image for req->holder: the
- * kernel key (unless req->key) and the backend lock come from req->fd. Returns 0 with *out;
- * -EINPROGRESS when the backend answers later (req->later is called then,
- * unless lw_acquiring_cancel(*pending) first); or a negative errno with
- * *error, the varlink error reply. An image with an acquire pending is
- * refused (LeaseHeld, "pending": true), whoever asks. */
+ * kernel key (unless req->key) and the backend lock come from req->fd.
+ * Returns 0 with *out; -EINPROGRESS when the backend answers later
+ * (req->later is called then, unless lw_acquiring_cancel(*pending) first);
+ * or a negative errno with *error, the varlink error reply. An image with
+ * an acquire pending is refused (LeaseHeld, "pending": true), whoever
+ * asks; a path leased on another file, too (InvalidParameter). */
 int lw_leasing_acquire(struct lw_daemon *d, const struct lw_acquire_request *req, struct lw_lease_entry **out,
 		       struct lw_acquiring **pending, struct json_object **error);
 

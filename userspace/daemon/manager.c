@@ -303,9 +303,8 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 	}
 	req = (struct lw_acquire_request){
 		.image = p->image, .fd = fd, .key = keyed ? &key : NULL, .privileged = peer->privileged,
-		.holder = h, .shared = p->shared,
-		.force = p->force, .lease = p->lease, .later = p->brief ? acquired_later_brief : acquired_later,
-		.ctx = call,
+		.holder = h, .shared = p->shared, .force = p->force, .lease = p->lease,
+		.later = p->brief ? acquired_later_brief : acquired_later, .ctx = call,
 	};
 	r = lw_leasing_acquire(d, &req, &e, &pending, &error);
 	close(fd);
