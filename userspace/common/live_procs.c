@@ -5,12 +5,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/holder.h"
 #include "common/live_procs.h"
+#include "common/proc.h"
 
 struct live_proc {
 	pid_t pid;		/* 0: a free slot */
@@ -33,6 +35,25 @@ bool lw_pidfd_exited(int pidfd)
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
 	return poll(&p, 1, 0) != 0;
+}
+
+int lw_pidfd_uids(int pidfd, pid_t pid, uid_t *ruid, uid_t *euid)
+{
+	char path[64], buf[1024];
+	unsigned int real, effective;
+	const char *line;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	r = lw_read_text(path, buf, sizeof(buf));	/* "Uid:" comes in the first 1 KiB */
+	if (lw_lookup_failed_here(r))
+		return r;
+	line = r < 0 ? NULL : strstr(buf, "\nUid:");
+	if (!line || sscanf(line + 5, "%u %u", &real, &effective) != 2 || lw_pidfd_exited(pidfd))
+		return -ESRCH;
+	*ruid = real;
+	*euid = effective;
+	return 0;
 }
 
 static void drop(struct live_proc *p)

@@ -45,6 +45,11 @@ void lw_live_proc_exited(const struct lw_holder *holder);
 /* Has the process behind this pidfd exited? Readable, it has; a poll that
  * fails counts as exited too, so every caller fails closed. */
 bool lw_pidfd_exited(int pidfd);
+/* The real and effective uid of pid's process, from /proc/PID/status, read
+ * while pidfd (a pidfd of the process that had pid) is open and polled
+ * after: what was read is that process's. -ESRCH if it has exited (the pid
+ * may run another process now), or an error lw_lookup_failed_here. */
+int lw_pidfd_uids(int pidfd, pid_t pid, uid_t *ruid, uid_t *euid);
 /* Close every pidfd kept and forget every process seen (tests; exec
  * closes them anyway). */
 void lw_live_procs_forget(void);

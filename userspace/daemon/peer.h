@@ -11,8 +11,12 @@
 /* Who connected on fd: credentials, groups (root or d's admin group is
  * privileged), and a pidfd of the process with its start time. The start
  * time is read after pidfd_open and the pidfd checked alive after that, so
- * both name the same process. 0, or -ESRCH when the connecting process is
- * gone already, or -errno (EMFILE...). */
+ * both name the same process; and that process is the one that connected,
+ * not one that took its pid after it exited: the kernel's pidfd of the
+ * connecting process (SO_PEERPIDFD, Linux 6.5+) is still alive, or, before
+ * 6.5, the process runs as SO_PEERCRED's uid (real and effective). 0, or
+ * -ESRCH when the connecting process is gone already, -EPERM when its pid
+ * runs another uid's process now, or -errno (EMFILE...). */
 int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer);
 
 /* Is the process that connected still there? Its pidfd turns readable

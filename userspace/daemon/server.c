@@ -110,8 +110,8 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 	} else if (r < 0) {
 		error = lw_error_permission_denied("the connecting process has exited: "
 						   "a connection acts only for the process that opened it");
-		lw_log(LOG_WARNING, "refusing a client of uid %u pid %d: the connecting process has exited",
-		       peer.uid, peer.pid);
+		lw_log(LOG_WARNING, "refusing a client of uid %u pid %d: the connecting process has exited%s",
+		       peer.uid, peer.pid, r == -EPERM ? " and its pid runs a process of another uid now" : "");
 	} else {
 		error = lw_server_admission(s, &peer);
 		if (error)
