@@ -89,7 +89,7 @@ static int dup_pidfd(int pidfd)
 
 /* The pidfd first, then the start time, then the pidfd again: the stat
  * read was of the process the pidfd holds, alive after it. */
-static int prove(pid_t pid, uint64_t *start_time, char comm[LW_COMM_LEN])
+int lw_live_proc_prove(pid_t pid, uint64_t *start_time, char comm[LW_COMM_LEN])
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), r;
 
@@ -166,7 +166,7 @@ static int open_locked(pid_t pid, uint64_t *start_time, char comm[LW_COMM_LEN])
 		return dup_pidfd(p->pidfd);
 	}
 	sweep();
-	pidfd = prove(pid, start_time, comm);
+	pidfd = lw_live_proc_prove(pid, start_time, comm);
 	if (pidfd >= 0 && seen_before(pid, *start_time))
 		keep(pid, *start_time, comm, pidfd);
 	return pidfd;

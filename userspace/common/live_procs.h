@@ -37,6 +37,11 @@
  * /proc showed it when it was kept: a later rename is not seen). -ESRCH if
  * there is no such process, or an error lw_lookup_failed_here. */
 int lw_live_proc_open(pid_t pid, uint64_t *start_time, char *comm);
+/* The same proof, of a process named once (acquire --pid): a new pidfd of
+ * pid's process with its start time and comm, neither kept nor counted as
+ * a proof (its holder watch is the first); -EINVAL if pid is a thread
+ * other than its process's first, else as lw_live_proc_open. */
+int lw_live_proc_prove(pid_t pid, uint64_t *start_time, char comm[LW_COMM_LEN]);
 /* A new pidfd of a process holder's process, if that still runs (same pid,
  * same start time); else -ESRCH, or an error lw_lookup_failed_here. */
 int lw_live_proc_pidfd(const struct lw_holder *holder);

@@ -51,15 +51,6 @@ const char *lw_pid_refusal(int pid)
 	return NULL;
 }
 
-uid_t lw_pid_uid(int pid)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
-}
-
 void lw_pid_comm(int pid, char comm[LW_COMM_LEN])
 {
 	char path[64];

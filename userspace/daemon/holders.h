@@ -51,9 +51,6 @@ bool lw_lease_holder_alive(const struct lw_lease_holder *h);
  * thread, which no pidfd can watch), or NULL if it may. */
 const char *lw_pid_refusal(int pid);
 
-/* The effective uid pid runs as (the owner of /proc/PID), or -1. */
-uid_t lw_pid_uid(int pid);
-
 /* The command name of pid, "" if unknown. */
 void lw_pid_comm(int pid, char comm[LW_COMM_LEN]);
 

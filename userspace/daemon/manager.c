@@ -14,6 +14,7 @@
 #include "adopt.h"
 #include "backend.h"
 #include "common/json_tree.h"
+#include "common/live_procs.h"
 #include "common/varlink.h"
 #include "common/version.h"
 #include "common/enforcement.h"
@@ -179,6 +180,9 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 	}
 	int pid = p->has_pid ? p->pid : peer->pid;
 	const char *refusal;
+	uint64_t start_time;
+	uid_t ruid, euid;
+	int pidfd;
 
 	if (pid != peer->pid && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for another process");
@@ -191,16 +195,29 @@ static struct json_object *resolve_holder(const struct lw_peer *peer, const stru
 		memcpy(h->comm, peer->comm, sizeof(h->comm));
 		return NULL;
 	}
-	refusal = lw_pid_refusal(pid);
-	if (refusal)
-		return lw_error_invalid_parameter_why("pid", "%d: %s", pid, refusal);
-	if (lw_holder_of_pid(pid, &h->id) < 0)
-		return lw_error_invalid_parameter_why("pid", "no process %d", pid);
-	if ((int)h->id.pid != pid)
+	/* another process (a privileged caller's choice): everything about it
+	 * is read while a pidfd holds it, and the pidfd polled after, so its
+	 * start time, uid and comm are of one process, not of one that took
+	 * its pid meanwhile */
+	pidfd = lw_live_proc_prove(pid, &start_time, h->comm);
+	if (pidfd == -EINVAL && lw_holder_of_pid(pid, &h->id) == 0 && (int)h->id.pid != pid)
 		return lw_error_invalid_parameter_why("pid", "%d is a thread of process %u: leases belong to processes",
 						      pid, h->id.pid);
-	h->uid = pid == peer->pid ? peer->uid : lw_pid_uid(pid);
-	lw_pid_comm(pid, h->comm);
+	if (lw_lookup_failed_here(pidfd))
+		return lw_error_resource_limit("cannot look at process %d: %s", pid, strerror(-pidfd));
+	if (pidfd < 0)
+		return lw_error_invalid_parameter_why("pid", "no process %d", pid);
+	refusal = lw_pid_refusal(pid);
+	r = lw_pidfd_uids(pidfd, pid, &ruid, &euid);	/* polls the pidfd: refusal's read counts too */
+	close(pidfd);
+	if (lw_lookup_failed_here(r))
+		return lw_error_resource_limit("cannot look at process %d: %s", pid, strerror(-r));
+	if (r < 0)
+		return lw_error_invalid_parameter_why("pid", "no process %d", pid);
+	if (refusal)
+		return lw_error_invalid_parameter_why("pid", "%d: %s", pid, refusal);
+	h->id = (struct lw_holder){ .kind = LW_HOLDER_PROCESS, .pid = (uint32_t)pid, .start_time = start_time };
+	h->uid = euid;
 	return NULL;
 }
 
