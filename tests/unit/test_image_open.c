@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -79,10 +80,43 @@ static const char *make_file(struct fixture *f, const char *name, uid_t uid, mod
 	return f->path;
 }
 
+static void *run_lookup(void *l)
+{
+	lw_image_lookup_run(l);
+	return NULL;
+}
+
+/* look path up as c, as the daemon does: for a caller that is not
+ * privileged, in a thread of its own (it takes the caller's identity) */
+static void look_up(const char *path, const struct lw_image_caller *c, struct lw_image_lookup *l)
+{
+	pthread_t thread;
+
+	assert_int_equal(lw_image_lookup_prepare(l, path, c), 0);
+	if (!l->as_caller) {
+		lw_image_lookup_run(l);
+		return;
+	}
+	assert_int_equal(pthread_create(&thread, NULL, run_lookup, l), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+}
+
+/* acquire's open of path as c: the lookup, then its checks */
+static int image_open(const char *path, const struct lw_image_caller *c, struct lw_image *image, const char **why)
+{
+	struct lw_image_lookup l;
+	int r;
+
+	look_up(path, c, &l);
+	r = lw_image_open(&l, c, image, why);
+	lw_image_lookup_release(&l);
+	return r;
+}
+
 static int open_as(const char *path, const struct lw_image_caller *c, const char **why)
 {
 	struct lw_image image;
-	int r = lw_image_open(path, c, &image, why);
+	int r = image_open(path, c, &image, why);
 
 	if (r == 0) {
 		assert_true(image.fd >= 0);
@@ -194,14 +228,15 @@ static void image_kinds(void **state)
 static void lookup_opens_nothing_yet_names_the_file(void **state)
 {
 	const char *path = make_file(*state, "lookup.img", USER, 0600);
-	struct stat st, want;
-	int fd = -1;
+	struct lw_image_lookup l;
+	struct stat want;
 
-	assert_int_equal(lw_image_lookup(path, &user, &fd, &st), 0);
-	assert_int_equal(fcntl(fd, F_GETFL) & O_PATH, O_PATH);
+	look_up(path, &user, &l);
+	assert_int_equal(l.err, 0);
+	assert_int_equal(fcntl(l.fd, F_GETFL) & O_PATH, O_PATH);
 	assert_int_equal(stat(path, &want), 0);
-	assert_true(st.st_ino == want.st_ino && st.st_dev == want.st_dev);
-	close(fd);
+	assert_true(l.st.st_ino == want.st_ino && l.st.st_dev == want.st_dev);
+	lw_image_lookup_release(&l);
 }
 
 /* acquire's open opens nothing either; the image is opened for read from
@@ -216,7 +251,7 @@ static void open_names_the_file_and_opens_it_for_read_when_asked(void **state)
 	char moved[256];
 	int fd;
 
-	assert_int_equal(lw_image_open(path, &user, &image, &why), 0);
+	assert_int_equal(image_open(path, &user, &image, &why), 0);
 	assert_int_equal(fcntl(image.fd, F_GETFL) & O_PATH, O_PATH);
 	assert_int_equal(stat(path, &want), 0);
 	assert_true(image.st.st_ino == want.st_ino && image.st.st_dev == want.st_dev);

@@ -24,6 +24,7 @@ void lw_config_defaults(struct lw_config *cfg)
 	cfg->max_clients_per_uid = 32;
 	cfg->reserved_clients = 16;
 	cfg->idle_timeout_sec = 60;
+	cfg->lookup_timeout_sec = 10;
 	cfg->socket_mode = 0660;
 	cfg->protect_holders = true;
 	cfg->protect_fs_devices = true;
@@ -143,6 +144,8 @@ static int set_key(struct lw_config *cfg, const char *section, const char *key, 
 			return set_uint(&cfg->reserved_clients, value, 0, 65535);
 		if (strcmp(key, "idle_timeout_sec") == 0)
 			return set_uint(&cfg->idle_timeout_sec, value, 0, 86400);
+		if (strcmp(key, "lookup_timeout_sec") == 0)
+			return set_uint(&cfg->lookup_timeout_sec, value, 1, 3600);
 		if (strcmp(key, "socket_mode") == 0)
 			return set_mode(&cfg->socket_mode, value);
 		if (strcmp(key, "socket_group") == 0)

@@ -39,6 +39,7 @@ struct lw_config {
 	unsigned int max_clients_per_uid;	/* [daemon] max_clients_per_uid: an unprivileged uid's connections */
 	unsigned int reserved_clients;	/* [daemon] reserved_clients: last slots of max_clients, root/admin only */
 	unsigned int idle_timeout_sec;	/* [daemon] idle_timeout_sec: unprivileged connection with no request; 0 never */
+	unsigned int lookup_timeout_sec;	/* [daemon] lookup_timeout_sec: an unprivileged caller's path lookup */
 	unsigned int socket_mode;	/* [daemon] socket_mode: octal permission bits of the socket */
 	char socket_group[64];		/* [daemon] socket_group: the socket's group; "" the admin group (else root) */
 	bool protect_holders;		/* [daemon] protect_holders: no ptrace-class access to holders */

@@ -26,6 +26,7 @@ struct lw_commit;
 struct lw_acquiring;
 struct lw_releasing;
 struct lw_adoption;
+struct lw_looking_up;
 
 struct lw_daemon {
 	const struct lw_config *cfg;
@@ -57,6 +58,8 @@ struct lw_daemon {
 	unsigned int fd_per_holder;	/* pidfds a holder process takes, however many leases */
 	unsigned int fd_reserved;	/* kept for the daemon's own, whatever the leases */
 	LIST_HEAD(lw_releasing_list, lw_releasing) releasing;	/* releasing.h: the backend lets go later */
+	LIST_HEAD(lw_looking_up_list, lw_looking_up) looking_up;	/* looking_up.h: users' path lookups */
+	unsigned int nr_looking_up;
 };
 
 /* Logging with a priority, to stderr (the journal under systemd). */

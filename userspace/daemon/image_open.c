@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,23 +24,6 @@
 #include "image_open.h"
 #include "common/fd_reopen.h"
 #include "common/fd_stat.h"
-
-#define MAX_GROUPS 256
-
-struct lookup {
-	const char *path;
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[MAX_GROUPS];
-	int nr_groups;
-	bool as_caller;
-	/* results */
-	int fd;
-	int err;
-	struct stat st;
-	bool writable;		/* the caller may open it for write */
-	bool no_identity;	/* the thread could not take the caller's identity */
-};
 
 bool lw_image_kind_ok(mode_t mode, long fs_magic)
 {
@@ -65,7 +47,7 @@ bool lw_image_kind_ok(mode_t mode, long fs_magic)
 
 /* The caller's supplementary groups, from /proc/PID/status, if that process
  * still runs as uid (else none: fewer groups never grant more). */
-static void caller_groups(const struct lw_image_caller *c, struct lookup *l)
+static void caller_groups(const struct lw_image_caller *c, struct lw_image_lookup *l)
 {
 	char path[64], line[4096];
 	bool same_uid = false;
@@ -84,7 +66,7 @@ static void caller_groups(const struct lw_image_caller *c, struct lookup *l)
 		else if (strncmp(line, "Groups:", 7) == 0 && same_uid) {
 			char *p = line + 7, *end;
 
-			while (l->nr_groups < MAX_GROUPS) {
+			while (l->nr_groups < LW_IMAGE_MAX_GROUPS) {
 				unsigned long g = strtoul(p, &end, 10);
 
 				if (end == p)
@@ -97,7 +79,7 @@ static void caller_groups(const struct lw_image_caller *c, struct lookup *l)
 	fclose(f);
 }
 
-static void lookup_here(struct lookup *l)
+static void lookup_here(struct lw_image_lookup *l)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_CLOEXEC,
@@ -122,10 +104,8 @@ static void lookup_here(struct lookup *l)
 	l->err = 0;
 }
 
-static void *lookup_as_caller(void *arg)
+static void lookup_as_caller(struct lw_image_lookup *l)
 {
-	struct lookup *l = arg;
-
 	/* groups first, then gid, then uid: each later step gives up the
 	 * capability the earlier ones need */
 	if (syscall(SYS_setgroups, (size_t)l->nr_groups, l->groups) < 0 ||
@@ -134,85 +114,76 @@ static void *lookup_as_caller(void *arg)
 		l->err = -errno;
 		l->fd = -1;
 		l->no_identity = true;
-		return NULL;
+		return;
 	}
 	lookup_here(l);
-	return NULL;
 }
 
-static int lookup(const char *path, const struct lw_image_caller *caller, struct lookup *l)
+int lw_image_lookup_prepare(struct lw_image_lookup *l, const char *path, const struct lw_image_caller *caller)
 {
-	pthread_t thread;
-	int r;
-
-	memset(l, 0, sizeof(*l));
 	l->path = path;
 	l->fd = -1;
+	l->err = 0;
+	l->writable = false;
+	l->no_identity = false;
 	l->as_caller = !caller->privileged;
+	l->nr_groups = 0;
 	if (path[0] != '/')
 		return l->err = -EINVAL;
-	if (!l->as_caller) {
-		lookup_here(l);
-		return l->err;
+	if (l->as_caller) {
+		l->uid = caller->uid;
+		l->gid = caller->gid;
+		caller_groups(caller, l);
 	}
-	l->uid = caller->uid;
-	l->gid = caller->gid;
-	caller_groups(caller, l);
-	r = pthread_create(&thread, NULL, lookup_as_caller, l);
-	if (r)
-		return l->err = -r;
-	pthread_join(thread, NULL);
-	return l->err;
-}
-
-int lw_image_lookup(const char *path, const struct lw_image_caller *caller, int *fd, struct stat *st)
-{
-	struct lookup l;
-	int r = lookup(path, caller, &l);
-
-	if (r < 0)
-		return r;
-	*fd = l.fd;
-	*st = l.st;
 	return 0;
 }
 
-int lw_image_open(const char *path, const struct lw_image_caller *caller, struct lw_image *image, const char **why)
+void lw_image_lookup_run(struct lw_image_lookup *l)
+{
+	if (l->path[0] != '/')
+		l->err = -EINVAL;
+	else if (l->as_caller)
+		lookup_as_caller(l);
+	else
+		lookup_here(l);
+}
+
+void lw_image_lookup_release(struct lw_image_lookup *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+int lw_image_open(struct lw_image_lookup *l, const struct lw_image_caller *caller, struct lw_image *image,
+		  const char **why)
 {
 	struct statfs fs;
-	struct lookup l;
-	int r;
 
 	image->fd = -1;
-	r = lookup(path, caller, &l);
-	if (r < 0) {
-		*why = l.no_identity ? "the daemon cannot take the caller's identity to look the path up "
-				       "(it needs CAP_SETUID and CAP_SETGID)" : strerror(-r);
-		return r;
+	if (l->err < 0) {
+		*why = l->no_identity ? "the daemon cannot take the caller's identity to look the path up "
+					"(it needs CAP_SETUID and CAP_SETGID)" : strerror(-l->err);
+		return l->err;
 	}
-	if (fstatfs(l.fd, &fs) < 0) {
-		r = -errno;
+	if (fstatfs(l->fd, &fs) < 0) {
 		*why = strerror(errno);
-		goto fail;
+		return -errno;
 	}
-	if (!lw_image_kind_ok(l.st.st_mode, (long)fs.f_type)) {
+	if (!lw_image_kind_ok(l->st.st_mode, (long)fs.f_type)) {
 		*why = "not an image: only regular files and block devices (on no kernel pseudo filesystem) are";
-		r = -EINVAL;
-		goto fail;
+		return -EINVAL;
 	}
 	/* an unprivileged caller could otherwise lock root out of root's files */
-	if (l.as_caller && l.st.st_uid != caller->uid && !l.writable) {
+	if (l->as_caller && l->st.st_uid != caller->uid && !l->writable) {
 		*why = "the caller neither owns nor may write this image (only root or the admin group may lease it)";
-		r = -EPERM;
-		goto fail;
+		return -EPERM;
 	}
-	image->fd = l.fd;
-	image->st = l.st;
+	image->fd = l->fd;
+	image->st = l->st;
 	image->fs_magic = (long)fs.f_type;
+	l->fd = -1;
 	return 0;
-fail:
-	close(l.fd);
-	return r;
 }
 
 int lw_image_open_read(int path_fd)

@@ -26,10 +26,37 @@ struct lw_image_caller {
 	bool privileged;
 };
 
-/* Look path up as caller into an O_PATH descriptor (*fd), with its fstat in
- * *st. Returns 0 or a negative errno (what the caller's own lookup would
- * have got). Opens nothing, so it has no side effect on devices. */
-int lw_image_lookup(const char *path, const struct lw_image_caller *caller, int *fd, struct stat *st);
+#define LW_IMAGE_MAX_GROUPS 256
+
+/* One lookup of a path: what it asks, then what it found. */
+struct lw_image_lookup {
+	const char *path;	/* absolute; must outlive the lookup */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[LW_IMAGE_MAX_GROUPS];
+	int nr_groups;
+	bool as_caller;		/* not privileged: looked up with the caller's identity */
+	/* found */
+	int err;		/* 0 or a negative errno (what the caller's own lookup would have got) */
+	int fd;			/* O_PATH, opens nothing; -1 on error or once taken */
+	struct stat st;		/* its fstat */
+	bool writable;		/* the caller may open it for write */
+	bool no_identity;	/* the thread could not take the caller's identity */
+};
+
+/* Make l a lookup of path as caller (for an unprivileged one, with its
+ * supplementary groups read now). Returns 0 or -EINVAL for a relative path. */
+int lw_image_lookup_prepare(struct lw_image_lookup *l, const char *path, const struct lw_image_caller *caller);
+
+/* Do the lookup: l->err, l->fd and the rest. As the daemon for a privileged
+ * caller, here. For another (l->as_caller) the thread that calls this takes
+ * the caller's identity for good: a thread of its own, which ends right
+ * after; and the lookup may never end (a FUSE server that never answers
+ * stalls it), so the event loop must not wait for it (looking_up.h). */
+void lw_image_lookup_run(struct lw_image_lookup *l);
+
+/* Close what l found and did not give away. */
+void lw_image_lookup_release(struct lw_image_lookup *l);
 
 /* What acquire's open found: the file, named by a descriptor that opens
  * nothing, and what the kernel says of it. */
@@ -39,14 +66,16 @@ struct lw_image {
 	long fs_magic;		/* statfs(2)'s f_type */
 };
 
-/* Acquire's open: look path up as caller and check it is an image the
- * caller may protect (a regular file or block device, on no kernel pseudo
- * filesystem; for an unprivileged caller its own, or one it may write).
- * Opens nothing yet: each later step opens what it needs from image->fd,
- * after the lease checks. On failure returns a negative errno and *why
- * says why in one line: -EINVAL not an image, -EPERM not the caller's to
- * lease, else the lookup's own error. */
-int lw_image_open(const char *path, const struct lw_image_caller *caller, struct lw_image *image, const char **why);
+/* Acquire's open, from a lookup done as caller (l): check it found an image
+ * the caller may protect (a regular file or block device, on no kernel
+ * pseudo filesystem; for an unprivileged caller its own, or one it may
+ * write), and take its descriptor into image. Opens nothing yet: each later
+ * step opens what it needs from image->fd, after the lease checks. On
+ * failure returns a negative errno and *why says why in one line: -EINVAL
+ * not an image, -EPERM not the caller's to lease, else the lookup's own
+ * error. */
+int lw_image_open(struct lw_image_lookup *l, const struct lw_image_caller *caller, struct lw_image *image,
+		  const char **why);
 
 /* The file path_fd names (an O_PATH descriptor), open for read: non-blocking
  * and no controlling tty, so opening neither waits nor acts. Through the

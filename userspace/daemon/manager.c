@@ -22,6 +22,7 @@
 #include "holders.h"
 #include "image_open.h"
 #include "lease_json.h"
+#include "looking_up.h"
 #include "peer.h"
 #include "leasing.h"
 #include "manager.h"
@@ -248,6 +249,70 @@ static struct json_object *reply_acquired(const struct lw_lease_entry *e, bool b
 	return brief ? varlink_reply_empty() : reply_lease(e, false);
 }
 
+static struct json_object *manager_call(struct lw_daemon *d, const struct lw_peer *peer, const char *member,
+					struct json_object *parameters, struct lw_call *call, struct lw_image_lookup *found);
+
+/* A call whose image path is looked up as an unprivileged caller
+ * (looking_up.h): asked again with what the lookup found. */
+struct looking {
+	struct lw_daemon *d;
+	const struct lw_peer *peer;	/* the connection's: it outlives the call */
+	struct lw_call *call;
+	struct json_object *parameters;
+	struct lw_looking_up *lookup;
+	char member[16];
+};
+
+static void looking_free(struct looking *w)
+{
+	json_object_put(w->parameters);
+	free(w);
+}
+
+static void looked_up(void *ctx, struct lw_image_lookup *l, struct json_object *error)
+{
+	struct looking *w = ctx;
+	struct json_object *reply = l ? manager_call(w->d, w->peer, w->member, w->parameters, w->call, l) : error;
+
+	/* else the method deferred it again, with its own gone callback */
+	if (reply)
+		lw_call_reply(w->call, reply);
+	looking_free(w);
+}
+
+static void looking_gone(void *ctx)
+{
+	struct looking *w = ctx;
+
+	lw_looking_up_cancel(w->lookup);
+	looking_free(w);
+}
+
+/* The lookup of image as an unprivileged caller: in a thread the loop does
+ * not wait for (a FUSE server of the caller's may never answer it). The
+ * call is deferred and asked again once the lookup is done. */
+static struct json_object *look_up_first(struct lw_daemon *d, const struct lw_peer *peer, const char *member,
+					 const char *image, struct json_object *parameters, struct lw_call *call)
+{
+	struct lw_image_caller caller = caller_of(peer);
+	struct json_object *error = NULL;
+	struct looking *w = calloc(1, sizeof(*w));
+
+	if (!w || strlen(member) >= sizeof(w->member)) {
+		free(w);
+		return lw_error_resource_limit("out of memory");
+	}
+	*w = (struct looking){ .d = d, .peer = peer, .call = call, .parameters = json_object_get(parameters) };
+	strcpy(w->member, member);
+	w->lookup = lw_looking_up_start(d, image, &caller, looked_up, w, &error);
+	if (!w->lookup) {
+		looking_free(w);
+		return error;
+	}
+	lw_call_defer(call, looking_gone, w);
+	return NULL;
+}
+
 /* The backend answered an acquire that was pending. */
 static void acquired_later(void *ctx, int result, struct lw_lease_entry *e, struct json_object *error)
 {
@@ -276,15 +341,18 @@ static struct json_object *out_of_descriptors(const char *image, int r, struct j
 	return lw_error_resource_limit("lockwardend is out of file descriptors (%s)", strerror(-r));
 }
 
-/* An acquire for holder h, its parameters p checked. */
-static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer *peer, const struct params *p,
-				      struct lw_lease_holder *h, struct lw_call *call)
+/* An acquire for holder h, its parameters p (of in) checked; the image's
+ * lookup as the caller done (found) or not yet (NULL). */
+static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
+				      const struct params *p, struct lw_lease_holder *h, struct lw_call *call,
+				      struct lw_image_lookup *found)
 {
 	struct lw_image_caller caller = caller_of(peer);
 	struct lw_lease_entry *e = NULL;
 	struct json_object *error;
 	struct lw_acquiring *pending;
 	struct lw_acquire_request req;
+	struct lw_image_lookup here;
 	struct lw_image image;
 	struct lw_image_key key;
 	const char *why;
@@ -297,7 +365,17 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 		return lw_error_capacity_exceeded_why(d->cfg->max_leases_per_uid,
 						      "uid %u holds %u leases already (max_leases_per_uid)",
 						      (unsigned int)peer->uid, d->cfg->max_leases_per_uid);
-	r = lw_image_open(p->image, &caller, &image, &why);
+	if (!found && !peer->privileged)
+		return look_up_first(d, peer, "Acquire", p->image, in, call);
+	if (!found) {
+		/* root's and the admin group's: here and now, as the daemon */
+		found = &here;
+		lw_image_lookup_prepare(found, p->image, &caller);
+		lw_image_lookup_run(found);
+	}
+	r = lw_image_open(found, &caller, &image, &why);
+	if (found == &here)
+		lw_image_lookup_release(&here);
 	if (r == -EMFILE || r == -ENFILE)
 		return out_of_descriptors(p->image, r, NULL);
 	if (r == -EINVAL)
@@ -337,7 +415,7 @@ static struct json_object *acquire_as(struct lw_daemon *d, const struct lw_peer 
 }
 
 static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
-				   struct lw_call *call)
+				   struct lw_call *call, struct lw_image_lookup *found)
 {
 	struct json_object *reply;
 	struct lw_lease_holder h;
@@ -355,9 +433,16 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
 	reply = resolve_holder(peer, &p, &h);
 	if (reply)
 		return reply;
-	reply = acquire_as(d, peer, &p, &h, call);
+	reply = acquire_as(d, peer, in, &p, &h, call, found);
 	lw_lease_holder_put(&h);	/* a lease it made has its own reference */
 	return reply;
+}
+
+/* Whether find_lease needs image looked up as the caller first (in a
+ * thread the loop does not wait for: look_up_first). */
+static bool needs_lookup(struct lw_daemon *d, const struct lw_peer *peer, const char *image)
+{
+	return !peer->privileged && !lw_lease_by_image(d->leases, image);
 }
 
 /* The lease named by image: by the path it was taken with, else by the
@@ -365,24 +450,30 @@ static struct json_object *acquire(struct lw_daemon *d, const struct lw_peer *pe
  * looked up as the caller into an O_PATH descriptor, which opens nothing:
  * no device is ever opened on a caller's behalf. NULL also for a lease the
  * caller may not see, so "not yours" and "no such file" look the same.
- * Else the acquire of it still pending, in *pending. */
+ * Else the acquire of it still pending, in *pending. The lookup: found,
+ * else done here for a privileged caller; for another, by the path alone. */
 static struct lw_lease_entry *find_lease(struct lw_daemon *d, const struct lw_peer *peer, const char *image,
-					 struct lw_acquiring **pending)
+					 struct lw_image_lookup *found, struct lw_acquiring **pending)
 {
 	struct lw_image_caller caller = caller_of(peer);
 	struct lw_lease_entry *e = lw_lease_by_image(d->leases, image);
 	struct lw_image_key key = { 0 };
-	struct stat st;
+	struct lw_image_lookup here;
 	bool keyed = false;
-	int fd;
 
 	*pending = NULL;
-	if (!e && lw_image_lookup(image, &caller, &fd, &st) == 0) {
-		keyed = lw_enforcement_key_of_fd(d->enforcer, fd, &key) == 0;
+	if (!e && !found && peer->privileged) {
+		found = &here;
+		lw_image_lookup_prepare(found, image, &caller);
+		lw_image_lookup_run(found);
+	}
+	if (!e && found && found->err == 0) {
+		keyed = lw_enforcement_key_of_fd(d->enforcer, found->fd, &key) == 0;
 		if (keyed)
 			e = lw_lease_by_key(d->leases, &key);
-		close(fd);
 	}
+	if (found == &here)
+		lw_image_lookup_release(&here);
 	if (!e && d->nr_acquiring) {
 		struct lw_acquiring *a = lw_acquiring_find(d, keyed ? &key : &(struct lw_image_key){ 0 }, image);
 
@@ -427,7 +518,7 @@ static void release_call_gone(void *ctx)
 }
 
 static struct json_object *release(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
-				   struct lw_call *call)
+				   struct lw_call *call, struct lw_image_lookup *found)
 {
 	struct lw_releasing *releasing;
 	struct lw_acquiring *pending;
@@ -446,7 +537,9 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 
 	if (!p.cgroup && pid != peer->pid && !peer->privileged)
 		return lw_error_permission_denied("only root or the admin group may act for another process");
-	e = find_lease(d, peer, p.image, &pending);
+	if (!found && needs_lookup(d, peer, p.image))
+		return look_up_first(d, peer, "Release", p.image, in, call);
+	e = find_lease(d, peer, p.image, found, &pending);
 	if (pending && named_holder(lw_acquiring_entry(pending), &p, pid) == 0) {
 		/* withdraw it: the pending Acquire is answered, nothing was held */
 		lw_acquiring_abort(pending, lw_error_backend_failure(
@@ -468,7 +561,8 @@ static struct json_object *release(struct lw_daemon *d, const struct lw_peer *pe
 	return varlink_reply_empty();
 }
 
-static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in)
+static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *peer, struct json_object *in,
+				   struct lw_call *call, struct lw_image_lookup *found)
 {
 	struct json_object *reply, *out;
 	char *state;
@@ -479,7 +573,9 @@ static struct json_object *inquire(struct lw_daemon *d, const struct lw_peer *pe
 
 	if (bad)
 		return bad_param(in, bad);
-	e = find_lease(d, peer, p.image, &pending);
+	if (!found && needs_lookup(d, peer, p.image))
+		return look_up_first(d, peer, "Inquire", p.image, in, call);
+	e = find_lease(d, peer, p.image, found, &pending);
 	if (pending)
 		return reply_lease(lw_acquiring_entry(pending), true);
 	reply = reply_lease(e, false);
@@ -633,7 +729,7 @@ static void waiting_free(struct waiting *w)
 static void adoption_over(void *ctx)
 {
 	struct waiting *w = ctx;
-	struct json_object *reply = lw_manager_call(w->d, w->peer, w->member, w->parameters, w->call);
+	struct json_object *reply = manager_call(w->d, w->peer, w->member, w->parameters, w->call, NULL);
 
 	/* else the method deferred it again, with its own gone callback */
 	if (reply)
@@ -666,7 +762,8 @@ static bool waits_for_adoption(struct lw_daemon *d, const struct lw_peer *peer, 
 	/* a malformed Inquire is answered by inquire() itself */
 	if (!json_object_object_get_ex(parameters, "image", &image) || !json_object_is_type(image, json_type_string))
 		return false;
-	return !find_lease(d, peer, json_object_get_string(image), &pending);
+	/* (another user's lookup is not waited for here: it waits then) */
+	return !find_lease(d, peer, json_object_get_string(image), NULL, &pending);
 }
 
 static struct json_object *wait_for_adoption(struct lw_daemon *d, const struct lw_peer *peer, const char *member,
@@ -689,8 +786,9 @@ static struct json_object *wait_for_adoption(struct lw_daemon *d, const struct l
 	return NULL;
 }
 
-struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *peer,
-				    const char *member, struct json_object *parameters, struct lw_call *call)
+/* The call, with its image's lookup as the caller when done (found), else NULL. */
+static struct json_object *manager_call(struct lw_daemon *d, const struct lw_peer *peer, const char *member,
+					struct json_object *parameters, struct lw_call *call, struct lw_image_lookup *found)
 {
 	static const char *const methods[] = { "Acquire", "Release", "Inquire", "List", "Status" };
 	bool known = false;
@@ -700,14 +798,20 @@ struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *p
 	if (known && waits_for_adoption(d, peer, member, parameters))
 		return wait_for_adoption(d, peer, member, parameters, call);
 	if (strcmp(member, "Acquire") == 0)
-		return acquire(d, peer, parameters, call);
+		return acquire(d, peer, parameters, call, found);
 	if (strcmp(member, "Release") == 0)
-		return release(d, peer, parameters, call);
+		return release(d, peer, parameters, call, found);
 	if (strcmp(member, "Inquire") == 0)
-		return inquire(d, peer, parameters);
+		return inquire(d, peer, parameters, call, found);
 	if (strcmp(member, "List") == 0)
 		return list(d, peer, parameters, call);
 	if (strcmp(member, "Status") == 0)
 		return status(d, peer, parameters);
 	return NULL;
+}
+
+struct json_object *lw_manager_call(struct lw_daemon *d, const struct lw_peer *peer,
+				    const char *member, struct json_object *parameters, struct lw_call *call)
+{
+	return manager_call(d, peer, member, parameters, call, NULL);
 }
