@@ -343,6 +343,56 @@ static void holder_uid_survives_the_state_format(void **state)
 	lw_lease_entry_free(back);
 }
 
+/* After a restart the lookup runs as the lease's holder: its uid, and the
+ * groups of its process while that still runs as it. */
+static void holder_is_looked_up_as_itself_after_a_restart(void **state)
+{
+	struct lw_image_caller c;
+	gid_t admin_gid = getegid();
+
+	(void)state;
+	lw_image_caller_of_holder(getpid(), USER, NULL, &c);
+	/* this process runs as root, not USER: none of its groups count */
+	assert_int_equal(c.uid, USER);
+	assert_int_not_equal(c.gid, getegid());
+	assert_false(c.privileged);
+	lw_image_caller_of_holder(getpid(), USER, &admin_gid, &c);
+	assert_false(c.privileged);
+	lw_image_caller_of_holder(0, 0, NULL, &c);
+	assert_true(c.privileged);
+	/* a process that runs as uid: its primary group, and the admin group counts */
+	lw_image_caller_of_holder(getpid(), geteuid(), &admin_gid, &c);
+	assert_int_equal(c.gid, getegid());
+	assert_true(c.privileged);
+}
+
+/* What adoption refuses to follow: a symlink put in place of a user's
+ * leased file, to root's file or to a device, looked up as that user. */
+static void holder_lookup_refuses_a_symlink_to_root_file_or_device(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_image_caller c;
+	struct lw_image image;
+	char target[256];
+	const char *why;
+	int fd;
+
+	lw_image_caller_of_holder(0, USER, NULL, &c);
+	snprintf(f->path, sizeof(f->path), "%s/user.img", f->dir);
+	snprintf(target, sizeof(target), "%s/root.img", f->dir);
+	assert_true((fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)) >= 0);
+	close(fd);
+	assert_int_equal(symlink(target, f->path), 0);
+	assert_int_equal(image_open(f->path, &c, &image, &why), -EPERM);
+	unlink(f->path);
+	assert_int_equal(symlink("/dev/ptmx", f->path), 0);
+	assert_int_equal(image_open(f->path, &c, &image, &why), -EINVAL);
+	c.privileged = true;	/* not even for root */
+	assert_int_equal(image_open(f->path, &c, &image, &why), -EINVAL);
+	unlink(f->path);
+	unlink(target);
+}
+
 static void leases_are_counted_per_uid(void **state)
 {
 	struct lw_lease_table *t;
@@ -423,6 +473,8 @@ int main(void)
 		cmocka_unit_test(image_kinds),
 		cmocka_unit_test(holder_uid_survives_the_state_format),
 		cmocka_unit_test(leases_are_counted_per_uid),
+		cmocka_unit_test(holder_is_looked_up_as_itself_after_a_restart),
+		cmocka_unit_test_setup_teardown(holder_lookup_refuses_a_symlink_to_root_file_or_device, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

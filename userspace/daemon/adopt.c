@@ -3,11 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/queue.h>
 #include <syslog.h>
 #include <time.h>
@@ -17,6 +21,7 @@
 #include "backend.h"
 #include "common/enforcement.h"
 #include "holders.h"
+#include "image_open.h"
 #include "keeper.h"
 #include "keeping.h"
 #include "leasing.h"
@@ -239,11 +244,144 @@ struct lw_adoption {
 	TAILQ_HEAD(, lw_adopt_waiter) waiters;
 };
 
+/* A lookup as a holder that is not root takes the holder's identity, so it
+ * runs in a thread of its own; adoption waits for it at most
+ * lookup_timeout_sec (the holder's FUSE server may never answer) and then
+ * leaves it to end on its own, if ever: the last of the two frees it. */
+struct holder_lookup {
+	struct lw_image_lookup l;
+	char *path;
+	int done_fd;		/* eventfd, written once the lookup ended */
+	atomic_int refs;
+};
+
+static void holder_lookup_put(struct holder_lookup *h)
+{
+	if (atomic_fetch_sub(&h->refs, 1) != 1)
+		return;
+	lw_image_lookup_release(&h->l);
+	if (h->done_fd >= 0)
+		close(h->done_fd);
+	free(h->path);
+	free(h);
+}
+
+static void *holder_lookup_run(void *arg)
+{
+	struct holder_lookup *h = arg;
+
+	lw_image_lookup_run(&h->l);
+	eventfd_write(h->done_fd, 1);
+	holder_lookup_put(h);
+	return NULL;
+}
+
+/* lw_image_open of path as caller, waiting at most timeout_sec. */
+static int image_open_as(const char *path, const struct lw_image_caller *caller, unsigned int timeout_sec,
+			 struct lw_image *image, const char **why)
+{
+	struct holder_lookup *h = calloc(1, sizeof(*h));
+	struct pollfd ready;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int r;
+
+	image->fd = -1;
+	if (!h || !(h->path = strdup(path))) {
+		free(h);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	h->done_fd = -1;
+	atomic_init(&h->refs, 1);
+	r = lw_image_lookup_prepare(&h->l, h->path, caller);
+	if (r == 0 && !h->l.as_caller)
+		lw_image_lookup_run(&h->l);
+	else if (r == 0) {
+		h->done_fd = eventfd(0, EFD_CLOEXEC);
+		if (h->done_fd < 0) {
+			r = -errno;
+			*why = strerror(errno);
+			holder_lookup_put(h);
+			return r;
+		}
+		atomic_init(&h->refs, 2);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = -pthread_create(&thread, &attr, holder_lookup_run, h);
+		pthread_attr_destroy(&attr);
+		if (r < 0) {
+			atomic_init(&h->refs, 1);
+			*why = strerror(-r);
+			holder_lookup_put(h);
+			return r;
+		}
+		ready = (struct pollfd){ .fd = h->done_fd, .events = POLLIN };
+		do
+			r = poll(&ready, 1, (int)timeout_sec * 1000);
+		while (r < 0 && errno == EINTR);
+		if (r != 1) {
+			*why = "its lookup did not answer within lookup_timeout_sec";
+			holder_lookup_put(h);
+			return -ETIMEDOUT;
+		}
+	}
+	r = lw_image_open(&h->l, caller, image, why);
+	holder_lookup_put(h);
+	return r;
+}
+
+int lw_adopt_image(struct lw_daemon *d, const struct lw_lease_entry *e, int *fd, bool *fd_path, const char **why)
+{
+	const struct lw_lease_holder *h = &e->holders[0];
+	struct lw_image_caller caller;
+	struct lw_image image;
+	struct lw_image_key key;
+	int r;
+
+	/* the first holder that is not root: its lease may not reach further than it */
+	for (unsigned int i = 0; i < e->nr_holders; i++)
+		if (e->holders[i].uid != 0) {
+			h = &e->holders[i];
+			break;
+		}
+	lw_image_caller_of_holder(h->id.kind == LW_HOLDER_PROCESS ? (pid_t)h->id.pid : 0, h->uid,
+				  d->has_admin_group ? &d->admin_gid : NULL, &caller);
+	r = image_open_as(e->image, &caller, d->cfg->lookup_timeout_sec, &image, why);
+	if (r < 0)
+		return r;
+	*fd = image.fd;
+	*fd_path = true;
+	if (lw_image_key_of_stat(&image.st, image.fs_magic, &key) < 0) {
+		/* checked an image above: opening it for read neither waits nor acts */
+		*fd = lw_image_open_read(image.fd);
+		close(image.fd);
+		if (*fd < 0) {
+			*why = strerror(-*fd);
+			return *fd;
+		}
+		*fd_path = false;
+		if ((r = lw_enforcement_key_of_fd(d->enforcer, *fd, &key)) < 0) {
+			*why = lw_enforcement_error(d->enforcer);
+			close(*fd);
+			return r;
+		}
+	}
+	if (key.dev != e->key.dev || key.ino != e->key.ino) {
+		*why = "the path now names another file than the one leased";
+		close(*fd);
+		return -ESTALE;
+	}
+	return 0;
+}
+
 /* The backend lock for e: the kept one if it still holds, else taken anew
  * if it is free (the backend never waits here). */
-static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept_list *kept, struct lw_err *err)
+static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, int image_fd, struct kept_list *kept,
+		      struct lw_err *err)
 {
-	struct lw_backend_request req = { .image = e->image, .image_fd = -1, .shared = e->mode == LW_LEASE_SHARED };
+	struct lw_backend_request req = { .image = e->image, .image_fd = image_fd,
+					  .shared = e->mode == LW_LEASE_SHARED };
 	bool had_copy;
 	int fd, r;
 
@@ -272,8 +410,9 @@ static int adopt_lock(struct lw_daemon *d, struct lw_lease_entry *e, struct kept
 	return 0;
 }
 
-/* Put the kernel's entry for e in line with e's holders. */
-static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
+/* Put the kernel's entry for e in line with e's holders; image_fd is e's
+ * image (lw_adopt_image), O_PATH if fd_path. */
+static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e, int image_fd, bool fd_path)
 {
 	const struct lw_lease *kernel = kernel_entry(&d->adoption->kernel, &e->key);
 	struct lw_lease looked_up;
@@ -305,21 +444,23 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e)
 	 * report who opened it for write in the gap. Those keep their
 	 * descriptors (the holder's lease stands), but not silently. */
 	lw_log(LOG_WARNING, "adopt %s: the kernel did not enforce this lease; enforcing it again", e->image);
-	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = fd_path ? lw_image_open_read(image_fd) : image_fd;
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = lw_enforcement_add_lease(d->enforcer, fd, e->mode, &e->holders[0].id, LW_LEASE_FORCE, &key, NULL);
-	close(fd);
-	if (r < 0)
-		return r;
-	if (key.dev != e->key.dev || key.ino != e->key.ino) {
-		lw_log(LOG_WARNING, "adopt %s: the path now names another file; following it", e->image);
-		lw_lease_table_rekey(d->leases, e, &key);	/* a holder's exit finds it by key */
+	if (r == 0 && (key.dev != e->key.dev || key.ino != e->key.ino)) {
+		/* lw_adopt_image found e's key by stat: the enforcer's own says otherwise */
+		lw_enforcement_remove_lease(d->enforcer, &key);
+		r = -ESTALE;
 	}
-	for (unsigned int i = 1; i < e->nr_holders; i++)
-		lw_enforcement_add_holder(d->enforcer, &e->key, &e->holders[i].id);
-	lw_tamper_report_writers(d, e, "at start, after a gap in enforcement");
-	return 0;
+	if (r == 0) {
+		for (unsigned int i = 1; i < e->nr_holders; i++)
+			lw_enforcement_add_holder(d->enforcer, &e->key, &e->holders[i].id);
+		lw_tamper_report_writers(d, e, fd, "at start, after a gap in enforcement");
+	}
+	if (fd != image_fd)
+		close(fd);
+	return r;
 }
 
 /* Release e everywhere while adopting (it is not watched yet). */
@@ -334,12 +475,38 @@ static void drop_lease(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_le
 	lw_releasing_start(d, e, &rec, NULL, NULL, NULL);	/* frees e */
 }
 
+/* Drop e while adopting, who and why recorded: the backend takes its lock
+ * back only to release it, without the image (nothing opens its path). */
+static void drop_adopted(struct lw_daemon *d, struct lw_lease_entry *e, enum lw_lease_event why,
+			 const struct lw_lease_holder *who, const char *reason)
+{
+	struct lw_backend_request req = { .image = e->image, .image_fd = -1, .shared = e->mode == LW_LEASE_SHARED };
+	struct lw_err err = { { 0 } };
+	int fd;
+
+	/* a kept copy the kernel would not pass: the keeper's drop gives it up */
+	if (take_kept(&d->adoption->kept, e->image, &fd) && fd < 0)
+		e->lock = NULL;
+	else if (lw_backend_adopt(d->backend, &req, e->lock_id, fd, &e->lock, &err) < 0) {
+		/* the backend lost it first (paxos: fenced while the daemon was
+		 * down; fcntl: no kept copy, and no image to take it on) */
+		e->lock = NULL;
+		if (why == LW_LEASE_HOLDER_DEATH) {
+			drop_lease(d, e, LW_LEASE_FORCED_RELEASE, who, err.msg);
+			return;
+		}
+	}
+	drop_lease(d, e, why, who, reason);
+}
+
 static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e)
 {
 	struct kept_list *kept = &d->adoption->kept;
 	struct lw_lease_holder last = { .pidfd = -1 };	/* the last that exited, its own reference */
 	struct lw_err err = { { 0 } };
-	int r;
+	const char *why;
+	bool fd_path;
+	int image_fd, r;
 
 	for (unsigned int i = 0; i < e->nr_holders;) {
 		if (holder_alive(&d->adoption->alive, &e->holders[i])) {
@@ -356,34 +523,30 @@ static void adopt_lease(struct lw_daemon *d, struct lw_lease_entry *e)
 		lw_lease_drop_holder(e, i);
 	}
 	if (e->nr_holders == 0) {
-		/* the backend takes its kept lock back only to release it */
-		struct lw_backend_request req = { .image = e->image, .image_fd = -1,
-						  .shared = e->mode == LW_LEASE_SHARED };
-		int fd;
-
-		/* a kept copy the kernel would not pass: the keeper's drop gives it up */
-		if (take_kept(kept, e->image, &fd) && fd < 0)
-			e->lock = NULL;
-		else if (lw_backend_adopt(d->backend, &req, e->lock_id, fd, &e->lock, &err) < 0) {
-			/* the backend lost it first (paxos: fenced while the daemon was down) */
-			e->lock = NULL;
-			drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &last, err.msg);
-			lw_lease_holder_put(&last);
-			return;
-		}
-		drop_lease(d, e, LW_LEASE_HOLDER_DEATH, &last, "exited while the daemon was down");
+		drop_adopted(d, e, LW_LEASE_HOLDER_DEATH, &last, "exited while the daemon was down");
 		lw_lease_holder_put(&last);
 		return;
 	}
 	lw_lease_holder_put(&last);
-	r = adopt_lock(d, e, kept, &err);
+	r = lw_adopt_image(d, e, &image_fd, &fd_path, &why);
 	if (r < 0) {
+		char reason[200];
+
+		snprintf(reason, sizeof(reason), "cannot open its image after a restart: %s", why);
+		lw_log(LOG_WARNING, "adopt %s: %s; the lease is dropped", e->image, reason);
+		drop_adopted(d, e, LW_LEASE_FORCED_RELEASE, &e->holders[0], reason);
+		return;
+	}
+	r = adopt_lock(d, e, image_fd, kept, &err);
+	if (r < 0) {
+		close(image_fd);
 		lw_log(LOG_ERR, "adopt %s: backend lock lost: %s", e->image, err.msg);
 		e->lock = NULL;
 		drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &e->holders[0], "backend lock lost while the daemon was down");
 		return;
 	}
-	r = adopt_kernel(d, e);
+	r = adopt_kernel(d, e, image_fd, fd_path);
+	close(image_fd);
 	if (r < 0) {
 		lw_log(LOG_ERR, "adopt %s: cannot enforce it again: %s", e->image, lw_enforcement_error(d->enforcer));
 		drop_lease(d, e, LW_LEASE_FORCED_RELEASE, &e->holders[0], "cannot enforce it after a restart");

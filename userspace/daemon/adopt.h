@@ -9,6 +9,10 @@
  *     stale (a crash between steps of an acquire or release) and goes;
  *   - a lease whose backend lock was lost (taken by another host) is
  *     released and logged.
+ *   - a lease whose path no longer names the leased image (replaced, or a
+ *     symlink now) is released and logged: it never moves to another file,
+ *     and no path is opened but through a checked O_PATH lookup
+ *     (lw_adopt_image);
  *   - the daemon takes its own copy of every kept lock back (the kernel
  *     passes it: the daemon is exempt by identity), so the lock survives
  *     either the daemon or the keeper dying;
@@ -52,5 +56,14 @@ void lw_adopt_cancel(struct lw_daemon *d, struct lw_adopt_waiter *w);
 /* At exit before adoption is over: let go of what it holds (the keeper
  * keeps its copies; the next start adopts again). */
 void lw_adopt_abandon(struct lw_daemon *d);
+
+/* e's image as the daemon opens it again after a restart or a gap: its
+ * path looked up as its holder would look it up (lw_image_open: an O_PATH
+ * descriptor, an image kind, for a holder not root its own or one it may
+ * write), and the file the lease was taken on. A lease never moves to
+ * another file: a path that names another one now (replaced, or swapped
+ * for a symlink) fails with -ESTALE. *fd: O_PATH if *fd_path, else open
+ * for read (where only the enforcer tells the key). 0, or -errno and *why. */
+int lw_adopt_image(struct lw_daemon *d, const struct lw_lease_entry *e, int *fd, bool *fd_path, const char **why);
 
 #endif /* LW_DAEMON_ADOPT_H */

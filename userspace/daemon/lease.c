@@ -234,17 +234,6 @@ static void unlink_by_key(struct lw_lease_table *t, struct lw_lease_entry *e)
 		}
 }
 
-void lw_lease_table_rekey(struct lw_lease_table *t, struct lw_lease_entry *e, const struct lw_image_key *key)
-{
-	unsigned int k;
-
-	unlink_by_key(t, e);
-	e->key = *key;
-	k = hash_key(t, &e->key);
-	e->next_by_key = t->by_key[k];
-	t->by_key[k] = e;
-}
-
 void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e)
 {
 	struct lw_lease_entry **p;

@@ -106,8 +106,6 @@ struct lw_lease_holder *lw_lease_new_holder(struct lw_lease_entry *e);
 void lw_lease_table_insert(struct lw_lease_table *t, struct lw_lease_entry *e);
 /* Unlinks e; the caller frees it. */
 void lw_lease_table_remove(struct lw_lease_table *t, struct lw_lease_entry *e);
-/* Gives e, in t, a new key, keeping its place in the iteration order. */
-void lw_lease_table_rekey(struct lw_lease_table *t, struct lw_lease_entry *e, const struct lw_image_key *key);
 
 struct lw_lease_entry *lw_lease_by_key(struct lw_lease_table *t, const struct lw_image_key *key);
 struct lw_lease_entry *lw_lease_by_image(struct lw_lease_table *t, const char *image);

@@ -10,11 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "audit/audit.h"
 #include "audit/audit_record.h"
 #include "commit.h"
 #include "enforcer/enforcer.h"
 #include "enforcer_choice.h"
+#include "image_open.h"
 #include "keeper.h"
 #include "leasing.h"
 #include "reexec.h"
@@ -118,27 +120,21 @@ static void found(struct lw_daemon *d, const struct lw_lease_entry *e, const cha
 		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
 }
 
-void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, const char *when)
+void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, int fd, const char *when)
 {
 	struct lw_tamper *t = d->tamper;
 	struct lw_writer writers[MAX_GAP_WRITERS];
 	size_t count = 0;
 	char reason[160];
-	int fd, r;
+	int r;
 
 	if (!t)
 		return;
-	fd = open(e->image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when, strerror(errno));
-		return;
-	}
 	if (bpf_of(d)) {
 		r = lw_enforcer_writers(bpf_of(d), fd, &e->key, writers, MAX_GAP_WRITERS, &count);
 	} else {
 		r = lw_enforcement_writers(d->enforcer, fd, &e->key, writers, MAX_GAP_WRITERS, &count);
 	}
-	close(fd);
 	if (r < 0) {
 		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when,
 		       bpf_of(d) ? lw_enforcer_error(bpf_of(d)) : lw_enforcement_error(d->enforcer));
@@ -212,6 +208,28 @@ static int pass_one(const struct lw_image_key *key, const struct lw_lease *lease
 	return 0;
 }
 
+/* lw_tamper_report_writers for e, its image opened again by its path:
+ * only if that still names the leased image (lw_adopt_image). */
+static void report_writers_again(struct lw_daemon *d, const struct lw_lease_entry *e, const char *when)
+{
+	const char *why;
+	bool fd_path;
+	int fd, opened;
+
+	if (lw_adopt_image(d, e, &fd, &fd_path, &why) < 0) {
+		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when, why);
+		return;
+	}
+	opened = fd_path ? lw_image_open_read(fd) : fd;
+	if (opened < 0)
+		lw_log(LOG_ERR, "%s: cannot check for writers %s: %s", e->image, when, strerror(-opened));
+	else
+		lw_tamper_report_writers(d, e, opened, when);
+	if (opened >= 0 && opened != fd)
+		close(opened);
+	close(fd);
+}
+
 /* Entries of the table the kernel lacks or has otherwise: put back. Only
  * called when the pass found fewer intact entries than the table holds. */
 static int restore_entries(struct lw_daemon *d)
@@ -236,7 +254,7 @@ static int restore_entries(struct lw_daemon *d)
 		found(d, e, "the kernel's lease entry was %s behind the daemon's back; restored",
 		      missing ? "deleted" : "changed");
 		if (missing)
-			lw_tamper_report_writers(d, e, "after the entry was restored");
+			report_writers_again(d, e, "after the entry was restored");
 	}
 	return r < 0 ? r : restored;
 }

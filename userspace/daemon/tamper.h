@@ -25,8 +25,9 @@ void lw_tamper_close(struct lw_daemon *d);
 int lw_tamper_check(struct lw_daemon *d);
 
 /* e's kernel entry was put back after a gap (when: "at start", "after
- * tampering"): log, audit and remember every non-holder writer of it. */
-void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, const char *when);
+ * tampering"): log, audit and remember every non-holder writer of it.
+ * fd: e's image open for read (never its path opened again here). */
+void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, int fd, const char *when);
 
 /* Add "enforcement", "hardened", "tamper" and "gap_writers" to a Status reply. */
 void lw_tamper_status(const struct lw_daemon *d, struct json_object *reply);
