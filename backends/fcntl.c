@@ -354,7 +354,9 @@ static void fcntl_forget(struct lw_backend *be, struct lw_backend_lock *base)
 /* Setting the same lock again on the kept descriptor is a no-op if we hold
  * it, takes it if nobody does, and fails only if someone else took it
  * meanwhile. Without a kept descriptor (the keeper died too) the lock is
- * taken again if it is free. */
+ * taken again if it is free: in direct mode on the daemon's descriptor of
+ * the image (req->image_fd), never by its path, which may name another
+ * file, or a device, by now. */
 static int fcntl_adopt(struct lw_backend *be, const struct lw_backend_request *req, const char *id,
 		       int kept_fd, struct lw_backend_lock **out, struct lw_err *err)
 {
@@ -386,6 +388,9 @@ static int fcntl_adopt(struct lw_backend *be, const struct lw_backend_request *r
 		}
 		lock_free(lock);	/* the kept descriptor is unusable: take it anew */
 	}
+	if (!fb->set.lockspace[0] && req->image_fd < 0)
+		return lw_err_set(err, EBADF, "fcntl: the lock on %s was lost with the keeper, and the daemon "
+				  "gave no descriptor of the image to take it again on", req->image);
 	r = open_lock(fb, req, &lock, err);
 	if (r < 0)
 		return r;

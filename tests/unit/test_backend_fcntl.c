@@ -335,13 +335,34 @@ static void adopt_without_a_kept_copy_takes_a_free_lock_again(void **state)
 {
 	struct fixture *f = *state;
 	struct lw_backend *be = open_backend(NULL);
-	struct lw_backend_request req = { .image = f->image, .image_fd = -1 };
+	struct lw_backend_request req = { .image = f->image, .image_fd = open(f->image, O_PATH | O_CLOEXEC) };
 	struct lw_backend_lock *lock = NULL;
 
+	assert_true(req.image_fd >= 0);
 	assert_int_equal(lw_backend_adopt(be, &req, f->image, -1, &lock, NULL), 0);
 	assert_true(lw_backend_lock_keep_fd(lock) >= 0);
 	assert_int_equal(other_process_acquire(NULL, f->image, false), -EAGAIN);
 	assert_int_equal(release(be, lock), 0);
+	close(req.image_fd);
+	lw_backend_close(be);
+}
+
+/* The path may name another file by now, or a device (a symlink put in
+ * its place while the daemon was down): only the daemon's descriptor of
+ * the image it checked is locked again, never what the path names. */
+static void adopt_without_a_kept_copy_nor_the_image_opens_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct lw_backend *be = open_backend(NULL);
+	struct lw_backend_request req = { .image = f->image, .image_fd = -1 };
+	struct lw_backend_lock *lock = NULL;
+	struct lw_err err = { { 0 } };
+
+	assert_int_equal(lw_backend_adopt(be, &req, f->image, -1, &lock, &err), -EBADF);
+	assert_null(lock);
+	assert_non_null(strstr(err.msg, "lost with the keeper"));
+	/* nothing took the lock: another holder gets it */
+	assert_int_equal(other_process_acquire(NULL, f->image, false), 0);
 	lw_backend_close(be);
 }
 
@@ -720,6 +741,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lock_survives_in_a_duplicate_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_keeps_a_held_lock_and_reports_a_lost_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_without_a_kept_copy_takes_a_free_lock_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(adopt_without_a_kept_copy_nor_the_image_opens_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(lock_kept_by_keeper_survives_kill_9_of_the_daemon, setup, teardown),
 		cmocka_unit_test_setup_teardown(replaced_keeper_holds_the_lock_and_the_old_one_lets_go_when_told,
 						setup, teardown),
