@@ -276,9 +276,11 @@ static void *holder_lookup_run(void *arg)
 	return NULL;
 }
 
-/* lw_image_open of path as caller, waiting at most timeout_sec. */
-static int image_open_as(const char *path, const struct lw_image_caller *caller, unsigned int timeout_sec,
-			 struct lw_image *image, const char **why)
+/* lw_image_open of path as caller; in a thread waited for at most
+ * timeout_sec if in_thread (a user's path may be its FUSE mount, which
+ * may never answer). */
+static int image_open_as(const char *path, const struct lw_image_caller *caller, bool in_thread,
+			 unsigned int timeout_sec, struct lw_image *image, const char **why)
 {
 	struct holder_lookup *h = calloc(1, sizeof(*h));
 	struct pollfd ready;
@@ -295,7 +297,7 @@ static int image_open_as(const char *path, const struct lw_image_caller *caller,
 	h->done_fd = -1;
 	atomic_init(&h->refs, 1);
 	r = lw_image_lookup_prepare(&h->l, h->path, caller);
-	if (r == 0 && !h->l.as_caller)
+	if (r == 0 && !in_thread)
 		lw_image_lookup_run(&h->l);
 	else if (r == 0) {
 		h->done_fd = eventfd(0, EFD_CLOEXEC);
@@ -333,21 +335,18 @@ static int image_open_as(const char *path, const struct lw_image_caller *caller,
 
 int lw_adopt_image(struct lw_daemon *d, const struct lw_lease_entry *e, int *fd, bool *fd_path, const char **why)
 {
-	const struct lw_lease_holder *h = &e->holders[0];
-	struct lw_image_caller caller;
+	/* as the daemon: the key check below keeps the lease on its file, and
+	 * a lease root took for a user's process (libvirt's QEMU) may be on an
+	 * image that user neither owns nor may write */
+	const struct lw_image_caller root = { .privileged = true };
 	struct lw_image image;
 	struct lw_image_key key;
+	bool users = false;
 	int r;
 
-	/* the first holder that is not root: its lease may not reach further than it */
 	for (unsigned int i = 0; i < e->nr_holders; i++)
-		if (e->holders[i].uid != 0) {
-			h = &e->holders[i];
-			break;
-		}
-	lw_image_caller_of_holder(h->id.kind == LW_HOLDER_PROCESS ? (pid_t)h->id.pid : 0, h->uid,
-				  d->has_admin_group ? &d->admin_gid : NULL, &caller);
-	r = image_open_as(e->image, &caller, d->cfg->lookup_timeout_sec, &image, why);
+		users |= e->holders[i].uid != 0;
+	r = image_open_as(e->image, &root, users, d->cfg->lookup_timeout_sec, &image, why);
 	if (r < 0)
 		return r;
 	*fd = image.fd;

@@ -58,9 +58,9 @@ void lw_adopt_cancel(struct lw_daemon *d, struct lw_adopt_waiter *w);
 void lw_adopt_abandon(struct lw_daemon *d);
 
 /* e's image as the daemon opens it again after a restart or a gap: its
- * path looked up as its holder would look it up (lw_image_open: an O_PATH
- * descriptor, an image kind, for a holder not root its own or one it may
- * write), and the file the lease was taken on. A lease never moves to
+ * path looked up again (lw_image_open: an O_PATH descriptor, an image
+ * kind; in a thread waited for at most lookup_timeout_sec where a holder
+ * is a user), and the file the lease was taken on. A lease never moves to
  * another file: a path that names another one now (replaced, or swapped
  * for a symlink) fails with -ESTALE. *fd: O_PATH if *fd_path, else open
  * for read (where only the enforcer tells the key). 0, or -errno and *why. */

@@ -80,39 +80,6 @@ static void caller_groups(const struct lw_image_caller *c, struct lw_image_looku
 	fclose(f);
 }
 
-void lw_image_caller_of_holder(pid_t pid, uid_t uid, const gid_t *admin_gid, struct lw_image_caller *caller)
-{
-	struct lw_image_lookup l = { .nr_groups = 0 };
-	char path[64], line[256], buf[4096];
-	struct passwd pw, *found = NULL;
-	bool same_uid = false, have_gid = false;
-	FILE *f;
-
-	*caller = (struct lw_image_caller){ .pid = pid, .uid = uid, .gid = 65534, .privileged = uid == 0 };
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = pid > 0 ? fopen(path, "re") : NULL;
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long real, eff;
-
-		if (sscanf(line, "Uid: %lu %lu", &real, &eff) == 2)
-			same_uid = eff == uid;
-		else if (sscanf(line, "Gid: %lu %lu", &real, &eff) == 2 && same_uid) {
-			caller->gid = (gid_t)eff;
-			have_gid = true;
-		}
-	}
-	if (f)
-		fclose(f);
-	if (!have_gid && getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found)
-		caller->gid = pw.pw_gid;
-	if (caller->privileged || !admin_gid)
-		return;
-	caller_groups(caller, &l);	/* none unless pid still runs as uid */
-	caller->privileged = caller->gid == *admin_gid;
-	for (int i = 0; i < l.nr_groups; i++)
-		caller->privileged |= l.groups[i] == *admin_gid;
-}
-
 static void lookup_here(struct lw_image_lookup *l)
 {
 	struct open_how how = {

@@ -58,13 +58,6 @@ void lw_image_lookup_run(struct lw_image_lookup *l);
 /* Close what l found and did not give away. */
 void lw_image_lookup_release(struct lw_image_lookup *l);
 
-/* The identity a lease's image is looked up as again after a restart: its
- * holder's uid, with the primary group (and, in lookup, the supplementary
- * groups) of process pid if that still runs as uid, else the account
- * database's, else none (65534). Privileged for uid 0, or a member of
- * admin_gid if not NULL. pid 0: no process (a cgroup holder). */
-void lw_image_caller_of_holder(pid_t pid, uid_t uid, const gid_t *admin_gid, struct lw_image_caller *caller);
-
 /* What acquire's open found: the file, named by a descriptor that opens
  * nothing, and what the kernel says of it. */
 struct lw_image {

@@ -61,16 +61,20 @@ static int connected_pidfd(int fd)
  * With the kernel's pidfd of the connecting process (connected), yes if that
  * one is still alive: its pid was never free in between. Without it, by the
  * uids: the pid's process runs as the connecting one did (real and effective
- * uid, for root too), or the connecting process exited and another user's
- * took its pid. 0, -ESRCH (gone), -EPERM (another uid's process), or an
- * error lw_lookup_failed_here. */
-static int is_connecting_process(int connected, int pidfd, const struct ucred *cred)
+ * uid), or the connecting process exited and another user's took its pid.
+ * Not asked of a privileged peer, which may act for any process anyway (and
+ * whose calls, one connection each through the libvirt plugin, would read
+ * /proc/PID/status each). 0, -ESRCH (gone), -EPERM (another uid's process),
+ * or an error lw_lookup_failed_here. */
+static int is_connecting_process(int connected, int pidfd, const struct ucred *cred, bool privileged)
 {
 	uid_t ruid, euid;
 	int r;
 
 	if (connected >= 0)
 		return lw_pidfd_exited(connected) ? -ESRCH : 0;
+	if (privileged)
+		return 0;
 	r = lw_pidfd_uids(pidfd, cred->pid, &ruid, &euid);
 	if (r < 0)
 		return r;
@@ -105,7 +109,7 @@ int lw_peer_identify(const struct lw_daemon *d, int fd, struct lw_peer *peer)
 	 * the pidfd, from /proc until the process is known (live_procs.h) */
 	pidfd = lw_live_proc_open(cred.pid, &start_time, peer->comm);
 	r = pidfd < 0 ? (lw_lookup_failed_here(pidfd) ? pidfd : -ESRCH)
-		      : is_connecting_process(connected, pidfd, &cred);
+		      : is_connecting_process(connected, pidfd, &cred, peer->privileged);
 	if (connected >= 0)
 		close(connected);
 	if (r < 0) {
