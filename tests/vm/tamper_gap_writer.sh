@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # After a gap in enforcement (the daemon down and its pins removed), the
-# restart enforces the lease again but does not force silently: a process
-# that opened the image for write in the gap is logged, audited and shown
-# by status, by pid and command (to root: a user sees the gap writers of
-# its own leases only).
+# restart enforces the lease again, audited as tampering, but does not
+# force silently: a process that opened the image for write in the gap is
+# logged, audited and shown by status, by pid and command (to root: a user
+# sees the gap writers of its own leases only).
 source "$(dirname "$0")/daemon_lib.bash"
 source "$(dirname "$0")/tamper_lib.bash"
 require
-echo "1..9"
+echo "1..10"
 
 img=$(new_image leased.img)
 check daemon_starts start_daemon A --backend fcntl
@@ -30,12 +30,14 @@ why="daemon log does not name gap writer $writer: $(grep -i adopt "$work/A/daemo
 check gap_writer_is_logged grep -q "gap writer: $img: pid $writer " "$work/A/daemon.log"
 why="audit log has no gap-writer record for pid $writer: $(tail -n 2 "$work/A/audit.log")"
 check gap_writer_is_audited audit_has A '"event":"gap-writer"' "\"pid\":$writer" "$img"
+why="audit log has no tamper record of the lease found unenforced: $(grep tamper "$work/A/audit.log" | tail -n 2)"
+check unenforced_lease_is_audited_as_tampering audit_has A '"event":"tamper"' "did not enforce this lease at start" "$img"
 out=$(status_get A '[(w["pid"], w["image"]) for w in s["gap_writers"]]')
 why="status gap_writers: $out"
 check status_shows_the_gap_writer grep -q "($writer, '$img')" <<<"$out"
 user=lw-gap
 id "$user" >/dev/null 2>&1 || useradd -M -s /bin/sh "$user" ||
-	{ echo "not ok 9 - prerequisites: useradd $user failed"; exit 1; }
+	{ echo "not ok 10 - prerequisites: useradd $user failed"; exit 1; }
 chmod 755 "$work"
 chmod 0666 "$(sock A)"	# whatever the configured mode: this is about what status shows
 out=$(setpriv --reuid="$user" --regid="$user" --init-groups --inh-caps=-all "$cli_bin" --socket "$(sock A)" \

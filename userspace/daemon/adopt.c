@@ -443,6 +443,7 @@ static int adopt_kernel(struct lw_daemon *d, struct lw_lease_entry *e, int image
 	 * report who opened it for write in the gap. Those keep their
 	 * descriptors (the holder's lease stands), but not silently. */
 	lw_log(LOG_WARNING, "adopt %s: the kernel did not enforce this lease; enforcing it again", e->image);
+	lw_tamper_report_unenforced(d, e);
 	fd = fd_path ? lw_image_open_read(image_fd) : image_fd;
 	if (fd < 0)
 		return fd;

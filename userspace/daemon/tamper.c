@@ -120,6 +120,15 @@ static void found(struct lw_daemon *d, const struct lw_lease_entry *e, const cha
 		lw_log(LOG_WARNING, "audit: %s", lw_audit_error(d->audit));
 }
 
+void lw_tamper_report_unenforced(struct lw_daemon *d, const struct lw_lease_entry *e)
+{
+	if (!d->tamper || !bpf_of(d))	/* fanotify's marks die with the keeper: no tampering */
+		return;
+	found(d, e, "the kernel did not enforce this lease at start (pins removed while no daemon ran, "
+	      "or a stop between two steps of a change); enforced again: writes meanwhile are unknown");
+	d->tamper->restored_usec = clock_usec(CLOCK_REALTIME);
+}
+
 void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, int fd, const char *when)
 {
 	struct lw_tamper *t = d->tamper;

@@ -29,6 +29,12 @@ int lw_tamper_check(struct lw_daemon *d);
  * fd: e's image open for read (never its path opened again here). */
 void lw_tamper_report_writers(struct lw_daemon *d, const struct lw_lease_entry *e, int fd, const char *when);
 
+/* At start, e was in the state file but not in the kernel (its pins were
+ * removed while no daemon ran, or it stopped between two steps of a
+ * change): enforced again; logged and audited as tampering, since writes
+ * meanwhile cannot be known once their writers let go. */
+void lw_tamper_report_unenforced(struct lw_daemon *d, const struct lw_lease_entry *e);
+
 /* Add "enforcement", "hardened", "tamper" and "gap_writers" to a Status reply. */
 void lw_tamper_status(const struct lw_daemon *d, struct json_object *reply);
 
