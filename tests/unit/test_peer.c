@@ -77,46 +77,39 @@ static int pidfd_of(pid_t pid)
 	return pidfd;
 }
 
-static void skip_unless_root(void)
+static void require_root(void)
 {
-	if (geteuid() != 0) {
-		print_message("setresuid to other uids needs root\n");
-		skip();
-	}
+	if (geteuid() != 0)
+		fail_msg("setresuid to other uids needs root: run the unit tests as root (make check does)");
+}
+
+/* A child that took real uid ruid and effective uid euid reads as such. */
+static void uids_read_back(uid_t ruid, uid_t euid)
+{
+	struct child c;
+	uid_t r = 0, e = 0;
+	int pidfd;
+
+	require_root();
+	c = spawn(ruid, euid, false);
+	pidfd = pidfd_of(c.pid);
+	assert_int_equal(lw_pidfd_uids(pidfd, c.pid, &r, &e), 0);
+	assert_int_equal(r, ruid);
+	assert_int_equal(e, euid);
+	end(&c);
+	close(pidfd);
 }
 
 static void uids_of_a_process_that_changed_uid_are_its_new_ones(void **state)
 {
-	struct child c;
-	uid_t ruid = 0, euid = 0;
-	int pidfd;
-
 	(void)state;
-	skip_unless_root();
-	c = spawn(65534, 65534, false);
-	pidfd = pidfd_of(c.pid);
-	assert_int_equal(lw_pidfd_uids(pidfd, c.pid, &ruid, &euid), 0);
-	assert_int_equal(ruid, 65534);
-	assert_int_equal(euid, 65534);
-	end(&c);
-	close(pidfd);
+	uids_read_back(65534, 65534);
 }
 
 static void uids_tell_the_real_from_the_effective(void **state)
 {
-	struct child c;
-	uid_t ruid = 0, euid = 0;
-	int pidfd;
-
 	(void)state;
-	skip_unless_root();
-	c = spawn(65533, 65534, false);
-	pidfd = pidfd_of(c.pid);
-	assert_int_equal(lw_pidfd_uids(pidfd, c.pid, &ruid, &euid), 0);
-	assert_int_equal(ruid, 65533);
-	assert_int_equal(euid, 65534);
-	end(&c);
-	close(pidfd);
+	uids_read_back(65533, 65534);
 }
 
 /* Exited, not yet waited for: /proc still shows it, the pidfd says it is gone. */
