@@ -446,6 +446,8 @@ int BPF_PROG(lw_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 		key_probe(file, arg);
 		return ret;
 	}
+	if (cmd == LW_IOC_WRITERS_PROBE)
+		return ret ? ret : writers_probe(file, arg);
 	return ret ? ret : check_ioctl(file, cmd, arg);
 }
 

@@ -13,6 +13,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define EEXIST 17	/* no errno.h in a BPF program */
+
 static __always_inline int filter_add(const struct lw_map_key *key, __s32 delta)
 {
 	__u32 slot = lw_filter_slot(key, filter_mask);
@@ -186,12 +188,14 @@ static __always_inline __u32 holders_out(const struct lw_map_lease *lease)
 	return emptied;
 }
 
-/* A released file's nobody's aliases once less, and the programs' alias
- * count read (struct lw_lease_release). */
-static __always_inline void release_rest(struct lw_lease_release *release)
+/* A file's nobody's aliases nobodys[0..n) once more (add) or once less.
+ * 0, or a failed add's -errno, n then the keys added before it (userspace
+ * takes them back). One copy of the loop for both: the programs are
+ * verified at every start. */
+static __always_inline long nobodys_walk(struct lw_lease_release *release, bool add)
 {
-	__u32 n = release->n, zero = 0, i;
-	__u64 *adds;
+	__u32 n = release->n, i;
+	long err = 0;
 
 #pragma clang loop unroll(full)
 	for (i = 0; i < LW_NOBODYS_MAX; i++) {
@@ -200,19 +204,25 @@ static __always_inline void release_rest(struct lw_lease_release *release)
 		if (i >= n)
 			break;
 		key = release->nobodys[i];
-		nobodys_drop(&key);
+		if (!add)
+			nobodys_drop(&key);
+		else if ((err = nobodys_add(&key))) {
+			release->n = i;
+			break;
+		}
 	}
-	adds = bpf_map_lookup_elem(&alias_adds, &zero);
-	release->alias_adds = adds ? *adds : 0;
+	return err;
 }
 
-/* Every op takes a struct lw_lease_release: its tail only LW_LEASE_FORGET
- * reads (n 0 for the others). */
+/* Every op takes a struct lw_lease_release: its tail only LW_LEASE_INSERT
+ * and LW_LEASE_FORGET read (n 0 for the others). */
 SEC("syscall")
 int lw_lease_change(struct lw_lease_release *release)
 {
 	struct lw_lease_change req, *change = &release->change;
-	__u32 known = 0, emptied = 0, failed = 0, reached = 0;
+	__u32 known = 0, emptied = 0, failed = 0, reached = 0, zero = 0;
+	struct lw_alias *alias;
+	__u64 *adds;
 	bool insert;
 	long err = 0;
 
@@ -221,6 +231,15 @@ int lw_lease_change(struct lw_lease_release *release)
 	if (bpf_probe_read_kernel(&req, sizeof(req), change))
 		return 1;
 	insert = req.op == LW_LEASE_INSERT;
+	if (insert && (alias = bpf_map_lookup_elem(&aliases, &req.key))) {
+		/* a node of a leased device, a loop device's backing file, an
+		 * overlay name of a leased file: that lease's already */
+		release->alias_dev = alias->lease.dev;
+		release->alias_ino = alias->lease.ino;
+		change->err = -EEXIST;
+		change->failed = 3;
+		return 0;
+	}
 	if (insert) {
 		/* filter first: the programs must never skip a leased image */
 		if (filter_add(&req.key, 1))
@@ -232,7 +251,9 @@ int lw_lease_change(struct lw_lease_release *release)
 		}
 	} else if (req.op == LW_LEASE_FORGET) {
 		filter_add(&req.key, -1);	/* the lease is out of the map already */
-		release_rest(release);
+		nobodys_walk(release, false);
+		adds = bpf_map_lookup_elem(&alias_adds, &zero);
+		release->alias_adds = adds ? *adds : 0;
 	} else if (req.op != LW_LEASE_HOLDERS)
 		return 1;
 	/* one copy of each holders loop, whatever the op: the programs are
@@ -246,6 +267,10 @@ int lw_lease_change(struct lw_lease_release *release)
 		}
 	} else if (!err)
 		emptied = holders_out(&req.lease);
+	/* the lease and its holders are in: userspace takes them out again
+	 * (with the process entries made) if the nodes fail */
+	if (!err && insert && (err = nobodys_walk(release, true)))
+		failed = 4;
 	change->err = (__s32)err;
 	change->failed = failed;
 	change->known = known;

@@ -236,7 +236,9 @@ struct lw_lease_change {
 	__u32 op;		/* enum lw_lease_change_op */
 	__s32 delta;		/* LW_LEASE_HOLDERS: 1 or -1 */
 	__s32 err;		/* out: 0, or -errno; then nothing changed */
-	__u32 failed;		/* out, LW_LEASE_INSERT: 1 the lease's insert, 2 a holder's */
+	__u32 failed;		/* out, LW_LEASE_INSERT: 1 the lease's insert, 2 a holder's,
+				 * 3 the key is an alias (struct lw_lease_release
+				 * names its lease), 4 a nobody's alias's insert */
 	__u32 known;		/* out, holders in: bit i, holder i had an entry before */
 	__u32 emptied;		/* out, holders out: bit i, holder i's entry stays at 0 */
 	__u32 reached;		/* out, holders in: holders counted in before the failed
@@ -246,17 +248,24 @@ struct lw_lease_change {
 	struct lw_map_lease lease;
 };
 
-/* A file's lease released in one system call (enforcer_filter.bpf.c,
- * lw_lease_release), once userspace took it out of the map: its filter
- * count and holders out (change, as LW_LEASE_FORGET: emptied comes back),
- * its file system's nobody's aliases once less (nobodys[0..n)), and the
- * programs' alias count read (alias_adds), which tells userspace whether
- * an alias may name the lease. */
+/* A file's lease taken or released in one system call
+ * (enforcer_filter.bpf.c, lw_lease_change). Taken (change as
+ * LW_LEASE_INSERT): refused if its key is an alias (the alias's lease in
+ * alias_dev, alias_ino), else the lease in, then its file system's nodes
+ * (nobodys[0..n)) nobody's once more, all or nothing. Released, once
+ * userspace took it out of the map (change as LW_LEASE_FORGET: emptied
+ * comes back): its filter count and holders out, its file system's
+ * nobody's aliases once less, and the programs' alias count read
+ * (alias_adds), which tells userspace whether an alias may name the lease.
+ * An acquire costs one system call here, not three (the alias lookup and
+ * the nodes' change were their own). */
 struct lw_lease_release {
 	struct lw_lease_change change;
 	__u32 n;
 	__u32 pad;
 	__u64 alias_adds;	/* out */
+	__u64 alias_dev;	/* out, failed 3 */
+	__u64 alias_ino;	/* out, failed 3 */
 	struct lw_map_key nobodys[LW_NOBODYS_MAX];
 };
 
@@ -293,6 +302,17 @@ struct lw_key_probe {
 	__s32 writecount;	/* inode->i_writecount: write openers of a regular file */
 	__u32 f_mode;		/* the probed descriptor's file->f_mode */
 };
+
+/* The writers probe: ioctl(fd, LW_IOC_WRITERS_PROBE, LW_KEY_PROBE_TAG)
+ * fails with EALREADY if no one but fd itself has fd's file open for
+ * write, EBUSY if someone else may: the answer in the call's own result,
+ * no map to read (an acquire's writers check, one system call instead of
+ * two). Every enforcer attached answers alike (the counts are the
+ * inode's); any other result (ENOTTY: no programs of this version) means
+ * "ask the files iterator". */
+#define LW_IOC_WRITERS_PROBE 0x4c58	/* _IO('L', 0x58): unassigned, as above */
+#define LW_WRITERS_OWN_ONLY 114		/* EALREADY */
+#define LW_WRITERS_OTHERS 16		/* EBUSY */
 
 /* The mappings iterator (enforcer_vmas.bpf.c): keys of one query. */
 #define LW_VMAS_MAX_KEYS 160	/* a device, its related nodes and the devices below: 2 x 64 + 1 */

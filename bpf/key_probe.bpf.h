@@ -36,4 +36,15 @@ static __always_inline void key_probe(struct file *file, unsigned long arg)
 	bpf_map_update_elem(&key_probes, &nonce, &answer, BPF_ANY);
 }
 
+/* The writers probe's verdict, as the ioctl's error; 0 (let through) for
+ * a call without the tag. */
+static __always_inline int writers_probe(struct file *file, unsigned long arg)
+{
+	if ((arg & LW_KEY_PROBE_TAG_MASK) != LW_KEY_PROBE_TAG)
+		return 0;
+	if (file->f_inode->i_writecount.counter <= ((file->f_mode & LW_FMODE_WRITE) ? 1 : 0))
+		return -LW_WRITERS_OWN_ONLY;
+	return -LW_WRITERS_OTHERS;
+}
+
 #endif

@@ -822,6 +822,56 @@ static void device_under_a_filesystem_stays_nobodys_until_its_last_image_goes(vo
 	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of the device after the last release");
 }
 
+/* The file system's devices become nobody's in the acquire's own system
+ * call, before the writers check: an acquire refused there takes them
+ * back, or the device would stay closed to every writer with no lease. */
+static void refused_acquire_leaves_the_device_under_its_filesystem_open(void **state)
+{
+	struct lw_holder self;
+	pid_t child;
+	int fd, err;
+
+	(void)state;
+	mount_part1_with_an_image();
+	child = map_in_child(MNT_IMAGE);
+	fd = open(MNT_IMAGE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", MNT_IMAGE);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	close(fd);
+	if (!err)
+		leased = true;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (err != -EBUSY)
+		fail_msg("expected the acquire to be refused with EBUSY while pid %d maps the image shared and writable, got %s (%s)",
+			 (int)child, strerror(-err), lw_enforcer_error(enf));
+	assert_allowed(child_open(part1, O_RDWR), "an O_RDWR open of the device after the refused acquire");
+}
+
+/* A file already covered by a lease (a leased loop device's backing file)
+ * is refused in the insert itself, named as such, and nothing of it is
+ * left: its own release finds no lease. */
+static void backing_file_of_a_leased_loop_device_cannot_be_leased(void **state)
+{
+	struct lw_image_key file_key;
+	struct lw_holder self;
+	int fd, err;
+
+	(void)state;
+	loop_over_loop_file();
+	lease_device(loop_dev);
+	fd = open(LOOP_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", LOOP_FILE);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &file_key);
+	close(fd);
+	if (err != -EEXIST || !strstr(lw_enforcer_error(enf), "backing file of leased loop device"))
+		fail_msg("expected the backing file's lease to be refused as the backing file of the leased loop device, got %s (%s)",
+			 strerror(-err), lw_enforcer_error(enf));
+	assert_denied(child_open(LOOP_FILE, O_RDWR), "a non-holder's O_RDWR open of the backing file");
+}
+
 static void writable_fs_devices_leaves_the_device_under_a_filesystem_open(void **state)
 {
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir, .writable_fs_devices = true };
@@ -1223,6 +1273,8 @@ int main(void)
 		CASE(shared_writable_mapping_below_a_dm_device_refuses_the_acquire),
 		CASE(device_under_a_filesystem_with_a_leased_image_is_nobodys),
 		CASE(device_under_a_filesystem_stays_nobodys_until_its_last_image_goes),
+		CASE(refused_acquire_leaves_the_device_under_its_filesystem_open),
+		CASE(backing_file_of_a_leased_loop_device_cannot_be_leased),
 		CASE(writable_fs_devices_leaves_the_device_under_a_filesystem_open),
 		CASE(mount_of_a_loop_device_on_a_leased_file_is_refused_and_writes_nothing),
 		CASE(fsconfig_create_on_a_loop_device_on_a_leased_file_is_refused),

@@ -421,6 +421,41 @@ static void key_probe_answers_two_enforcers_at_once(void **state)
 	assert_int_equal(mine.key.dev, theirs.key.dev);
 }
 
+/* The writers probe answers in the ioctl's own result: EALREADY while no
+ * one but the probing descriptor writes the file, EBUSY once another
+ * does; every enforcer attached alike; untagged, the file's own answer. */
+static int writers_probe(int fd, unsigned long arg)
+{
+	return ioctl(fd, LW_IOC_WRITERS_PROBE, arg) == 0 ? 0 : errno;
+}
+
+static void writers_probe_answers_in_the_call(void **state)
+{
+	char other_dir[128];
+	struct lw_enforcement *other;
+	int own, second;
+
+	(void)state;
+	assert_int_equal(writers_probe(image_fd, LW_KEY_PROBE_TAG), EALREADY);	/* read-only, no writer */
+	own = open(image, O_RDWR | O_CLOEXEC);
+	assert_true(own >= 0);
+	assert_int_equal(writers_probe(image_fd, LW_KEY_PROBE_TAG), EBUSY);	/* own writes, not image_fd */
+	assert_int_equal(writers_probe(own, LW_KEY_PROBE_TAG), EALREADY);	/* the one writer is itself */
+	assert_int_equal(writers_probe(own, 0), ENOTTY);
+	second = open(image, O_WRONLY | O_CLOEXEC);
+	assert_true(second >= 0);
+	assert_int_equal(writers_probe(own, LW_KEY_PROBE_TAG), EBUSY);
+	assert_int_equal(writers_probe(image_fd, LW_KEY_PROBE_TAG), EBUSY);
+	test_pin_dir(other_dir, sizeof(other_dir), "holders-other");
+	other = open_enforcer(other_dir, 16);
+	assert_non_null(other);
+	assert_int_equal(writers_probe(own, LW_KEY_PROBE_TAG), EBUSY);
+	close(second);
+	assert_int_equal(writers_probe(own, LW_KEY_PROBE_TAG), EALREADY);
+	close_and_unpin(other);
+	close(own);
+}
+
 /* Anyone may send the key probe (it tells a file's key, which fstat does
  * too); it must neither change the file nor disturb our answers. */
 static int probe_as_a_stranger(void *arg)
@@ -680,6 +715,7 @@ static const struct CMUnitTest writers_before_lease[] = {
 	cmocka_unit_test_setup_teardown(key_probe_answers_for_our_descriptor, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(key_probe_answers_two_enforcers_at_once, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(probes_by_a_stranger_leave_the_key_right, fresh_image, drop_image),
+	cmocka_unit_test_setup_teardown(writers_probe_answers_in_the_call, fresh_image, drop_image),
 	cmocka_unit_test_setup_teardown(acquire_with_the_holders_own_write_fd_succeeds, fresh_image, drop_image),
 };
 

@@ -35,27 +35,20 @@ static bool is_leased(struct lw_enforcer *enf, const struct lw_map_key *key)
 	return bpf_map_lookup_elem(enf->leases_fd, key, &lease) == 0;
 }
 
-int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key)
+int lw_refuse_alias(struct lw_enforcer *enf, const struct lw_map_key *key, __u64 lease_dev, __u64 lease_ino)
 {
-	struct lw_alias alias;
-
-	if (bpf_map_lookup_elem(enf->aliases_fd, key, &alias))
-		return 0;
-	if (key->ino != 0 && alias.lease.ino == 0)	/* a file behind a loop device */
+	if (key->ino != 0 && lease_ino == 0)	/* a file behind a loop device */
 		return lw_fail(enf, -EEXIST, "this file is the backing file of leased loop device %llu:%llu",
-			       (unsigned long long)(alias.lease.dev >> 20),
-			       (unsigned long long)(alias.lease.dev & 0xfffff));
+			       (unsigned long long)(lease_dev >> 20), (unsigned long long)(lease_dev & 0xfffff));
 	if (key->ino != 0)	/* an overlay name of a leased file */
 		return lw_fail(enf, -EEXIST, "this file is another overlay name of leased image %llu:%llu:%llu",
-			       (unsigned long long)(alias.lease.dev >> 20),
-			       (unsigned long long)(alias.lease.dev & 0xfffff),
-			       (unsigned long long)alias.lease.ino);
-	if (!alias.lease.dev && !alias.lease.ino)
+			       (unsigned long long)(lease_dev >> 20), (unsigned long long)(lease_dev & 0xfffff),
+			       (unsigned long long)lease_ino);
+	if (!lease_dev && !lease_ino)
 		return lw_fail(enf, -EEXIST, "a partition of this disk (dev %u:%u) is leased",
 			       lw_kdev_major(key->dev), lw_kdev_minor(key->dev));
-	return lw_fail(enf, -EEXIST, "this device is part of leased device %u:%u",
-		       lw_kdev_major(alias.lease.dev),
-		       lw_kdev_minor(alias.lease.dev));
+	return lw_fail(enf, -EEXIST, "this device is part of leased device %u:%u", lw_kdev_major(lease_dev),
+		       lw_kdev_minor(lease_dev));
 }
 
 static void drop_nobodys(struct lw_enforcer *enf, const struct related *nobodys);
@@ -236,8 +229,6 @@ static int check_mappings(struct lw_enforcer *enf, const struct lw_map_key *key,
 	return lw_vmas_check(enf, keys, n, &lease);
 }
 
-static int add_nobodys(struct lw_enforcer *enf, const struct related *nodes);
-
 /* A device below the leased one (a multipath path, an LVM physical volume,
  * an md member): write opens are the lease's, ioctls stay free (multipathd
  * and udev send SG_IO there). One nobody's already refuses every writer. */
@@ -262,7 +253,7 @@ static int cover_below(struct lw_enforcer *enf, const struct lw_map_key *key, st
 	for (size_t i = 0; i < below->n; i++)
 		if ((err = add_below(enf, &below->keys[i], key)))
 			return err;
-	if ((err = add_nobodys(enf, nobodys)))
+	if ((err = lw_nobodys_add(enf, nobodys->keys, nobodys->n)))
 		return err;
 	*nobodys_done = nobodys->n;
 	return 0;
@@ -308,19 +299,16 @@ undo:
 	return err;
 }
 
-/* Nobody's once more (a count per leased file on it); a node already
- * another lease's stays that lease's: its non-holders are refused anyway.
- * In one system call for all of them: an acquire of a file makes its file
- * system's devices nobody's, so this is on every acquire. */
-static int add_nobodys(struct lw_enforcer *enf, const struct related *nodes)
+int lw_nobodys_add(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n)
 {
-	struct related raised = *nodes;
+	struct related raised = { .n = 0 };
 	struct lw_err reason;
 	int err;
 
-	if (!(err = lw_nobodys_change(enf, nodes->keys, nodes->n, 1, &raised.n)))
+	if (!(err = lw_nobodys_change(enf, keys, n, 1, &raised.n)))
 		return 0;
 	reason = enf->err;
+	memcpy(raised.keys, keys, raised.n * sizeof(*keys));
 	drop_nobodys(enf, &raised);
 	enf->err = reason;
 	return err;
@@ -351,35 +339,29 @@ static void fs_device_nodes(__u64 dev, struct related *all)
 	*all = last.all;
 }
 
-int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key)
+void lw_file_nodes(struct lw_enforcer *enf, __u64 dev, struct related *all)
 {
-	struct related all;
-
-	if (enf->writable_fs_devices)
-		return 0;
-	fs_device_nodes(key->dev, &all);
-	return add_nobodys(enf, &all);
+	all->n = 0;
+	if (!enf->writable_fs_devices)
+		fs_device_nodes(dev, all);
 }
 
 void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key)
 {
 	struct related all;
 
-	if (enf->writable_fs_devices)
-		return;
-	fs_device_nodes(key->dev, &all);
+	lw_file_nodes(enf, key->dev, &all);
 	drop_nobodys(enf, &all);
 }
 
 int lw_file_release(struct lw_enforcer *enf, struct lw_lease_release *release)
 {
 	const struct lw_map_key *key = &release->change.key;
-	struct related all = { .n = 0 };
+	struct related all;
 	size_t done;
 	int err;
 
-	if (!enf->writable_fs_devices)
-		fs_device_nodes(key->dev, &all);
+	lw_file_nodes(enf, key->dev, &all);
 	release->n = all.n < LW_NOBODYS_MAX ? (__u32)all.n : LW_NOBODYS_MAX;
 	memcpy(release->nobodys, all.keys, release->n * sizeof(*all.keys));
 	if ((err = lw_lease_release_run(enf, release)))

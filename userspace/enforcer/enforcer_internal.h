@@ -189,14 +189,20 @@ void lw_blockdev_release(struct lw_enforcer *enf, const struct lw_map_key *key);
  * nobody's aliases; the aliases map walked only if one may name it.
  * 0, or -errno with nothing done. */
 int lw_file_release(struct lw_enforcer *enf, struct lw_lease_release *release);
-/* -EEXIST if key is a node of a leased device (an alias). */
-int lw_blockdev_check_free(struct lw_enforcer *enf, const struct lw_map_key *key);
+/* -EEXIST, said as what key is to the lease (lease_dev, lease_ino) it is
+ * an alias of: a node of a leased device, a loop device's backing file, an
+ * overlay name. */
+int lw_refuse_alias(struct lw_enforcer *enf, const struct lw_map_key *key, __u64 lease_dev, __u64 lease_ino);
 void lw_claim_leased_devices(struct lw_enforcer *enf);
 /* A leased file's filesystem device, and every node that writes its
- * sectors, become nobody's (unless opts.writable_fs_devices); release
- * undoes it. */
-int lw_fs_device_lease(struct lw_enforcer *enf, const struct lw_map_key *key);
+ * sectors, become nobody's (unless opts.writable_fs_devices): the nodes of
+ * file system dev, made nobody's with the lease's insert (leases.c);
+ * release undoes it. */
+struct related;
+void lw_file_nodes(struct lw_enforcer *enf, __u64 dev, struct related *all);
 void lw_fs_device_release(struct lw_enforcer *enf, const struct lw_map_key *key);
+/* keys nobody's once more, all or none: 0, or -errno with none raised. */
+int lw_nobodys_add(struct lw_enforcer *enf, const struct lw_map_key *keys, size_t n);
 /* Open block device rdev by the name sysfs gives it (checked to be rdev):
  * a descriptor or a negative errno. */
 int lw_blockdev_open(__u64 rdev, int flags);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/fd_stat.h"
+#include "enforcer/blockdev_nodes.h"
 #include "enforcer/enforcer_internal.h"
 
 /* A process holder whose last lease goes keeps its holder_index entry, at
@@ -92,24 +93,25 @@ static void linger_emptied(struct lw_enforcer *enf, const struct lw_map_lease *l
 
 /* A change that counts holders in; on failure the process entries it made
  * are removed (the program leaves them at 0). */
-static int count_in(struct lw_enforcer *enf, struct lw_lease_change *change)
+static int count_in(struct lw_enforcer *enf, struct lw_lease_release *release)
 {
-	int err = lw_lease_change(enf, change);
+	struct lw_lease_change *change = &release->change;
+	int err = lw_lease_release_run(enf, release);
 
-	if (err && change->err && change->failed != 1)
+	if (err && change->err && change->failed == 2)
 		drop_made(enf, &change->lease, change->known, change->reached);
 	return err;
 }
 
 /* count_in, tried again once the lingering entries made room if the holder
  * index was full. */
-static int change_counting_in(struct lw_enforcer *enf, struct lw_lease_change *change)
+static int change_counting_in(struct lw_enforcer *enf, struct lw_lease_release *release)
 {
-	int err = count_in(enf, change);
+	int err = count_in(enf, release);
 
-	if (err == -E2BIG && change->failed != 1) {	/* the holder index: full */
+	if (err == -E2BIG && release->change.failed == 2) {	/* the holder index: full */
 		forget_lingering(enf);
-		err = count_in(enf, change);
+		err = count_in(enf, release);
 	}
 	return err;
 }
@@ -119,10 +121,13 @@ static int change_counting_in(struct lw_enforcer *enf, struct lw_lease_change *c
 int lw_index_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
 		   const struct lw_map_lease *lease, int delta)
 {
-	struct lw_lease_change change = { .op = LW_LEASE_HOLDERS, .delta = delta, .key = *key,
-					  .lease = *lease };
+	struct lw_lease_release release = { .change = { .op = LW_LEASE_HOLDERS, .delta = delta, .key = *key,
+							.lease = *lease } };
+	struct lw_lease_change change;
 	struct lw_err reason;
-	int err = delta > 0 ? change_counting_in(enf, &change) : lw_lease_change(enf, &change);
+	int err = delta > 0 ? change_counting_in(enf, &release) : lw_lease_release_run(enf, &release);
+
+	change = release.change;
 
 	if (err)
 		return change.err ? lw_fail(enf, err, "cannot update the holder index: %s", strerror(-err))
@@ -165,25 +170,54 @@ static void unlease(struct lw_enforcer *enf, const struct lw_map_key *key, const
 	enf->err = reason;
 }
 
-/* key's lease into the map, with its filter count and its holders, in one
- * system call; then its holders' families marked. */
-static int insert_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
-			const struct lw_map_lease *lease)
+/* A lease inserted, taken out again because a later step failed: the
+ * first n of its file system's nodes (nobody's once less), its entry, its
+ * holders; the failure's reason kept. */
+static void take_back(struct lw_enforcer *enf, const struct lw_map_key *key, const struct lw_map_lease *lease,
+		      const struct related *nodes, size_t n)
 {
-	struct lw_lease_change change = { .op = LW_LEASE_INSERT, .key = *key, .lease = *lease };
-	char name[96];
-	int err = change_counting_in(enf, &change);
+	struct lw_err reason = enf->err;
+	size_t done;
 
-	if (!err) {
-		if ((err = mark_families(enf, lease, change.known))) {
-			unlease(enf, key, lease);
-			drop_made(enf, lease, change.known, LW_MAP_MAX_HOLDERS);
+	if (n)
+		lw_nobodys_change(enf, nodes->keys, n, -1, &done);
+	unlease(enf, key, lease);
+	enf->err = reason;
+}
+
+/* key's lease into the map, with its filter count, its holders and (a
+ * file) its file system's nodes as nobody's, in one system call; refused
+ * if key is another lease's alias. Then its holders' families marked. */
+static int insert_lease(struct lw_enforcer *enf, const struct lw_map_key *key,
+			const struct lw_map_lease *lease, const struct related *nodes)
+{
+	struct lw_lease_release release = { .change = { .op = LW_LEASE_INSERT, .key = *key, .lease = *lease } };
+	const struct lw_lease_change *change = &release.change;
+	size_t first = nodes->n < LW_NOBODYS_MAX ? nodes->n : LW_NOBODYS_MAX;
+	char name[96];
+	int err;
+
+	release.n = (__u32)first;
+	memcpy(release.nobodys, nodes->keys, first * sizeof(*nodes->keys));
+	if (!(err = change_counting_in(enf, &release))) {
+		/* more nodes than one call takes: the rest in calls of their own */
+		if ((nodes->n > first && (err = lw_nobodys_add(enf, nodes->keys + first, nodes->n - first))) ||
+		    (err = mark_families(enf, lease, change->known))) {
+			take_back(enf, key, lease, nodes, first);
+			drop_made(enf, lease, change->known, LW_MAP_MAX_HOLDERS);
 		}
 		return err;
 	}
-	if (!change.err)
+	if (!change->err)
 		return err;
-	if (change.failed == 2)
+	if (change->failed == 3)
+		return lw_refuse_alias(enf, key, release.alias_dev, release.alias_ino);
+	if (change->failed == 4) {	/* release.n: the nodes made nobody's before */
+		take_back(enf, key, lease, nodes, release.n);
+		drop_made(enf, lease, change->known, LW_MAP_MAX_HOLDERS);
+		return lw_fail(enf, err, "cannot insert an alias: %s", strerror(-err));
+	}
+	if (change->failed == 2)
 		return lw_fail(enf, err, "cannot update the holder index: %s", strerror(-err));
 	lw_map_key_name(key, name, sizeof(name));	/* named only for the error */
 	if (err == -EEXIST)
@@ -199,6 +233,7 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 				struct lw_image_key *key_out, struct lw_writer *writer)
 {
 	struct lw_enforcer *enf = lw_bpf_of(handle);
+	struct related nodes = { .n = 0 };
 	struct lw_map_lease lease;
 	struct lw_lease wanted;
 	struct lw_map_key key;
@@ -215,28 +250,26 @@ int lw_enforcer_add_lease_flags(struct lw_enforcement *handle, int fd, enum lw_l
 		key = lw_to_map_key(key_out);
 	else if ((err = lw_map_key_of_fd(enf, fd, &key)))
 		return err;
-	if ((err = lw_blockdev_check_free(enf, &key)))
-		return err;
+	/* a file's file system devices: nobody's while it is leased */
+	if (S_ISREG(st.st_mode))
+		lw_file_nodes(enf, key.dev, &nodes);
 
 	lease = lw_to_map_lease(&wanted);
-	if ((err = insert_lease(enf, &key, &lease)))
+	if ((err = insert_lease(enf, &key, &lease, &nodes)))
 		return err;
 	/* Roll back on failure; keep the reason given. */
 	if (!(flags & LW_LEASE_FORCE) &&
 	    (err = lw_check_writers(enf, fd, &key, &lease, S_ISREG(st.st_mode), writer))) {
-		unlease(enf, &key, &lease);
+		take_back(enf, &key, &lease, &nodes, nodes.n);
 		return err;
 	}
 	/* a file's other overlay names */
 	if (S_ISREG(st.st_mode) && (err = lw_overlay_lease(enf, fd, &key, &lease, flags, writer))) {
-		unlease(enf, &key, &lease);
+		take_back(enf, &key, &lease, &nodes, nodes.n);
 		return err;
 	}
 	/* the other nodes of a block device, and its exclusive claim */
-	if ((S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) ||
-	    (S_ISREG(st.st_mode) && (err = lw_fs_device_lease(enf, &key)))) {
-		if (S_ISREG(st.st_mode))
-			lw_drop_aliases_of(enf, &key);
+	if (S_ISBLK(st.st_mode) && (err = lw_blockdev_lease(enf, &key, flags))) {
 		unlease(enf, &key, &lease);
 		return err;
 	}

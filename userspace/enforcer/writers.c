@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,16 +105,13 @@ int lw_writecount(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 }
 
 /* Whether the kernel's write count of fd's regular file shows no write
- * opener but fd itself: then there is no one to name, and no walk of every
- * open file on the host. The count includes openers in no descriptor table
+ * opener but fd itself (the writers probe, bpf/key_probe.bpf.h): then there
+ * is no one to name, and no walk of every open file on the host. The count includes openers in no descriptor table
  * and opens past the file_open check, so it never says "none" wrongly. */
-static bool only_own_write(struct lw_enforcer *enf, int fd)
+static bool only_own_write(int fd)
 {
-	struct lw_key_probe answer;
-
-	if (lw_key_probe(enf, fd, &answer))
-		return false;
-	return answer.writecount <= ((answer.f_mode & LW_FMODE_WRITE) ? 1 : 0);
+	return ioctl(fd, LW_IOC_WRITERS_PROBE, (unsigned long)LW_KEY_PROBE_TAG) < 0 &&
+	       errno == LW_WRITERS_OWN_ONLY;
 }
 
 /* 0 if no one but the lease's own writes the image, else -EBUSY naming
@@ -126,7 +124,7 @@ static int check_writers(struct lw_enforcer *enf, int fd, const struct lw_map_ke
 	size_t found;
 	int err;
 
-	if (regular_file && !hidden_allowed && only_own_write(enf, fd))
+	if (regular_file && !hidden_allowed && only_own_write(fd))
 		return 0;
 	err = find_writers(enf, fd, key, lease, regular_file, hidden_allowed, &first, 1, &found);
 	if (err || !found)
