@@ -13,8 +13,10 @@
  * sibling. With 0 leases, 2 (the two leased images), 1,000 and the table
  * full (65,536), in interleaved rounds: each round measures, in a rotating
  * order, no file_open program, this build's (non-sleepable lsm/file_open)
- * and the same program loaded sleepable (lsm.s/file_open, as before), each
- * attached by this benchmark just for its turn. A burst of load on the
+ * the same program loaded sleepable (lsm.s/file_open, as before) and a
+ * program that decides nothing (bench/empty_lsm.bpf.c: the floor any BPF
+ * LSM program on the hook pays), each attached by this benchmark just for
+ * its turn. A burst of load on the
  * shared host lands in a few rounds, and the median ratio stays honest.
  * Printed: medians and the
  * spread of the per-round ratio to no program, and, from a separate pass
@@ -50,6 +52,7 @@
 #include "enforcer/enforcer_internal.h"	/* lw_release_programs */
 #include "enforcer_maps.h"	/* fill_table writes the maps directly */
 #include "enforcer.skel.h"	/* after enforcer_maps.h: it uses its structs */
+#include "empty_lsm.skel.h"
 
 #define DIR_ "/tmp/lw-bench"
 /* ext4 on a loop device in the tmpfs, as a host's image store would be */
@@ -114,11 +117,12 @@ static const struct scenario scenarios[] = {
 #define NR_SCENARIOS 5
 
 /* What is attached to file_open for a turn of a round. */
-enum variant { NO_PROG, THIS_BUILD, SLEEPABLE, NR_VARIANTS };
+enum variant { NO_PROG, THIS_BUILD, SLEEPABLE, EMPTY, NR_VARIANTS };
 static const char *const variant_names[NR_VARIANTS] = {
 	"no program", "lsm/file_open (this build)", "lsm.s/file_open (sleepable, before)",
+	"lsm/file_open doing nothing (the floor)",
 };
-static int variant_prog[NR_VARIANTS] = { -1, -1, -1 };
+static int variant_prog[NR_VARIANTS] = { -1, -1, -1, -1 };
 
 /* The lease table while opens are measured (the leased images are not
  * leased yet at 0), and while the other hooks are. */
@@ -613,6 +617,7 @@ int main(int argc, char **argv)
 	struct lw_enforcer_opts opts = { .pin_dir = pin_dir };
 	struct lw_enforcement *enf = NULL;
 	struct enforcer_bpf *sleepable = NULL;
+	struct empty_lsm_bpf *empty = NULL;
 	struct lw_err why;
 	FILE *f;
 
@@ -644,6 +649,11 @@ int main(int argc, char **argv)
 		return 1;
 	variant_prog[THIS_BUILD] = prog_fd;
 	variant_prog[SLEEPABLE] = bpf_program__fd(sleepable->progs.lw_file_open);
+	if (!(empty = empty_lsm_bpf__open_and_load())) {
+		fprintf(stderr, "enforce_cost: cannot load the empty file_open program: %s\n", strerror(errno));
+		return 1;
+	}
+	variant_prog[EMPTY] = bpf_program__fd(empty->progs.lw_empty_file_open);
 	if (measure_opens(0, n, rounds))
 		return 1;
 
@@ -671,6 +681,7 @@ int main(int argc, char **argv)
 	measure_hooks(1, HOOK_CALLS / 10);
 	close(stats_fd);
 	enforcer_bpf__destroy(sleepable);
+	empty_lsm_bpf__destroy(empty);
 	lw_enforcer_unpin(enf);
 	lw_enforcer_close(enf);
 	measure_hooks_bare(HOOK_CALLS, true);

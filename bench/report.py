@@ -112,14 +112,18 @@ def headline(res):
     clock's spread hides a few percent), scale, paxos."""
     out = []
     for name, clock in (("enforce_cost_icount", "instruction clock"), ("enforce_cost", "wall clock")):
-        rows = [r for r in res.get("benchmarks", {}).get(name, {}).get("rows") or []
-                if "(this build)" in r["program"]]
+        all_rows = res.get("benchmarks", {}).get(name, {}).get("rows") or []
+        rows = [r for r in all_rows if "(this build)" in r["program"]]
         if not rows:
             continue
+        floor = {(r["case"], r["table"]): r["ratio"] for r in all_rows if "(the floor)" in r["program"]}
         tables = list(dict.fromkeys(r["table"] for r in rows))
         cases = list(dict.fromkeys(r["case"] for r in rows))
-        ratios = {(r["case"], r["table"]): f"{r['ratio']['median']:.3f}x" if r["ratio"] else "?" for r in rows}
-        out += [f"Open cost, with this build's program over without ({clock}, median of the rounds):", "",
+        ratios = {(r["case"], r["table"]): (f"{r['ratio']['median']:.3f}x" if r["ratio"] else "?")
+                  + (f" ({floor[r['case'], r['table']]['median']:.3f}x)" if floor.get((r["case"], r["table"])) else "")
+                  for r in rows}
+        out += [f"Open cost, with this build's program over without ({clock}, median of the rounds; "
+                "in brackets a program that decides nothing, the floor of any program on the hook):", "",
                 "| open | " + " | ".join(tables) + " |", "|---" * (len(tables) + 1) + "|"]
         out += [f"| {c} | " + " | ".join(ratios.get((c, t), "") for t in tables) + " |" for c in cases]
         out.append("")
