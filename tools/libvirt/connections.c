@@ -4,13 +4,16 @@
 #include <stddef.h>
 #include <unistd.h>
 
+#include "common/self_pid.h"
 #include "libvirt/connections.h"
 #include "libvirt/report.h"
 
 /* owner: the process whose connections these are, set before idle[] is
  * first touched. A child forked while another thread held the lock would
  * find it held for ever, and its copies of the sockets are its parent's
- * streams: it sees owner != getpid() and leaves all of it alone. */
+ * streams: it sees owner != its pid and leaves all of it alone (the pid
+ * read once per process: two calls a lock-driver call were two system
+ * calls). */
 static pid_t owner;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lockwarden *idle[LW_PLUGIN_IDLE_CONNECTIONS];
@@ -19,7 +22,7 @@ static size_t n_idle;
 /* Whether this process may use idle[]: the first process to ask owns it. */
 static bool owned_here(void)
 {
-	pid_t me = getpid(), none = 0;
+	pid_t me = lw_self_pid(), none = 0;
 
 	return __atomic_compare_exchange_n(&owner, &none, me, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) ||
 	       none == me;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lockwarden/client.h"
+#include "common/self_pid.h"
 #include "libvirt/cgroup.h"
 #include "libvirt/connections.h"
 #include "libvirt/leases.h"
@@ -31,12 +32,12 @@ static int holder_of(const struct lw_plugin_config *cfg, const struct lw_domain 
 
 	memset(h, 0, sizeof(*h));
 	/* in the forked child libvirt passes its pid; 0 would mean "not started" */
-	h->pid = dom->pid > 0 ? dom->pid : getpid();
+	h->pid = dom->pid > 0 ? dom->pid : lw_self_pid();
 	if (cfg->holder != LW_PLUGIN_HOLDER_CGROUP || !need_cgroup)
 		return 0;
 	h->is_cgroup = true;
 	r = lw_domain_cgroup_of_pid(h->pid, LW_CGROUP2_ROOT, h->cgroup, sizeof(h->cgroup));
-	if (r == 0 && lw_domain_cgroup_of_pid(getpid(), LW_CGROUP2_ROOT, own, sizeof(own)) == 0 &&
+	if (r == 0 && lw_domain_cgroup_of_pid(lw_self_pid(), LW_CGROUP2_ROOT, own, sizeof(own)) == 0 &&
 	    strcmp(own, h->cgroup) == 0)
 		r = -EPERM; /* QEMU shares our cgroup: libvirtd would hold the leases too */
 	if (r < 0)
