@@ -231,16 +231,16 @@ int lw_lease_change(struct lw_lease_release *release)
 	if (bpf_probe_read_kernel(&req, sizeof(req), change))
 		return 1;
 	insert = req.op == LW_LEASE_INSERT;
-	if (insert && (alias = bpf_map_lookup_elem(&aliases, &req.key))) {
-		/* a node of a leased device, a loop device's backing file, an
-		 * overlay name of a leased file: that lease's already */
-		release->alias_dev = alias->lease.dev;
-		release->alias_ino = alias->lease.ino;
-		change->err = -EEXIST;
-		change->failed = 3;
-		return 0;
-	}
 	if (insert) {
+		if ((alias = bpf_map_lookup_elem(&aliases, &req.key))) {
+			/* a node of a leased device, a loop device's backing
+			 * file, an overlay name of a leased file: that lease's */
+			release->alias_dev = alias->lease.dev;
+			release->alias_ino = alias->lease.ino;
+			change->err = -EEXIST;
+			change->failed = 3;
+			return 0;
+		}
 		/* filter first: the programs must never skip a leased image */
 		if (filter_add(&req.key, 1))
 			return 1;

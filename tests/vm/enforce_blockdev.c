@@ -111,38 +111,30 @@ static int make_disk(void)
 	return 0;
 }
 
-static void lease_device(const char *dev)
-{
-	struct lw_holder self;
-	int fd = open(dev, O_RDONLY | O_CLOEXEC), err;
-
-	if (fd < 0)
-		fail_msg("cannot open %s: %s", dev, strerror(errno));
-	if ((err = lw_holder_of_pid(getpid(), &self)))
-		fail_msg("cannot describe this process as a holder: %s", strerror(-err));
-	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
-	close(fd);
-	if (err)
-		fail_msg("expected the lease on %s to be taken, got %s: %s", dev, strerror(-err),
-			 lw_enforcer_error(enf));
-	leased = true;
-}
-
-static void lease_file(const char *path)
+/* This process's acquire of path: 0 or -errno; a lease on key is noted
+ * for the teardown. */
+static int try_lease(const char *path, struct lw_image_key *out)
 {
 	struct lw_holder self;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
-	if (fd < 0)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	if ((err = lw_holder_of_pid(getpid(), &self)))
-		fail_msg("cannot describe this process as a holder: %s", strerror(-err));
-	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
+	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
+		fail_msg("cannot prepare a lease on %s", path);
+	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, out);
 	close(fd);
+	if (!err && out == &key)
+		leased = true;
+	return err;
+}
+
+/* A device's or a file's lease, taken. */
+static void lease_path(const char *path)
+{
+	int err = try_lease(path, &key);
+
 	if (err)
 		fail_msg("expected the lease on %s to be taken, got %s: %s", path, strerror(-err),
 			 lw_enforcer_error(enf));
-	leased = true;
 }
 
 /* The name of a free loop device into loop_dev. */
@@ -382,7 +374,7 @@ static void non_holder_write_through_a_partition_of_a_leased_disk_is_denied(void
 
 	(void)state;
 	direct_write(disk, (1 << 20) + 8192, 0);
-	lease_device(disk);
+	lease_path(disk);
 	assert_refused(in_child(write_target, &t), "an O_RDWR|O_DIRECT write through a partition");
 	assert_not_written(disk, (1 << 20) + 8192, 'X', "a write through the partition");
 }
@@ -393,7 +385,7 @@ static void non_holder_sg_io_write_on_a_read_only_disk_descriptor_is_denied(void
 
 	(void)state;
 	direct_write(disk, 4096, 0);
-	lease_device(disk);
+	lease_path(disk);
 	assert_refused(in_child(sg_io_write, &t), "SG_IO WRITE(10) on a read-only descriptor of the disk");
 	assert_not_written(disk, 4096, 'S', "SG_IO on the disk");
 }
@@ -404,7 +396,7 @@ static void non_holder_sg_io_write_through_the_scsi_generic_node_is_denied(void 
 
 	(void)state;
 	direct_write(disk, 4096, 0);
-	lease_device(disk);
+	lease_path(disk);
 	assert_refused(in_child(open_for_write, sg), "an O_RDWR open of the SCSI generic node");
 	assert_refused(in_child(sg_io_write, &t), "SG_IO WRITE(10) through the SCSI generic node");
 	assert_not_written(disk, 4096, 'S', "SG_IO through the sg node");
@@ -413,7 +405,7 @@ static void non_holder_sg_io_write_through_the_scsi_generic_node_is_denied(void 
 static void non_holder_blkpg_on_a_leased_disk_is_denied(void **state)
 {
 	(void)state;
-	lease_device(disk);
+	lease_path(disk);
 	assert_refused(in_child(delete_partition_2, NULL), "BLKPG (delete partition) on a read-only descriptor");
 	if (access(part2, F_OK))
 		fail_msg("expected %s to still exist after a refused BLKPG", part2);
@@ -422,7 +414,7 @@ static void non_holder_blkpg_on_a_leased_disk_is_denied(void **state)
 static void dm_linear_over_a_leased_disk_is_refused(void **state)
 {
 	(void)state;
-	lease_device(disk);
+	lease_path(disk);
 	if (!sh("echo '0 8192 linear %s 0' | dmsetup create lw-test-linear 2>/dev/null", disk))
 		fail_msg("expected dmsetup create of a linear target over the leased %s to fail", disk);
 }
@@ -432,7 +424,7 @@ static void holder_writes_the_disk_and_its_partition_with_o_direct(void **state)
 	struct target whole = { disk, 4096 }, part = { part1, 8192 };
 
 	(void)state;
-	lease_device(disk);
+	lease_path(disk);
 	assert_allowed(write_target(&whole), "the holder's O_RDWR|O_DIRECT write of the disk");
 	assert_allowed(write_target(&part), "the holder's O_RDWR|O_DIRECT write through a partition");
 	if (byte_at(disk, 4096) != 'X' || byte_at(disk, (1 << 20) + 8192) != 'X')
@@ -461,7 +453,7 @@ static void partition_made_after_a_disk_lease_is_covered(void **state)
 	int fd, err;
 
 	(void)state;
-	lease_device(disk);
+	lease_path(disk);
 	if ((fd = open(disk, O_RDONLY | O_CLOEXEC)) < 0)
 		fail_msg("cannot open %s: %s", disk, strerror(errno));
 	err = add_partition(fd, 3, 31, 1);
@@ -536,7 +528,7 @@ static void non_holder_write_through_a_loop_device_on_a_leased_file_is_denied(vo
 
 	(void)state;
 	make_loop_file();
-	lease_file(LOOP_FILE);
+	lease_path(LOOP_FILE);
 	pick_free_loop();
 	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
 		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
@@ -555,7 +547,7 @@ static void non_holder_attaches_a_loop_device_to_a_leased_file_read_only_at_most
 
 	(void)state;
 	make_loop_file();
-	lease_file(LOOP_FILE);
+	lease_path(LOOP_FILE);
 	assert_denied(child_open(LOOP_FILE, O_RDWR), "the non-holder's O_RDWR open of the file to attach");
 	pick_free_loop();
 	if ((r = in_child(attach_loop_read_only, LOOP_FILE)))
@@ -571,7 +563,7 @@ static void loop_device_lease_covers_its_backing_file(void **state)
 {
 	(void)state;
 	loop_over_loop_file();
-	lease_device(loop_dev);
+	lease_path(loop_dev);
 	assert_denied(child_open(LOOP_FILE, O_RDWR), "a non-holder's O_RDWR open of the backing file");
 	assert_refused(in_child(write_backing_file, NULL), "a non-holder's write of the backing file");
 	if (file_byte_at(LOOP_FILE, 8192) == 'B')
@@ -583,18 +575,11 @@ static void loop_device_lease_covers_its_backing_file(void **state)
  * is in no descriptor table: the busy check refuses the acquire. */
 static void loop_device_attached_before_a_file_lease_refuses_the_acquire(void **state)
 {
-	struct lw_holder self;
-	int fd, err;
+	int err;
 
 	(void)state;
 	loop_over_loop_file();
-	fd = open(LOOP_FILE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
-		fail_msg("cannot prepare a lease on %s", LOOP_FILE);
-	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
-	close(fd);
-	if (!err)
-		leased = true;
+	err = try_lease(LOOP_FILE, &key);
 	if (err != -EBUSY)
 		fail_msg("expected the acquire to be refused with EBUSY while %s writes the file, got %s (%s)",
 			 loop_dev, strerror(-err), lw_enforcer_error(enf));
@@ -609,7 +594,7 @@ static void leased_loop_device_cannot_be_attached(void **state)
 	(void)state;
 	make_loop_file();
 	pick_free_loop();
-	lease_device(loop_dev);
+	lease_path(loop_dev);
 	err = attach_loop(LOOP_FILE, O_RDWR);
 	if (err != EBUSY)
 		fail_msg("expected attaching the leased %s to fail with EBUSY (claimed), got %s", loop_dev,
@@ -624,7 +609,7 @@ static void dm_stacked_later_on_a_covered_loop_device_is_covered(void **state)
 
 	(void)state;
 	make_loop_file();
-	lease_file(LOOP_FILE);
+	lease_path(LOOP_FILE);
 	pick_free_loop();
 	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
 		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
@@ -653,10 +638,10 @@ static void loop_device_on_a_leased_file_is_free_after_the_release(void **state)
 	(void)state;
 	if (sh("truncate -s 1M %s", other))
 		fail_msg("cannot make %s", other);
-	lease_file(other);
+	lease_path(other);
 	release_lease();	/* no alias anywhere: the next release of a file need not walk */
 	make_loop_file();
-	lease_file(LOOP_FILE);
+	lease_path(LOOP_FILE);
 	pick_free_loop();
 	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
 		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
@@ -678,7 +663,7 @@ static void loop_device_detached_from_a_leased_file_is_free_when_attached_again(
 
 	(void)state;
 	make_loop_file();
-	lease_file(LOOP_FILE);
+	lease_path(LOOP_FILE);
 	pick_free_loop();
 	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
 		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
@@ -729,26 +714,17 @@ static pid_t map_in_child(const char *node)
  * the child is gone. */
 static void mapping_refuses_the_acquire(const char *node, const char *mapped)
 {
-	struct lw_holder self;
 	pid_t child = map_in_child(mapped);
-	int fd = open(node, O_RDONLY | O_CLOEXEC), err;
+	int err = try_lease(node, &key);
 
-	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
-		fail_msg("cannot prepare a lease on %s", node);
-	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
-	if (!err)
-		leased = true;
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	if (err != -EBUSY)
 		fail_msg("expected the acquire of %s to be refused with EBUSY while pid %d maps %s shared and writable, got %s (%s)",
 			 node, (int)child, mapped, strerror(-err), lw_enforcer_error(enf));
-	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
-	close(fd);
-	if (err)
+	if ((err = try_lease(node, &key)))
 		fail_msg("expected the acquire to work once the mapping is gone, got %s: %s", strerror(-err),
 			 lw_enforcer_error(enf));
-	leased = true;
 }
 
 /* A mapping outlives its descriptor and devices keep no write count: the
@@ -781,7 +757,7 @@ static void device_under_a_filesystem_with_a_leased_image_is_nobodys(void **stat
 
 	(void)state;
 	mount_part1_with_an_image();
-	lease_file(MNT_IMAGE);
+	lease_path(MNT_IMAGE);
 	assert_denied(child_open(part1, O_RDWR), "a non-holder's O_RDWR open of the filesystem's device");
 	assert_refused(child_open(disk, O_RDWR), "a non-holder's O_RDWR open of the whole disk under it");
 	assert_denied(try_open(part1, O_RDWR), "the holder's own O_RDWR open of the device (it writes through the filesystem)");
@@ -805,7 +781,7 @@ static void device_under_a_filesystem_stays_nobodys_until_its_last_image_goes(vo
 	mount_part1_with_an_image();
 	if (sh("truncate -s 4M %s/second.raw", MNT))
 		fail_msg("cannot make %s/second.raw", MNT);
-	lease_file(MNT_IMAGE);
+	lease_path(MNT_IMAGE);
 	if ((fd = open(MNT "/second.raw", O_RDONLY | O_CLOEXEC)) < 0)
 		fail_msg("cannot open the second image: %s", strerror(errno));
 	if ((err = lw_holder_of_pid(getpid(), &self)))
@@ -827,20 +803,13 @@ static void device_under_a_filesystem_stays_nobodys_until_its_last_image_goes(vo
  * back, or the device would stay closed to every writer with no lease. */
 static void refused_acquire_leaves_the_device_under_its_filesystem_open(void **state)
 {
-	struct lw_holder self;
 	pid_t child;
-	int fd, err;
+	int err;
 
 	(void)state;
 	mount_part1_with_an_image();
 	child = map_in_child(MNT_IMAGE);
-	fd = open(MNT_IMAGE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
-		fail_msg("cannot prepare a lease on %s", MNT_IMAGE);
-	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &key);
-	close(fd);
-	if (!err)
-		leased = true;
+	err = try_lease(MNT_IMAGE, &key);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	if (err != -EBUSY)
@@ -855,17 +824,12 @@ static void refused_acquire_leaves_the_device_under_its_filesystem_open(void **s
 static void backing_file_of_a_leased_loop_device_cannot_be_leased(void **state)
 {
 	struct lw_image_key file_key;
-	struct lw_holder self;
-	int fd, err;
+	int err;
 
 	(void)state;
 	loop_over_loop_file();
-	lease_device(loop_dev);
-	fd = open(LOOP_FILE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || lw_holder_of_pid(getpid(), &self))
-		fail_msg("cannot prepare a lease on %s", LOOP_FILE);
-	err = lw_enforcer_add_lease(enf, fd, LW_LEASE_EXCLUSIVE, &self, &file_key);
-	close(fd);
+	lease_path(loop_dev);
+	err = try_lease(LOOP_FILE, &file_key);
 	if (err != -EEXIST || !strstr(lw_enforcer_error(enf), "backing file of leased loop device"))
 		fail_msg("expected the backing file's lease to be refused as the backing file of the leased loop device, got %s (%s)",
 			 strerror(-err), lw_enforcer_error(enf));
@@ -906,7 +870,7 @@ static void non_holder_write_through_the_whole_disk_under_a_leased_partition_is_
 
 	(void)state;
 	direct_write(part1, 8192, 0);
-	lease_device(part1);
+	lease_path(part1);
 	assert_refused(in_child(write_target, &t), "a write of the whole disk at the leased partition's offset");
 	assert_refused(in_child(sg_io_write, &t), "SG_IO WRITE(10) on the whole disk");
 	t.dev = sg;
@@ -918,7 +882,7 @@ static void non_holder_write_through_the_whole_disk_under_a_leased_partition_is_
 static void mount_of_a_leased_partition_is_refused(void **state)
 {
 	(void)state;
-	lease_device(part1);
+	lease_path(part1);
 	if (!sh("mkdir -p /tmp/lw-blockdev-mnt && mount -t ext4 %s /tmp/lw-blockdev-mnt 2>/dev/null", part1))
 		fail_msg("expected mount of the leased %s to fail", part1);
 }
@@ -928,7 +892,7 @@ static void holder_writes_its_partition_and_the_other_partition_stays_free(void 
 	struct target mine = { part1, 8192 }, other = { part2, 8192 };
 
 	(void)state;
-	lease_device(part1);
+	lease_path(part1);
 	assert_allowed(write_target(&mine), "the holder's O_RDWR|O_DIRECT write of its partition");
 	assert_allowed(in_child(write_target, &other), "a write of the other, unleased partition");
 }
@@ -940,7 +904,7 @@ static void after_release_dm_linear_and_partition_writes_work(void **state)
 	struct target t = { part1, 8192 };
 
 	(void)state;
-	lease_device(disk);
+	lease_path(disk);
 	release(NULL);
 	assert_allowed(in_child(write_target, &t), "a write through a partition after release");
 	if (sh("echo '0 8192 linear %s 0' | dmsetup create lw-test-linear", disk))
@@ -1034,7 +998,7 @@ static void lease_ext4_file_on_a_loop_device(void)
 	make_loop_file();
 	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", LOOP_FILE))
 		fail_msg("cannot make ext4 in %s", LOOP_FILE);
-	lease_file(LOOP_FILE);
+	lease_path(LOOP_FILE);
 	pick_free_loop();
 	if ((err = attach_loop(LOOP_FILE, O_RDWR)))
 		fail_msg("expected the holder to attach a loop device to its leased file, got %s", strerror(err));
@@ -1099,7 +1063,7 @@ static void second_mount_of_a_filesystem_holding_a_leased_image_works(void **sta
 
 	(void)state;
 	mount_part1_with_an_image();
-	lease_file(MNT_IMAGE);
+	lease_path(MNT_IMAGE);
 	assert_allowed(in_child(mount_ext4, &m), "a second mount of the filesystem holding the leased image");
 	if (access(MNT2 "/image.raw", F_OK))
 		fail_msg("expected the image to be visible through the second mount");
@@ -1133,7 +1097,7 @@ static void with_no_claim_mount_of_a_leased_partition_is_refused_and_writes_noth
 	(void)state;
 	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", part1))
 		fail_msg("cannot make ext4 on %s", part1);
-	lease_device(part1);
+	lease_path(part1);
 	close_the_enforcer_handle();
 	before = fingerprint(part1);
 	assert_mount_refused(in_child(mount_ext4, &m), "a mount of the leased partition while no claim is held");
@@ -1156,7 +1120,7 @@ static void with_no_claim_dm_stacked_on_a_leased_disk_is_covered(void **state)
 	(void)state;
 	if (sh("mkfs.ext4 -q -F %s >/dev/null 2>&1", part1))
 		fail_msg("cannot make ext4 on %s", part1);
-	lease_device(disk);
+	lease_path(disk);
 	close_the_enforcer_handle();
 	if (sh("echo '0 30720 linear %s 2048' | dmsetup create lw-test-linear", disk))
 		fail_msg("expected dmsetup create over %s to work while no claim is held", disk);
@@ -1205,7 +1169,7 @@ static void paths_below_a_leased_dm_device_refuse_non_holders_write_opens(void *
 
 	(void)state;
 	dm_over(part2, 8192, dm, sizeof(dm) - 5);
-	lease_device(dm);
+	lease_path(dm);
 	assert_refused(in_child(write_target, &below), "a non-holder's O_RDWR write of the device below");
 	assert_refused(child_open(disk, O_RDWR), "a non-holder's O_RDWR open of the whole disk of the partition below");
 	assert_allowed(in_child(sg_io_write, &gap), "SG_IO on the disk below (multipathd, udev)");
@@ -1223,7 +1187,7 @@ static void path_added_below_a_leased_dm_device_later_is_covered(void **state)
 
 	(void)state;
 	dm_over(part2, 8192, dm, sizeof(dm) - 5);
-	lease_device(dm);
+	lease_path(dm);
 	if (sh("printf '0 8192 linear %s 0\\n8192 8192 linear %s 0\\n' | dmsetup reload lw-test-linear && "
 	       "dmsetup resume lw-test-linear", part2, part1))
 		fail_msg("expected the holder to reload lw-test-linear with a second device below");
@@ -1238,7 +1202,7 @@ static void partitions_of_a_disk_below_a_leased_dm_device_are_covered(void **sta
 
 	(void)state;
 	dm_over(disk, 8192, dm, sizeof(dm) - 5);
-	lease_device(dm);
+	lease_path(dm);
 	assert_refused(child_open(disk, O_RDWR), "a non-holder's O_RDWR open of the disk below");
 	assert_refused(child_open(part1, O_RDWR), "a non-holder's O_RDWR open of a partition of the disk below");
 	release(NULL);

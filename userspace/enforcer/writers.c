@@ -105,9 +105,10 @@ int lw_writecount(struct lw_enforcer *enf, int fd, const struct lw_map_key *key,
 }
 
 /* Whether the kernel's write count of fd's regular file shows no write
- * opener but fd itself (the writers probe, bpf/key_probe.bpf.h): then there
- * is no one to name, and no walk of every open file on the host. The count includes openers in no descriptor table
- * and opens past the file_open check, so it never says "none" wrongly. */
+ * opener but fd itself (the writers probe, bpf/key_probe.bpf.h): then
+ * there is no one to name, and no walk of every open file on the host. The
+ * count includes openers in no descriptor table and opens past the
+ * file_open check, so it never says "none" wrongly. */
 static bool only_own_write(int fd)
 {
 	return ioctl(fd, LW_IOC_WRITERS_PROBE, (unsigned long)LW_KEY_PROBE_TAG) < 0 &&
